@@ -1,0 +1,111 @@
+# texc — build, test, demo.  Out-of-tree: everything lands in $(BUILD).
+#
+#   make            build/texc and the runtime archives
+#   make test       every test, then again under ASan+UBSan (build/san)
+#   make demo       compile examples/logreg.tex and run it on data
+#
+# Each entry point first installs missing Debian packages (one stamp target).
+
+BUILD   ?= build
+B       := $(BUILD)
+SAN     ?=
+WERROR  ?= -Werror
+LLVM_CONFIG ?= llvm-config-19
+
+CC      := gcc
+WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wno-unused-parameter $(WERROR)
+OPT     := -O2 -g
+ifeq ($(SAN),1)
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT     := -O1 -g
+endif
+CFLAGS  := -std=c11 $(WARN) $(OPT) $(SANFLAGS) -D_GNU_SOURCE -MMD -MP \
+           -I. -Iir -Ifrontend -Ipasses -Icodegen -Iruntime -Ilang -I$(B)/gen
+LLVM_CFLAGS = $(shell $(LLVM_CONFIG) --cflags 2>/dev/null)
+LLVM_LIBS   = $(shell $(LLVM_CONFIG) --ldflags 2>/dev/null) -Wl,-rpath,$(shell $(LLVM_CONFIG) --libdir 2>/dev/null) $(shell $(LLVM_CONFIG) --libs 2>/dev/null)
+LDFLAGS := $(SANFLAGS)
+
+# ---- Debian packages: one stamp, safe under -j -----------------------------
+PKGS  := llvm-19-dev lld-19 re2c bison libcmocka-dev libdlpack-dev libzstd-dev
+STAMP := $(B)/.deps-stamp
+$(STAMP):
+	@mkdir -p $(@D)
+	@missing=""; for p in $(PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@touch $@
+deps: $(STAMP)
+
+# ---- sources ---------------------------------------------------------------
+FRONTEND := $(filter-out frontend/main.c,$(wildcard frontend/*.c))
+COMPILER_SRCS := $(wildcard ir/*.c) $(FRONTEND) $(wildcard passes/*.c) $(wildcard codegen/*.c)
+COMPILER_OBJS := $(COMPILER_SRCS:%.c=$(B)/%.o) $(B)/gen/lexer.o $(B)/gen/parser.o
+RUNTIME_SRCS  := $(wildcard runtime/*.c)
+RUNTIME_OBJS  := $(RUNTIME_SRCS:%.c=$(B)/rt/%.o)
+GEN_HDRS      := $(B)/gen/parser.h
+
+all: $(B)/texc $(B)/libtexrt.a
+.PHONY: all deps test check check-unit check-golden check-e2e demo clean bench
+
+$(B)/gen/parser.c $(B)/gen/parser.h: frontend/parser.y | $(STAMP)
+	@mkdir -p $(@D)
+	bison -Wall -Werror --defines=$(B)/gen/parser.h -o $(B)/gen/parser.c $<
+$(B)/gen/lexer.c: frontend/lexer.re | $(STAMP)
+	@mkdir -p $(@D)
+	re2c -W --no-generation-date -o $@ $<
+
+$(B)/gen/%.o: $(B)/gen/%.c $(GEN_HDRS)
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -Wno-unused-function -c -o $@ $<
+$(B)/%.o: %.c $(GEN_HDRS) | $(STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LLVM_CFLAGS) -c -o $@ $<
+
+$(B)/libtexc.a: $(COMPILER_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+$(B)/texc: $(B)/frontend/main.o $(B)/libtexc.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LLVM_LIBS) -lm
+
+# The runtime: PIC, hidden visibility, linked into every model .so.  Under
+# SAN=1 this archive is the instrumented one, used only by the sanitizer tests.
+$(B)/rt/%.o: %.c | $(STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+$(B)/libtexrt.a: $(RUNTIME_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+# ---- tests -----------------------------------------------------------------
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+$(B)/tests/%: tests/unit/%.c $(B)/libtexc.a $(B)/libtexrt.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LLVM_CFLAGS) -Itests -o $@ $< $(B)/libtexc.a $(B)/libtexrt.a $(LDFLAGS) $(LLVM_LIBS) -lcmocka -lm -ldl
+
+$(B)/tests/e2e: tests/e2e/driver.c tests/e2e/refs.c $(B)/libtexrt.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests -o $@ tests/e2e/driver.c tests/e2e/refs.c $(LDFLAGS) -lcmocka -lm -ldl
+
+check-unit: $(UNIT_BINS) $(B)/texc $(B)/libtexrt.a
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; TEXC=$(B)/texc $$t; done
+check-golden: $(B)/texc
+	@TEXC=$(B)/texc sh tests/run-golden.sh
+check-e2e: $(B)/tests/e2e $(B)/texc $(B)/libtexrt.a
+	@TEXC=$(B)/texc $(B)/tests/e2e tests/e2e
+check: check-unit check-golden check-e2e
+
+# make test: the whole suite, then the whole suite again under ASan+UBSan.
+test: $(STAMP)
+	$(MAKE) check
+	$(MAKE) BUILD=$(B)/san SAN=1 check
+
+# ---- demo ------------------------------------------------------------------
+demo: $(B)/texc $(B)/libtexrt.a
+	@sh examples/demo.sh $(B)
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

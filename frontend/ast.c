@@ -1,0 +1,87 @@
+/* ast.c — AST constructors and a printer (texc --emit=ast, parser tests). */
+#include "frontend.h"
+
+Expr *ast_expr(Arena *a, ExprKind kind, SrcLoc loc) {
+  Expr *e = ARENA_NEW(a, Expr);
+  e->kind = kind;
+  e->loc = loc;
+  return e;
+}
+
+const char *ast_binop_text(BinOp op) {
+  static const char *const text[] = {
+      [B_ADD] = "+",  [B_SUB] = "-",  [B_MUL] = "*",   [B_DIV] = "/",  [B_POW] = "**",
+      [B_MATMUL] = "@", [B_EQ] = "==", [B_NE] = "!=",  [B_LT] = "<",   [B_LE] = "<=",
+      [B_GT] = ">",   [B_GE] = ">=",  [B_AND] = "and", [B_OR] = "or",  [U_NEG] = "-",
+      [U_NOT] = "not",
+  };
+  return text[op];
+}
+
+/* Fully parenthesised, so tests can see how the grammar grouped things. */
+static void print_expr(FILE *out, const Expr *e) {
+  switch (e->kind) {
+  case E_INT: fprintf(out, "%lld", (long long)e->ival); break;
+  case E_FLOAT: fprintf(out, "%.17g", e->fval); break;
+  case E_BOOL: fputs(e->ival ? "true" : "false", out); break;
+  case E_NAME: fputs(e->name, out); break;
+  case E_ERROR: fputs("<error>", out); break;
+  case E_UNARY:
+    fprintf(out, "(%s%s", ast_binop_text(e->op), e->op == U_NOT ? " " : "");
+    print_expr(out, e->lhs);
+    fputc(')', out);
+    break;
+  case E_BINARY:
+    fputc('(', out);
+    print_expr(out, e->lhs);
+    fprintf(out, " %s ", ast_binop_text(e->op));
+    print_expr(out, e->rhs);
+    fputc(')', out);
+    break;
+  case E_CALL:
+    fprintf(out, "%s(", e->name);
+    for (int i = 0; i < e->nargs; i++) {
+      if (i) fputs(", ", out);
+      if (e->args[i].name) fprintf(out, "%s=", e->args[i].name);
+      print_expr(out, e->args[i].value);
+    }
+    fputc(')', out);
+    break;
+  }
+}
+
+static void print_type(FILE *out, const TypeExpr *t) {
+  fputs(dtype_names[t->dtype], out);
+  for (int i = 0; i < t->rank; i++) {
+    fputs(i ? ", " : "[", out);
+    if (t->dims[i].sym)
+      fputs(t->dims[i].sym, out);
+    else
+      fprintf(out, "%lld", (long long)t->dims[i].lit);
+  }
+  if (t->rank) fputc(']', out);
+}
+
+void ast_print(FILE *out, const Program *prog) {
+  for (int i = 0; i < prog->fns.len; i++) {
+    const FnDecl *f = prog->fns.items[i];
+    fprintf(out, "%sfn %s(", f->private_ ? "private " : "", f->name);
+    for (int p = 0; p < f->nparams; p++) {
+      fprintf(out, "%s%s: ", p ? ", " : "", f->params[p].name);
+      print_type(out, &f->params[p].type);
+    }
+    fputs(") -> ", out);
+    print_type(out, &f->result);
+    fputs(" {\n", out);
+    for (int s = 0; s < f->nstmts; s++) {
+      const Stmt *st = &f->stmts[s];
+      if (st->kind == S_LET)
+        fprintf(out, "  let %s = ", st->name);
+      else
+        fputs("  return ", out);
+      print_expr(out, st->value);
+      fputc('\n', out);
+    }
+    fputs("}\n", out);
+  }
+}

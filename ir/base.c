@@ -1,0 +1,134 @@
+/* base.c — the allocation hook, arenas, growable vectors and ice().
+ *
+ * Every byte the compiler allocates goes through tex_malloc so a test can make
+ * allocation fail.  IR memory lives in arenas freed all at once, so passes
+ * never free nodes one by one. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir.h"
+
+static TexMallocFn malloc_hook = malloc;
+
+void tex_set_malloc(TexMallocFn fn) { malloc_hook = fn ? fn : malloc; }
+
+static _Noreturn void out_of_memory(size_t n) {
+  fprintf(stderr, "texc: out of memory (allocating %zu bytes)\n", n);
+  exit(3);
+}
+
+void *tex_malloc(size_t n) {
+  void *p = malloc_hook(n ? n : 1);
+  if (!p) out_of_memory(n);
+  return p;
+}
+
+void *tex_calloc(size_t n, size_t size) {
+  size_t bytes;
+  if (__builtin_mul_overflow(n, size, &bytes)) out_of_memory(SIZE_MAX);
+  void *p = tex_malloc(bytes);
+  memset(p, 0, bytes);
+  return p;
+}
+
+/* realloc cannot go through a malloc-shaped hook, so the hook is asked first
+ * (for fault injection) and the block is then grown by realloc. */
+void *tex_realloc(void *p, size_t n) {
+  if (malloc_hook != malloc) {
+    void *probe = malloc_hook(1);
+    if (!probe) out_of_memory(n);
+    free(probe);
+  }
+  void *q = realloc(p, n ? n : 1);
+  if (!q) out_of_memory(n);
+  return q;
+}
+
+void tex_free(void *p) { free(p); }
+
+char *tex_strdup(const char *s) {
+  size_t n = strlen(s) + 1;
+  return memcpy(tex_malloc(n), s, n);
+}
+
+_Noreturn void ice_at(const char *file, int line, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "texc: internal compiler error at %s:%d: ", file, line);
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, "\nplease report this with the .tex file that caused it\n");
+  va_end(ap);
+  abort();
+}
+
+/* ---- arenas ------------------------------------------------------------- */
+
+struct ArenaChunk {
+  ArenaChunk *next;
+  size_t size;
+  _Alignas(16) unsigned char data[];
+};
+
+enum { ARENA_CHUNK = 64 * 1024 };
+
+void *arena_alloc(Arena *a, size_t n) {
+  n = (n + 15) & ~(size_t)15;
+  if (!a->head || a->used + n > a->head->size) {
+    size_t size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+    ArenaChunk *c = tex_malloc(sizeof(ArenaChunk) + size);
+    c->next = a->head;
+    c->size = size;
+    a->head = c;
+    a->used = 0;
+  }
+  void *p = a->head->data + a->used;
+  a->used += n;
+  memset(p, 0, n);
+  return p;
+}
+
+char *arena_strndup(Arena *a, const char *s, size_t n) {
+  char *p = arena_alloc(a, n + 1);
+  memcpy(p, s, n);
+  p[n] = 0;
+  return p;
+}
+
+char *arena_strdup(Arena *a, const char *s) { return arena_strndup(a, s, strlen(s)); }
+
+char *arena_printf(Arena *a, const char *fmt, ...) {
+  va_list ap, ap2;
+  va_start(ap, fmt);
+  va_copy(ap2, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  char *p = arena_alloc(a, (size_t)n + 1);
+  vsnprintf(p, (size_t)n + 1, fmt, ap2);
+  va_end(ap2);
+  return p;
+}
+
+void arena_free(Arena *a) {
+  for (ArenaChunk *c = a->head, *next; c; c = next) {
+    next = c->next;
+    tex_free(c);
+  }
+  a->head = NULL;
+  a->used = 0;
+}
+
+/* ---- vectors ------------------------------------------------------------ */
+
+void vec_push(PtrVec *v, void *p) {
+  if (v->len == v->cap) {
+    v->cap = v->cap ? v->cap * 2 : 16;
+    v->items = tex_realloc(v->items, sizeof(void *) * (size_t)v->cap);
+  }
+  v->items[v->len++] = p;
+}
+
+void vec_free(PtrVec *v) {
+  tex_free(v->items);
+  v->items = NULL;
+  v->len = v->cap = 0;
+}

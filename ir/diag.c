@@ -1,0 +1,67 @@
+/* diag.c — user-facing diagnostics: `file:line:col: error: msg`, the source
+ * line, and a caret under the column.  Every phase reports through a Diag so
+ * errors always point at the user's own text, never at compiler internals. */
+#include <string.h>
+
+#include "ir.h"
+
+void diag_init(Diag *d, FILE *out) {
+  memset(d, 0, sizeof *d);
+  d->out = out ? out : stderr;
+}
+
+void diag_add_source(Diag *d, const char *file, const char *text) {
+  if (d->nfiles == (int)(sizeof d->files / sizeof d->files[0])) return;
+  d->files[d->nfiles] = file;
+  d->texts[d->nfiles] = text;
+  d->nfiles++;
+}
+
+static const char *source_of(const Diag *d, const char *file) {
+  for (int i = 0; i < d->nfiles; i++)
+    if (d->files[i] == file || (file && strcmp(d->files[i], file) == 0)) return d->texts[i];
+  return NULL;
+}
+
+/* Prints the line `line` of text and a caret under column `col`; tabs in the
+ * prefix are kept so the caret lines up in any terminal. */
+static void show_line(FILE *out, const char *text, int line, int col) {
+  const char *p = text;
+  for (int l = 1; l < line && *p; p++)
+    if (*p == '\n') l++;
+  const char *end = strchr(p, '\n');
+  int len = end ? (int)(end - p) : (int)strlen(p);
+  fprintf(out, "%5d | %.*s\n      | ", line, len, p);
+  for (int i = 0; i < col - 1 && i < len; i++) fputc(p[i] == '\t' ? '\t' : ' ', out);
+  fputs("^\n", out);
+}
+
+static void report(Diag *d, const char *kind, SrcLoc loc, const char *fmt, va_list ap) {
+  if (loc.file && loc.line > 0)
+    fprintf(d->out, "%s:%d:%d: %s: ", loc.file, loc.line, loc.col, kind);
+  else
+    fprintf(d->out, "texc: %s: ", kind);
+  vfprintf(d->out, fmt, ap);
+  fputc('\n', d->out);
+  const char *text = loc.line > 0 ? source_of(d, loc.file) : NULL;
+  if (text) show_line(d->out, text, loc.line, loc.col);
+}
+
+void diag_verror(Diag *d, SrcLoc loc, const char *fmt, va_list ap) {
+  d->errors++;
+  report(d, "error", loc, fmt, ap);
+}
+
+void diag_error(Diag *d, SrcLoc loc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  diag_verror(d, loc, fmt, ap);
+  va_end(ap);
+}
+
+void diag_note(Diag *d, SrcLoc loc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  report(d, "note", loc, fmt, ap);
+  va_end(ap);
+}

@@ -1,0 +1,282 @@
+/* dims.c — symbolic dims as hash-consed integer polynomials over size symbols.
+ *
+ * Invariant: a DimTable holds at most one DimPoly per polynomial, so two dims
+ * are equal iff their pointers are equal.  Polynomials are normalised before
+ * interning: terms sorted (degree descending, then factors), like terms merged,
+ * zero terms dropped.  Symbols are interned names; a function's symbols are the
+ * ones its parameter types mention. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir.h"
+
+struct DimTable {
+  Arena arena;
+  const char **names; /* symbol names by id */
+  int nsyms, symcap;
+  Dim *slots;         /* open-addressing intern table */
+  int nslots, nused;
+};
+
+DimTable *dim_table_new(void) {
+  DimTable *t = tex_calloc(1, sizeof *t);
+  t->nslots = 256;
+  t->slots = tex_calloc((size_t)t->nslots, sizeof(Dim));
+  return t;
+}
+
+void dim_table_free(DimTable *t) {
+  if (!t) return;
+  arena_free(&t->arena);
+  tex_free(t->names);
+  tex_free(t->slots);
+  tex_free(t);
+}
+
+int dim_symbol(DimTable *t, const char *name) {
+  for (int i = 0; i < t->nsyms; i++)
+    if (strcmp(t->names[i], name) == 0) return i;
+  if (t->nsyms == t->symcap) {
+    t->symcap = t->symcap ? t->symcap * 2 : 16;
+    t->names = tex_realloc(t->names, sizeof(char *) * (size_t)t->symcap);
+  }
+  t->names[t->nsyms] = arena_strdup(&t->arena, name);
+  return t->nsyms++;
+}
+
+const char *dim_symbol_name(DimTable *t, int sym) { return t->names[sym]; }
+int dim_nsymbols(DimTable *t) { return t->nsyms; }
+
+/* ---- normalisation and interning --------------------------------------- */
+
+static int degree(const DimTerm *a) {
+  int d = 0;
+  for (int i = 0; i < a->nfactors; i++) d += a->factors[i].pow;
+  return d;
+}
+
+/* Orders monomials (ignoring coefficients): higher degree first, then by
+ * factors.  Returns 0 for like terms. */
+static int monomial_cmp(const DimTerm *a, const DimTerm *b) {
+  int da = degree(a), db = degree(b);
+  if (da != db) return db - da;
+  for (int i = 0; i < a->nfactors && i < b->nfactors; i++) {
+    if (a->factors[i].sym != b->factors[i].sym) return a->factors[i].sym - b->factors[i].sym;
+    if (a->factors[i].pow != b->factors[i].pow) return b->factors[i].pow - a->factors[i].pow;
+  }
+  return a->nfactors - b->nfactors;
+}
+
+static int term_qsort_cmp(const void *a, const void *b) { return monomial_cmp(a, b); }
+
+static uint64_t hash_poly(const DimTerm *terms, int n) {
+  uint64_t h = 1469598103934665603ull;
+  for (int i = 0; i < n; i++) {
+    h = (h ^ (uint64_t)terms[i].coef) * 1099511628211ull;
+    for (int j = 0; j < terms[i].nfactors; j++)
+      h = (h ^ (uint64_t)(terms[i].factors[j].sym * 64 + terms[i].factors[j].pow)) * 1099511628211ull;
+  }
+  return h;
+}
+
+static bool poly_equal(Dim p, const DimTerm *terms, int n) {
+  if (p->nterms != n) return false;
+  for (int i = 0; i < n; i++)
+    if (p->terms[i].coef != terms[i].coef || monomial_cmp(&p->terms[i], &terms[i]) != 0) return false;
+  return true;
+}
+
+static void grow_slots(DimTable *t) {
+  int n = t->nslots * 2;
+  Dim *slots = tex_calloc((size_t)n, sizeof(Dim));
+  for (int i = 0; i < t->nslots; i++) {
+    if (!t->slots[i]) continue;
+    int j = (int)(t->slots[i]->hash & (uint64_t)(n - 1));
+    while (slots[j]) j = (j + 1) & (n - 1);
+    slots[j] = t->slots[i];
+  }
+  tex_free(t->slots);
+  t->slots = slots;
+  t->nslots = n;
+}
+
+/* Sorts, merges like terms and drops zeros in place; returns the new count. */
+static int normalise(DimTerm *terms, int n) {
+  qsort(terms, (size_t)n, sizeof *terms, term_qsort_cmp);
+  int out = 0;
+  for (int i = 0; i < n; i++) {
+    if (out > 0 && monomial_cmp(&terms[out - 1], &terms[i]) == 0)
+      terms[out - 1].coef += terms[i].coef;
+    else
+      terms[out++] = terms[i];
+    if (terms[out - 1].coef == 0) out--;
+  }
+  return out;
+}
+
+/* Returns the unique DimPoly for the (unnormalised) terms, copying them into
+ * the table's arena if new. */
+static Dim intern(DimTable *t, DimTerm *terms, int n) {
+  n = normalise(terms, n);
+  uint64_t h = hash_poly(terms, n);
+  int mask = t->nslots - 1, j = (int)(h & (uint64_t)mask);
+  for (; t->slots[j]; j = (j + 1) & mask)
+    if (t->slots[j]->hash == h && poly_equal(t->slots[j], terms, n)) return t->slots[j];
+  struct DimPoly *p = ARENA_NEW(&t->arena, struct DimPoly);
+  p->nterms = n;
+  p->hash = h;
+  p->terms = ARENA_ARRAY(&t->arena, DimTerm, n);
+  for (int i = 0; i < n; i++) {
+    p->terms[i] = terms[i];
+    p->terms[i].factors = ARENA_ARRAY(&t->arena, DimFactor, terms[i].nfactors);
+    memcpy(p->terms[i].factors, terms[i].factors, sizeof(DimFactor) * (size_t)terms[i].nfactors);
+  }
+  t->slots[j] = p;
+  if (++t->nused * 2 > t->nslots) grow_slots(t);
+  return p;
+}
+
+/* ---- constructors ------------------------------------------------------ */
+
+Dim dim_lit(DimTable *t, int64_t v) {
+  DimTerm term = {v, 0, NULL};
+  return intern(t, &term, 1);
+}
+
+Dim dim_sym(DimTable *t, const char *name) {
+  DimFactor f = {dim_symbol(t, name), 1};
+  DimTerm term = {1, 1, &f};
+  return intern(t, &term, 1);
+}
+
+static Dim add_scaled(DimTable *t, Dim a, Dim b, int64_t scale) {
+  int n = a->nterms + b->nterms;
+  DimTerm *terms = tex_calloc((size_t)n + 1, sizeof *terms);
+  memcpy(terms, a->terms, sizeof *terms * (size_t)a->nterms);
+  for (int i = 0; i < b->nterms; i++) {
+    terms[a->nterms + i] = b->terms[i];
+    terms[a->nterms + i].coef *= scale;
+  }
+  Dim r = intern(t, terms, n);
+  tex_free(terms);
+  return r;
+}
+
+Dim dim_add(DimTable *t, Dim a, Dim b) { return add_scaled(t, a, b, 1); }
+Dim dim_sub(DimTable *t, Dim a, Dim b) { return add_scaled(t, a, b, -1); }
+
+/* The product of two monomials; factors merged in symbol order. */
+static int mul_factors(const DimTerm *a, const DimTerm *b, DimFactor *out) {
+  int i = 0, j = 0, n = 0;
+  while (i < a->nfactors || j < b->nfactors) {
+    if (j == b->nfactors || (i < a->nfactors && a->factors[i].sym < b->factors[j].sym))
+      out[n++] = a->factors[i++];
+    else if (i == a->nfactors || b->factors[j].sym < a->factors[i].sym)
+      out[n++] = b->factors[j++];
+    else {
+      out[n] = a->factors[i++];
+      out[n++].pow += b->factors[j++].pow;
+    }
+  }
+  return n;
+}
+
+Dim dim_mul(DimTable *t, Dim a, Dim b) {
+  int n = a->nterms * b->nterms, maxf = 0;
+  for (int i = 0; i < a->nterms; i++)
+    for (int j = 0; j < b->nterms; j++)
+      if (a->terms[i].nfactors + b->terms[j].nfactors > maxf) maxf = a->terms[i].nfactors + b->terms[j].nfactors;
+  DimTerm *terms = tex_calloc((size_t)n + 1, sizeof *terms);
+  DimFactor *factors = tex_calloc((size_t)(n * maxf) + 1, sizeof *factors);
+  for (int i = 0, k = 0; i < a->nterms; i++)
+    for (int j = 0; j < b->nterms; j++, k++) {
+      terms[k].coef = a->terms[i].coef * b->terms[j].coef;
+      terms[k].factors = factors + k * maxf;
+      terms[k].nfactors = mul_factors(&a->terms[i], &b->terms[j], terms[k].factors);
+    }
+  Dim r = intern(t, terms, n);
+  tex_free(factors);
+  tex_free(terms);
+  return r;
+}
+
+/* ---- queries ----------------------------------------------------------- */
+
+bool dim_is_lit(Dim d, int64_t *value) {
+  if (d->nterms == 0) {
+    if (value) *value = 0;
+    return true;
+  }
+  if (d->nterms != 1 || d->terms[0].nfactors != 0) return false;
+  if (value) *value = d->terms[0].coef;
+  return true;
+}
+
+bool dim_is_one(Dim d) {
+  int64_t v;
+  return dim_is_lit(d, &v) && v == 1;
+}
+
+int dim_as_sym(Dim d) {
+  if (d->nterms == 1 && d->terms[0].coef == 1 && d->terms[0].nfactors == 1 && d->terms[0].factors[0].pow == 1)
+    return d->terms[0].factors[0].sym;
+  return -1;
+}
+
+Dim dim_subst(DimTable *t, Dim d, Dim const *map) {
+  Dim r = dim_lit(t, 0);
+  for (int i = 0; i < d->nterms; i++) {
+    Dim term = dim_lit(t, d->terms[i].coef);
+    for (int j = 0; j < d->terms[i].nfactors; j++) {
+      const DimFactor *f = &d->terms[i].factors[j];
+      Dim base = map[f->sym] ? map[f->sym] : dim_sym(t, t->names[f->sym]);
+      for (int p = 0; p < f->pow; p++) term = dim_mul(t, term, base);
+    }
+    r = dim_add(t, r, term);
+  }
+  return r;
+}
+
+bool dim_eval(Dim d, const int64_t *sym_values, int64_t *out) {
+  int64_t sum = 0;
+  for (int i = 0; i < d->nterms; i++) {
+    int64_t v = d->terms[i].coef;
+    for (int j = 0; j < d->terms[i].nfactors; j++)
+      for (int p = 0; p < d->terms[i].factors[j].pow; p++)
+        if (__builtin_mul_overflow(v, sym_values[d->terms[i].factors[j].sym], &v)) return false;
+    if (__builtin_add_overflow(sum, v, &sum)) return false;
+  }
+  *out = sum;
+  return true;
+}
+
+/* ---- printing ---------------------------------------------------------- */
+
+int dim_snprint(DimTable *t, Dim d, char *buf, size_t len) {
+  if (d->nterms == 0) return snprintf(buf, len, "0");
+  int n = 0;
+#define PUT(...) n += snprintf(buf + ((size_t)n < len ? (size_t)n : len), (size_t)n < len ? len - (size_t)n : 0, __VA_ARGS__)
+  for (int i = 0; i < d->nterms; i++) {
+    const DimTerm *term = &d->terms[i];
+    int64_t c = term->coef;
+    if (i > 0) {
+      PUT(c < 0 ? " - " : " + ");
+      if (c < 0) c = -c;
+    }
+    bool bare = term->nfactors > 0 && (c == 1 || c == -1);
+    if (!bare)
+      PUT("%lld", (long long)c);
+    else if (c == -1)
+      PUT("-");
+    for (int j = 0; j < term->nfactors; j++)
+      for (int p = 0; p < term->factors[j].pow; p++) PUT("%s%s", (!bare || j > 0 || p > 0) ? "*" : "", t->names[term->factors[j].sym]);
+  }
+#undef PUT
+  return n;
+}
+
+void dim_fprint(DimTable *t, Dim d, FILE *f) {
+  char buf[256];
+  dim_snprint(t, d, buf, sizeof buf);
+  fputs(buf, f);
+}

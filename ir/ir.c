@@ -1,0 +1,334 @@
+/* ir.c — ops, dtypes, and building and editing SSA tensor functions.
+ *
+ * The builder checks nothing: it trusts its caller (sema, passes, the IR
+ * parser) and ir_verify checks every invariant afterwards.  Editing is by
+ * forwarding: ir_replace marks a node as replaced, and ir_compact resolves
+ * forwards, drops unreachable nodes and renumbers. */
+#include <string.h>
+
+#include "ir.h"
+
+const OpInfo op_info[OP_COUNT] = {
+#define OP(E, name, arity, attr, shape, dtr, flags) {name, arity, attr, shape, dtr, flags},
+#include "ops.def"
+#undef OP
+};
+
+int op_from_name(const char *name) {
+  for (int i = 0; i < OP_COUNT; i++)
+    if (strcmp(op_info[i].name, name) == 0) return i;
+  return -1;
+}
+
+const char *const dtype_names[DT_COUNT] = {"f32", "f64", "i32", "i64", "bool"};
+const int dtype_sizes[DT_COUNT] = {4, 8, 4, 8, 1};
+
+bool dtype_is_float(DType t) { return t == DT_F32 || t == DT_F64; }
+bool dtype_is_int(DType t) { return t == DT_I32 || t == DT_I64; }
+
+int dtype_from_name(const char *name) {
+  for (int i = 0; i < DT_COUNT; i++)
+    if (strcmp(dtype_names[i], name) == 0) return i;
+  return -1;
+}
+
+/* ---- modules and functions ---------------------------------------------- */
+
+IrModule *ir_module_new(const char *name) {
+  IrModule *m = tex_calloc(1, sizeof *m);
+  m->dims = dim_table_new();
+  m->name = arena_strdup(&m->arena, name);
+  return m;
+}
+
+void ir_module_free(IrModule *m) {
+  if (!m) return;
+  for (int i = 0; i < m->funcs.len; i++) vec_free(&((IrFunc *)m->funcs.items[i])->body);
+  vec_free(&m->funcs);
+  dim_table_free(m->dims);
+  arena_free(&m->arena);
+  tex_free(m);
+}
+
+IrFunc *ir_func_new(IrModule *m, const char *name, SrcLoc loc) {
+  IrFunc *f = ARENA_NEW(&m->arena, IrFunc);
+  f->name = arena_strdup(&m->arena, name);
+  f->loc = loc;
+  f->exported = true;
+  vec_push(&m->funcs, f);
+  return f;
+}
+
+IrFunc *ir_find_func(IrModule *m, const char *name) {
+  for (int i = 0; i < m->funcs.len; i++) {
+    IrFunc *f = m->funcs.items[i];
+    if (strcmp(f->name, name) == 0) return f;
+  }
+  return NULL;
+}
+
+IrNode *ir_param(IrModule *m, IrFunc *f, const char *name, DType t, int rank, const Dim *shape, SrcLoc loc) {
+  IrNode *n = ir_node(m, f, OP_PARAM, t, rank, shape, 0, NULL, loc);
+  n->name = arena_strdup(&m->arena, name);
+  n->attr.i = f->nparams;
+  IrNode **params = ARENA_ARRAY(&m->arena, IrNode *, f->nparams + 1);
+  if (f->nparams) memcpy(params, f->params, sizeof(IrNode *) * (size_t)f->nparams);
+  params[f->nparams++] = n;
+  f->params = params;
+  return n;
+}
+
+void ir_set_results(IrModule *m, IrFunc *f, int n, IrNode *const *results) {
+  f->nresults = n;
+  f->results = ARENA_ARRAY(&m->arena, IrNode *, n);
+  f->result_names = ARENA_ARRAY(&m->arena, const char *, n);
+  for (int i = 0; i < n; i++) {
+    f->results[i] = results[i];
+    f->result_names[i] = n == 1 ? "out" : arena_printf(&m->arena, "out%d", i);
+  }
+}
+
+/* ---- the builder --------------------------------------------------------- */
+
+IrNode *ir_node(IrModule *m, IrFunc *f, Op op, DType t, int rank, const Dim *shape,
+                int nargs, IrNode *const *args, SrcLoc loc) {
+  if (rank > IR_MAX_RANK) ice("rank %d exceeds IR_MAX_RANK", rank);
+  IrNode *n = ARENA_NEW(&m->arena, IrNode);
+  n->op = op;
+  n->dtype = t;
+  n->rank = rank;
+  n->shape = ARENA_ARRAY(&m->arena, Dim, rank);
+  if (rank) memcpy(n->shape, shape, sizeof(Dim) * (size_t)rank);
+  n->nargs = nargs;
+  n->args = ARENA_ARRAY(&m->arena, IrNode *, nargs);
+  if (nargs) memcpy(n->args, args, sizeof(IrNode *) * (size_t)nargs);
+  n->loc = loc;
+  n->id = f->body.len;
+  vec_push(&f->body, n);
+  return n;
+}
+
+IrNode *ir_const(IrModule *m, IrFunc *f, DType t, double fv, int64_t iv, SrcLoc loc) {
+  IrNode *n = ir_node(m, f, OP_CONST, t, 0, NULL, 0, NULL, loc);
+  if (dtype_is_float(t)) {
+    n->attr.f = t == DT_F32 ? (double)(float)fv : fv;
+  } else {
+    n->attr.i = t == DT_BOOL ? iv != 0 : t == DT_I32 ? (int64_t)(int32_t)iv : iv;
+  }
+  return n;
+}
+
+IrNode *ir_unary(IrModule *m, IrFunc *f, Op op, IrNode *a, SrcLoc loc) {
+  return ir_node(m, f, op, a->dtype, a->rank, a->shape, 1, &a, loc);
+}
+
+IrNode *ir_binary(IrModule *m, IrFunc *f, Op op, IrNode *a, IrNode *b, SrcLoc loc) {
+  IrNode *args[2] = {a, b};
+  DType t = op_info[op].dtype == DTR_CMP || op_info[op].dtype == DTR_BOOL ? DT_BOOL : a->dtype;
+  return ir_node(m, f, op, t, a->rank, a->shape, 2, args, loc);
+}
+
+IrNode *ir_cast(IrModule *m, IrFunc *f, IrNode *a, DType t, SrcLoc loc) {
+  return ir_node(m, f, OP_CAST, t, a->rank, a->shape, 1, &a, loc);
+}
+
+/* Right-aligned NumPy broadcast of a to shape: input axis i goes to output
+ * axis i + (rank - a->rank). */
+IrNode *ir_broadcast(IrModule *m, IrFunc *f, IrNode *a, int rank, const Dim *shape, SrcLoc loc) {
+  IrNode *n = ir_node(m, f, OP_BROADCAST, a->dtype, rank, shape, 1, &a, loc);
+  n->attr.naxes = a->rank;
+  for (int i = 0; i < a->rank; i++) n->attr.axes[i] = i + (rank - a->rank);
+  return n;
+}
+
+IrNode *ir_transpose(IrModule *m, IrFunc *f, IrNode *a, const int64_t *perm, SrcLoc loc) {
+  Dim shape[IR_MAX_RANK];
+  for (int i = 0; i < a->rank; i++) shape[i] = a->shape[perm[i]];
+  IrNode *n = ir_node(m, f, OP_TRANSPOSE, a->dtype, a->rank, shape, 1, &a, loc);
+  n->attr.naxes = a->rank;
+  memcpy(n->attr.axes, perm, sizeof(int64_t) * (size_t)a->rank);
+  return n;
+}
+
+IrNode *ir_reduce(IrModule *m, IrFunc *f, Op op, IrNode *a, unsigned axis_mask, bool keepdims, SrcLoc loc) {
+  IrNode tmp = {.op = op, .rank = 0, .nargs = 1, .args = &a};
+  for (int i = 0; i < a->rank; i++)
+    if (axis_mask & (1u << i)) tmp.attr.axes[tmp.attr.naxes++] = i;
+  tmp.attr.keepdims = keepdims;
+  int rank;
+  Dim shape[IR_MAX_RANK];
+  if (!ir_infer_shape(m, &tmp, &rank, shape)) ice("bad reduction axes");
+  IrNode *n = ir_node(m, f, op, a->dtype, rank, shape, 1, &a, loc);
+  n->attr = tmp.attr;
+  return n;
+}
+
+IrNode *ir_matmul(IrModule *m, IrFunc *f, IrNode *a, IrNode *b, SrcLoc loc) {
+  IrNode *args[2] = {a, b};
+  IrNode tmp = {.op = OP_MATMUL, .nargs = 2, .args = args};
+  int rank;
+  Dim shape[IR_MAX_RANK];
+  if (!ir_infer_shape(m, &tmp, &rank, shape)) ice("bad matmul operands");
+  return ir_node(m, f, OP_MATMUL, a->dtype, rank, shape, 2, args, loc);
+}
+
+/* ---- inference (shared by the builder and the verifier) ----------------- */
+
+bool ir_same_shape(const IrNode *a, const IrNode *b) {
+  if (a->rank != b->rank) return false;
+  for (int i = 0; i < a->rank; i++)
+    if (a->shape[i] != b->shape[i]) return false;
+  return true;
+}
+
+static bool infer_broadcast(const IrNode *n, int *rank, Dim *shape) {
+  const IrNode *a = n->args[0];
+  if (n->attr.naxes != a->rank) return false;
+  *rank = n->rank;
+  for (int i = 0; i < n->rank; i++) shape[i] = n->shape[i];
+  for (int i = 0; i < a->rank; i++) {
+    int64_t o = n->attr.axes[i];
+    if (o < 0 || o >= n->rank || (i > 0 && o <= n->attr.axes[i - 1])) return false;
+    if (a->shape[i] != n->shape[o] && !dim_is_one(a->shape[i])) return false;
+  }
+  return true;
+}
+
+static bool infer_transpose(const IrNode *n, int *rank, Dim *shape) {
+  const IrNode *a = n->args[0];
+  unsigned seen = 0;
+  if (n->attr.naxes != a->rank) return false;
+  *rank = a->rank;
+  for (int i = 0; i < a->rank; i++) {
+    int64_t p = n->attr.axes[i];
+    if (p < 0 || p >= a->rank || (seen & (1u << p))) return false;
+    seen |= 1u << p;
+    shape[i] = a->shape[p];
+  }
+  return true;
+}
+
+static bool infer_reduce(IrModule *m, const IrNode *n, int *rank, Dim *shape) {
+  const IrNode *a = n->args[0];
+  unsigned mask = 0;
+  for (int i = 0; i < n->attr.naxes; i++) {
+    int64_t ax = n->attr.axes[i];
+    if (ax < 0 || ax >= a->rank || (i > 0 && ax <= n->attr.axes[i - 1])) return false;
+    mask |= 1u << ax;
+  }
+  *rank = 0;
+  for (int i = 0; i < a->rank; i++) {
+    if (!(mask & (1u << i)))
+      shape[(*rank)++] = a->shape[i];
+    else if (n->attr.keepdims)
+      shape[(*rank)++] = dim_lit(m->dims, 1);
+  }
+  return true;
+}
+
+static bool infer_matmul(const IrNode *n, int *rank, Dim *shape) {
+  const IrNode *a = n->args[0], *b = n->args[1];
+  if (a->rank < 1 || a->rank > 2 || b->rank < 1 || b->rank > 2) return false;
+  Dim ka = a->shape[a->rank - 1], kb = b->shape[0];
+  if (ka != kb) return false;
+  *rank = 0;
+  if (a->rank == 2) shape[(*rank)++] = a->shape[0];
+  if (b->rank == 2) shape[(*rank)++] = b->shape[1];
+  return true;
+}
+
+bool ir_infer_shape(IrModule *m, const IrNode *n, int *rank, Dim *shape) {
+  switch (op_info[n->op].shape) {
+  case SHAPE_LEAF:
+    *rank = n->rank;
+    for (int i = 0; i < n->rank; i++) shape[i] = n->shape[i];
+    return true;
+  case SHAPE_SAME:
+    for (int i = 1; i < n->nargs; i++)
+      if (!ir_same_shape(n->args[0], n->args[i])) return false;
+    *rank = n->args[0]->rank;
+    for (int i = 0; i < *rank; i++) shape[i] = n->args[0]->shape[i];
+    return true;
+  case SHAPE_BROADCAST: return infer_broadcast(n, rank, shape);
+  case SHAPE_TRANSPOSE: return infer_transpose(n, rank, shape);
+  case SHAPE_REDUCE: return infer_reduce(m, n, rank, shape);
+  case SHAPE_MATMUL: return infer_matmul(n, rank, shape);
+  }
+  return false;
+}
+
+bool ir_infer_dtype(const IrNode *n, DType *out) {
+  const OpInfo *info = &op_info[n->op];
+  DType t0 = n->nargs ? n->args[0]->dtype : n->dtype;
+  switch (info->dtype) {
+  case DTR_ATTR: *out = n->dtype; return true;
+  case DTR_SAME: *out = t0; return true;
+  case DTR_NUM:
+  case DTR_FLOAT:
+  case DTR_CMP:
+    for (int i = 0; i < n->nargs; i++)
+      if (n->args[i]->dtype != t0) return false;
+    if (info->dtype == DTR_NUM && t0 == DT_BOOL) return false;
+    if (info->dtype == DTR_FLOAT && !dtype_is_float(t0)) return false;
+    *out = info->dtype == DTR_CMP ? DT_BOOL : t0;
+    return true;
+  case DTR_BOOL:
+    for (int i = 0; i < n->nargs; i++)
+      if (n->args[i]->dtype != DT_BOOL) return false;
+    *out = DT_BOOL;
+    return true;
+  case DTR_SELECT:
+    if (n->args[0]->dtype != DT_BOOL || n->args[1]->dtype != n->args[2]->dtype) return false;
+    *out = n->args[1]->dtype;
+    return true;
+  }
+  return false;
+}
+
+/* ---- editing -------------------------------------------------------------- */
+
+void ir_replace(IrNode *old, IrNode *new_node) {
+  if (old != new_node) old->forward = new_node;
+}
+
+IrNode *ir_resolve(IrNode *n) {
+  while (n->forward) n = n->forward;
+  return n;
+}
+
+void ir_compact(IrFunc *f) {
+  for (int i = 0; i < f->body.len; i++) {
+    IrNode *n = f->body.items[i];
+    for (int j = 0; j < n->nargs; j++) n->args[j] = ir_resolve(n->args[j]);
+  }
+  for (int i = 0; i < f->nresults; i++) f->results[i] = ir_resolve(f->results[i]);
+  int out = 0;
+  for (int i = 0; i < f->body.len; i++) {
+    IrNode *n = f->body.items[i];
+    if (!n->forward) f->body.items[out++] = n;
+  }
+  f->body.len = out;
+  ir_renumber(f);
+}
+
+void ir_renumber(IrFunc *f) {
+  for (int i = 0; i < f->body.len; i++) ((IrNode *)f->body.items[i])->id = i;
+}
+
+void ir_count_uses(IrFunc *f) {
+  for (int i = 0; i < f->body.len; i++) ((IrNode *)f->body.items[i])->uses = 0;
+  for (int i = 0; i < f->body.len; i++) {
+    IrNode *n = f->body.items[i];
+    for (int j = 0; j < n->nargs; j++) n->args[j]->uses++;
+  }
+  for (int i = 0; i < f->nresults; i++) f->results[i]->uses++;
+}
+
+int64_t ir_numel_lit(const IrNode *n) {
+  int64_t total = 1, v;
+  for (int i = 0; i < n->rank; i++) {
+    if (!dim_is_lit(n->shape[i], &v)) return -1;
+    total *= v;
+  }
+  return total;
+}

@@ -1,0 +1,355 @@
+/* ir.h — the SSA tensor IR and the base every phase shares.
+ *
+ * Sections follow the files of ir/:
+ *   base.c     allocation hook, arenas, interned strings, ice()
+ *   diag.c     source locations and caret diagnostics
+ *   dims.c     symbolic dims: hash-consed integer polynomials
+ *   ir.c       ops, dtypes, nodes, functions, modules, the builder
+ *   print.c    the text form        parse.c  reading it back
+ *   verify.c   the invariants every pass must keep
+ *   kernel.c   kernels: the seam between passes and codegen
+ */
+#ifndef TEXC_IR_H
+#define TEXC_IR_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define TEXC_VERSION "0.1.0"
+
+/* ==== base.c ============================================================= */
+
+/* The one allocation hook of the compiler: every byte comes from tex_malloc,
+ * so a test can make allocation fail.  Failure is fatal (reported, exit 3). */
+typedef void *(*TexMallocFn)(size_t);
+void tex_set_malloc(TexMallocFn fn);
+void *tex_malloc(size_t n);
+void *tex_calloc(size_t n, size_t size);
+void *tex_realloc(void *p, size_t n);
+void tex_free(void *p);
+char *tex_strdup(const char *s);
+
+/* Internal compiler error: names the compiler's file and line, then aborts. */
+#define ice(...) ice_at(__FILE__, __LINE__, __VA_ARGS__)
+_Noreturn void ice_at(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Bump allocator in chunks; freed all at once.  Memory is zeroed. */
+typedef struct ArenaChunk ArenaChunk;
+typedef struct Arena {
+  ArenaChunk *head; /* newest chunk first */
+  size_t used;      /* bytes used in head */
+} Arena;
+void *arena_alloc(Arena *a, size_t n);
+char *arena_strdup(Arena *a, const char *s);
+char *arena_strndup(Arena *a, const char *s, size_t n);
+char *arena_printf(Arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void arena_free(Arena *a);
+#define ARENA_NEW(a, T) ((T *)arena_alloc((a), sizeof(T)))
+#define ARENA_ARRAY(a, T, n) ((T *)arena_alloc((a), sizeof(T) * (size_t)(n)))
+
+/* Growable array of pointers (heap, not arena: passes grow and drop them). */
+typedef struct PtrVec {
+  void **items;
+  int len, cap;
+} PtrVec;
+void vec_push(PtrVec *v, void *p);
+void vec_free(PtrVec *v);
+
+/* ==== diag.c ============================================================= */
+
+typedef struct SrcLoc {
+  const char *file; /* interned; NULL for synthesised nodes */
+  int line, col;    /* 1-based */
+} SrcLoc;
+
+/* Collects diagnostics for one compilation.  Knows the source text of every
+ * file so errors can show the line and a caret. */
+typedef struct Diag {
+  const char *files[16];
+  const char *texts[16];
+  int nfiles;
+  int errors;
+  FILE *out;     /* stderr by default */
+  bool color;
+} Diag;
+void diag_init(Diag *d, FILE *out);
+void diag_add_source(Diag *d, const char *file, const char *text);
+void diag_error(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void diag_verror(Diag *d, SrcLoc loc, const char *fmt, va_list ap);
+void diag_note(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* ==== dims.c ============================================================= */
+
+/* A dim is an integer polynomial over size symbols, hash-consed in a DimTable
+ * so that two dims are equal exactly when their pointers are equal.  Terms are
+ * kept sorted; a polynomial with no symbols is a literal. */
+typedef const struct DimPoly *Dim;
+
+typedef struct DimFactor {
+  int sym;   /* symbol id in the table */
+  int pow;   /* >= 1 */
+} DimFactor;
+
+typedef struct DimTerm {
+  int64_t coef;        /* nonzero */
+  int nfactors;
+  DimFactor *factors;  /* sorted by sym */
+} DimTerm;
+
+struct DimPoly {
+  int nterms;          /* 0 means the literal 0 */
+  DimTerm *terms;      /* sorted: by degree descending, then factors */
+  uint64_t hash;
+};
+
+typedef struct DimTable DimTable;
+DimTable *dim_table_new(void);
+void dim_table_free(DimTable *t);
+int dim_symbol(DimTable *t, const char *name);     /* interns a symbol name */
+const char *dim_symbol_name(DimTable *t, int sym);
+int dim_nsymbols(DimTable *t);
+
+Dim dim_lit(DimTable *t, int64_t v);
+Dim dim_sym(DimTable *t, const char *name);
+Dim dim_add(DimTable *t, Dim a, Dim b);
+Dim dim_sub(DimTable *t, Dim a, Dim b);
+Dim dim_mul(DimTable *t, Dim a, Dim b);
+bool dim_is_lit(Dim d, int64_t *value);   /* value may be NULL */
+bool dim_is_one(Dim d);
+int dim_as_sym(Dim d);                    /* symbol id if d is a bare symbol, else -1 */
+/* Replaces each symbol s by map[s] (NULL keeps s). */
+Dim dim_subst(DimTable *t, Dim d, Dim const *map);
+/* Appends a printed form ("N*D + 1") to buf; returns chars written. */
+int dim_snprint(DimTable *t, Dim d, char *buf, size_t len);
+void dim_fprint(DimTable *t, Dim d, FILE *f);
+/* Evaluates with sym_values[symbol id]; false on overflow. */
+bool dim_eval(Dim d, const int64_t *sym_values, int64_t *out);
+
+/* ==== ir.c =============================================================== */
+
+typedef enum DType { DT_F32, DT_F64, DT_I32, DT_I64, DT_BOOL, DT_COUNT } DType;
+extern const char *const dtype_names[DT_COUNT];
+extern const int dtype_sizes[DT_COUNT];
+bool dtype_is_float(DType t);
+bool dtype_is_int(DType t);
+int dtype_from_name(const char *name); /* -1 if unknown */
+
+typedef enum Op {
+#define OP(E, name, arity, attr, shape, dtr, flags) OP_##E,
+#include "ops.def"
+#undef OP
+  OP_COUNT
+} Op;
+
+enum OpFlags {
+  F_ELEM = 1 << 0, F_REDUCE = 1 << 1, F_COMM = 1 << 2, F_DIFF = 1 << 3,
+  F_FOLD = 1 << 4, F_BUILTIN = 1 << 5,
+};
+typedef enum AttrKind { ATTR_NONE, ATTR_INDEX, ATTR_VALUE, ATTR_DIM, ATTR_AXES, ATTR_REDUCE, ATTR_CALLEE } AttrKind;
+typedef enum ShapeRule { SHAPE_LEAF, SHAPE_SAME, SHAPE_BROADCAST, SHAPE_TRANSPOSE, SHAPE_REDUCE, SHAPE_MATMUL } ShapeRule;
+/* Result dtype and operand constraint. */
+typedef enum DTypeRule {
+  DTR_ATTR,   /* given by the node (param, const, cast, call) */
+  DTR_SAME,   /* any dtype; result = operand 0 */
+  DTR_NUM,    /* operands numeric (not bool), equal; result = operand 0 */
+  DTR_FLOAT,  /* operands floating point, equal; result = operand 0 */
+  DTR_CMP,    /* operands equal dtype; result bool */
+  DTR_BOOL,   /* operands bool; result bool */
+  DTR_SELECT, /* bool, T, T -> T */
+} DTypeRule;
+
+typedef struct OpInfo {
+  const char *name;
+  int arity;
+  AttrKind attr;
+  ShapeRule shape;
+  DTypeRule dtype;
+  unsigned flags;
+} OpInfo;
+extern const OpInfo op_info[OP_COUNT];
+int op_from_name(const char *name); /* -1 if unknown */
+
+#define IR_MAX_RANK 8
+
+typedef struct IrFunc IrFunc;
+typedef struct IrNode IrNode;
+
+/* Op-specific data; op_info[op].attr says which fields are meaningful. */
+typedef struct IrAttr {
+  int64_t axes[IR_MAX_RANK]; /* ATTR_AXES: broadcast: output axis of each input axis;
+                                transpose: perm (output axis i = input axis axes[i]);
+                                ATTR_REDUCE: reduced axes, ascending */
+  int naxes;
+  bool keepdims;             /* ATTR_REDUCE */
+  double f;                  /* ATTR_VALUE for float dtypes */
+  int64_t i;                 /* ATTR_VALUE for int/bool; ATTR_INDEX */
+  Dim dim;                   /* ATTR_DIM: the value is this dim */
+  IrFunc *callee;            /* ATTR_CALLEE */
+} IrAttr;
+
+struct IrNode {
+  Op op;
+  DType dtype;
+  int rank;
+  Dim *shape;          /* rank dims, arena */
+  int nargs;
+  IrNode **args;       /* operands, defined earlier in the same function */
+  IrAttr attr;
+  SrcLoc loc;          /* the user's source position this value came from */
+  const char *name;    /* params: the parameter name; else NULL */
+  int id;              /* index in the function's body after ir_renumber */
+  IrNode *forward;     /* set by ir_replace: every use is redirected here */
+  int uses;            /* scratch: use count, valid after ir_count_uses */
+  void *aux;           /* scratch for the pass that owns it */
+};
+
+struct IrFunc {
+  const char *name;
+  bool exported;       /* not `private`; gets a C symbol */
+  SrcLoc loc;
+  int nparams;
+  IrNode **params;     /* OP_PARAM nodes; also the first nodes of body */
+  PtrVec body;         /* IrNode*, topological order */
+  int nresults;
+  IrNode **results;
+  const char **result_names;  /* ABI names of the outputs ("out", ...) */
+};
+
+typedef struct IrModule {
+  Arena arena;         /* nodes, shapes, names */
+  DimTable *dims;
+  const char *name;    /* the prefix */
+  const char *source;  /* file it came from */
+  PtrVec funcs;        /* IrFunc* */
+} IrModule;
+
+IrModule *ir_module_new(const char *name);
+void ir_module_free(IrModule *m);
+IrFunc *ir_func_new(IrModule *m, const char *name, SrcLoc loc);
+IrFunc *ir_find_func(IrModule *m, const char *name);
+IrNode *ir_param(IrModule *m, IrFunc *f, const char *name, DType t, int rank, const Dim *shape, SrcLoc loc);
+void ir_set_results(IrModule *m, IrFunc *f, int n, IrNode *const *results);
+
+/* The builder appends to f's body.  It checks nothing (ir_verify does) and does
+ * not hash-cons (CSE is a pass). */
+IrNode *ir_node(IrModule *m, IrFunc *f, Op op, DType t, int rank, const Dim *shape,
+                int nargs, IrNode *const *args, SrcLoc loc);
+IrNode *ir_const(IrModule *m, IrFunc *f, DType t, double fv, int64_t iv, SrcLoc loc);
+IrNode *ir_unary(IrModule *m, IrFunc *f, Op op, IrNode *a, SrcLoc loc);
+IrNode *ir_binary(IrModule *m, IrFunc *f, Op op, IrNode *a, IrNode *b, SrcLoc loc);
+IrNode *ir_cast(IrModule *m, IrFunc *f, IrNode *a, DType t, SrcLoc loc);
+IrNode *ir_broadcast(IrModule *m, IrFunc *f, IrNode *a, int rank, const Dim *shape, SrcLoc loc);
+IrNode *ir_transpose(IrModule *m, IrFunc *f, IrNode *a, const int64_t *perm, SrcLoc loc);
+IrNode *ir_reduce(IrModule *m, IrFunc *f, Op op, IrNode *a, unsigned axis_mask, bool keepdims, SrcLoc loc);
+IrNode *ir_matmul(IrModule *m, IrFunc *f, IrNode *a, IrNode *b, SrcLoc loc);
+
+/* Shape inference by op_info[op].shape for a node with its args and attrs set;
+ * false if the operands do not fit (ir_verify reports it). */
+bool ir_infer_shape(IrModule *m, const IrNode *n, int *rank, Dim *shape);
+/* Dtype inference by op_info[op].dtype; false if the operands do not fit. */
+bool ir_infer_dtype(const IrNode *n, DType *out);
+
+/* Redirects every use of old to new; takes effect as users are resolved. */
+void ir_replace(IrNode *old, IrNode *new_node);
+IrNode *ir_resolve(IrNode *n);
+/* Follows forwards in all operands and results, drops the replaced nodes and
+ * renumbers.  Passes call it when done.  (Unused nodes stay: that is DCE.) */
+void ir_compact(IrFunc *f);
+void ir_renumber(IrFunc *f);
+void ir_count_uses(IrFunc *f);
+int64_t ir_numel_lit(const IrNode *n); /* element count if all dims literal, else -1 */
+bool ir_same_shape(const IrNode *a, const IrNode *b);
+
+/* ==== print.c / parse.c ================================================== */
+
+void ir_print_module(FILE *out, IrModule *m);
+void ir_print_func(FILE *out, IrModule *m, IrFunc *f);
+/* Shape as the user wrote it: "f32[N, 10]". */
+int ir_type_snprint(IrModule *m, DType t, int rank, const Dim *shape, char *buf, size_t len);
+/* A constant as the text form writes it: bit-exact digits, inf, nan, true. */
+void ir_print_value(FILE *out, DType t, double f, int64_t i);
+/* Parses the text form; reports errors through d.  NULL on error. */
+IrModule *ir_parse(const char *file, const char *text, Diag *d);
+
+/* ==== verify.c =========================================================== */
+
+/* Checks SSA order, operand counts, dtypes, shapes and attributes of every
+ * node.  Returns the number of problems, each printed to out as
+ * "verify: <func> %id: <problem>".  after names the pass that ran last. */
+int ir_verify(IrModule *m, FILE *out, const char *after);
+
+/* ==== kernel.c =========================================================== */
+
+/* A kernel is a loop nest over an iteration space with a scalar body: the seam
+ * between passes (which build kernels) and codegen (CPU or NVPTX), design §8.
+ *
+ * Operands are buffers of the plan.  Each operand axis is indexed by one loop
+ * (loop[a] >= 0) or fixed at index 0 (loop[a] == -1, an extent-1 axis), so a
+ * stride-0 broadcast or a transpose is just an access map. */
+typedef enum KernelKind {
+  K_MAP,      /* elementwise: every loop parallel */
+  K_REDUCE,   /* trailing loops are reductions, combined in texc's order */
+  K_MATMUL,   /* C[m,n] = sum_k A[m,k]*B[k,n], k ascending with fma */
+} KernelKind;
+
+typedef struct KOperand {
+  int buf;                 /* plan buffer index */
+  DType dtype;
+  int rank;
+  Dim shape[IR_MAX_RANK];  /* the buffer's shape (compact row-major) */
+  int loop[IR_MAX_RANK];   /* loop indexing each axis, or -1 */
+} KOperand;
+
+/* One scalar instruction of a kernel body: SSA over indices into body. */
+typedef struct KInstr {
+  Op op;                   /* OP_PARAM = load operand `operand`; OP_CONST = immediate */
+  DType dtype;
+  int args[3];
+  int operand;             /* OP_PARAM: input operand index */
+  double f;                /* OP_CONST */
+  int64_t i;
+  Dim dim;                 /* OP_DIMSIZE */
+} KInstr;
+
+#define K_MAX_INPUTS 16
+typedef struct Kernel {
+  const char *name;
+  KernelKind kind;
+  int nloops;
+  Dim extent[IR_MAX_RANK + 1];
+  bool reduce[IR_MAX_RANK + 1];  /* reduction loops come after parallel ones */
+  int ninputs;
+  KOperand in[K_MAX_INPUTS];
+  KOperand out;
+  int nbody;
+  KInstr *body;            /* value of the last instruction is the result */
+  Op combiner;             /* K_REDUCE: OP_ADD, OP_MAX or OP_MIN */
+  SrcLoc loc;
+} Kernel;
+
+/* The compiled form of one function: its buffers and kernels in order. */
+typedef struct KBuffer {
+  DType dtype;
+  int rank;
+  Dim shape[IR_MAX_RANK];
+  bool is_param;           /* an ABI argument; else a temporary */
+} KBuffer;
+
+typedef struct KProgram {
+  IrFunc *func;
+  int nbufs;
+  KBuffer *bufs;           /* ABI arguments in order (inputs, outputs), then temporaries */
+  int nparams, ninputs;
+  int nkernels;
+  Kernel *kernels;
+  int nsyms;
+  int *syms;               /* DimTable symbol ids of the function, in ABI order */
+} KProgram;
+
+void kernel_print(FILE *out, IrModule *m, const KProgram *p);
+
+#endif /* TEXC_IR_H */

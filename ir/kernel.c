@@ -1,0 +1,52 @@
+/* kernel.c — printing kernels (texc --emit=kernels).
+ *
+ *   kernel predict_k0_matmul  matmul  loops [m:N par, n:K par, k:D red]
+ *     in  b0 f32[N, D] map (0, 2)
+ *     ...
+ * One line per kernel starting with "kernel NAME", then indented detail. */
+#include "ir.h"
+
+static const char *const kind_names[] = {"map", "reduce", "matmul"};
+
+static void print_operand(FILE *out, IrModule *m, const char *role, const KOperand *o) {
+  char buf[512];
+  ir_type_snprint(m, o->dtype, o->rank, o->shape, buf, sizeof buf);
+  fprintf(out, "    %s b%d %s map (", role, o->buf, buf);
+  for (int a = 0; a < o->rank; a++) {
+    if (a) fputs(", ", out);
+    if (o->loop[a] < 0) fputc('0', out);
+    else fprintf(out, "i%d", o->loop[a]);
+  }
+  fputs(")\n", out);
+}
+
+static void print_body(FILE *out, IrModule *m, const Kernel *k) {
+  for (int i = 0; i < k->nbody; i++) {
+    const KInstr *in = &k->body[i];
+    fprintf(out, "    v%d = %s", i, op_info[in->op].name);
+    if (in->op == OP_PARAM) fprintf(out, " in%d", in->operand);
+    else if (in->op == OP_CONST) { fputc(' ', out); ir_print_value(out, in->dtype, in->f, in->i); }
+    else if (in->op == OP_DIMSIZE) { fputc(' ', out); dim_fprint(m->dims, in->dim, out); }
+    else for (int a = 0; a < op_info[in->op].arity; a++) fprintf(out, "%sv%d", a ? ", " : " ", in->args[a]);
+    fprintf(out, " : %s\n", dtype_names[in->dtype]);
+  }
+}
+
+void kernel_print(FILE *out, IrModule *m, const KProgram *p) {
+  for (int i = 0; i < p->nkernels; i++) {
+    const Kernel *k = &p->kernels[i];
+    fprintf(out, "kernel %s %s loops [", k->name, kind_names[k->kind]);
+    for (int l = 0; l < k->nloops; l++) {
+      if (l) fputs(", ", out);
+      fprintf(out, "i%d<", l);
+      dim_fprint(m->dims, k->extent[l], out);
+      if (k->reduce[l]) fputs(" red", out);
+    }
+    fputs("]", out);
+    if (k->kind == K_REDUCE) fprintf(out, " combine %s", op_info[k->combiner].name);
+    fputc('\n', out);
+    for (int j = 0; j < k->ninputs; j++) print_operand(out, m, "in ", &k->in[j]);
+    print_operand(out, m, "out", &k->out);
+    print_body(out, m, k);
+  }
+}

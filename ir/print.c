@@ -1,0 +1,121 @@
+/* print.c — the IR's text form.  ir_parse reads exactly this back, and a test
+ * checks the round trip, so golden pass tests can be written as text.
+ *
+ *   func @affine(%W: f32[D, K], %x: f32[N, D]) -> f32[N, K] {
+ *     %2 = matmul %x, %W : f32[N, K] @model.tex:4:12
+ *     %3 = tanh %2 : f32[N, K] @model.tex:4:12
+ *     return %3
+ *   }
+ */
+#include <math.h>
+#include <string.h>
+
+#include "ir.h"
+
+int ir_type_snprint(IrModule *m, DType t, int rank, const Dim *shape, char *buf, size_t len) {
+  int n = snprintf(buf, len, "%s", dtype_names[t]);
+  if (rank == 0) return n;
+  for (int i = 0; i < rank; i++) {
+    n += snprintf(buf + n, len > (size_t)n ? len - (size_t)n : 0, i ? ", " : "[");
+    n += dim_snprint(m->dims, shape[i], buf + n, len > (size_t)n ? len - (size_t)n : 0);
+  }
+  n += snprintf(buf + n, len > (size_t)n ? len - (size_t)n : 0, "]");
+  return n;
+}
+
+static void print_type(FILE *out, IrModule *m, DType t, int rank, const Dim *shape) {
+  char buf[512];
+  ir_type_snprint(m, t, rank, shape, buf, sizeof buf);
+  fputs(buf, out);
+}
+
+static void print_ref(FILE *out, const IrNode *n) {
+  if (n->op == OP_PARAM)
+    fprintf(out, "%%%s", n->name);
+  else
+    fprintf(out, "%%%d", n->id);
+}
+
+/* Floats print with enough digits to read back bit-exactly. */
+void ir_print_value(FILE *out, DType t, double f, int64_t i) {
+  if (t == DT_BOOL)
+    fputs(i ? "true" : "false", out);
+  else if (dtype_is_int(t))
+    fprintf(out, "%lld", (long long)i);
+  else if (isnan(f))
+    fputs("nan", out);
+  else if (isinf(f))
+    fputs(f < 0 ? "-inf" : "inf", out);
+  else {
+    char buf[64];
+    snprintf(buf, sizeof buf, t == DT_F32 ? "%.9g" : "%.17g", f);
+    if (!strpbrk(buf, ".eE")) strcat(buf, ".0");
+    fputs(buf, out);
+  }
+}
+
+static void print_axes(FILE *out, const char *key, const IrAttr *a) {
+  fprintf(out, "%s=[", key);
+  for (int i = 0; i < a->naxes; i++) fprintf(out, "%s%lld", i ? ", " : "", (long long)a->axes[i]);
+  fputc(']', out);
+}
+
+static void print_node(FILE *out, IrModule *m, const IrNode *n) {
+  const OpInfo *info = &op_info[n->op];
+  fprintf(out, "  %%%d = %s", n->id, info->name);
+  if (info->attr == ATTR_CALLEE) fprintf(out, " @%s", n->attr.callee->name);
+  for (int i = 0; i < n->nargs; i++) {
+    fputs(i ? ", " : " ", out);
+    print_ref(out, n->args[i]);
+  }
+  const char *sep = n->nargs ? ", " : " ";
+  switch (info->attr) {
+  case ATTR_VALUE: fputc(' ', out); ir_print_value(out, n->dtype, n->attr.f, n->attr.i); break;
+  case ATTR_DIM: fputc(' ', out); dim_fprint(m->dims, n->attr.dim, out); break;
+  case ATTR_AXES: fputs(sep, out); print_axes(out, "axes", &n->attr); break;
+  case ATTR_REDUCE:
+    fputs(sep, out);
+    print_axes(out, "axes", &n->attr);
+    if (n->attr.keepdims) fputs(", keepdims=true", out);
+    break;
+  default: break;
+  }
+  fputs(" : ", out);
+  print_type(out, m, n->dtype, n->rank, n->shape);
+  if (n->loc.file) fprintf(out, " @%s:%d:%d", n->loc.file, n->loc.line, n->loc.col);
+  fputc('\n', out);
+}
+
+void ir_print_func(FILE *out, IrModule *m, IrFunc *f) {
+  ir_renumber(f);
+  fprintf(out, "func %s@%s(", f->exported ? "" : "private ", f->name);
+  for (int i = 0; i < f->nparams; i++) {
+    fprintf(out, "%s%%%s: ", i ? ", " : "", f->params[i]->name);
+    print_type(out, m, f->params[i]->dtype, f->params[i]->rank, f->params[i]->shape);
+  }
+  fputs(") -> ", out);
+  if (f->nresults != 1) fputc('(', out);
+  for (int i = 0; i < f->nresults; i++) {
+    if (i) fputs(", ", out);
+    print_type(out, m, f->results[i]->dtype, f->results[i]->rank, f->results[i]->shape);
+  }
+  if (f->nresults != 1) fputc(')', out);
+  fputs(" {\n", out);
+  for (int i = 0; i < f->body.len; i++) {
+    IrNode *n = f->body.items[i];
+    if (n->op != OP_PARAM) print_node(out, m, n);
+  }
+  fputs("  return", out);
+  for (int i = 0; i < f->nresults; i++) {
+    fputs(i ? ", " : " ", out);
+    print_ref(out, f->results[i]);
+  }
+  fputs("\n}\n", out);
+}
+
+void ir_print_module(FILE *out, IrModule *m) {
+  for (int i = 0; i < m->funcs.len; i++) {
+    if (i) fputc('\n', out);
+    ir_print_func(out, m, m->funcs.items[i]);
+  }
+}

@@ -1,0 +1,89 @@
+/* inline.c — inline every call to a user function.
+ *
+ * Inlining is lowering, not optimisation (design §8): it runs at -O0 too, so
+ * codegen never sees OP_CALL.  Callees are inlined bottom-up (sema rejects
+ * recursion).  The callee's size symbols are substituted by the dims bound at
+ * the call site; inlined nodes keep the callee's source locations, so an error
+ * in a helper still points at the helper's line.
+ *
+ * Requires: verified IR without call cycles.  Preserves: values.  Breaks:
+ * nothing; the callees stay in the module (exported ones are compiled too). */
+#include <string.h>
+
+#include "passes.h"
+
+typedef struct Inliner {
+  IrModule *m;
+  PtrVec done;   /* IrFunc* already inlined */
+} Inliner;
+
+static bool is_done(const Inliner *in, const IrFunc *f) {
+  for (int i = 0; i < in->done.len; i++)
+    if (in->done.items[i] == f) return true;
+  return false;
+}
+
+/* Binds each callee symbol to the dim the call site gives it. */
+static void bind_symbols(IrModule *m, const IrFunc *callee, IrNode *const *args, Dim *dimmap) {
+  for (int i = 0; i < callee->nparams; i++)
+    for (int d = 0; d < callee->params[i]->rank; d++) {
+      int sym = dim_as_sym(callee->params[i]->shape[d]);
+      if (sym >= 0 && sym < dim_nsymbols(m->dims)) dimmap[sym] = args[i]->shape[d];
+    }
+}
+
+static IrNode *clone_node(IrModule *m, IrFunc *into, const IrNode *n, IrNode *const *map, const Dim *dimmap) {
+  IrNode *args[64];
+  Dim shape[IR_MAX_RANK];
+  if (n->nargs > 64) ice("call node with %d operands", n->nargs);
+  for (int i = 0; i < n->nargs; i++) args[i] = map[n->args[i]->id];
+  for (int d = 0; d < n->rank; d++) shape[d] = dim_subst(m->dims, n->shape[d], dimmap);
+  IrNode *c = ir_node(m, into, n->op, n->dtype, n->rank, shape, n->nargs, args, n->loc);
+  c->attr = n->attr;
+  if (op_info[n->op].attr == ATTR_DIM) c->attr.dim = dim_subst(m->dims, n->attr.dim, dimmap);
+  return c;
+}
+
+/* Appends a copy of the callee's body to f and forwards the call to it. */
+static void inline_call(Inliner *in, IrFunc *f, IrNode *call) {
+  IrFunc *callee = call->attr.callee;
+  ir_renumber(callee);
+  IrNode **map = tex_calloc((size_t)callee->body.len, sizeof(IrNode *));
+  Dim *dimmap = tex_calloc((size_t)dim_nsymbols(in->m->dims) + 1, sizeof(Dim));
+  bind_symbols(in->m, callee, call->args, dimmap);
+  for (int i = 0; i < callee->body.len; i++) {
+    IrNode *n = callee->body.items[i];
+    map[i] = n->op == OP_PARAM ? call->args[n->attr.i] : clone_node(in->m, f, n, map, dimmap);
+  }
+  ir_replace(call, map[callee->results[0]->id]);
+  tex_free(dimmap);
+  tex_free(map);
+}
+
+static void inline_func(Inliner *in, IrFunc *f) {
+  if (is_done(in, f)) return;
+  vec_push(&in->done, f);
+  for (int i = 0; i < f->body.len; i++) {
+    IrNode *n = f->body.items[i];
+    if (n->op == OP_CALL) inline_func(in, n->attr.callee);
+  }
+  PtrVec old = f->body;
+  memset(&f->body, 0, sizeof f->body);
+  for (int i = 0; i < old.len; i++) {
+    IrNode *n = old.items[i];
+    for (int j = 0; j < n->nargs; j++) n->args[j] = ir_resolve(n->args[j]);
+    if (n->op == OP_CALL)
+      inline_call(in, f, n);
+    else
+      vec_push(&f->body, n);
+  }
+  vec_free(&old);
+  for (int i = 0; i < f->nresults; i++) f->results[i] = ir_resolve(f->results[i]);
+  ir_renumber(f);
+}
+
+void pass_inline(IrModule *m) {
+  Inliner in = {m, {0}};
+  for (int i = 0; i < m->funcs.len; i++) inline_func(&in, m->funcs.items[i]);
+  vec_free(&in.done);
+}

@@ -1,0 +1,230 @@
+/* kernels.c — group an inlined function's IR into kernels (design §8).
+ *
+ * This is the trivial fusion the spine needs: one kernel per computing op.
+ * Views (broadcast, transpose) and constants never become kernels of their
+ * own: they fold into the access maps and bodies of the kernels that read
+ * them.  A real fusion pass (elementwise chains, reductions, matmul
+ * epilogues) extends this file without touching codegen.
+ *
+ * Requires: inlined, verified IR (no OP_CALL).  Produces: a KProgram whose
+ * buffers are the ABI arguments, then one temporary per materialised value. */
+#include <string.h>
+
+#include "passes.h"
+
+typedef struct Builder {
+  IrModule *m;
+  IrFunc *f;
+  KProgram *p;
+  int *buf_of;        /* per node id: buffer index, or -1 (view/const/unmaterialised) */
+  int kcap, bcap;
+} Builder;
+
+static bool is_view(const IrNode *n) { return n->op == OP_BROADCAST || n->op == OP_TRANSPOSE; }
+static bool is_immediate(const IrNode *n) { return n->op == OP_CONST || n->op == OP_DIMSIZE; }
+
+static int add_buffer(Builder *b, const IrNode *n, bool is_param) {
+  if (b->p->nbufs == b->bcap) {
+    b->bcap = b->bcap ? b->bcap * 2 : 16;
+    b->p->bufs = tex_realloc(b->p->bufs, sizeof(KBuffer) * (size_t)b->bcap);
+  }
+  KBuffer *kb = &b->p->bufs[b->p->nbufs];
+  memset(kb, 0, sizeof *kb);
+  kb->dtype = n->dtype;
+  kb->rank = n->rank;
+  memcpy(kb->shape, n->shape, sizeof(Dim) * (size_t)n->rank);
+  kb->is_param = is_param;
+  return b->p->nbufs++;
+}
+
+static Kernel *add_kernel(Builder *b, KernelKind kind, const IrNode *n) {
+  if (b->p->nkernels == b->kcap) {
+    b->kcap = b->kcap ? b->kcap * 2 : 16;
+    b->p->kernels = tex_realloc(b->p->kernels, sizeof(Kernel) * (size_t)b->kcap);
+  }
+  Kernel *k = &b->p->kernels[b->p->nkernels];
+  memset(k, 0, sizeof *k);
+  k->kind = kind;
+  k->loc = n->loc;
+  k->name = arena_printf(&b->m->arena, "%s_k%d_%s", b->f->name, b->p->nkernels, op_info[n->op].name);
+  b->p->nkernels++;
+  return k;
+}
+
+static int push_instr(Kernel *k, KInstr in) {
+  k->body = tex_realloc(k->body, sizeof(KInstr) * (size_t)(k->nbody + 1));
+  k->body[k->nbody] = in;
+  return k->nbody++;
+}
+
+/* The operand reading buffer node x, where x's axis a is indexed by loop
+ * loops[a]; views are looked through by composing their maps. */
+static int operand_for(Builder *b, Kernel *k, const IrNode *x, const int *loops) {
+  int l[IR_MAX_RANK];
+  memcpy(l, loops, sizeof(int) * (size_t)x->rank);
+  while (is_view(x)) {
+    const IrNode *y = x->args[0];
+    int ly[IR_MAX_RANK];
+    for (int i = 0; i < y->rank; i++) {
+      if (x->op == OP_TRANSPOSE)
+        ly[x->attr.axes[i]] = l[i];
+      else
+        ly[i] = dim_is_one(y->shape[i]) ? -1 : l[x->attr.axes[i]];
+    }
+    memcpy(l, ly, sizeof(int) * (size_t)y->rank);
+    x = y;
+  }
+  if (is_immediate(x)) {
+    KInstr in = {.op = x->op, .dtype = x->dtype, .f = x->attr.f, .i = x->attr.i, .dim = x->attr.dim};
+    return push_instr(k, in);
+  }
+  int buf = b->buf_of[x->id];
+  if (buf < 0) ice("kernel operand %%%d has no buffer", x->id);
+  if (k->ninputs == K_MAX_INPUTS) ice("kernel with more than %d inputs", K_MAX_INPUTS);
+  KOperand *o = &k->in[k->ninputs];
+  o->buf = buf;
+  o->dtype = x->dtype;
+  o->rank = x->rank;
+  memcpy(o->shape, x->shape, sizeof(Dim) * (size_t)x->rank);
+  for (int a = 0; a < x->rank; a++) o->loop[a] = dim_is_one(x->shape[a]) ? -1 : l[a];
+  KInstr in = {.op = OP_PARAM, .dtype = x->dtype, .operand = k->ninputs++};
+  return push_instr(k, in);
+}
+
+static void set_output(Kernel *k, const IrNode *n, int buf, const int *loops) {
+  k->out.buf = buf;
+  k->out.dtype = n->dtype;
+  k->out.rank = n->rank;
+  memcpy(k->out.shape, n->shape, sizeof(Dim) * (size_t)n->rank);
+  for (int a = 0; a < n->rank; a++) k->out.loop[a] = dim_is_one(n->shape[a]) ? -1 : loops[a];
+}
+
+static void identity_loops(Kernel *k, const IrNode *n, int *loops) {
+  k->nloops = n->rank;
+  for (int a = 0; a < n->rank; a++) {
+    k->extent[a] = n->shape[a];
+    loops[a] = a;
+  }
+}
+
+/* out = op(args...) over n's shape; also copies (OP_COPY) into results. */
+static void build_elementwise(Builder *b, const IrNode *n, Op op, int buf) {
+  Kernel *k = add_kernel(b, K_MAP, n);
+  int loops[IR_MAX_RANK], args[3] = {0};
+  identity_loops(k, n, loops);
+  const IrNode *srcs[3];
+  int nsrc = op == OP_COPY ? 1 : n->nargs;
+  for (int i = 0; i < nsrc; i++) srcs[i] = op == OP_COPY ? n : n->args[i];
+  for (int i = 0; i < nsrc; i++) args[i] = operand_for(b, k, srcs[i], loops);
+  KInstr in = {.op = op, .dtype = n->dtype, .args = {args[0], args[1], args[2]}};
+  push_instr(k, in);
+  set_output(k, n, buf, loops);
+}
+
+/* Parallel loops over the kept axes, then reduction loops over the reduced
+ * axes in row-major order: that order defines the result (lang/semantics.md). */
+static void build_reduce(Builder *b, const IrNode *n, int buf) {
+  const IrNode *x = n->args[0];
+  Kernel *k = add_kernel(b, K_REDUCE, n);
+  k->combiner = n->op == OP_SUM ? OP_ADD : n->op == OP_RMAX ? OP_MAX : OP_MIN;
+  unsigned mask = 0;
+  for (int i = 0; i < n->attr.naxes; i++) mask |= 1u << n->attr.axes[i];
+  int xloops[IR_MAX_RANK], oloops[IR_MAX_RANK], npar = 0, o = 0;
+  for (int a = 0; a < x->rank; a++)
+    if (!(mask & (1u << a))) k->extent[npar] = x->shape[a], xloops[a] = npar++;
+  k->nloops = npar;
+  for (int a = 0; a < x->rank; a++)
+    if (mask & (1u << a)) {
+      k->extent[k->nloops] = x->shape[a];
+      k->reduce[k->nloops] = true;
+      xloops[a] = k->nloops++;
+    }
+  for (int a = 0; a < x->rank; a++) {
+    if (!(mask & (1u << a)))
+      oloops[o++] = xloops[a];
+    else if (n->attr.keepdims)
+      oloops[o++] = -1;
+  }
+  operand_for(b, k, x, xloops);
+  set_output(k, n, buf, oloops);
+}
+
+static void build_matmul(Builder *b, const IrNode *n, int buf) {
+  const IrNode *x = n->args[0], *y = n->args[1];
+  Kernel *k = add_kernel(b, K_MATMUL, n);
+  /* loops: m (if x is a matrix), n (if y is a matrix), k (reduction) */
+  int lm = -1, ln = -1, lk, nl = 0;
+  if (x->rank == 2) k->extent[lm = nl++] = x->shape[0];
+  if (y->rank == 2) k->extent[ln = nl++] = y->shape[1];
+  k->extent[lk = nl] = y->shape[0];
+  k->reduce[lk] = true;
+  k->nloops = nl + 1;
+  int xl[2] = {lm, lk}, yl[2] = {lk, ln}, ol[2] = {lm >= 0 ? lm : ln, ln};
+  operand_for(b, k, x, x->rank == 2 ? xl : xl + 1);
+  operand_for(b, k, y, yl);
+  set_output(k, n, buf, ol);
+}
+
+static void build_node(Builder *b, const IrNode *n, int buf) {
+  if (op_info[n->op].flags & F_ELEM)
+    build_elementwise(b, n, n->op, buf);
+  else if (op_info[n->op].flags & F_REDUCE)
+    build_reduce(b, n, buf);
+  else if (n->op == OP_MATMUL)
+    build_matmul(b, n, buf);
+  else
+    ice("no kernel for op %s", op_info[n->op].name);
+}
+
+/* The size symbols of f in ABI order: first appearance in the params. */
+static void collect_symbols(Builder *b) {
+  int nsyms = dim_nsymbols(b->m->dims);
+  b->p->syms = tex_calloc((size_t)nsyms + 1, sizeof(int));
+  for (int i = 0; i < b->f->nparams; i++)
+    for (int d = 0; d < b->f->params[i]->rank; d++) {
+      int s = dim_as_sym(b->f->params[i]->shape[d]);
+      bool seen = false;
+      for (int j = 0; j < b->p->nsyms; j++) seen = seen || b->p->syms[j] == s;
+      if (s >= 0 && !seen) b->p->syms[b->p->nsyms++] = s;
+    }
+}
+
+KProgram *kernels_build(IrModule *m, IrFunc *f) {
+  ir_renumber(f);
+  Builder b = {m, f, tex_calloc(1, sizeof(KProgram)), NULL, 0, 0};
+  b.p->func = f;
+  b.buf_of = tex_calloc((size_t)f->body.len, sizeof(int));
+  for (int i = 0; i < f->body.len; i++) b.buf_of[i] = -1;
+  collect_symbols(&b);
+  for (int i = 0; i < f->nparams; i++) b.buf_of[f->params[i]->id] = add_buffer(&b, f->params[i], true);
+  b.p->ninputs = f->nparams;
+  /* Results computed by a kernel write straight into their output buffer;
+   * params, views, constants and repeated results are copied there. */
+  int *result_buf = tex_calloc((size_t)f->nresults, sizeof(int));
+  for (int r = 0; r < f->nresults; r++) {
+    IrNode *n = f->results[r];
+    result_buf[r] = add_buffer(&b, n, true);
+    if (b.buf_of[n->id] < 0 && n->op != OP_PARAM && !is_view(n) && !is_immediate(n)) b.buf_of[n->id] = result_buf[r];
+  }
+  b.p->nparams = b.p->nbufs;
+  for (int i = 0; i < f->body.len; i++) {
+    IrNode *n = f->body.items[i];
+    if (n->op == OP_PARAM || is_view(n) || is_immediate(n)) continue;
+    if (b.buf_of[i] < 0) b.buf_of[i] = add_buffer(&b, n, false);
+    build_node(&b, n, b.buf_of[i]);
+  }
+  for (int r = 0; r < f->nresults; r++)
+    if (b.buf_of[f->results[r]->id] != result_buf[r]) build_elementwise(&b, f->results[r], OP_COPY, result_buf[r]);
+  tex_free(result_buf);
+  tex_free(b.buf_of);
+  return b.p;
+}
+
+void kernels_free(KProgram *p) {
+  if (!p) return;
+  for (int i = 0; i < p->nkernels; i++) tex_free(p->kernels[i].body);
+  tex_free(p->kernels);
+  tex_free(p->bufs);
+  tex_free(p->syms);
+  tex_free(p);
+}

@@ -1,0 +1,189 @@
+/* texrt.h — the texc runtime ABI: the only API that generated code and users see.
+ *
+ * Every .so that texc writes exports, for a module with prefix P:
+ *   int P_<fn>(const DLTensor *in..., DLTensor *out...);   0 or a TexStatus
+ *   const char *P_last_error(void);       thread-local message of the last failure
+ *   const TexModuleInfo *P_module_info(void);   the metadata below
+ *
+ * The metadata is the single source of the call-time checks: one runtime
+ * function, texrt_bind, reads it to check every argument and bind the size
+ * symbols, so metadata and checks cannot disagree.  The runtime is linked
+ * statically into each .so with hidden visibility; texrt_* never leaks out.
+ */
+#ifndef TEXRT_H
+#define TEXRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <dlpack/dlpack.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever a struct below changes layout. */
+#define TEX_ABI_VERSION 1
+
+/* Error codes returned by every generated function. 0 is success. */
+#define TEX_STATUS_LIST(X)                                                    \
+  X(TEX_OK, "ok")                                                             \
+  X(TEX_ERR_NULL, "null pointer")                                             \
+  X(TEX_ERR_DTYPE, "wrong dtype")                                             \
+  X(TEX_ERR_RANK, "wrong rank")                                               \
+  X(TEX_ERR_SHAPE, "wrong shape")                                             \
+  X(TEX_ERR_LAYOUT, "unsupported layout")                                     \
+  X(TEX_ERR_DEVICE, "wrong device")                                           \
+  X(TEX_ERR_ALIAS, "overlapping arguments")                                   \
+  X(TEX_ERR_INDEX, "index out of range")                                      \
+  X(TEX_ERR_ALLOC, "out of memory")                                           \
+  X(TEX_ERR_OVERFLOW, "size overflow")                                        \
+  X(TEX_ERR_CPU, "unsupported cpu")                                           \
+  X(TEX_ERR_CUDA, "cuda error")                                               \
+  X(TEX_ERR_ASSERT, "shape assertion failed")
+
+typedef enum TexStatus {
+#define TEX_STATUS_ENUM(name, text) name,
+  TEX_STATUS_LIST(TEX_STATUS_ENUM)
+#undef TEX_STATUS_ENUM
+  TEX_STATUS_COUNT
+} TexStatus;
+
+/* A short English name for a status code ("wrong shape"). */
+static inline const char *tex_status_text(int code) {
+  static const char *const text[] = {
+#define TEX_STATUS_TEXT(name, text) text,
+      TEX_STATUS_LIST(TEX_STATUS_TEXT)
+#undef TEX_STATUS_TEXT
+  };
+  return code >= 0 && code < TEX_STATUS_COUNT ? text[code] : "unknown status";
+}
+
+/* Element types, in the compiler's order. bool travels as one byte (0 or 1):
+ * DLPack 0.6 has no kDLBool, so bool accepts kDLUInt/8 and kDLBool (6)/8. */
+typedef enum TexDType { TEX_F32, TEX_F64, TEX_I32, TEX_I64, TEX_BOOL, TEX_DTYPE_COUNT } TexDType;
+
+/* Dim expressions are a tiny postfix bytecode over int64: each op pops its
+ * operands and pushes one result.  LIT and SYM carry one immediate word. */
+enum TexDimOp {
+  TEX_DIM_LIT,      /* push the next word */
+  TEX_DIM_SYM,      /* push the value of symbol number (next word) */
+  TEX_DIM_ADD,
+  TEX_DIM_SUB,
+  TEX_DIM_MUL,
+  TEX_DIM_FLOORDIV, /* division by zero is an error */
+  TEX_DIM_MOD,      /* floor modulo; by zero is an error */
+  TEX_DIM_MIN,
+  TEX_DIM_MAX,
+  TEX_DIM_EQ,       /* 1 if equal else 0: used by assertions */
+  TEX_DIM_LE
+};
+
+typedef struct TexDimExpr {
+  const int64_t *code; /* postfix words */
+  int32_t len;         /* number of words */
+} TexDimExpr;
+
+/* How a parameter travels. Inputs come first in ABI order, outputs last; an
+ * in-place parameter keeps its input position and is written. */
+enum TexRole { TEX_IN = 0, TEX_OUT = 1, TEX_INOUT = 2 };
+
+typedef struct TexParamInfo {
+  const char *name;        /* the .tex name; "out", "out1".. for results */
+  uint8_t dtype;           /* TexDType */
+  uint8_t role;            /* TexRole */
+  uint16_t rank;
+  const TexDimExpr *dims;  /* rank expressions over the function's symbols */
+} TexParamInfo;
+
+typedef struct TexFuncInfo {
+  const char *name;              /* .tex name, e.g. "predict" */
+  const char *symbol;            /* exported C symbol, e.g. "logreg_predict" */
+  int32_t nparams;               /* all parameters in ABI order */
+  int32_t ninputs;               /* the first ninputs are TEX_IN or TEX_INOUT */
+  const TexParamInfo *params;
+  int32_t nsyms;
+  const char *const *sym_names;  /* size symbols, e.g. {"N", "D"} */
+  int32_t nasserts;              /* expressions that must evaluate to nonzero */
+  const TexDimExpr *asserts;
+} TexFuncInfo;
+
+typedef struct TexModuleInfo {
+  uint32_t abi_version;          /* TEX_ABI_VERSION */
+  const char *prefix;            /* symbol prefix, e.g. "logreg" */
+  const char *source;            /* the .tex file it was compiled from */
+  const char *texc_version;
+  const char *target;            /* "cpu" (later "cuda") */
+  const char *cpu;               /* LLVM CPU name the code was built for */
+  const char *cpu_features;      /* comma-separated features checked at first call */
+  int32_t nfuncs;
+  const TexFuncInfo *funcs;
+} TexModuleInfo;
+
+/* ---- For generated code only (hidden inside each .so) -------------------- */
+
+/* A kernel reads and writes the call's buffers: the arguments' data pointers in
+ * ABI order, then the temporaries.  It runs the outer iterations [begin, end)
+ * of its parallel loop, so the runtime may split it over threads. */
+typedef void (*TexKernelFn)(void *const *bufs, const int64_t *syms, int64_t begin, int64_t end);
+
+typedef struct TexStep {
+  TexKernelFn fn;
+  TexDimExpr extent;             /* iterations of the outer parallel loop */
+} TexStep;
+
+typedef struct TexTemp {
+  TexDimExpr elems;              /* element count */
+  uint8_t dtype;                 /* TexDType */
+} TexTemp;
+
+/* Everything needed to run one exported function. */
+typedef struct TexPlan {
+  const TexModuleInfo *module;
+  const TexFuncInfo *func;
+  int32_t ntemps;
+  const TexTemp *temps;
+  int32_t nsteps;
+  const TexStep *steps;
+} TexPlan;
+
+#define TEX_MAX_ARGS 64
+#define TEX_MAX_SYMS 64
+#define TEX_MAX_TEMPS 4096
+
+/* Checks the arguments against func, binds the symbols into syms[func->nsyms]
+ * and writes each argument's data pointer (data + byte_offset) into bufs.  On
+ * failure returns the status and sets the thread-local error message, which
+ * names the function and the argument. */
+int texrt_bind(const TexModuleInfo *module, const TexFuncInfo *func,
+               const DLTensor *const *args, void **bufs, int64_t *syms);
+
+/* Evaluates a dim expression; returns TEX_OK or TEX_ERR_OVERFLOW/TEX_ERR_SHAPE
+ * (division by zero, malformed code). */
+int texrt_dim_eval(const TexDimExpr *e, const int64_t *syms, int64_t *out);
+
+/* bind, CPU check, temporaries, steps: the body of every exported function. */
+int texrt_run(const TexPlan *plan, const DLTensor *const *args);
+
+/* Thread-local message of the last failure in this module ("" if none). */
+const char *texrt_last_error(void);
+
+/* Sets the message; returns code so callers can `return texrt_fail(...)`. */
+int texrt_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Checks once per process that the running CPU has every feature named in
+ * module->cpu_features (comma-separated LLVM feature names). */
+int texrt_check_cpu(const TexModuleInfo *module);
+
+/* The check itself, with the CPU's features given by a predicate: unit-testable. */
+int texrt_check_features(const char *required, int (*has)(const char *feature),
+                         char *missing, size_t missing_len);
+
+/* The one allocation hook of the runtime; tests replace it to inject failures. */
+typedef void *(*TexAllocFn)(size_t bytes, size_t align);
+typedef void (*TexFreeFn)(void *p);
+void texrt_set_allocator(TexAllocFn alloc, TexFreeFn release);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TEXRT_H */
