@@ -1,0 +1,171 @@
+/* run.c — texrt_run, the body of every exported function, and the allocator
+ * hook it allocates through.
+ *
+ * A generated wrapper is one line, `return texrt_run(&plan, args);`: CPU
+ * check, bind, temporaries, kernels, free.  Temporaries are the runtime's
+ * only allocation, so the hook that tests use to inject out-of-memory lives
+ * here with them.  Everything per call is on the stack (or in one block from
+ * the hook), which keeps calls reentrant and thread-safe.
+ * On success the thread's error message is left untouched, not cleared: the
+ * hot path writes no thread-local memory, and the message is documented as
+ * meaningful only right after a nonzero return (like errno).
+ */
+#include "texrt.h"
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define TEMP_ALIGN 64 /* a cache line and an AVX-512 vector: aligned loads never split */
+#define INLINE_BUFS (TEX_MAX_ARGS + 64) /* more buffers than this: bufs on the heap */
+
+/* ---- the allocator hook ---------------------------------------------------- */
+
+/* C11 aligned_alloc wants the size to be a multiple of the alignment. */
+static void *default_alloc(size_t bytes, size_t align) {
+  size_t size = (bytes + align - 1) / align * align;
+  return size < bytes ? NULL : aligned_alloc(align, size ? size : align);
+}
+
+/* Atomic so a test thread can swap the hook without a data race; swapping
+ * while calls are in flight may still pair one call's alloc with the other
+ * hook's release, so set it before calls start. */
+static _Atomic(TexAllocFn) hook_alloc = default_alloc;
+static _Atomic(TexFreeFn) hook_release = free;
+
+void texrt_set_allocator(TexAllocFn alloc, TexFreeFn release) {
+  int dflt = !alloc || !release; /* half a custom pair would free with the wrong free */
+  atomic_store(&hook_alloc, dflt ? default_alloc : alloc);
+  atomic_store(&hook_release, dflt ? free : release);
+}
+
+/* ---- temporaries ------------------------------------------------------------- */
+
+static const char *fn_name(const TexPlan *plan) {
+  const TexFuncInfo *f = plan->func;
+  return f->symbol ? f->symbol : f->name ? f->name : "?";
+}
+
+/* Bytes per element; must agree with bind.c's dtype table (sizes only). */
+static int64_t elem_size(uint8_t dtype) {
+  switch (dtype) {
+  case TEX_F32: case TEX_I32: return 4;
+  case TEX_F64: case TEX_I64: return 8;
+  case TEX_BOOL: return 1;
+  default: return 0;
+  }
+}
+
+/* Size of temporary t in bytes, overflow-checked. */
+static int temp_bytes(const TexPlan *plan, int32_t t, const int64_t *syms, int64_t *bytes) {
+  const TexTemp *tmp = &plan->temps[t];
+  int64_t n, size = elem_size(tmp->dtype);
+  char why[256];
+  if (size == 0)
+    return texrt_fail(TEX_ERR_DTYPE, "%s: temporary #%d has unknown dtype %d", fn_name(plan),
+                      t, tmp->dtype);
+  int st = texrt_dim_eval(&tmp->elems, syms, &n);
+  if (st != TEX_OK) {
+    snprintf(why, sizeof why, "%s", texrt_last_error()); /* copy: we overwrite it */
+    return texrt_fail(st, "%s: temporary #%d: element count: %s", fn_name(plan), t, why);
+  }
+  if (n < 0)
+    return texrt_fail(TEX_ERR_SHAPE, "%s: temporary #%d: element count is %lld",
+                      fn_name(plan), t, (long long)n);
+  if (__builtin_mul_overflow(n, size, bytes))
+    return texrt_fail(TEX_ERR_OVERFLOW, "%s: temporary #%d: %lld elements overflow a 64-bit "
+                      "byte size", fn_name(plan), t, (long long)n);
+  return TEX_OK;
+}
+
+/* Lays the temporaries out back to back, each at a multiple of TEMP_ALIGN.
+ * Computes the total; with a base, also points tbufs into it.  Run twice
+ * (size, then place) so no offset array is needed for up to 4096 temps. */
+static int layout_temps(const TexPlan *plan, const int64_t *syms, char *base, void **tbufs,
+                        size_t *total) {
+  size_t off = 0;
+  for (int32_t t = 0; t < plan->ntemps; t++) {
+    int64_t bytes;
+    int st = temp_bytes(plan, t, syms, &bytes);
+    if (st != TEX_OK) return st;
+    if (base) tbufs[t] = base + off;
+    if ((uint64_t)bytes > SIZE_MAX || __builtin_add_overflow(off, (size_t)bytes, &off) ||
+        __builtin_add_overflow(off, TEMP_ALIGN - 1, &off))
+      return texrt_fail(TEX_ERR_OVERFLOW, "%s: temporaries overflow the address space",
+                        fn_name(plan));
+    off &= ~(size_t)(TEMP_ALIGN - 1);
+  }
+  *total = off;
+  return TEX_OK;
+}
+
+/* Allocates one block for all temporaries into *block (NULL if they are all
+ * empty) and points tbufs at them. */
+static int alloc_temps(const TexPlan *plan, const int64_t *syms, void **tbufs, void **block,
+                       TexAllocFn alloc) {
+  size_t total = 0;
+  int st = layout_temps(plan, syms, NULL, tbufs, &total);
+  *block = NULL;
+  if (st != TEX_OK) return st;
+  if (total == 0) {
+    for (int32_t t = 0; t < plan->ntemps; t++) tbufs[t] = NULL;
+    return TEX_OK;
+  }
+  if (!(*block = alloc(total, TEMP_ALIGN)))
+    return texrt_fail(TEX_ERR_ALLOC, "%s: out of memory allocating %zu bytes for %d "
+                      "temporaries", fn_name(plan), total, plan->ntemps);
+  return layout_temps(plan, syms, *block, tbufs, &total);
+}
+
+/* ---- the call ------------------------------------------------------------------ */
+
+static int run_steps(const TexPlan *plan, void *const *bufs, const int64_t *syms) {
+  char why[256];
+  for (int32_t s = 0; s < plan->nsteps; s++) {
+    const TexStep *step = &plan->steps[s];
+    int64_t extent;
+    int st = texrt_dim_eval(&step->extent, syms, &extent);
+    if (st != TEX_OK) {
+      snprintf(why, sizeof why, "%s", texrt_last_error());
+      return texrt_fail(st, "%s: step #%d: loop extent: %s", fn_name(plan), s, why);
+    }
+    if (!step->fn) return texrt_fail(TEX_ERR_NULL, "%s: step #%d has no kernel", fn_name(plan), s);
+    if (extent > 0) step->fn(bufs, syms, 0, extent);
+  }
+  return TEX_OK;
+}
+
+/* The plan's own sizes, before they size anything. */
+static int check_plan(const TexPlan *plan) {
+  const TexFuncInfo *f = plan->func;
+  if (f->nparams < 0 || f->nparams > TEX_MAX_ARGS || f->nsyms < 0 || f->nsyms > TEX_MAX_SYMS ||
+      plan->ntemps < 0 || plan->ntemps > TEX_MAX_TEMPS)
+    return texrt_fail(TEX_ERR_OVERFLOW, "%s: %d parameters, %d size symbols and %d "
+                      "temporaries; the runtime supports at most %d, %d and %d",
+                      fn_name(plan), f->nparams, f->nsyms, plan->ntemps, TEX_MAX_ARGS,
+                      TEX_MAX_SYMS, TEX_MAX_TEMPS);
+  if ((plan->ntemps && !plan->temps) || plan->nsteps < 0 || (plan->nsteps && !plan->steps))
+    return texrt_fail(TEX_ERR_NULL, "%s: malformed plan", fn_name(plan));
+  return TEX_OK;
+}
+
+int texrt_run(const TexPlan *plan, const DLTensor *const *args) {
+  if (!plan || !plan->func) return texrt_fail(TEX_ERR_NULL, "texrt_run: the plan is NULL");
+  int st = check_plan(plan);
+  if (st != TEX_OK || (st = texrt_check_cpu(plan->module)) != TEX_OK) return st;
+  TexAllocFn alloc = atomic_load_explicit(&hook_alloc, memory_order_relaxed);
+  TexFreeFn release = atomic_load_explicit(&hook_release, memory_order_relaxed);
+  void *local[INLINE_BUFS], **bufs = local, *block = NULL;
+  size_t nbufs = (size_t)plan->func->nparams + (size_t)plan->ntemps;
+  if (nbufs > INLINE_BUFS && !(bufs = alloc(nbufs * sizeof *bufs, alignof(void *))))
+    return texrt_fail(TEX_ERR_ALLOC, "%s: out of memory allocating %zu buffer pointers",
+                      fn_name(plan), nbufs);
+  int64_t syms[TEX_MAX_SYMS] = {0}; /* a plan reading an unbound symbol sees 0, not garbage */
+  st = texrt_bind(plan->module, plan->func, args, bufs, syms);
+  if (st == TEX_OK) st = alloc_temps(plan, syms, bufs + plan->func->nparams, &block, alloc);
+  if (st == TEX_OK) st = run_steps(plan, bufs, syms);
+  if (block) release(block);
+  if (bufs != local) release(bufs);
+  return st;
+}
