@@ -1,0 +1,197 @@
+/* driver.c — the compiler from file to output, phase by phase:
+ *   read -> parse + sema (or parse IR text) -> passes -> kernels -> LLVM ->
+ *   object -> .so + header.
+ * Every --emit=KIND stops after the phase that produces KIND. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codegen.h"
+#include "frontend.h"
+#include "passes.h"
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static char *read_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  size_t cap = 4096, n = 0;
+  char *buf = tex_malloc(cap);
+  for (size_t r; (r = fread(buf + n, 1, cap - n - 1, f)) > 0;) {
+    n += r;
+    if (n + 1 == cap) buf = tex_realloc(buf, cap *= 2);
+  }
+  fclose(f);
+  buf[n] = 0;
+  return buf;
+}
+
+/* The default prefix: the file's basename without extension, made a C
+ * identifier. */
+static void default_prefix(const char *path, char *out, size_t len) {
+  const char *base = strrchr(path, '/');
+  base = base ? base + 1 : path;
+  size_t n = 0;
+  if (isdigit((unsigned char)*base)) out[n++] = '_';
+  for (const char *p = base; *p && *p != '.' && n + 1 < len; p++) out[n++] = isalnum((unsigned char)*p) ? *p : '_';
+  out[n] = 0;
+}
+
+static bool ends_with(const char *s, const char *suffix) {
+  size_t a = strlen(s), b = strlen(suffix);
+  return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static FILE *open_output(const TexcOptions *o) {
+  if (!o->output || strcmp(o->output, "-") == 0) return stdout;
+  FILE *f = fopen(o->output, "w");
+  if (!f) fprintf(stderr, "texc: cannot write %s\n", o->output);
+  return f;
+}
+
+static void close_output(FILE *f) {
+  if (f && f != stdout) fclose(f);
+}
+
+/* The header goes beside the .so: dir(output)/<prefix>.h. */
+static bool write_header_beside(const char *so_path, IrModule *m, KProgram **progs, int n) {
+  char path[4096];
+  const char *slash = strrchr(so_path, '/');
+  int dirlen = slash ? (int)(slash - so_path) + 1 : 0;
+  snprintf(path, sizeof path, "%.*s%s.h", dirlen, so_path, m->name);
+  FILE *f = fopen(path, "w");
+  if (!f) {
+    fprintf(stderr, "texc: cannot write %s\n", path);
+    return false;
+  }
+  cg_write_header(f, m, progs, n);
+  fclose(f);
+  return true;
+}
+
+/* Emits an object file and links it into the .so. */
+static bool build_shared_object(const TexcOptions *o, CgModule *cm, IrModule *m, KProgram **progs, int n) {
+  char so[4096];
+  if (o->output)
+    snprintf(so, sizeof so, "%s", o->output);
+  else
+    snprintf(so, sizeof so, "lib%s.so", m->name);
+  char obj[] = "/tmp/texc-XXXXXX.o";
+  int fd = mkstemps(obj, 2);
+  if (fd < 0) return false;
+  FILE *f = fdopen(fd, "wb");
+  bool ok = cg_emit(cm, LLVMObjectFile, f);
+  fclose(f);
+  double t0 = now_ms();
+  ok = ok && cg_link(obj, so, m->name);
+  if (o->stats) fprintf(stderr, "link       %8.3f ms\n", now_ms() - t0);
+  unlink(obj);
+  return ok && write_header_beside(so, m, progs, n);
+}
+
+static int codegen(const TexcOptions *o, IrModule *m, KProgram **progs, int n) {
+  CgModule cm;
+  if (!cg_module_init(&cm, m->name, o->cpu)) {
+    fprintf(stderr, "texc: unknown --cpu=%s; known: %s\n", o->cpu, cg_known_cpus());
+    return 2;
+  }
+  double t0 = now_ms();
+  cg_build_module(&cm, m, progs, n);
+  double t1 = now_ms();
+  cg_optimize(&cm, o->opt_level);
+  double t2 = now_ms();
+  if (o->stats) fprintf(stderr, "llvm-ir    %8.3f ms\nllvm-opt   %8.3f ms\n", t1 - t0, t2 - t1);
+  bool ok = true;
+  if (o->emit == EMIT_SO) {
+    ok = build_shared_object(o, &cm, m, progs, n);
+  } else {
+    FILE *out = open_output(o);
+    if (!out) ok = false;
+    else if (o->emit == EMIT_LLVM) {
+      char *s = LLVMPrintModuleToString(cm.mod);
+      fputs(s, out);
+      LLVMDisposeMessage(s);
+    } else {
+      ok = cg_emit(&cm, o->emit == EMIT_ASM ? LLVMAssemblyFile : LLVMObjectFile, out);
+    }
+    close_output(out);
+  }
+  if (o->stats) fprintf(stderr, "emit+link  %8.3f ms\n", now_ms() - t2);
+  cg_module_dispose(&cm);
+  return ok ? 0 : 3;
+}
+
+static int lower_and_emit(const TexcOptions *o, IrModule *m) {
+  PassOptions po = {.opt_level = o->opt_level, .print_after = o->print_after, .disabled = o->disable_pass,
+                    .only = o->only_passes, .verify = o->verify, .stats = o->stats ? stderr : NULL};
+  if (pass_run_pipeline(m, &po)) return 3;
+  if (o->emit == EMIT_IR) {
+    FILE *out = open_output(o);
+    if (!out) return 3;
+    ir_print_module(out, m);
+    close_output(out);
+    return 0;
+  }
+  KProgram **progs = tex_calloc((size_t)m->funcs.len + 1, sizeof(KProgram *));
+  int n = 0;
+  for (int i = 0; i < m->funcs.len; i++) {
+    IrFunc *f = m->funcs.items[i];
+    if (f->exported) progs[n++] = kernels_build(m, f);
+  }
+  int rc = 0;
+  if (o->emit == EMIT_KERNELS || o->emit == EMIT_HEADER) {
+    FILE *out = open_output(o);
+    if (!out) rc = 3;
+    for (int i = 0; out && i < n && o->emit == EMIT_KERNELS; i++) kernel_print(out, m, progs[i]);
+    if (out && o->emit == EMIT_HEADER) cg_write_header(out, m, progs, n);
+    close_output(out);
+  } else {
+    rc = codegen(o, m, progs, n);
+  }
+  for (int i = 0; i < n; i++) kernels_free(progs[i]);
+  tex_free(progs);
+  return rc;
+}
+
+int texc_compile(const TexcOptions *o) {
+  double t0 = now_ms();
+  char *text = read_file(o->input);
+  if (!text) {
+    fprintf(stderr, "texc: cannot read %s\n", o->input);
+    return 2;
+  }
+  char prefix[256];
+  if (o->prefix)
+    snprintf(prefix, sizeof prefix, "%s", o->prefix);
+  else
+    default_prefix(o->input, prefix, sizeof prefix);
+  Diag diag;
+  diag_init(&diag, stderr);
+  int rc;
+  if (o->emit == EMIT_AST) {
+    Arena arena = {0};
+    Program prog = {0};
+    diag_add_source(&diag, o->input, text);
+    fe_parse(&prog, o->input, text, &arena, &diag);
+    if (!diag.errors) ast_print(stdout, &prog);
+    rc = diag.errors ? 1 : 0;
+    vec_free(&prog.fns);
+    arena_free(&arena);
+  } else {
+    IrModule *m = ends_with(o->input, ".ir") ? ir_parse(o->input, text, &diag) : fe_compile_text(o->input, text, prefix, &diag);
+    if (m && ends_with(o->input, ".ir")) m->name = arena_strdup(&m->arena, prefix);
+    if (o->stats) fprintf(stderr, "frontend   %8.3f ms\n", now_ms() - t0);
+    rc = m ? lower_and_emit(o, m) : 1;
+    ir_module_free(m);
+  }
+  if (diag.errors) fprintf(stderr, "%d error%s\n", diag.errors, diag.errors == 1 ? "" : "s");
+  if (o->stats) fprintf(stderr, "total      %8.3f ms\n", now_ms() - t0);
+  tex_free(text);
+  return rc;
+}

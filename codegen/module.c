@@ -1,0 +1,235 @@
+/* module.c — one LLVM module per .tex file: kernels, plans, metadata, the
+ * exported C entry points, the target machine, and object emission.
+ *
+ * Each exported function `f` becomes
+ *   int <prefix>_f(const DLTensor *in..., DLTensor *out...)
+ * which only calls texrt_run(&plan_f, args): the runtime binds and checks
+ * the arguments against the metadata, allocates temporaries and runs the
+ * kernels.  The metadata tables mirror runtime/texrt.h field for field. */
+#include <string.h>
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+
+#include "codegen.h"
+#include "texrt.h"
+
+/* ---- LLVM mirrors of the texrt.h structs ---------------------------------- */
+
+typedef struct MetaTypes {
+  LLVMTypeRef dimexpr, param, func, module, step, temp, plan;
+} MetaTypes;
+
+static LLVMTypeRef struct_of(Cg *cg, LLVMTypeRef *fields, int n) {
+  return LLVMStructTypeInContext(cg->ctx, fields, (unsigned)n, 0);
+}
+
+static MetaTypes meta_types(Cg *cg) {
+  MetaTypes t;
+  LLVMTypeRef p = cg->ptr, i32 = cg->i32, i16 = LLVMInt16TypeInContext(cg->ctx), i8 = cg->i8;
+  t.dimexpr = struct_of(cg, (LLVMTypeRef[]){p, i32}, 2);
+  t.param = struct_of(cg, (LLVMTypeRef[]){p, i8, i8, i16, p}, 5);
+  t.func = struct_of(cg, (LLVMTypeRef[]){p, p, i32, i32, p, i32, p, i32, p}, 9);
+  t.module = struct_of(cg, (LLVMTypeRef[]){i32, p, p, p, p, p, p, i32, p}, 9);
+  t.step = struct_of(cg, (LLVMTypeRef[]){p, t.dimexpr}, 2);
+  t.temp = struct_of(cg, (LLVMTypeRef[]){t.dimexpr, i8}, 2);
+  t.plan = struct_of(cg, (LLVMTypeRef[]){p, p, i32, p, i32, p}, 6);
+  return t;
+}
+
+static LLVMValueRef private_global(Cg *cg, LLVMValueRef init, const char *name) {
+  LLVMValueRef g = LLVMAddGlobal(cg->mod, LLVMTypeOf(init), name);
+  LLVMSetInitializer(g, init);
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMPrivateLinkage);
+  return g;
+}
+
+static LLVMValueRef cstring(Cg *cg, const char *s) {
+  return private_global(cg, LLVMConstStringInContext(cg->ctx, s, (unsigned)strlen(s), 0), "str");
+}
+
+static LLVMValueRef c32(Cg *cg, int64_t v) { return LLVMConstInt(cg->i32, (unsigned long long)v, 1); }
+
+static LLVMValueRef array_global(Cg *cg, LLVMTypeRef elem, LLVMValueRef *items, int n, const char *name) {
+  if (n == 0) return LLVMConstNull(cg->ptr);
+  return private_global(cg, LLVMConstArray2(elem, items, (uint64_t)n), name);
+}
+
+/* A dim as texrt bytecode over the function's symbols (texrt.h). */
+static LLVMValueRef dim_expr(Cg *cg, const MetaTypes *t, Dim d) {
+  LLVMValueRef code[256];
+  int n = 0;
+#define EMIT(v) (n < 254 ? (void)(code[n++] = LLVMConstInt(cg->i64, (unsigned long long)(int64_t)(v), 1)) : ice("dim too long"))
+  if (d->nterms == 0) EMIT(TEX_DIM_LIT), EMIT(0);
+  for (int i = 0; i < d->nterms; i++) {
+    const DimTerm *term = &d->terms[i];
+    bool first = true;
+    if (term->coef != 1 || term->nfactors == 0) EMIT(TEX_DIM_LIT), EMIT(term->coef), first = false;
+    for (int f = 0; f < term->nfactors; f++)
+      for (int p = 0; p < term->factors[f].pow; p++) {
+        int abi = cg->abi_sym[term->factors[f].sym];
+        if (abi < 0) ice("dim symbol %s is not a parameter symbol", dim_symbol_name(cg->m->dims, term->factors[f].sym));
+        EMIT(TEX_DIM_SYM), EMIT(abi);
+        if (!first) EMIT(TEX_DIM_MUL);
+        first = false;
+      }
+    if (i > 0) EMIT(TEX_DIM_ADD);
+  }
+#undef EMIT
+  LLVMValueRef arr = private_global(cg, LLVMConstArray2(cg->i64, code, (uint64_t)n), "dim");
+  return LLVMConstNamedStruct(t->dimexpr, (LLVMValueRef[]){arr, c32(cg, n)}, 2);
+}
+
+static LLVMValueRef dims_array(Cg *cg, const MetaTypes *t, int rank, const Dim *shape) {
+  LLVMValueRef items[IR_MAX_RANK];
+  for (int i = 0; i < rank; i++) items[i] = dim_expr(cg, t, shape[i]);
+  return array_global(cg, t->dimexpr, items, rank, "dims");
+}
+
+static LLVMValueRef param_info(Cg *cg, const MetaTypes *t, const char *name, const KBuffer *b, int role) {
+  LLVMValueRef f[5] = {cstring(cg, name), LLVMConstInt(cg->i8, (unsigned long long)b->dtype, 0),
+                       LLVMConstInt(cg->i8, (unsigned long long)role, 0),
+                       LLVMConstInt(LLVMInt16TypeInContext(cg->ctx), (unsigned long long)b->rank, 0),
+                       dims_array(cg, t, b->rank, b->shape)};
+  return LLVMConstNamedStruct(t->param, f, 5);
+}
+
+static LLVMValueRef func_info(Cg *cg, const MetaTypes *t, const KProgram *p, const char *symbol) {
+  IrFunc *f = p->func;
+  LLVMValueRef params[TEX_MAX_ARGS], names[TEX_MAX_SYMS];
+  if (p->nparams > TEX_MAX_ARGS) ice("too many parameters");
+  for (int i = 0; i < p->nparams; i++) {
+    bool in = i < p->ninputs;
+    params[i] = param_info(cg, t, in ? f->params[i]->name : f->result_names[i - p->ninputs], &p->bufs[i], in ? TEX_IN : TEX_OUT);
+  }
+  for (int s = 0; s < p->nsyms; s++) names[s] = cstring(cg, dim_symbol_name(cg->m->dims, p->syms[s]));
+  LLVMValueRef fields[9] = {cstring(cg, f->name), cstring(cg, symbol), c32(cg, p->nparams), c32(cg, p->ninputs),
+                            array_global(cg, t->param, params, p->nparams, "params"), c32(cg, p->nsyms),
+                            array_global(cg, cg->ptr, names, p->nsyms, "syms"), c32(cg, 0), LLVMConstNull(cg->ptr)};
+  return LLVMConstNamedStruct(t->func, fields, 9);
+}
+
+/* ---- plans and entry points ------------------------------------------------- */
+
+/* Iterations of a kernel's outermost parallel loop (1 if it has none). */
+static Dim step_extent(IrModule *m, const Kernel *k) {
+  return k->nloops > 0 && !k->reduce[0] ? k->extent[0] : dim_lit(m->dims, 1);
+}
+
+static Dim numel(IrModule *m, const KBuffer *b) {
+  Dim n = dim_lit(m->dims, 1);
+  for (int i = 0; i < b->rank; i++) n = dim_mul(m->dims, n, b->shape[i]);
+  return n;
+}
+
+static LLVMValueRef plan_global(Cg *cg, const MetaTypes *t, const KProgram *p, LLVMValueRef module, LLVMValueRef finfo) {
+  int ntemps = p->nbufs - p->nparams;
+  LLVMValueRef *temps = tex_calloc((size_t)ntemps + 1, sizeof(LLVMValueRef));
+  LLVMValueRef *steps = tex_calloc((size_t)p->nkernels + 1, sizeof(LLVMValueRef));
+  for (int i = 0; i < ntemps; i++) {
+    const KBuffer *b = &p->bufs[p->nparams + i];
+    temps[i] = LLVMConstNamedStruct(t->temp, (LLVMValueRef[]){dim_expr(cg, t, numel(cg->m, b)), LLVMConstInt(cg->i8, b->dtype, 0)}, 2);
+  }
+  for (int i = 0; i < p->nkernels; i++) {
+    LLVMValueRef fn = cg_emit_kernel(cg, &p->kernels[i]);
+    steps[i] = LLVMConstNamedStruct(t->step, (LLVMValueRef[]){fn, dim_expr(cg, t, step_extent(cg->m, &p->kernels[i]))}, 2);
+  }
+  LLVMValueRef fields[6] = {module, finfo, c32(cg, ntemps), array_global(cg, t->temp, temps, ntemps, "temps"),
+                            c32(cg, p->nkernels), array_global(cg, t->step, steps, p->nkernels, "steps")};
+  tex_free(temps);
+  tex_free(steps);
+  return private_global(cg, LLVMConstNamedStruct(t->plan, fields, 6), "plan");
+}
+
+static LLVMValueRef declare(Cg *cg, const char *name, LLVMTypeRef ret, LLVMTypeRef *params, int n) {
+  LLVMValueRef fn = LLVMGetNamedFunction(cg->mod, name);
+  return fn ? fn : LLVMAddFunction(cg->mod, name, LLVMFunctionType(ret, params, (unsigned)n, 0));
+}
+
+/* int <symbol>(ptr a0, ..., ptr an) { ptr args[] = {a0..an}; return texrt_run(plan, args); } */
+static void entry_point(Cg *cg, const char *symbol, int nparams, LLVMValueRef plan) {
+  LLVMTypeRef *pt = tex_calloc((size_t)nparams + 1, sizeof(LLVMTypeRef));
+  for (int i = 0; i < nparams; i++) pt[i] = cg->ptr;
+  LLVMValueRef fn = LLVMAddFunction(cg->mod, symbol, LLVMFunctionType(cg->i32, pt, (unsigned)nparams, 0));
+  tex_free(pt);
+  LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
+  LLVMTypeRef arr_t = LLVMArrayType2(cg->ptr, (uint64_t)(nparams ? nparams : 1));
+  LLVMValueRef arr = LLVMBuildAlloca(cg->b, arr_t, "args");
+  for (int i = 0; i < nparams; i++) {
+    LLVMValueRef idx[2] = {LLVMConstInt(cg->i64, 0, 0), LLVMConstInt(cg->i64, (unsigned long long)i, 0)};
+    LLVMBuildStore(cg->b, LLVMGetParam(fn, (unsigned)i), LLVMBuildInBoundsGEP2(cg->b, arr_t, arr, idx, 2, ""));
+  }
+  LLVMTypeRef rt[2] = {cg->ptr, cg->ptr};
+  LLVMValueRef run = declare(cg, "texrt_run", cg->i32, rt, 2);
+  LLVMValueRef args[2] = {plan, arr};
+  LLVMBuildRet(cg->b, LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(run), run, args, 2, ""));
+}
+
+/* <prefix>_last_error and <prefix>_module_info. */
+static void module_entry_points(Cg *cg, const char *prefix, LLVMValueRef module) {
+  char name[512];
+  snprintf(name, sizeof name, "%s_last_error", prefix);
+  LLVMValueRef fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->ptr, NULL, 0, 0));
+  LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
+  LLVMValueRef le = declare(cg, "texrt_last_error", cg->ptr, NULL, 0);
+  LLVMBuildRet(cg->b, LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(le), le, NULL, 0, ""));
+  snprintf(name, sizeof name, "%s_module_info", prefix);
+  fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->ptr, NULL, 0, 0));
+  LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
+  LLVMBuildRet(cg->b, module);
+}
+
+/* ---- the whole module ---------------------------------------------------- */
+
+static void set_abi_symbols(Cg *cg, const KProgram *p) {
+  int n = dim_nsymbols(cg->m->dims);
+  for (int i = 0; i < n; i++) cg->abi_sym[i] = -1;
+  for (int s = 0; s < p->nsyms; s++) cg->abi_sym[p->syms[s]] = s;
+}
+
+void cg_build_module(CgModule *out, IrModule *m, KProgram *const *progs, int nprogs) {
+  Cg cg = {0};
+  cg.ctx = out->ctx;
+  cg.mod = out->mod;
+  cg.m = m;
+  cg.b = LLVMCreateBuilderInContext(cg.ctx);
+  cg.i64 = LLVMInt64TypeInContext(cg.ctx);
+  cg.i32 = LLVMInt32TypeInContext(cg.ctx);
+  cg.i8 = LLVMInt8TypeInContext(cg.ctx);
+  cg.ptr = LLVMPointerTypeInContext(cg.ctx, 0);
+  cg.voidt = LLVMVoidTypeInContext(cg.ctx);
+  cg.abi_sym = tex_calloc((size_t)dim_nsymbols(m->dims) + 1, sizeof(int));
+  MetaTypes t = meta_types(&cg);
+
+  /* The module info refers to the func infos and the plans to both, so the
+   * module global is created first and initialised last. */
+  LLVMValueRef module = LLVMAddGlobal(cg.mod, t.module, "texc_module_info");
+  LLVMSetLinkage(module, LLVMPrivateLinkage);
+  LLVMSetGlobalConstant(module, 1);
+  LLVMValueRef *finfos = tex_calloc((size_t)nprogs + 1, sizeof(LLVMValueRef));
+  char **symbols = tex_calloc((size_t)nprogs + 1, sizeof(char *));
+  for (int i = 0; i < nprogs; i++) {
+    set_abi_symbols(&cg, progs[i]);
+    symbols[i] = arena_printf(&m->arena, "%s_%s", m->name, progs[i]->func->name);
+    finfos[i] = func_info(&cg, &t, progs[i], symbols[i]);
+  }
+  LLVMTypeRef funcs_t = LLVMArrayType2(t.func, (uint64_t)nprogs);
+  LLVMValueRef funcs = private_global(&cg, LLVMConstArray2(t.func, finfos, (uint64_t)nprogs), "funcs");
+  for (int i = 0; i < nprogs; i++) {
+    set_abi_symbols(&cg, progs[i]);
+    cg.p = progs[i];
+    LLVMValueRef idx[2] = {LLVMConstInt(cg.i64, 0, 0), LLVMConstInt(cg.i64, (unsigned long long)i, 0)};
+    LLVMValueRef finfo = LLVMConstInBoundsGEP2(funcs_t, funcs, idx, 2);
+    entry_point(&cg, symbols[i], progs[i]->nparams, plan_global(&cg, &t, progs[i], module, finfo));
+  }
+  LLVMValueRef mfields[9] = {c32(&cg, TEX_ABI_VERSION), cstring(&cg, m->name), cstring(&cg, m->source ? m->source : ""),
+                             cstring(&cg, TEXC_VERSION), cstring(&cg, "cpu"), cstring(&cg, out->cpu),
+                             cstring(&cg, out->checked_features), c32(&cg, nprogs), funcs};
+  LLVMSetInitializer(module, LLVMConstNamedStruct(t.module, mfields, 9));
+  module_entry_points(&cg, m->name, module);
+  tex_free(symbols);
+  tex_free(finfos);
+  tex_free(cg.abi_sym);
+  LLVMDisposeBuilder(cg.b);
+}

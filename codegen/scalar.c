@@ -1,0 +1,147 @@
+/* scalar.c — one op of a kernel body, on scalars or on vectors alike.
+ *
+ * The same function serves the elementwise loops (scalar code that LLVM's
+ * loop vectoriser widens) and the explicit <32 x T> reduction loops, so an op
+ * has one definition in codegen.  No fast-math flags: results are IEEE, and
+ * identical at every -O level.  Semantics follow lang/semantics.md:
+ *   max/min propagate NaN (llvm.maximum/minimum); comparisons are ordered
+ *   except != ; float->int casts truncate and saturate (NaN -> 0). */
+#include <string.h>
+
+#include "codegen.h"
+
+LLVMTypeRef cg_type(LLVMContextRef c, DType t) {
+  switch (t) {
+  case DT_F32: return LLVMFloatTypeInContext(c);
+  case DT_F64: return LLVMDoubleTypeInContext(c);
+  case DT_I32: return LLVMInt32TypeInContext(c);
+  case DT_I64: return LLVMInt64TypeInContext(c);
+  case DT_BOOL: return LLVMInt1TypeInContext(c);
+  default: ice("bad dtype %d", t);
+  }
+}
+
+LLVMTypeRef cg_mem_type(LLVMContextRef c, DType t) {
+  return t == DT_BOOL ? LLVMInt8TypeInContext(c) : cg_type(c, t);
+}
+
+/* ty with x's vector shape (ty itself when x is a scalar). */
+static LLVMTypeRef like(LLVMValueRef x, LLVMTypeRef ty) {
+  LLVMTypeRef xt = LLVMTypeOf(x);
+  return LLVMGetTypeKind(xt) == LLVMVectorTypeKind ? LLVMVectorType(ty, LLVMGetVectorSize(xt)) : ty;
+}
+
+LLVMValueRef cg_intrinsic(LLVMBuilderRef b, const char *name, LLVMTypeRef *overloads, int noverloads,
+                          LLVMValueRef *args, int nargs) {
+  LLVMModuleRef mod = LLVMGetGlobalParent(LLVMGetBasicBlockParent(LLVMGetInsertBlock(b)));
+  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+  if (!id) ice("unknown intrinsic %s", name);
+  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(mod, id, overloads, (size_t)noverloads);
+  LLVMTypeRef fty = LLVMIntrinsicGetType(LLVMGetModuleContext(mod), id, overloads, (size_t)noverloads);
+  return LLVMBuildCall2(b, fty, fn, args, (unsigned)nargs, "");
+}
+
+static LLVMValueRef intrinsic1(LLVMBuilderRef b, const char *name, LLVMValueRef *args, int nargs) {
+  LLVMTypeRef ty = LLVMTypeOf(args[0]);
+  return cg_intrinsic(b, name, &ty, 1, args, nargs);
+}
+
+/* Value in memory form (bool as i8) -> value form (bool as i1), and back. */
+LLVMValueRef cg_from_mem(LLVMBuilderRef b, DType t, LLVMValueRef v) {
+  if (t != DT_BOOL) return v;
+  return LLVMBuildICmp(b, LLVMIntNE, v, LLVMConstNull(LLVMTypeOf(v)), "");
+}
+
+LLVMValueRef cg_to_mem(LLVMBuilderRef b, DType t, LLVMValueRef v) {
+  if (t != DT_BOOL) return v;
+  return LLVMBuildZExt(b, v, like(v, LLVMInt8TypeInContext(LLVMGetTypeContext(LLVMTypeOf(v)))), "");
+}
+
+static LLVMValueRef cast(LLVMBuilderRef b, DType to, DType from, LLVMValueRef x) {
+  LLVMContextRef c = LLVMGetTypeContext(LLVMTypeOf(x));
+  LLVMTypeRef ty = like(x, cg_type(c, to));
+  if (to == from) return x;
+  if (to == DT_BOOL) {
+    if (dtype_is_float(from)) return LLVMBuildFCmp(b, LLVMRealUNE, x, LLVMConstNull(LLVMTypeOf(x)), "");
+    return LLVMBuildICmp(b, LLVMIntNE, x, LLVMConstNull(LLVMTypeOf(x)), "");
+  }
+  if (from == DT_BOOL) return dtype_is_float(to) ? LLVMBuildUIToFP(b, x, ty, "") : LLVMBuildZExt(b, x, ty, "");
+  if (dtype_is_float(to) && dtype_is_float(from)) return to == DT_F64 ? LLVMBuildFPExt(b, x, ty, "") : LLVMBuildFPTrunc(b, x, ty, "");
+  if (dtype_is_float(to)) return LLVMBuildSIToFP(b, x, ty, "");
+  if (dtype_is_float(from)) {
+    LLVMTypeRef ov[2] = {ty, LLVMTypeOf(x)};
+    return cg_intrinsic(b, "llvm.fptosi.sat", ov, 2, &x, 1);
+  }
+  return to == DT_I64 ? LLVMBuildSExt(b, x, ty, "") : LLVMBuildTrunc(b, x, ty, "");
+}
+
+typedef struct CmpRow {
+  Op op;
+  LLVMRealPredicate fp;
+  LLVMIntPredicate si, ui; /* ui: bool compares as unsigned 0/1 */
+} CmpRow;
+
+static const CmpRow compares[] = {
+    {OP_EQ, LLVMRealOEQ, LLVMIntEQ, LLVMIntEQ},   {OP_NE, LLVMRealUNE, LLVMIntNE, LLVMIntNE},
+    {OP_LT, LLVMRealOLT, LLVMIntSLT, LLVMIntULT}, {OP_LE, LLVMRealOLE, LLVMIntSLE, LLVMIntULE},
+    {OP_GT, LLVMRealOGT, LLVMIntSGT, LLVMIntUGT}, {OP_GE, LLVMRealOGE, LLVMIntSGE, LLVMIntUGE},
+};
+
+static LLVMValueRef compare(LLVMBuilderRef b, Op op, DType t, LLVMValueRef x, LLVMValueRef y) {
+  for (size_t i = 0; i < sizeof compares / sizeof compares[0]; i++) {
+    if (compares[i].op != op) continue;
+    if (dtype_is_float(t)) return LLVMBuildFCmp(b, compares[i].fp, x, y, "");
+    return LLVMBuildICmp(b, t == DT_BOOL ? compares[i].ui : compares[i].si, x, y, "");
+  }
+  ice("not a comparison: %s", op_info[op].name);
+}
+
+/* Math functions implemented by texc's own inline polynomials. */
+static const struct {
+  Op op;
+  CgMathFn fn;
+} math_ops[] = {{OP_EXP, CG_EXP}, {OP_LOG, CG_LOG}, {OP_TANH, CG_TANH}, {OP_SIGMOID, CG_SIGMOID}};
+
+LLVMValueRef cg_op(LLVMBuilderRef b, Op op, DType t, DType arg_t, LLVMValueRef *a) {
+  bool f = dtype_is_float(arg_t);
+  for (size_t i = 0; i < sizeof math_ops / sizeof math_ops[0]; i++)
+    if (math_ops[i].op == op) return cg_math(b, math_ops[i].fn, a[0]);
+  switch (op) {
+  case OP_COPY: return a[0];
+  case OP_CAST: return cast(b, t, arg_t, a[0]);
+  case OP_NEG: return f ? LLVMBuildFNeg(b, a[0], "") : LLVMBuildNeg(b, a[0], "");
+  case OP_NOT: return LLVMBuildNot(b, a[0], "");
+  case OP_ABS: {
+    if (f) return intrinsic1(b, "llvm.fabs", a, 1);
+    LLVMValueRef args[2] = {a[0], LLVMConstInt(LLVMInt1TypeInContext(LLVMGetTypeContext(LLVMTypeOf(a[0]))), 0, 0)};
+    return intrinsic1(b, "llvm.abs", args, 2);
+  }
+  case OP_SQRT: return intrinsic1(b, "llvm.sqrt", a, 1);
+  case OP_ADD: return f ? LLVMBuildFAdd(b, a[0], a[1], "") : LLVMBuildAdd(b, a[0], a[1], "");
+  case OP_SUB: return f ? LLVMBuildFSub(b, a[0], a[1], "") : LLVMBuildSub(b, a[0], a[1], "");
+  case OP_MUL: return f ? LLVMBuildFMul(b, a[0], a[1], "") : LLVMBuildMul(b, a[0], a[1], "");
+  case OP_DIV: return LLVMBuildFDiv(b, a[0], a[1], "");
+  case OP_POW: return intrinsic1(b, "llvm.pow", a, 2);
+  case OP_MAX: return intrinsic1(b, f ? "llvm.maximum" : "llvm.smax", a, 2);
+  case OP_MIN: return intrinsic1(b, f ? "llvm.minimum" : "llvm.smin", a, 2);
+  case OP_AND: return LLVMBuildAnd(b, a[0], a[1], "");
+  case OP_OR: return LLVMBuildOr(b, a[0], a[1], "");
+  case OP_SELECT: return LLVMBuildSelect(b, a[0], a[1], a[2], "");
+  case OP_EQ: case OP_NE: case OP_LT: case OP_LE: case OP_GT: case OP_GE:
+    return compare(b, op, arg_t, a[0], a[1]);
+  default: ice("no scalar code for op %s", op_info[op].name);
+  }
+}
+
+/* The identity of a reduction: -0.0 for float sums (so that -0.0 survives),
+ * -inf/+inf for max/min, and the extreme integers. */
+LLVMValueRef cg_identity(LLVMTypeRef ty, Op combiner, DType t) {
+  bool f = dtype_is_float(t);
+  int64_t imax = t == DT_I32 ? INT32_MAX : INT64_MAX, imin = t == DT_I32 ? INT32_MIN : INT64_MIN;
+  switch (combiner) {
+  case OP_ADD: return f ? cg_const_real(ty, -0.0) : cg_const_int(ty, 0);
+  case OP_MAX: return f ? cg_const_real(ty, -__builtin_inf()) : cg_const_int(ty, imin);
+  case OP_MIN: return f ? cg_const_real(ty, __builtin_inf()) : cg_const_int(ty, imax);
+  default: ice("not a combiner: %s", op_info[combiner].name);
+  }
+}

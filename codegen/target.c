@@ -1,0 +1,131 @@
+/* target.c — the LLVM context, target machine, optimisation and emission.
+ *
+ * By default code is built for the host CPU with all its features.  --cpu
+ * picks a portable level (x86-64-v2 ...) or a named microarchitecture; the
+ * features that choice needs are recorded in the module metadata, and the
+ * runtime checks them at the first call instead of dying with SIGILL. */
+#include <string.h>
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+
+#include "codegen.h"
+
+#define V2 "sse3,ssse3,sse4.1,sse4.2,popcnt"
+#define V3 V2 ",avx,avx2,bmi,bmi2,f16c,fma,lzcnt,movbe"
+#define V4 V3 ",avx512f,avx512bw,avx512cd,avx512dq,avx512vl"
+
+/* CPUs texc can target besides the host, with the features the runtime
+ * checks (the x86-64 psABI levels, and the microarchitectures at each). */
+static const struct {
+  const char *name, *features;
+} cpus[] = {
+    {"x86-64", ""},           {"x86-64-v2", V2},        {"x86-64-v3", V3},       {"x86-64-v4", V4},
+    {"haswell", V3},          {"broadwell", V3},        {"skylake", V3},         {"alderlake", V3},
+    {"skylake-avx512", V4},   {"cascadelake", V4},      {"icelake-server", V4},  {"sapphirerapids", V4},
+    {"znver1", V3},           {"znver2", V3},           {"znver3", V3},          {"znver4", V4},
+};
+
+static void diagnostic_handler(LLVMDiagnosticInfoRef info, void *ctx) {
+  CgModule *cm = ctx;
+  if (LLVMGetDiagInfoSeverity(info) != LLVMDSError) return;
+  char *msg = LLVMGetDiagInfoDescription(info);
+  fprintf(stderr, "texc: LLVM error: %s\n", msg);
+  LLVMDisposeMessage(msg);
+  cm->llvm_errors++;
+}
+
+/* The "+feature" entries of LLVM's host feature string, without the '+'. */
+static void host_features(const char *llvm_features, char *out, size_t len) {
+  size_t n = 0;
+  out[0] = 0;
+  for (const char *p = llvm_features; p && *p;) {
+    const char *end = strchr(p, ',');
+    size_t l = end ? (size_t)(end - p) : strlen(p);
+    if (*p == '+' && n + l + 1 < len) {
+      n += (size_t)snprintf(out + n, len - n, "%s%.*s", n ? "," : "", (int)l - 1, p + 1);
+    }
+    p = end ? end + 1 : NULL;
+  }
+}
+
+bool cg_module_init(CgModule *cm, const char *name, const char *cpu) {
+  memset(cm, 0, sizeof *cm);
+  LLVMInitializeX86TargetInfo();
+  LLVMInitializeX86Target();
+  LLVMInitializeX86TargetMC();
+  LLVMInitializeX86AsmPrinter();
+  char *llvm_features = NULL;
+  if (!cpu || strcmp(cpu, "host") == 0) {
+    char *host = LLVMGetHostCPUName();
+    snprintf(cm->cpu, sizeof cm->cpu, "%s", host);
+    LLVMDisposeMessage(host);
+    llvm_features = LLVMGetHostCPUFeatures();
+    host_features(llvm_features, cm->checked_features, sizeof cm->checked_features);
+  } else {
+    size_t i = 0;
+    while (i < sizeof cpus / sizeof cpus[0] && strcmp(cpus[i].name, cpu) != 0) i++;
+    if (i == sizeof cpus / sizeof cpus[0]) return false;
+    snprintf(cm->cpu, sizeof cm->cpu, "%s", cpu);
+    snprintf(cm->checked_features, sizeof cm->checked_features, "%s", cpus[i].features);
+  }
+  char *triple = LLVMGetDefaultTargetTriple();
+  LLVMTargetRef target;
+  char *err = NULL;
+  if (LLVMGetTargetFromTriple(triple, &target, &err)) ice("no LLVM target for %s: %s", triple, err);
+  cm->tm = LLVMCreateTargetMachine(target, triple, cm->cpu, llvm_features ? llvm_features : "", LLVMCodeGenLevelAggressive,
+                                   LLVMRelocPIC, LLVMCodeModelDefault);
+  cm->ctx = LLVMContextCreate();
+  LLVMContextSetDiagnosticHandler(cm->ctx, diagnostic_handler, cm);
+  cm->mod = LLVMModuleCreateWithNameInContext(name, cm->ctx);
+  LLVMSetTarget(cm->mod, triple);
+  LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(cm->tm);
+  char *dl = LLVMCopyStringRepOfTargetData(layout);
+  LLVMSetDataLayout(cm->mod, dl);
+  LLVMDisposeMessage(dl);
+  LLVMDisposeTargetData(layout);
+  LLVMDisposeMessage(triple);
+  if (llvm_features) LLVMDisposeMessage(llvm_features);
+  return true;
+}
+
+const char *cg_known_cpus(void) {
+  return "host, x86-64, x86-64-v2, x86-64-v3, x86-64-v4, haswell, broadwell, skylake, alderlake, skylake-avx512, "
+         "cascadelake, icelake-server, sapphirerapids, znver1, znver2, znver3, znver4";
+}
+
+void cg_module_dispose(CgModule *cm) {
+  if (cm->mod) LLVMDisposeModule(cm->mod);
+  if (cm->ctx) LLVMContextDispose(cm->ctx);
+  if (cm->tm) LLVMDisposeTargetMachine(cm->tm);
+  memset(cm, 0, sizeof *cm);
+}
+
+void cg_optimize(CgModule *cm, int opt_level) {
+  char *err = NULL;
+  if (LLVMVerifyModule(cm->mod, LLVMReturnStatusAction, &err)) ice("generated LLVM IR is invalid: %s", err);
+  LLVMDisposeMessage(err);
+  static const char *const pipelines[] = {"default<O0>", "default<O1>", "default<O3>", "default<O3>"};
+  LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
+  LLVMErrorRef e = LLVMRunPasses(cm->mod, pipelines[opt_level < 0 ? 0 : opt_level > 3 ? 3 : opt_level], cm->tm, po);
+  if (e) {
+    char *msg = LLVMGetErrorMessage(e);
+    ice("LLVM passes failed: %s", msg);
+  }
+  LLVMDisposePassBuilderOptions(po);
+}
+
+bool cg_emit(CgModule *cm, LLVMCodeGenFileType kind, FILE *out) {
+  LLVMMemoryBufferRef buf = NULL;
+  char *err = NULL;
+  if (LLVMTargetMachineEmitToMemoryBuffer(cm->tm, cm->mod, kind, &err, &buf) || cm->llvm_errors) {
+    fprintf(stderr, "texc: LLVM could not emit code: %s\n", err ? err : "see above");
+    LLVMDisposeMessage(err);
+    return false;
+  }
+  size_t n = LLVMGetBufferSize(buf);
+  bool ok = fwrite(LLVMGetBufferStart(buf), 1, n, out) == n;
+  LLVMDisposeMemoryBuffer(buf);
+  return ok;
+}

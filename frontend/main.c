@@ -1,0 +1,109 @@
+/* main.c — the texc command line.  Parses options into TexcOptions and hands
+ * them to texc_compile (codegen/driver.c). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen.h"
+#include "passes.h"
+
+static const char usage[] =
+    "usage: texc FILE.tex [options]\n"
+    "\n"
+    "Compiles FILE.tex into a shared object lib<prefix>.so and a C header <prefix>.h\n"
+    "beside it.  Every exported function becomes\n"
+    "  int <prefix>_<fn>(const DLTensor *in..., DLTensor *out...)\n"
+    "\n"
+    "options:\n"
+    "  -o PATH             output file (default lib<prefix>.so; '-' or none for text: stdout)\n"
+    "  --emit=KIND         so (default), ir, kernels, llvm, asm, obj, header, ast\n"
+    "  --prefix=NAME       C symbol prefix (default: the file's basename)\n"
+    "  --cpu=NAME          target CPU: host (default), x86-64-v2, x86-64-v3, x86-64-v4, ...\n"
+    "                      the .so checks at its first call that the CPU has what it needs\n"
+    "  -O0 -O1 -O2 -O3     optimisation level (default -O2); -O0 turns texc's optimising\n"
+    "                      passes off; results are bitwise identical at every level\n"
+    "  --print-after=PASS  print the IR after PASS (or 'all') to stderr\n"
+    "  --disable-pass=P,Q  skip optimising passes\n"
+    "  --passes=P,Q        run exactly these passes (for testing passes on .ir input)\n"
+    "  --verify            check the IR after every pass\n"
+    "  --stats             print phase timings to stderr\n"
+    "  --list-passes       list the passes\n"
+    "  --help, --version\n"
+    "\n"
+    "FILE may also be IR text (.ir), as printed by --emit=ir.\n";
+
+static const struct {
+  const char *name;
+  EmitKind kind;
+} emit_kinds[] = {{"so", EMIT_SO},   {"ir", EMIT_IR},   {"kernels", EMIT_KERNELS}, {"llvm", EMIT_LLVM},
+                  {"asm", EMIT_ASM}, {"obj", EMIT_OBJ}, {"header", EMIT_HEADER},   {"ast", EMIT_AST}};
+
+static int bad_usage(const char *fmt, const char *arg) {
+  fprintf(stderr, "texc: ");
+  fprintf(stderr, fmt, arg);
+  fprintf(stderr, "\nrun 'texc --help' for usage\n");
+  return 2;
+}
+
+/* Returns the value of "--name=value" if arg is that option, else NULL. */
+static const char *option_value(const char *arg, const char *name) {
+  size_t n = strlen(name);
+  return strncmp(arg, name, n) == 0 && arg[n] == '=' ? arg + n + 1 : NULL;
+}
+
+static int parse_emit(TexcOptions *o, const char *v) {
+  for (size_t i = 0; i < sizeof emit_kinds / sizeof emit_kinds[0]; i++)
+    if (strcmp(emit_kinds[i].name, v) == 0) return o->emit = emit_kinds[i].kind, 0;
+  return bad_usage("unknown --emit kind '%s' (so, ir, kernels, llvm, asm, obj, header, ast)", v);
+}
+
+static int parse_option(TexcOptions *o, int argc, char **argv, int *i) {
+  const char *a = argv[*i], *v;
+  if (strcmp(a, "-o") == 0) {
+    if (*i + 1 >= argc) return bad_usage("%s needs a path", a);
+    o->output = argv[++*i];
+  } else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) {
+    o->opt_level = a[2] - '0';
+  } else if ((v = option_value(a, "--emit"))) {
+    return parse_emit(o, v);
+  } else if ((v = option_value(a, "--prefix"))) {
+    o->prefix = v;
+  } else if ((v = option_value(a, "--cpu"))) {
+    o->cpu = v;
+  } else if ((v = option_value(a, "--print-after"))) {
+    o->print_after = v;
+  } else if ((v = option_value(a, "--disable-pass"))) {
+    o->disable_pass = v;
+  } else if ((v = option_value(a, "--passes"))) {
+    o->only_passes = v;
+  } else if (strcmp(a, "--verify") == 0) {
+    o->verify = true;
+  } else if (strcmp(a, "--stats") == 0) {
+    o->stats = true;
+  } else {
+    return bad_usage("unknown option '%s'", a);
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  TexcOptions o = {.opt_level = 2};
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return fputs(usage, stdout), 0;
+    if (strcmp(a, "--version") == 0) return printf("texc %s (LLVM 19)\n", TEXC_VERSION), 0;
+    if (strcmp(a, "--list-passes") == 0) {
+      for (int p = 0; p < pass_count; p++)
+        printf("%-10s %s%s\n", pass_table[p].name, pass_table[p].description, pass_table[p].optimising ? "" : " (always runs)");
+      return 0;
+    }
+    if (a[0] != '-' || (a[1] == 0)) {
+      if (o.input) return bad_usage("more than one input file ('%s')", a);
+      o.input = a;
+      continue;
+    }
+    int rc = parse_option(&o, argc, argv, &i);
+    if (rc) return rc;
+  }
+  if (!o.input) return bad_usage("%s", "no input file");
+  return texc_compile(&o);
+}
