@@ -1,0 +1,24 @@
+#!/bin/sh
+# demo.sh BUILD — what `make demo` runs: fetch the digits data (offline, from
+# Debian's python3-sklearn package), compile examples/logreg.tex, show the
+# generated header, and run examples/demo.c against the .so.
+set -eu
+B=${1:-build}
+OUT=$B/demo
+mkdir -p "$OUT"
+DATA=$OUT/digits.csv
+if [ ! -s "$DATA" ]; then
+  echo "== fetching the digits data from Debian's python3-sklearn package"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && { apt-get download python3-sklearn >/dev/null 2>&1 || { apt-get update -qq && apt-get download python3-sklearn >/dev/null 2>&1; }; } &&
+    dpkg -x python3-sklearn_*.deb x)
+  zcat "$tmp"/x/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz > "$DATA"
+  rm -rf "$tmp"
+fi
+echo "== texc examples/logreg.tex -o $OUT/liblogreg.so --stats"
+"$B/texc" examples/logreg.tex -o "$OUT/liblogreg.so" --stats
+echo "== $OUT/logreg.h"
+cat "$OUT/logreg.h"
+echo "== the C driver"
+cc -std=c11 -O2 -Iruntime -I"$OUT" examples/demo.c -o "$OUT/demo" -L"$OUT" -llogreg -Wl,-rpath,'$ORIGIN' -lm
+"$OUT/demo" "$DATA"
