@@ -1,0 +1,225 @@
+/* test_passes.c — each pass on IR built from source, and kernel formation.
+ * (Golden IR-in/IR-out tests live in tests/passes/.) */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend.h"
+#include "passes.h"
+
+static IrModule *compile(const char *src) {
+  Diag d;
+  diag_init(&d, stderr);
+  IrModule *m = fe_compile_text("t.tex", src, "t", &d);
+  assert_non_null(m);
+  return m;
+}
+
+static char *print(IrModule *m) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  ir_print_module(f, m);
+  fclose(f);
+  return text;
+}
+
+static int count_op(IrFunc *f, Op op) {
+  int n = 0;
+  for (int i = 0; i < f->body.len; i++) n += ((IrNode *)f->body.items[i])->op == op;
+  return n;
+}
+
+static IrFunc *func(IrModule *m, const char *name) {
+  IrFunc *f = ir_find_func(m, name);
+  assert_non_null(f);
+  return f;
+}
+
+/* ---- constfold ----------------------------------------------------------------- */
+
+static double fold2(Op op, DType t, double a, double b) {
+  double f[3] = {a, b, 0}, out = 0;
+  int64_t i[3] = {0}, oi = 0;
+  assert_true(fold_scalar(op, t, t, 2, f, i, &out, &oi));
+  return out;
+}
+
+static void test_fold_float_semantics(void **state) {
+  (void)state;
+  assert_true(fold2(OP_ADD, DT_F32, 1.0, 1e-8) == 1.0);           /* rounded in f32 */
+  assert_true(fold2(OP_ADD, DT_F64, 1.0, 1e-8) == 1.0 + 1e-8);
+  assert_true(fold2(OP_DIV, DT_F32, 1.0, 3.0) == (double)(1.0f / 3.0f));
+  assert_true(isnan(fold2(OP_MAX, DT_F32, NAN, 1.0)));             /* NaN propagates */
+  assert_true(isnan(fold2(OP_MIN, DT_F64, 1.0, NAN)));
+  assert_false(signbit(fold2(OP_MAX, DT_F32, -0.0, 0.0)));         /* -0 < +0 */
+  assert_true(signbit(fold2(OP_MIN, DT_F32, 0.0, -0.0)));
+  double f[3] = {2.0, 0, 0}, out;
+  int64_t i[3] = {0}, oi;
+  assert_false(fold_scalar(OP_EXP, DT_F32, DT_F32, 1, f, i, &out, &oi)); /* transcendental: never folded */
+  assert_false(fold_scalar(OP_POW, DT_F32, DT_F32, 2, f, i, &out, &oi));
+}
+
+static void test_fold_int_and_casts(void **state) {
+  (void)state;
+  double f[3] = {0}, out;
+  int64_t i[3] = {INT32_MAX, 1, 0}, oi;
+  assert_true(fold_scalar(OP_ADD, DT_I32, DT_I32, 2, f, i, &out, &oi));
+  assert_int_equal(oi, INT32_MIN); /* wraps */
+  f[0] = 3.9e10;
+  assert_true(fold_scalar(OP_CAST, DT_I32, DT_F32, 1, f, i, &out, &oi));
+  assert_int_equal(oi, INT32_MAX); /* saturates */
+  f[0] = NAN;
+  assert_true(fold_scalar(OP_CAST, DT_I64, DT_F64, 1, f, i, &out, &oi));
+  assert_int_equal(oi, 0);
+  f[0] = -2.7;
+  assert_true(fold_scalar(OP_CAST, DT_I32, DT_F64, 1, f, i, &out, &oi));
+  assert_int_equal(oi, -2); /* toward zero */
+  i[0] = 16777217;
+  assert_true(fold_scalar(OP_CAST, DT_F32, DT_I64, 1, f, i, &out, &oi));
+  assert_true(out == 16777216.0); /* rounded to f32 once */
+  f[0] = 1.0;
+  f[1] = NAN;
+  assert_true(fold_scalar(OP_NE, DT_BOOL, DT_F32, 2, f, i, &out, &oi));
+  assert_int_equal(oi, 1);
+  assert_true(fold_scalar(OP_EQ, DT_BOOL, DT_F32, 2, f, i, &out, &oi));
+  assert_int_equal(oi, 0);
+}
+
+static void test_constfold_pass(void **state) {
+  (void)state;
+  IrModule *m = compile("fn f(x: f32[N]) -> f32[N] { let c = f32(4) \n return x * (sqrt(c) + 1.0) + exp(c) }");
+  pass_constfold(m);
+  pass_dce(m);
+  assert_int_equal(ir_verify(m, stderr, "constfold"), 0);
+  char *ir = print(m);
+  assert_non_null(strstr(ir, "const 3.0 : f32"));      /* sqrt(4) + 1 */
+  assert_non_null(strstr(ir, "exp %"));                /* exp(4) stays */
+  free(ir);
+  ir_module_free(m);
+}
+
+/* ---- cse / dce ---------------------------------------------------------------- */
+
+static void test_cse_keeps_earliest_location(void **state) {
+  (void)state;
+  IrModule *m = compile("fn f(x: f32[N]) -> f32[N] {\n let a = exp(x)\n let b = exp(x)\n return a + b\n}");
+  IrFunc *f = func(m, "f");
+  assert_int_equal(count_op(f, OP_EXP), 2);
+  pass_cse(m);
+  assert_int_equal(ir_verify(m, stderr, "cse"), 0);
+  assert_int_equal(count_op(f, OP_EXP), 1);
+  for (int i = 0; i < f->body.len; i++) {
+    IrNode *n = f->body.items[i];
+    if (n->op == OP_EXP) assert_int_equal(n->loc.line, 2);
+    if (n->op == OP_ADD) assert_ptr_equal(n->args[0], n->args[1]);
+  }
+  ir_module_free(m);
+}
+
+static void test_cse_constants_by_bits(void **state) {
+  (void)state;
+  IrModule *m = compile("fn f(x: f32) -> f32 { return (x + 0.0) * (x + -0.0) * (x + 0.0) }");
+  pass_cse(m);
+  assert_int_equal(count_op(func(m, "f"), OP_CONST), 2); /* 0.0 and -0.0 stay apart */
+  ir_module_free(m);
+}
+
+static void test_dce(void **state) {
+  (void)state;
+  IrModule *m = compile("fn f(x: f32[N], unused: f32) -> f32[N] {\n let dead = exp(x) * 2.0\n return x + 1.0\n}");
+  IrFunc *f = func(m, "f");
+  pass_dce(m);
+  assert_int_equal(ir_verify(m, stderr, "dce"), 0);
+  assert_int_equal(count_op(f, OP_EXP), 0);
+  assert_int_equal(count_op(f, OP_PARAM), 2); /* params are the ABI: never removed */
+  ir_module_free(m);
+}
+
+/* ---- inline ---------------------------------------------------------------------- */
+
+static void test_inline_substitutes_dims(void **state) {
+  (void)state;
+  IrModule *m = compile("fn avg(x: f32[N, K]) -> f32[N] { return mean(x, axis=1) }\n"
+                        "fn f(a: f32[B, 7]) -> f32[B] { return avg(a) * 2.0 }");
+  pass_inline(m);
+  assert_int_equal(ir_verify(m, stderr, "inline"), 0);
+  IrFunc *f = func(m, "f");
+  assert_int_equal(count_op(f, OP_CALL), 0);
+  char *ir = print(m);
+  assert_non_null(strstr(ir, "dimsize 7 : f32"));
+  assert_non_null(strstr(ir, "sum %a, axes=[1] : f32[B]"));
+  free(ir);
+  pass_constfold(m);
+  assert_int_equal(count_op(f, OP_DIMSIZE), 0); /* a literal count folds */
+  ir_module_free(m);
+}
+
+static void test_pipeline_levels(void **state) {
+  (void)state;
+  const char *src = "fn f(x: f32[N]) -> f32[N] { let a = exp(x) \n let b = exp(x) \n return a + b * (2.0 * 3.0) }";
+  IrModule *m0 = compile(src), *m2 = compile(src);
+  PassOptions o0 = {.opt_level = 0, .verify = true}, o2 = {.opt_level = 2, .verify = true};
+  assert_int_equal(pass_run_pipeline(m0, &o0), 0);
+  assert_int_equal(pass_run_pipeline(m2, &o2), 0);
+  assert_int_equal(count_op(func(m0, "f"), OP_EXP), 2);
+  assert_int_equal(count_op(func(m2, "f"), OP_EXP), 1);
+  ir_module_free(m0);
+  ir_module_free(m2);
+}
+
+/* ---- kernels --------------------------------------------------------------------- */
+
+static KProgram *build(IrModule *m, const char *name) {
+  PassOptions o = {.opt_level = 2, .verify = true};
+  assert_int_equal(pass_run_pipeline(m, &o), 0);
+  return kernels_build(m, func(m, name));
+}
+
+static void test_kernels_absorb_views(void **state) {
+  (void)state;
+  IrModule *m = compile("fn f(x: f32[N, K], b: f32[K]) -> f32[K, N] { return transpose(x + b) * 2.0 }");
+  KProgram *p = build(m, "f");
+  /* add and mul only: the broadcast, the transpose and the constant are maps */
+  assert_int_equal(p->nkernels, 2);
+  Kernel *add = &p->kernels[0], *mul = &p->kernels[1];
+  assert_int_equal(add->in[1].loop[0], 1); /* b[K] read with the K loop */
+  assert_int_equal(mul->in[0].loop[0], 1); /* transpose: axis 0 of x+b is the 2nd loop */
+  assert_int_equal(mul->in[0].loop[1], 0);
+  assert_int_equal(p->nbufs, 4);           /* x, b, out, one temporary */
+  kernels_free(p);
+  ir_module_free(m);
+}
+
+static void test_kernels_results(void **state) {
+  (void)state;
+  IrModule *m = compile("fn id(x: f32[N]) -> f32[N] { return x }\nfn r(x: f32[N, K]) -> f32[N, 1] { return sum(x, axis=1, keepdims=true) }");
+  KProgram *p = build(m, "id");
+  assert_int_equal(p->nkernels, 1); /* returning a parameter copies it */
+  assert_int_equal(p->kernels[0].body[p->kernels[0].nbody - 1].op, OP_COPY);
+  kernels_free(p);
+  p = kernels_build(m, func(m, "r"));
+  assert_int_equal(p->kernels[0].kind, K_REDUCE);
+  assert_true(p->kernels[0].reduce[1] && !p->kernels[0].reduce[0]);
+  assert_int_equal(p->kernels[0].out.loop[1], -1); /* kept axis */
+  assert_int_equal(p->kernels[0].out.buf, 1);      /* written straight into the output */
+  kernels_free(p);
+  ir_module_free(m);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_fold_float_semantics),    cmocka_unit_test(test_fold_int_and_casts),
+      cmocka_unit_test(test_constfold_pass),          cmocka_unit_test(test_cse_keeps_earliest_location),
+      cmocka_unit_test(test_cse_constants_by_bits),   cmocka_unit_test(test_dce),
+      cmocka_unit_test(test_inline_substitutes_dims), cmocka_unit_test(test_pipeline_levels),
+      cmocka_unit_test(test_kernels_absorb_views),    cmocka_unit_test(test_kernels_results),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
