@@ -15,6 +15,7 @@
 #define V2 "sse3,ssse3,sse4.1,sse4.2,popcnt"
 #define V3 V2 ",avx,avx2,bmi,bmi2,f16c,fma,lzcnt,movbe"
 #define V4 V3 ",avx512f,avx512bw,avx512cd,avx512dq,avx512vl"
+#define ICELAKE V4 ",avx512vnni,avx512vbmi,avx512ifma,avx512vbmi2,avx512bitalg,avx512vpopcntdq,gfni,vpclmulqdq"
 
 /* CPUs texc can target besides the host, with the features the runtime
  * checks (the x86-64 psABI levels, and the microarchitectures at each). */
@@ -23,8 +24,9 @@ static const struct {
 } cpus[] = {
     {"x86-64", ""},           {"x86-64-v2", V2},        {"x86-64-v3", V3},       {"x86-64-v4", V4},
     {"haswell", V3},          {"broadwell", V3},        {"skylake", V3},         {"alderlake", V3},
-    {"skylake-avx512", V4},   {"cascadelake", V4},      {"icelake-server", V4},  {"sapphirerapids", V4},
-    {"znver1", V3},           {"znver2", V3},           {"znver3", V3},          {"znver4", V4},
+    {"skylake-avx512", V4},   {"cascadelake", V4 ",avx512vnni"}, {"icelake-server", ICELAKE},
+    {"sapphirerapids", ICELAKE ",avx512bf16,avx512fp16"},
+    {"znver1", V3},           {"znver2", V3},           {"znver3", V3},  {"znver4", ICELAKE ",avx512bf16"},
 };
 
 static void diagnostic_handler(LLVMDiagnosticInfoRef info, void *ctx) {
