@@ -1,0 +1,83 @@
+#!/bin/sh
+# run-golden.sh — golden tests: compiler diagnostics and IR passes.
+#
+#   TEXC=build/texc sh tests/run-golden.sh          (what `make check-golden` runs)
+#   UPDATE=1 TEXC=build/texc sh tests/run-golden.sh (rewrite the expected files)
+#
+# Run from the repository root: messages name files by their relative path.
+#
+# tests/diag/NAME.tex   a bad program.  `texc NAME.tex --emit=ir -o /dev/null`
+#                       must exit with status 1, and its stderr must equal
+#                       tests/diag/NAME.err exactly.
+# tests/passes/NAME.ir  IR whose first line is `// RUN: texc ARGS` (the word
+#                       `texc` is optional; ARGS are split on blanks, no quoting).
+#                       `texc NAME.ir ARGS --emit=ir` must exit with status 0,
+#                       and its stdout must equal tests/passes/NAME.out.
+#
+# UPDATE=1 writes the current output into the .err/.out files instead of
+# comparing.  The result is only as good as the compiler that produced it: a
+# human must read `git diff tests/` and judge every changed message before
+# committing it.
+set -eu
+
+TEXC=${TEXC:-build/texc}
+UPDATE=${UPDATE:-0}
+pass=0
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+# check NAME WANT_STATUS GOT_STATUS EXPECTED_FILE ACTUAL_FILE
+check() {
+  if [ "$UPDATE" = 1 ] && [ "$3" = "$2" ]; then
+    cp "$5" "$4"
+    echo "updated $1"
+    pass=$((pass + 1))
+  elif [ "$3" != "$2" ]; then
+    echo "FAIL $1: exit status $3, expected $2"
+    sed 's/^/    /' "$5"
+    fail=$((fail + 1))
+  elif [ ! -f "$4" ]; then
+    echo "FAIL $1: $4 is missing (create it with UPDATE=1, then review it)"
+    fail=$((fail + 1))
+  elif diff -u "$4" "$5" >"$tmp/diff"; then
+    echo "ok $1"
+    pass=$((pass + 1))
+  else
+    echo "FAIL $1"
+    sed 's/^/    /' "$tmp/diff"
+    fail=$((fail + 1))
+  fi
+}
+
+echo "== diagnostics (tests/diag)"
+for src in tests/diag/*.tex; do
+  [ -e "$src" ] || { echo "no tests in tests/diag"; break; }
+  name=${src%.tex}
+  rc=0
+  "$TEXC" "$src" --emit=ir -o /dev/null 2>"$tmp/err" >/dev/null || rc=$?
+  check "diag/${name##*/}" 1 "$rc" "$name.err" "$tmp/err"
+done
+
+echo "== passes (tests/passes)"
+for src in tests/passes/*.ir; do
+  [ -e "$src" ] || { echo "no tests in tests/passes"; break; }
+  name=${src%.ir}
+  run=$(sed -n '1s|^//[[:space:]]*RUN:[[:space:]]*||p' "$src")
+  if [ -z "$run" ] && ! head -n 1 "$src" | grep -q '^//[[:space:]]*RUN:'; then
+    echo "FAIL passes/${name##*/}: first line is not '// RUN: texc ARGS'"
+    fail=$((fail + 1))
+    continue
+  fi
+  set -f                       # split ARGS on blanks, but do not glob them
+  set -- $run
+  set +f
+  [ "${1:-}" = texc ] && shift
+  rc=0
+  "$TEXC" "$src" "$@" --emit=ir >"$tmp/out" 2>"$tmp/err" || rc=$?
+  [ "$rc" = 0 ] || cat "$tmp/err" >>"$tmp/out"
+  check "passes/${name##*/}" 0 "$rc" "$name.out" "$tmp/out"
+done
+
+echo "== golden: $pass passed, $fail failed"
+[ "$fail" = 0 ]
