@@ -6,6 +6,7 @@
 #
 # Each entry point first installs missing Debian packages (one stamp target).
 
+.DEFAULT_GOAL := all
 BUILD   ?= build
 B       := $(BUILD)
 SAN     ?=

@@ -18,7 +18,7 @@ static double now_ms(void) {
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static char *read_file(const char *path) {
+static char *read_file(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
   if (!f) return NULL;
   size_t cap = 4096, n = 0;
@@ -29,6 +29,7 @@ static char *read_file(const char *path) {
   }
   fclose(f);
   buf[n] = 0;
+  *len = n;
   return buf;
 }
 
@@ -161,10 +162,18 @@ static int lower_and_emit(const TexcOptions *o, IrModule *m) {
 
 int texc_compile(const TexcOptions *o) {
   double t0 = now_ms();
-  char *text = read_file(o->input);
+  size_t len;
+  char *text = read_file(o->input, &len);
   if (!text) {
     fprintf(stderr, "texc: cannot read %s\n", o->input);
     return 2;
+  }
+  if (strlen(text) != len) { /* the lexer and the caret printer stop at a NUL */
+    int line = 1;
+    for (const char *p = text; *p; p++) line += *p == '\n';
+    fprintf(stderr, "%s:%d: error: the file contains a NUL byte; a .tex file is text\n", o->input, line);
+    tex_free(text);
+    return 1;
   }
   char prefix[256];
   if (o->prefix)

@@ -81,6 +81,8 @@ typedef struct FnDecl {
   int nstmts;
   Stmt *stmts;
   SrcLoc loc;        /* the name */
+  bool had_syntax_error; /* statements were dropped: sema stays quiet about
+                            what they may have defined */
 } FnDecl;
 
 typedef struct Program {
@@ -95,6 +97,7 @@ typedef struct Lexer {
   const char *file;  /* interned name used in every SrcLoc */
   const char *start; /* whole text, NUL-terminated */
   const char *cur, *tok, *marker, *line_start;
+  const char *end;   /* the terminating NUL */
   int line;
   Arena *arena;
   Diag *diag;

@@ -14,6 +14,7 @@ void lexer_init(Lexer *lx, const char *file, const char *text, Arena *arena, Dia
   memset(lx, 0, sizeof *lx);
   lx->file = file;
   lx->start = lx->cur = lx->line_start = text;
+  lx->end = text + strlen(text);
   lx->line = 1;
   lx->arena = arena;
   lx->diag = diag;
@@ -38,7 +39,10 @@ static int int_token(Lexer *lx, YYSTYPE *lval) {
 
 static int float_token(Lexer *lx, YYSTYPE *lval) {
   char *s = arena_strndup(lx->arena, lx->tok, (size_t)(lx->cur - lx->tok));
+  errno = 0;
   lval->fval = strtod(s, NULL);
+  if (errno == ERANGE && (lval->fval > 1 || lval->fval < -1))
+    diag_error(lx->diag, here(lx), "float literal %s is too large (the f64 limit is about 1.8e308)", s);
   return FLOAT;
 }
 
@@ -65,7 +69,7 @@ int yylex(YYSTYPE *lval, YYLTYPE *lloc, Lexer *lx) {
       ident  = [a-zA-Z_][a-zA-Z0-9_]*;
       exp    = [eE] [+-]? digits;
 
-      "\x00"      { if (lx->tok == lx->start + strlen(lx->start)) { lx->cur = lx->tok; return YYEOF; }
+      "\x00"      { if (lx->tok >= lx->end) { lx->cur = lx->tok; return YYEOF; }
                     diag_error(lx->diag, loc, "unexpected NUL byte in source"); continue; }
       [ \t\r]+    { continue; }
       "\n"        { lx->line++; lx->line_start = lx->cur; continue; }
@@ -92,7 +96,7 @@ int yylex(YYSTYPE *lval, YYLTYPE *lloc, Lexer *lx) {
       "!="        { return NE; }
       "<="        { return LE; }
       ">="        { return GE; }
-      [-+*/@<>=(){}\[\],:] { return (unsigned char)lx->tok[0]; }
+      [-+*/@<>=(){}[\],:] { return (unsigned char)lx->tok[0]; }
 
       * { unsigned char c = (unsigned char)lx->tok[0];
           if (c >= 0x20 && c < 0x7f)

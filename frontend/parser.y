@@ -70,7 +70,7 @@ static Expr *unary(Lexer *lx, BinOp op, Expr *x, YYLTYPE at) {
   TypeExpr type;
   struct { Param *items; int n, cap; } params;
   Param param;
-  struct { Stmt *items; int n, cap; } stmts;
+  struct { Stmt *items; int n, cap; bool bad; } stmts;
   Stmt stmt;
   FnDecl *fn;
   bool flag;
@@ -127,6 +127,7 @@ fn
       f->result = $8;
       f->stmts = $10.items;
       f->nstmts = $10.n;
+      f->had_syntax_error = $10.bad;
       f->loc = LOC(@3);
       $$ = f;
     }
@@ -171,8 +172,8 @@ dim
   ;
 
 stmts
-  : %empty             { $$.items = NULL; $$.n = $$.cap = 0; }
-  | stmts stmt         { $$ = $1; if ($2.value) APPEND(lx->arena, $$.items, $$.n, $$.cap, Stmt, $2); }
+  : %empty             { $$.items = NULL; $$.n = $$.cap = 0; $$.bad = false; }
+  | stmts stmt         { $$ = $1; if ($2.value) APPEND(lx->arena, $$.items, $$.n, $$.cap, Stmt, $2); else $$.bad = true; }
   ;
 
 /* stmt: 'let' NAME '=' expr | 'return' expr */

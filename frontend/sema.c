@@ -233,9 +233,20 @@ static Op op_of(BinOp b) {
   ice("no op for operator %d", b);
 }
 
-/* Literal-only arithmetic, folded exactly so `1.0 / 3.0` rounds once. */
+/* Integer power by repeated multiplication; false on overflow. */
+static bool int_pow(int64_t base, int64_t exp, int64_t *out) {
+  int64_t r = 1;
+  for (int64_t i = 0; i < exp; i++)
+    if (__builtin_mul_overflow(r, base, &r)) return false;
+  *out = r;
+  return true;
+}
+
+/* Literal-only arithmetic, folded in f64 (integers in i64) so `1.0 / 3.0`
+ * rounds once, when it meets its dtype.  `/` of literals is true division
+ * and `**` of an integer by a negative one is a float, as in Python. */
 static bool fold_weak(Sema *s, BinOp op, const Val *a, const Val *b, SrcLoc at, Val *out) {
-  bool isf = a->weak_float || b->weak_float;
+  bool isf = a->weak_float || b->weak_float || op == B_DIV || (op == B_POW && b->i < 0);
   double x = a->weak_float ? a->f : (double)a->i, y = b->weak_float ? b->f : (double)b->i;
   *out = (Val){.weak = true, .weak_float = isf, .loc = at};
   if (isf) {
@@ -244,6 +255,7 @@ static bool fold_weak(Sema *s, BinOp op, const Val *a, const Val *b, SrcLoc at, 
     case B_SUB: out->f = x - y; return true;
     case B_MUL: out->f = x * y; return true;
     case B_DIV: out->f = x / y; return true;
+    case B_POW: out->f = pow(x, y); return true;
     default: return false;
     }
   }
@@ -252,6 +264,7 @@ static bool fold_weak(Sema *s, BinOp op, const Val *a, const Val *b, SrcLoc at, 
   case B_ADD: overflow = __builtin_add_overflow(a->i, b->i, &out->i); break;
   case B_SUB: overflow = __builtin_sub_overflow(a->i, b->i, &out->i); break;
   case B_MUL: overflow = __builtin_mul_overflow(a->i, b->i, &out->i); break;
+  case B_POW: overflow = !int_pow(a->i, b->i, &out->i); break;
   default: return false;
   }
   if (overflow) {
@@ -386,6 +399,11 @@ static bool literal_int(const Expr *e, int64_t *out) {
 }
 
 static bool named_arg(Sema *s, const Expr *e, const Builtin *b, const Arg *a, CallArgs *out) {
+  for (const Arg *prev = e->args; prev < a; prev++)
+    if (prev->name && strcmp(prev->name, a->name) == 0) {
+      error(s, a->loc, "%s= is given twice", a->name);
+      return false;
+    }
   if (b->axis_args && strcmp(a->name, "axis") == 0) {
     out->has_axis = true;
     out->axis_loc = a->value->loc;
@@ -398,7 +416,12 @@ static bool named_arg(Sema *s, const Expr *e, const Builtin *b, const Arg *a, Ca
     error(s, a->value->loc, "keepdims= must be true or false");
     return false;
   }
-  error(s, a->loc, "%s() has no argument named '%s'", e->name, a->name);
+  if (b->axis_args && edit_distance(a->name, "axis") <= 2)
+    error(s, a->loc, "%s() has no argument named '%s'; did you mean 'axis'?", e->name, a->name);
+  else if (b->axis_args && edit_distance(a->name, "keepdims") <= 2)
+    error(s, a->loc, "%s() has no argument named '%s'; did you mean 'keepdims'?", e->name, a->name);
+  else
+    error(s, a->loc, "%s() has no argument named '%s'", e->name, a->name);
   return false;
 }
 
@@ -558,7 +581,7 @@ static bool find_builtin(const char *name, Builtin *out) {
 
 /* Matches the call's arguments against the callee's parameter types, binding
  * the callee's size symbols to the caller's dims. */
-static bool bind_call_args(Sema *s, const Expr *e, IrFunc *callee, Val *args, Dim *map) {
+static bool bind_call_args(Sema *s, const Expr *e, IrFunc *callee, Val *args, Dim *map, int *binder) {
   char ta[256], tb[256];
   for (int i = 0; i < callee->nparams; i++) {
     IrNode *p = callee->params[i];
@@ -577,16 +600,20 @@ static bool bind_call_args(Sema *s, const Expr *e, IrFunc *callee, Val *args, Di
     }
     for (int d = 0; d < p->rank; d++) {
       int sym = dim_as_sym(p->shape[d]);
-      if (sym >= 0 && !map[sym]) map[sym] = a->shape[d];
+      if (sym >= 0 && !map[sym]) map[sym] = a->shape[d], binder[sym] = i * IR_MAX_RANK + d;
       Dim want = sym >= 0 ? map[sym] : p->shape[d];
-      if (want != a->shape[d]) {
-        char dw[64], dg[64];
-        dim_snprint(s->m->dims, want, dw, sizeof dw);
-        dim_snprint(s->m->dims, a->shape[d], dg, sizeof dg);
-        error(s, args[i].loc, "argument '%s' of %s() must be %s, got %s: dim %d is %s here but must be %s", p->name, callee->name,
+      if (want == a->shape[d]) continue;
+      char dw[64], dg[64];
+      dim_snprint(s->m->dims, want, dw, sizeof dw);
+      dim_snprint(s->m->dims, a->shape[d], dg, sizeof dg);
+      if (sym >= 0)
+        error(s, args[i].loc, "argument '%s' of %s() is %s, which does not fit %s(%s: %s): %s is %s from dim %d of '%s', but dim %d is %s",
+              p->name, callee->name, type_text(s, a, tb), callee->name, p->name, type_text(s, p, ta),
+              dim_symbol_name(s->m->dims, sym), dw, binder[sym] % IR_MAX_RANK, callee->params[binder[sym] / IR_MAX_RANK]->name, d, dg);
+      else
+        error(s, args[i].loc, "argument '%s' of %s() must be %s, got %s: dim %d is %s, not %s", p->name, callee->name,
               type_text(s, p, ta), type_text(s, a, tb), d, dg, dw);
-        return false;
-      }
+      return false;
     }
   }
   return true;
@@ -614,8 +641,9 @@ static Val lower_user_call(Sema *s, const Expr *e, IrFunc *callee) {
   if (!ok) return poison();
   int nsyms = dim_nsymbols(s->m->dims);
   Dim *map = tex_calloc((size_t)nsyms + 1, sizeof(Dim));
+  int *binder = tex_calloc((size_t)nsyms + 1, sizeof(int));
   Val result = poison();
-  if (bind_call_args(s, e, callee, args, map)) {
+  if (bind_call_args(s, e, callee, args, map, binder)) {
     IrNode *r = callee->results[0], *ops[TEX_MAX_CALL_ARGS];
     Dim shape[IR_MAX_RANK];
     for (int d = 0; d < r->rank; d++) shape[d] = dim_subst(s->m->dims, r->shape[d], map);
@@ -624,8 +652,26 @@ static Val lower_user_call(Sema *s, const Expr *e, IrFunc *callee) {
     call->attr.callee = callee;
     result = typed(call);
   }
+  tex_free(binder);
   tex_free(map);
   return result;
+}
+
+/* The closest user function or builtin name, for "did you mean" hints. */
+static const char *suggest_function(Sema *s, const char *name) {
+  const char *best = NULL;
+  int bestd = (int)strlen(name) / 3 + 1;
+#define CONSIDER(cand)                                   \
+  do {                                                   \
+    int d_ = edit_distance(name, cand);                  \
+    if (d_ > 0 && d_ <= bestd) best = (cand), bestd = d_; \
+  } while (0)
+  for (int i = 0; i < s->prog->fns.len; i++) CONSIDER(((const FnDecl *)s->prog->fns.items[i])->name);
+  for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++) CONSIDER(builtins[i].name);
+  for (int i = 0; i < OP_COUNT; i++)
+    if (op_info[i].flags & F_BUILTIN) CONSIDER(op_info[i].name);
+#undef CONSIDER
+  return best;
 }
 
 static Val lower_call(Sema *s, const Expr *e) {
@@ -638,7 +684,11 @@ static Val lower_call(Sema *s, const Expr *e) {
       return lower_user_call(s, e, s->funcs[i]);
     }
   }
-  error(s, e->loc, "unknown function '%s'", e->name);
+  const char *hint = suggest_function(s, e->name);
+  if (hint)
+    error(s, e->loc, "unknown function '%s'; did you mean '%s'?", e->name, hint);
+  else
+    error(s, e->loc, "unknown function '%s'", e->name);
   return poison();
 }
 
@@ -651,9 +701,10 @@ static Val lower_expr(Sema *s, const Expr *e) {
     const Binding *b = lookup(s, e->name);
     if (b) {
       Val v = b->val;
-      if (v.weak) v.loc = e->loc;
+      v.loc = e->loc; /* errors about a use point at the use */
       return v;
     }
+    if (s->decl->had_syntax_error) return poison(); /* maybe a dropped `let` */
     const char *hint = suggest(s, e->name);
     if (hint)
       error(s, e->loc, "unknown name '%s'; did you mean '%s'?", e->name, hint);
@@ -699,6 +750,7 @@ static void lower_signature(Sema *s, const FnDecl *d, IrFunc *f) {
     for (int j = 0; j < i; j++)
       if (strcmp(d->params[j].name, p->name) == 0) {
         error(s, p->loc, "parameter '%s' is declared twice", p->name);
+        diag_note(s->diag, d->params[j].loc, "first declared here");
         ok = false;
       }
     int rank;
@@ -735,6 +787,7 @@ static IrNode *check_result(Sema *s, const FnDecl *d, IrFunc *f, Val v, SrcLoc a
   IrNode *got = v.node;
   bool same = got->dtype == want->dtype && got->rank == want->rank;
   for (int i = 0; same && i < got->rank; i++) same = got->shape[i] == want->shape[i];
+  if (!same && d->had_syntax_error) return NULL; /* the statement was cut short */
   if (!same) {
     char tg[256], tw[256];
     error(s, at, "%s() returns %s, but its declared result is %s", d->name, type_text(s, got, tg), type_text(s, want, tw));
@@ -764,44 +817,79 @@ static void lower_body(Sema *s, const FnDecl *d, IrFunc *f) {
     returned = true;
     if (f->results && !v.poison) result = check_result(s, d, f, v, st->value->loc);
   }
-  if (!returned) error(s, d->loc, "%s() has no 'return'", d->name);
+  if (!returned && !d->had_syntax_error) error(s, d->loc, "%s() has no 'return'", d->name);
   if (result) f->results[0] = result;
   else f->results = NULL; /* poisoned: callers stop here */
 }
 
-/* Calls must form no cycle: every call is inlined. */
-static bool reaches(IrFunc *from, IrFunc *target, int depth) {
-  if (depth > 64) return true;
-  for (int i = 0; i < from->body.len; i++) {
-    IrNode *n = from->body.items[i];
-    if (n->op == OP_CALL && (n->attr.callee == target || reaches(n->attr.callee, target, depth + 1))) return true;
+/* Calls must form no cycle (every call is inlined): a depth-first search
+ * with three colours, linear in the number of calls.  A cycle is reported at
+ * the call that closes it, with the whole path. */
+typedef struct CallSearch {
+  Sema *s;
+  PtrVec path;     /* IrFunc* on the current path */
+  int *colour;     /* per function index: 0 new, 1 on the path, 2 done */
+} CallSearch;
+
+static int func_index(const Sema *s, const IrFunc *f) {
+  for (int i = 0; i < s->m->funcs.len; i++)
+    if (s->m->funcs.items[i] == f) return i;
+  ice("function @%s not in the module", f->name);
+}
+
+static void report_cycle(CallSearch *cs, const IrNode *call) {
+  char path[1024];
+  int n = 0, from = 0;
+  while (from < cs->path.len && cs->path.items[from] != call->attr.callee) from++;
+  for (int i = from; i < cs->path.len && n < (int)sizeof path - 64; i++)
+    n += snprintf(path + n, sizeof path - (size_t)n, "%s() -> ", ((IrFunc *)cs->path.items[i])->name);
+  snprintf(path + n, sizeof path - (size_t)n, "%s()", call->attr.callee->name);
+  IrFunc *caller = cs->path.items[cs->path.len - 1];
+  if (caller == call->attr.callee)
+    error(cs->s, call->loc, "%s() calls itself; functions are inlined, so recursion is not supported", caller->name);
+  else
+    error(cs->s, call->loc, "recursive calls %s; functions are inlined, so recursion is not supported", path);
+}
+
+static void visit_calls(CallSearch *cs, IrFunc *f) {
+  int fi = func_index(cs->s, f);
+  cs->colour[fi] = 1;
+  vec_push(&cs->path, f);
+  for (int i = 0; i < f->body.len; i++) {
+    IrNode *n = f->body.items[i];
+    if (n->op != OP_CALL) continue;
+    int ci = func_index(cs->s, n->attr.callee);
+    if (cs->colour[ci] == 1) report_cycle(cs, n);
+    if (cs->colour[ci] == 0) visit_calls(cs, n->attr.callee);
   }
-  return false;
+  cs->path.len--;
+  cs->colour[fi] = 2;
 }
 
 static void check_recursion(Sema *s) {
-  for (int i = 0; i < s->m->funcs.len; i++) {
-    IrFunc *f = s->m->funcs.items[i];
-    for (int j = 0; j < f->body.len; j++) {
-      IrNode *n = f->body.items[j];
-      if (n->op == OP_CALL && (n->attr.callee == f || reaches(n->attr.callee, f, 0))) {
-        error(s, n->loc, "%s() calls itself (through %s()); functions are inlined, so recursion is not supported", f->name,
-              n->attr.callee->name);
-        return;
-      }
-    }
-  }
+  CallSearch cs = {s, {0}, tex_calloc((size_t)s->m->funcs.len + 1, sizeof(int))};
+  for (int i = 0; i < s->m->funcs.len; i++)
+    if (!cs.colour[i]) visit_calls(&cs, s->m->funcs.items[i]);
+  vec_free(&cs.path);
+  tex_free(cs.colour);
 }
 
+/* Function names must be unique and must not shadow builtins. */
 static void check_names(Sema *s) {
   for (int i = 0; i < s->prog->fns.len; i++) {
     const FnDecl *d = s->prog->fns.items[i];
     Builtin b;
     if (find_builtin(d->name, &b))
       error(s, d->loc, "'%s' is a builtin; choose another name", d->name);
-    for (int j = 0; j < i; j++)
-      if (strcmp(((const FnDecl *)s->prog->fns.items[j])->name, d->name) == 0)
-        error(s, d->loc, "function '%s' is defined twice", d->name);
+    if (strcmp(d->name, "last_error") == 0 || strcmp(d->name, "module_info") == 0)
+      error(s, d->loc, "'%s' is reserved: every module exports <prefix>_%s", d->name, d->name);
+    for (int j = 0; j < i; j++) {
+      const FnDecl *first = s->prog->fns.items[j];
+      if (strcmp(first->name, d->name) != 0) continue;
+      error(s, d->loc, "function '%s' is defined again", d->name);
+      diag_note(s->diag, first->loc, "first defined here");
+      break;
+    }
   }
 }
 
@@ -816,7 +904,7 @@ int fe_lower(const Program *prog, IrModule *m, Diag *diag) {
     lower_signature(&s, d, s.funcs[i]);
   }
   for (int i = 0; i < prog->fns.len; i++) lower_body(&s, prog->fns.items[i], s.funcs[i]);
-  if (diag->errors == before) check_recursion(&s);
+  check_recursion(&s);
   tex_free(s.funcs);
   tex_free(s.scope);
   return diag->errors - before;

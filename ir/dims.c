@@ -129,7 +129,7 @@ static Dim intern(DimTable *t, DimTerm *terms, int n) {
   for (int i = 0; i < n; i++) {
     p->terms[i] = terms[i];
     p->terms[i].factors = ARENA_ARRAY(&t->arena, DimFactor, terms[i].nfactors);
-    memcpy(p->terms[i].factors, terms[i].factors, sizeof(DimFactor) * (size_t)terms[i].nfactors);
+    if (terms[i].nfactors) memcpy(p->terms[i].factors, terms[i].factors, sizeof(DimFactor) * (size_t)terms[i].nfactors);
   }
   t->slots[j] = p;
   if (++t->nused * 2 > t->nslots) grow_slots(t);
@@ -152,7 +152,7 @@ Dim dim_sym(DimTable *t, const char *name) {
 static Dim add_scaled(DimTable *t, Dim a, Dim b, int64_t scale) {
   int n = a->nterms + b->nterms;
   DimTerm *terms = tex_calloc((size_t)n + 1, sizeof *terms);
-  memcpy(terms, a->terms, sizeof *terms * (size_t)a->nterms);
+  if (a->nterms) memcpy(terms, a->terms, sizeof *terms * (size_t)a->nterms);
   for (int i = 0; i < b->nterms; i++) {
     terms[a->nterms + i] = b->terms[i];
     terms[a->nterms + i].coef *= scale;

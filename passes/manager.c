@@ -35,6 +35,17 @@ static bool in_list(const char *list, const char *name) {
   return false;
 }
 
+const char *pass_unknown_in(const char *list, char *buf, size_t len) {
+  for (const char *p = list; p && *p;) {
+    const char *end = strchr(p, ',');
+    size_t n = end ? (size_t)(end - p) : strlen(p);
+    snprintf(buf, len, "%.*s", (int)n, p);
+    if (!pass_find(buf) && strcmp(buf, "all") != 0 && strcmp(buf, "none") != 0) return buf;
+    p = end ? end + 1 : NULL;
+  }
+  return NULL;
+}
+
 static bool enabled(const Pass *p, const PassOptions *o) {
   if (o->only) return in_list(o->only, p->name);
   if (p->optimising && o->opt_level == 0) return false;

@@ -39,6 +39,9 @@ extern const int pass_count;
  * verification is off). */
 int pass_run_pipeline(IrModule *m, const PassOptions *o);
 const Pass *pass_find(const char *name);
+/* The first name in a comma-separated list that is not a pass ("all" and
+ * "none" are allowed), copied into buf; NULL if every name is known. */
+const char *pass_unknown_in(const char *list, char *buf, size_t len);
 
 /* ==== the passes ========================================================= */
 
