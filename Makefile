@@ -25,6 +25,7 @@ CFLAGS  := -std=c11 $(WARN) $(OPT) $(SANFLAGS) -D_GNU_SOURCE -MMD -MP \
 LLVM_CFLAGS = $(shell $(LLVM_CONFIG) --cflags 2>/dev/null)
 LLVM_LIBS   = $(shell $(LLVM_CONFIG) --ldflags 2>/dev/null) -Wl,-rpath,$(shell $(LLVM_CONFIG) --libdir 2>/dev/null) $(shell $(LLVM_CONFIG) --libs 2>/dev/null)
 LDFLAGS := $(SANFLAGS)
+Q       := $(if $(V),,@)   # make V=1 shows every command
 
 # ---- Debian packages: one stamp, safe under -j -----------------------------
 PKGS  := llvm-19-dev lld-19 re2c bison libcmocka-dev libdlpack-dev libzstd-dev
@@ -58,10 +59,12 @@ $(B)/gen/lexer.c: frontend/lexer.re | $(STAMP)
 	re2c -W --no-generation-date -o $@ $<
 
 $(B)/gen/%.o: $(B)/gen/%.c $(GEN_HDRS)
-	$(CC) $(CFLAGS) -Wno-missing-prototypes -Wno-unused-function -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -Wno-unused-function -c -o $@ $<
 $(B)/%.o: %.c $(GEN_HDRS) | $(STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LLVM_CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) $(LLVM_CFLAGS) -c -o $@ $<
 
 $(B)/libtexc.a: $(COMPILER_OBJS)
 	@rm -f $@
@@ -73,7 +76,8 @@ $(B)/texc: $(B)/frontend/main.o $(B)/libtexc.a
 # SAN=1 this archive is the instrumented one, used only by the sanitizer tests.
 $(B)/rt/%.o: %.c | $(STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+	@echo "  CC (rt) $<"
+	$(Q)$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
 $(B)/libtexrt.a: $(RUNTIME_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
@@ -83,7 +87,8 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 $(B)/tests/%: tests/unit/%.c $(B)/libtexc.a $(B)/libtexrt.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LLVM_CFLAGS) -Itests -o $@ $< $(B)/libtexc.a $(B)/libtexrt.a $(LDFLAGS) $(LLVM_LIBS) -lcmocka -lm -ldl
+	@echo "  TEST    $<"
+	$(Q)$(CC) $(CFLAGS) $(LLVM_CFLAGS) -Itests -o $@ $< $(B)/libtexc.a $(B)/libtexrt.a $(LDFLAGS) $(LLVM_LIBS) -lcmocka -lm -ldl
 
 $(B)/tests/e2e: tests/e2e/driver.c tests/e2e/refs.c $(B)/libtexrt.a
 	@mkdir -p $(@D)

@@ -208,7 +208,7 @@ static void test_sema_matmul_and_calls(void **state) {
   expect_ir("fn sq(x: f32[N]) -> f32[N] { return x * x }\nfn f(a: f32[3], b: f32[5]) -> f32 { return sum(sq(a)) + sum(sq(b)) }",
             "call @sq %b : f32[5]");
   expect_error("fn g(x: f32[N], y: f32[N]) -> f32[N] { return x + y }\nfn f(a: f32[3], b: f32[4]) -> f32[3] { return g(a, b) }",
-               "dim 0 is 4 here but must be 3");
+               "N is 3 from dim 0 of 'x', but dim 0 is 4");
   expect_error("fn f(x: f32) -> f32 { return f(x) }", "calls itself");
   expect_error("fn f(x: f32[N]) -> f32[M] { return x }", "result dim 'M' does not appear");
   expect_error("fn f(x: f32[N]) -> f32 { return sum(y) }", "unknown name 'y'; did you mean 'x'?");
