@@ -16,6 +16,7 @@ struct DimTable {
   int nsyms, symcap;
   Dim *slots;         /* open-addressing intern table */
   int nslots, nused;
+  bool overflowed;    /* a coefficient left int64: see dim_overflowed */
 };
 
 DimTable *dim_table_new(void) {
@@ -100,13 +101,32 @@ static void grow_slots(DimTable *t) {
   t->nslots = n;
 }
 
+/* Coefficient arithmetic that records overflow instead of wrapping. */
+static int64_t coef_add(DimTable *t, int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) t->overflowed = true, r = 0;
+  return r;
+}
+
+static int64_t coef_mul(DimTable *t, int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) t->overflowed = true, r = 0;
+  return r;
+}
+
+bool dim_overflowed(DimTable *t) {
+  bool o = t->overflowed;
+  t->overflowed = false;
+  return o;
+}
+
 /* Sorts, merges like terms and drops zeros in place; returns the new count. */
-static int normalise(DimTerm *terms, int n) {
+static int normalise(DimTable *t, DimTerm *terms, int n) {
   qsort(terms, (size_t)n, sizeof *terms, term_qsort_cmp);
   int out = 0;
   for (int i = 0; i < n; i++) {
     if (out > 0 && monomial_cmp(&terms[out - 1], &terms[i]) == 0)
-      terms[out - 1].coef += terms[i].coef;
+      terms[out - 1].coef = coef_add(t, terms[out - 1].coef, terms[i].coef);
     else
       terms[out++] = terms[i];
     if (terms[out - 1].coef == 0) out--;
@@ -117,7 +137,7 @@ static int normalise(DimTerm *terms, int n) {
 /* Returns the unique DimPoly for the (unnormalised) terms, copying them into
  * the table's arena if new. */
 static Dim intern(DimTable *t, DimTerm *terms, int n) {
-  n = normalise(terms, n);
+  n = normalise(t, terms, n);
   uint64_t h = hash_poly(terms, n);
   int mask = t->nslots - 1, j = (int)(h & (uint64_t)mask);
   for (; t->slots[j]; j = (j + 1) & mask)
@@ -155,7 +175,7 @@ static Dim add_scaled(DimTable *t, Dim a, Dim b, int64_t scale) {
   if (a->nterms) memcpy(terms, a->terms, sizeof *terms * (size_t)a->nterms);
   for (int i = 0; i < b->nterms; i++) {
     terms[a->nterms + i] = b->terms[i];
-    terms[a->nterms + i].coef *= scale;
+    terms[a->nterms + i].coef = coef_mul(t, terms[a->nterms + i].coef, scale);
   }
   Dim r = intern(t, terms, n);
   tex_free(terms);
@@ -190,7 +210,7 @@ Dim dim_mul(DimTable *t, Dim a, Dim b) {
   DimFactor *factors = tex_calloc((size_t)(n * maxf) + 1, sizeof *factors);
   for (int i = 0, k = 0; i < a->nterms; i++)
     for (int j = 0; j < b->nterms; j++, k++) {
-      terms[k].coef = a->terms[i].coef * b->terms[j].coef;
+      terms[k].coef = coef_mul(t, a->terms[i].coef, b->terms[j].coef);
       terms[k].factors = factors + k * maxf;
       terms[k].nfactors = mul_factors(&a->terms[i], &b->terms[j], terms[k].factors);
     }
@@ -250,33 +270,79 @@ bool dim_eval(Dim d, const int64_t *sym_values, int64_t *out) {
   return true;
 }
 
-/* ---- printing ---------------------------------------------------------- */
+/* ---- printing ---------------------------------------------------------
+ * Printing orders factors and terms by symbol *name*, not by interning order,
+ * so the text of a dim does not depend on which symbol the program mentioned
+ * first (the IR text form must read back to the same text). */
 
-int dim_snprint(DimTable *t, Dim d, char *buf, size_t len) {
-  if (d->nterms == 0) return snprintf(buf, len, "0");
-  int n = 0;
-#define PUT(...) n += snprintf(buf + ((size_t)n < len ? (size_t)n : len), (size_t)n < len ? len - (size_t)n : 0, __VA_ARGS__)
-  for (int i = 0; i < d->nterms; i++) {
-    const DimTerm *term = &d->terms[i];
-    int64_t c = term->coef;
-    if (i > 0) {
-      PUT(c < 0 ? " - " : " + ");
-      if (c < 0) c = -c;
-    }
-    bool bare = term->nfactors > 0 && (c == 1 || c == -1);
-    if (!bare)
-      PUT("%lld", (long long)c);
-    else if (c == -1)
-      PUT("-");
-    for (int j = 0; j < term->nfactors; j++)
-      for (int p = 0; p < term->factors[j].pow; p++) PUT("%s%s", (!bare || j > 0 || p > 0) ? "*" : "", t->names[term->factors[j].sym]);
+typedef struct PrintTerm {
+  const DimTerm *term;
+  DimFactor *factors; /* sorted by name */
+  int nfactors;
+} PrintTerm;
+
+static int factor_name_cmp(const void *a, const void *b, void *table) {
+  const DimTable *t = table;
+  return strcmp(t->names[((const DimFactor *)a)->sym], t->names[((const DimFactor *)b)->sym]);
+}
+
+static int term_name_cmp(const void *a, const void *b, void *table) {
+  const PrintTerm *x = a, *y = b;
+  int dx = degree(x->term), dy = degree(y->term);
+  if (dx != dy) return dy - dx;
+  for (int i = 0; i < x->nfactors && i < y->nfactors; i++) {
+    int c = factor_name_cmp(&x->factors[i], &y->factors[i], table);
+    if (c) return c;
+    if (x->factors[i].pow != y->factors[i].pow) return y->factors[i].pow - x->factors[i].pow;
   }
-#undef PUT
+  return x->nfactors - y->nfactors;
+}
+
+/* The rest of buf after n chars; once buf is full, writes go to a local
+ * sink of length 0, so snprintf only counts. */
+#define AT(n) (len > (size_t)(n) ? buf + (n) : sink), (len > (size_t)(n) ? len - (size_t)(n) : 0)
+#define PUT(...) n += snprintf(AT(n), __VA_ARGS__)
+
+static int print_term(DimTable *t, const PrintTerm *pt, bool first, char *buf, size_t len) {
+  char sink[1];
+  int n = 0;
+  uint64_t c = pt->term->coef < 0 ? 0 - (uint64_t)pt->term->coef : (uint64_t)pt->term->coef;
+  bool neg = pt->term->coef < 0;
+  if (!first) PUT(neg ? " - " : " + ");
+  else if (neg) PUT("-");
+  bool bare = pt->nfactors > 0 && c == 1;
+  if (!bare) PUT("%llu", (unsigned long long)c);
+  for (int j = 0; j < pt->nfactors; j++)
+    for (int p = 0; p < pt->factors[j].pow; p++) PUT("%s%s", (!bare || j > 0 || p > 0) ? "*" : "", t->names[pt->factors[j].sym]);
   return n;
 }
 
+int dim_snprint(DimTable *t, Dim d, char *buf, size_t len) {
+  char sink[1];
+  if (d->nterms == 0) return snprintf(buf, len, "0");
+  PrintTerm *terms = tex_calloc((size_t)d->nterms, sizeof *terms);
+  for (int i = 0; i < d->nterms; i++) {
+    terms[i].term = &d->terms[i];
+    terms[i].nfactors = d->terms[i].nfactors;
+    terms[i].factors = tex_calloc((size_t)terms[i].nfactors + 1, sizeof(DimFactor));
+    if (terms[i].nfactors) memcpy(terms[i].factors, d->terms[i].factors, sizeof(DimFactor) * (size_t)terms[i].nfactors);
+    qsort_r(terms[i].factors, (size_t)terms[i].nfactors, sizeof(DimFactor), factor_name_cmp, t);
+  }
+  qsort_r(terms, (size_t)d->nterms, sizeof *terms, term_name_cmp, t);
+  int n = 0;
+  for (int i = 0; i < d->nterms; i++) n += print_term(t, &terms[i], i == 0, AT(n));
+  for (int i = 0; i < d->nterms; i++) tex_free(terms[i].factors);
+  tex_free(terms);
+  return n;
+}
+#undef PUT
+#undef AT
+
 void dim_fprint(DimTable *t, Dim d, FILE *f) {
-  char buf[256];
-  dim_snprint(t, d, buf, sizeof buf);
+  char probe[1];
+  int n = dim_snprint(t, d, probe, sizeof probe);
+  char *buf = tex_malloc((size_t)n + 1);
+  dim_snprint(t, d, buf, (size_t)n + 1);
   fputs(buf, f);
+  tex_free(buf);
 }

@@ -128,6 +128,9 @@ int dim_snprint(DimTable *t, Dim d, char *buf, size_t len);
 void dim_fprint(DimTable *t, Dim d, FILE *f);
 /* Evaluates with sym_values[symbol id]; false on overflow. */
 bool dim_eval(Dim d, const int64_t *sym_values, int64_t *out);
+/* True (once) if arithmetic since the last call overflowed int64; the
+ * result of that arithmetic is meaningless and must be reported. */
+bool dim_overflowed(DimTable *t);
 
 /* ==== ir.c =============================================================== */
 

@@ -13,20 +13,26 @@
 #include "ir.h"
 
 int ir_type_snprint(IrModule *m, DType t, int rank, const Dim *shape, char *buf, size_t len) {
+  char sink[1]; /* where writes go once buf is full: snprintf then only counts */
+#define AT(n) (len > (size_t)(n) ? buf + (n) : sink), (len > (size_t)(n) ? len - (size_t)(n) : 0)
   int n = snprintf(buf, len, "%s", dtype_names[t]);
   if (rank == 0) return n;
   for (int i = 0; i < rank; i++) {
-    n += snprintf(buf + n, len > (size_t)n ? len - (size_t)n : 0, i ? ", " : "[");
-    n += dim_snprint(m->dims, shape[i], buf + n, len > (size_t)n ? len - (size_t)n : 0);
+    n += snprintf(AT(n), i ? ", " : "[");
+    n += dim_snprint(m->dims, shape[i], AT(n));
   }
-  n += snprintf(buf + n, len > (size_t)n ? len - (size_t)n : 0, "]");
+  n += snprintf(AT(n), "]");
   return n;
+#undef AT
 }
 
 static void print_type(FILE *out, IrModule *m, DType t, int rank, const Dim *shape) {
-  char buf[512];
-  ir_type_snprint(m, t, rank, shape, buf, sizeof buf);
+  char probe[1];
+  int n = ir_type_snprint(m, t, rank, shape, probe, sizeof probe);
+  char *buf = tex_malloc((size_t)n + 1);
+  ir_type_snprint(m, t, rank, shape, buf, (size_t)n + 1);
   fputs(buf, out);
+  tex_free(buf);
 }
 
 static void print_ref(FILE *out, const IrNode *n) {
@@ -63,7 +69,7 @@ static void print_axes(FILE *out, const char *key, const IrAttr *a) {
 static void print_node(FILE *out, IrModule *m, const IrNode *n) {
   const OpInfo *info = &op_info[n->op];
   fprintf(out, "  %%%d = %s", n->id, info->name);
-  if (info->attr == ATTR_CALLEE) fprintf(out, " @%s", n->attr.callee->name);
+  if (info->attr == ATTR_CALLEE) fprintf(out, " @%s", n->attr.callee ? n->attr.callee->name : "?");
   for (int i = 0; i < n->nargs; i++) {
     fputs(i ? ", " : " ", out);
     print_ref(out, n->args[i]);

@@ -194,7 +194,7 @@ static void test_sema_reductions(void **state) {
   (void)state;
   expect_ir("fn f(x: f32[N, K]) -> f32[N] { return sum(x, axis=-1) }", "sum %x, axes=[1] : f32[N]");
   expect_ir("fn f(x: f32[N, K]) -> f32[1, K] { return max(x, axis=0, keepdims=true) }", "reduce_max %x, axes=[0], keepdims=true");
-  expect_ir("fn f(x: f32[N, K]) -> f32 { return mean(x) }", "dimsize N*K : f32");
+  expect_ir("fn f(x: f32[N, K]) -> f32 { return mean(x) }", "dimsize K*N : f32");
   expect_error("fn f(x: f32[N, K]) -> f32[N] { return sum(x, axis=2) }", "axis 2 is out of range for f32[N, K]");
   expect_error("fn f(x: f32[N, K]) -> f32[N] { return sum(x, axes=1) }", "sum() has no argument named 'axes'");
   expect_error("fn f(x: i32[N]) -> i32 { return mean(x) }", "mean() needs floating point");
