@@ -230,12 +230,12 @@ static void test_constants_bit_exact(void **state) {
 }
 
 static const char *const dims_ir =
-    "func @dims(%x: f32[N, D], %y: f32[N*D + 1], %z: f32[2*N, -N + 3]) -> (i64, i64, i64, i64, f32) {\n"
-    "  %3 = dimsize N*D + 1 : i64\n"
+    "func @dims(%x: f32[N, D], %y: f32[D*N + 1], %z: f32[2*N, -N + 3]) -> (i64, i64, i64, i64, f32) {\n"
+    "  %3 = dimsize D*N + 1 : i64\n"
     "  %4 = dimsize 2*N : i64\n"
     "  %5 = dimsize -N + 3 : i64\n"
     "  %6 = dimsize 0 : i64\n"
-    "  %7 = dimsize N*N*D - 2*D + 7 : f32\n"
+    "  %7 = dimsize D*N*N - 2*D + 7 : f32\n"
     "  return %3, %4, %5, %6, %7\n"
     "}\n";
 
@@ -439,8 +439,8 @@ static void test_dims_many(void **state) {
 static void test_dims_print(void **state) {
   DimTable *t = dim_table_new();
   Dim n = dim_sym(t, "N"), d = dim_sym(t, "D"), one = dim_lit(t, 1), two = dim_lit(t, 2), three = dim_lit(t, 3);
-  expect_dim_text(t, dim_add(t, dim_mul(t, n, d), one), "N*D + 1");
-  expect_dim_text(t, dim_add(t, dim_mul(t, d, n), one), "N*D + 1"); /* factors in symbol-id order */
+  expect_dim_text(t, dim_add(t, dim_mul(t, n, d), one), "D*N + 1");
+  expect_dim_text(t, dim_add(t, dim_mul(t, d, n), one), "D*N + 1"); /* factors in name order */
   expect_dim_text(t, dim_mul(t, two, n), "2*N");
   expect_dim_text(t, dim_sub(t, three, n), "-N + 3");
   expect_dim_text(t, dim_sub(t, n, one), "N - 1");
@@ -448,15 +448,15 @@ static void test_dims_print(void **state) {
   expect_dim_text(t, dim_lit(t, -4), "-4");
   expect_dim_text(t, dim_mul(t, n, n), "N*N");
   expect_dim_text(t, dim_sub(t, dim_lit(t, 0), dim_mul(t, n, n)), "-N*N");
-  expect_dim_text(t, dim_mul(t, dim_lit(t, -2), dim_mul(t, n, d)), "-2*N*D");
+  expect_dim_text(t, dim_mul(t, dim_lit(t, -2), dim_mul(t, n, d)), "-2*D*N");
   expect_dim_text(t, dim_sub(t, dim_mul(t, n, n), dim_mul(t, three, d)), "N*N - 3*D");
-  expect_dim_text(t, dim_add(t, n, d), "N + D");
+  expect_dim_text(t, dim_add(t, n, d), "D + N");
   /* degree first: the literal goes last, the cubic first */
-  expect_dim_text(t, dim_add(t, dim_add(t, one, d), dim_mul(t, n, dim_mul(t, n, d))), "N*N*D + D + 1");
+  expect_dim_text(t, dim_add(t, dim_add(t, one, d), dim_mul(t, n, dim_mul(t, n, d))), "D*N*N + D + 1");
   /* truncation: returns the full length, writes what fits */
   char small[4];
   assert_int_equal(dim_snprint(t, dim_add(t, dim_mul(t, n, d), one), small, sizeof small), 7);
-  assert_string_equal(small, "N*D");
+  assert_string_equal(small, "D*N");
   dim_table_free(t);
 }
 
