@@ -903,7 +903,11 @@ int fe_lower(const Program *prog, IrModule *m, Diag *diag) {
     s.funcs[i] = ir_func_new(m, d->name, d->loc);
     lower_signature(&s, d, s.funcs[i]);
   }
-  for (int i = 0; i < prog->fns.len; i++) lower_body(&s, prog->fns.items[i], s.funcs[i]);
+  for (int i = 0; i < prog->fns.len; i++) {
+    const FnDecl *d = prog->fns.items[i];
+    lower_body(&s, d, s.funcs[i]);
+    if (dim_overflowed(m->dims)) error(&s, d->loc, "a shape in %s() is larger than 2^63", d->name);
+  }
   check_recursion(&s);
   tex_free(s.funcs);
   tex_free(s.scope);
