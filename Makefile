@@ -18,9 +18,10 @@ WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wno-unused-parameter $(W
 OPT     := -O2 -g
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SANDEFS  := -DTEXC_SANITIZED_RUNTIME
 OPT     := -O1 -g
 endif
-CFLAGS  := -std=c11 $(WARN) $(OPT) $(SANFLAGS) -D_GNU_SOURCE -MMD -MP \
+CFLAGS  := -std=c11 $(WARN) $(OPT) $(SANFLAGS) $(SANDEFS) -D_GNU_SOURCE -MMD -MP \
            -I. -Iir -Ifrontend -Ipasses -Icodegen -Iruntime -Ilang -I$(B)/gen
 LLVM_CFLAGS = $(shell $(LLVM_CONFIG) --cflags 2>/dev/null)
 LLVM_LIBS   = $(shell $(LLVM_CONFIG) --ldflags 2>/dev/null) -Wl,-rpath,$(shell $(LLVM_CONFIG) --libdir 2>/dev/null) $(shell $(LLVM_CONFIG) --libs 2>/dev/null)

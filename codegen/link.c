@@ -44,6 +44,15 @@ static bool run_command(char *const *argv) {
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+/* Every symbol must resolve at link time, except in the sanitizer build:
+ * its runtime archive is instrumented and leaves the sanitizer's symbols to
+ * the (instrumented) process that loads the .so. */
+#ifdef TEXC_SANITIZED_RUNTIME
+#define NO_UNDEFINED NULL
+#else
+#define NO_UNDEFINED "-Wl,--no-undefined"
+#endif
+
 bool cg_link(const char *obj_path, const char *so_path, const char *prefix) {
   char rt[4096];
   if (!cg_runtime_path(rt, sizeof rt)) {
@@ -60,7 +69,7 @@ bool cg_link(const char *obj_path, const char *so_path, const char *prefix) {
   snprintf(vs, sizeof vs, "-Wl,--version-script=%s", script);
   const char *cc = getenv("TEXC_CC");
   char *argv[] = {(char *)(cc && *cc ? cc : "cc"), "-shared", "-o", (char *)so_path, (char *)obj_path, rt, vs,
-                  "-Wl,-z,noexecstack", "-Wl,--no-undefined", "-lm", NULL};
+                  "-Wl,-z,noexecstack", "-lm", NO_UNDEFINED, NULL};
   bool ok = run_command(argv);
   unlink(script);
   if (!ok) fprintf(stderr, "texc: linking %s failed\n", so_path);
