@@ -95,12 +95,13 @@ $(B)/tests/e2e: tests/e2e/driver.c tests/e2e/refs.c $(B)/libtexrt.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests -o $@ tests/e2e/driver.c tests/e2e/refs.c $(LDFLAGS) -lcmocka -lm -ldl
 
+# Every texc the tests run verifies the IR after each pass (TEXC_VERIFY).
 check-unit: $(UNIT_BINS) $(B)/texc $(B)/libtexrt.a
-	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; TEXC=$(B)/texc $$t; done
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; TEXC_VERIFY=1 TEXC=$(B)/texc $$t; done
 check-golden: $(B)/texc
-	@TEXC=$(B)/texc sh tests/run-golden.sh
+	@TEXC_VERIFY=1 TEXC=$(B)/texc sh tests/run-golden.sh
 check-e2e: $(B)/tests/e2e $(B)/texc $(B)/libtexrt.a
-	@TEXC=$(B)/texc $(B)/tests/e2e tests/e2e
+	@TEXC_VERIFY=1 TEXC=$(B)/texc $(B)/tests/e2e tests/e2e
 check: check-unit check-golden check-e2e
 
 # make test: the whole suite, then the whole suite again under ASan+UBSan.

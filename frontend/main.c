@@ -24,7 +24,7 @@ static const char usage[] =
     "  --print-after=PASS  print the IR after PASS (or 'all') to stderr\n"
     "  --disable-pass=P,Q  skip optimising passes\n"
     "  --passes=P,Q        run exactly these passes (for testing passes on .ir input)\n"
-    "  --verify            check the IR after every pass\n"
+    "  --verify            check the IR after every pass (also: TEXC_VERIFY=1)\n"
     "  --stats             print phase timings to stderr\n"
     "  --list-passes       list the passes\n"
     "  --help, --version\n"
@@ -87,6 +87,8 @@ static int parse_option(TexcOptions *o, int argc, char **argv, int *i) {
 
 int main(int argc, char **argv) {
   TexcOptions o = {.opt_level = 2};
+  const char *verify = getenv("TEXC_VERIFY"); /* the test suite sets it: verify after every pass */
+  o.verify = verify && *verify && strcmp(verify, "0") != 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return fputs(usage, stdout), 0;
