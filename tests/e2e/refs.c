@@ -1,0 +1,725 @@
+/* refs.c — plain C references for the end-to-end programs (see refs.h).
+ *
+ * Written from lang/reference.md, independently of the compiler: ordinary
+ * loops, double accumulation (long double for the f64 elementary
+ * functions), NumPy broadcasting re-implemented below.  A few references
+ * deliberately emulate f32 arithmetic to check exact semantics (weak
+ * literals rounded once; the documented reduction order in sum_order.tex);
+ * they say so.  Each reference is named in the `# e2e: fn` directives. */
+#include "refs.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- helpers ------------------------------------------------------------- */
+
+/* Input i at output coordinates idx, NumPy style: shapes aligned at the
+ * right, extent-1 axes stretched, missing leading axes added. */
+static double bget(const RefArgs *a, int i, const int64_t *idx) {
+  int r = a->in_rank[i], off = a->out_rank - r;
+  int64_t flat = 0;
+  for (int d = 0; d < r; d++) {
+    int64_t ext = a->in_shape[i][d];
+    flat = flat * ext + (ext == 1 ? 0 : idx[d + off]);
+  }
+  return a->in[i][flat];
+}
+
+static void next_index(int64_t *idx, const int64_t *shape, int rank) {
+  for (int d = rank - 1; d >= 0; d--) {
+    if (++idx[d] < shape[d]) return;
+    idx[d] = 0;
+  }
+}
+
+typedef double (*Elem)(const double *v);
+
+/* out[idx] = f(in_0[idx], in_1[idx], ...) with broadcasting. */
+static void elementwise(const RefArgs *a, Elem f) {
+  int64_t idx[REF_MAX_RANK] = {0};
+  double v[REF_MAX_ARGS];
+  for (int64_t o = 0; o < a->out_numel; o++) {
+    for (int i = 0; i < a->nin; i++) v[i] = bget(a, i, idx);
+    a->out[o] = f(v);
+    next_index(idx, a->out_shape, a->out_rank);
+  }
+}
+
+#define EW(name, expr)                                                  \
+  static double name##_elem(const double *v) { return (expr); }         \
+  static void name(const RefArgs *a) { elementwise(a, name##_elem); }
+
+/* Splits input 0 around one axis (or all axes, axis == ALL) into
+ * outer x len x inner. */
+enum { ALL = -100 };
+static void split(const RefArgs *a, int i, int axis, int64_t *outer, int64_t *len, int64_t *inner) {
+  int r = a->in_rank[i];
+  const int64_t *sh = a->in_shape[i];
+  *outer = *len = *inner = 1;
+  if (axis == ALL) {
+    *len = a->in_numel[i];
+    return;
+  }
+  if (axis < 0) axis += r;
+  for (int d = 0; d < r; d++) {
+    if (d < axis) *outer *= sh[d];
+    else if (d == axis) *len = sh[d];
+    else *inner *= sh[d];
+  }
+}
+
+enum { R_SUM, R_MEAN, R_MAX, R_MIN, R_SUMSQ };
+
+/* The reduction of input 0 over one axis or all; the output has
+ * outer*inner elements whatever keepdims says. */
+static void reduce(const RefArgs *a, int op, int axis) {
+  int64_t outer, len, inner;
+  split(a, 0, axis, &outer, &len, &inner);
+  const double *x = a->in[0];
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t i = 0; i < inner; i++) {
+      double acc = op == R_MAX ? -INFINITY : op == R_MIN ? INFINITY : 0.0;
+      for (int64_t k = 0; k < len; k++) {
+        double v = x[(o * len + k) * inner + i];
+        switch (op) {
+        case R_SUM: case R_MEAN: acc += v; break;
+        case R_SUMSQ: acc += v * v; break;
+        case R_MAX: if (v > acc || isnan(v)) acc = v; break;
+        case R_MIN: if (v < acc || isnan(v)) acc = v; break;
+        }
+      }
+      if (op == R_MEAN) acc = acc / (double)len; /* 0/0 = NaN for an empty axis */
+      a->out[o * inner + i] = acc;
+    }
+}
+
+#define REDUCE_REFS(name, op)                                              \
+  static void name##_all(const RefArgs *a) { reduce(a, op, ALL); }         \
+  static void name##_ax0(const RefArgs *a) { reduce(a, op, 0); }          \
+  static void name##_ax1(const RefArgs *a) { reduce(a, op, 1); }          \
+  static void name##_ax2(const RefArgs *a) { reduce(a, op, 2); }          \
+  static void name##_axm1(const RefArgs *a) { reduce(a, op, -1); }
+
+REDUCE_REFS(sum, R_SUM)
+REDUCE_REFS(mean, R_MEAN)
+REDUCE_REFS(max, R_MAX)
+REDUCE_REFS(min, R_MIN)
+static void sumsq_ax1(const RefArgs *a) { reduce(a, R_SUMSQ, 1); }
+
+/* C = A @ B in the four rank forms, into c (M*N values). */
+static void matmul_into(const double *A, int ra, const int64_t *sa, const double *B, int rb, const int64_t *sb,
+                        double *c) {
+  int64_t M = ra == 2 ? sa[0] : 1, K = sa[ra - 1], N = rb == 2 ? sb[1] : 1;
+  for (int64_t m = 0; m < M; m++)
+    for (int64_t n = 0; n < N; n++) {
+      double acc = 0;
+      for (int64_t k = 0; k < K; k++) acc += A[m * K + k] * B[k * N + n];
+      c[m * N + n] = acc;
+    }
+}
+
+static void matmul(const RefArgs *a) {
+  matmul_into(a->in[0], a->in_rank[0], a->in_shape[0], a->in[1], a->in_rank[1], a->in_shape[1], a->out);
+}
+
+static void copy_in(const RefArgs *a, int i) {
+  memcpy(a->out, a->in[i], sizeof(double) * (size_t)a->out_numel);
+}
+
+static void ident(const RefArgs *a) { copy_in(a, 0); }
+
+/* ---- bcast.tex ------------------------------------------------------------- */
+
+EW(bc_scalar, v[0] * v[1] + v[1])
+EW(bc_add, v[0] + v[1])
+EW(bc_sub, v[0] - v[1])
+EW(bc_mul, v[0] * v[1])
+EW(bc_div, v[0] / v[1])
+EW(bc_fma3, v[0] * v[1] + v[2])
+EW(bc_colrow, (v[0] - v[1]) * v[2])
+EW(bc_scal3, v[1] - v[0] / 2)
+
+/* ---- matmul.tex, mlp.tex ------------------------------------------------------ */
+
+/* mm_bias: A @ B + bias (broadcast); relu variant. */
+static void mm_bias(const RefArgs *a) {
+  int64_t idx[REF_MAX_RANK] = {0};
+  matmul(a);
+  for (int64_t o = 0; o < a->out_numel; o++) {
+    a->out[o] += bget(a, 2, idx);
+    next_index(idx, a->out_shape, a->out_rank);
+  }
+}
+
+static void mm_bias_relu(const RefArgs *a) {
+  mm_bias(a);
+  for (int64_t o = 0; o < a->out_numel; o++) a->out[o] = a->out[o] > 0 ? a->out[o] : 0;
+}
+
+static void vm_bias2(const RefArgs *a) { /* v @ W * 2 + s */
+  matmul(a);
+  for (int64_t o = 0; o < a->out_numel; o++) a->out[o] = a->out[o] * 2 + a->in[2][0];
+}
+
+static void mm_chain(const RefArgs *a) { /* (a @ b) @ c */
+  const int64_t *sa = a->in_shape[0], *sb = a->in_shape[1];
+  int64_t tmp_shape[2] = {sa[0], sb[1]};
+  double *t = calloc((size_t)(sa[0] * sb[1]) + 1, sizeof(double));
+  matmul_into(a->in[0], 2, sa, a->in[1], 2, sb, t);
+  matmul_into(t, 2, tmp_shape, a->in[2], 2, a->in_shape[2], a->out);
+  free(t);
+}
+
+static void mlp2(const RefArgs *a) { /* tanh(x @ W1 + b1) @ W2 + b2 */
+  const int64_t *sx = a->in_shape[0], *sw1 = a->in_shape[1], *sw2 = a->in_shape[3];
+  int64_t N = sx[0], D = sx[1], H = sw1[1], K = sw2[1];
+  double *h = calloc((size_t)(N * H) + 1, sizeof(double));
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t j = 0; j < H; j++) {
+      double acc = 0;
+      for (int64_t d = 0; d < D; d++) acc += a->in[0][n * D + d] * a->in[1][d * H + j];
+      h[n * H + j] = tanh(acc + a->in[2][j]);
+    }
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t k = 0; k < K; k++) {
+      double acc = 0;
+      for (int64_t j = 0; j < H; j++) acc += h[n * H + j] * a->in[3][j * K + k];
+      a->out[n * K + k] = acc + a->in[4][k];
+    }
+  free(h);
+}
+
+/* ---- transpose.tex ------------------------------------------------------------ */
+
+/* Reverses the axes of input 0. */
+static void transpose(const RefArgs *a) {
+  int r = a->in_rank[0];
+  const int64_t *sh = a->in_shape[0];
+  int64_t idx[REF_MAX_RANK] = {0};
+  for (int64_t i = 0; i < a->in_numel[0]; i++) {
+    int64_t o = 0;
+    for (int d = r - 1; d >= 0; d--) o = o * sh[d] + idx[d];
+    a->out[o] = a->in[0][i];
+    next_index(idx, sh, r);
+  }
+}
+
+static void tmatmul(const RefArgs *a) { /* a[K,M]^T @ b[K,D] */
+  int64_t K = a->in_shape[0][0], M = a->in_shape[0][1], D = a->in_shape[1][1];
+  for (int64_t m = 0; m < M; m++)
+    for (int64_t d = 0; d < D; d++) {
+      double acc = 0;
+      for (int64_t k = 0; k < K; k++) acc += a->in[0][k * M + m] * a->in[1][k * D + d];
+      a->out[m * D + d] = acc;
+    }
+}
+
+static void gram(const RefArgs *a) { /* x[N,D]^T @ x */
+  int64_t N = a->in_shape[0][0], D = a->in_shape[0][1];
+  for (int64_t i = 0; i < D; i++)
+    for (int64_t j = 0; j < D; j++) {
+      double acc = 0;
+      for (int64_t n = 0; n < N; n++) acc += a->in[0][n * D + i] * a->in[0][n * D + j];
+      a->out[i * D + j] = acc;
+    }
+}
+
+static void tadd(const RefArgs *a) { /* x[N,K] + 2 y[K,N]^T */
+  int64_t N = a->in_shape[0][0], K = a->in_shape[0][1];
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t k = 0; k < K; k++) a->out[n * K + k] = a->in[0][n * K + k] + 2 * a->in[1][k * N + n];
+}
+
+static void tcol(const RefArgs *a) { /* x[N,K]^T - c[K,1] */
+  int64_t N = a->in_shape[0][0], K = a->in_shape[0][1];
+  for (int64_t k = 0; k < K; k++)
+    for (int64_t n = 0; n < N; n++) a->out[k * N + n] = a->in[0][n * K + k] - a->in[1][k];
+}
+
+/* ---- where.tex -------------------------------------------------------------------- */
+
+EW(w_relu, v[0] > 0 ? v[0] : 0)
+EW(w_pick, v[0] < v[1] ? v[0] : v[1])
+EW(w_maskrow, v[0] != 0 ? v[1] : v[2])
+EW(w_clamp, v[0] < v[1] ? v[1] : v[0] > v[2] ? v[2] : v[0])
+EW(w_le, v[0] <= v[1] ? v[0] : -1.5)
+EW(w_sign, v[0] > 0 ? 1.0 : v[0] < 0 ? -1.0 : 0.0)
+EW(w_eqne, v[0] == v[1] ? 0 : v[0] != v[1] ? v[0] - v[1] : 7)
+EW(w_ge, v[0] >= v[1] ? v[0] : v[1])
+EW(w_andor, (v[0] > 0 && v[1] > 0) || v[0] < -1 ? v[0] + v[1] : v[0] - v[1])
+EW(w_bool, v[0] != 0 ? v[1] : v[2])
+EW(w_not, !(v[0] >= v[1]) ? v[1] : v[0] * 2)
+
+/* ---- unary_f32.tex, unary_f64.tex -------------------------------------------------- */
+
+static double sigmoid_d(double x) { return 1.0 / (1.0 + exp(-x)); }
+static long double sigmoid_l(long double x) { return 1.0L / (1.0L + expl(-x)); }
+
+EW(u_exp, exp(v[0]))
+EW(u_log, log(v[0]))
+EW(u_sqrt, sqrt(v[0]))
+EW(u_tanh, tanh(v[0]))
+EW(u_sigmoid, sigmoid_d(v[0]))
+EW(u_abs, fabs(v[0]))
+EW(u_mix, exp(-fabs(v[0])) * tanh(v[0]) + sigmoid_d(v[0]) * sqrt(fabs(v[0])) - log(fabs(v[0]) + 1))
+EW(u_exp_64, (double)expl(v[0]))
+EW(u_log_64, (double)logl(v[0]))
+EW(u_sqrt_64, sqrt(v[0])) /* IEEE sqrt is correctly rounded; sqrtl then a rounding to double is not */
+EW(u_tanh_64, (double)tanhl(v[0]))
+EW(u_sigmoid_64, (double)sigmoid_l(v[0]))
+EW(u_abs_64, fabs(v[0]))
+EW(u_mix_64, (double)(expl(-fabsl(v[0])) * tanhl(v[0]) + sigmoid_l(v[0]) * sqrtl(fabsl(v[0])) -
+                      logl(fabsl(v[0]) + 1)))
+
+/* ---- pow_neg.tex --------------------------------------------------------------------- */
+
+EW(p_sq, pow(v[0], 2.0))
+EW(p_negsq, -pow(v[0], 2.0))
+EW(p_pow, pow(v[0], v[1]))
+EW(p_rpow, pow(2.0, v[0]))
+/* 2.0 ** 0.5 is literal-only; `**` is not folded, so it is an f32 power of
+ * two f32 literals: the exponent is sqrt(2) rounded to f32. */
+EW(p_right, pow(v[0], (double)(float)sqrt(2.0)))
+EW(p_pow_64, (double)powl(v[0], v[1]))
+EW(p_neg, -v[0])
+EW(p_negneg, -(-v[0] - 1))
+
+/* ---- weak.tex: f32 emulated exactly (literals rounded once to f32) -------------------- */
+
+EW(wk_half, v[0] / 2)
+EW(wk_plus1, (double)((float)v[0] + 1.0f))
+EW(wk_affine, (double)(3.0f * (float)v[0] - 0.5f))
+EW(wk_third, (double)((float)v[0] * (float)(1.0 / 3.0)))
+EW(wk_ilit, v[0] * 2 + 3)
+EW(wk_llit, 10000000000.0 + v[0] * 3)
+EW(wk_dlit, v[0] * 0.1 + 1.0e-3)
+EW(wk_fold, (double)(((float)v[0] + 6.0f) + 0.5f))
+EW(wk_mixed, (double)(((float)v[0] + 1.0f) * (float)v[1] - 0.625f))
+EW(wk_neglit, v[0] * -2)
+static void wk_third_const(const RefArgs *a) { a->out[0] = (float)(1.0 / 3.0); }
+static void wk_42(const RefArgs *a) { a->out[0] = 42; }
+static void wk_point3(const RefArgs *a) { a->out[0] = 0.1 + 0.2; }
+
+/* ---- int_arith.tex ----------------------------------------------------------------------- */
+
+EW(ia_add, v[0] + v[1] * 3 - 1)
+EW(ia_mul, v[0] * v[1] - v[0])
+EW(ia_abs, fabs(v[0]) - v[0])
+EW(ia_maxmin, (v[0] > v[1] ? v[0] : v[1]) - (v[0] < 0 ? v[0] : 0))
+EW(ia_col, v[0] * v[1] + 7)
+EW(ia_ge, v[0] >= v[1])
+EW(ia_scal, v[0] * v[1] + 1)
+
+static void ia_meanf(const RefArgs *a) {
+  double s = 0;
+  for (int64_t i = 0; i < a->in_numel[0]; i++) s += a->in[0][i];
+  a->out[0] = s / (double)a->in_numel[0];
+}
+
+static void ia_dot(const RefArgs *a) {
+  double s = 0;
+  for (int64_t i = 0; i < a->in_numel[0]; i++) s += a->in[0][i] * a->in[1][i] - 1;
+  a->out[0] = s;
+}
+
+/* ---- bools.tex ------------------------------------------------------------------------------ */
+
+EW(b_lt, v[0] < v[1])
+EW(b_gt, v[0] > v[1])
+EW(b_cmp6, (v[0] <= v[1] && v[0] != v[1]) || v[0] == 0.5 || (v[0] > v[1] && v[0] >= 1.0))
+EW(b_logic, (v[0] != 0 && v[1] == 0) || (v[2] != 0 && v[1] != 0))
+EW(b_eq, v[0] == v[1])
+EW(b_ne, v[0] != v[1])
+EW(b_tonum, v[0] * 2 - 1)
+EW(b_tobool, v[0] != 0) /* NaN != 0: true */
+EW(b_nan_ne, v[0] != v[0])
+EW(b_nan_cmp, v[0] < v[1] || v[0] >= v[1] || v[0] == v[1])
+EW(b_lits, v[0])
+
+/* ---- casts.tex ------------------------------------------------------------------------------ */
+
+/* Truncation toward zero, saturating, NaN to 0 (lang/reference.md). */
+static double trunc_sat(double x, double lo, double hi) {
+  if (isnan(x)) return 0;
+  if (x <= lo) return lo;
+  if (x >= hi) return hi;
+  return trunc(x);
+}
+
+EW(c_trunc_i32, trunc_sat(v[0], -2147483648.0, 2147483647.0))
+EW(c_trunc_i64, trunc_sat(v[0], -9223372036854775808.0, (double)INT64_MAX))
+/* x * 1.0e10 is an f32 product (1e10 is exact in f32), then truncated. */
+EW(c_sat_i32, trunc_sat((double)((float)v[0] * 1.0e10f), -2147483648.0, 2147483647.0))
+EW(c_quarter, v[0] / 4)
+EW(c_times3, v[0] * 3)
+EW(c_roundtrip, (double)(float)v[0] - v[0])
+EW(c_bool2i, v[0] + 1)
+static void c_castlit(const RefArgs *a) { a->out[0] = 2 + -2 * 10; }
+
+/* ---- calls.tex -------------------------------------------------------------------------------- */
+
+static void cl_twice(const RefArgs *a) {
+  double s = 0;
+  for (int64_t i = 0; i < a->in_numel[0]; i++) s += a->in[0][i] * a->in[0][i];
+  for (int64_t i = 0; i < a->in_numel[1]; i++) s -= a->in[1][i] * a->in[1][i];
+  a->out[0] = s;
+}
+
+static double c3_of(double x) { return (x + 1) * 2 - 3; }
+EW(cl_c3, c3_of(v[0]))
+EW(cl_c3c3, c3_of(c3_of(v[0])))
+
+static void cl_swapped(const RefArgs *a) { /* max_k c3(y/2) + max_k x, over axis 0 of [K, N] */
+  int64_t K = a->in_shape[0][0], N = a->in_shape[0][1];
+  for (int64_t n = 0; n < N; n++) {
+    double mx = -INFINITY, my = -INFINITY;
+    for (int64_t k = 0; k < K; k++) {
+      double x = a->in[0][k * N + n], y = c3_of(a->in[1][k * N + n] * 0.5);
+      if (x > mx) mx = x;
+      if (y > my) my = y;
+    }
+    a->out[n] = my + mx;
+  }
+}
+
+static void cl_second(const RefArgs *a) { copy_in(a, 1); }
+
+/* ---- scalars.tex ------------------------------------------------------------------------------- */
+
+EW(s_axpy, v[0] * v[1] + v[2])
+EW(s_sci, v[0] * v[1] - v[0])
+EW(s_scred, 4 * v[0])
+
+static void s_dot(const RefArgs *a) {
+  double s = 0;
+  for (int64_t i = 0; i < a->in_numel[0]; i++) s += a->in[0][i] * a->in[1][i];
+  a->out[0] = s;
+}
+
+static void s_norm(const RefArgs *a) {
+  long double s = 0;
+  for (int64_t i = 0; i < a->in_numel[0]; i++) s += (long double)a->in[0][i] * a->in[0][i];
+  a->out[0] = (double)sqrtl(s);
+}
+
+static void s_smat(const RefArgs *a) {
+  double s = 0;
+  for (int64_t i = 0; i < a->in_numel[1]; i++) s += a->in[1][i];
+  a->out[0] = a->in[0][0] * s;
+}
+
+/* ---- softmax.tex ----------------------------------------------------------------------------------- */
+
+static void softmax_axis(const RefArgs *a, int axis, bool logp) {
+  int64_t outer, len, inner;
+  split(a, 0, axis, &outer, &len, &inner);
+  const double *x = a->in[0];
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t i = 0; i < inner; i++) {
+      double m = -INFINITY, s = 0;
+      for (int64_t k = 0; k < len; k++) m = fmax(m, x[(o * len + k) * inner + i]);
+      for (int64_t k = 0; k < len; k++) s += exp(x[(o * len + k) * inner + i] - m);
+      for (int64_t k = 0; k < len; k++) {
+        double v = x[(o * len + k) * inner + i] - m;
+        a->out[(o * len + k) * inner + i] = logp ? v - log(s) : exp(v) / s;
+      }
+    }
+}
+
+static void sm_ax0(const RefArgs *a) { softmax_axis(a, 0, false); }
+static void sm_ax1(const RefArgs *a) { softmax_axis(a, 1, false); }
+static void sm_axm1(const RefArgs *a) { softmax_axis(a, -1, false); }
+static void lsm_axm1(const RefArgs *a) { softmax_axis(a, -1, true); }
+
+/* ---- logreg.tex -------------------------------------------------------------------------------------- */
+
+/* z[N,K] = x @ W + b for W[D,K] (or w[D]: K = 1), b[K] or scalar. */
+static double *logits(const double *W, const int64_t *sw, int rw, const double *b, const double *x,
+                      const int64_t *sx, int64_t *kout) {
+  int64_t N = sx[0], D = sx[1], K = rw == 2 ? sw[1] : 1;
+  double *z = calloc((size_t)(N * K) + 1, sizeof(double));
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t k = 0; k < K; k++) {
+      double acc = 0;
+      for (int64_t d = 0; d < D; d++) acc += x[n * D + d] * W[d * K + k];
+      z[n * K + k] = acc + b[rw == 2 ? k : 0];
+    }
+  *kout = K;
+  return z;
+}
+
+static void softmax_rows(double *z, int64_t N, int64_t K) {
+  for (int64_t n = 0; n < N; n++) {
+    double m = -INFINITY, s = 0;
+    for (int64_t k = 0; k < K; k++) m = fmax(m, z[n * K + k]);
+    for (int64_t k = 0; k < K; k++) s += exp(z[n * K + k] - m);
+    for (int64_t k = 0; k < K; k++) z[n * K + k] = exp(z[n * K + k] - m) / s;
+  }
+}
+
+static void lr_predict(const RefArgs *a) { /* W, b, x */
+  int64_t K, N = a->in_shape[2][0];
+  double *z = logits(a->in[0], a->in_shape[0], 2, a->in[1], a->in[2], a->in_shape[2], &K);
+  softmax_rows(z, N, K);
+  memcpy(a->out, z, sizeof(double) * (size_t)(N * K));
+  free(z);
+}
+
+static void lr_binary(const RefArgs *a) { /* w, b, x */
+  int64_t K, N = a->in_shape[2][0];
+  double *z = logits(a->in[0], a->in_shape[0], 1, a->in[1], a->in[2], a->in_shape[2], &K);
+  for (int64_t n = 0; n < N; n++) a->out[n] = sigmoid_d(z[n]);
+  free(z);
+}
+
+static void lr_classify(const RefArgs *a) {
+  int64_t K, N = a->in_shape[2][0];
+  double *z = logits(a->in[0], a->in_shape[0], 1, a->in[1], a->in[2], a->in_shape[2], &K);
+  for (int64_t n = 0; n < N; n++) a->out[n] = fabs(z[n]) < 1e-4 ? REF_ANY : z[n] > 0;
+  free(z);
+}
+
+static void lr_loss(const RefArgs *a) { /* W, b, x, y: -mean_n sum_k y log p */
+  int64_t K, N = a->in_shape[2][0];
+  double *z = logits(a->in[0], a->in_shape[0], 2, a->in[1], a->in[2], a->in_shape[2], &K);
+  softmax_rows(z, N, K);
+  double total = 0;
+  for (int64_t n = 0; n < N; n++) {
+    double s = 0;
+    for (int64_t k = 0; k < K; k++) s += a->in[3][n * K + k] * log(z[n * K + k]);
+    total += s;
+  }
+  a->out[0] = -(total / (double)N);
+  free(z);
+}
+
+/* ---- errs.tex ---------------------------------------------------------------------------------------- */
+
+static void errs_f(const RefArgs *a) {
+  for (int64_t n = 0; n < a->out_numel; n++)
+    a->out[n] = a->in[0][3 * n] + a->in[0][3 * n + 1] + a->in[0][3 * n + 2] + a->in[1][n];
+}
+EW(errs_g, v[0] != 0 ? v[1] : -v[1])
+EW(errs_h, v[0] * 2)
+
+/* ---- minmax2.tex: NaN propagates, max(-0, +0) = +0, min(-0, +0) = -0 ---------------------------------- */
+
+static double max_d(double x, double y) {
+  if (isnan(x) || isnan(y)) return NAN;
+  if (x == 0 && y == 0) return signbit(x) && signbit(y) ? -0.0 : 0.0;
+  return x > y ? x : y;
+}
+
+static double min_d(double x, double y) {
+  if (isnan(x) || isnan(y)) return NAN;
+  if (x == 0 && y == 0) return signbit(x) || signbit(y) ? -0.0 : 0.0;
+  return x < y ? x : y;
+}
+
+EW(mm_max, max_d(v[0], v[1]))
+EW(mm_min, min_d(v[0], v[1]))
+EW(mm_clamp, min_d(max_d(v[0], v[1]), v[2]))
+EW(mm_relu, max_d(v[0], 0.0))
+EW(mm_zmin, min_d(0.0, v[0]))
+EW(mm_lmaxmin, max_d(v[0], v[1]) - min_d(v[0], -v[1]))
+EW(mm_nanprop, max_d(v[0], v[1]) - min_d(v[1], v[0]))
+
+/* ---- layernorm.tex --------------------------------------------------------------------------------------- */
+
+static void ln_layernorm(const RefArgs *a) { /* x[N,D], g[D], b[D] over the last axis */
+  int64_t N = a->in_shape[0][0], D = a->in_shape[0][1];
+  for (int64_t n = 0; n < N; n++) {
+    const double *x = a->in[0] + n * D;
+    double mu = 0, var = 0;
+    for (int64_t d = 0; d < D; d++) mu += x[d];
+    mu /= (double)D;
+    for (int64_t d = 0; d < D; d++) var += (x[d] - mu) * (x[d] - mu);
+    var /= (double)D;
+    for (int64_t d = 0; d < D; d++) a->out[n * D + d] = (x[d] - mu) / sqrt(var + 1.0e-5) * a->in[1][d] + a->in[2][d];
+  }
+}
+
+static void ln_standardize(const RefArgs *a) { /* x[N,D] over axis 0 */
+  int64_t N = a->in_shape[0][0], D = a->in_shape[0][1];
+  for (int64_t d = 0; d < D; d++) {
+    double mu = 0, var = 0;
+    for (int64_t n = 0; n < N; n++) mu += a->in[0][n * D + d];
+    mu /= (double)N;
+    for (int64_t n = 0; n < N; n++) var += (a->in[0][n * D + d] - mu) * (a->in[0][n * D + d] - mu);
+    var /= (double)N;
+    for (int64_t n = 0; n < N; n++) a->out[n * D + d] = (a->in[0][n * D + d] - mu) / sqrt(var + 1.0e-9);
+  }
+}
+
+static void ln_rms3(const RefArgs *a) {
+  reduce(a, R_SUMSQ, 2);
+  int64_t D = a->in_shape[0][2];
+  for (int64_t o = 0; o < a->out_numel; o++) a->out[o] = sqrt(a->out[o] / (double)D);
+}
+
+static void ln_center3(const RefArgs *a) { /* x[B,N,D] - mean over axis 0 */
+  int64_t B = a->in_shape[0][0], R = a->in_shape[0][1] * a->in_shape[0][2];
+  for (int64_t r = 0; r < R; r++) {
+    double mu = 0;
+    for (int64_t b = 0; b < B; b++) mu += a->in[0][b * R + r];
+    mu /= (double)B;
+    for (int64_t b = 0; b < B; b++) a->out[b * R + r] = a->in[0][b * R + r] - mu;
+  }
+}
+
+/* ---- kmeans.tex ---------------------------------------------------------------------------------------------- */
+
+/* d[n,k] = sum_d (x[n,d] - c[k,d])^2 for x[N,...,D], c[...,K,D]. */
+static double *dist2_of(const RefArgs *a, int64_t *pN, int64_t *pK) {
+  int64_t N = a->in_shape[0][0], D = a->in_shape[0][a->in_rank[0] - 1];
+  int64_t K = a->in_shape[1][a->in_rank[1] - 2];
+  double *d = calloc((size_t)(N * K) + 1, sizeof(double));
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t k = 0; k < K; k++) {
+      double s = 0;
+      for (int64_t j = 0; j < D; j++) {
+        double t = a->in[0][n * D + j] - a->in[1][k * D + j];
+        s += t * t;
+      }
+      d[n * K + k] = s;
+    }
+  *pN = N, *pK = K;
+  return d;
+}
+
+static void km_dist2(const RefArgs *a) {
+  int64_t N, K;
+  double *d = dist2_of(a, &N, &K);
+  memcpy(a->out, d, sizeof(double) * (size_t)(N * K));
+  free(d);
+}
+
+static void km_pairwise(const RefArgs *a) { km_dist2(a); }
+
+static void km_nearest(const RefArgs *a) {
+  int64_t N, K;
+  double *d = dist2_of(a, &N, &K);
+  for (int64_t n = 0; n < N; n++) {
+    double m = INFINITY;
+    for (int64_t k = 0; k < K; k++) m = fmin(m, d[n * K + k]);
+    a->out[n] = m;
+  }
+  free(d);
+}
+
+static void km_assign(const RefArgs *a) {
+  int64_t N, K;
+  double *d = dist2_of(a, &N, &K);
+  for (int64_t n = 0; n < N; n++) {
+    double m = INFINITY;
+    int near = 0;
+    for (int64_t k = 0; k < K; k++) m = fmin(m, d[n * K + k]);
+    for (int64_t k = 0; k < K; k++) near += d[n * K + k] - m <= 1e-4;
+    for (int64_t k = 0; k < K; k++)
+      a->out[n * K + k] = d[n * K + k] - m > 1e-4 ? 0 : near == 1 ? 1 : REF_ANY;
+  }
+  free(d);
+}
+
+/* ---- sum_order.tex: texc's documented order, emulated in f32 ----------------------------------------------------- */
+
+/* Element i (at x[i * stride]) to lane i mod 32, lanes from -0.0 in increasing
+ * i, then lane j += lane j + 16, + 8, + 4, + 2, + 1.  Empty: +0.0. */
+static float lane_sum(const double *x, int64_t stride, int64_t len) {
+  float lane[32];
+  if (len == 0) return 0.0f;
+  for (int j = 0; j < 32; j++) lane[j] = -0.0f;
+  for (int64_t i = 0; i < len; i++) lane[i % 32] = lane[i % 32] + (float)x[i * stride];
+  for (int w = 16; w >= 1; w /= 2)
+    for (int j = 0; j < w; j++) lane[j] = lane[j] + lane[j + w];
+  return lane[0];
+}
+
+static void ordered_sum(const RefArgs *a, int axis, bool mean) {
+  int64_t outer, len, inner;
+  split(a, 0, axis, &outer, &len, &inner);
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t i = 0; i < inner; i++) {
+      float s = lane_sum(a->in[0] + o * len * inner + i, inner, len);
+      a->out[o * inner + i] = mean ? (double)(s / (float)len) : (double)s;
+    }
+}
+
+static void so_sum_all(const RefArgs *a) { ordered_sum(a, ALL, false); }
+static void so_sum_ax0(const RefArgs *a) { ordered_sum(a, 0, false); }
+static void so_sum_ax1(const RefArgs *a) { ordered_sum(a, 1, false); }
+static void so_sum_axm1(const RefArgs *a) { ordered_sum(a, -1, false); }
+static void so_mean_all(const RefArgs *a) { ordered_sum(a, ALL, true); }
+
+static void so_negzero(const RefArgs *a) {
+  int64_t n = a->in_numel[0];
+  double *z = calloc((size_t)n + 1, sizeof(double));
+  for (int64_t i = 0; i < n; i++) z[i] = -0.0;
+  a->out[0] = lane_sum(z, 1, n);
+  free(z);
+}
+
+static void so_matmul(const RefArgs *a) { /* fma(a, b, acc), k ascending from +0.0, in f32 */
+  int64_t M = a->in_shape[0][0], K = a->in_shape[0][1], N = a->in_shape[1][1];
+  for (int64_t m = 0; m < M; m++)
+    for (int64_t n = 0; n < N; n++) {
+      float acc = 0.0f;
+      for (int64_t k = 0; k < K; k++) acc = fmaf((float)a->in[0][m * K + k], (float)a->in[1][k * N + n], acc);
+      a->out[m * N + n] = acc;
+    }
+}
+
+/* ---- the table ----------------------------------------------------------------------------------------------------- */
+
+#define R(name) {#name, name}
+static const struct {
+  const char *name;
+  RefFn fn;
+} table[] = {
+    R(ident), R(matmul),
+    R(sum_all), R(sum_ax0), R(sum_ax1), R(sum_ax2), R(sum_axm1),
+    R(mean_all), R(mean_ax0), R(mean_ax1), R(mean_ax2), R(mean_axm1),
+    R(max_all), R(max_ax0), R(max_ax1), R(max_ax2), R(max_axm1),
+    R(min_all), R(min_ax0), R(min_ax1), R(min_ax2), R(min_axm1),
+    R(sumsq_ax1),
+    R(bc_scalar), R(bc_add), R(bc_sub), R(bc_mul), R(bc_div), R(bc_fma3), R(bc_colrow), R(bc_scal3),
+    R(mm_bias), R(mm_bias_relu), R(vm_bias2), R(mm_chain), R(mlp2),
+    R(transpose), R(tmatmul), R(gram), R(tadd), R(tcol),
+    R(w_relu), R(w_pick), R(w_maskrow), R(w_clamp), R(w_le), R(w_sign), R(w_eqne), R(w_ge), R(w_andor),
+    R(w_bool), R(w_not),
+    R(u_exp), R(u_log), R(u_sqrt), R(u_tanh), R(u_sigmoid), R(u_abs), R(u_mix),
+    R(u_exp_64), R(u_log_64), R(u_sqrt_64), R(u_tanh_64), R(u_sigmoid_64), R(u_abs_64), R(u_mix_64),
+    R(p_sq), R(p_negsq), R(p_pow), R(p_rpow), R(p_right), R(p_pow_64), R(p_neg), R(p_negneg),
+    R(wk_half), R(wk_plus1), R(wk_affine), R(wk_third), R(wk_ilit), R(wk_llit), R(wk_dlit), R(wk_fold),
+    R(wk_mixed), R(wk_neglit), R(wk_third_const), R(wk_42), R(wk_point3),
+    R(ia_add), R(ia_mul), R(ia_abs), R(ia_maxmin), R(ia_col), R(ia_ge), R(ia_scal), R(ia_meanf), R(ia_dot),
+    R(b_lt), R(b_gt), R(b_cmp6), R(b_logic), R(b_eq), R(b_ne), R(b_tonum), R(b_tobool), R(b_nan_ne),
+    R(b_nan_cmp), R(b_lits),
+    R(c_trunc_i32), R(c_trunc_i64), R(c_sat_i32), R(c_quarter), R(c_times3), R(c_roundtrip), R(c_bool2i),
+    R(c_castlit),
+    R(cl_twice), R(cl_c3), R(cl_c3c3), R(cl_swapped), R(cl_second),
+    R(s_axpy), R(s_sci), R(s_scred), R(s_dot), R(s_norm), R(s_smat),
+    R(sm_ax0), R(sm_ax1), R(sm_axm1), R(lsm_axm1),
+    R(lr_predict), R(lr_binary), R(lr_classify), R(lr_loss),
+    R(errs_f), R(errs_g), R(errs_h),
+    R(mm_max), R(mm_min), R(mm_clamp), R(mm_relu), R(mm_zmin), R(mm_lmaxmin), R(mm_nanprop),
+    R(ln_layernorm), R(ln_standardize), R(ln_rms3), R(ln_center3),
+    R(km_dist2), R(km_pairwise), R(km_nearest), R(km_assign),
+    R(so_sum_all), R(so_sum_ax0), R(so_sum_ax1), R(so_sum_axm1), R(so_mean_all), R(so_negzero), R(so_matmul),
+};
+#undef R
+
+RefFn ref_lookup(const char *name) {
+  for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+    if (strcmp(table[i].name, name) == 0) return table[i].fn;
+  return NULL;
+}
+
+const char *ref_name_at(int i) {
+  return i >= 0 && (size_t)i < sizeof table / sizeof table[0] ? table[i].name : NULL;
+}
