@@ -448,8 +448,7 @@ static int check_alias(const Bind *b, void *const *bufs) {
       const TexParamInfo *o = &b->f->params[other];
       return arg_fail(b, lead, TEX_ERR_ALIAS,
                       "overlaps %s '%s' (#%d) in memory; an argument that is written must "
-                      "not share memory with any other argument (declare the parameter "
-                      "in place instead)",
+                      "not share memory with any other argument",
                       role_word(o->role), param_name(o), other + 1);
     }
   }
