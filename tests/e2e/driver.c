@@ -61,7 +61,8 @@
  *     Every call checks: status 0, the output within tolerance of the
  *     reference, guard bytes around the output untouched, inputs unchanged,
  *     and the -O0 and x86-64-v2 builds' outputs bitwise identical (memcmp).
- * Then one test calls a generated .so with every kind of bad argument.
+ * Then one test calls a generated .so with every kind of bad argument, and
+ * one loads two modules at once (errors.c; e2e.h is what the two share).
  * Inputs are reproducible: each trial's generator is seeded from E2E_SEED,
  * the program, the function and the trial number, all printed on failure. */
 #include <stdarg.h>
@@ -87,14 +88,10 @@
 
 #include "texrt.h"
 #include "refs.h"
+#include "e2e.h"
 
 enum {
   MAX_PROGRAMS = 128,
-  MAX_FNS = 128,
-  MAX_SIZES = 24,
-  MAX_SIZE_VALS = 16,
-  MAX_RANGES = 32,
-  MAX_PRIVATE = 16,
   MAX_PARAMS = 12,
   GUARD = 64,
   MAX_PRINT = 4, /* mismatches printed per call */
@@ -102,60 +99,21 @@ enum {
 
 static const int64_t default_sizes[] = {1, 4, 33, 100, 257};
 
-/* ---- program descriptions ----------------------------------------------------- */
-
-typedef struct SizeSpec {
-  char name[32];
-  int64_t vals[MAX_SIZE_VALS];
-  int n;
-} SizeSpec;
-
-typedef struct RangeSpec {
-  char name[96]; /* PARAM, FN.PARAM or * */
-  double lo, hi, q;
-} RangeSpec;
-
-typedef struct FnSpec {
-  char name[64];
-  char ref[64];
-  double rtol, atol, ulp;
-  char scale[64], rscale[64];
-  bool specials, signzero, nozero;
-  int trials;
-  int line;
-} FnSpec;
-
-typedef struct Program {
-  char path[PATH_MAX];
-  char file[128]; /* NAME.tex */
-  char base[96];  /* NAME */
-  SizeSpec sizes[MAX_SIZES];
-  int nsizes;
-  RangeSpec ranges[MAX_RANGES];
-  int nranges;
-  FnSpec fns[MAX_FNS];
-  int nfns;
-  char privates[MAX_PRIVATE][64];
-  int nprivates;
-  char xfail[256];
-  bool parse_ok;
-  char parse_error[512];
-} Program;
+/* ---- program descriptions (the types: e2e.h) ------------------------------------ */
 
 static Program *programs[MAX_PROGRAMS];
 static int nprograms;
-static char tmpdir[PATH_MAX];
-static const char *texc_path;
-static const char *e2e_dir;
+char e2e_tmpdir[PATH_MAX];
+const char *e2e_texc_path;
+const char *e2e_dir;
 static uint64_t base_seed = 20240601;
-static bool verbose;
+bool e2e_verbose;
 
 /* ---- small utilities ----------------------------------------------------------- */
 
 /* snprintf through a va_list: the same, minus GCC's truncation guesses about
  * paths that are PATH_MAX long in theory and short in practice. */
-static int fmt(char *buf, size_t cap, const char *f, ...) __attribute__((format(printf, 3, 4)));
-static int fmt(char *buf, size_t cap, const char *f, ...) {
+int e2e_fmt(char *buf, size_t cap, const char *f, ...) {
   va_list ap;
   va_start(ap, f);
   int n = vsnprintf(buf, cap, f, ap);
@@ -208,7 +166,7 @@ static const char *dtype_name(int dtype) {
   return dtype >= 0 && dtype < TEX_DTYPE_COUNT ? names[dtype] : "?";
 }
 
-static DLDataType dl_dtype(int dtype) {
+DLDataType e2e_dl_dtype(int dtype) {
   switch (dtype) {
   case TEX_F32: return (DLDataType){kDLFloat, 32, 1};
   case TEX_F64: return (DLDataType){kDLFloat, 64, 1};
@@ -251,7 +209,7 @@ static bool str_ends(const char *s, const char *suffix) {
 /* Runs a shell command; its output goes to log (appended). 0 on exit status 0. */
 static int run_cmd(const char *cmd, const char *log) {
   char full[PATH_MAX * 3];
-  fmt(full, sizeof full, "%s >>'%s' 2>&1", cmd, log);
+  e2e_fmt(full, sizeof full, "%s >>'%s' 2>&1", cmd, log);
   int st = system(full);
   return st == 0 ? 0 : -1;
 }
@@ -265,16 +223,9 @@ static void print_file(const char *path, const char *indent) {
   fclose(f);
 }
 
-/* ---- failure collection ------------------------------------------------------ */
+/* ---- failure collection (Ctx: e2e.h) ----------------------------------------- */
 
-typedef struct Ctx {
-  const Program *p;
-  int failures;
-  int suppressed;
-} Ctx;
-
-static void failf(Ctx *c, const char *f, ...) __attribute__((format(printf, 2, 3)));
-static void failf(Ctx *c, const char *f, ...) {
+void e2e_failf(Ctx *c, const char *f, ...) {
   char msg[2048];
   va_list ap;
   va_start(ap, f);
@@ -317,14 +268,14 @@ static bool parse_fn_field(Program *p, FnSpec *f, const char *tok) {
     if (strcmp(key, "specials") == 0) return f->specials = true;
     if (strcmp(key, "signzero") == 0) return f->signzero = true;
     if (strcmp(key, "nozero") == 0) return f->nozero = true;
-    if (!f->name[0] && strlen(tok) < sizeof f->name) return fmt(f->name, sizeof f->name, "%s", tok), true;
+    if (!f->name[0] && strlen(tok) < sizeof f->name) return e2e_fmt(f->name, sizeof f->name, "%s", tok), true;
     return false;
   }
-  if (strcmp(key, "ref") == 0) return fmt(f->ref, sizeof f->ref, "%s", v) < (int)sizeof f->ref;
+  if (strcmp(key, "ref") == 0) return e2e_fmt(f->ref, sizeof f->ref, "%s", v) < (int)sizeof f->ref;
   if (strcmp(key, "tol") == 0) return sscanf(v, "%lf,%lf", &f->rtol, &f->atol) == 2;
   if (strcmp(key, "ulp") == 0) return sscanf(v, "%lf", &f->ulp) == 1;
-  if (strcmp(key, "scale") == 0) return fmt(f->scale, sizeof f->scale, "%s", v) < (int)sizeof f->scale;
-  if (strcmp(key, "rscale") == 0) return fmt(f->rscale, sizeof f->rscale, "%s", v) < (int)sizeof f->rscale;
+  if (strcmp(key, "scale") == 0) return e2e_fmt(f->scale, sizeof f->scale, "%s", v) < (int)sizeof f->scale;
+  if (strcmp(key, "rscale") == 0) return e2e_fmt(f->rscale, sizeof f->rscale, "%s", v) < (int)sizeof f->rscale;
   if (strcmp(key, "trials") == 0) return sscanf(v, "%d", &f->trials) == 1 && f->trials >= 0;
   (void)p;
   return false;
@@ -336,7 +287,7 @@ static bool parse_directive(Program *p, char *line, int lineno) {
   if (strcmp(kind, "xfail") == 0) {
     char *rest = save ? save : "";
     while (*rest == ' ' || *rest == '\t') rest++;
-    fmt(p->xfail, sizeof p->xfail, "%s", *rest ? rest : "(no reason given)");
+    e2e_fmt(p->xfail, sizeof p->xfail, "%s", *rest ? rest : "(no reason given)");
     p->xfail[strcspn(p->xfail, "\r\n")] = 0;
     return true;
   }
@@ -379,7 +330,7 @@ static bool parse_directive(Program *p, char *line, int lineno) {
   if (strcmp(kind, "private") == 0) {
     while ((tok = strtok_r(NULL, " \t\r\n", &save))) {
       if (p->nprivates == MAX_PRIVATE || strlen(tok) >= sizeof p->privates[0]) return false;
-      fmt(p->privates[p->nprivates++], sizeof p->privates[0], "%s", tok);
+      e2e_fmt(p->privates[p->nprivates++], sizeof p->privates[0], "%s", tok);
     }
     return true;
   }
@@ -388,14 +339,14 @@ static bool parse_directive(Program *p, char *line, int lineno) {
 
 static Program *load_program(const char *dir, const char *file) {
   Program *p = xcalloc(1, sizeof *p);
-  fmt(p->path, sizeof p->path, "%s/%s", dir, file);
-  fmt(p->file, sizeof p->file, "%s", file);
-  fmt(p->base, sizeof p->base, "%.*s", (int)(strlen(file) - 4), file);
+  e2e_fmt(p->path, sizeof p->path, "%s/%s", dir, file);
+  e2e_fmt(p->file, sizeof p->file, "%s", file);
+  e2e_fmt(p->base, sizeof p->base, "%.*s", (int)(strlen(file) - 4), file);
   p->parse_ok = true;
   FILE *f = fopen(p->path, "r");
   if (!f) {
     p->parse_ok = false;
-    fmt(p->parse_error, sizeof p->parse_error, "cannot open %s: %s", p->path, strerror(errno));
+    e2e_fmt(p->parse_error, sizeof p->parse_error, "cannot open %s: %s", p->path, strerror(errno));
     return p;
   }
   char line[2048];
@@ -409,10 +360,10 @@ static Program *load_program(const char *dir, const char *file) {
     while (*s == ' ' || *s == '\t') s++;
     if (strncmp(s, "e2e:", 4) != 0) continue;
     char copy[2048];
-    fmt(copy, sizeof copy, "%s", s + 4);
+    e2e_fmt(copy, sizeof copy, "%s", s + 4);
     if (!parse_directive(p, copy, lineno) && p->parse_ok) {
       p->parse_ok = false;
-      fmt(p->parse_error, sizeof p->parse_error, "%s:%d: bad e2e directive: %s", p->file, lineno, s);
+      e2e_fmt(p->parse_error, sizeof p->parse_error, "%s:%d: bad e2e directive: %s", p->file, lineno, s);
       p->parse_error[strcspn(p->parse_error, "\n")] = 0;
     }
   }
@@ -521,60 +472,50 @@ static double eval_scale(const char *expr, const TexFuncInfo *f, const int64_t *
   return total < 1 ? 1 : total;
 }
 
-/* ---- compiling and loading --------------------------------------------------------- */
+/* ---- compiling and loading (Lib: e2e.h) ------------------------------------------- */
 
-typedef struct Lib {
-  void *h;
-  char prefix[128];
-  char so[PATH_MAX];
-  char header[PATH_MAX];
-  const TexModuleInfo *mi;
-  const char *(*last_error)(void);
-  const char *what; /* "default", "-O0", "x86-64-v2" */
-} Lib;
-
-/* Compiles p with extra flags into lib<prefix>.so in tmpdir. */
-static bool compile(Ctx *c, const Program *p, const char *prefix, const char *flags, Lib *lib) {
+/* Compiles p with extra flags into lib<prefix>.so in e2e_tmpdir. */
+bool e2e_compile(Ctx *c, const Program *p, const char *prefix, const char *flags, Lib *lib) {
   char cmd[PATH_MAX * 3], log[PATH_MAX];
-  fmt(lib->prefix, sizeof lib->prefix, "%s", prefix);
-  fmt(lib->so, sizeof lib->so, "%s/lib%s.so", tmpdir, prefix);
-  fmt(lib->header, sizeof lib->header, "%s/%s.h", tmpdir, prefix);
-  fmt(log, sizeof log, "%s/%s.log", tmpdir, prefix);
-  fmt(cmd, sizeof cmd, "'%s' '%s' -o '%s' %s", texc_path, p->path, lib->so, flags);
+  e2e_fmt(lib->prefix, sizeof lib->prefix, "%s", prefix);
+  e2e_fmt(lib->so, sizeof lib->so, "%s/lib%s.so", e2e_tmpdir, prefix);
+  e2e_fmt(lib->header, sizeof lib->header, "%s/%s.h", e2e_tmpdir, prefix);
+  e2e_fmt(log, sizeof log, "%s/%s.log", e2e_tmpdir, prefix);
+  e2e_fmt(cmd, sizeof cmd, "'%s' '%s' -o '%s' %s", e2e_texc_path, p->path, lib->so, flags);
   if (run_cmd(cmd, log) != 0) {
-    failf(c, "compile failed: %s", cmd);
+    e2e_failf(c, "compile failed: %s", cmd);
     print_file(log, "    ");
     return false;
   }
   return true;
 }
 
-static void unload(Lib *lib) {
+void e2e_unload(Lib *lib) {
   if (lib->h) dlclose(lib->h);
   lib->h = NULL;
   lib->mi = NULL;
 }
 
-static bool load(Ctx *c, Lib *lib) {
+bool e2e_load(Ctx *c, Lib *lib) {
   char sym[256];
   lib->h = dlopen(lib->so, RTLD_NOW | RTLD_LOCAL);
   if (!lib->h) {
-    failf(c, "dlopen %s: %s", lib->so, dlerror());
+    e2e_failf(c, "dlopen %s: %s", lib->so, dlerror());
     return false;
   }
-  fmt(sym, sizeof sym, "%s_module_info", lib->prefix);
+  e2e_fmt(sym, sizeof sym, "%s_module_info", lib->prefix);
   const TexModuleInfo *(*info)(void) = (const TexModuleInfo *(*)(void))dlsym(lib->h, sym);
-  fmt(sym, sizeof sym, "%s_last_error", lib->prefix);
+  e2e_fmt(sym, sizeof sym, "%s_last_error", lib->prefix);
   lib->last_error = (const char *(*)(void))dlsym(lib->h, sym);
   if (!info || !lib->last_error) {
-    failf(c, "%s: %s_module_info or %s_last_error is not exported", lib->so, lib->prefix, lib->prefix);
-    unload(lib);
+    e2e_failf(c, "%s: %s_module_info or %s_last_error is not exported", lib->so, lib->prefix, lib->prefix);
+    e2e_unload(lib);
     return false;
   }
   lib->mi = info();
   if (!lib->mi) {
-    failf(c, "%s: module_info() returned NULL", lib->so);
-    unload(lib);
+    e2e_failf(c, "%s: module_info() returned NULL", lib->so);
+    e2e_unload(lib);
     return false;
   }
   return true;
@@ -586,11 +527,11 @@ static void check_imports(Ctx *c, const Lib *lib) {
   static const char *const banned[] = {"expf", "logf", "tanhf", "exp", "log", "tanh",
                                        "expm1f", "log1pf", "expm1", "log1p", NULL};
   char cmd[PATH_MAX + 64], line[512];
-  fmt(cmd, sizeof cmd, "nm -D --undefined-only '%s' 2>&1", lib->so);
+  e2e_fmt(cmd, sizeof cmd, "nm -D --undefined-only '%s' 2>&1", lib->so);
   FILE *f = popen(cmd, "r");
   int nlines = 0;
   if (!f) {
-    failf(c, "popen(%s) failed", cmd);
+    e2e_failf(c, "popen(%s) failed", cmd);
     return;
   }
   while (fgets(line, sizeof line, f)) {
@@ -600,11 +541,11 @@ static void check_imports(Ctx *c, const Lib *lib) {
     name[strcspn(name, "@")] = 0;
     for (int i = 0; banned[i]; i++)
       if (strcmp(name, banned[i]) == 0)
-        failf(c, "%s (%s build) imports scalar libm '%s': exp/log/tanh must be vectorised inline", lib->so,
-              lib->what, name);
+        e2e_failf(c, "%s (%s build) imports scalar libm '%s': exp/log/tanh must be vectorised inline", lib->so,
+                  lib->what, name);
   }
   int st = pclose(f);
-  if (st != 0 || nlines == 0) failf(c, "`%s` failed (status %d)", cmd, st);
+  if (st != 0 || nlines == 0) e2e_failf(c, "`%s` failed (status %d)", cmd, st);
 }
 
 /* ---- item 5: the generated header compiles -------------------------------------------- */
@@ -615,26 +556,26 @@ static void check_header(Ctx *c, const Lib *lib) {
   char guess[PATH_MAX];
   if (!inc || !*inc) {
     inc = "runtime"; /* the repository root is the usual working directory */
-    fmt(guess, sizeof guess, "%s/../../runtime", e2e_dir);
+    e2e_fmt(guess, sizeof guess, "%s/../../runtime", e2e_dir);
     if (access("runtime/texrt.h", R_OK) != 0 && access(guess, R_OK) == 0) inc = guess;
   }
-  fmt(log, sizeof log, "%s/%s.hdr.log", tmpdir, lib->prefix);
+  e2e_fmt(log, sizeof log, "%s/%s.hdr.log", e2e_tmpdir, lib->prefix);
   if (access(lib->header, R_OK) != 0) {
-    failf(c, "no header %s beside the .so", lib->header);
+    e2e_failf(c, "no header %s beside the .so", lib->header);
     return;
   }
-  fmt(cmd, sizeof cmd, "cc -std=c11 -Wall -Wextra -Werror -fsyntax-only -x c '%s'", lib->header);
+  e2e_fmt(cmd, sizeof cmd, "cc -std=c11 -Wall -Wextra -Werror -fsyntax-only -x c '%s'", lib->header);
   if (run_cmd(cmd, log) != 0) {
-    failf(c, "the header does not compile on its own: %s", cmd);
+    e2e_failf(c, "the header does not compile on its own: %s", cmd);
     print_file(log, "    ");
   }
   /* A C file with texrt.h and the header (twice: include guard) that takes the
    * address of every function with the prototype the metadata implies. */
-  fmt(src, sizeof src, "%s/%s_hdr.c", tmpdir, lib->prefix);
-  fmt(cxx, sizeof cxx, "%s/%s_hdr.cc", tmpdir, lib->prefix);
+  e2e_fmt(src, sizeof src, "%s/%s_hdr.c", e2e_tmpdir, lib->prefix);
+  e2e_fmt(cxx, sizeof cxx, "%s/%s_hdr.cc", e2e_tmpdir, lib->prefix);
   FILE *f = fopen(src, "w");
   if (!f) {
-    failf(c, "cannot write %s", src);
+    e2e_failf(c, "cannot write %s", src);
     return;
   }
   fprintf(f, "#include \"texrt.h\"\n#include \"%s.h\"\n#include \"%s.h\"\n", lib->prefix, lib->prefix);
@@ -650,13 +591,13 @@ static void check_header(Ctx *c, const Lib *lib) {
     fprintf(f, ") = %s;\n", fi->symbol);
   }
   fclose(f);
-  fmt(cmd, sizeof cmd,
+  e2e_fmt(cmd, sizeof cmd,
            "cc -std=c11 -Wall -Wextra -Werror -fsyntax-only -I'%s' -I'%s' '%s' && "
            "cp '%s' '%s' && { ! command -v c++ >/dev/null || "
            "c++ -std=c++17 -Wall -Wextra -Werror -fsyntax-only -I'%s' -I'%s' '%s'; }",
-           inc, tmpdir, src, src, cxx, inc, tmpdir, cxx);
+           inc, e2e_tmpdir, src, src, cxx, inc, e2e_tmpdir, cxx);
   if (run_cmd(cmd, log) != 0) {
-    failf(c, "the header with texrt.h does not compile (TEXRT_INCLUDE=%s): %s", inc, cmd);
+    e2e_failf(c, "the header with texrt.h does not compile (TEXRT_INCLUDE=%s): %s", inc, cmd);
     print_file(log, "    ");
   }
 }
@@ -673,74 +614,74 @@ static void check_metadata(Ctx *c, const Program *p, const Lib *lib, const char 
   const TexModuleInfo *mi = lib->mi;
   char sym[256];
   if (mi->abi_version != TEX_ABI_VERSION)
-    failf(c, "%s: abi_version %u, want %d", lib->what, mi->abi_version, TEX_ABI_VERSION);
+    e2e_failf(c, "%s: abi_version %u, want %d", lib->what, mi->abi_version, TEX_ABI_VERSION);
   if (!mi->prefix || strcmp(mi->prefix, lib->prefix) != 0)
-    failf(c, "%s: metadata prefix '%s', want '%s'", lib->what, mi->prefix ? mi->prefix : "(null)", lib->prefix);
+    e2e_failf(c, "%s: metadata prefix '%s', want '%s'", lib->what, mi->prefix ? mi->prefix : "(null)", lib->prefix);
   if (!mi->source || !str_ends(mi->source, p->file))
-    failf(c, "%s: metadata source '%s' does not name %s", lib->what, mi->source ? mi->source : "(null)", p->file);
+    e2e_failf(c, "%s: metadata source '%s' does not name %s", lib->what, mi->source ? mi->source : "(null)", p->file);
   if (!mi->target || strcmp(mi->target, "cpu") != 0)
-    failf(c, "%s: metadata target '%s', want cpu", lib->what, mi->target ? mi->target : "(null)");
+    e2e_failf(c, "%s: metadata target '%s', want cpu", lib->what, mi->target ? mi->target : "(null)");
   if (!mi->texc_version || !mi->cpu || !mi->cpu_features)
-    failf(c, "%s: metadata texc_version/cpu/cpu_features missing", lib->what);
+    e2e_failf(c, "%s: metadata texc_version/cpu/cpu_features missing", lib->what);
   if (want_cpu && (!mi->cpu || strcmp(mi->cpu, want_cpu) != 0))
-    failf(c, "%s: metadata cpu '%s', want '%s'", lib->what, mi->cpu ? mi->cpu : "(null)", want_cpu);
+    e2e_failf(c, "%s: metadata cpu '%s', want '%s'", lib->what, mi->cpu ? mi->cpu : "(null)", want_cpu);
   if (mi->nfuncs < 0 || (mi->nfuncs && !mi->funcs)) {
-    failf(c, "%s: bad function table", lib->what);
+    e2e_failf(c, "%s: bad function table", lib->what);
     return;
   }
   for (int i = 0; i < mi->nfuncs; i++) {
     const TexFuncInfo *f = &mi->funcs[i];
     if (!f->name || !f->symbol) {
-      failf(c, "%s: function #%d has no name/symbol", lib->what, i);
+      e2e_failf(c, "%s: function #%d has no name/symbol", lib->what, i);
       continue;
     }
-    fmt(sym, sizeof sym, "%s_%s", lib->prefix, f->name);
-    if (strcmp(f->symbol, sym) != 0) failf(c, "%s: symbol '%s', want '%s'", lib->what, f->symbol, sym);
-    if (!dlsym(lib->h, f->symbol)) failf(c, "%s: '%s' is in the metadata but not exported", lib->what, f->symbol);
+    e2e_fmt(sym, sizeof sym, "%s_%s", lib->prefix, f->name);
+    if (strcmp(f->symbol, sym) != 0) e2e_failf(c, "%s: symbol '%s', want '%s'", lib->what, f->symbol, sym);
+    if (!dlsym(lib->h, f->symbol)) e2e_failf(c, "%s: '%s' is in the metadata but not exported", lib->what, f->symbol);
     if (f->nparams < 1 || f->nparams > MAX_PARAMS || f->ninputs != f->nparams - 1 || !f->params) {
-      failf(c, "%s: %s has %d params, %d inputs (want exactly one output)", lib->what, f->name, f->nparams,
-            f->ninputs);
+      e2e_failf(c, "%s: %s has %d params, %d inputs (want exactly one output)", lib->what, f->name, f->nparams,
+                f->ninputs);
       continue;
     }
-    if (f->nsyms < 0 || (f->nsyms && !f->sym_names) || f->nasserts < 0) failf(c, "%s: %s: bad symbol table", lib->what, f->name);
+    if (f->nsyms < 0 || (f->nsyms && !f->sym_names) || f->nasserts < 0) e2e_failf(c, "%s: %s: bad symbol table", lib->what, f->name);
     for (int k = 0; k < f->nparams; k++) {
       const TexParamInfo *pi = &f->params[k];
       int want_role = k < f->ninputs ? TEX_IN : TEX_OUT;
       if (!pi->name || pi->role != want_role || pi->dtype >= TEX_DTYPE_COUNT || pi->rank > REF_MAX_RANK ||
           (pi->rank && !pi->dims))
-        failf(c, "%s: %s param #%d: bad metadata (name %s role %d dtype %d rank %d)", lib->what, f->name, k,
-              pi->name ? pi->name : "(null)", pi->role, pi->dtype, pi->rank);
+        e2e_failf(c, "%s: %s param #%d: bad metadata (name %s role %d dtype %d rank %d)", lib->what, f->name, k,
+                  pi->name ? pi->name : "(null)", pi->role, pi->dtype, pi->rank);
       if (k == f->nparams - 1 && pi->name && strcmp(pi->name, "out") != 0)
-        failf(c, "%s: %s: output is named '%s', want 'out'", lib->what, f->name, pi->name);
+        e2e_failf(c, "%s: %s: output is named '%s', want 'out'", lib->what, f->name, pi->name);
     }
   }
   /* Every exported function has a directive and the other way round. */
   for (int i = 0; i < mi->nfuncs; i++) {
     bool found = false;
     for (int j = 0; j < p->nfns && !found; j++) found = mi->funcs[i].name && strcmp(p->fns[j].name, mi->funcs[i].name) == 0;
-    if (!found) failf(c, "%s: exported function '%s' has no `# e2e: fn` directive", lib->what, mi->funcs[i].name);
+    if (!found) e2e_failf(c, "%s: exported function '%s' has no `# e2e: fn` directive", lib->what, mi->funcs[i].name);
   }
   for (int j = 0; j < p->nfns; j++)
     if (!find_func(mi, p->fns[j].name))
-      failf(c, "%s: directive at line %d names '%s', which is not exported", lib->what, p->fns[j].line, p->fns[j].name);
+      e2e_failf(c, "%s: directive at line %d names '%s', which is not exported", lib->what, p->fns[j].line, p->fns[j].name);
   for (int j = 0; j < p->nprivates; j++) {
-    fmt(sym, sizeof sym, "%s_%s", lib->prefix, p->privates[j]);
+    e2e_fmt(sym, sizeof sym, "%s_%s", lib->prefix, p->privates[j]);
     dlerror();
-    if (dlsym(lib->h, sym)) failf(c, "%s: private function '%s' is exported as %s", lib->what, p->privates[j], sym);
-    if (find_func(mi, p->privates[j])) failf(c, "%s: private function '%s' is in the metadata", lib->what, p->privates[j]);
+    if (dlsym(lib->h, sym)) e2e_failf(c, "%s: private function '%s' is exported as %s", lib->what, p->privates[j], sym);
+    if (find_func(mi, p->privates[j])) e2e_failf(c, "%s: private function '%s' is in the metadata", lib->what, p->privates[j]);
   }
 }
 
 /* The builds must describe the same functions. */
 static void compare_metadata(Ctx *c, const Lib *a, const Lib *b) {
   if (a->mi->nfuncs != b->mi->nfuncs) {
-    failf(c, "%s and %s builds export %d and %d functions", a->what, b->what, a->mi->nfuncs, b->mi->nfuncs);
+    e2e_failf(c, "%s and %s builds export %d and %d functions", a->what, b->what, a->mi->nfuncs, b->mi->nfuncs);
     return;
   }
   for (int i = 0; i < a->mi->nfuncs; i++) {
     const TexFuncInfo *fa = &a->mi->funcs[i], *fb = find_func(b->mi, fa->name ? fa->name : "");
     if (!fb || fa->nparams != fb->nparams || fa->nsyms != fb->nsyms) {
-      failf(c, "%s: metadata differs between the %s and %s builds", fa->name, a->what, b->what);
+      e2e_failf(c, "%s: metadata differs between the %s and %s builds", fa->name, a->what, b->what);
       continue;
     }
     for (int k = 0; k < fa->nparams; k++) {
@@ -750,7 +691,7 @@ static void compare_metadata(Ctx *c, const Lib *a, const Lib *b) {
       for (int d = 0; same && d < pa->rank; d++)
         same = pa->dims[d].len == pb->dims[d].len &&
                memcmp(pa->dims[d].code, pb->dims[d].code, sizeof(int64_t) * (size_t)pa->dims[d].len) == 0;
-      if (!same) failf(c, "%s param #%d: metadata differs between the %s and %s builds", fa->name, k, a->what, b->what);
+      if (!same) e2e_failf(c, "%s param #%d: metadata differs between the %s and %s builds", fa->name, k, a->what, b->what);
     }
   }
 }
@@ -767,7 +708,7 @@ typedef int (*Fn7)(DLTensor *, DLTensor *, DLTensor *, DLTensor *, DLTensor *, D
 typedef int (*Fn8)(DLTensor *, DLTensor *, DLTensor *, DLTensor *, DLTensor *, DLTensor *, DLTensor *, DLTensor *);
 
 /* Calls a generated function with n tensor arguments (n <= 8). */
-static int call_fn(void *fp, int n, DLTensor **a) {
+int e2e_call_fn(void *fp, int n, DLTensor **a) {
   switch (n) {
   case 1: return ((Fn1)fp)(a[0]);
   case 2: return ((Fn2)fp)(a[0], a[1]);
@@ -826,7 +767,7 @@ static void make_tensor(DLTensor *t, const Buf *b, int dtype, int rank, int64_t 
                         const Layout *L, int64_t numel) {
   memset(t, 0, sizeof *t);
   t->device = (DLDevice){kDLCPU, 0};
-  t->dtype = dl_dtype(dtype);
+  t->dtype = e2e_dl_dtype(dtype);
   t->ndim = rank;
   t->shape = rank == 0 && L->null_empty ? NULL : shape;
   if (L->strides && rank > 0) {
@@ -858,7 +799,7 @@ static const double specials_f64[] = {0.0, -0.0, INFINITY, -INFINITY, NAN, 5e-32
 
 static const RangeSpec *find_range(const Program *p, const char *fn, const char *param) {
   char qual[160];
-  fmt(qual, sizeof qual, "%s.%s", fn, param);
+  e2e_fmt(qual, sizeof qual, "%s.%s", fn, param);
   for (int i = 0; i < p->nranges; i++)
     if (strcmp(p->ranges[i].name, qual) == 0) return &p->ranges[i];
   for (int i = 0; i < p->nranges; i++)
@@ -922,9 +863,9 @@ typedef struct FnRun {
 } FnRun;
 
 static void shape_text(const int64_t *shape, int rank, char *out, size_t cap) {
-  int n = fmt(out, cap, "[");
-  for (int d = 0; d < rank && n > 0 && (size_t)n < cap; d++) n += fmt(out + n, cap - (size_t)n, "%s%lld", d ? "," : "", (long long)shape[d]);
-  if (n > 0 && (size_t)n < cap) fmt(out + n, cap - (size_t)n, "]");
+  int n = e2e_fmt(out, cap, "[");
+  for (int d = 0; d < rank && n > 0 && (size_t)n < cap; d++) n += e2e_fmt(out + n, cap - (size_t)n, "%s%lld", d ? "," : "", (long long)shape[d]);
+  if (n > 0 && (size_t)n < cap) e2e_fmt(out + n, cap - (size_t)n, "]");
 }
 
 static void index_text(int64_t i, const int64_t *shape, int rank, char *out, size_t cap) {
@@ -963,7 +904,7 @@ static void describe_inputs(FnRun *fr, const TexFuncInfo *f, int64_t shapes[][RE
   for (int k = 0; k < f->nparams && n >= 0 && (size_t)n < cap; k++) {
     char sh[128];
     shape_text(shapes[k], f->params[k].rank, sh, sizeof sh);
-    n += fmt(out + n, cap - (size_t)n, "%s%s: %s%s", k ? ", " : "", f->params[k].name, dtype_name(f->params[k].dtype), sh);
+    n += e2e_fmt(out + n, cap - (size_t)n, "%s%s: %s%s", k ? ", " : "", f->params[k].name, dtype_name(f->params[k].dtype), sh);
   }
   (void)fr;
 }
@@ -981,7 +922,7 @@ static void run_trial(FnRun *fr, const TexFuncInfo *const *funcs, int trial, con
   char symtext[256] = "", desc[1024];
   int tn = 0;
   for (int k = 0; k < f->nsyms; k++)
-    tn += fmt(symtext + tn, sizeof symtext - (size_t)tn, "%s%s=%lld", k ? " " : "", f->sym_names[k], (long long)syms[k]);
+    tn += e2e_fmt(symtext + tn, sizeof symtext - (size_t)tn, "%s%s=%lld", k ? " " : "", f->sym_names[k], (long long)syms[k]);
 
   /* Shapes from the metadata's dim bytecode. */
   for (int k = 0; k < np; k++) {
@@ -989,7 +930,7 @@ static void run_trial(FnRun *fr, const TexFuncInfo *const *funcs, int trial, con
     numel[k] = 1;
     for (int d = 0; d < pi->rank; d++) {
       if (dim_eval(&pi->dims[d], syms, f->nsyms, &shapes[k][d]) != 0 || shapes[k][d] < 0) {
-        failf(c, "%s: cannot evaluate dim %d of '%s' with %s", s->name, d, pi->name, symtext);
+        e2e_failf(c, "%s: cannot evaluate dim %d of '%s' with %s", s->name, d, pi->name, symtext);
         return;
       }
       numel[k] *= shapes[k][d];
@@ -1037,7 +978,7 @@ static void run_trial(FnRun *fr, const TexFuncInfo *const *funcs, int trial, con
 
   bool sok = true;
   double as = eval_scale(s->scale, f, syms, &sok), rs = eval_scale(s->rscale, f, syms, &sok);
-  if (!sok) failf(c, "%s: bad scale=/rscale= expression", s->name);
+  if (!sok) e2e_failf(c, "%s: bad scale=/rscale= expression", s->name);
 
   /* Each build, same inputs. */
   size_t obytes = (size_t)on * esize(po->dtype);
@@ -1049,20 +990,20 @@ static void run_trial(FnRun *fr, const TexFuncInfo *const *funcs, int trial, con
     make_tensor(&to, &out[v], po->dtype, po->rank, shapes[np - 1], strides[np - 1], &L, on);
     args[np - 1] = &to;
     void *fp = dlsym(fr->libs[v].h, funcs[v]->symbol);
-    int rc = fp ? call_fn(fp, np, args) : -1;
+    int rc = fp ? e2e_call_fn(fp, np, args) : -1;
     fr->calls++;
     if (rc != 0) {
-      failf(c, "%s (%s build) returned %d (%s): %s  [trial %d, %s, %s]", funcs[v]->symbol, fr->libs[v].what, rc,
-            tex_status_text(rc), fr->libs[v].last_error(), trial, symtext, desc);
+      e2e_failf(c, "%s (%s build) returned %d (%s): %s  [trial %d, %s, %s]", funcs[v]->symbol, fr->libs[v].what, rc,
+                tex_status_text(rc), fr->libs[v].last_error(), trial, symtext, desc);
       continue;
     }
     if (!buf_guards_ok(&out[v]))
-      failf(c, "%s (%s build) wrote outside its output [trial %d, %s]", funcs[v]->symbol, fr->libs[v].what, trial,
-            symtext);
+      e2e_failf(c, "%s (%s build) wrote outside its output [trial %d, %s]", funcs[v]->symbol, fr->libs[v].what, trial,
+                symtext);
     for (int k = 0; k < nin; k++)
       if (memcmp(saved[k].raw, in[k].raw, in[k].total) != 0)
-        failf(c, "%s (%s build) modified its input '%s' [trial %d, %s]", funcs[v]->symbol, fr->libs[v].what,
-              f->params[k].name, trial, symtext);
+        e2e_failf(c, "%s (%s build) modified its input '%s' [trial %d, %s]", funcs[v]->symbol, fr->libs[v].what,
+                  f->params[k].name, trial, symtext);
     if (v == 0) {
       int printed = 0, bad = 0;
       for (int64_t i = 0; i < on; i++) {
@@ -1080,21 +1021,21 @@ static void run_trial(FnRun *fr, const TexFuncInfo *const *funcs, int trial, con
         if (printed++ < MAX_PRINT) {
           char at[128];
           index_text(i, shapes[np - 1], po->rank, at, sizeof at);
-          failf(c, "%s: out%s = %.9g (%a), want %.9g (%a), err %.3g  [trial %d seed E2E_SEED=%llu, %s; %s]",
-                funcs[0]->symbol, at, got, got, round_to(po->dtype, want[i]), round_to(po->dtype, want[i]),
-                fabs(got - want[i]), trial, (unsigned long long)base_seed, symtext, desc);
+          e2e_failf(c, "%s: out%s = %.9g (%a), want %.9g (%a), err %.3g  [trial %d seed E2E_SEED=%llu, %s; %s]",
+                    funcs[0]->symbol, at, got, got, round_to(po->dtype, want[i]), round_to(po->dtype, want[i]),
+                    fabs(got - want[i]), trial, (unsigned long long)base_seed, symtext, desc);
         }
       }
-      if (bad > MAX_PRINT) failf(c, "%s: ... %d of %lld elements wrong in trial %d", funcs[0]->symbol, bad, (long long)on, trial);
+      if (bad > MAX_PRINT) e2e_failf(c, "%s: ... %d of %lld elements wrong in trial %d", funcs[0]->symbol, bad, (long long)on, trial);
     } else if (memcmp(buf_data(&out[v]), buf_data(&out[0]), obytes) != 0) {
       int64_t i = 0;
       size_t es = esize(po->dtype);
       while (i < on && memcmp(buf_data(&out[v]) + (size_t)i * es, buf_data(&out[0]) + (size_t)i * es, es) == 0) i++;
       char at[128];
       index_text(i, shapes[np - 1], po->rank, at, sizeof at);
-      failf(c, "%s: %s build is not bitwise identical to the default build: out%s = %a vs %a  [trial %d, %s]",
-            s->name, fr->libs[v].what, at, load_elem(buf_data(&out[v]), po->dtype, i),
-            load_elem(buf_data(&out[0]), po->dtype, i), trial, symtext);
+      e2e_failf(c, "%s: %s build is not bitwise identical to the default build: out%s = %a vs %a  [trial %d, %s]",
+                s->name, fr->libs[v].what, at, load_elem(buf_data(&out[v]), po->dtype, i),
+                load_elem(buf_data(&out[0]), po->dtype, i), trial, symtext);
     }
   }
   for (int v = 0; v < nl; v++) free(out[v].raw);
@@ -1120,12 +1061,12 @@ static void test_function(Ctx *c, const Program *p, const FnSpec *s, Lib *libs, 
   }
   const TexFuncInfo *f = funcs[0];
   if (f->nparams < 1 || f->nparams > 8 || f->ninputs != f->nparams - 1 || f->nsyms > 16) {
-    failf(c, "%s: cannot call a function with %d params", s->name, f->nparams);
+    e2e_failf(c, "%s: cannot call a function with %d params", s->name, f->nparams);
     return;
   }
   FnRun fr = {.c = c, .p = p, .spec = s, .libs = libs, .nlibs = nlibs, .ref = ref_lookup(s->ref)};
   if (!fr.ref) {
-    failf(c, "%s: unknown reference '%s' (refs.c)", s->name, s->ref);
+    e2e_failf(c, "%s: unknown reference '%s' (refs.c)", s->name, s->ref);
     return;
   }
   /* Size lists per symbol. */
@@ -1150,9 +1091,9 @@ static void test_function(Ctx *c, const Program *p, const FnSpec *s, Lib *libs, 
     run_trial(&fr, funcs, t, syms);
   }
   char tol[160];
-  int n = fmt(tol, sizeof tol, "tol rtol=%g%s%s atol=%g%s%s", s->rtol, s->rscale[0] ? "*" : "", s->rscale,
+  int n = e2e_fmt(tol, sizeof tol, "tol rtol=%g%s%s atol=%g%s%s", s->rtol, s->rscale[0] ? "*" : "", s->rscale,
                    s->atol, s->scale[0] ? "*" : "", s->scale);
-  if (s->ulp > 0) fmt(tol + n, sizeof tol - (size_t)n, " or %g ulp", s->ulp);
+  if (s->ulp > 0) e2e_fmt(tol + n, sizeof tol - (size_t)n, " or %g ulp", s->ulp);
   print_message("    %-14s %-18s %2d trials  %-44s worst err %.3g (%.0f%% of allowed)\n", s->name, s->ref, ntrials, tol,
                   fr.worst_err, fr.worst_ratio * 100);
 }
@@ -1173,16 +1114,16 @@ static void test_program(void **state) {
   libs[0].what = "default";
   libs[1].what = "-O0";
   libs[2].what = "x86-64-v2";
-  bool ok = compile(&c, p, p->base, "", &libs[0]);
-  fmt(prefix, sizeof prefix, "%s_O0", p->base);
-  fmt(flags, sizeof flags, "-O0 --prefix=%s", prefix);
-  ok = compile(&c, p, prefix, flags, &libs[1]) && ok;
-  fmt(prefix, sizeof prefix, "%s_v2", p->base);
-  fmt(flags, sizeof flags, "--cpu=x86-64-v2 --prefix=%s", prefix);
-  ok = compile(&c, p, prefix, flags, &libs[2]) && ok;
+  bool ok = e2e_compile(&c, p, p->base, "", &libs[0]);
+  e2e_fmt(prefix, sizeof prefix, "%s_O0", p->base);
+  e2e_fmt(flags, sizeof flags, "-O0 --prefix=%s", prefix);
+  ok = e2e_compile(&c, p, prefix, flags, &libs[1]) && ok;
+  e2e_fmt(prefix, sizeof prefix, "%s_v2", p->base);
+  e2e_fmt(flags, sizeof flags, "--cpu=x86-64-v2 --prefix=%s", prefix);
+  ok = e2e_compile(&c, p, prefix, flags, &libs[2]) && ok;
   if (ok) {
     for (int v = 0; v < 3; v++) check_imports(&c, &libs[v]);
-    for (int v = 0; v < 3 && ok; v++) ok = load(&c, &libs[v]);
+    for (int v = 0; v < 3 && ok; v++) ok = e2e_load(&c, &libs[v]);
   }
   if (ok) {
     check_header(&c, &libs[0]);
@@ -1192,7 +1133,7 @@ static void test_program(void **state) {
     print_message("  %s: %d functions, each against its reference and bitwise across the 3 builds\n", p->file, p->nfns);
     for (int j = 0; j < p->nfns; j++) test_function(&c, p, &p->fns[j], libs, 3);
   }
-  for (int v = 0; v < 3; v++) unload(&libs[v]);
+  for (int v = 0; v < 3; v++) e2e_unload(&libs[v]);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
   if (c.suppressed) print_error("[%s] ... %d more failures not shown\n", p->file, c.suppressed);
@@ -1204,7 +1145,7 @@ static void test_program(void **state) {
     fail_msg("%s passes but is marked xfail (%s): remove the xfail", p->file, p->xfail);
   }
   if (c.failures) fail_msg("%s: %d failures", p->file, c.failures);
-  if (verbose) print_message("[%s] ok %.2fs\n", p->file, secs);
+  if (e2e_verbose) print_message("[%s] ok %.2fs\n", p->file, secs);
 }
 
 static void test_program_count(void **state) {
@@ -1219,391 +1160,6 @@ static void test_program_count(void **state) {
   if (n < 22) fail_msg("%s holds %d .tex programs; the suite requires at least 22", e2e_dir, n);
 }
 
-/* ---- item 2: call-time errors through a real .so --------------------------------------------- */
-
-typedef struct ErrLib {
-  Lib lib;
-  void *f, *g, *h;
-} ErrLib;
-
-static void tensor(DLTensor *t, void *data, int dtype, int rank, int64_t *shape) {
-  memset(t, 0, sizeof *t);
-  t->data = data;
-  t->device = (DLDevice){kDLCPU, 0};
-  t->dtype = dl_dtype(dtype);
-  t->ndim = rank;
-  t->shape = shape;
-}
-
-/* Expects status want and a message naming the symbol and every name in names. */
-static void expect_status(Ctx *c, const ErrLib *e, const char *what, int rc, int want, const char *const *names) {
-  const char *msg = e->lib.last_error();
-  if (rc != want) {
-    failf(c, "%s: status %d (%s), want %d (%s); message: %s", what, rc, tex_status_text(rc), want,
-          tex_status_text(want), msg ? msg : "(null)");
-    return;
-  }
-  if (want == TEX_OK) return;
-  if (!msg) {
-    failf(c, "%s: last_error() is NULL", what);
-    return;
-  }
-  for (int i = 0; names && names[i]; i++) {
-    char quoted[96];
-    fmt(quoted, sizeof quoted, "'%s'", names[i]);
-    if (!strstr(msg, quoted)) failf(c, "%s: the message does not name %s: %s", what, quoted, msg);
-  }
-  if (!strstr(msg, "errchk_")) failf(c, "%s: the message does not name the function: %s", what, msg);
-  if (verbose) print_message("    %-40s -> %s: %s\n", what, tex_status_text(rc), msg);
-}
-
-static bool all_bytes(const void *p, size_t n, unsigned char v) {
-  const unsigned char *b = p;
-  for (size_t i = 0; i < n; i++)
-    if (b[i] != v) return false;
-  return true;
-}
-
-static void test_call_errors(void **state) {
-  (void)state;
-  static Program prog;
-  Ctx c = {.p = &prog};
-  fmt(prog.path, sizeof prog.path, "%s/errs.tex", e2e_dir);
-  fmt(prog.file, sizeof prog.file, "errs.tex (call errors)");
-  ErrLib e;
-  memset(&e, 0, sizeof e);
-  e.lib.what = "default";
-  if (!compile(&c, &prog, "errchk", "--prefix=errchk", &e.lib) || !load(&c, &e.lib))
-    fail_msg("cannot build tests/e2e/errs.tex");
-  e.f = dlsym(e.lib.h, "errchk_f");
-  e.g = dlsym(e.lib.h, "errchk_g");
-  e.h = dlsym(e.lib.h, "errchk_h");
-  if (!e.f || !e.g || !e.h) {
-    unload(&e.lib);
-    fail_msg("errs.tex must export f(x: f32[N, 3], y: f32[N]) -> f32[N], g(m: bool[N], x: f32[N]) -> f32[N], "
-             "h(x: f32[N, K]) -> f32[N, K]");
-  }
-  enum { N = 5, K = 7 };
-  float x[N * 3], y[N], out[N + 4], xk[N * K], outk[N * K];
-  double xd[N * 3];
-  int64_t sx[2] = {N, 3}, sy[1] = {N}, so[1] = {N};
-  for (int i = 0; i < N * 3; i++) x[i] = (float)(i % 7) - 2.5f, xd[i] = x[i];
-  for (int i = 0; i < N; i++) y[i] = 0.25f * (float)i;
-  for (int i = 0; i < N * K; i++) xk[i] = (float)i * 0.5f - 3.0f;
-  DLTensor tx, ty, to, *a[3];
-  const char *const nx[] = {"x", NULL}, *const ny[] = {"y", NULL}, *const nout[] = {"out", NULL},
-                    *const nm[] = {"m", NULL}, *const nalias[] = {"out", "y", NULL};
-#define RESET()                                            \
-  do {                                                     \
-    tensor(&tx, x, TEX_F32, 2, sx);                        \
-    tensor(&ty, y, TEX_F32, 1, sy);                        \
-    tensor(&to, out, TEX_F32, 1, so);                      \
-    sx[0] = N, sx[1] = 3, sy[0] = N, so[0] = N;            \
-    memset(out, 0xEE, sizeof out);                         \
-    a[0] = &tx, a[1] = &ty, a[2] = &to;                    \
-  } while (0)
-#define UNTOUCHED(what)                                                                     \
-  do {                                                                                      \
-    if (!all_bytes(out, sizeof out, 0xEE)) failf(&c, "%s: the output was written", what); \
-  } while (0)
-
-  /* The good call first: f = sum(x, axis=1) + y. */
-  RESET();
-  int rc = call_fn(e.f, 3, a);
-  expect_status(&c, &e, "good call", rc, TEX_OK, NULL);
-  for (int i = 0; i < N && rc == 0; i++) {
-    double want = xd[3 * i] + xd[3 * i + 1] + xd[3 * i + 2] + y[i];
-    if (fabs(out[i] - want) > 1e-5) failf(&c, "good call: out[%d] = %g, want %g", i, out[i], want);
-  }
-
-  /* TEX_ERR_NULL: NULL tensor, NULL data with nonzero size, NULL shape. */
-  RESET();
-  a[0] = NULL;
-  expect_status(&c, &e, "NULL input tensor", call_fn(e.f, 3, a), TEX_ERR_NULL, nx);
-  UNTOUCHED("NULL input tensor");
-  RESET();
-  a[2] = NULL;
-  expect_status(&c, &e, "NULL output tensor", call_fn(e.f, 3, a), TEX_ERR_NULL, nout);
-  RESET();
-  tx.data = NULL;
-  expect_status(&c, &e, "NULL data, 15 elements", call_fn(e.f, 3, a), TEX_ERR_NULL, nx);
-  UNTOUCHED("NULL data");
-  RESET();
-  to.data = NULL;
-  expect_status(&c, &e, "NULL output data", call_fn(e.f, 3, a), TEX_ERR_NULL, nout);
-  RESET();
-  ty.shape = NULL;
-  expect_status(&c, &e, "NULL shape pointer", call_fn(e.f, 3, a), TEX_ERR_NULL, ny);
-
-  /* TEX_ERR_DTYPE: f64 for f32; int32 for f32; lanes. */
-  RESET();
-  tx.data = xd;
-  tx.dtype = dl_dtype(TEX_F64);
-  expect_status(&c, &e, "f64 for f32", call_fn(e.f, 3, a), TEX_ERR_DTYPE, nx);
-  UNTOUCHED("f64 for f32");
-  RESET();
-  to.dtype = (DLDataType){kDLInt, 32, 1};
-  expect_status(&c, &e, "int32 output for f32", call_fn(e.f, 3, a), TEX_ERR_DTYPE, nout);
-  RESET();
-  ty.dtype = (DLDataType){kDLFloat, 32, 4};
-  expect_status(&c, &e, "float32x4 for f32", call_fn(e.f, 3, a), TEX_ERR_DTYPE, ny);
-
-  /* bool: kDLUInt/8 and kDLBool(6)/8 accepted; kDLInt/8 rejected. g = where(m, x, -x). */
-  {
-    uint8_t m[N] = {1, 0, 1, 1, 0};
-    float gx[N] = {1, 2, 3, 4, 5}, gout[N];
-    int64_t sn[1] = {N}, sno[1] = {N};
-    DLTensor tm, tgx, tgo, *ga[3] = {&tm, &tgx, &tgo};
-    static const uint8_t codes[3] = {kDLUInt, 6, kDLInt};
-    for (int k = 0; k < 3; k++) {
-      tensor(&tm, m, TEX_BOOL, 1, sn);
-      tm.dtype.code = codes[k];
-      tensor(&tgx, gx, TEX_F32, 1, sn);
-      tensor(&tgo, gout, TEX_F32, 1, sno);
-      memset(gout, 0, sizeof gout);
-      char what[64];
-      fmt(what, sizeof what, "bool as %s (DLPack code %d, 8 bits)", k == 0 ? "kDLUInt" : k == 1 ? "kDLBool" : "kDLInt", codes[k]);
-      rc = call_fn(e.g, 3, ga);
-      expect_status(&c, &e, what, rc, k < 2 ? TEX_OK : TEX_ERR_DTYPE, nm);
-      for (int i = 0; i < N && k < 2 && rc == 0; i++)
-        if (gout[i] != (m[i] ? gx[i] : -gx[i])) failf(&c, "%s: out[%d] = %g", what, i, gout[i]);
-    }
-    tensor(&tm, m, TEX_BOOL, 1, sn);
-    tm.dtype.bits = 32;
-    expect_status(&c, &e, "bool as uint32", call_fn(e.g, 3, ga), TEX_ERR_DTYPE, nm);
-  }
-
-  /* TEX_ERR_RANK. */
-  RESET();
-  {
-    int64_t s2[2] = {N, 1};
-    ty.ndim = 2;
-    ty.shape = s2;
-    expect_status(&c, &e, "rank 2 for rank 1", call_fn(e.f, 3, a), TEX_ERR_RANK, ny);
-  }
-  RESET();
-  to.ndim = 0;
-  expect_status(&c, &e, "rank 0 output for rank 1", call_fn(e.f, 3, a), TEX_ERR_RANK, nout);
-  UNTOUCHED("rank 0 output");
-
-  /* TEX_ERR_SHAPE: a symbol disagreeing across two args, a literal dim, the
-   * output shape, a negative dim. */
-  RESET();
-  sy[0] = N - 1;
-  expect_status(&c, &e, "N disagrees between x and y", call_fn(e.f, 3, a), TEX_ERR_SHAPE, ny);
-  UNTOUCHED("N disagrees");
-  RESET();
-  sx[1] = 2;
-  expect_status(&c, &e, "literal dim 3 given 2", call_fn(e.f, 3, a), TEX_ERR_SHAPE, nx);
-  RESET();
-  so[0] = N + 1;
-  expect_status(&c, &e, "output shape N+1", call_fn(e.f, 3, a), TEX_ERR_SHAPE, nout);
-  UNTOUCHED("output shape");
-  RESET();
-  sy[0] = -1;
-  expect_status(&c, &e, "negative dim", call_fn(e.f, 3, a), TEX_ERR_SHAPE, ny);
-
-  /* TEX_ERR_OVERFLOW: the size product overflows (NULL data: bind must not
-   * touch it); data + byte_offset wraps around. */
-  {
-    int64_t big[2] = {INT64_C(1) << 40, INT64_C(1) << 40}, sko[2] = {N, K};
-    DLTensor tb, tko, *ha[2] = {&tb, &tko};
-    tensor(&tb, NULL, TEX_F32, 2, big);
-    tensor(&tko, outk, TEX_F32, 2, sko);
-    expect_status(&c, &e, "shape 2^40 x 2^40", call_fn(e.h, 2, ha), TEX_ERR_OVERFLOW, nx);
-    big[0] = INT64_MAX / 2, big[1] = 3;
-    expect_status(&c, &e, "shape (2^62) x 3 f32 bytes", call_fn(e.h, 2, ha), TEX_ERR_OVERFLOW, nx);
-    int64_t sk[2] = {N, K};
-    tensor(&tb, xk, TEX_F32, 2, sk);
-    tb.byte_offset = UINT64_MAX - 8;
-    expect_status(&c, &e, "byte_offset wraps around", call_fn(e.h, 2, ha), TEX_ERR_OVERFLOW, nx);
-  }
-
-  /* TEX_ERR_LAYOUT: a transposed view; odd strides on extent-1 axes are fine. */
-  {
-    int64_t sk[2] = {N, K}, st[2] = {1, N}, sko[2] = {N, K};
-    DLTensor tb, tko, *ha[2] = {&tb, &tko};
-    tensor(&tb, xk, TEX_F32, 2, sk);
-    tb.strides = st;
-    tensor(&tko, outk, TEX_F32, 2, sko);
-    expect_status(&c, &e, "transposed view (strides {1, N})", call_fn(e.h, 2, ha), TEX_ERR_LAYOUT, nx);
-    int64_t sgood[2] = {K, 1}, spad[2] = {K + 1, 1};
-    tb.strides = spad;
-    expect_status(&c, &e, "padded rows (strides {K+1, 1})", call_fn(e.h, 2, ha), TEX_ERR_LAYOUT, nx);
-    tb.strides = sgood;
-    tko.strides = st;
-    expect_status(&c, &e, "transposed output", call_fn(e.h, 2, ha), TEX_ERR_LAYOUT, nout);
-    /* [1, K] with stride 999 on the extent-1 axis, [N, 1] with stride -7 there. */
-    int64_t s1k[2] = {1, K}, st1k[2] = {999, 1}, sn1[2] = {N, 1}, stn1[2] = {1, -7};
-    tensor(&tb, xk, TEX_F32, 2, s1k);
-    tb.strides = st1k;
-    tensor(&tko, outk, TEX_F32, 2, s1k);
-    tko.strides = st1k;
-    memset(outk, 0, sizeof outk);
-    rc = call_fn(e.h, 2, ha);
-    expect_status(&c, &e, "odd stride on extent-1 axis [1, K]", rc, TEX_OK, NULL);
-    for (int i = 0; i < K && rc == 0; i++)
-      if (outk[i] != 2 * xk[i]) failf(&c, "[1, K] odd strides: out[%d] = %g, want %g", i, outk[i], 2 * xk[i]);
-    tensor(&tb, xk, TEX_F32, 2, sn1);
-    tb.strides = stn1;
-    tensor(&tko, outk, TEX_F32, 2, sn1);
-    tko.strides = stn1;
-    memset(outk, 0, sizeof outk);
-    rc = call_fn(e.h, 2, ha);
-    expect_status(&c, &e, "odd stride on extent-1 axis [N, 1]", rc, TEX_OK, NULL);
-    for (int i = 0; i < N && rc == 0; i++)
-      if (outk[i] != 2 * xk[i]) failf(&c, "[N, 1] odd strides: out[%d] = %g, want %g", i, outk[i], 2 * xk[i]);
-  }
-
-  /* byte_offset honoured; misaligned data (floats at address + 1 byte). */
-  {
-    enum { OFF = 6 };
-    float bigbuf[N * K + OFF], bigout[N * K + 2];
-    int64_t sk[2] = {N, K};
-    DLTensor tb, tko, *ha[2] = {&tb, &tko};
-    for (int i = 0; i < N * K + OFF; i++) bigbuf[i] = -100.0f - (float)i;
-    memcpy(bigbuf + OFF, xk, sizeof xk);
-    memset(bigout, 0, sizeof bigout);
-    tensor(&tb, bigbuf, TEX_F32, 2, sk);
-    tb.byte_offset = OFF * sizeof(float);
-    tensor(&tko, bigout, TEX_F32, 2, sk);
-    tko.byte_offset = 2 * sizeof(float);
-    rc = call_fn(e.h, 2, ha);
-    expect_status(&c, &e, "byte_offset", rc, TEX_OK, NULL);
-    for (int i = 0; i < N * K && rc == 0; i++)
-      if (bigout[i + 2] != 2 * xk[i]) {
-        failf(&c, "byte_offset: out[%d] = %g, want %g", i, bigout[i + 2], 2 * xk[i]);
-        break;
-      }
-    if (bigout[0] != 0 || bigout[1] != 0) failf(&c, "byte_offset: wrote before the output's byte_offset");
-
-    unsigned char cin[sizeof xk + 16], cout[sizeof xk + 16];
-    memset(cout, 0, sizeof cout);
-    memcpy(cin + 1, xk, sizeof xk);
-    tensor(&tb, cin, TEX_F32, 2, sk);
-    tb.byte_offset = 1;
-    tensor(&tko, cout + 3, TEX_F32, 2, sk); /* misaligned data pointer itself */
-    rc = call_fn(e.h, 2, ha);
-    expect_status(&c, &e, "misaligned input and output", rc, TEX_OK, NULL);
-    for (int i = 0; i < N * K && rc == 0; i++) {
-      float v;
-      memcpy(&v, cout + 3 + sizeof(float) * (size_t)i, sizeof v);
-      if (v != 2 * xk[i]) {
-        failf(&c, "misaligned: out[%d] = %g, want %g", i, v, 2 * xk[i]);
-        break;
-      }
-    }
-    if (cout[0] || cout[1] || cout[2] || !all_bytes(cout + 3 + sizeof xk, sizeof cout - 3 - sizeof xk, 0))
-      failf(&c, "misaligned: wrote outside the output");
-  }
-
-  /* TEX_ERR_DEVICE: CUDA memory; kDLCUDAHost (pinned host memory) is accepted. */
-  RESET();
-  tx.device = (DLDevice){kDLCUDA, 0};
-  expect_status(&c, &e, "kDLCUDA input", call_fn(e.f, 3, a), TEX_ERR_DEVICE, nx);
-  UNTOUCHED("kDLCUDA input");
-  RESET();
-  to.device = (DLDevice){kDLCUDA, 1};
-  expect_status(&c, &e, "kDLCUDA output", call_fn(e.f, 3, a), TEX_ERR_DEVICE, nout);
-  RESET();
-  ty.device = (DLDevice){kDLCUDAHost, 0};
-  expect_status(&c, &e, "kDLCUDAHost input", call_fn(e.f, 3, a), TEX_OK, NULL);
-
-  /* TEX_ERR_ALIAS: the output overlapping an input, fully or partly; two
-   * overlapping inputs are fine. */
-  {
-    float yo[N + 1];
-    memcpy(yo, y, sizeof y);
-    RESET();
-    ty.data = yo;
-    to.data = yo;
-    expect_status(&c, &e, "output == input y", call_fn(e.f, 3, a), TEX_ERR_ALIAS, nalias);
-    RESET();
-    ty.data = yo;
-    to.data = yo;
-    to.byte_offset = sizeof(float) * (N - 1);
-    expect_status(&c, &e, "output overlaps the last element of y", call_fn(e.f, 3, a), TEX_ERR_ALIAS, nalias);
-    if (memcmp(yo, y, sizeof y) != 0) failf(&c, "alias: y was written");
-    RESET();
-    to.data = x;
-    expect_status(&c, &e, "output inside x", call_fn(e.f, 3, a), TEX_ERR_ALIAS, nout);
-    /* Adjacent, not overlapping: out right after y. */
-    float yy[2 * N];
-    memcpy(yy, y, sizeof y);
-    RESET();
-    ty.data = yy;
-    to.data = yy + N;
-    rc = call_fn(e.f, 3, a);
-    expect_status(&c, &e, "output adjacent to y", rc, TEX_OK, NULL);
-    /* Overlapping inputs: y is a view into x's buffer. */
-    float xy[N * 3];
-    memcpy(xy, x, sizeof x);
-    RESET();
-    tx.data = xy;
-    ty.data = xy;
-    rc = call_fn(e.f, 3, a);
-    expect_status(&c, &e, "two inputs sharing memory", rc, TEX_OK, NULL);
-    for (int i = 0; i < N && rc == 0; i++) {
-      double want = (double)x[3 * i] + x[3 * i + 1] + x[3 * i + 2] + x[i];
-      if (fabs(out[i] - want) > 1e-5) failf(&c, "shared inputs: out[%d] = %g, want %g", i, out[i], want);
-    }
-  }
-
-  /* Empty tensors: N = 0 with NULL data everywhere is a valid call. */
-  RESET();
-  sx[0] = 0, sy[0] = 0, so[0] = 0;
-  tx.data = ty.data = to.data = NULL;
-  expect_status(&c, &e, "N = 0 with NULL data", call_fn(e.f, 3, a), TEX_OK, NULL);
-
-  /* TEX_ERR_ASSERT needs a shape assertion, which no .tex construct emits yet. */
-  for (int i = 0; i < e.lib.mi->nfuncs; i++)
-    if (e.lib.mi->funcs[i].nasserts != 0)
-      print_message("    note: %s has %d shape assertions; add a TEX_ERR_ASSERT case\n", e.lib.mi->funcs[i].name,
-                    e.lib.mi->funcs[i].nasserts);
-  /* The message of a good call after a failing one: the contract is "meaningful
-   * only after a nonzero return", so only check it is still a string. */
-  if (!e.lib.last_error()) failf(&c, "last_error() returned NULL");
-#undef RESET
-#undef UNTOUCHED
-  unload(&e.lib);
-  if (c.failures) fail_msg("call errors: %d failures", c.failures);
-}
-
-/* Two modules loaded at once keep their own symbols and metadata. */
-static void test_two_modules(void **state) {
-  (void)state;
-  static Program prog;
-  Ctx c = {.p = &prog};
-  fmt(prog.path, sizeof prog.path, "%s/errs.tex", e2e_dir);
-  fmt(prog.file, sizeof prog.file, "errs.tex (two modules)");
-  Lib a, b;
-  memset(&a, 0, sizeof a);
-  memset(&b, 0, sizeof b);
-  a.what = b.what = "default";
-  bool ok = compile(&c, &prog, "twomod_a", "--prefix=twomod_a", &a) && compile(&c, &prog, "twomod_b", "--prefix=twomod_b", &b) &&
-            load(&c, &a) && load(&c, &b);
-  if (ok) {
-    if (a.mi == b.mi || strcmp(a.mi->prefix, "twomod_a") != 0 || strcmp(b.mi->prefix, "twomod_b") != 0)
-      failf(&c, "two modules share metadata");
-    if (dlsym(a.h, "texrt_bind") || dlsym(a.h, "texrt_run") || dlsym(b.h, "texrt_last_error"))
-      failf(&c, "the runtime's texrt_* symbols leak out of the .so");
-    /* An error in one module does not show in the other's message. */
-    int64_t s[1] = {3}, s2[2] = {3, 2};
-    float v[6] = {0};
-    DLTensor tx, ty, to, *args[3] = {&tx, &ty, &to};
-    tensor(&tx, v, TEX_F32, 2, s2);
-    tensor(&ty, v, TEX_F32, 1, s);
-    tensor(&to, v + 3, TEX_F32, 1, s);
-    void *fa = dlsym(a.h, "twomod_a_f");
-    if (fa && call_fn(fa, 3, args) != TEX_ERR_SHAPE) failf(&c, "twomod_a_f: want TEX_ERR_SHAPE");
-    if (!strstr(a.last_error(), "twomod_a_f")) failf(&c, "module a's message: %s", a.last_error());
-    if (strstr(b.last_error(), "twomod_a_f")) failf(&c, "module b shows module a's error: %s", b.last_error());
-  }
-  unload(&a);
-  unload(&b);
-  if (c.failures) fail_msg("two modules: %d failures", c.failures);
-}
-
 /* ---- setup ---------------------------------------------------------------------------------------- */
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
@@ -1613,28 +1169,11 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 
 static int group_setup(void **state) {
   (void)state;
-  fmt(tmpdir, sizeof tmpdir, "%s/texc-e2e-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-  if (!mkdtemp(tmpdir)) {
+  e2e_fmt(e2e_tmpdir, sizeof e2e_tmpdir, "%s/texc-e2e-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+  if (!mkdtemp(e2e_tmpdir)) {
     fprintf(stderr, "e2e: mkdtemp: %s\n", strerror(errno));
     return -1;
   }
-#if defined(__SANITIZE_ADDRESS__)
-  /* This driver is instrumented, and the texc beside it links each .so with
-   * the instrumented libtexrt.a, whose __asan_/__ubsan_ references texc's
-   * `-Wl,--no-undefined` rejects.  Link through a `cc` that adds the
-   * sanitizer runtimes (shared, the same ones this process has loaded). */
-  if (!getenv("TEXC_CC")) {
-    char cc[PATH_MAX];
-    fmt(cc, sizeof cc, "%s/cc-san", tmpdir);
-    FILE *f = fopen(cc, "w");
-    if (!f) return -1;
-    fprintf(f, "#!/bin/sh\nexec cc \"$@\" -fsanitize=address,undefined\n");
-    fclose(f);
-    chmod(cc, 0755);
-    setenv("TEXC_CC", cc, 1);
-    print_message("e2e: sanitizer build: TEXC_CC=%s (cc ... -fsanitize=address,undefined)\n", cc);
-  }
-#endif
   return 0;
 }
 
@@ -1642,25 +1181,25 @@ static int group_teardown(void **state) {
   (void)state;
   const char *keep = getenv("E2E_KEEP");
   if (keep && *keep == '1') {
-    print_message("e2e: kept %s\n", tmpdir);
+    print_message("e2e: kept %s\n", e2e_tmpdir);
     return 0;
   }
-  return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  return nftw(e2e_tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 int main(int argc, char **argv) {
   e2e_dir = argc > 1 ? argv[1] : "tests/e2e";
-  texc_path = getenv("TEXC");
-  if (!texc_path || !*texc_path) texc_path = "build/texc";
-  if (access(texc_path, X_OK) != 0) {
-    fprintf(stderr, "e2e: the compiler %s is not executable (set TEXC)\n", texc_path);
+  e2e_texc_path = getenv("TEXC");
+  if (!e2e_texc_path || !*e2e_texc_path) e2e_texc_path = "build/texc";
+  if (access(e2e_texc_path, X_OK) != 0) {
+    fprintf(stderr, "e2e: the compiler %s is not executable (set TEXC)\n", e2e_texc_path);
     return 1;
   }
   const char *seed = getenv("E2E_SEED");
   if (seed && *seed) base_seed = strtoull(seed, NULL, 0);
-  verbose = getenv("E2E_VERBOSE") && *getenv("E2E_VERBOSE") == '1';
+  e2e_verbose = getenv("E2E_VERBOSE") && *getenv("E2E_VERBOSE") == '1';
   scan_programs(e2e_dir);
-  printf("e2e: %d programs in %s, TEXC=%s, E2E_SEED=%llu\n", nprograms, e2e_dir, texc_path,
+  printf("e2e: %d programs in %s, TEXC=%s, E2E_SEED=%llu\n", nprograms, e2e_dir, e2e_texc_path,
          (unsigned long long)base_seed);
 
   struct CMUnitTest *tests = xcalloc((size_t)nprograms + 4, sizeof *tests);
@@ -1668,8 +1207,8 @@ int main(int argc, char **argv) {
   tests[n++] = (struct CMUnitTest){"program_count", test_program_count, NULL, NULL, NULL};
   for (int i = 0; i < nprograms; i++)
     tests[n++] = (struct CMUnitTest){programs[i]->file, test_program, NULL, NULL, programs[i]};
-  tests[n++] = (struct CMUnitTest){"call_errors", test_call_errors, NULL, NULL, NULL};
-  tests[n++] = (struct CMUnitTest){"two_modules", test_two_modules, NULL, NULL, NULL};
+  tests[n++] = (struct CMUnitTest){"call_errors", e2e_test_call_errors, NULL, NULL, NULL};
+  tests[n++] = (struct CMUnitTest){"two_modules", e2e_test_two_modules, NULL, NULL, NULL};
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   int failed = _cmocka_run_group_tests("e2e", tests, n, group_setup, group_teardown);
