@@ -51,7 +51,7 @@ static void print_dim(const TexDimExpr *e, const TexFuncInfo *f) {
 
 static void print_metadata(const TexModuleInfo *m) {
   static const char *const dtypes[] = {"f32", "f64", "i32", "i64", "bool"};
-  printf("module %s (abi %u, from %s, texc %s, cpu %s)\n", m->prefix, m->abi_version, m->source, m->texc_version, m->cpu);
+  printf("module %s (abi %u, from %s, texc %s, cpu %s); dims decoded from the metadata bytecode:\n", m->prefix, m->abi_version, m->source, m->texc_version, m->cpu);
   for (int i = 0; i < m->nfuncs; i++) {
     const TexFuncInfo *f = &m->funcs[i];
     printf("  %s: %d params (%d inputs), symbols:", f->symbol, f->nparams, f->ninputs);
@@ -61,7 +61,7 @@ static void print_metadata(const TexModuleInfo *m) {
       const TexParamInfo *pi = &f->params[p];
       printf("    %-4s %-4s %s[", pi->role == TEX_OUT ? "out" : "in", pi->name, dtypes[pi->dtype]);
       for (int d = 0; d < pi->rank; d++) print_dim(&pi->dims[d], f), printf("%s", d + 1 < pi->rank ? ", " : "");
-      printf("]  (dims in postfix bytecode)\n");
+      printf("]\n");
     }
   }
 }
