@@ -31,6 +31,10 @@ static const struct {
     [TEX_BOOL] = {"bool", kDLUInt, 8},
 };
 
+int texrt_dtype_bytes(int dtype) {
+  return dtype >= 0 && dtype < TEX_DTYPE_COUNT ? tex_dtypes[dtype].bits / 8 : 0;
+}
+
 /* State of one texrt_bind call, shared by the check helpers. */
 typedef struct Bind {
   const TexFuncInfo *f;

@@ -47,20 +47,10 @@ static const char *fn_name(const TexPlan *plan) {
   return f->symbol ? f->symbol : f->name ? f->name : "?";
 }
 
-/* Bytes per element; must agree with bind.c's dtype table (sizes only). */
-static int64_t elem_size(uint8_t dtype) {
-  switch (dtype) {
-  case TEX_F32: case TEX_I32: return 4;
-  case TEX_F64: case TEX_I64: return 8;
-  case TEX_BOOL: return 1;
-  default: return 0;
-  }
-}
-
 /* Size of temporary t in bytes, overflow-checked. */
 static int temp_bytes(const TexPlan *plan, int32_t t, const int64_t *syms, int64_t *bytes) {
   const TexTemp *tmp = &plan->temps[t];
-  int64_t n, size = elem_size(tmp->dtype);
+  int64_t n, size = texrt_dtype_bytes(tmp->dtype);
   char why[256];
   if (size == 0)
     return texrt_fail(TEX_ERR_DTYPE, "%s: temporary #%d has unknown dtype %d", fn_name(plan),

@@ -157,6 +157,9 @@ typedef struct TexPlan {
 int texrt_bind(const TexModuleInfo *module, const TexFuncInfo *func,
                const DLTensor *const *args, void **bufs, int64_t *syms);
 
+/* Bytes per element of a TexDType (0 if unknown). */
+int texrt_dtype_bytes(int dtype);
+
 /* Evaluates a dim expression; returns TEX_OK or TEX_ERR_OVERFLOW/TEX_ERR_SHAPE
  * (division by zero, malformed code). */
 int texrt_dim_eval(const TexDimExpr *e, const int64_t *syms, int64_t *out);
