@@ -15,6 +15,8 @@
  */
 #include <string.h>
 
+#include <llvm-c/DebugInfo.h>
+
 #include "codegen.h"
 
 enum { W = TEX_REDUCE_LANES };
@@ -111,10 +113,23 @@ static LLVMValueRef loop_open(Cg *cg, Loop *l, LLVMValueRef lo, LLVMValueRef hi,
   return l->iv;
 }
 
+/* `!llvm.loop !{self, !{"llvm.loop.unroll.disable"}}`: the loops are
+ * vectorised already, and unrolling them again multiplies code size and
+ * compile time for no gain on memory-bound kernels. */
+static void no_unroll(Cg *cg, LLVMValueRef latch_branch) {
+  LLVMMetadataRef self = LLVMTemporaryMDNode(cg->ctx, NULL, 0);
+  const char *key = "llvm.loop.unroll.disable";
+  LLVMMetadataRef str = LLVMMDStringInContext2(cg->ctx, key, strlen(key));
+  LLVMMetadataRef ops[2] = {self, LLVMMDNodeInContext2(cg->ctx, &str, 1)};
+  LLVMMetadataRef loop = LLVMMDNodeInContext2(cg->ctx, ops, 2);
+  LLVMMetadataReplaceAllUsesWith(self, loop);
+  LLVMSetMetadata(latch_branch, LLVMGetMDKindIDInContext(cg->ctx, "llvm.loop", 9), LLVMMetadataAsValue(cg->ctx, loop));
+}
+
 static void loop_close(Cg *cg, Loop *l) {
   LLVMValueRef next = LLVMBuildAdd(cg->b, l->iv, i64c(cg, l->step), "");
   LLVMBasicBlockRef latch = LLVMGetInsertBlock(cg->b);
-  LLVMBuildBr(cg->b, l->header);
+  no_unroll(cg, LLVMBuildBr(cg->b, l->header));
   LLVMAddIncoming(l->iv, &next, &latch, 1);
   LLVMPositionBuilderAtEnd(cg->b, l->exit);
 }
@@ -377,32 +392,64 @@ static void emit_matmul(Cg *cg, LLVMValueRef begin, LLVMValueRef end) {
 
 /* ---- the kernel function ---------------------------------------------------- */
 
-LLVMValueRef cg_emit_kernel(Cg *cg, const Kernel *k) {
-  LLVMTypeRef params[4] = {cg->ptr, cg->ptr, cg->i64, cg->i64};
-  LLVMValueRef fn = LLVMAddFunction(cg->mod, k->name, LLVMFunctionType(cg->voidt, params, 4, 0));
+static void add_attr(Cg *cg, LLVMValueRef fn, unsigned index, const char *name) {
+  unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+  LLVMAddAttributeAtIndex(fn, index, LLVMCreateEnumAttribute(cg->ctx, kind, 0));
+}
+
+/* The body takes one `noalias` pointer per operand: the runtime guarantees
+ * that an output shares memory with no input, so LLVM needs no runtime alias
+ * checks before vectorising.  It is inlined into the entry function. */
+static LLVMValueRef emit_body_function(Cg *cg, const Kernel *k) {
+  int nptr = k->ninputs + 1;
+  LLVMTypeRef params[K_MAX_INPUTS + 4];
+  for (int i = 0; i < nptr; i++) params[i] = cg->ptr;
+  params[nptr] = cg->ptr, params[nptr + 1] = cg->i64, params[nptr + 2] = cg->i64;
+  char name[256];
+  snprintf(name, sizeof name, "%s.body", k->name);
+  LLVMValueRef fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->voidt, params, (unsigned)nptr + 3, 0));
   LLVMSetLinkage(fn, LLVMInternalLinkage);
+  add_attr(cg, fn, LLVMAttributeFunctionIndex, "alwaysinline");
+  for (int i = 0; i < nptr; i++) add_attr(cg, fn, (unsigned)i + 1, "noalias");
   cg->fn = fn;
   cg->k = k;
   LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
-  LLVMValueRef bufs = LLVMGetParam(fn, 0), syms = LLVMGetParam(fn, 1);
+  LLVMValueRef syms = LLVMGetParam(fn, (unsigned)nptr);
   for (int s = 0; s < cg->p->nsyms; s++) {
     LLVMValueRef p = LLVMBuildGEP2(cg->b, cg->i64, syms, (LLVMValueRef[]){i64c(cg, s)}, 1, "");
     cg->sym_val[s] = load(cg, cg->i64, p, 8);
   }
-  for (int o = 0; o <= k->ninputs; o++) {
-    const KOperand *op = o < k->ninputs ? &k->in[o] : &k->out;
+  for (int o = 0; o < nptr; o++) {
     int slot = o < k->ninputs ? o : K_MAX_INPUTS;
-    LLVMValueRef p = LLVMBuildGEP2(cg->b, cg->ptr, bufs, (LLVMValueRef[]){i64c(cg, op->buf)}, 1, "");
-    cg->base[slot] = load(cg, cg->ptr, p, 8);
-    operand_strides(cg, op, cg->lstride[slot]);
+    cg->base[slot] = LLVMGetParam(fn, (unsigned)o);
+    operand_strides(cg, o < k->ninputs ? &k->in[o] : &k->out, cg->lstride[slot]);
   }
   for (int l = 0; l < k->nloops; l++) cg->extent[l] = cg_emit_dim(cg, k->extent[l]);
-  LLVMValueRef begin = LLVMGetParam(fn, 2), end = LLVMGetParam(fn, 3);
+  LLVMValueRef begin = LLVMGetParam(fn, (unsigned)nptr + 1), end = LLVMGetParam(fn, (unsigned)nptr + 2);
   switch (k->kind) {
   case K_MAP: emit_map(cg, begin, end); break;
   case K_REDUCE: emit_reduce(cg, begin, end); break;
   case K_MATMUL: emit_matmul(cg, begin, end); break;
   }
+  LLVMBuildRetVoid(cg->b);
+  return fn;
+}
+
+LLVMValueRef cg_emit_kernel(Cg *cg, const Kernel *k) {
+  LLVMValueRef body = emit_body_function(cg, k);
+  LLVMTypeRef params[4] = {cg->ptr, cg->ptr, cg->i64, cg->i64};
+  LLVMValueRef fn = LLVMAddFunction(cg->mod, k->name, LLVMFunctionType(cg->voidt, params, 4, 0));
+  LLVMSetLinkage(fn, LLVMInternalLinkage);
+  LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
+  LLVMValueRef args[K_MAX_INPUTS + 4], bufs = LLVMGetParam(fn, 0);
+  int nptr = k->ninputs + 1;
+  for (int o = 0; o < nptr; o++) {
+    int buf = o < k->ninputs ? k->in[o].buf : k->out.buf;
+    LLVMValueRef p = LLVMBuildGEP2(cg->b, cg->ptr, bufs, (LLVMValueRef[]){i64c(cg, buf)}, 1, "");
+    args[o] = load(cg, cg->ptr, p, 8);
+  }
+  args[nptr] = LLVMGetParam(fn, 1), args[nptr + 1] = LLVMGetParam(fn, 2), args[nptr + 2] = LLVMGetParam(fn, 3);
+  LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(body), body, args, (unsigned)nptr + 3, "");
   LLVMBuildRetVoid(cg->b);
   return fn;
 }

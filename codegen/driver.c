@@ -87,9 +87,11 @@ static bool build_shared_object(const TexcOptions *o, CgModule *cm, IrModule *m,
   int fd = mkstemps(obj, 2);
   if (fd < 0) return false;
   FILE *f = fdopen(fd, "wb");
+  double t0 = now_ms();
   bool ok = cg_emit(cm, LLVMObjectFile, f);
   fclose(f);
-  double t0 = now_ms();
+  if (o->stats) fprintf(stderr, "llvm-emit  %8.3f ms\n", now_ms() - t0);
+  t0 = now_ms();
   ok = ok && cg_link(obj, so, m->name);
   if (o->stats) fprintf(stderr, "link       %8.3f ms\n", now_ms() - t0);
   unlink(obj);
