@@ -295,7 +295,9 @@ static Val lower_matmul(Sema *s, const Expr *e, Val a, Val b) {
     char da[64], db[64];
     dim_snprint(s->m->dims, x->shape[x->rank - 1], da, sizeof da);
     dim_snprint(s->m->dims, y->shape[0], db, sizeof db);
-    error(s, e->loc, "matrix product %s @ %s: inner dims %s and %s differ", type_text(s, x, ta), type_text(s, y, tb), da, db);
+    bool hint = y->rank == 2 && x->shape[x->rank - 1] == y->shape[1];
+    error(s, e->loc, "matrix product %s @ %s: inner dims %s and %s differ%s", type_text(s, x, ta), type_text(s, y, tb), da, db,
+          hint ? "; did you mean a @ transpose(b)?" : "");
     return poison();
   }
   return typed(ir_matmul(s->m, s->fn, x, y, e->loc));
