@@ -55,6 +55,7 @@ IrFunc *ir_func_new(IrModule *m, const char *name, SrcLoc loc) {
   f->name = arena_strdup(&m->arena, name);
   f->loc = loc;
   f->exported = true;
+  f->built = true;
   vec_push(&m->funcs, f);
   return f;
 }
@@ -86,6 +87,95 @@ void ir_set_results(IrModule *m, IrFunc *f, int n, IrNode *const *results) {
     f->results[i] = results[i];
     f->result_names[i] = n == 1 ? "out" : arena_printf(&m->arena, "out%d", i);
   }
+}
+
+IrNode *ir_placeholder(IrModule *m, DType t, int rank, const Dim *shape) {
+  IrNode *r = ARENA_NEW(&m->arena, IrNode);
+  r->op = OP_PARAM;
+  r->dtype = t;
+  r->rank = rank;
+  r->shape = ARENA_ARRAY(&m->arena, Dim, rank);
+  if (rank) memcpy(r->shape, shape, sizeof(Dim) * (size_t)rank);
+  r->id = -1;
+  return r;
+}
+
+/* ---- derived functions ---------------------------------------------------- */
+
+const char *const derive_kind_names[] = {"", "grad", "value_and_grad", "vjp", "vjp_ct", "jvp"};
+
+uint64_t ir_float_params(const IrFunc *f) {
+  uint64_t mask = 0;
+  for (int i = 0; i < f->nparams && i < 64; i++)
+    if (dtype_is_float(f->params[i]->dtype)) mask |= 1ull << i;
+  return mask;
+}
+
+/* The value results of f: all but the in-place updates. */
+static int value_results(const IrFunc *f) { return f->nresults - f->nupdates; }
+
+static IrNode *like_param(IrModule *m, IrFunc *g, const IrNode *p, const char *name) {
+  return ir_param(m, g, name, p->dtype, p->rank, p->shape, p->loc);
+}
+
+/* Params of a derived function: those of `of`, then cotangents or tangents. */
+static void derive_params(IrModule *m, IrFunc *g, IrFunc *of, DeriveKind kind, uint64_t wrt) {
+  for (int i = 0; i < of->nparams; i++) like_param(m, g, of->params[i], of->params[i]->name);
+  int nv = value_results(of);
+  if (kind == DERIVE_VJP || kind == DERIVE_VJP_CT)
+    for (int r = 0; r < nv; r++)
+      if (dtype_is_float(of->results[r]->dtype))
+        like_param(m, g, of->results[r], nv == 1 ? "d_out" : arena_printf(&m->arena, "d_out%d", r));
+  if (kind == DERIVE_JVP)
+    for (int i = 0; i < of->nparams; i++)
+      if (wrt & (1ull << i)) like_param(m, g, of->params[i], arena_printf(&m->arena, "t_%s", of->params[i]->name));
+}
+
+/* Result placeholders and their ABI names. */
+static void derive_results(IrModule *m, IrFunc *g, IrFunc *of, DeriveKind kind, uint64_t wrt) {
+  IrNode *res[128] = {0};
+  const char *names[128] = {0};
+  int n = 0, nv = value_results(of);
+  bool value = kind == DERIVE_VALUE_AND_GRAD || kind == DERIVE_VJP;
+  for (int r = 0; value && r < nv && n < 128; r++, n++) {
+    res[n] = ir_placeholder(m, of->results[r]->dtype, of->results[r]->rank, of->results[r]->shape);
+    names[n] = nv == 1 ? "value" : arena_printf(&m->arena, "value%d", r);
+  }
+  if (kind == DERIVE_JVP) {
+    for (int r = 0; r < nv && n < 128; r++)
+      if (dtype_is_float(of->results[r]->dtype)) {
+        res[n] = ir_placeholder(m, of->results[r]->dtype, of->results[r]->rank, of->results[r]->shape);
+        names[n++] = nv == 1 ? "tangent" : arena_printf(&m->arena, "tangent%d", r);
+      }
+  } else {
+    for (int i = 0; i < of->nparams && n < 128; i++)
+      if (wrt & (1ull << i)) {
+        const IrNode *p = of->params[i];
+        res[n] = ir_placeholder(m, p->dtype, p->rank, p->shape);
+        names[n++] = arena_printf(&m->arena, "d_%s", p->name);
+      }
+  }
+  ir_set_results(m, g, n, res);
+  for (int i = 0; i < n; i++) g->result_names[i] = names[i];
+}
+
+IrFunc *ir_derive(IrModule *m, IrFunc *of, DeriveKind kind, uint64_t wrt, const char *name, SrcLoc loc) {
+  for (int i = 0; i < m->funcs.len; i++) {
+    IrFunc *g = m->funcs.items[i];
+    if (g->derive == kind && g->derive_of == of && g->wrt == wrt && (!name || strcmp(g->name, name) == 0)) return g;
+  }
+  if (!name)
+    name = wrt == ir_float_params(of) ? arena_printf(&m->arena, "%s__%s", of->name, derive_kind_names[kind])
+                                      : arena_printf(&m->arena, "%s__%s_w%llx", of->name, derive_kind_names[kind], (unsigned long long)wrt);
+  IrFunc *g = ir_func_new(m, name, loc);
+  g->exported = false;
+  g->derive = kind;
+  g->derive_of = of;
+  g->wrt = wrt;
+  g->built = false;
+  derive_params(m, g, of, kind, wrt);
+  derive_results(m, g, of, kind, wrt);
+  return g;
 }
 
 /* ---- the builder --------------------------------------------------------- */

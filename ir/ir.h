@@ -204,11 +204,24 @@ struct IrNode {
   IrAttr attr;
   SrcLoc loc;          /* the user's source position this value came from */
   const char *name;    /* params: the parameter name; else NULL */
+  bool inout;          /* params: updated in place (`inout`) */
   int id;              /* index in the function's body after ir_renumber */
   IrNode *forward;     /* set by ir_replace: every use is redirected here */
   int uses;            /* scratch: use count, valid after ir_count_uses */
   void *aux;           /* scratch for the pass that owns it */
 };
+
+/* Functions the autodiff and jvp passes build from another one (design §4).
+ * Until built, a derived function has its signature (params, result types)
+ * but no body, so calls to it can be checked and lowered before AD runs. */
+typedef enum DeriveKind {
+  DERIVE_NONE,
+  DERIVE_GRAD,           /* params -> gradient per wrt param (scalar result, seed 1) */
+  DERIVE_VALUE_AND_GRAD, /* params -> value, gradient per wrt param */
+  DERIVE_VJP,            /* params, cotangent per float result -> value(s), cotangent per wrt param */
+  DERIVE_VJP_CT,         /* params, cotangent per float result -> cotangent per wrt param */
+  DERIVE_JVP,            /* params, tangent per wrt param -> tangent per float result */
+} DeriveKind;
 
 struct IrFunc {
   const char *name;
@@ -220,6 +233,14 @@ struct IrFunc {
   int nresults;
   IrNode **results;
   const char **result_names;  /* ABI names of the outputs ("out", ...) */
+  int nupdates;        /* the last nupdates results are written back into */
+  int *update_param;   /* ... these inout params, not returned */
+  /* derived functions */
+  DeriveKind derive;
+  IrFunc *derive_of;
+  uint64_t wrt;        /* bit i: param i of derive_of */
+  bool built;          /* the body exists (always true when derive is NONE) */
+  IrFunc *custom_vjp;  /* a user rule `grad f(...)`, with the DERIVE_VJP_CT signature */
 };
 
 typedef struct IrModule {
@@ -236,6 +257,14 @@ IrFunc *ir_func_new(IrModule *m, const char *name, SrcLoc loc);
 IrFunc *ir_find_func(IrModule *m, const char *name);
 IrNode *ir_param(IrModule *m, IrFunc *f, const char *name, DType t, int rank, const Dim *shape, SrcLoc loc);
 void ir_set_results(IrModule *m, IrFunc *f, int n, IrNode *const *results);
+/* A result placeholder: a typed node outside any body, for signatures. */
+IrNode *ir_placeholder(IrModule *m, DType t, int rank, const Dim *shape);
+/* The derived function of `of` (memoised per kind and wrt): declared now,
+ * built by the autodiff/jvp pass.  name NULL: "<of>__<kind>". */
+IrFunc *ir_derive(IrModule *m, IrFunc *of, DeriveKind kind, uint64_t wrt, const char *name, SrcLoc loc);
+extern const char *const derive_kind_names[];
+/* Floating-point params of f as a wrt mask. */
+uint64_t ir_float_params(const IrFunc *f);
 
 /* The builder appends to f's body.  It checks nothing (ir_verify does) and does
  * not hash-cons (CSE is a pass). */

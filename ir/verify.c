@@ -37,6 +37,8 @@ static void verify_call(Verifier *v, IrFunc *f, IrNode *n) {
     return;
   }
   if (callee->nparams != n->nargs) problem(v, f, n, "%d operands for %d params of @%s", n->nargs, callee->nparams, callee->name);
+  if (callee->nresults == 1 && (callee->results[0]->dtype != n->dtype || callee->results[0]->rank != n->rank))
+    problem(v, f, n, "type differs from the result of @%s", callee->name);
   for (int i = 0; i < n->nargs && i < callee->nparams; i++)
     if (n->args[i]->dtype != callee->params[i]->dtype || n->args[i]->rank != callee->params[i]->rank)
       problem(v, f, n, "operand %d does not match param %%%s of @%s", i, callee->params[i]->name, callee->name);
@@ -76,10 +78,19 @@ static void verify_node(Verifier *v, IrFunc *f, IrNode *n, int index) {
     verify_call(v, f, n);
     return;
   }
+  if (n->op == OP_PROJ) {
+    const IrNode *c = n->args[0];
+    if (c->op != OP_CALL || !c->attr.callee || n->attr.i < 0 || n->attr.i >= c->attr.callee->nresults)
+      problem(v, f, n, "proj of something other than a result of a call");
+    else if (c->attr.callee->results[n->attr.i]->dtype != n->dtype || c->attr.callee->results[n->attr.i]->rank != n->rank)
+      problem(v, f, n, "proj type differs from result %lld of @%s", (long long)n->attr.i, c->attr.callee->name);
+    return;
+  }
   verify_types(v, f, n);
 }
 
 static void verify_func(Verifier *v, IrFunc *f) {
+  if (!f->built) return; /* a derived function not yet built: its signature only */
   for (int i = 0; i < f->nparams; i++)
     if (i >= f->body.len || f->body.items[i] != f->params[i]) problem(v, f, NULL, "param %d is not node %d", i, i);
   for (int i = 0; i < f->body.len; i++) verify_node(v, f, f->body.items[i], i);

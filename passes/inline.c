@@ -44,7 +44,9 @@ static IrNode *clone_node(IrModule *m, IrFunc *into, const IrNode *n, IrNode *co
   return c;
 }
 
-/* Appends a copy of the callee's body to f and forwards the call to it. */
+/* Appends a copy of the callee's body to f.  A single-result call is
+ * forwarded to the copy of the result; for several results, call->aux holds
+ * the copies and each PROJ is forwarded when it is reached. */
 static void inline_call(Inliner *in, IrFunc *f, IrNode *call) {
   IrFunc *callee = call->attr.callee;
   ir_renumber(callee);
@@ -55,7 +57,13 @@ static void inline_call(Inliner *in, IrFunc *f, IrNode *call) {
     IrNode *n = callee->body.items[i];
     map[i] = n->op == OP_PARAM ? call->args[n->attr.i] : clone_node(in->m, f, n, map, dimmap);
   }
-  ir_replace(call, map[callee->results[0]->id]);
+  if (callee->nresults == 1) {
+    ir_replace(call, map[callee->results[0]->id]);
+  } else {
+    IrNode **results = ARENA_ARRAY(&in->m->arena, IrNode *, callee->nresults);
+    for (int r = 0; r < callee->nresults; r++) results[r] = map[callee->results[r]->id];
+    call->aux = results;
+  }
   tex_free(dimmap);
   tex_free(map);
 }
@@ -74,6 +82,8 @@ static void inline_func(Inliner *in, IrFunc *f) {
     for (int j = 0; j < n->nargs; j++) n->args[j] = ir_resolve(n->args[j]);
     if (n->op == OP_CALL)
       inline_call(in, f, n);
+    else if (n->op == OP_PROJ && n->args[0]->op == OP_CALL)
+      ir_replace(n, ((IrNode **)n->args[0]->aux)[n->attr.i]);
     else
       vec_push(&f->body, n);
   }
@@ -84,6 +94,8 @@ static void inline_func(Inliner *in, IrFunc *f) {
 
 void pass_inline(IrModule *m) {
   Inliner in = {m, {0}};
+  for (int i = 0; i < m->funcs.len; i++)
+    for (int j = 0; j < ((IrFunc *)m->funcs.items[i])->body.len; j++) ((IrNode *)((IrFunc *)m->funcs.items[i])->body.items[j])->aux = NULL;
   for (int i = 0; i < m->funcs.len; i++) inline_func(&in, m->funcs.items[i]);
   vec_free(&in.done);
 }

@@ -1,0 +1,170 @@
+/* autodiff.c — reverse-mode automatic differentiation as an IR -> IR pass.
+ *
+ * Builds the body of every derived function of a reverse kind (grad,
+ * value_and_grad, vjp, vjp_ct; see DeriveKind in ir.h):
+ *   1. copy the primal body;
+ *   2. mark the values that depend on a wrt parameter (activity);
+ *   3. seed the cotangents of the results (1 for a scalar grad, else the
+ *      d_out parameters);
+ *   4. walk the copy in reverse topological order, applying each op's rule
+ *      from grad_rules.c and summing cotangents that meet (broadcasts are
+ *      explicit in the IR, so their rule sums over the broadcast axes);
+ *   5. return the values and the wrt parameters' cotangents.
+ * A call is differentiated through its callee's user rule (`grad f(...)`)
+ * or a vjp_ct function derived from the callee, so functions stay calls
+ * until after AD (design §8) and the inliner later merges the recomputed
+ * forward code with CSE.  Integer and bool values carry no cotangent.
+ *
+ * Requires: verified IR; no recursion.  Produces: verified IR with no
+ * unbuilt derived function.  The derivative is optimised by the same passes
+ * as everything else. */
+#include <string.h>
+
+#include "passes.h"
+
+typedef struct Rev {
+  Ad ad;
+  IrFunc *of;
+  IrNode **map;     /* primal node id -> copy in the derived function */
+  IrNode **adj;     /* primal node id -> cotangent (NULL: zero) */
+  bool *active;     /* primal node id -> depends on a wrt parameter */
+} Rev;
+
+static bool is_reverse(DeriveKind k) { return k == DERIVE_GRAD || k == DERIVE_VALUE_AND_GRAD || k == DERIVE_VJP || k == DERIVE_VJP_CT; }
+
+static int nvalues(const IrFunc *f) { return f->nresults - f->nupdates; }
+
+static void accumulate(Rev *r, const IrNode *n, IrNode *ct) {
+  if (ct) r->adj[n->id] = ad_add(&r->ad, r->adj[n->id], ct);
+}
+
+static void mark_active(Rev *r, uint64_t wrt) {
+  IrFunc *of = r->of;
+  for (int i = 0; i < of->body.len; i++) {
+    IrNode *n = of->body.items[i];
+    bool a = n->op == OP_PARAM ? (wrt >> n->attr.i) & 1 : false;
+    for (int j = 0; j < n->nargs && !a; j++) a = r->active[n->args[j]->id];
+    r->active[i] = a && (n->op == OP_CALL || dtype_is_float(n->dtype));
+  }
+}
+
+/* Seeds: 1 for a scalar grad, else the d_out params, one per float result. */
+static void seed(Rev *r, IrFunc *g) {
+  bool unit = g->derive == DERIVE_GRAD || g->derive == DERIVE_VALUE_AND_GRAD;
+  int next = r->of->nparams;
+  for (int k = 0; k < nvalues(r->of); k++) {
+    IrNode *res = r->of->results[k];
+    if (!dtype_is_float(res->dtype)) continue;
+    IrNode *ct = unit ? ad_fill(&r->ad, res, 1.0) : g->params[next++];
+    if (r->active[res->id]) accumulate(r, res, ct);
+  }
+}
+
+/* The cotangents of a call's results: of the call itself, or of its projs. */
+static bool call_cotangents(Rev *r, const IrNode *call, int ncallee_results, IrNode **cts) {
+  bool any = false;
+  for (int k = 0; k < ncallee_results; k++) cts[k] = NULL;
+  if (ncallee_results == 1) cts[0] = r->adj[call->id];
+  for (int i = call->id + 1; ncallee_results > 1 && i < r->of->body.len; i++) {
+    IrNode *p = r->of->body.items[i];
+    if (p->op == OP_PROJ && p->args[0] == call) cts[p->attr.i] = ad_add(&r->ad, cts[p->attr.i], r->adj[p->id]);
+  }
+  for (int k = 0; k < ncallee_results; k++) any = any || cts[k];
+  return any;
+}
+
+/* A call: the callee's user rule, or its derived vjp_ct, gives the
+ * cotangents of the active float arguments. */
+static void reverse_call(Rev *r, IrNode *call) {
+  IrFunc *callee = call->attr.callee;
+  IrNode *cts[128], *args[192], *out[128];
+  if (!call_cotangents(r, call, callee->nresults, cts)) return;
+  uint64_t active = 0;
+  for (int j = 0; j < call->nargs; j++)
+    if (r->active[call->args[j]->id] && dtype_is_float(call->args[j]->dtype)) active |= 1ull << j;
+  if (!active) return;
+  IrFunc *rule = callee->custom_vjp ? callee->custom_vjp : ir_derive(r->ad.m, callee, DERIVE_VJP_CT, active, NULL, callee->loc);
+  int n = 0;
+  for (int j = 0; j < call->nargs; j++) args[n++] = r->map[call->args[j]->id];
+  IrNode *copy = r->map[call->id];
+  for (int k = 0; k < nvalues(callee); k++) {
+    if (!dtype_is_float(callee->results[k]->dtype)) continue;
+    IrNode *like = callee->nresults == 1 ? copy : ad_result_like(&r->ad, callee, args, k);
+    args[n++] = ad_or_zeros(&r->ad, cts[k], like);
+  }
+  ad_call(&r->ad, rule, args, out);
+  uint64_t returned = callee->custom_vjp ? ir_float_params(callee) : active;
+  for (int j = 0, o = 0; j < call->nargs; j++)
+    if (returned & (1ull << j)) {
+      if (active & (1ull << j)) accumulate(r, call->args[j], out[o]);
+      o++;
+    }
+}
+
+static void sweep(Rev *r) {
+  for (int i = r->of->body.len - 1; i >= 0; i--) {
+    IrNode *n = r->of->body.items[i];
+    if (!r->active[i] || n->op == OP_PARAM || n->op == OP_PROJ) continue;
+    r->ad.loc = n->loc;
+    if (n->op == OP_CALL) {
+      reverse_call(r, n);
+      continue;
+    }
+    IrNode *ct = r->adj[i];
+    VjpRule rule = vjp_rules[n->op];
+    if (!ct || !rule) continue;
+    for (int j = 0; j < n->nargs; j++)
+      if (r->active[n->args[j]->id]) accumulate(r, n->args[j], rule(&r->ad, r->map[i], j, ct));
+  }
+}
+
+static void set_reverse_results(Rev *r, IrFunc *g) {
+  IrNode *res[128];
+  int n = 0;
+  if (g->derive == DERIVE_VALUE_AND_GRAD || g->derive == DERIVE_VJP)
+    for (int k = 0; k < nvalues(r->of); k++) res[n++] = r->map[r->of->results[k]->id];
+  for (int i = 0; i < r->of->nparams; i++)
+    if (g->wrt & (1ull << i)) {
+      IrNode *p = r->of->params[i];
+      r->ad.loc = p->loc;
+      res[n++] = ad_or_zeros(&r->ad, r->adj[p->id], r->map[p->id]);
+    }
+  if (n != g->nresults) ice("derived @%s: %d results for %d declared", g->name, n, g->nresults);
+  memcpy(g->results, res, sizeof(IrNode *) * (size_t)n);
+}
+
+void ad_build_reverse(IrModule *m, IrFunc *g) {
+  IrFunc *of = g->derive_of;
+  ad_ensure_built(m, of);
+  Rev r = {{m, g, g->loc}, of, NULL, NULL, NULL};
+  r.map = ad_clone_body(m, of, g);
+  r.adj = tex_calloc((size_t)of->body.len + 1, sizeof(IrNode *));
+  r.active = tex_calloc((size_t)of->body.len + 1, sizeof(bool));
+  mark_active(&r, g->wrt);
+  seed(&r, g);
+  sweep(&r);
+  set_reverse_results(&r, g);
+  g->built = true;
+  ir_renumber(g);
+  tex_free(r.active);
+  tex_free(r.adj);
+  tex_free(r.map);
+}
+
+void ad_ensure_built(IrModule *m, IrFunc *f) {
+  if (f->built) return;
+  f->built = true; /* set first: a cycle would otherwise recurse forever */
+  if (is_reverse(f->derive))
+    ad_build_reverse(m, f);
+  else if (f->derive == DERIVE_JVP)
+    ad_build_jvp(m, f);
+  else
+    ice("@%s has no body and is not derived", f->name);
+}
+
+void pass_autodiff(IrModule *m) {
+  for (int i = 0; i < m->funcs.len; i++) { /* building may declare more */
+    IrFunc *f = m->funcs.items[i];
+    if (is_reverse(f->derive)) ad_ensure_built(m, f);
+  }
+}

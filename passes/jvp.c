@@ -1,0 +1,99 @@
+/* jvp.c — forward-mode automatic differentiation (Theano's Rop) as an
+ * IR -> IR pass of its own.
+ *
+ * Builds the body of every derived function of kind jvp: copy the primal
+ * body, give the wrt parameters their tangent parameters, and push tangents
+ * forward in topological order with each op's forward rule (grad_rules.c).
+ * A call gets its tangent from a jvp derived from the callee (a user's
+ * `grad f` rule is a reverse rule and is not used in forward mode: the
+ * callee's own body is differentiated).  Forward mode composes with reverse
+ * mode: jvp of a grad is a Hessian-vector product.
+ *
+ * Requires: verified IR.  Produces: verified IR. */
+#include <string.h>
+
+#include "passes.h"
+
+typedef struct Fwd {
+  Ad ad;
+  IrFunc *of;
+  IrNode **map;   /* primal node id -> copy */
+  IrNode **tan;   /* primal node id -> tangent (NULL: zero) */
+} Fwd;
+
+static int nvalues(const IrFunc *f) { return f->nresults - f->nupdates; }
+
+/* A call: a jvp derived from the callee for the arguments with tangents. */
+static void forward_call(Fwd *w, IrNode *call) {
+  IrFunc *callee = call->attr.callee;
+  uint64_t active = 0;
+  for (int j = 0; j < call->nargs; j++)
+    if (w->tan[call->args[j]->id] && dtype_is_float(call->args[j]->dtype)) active |= 1ull << j;
+  if (!active) return;
+  IrFunc *jvp = ir_derive(w->ad.m, callee, DERIVE_JVP, active, NULL, callee->loc);
+  IrNode *args[192], *out[128];
+  int n = 0;
+  for (int j = 0; j < call->nargs; j++) args[n++] = w->map[call->args[j]->id];
+  for (int j = 0; j < call->nargs; j++)
+    if (active & (1ull << j)) args[n++] = w->tan[call->args[j]->id];
+  ad_call(&w->ad, jvp, args, out);
+  /* out holds one tangent per float result of the callee */
+  int o = 0;
+  for (int k = 0; k < nvalues(callee); k++) {
+    if (!dtype_is_float(callee->results[k]->dtype)) continue;
+    if (callee->nresults == 1) w->tan[call->id] = out[o];
+    for (int i = call->id + 1; callee->nresults > 1 && i < w->of->body.len; i++) {
+      IrNode *p = w->of->body.items[i];
+      if (p->op == OP_PROJ && p->args[0] == call && p->attr.i == k) w->tan[p->id] = out[o];
+    }
+    o++;
+  }
+}
+
+static void push_tangents(Fwd *w) {
+  IrNode *t[3];
+  for (int i = 0; i < w->of->body.len; i++) {
+    IrNode *n = w->of->body.items[i];
+    if (n->op == OP_PARAM || n->op == OP_PROJ) continue;
+    w->ad.loc = n->loc;
+    if (n->op == OP_CALL) {
+      forward_call(w, n);
+      continue;
+    }
+    JvpRule rule = jvp_rules[n->op];
+    if (!rule || !dtype_is_float(n->dtype) || n->nargs > 3) continue;
+    bool any = false;
+    for (int j = 0; j < n->nargs; j++) any = any || (t[j] = w->tan[n->args[j]->id]);
+    if (any) w->tan[i] = rule(&w->ad, w->map[i], t);
+  }
+}
+
+void ad_build_jvp(IrModule *m, IrFunc *g) {
+  IrFunc *of = g->derive_of;
+  ad_ensure_built(m, of);
+  Fwd w = {{m, g, g->loc}, of, NULL, NULL};
+  w.map = ad_clone_body(m, of, g);
+  w.tan = tex_calloc((size_t)of->body.len + 1, sizeof(IrNode *));
+  for (int i = 0, next = of->nparams; i < of->nparams; i++)
+    if (g->wrt & (1ull << i)) w.tan[of->params[i]->id] = g->params[next++];
+  push_tangents(&w);
+  IrNode *res[128];
+  int n = 0;
+  for (int k = 0; k < nvalues(of); k++) {
+    IrNode *r = of->results[k];
+    if (dtype_is_float(r->dtype)) res[n++] = ad_or_zeros(&w.ad, w.tan[r->id], w.map[r->id]);
+  }
+  if (n != g->nresults) ice("derived @%s: %d results for %d declared", g->name, n, g->nresults);
+  memcpy(g->results, res, sizeof(IrNode *) * (size_t)n);
+  g->built = true;
+  ir_renumber(g);
+  tex_free(w.tan);
+  tex_free(w.map);
+}
+
+void pass_jvp(IrModule *m) {
+  for (int i = 0; i < m->funcs.len; i++) {
+    IrFunc *f = m->funcs.items[i];
+    if (f->derive == DERIVE_JVP) ad_ensure_built(m, f);
+  }
+}
