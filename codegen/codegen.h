@@ -118,6 +118,9 @@ typedef struct TexcOptions {
   int opt_level;
   const char *print_after, *disable_pass, *only_passes;
   bool verify, stats;
+  const char *grad;            /* --grad NAME[,NAME]: export NAME_grad / NAME_vjp */
+  const char *wrt;             /* --wrt P,Q: narrow the differentiated params */
+  bool grad_all;               /* --grad-all: every exported scalar function */
 } TexcOptions;
 
 /* Runs the whole compiler; returns the process exit status. */

@@ -130,6 +130,70 @@ static int codegen(const TexcOptions *o, IrModule *m, KProgram **progs, int n) {
   return ok ? 0 : 3;
 }
 
+/* The wrt mask of f for --wrt (all floating-point params without it). */
+static bool wrt_mask(const TexcOptions *o, IrFunc *f, Diag *d, uint64_t *mask) {
+  *mask = o->wrt ? 0 : ir_float_params(f);
+  for (int i = 0; o->wrt && i < f->nparams; i++)
+    if (tex_in_list(o->wrt, f->params[i]->name)) {
+      if (!dtype_is_float(f->params[i]->dtype)) {
+        diag_error(d, f->params[i]->loc, "--wrt: cannot differentiate with respect to '%s': it is %s; only floating-point parameters have gradients",
+                   f->params[i]->name, dtype_names[f->params[i]->dtype]);
+        return false;
+      }
+      *mask |= 1ull << i;
+    }
+  if (!*mask) diag_error(d, f->loc, "%s() has no floating-point parameter %sto differentiate", f->name, o->wrt ? "named by --wrt " : "");
+  return *mask != 0;
+}
+
+static bool scalar_float_result(const IrFunc *f) {
+  return f->nresults - f->nupdates == 1 && f->results[0]->rank == 0 && dtype_is_float(f->results[0]->dtype);
+}
+
+/* --grad f exports f_grad (value, gradients) for a scalar f, else f_vjp
+ * (params and cotangents -> values, cotangents).  --grad-all: every exported
+ * function with a scalar float result. */
+static bool request_gradient(IrModule *m, IrFunc *f, const TexcOptions *o, Diag *d) {
+  uint64_t mask;
+  if (f->nupdates || f->derive) {
+    diag_error(d, f->loc, "--grad: %s() %s", f->name, f->derive ? "is itself a derivative" : "updates parameters in place and cannot be differentiated");
+    return false;
+  }
+  if (!wrt_mask(o, f, d, &mask)) return false;
+  bool scalar = scalar_float_result(f);
+  char *name = arena_printf(&m->arena, "%s_%s", f->name, scalar ? "grad" : "vjp");
+  if (ir_find_func(m, name)) {
+    diag_error(d, f->loc, "--grad: a function named %s() already exists", name);
+    return false;
+  }
+  IrFunc *g = ir_derive(m, f, scalar ? DERIVE_VALUE_AND_GRAD : DERIVE_VJP, mask, name, f->loc);
+  g->exported = true;
+  return true;
+}
+
+static bool request_gradients(IrModule *m, const TexcOptions *o, Diag *d) {
+  bool ok = true;
+  int nfuncs = m->funcs.len;
+  for (const char *p = o->grad; p && *p;) {
+    const char *end = strchr(p, ',');
+    char *name = arena_strndup(&m->arena, p, end ? (size_t)(end - p) : strlen(p));
+    IrFunc *f = ir_find_func(m, name);
+    if (!f) {
+      fprintf(stderr, "texc: --grad: no function named '%s' in %s\n", name, m->source);
+      ok = false;
+    } else {
+      ok = request_gradient(m, f, o, d) && ok;
+    }
+    p = end ? end + 1 : NULL;
+  }
+  for (int i = 0; o->grad_all && i < nfuncs; i++) {
+    IrFunc *f = m->funcs.items[i];
+    if (f->exported && !f->derive && !f->nupdates && scalar_float_result(f) && !tex_in_list(o->grad, f->name))
+      ok = request_gradient(m, f, o, d) && ok;
+  }
+  return ok;
+}
+
 static int lower_and_emit(const TexcOptions *o, IrModule *m) {
   PassOptions po = {.opt_level = o->opt_level, .print_after = o->print_after, .disabled = o->disable_pass,
                     .only = o->only_passes, .verify = o->verify, .stats = o->stats ? stderr : NULL};
@@ -198,7 +262,8 @@ int texc_compile(const TexcOptions *o) {
     IrModule *m = ends_with(o->input, ".ir") ? ir_parse(o->input, text, &diag) : fe_compile_text(o->input, text, prefix, &diag);
     if (m && ends_with(o->input, ".ir")) m->name = arena_strdup(&m->arena, prefix);
     if (o->stats) fprintf(stderr, "frontend   %8.3f ms\n", now_ms() - t0);
-    rc = m ? lower_and_emit(o, m) : 1;
+    if (m && (o->grad || o->grad_all) && !request_gradients(m, o, &diag)) rc = 1;
+    else rc = m ? lower_and_emit(o, m) : 1;
     ir_module_free(m);
   }
   if (diag.errors) fprintf(stderr, "%d error%s\n", diag.errors, diag.errors == 1 ? "" : "s");

@@ -95,7 +95,7 @@ static void write_signature_comment(FILE *out, IrModule *m, const KProgram *p) {
   for (int i = 0; i < p->ninputs; i++) {
     IrNode *n = p->func->params[i];
     ir_type_snprint(m, n->dtype, n->rank, n->shape, buf, sizeof buf);
-    fprintf(out, "%s%s: %s", i ? ", " : "", n->name, buf);
+    fprintf(out, "%s%s: %s%s", i ? ", " : "", n->name, n->inout ? "inout " : "", buf);
   }
   fputs(") -> ", out);
   for (int i = p->ninputs; i < p->nparams; i++) {
@@ -123,7 +123,7 @@ void cg_write_header(FILE *out, IrModule *m, KProgram *const *progs, int nprogs)
     for (int a = 0; a < p->nparams; a++) {
       bool in = a < p->ninputs;
       const char *name = in ? p->func->params[a]->name : p->func->result_names[a - p->ninputs];
-      fprintf(out, "%s%sDLTensor *%s%s", a ? ", " : "", in ? "const " : "", name, is_c_keyword(name) ? "_" : "");
+      fprintf(out, "%s%sDLTensor *%s%s", a ? ", " : "", in && !p->bufs[a].inout ? "const " : "", name, is_c_keyword(name) ? "_" : "");
     }
     fprintf(out, "%s);\n\n", p->nparams ? "" : "void");
   }

@@ -101,7 +101,8 @@ static LLVMValueRef func_info(Cg *cg, const MetaTypes *t, const KProgram *p, con
   if (p->nparams > TEX_MAX_ARGS) ice("too many parameters");
   for (int i = 0; i < p->nparams; i++) {
     bool in = i < p->ninputs;
-    params[i] = param_info(cg, t, in ? f->params[i]->name : f->result_names[i - p->ninputs], &p->bufs[i], in ? TEX_IN : TEX_OUT);
+    int role = !in ? TEX_OUT : p->bufs[i].inout ? TEX_INOUT : TEX_IN;
+    params[i] = param_info(cg, t, in ? f->params[i]->name : f->result_names[i - p->ninputs], &p->bufs[i], role);
   }
   for (int s = 0; s < p->nsyms; s++) names[s] = cstring(cg, dim_symbol_name(cg->m->dims, p->syms[s]));
   LLVMValueRef fields[9] = {cstring(cg, f->name), cstring(cg, symbol), c32(cg, p->nparams), c32(cg, p->ninputs),

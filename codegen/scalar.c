@@ -130,14 +130,25 @@ static LLVMValueRef compare(LLVMBuilderRef b, Op op, DType t, LLVMValueRef x, LL
 static const struct {
   Op op;
   CgMathFn fn;
-} math_ops[] = {{OP_EXP, CG_EXP}, {OP_LOG, CG_LOG}, {OP_TANH, CG_TANH}, {OP_SIGMOID, CG_SIGMOID}};
+} math_ops[] = {{OP_EXP, CG_EXP},         {OP_LOG, CG_LOG},     {OP_TANH, CG_TANH},
+               {OP_SIGMOID, CG_SIGMOID}, {OP_LOG1P, CG_LOG1P}, {OP_EXPM1, CG_EXPM1}};
+
+/* softplus(x) = max(x, 0) + log1p(exp(-|x|)): no overflow, no cancellation,
+ * exact x for large x and exp(x) for very negative x. */
+static LLVMValueRef softplus(LLVMBuilderRef b, LLVMValueRef x) {
+  LLVMValueRef ax = intrinsic1(b, "llvm.fabs", &x, 1);
+  LLVMValueRef e = cg_math(b, CG_EXP, LLVMBuildFNeg(b, ax, ""));
+  LLVMValueRef mx[2] = {x, cg_const_real(LLVMTypeOf(x), 0.0)};
+  return LLVMBuildFAdd(b, intrinsic1(b, "llvm.maxnum", mx, 2), cg_math(b, CG_LOG1P, e), "");
+}
 
 LLVMValueRef cg_op(LLVMBuilderRef b, Op op, DType t, DType arg_t, LLVMValueRef *a) {
   bool f = dtype_is_float(arg_t);
   for (size_t i = 0; i < sizeof math_ops / sizeof math_ops[0]; i++)
     if (math_ops[i].op == op) return cg_math(b, math_ops[i].fn, a[0]);
   switch (op) {
-  case OP_COPY: return a[0];
+  case OP_COPY: case OP_STOP_GRADIENT: return a[0];
+  case OP_SOFTPLUS: return softplus(b, a[0]);
   case OP_CAST: return cast(b, t, arg_t, a[0]);
   case OP_NEG: return f ? LLVMBuildFNeg(b, a[0], "") : LLVMBuildNeg(b, a[0], "");
   case OP_NOT: return LLVMBuildNot(b, a[0], "");

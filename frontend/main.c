@@ -21,6 +21,11 @@ static const char usage[] =
     "                      the .so checks at its first call that the CPU has what it needs\n"
     "  -O0 -O1 -O2 -O3     optimisation level (default -O2); -O0 turns texc's optimising\n"
     "                      passes off; results are bitwise identical at every level\n"
+    "  --grad NAME[,NAME]  also export NAME_grad (value, then the gradient of each\n"
+    "                      float parameter) or, for a non-scalar result, NAME_vjp\n"
+    "                      (params, then one cotangent per result -> values, cotangents)\n"
+    "  --wrt P,Q           differentiate with respect to these parameters only\n"
+    "  --grad-all          --grad for every exported function with a scalar result\n"
     "  --print-after=PASS  print the IR after PASS (or 'all') to stderr\n"
     "  --disable-pass=P,Q  skip optimising passes\n"
     "  --passes=P,Q        run exactly these passes (for testing passes on .ir input)\n"
@@ -75,6 +80,15 @@ static int parse_option(TexcOptions *o, int argc, char **argv, int *i) {
     o->disable_pass = v;
   } else if ((v = option_value(a, "--passes"))) {
     o->only_passes = v;
+  } else if ((v = option_value(a, "--grad"))) {
+    o->grad = v;
+  } else if (strcmp(a, "--grad") == 0) {
+    if (*i + 1 >= argc) return bad_usage("%s needs function names", a);
+    o->grad = argv[++*i];
+  } else if ((v = option_value(a, "--wrt"))) {
+    o->wrt = v;
+  } else if (strcmp(a, "--grad-all") == 0) {
+    o->grad_all = true;
   } else if (strcmp(a, "--verify") == 0) {
     o->verify = true;
   } else if (strcmp(a, "--stats") == 0) {

@@ -117,6 +117,17 @@ void arena_free(Arena *a) {
   a->used = 0;
 }
 
+bool tex_in_list(const char *list, const char *name) {
+  size_t n = strlen(name);
+  for (const char *p = list; p && *p;) {
+    const char *end = strchr(p, ',');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (len == n && strncmp(p, name, n) == 0) return true;
+    p = end ? end + 1 : NULL;
+  }
+  return false;
+}
+
 /* ---- vectors ------------------------------------------------------------ */
 
 void vec_push(PtrVec *v, void *p) {

@@ -31,6 +31,8 @@ void *tex_calloc(size_t n, size_t size);
 void *tex_realloc(void *p, size_t n);
 void tex_free(void *p);
 char *tex_strdup(const char *s);
+/* True if name is an item of the comma-separated list (NULL: empty). */
+bool tex_in_list(const char *list, const char *name);
 
 /* Internal compiler error: names the compiler's file and line, then aborts. */
 #define ice(...) ice_at(__FILE__, __LINE__, __VA_ARGS__)
@@ -369,6 +371,7 @@ typedef struct KBuffer {
   int rank;
   Dim shape[IR_MAX_RANK];
   bool is_param;           /* an ABI argument; else a temporary */
+  bool inout;              /* an input the function also writes (updated in place) */
 } KBuffer;
 
 typedef struct KProgram {

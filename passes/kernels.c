@@ -20,7 +20,9 @@ typedef struct Builder {
   int kcap, bcap;
 } Builder;
 
-static bool is_view(const IrNode *n) { return n->op == OP_BROADCAST || n->op == OP_TRANSPOSE; }
+static bool is_view(const IrNode *n) {
+  return n->op == OP_BROADCAST || n->op == OP_TRANSPOSE || n->op == OP_STOP_GRADIENT;
+}
 static bool is_immediate(const IrNode *n) { return n->op == OP_CONST || n->op == OP_DIMSIZE; }
 
 static int add_buffer(Builder *b, const IrNode *n, bool is_param) {
@@ -66,7 +68,9 @@ static int operand_for(Builder *b, Kernel *k, const IrNode *x, const int *loops)
     const IrNode *y = x->args[0];
     int ly[IR_MAX_RANK];
     for (int i = 0; i < y->rank; i++) {
-      if (x->op == OP_TRANSPOSE)
+      if (x->op == OP_STOP_GRADIENT)
+        ly[i] = l[i];
+      else if (x->op == OP_TRANSPOSE)
         ly[x->attr.axes[i]] = l[i];
       else
         ly[i] = dim_is_one(y->shape[i]) ? -1 : l[x->attr.axes[i]];
@@ -176,6 +180,34 @@ static void build_node(Builder *b, const IrNode *n, int buf) {
     ice("no kernel for op %s", op_info[n->op].name);
 }
 
+/* In-place parameters are written last, after every kernel that reads them
+ * (design §8: until memory planning exists, codegen copies at the end).  A
+ * value without a buffer of its own (a view, a parameter) is first
+ * materialised, so a copy never reads the buffer it writes. */
+static void write_back_updates(Builder *b, int nvalues) {
+  IrFunc *f = b->f;
+  for (int u = 0; u < f->nupdates; u++) {
+    IrNode *v = f->results[nvalues + u];
+    int param_buf = b->buf_of[f->params[f->update_param[u]]->id];
+    if (b->buf_of[v->id] == param_buf) continue; /* W = W */
+    int src = b->buf_of[v->id];
+    if (src < 0 || is_view(v)) {
+      src = add_buffer(b, v, false);
+      build_elementwise(b, v, OP_COPY, src);
+    }
+    Kernel *k = add_kernel(b, K_MAP, v);
+    int loops[IR_MAX_RANK];
+    identity_loops(k, v, loops);
+    KOperand *o = &k->in[k->ninputs];
+    set_output(k, v, src, loops); /* the same map, used as the input */
+    *o = k->out;
+    KInstr load = {.op = OP_PARAM, .dtype = v->dtype, .operand = k->ninputs++};
+    KInstr copy = {.op = OP_COPY, .dtype = v->dtype, .args = {push_instr(k, load)}};
+    push_instr(k, copy);
+    set_output(k, v, param_buf, loops);
+  }
+}
+
 /* The size symbols of f in ABI order: first appearance in the params. */
 static void collect_symbols(Builder *b) {
   int nsyms = dim_nsymbols(b->m->dims);
@@ -196,12 +228,16 @@ KProgram *kernels_build(IrModule *m, IrFunc *f) {
   b.buf_of = tex_calloc((size_t)f->body.len, sizeof(int));
   for (int i = 0; i < f->body.len; i++) b.buf_of[i] = -1;
   collect_symbols(&b);
-  for (int i = 0; i < f->nparams; i++) b.buf_of[f->params[i]->id] = add_buffer(&b, f->params[i], true);
+  for (int i = 0; i < f->nparams; i++) {
+    b.buf_of[f->params[i]->id] = add_buffer(&b, f->params[i], true);
+    b.p->bufs[b.p->nbufs - 1].inout = f->params[i]->inout;
+  }
   b.p->ninputs = f->nparams;
+  int nvalues = f->nresults - f->nupdates;
   /* Results computed by a kernel write straight into their output buffer;
    * params, views, constants and repeated results are copied there. */
   int *result_buf = tex_calloc((size_t)f->nresults, sizeof(int));
-  for (int r = 0; r < f->nresults; r++) {
+  for (int r = 0; r < nvalues; r++) {
     IrNode *n = f->results[r];
     result_buf[r] = add_buffer(&b, n, true);
     if (b.buf_of[n->id] < 0 && n->op != OP_PARAM && !is_view(n) && !is_immediate(n)) b.buf_of[n->id] = result_buf[r];
@@ -213,8 +249,9 @@ KProgram *kernels_build(IrModule *m, IrFunc *f) {
     if (b.buf_of[i] < 0) b.buf_of[i] = add_buffer(&b, n, false);
     build_node(&b, n, b.buf_of[i]);
   }
-  for (int r = 0; r < f->nresults; r++)
+  for (int r = 0; r < nvalues; r++)
     if (b.buf_of[f->results[r]->id] != result_buf[r]) build_elementwise(&b, f->results[r], OP_COPY, result_buf[r]);
+  write_back_updates(&b, nvalues);
   tex_free(result_buf);
   tex_free(b.buf_of);
   return b.p;

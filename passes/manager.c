@@ -25,18 +25,6 @@ const Pass *pass_find(const char *name) {
   return NULL;
 }
 
-/* True if name is an item of the comma-separated list. */
-static bool in_list(const char *list, const char *name) {
-  size_t n = strlen(name);
-  for (const char *p = list; p && *p;) {
-    const char *end = strchr(p, ',');
-    size_t len = end ? (size_t)(end - p) : strlen(p);
-    if (len == n && strncmp(p, name, n) == 0) return true;
-    p = end ? end + 1 : NULL;
-  }
-  return false;
-}
-
 const char *pass_unknown_in(const char *list, char *buf, size_t len) {
   for (const char *p = list; p && *p;) {
     const char *end = strchr(p, ',');
@@ -49,9 +37,9 @@ const char *pass_unknown_in(const char *list, char *buf, size_t len) {
 }
 
 static bool enabled(const Pass *p, const PassOptions *o) {
-  if (o->only) return in_list(o->only, p->name);
+  if (o->only) return tex_in_list(o->only, p->name);
   if (p->optimising && o->opt_level == 0) return false;
-  return !in_list(o->disabled, p->name);
+  return !tex_in_list(o->disabled, p->name);
 }
 
 static double now_ms(void) {
@@ -70,7 +58,7 @@ int pass_run_pipeline(IrModule *m, const PassOptions *o) {
     p->run(m);
     if (o->stats) fprintf(o->stats, "pass %-10s %8.3f ms\n", p->name, now_ms() - t0);
     if (o->verify) problems += ir_verify(m, stderr, p->name);
-    if (o->print_after && (strcmp(o->print_after, "all") == 0 || in_list(o->print_after, p->name))) {
+    if (o->print_after && (strcmp(o->print_after, "all") == 0 || tex_in_list(o->print_after, p->name))) {
       fprintf(o->dump ? o->dump : stderr, "// after %s\n", p->name);
       ir_print_module(o->dump ? o->dump : stderr, m);
     }
