@@ -70,8 +70,9 @@ $(B)/%.o: %.c $(GEN_HDRS) | $(STAMP)
 $(B)/libtexc.a: $(COMPILER_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
-$(B)/texc: $(B)/frontend/main.o $(B)/libtexc.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LLVM_LIBS) -lm
+$(B)/texc: $(B)/frontend/main.o $(B)/libtexc.a $(B)/libtexrt.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LLVM_LIBS) -lm -ldl
 
 # The runtime: PIC, hidden visibility, linked into every model .so.  Under
 # SAN=1 this archive is the instrumented one, used only by the sanitizer tests.

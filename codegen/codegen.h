@@ -125,5 +125,14 @@ typedef struct TexcOptions {
 
 /* Runs the whole compiler; returns the process exit status. */
 int texc_compile(const TexcOptions *o);
+/* Passes, kernels and code for a lowered module, emitted as o->emit says. */
+int texc_emit_module(const TexcOptions *o, IrModule *m);
+/* The whole file, NUL-terminated; NULL if it cannot be read. */
+char *texc_read_file(const char *path, size_t *len);
+
+/* ==== checkgrad.c ======================================================== */
+
+/* texc check-grad: the gradient of fn_name against finite differences. */
+int texc_check_grad(const char *file, const char *fn_name, uint64_t seed);
 
 #endif /* TEXC_CODEGEN_H */

@@ -18,7 +18,7 @@ static double now_ms(void) {
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static char *read_file(const char *path, size_t *len) {
+char *texc_read_file(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
   if (!f) return NULL;
   size_t cap = 4096, n = 0;
@@ -194,7 +194,7 @@ static bool request_gradients(IrModule *m, const TexcOptions *o, Diag *d) {
   return ok;
 }
 
-static int lower_and_emit(const TexcOptions *o, IrModule *m) {
+int texc_emit_module(const TexcOptions *o, IrModule *m) {
   PassOptions po = {.opt_level = o->opt_level, .print_after = o->print_after, .disabled = o->disable_pass,
                     .only = o->only_passes, .verify = o->verify, .stats = o->stats ? stderr : NULL};
   if (pass_run_pipeline(m, &po)) return 3;
@@ -229,7 +229,7 @@ static int lower_and_emit(const TexcOptions *o, IrModule *m) {
 int texc_compile(const TexcOptions *o) {
   double t0 = now_ms();
   size_t len;
-  char *text = read_file(o->input, &len);
+  char *text = texc_read_file(o->input, &len);
   if (!text) {
     fprintf(stderr, "texc: cannot read %s\n", o->input);
     return 2;
@@ -263,7 +263,7 @@ int texc_compile(const TexcOptions *o) {
     if (m && ends_with(o->input, ".ir")) m->name = arena_strdup(&m->arena, prefix);
     if (o->stats) fprintf(stderr, "frontend   %8.3f ms\n", now_ms() - t0);
     if (m && (o->grad || o->grad_all) && !request_gradients(m, o, &diag)) rc = 1;
-    else rc = m ? lower_and_emit(o, m) : 1;
+    else rc = m ? texc_emit_module(o, m) : 1;
     ir_module_free(m);
   }
   if (diag.errors) fprintf(stderr, "%d error%s\n", diag.errors, diag.errors == 1 ? "" : "s");

@@ -8,6 +8,7 @@
 
 static const char usage[] =
     "usage: texc FILE.tex [options]\n"
+    "       texc check-grad FILE.tex FN [--seed S]\n"
     "\n"
     "Compiles FILE.tex into a shared object lib<prefix>.so and a C header <prefix>.h\n"
     "beside it.  Every exported function becomes\n"
@@ -34,7 +35,11 @@ static const char usage[] =
     "  --list-passes       list the passes\n"
     "  --help, --version\n"
     "\n"
-    "FILE may also be IR text (.ir), as printed by --emit=ir.\n";
+    "FILE may also be IR text (.ir), as printed by --emit=ir.\n"
+    "\n"
+    "check-grad compiles FN in f64 and compares its reverse-mode gradient with\n"
+    "central finite differences at random inputs (symbol sizes 2..7); it prints\n"
+    "ARG max_rel_err=E per parameter and exits 1 if any error exceeds 1e-6.\n";
 
 static const struct {
   const char *name;
@@ -99,7 +104,23 @@ static int parse_option(TexcOptions *o, int argc, char **argv, int *i) {
   return 0;
 }
 
+/* texc check-grad FILE FN [--seed S] */
+static int check_grad_command(int argc, char **argv) {
+  const char *file = NULL, *fn = NULL;
+  uint64_t seed = 1;
+  for (int i = 2; i < argc; i++) {
+    if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
+    else if (strncmp(argv[i], "--seed=", 7) == 0) seed = strtoull(argv[i] + 7, NULL, 10);
+    else if (!file) file = argv[i];
+    else if (!fn) fn = argv[i];
+    else return bad_usage("check-grad: unexpected argument '%s' (usage: texc check-grad FILE FN [--seed S])", argv[i]);
+  }
+  if (!file || !fn) return bad_usage("%s", "usage: texc check-grad FILE FN [--seed S]");
+  return texc_check_grad(file, fn, seed);
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "check-grad") == 0) return check_grad_command(argc, argv);
   TexcOptions o = {.opt_level = 2};
   const char *verify = getenv("TEXC_VERIFY"); /* the test suite sets it: verify after every pass */
   o.verify = verify && *verify && strcmp(verify, "0") != 0;

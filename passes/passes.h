@@ -49,6 +49,8 @@ const char *pass_unknown_in(const char *list, char *buf, size_t len);
 
 /* ==== the passes ========================================================= */
 
+/* Not in the pipeline: texc check-grad re-types the module to f64 first. */
+void pass_specialise_f64(IrModule *m);
 void pass_autodiff(IrModule *m);
 void pass_jvp(IrModule *m);
 void pass_inline(IrModule *m);

@@ -1,0 +1,255 @@
+/* checkgrad.c — `texc check-grad FILE FN [--seed S]`, Theano's verify_grad.
+ *
+ * Compiles FN re-typed to f64 together with its vjp, loads the .so, draws
+ * random symbol sizes (2..7) and inputs, and compares the reverse-mode
+ * gradient of phi(x) = sum_k r_k . FN(x)_k (random r: a random projection,
+ * so non-scalar results are checked too) with central finite differences,
+ * element by element.  The error of an element is
+ *     |analytic - numeric| / max(|analytic|, |numeric|, 1e-3)
+ * and the check fails above 1e-6.  Step h = 6e-6 * max(1, |x|) (about
+ * eps^(1/3), balancing truncation and rounding error in f64). */
+#include <dlfcn.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "codegen.h"
+#include "frontend.h"
+#include "passes.h"
+#include "texrt.h"
+
+enum { MAX_PARAMS = 16 };
+#define TOLERANCE 1e-6
+
+typedef struct Tensor {
+  DLTensor t;
+  int64_t shape[IR_MAX_RANK];
+  int64_t numel;
+  void *data;
+} Tensor;
+
+typedef struct Check {
+  const TexFuncInfo *fn, *vjp;
+  void *fn_ptr, *vjp_ptr;
+  const char *(*last_error)(void);
+  int64_t syms[TEX_MAX_SYMS];
+  Tensor args[2 * MAX_PARAMS]; /* fn's params, then the vjp's extra ones */
+  uint64_t rng;
+} Check;
+
+static double uniform(Check *c, double lo, double hi) {
+  c->rng = c->rng * 6364136223846793005ull + 1442695040888963407ull;
+  return lo + (hi - lo) * (double)(c->rng >> 11) * 0x1.0p-53;
+}
+
+/* Calls a generated function with n tensors (all its ABI arguments). */
+static int call_fn(void *fn, int n, DLTensor **a) {
+  typedef DLTensor *T;
+  switch (n) {
+  case 1: return ((int (*)(T))fn)(a[0]);
+  case 2: return ((int (*)(T, T))fn)(a[0], a[1]);
+  case 3: return ((int (*)(T, T, T))fn)(a[0], a[1], a[2]);
+  case 4: return ((int (*)(T, T, T, T))fn)(a[0], a[1], a[2], a[3]);
+  case 5: return ((int (*)(T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4]);
+  case 6: return ((int (*)(T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5]);
+  case 7: return ((int (*)(T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+  case 8: return ((int (*)(T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+  case 9: return ((int (*)(T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+  case 10: return ((int (*)(T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  case 11: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+  case 12: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
+  default: return -1;
+  }
+}
+
+static DLDataType dl_type(int dtype) {
+  static const DLDataType types[] = {{kDLFloat, 64, 1}, {kDLFloat, 64, 1}, {kDLInt, 32, 1}, {kDLInt, 64, 1}, {kDLUInt, 8, 1}};
+  return types[dtype];
+}
+
+/* Allocates an argument shaped by its metadata and the bound symbols. */
+static bool alloc_arg(Check *c, Tensor *a, const TexParamInfo *p) {
+  a->numel = 1;
+  for (int d = 0; d < p->rank; d++) {
+    if (texrt_dim_eval(&p->dims[d], c->syms, &a->shape[d]) != TEX_OK) return false;
+    a->numel *= a->shape[d];
+  }
+  a->data = tex_calloc((size_t)a->numel + 1, 8);
+  a->t = (DLTensor){a->data, {kDLCPU, 0}, p->rank, dl_type(p->dtype), a->shape, NULL, 0};
+  return true;
+}
+
+static void fill(Check *c, Tensor *a, int dtype, double lo, double hi) {
+  for (int64_t j = 0; j < a->numel; j++) {
+    if (dtype == TEX_F64 || dtype == TEX_F32) ((double *)a->data)[j] = uniform(c, lo, hi);
+    else if (dtype == TEX_I32) ((int32_t *)a->data)[j] = (int32_t)uniform(c, 0, 3);
+    else if (dtype == TEX_I64) ((int64_t *)a->data)[j] = (int64_t)uniform(c, 0, 3);
+    else ((uint8_t *)a->data)[j] = uniform(c, 0, 1) < 0.5;
+  }
+}
+
+/* phi = sum over float outputs of r . out, evaluating fn at the current inputs. */
+static bool phi(Check *c, double *out) {
+  DLTensor *a[2 * MAX_PARAMS];
+  for (int i = 0; i < c->fn->nparams; i++) a[i] = &c->args[i].t;
+  if (call_fn(c->fn_ptr, c->fn->nparams, a) != 0) return false;
+  double s = 0;
+  for (int i = c->fn->ninputs, k = 0; i < c->fn->nparams; i++) {
+    if (c->fn->params[i].dtype != TEX_F64) continue;
+    const Tensor *res = &c->args[i], *r = &c->args[c->fn->nparams + k++];
+    for (int64_t j = 0; j < res->numel; j++) s += ((double *)res->data)[j] * ((double *)r->data)[j];
+  }
+  *out = s;
+  return isfinite(s);
+}
+
+/* Analytic gradients: vjp(inputs, r) -> values, then one gradient per float input. */
+static bool analytic(Check *c, Tensor *grads) {
+  DLTensor *a[3 * MAX_PARAMS];
+  int n = 0, nin = c->fn->ninputs, nfloat_out = 0;
+  for (int i = 0; i < nin; i++) a[n++] = &c->args[i].t;
+  for (int i = nin; i < c->fn->nparams; i++)
+    if (c->fn->params[i].dtype == TEX_F64) a[n++] = &c->args[c->fn->nparams + nfloat_out++].t;
+  for (int i = nin; i < c->fn->nparams; i++) a[n++] = &c->args[i].t; /* values: reuse fn's outputs */
+  for (int i = 0, g = 0; i < nin; i++)
+    if (c->fn->params[i].dtype == TEX_F64) {
+      alloc_arg(c, &grads[g], &c->fn->params[i]);
+      a[n++] = &grads[g++].t;
+    }
+  return n == c->vjp->nparams && call_fn(c->vjp_ptr, n, a) == 0;
+}
+
+static double numeric(Check *c, Tensor *x, int64_t j) {
+  double *v = x->data, saved = v[j], h = 6e-6 * fmax(1.0, fabs(saved)), up = 0, down = 0;
+  v[j] = saved + h;
+  phi(c, &up);
+  v[j] = saved - h;
+  phi(c, &down);
+  v[j] = saved;
+  return (up - down) / (2 * h);
+}
+
+static bool setup_args(Check *c) {
+  for (int s = 0; s < c->fn->nsyms; s++) c->syms[s] = (int64_t)uniform(c, 2, 8);
+  for (int i = 0; i < c->fn->nparams; i++)
+    if (!alloc_arg(c, &c->args[i], &c->fn->params[i])) return false;
+  for (int i = c->fn->ninputs, k = 0; i < c->fn->nparams; i++)
+    if (c->fn->params[i].dtype == TEX_F64) {
+      alloc_arg(c, &c->args[c->fn->nparams + k], &c->fn->params[i]);
+      fill(c, &c->args[c->fn->nparams + k++], TEX_F64, -1, 1);
+    }
+  /* inputs in [-1, 1]; if fn is not finite there (log, sqrt), in [0.1, 1.1] */
+  double ranges[2][2] = {{-1, 1}, {0.1, 1.1}}, value;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    for (int i = 0; i < c->fn->ninputs; i++) fill(c, &c->args[i], c->fn->params[i].dtype, ranges[attempt][0], ranges[attempt][1]);
+    if (phi(c, &value)) return true;
+  }
+  return false;
+}
+
+static int report(Check *c, Tensor *grads) {
+  double worst_all = 0;
+  for (int i = 0, g = 0; i < c->fn->ninputs; i++) {
+    if (c->fn->params[i].dtype != TEX_F64) continue;
+    double worst = 0;
+    for (int64_t j = 0; j < c->args[i].numel; j++) {
+      double a = ((double *)grads[g].data)[j], n = numeric(c, &c->args[i], j);
+      double err = fabs(a - n) / fmax(fmax(fabs(a), fabs(n)), 1e-3);
+      if (!(err <= worst)) worst = err; /* NaN counts as the worst */
+    }
+    printf("%s max_rel_err=%.3g\n", c->fn->params[i].name, worst);
+    if (!(worst <= worst_all)) worst_all = worst;
+    g++;
+  }
+  bool ok = worst_all <= TOLERANCE;
+  printf("check-grad: %s\n", ok ? "ok" : "FAILED");
+  return ok ? 0 : 1;
+}
+
+static const TexFuncInfo *find(const TexModuleInfo *mi, const char *name) {
+  for (int i = 0; i < mi->nfuncs; i++)
+    if (strcmp(mi->funcs[i].name, name) == 0) return &mi->funcs[i];
+  return NULL;
+}
+
+static int check_loaded(void *so, const char *fn_name, uint64_t seed) {
+  Check c = {0};
+  c.rng = seed * 0x9E3779B97F4A7C15ull + 1;
+  const TexModuleInfo *(*info)(void) = (const TexModuleInfo *(*)(void))dlsym(so, "checkgrad_module_info");
+  c.last_error = (const char *(*)(void))dlsym(so, "checkgrad_last_error");
+  const TexModuleInfo *mi = info();
+  c.fn = find(mi, fn_name);
+  c.vjp = find(mi, "vjp");
+  c.fn_ptr = dlsym(so, c.fn->symbol);
+  c.vjp_ptr = dlsym(so, c.vjp->symbol);
+  if (c.fn->nparams > MAX_PARAMS || c.vjp->nparams > 12) {
+    fprintf(stderr, "texc check-grad: %s has too many parameters for check-grad\n", fn_name);
+    return 2;
+  }
+  Tensor grads[MAX_PARAMS];
+  memset(grads, 0, sizeof grads);
+  int rc;
+  if (!setup_args(&c)) {
+    fprintf(stderr, "texc check-grad: %s is not finite at random inputs (or failed: %s)\n", fn_name, c.last_error());
+    rc = 1;
+  } else if (!analytic(&c, grads)) {
+    fprintf(stderr, "texc check-grad: the gradient of %s failed: %s\n", fn_name, c.last_error());
+    rc = 1;
+  } else {
+    rc = report(&c, grads);
+  }
+  for (int i = 0; i < 2 * MAX_PARAMS; i++) tex_free(c.args[i].data);
+  for (int i = 0; i < MAX_PARAMS; i++) tex_free(grads[i].data);
+  return rc;
+}
+
+/* Lowers FILE, keeps only FN and its vjp exported, re-types to f64. */
+static IrModule *prepare(const char *file, const char *fn_name, Diag *d) {
+  size_t len;
+  char *text = texc_read_file(file, &len);
+  if (!text) {
+    fprintf(stderr, "texc: cannot read %s\n", file);
+    return NULL;
+  }
+  IrModule *m = fe_compile_text(file, text, "checkgrad", d);
+  tex_free(text);
+  IrFunc *f = m ? ir_find_func(m, fn_name) : NULL;
+  if (m && (!f || !ir_float_params(f) || f->nupdates || f->derive)) {
+    fprintf(stderr, "texc check-grad: %s has no function '%s' with floating-point parameters to check\n", file, fn_name);
+    ir_module_free(m);
+    return NULL;
+  }
+  if (!m) return NULL;
+  for (int i = 0; i < m->funcs.len; i++) ((IrFunc *)m->funcs.items[i])->exported = false;
+  f->exported = true;
+  pass_specialise_f64(m);
+  ir_derive(m, f, DERIVE_VJP, ir_float_params(f), "vjp", f->loc)->exported = true;
+  return m;
+}
+
+int texc_check_grad(const char *file, const char *fn_name, uint64_t seed) {
+  Diag d;
+  diag_init(&d, stderr);
+  IrModule *m = prepare(file, fn_name, &d);
+  if (!m) return 1;
+  char dir[] = "/tmp/texc-checkgrad-XXXXXX", so_path[64], h_path[64];
+  if (!mkdtemp(dir)) return 3;
+  snprintf(so_path, sizeof so_path, "%s/libcheckgrad.so", dir);
+  snprintf(h_path, sizeof h_path, "%s/checkgrad.h", dir);
+  TexcOptions o = {.emit = EMIT_SO, .output = so_path, .opt_level = 2};
+  int rc = texc_emit_module(&o, m);
+  ir_module_free(m);
+  void *so = rc == 0 ? dlopen(so_path, RTLD_NOW | RTLD_LOCAL) : NULL;
+  if (so) {
+    rc = check_loaded(so, fn_name, seed);
+    dlclose(so);
+  } else if (rc == 0) {
+    fprintf(stderr, "texc check-grad: %s\n", dlerror());
+    rc = 3;
+  }
+  unlink(so_path);
+  unlink(h_path);
+  rmdir(dir);
+  return rc;
+}
