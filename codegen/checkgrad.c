@@ -7,7 +7,10 @@
  * element by element.  The error of an element is
  *     |analytic - numeric| / max(|analytic|, |numeric|, 1e-3)
  * and the check fails above 1e-6.  Step h = 6e-6 * max(1, |x|) (about
- * eps^(1/3), balancing truncation and rounding error in f64). */
+ * eps^(1/3), balancing truncation and rounding error in f64).
+ *
+ * With --jvp, forward mode is checked against reverse mode too: for a random
+ * tangent t, <r, J t> (jvp) must equal <J^T r, t> (vjp). */
 #include <dlfcn.h>
 #include <math.h>
 #include <stdlib.h>
@@ -30,8 +33,8 @@ typedef struct Tensor {
 } Tensor;
 
 typedef struct Check {
-  const TexFuncInfo *fn, *vjp;
-  void *fn_ptr, *vjp_ptr;
+  const TexFuncInfo *fn, *vjp, *jvp;
+  void *fn_ptr, *vjp_ptr, *jvp_ptr;
   const char *(*last_error)(void);
   int64_t syms[TEX_MAX_SYMS];
   Tensor args[2 * MAX_PARAMS]; /* fn's params, then the vjp's extra ones */
@@ -148,6 +151,41 @@ static bool setup_args(Check *c) {
   return false;
 }
 
+static double dot(const Tensor *a, const Tensor *b) {
+  double s = 0;
+  for (int64_t j = 0; j < a->numel; j++) s += ((double *)a->data)[j] * ((double *)b->data)[j];
+  return s;
+}
+
+/* <r, J t> from the jvp against <J^T r, t> from the vjp gradients. */
+static bool check_jvp(Check *c, Tensor *grads) {
+  Tensor tangents[MAX_PARAMS], outs[MAX_PARAMS];
+  memset(tangents, 0, sizeof tangents);
+  memset(outs, 0, sizeof outs);
+  DLTensor *a[3 * MAX_PARAMS];
+  int n = 0, nt = 0, no = 0;
+  double reverse = 0, forward = 0;
+  for (int i = 0; i < c->fn->ninputs; i++) a[n++] = &c->args[i].t;
+  for (int i = 0; i < c->fn->ninputs; i++)
+    if (c->fn->params[i].dtype == TEX_F64) {
+      alloc_arg(c, &tangents[nt], &c->fn->params[i]);
+      fill(c, &tangents[nt], TEX_F64, -1, 1);
+      reverse += dot(&grads[nt], &tangents[nt]);
+      a[n++] = &tangents[nt++].t;
+    }
+  for (int i = c->fn->ninputs; i < c->fn->nparams; i++)
+    if (c->fn->params[i].dtype == TEX_F64) {
+      alloc_arg(c, &outs[no], &c->fn->params[i]);
+      a[n++] = &outs[no++].t;
+    }
+  bool ok = n == c->jvp->nparams && call_fn(c->jvp_ptr, n, a) == 0;
+  for (int k = 0; ok && k < no; k++) forward += dot(&outs[k], &c->args[c->fn->nparams + k]);
+  double err = fabs(forward - reverse) / fmax(fmax(fabs(forward), fabs(reverse)), 1e-3);
+  if (ok) printf("jvp_vs_vjp rel_err=%.3g\n", err);
+  for (int k = 0; k < MAX_PARAMS; k++) tex_free(tangents[k].data), tex_free(outs[k].data);
+  return ok && err <= TOLERANCE;
+}
+
 static int report(Check *c, Tensor *grads) {
   double worst_all = 0;
   for (int i = 0, g = 0; i < c->fn->ninputs; i++) {
@@ -163,6 +201,7 @@ static int report(Check *c, Tensor *grads) {
     g++;
   }
   bool ok = worst_all <= TOLERANCE;
+  if (c->jvp) ok = check_jvp(c, grads) && ok;
   printf("check-grad: %s\n", ok ? "ok" : "FAILED");
   return ok ? 0 : 1;
 }
@@ -173,7 +212,7 @@ static const TexFuncInfo *find(const TexModuleInfo *mi, const char *name) {
   return NULL;
 }
 
-static int check_loaded(void *so, const char *fn_name, uint64_t seed) {
+static int check_loaded(void *so, const char *fn_name, uint64_t seed, bool jvp) {
   Check c = {0};
   c.rng = seed * 0x9E3779B97F4A7C15ull + 1;
   const TexModuleInfo *(*info)(void) = (const TexModuleInfo *(*)(void))dlsym(so, "checkgrad_module_info");
@@ -183,6 +222,8 @@ static int check_loaded(void *so, const char *fn_name, uint64_t seed) {
   c.vjp = find(mi, "vjp");
   c.fn_ptr = dlsym(so, c.fn->symbol);
   c.vjp_ptr = dlsym(so, c.vjp->symbol);
+  c.jvp = jvp ? find(mi, "jvp") : NULL;
+  c.jvp_ptr = c.jvp ? dlsym(so, c.jvp->symbol) : NULL;
   if (c.fn->nparams > MAX_PARAMS || c.vjp->nparams > 12) {
     fprintf(stderr, "texc check-grad: %s has too many parameters for check-grad\n", fn_name);
     return 2;
@@ -205,7 +246,7 @@ static int check_loaded(void *so, const char *fn_name, uint64_t seed) {
 }
 
 /* Lowers FILE, keeps only FN and its vjp exported, re-types to f64. */
-static IrModule *prepare(const char *file, const char *fn_name, Diag *d) {
+static IrModule *prepare(const char *file, const char *fn_name, bool jvp, Diag *d) {
   size_t len;
   char *text = texc_read_file(file, &len);
   if (!text) {
@@ -225,13 +266,14 @@ static IrModule *prepare(const char *file, const char *fn_name, Diag *d) {
   f->exported = true;
   pass_specialise_f64(m);
   ir_derive(m, f, DERIVE_VJP, ir_float_params(f), "vjp", f->loc)->exported = true;
+  if (jvp) ir_derive(m, f, DERIVE_JVP, ir_float_params(f), "jvp", f->loc)->exported = true;
   return m;
 }
 
-int texc_check_grad(const char *file, const char *fn_name, uint64_t seed) {
+int texc_check_grad(const char *file, const char *fn_name, uint64_t seed, bool jvp) {
   Diag d;
   diag_init(&d, stderr);
-  IrModule *m = prepare(file, fn_name, &d);
+  IrModule *m = prepare(file, fn_name, jvp, &d);
   if (!m) return 1;
   char dir[] = "/tmp/texc-checkgrad-XXXXXX", so_path[64], h_path[64];
   if (!mkdtemp(dir)) return 3;
@@ -242,7 +284,7 @@ int texc_check_grad(const char *file, const char *fn_name, uint64_t seed) {
   ir_module_free(m);
   void *so = rc == 0 ? dlopen(so_path, RTLD_NOW | RTLD_LOCAL) : NULL;
   if (so) {
-    rc = check_loaded(so, fn_name, seed);
+    rc = check_loaded(so, fn_name, seed, jvp);
     dlclose(so);
   } else if (rc == 0) {
     fprintf(stderr, "texc check-grad: %s\n", dlerror());

@@ -133,6 +133,6 @@ char *texc_read_file(const char *path, size_t *len);
 /* ==== checkgrad.c ======================================================== */
 
 /* texc check-grad: the gradient of fn_name against finite differences. */
-int texc_check_grad(const char *file, const char *fn_name, uint64_t seed);
+int texc_check_grad(const char *file, const char *fn_name, uint64_t seed, bool jvp);
 
 #endif /* TEXC_CODEGEN_H */

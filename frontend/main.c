@@ -8,7 +8,7 @@
 
 static const char usage[] =
     "usage: texc FILE.tex [options]\n"
-    "       texc check-grad FILE.tex FN [--seed S]\n"
+    "       texc check-grad FILE.tex FN [--seed S] [--jvp]\n"
     "\n"
     "Compiles FILE.tex into a shared object lib<prefix>.so and a C header <prefix>.h\n"
     "beside it.  Every exported function becomes\n"
@@ -39,7 +39,8 @@ static const char usage[] =
     "\n"
     "check-grad compiles FN in f64 and compares its reverse-mode gradient with\n"
     "central finite differences at random inputs (symbol sizes 2..7); it prints\n"
-    "ARG max_rel_err=E per parameter and exits 1 if any error exceeds 1e-6.\n";
+    "ARG max_rel_err=E per parameter and exits 1 if any error exceeds 1e-6;\n"
+    "--jvp also checks forward mode against reverse mode.\n";
 
 static const struct {
   const char *name;
@@ -108,15 +109,17 @@ static int parse_option(TexcOptions *o, int argc, char **argv, int *i) {
 static int check_grad_command(int argc, char **argv) {
   const char *file = NULL, *fn = NULL;
   uint64_t seed = 1;
+  bool jvp = false;
   for (int i = 2; i < argc; i++) {
-    if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
+    if (strcmp(argv[i], "--jvp") == 0) jvp = true;
+    else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
     else if (strncmp(argv[i], "--seed=", 7) == 0) seed = strtoull(argv[i] + 7, NULL, 10);
     else if (!file) file = argv[i];
     else if (!fn) fn = argv[i];
     else return bad_usage("check-grad: unexpected argument '%s' (usage: texc check-grad FILE FN [--seed S])", argv[i]);
   }
   if (!file || !fn) return bad_usage("%s", "usage: texc check-grad FILE FN [--seed S]");
-  return texc_check_grad(file, fn, seed);
+  return texc_check_grad(file, fn, seed, jvp);
 }
 
 int main(int argc, char **argv) {

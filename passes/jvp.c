@@ -63,7 +63,10 @@ static void push_tangents(Fwd *w) {
     JvpRule rule = jvp_rules[n->op];
     if (!rule || !dtype_is_float(n->dtype) || n->nargs > 3) continue;
     bool any = false;
-    for (int j = 0; j < n->nargs; j++) any = any || (t[j] = w->tan[n->args[j]->id]);
+    for (int j = 0; j < n->nargs; j++) {
+      t[j] = w->tan[n->args[j]->id];
+      any = any || t[j];
+    }
     if (any) w->tan[i] = rule(&w->ad, w->map[i], t);
   }
 }
