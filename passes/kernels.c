@@ -64,7 +64,7 @@ static int push_instr(Kernel *k, KInstr in) {
 static int operand_for(Builder *b, Kernel *k, const IrNode *x, const int *loops) {
   int l[IR_MAX_RANK];
   memcpy(l, loops, sizeof(int) * (size_t)x->rank);
-  while (is_view(x)) {
+  while (is_view(x) && b->buf_of[x->id] < 0) { /* a materialised view is a buffer */
     const IrNode *y = x->args[0];
     int ly[IR_MAX_RANK];
     for (int i = 0; i < y->rank; i++) {
@@ -155,6 +155,13 @@ static void build_reduce(Builder *b, const IrNode *n, int buf) {
 
 static void build_matmul(Builder *b, const IrNode *n, int buf) {
   const IrNode *x = n->args[0], *y = n->args[1];
+  /* The i-k-j loops stream rows of B; a transposed or broadcast B would be
+   * read with a stride, so it is copied into a compact temporary first. */
+  if (is_view(y) && b->buf_of[y->id] < 0) {
+    int temp = add_buffer(b, y, false);
+    build_elementwise(b, y, OP_COPY, temp); /* reads through the view */
+    b->buf_of[y->id] = temp;
+  }
   Kernel *k = add_kernel(b, K_MATMUL, n);
   /* loops: m (if x is a matrix), n (if y is a matrix), k (reduction) */
   int lm = -1, ln = -1, lk, nl = 0;
