@@ -114,6 +114,19 @@ test: $(STAMP)
 demo: $(B)/texc $(B)/libtexrt.a
 	@sh examples/demo.sh $(B)
 
+# ---- bench: texc beside its peers, in one run (PyTorch from Debian) -----------
+BENCH_PKGS  := python3-torch python3-numpy
+BENCH_STAMP := $(B)/.bench-deps-stamp
+$(BENCH_STAMP): $(STAMP)
+	@missing=""; for p in $(BENCH_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@touch $@
+bench: $(B)/texc $(B)/libtexrt.a $(BENCH_STAMP)
+	@sh bench/run.sh $(B)
+
 clean:
 	rm -rf $(B)
 
