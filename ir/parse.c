@@ -42,6 +42,7 @@
 enum {
   MAX_NAME = 256,        /* longest name or number token */
   MAX_ARGS = 256,        /* operands of one node, results of one function */
+  MAX_UPDATES = 64,      /* update lines of one function */
   MAX_DEPTH = 64,        /* nesting of dim expressions */
   MAX_DIM_TERMS = 4096,  /* terms of an expanded dim product */
 };
@@ -79,7 +80,20 @@ typedef struct Parser {
   PtrVec files;      /* location file names interned in m->arena */
   int depth;         /* dim expression nesting */
   bool failed;
+  PtrVec links;      /* Link*: derive/rule references resolved at the end */
+  int nupdates;      /* `update %p = %v` lines of the function being read */
+  int update_param[MAX_UPDATES];
+  IrNode *update_value[MAX_UPDATES];
 } Parser;
+
+/* `derive KIND @of wrt=[..]` or `rule @r`, until all functions are known. */
+typedef struct Link {
+  IrFunc *f;
+  const char *target;
+  DeriveKind kind;   /* DERIVE_NONE: a rule */
+  uint64_t wrt;
+  Token at;
+} Link;
 
 /* A const literal, kept as text until the dtype after ':' is known. */
 typedef struct Literal {
@@ -506,6 +520,10 @@ static bool parse_attr(Parser *P, Line *l, bool comma) {
   AttrKind kind = op_info[l->op].attr;
   if (kind == ATTR_VALUE) return parse_literal(P, &l->lit);
   if (kind == ATTR_DIM) return parse_dim(P, &l->attr.dim);
+  if (kind == ATTR_INDEX) {
+    if (!comma || !expect_word(P, "index") || !expect(P, "=")) return unexpected(P, "', index=N'");
+    return parse_int(P, MAX_ARGS, &l->attr.i);
+  }
   if (kind != ATTR_AXES && kind != ATTR_REDUCE) return !comma || unexpected(P, "an operand");
   if (!comma) return unexpected(P, "', axes=[...]'");
   if (!parse_axes(P, &l->attr)) return false;
@@ -644,8 +662,10 @@ static bool parse_param(Parser *P) {
   if (!tok_text(P, &t, 1, name)) return false;
   if (find_param(P->f, name)) return error_at(P, t, "duplicate parameter %%%s", name);
   next(P);
-  if (!expect(P, ":") || !parse_type(P, &dt, &rank, shape)) return false;
-  ir_param(P->m, P->f, name, dt, rank, shape, (SrcLoc){0});
+  if (!expect(P, ":")) return false;
+  bool inout = accept_word(P, "inout");
+  if (!parse_type(P, &dt, &rank, shape)) return false;
+  ir_param(P->m, P->f, name, dt, rank, shape, (SrcLoc){0})->inout = inout;
   return true;
 }
 
@@ -697,7 +717,7 @@ static bool check_results(Parser *P, Token at, const PtrVec *sigs, IrNode **res,
 /* 'return' [ref (',' ref)*] '}' */
 static bool parse_return(Parser *P, const PtrVec *sigs) {
   Token at = P->tok;
-  IrNode *res[MAX_ARGS];
+  IrNode *res[MAX_ARGS + MAX_UPDATES];
   int n = 0;
   next(P);
   if (P->tok.kind == T_REF) {
@@ -707,16 +727,37 @@ static bool parse_return(Parser *P, const PtrVec *sigs) {
     } while (accept(P, ","));
   }
   if (!expect(P, "}") || !check_results(P, at, sigs, res, n)) return false;
-  ir_set_results(P->m, P->f, n, res);
+  for (int u = 0; u < P->nupdates; u++) res[n + u] = P->update_value[u];
+  ir_set_results(P->m, P->f, n + P->nupdates, res);
+  P->f->nupdates = P->nupdates;
+  P->f->update_param = ARENA_ARRAY(&P->m->arena, int, P->nupdates);
+  memcpy(P->f->update_param, P->update_param, sizeof(int) * (size_t)P->nupdates);
   return true;
 }
 
-/* '{' node* 'return' ... '}' */
+/* 'update' '%'PARAM '=' ref: the value written back into an inout param */
+static bool parse_update(Parser *P) {
+  next(P);
+  Token t = P->tok;
+  char name[MAX_NAME];
+  if (t.kind != T_REF || !tok_text(P, &t, 1, name)) return unexpected(P, "an inout parameter like %W");
+  IrNode *p = find_param(P->f, name);
+  if (!p || !p->inout) return error_at(P, t, "%%%s is not an inout parameter", name);
+  if (P->nupdates == MAX_UPDATES) return error_at(P, t, "more than %d updates", MAX_UPDATES);
+  next(P);
+  P->update_param[P->nupdates] = (int)p->attr.i;
+  return expect(P, "=") && parse_ref(P, &P->update_value[P->nupdates++]);
+}
+
+/* '{' (node | update)* 'return' ... '}' */
 static bool parse_body(Parser *P, const PtrVec *sigs) {
   if (!expect(P, "{")) return false;
+  P->nupdates = 0;
   for (;;) {
     if (P->tok.kind == T_REF) {
       if (!parse_node(P)) return false;
+    } else if (tok_is(&P->tok, T_IDENT, "update")) {
+      if (!parse_update(P)) return false;
     } else if (tok_is(&P->tok, T_IDENT, "return")) {
       return parse_return(P, sigs);
     } else if (P->tok.kind == T_EOF || tok_is(&P->tok, T_PUNCT, "}") || tok_is(&P->tok, T_IDENT, "func")) {
@@ -744,12 +785,74 @@ static bool parse_func_name(Parser *P) {
   return true;
 }
 
+/* '@'NAME, remembered for resolve_links. */
+static bool parse_link(Parser *P, DeriveKind kind) {
+  Token t = P->tok;
+  char name[MAX_NAME];
+  if (t.kind != T_AT || !tok_text(P, &t, 1, name)) return unexpected(P, "a function name like @f");
+  next(P);
+  Link *l = ARENA_NEW(&P->m->arena, Link);
+  *l = (Link){P->f, arena_strdup(&P->m->arena, name), kind, 0, t};
+  vec_push(&P->links, l);
+  if (kind == DERIVE_NONE) return true;
+  if (!expect_word(P, "wrt") || !expect(P, "=") || !expect(P, "[")) return false;
+  if (accept(P, "]")) return true;
+  do {
+    int64_t i;
+    if (!parse_int(P, 63, &i)) return false;
+    l->wrt |= 1ull << i;
+  } while (accept(P, ","));
+  return expect(P, "]");
+}
+
+/* 'derive' KIND '@'NAME 'wrt=[..]': a derived function, not built yet. */
+static bool parse_derive(Parser *P, const PtrVec *sigs) {
+  char kind[MAX_NAME];
+  if (P->tok.kind != T_IDENT || !tok_text(P, &P->tok, 0, kind)) return unexpected(P, "a derivative kind like grad");
+  int k = DERIVE_GRAD;
+  while (k <= DERIVE_JVP && strcmp(derive_kind_names[k], kind) != 0) k++;
+  if (k > DERIVE_JVP) return error_at(P, P->tok, "unknown derivative kind '%s'", kind);
+  next(P);
+  if (!parse_link(P, (DeriveKind)k)) return false;
+  IrNode *res[MAX_ARGS];
+  for (int i = 0; i < sigs->len; i++) {
+    const TypeSig *s = sigs->items[i];
+    res[i] = ir_placeholder(P->m, s->dtype, s->rank, s->shape);
+  }
+  ir_set_results(P->m, P->f, sigs->len, res);
+  P->f->built = false;
+  return true;
+}
+
 static bool parse_func(Parser *P) {
   PtrVec sigs = {0};
-  bool ok = parse_func_name(P) && parse_params(P) && parse_results(P, &sigs) && parse_body(P, &sigs);
+  bool ok = parse_func_name(P) && parse_params(P) && parse_results(P, &sigs);
+  if (ok && accept_word(P, "derive"))
+    ok = parse_derive(P, &sigs);
+  else
+    ok = ok && (!accept_word(P, "rule") || parse_link(P, DERIVE_NONE)) && parse_body(P, &sigs);
   vec_free(&sigs);
   if (ok) ir_renumber(P->f);
   return ok;
+}
+
+/* Sets derive_of and custom_vjp, now that all functions are known. */
+static void resolve_links(Parser *P) {
+  for (int i = 0; i < P->links.len; i++) {
+    Link *l = P->links.items[i];
+    IrFunc *target = ir_find_func(P->m, l->target);
+    if (!target) {
+      error_at(P, l->at, "unknown function @%s", l->target);
+      continue;
+    }
+    if (l->kind == DERIVE_NONE) {
+      l->f->custom_vjp = target;
+    } else {
+      l->f->derive = l->kind;
+      l->f->derive_of = target;
+      l->f->wrt = l->wrt;
+    }
+  }
 }
 
 /* Points every call at its callee, now that all functions are known. */
@@ -788,7 +891,9 @@ IrModule *ir_parse(const char *file, const char *text, Diag *d) {
   next(&P);
   while (P.tok.kind != T_EOF && parse_func(&P)) {}
   if (!P.failed) resolve_calls(&P);
+  if (!P.failed) resolve_links(&P);
   vec_free(&P.files);
+  vec_free(&P.links);
   if (!P.failed) return P.m;
   ir_module_free(P.m);
   return NULL;

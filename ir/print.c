@@ -77,6 +77,7 @@ static void print_node(FILE *out, IrModule *m, const IrNode *n) {
   const char *sep = n->nargs ? ", " : " ";
   switch (info->attr) {
   case ATTR_VALUE: fputc(' ', out); ir_print_value(out, n->dtype, n->attr.f, n->attr.i); break;
+  case ATTR_INDEX: fprintf(out, "%sindex=%lld", sep, (long long)n->attr.i); break;
   case ATTR_DIM: fputc(' ', out); dim_fprint(m->dims, n->attr.dim, out); break;
   case ATTR_AXES: fputs(sep, out); print_axes(out, "axes", &n->attr); break;
   case ATTR_REDUCE:
@@ -92,27 +93,50 @@ static void print_node(FILE *out, IrModule *m, const IrNode *n) {
   fputc('\n', out);
 }
 
-void ir_print_func(FILE *out, IrModule *m, IrFunc *f) {
-  ir_renumber(f);
+/* func [private] @f(%x: [inout] T, ...) -> T | (T, ...) [derive KIND @g wrt=[..]] [rule @r] */
+static void print_signature(FILE *out, IrModule *m, IrFunc *f) {
+  int nvalues = f->nresults - f->nupdates;
   fprintf(out, "func %s@%s(", f->exported ? "" : "private ", f->name);
   for (int i = 0; i < f->nparams; i++) {
-    fprintf(out, "%s%%%s: ", i ? ", " : "", f->params[i]->name);
+    fprintf(out, "%s%%%s: %s", i ? ", " : "", f->params[i]->name, f->params[i]->inout ? "inout " : "");
     print_type(out, m, f->params[i]->dtype, f->params[i]->rank, f->params[i]->shape);
   }
   fputs(") -> ", out);
-  if (f->nresults != 1) fputc('(', out);
-  for (int i = 0; i < f->nresults; i++) {
+  if (nvalues != 1) fputc('(', out);
+  for (int i = 0; i < nvalues; i++) {
     if (i) fputs(", ", out);
     print_type(out, m, f->results[i]->dtype, f->results[i]->rank, f->results[i]->shape);
   }
-  if (f->nresults != 1) fputc(')', out);
+  if (nvalues != 1) fputc(')', out);
+  if (f->derive) {
+    fprintf(out, " derive %s @%s wrt=[", derive_kind_names[f->derive], f->derive_of->name);
+    for (int i = 0, first = 1; i < 64; i++)
+      if (f->wrt & (1ull << i)) fprintf(out, "%s%d", first ? "" : ", ", i), first = 0;
+    fputc(']', out);
+  }
+  if (f->custom_vjp) fprintf(out, " rule @%s", f->custom_vjp->name);
+}
+
+void ir_print_func(FILE *out, IrModule *m, IrFunc *f) {
+  ir_renumber(f);
+  print_signature(out, m, f);
+  if (!f->built) { /* a derived function the autodiff pass has not built yet */
+    fputc('\n', out);
+    return;
+  }
   fputs(" {\n", out);
   for (int i = 0; i < f->body.len; i++) {
     IrNode *n = f->body.items[i];
     if (n->op != OP_PARAM) print_node(out, m, n);
   }
+  int nvalues = f->nresults - f->nupdates;
+  for (int u = 0; u < f->nupdates; u++) {
+    fprintf(out, "  update %%%s = ", f->params[f->update_param[u]]->name);
+    print_ref(out, f->results[nvalues + u]);
+    fputc('\n', out);
+  }
   fputs("  return", out);
-  for (int i = 0; i < f->nresults; i++) {
+  for (int i = 0; i < nvalues; i++) {
     fputs(i ? ", " : " ", out);
     print_ref(out, f->results[i]);
   }

@@ -328,6 +328,55 @@ static void test_calls_and_locations(void **state) {
   ir_module_free(m);
 }
 
+/* In-place params and updates, multi-result calls and proj, derived
+ * functions not built yet, user gradient rules. */
+static const char autodiff_ir[] =
+    "func @loss(%W: f32[D, K], %x: f32[N, D]) -> f32 {\n"
+    "  %2 = matmul %x, %W : f32[N, K]\n"
+    "  %3 = sum %2, axes=[0, 1] : f32\n"
+    "  return %3\n"
+    "}\n"
+    "\n"
+    "func private @loss__value_and_grad(%W: f32[D, K], %x: f32[N, D]) -> (f32, f32[D, K], f32[N, D]) derive value_and_grad @loss wrt=[0, 1]\n"
+    "\n"
+    "func @step(%W: inout f32[D, K], %x: f32[N, D], %lr: f32) -> f32 {\n"
+    "  %3 = call @loss__value_and_grad %W, %x : f32\n"
+    "  %4 = proj %3, index=0 : f32\n"
+    "  %5 = proj %3, index=1 : f32[D, K]\n"
+    "  %6 = broadcast %lr, axes=[] : f32[D, K]\n"
+    "  %7 = mul %6, %5 : f32[D, K]\n"
+    "  %8 = sub %W, %7 : f32[D, K]\n"
+    "  update %W = %8\n"
+    "  return %4\n"
+    "}\n"
+    "\n"
+    "func @sq(%x: f32[N]) -> f32[N] rule @sq__rule {\n"
+    "  %1 = mul %x, %x : f32[N]\n"
+    "  return %1\n"
+    "}\n"
+    "\n"
+    "func private @sq__rule(%x: f32[N], %d: f32[N]) -> f32[N] {\n"
+    "  %2 = mul %d, %x : f32[N]\n"
+    "  return %2\n"
+    "}\n";
+
+static void test_roundtrip_autodiff(void **state) {
+  (void)state;
+  roundtrip(autodiff_ir, true);
+  IrModule *m = parse_ok(autodiff_ir);
+  IrFunc *g = ir_find_func(m, "loss__value_and_grad"), *step = ir_find_func(m, "step"), *sq = ir_find_func(m, "sq");
+  assert_int_equal(g->derive, DERIVE_VALUE_AND_GRAD);
+  assert_ptr_equal(g->derive_of, ir_find_func(m, "loss"));
+  assert_int_equal(g->wrt, 3);
+  assert_false(g->built);
+  assert_int_equal(step->nupdates, 1);
+  assert_int_equal(step->update_param[0], 0);
+  assert_true(step->params[0]->inout);
+  assert_ptr_equal(sq->custom_vjp, ir_find_func(m, "sq__rule"));
+  assert_int_equal(ir_verify(m, stderr, "parse"), 0);
+  ir_module_free(m);
+}
+
 static void test_zero_results(void **state) {
   /* no results: it parses and prints, but ir_verify rejects it */
   IrModule *m = parse_ok("func @empty() -> () {\n  return\n}\n");
@@ -665,6 +714,7 @@ int main(void) {
       cmocka_unit_test(test_roundtrip_layout),
       cmocka_unit_test(test_calls_and_locations),
       cmocka_unit_test(test_zero_results),
+      cmocka_unit_test(test_roundtrip_autodiff),
       cmocka_unit_test(test_noncanonical_input),
       cmocka_unit_test(test_empty_input),
       cmocka_unit_test(test_dims_hash_consing),
