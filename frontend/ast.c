@@ -39,7 +39,8 @@ static void print_expr(FILE *out, const Expr *e) {
     fputc(')', out);
     break;
   case E_CALL:
-    fprintf(out, "%s(", e->name);
+  case E_TUPLE:
+    fprintf(out, "%s(", e->kind == E_CALL ? e->name : "");
     for (int i = 0; i < e->nargs; i++) {
       if (i) fputs(", ", out);
       if (e->args[i].name) fprintf(out, "%s=", e->args[i].name);
@@ -62,26 +63,51 @@ static void print_type(FILE *out, const TypeExpr *t) {
   if (t->rank) fputc(']', out);
 }
 
+static void print_results(FILE *out, const FnDecl *f) {
+  if (f->nresults != 1) fputc('(', out);
+  for (int i = 0; i < f->nresults; i++) {
+    if (i) fputs(", ", out);
+    print_type(out, &f->results[i]);
+  }
+  if (f->nresults != 1) fputc(')', out);
+}
+
+static void print_stmt(FILE *out, const Stmt *st) {
+  switch (st->kind) {
+  case S_LET:
+    if (!st->nnames) {
+      fprintf(out, "  let %s = ", st->name);
+      break;
+    }
+    fputs("  let (", out);
+    for (int i = 0; i < st->nnames; i++) fprintf(out, "%s%s", i ? ", " : "", st->names[i].name);
+    fputs(") = ", out);
+    break;
+  case S_UPDATE: fprintf(out, "  update %s = ", st->name); break;
+  case S_RETURN:
+    fputs("  return ", out);
+    for (int i = 0; i + 1 < st->nvalues; i++) {
+      print_expr(out, st->values[i]);
+      fputs(", ", out);
+    }
+    break;
+  }
+  print_expr(out, st->kind == S_RETURN ? st->values[st->nvalues - 1] : st->value);
+  fputc('\n', out);
+}
+
 void ast_print(FILE *out, const Program *prog) {
   for (int i = 0; i < prog->fns.len; i++) {
     const FnDecl *f = prog->fns.items[i];
-    fprintf(out, "%sfn %s(", f->private_ ? "private " : "", f->name);
+    fprintf(out, "%s%s %s(", f->private_ ? "private " : "", f->is_rule ? "grad" : "fn", f->name);
     for (int p = 0; p < f->nparams; p++) {
-      fprintf(out, "%s%s: ", p ? ", " : "", f->params[p].name);
+      fprintf(out, "%s%s: %s", p ? ", " : "", f->params[p].name, f->params[p].inout ? "inout " : "");
       print_type(out, &f->params[p].type);
     }
     fputs(") -> ", out);
-    print_type(out, &f->result);
+    print_results(out, f);
     fputs(" {\n", out);
-    for (int s = 0; s < f->nstmts; s++) {
-      const Stmt *st = &f->stmts[s];
-      if (st->kind == S_LET)
-        fprintf(out, "  let %s = ", st->name);
-      else
-        fputs("  return ", out);
-      print_expr(out, st->value);
-      fputc('\n', out);
-    }
+    for (int s = 0; s < f->nstmts; s++) print_stmt(out, &f->stmts[s]);
     fputs("}\n", out);
   }
 }

@@ -16,7 +16,7 @@
 /* ==== AST ================================================================ */
 
 typedef enum ExprKind {
-  E_INT, E_FLOAT, E_BOOL, E_NAME, E_UNARY, E_BINARY, E_CALL, E_ERROR,
+  E_INT, E_FLOAT, E_BOOL, E_NAME, E_UNARY, E_BINARY, E_CALL, E_TUPLE, E_ERROR,
 } ExprKind;
 
 /* Operators of E_UNARY / E_BINARY. */
@@ -41,7 +41,7 @@ struct Expr {
   const char *name;  /* E_NAME, E_CALL (callee) */
   int64_t ival;      /* E_INT, E_BOOL */
   double fval;       /* E_FLOAT */
-  int nargs;         /* E_CALL */
+  int nargs;         /* E_CALL; E_TUPLE `(a, b)`: its elements (unnamed) */
   Arg *args;
 };
 
@@ -61,23 +61,38 @@ typedef struct TypeExpr {
 typedef struct Param {
   const char *name;
   TypeExpr type;
+  bool inout;        /* `x: inout f32[N]`: updated in place */
   SrcLoc loc;
 } Param;
 
-typedef enum StmtKind { S_LET, S_RETURN } StmtKind;
+/* A name a statement binds; `_` in a let pattern binds nothing. */
+typedef struct BindName {
+  const char *name;
+  SrcLoc loc;
+} BindName;
+
+typedef enum StmtKind { S_LET, S_RETURN, S_UPDATE } StmtKind;
 typedef struct Stmt {
   StmtKind kind;
-  const char *name;  /* S_LET */
-  Expr *value;
-  SrcLoc loc;
+  const char *name;  /* S_LET `let x = ...`, S_UPDATE */
+  int nnames;        /* S_LET with a pattern `let (a, _) = ...`: 0 otherwise */
+  BindName *names;
+  int nvalues;       /* S_RETURN `return a, b`: its values */
+  Expr **values;
+  Expr *value;       /* S_LET, S_UPDATE; S_RETURN: values[0] */
+  SrcLoc loc;        /* S_LET, S_UPDATE: the (first) name; S_RETURN: 'return' */
 } Stmt;
 
+/* A function, or a gradient rule `grad NAME(...) -> ... { ... }` for the
+ * function NAME (is_rule). */
 typedef struct FnDecl {
   const char *name;
   bool private_;
+  bool is_rule;
   int nparams;
   Param *params;
-  TypeExpr result;
+  int nresults;      /* `-> T` is one; `-> (T, U)` several */
+  TypeExpr *results;
   int nstmts;
   Stmt *stmts;
   SrcLoc loc;        /* the name */
@@ -88,7 +103,7 @@ typedef struct FnDecl {
 typedef struct Program {
   Arena *arena;
   const char *file;
-  PtrVec fns;        /* FnDecl* */
+  PtrVec fns;        /* FnDecl*, functions and rules in source order */
 } Program;
 
 /* ==== lexer.re =========================================================== */
@@ -125,5 +140,79 @@ int fe_lower(const Program *prog, IrModule *m, Diag *diag);
 
 /* Reads, parses and lowers one .tex file (text owned by the caller). */
 IrModule *fe_compile_text(const char *file, const char *text, const char *prefix, Diag *diag);
+
+/* ==== sema internals (sema.c, builtins.c) ================================ */
+
+enum { TEX_MAX_CALL_ARGS = 64, TEX_MAX_RESULTS = 64 };
+
+/* A value during lowering: an IR node, a weak literal, a tuple (the results
+ * of a call with several), or a poisoned value. */
+typedef struct Val {
+  IrNode *node;      /* typed value */
+  bool weak;         /* literal without a dtype yet */
+  bool weak_float;   /* weak: float literal (else int) */
+  bool poison;       /* an error was already reported */
+  double f;
+  int64_t i;
+  SrcLoc loc;
+  int ntuple;        /* a tuple (node is NULL): tuple[0..ntuple) are the
+                        OP_PROJ of each result */
+  IrNode **tuple;
+  const char *producer; /* tuple: what returned it ("f", "grad"), for messages */
+} Val;
+
+typedef struct Binding {
+  const char *name;
+  Val val;
+} Binding;
+
+typedef struct Sema {
+  IrModule *m;
+  Diag *diag;
+  const Program *prog;
+  IrFunc **funcs;      /* per item of prog->fns (functions and rules), created
+                          before any body is lowered */
+  IrFunc *fn;          /* the function being lowered */
+  const FnDecl *decl;
+  Binding *scope;
+  int nscope, scopecap;
+  IrNode **updated;    /* per param of fn: its value after the last update */
+} Sema;
+
+static inline Val sema_poison(void) { return (Val){.poison = true}; }
+static inline Val sema_typed(IrNode *n) { return (Val){.node = n, .loc = n->loc}; }
+
+void sema_error(Sema *s, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* "f32[N, 10]" for messages; buf must hold 256 bytes. */
+const char *sema_type_text(Sema *s, const IrNode *n, char *buf);
+const char *sema_val_text(Sema *s, const Val *v, char *buf);
+int sema_edit_distance(const char *a, const char *b);
+const Binding *sema_lookup(Sema *s, const char *name);
+
+/* Gives a weak literal the dtype t, or reports why it cannot have it. */
+Val sema_materialize(Sema *s, Val v, DType t);
+/* A weak literal with nothing typed to meet becomes f32 or i32. */
+Val sema_materialize_default(Sema *s, Val v);
+bool sema_check_operand_class(Sema *s, Op op, const Val *v, const char *what, SrcLoc at);
+/* An elementwise op on operands conformed by dtype and broadcasting. */
+Val sema_elementwise(Sema *s, Op op, Val *vals, int n, const char *what, SrcLoc at);
+/* Lowers an expression that must be one array (a tuple is an error). */
+Val sema_lower_expr(Sema *s, const Expr *e);
+
+/* The function (not rule) named name, with its IrFunc; NULL if none. */
+const FnDecl *sema_find_fn(Sema *s, const char *name, IrFunc **f);
+const char *sema_suggest_function(Sema *s, const char *name);
+/* Calls callee with checked args: dtypes, ranks and size symbols are matched
+ * as for any user call.  label names the call in messages ("f()", "grad(f)");
+ * a callee with several results gives a tuple that names producer. */
+Val sema_call(Sema *s, IrFunc *callee, Val *args, int nargs, SrcLoc at, const char *label, const char *producer);
+
+/* builtins.c: the surface builtins (rows of one table) and the elementwise
+ * ops flagged F_BUILTIN in ops.def. */
+bool sema_is_builtin(const char *name);
+/* Lowers e if it calls a builtin (true), else leaves out alone (false). */
+bool sema_lower_builtin(Sema *s, const Expr *e, Val *out);
+/* The builtin name closest to name within max_distance, or NULL. */
+const char *sema_closest_builtin(const char *name, int *max_distance);
 
 #endif /* TEXC_FRONTEND_H */

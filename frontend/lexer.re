@@ -79,6 +79,9 @@ int yylex(YYSTYPE *lval, YYLTYPE *lloc, Lexer *lx) {
       "let"       { return LET; }
       "return"    { return RETURN; }
       "private"   { return PRIVATE; }
+      "inout"     { return INOUT; }
+      "update"    { return UPDATE; }
+      "grad"      { return GRAD; }
       "true"      { lval->ival = 1; return BOOL; }
       "false"     { lval->ival = 0; return BOOL; }
       "and"       { return AND; }

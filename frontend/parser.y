@@ -1,7 +1,9 @@
 /* parser.y — the grammar of .tex files (Bison, LALR(1), pure, with locations).
  *
  * Newlines are insignificant: every statement starts with a keyword (`let`,
- * `return`), which is what keeps the grammar LALR(1) without terminators.
+ * `update`, `return`), which is what keeps the grammar LALR(1) without
+ * terminators.  A comma after `return`'s expression can only continue its
+ * list of results, for the same reason.
  * After a syntax error the parser skips to the next statement or function,
  * so one run reports every independent error in the file. */
 %define api.pure full
@@ -56,6 +58,30 @@ static Expr *unary(Lexer *lx, BinOp op, Expr *x, YYLTYPE at) {
   e->lhs = x;
   return e;
 }
+
+static Expr *call(Lexer *lx, const char *name, Arg *args, int nargs, YYLTYPE at) {
+  Expr *e = ast_expr(lx->arena, E_CALL, LOC(at));
+  e->name = name;
+  e->args = args;
+  e->nargs = nargs;
+  return e;
+}
+
+/* A function or a rule: the parts both share. */
+static FnDecl *fn_decl(Lexer *lx, const char *name, YYLTYPE at, Param *params, int nparams, TypeExpr *results,
+                       int nresults, Stmt *stmts, int nstmts, bool bad) {
+  FnDecl *f = ARENA_NEW(lx->arena, FnDecl);
+  f->name = name;
+  f->params = params;
+  f->nparams = nparams;
+  f->results = results;
+  f->nresults = nresults;
+  f->stmts = stmts;
+  f->nstmts = nstmts;
+  f->had_syntax_error = bad;
+  f->loc = LOC(at);
+  return f;
+}
 }
 
 %union {
@@ -72,6 +98,10 @@ static Expr *unary(Lexer *lx, BinOp op, Expr *x, YYLTYPE at) {
   Param param;
   struct { Stmt *items; int n, cap; bool bad; } stmts;
   Stmt stmt;
+  struct { TypeExpr *items; int n, cap; } types;
+  struct { BindName *items; int n, cap; } names;
+  BindName bname;
+  struct { Expr **items; int n, cap; } exprs;
   FnDecl *fn;
   bool flag;
 }
@@ -82,6 +112,7 @@ static Expr *unary(Lexer *lx, BinOp op, Expr *x, YYLTYPE at) {
 %token <ival> BOOL "true or false"
 %token <ival> DTYPE "dtype"
 %token FN "'fn'" LET "'let'" RETURN "'return'" PRIVATE "'private'"
+%token INOUT "'inout'" UPDATE "'update'" GRAD "'grad'"
 %token AND "'and'" OR "'or'" NOT "'not'"
 %token ARROW "'->'" POW "'**'" EQ "'=='" NE "'!='" LE "'<='" GE "'>='"
 
@@ -95,7 +126,11 @@ static Expr *unary(Lexer *lx, BinOp op, Expr *x, YYLTYPE at) {
 %type <param> param
 %type <stmts> stmts
 %type <stmt> stmt
-%type <fn> fn
+%type <fn> fn rule
+%type <types> results typelist
+%type <names> names
+%type <bname> bname
+%type <exprs> exprs
 %type <flag> private
 
 %left OR
@@ -113,24 +148,36 @@ static Expr *unary(Lexer *lx, BinOp op, Expr *x, YYLTYPE at) {
 module
   : %empty
   | module fn          { vec_push(&prog->fns, $2); }
+  | module rule        { vec_push(&prog->fns, $2); }
   | module error
   ;
 
-/* fn: 'private'? 'fn' NAME '(' params ')' '->' type '{' stmt* '}' */
+/* fn: 'private'? 'fn' NAME '(' params ')' '->' results '{' stmt* '}' */
 fn
-  : private FN IDENT '(' params ')' ARROW type '{' stmts '}' {
-      FnDecl *f = ARENA_NEW(lx->arena, FnDecl);
-      f->name = $3;
-      f->private_ = $1;
-      f->params = $5.items;
-      f->nparams = $5.n;
-      f->result = $8;
-      f->stmts = $10.items;
-      f->nstmts = $10.n;
-      f->had_syntax_error = $10.bad;
-      f->loc = LOC(@3);
-      $$ = f;
+  : private FN IDENT '(' params ')' ARROW results '{' stmts '}' {
+      $$ = fn_decl(lx, $3, @3, $5.items, $5.n, $8.items, $8.n, $10.items, $10.n, $10.bad);
+      $$->private_ = $1;
     }
+  ;
+
+/* rule: 'grad' NAME '(' params ')' '->' results '{' stmt* '}'
+ * (a gradient rule for the function NAME) */
+rule
+  : GRAD IDENT '(' params ')' ARROW results '{' stmts '}' {
+      $$ = fn_decl(lx, $2, @2, $4.items, $4.n, $7.items, $7.n, $9.items, $9.n, $9.bad);
+      $$->is_rule = true;
+    }
+  ;
+
+/* results: type | '(' type (',' type)* ')' */
+results
+  : type               { $$.items = NULL; $$.n = $$.cap = 0; APPEND(lx->arena, $$.items, $$.n, $$.cap, TypeExpr, $1); }
+  | '(' typelist ')'   { $$ = $2; }
+  ;
+
+typelist
+  : type               { $$.items = NULL; $$.n = $$.cap = 0; APPEND(lx->arena, $$.items, $$.n, $$.cap, TypeExpr, $1); }
+  | typelist ',' type  { $$ = $1; APPEND(lx->arena, $$.items, $$.n, $$.cap, TypeExpr, $3); }
   ;
 
 private
@@ -149,9 +196,10 @@ paramlist
   | paramlist ',' param { $$ = $1; APPEND(lx->arena, $$.items, $$.n, $$.cap, Param, $3); }
   ;
 
-/* param: NAME ':' type */
+/* param: NAME ':' 'inout'? type */
 param
-  : IDENT ':' type     { $$.name = $1; $$.type = $3; $$.loc = LOC(@1); }
+  : IDENT ':' type       { $$.name = $1; $$.type = $3; $$.inout = false; $$.loc = LOC(@1); }
+  | IDENT ':' INOUT type { $$.name = $1; $$.type = $4; $$.inout = true; $$.loc = LOC(@1); }
   ;
 
 /* type: DTYPE | DTYPE '[' dim (',' dim)* ']' */
@@ -176,11 +224,40 @@ stmts
   | stmts stmt         { $$ = $1; if ($2.value) APPEND(lx->arena, $$.items, $$.n, $$.cap, Stmt, $2); else $$.bad = true; }
   ;
 
-/* stmt: 'let' NAME '=' expr | 'return' expr */
+/* stmt: 'let' NAME '=' expr | 'let' '(' NAME (',' NAME)* ')' '=' expr
+ *     | 'update' NAME '=' expr | 'return' expr (',' expr)* */
 stmt
-  : LET IDENT '=' expr { $$.kind = S_LET; $$.name = $2; $$.value = $4; $$.loc = LOC(@2); }
-  | RETURN expr        { $$.kind = S_RETURN; $$.name = NULL; $$.value = $2; $$.loc = LOC(@1); }
-  | error              { $$.kind = S_LET; $$.name = NULL; $$.value = NULL; }
+  : LET IDENT '=' expr {
+      memset(&$$, 0, sizeof $$);
+      $$.kind = S_LET; $$.name = $2; $$.value = $4; $$.loc = LOC(@2);
+    }
+  | LET '(' names ')' '=' expr {
+      memset(&$$, 0, sizeof $$);
+      $$.kind = S_LET; $$.names = $3.items; $$.nnames = $3.n; $$.value = $6; $$.loc = LOC(@3);
+    }
+  | UPDATE IDENT '=' expr {
+      memset(&$$, 0, sizeof $$);
+      $$.kind = S_UPDATE; $$.name = $2; $$.value = $4; $$.loc = LOC(@2);
+    }
+  | RETURN exprs {
+      memset(&$$, 0, sizeof $$);
+      $$.kind = S_RETURN; $$.values = $2.items; $$.nvalues = $2.n; $$.value = $2.items[0]; $$.loc = LOC(@1);
+    }
+  | error              { memset(&$$, 0, sizeof $$); }
+  ;
+
+names
+  : bname              { $$.items = NULL; $$.n = $$.cap = 0; APPEND(lx->arena, $$.items, $$.n, $$.cap, BindName, $1); }
+  | names ',' bname    { $$ = $1; APPEND(lx->arena, $$.items, $$.n, $$.cap, BindName, $3); }
+  ;
+
+bname
+  : IDENT              { $$.name = $1; $$.loc = LOC(@1); }
+  ;
+
+exprs
+  : expr               { $$.items = NULL; $$.n = $$.cap = 0; APPEND(lx->arena, $$.items, $$.n, $$.cap, Expr *, $1); }
+  | exprs ',' expr     { $$ = $1; APPEND(lx->arena, $$.items, $$.n, $$.cap, Expr *, $3); }
   ;
 
 expr
@@ -203,25 +280,25 @@ expr
   | '-' expr %prec UMINUS { $$ = unary(lx, U_NEG, $2, @1); }
   ;
 
-/* primary: literal | NAME | NAME '(' args ')' | DTYPE '(' args ')' | '(' expr ')' */
+/* primary: literal | NAME | NAME '(' args ')' | DTYPE '(' args ')' | 'grad' '(' args ')'
+ *        | '(' expr ')' | '(' expr ',' expr (',' expr)* ')'
+ * A tuple `(a, b)` is only meaningful as wrt=(a, b); sema says so elsewhere. */
 primary
   : INT                { $$ = ast_expr(lx->arena, E_INT, LOC(@1)); $$->ival = $1; }
   | FLOAT              { $$ = ast_expr(lx->arena, E_FLOAT, LOC(@1)); $$->fval = $1; }
   | BOOL               { $$ = ast_expr(lx->arena, E_BOOL, LOC(@1)); $$->ival = $1; }
   | IDENT              { $$ = ast_expr(lx->arena, E_NAME, LOC(@1)); $$->name = $1; }
-  | IDENT '(' args ')' {
-      $$ = ast_expr(lx->arena, E_CALL, LOC(@1));
-      $$->name = $1;
-      $$->args = $3.items;
-      $$->nargs = $3.n;
-    }
-  | DTYPE '(' args ')' {
-      $$ = ast_expr(lx->arena, E_CALL, LOC(@1));
-      $$->name = dtype_names[$1];
-      $$->args = $3.items;
-      $$->nargs = $3.n;
-    }
+  | IDENT '(' args ')' { $$ = call(lx, $1, $3.items, $3.n, @1); }
+  | DTYPE '(' args ')' { $$ = call(lx, dtype_names[$1], $3.items, $3.n, @1); }
+  | GRAD '(' args ')'  { $$ = call(lx, "grad", $3.items, $3.n, @1); }
   | '(' expr ')'       { $$ = $2; }
+  | '(' expr ',' exprs ')' {
+      $$ = ast_expr(lx->arena, E_TUPLE, LOC(@1));
+      $$->nargs = $4.n + 1;
+      $$->args = ARENA_ARRAY(lx->arena, Arg, $$->nargs);
+      $$->args[0] = (Arg){NULL, $2, $2->loc};
+      for (int i = 0; i < $4.n; i++) $$->args[i + 1] = (Arg){NULL, $4.items[i], $4.items[i]->loc};
+    }
   ;
 
 args

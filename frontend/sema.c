@@ -2,7 +2,10 @@
  *
  * Requires: a parsed Program.  Produces: one IrFunc per fn, with explicit
  * broadcasts, dtypes and symbolic shapes on every node, and OP_CALL for calls
- * to other functions (the inline pass removes them).
+ * to other functions (the inline pass removes them); one IrFunc `f__rule`
+ * per gradient rule `grad f(...)`, linked as f's custom_vjp; and a derived
+ * function (ir_derive, built by the autodiff passes) per grad / vjp / jvp
+ * used.  The builtins are in builtins.c.
  *
  * Typing rules (lang/reference.md):
  *   - literals are weak: an int literal takes any numeric dtype, a float
@@ -10,6 +13,8 @@
  *     literal-only arithmetic folds exactly (f64 / i64) and stays weak;
  *   - arrays of different dtypes never mix: casts are explicit (`f64(x)`);
  *   - NumPy broadcasting, where only a literal 1 stretches;
+ *   - a call to a function with several results is a tuple, which only
+ *     `let (a, b) = ...` and `return` take apart;
  *   - each error is reported once; a value that failed to type-check is
  *     "poisoned" so it causes no further errors. */
 #include <math.h>
@@ -17,55 +22,22 @@
 
 #include "frontend.h"
 
-enum { TEX_MAX_CALL_ARGS = 64 };
-
-/* A value during lowering: an IR node, a weak literal, or a poisoned value. */
-typedef struct Val {
-  IrNode *node;      /* typed value */
-  bool weak;         /* literal without a dtype yet */
-  bool weak_float;   /* weak: float literal (else int) */
-  bool poison;       /* an error was already reported */
-  double f;
-  int64_t i;
-  SrcLoc loc;
-} Val;
-
-typedef struct Binding {
-  const char *name;
-  Val val;
-} Binding;
-
-typedef struct Sema {
-  IrModule *m;
-  Diag *diag;
-  const Program *prog;
-  IrFunc **funcs;      /* per FnDecl, created before any body is lowered */
-  IrFunc *fn;          /* the function being lowered */
-  const FnDecl *decl;
-  Binding *scope;
-  int nscope, scopecap;
-} Sema;
-
-static Val poison(void) { return (Val){.poison = true}; }
-static Val typed(IrNode *n) { return (Val){.node = n, .loc = n->loc}; }
-
-static void error(Sema *s, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void error(Sema *s, SrcLoc loc, const char *fmt, ...) {
+void sema_error(Sema *s, SrcLoc loc, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   diag_verror(s->diag, loc, fmt, ap);
   va_end(ap);
 }
 
-/* "f32[N, 10]" for messages; buf must hold 256 bytes. */
-static const char *type_text(Sema *s, const IrNode *n, char *buf) {
+const char *sema_type_text(Sema *s, const IrNode *n, char *buf) {
   ir_type_snprint(s->m, n->dtype, n->rank, n->shape, buf, 256);
   return buf;
 }
 
-static const char *val_text(Sema *s, const Val *v, char *buf) {
-  if (v->node) return type_text(s, v->node, buf);
-  if (v->weak_float) snprintf(buf, 256, "float literal %g", v->f);
+const char *sema_val_text(Sema *s, const Val *v, char *buf) {
+  if (v->node) return sema_type_text(s, v->node, buf);
+  if (v->ntuple) snprintf(buf, 256, "%d values", v->ntuple);
+  else if (v->weak_float) snprintf(buf, 256, "float literal %g", v->f);
   else snprintf(buf, 256, "integer literal %lld", (long long)v->i);
   return buf;
 }
@@ -80,13 +52,13 @@ static void bind(Sema *s, const char *name, Val v) {
   s->scope[s->nscope++] = (Binding){name, v};
 }
 
-static const Binding *lookup(Sema *s, const char *name) {
+const Binding *sema_lookup(Sema *s, const char *name) {
   for (int i = s->nscope - 1; i >= 0; i--)
     if (strcmp(s->scope[i].name, name) == 0) return &s->scope[i];
   return NULL;
 }
 
-static int edit_distance(const char *a, const char *b) {
+int sema_edit_distance(const char *a, const char *b) {
   int la = (int)strlen(a), lb = (int)strlen(b), d[32][32];
   if (la > 30 || lb > 30) return 99;
   for (int i = 0; i <= la; i++) d[i][0] = i;
@@ -106,7 +78,7 @@ static const char *suggest(Sema *s, const char *name) {
   const char *best = NULL;
   int bestd = (int)strlen(name) / 3 + 1;
   for (int i = 0; i < s->nscope; i++) {
-    int d = edit_distance(name, s->scope[i].name);
+    int d = sema_edit_distance(name, s->scope[i].name);
     if (d <= bestd && d > 0) best = s->scope[i].name, bestd = d;
   }
   return best;
@@ -119,44 +91,44 @@ static IrNode *constant(Sema *s, DType t, const Val *v) {
 }
 
 /* Gives a weak literal the dtype t, or reports why it cannot have it. */
-static Val materialize(Sema *s, Val v, DType t) {
+Val sema_materialize(Sema *s, Val v, DType t) {
   if (!v.weak) return v;
   if (t == DT_BOOL) {
-    error(s, v.loc, "a number cannot be used as bool; write true or false");
-    return poison();
+    sema_error(s, v.loc, "a number cannot be used as bool; write true or false");
+    return sema_poison();
   }
   if (v.weak_float && !dtype_is_float(t)) {
-    error(s, v.loc, "float literal %g cannot be used as %s; cast explicitly", v.f, dtype_names[t]);
-    return poison();
+    sema_error(s, v.loc, "float literal %g cannot be used as %s; cast explicitly", v.f, dtype_names[t]);
+    return sema_poison();
   }
   if (t == DT_I32 && (v.i < INT32_MIN || v.i > INT32_MAX)) {
-    error(s, v.loc, "integer literal %lld does not fit in i32", (long long)v.i);
-    return poison();
+    sema_error(s, v.loc, "integer literal %lld does not fit in i32", (long long)v.i);
+    return sema_poison();
   }
-  return typed(constant(s, t, &v));
+  return sema_typed(constant(s, t, &v));
 }
 
 /* The default dtype of a literal with nothing typed to meet: f32 or i32. */
-static Val materialize_default(Sema *s, Val v) {
-  return v.weak ? materialize(s, v, v.weak_float ? DT_F32 : DT_I32) : v;
+Val sema_materialize_default(Sema *s, Val v) {
+  return v.weak ? sema_materialize(s, v, v.weak_float ? DT_F32 : DT_I32) : v;
 }
 
 /* Makes a and b the same dtype: weak literals adapt to typed values. */
 static bool unify_dtypes(Sema *s, Val *a, Val *b, SrcLoc at) {
   if (a->weak && b->weak) {
-    *a = materialize_default(s, *a);
-    *b = materialize_default(s, *b);
+    *a = sema_materialize_default(s, *a);
+    *b = sema_materialize_default(s, *b);
     if (a->poison || b->poison) return false;
   } else if (a->weak) {
-    *a = materialize(s, *a, b->node->dtype);
+    *a = sema_materialize(s, *a, b->node->dtype);
   } else if (b->weak) {
-    *b = materialize(s, *b, a->node->dtype);
+    *b = sema_materialize(s, *b, a->node->dtype);
   }
   if (a->poison || b->poison) return false;
   if (a->node->dtype != b->node->dtype) {
     char ta[256], tb[256];
-    error(s, at, "cannot mix %s and %s: arrays never convert implicitly; cast one, e.g. %s(x)",
-          type_text(s, a->node, ta), type_text(s, b->node, tb), dtype_names[a->node->dtype]);
+    sema_error(s, at, "cannot mix %s and %s: arrays never convert implicitly; cast one, e.g. %s(x)",
+          sema_type_text(s, a->node, ta), sema_type_text(s, b->node, tb), dtype_names[a->node->dtype]);
     return false;
   }
   return true;
@@ -184,7 +156,7 @@ static bool broadcast_shape(Sema *s, Val *vals, int n, SrcLoc at, int *rank, Dim
       char ta[256], tb[256];
       int j = 0;
       while (j < i && (vals[j].node->rank < *rank - o || vals[j].node->shape[o - (*rank - vals[j].node->rank)] != shape[o])) j++;
-      error(s, at, "cannot broadcast %s with %s", type_text(s, vals[j < i ? j : 0].node, ta), type_text(s, x, tb));
+      sema_error(s, at, "cannot broadcast %s with %s", sema_type_text(s, vals[j < i ? j : 0].node, ta), sema_type_text(s, x, tb));
       return false;
     }
   }
@@ -206,7 +178,7 @@ static bool conform(Sema *s, Val *vals, int n, int first, SrcLoc at) {
     if (!unify_dtypes(s, &vals[first], &vals[i], at)) return false;
   for (int i = first + 1; i < n; i++) /* vals[first] may have been weak when vals[i] was */
     if (!unify_dtypes(s, &vals[i], &vals[first], at)) return false;
-  if (n == 1) vals[0] = materialize_default(s, vals[0]);
+  if (n == 1) vals[0] = sema_materialize_default(s, vals[0]);
   int rank;
   Dim shape[IR_MAX_RANK];
   if (!broadcast_shape(s, vals, n, at, &rank, shape)) return false;
@@ -215,8 +187,6 @@ static bool conform(Sema *s, Val *vals, int n, int first, SrcLoc at) {
 }
 
 /* ---- expressions ---------------------------------------------------------- */
-
-static Val lower_expr(Sema *s, const Expr *e);
 
 static const struct {
   BinOp bin;
@@ -268,56 +238,56 @@ static bool fold_weak(Sema *s, BinOp op, const Val *a, const Val *b, SrcLoc at, 
   default: return false;
   }
   if (overflow) {
-    error(s, at, "integer literal arithmetic overflows 64 bits");
-    *out = poison();
+    sema_error(s, at, "integer literal arithmetic overflows 64 bits");
+    *out = sema_poison();
   }
   return true;
 }
 
 static Val lower_matmul(Sema *s, const Expr *e, Val a, Val b) {
-  if (a.poison || b.poison) return poison();
+  if (a.poison || b.poison) return sema_poison();
   if (a.weak || b.weak) {
-    error(s, e->loc, "'@' needs arrays on both sides, not a literal");
-    return poison();
+    sema_error(s, e->loc, "'@' needs arrays on both sides, not a literal");
+    return sema_poison();
   }
-  if (!unify_dtypes(s, &a, &b, e->loc)) return poison();
+  if (!unify_dtypes(s, &a, &b, e->loc)) return sema_poison();
   char ta[256], tb[256];
   IrNode *x = a.node, *y = b.node;
   if (x->dtype == DT_BOOL) {
-    error(s, e->loc, "'@' needs numbers, not bool arrays");
-    return poison();
+    sema_error(s, e->loc, "'@' needs numbers, not bool arrays");
+    return sema_poison();
   }
   if (x->rank < 1 || x->rank > 2 || y->rank < 1 || y->rank > 2) {
-    error(s, e->loc, "'@' takes matrices and vectors (rank 1 or 2), got %s @ %s", type_text(s, x, ta), type_text(s, y, tb));
-    return poison();
+    sema_error(s, e->loc, "'@' takes matrices and vectors (rank 1 or 2), got %s @ %s", sema_type_text(s, x, ta), sema_type_text(s, y, tb));
+    return sema_poison();
   }
   if (x->shape[x->rank - 1] != y->shape[0]) {
     char da[64], db[64];
     dim_snprint(s->m->dims, x->shape[x->rank - 1], da, sizeof da);
     dim_snprint(s->m->dims, y->shape[0], db, sizeof db);
     bool hint = y->rank == 2 && x->shape[x->rank - 1] == y->shape[1];
-    error(s, e->loc, "matrix product %s @ %s: inner dims %s and %s differ%s", type_text(s, x, ta), type_text(s, y, tb), da, db,
+    sema_error(s, e->loc, "matrix product %s @ %s: inner dims %s and %s differ%s", sema_type_text(s, x, ta), sema_type_text(s, y, tb), da, db,
           hint ? "; did you mean a @ transpose(b)?" : "");
-    return poison();
+    return sema_poison();
   }
-  return typed(ir_matmul(s->m, s->fn, x, y, e->loc));
+  return sema_typed(ir_matmul(s->m, s->fn, x, y, e->loc));
 }
 
 /* Checks an operand class for op: numbers, floats or bools. */
-static bool check_operand_class(Sema *s, Op op, const Val *v, const char *what, SrcLoc at) {
+bool sema_check_operand_class(Sema *s, Op op, const Val *v, const char *what, SrcLoc at) {
   DType t = v->node->dtype;
   DTypeRule rule = op_info[op].dtype;
   char tb[256];
   if ((rule == DTR_NUM || rule == DTR_FLOAT) && t == DT_BOOL) {
-    error(s, at, "%s needs numbers, got %s", what, type_text(s, v->node, tb));
+    sema_error(s, at, "%s needs numbers, got %s", what, sema_type_text(s, v->node, tb));
     return false;
   }
   if (rule == DTR_FLOAT && !dtype_is_float(t)) {
-    error(s, at, "%s needs floating point, got %s; cast first, e.g. f32(x)", what, type_text(s, v->node, tb));
+    sema_error(s, at, "%s needs floating point, got %s; cast first, e.g. f32(x)", what, sema_type_text(s, v->node, tb));
     return false;
   }
   if (rule == DTR_BOOL && t != DT_BOOL) {
-    error(s, at, "%s needs bool operands, got %s", what, type_text(s, v->node, tb));
+    sema_error(s, at, "%s needs bool operands, got %s", what, sema_type_text(s, v->node, tb));
     return false;
   }
   return true;
@@ -325,408 +295,305 @@ static bool check_operand_class(Sema *s, Op op, const Val *v, const char *what, 
 
 /* An elementwise op on conformed operands: the common path of operators and
  * builtins alike. */
-static Val elementwise(Sema *s, Op op, Val *vals, int n, const char *what, SrcLoc at) {
+Val sema_elementwise(Sema *s, Op op, Val *vals, int n, const char *what, SrcLoc at) {
   int first = op == OP_SELECT ? 1 : 0;
   if (op == OP_SELECT && !vals[0].poison && (vals[0].weak || vals[0].node->dtype != DT_BOOL)) {
     char tb[256];
-    error(s, vals[0].loc, "where() needs a bool condition, got %s", val_text(s, &vals[0], tb));
-    return poison();
+    sema_error(s, vals[0].loc, "where() needs a bool condition, got %s", sema_val_text(s, &vals[0], tb));
+    return sema_poison();
   }
-  if (!conform(s, vals, n, first, at)) return poison();
-  if (!check_operand_class(s, op, &vals[first], what, at)) return poison();
+  if (!conform(s, vals, n, first, at)) return sema_poison();
+  if (!sema_check_operand_class(s, op, &vals[first], what, at)) return sema_poison();
   IrNode *args[3];
   for (int i = 0; i < n; i++) args[i] = vals[i].node;
   DType t = op_info[op].dtype == DTR_CMP || op_info[op].dtype == DTR_BOOL ? DT_BOOL : args[first]->dtype;
-  return typed(ir_node(s->m, s->fn, op, t, args[first]->rank, args[first]->shape, n, args, at));
+  return sema_typed(ir_node(s->m, s->fn, op, t, args[first]->rank, args[first]->shape, n, args, at));
 }
 
 static Val lower_binary(Sema *s, const Expr *e) {
-  Val a = lower_expr(s, e->lhs), b = lower_expr(s, e->rhs);
+  Val a = sema_lower_expr(s, e->lhs), b = sema_lower_expr(s, e->rhs);
   if (e->op == B_MATMUL) return lower_matmul(s, e, a, b);
-  if (a.poison || b.poison) return poison();
+  if (a.poison || b.poison) return sema_poison();
   Val folded;
   if (a.weak && b.weak && fold_weak(s, e->op, &a, &b, e->loc, &folded)) return folded;
   char what[32];
   snprintf(what, sizeof what, "'%s'", ast_binop_text(e->op));
   Val vals[2] = {a, b};
-  return elementwise(s, op_of(e->op), vals, 2, what, e->loc);
+  return sema_elementwise(s, op_of(e->op), vals, 2, what, e->loc);
 }
 
 static Val lower_unary(Sema *s, const Expr *e) {
-  Val a = lower_expr(s, e->lhs);
-  if (a.poison) return poison();
+  Val a = sema_lower_expr(s, e->lhs);
+  if (a.poison) return sema_poison();
   if (a.weak && e->op == U_NEG) {
     a.f = -a.f;
     a.i = -a.i;
     a.loc = e->loc;
     return a;
   }
-  a = materialize_default(s, a);
+  a = sema_materialize_default(s, a);
   char what[32];
   snprintf(what, sizeof what, "'%s'", ast_binop_text(e->op));
-  return elementwise(s, op_of(e->op), &a, 1, what, e->loc);
+  return sema_elementwise(s, op_of(e->op), &a, 1, what, e->loc);
 }
 
 /* ---- calls ---------------------------------------------------------------- */
 
-/* ---- builtins --------------------------------------------------------------
- * Surface functions that are sugar over IR ops, one row each.  Elementwise
- * math (exp, log, ...) needs no row: every op flagged F_BUILTIN in ops.def is
- * callable by its name with one argument per operand. */
-
-typedef struct Builtin Builtin;
-typedef Val (*LowerBuiltin)(Sema *s, const Expr *e, const Builtin *b);
-struct Builtin {
-  const char *name;
-  LowerBuiltin lower;
-  Op op;            /* elementwise op (or the only op) */
-  Op reduce_op;     /* max/min: the reduction taken with one argument */
-  int min_pos, max_pos;
-  bool axis_args;   /* accepts axis= and keepdims= */
-};
-
-/* Positional and named arguments of a builtin call, checked. */
-typedef struct CallArgs {
-  Val pos[3];
-  int npos;
-  bool has_axis, keepdims;
-  int64_t axis;
-  SrcLoc axis_loc;
-} CallArgs;
-
-static bool literal_int(const Expr *e, int64_t *out) {
-  if (e->kind == E_INT) return *out = e->ival, true;
-  if (e->kind == E_UNARY && e->op == U_NEG && e->lhs->kind == E_INT) return *out = -e->lhs->ival, true;
-  return false;
-}
-
-static bool named_arg(Sema *s, const Expr *e, const Builtin *b, const Arg *a, CallArgs *out) {
-  for (const Arg *prev = e->args; prev < a; prev++)
-    if (prev->name && strcmp(prev->name, a->name) == 0) {
-      error(s, a->loc, "%s= is given twice", a->name);
-      return false;
-    }
-  if (b->axis_args && strcmp(a->name, "axis") == 0) {
-    out->has_axis = true;
-    out->axis_loc = a->value->loc;
-    if (literal_int(a->value, &out->axis)) return true;
-    error(s, a->value->loc, "axis= must be an integer literal");
-    return false;
-  }
-  if (b->axis_args && strcmp(a->name, "keepdims") == 0) {
-    if (a->value->kind == E_BOOL) return out->keepdims = a->value->ival, true;
-    error(s, a->value->loc, "keepdims= must be true or false");
-    return false;
-  }
-  if (b->axis_args && edit_distance(a->name, "axis") <= 2)
-    error(s, a->loc, "%s() has no argument named '%s'; did you mean 'axis'?", e->name, a->name);
-  else if (b->axis_args && edit_distance(a->name, "keepdims") <= 2)
-    error(s, a->loc, "%s() has no argument named '%s'; did you mean 'keepdims'?", e->name, a->name);
+/* How a message shows param i of callee, "f(x: f32[N])"; the cotangent and
+ * tangent params of a derived function stand alone ("d_out: f32[N]"). */
+static const char *param_sig(Sema *s, const IrFunc *callee, int i, char *buf, size_t len) {
+  const IrFunc *owner = callee->derive_of ? callee->derive_of : callee;
+  const IrNode *p = callee->params[i];
+  char tb[256];
+  sema_type_text(s, p, tb);
+  if (i < owner->nparams)
+    snprintf(buf, len, "%s(%s: %s)", owner->name, p->name, tb);
   else
-    error(s, a->loc, "%s() has no argument named '%s'", e->name, a->name);
-  return false;
+    snprintf(buf, len, "%s: %s", p->name, tb);
+  return buf;
 }
 
-static bool builtin_args(Sema *s, const Expr *e, const Builtin *b, CallArgs *out) {
-  bool ok = true;
-  memset(out, 0, sizeof *out);
-  for (int i = 0; i < e->nargs; i++) {
-    const Arg *a = &e->args[i];
-    if (a->name) {
-      ok = named_arg(s, e, b, a, out) && ok;
-    } else if (out->npos < 3) {
-      out->pos[out->npos] = lower_expr(s, a->value);
-      ok = ok && !out->pos[out->npos].poison;
-      out->npos++;
-    } else {
-      out->npos++;
-    }
-  }
-  if (ok && (out->npos < b->min_pos || out->npos > b->max_pos)) {
-    if (b->min_pos == b->max_pos)
-      error(s, e->loc, "%s() takes %d argument%s, got %d", e->name, b->min_pos, b->min_pos == 1 ? "" : "s", out->npos);
+/* Binds the callee's size symbols in param i's dims to the argument's dims,
+ * or reports the first dim that disagrees. */
+static bool bind_arg_dims(Sema *s, IrFunc *callee, const char *label, int i, const Val *arg, Dim *map, int *binder) {
+  IrNode *p = callee->params[i], *a = arg->node;
+  for (int d = 0; d < p->rank; d++) {
+    int sym = dim_as_sym(p->shape[d]);
+    if (sym >= 0 && !map[sym]) map[sym] = a->shape[d], binder[sym] = i * IR_MAX_RANK + d;
+    Dim want = sym >= 0 ? map[sym] : p->shape[d];
+    if (want == a->shape[d]) continue;
+    char ta[256], tb[256], sig[600], dw[64], dg[64];
+    dim_snprint(s->m->dims, want, dw, sizeof dw);
+    dim_snprint(s->m->dims, a->shape[d], dg, sizeof dg);
+    if (sym >= 0)
+      sema_error(s, arg->loc, "argument '%s' of %s is %s, which does not fit %s: %s is %s from dim %d of '%s', but dim %d is %s", p->name,
+                 label, sema_type_text(s, a, tb), param_sig(s, callee, i, sig, sizeof sig), dim_symbol_name(s->m->dims, sym), dw,
+                 binder[sym] % IR_MAX_RANK, callee->params[binder[sym] / IR_MAX_RANK]->name, d, dg);
     else
-      error(s, e->loc, "%s() takes %d to %d arguments, got %d", e->name, b->min_pos, b->max_pos, out->npos);
+      sema_error(s, arg->loc, "argument '%s' of %s must be %s, got %s: dim %d is %s, not %s", p->name, label,
+                 sema_type_text(s, p, ta), sema_type_text(s, a, tb), d, dg, dw);
     return false;
   }
-  return ok;
-}
-
-static Val lower_elementwise_builtin(Sema *s, const Expr *e, const Builtin *b) {
-  CallArgs a;
-  if (!builtin_args(s, e, b, &a)) return poison();
-  if (a.npos == 1) a.pos[0] = materialize_default(s, a.pos[0]);
-  char what[64];
-  snprintf(what, sizeof what, "%s()", e->name);
-  return elementwise(s, b->op, a.pos, a.npos, what, e->loc);
-}
-
-/* The reduced-axes mask of x for axis=, or all axes. */
-static bool reduction_axes(Sema *s, const CallArgs *a, const IrNode *x, unsigned *mask) {
-  if (!a->has_axis) {
-    *mask = (1u << x->rank) - 1;
-    return true;
-  }
-  int64_t ax = a->axis < 0 ? a->axis + x->rank : a->axis;
-  if (ax < 0 || ax >= x->rank) {
-    char tb[256];
-    error(s, a->axis_loc, "axis %lld is out of range for %s (rank %d)", (long long)a->axis, type_text(s, x, tb), x->rank);
-    return false;
-  }
-  *mask = 1u << ax;
   return true;
-}
-
-static Val reduce(Sema *s, const Expr *e, Op op, CallArgs *a) {
-  Val x = materialize_default(s, a->pos[0]);
-  if (x.poison) return poison();
-  char what[64];
-  snprintf(what, sizeof what, "%s()", e->name);
-  unsigned mask;
-  if (!check_operand_class(s, op, &x, what, e->loc) || !reduction_axes(s, a, x.node, &mask)) return poison();
-  if (mask == 0) return x; /* a scalar: nothing to reduce */
-  return typed(ir_reduce(s->m, s->fn, op, x.node, mask, a->keepdims, e->loc));
-}
-
-static Val lower_reduction(Sema *s, const Expr *e, const Builtin *b) {
-  CallArgs a;
-  if (!builtin_args(s, e, b, &a)) return poison();
-  if (a.npos == 2 && b->reduce_op != OP_COUNT) {
-    if (a.has_axis || a.keepdims) {
-      error(s, e->loc, "%s(a, b) is elementwise and takes no axis=; %s(x, axis=k) reduces", e->name, e->name);
-      return poison();
-    }
-    char what[64];
-    snprintf(what, sizeof what, "%s()", e->name);
-    return elementwise(s, b->op, a.pos, 2, what, e->loc);
-  }
-  return reduce(s, e, b->reduce_op != OP_COUNT ? b->reduce_op : b->op, &a);
-}
-
-/* mean(x) = sum(x) / count, where count is the product of the reduced dims
- * (symbolic dims become a dimsize node evaluated at call time). */
-static Val lower_mean(Sema *s, const Expr *e, const Builtin *b) {
-  CallArgs a;
-  if (!builtin_args(s, e, b, &a)) return poison();
-  Val x = materialize_default(s, a.pos[0]);
-  if (x.poison) return poison();
-  if (!dtype_is_float(x.node->dtype)) {
-    char tb[256];
-    error(s, e->loc, "mean() needs floating point, got %s; cast first, e.g. f32(x)", type_text(s, x.node, tb));
-    return poison();
-  }
-  unsigned mask;
-  if (!reduction_axes(s, &a, x.node, &mask)) return poison();
-  if (mask == 0) return x;
-  Dim count = dim_lit(s->m->dims, 1);
-  for (int d = 0; d < x.node->rank; d++)
-    if (mask & (1u << d)) count = dim_mul(s->m->dims, count, x.node->shape[d]);
-  IrNode *sum = ir_reduce(s->m, s->fn, OP_SUM, x.node, mask, a.keepdims, e->loc);
-  IrNode *n = ir_node(s->m, s->fn, OP_DIMSIZE, x.node->dtype, 0, NULL, 0, NULL, e->loc);
-  n->attr.dim = count;
-  Val vals[2] = {typed(sum), typed(n)};
-  return elementwise(s, OP_DIV, vals, 2, "mean()", e->loc);
-}
-
-static Val lower_where(Sema *s, const Expr *e, const Builtin *b) {
-  CallArgs a;
-  if (!builtin_args(s, e, b, &a)) return poison();
-  return elementwise(s, OP_SELECT, a.pos, 3, "where()", e->loc);
-}
-
-static Val lower_transpose(Sema *s, const Expr *e, const Builtin *b) {
-  CallArgs a;
-  if (!builtin_args(s, e, b, &a)) return poison();
-  Val x = materialize_default(s, a.pos[0]);
-  if (x.poison || x.node->rank < 2) return x;
-  int64_t perm[IR_MAX_RANK];
-  for (int d = 0; d < x.node->rank; d++) perm[d] = x.node->rank - 1 - d;
-  return typed(ir_transpose(s->m, s->fn, x.node, perm, e->loc));
-}
-
-/* f32(x), i64(x), ...: explicit conversion.  Float to int truncates toward
- * zero and saturates (NaN gives 0); anything to bool is x != 0. */
-static Val lower_cast(Sema *s, const Expr *e, const Builtin *b) {
-  CallArgs a;
-  if (!builtin_args(s, e, b, &a)) return poison();
-  DType t = (DType)dtype_from_name(e->name);
-  Val x = a.pos[0];
-  if (x.weak && x.weak_float && !dtype_is_float(t)) {
-    x.weak_float = false;
-    x.i = t == DT_BOOL ? x.f != 0 : (int64_t)x.f;
-  }
-  if (x.weak && t == DT_BOOL) return typed(ir_const(s->m, s->fn, DT_BOOL, 0, x.i != 0, x.loc));
-  x = materialize(s, x, t);
-  if (x.poison || x.node->dtype == t) return x;
-  return typed(ir_cast(s->m, s->fn, x.node, t, e->loc));
-}
-
-static const Builtin builtins[] = {
-    {"sum", lower_reduction, OP_SUM, OP_COUNT, 1, 1, true},
-    {"mean", lower_mean, OP_SUM, OP_COUNT, 1, 1, true},
-    {"max", lower_reduction, OP_MAX, OP_RMAX, 1, 2, true},
-    {"min", lower_reduction, OP_MIN, OP_RMIN, 1, 2, true},
-    {"where", lower_where, OP_SELECT, OP_COUNT, 3, 3, false},
-    {"transpose", lower_transpose, OP_TRANSPOSE, OP_COUNT, 1, 1, false},
-};
-
-/* Finds a builtin by name: a row above, a cast, or an F_BUILTIN op. */
-static bool find_builtin(const char *name, Builtin *out) {
-  for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
-    if (strcmp(builtins[i].name, name) == 0) return *out = builtins[i], true;
-  if (dtype_from_name(name) >= 0) return *out = (Builtin){name, lower_cast, OP_CAST, OP_COUNT, 1, 1, false}, true;
-  int op = op_from_name(name);
-  if (op >= 0 && (op_info[op].flags & F_BUILTIN))
-    return *out = (Builtin){name, lower_elementwise_builtin, (Op)op, OP_COUNT, op_info[op].arity, op_info[op].arity, false}, true;
-  return false;
 }
 
 /* Matches the call's arguments against the callee's parameter types, binding
  * the callee's size symbols to the caller's dims. */
-static bool bind_call_args(Sema *s, const Expr *e, IrFunc *callee, Val *args, Dim *map, int *binder) {
+static bool bind_call_args(Sema *s, IrFunc *callee, const char *label, Val *args, Dim *map, int *binder) {
   char ta[256], tb[256];
   for (int i = 0; i < callee->nparams; i++) {
     IrNode *p = callee->params[i];
     if (args[i].weak) {
       if (p->rank != 0) {
-        error(s, args[i].loc, "argument '%s' of %s() is %s, but a literal was given", p->name, callee->name, type_text(s, p, ta));
+        sema_error(s, args[i].loc, "argument '%s' of %s is %s, but a literal was given", p->name, label, sema_type_text(s, p, ta));
         return false;
       }
-      args[i] = materialize(s, args[i], p->dtype);
+      args[i] = sema_materialize(s, args[i], p->dtype);
     }
     if (args[i].poison) return false;
     IrNode *a = args[i].node;
     if (a->dtype != p->dtype || a->rank != p->rank) {
-      error(s, args[i].loc, "argument '%s' of %s() must be %s, got %s", p->name, callee->name, type_text(s, p, ta), type_text(s, a, tb));
+      sema_error(s, args[i].loc, "argument '%s' of %s must be %s, got %s", p->name, label, sema_type_text(s, p, ta),
+                 sema_type_text(s, a, tb));
       return false;
     }
-    for (int d = 0; d < p->rank; d++) {
-      int sym = dim_as_sym(p->shape[d]);
-      if (sym >= 0 && !map[sym]) map[sym] = a->shape[d], binder[sym] = i * IR_MAX_RANK + d;
-      Dim want = sym >= 0 ? map[sym] : p->shape[d];
-      if (want == a->shape[d]) continue;
-      char dw[64], dg[64];
-      dim_snprint(s->m->dims, want, dw, sizeof dw);
-      dim_snprint(s->m->dims, a->shape[d], dg, sizeof dg);
-      if (sym >= 0)
-        error(s, args[i].loc, "argument '%s' of %s() is %s, which does not fit %s(%s: %s): %s is %s from dim %d of '%s', but dim %d is %s",
-              p->name, callee->name, type_text(s, a, tb), callee->name, p->name, type_text(s, p, ta),
-              dim_symbol_name(s->m->dims, sym), dw, binder[sym] % IR_MAX_RANK, callee->params[binder[sym] / IR_MAX_RANK]->name, d, dg);
-      else
-        error(s, args[i].loc, "argument '%s' of %s() must be %s, got %s: dim %d is %s, not %s", p->name, callee->name,
-              type_text(s, p, ta), type_text(s, a, tb), d, dg, dw);
-      return false;
-    }
+    if (!bind_arg_dims(s, callee, label, i, &args[i], map, binder)) return false;
   }
   return true;
 }
 
-static Val lower_user_call(Sema *s, const Expr *e, IrFunc *callee) {
-  if (e->nargs != callee->nparams) {
-    error(s, e->loc, "%s() takes %d argument%s, got %d", callee->name, callee->nparams, callee->nparams == 1 ? "" : "s", e->nargs);
-    return poison();
+static void result_shape(Sema *s, const IrNode *r, const Dim *map, Dim *shape) {
+  for (int d = 0; d < r->rank; d++) shape[d] = dim_subst(s->m->dims, r->shape[d], map);
+}
+
+/* OP_CALL, typed as result 0; with several results, one OP_PROJ each, which
+ * together are the tuple the call gives. */
+static Val emit_call(Sema *s, IrFunc *callee, const Val *args, int nargs, const Dim *map, SrcLoc at, const char *producer) {
+  IrNode **ops = tex_calloc((size_t)nargs + 1, sizeof(IrNode *));
+  for (int i = 0; i < nargs; i++) ops[i] = args[i].node;
+  Dim shape[IR_MAX_RANK];
+  const IrNode *r0 = callee->results[0];
+  result_shape(s, r0, map, shape);
+  IrNode *call = ir_node(s->m, s->fn, OP_CALL, r0->dtype, r0->rank, shape, nargs, ops, at);
+  call->attr.callee = callee;
+  tex_free(ops);
+  if (callee->nresults == 1) return sema_typed(call);
+  IrNode **projs = ARENA_ARRAY(&s->m->arena, IrNode *, callee->nresults);
+  for (int k = 0; k < callee->nresults; k++) {
+    const IrNode *r = callee->results[k];
+    result_shape(s, r, map, shape);
+    projs[k] = ir_node(s->m, s->fn, OP_PROJ, r->dtype, r->rank, shape, 1, &call, at);
+    projs[k]->attr.i = k;
   }
-  Val args[TEX_MAX_CALL_ARGS];
-  if (e->nargs > TEX_MAX_CALL_ARGS) {
-    error(s, e->loc, "too many arguments (the limit is %d)", TEX_MAX_CALL_ARGS);
-    return poison();
-  }
-  bool ok = true;
-  for (int i = 0; i < e->nargs; i++) {
-    if (e->args[i].name) {
-      error(s, e->args[i].loc, "%s() takes positional arguments only", callee->name);
-      ok = false;
-    }
-    args[i] = lower_expr(s, e->args[i].value);
-    ok = ok && !args[i].poison;
-  }
-  if (!ok) return poison();
+  return (Val){.ntuple = callee->nresults, .tuple = projs, .producer = producer, .loc = at};
+}
+
+Val sema_call(Sema *s, IrFunc *callee, Val *args, int nargs, SrcLoc at, const char *label, const char *producer) {
+  if (nargs != callee->nparams) ice("%d arguments for the %d params of @%s", nargs, callee->nparams, callee->name);
   int nsyms = dim_nsymbols(s->m->dims);
   Dim *map = tex_calloc((size_t)nsyms + 1, sizeof(Dim));
   int *binder = tex_calloc((size_t)nsyms + 1, sizeof(int));
-  Val result = poison();
-  if (bind_call_args(s, e, callee, args, map, binder)) {
-    IrNode *r = callee->results[0], *ops[TEX_MAX_CALL_ARGS];
-    Dim shape[IR_MAX_RANK];
-    for (int d = 0; d < r->rank; d++) shape[d] = dim_subst(s->m->dims, r->shape[d], map);
-    for (int i = 0; i < e->nargs; i++) ops[i] = args[i].node;
-    IrNode *call = ir_node(s->m, s->fn, OP_CALL, r->dtype, r->rank, shape, e->nargs, ops, e->loc);
-    call->attr.callee = callee;
-    result = typed(call);
-  }
+  Val result = sema_poison();
+  if (bind_call_args(s, callee, label, args, map, binder)) result = emit_call(s, callee, args, nargs, map, at, producer);
   tex_free(binder);
   tex_free(map);
   return result;
 }
 
-/* The closest user function or builtin name, for "did you mean" hints. */
-static const char *suggest_function(Sema *s, const char *name) {
+/* The index of f's first inout param, or -1. */
+static int first_inout(const FnDecl *d) {
+  for (int i = 0; i < d->nparams; i++)
+    if (d->params[i].inout) return i;
+  return -1;
+}
+
+/* Only entry points update in place: a caller inside the module would not
+ * see the update (calls are inlined as values). */
+static bool check_callable(Sema *s, const Expr *e, const FnDecl *d) {
+  int p = first_inout(d);
+  if (p < 0) return true;
+  sema_error(s, e->loc, "cannot call %s() from another function: it updates '%s' in place (inout), which only entry points may do",
+             d->name, d->params[p].name);
+  diag_note(s->diag, d->params[p].loc, "'%s' is declared inout here", d->params[p].name);
+  return false;
+}
+
+static Val lower_user_call(Sema *s, const Expr *e, IrFunc *callee, const FnDecl *d) {
+  if (!check_callable(s, e, d)) return sema_poison();
+  if (!callee->results) return sema_poison(); /* its signature had errors */
+  if (e->nargs != callee->nparams) {
+    sema_error(s, e->loc, "%s() takes %d argument%s, got %d", callee->name, callee->nparams, callee->nparams == 1 ? "" : "s", e->nargs);
+    return sema_poison();
+  }
+  Val args[TEX_MAX_CALL_ARGS];
+  if (e->nargs > TEX_MAX_CALL_ARGS) {
+    sema_error(s, e->loc, "too many arguments (the limit is %d)", TEX_MAX_CALL_ARGS);
+    return sema_poison();
+  }
+  bool ok = true;
+  for (int i = 0; i < e->nargs; i++) {
+    if (e->args[i].name) {
+      sema_error(s, e->args[i].loc, "%s() takes positional arguments only", callee->name);
+      ok = false;
+    }
+    args[i] = sema_lower_expr(s, e->args[i].value);
+    ok = ok && !args[i].poison;
+  }
+  if (!ok) return sema_poison();
+  char label[160];
+  snprintf(label, sizeof label, "%s()", callee->name);
+  return sema_call(s, callee, args, e->nargs, e->loc, label, callee->name);
+}
+
+const FnDecl *sema_find_fn(Sema *s, const char *name, IrFunc **f) {
+  for (int i = 0; i < s->prog->fns.len; i++) {
+    const FnDecl *d = s->prog->fns.items[i];
+    if (d->is_rule || strcmp(d->name, name) != 0) continue;
+    if (f) *f = s->funcs[i];
+    return d;
+  }
+  return NULL;
+}
+
+/* The closest function of the file within *bestd, or NULL. */
+static const char *closest_user_function(Sema *s, const char *name, int *bestd) {
   const char *best = NULL;
-  int bestd = (int)strlen(name) / 3 + 1;
-#define CONSIDER(cand)                                   \
-  do {                                                   \
-    int d_ = edit_distance(name, cand);                  \
-    if (d_ > 0 && d_ <= bestd) best = (cand), bestd = d_; \
-  } while (0)
-  for (int i = 0; i < s->prog->fns.len; i++) CONSIDER(((const FnDecl *)s->prog->fns.items[i])->name);
-  for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++) CONSIDER(builtins[i].name);
-  for (int i = 0; i < OP_COUNT; i++)
-    if (op_info[i].flags & F_BUILTIN) CONSIDER(op_info[i].name);
-#undef CONSIDER
+  for (int i = 0; i < s->prog->fns.len; i++) {
+    const FnDecl *d = s->prog->fns.items[i];
+    int dist = sema_edit_distance(name, d->name);
+    if (!d->is_rule && dist > 0 && dist <= *bestd) best = d->name, *bestd = dist;
+  }
   return best;
 }
 
-static Val lower_call(Sema *s, const Expr *e) {
-  Builtin b;
-  if (find_builtin(e->name, &b)) return b.lower(s, e, &b);
-  for (int i = 0; i < s->prog->fns.len; i++) {
-    const FnDecl *d = s->prog->fns.items[i];
-    if (strcmp(d->name, e->name) == 0) {
-      if (!s->funcs[i]->results) return poison(); /* its signature had errors */
-      return lower_user_call(s, e, s->funcs[i]);
-    }
-  }
-  const char *hint = suggest_function(s, e->name);
-  if (hint)
-    error(s, e->loc, "unknown function '%s'; did you mean '%s'?", e->name, hint);
-  else
-    error(s, e->loc, "unknown function '%s'", e->name);
-  return poison();
+/* The closest user function or builtin name, for "did you mean" hints. */
+const char *sema_suggest_function(Sema *s, const char *name) {
+  int bestd = (int)strlen(name) / 3 + 1;
+  const char *best = closest_user_function(s, name, &bestd);
+  const char *builtin = sema_closest_builtin(name, &bestd);
+  return builtin ? builtin : best;
 }
 
-static Val lower_expr(Sema *s, const Expr *e) {
+static Val lower_call(Sema *s, const Expr *e) {
+  Val v;
+  if (sema_lower_builtin(s, e, &v)) return v;
+  IrFunc *f;
+  const FnDecl *d = sema_find_fn(s, e->name, &f);
+  if (d) return lower_user_call(s, e, f, d);
+  const char *hint = sema_suggest_function(s, e->name);
+  if (hint)
+    sema_error(s, e->loc, "unknown function '%s'; did you mean '%s'?", e->name, hint);
+  else
+    sema_error(s, e->loc, "unknown function '%s'", e->name);
+  return sema_poison();
+}
+
+/* ---- values and tuples ------------------------------------------------------ */
+
+/* "a, b, c": a let pattern of n names, for messages. */
+static const char *pattern_text(int n, char *buf, size_t len) {
+  int k = 0;
+  for (int i = 0; i < n && i < 8; i++) k += snprintf(buf + k, len - (size_t)k, "%s%c", i ? ", " : "", 'a' + i);
+  if (n > 8) snprintf(buf + k, len - (size_t)k, ", ...");
+  return buf;
+}
+
+/* A tuple where one array is expected: say how to take it apart. */
+static Val reject_tuple(Sema *s, Val v) {
+  if (!v.ntuple) return v;
+  char names[64];
+  sema_error(s, v.loc, "%s() returns %d values; bind them with let (%s) = %s(...)", v.producer, v.ntuple,
+             pattern_text(v.ntuple, names, sizeof names), v.producer);
+  return sema_poison();
+}
+
+static Val lower_name(Sema *s, const Expr *e) {
+  const Binding *b = sema_lookup(s, e->name);
+  if (b) {
+    Val v = b->val;
+    v.loc = e->loc; /* errors about a use point at the use */
+    return v;
+  }
+  if (s->decl->had_syntax_error) return sema_poison(); /* maybe a dropped `let` */
+  const char *hint = suggest(s, e->name);
+  if (hint)
+    sema_error(s, e->loc, "unknown name '%s'; did you mean '%s'?", e->name, hint);
+  else
+    sema_error(s, e->loc, "unknown name '%s'", e->name);
+  return sema_poison();
+}
+
+/* Any value, tuples included. */
+static Val lower_value(Sema *s, const Expr *e) {
   switch (e->kind) {
   case E_INT: return (Val){.weak = true, .i = e->ival, .f = (double)e->ival, .loc = e->loc};
   case E_FLOAT: return (Val){.weak = true, .weak_float = true, .f = e->fval, .loc = e->loc};
-  case E_BOOL: return typed(ir_const(s->m, s->fn, DT_BOOL, 0, e->ival, e->loc));
-  case E_NAME: {
-    const Binding *b = lookup(s, e->name);
-    if (b) {
-      Val v = b->val;
-      v.loc = e->loc; /* errors about a use point at the use */
-      return v;
-    }
-    if (s->decl->had_syntax_error) return poison(); /* maybe a dropped `let` */
-    const char *hint = suggest(s, e->name);
-    if (hint)
-      error(s, e->loc, "unknown name '%s'; did you mean '%s'?", e->name, hint);
-    else
-      error(s, e->loc, "unknown name '%s'", e->name);
-    return poison();
-  }
+  case E_BOOL: return sema_typed(ir_const(s->m, s->fn, DT_BOOL, 0, e->ival, e->loc));
+  case E_NAME: return lower_name(s, e);
   case E_UNARY: return lower_unary(s, e);
   case E_BINARY: return lower_binary(s, e);
   case E_CALL: return lower_call(s, e);
-  case E_ERROR: return poison();
+  case E_TUPLE:
+    sema_error(s, e->loc, "a list in parentheses is not a value; it only names parameters, as in wrt=(W, b)");
+    return sema_poison();
+  case E_ERROR: return sema_poison();
   }
   ice("bad expression kind %d", e->kind);
 }
 
-/* ---- functions ------------------------------------------------------------- */
+Val sema_lower_expr(Sema *s, const Expr *e) { return reject_tuple(s, lower_value(s, e)); }
+
+/* ---- signatures ------------------------------------------------------------- */
+
+/* "f()" or "the grad rule for f()": what messages call the function. */
+static const char *decl_label(const FnDecl *d, char *buf, size_t len) {
+  snprintf(buf, len, "%s%s()", d->is_rule ? "the grad rule for " : "", d->name);
+  return buf;
+}
 
 static bool lower_type(Sema *s, const TypeExpr *t, int *rank, Dim *shape) {
   if (t->rank > IR_MAX_RANK) {
-    error(s, t->loc, "rank %d is more than the supported %d", t->rank, IR_MAX_RANK);
+    sema_error(s, t->loc, "rank %d is more than the supported %d", t->rank, IR_MAX_RANK);
     return false;
   }
   *rank = t->rank;
@@ -742,91 +609,396 @@ static bool symbol_bound_by_params(IrFunc *f, int sym) {
   return false;
 }
 
-/* Creates the IrFunc with its params, and a placeholder result carrying the
- * declared type, so calls can be lowered before the callee's body. */
-static void lower_signature(Sema *s, const FnDecl *d, IrFunc *f) {
+static bool lower_params(Sema *s, const FnDecl *d, IrFunc *f) {
   bool ok = true;
-  f->exported = !d->private_;
   for (int i = 0; i < d->nparams; i++) {
     const Param *p = &d->params[i];
     for (int j = 0; j < i; j++)
       if (strcmp(d->params[j].name, p->name) == 0) {
-        error(s, p->loc, "parameter '%s' is declared twice", p->name);
+        sema_error(s, p->loc, "parameter '%s' is declared twice", p->name);
         diag_note(s->diag, d->params[j].loc, "first declared here");
         ok = false;
       }
     int rank;
     Dim shape[IR_MAX_RANK];
     if (!lower_type(s, &p->type, &rank, shape)) ok = false, rank = 0;
-    ir_param(s->m, f, p->name, p->type.dtype, rank, shape, p->loc);
+    ir_param(s->m, f, p->name, p->type.dtype, rank, shape, p->loc)->inout = p->inout;
   }
-  int rank;
-  Dim shape[IR_MAX_RANK];
-  if (!lower_type(s, &d->result, &rank, shape)) return;
-  for (int i = 0; i < d->result.rank; i++) {
-    if (!d->result.dims[i].sym) continue;
-    int sym = dim_symbol(s->m->dims, d->result.dims[i].sym);
-    if (!symbol_bound_by_params(f, sym)) {
-      error(s, d->result.dims[i].loc, "result dim '%s' does not appear in any parameter's type, so no call can give it a value",
-            d->result.dims[i].sym);
-      ok = false;
-    }
-  }
-  if (!ok) return;
-  IrNode proto = {.dtype = d->result.dtype, .rank = rank, .shape = shape};
-  IrNode *r = ARENA_NEW(&s->m->arena, IrNode);
-  *r = proto;
-  r->shape = ARENA_ARRAY(&s->m->arena, Dim, rank);
-  memcpy(r->shape, shape, sizeof(Dim) * (size_t)rank);
-  ir_set_results(s->m, f, 1, &r); /* replaced by the body's value */
+  return ok;
 }
 
-/* Checks the returned value against the declared result type. */
-static IrNode *check_result(Sema *s, const FnDecl *d, IrFunc *f, Val v, SrcLoc at) {
-  IrNode *want = f->results[0];
-  v = materialize(s, v, want->dtype);
+/* A placeholder per declared result: the body's values replace them. */
+static bool lower_result_types(Sema *s, const FnDecl *d, IrFunc *f, IrNode **res) {
+  bool ok = true;
+  for (int k = 0; k < d->nresults; k++) {
+    const TypeExpr *t = &d->results[k];
+    int rank;
+    Dim shape[IR_MAX_RANK];
+    if (!lower_type(s, t, &rank, shape)) {
+      ok = false;
+      continue;
+    }
+    for (int i = 0; i < t->rank; i++) {
+      if (!t->dims[i].sym || symbol_bound_by_params(f, dim_symbol(s->m->dims, t->dims[i].sym))) continue;
+      sema_error(s, t->dims[i].loc, "result dim '%s' does not appear in any parameter's type, so no call can give it a value",
+                 t->dims[i].sym);
+      ok = false;
+    }
+    res[k] = ir_placeholder(s->m, t->dtype, rank, shape);
+  }
+  return ok;
+}
+
+/* Creates the IrFunc's params and placeholder results carrying the declared
+ * types, so calls can be lowered before the callee's body.  The results are
+ * the declared ones, then one per inout param (its final value). */
+static void lower_signature(Sema *s, const FnDecl *d, IrFunc *f) {
+  f->exported = !d->private_ && !d->is_rule;
+  bool ok = lower_params(s, d, f);
+  if (d->nresults > TEX_MAX_RESULTS) {
+    sema_error(s, d->results[TEX_MAX_RESULTS].loc, "more than %d results", TEX_MAX_RESULTS);
+    return;
+  }
+  IrNode **res = tex_calloc((size_t)(d->nresults + d->nparams) + 1, sizeof(IrNode *));
+  ok = lower_result_types(s, d, f, res) && ok;
+  int n = d->nresults, nupdates = 0;
+  int *update_param = ARENA_ARRAY(&s->m->arena, int, d->nparams + 1);
+  for (int i = 0; i < d->nparams; i++)
+    if (d->params[i].inout) {
+      const IrNode *p = f->params[i];
+      update_param[nupdates++] = i;
+      res[n++] = ir_placeholder(s->m, p->dtype, p->rank, p->shape);
+    }
+  if (ok) {
+    ir_set_results(s->m, f, n, res);
+    for (int k = 0; k < n; k++)
+      f->result_names[k] = k >= d->nresults ? f->params[update_param[k - d->nresults]]->name
+                           : d->nresults == 1 ? "out"
+                                              : arena_printf(&s->m->arena, "out%d", k);
+    f->nupdates = nupdates;
+    f->update_param = update_param;
+  }
+  tex_free(res);
+}
+
+/* ---- statements --------------------------------------------------------------- */
+
+static bool is_wildcard(const char *name) { return strcmp(name, "_") == 0; }
+
+static bool pattern_has_duplicates(Sema *s, const Stmt *st) {
+  for (int i = 0; i < st->nnames; i++)
+    for (int j = 0; j < i && !is_wildcard(st->names[i].name); j++)
+      if (strcmp(st->names[i].name, st->names[j].name) == 0) {
+        sema_error(s, st->names[i].loc, "'%s' is bound twice in this pattern", st->names[i].name);
+        return true;
+      }
+  return false;
+}
+
+/* `let (a, _, c) = f(x)`: one name per value; `_` binds nothing. */
+static void lower_let_pattern(Sema *s, const Stmt *st) {
+  Val v = lower_value(s, st->value);
+  bool ok = !v.poison && !pattern_has_duplicates(s, st);
+  int n = v.ntuple ? v.ntuple : 1;
+  if (ok && n != st->nnames) {
+    char tb[256];
+    if (v.ntuple)
+      sema_error(s, st->loc, "let binds %d name%s, but %s() returns %d values", st->nnames, st->nnames == 1 ? "" : "s", v.producer, n);
+    else
+      sema_error(s, st->loc, "let binds %d names, but there is one value (%s)", st->nnames, sema_val_text(s, &v, tb));
+    ok = false;
+  }
+  for (int i = 0; i < st->nnames; i++) {
+    if (is_wildcard(st->names[i].name)) continue;
+    bind(s, st->names[i].name, !ok ? sema_poison() : v.ntuple ? sema_typed(v.tuple[i]) : v);
+  }
+}
+
+static void lower_let(Sema *s, const Stmt *st) {
+  if (st->nnames)
+    lower_let_pattern(s, st);
+  else
+    bind(s, st->name, sema_lower_expr(s, st->value));
+}
+
+static int param_index(const IrFunc *f, const char *name) {
+  for (int i = 0; i < f->nparams; i++)
+    if (strcmp(f->params[i]->name, name) == 0) return i;
+  return -1;
+}
+
+/* The param `update NAME = ...` writes: it must be inout. */
+static int update_target(Sema *s, const Stmt *st) {
+  int i = param_index(s->fn, st->name);
+  if (i >= 0 && s->fn->params[i]->inout) return i;
+  char tb[256];
+  if (i >= 0)
+    sema_error(s, st->loc, "'%s' is not inout; declare it as %s: inout %s to update it in place", st->name, st->name,
+               sema_type_text(s, s->fn->params[i], tb));
+  else if (sema_lookup(s, st->name))
+    sema_error(s, st->loc, "'%s' is not a parameter: update writes into inout parameters; use let to rebind a local value", st->name);
+  else
+    sema_error(s, st->loc, "unknown name '%s': update writes into an inout parameter", st->name);
+  return -1;
+}
+
+static bool same_type(const IrNode *a, const IrNode *b) { return a->dtype == b->dtype && ir_same_shape(a, b); }
+
+/* `update W = v`: v has W's exact type, and W means v from now on. */
+static void lower_update(Sema *s, const Stmt *st) {
+  int i = update_target(s, st);
+  Val v = sema_lower_expr(s, st->value);
+  if (i < 0) return;
+  IrNode *p = s->fn->params[i];
+  s->updated[i] = p; /* even if v is bad: "never updated" would be a second error */
+  v = sema_materialize(s, v, p->dtype);
+  if (!v.poison && !same_type(v.node, p)) {
+    char tv[256], tp[256];
+    sema_error(s, st->value->loc, "the new value of '%s' is %s, but '%s' is %s; an update keeps the parameter's type", st->name,
+               sema_type_text(s, v.node, tv), st->name, sema_type_text(s, p, tp));
+    v = sema_poison();
+  }
+  if (!v.poison) s->updated[i] = v.node;
+  bind(s, st->name, v);
+}
+
+/* The values `return` gives: its list, or the tuple of one call. */
+static int return_values(Sema *s, const Stmt *st, Val *vals, const char **producer) {
+  *producer = NULL;
+  if (st->nvalues == 1) {
+    Val v = lower_value(s, st->values[0]);
+    if (!v.ntuple) return vals[0] = v, 1;
+    *producer = v.producer;
+    for (int k = 0; k < v.ntuple; k++) vals[k] = sema_typed(v.tuple[k]);
+    return v.ntuple;
+  }
+  for (int i = 0; i < st->nvalues; i++) vals[i] = sema_lower_expr(s, st->values[i]);
+  return st->nvalues;
+}
+
+/* Checks a returned value against its declared result type. */
+static IrNode *check_result(Sema *s, int k, Val v, SrcLoc at) {
+  const FnDecl *d = s->decl;
+  IrNode *want = s->fn->results[k];
+  v = sema_materialize(s, v, want->dtype);
   if (v.poison) return NULL;
   IrNode *got = v.node;
-  bool same = got->dtype == want->dtype && got->rank == want->rank;
-  for (int i = 0; same && i < got->rank; i++) same = got->shape[i] == want->shape[i];
-  if (!same && d->had_syntax_error) return NULL; /* the statement was cut short */
-  if (!same) {
-    char tg[256], tw[256];
-    error(s, at, "%s() returns %s, but its declared result is %s", d->name, type_text(s, got, tg), type_text(s, want, tw));
-    return NULL;
+  if (same_type(got, want)) return got;
+  if (d->had_syntax_error) return NULL; /* the statement was cut short */
+  char tg[256], tw[256], label[160];
+  decl_label(d, label, sizeof label);
+  if (d->nresults == 1)
+    sema_error(s, at, "%s returns %s, but its declared result is %s", label, sema_type_text(s, got, tg), sema_type_text(s, want, tw));
+  else
+    sema_error(s, at, "result %d of %s is %s, but its declared type is %s", k + 1, label, sema_type_text(s, got, tg),
+               sema_type_text(s, want, tw));
+  return NULL;
+}
+
+static bool lower_return(Sema *s, const Stmt *st, IrNode **results) {
+  const FnDecl *d = s->decl;
+  if (st->nvalues > TEX_MAX_RESULTS) {
+    sema_error(s, st->loc, "more than %d results", TEX_MAX_RESULTS);
+    return false;
   }
-  return got;
+  Val vals[2 * TEX_MAX_RESULTS + 2];
+  const char *producer;
+  int n = return_values(s, st, vals, &producer);
+  bool ok = s->fn->results != NULL;
+  for (int k = 0; k < n; k++) ok = ok && !vals[k].poison;
+  if (!ok) return false;
+  if (n != d->nresults) {
+    char label[160];
+    decl_label(d, label, sizeof label);
+    if (producer)
+      sema_error(s, st->values[0]->loc, "%s declares %d result%s, but %s() returns %d values", label, d->nresults,
+                 d->nresults == 1 ? "" : "s", producer, n);
+    else
+      sema_error(s, st->loc, "%s declares %d result%s, but this return gives %d", label, d->nresults, d->nresults == 1 ? "" : "s", n);
+    return false;
+  }
+  for (int k = 0; k < n; k++) {
+    results[k] = check_result(s, k, vals[k], st->values[producer ? 0 : k]->loc);
+    ok = ok && results[k];
+  }
+  return ok;
+}
+
+/* ---- bodies -------------------------------------------------------------------- */
+
+/* Each inout param's last update becomes one of the trailing results. */
+static bool finish_updates(Sema *s, const FnDecl *d, IrNode **results) {
+  bool ok = true;
+  for (int i = 0, k = d->nresults; i < d->nparams; i++) {
+    if (!d->params[i].inout) continue;
+    if (s->updated[i]) {
+      results[k++] = s->updated[i];
+      continue;
+    }
+    if (!d->had_syntax_error)
+      sema_error(s, d->params[i].loc, "inout parameter '%s' is never updated; drop inout, or write update %s = ...",
+                 d->params[i].name, d->params[i].name);
+    ok = false;
+  }
+  return ok;
 }
 
 static void lower_body(Sema *s, const FnDecl *d, IrFunc *f) {
   s->fn = f;
   s->decl = d;
   s->nscope = 0;
-  for (int i = 0; i < f->nparams; i++) bind(s, f->params[i]->name, typed(f->params[i]));
-  IrNode *result = NULL;
-  bool returned = false;
+  s->updated = tex_calloc((size_t)f->nparams + 1, sizeof(IrNode *));
+  IrNode **results = tex_calloc((size_t)(d->nresults + d->nparams) + 1, sizeof(IrNode *));
+  for (int i = 0; i < f->nparams; i++) bind(s, f->params[i]->name, sema_typed(f->params[i]));
+  bool returned = false, ok = false;
   for (int i = 0; i < d->nstmts; i++) {
     const Stmt *st = &d->stmts[i];
     if (returned) {
-      error(s, st->loc, "statement after 'return' is never reached");
+      sema_error(s, st->loc, "statement after 'return' is never reached");
       break;
     }
-    Val v = lower_expr(s, st->value);
-    if (st->kind == S_LET) {
-      bind(s, st->name, v);
-      continue;
-    }
-    returned = true;
-    if (f->results && !v.poison) result = check_result(s, d, f, v, st->value->loc);
+    if (st->kind == S_LET) lower_let(s, st);
+    if (st->kind == S_UPDATE) lower_update(s, st);
+    if (st->kind == S_RETURN) returned = true, ok = lower_return(s, st, results);
   }
-  if (!returned && !d->had_syntax_error) error(s, d->loc, "%s() has no 'return'", d->name);
-  if (result) f->results[0] = result;
-  else f->results = NULL; /* poisoned: callers stop here */
+  char label[160];
+  if (!returned && !d->had_syntax_error) sema_error(s, d->loc, "%s has no 'return'", decl_label(d, label, sizeof label));
+  ok = finish_updates(s, d, results) && ok;
+  if (ok && f->results)
+    memcpy(f->results, results, sizeof(IrNode *) * (size_t)f->nresults);
+  else
+    f->results = NULL; /* poisoned: callers stop here */
+  tex_free(results);
+  tex_free(s->updated);
+  s->updated = NULL;
 }
 
-/* Calls must form no cycle (every call is inlined): a depth-first search
+/* ---- gradient rules -------------------------------------------------------------
+ * `grad f(params of f..., one cotangent per float result of f) -> (one
+ * cotangent per float param of f)` becomes the non-exported @f__rule, with
+ * the signature of f's DERIVE_VJP_CT, and f's custom_vjp. */
+
+static void note_definition(Sema *s, const FnDecl *target) { diag_note(s->diag, target->loc, "%s() is defined here", target->name); }
+
+static int nvalues(const IrFunc *f) { return f->nresults - f->nupdates; }
+
+/* "its result" or "result 2 of f()": which result a cotangent belongs to. */
+static const char *result_text(const IrFunc *f, int k, char *buf, size_t len) {
+  if (nvalues(f) == 1)
+    snprintf(buf, len, "the result of %s()", f->name);
+  else
+    snprintf(buf, len, "result %d of %s()", k + 1, f->name);
+  return buf;
+}
+
+static int count_float_results(const IrFunc *f) {
+  int n = 0;
+  for (int k = 0; k < nvalues(f); k++) n += dtype_is_float(f->results[k]->dtype);
+  return n;
+}
+
+static bool rule_param_is(Sema *s, const FnDecl *r, IrFunc *rf, int i, const IrNode *want, const char *want_name, const char *role) {
+  const IrNode *got = rf->params[i];
+  if (same_type(got, want) && (!want_name || strcmp(got->name, want_name) == 0) && !r->params[i].inout) return true;
+  char tg[256], tw[256];
+  sema_type_text(s, got, tg);
+  sema_type_text(s, want, tw);
+  if (want_name)
+    sema_error(s, r->params[i].loc, "parameter %d of the grad rule for %s() must be '%s: %s', as in %s(); got '%s: %s%s'", i + 1,
+               r->name, want_name, tw, r->name, got->name, r->params[i].inout ? "inout " : "", tg);
+  else
+    sema_error(s, r->params[i].loc, "parameter %d of the grad rule for %s() is the cotangent of %s, so it must be %s; got %s%s",
+               i + 1, r->name, role, tw, r->params[i].inout ? "inout " : "", tg);
+  return false;
+}
+
+/* f's params (same names and types), then one cotangent per float result. */
+static bool check_rule_params(Sema *s, const FnDecl *r, IrFunc *rf, IrFunc *tf) {
+  int nct = count_float_results(tf), want = tf->nparams + nct;
+  if (r->nparams != want) {
+    sema_error(s, r->loc, "the grad rule for %s() must take the %d parameter%s of %s(), then %d cotangent%s (one per floating-point result); it takes %d",
+               r->name, tf->nparams, tf->nparams == 1 ? "" : "s", r->name, nct, nct == 1 ? "" : "s", r->nparams);
+    return false;
+  }
+  for (int i = 0; i < tf->nparams; i++)
+    if (!rule_param_is(s, r, rf, i, tf->params[i], tf->params[i]->name, NULL)) return false;
+  for (int k = 0, i = tf->nparams; k < nvalues(tf); k++) {
+    if (!dtype_is_float(tf->results[k]->dtype)) continue;
+    char role[200];
+    if (!rule_param_is(s, r, rf, i++, tf->results[k], NULL, result_text(tf, k, role, sizeof role))) return false;
+  }
+  return true;
+}
+
+/* One cotangent per float param of f, each of that param's type. */
+static bool check_rule_results(Sema *s, const FnDecl *r, IrFunc *rf, IrFunc *tf) {
+  int nfloat = 0;
+  for (int i = 0; i < tf->nparams; i++) nfloat += dtype_is_float(tf->params[i]->dtype);
+  if (r->nresults != nfloat) {
+    sema_error(s, r->results[0].loc, "the grad rule for %s() must return %d cotangent%s, one per floating-point parameter of %s(); it declares %d",
+               r->name, nfloat, nfloat == 1 ? "" : "s", r->name, r->nresults);
+    return false;
+  }
+  for (int i = 0, k = 0; i < tf->nparams; i++) {
+    const IrNode *p = tf->params[i];
+    if (!dtype_is_float(p->dtype)) continue;
+    if (!same_type(rf->results[k], p)) {
+      char tg[256], tw[256];
+      sema_error(s, r->results[k].loc, "result %d of the grad rule for %s() is the cotangent of '%s', so it must be %s; got %s", k + 1,
+                 r->name, p->name, sema_type_text(s, p, tw), sema_type_text(s, rf->results[k], tg));
+      return false;
+    }
+    k++;
+  }
+  return true;
+}
+
+static const FnDecl *earlier_rule(Sema *s, int index) {
+  const FnDecl *r = s->prog->fns.items[index];
+  for (int i = 0; i < index; i++) {
+    const FnDecl *d = s->prog->fns.items[i];
+    if (d->is_rule && strcmp(d->name, r->name) == 0) return d;
+  }
+  return NULL;
+}
+
+static void unknown_rule_target(Sema *s, const FnDecl *r) {
+  int bestd = (int)strlen(r->name) / 3 + 1;
+  const char *hint = closest_user_function(s, r->name, &bestd);
+  if (hint)
+    sema_error(s, r->loc, "grad rule for unknown function '%s'; did you mean '%s'?", r->name, hint);
+  else
+    sema_error(s, r->loc, "grad rule for unknown function '%s'; a rule follows the function it differentiates: fn %s(...)", r->name,
+               r->name);
+}
+
+/* Checks rule index against its function and links it as custom_vjp. */
+static void link_rule(Sema *s, int index) {
+  const FnDecl *r = s->prog->fns.items[index], *prev = earlier_rule(s, index);
+  IrFunc *rf = s->funcs[index], *tf;
+  const FnDecl *t = sema_find_fn(s, r->name, &tf);
+  if (!t) return unknown_rule_target(s, r);
+  int p = first_inout(t);
+  if (prev) {
+    sema_error(s, r->loc, "%s() already has a grad rule", r->name);
+    diag_note(s->diag, prev->loc, "the first rule is here");
+  } else if (p >= 0) {
+    sema_error(s, r->loc, "cannot write a grad rule for %s(): it updates '%s' in place (inout), and such functions cannot be differentiated",
+               r->name, t->params[p].name);
+    diag_note(s->diag, t->params[p].loc, "'%s' is declared inout here", t->params[p].name);
+  } else if (tf->results && rf->results) {
+    if (check_rule_params(s, r, rf, tf) && check_rule_results(s, r, rf, tf))
+      tf->custom_vjp = rf;
+    else
+      note_definition(s, t);
+  }
+}
+
+/* ---- recursion ---------------------------------------------------------------------
+ * Calls must form no cycle (every call is inlined): a depth-first search
  * with three colours, linear in the number of calls.  A cycle is reported at
- * the call that closes it, with the whole path. */
+ * the call that closes it, with the whole path.  A call to a derived
+ * function (grad(f) ...) counts as a call to f: its body is built from f's. */
 typedef struct CallSearch {
   Sema *s;
   PtrVec path;     /* IrFunc* on the current path */
@@ -839,18 +1011,29 @@ static int func_index(const Sema *s, const IrFunc *f) {
   ice("function @%s not in the module", f->name);
 }
 
-static void report_cycle(CallSearch *cs, const IrNode *call) {
+static IrFunc *call_root(IrFunc *f) {
+  while (f->derive_of) f = f->derive_of;
+  return f;
+}
+
+static const char *surface_derive_name(DeriveKind k) { return k == DERIVE_VJP_CT ? "vjp" : derive_kind_names[k]; }
+
+static void report_cycle(CallSearch *cs, const IrNode *call, IrFunc *callee) {
   char path[1024];
   int n = 0, from = 0;
-  while (from < cs->path.len && cs->path.items[from] != call->attr.callee) from++;
+  while (from < cs->path.len && cs->path.items[from] != callee) from++;
   for (int i = from; i < cs->path.len && n < (int)sizeof path - 64; i++)
     n += snprintf(path + n, sizeof path - (size_t)n, "%s() -> ", ((IrFunc *)cs->path.items[i])->name);
-  snprintf(path + n, sizeof path - (size_t)n, "%s()", call->attr.callee->name);
+  snprintf(path + n, sizeof path - (size_t)n, "%s()", callee->name);
   IrFunc *caller = cs->path.items[cs->path.len - 1];
-  if (caller == call->attr.callee)
-    error(cs->s, call->loc, "%s() calls itself; functions are inlined, so recursion is not supported", caller->name);
+  const IrFunc *direct = call->attr.callee;
+  if (caller == callee && direct != callee)
+    sema_error(cs->s, call->loc, "%s() calls itself through %s(%s); functions are inlined, so recursion is not supported", caller->name,
+               surface_derive_name(direct->derive), callee->name);
+  else if (caller == callee)
+    sema_error(cs->s, call->loc, "%s() calls itself; functions are inlined, so recursion is not supported", caller->name);
   else
-    error(cs->s, call->loc, "recursive calls %s; functions are inlined, so recursion is not supported", path);
+    sema_error(cs->s, call->loc, "recursive calls %s; functions are inlined, so recursion is not supported", path);
 }
 
 static void visit_calls(CallSearch *cs, IrFunc *f) {
@@ -860,9 +1043,10 @@ static void visit_calls(CallSearch *cs, IrFunc *f) {
   for (int i = 0; i < f->body.len; i++) {
     IrNode *n = f->body.items[i];
     if (n->op != OP_CALL) continue;
-    int ci = func_index(cs->s, n->attr.callee);
-    if (cs->colour[ci] == 1) report_cycle(cs, n);
-    if (cs->colour[ci] == 0) visit_calls(cs, n->attr.callee);
+    IrFunc *callee = call_root(n->attr.callee);
+    int ci = func_index(cs->s, callee);
+    if (cs->colour[ci] == 1) report_cycle(cs, n, callee);
+    if (cs->colour[ci] == 0) visit_calls(cs, callee);
   }
   cs->path.len--;
   cs->colour[fi] = 2;
@@ -876,19 +1060,22 @@ static void check_recursion(Sema *s) {
   tex_free(cs.colour);
 }
 
+/* ---- the module ----------------------------------------------------------------------- */
+
 /* Function names must be unique and must not shadow builtins. */
 static void check_names(Sema *s) {
   for (int i = 0; i < s->prog->fns.len; i++) {
     const FnDecl *d = s->prog->fns.items[i];
-    Builtin b;
-    if (find_builtin(d->name, &b))
-      error(s, d->loc, "'%s' is a builtin; choose another name", d->name);
+    if (d->is_rule) continue;
+    if (sema_is_builtin(d->name)) sema_error(s, d->loc, "'%s' is a builtin; choose another name", d->name);
     if (strcmp(d->name, "last_error") == 0 || strcmp(d->name, "module_info") == 0)
-      error(s, d->loc, "'%s' is reserved: every module exports <prefix>_%s", d->name, d->name);
+      sema_error(s, d->loc, "'%s' is reserved: every module exports <prefix>_%s", d->name, d->name);
+    if (strstr(d->name, "__"))
+      sema_error(s, d->loc, "'%s': names with '__' are reserved for the functions texc derives (f__grad, f__rule, ...)", d->name);
     for (int j = 0; j < i; j++) {
       const FnDecl *first = s->prog->fns.items[j];
-      if (strcmp(first->name, d->name) != 0) continue;
-      error(s, d->loc, "function '%s' is defined again", d->name);
+      if (first->is_rule || strcmp(first->name, d->name) != 0) continue;
+      sema_error(s, d->loc, "function '%s' is defined again", d->name);
       diag_note(s->diag, first->loc, "first defined here");
       break;
     }
@@ -902,13 +1089,15 @@ int fe_lower(const Program *prog, IrModule *m, Diag *diag) {
   s.funcs = tex_calloc((size_t)prog->fns.len + 1, sizeof(IrFunc *));
   for (int i = 0; i < prog->fns.len; i++) {
     const FnDecl *d = prog->fns.items[i];
-    s.funcs[i] = ir_func_new(m, d->name, d->loc);
+    s.funcs[i] = ir_func_new(m, d->is_rule ? arena_printf(&m->arena, "%s__rule", d->name) : d->name, d->loc);
     lower_signature(&s, d, s.funcs[i]);
   }
+  for (int i = 0; i < prog->fns.len; i++)
+    if (((const FnDecl *)prog->fns.items[i])->is_rule) link_rule(&s, i);
   for (int i = 0; i < prog->fns.len; i++) {
     const FnDecl *d = prog->fns.items[i];
     lower_body(&s, d, s.funcs[i]);
-    if (dim_overflowed(m->dims)) error(&s, d->loc, "a shape in %s() is larger than 2^63", d->name);
+    if (dim_overflowed(m->dims)) sema_error(&s, d->loc, "a shape in %s() is larger than 2^63", d->name);
   }
   check_recursion(&s);
   tex_free(s.funcs);
