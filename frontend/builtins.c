@@ -70,6 +70,10 @@ static bool named_arg(Sema *s, const Expr *e, const Builtin *b, const Arg *a, Ca
     sema_error(s, a->value->loc, "keepdims= must be true or false");
     return false;
   }
+  if (b->axis_arg && strcmp(a->name, "keepdims") == 0) {
+    sema_error(s, a->loc, "%s() keeps the shape of its argument and takes no keepdims=", e->name);
+    return false;
+  }
   const char *known[2];
   int nknown = 0;
   if (b->axis_arg) known[nknown++] = "axis";
@@ -311,7 +315,7 @@ static int float_results(const IrFunc *f) {
 
 static void not_a_function(Sema *s, const Expr *e, const Expr *first) {
   const char *name = first->name;
-  const char *hint = sema_suggest_function(s, name);
+  const char *hint = sema_suggest_function(s, name, false);
   if (sema_lookup(s, name))
     sema_error(s, first->loc, "'%s' is a value, not a function; %s() takes the name of a function of this file first", name, e->name);
   else if (sema_is_builtin(name))
@@ -322,17 +326,6 @@ static void not_a_function(Sema *s, const Expr *e, const Expr *first) {
     sema_error(s, first->loc, "unknown function '%s'", name);
 }
 
-/* Only functions without in-place updates have derivatives. */
-static bool check_differentiable(Sema *s, const IrFunc *f, const FnDecl *d, SrcLoc at, const char *what) {
-  for (int i = 0; i < d->nparams; i++)
-    if (d->params[i].inout) {
-      sema_error(s, at, "cannot %s %s(): it updates '%s' in place (inout), and such functions cannot be differentiated",
-            what, f->name, d->params[i].name);
-      diag_note(s->diag, d->params[i].loc, "'%s' is declared inout here", d->params[i].name);
-      return false;
-    }
-  return true;
-}
 
 /* The function named by the first argument. */
 static bool derive_target(Sema *s, DeriveCall *dc) {
@@ -347,7 +340,7 @@ static bool derive_target(Sema *s, DeriveCall *dc) {
     return false;
   }
   snprintf(dc->label, sizeof dc->label, "%s(%s)", e->name, dc->of->name);
-  if (!check_differentiable(s, dc->of, dc->decl, e->args[0].loc, "differentiate")) return false;
+  if (!sema_check_differentiable(s, dc->decl, e->args[0].loc, "differentiate")) return false;
   return dc->of->results != NULL; /* its signature had errors */
 }
 

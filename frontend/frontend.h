@@ -201,7 +201,12 @@ Val sema_lower_expr(Sema *s, const Expr *e);
 
 /* The function (not rule) named name, with its IrFunc; NULL if none. */
 const FnDecl *sema_find_fn(Sema *s, const char *name, IrFunc **f);
-const char *sema_suggest_function(Sema *s, const char *name);
+/* The closest function name (of the file, and builtins if asked) for "did
+ * you mean" hints, or NULL. */
+const char *sema_suggest_function(Sema *s, const char *name, bool builtins);
+/* Reports (as `cannot WHAT f()`) if f has an inout param: such functions
+ * have no derivative. */
+bool sema_check_differentiable(Sema *s, const FnDecl *f, SrcLoc at, const char *what);
 /* Calls callee with checked args: dtypes, ranks and size symbols are matched
  * as for any user call.  label names the call in messages ("f()", "grad(f)");
  * a callee with several results gives a tuple that names producer. */

@@ -447,6 +447,16 @@ static int first_inout(const FnDecl *d) {
   return -1;
 }
 
+/* Only functions without in-place updates have derivatives. */
+bool sema_check_differentiable(Sema *s, const FnDecl *d, SrcLoc at, const char *what) {
+  int p = first_inout(d);
+  if (p < 0) return true;
+  sema_error(s, at, "cannot %s %s(): it updates '%s' in place (inout); only functions without inout parameters have derivatives", what,
+             d->name, d->params[p].name);
+  diag_note(s->diag, d->params[p].loc, "'%s' is declared inout here", d->params[p].name);
+  return false;
+}
+
 /* Only entry points update in place: a caller inside the module would not
  * see the update (calls are inlined as values). */
 static bool check_callable(Sema *s, const Expr *e, const FnDecl *d) {
@@ -506,11 +516,10 @@ static const char *closest_user_function(Sema *s, const char *name, int *bestd) 
   return best;
 }
 
-/* The closest user function or builtin name, for "did you mean" hints. */
-const char *sema_suggest_function(Sema *s, const char *name) {
+const char *sema_suggest_function(Sema *s, const char *name, bool builtins) {
   int bestd = (int)strlen(name) / 3 + 1;
   const char *best = closest_user_function(s, name, &bestd);
-  const char *builtin = sema_closest_builtin(name, &bestd);
+  const char *builtin = builtins ? sema_closest_builtin(name, &bestd) : NULL;
   return builtin ? builtin : best;
 }
 
@@ -520,7 +529,7 @@ static Val lower_call(Sema *s, const Expr *e) {
   IrFunc *f;
   const FnDecl *d = sema_find_fn(s, e->name, &f);
   if (d) return lower_user_call(s, e, f, d);
-  const char *hint = sema_suggest_function(s, e->name);
+  const char *hint = sema_suggest_function(s, e->name, true);
   if (hint)
     sema_error(s, e->loc, "unknown function '%s'; did you mean '%s'?", e->name, hint);
   else
@@ -932,11 +941,16 @@ static bool check_rule_params(Sema *s, const FnDecl *r, IrFunc *rf, IrFunc *tf) 
 
 /* One cotangent per float param of f, each of that param's type. */
 static bool check_rule_results(Sema *s, const FnDecl *r, IrFunc *rf, IrFunc *tf) {
-  int nfloat = 0;
-  for (int i = 0; i < tf->nparams; i++) nfloat += dtype_is_float(tf->params[i]->dtype);
+  int nfloat = 0, n = 0;
+  char names[256] = "";
+  for (int i = 0; i < tf->nparams; i++) {
+    if (!dtype_is_float(tf->params[i]->dtype)) continue;
+    nfloat++;
+    if (n < (int)sizeof names - 64) n += snprintf(names + n, sizeof names - (size_t)n, "%s%s", n ? ", " : "", tf->params[i]->name);
+  }
   if (r->nresults != nfloat) {
-    sema_error(s, r->results[0].loc, "the grad rule for %s() must return %d cotangent%s, one per floating-point parameter of %s(); it declares %d",
-               r->name, nfloat, nfloat == 1 ? "" : "s", r->name, r->nresults);
+    sema_error(s, r->results[0].loc, "the grad rule for %s() must return %d cotangent%s, one per floating-point parameter of %s() (%s); it declares %d",
+               r->name, nfloat, nfloat == 1 ? "" : "s", r->name, names, r->nresults);
     return false;
   }
   for (int i = 0, k = 0; i < tf->nparams; i++) {
@@ -978,15 +992,10 @@ static void link_rule(Sema *s, int index) {
   IrFunc *rf = s->funcs[index], *tf;
   const FnDecl *t = sema_find_fn(s, r->name, &tf);
   if (!t) return unknown_rule_target(s, r);
-  int p = first_inout(t);
   if (prev) {
     sema_error(s, r->loc, "%s() already has a grad rule", r->name);
     diag_note(s->diag, prev->loc, "the first rule is here");
-  } else if (p >= 0) {
-    sema_error(s, r->loc, "cannot write a grad rule for %s(): it updates '%s' in place (inout), and such functions cannot be differentiated",
-               r->name, t->params[p].name);
-    diag_note(s->diag, t->params[p].loc, "'%s' is declared inout here", t->params[p].name);
-  } else if (tf->results && rf->results) {
+  } else if (sema_check_differentiable(s, t, r->loc, "write a grad rule for") && tf->results && rf->results) {
     if (check_rule_params(s, r, rf, tf) && check_rule_results(s, r, rf, tf))
       tf->custom_vjp = rf;
     else
