@@ -354,7 +354,7 @@ static bool wrt_param(Sema *s, DeriveCall *dc, const Expr *name, uint64_t *mask)
   for (int i = 0; i < dc->of->nparams; i++) {
     const IrNode *p = dc->of->params[i];
     int d = sema_edit_distance(name->name, p->name);
-    if (d < bestd) best = i, bestd = d;
+    if (d > 0 && d <= bestd) best = i, bestd = d;
     if (d != 0) continue;
     char tb[256];
     if (!dtype_is_float(p->dtype)) {
