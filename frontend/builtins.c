@@ -345,39 +345,55 @@ static bool derive_target(Sema *s, DeriveCall *dc) {
 }
 
 /* One name of wrt=: a floating-point parameter of f, given once. */
-static bool wrt_param(Sema *s, DeriveCall *dc, const Expr *name, uint64_t *mask) {
+/* The index of the param of f that name names, or -1 (reported). */
+static int wrt_index(Sema *s, const DeriveCall *dc, const Expr *name) {
   if (name->kind != E_NAME) {
     sema_error(s, name->loc, "wrt= takes parameter names of %s(), e.g. wrt=x or wrt=(W, b)", dc->of->name);
-    return false;
+    return -1;
   }
   int best = -1, bestd = (int)strlen(name->name) / 3 + 1;
   for (int i = 0; i < dc->of->nparams; i++) {
-    const IrNode *p = dc->of->params[i];
-    int d = sema_edit_distance(name->name, p->name);
-    if (d > 0 && d <= bestd) best = i, bestd = d;
-    if (d != 0) continue;
-    char tb[256];
-    if (!dtype_is_float(p->dtype)) {
-      sema_error(s, name->loc, "cannot differentiate with respect to '%s': it is %s; only floating-point parameters have gradients",
-            p->name, sema_type_text(s, p, tb));
-      return false;
-    }
-    if (i >= 64) {
-      sema_error(s, name->loc, "cannot differentiate with respect to '%s': only the first 64 parameters can be wrt", p->name);
-      return false;
-    }
-    if (*mask & (1ull << i)) {
-      sema_error(s, name->loc, "'%s' appears twice in wrt=", p->name);
-      return false;
-    }
-    *mask |= 1ull << i;
-    return true;
+    int d = sema_edit_distance(name->name, dc->of->params[i]->name);
+    if (d == 0) return i;
+    if (d <= bestd) best = i, bestd = d;
   }
   if (best >= 0)
     sema_error(s, name->loc, "%s() has no parameter '%s'; did you mean '%s'?", dc->of->name, name->name, dc->of->params[best]->name);
   else
     sema_error(s, name->loc, "%s() has no parameter '%s'", dc->of->name, name->name);
-  return false;
+  return -1;
+}
+
+/* One name of wrt=: a floating-point parameter of f, given once, after the
+ * ones before it in f (the derivatives come in parameter order, so another
+ * order would silently swap them). */
+static bool wrt_param(Sema *s, DeriveCall *dc, const Expr *name, uint64_t *mask) {
+  int i = wrt_index(s, dc, name);
+  if (i < 0) return false;
+  const IrNode *p = dc->of->params[i];
+  char tb[256];
+  if (!dtype_is_float(p->dtype)) {
+    sema_error(s, name->loc, "cannot differentiate with respect to '%s': it is %s; only floating-point parameters have gradients",
+               p->name, sema_type_text(s, p, tb));
+    return false;
+  }
+  if (i >= 64) {
+    sema_error(s, name->loc, "cannot differentiate with respect to '%s': only the first 64 parameters can be wrt", p->name);
+    return false;
+  }
+  if (*mask & (1ull << i)) {
+    sema_error(s, name->loc, "'%s' appears twice in wrt=", p->name);
+    return false;
+  }
+  if (*mask >> i) {
+    int later = i + 1;
+    while (!(*mask & (1ull << later))) later++;
+    sema_error(s, name->loc, "wrt= lists '%s' after '%s', but %s() declares it first; the results come in parameter order, so list it first",
+               p->name, dc->of->params[later]->name, dc->of->name);
+    return false;
+  }
+  *mask |= 1ull << i;
+  return true;
 }
 
 static bool wrt_list(Sema *s, DeriveCall *dc, const Expr *v) {

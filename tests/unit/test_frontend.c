@@ -471,7 +471,7 @@ static void test_sema_derive_builtins(void **state) {
   snprintf(src, sizeof src, "%s%s", loss_src,
            "fn g(w: f32[D], k: i32, b: f32, x: f32[N, D]) -> f32[D] {\n"
            " let (dw, db, dx) = grad(loss, w, k, b, x)\n let gw = grad(loss, w, k, b, x, wrt=w)\n"
-           " let (v, gb, gw2) = value_and_grad(loss, w, k, b, x, wrt=(b, w))\n"
+           " let (v, gw2, gb) = value_and_grad(loss, w, k, b, x, wrt=(w, b))\n"
            " let (cw, cx) = vjp(pred, w, x, x @ w, 2.0)\n"
            " let (t0, t1) = jvp(pred, w, x, w, wrt=w)\n"
            " return dw + gw + gw2 * v + cw + sum(cx) * sum(t0) * t1 * gb * db * sum(dx)\n}\n");
@@ -533,6 +533,8 @@ static void test_sema_derive_errors(void **state) {
   expect_error(src, "cannot differentiate with respect to 'k': it is i32; only floating-point parameters have gradients");
   snprintf(src, sizeof src, "%sfn g(w: f32[D], k: i32, b: f32, x: f32[N, D]) -> f32[D] { return grad(loss, w, k, b, x, wrt=ww) }", loss_src);
   expect_error(src, "loss() has no parameter 'ww'; did you mean 'w'?");
+  snprintf(src, sizeof src, "%sfn g(w: f32[D], k: i32, b: f32, x: f32[N, D]) -> f32[D] {\n let (a, c) = grad(loss, w, k, b, x, wrt=(b, w))\n return c\n}", loss_src);
+  expect_error(src, "wrt= lists 'w' after 'b', but loss() declares it first");
   snprintf(src, sizeof src, "%sfn g(w: f32[D], k: i32, b: f32, x: f32[N, D]) -> f32[D] { return grad(w, k, b, x) }", loss_src);
   expect_error(src, "'w' is a value, not a function");
   snprintf(src, sizeof src, "%sfn g(w: f32[D], k: i32, b: f32, x: f32[N, D]) -> f32[D] { return grad(loss, w, k, b) }", loss_src);
