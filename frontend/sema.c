@@ -440,10 +440,13 @@ Val sema_call(Sema *s, IrFunc *callee, Val *args, int nargs, SrcLoc at, const ch
   return result;
 }
 
+/* Rules have no inout params (lower_params says so). */
+static bool is_inout(const FnDecl *d, int i) { return d->params[i].inout && !d->is_rule; }
+
 /* The index of f's first inout param, or -1. */
 static int first_inout(const FnDecl *d) {
   for (int i = 0; i < d->nparams; i++)
-    if (d->params[i].inout) return i;
+    if (is_inout(d, i)) return i;
   return -1;
 }
 
@@ -628,10 +631,14 @@ static bool lower_params(Sema *s, const FnDecl *d, IrFunc *f) {
         diag_note(s->diag, d->params[j].loc, "first declared here");
         ok = false;
       }
+    if (p->inout && d->is_rule) {
+      sema_error(s, p->loc, "a grad rule's parameters cannot be inout");
+      ok = false;
+    }
     int rank;
     Dim shape[IR_MAX_RANK];
     if (!lower_type(s, &p->type, &rank, shape)) ok = false, rank = 0;
-    ir_param(s->m, f, p->name, p->type.dtype, rank, shape, p->loc)->inout = p->inout;
+    ir_param(s->m, f, p->name, p->type.dtype, rank, shape, p->loc)->inout = is_inout(d, i);
   }
   return ok;
 }
@@ -673,7 +680,7 @@ static void lower_signature(Sema *s, const FnDecl *d, IrFunc *f) {
   int n = d->nresults, nupdates = 0;
   int *update_param = ARENA_ARRAY(&s->m->arena, int, d->nparams + 1);
   for (int i = 0; i < d->nparams; i++)
-    if (d->params[i].inout) {
+    if (is_inout(d, i)) {
       const IrNode *p = f->params[i];
       update_param[nupdates++] = i;
       res[n++] = ir_placeholder(s->m, p->dtype, p->rank, p->shape);
@@ -839,7 +846,7 @@ static bool lower_return(Sema *s, const Stmt *st, IrNode **results) {
 static bool finish_updates(Sema *s, const FnDecl *d, IrNode **results) {
   bool ok = true;
   for (int i = 0, k = d->nresults; i < d->nparams; i++) {
-    if (!d->params[i].inout) continue;
+    if (!is_inout(d, i)) continue;
     if (s->updated[i]) {
       results[k++] = s->updated[i];
       continue;
@@ -908,16 +915,16 @@ static int count_float_results(const IrFunc *f) {
 
 static bool rule_param_is(Sema *s, const FnDecl *r, IrFunc *rf, int i, const IrNode *want, const char *want_name, const char *role) {
   const IrNode *got = rf->params[i];
-  if (same_type(got, want) && (!want_name || strcmp(got->name, want_name) == 0) && !r->params[i].inout) return true;
+  if (same_type(got, want) && (!want_name || strcmp(got->name, want_name) == 0)) return true;
   char tg[256], tw[256];
   sema_type_text(s, got, tg);
   sema_type_text(s, want, tw);
   if (want_name)
-    sema_error(s, r->params[i].loc, "parameter %d of the grad rule for %s() must be '%s: %s', as in %s(); got '%s: %s%s'", i + 1,
-               r->name, want_name, tw, r->name, got->name, r->params[i].inout ? "inout " : "", tg);
+    sema_error(s, r->params[i].loc, "parameter %d of the grad rule for %s() must be '%s: %s', as in %s(); got '%s: %s'", i + 1,
+               r->name, want_name, tw, r->name, got->name, tg);
   else
-    sema_error(s, r->params[i].loc, "parameter %d of the grad rule for %s() is the cotangent of %s, so it must be %s; got %s%s",
-               i + 1, r->name, role, tw, r->params[i].inout ? "inout " : "", tg);
+    sema_error(s, r->params[i].loc, "parameter %d of the grad rule for %s() is the cotangent of %s, so it must be %s; got %s", i + 1,
+               r->name, role, tw, tg);
   return false;
 }
 
@@ -982,8 +989,7 @@ static void unknown_rule_target(Sema *s, const FnDecl *r) {
   if (hint)
     sema_error(s, r->loc, "grad rule for unknown function '%s'; did you mean '%s'?", r->name, hint);
   else
-    sema_error(s, r->loc, "grad rule for unknown function '%s'; a rule follows the function it differentiates: fn %s(...)", r->name,
-               r->name);
+    sema_error(s, r->loc, "grad rule for unknown function '%s'; a rule needs a function of the same name in this file", r->name);
 }
 
 /* Checks rule index against its function and links it as custom_vjp. */

@@ -430,6 +430,8 @@ static void test_sema_custom_rule_errors(void **state) {
   (void)state;
   char src[1024];
   expect_error("grad nope(x: f32, d: f32) -> f32 { return d }", "grad rule for unknown function 'nope'");
+  snprintf(src, sizeof src, "%sgrad softplus2(x: inout f32[N], d: f32[N]) -> f32[N] { return d }", softplus_src);
+  expect_error(src, "a grad rule's parameters cannot be inout");
   snprintf(src, sizeof src, "%sgrad softplus2(x: f32[N], d: f32[N]) -> f32[N] { return d }\ngrad softplus2(x: f32[N], d: f32[N]) -> f32[N] { return d }",
            softplus_src);
   expect_error(src, "softplus2() already has a grad rule");
