@@ -388,7 +388,8 @@ static bool wrt_param(Sema *s, DeriveCall *dc, const Expr *name, uint64_t *mask)
   if (*mask >> i) {
     int later = i + 1;
     while (!(*mask & (1ull << later))) later++;
-    sema_error(s, name->loc, "wrt= lists '%s' after '%s', but %s() declares it first; the results come in parameter order, so list it first",
+    sema_error(s, name->loc,
+               "wrt= lists '%s' after '%s', but %s() declares it first; the results come in parameter order, so list it first",
                p->name, dc->of->params[later]->name, dc->of->name);
     return false;
   }
@@ -499,7 +500,8 @@ static Val lower_derive(Sema *s, const Expr *e, const Builtin *b) {
 
 /* ---- the table ------------------------------------------------------------ */
 
-#define ROW(NAME, LOWER, OP, REDUCE, MINP, MAXP) .name = NAME, .lower = LOWER, .op = OP, .reduce_op = REDUCE, .min_pos = MINP, .max_pos = MAXP
+#define ROW(NAME, LOWER, OP, REDUCE, MINP, MAXP) \
+  .name = NAME, .lower = LOWER, .op = OP, .reduce_op = REDUCE, .min_pos = MINP, .max_pos = MAXP
 static const Builtin builtins[] = {
     {ROW("sum", lower_reduction, OP_SUM, OP_COUNT, 1, 1), .axis_arg = true, .keepdims_arg = true},
     {ROW("mean", lower_mean, OP_SUM, OP_COUNT, 1, 1), .axis_arg = true, .keepdims_arg = true},

@@ -5,7 +5,8 @@
  *   parser.y   Bison LALR(1) grammar, pure, with locations; builds the AST
  *   ast.c      AST constructors and a debugging printer
  *   sema.c     names, dtypes, symbolic shapes, broadcasting; lowers to IR
- *   builtins.c the surface builtins that are sugar over IR ops (mean, ...)
+ *   builtins.c the builtins: sugar over IR ops (mean, softmax, ...) and the
+ *              differentiation builtins (grad, value_and_grad, vjp, jvp)
  *   main.c     the texc command line
  */
 #ifndef TEXC_FRONTEND_H

@@ -932,7 +932,9 @@ static bool rule_param_is(Sema *s, const FnDecl *r, IrFunc *rf, int i, const IrN
 static bool check_rule_params(Sema *s, const FnDecl *r, IrFunc *rf, IrFunc *tf) {
   int nct = count_float_results(tf), want = tf->nparams + nct;
   if (r->nparams != want) {
-    sema_error(s, r->loc, "the grad rule for %s() must take the %d parameter%s of %s(), then %d cotangent%s (one per floating-point result); it takes %d",
+    sema_error(s, r->loc,
+               "the grad rule for %s() must take the %d parameter%s of %s(), then %d cotangent%s (one per floating-point result); "
+               "it takes %d",
                r->name, tf->nparams, tf->nparams == 1 ? "" : "s", r->name, nct, nct == 1 ? "" : "s", r->nparams);
     return false;
   }
@@ -956,7 +958,8 @@ static bool check_rule_results(Sema *s, const FnDecl *r, IrFunc *rf, IrFunc *tf)
     if (n < (int)sizeof names - 64) n += snprintf(names + n, sizeof names - (size_t)n, "%s%s", n ? ", " : "", tf->params[i]->name);
   }
   if (r->nresults != nfloat) {
-    sema_error(s, r->results[0].loc, "the grad rule for %s() must return %d cotangent%s, one per floating-point parameter of %s() (%s); it declares %d",
+    sema_error(s, r->results[0].loc,
+               "the grad rule for %s() must return %d cotangent%s, one per floating-point parameter of %s() (%s); it declares %d",
                r->name, nfloat, nfloat == 1 ? "" : "s", r->name, names, r->nresults);
     return false;
   }
