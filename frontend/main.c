@@ -93,6 +93,9 @@ static int parse_option(TexcOptions *o, int argc, char **argv, int *i) {
     o->grad = argv[++*i];
   } else if ((v = option_value(a, "--wrt"))) {
     o->wrt = v;
+  } else if (strcmp(a, "--wrt") == 0) {
+    if (*i + 1 >= argc) return bad_usage("%s needs parameter names", a);
+    o->wrt = argv[++*i];
   } else if (strcmp(a, "--grad-all") == 0) {
     o->grad_all = true;
   } else if (strcmp(a, "--verify") == 0) {

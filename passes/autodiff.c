@@ -133,9 +133,39 @@ static void set_reverse_results(Rev *r, IrFunc *g) {
   memcpy(g->results, res, sizeof(IrNode *) * (size_t)n);
 }
 
+/* A function with a user rule is differentiated by calling the rule (and the
+ * function itself for the values), whether it is called or derived directly. */
+static void build_from_rule(IrModule *m, IrFunc *g) {
+  IrFunc *of = g->derive_of;
+  Ad ad = {m, g, g->loc};
+  IrNode *args[192], *values[128], *cts[128], *res[128];
+  int n = 0, next = of->nparams, nres = 0;
+  for (int i = 0; i < of->nparams; i++) args[n++] = g->params[i];
+  bool with_value = g->derive == DERIVE_VALUE_AND_GRAD || g->derive == DERIVE_VJP;
+  if (with_value) ad_call(&ad, of, args, values);
+  for (int k = 0; k < nvalues(of); k++)
+    if (dtype_is_float(of->results[k]->dtype))
+      args[n++] = g->derive == DERIVE_GRAD || g->derive == DERIVE_VALUE_AND_GRAD ? ad_fill(&ad, ad_result_like(&ad, of, args, k), 1.0)
+                                                                                : g->params[next++];
+  ad_call(&ad, of->custom_vjp, args, cts);
+  for (int k = 0; with_value && k < nvalues(of); k++) res[nres++] = values[k];
+  for (int i = 0, c = 0; i < of->nparams; i++) {
+    if (!dtype_is_float(of->params[i]->dtype)) continue;
+    if (g->wrt & (1ull << i)) res[nres++] = cts[c];
+    c++;
+  }
+  memcpy(g->results, res, sizeof(IrNode *) * (size_t)nres);
+  g->built = true;
+  ir_renumber(g);
+}
+
 void ad_build_reverse(IrModule *m, IrFunc *g) {
   IrFunc *of = g->derive_of;
   ad_ensure_built(m, of);
+  if (of->custom_vjp) {
+    build_from_rule(m, g);
+    return;
+  }
   Rev r = {{m, g, g->loc}, of, NULL, NULL, NULL};
   r.map = ad_clone_body(m, of, g);
   r.adj = tex_calloc((size_t)of->body.len + 1, sizeof(IrNode *));

@@ -77,6 +77,7 @@ static int call_n(void *fn, int n, P *a) {
   case 5: return ((int (*)(P, P, P, P, P))fn)(a[0], a[1], a[2], a[3], a[4]);
   case 6: return ((int (*)(P, P, P, P, P, P))fn)(a[0], a[1], a[2], a[3], a[4], a[5]);
   case 7: return ((int (*)(P, P, P, P, P, P, P))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+  case 8: return ((int (*)(P, P, P, P, P, P, P, P))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
   case 11: return ((int (*)(P, P, P, P, P, P, P, P, P, P, P))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
   default: fail_msg("no call shape for %d arguments", n);
   }
@@ -234,7 +235,7 @@ static void test_train_step_updates_in_place(void **state) {
   (void)state;
   Lib lib = build("step", mlp_src, "");
   unsigned seed = 11;
-  double W1[MD * MH], b1[MH], W2[MH * MK], b2[MK], x[MN * MD], y[MN * MK] = {0}, lr = 0.25, v;
+  double W1[MD * MH], b1[MH], W2[MH * MK], b2[MK], x[MN * MD], y[MN * MK] = {0}, lr = 0.25, v = 0;
   double want[4][MD * MH], W1_0[MD * MH], b2_0[MK];
   fill(W1, MD * MH, &seed), fill(b1, MH, &seed), fill(W2, MH * MK, &seed), fill(b2, MK, &seed), fill(x, MN * MD, &seed);
   for (int n = 0; n < MN; n++) y[n * MK + (n * 2) % MK] = 1;
