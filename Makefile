@@ -115,7 +115,7 @@ demo: $(B)/texc $(B)/libtexrt.a
 	@sh examples/demo.sh $(B)
 
 # ---- bench: texc beside its peers, in one run (PyTorch from Debian) -----------
-BENCH_PKGS  := python3-torch python3-numpy
+BENCH_PKGS  := python3-torch python3-numpy libopenblas0-pthread
 BENCH_STAMP := $(B)/.bench-deps-stamp
 $(BENCH_STAMP): $(STAMP)
 	@missing=""; for p in $(BENCH_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
