@@ -230,6 +230,21 @@ static void test_mlp_matches_backprop_by_hand(void **state) {
   expect_near("db2", g[3], want[3], MK, 1e-12);
 }
 
+/* The same MLP's gradient against finite differences (texc check-grad). */
+static void test_mlp_matches_finite_differences(void **state) {
+  (void)state;
+  char tex[256], cmd[512], out[2048] = "";
+  snprintf(tex, sizeof tex, "%s/mlp_fd.tex", dir);
+  FILE *f = fopen(tex, "w");
+  fputs(mlp_src, f);
+  fclose(f);
+  snprintf(cmd, sizeof cmd, "%s check-grad %s loss --jvp --seed 5 2>&1", getenv("TEXC") ? getenv("TEXC") : "build/texc", tex);
+  FILE *p = popen(cmd, "r");
+  out[fread(out, 1, sizeof out - 1, p)] = 0;
+  if (pclose(p) != 0 || !strstr(out, "check-grad: ok")) fail_msg("check-grad on the MLP:\n%s", out);
+  assert_non_null(strstr(out, "W1 max_rel_err="));
+}
+
 /* The in-language training step overwrites its weights: W <- W - lr * dW. */
 static void test_train_step_updates_in_place(void **state) {
   (void)state;
@@ -317,6 +332,7 @@ int main(void) {
       cmocka_unit_test(test_subgradients),
       cmocka_unit_test(test_stable_primitives_at_extremes),
       cmocka_unit_test(test_mlp_matches_backprop_by_hand),
+      cmocka_unit_test(test_mlp_matches_finite_differences),
       cmocka_unit_test(test_train_step_updates_in_place),
       cmocka_unit_test(test_custom_gradient_rule),
       cmocka_unit_test(test_hessian_vector_products),
