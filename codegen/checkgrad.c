@@ -22,7 +22,7 @@
 #include "passes.h"
 #include "texrt.h"
 
-enum { MAX_PARAMS = 16 };
+enum { MAX_PARAMS = 16, MAX_CALL_ARGS = 32 };
 #define TOLERANCE 1e-6
 
 typedef struct Tensor {
@@ -62,6 +62,26 @@ static int call_fn(void *fn, int n, DLTensor **a) {
   case 10: return ((int (*)(T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
   case 11: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
   case 12: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
+  case 13: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]);
+  case 14: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]);
+  case 15: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14]);
+  case 16: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]);
+  case 17: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16]);
+  case 18: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17]);
+  case 19: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18]);
+  case 20: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]);
+  case 21: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20]);
+  case 22: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21]);
+  case 23: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22]);
+  case 24: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23]);
+  case 25: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23], a[24]);
+  case 26: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23], a[24], a[25]);
+  case 27: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23], a[24], a[25], a[26]);
+  case 28: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23], a[24], a[25], a[26], a[27]);
+  case 29: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23], a[24], a[25], a[26], a[27], a[28]);
+  case 30: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23], a[24], a[25], a[26], a[27], a[28], a[29]);
+  case 31: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23], a[24], a[25], a[26], a[27], a[28], a[29], a[30]);
+  case 32: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23], a[24], a[25], a[26], a[27], a[28], a[29], a[30], a[31]);
   default: return -1;
   }
 }
@@ -224,7 +244,7 @@ static int check_loaded(void *so, const char *fn_name, uint64_t seed, bool jvp) 
   c.vjp_ptr = dlsym(so, c.vjp->symbol);
   c.jvp = jvp ? find(mi, "jvp") : NULL;
   c.jvp_ptr = c.jvp ? dlsym(so, c.jvp->symbol) : NULL;
-  if (c.fn->nparams > MAX_PARAMS || c.vjp->nparams > 12) {
+  if (c.fn->nparams > MAX_PARAMS || c.vjp->nparams > MAX_CALL_ARGS || (c.jvp && c.jvp->nparams > MAX_CALL_ARGS)) {
     fprintf(stderr, "texc check-grad: %s has too many parameters for check-grad\n", fn_name);
     return 2;
   }
