@@ -1,10 +1,14 @@
 /* kernels.c — group an inlined function's IR into kernels (design §8).
  *
- * This is the trivial fusion the spine needs: one kernel per computing op.
  * Views (broadcast, transpose) and constants never become kernels of their
  * own: they fold into the access maps and bodies of the kernels that read
- * them.  A real fusion pass (elementwise chains, reductions, matmul
- * epilogues) extends this file without touching codegen.
+ * them.  Fusion: an elementwise value with exactly one use, reached without
+ * a broadcast that repeats it, is computed inside its consumer's body (an
+ * elementwise kernel or a reduction) instead of going through memory, so a
+ * chain of elementwise ops and its trailing reduction is one loop nest and
+ * one pass over memory.  Values used twice, results, and values a broadcast
+ * would recompute are materialised.  The order of every arithmetic operation
+ * is unchanged, so fused and unfused code give bitwise-identical results.
  *
  * Requires: inlined, verified IR (no OP_CALL).  Produces: a KProgram whose
  * buffers are the ABI arguments, then one temporary per materialised value. */
@@ -17,6 +21,7 @@ typedef struct Builder {
   IrFunc *f;
   KProgram *p;
   int *buf_of;        /* per node id: buffer index, or -1 (view/const/unmaterialised) */
+  bool *fused;        /* per node id: computed inside its consumer's kernel */
   int kcap, bcap;
 } Builder;
 
@@ -61,6 +66,28 @@ static int push_instr(Kernel *k, KInstr in) {
 
 /* The operand reading buffer node x, where x's axis a is indexed by loop
  * loops[a]; views are looked through by composing their maps. */
+static int operand_for(Builder *b, Kernel *k, const IrNode *x, const int *loops);
+
+/* The body's load of buffer buf with this access map, if there is one: an
+ * operand read twice at the same indices is loaded once. */
+static int find_load(const Kernel *k, int buf, const IrNode *x, const int *l) {
+  for (int j = 0; j < k->ninputs; j++) {
+    const KOperand *o = &k->in[j];
+    bool same = o->buf == buf && o->rank == x->rank;
+    for (int a = 0; same && a < x->rank; a++) same = o->loop[a] == (dim_is_one(x->shape[a]) ? -1 : l[a]);
+    for (int i = 0; same && i < k->nbody; i++)
+      if (k->body[i].op == OP_PARAM && k->body[i].operand == j) return i;
+  }
+  return -1;
+}
+
+/* A fused producer: its own body, its operands read at the same indices. */
+static int inline_producer(Builder *b, Kernel *k, const IrNode *x, const int *l) {
+  KInstr in = {.op = x->op, .dtype = x->dtype};
+  for (int i = 0; i < x->nargs; i++) in.args[i] = operand_for(b, k, x->args[i], l);
+  return push_instr(k, in);
+}
+
 static int operand_for(Builder *b, Kernel *k, const IrNode *x, const int *loops) {
   int l[IR_MAX_RANK];
   memcpy(l, loops, sizeof(int) * (size_t)x->rank);
@@ -82,8 +109,11 @@ static int operand_for(Builder *b, Kernel *k, const IrNode *x, const int *loops)
     KInstr in = {.op = x->op, .dtype = x->dtype, .f = x->attr.f, .i = x->attr.i, .dim = x->attr.dim};
     return push_instr(k, in);
   }
+  if (b->fused[x->id]) return inline_producer(b, k, x, l);
   int buf = b->buf_of[x->id];
   if (buf < 0) ice("kernel operand %%%d has no buffer", x->id);
+  int reuse = k->kind == K_MATMUL ? -1 : find_load(k, buf, x, l); /* matmul reads in[0], in[1] */
+  if (reuse >= 0) return reuse;
   if (k->ninputs == K_MAX_INPUTS) ice("kernel with more than %d inputs", K_MAX_INPUTS);
   KOperand *o = &k->in[k->ninputs];
   o->buf = buf;
@@ -215,6 +245,40 @@ static void write_back_updates(Builder *b, int nvalues) {
   }
 }
 
+/* Follows views from an operand to the value it reads; *repeats is set if a
+ * broadcast on the way repeats values, *shared if a view has other users. */
+static const IrNode *producer_of(const IrNode *x, bool *repeats, bool *shared) {
+  *repeats = *shared = false;
+  while (is_view(x)) {
+    *shared = *shared || x->uses > 1;
+    if (x->op == OP_BROADCAST) {
+      const IrNode *y = x->args[0];
+      for (int i = 0; i < x->rank; i++) {
+        bool mapped = false;
+        for (int a = 0; a < y->rank; a++) mapped = mapped || (x->attr.axes[a] == i && !(dim_is_one(y->shape[a]) && !dim_is_one(x->shape[i])));
+        *repeats = *repeats || (!mapped && !dim_is_one(x->shape[i]));
+      }
+    }
+    x = x->args[0];
+  }
+  return x;
+}
+
+/* Marks the elementwise values computed inside their only consumer. */
+static void mark_fusion(Builder *b) {
+  IrFunc *f = b->f;
+  ir_count_uses(f);
+  for (int i = 0; i < f->body.len; i++) {
+    const IrNode *c = f->body.items[i];
+    if (!(op_info[c->op].flags & (F_ELEM | F_REDUCE)) || is_view(c)) continue;
+    for (int a = 0; a < c->nargs; a++) {
+      bool repeats, shared;
+      const IrNode *p = producer_of(c->args[a], &repeats, &shared);
+      if ((op_info[p->op].flags & F_ELEM) && !is_view(p) && p->uses == 1 && !repeats && !shared) b->fused[p->id] = true;
+    }
+  }
+}
+
 /* The size symbols of f in ABI order: first appearance in the params. */
 static void collect_symbols(Builder *b) {
   int nsyms = dim_nsymbols(b->m->dims);
@@ -230,11 +294,13 @@ static void collect_symbols(Builder *b) {
 
 KProgram *kernels_build(IrModule *m, IrFunc *f) {
   ir_renumber(f);
-  Builder b = {m, f, tex_calloc(1, sizeof(KProgram)), NULL, 0, 0};
+  Builder b = {m, f, tex_calloc(1, sizeof(KProgram)), NULL, NULL, 0, 0};
   b.p->func = f;
   b.buf_of = tex_calloc((size_t)f->body.len, sizeof(int));
+  b.fused = tex_calloc((size_t)f->body.len + 1, sizeof(bool));
   for (int i = 0; i < f->body.len; i++) b.buf_of[i] = -1;
   collect_symbols(&b);
+  mark_fusion(&b);
   for (int i = 0; i < f->nparams; i++) {
     b.buf_of[f->params[i]->id] = add_buffer(&b, f->params[i], true);
     b.p->bufs[b.p->nbufs - 1].inout = f->params[i]->inout;
@@ -252,7 +318,7 @@ KProgram *kernels_build(IrModule *m, IrFunc *f) {
   b.p->nparams = b.p->nbufs;
   for (int i = 0; i < f->body.len; i++) {
     IrNode *n = f->body.items[i];
-    if (n->op == OP_PARAM || is_view(n) || is_immediate(n)) continue;
+    if (n->op == OP_PARAM || is_view(n) || is_immediate(n) || b.fused[i]) continue;
     if (b.buf_of[i] < 0) b.buf_of[i] = add_buffer(&b, n, false);
     build_node(&b, n, b.buf_of[i]);
   }
@@ -260,6 +326,7 @@ KProgram *kernels_build(IrModule *m, IrFunc *f) {
     if (b.buf_of[f->results[r]->id] != result_buf[r]) build_elementwise(&b, f->results[r], OP_COPY, result_buf[r]);
   write_back_updates(&b, nvalues);
   tex_free(result_buf);
+  tex_free(b.fused);
   tex_free(b.buf_of);
   return b.p;
 }

@@ -186,13 +186,34 @@ static void test_kernels_absorb_views(void **state) {
   (void)state;
   IrModule *m = compile("fn f(x: f32[N, K], b: f32[K]) -> f32[K, N] { return transpose(x + b) * 2.0 }");
   KProgram *p = build(m, "f");
-  /* add and mul only: the broadcast, the transpose and the constant are maps */
-  assert_int_equal(p->nkernels, 2);
-  Kernel *add = &p->kernels[0], *mul = &p->kernels[1];
-  assert_int_equal(add->in[1].loop[0], 1); /* b[K] read with the K loop */
-  assert_int_equal(mul->in[0].loop[0], 1); /* transpose: axis 0 of x+b is the 2nd loop */
-  assert_int_equal(mul->in[0].loop[1], 0);
-  assert_int_equal(p->nbufs, 4);           /* x, b, out, one temporary */
+  /* one kernel: the broadcast, the transpose and the constant are maps, and
+   * x + b (used once) is computed inside the multiply's loop */
+  assert_int_equal(p->nkernels, 1);
+  Kernel *k = &p->kernels[0];
+  assert_int_equal(k->in[0].loop[0], 1); /* x[N, K] read at (i1, i0): through the transpose */
+  assert_int_equal(k->in[0].loop[1], 0);
+  assert_int_equal(k->in[1].loop[0], 0); /* b[K] with the K loop, which is i0 after the transpose */
+  assert_int_equal(p->nbufs, 3);         /* x, b, out: no temporary */
+  kernels_free(p);
+  ir_module_free(m);
+}
+
+static void test_kernels_fusion_limits(void **state) {
+  (void)state;
+  /* e is used twice: materialised once, not recomputed; the row sum of
+   * exp is one reduction kernel with the exp inside */
+  IrModule *m = compile("fn f(x: f32[N, K]) -> f32[N, K] {\n let e = exp(x)\n return e / sum(e, axis=1, keepdims=true)\n}\n"
+                        "fn g(x: f32[N, K]) -> f32[N] { return sum(exp(x) * 2.0, axis=1) }\n"
+                        "fn h(v: f32[K], x: f32[N, K]) -> f32[N, K] { return x * exp(v) }");
+  KProgram *p = build(m, "f");
+  assert_int_equal(p->nkernels, 3); /* exp, sum, divide */
+  kernels_free(p);
+  p = kernels_build(m, func(m, "g"));
+  assert_int_equal(p->nkernels, 1);
+  assert_int_equal(p->kernels[0].kind, K_REDUCE);
+  kernels_free(p);
+  p = kernels_build(m, func(m, "h"));
+  assert_int_equal(p->nkernels, 2); /* exp(v) is broadcast over N: computed once, not N times */
   kernels_free(p);
   ir_module_free(m);
 }
@@ -220,6 +241,7 @@ int main(void) {
       cmocka_unit_test(test_cse_constants_by_bits),   cmocka_unit_test(test_dce),
       cmocka_unit_test(test_inline_substitutes_dims), cmocka_unit_test(test_pipeline_levels),
       cmocka_unit_test(test_kernels_absorb_views),    cmocka_unit_test(test_kernels_results),
+      cmocka_unit_test(test_kernels_fusion_limits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
