@@ -143,6 +143,7 @@ typedef struct Access {
   LLVMValueRef flat;        /* vector mode: flat index into the reduced block */
   LLVMValueRef par_off[K_MAX_INPUTS]; /* vector mode: offset of the parallel point */
   bool broadcast[K_MAX_INPUTS];       /* vector mode: operand constant over the block */
+  LLVMValueRef acc;                   /* K_MATMUL: the finished accumulator */
 } Access;
 
 static LLVMTypeRef vty(Cg *cg, DType t, int width, bool mem) {
@@ -185,6 +186,8 @@ static LLVMValueRef eval_body(Cg *cg, const Access *ac) {
     const KInstr *in = &k->body[i];
     if (in->op == OP_PARAM) {
       v[i] = load_operand(cg, in, ac);
+    } else if (in->op == OP_MATMUL) {
+      v[i] = ac->acc;
     } else if (in->op == OP_CONST || in->op == OP_DIMSIZE) {
       v[i] = immediate(cg, in, ac->width);
     } else {
@@ -343,6 +346,9 @@ static LLVMValueRef multiply_add(Cg *cg, DType t, LLVMValueRef a, LLVMValueRef b
   return cg_intrinsic(cg->b, "llvm.fma", &ty, 1, args, 3);
 }
 
+/* A matmul whose body is more than the accumulator has an epilogue. */
+static bool has_epilogue(const Kernel *k) { return k->nbody > 1; }
+
 static void emit_matmul(Cg *cg, LLVMValueRef begin, LLVMValueRef end) {
   const Kernel *k = cg->k;
   const KOperand *A = &k->in[0];
@@ -375,6 +381,13 @@ static void emit_matmul(Cg *cg, LLVMValueRef begin, LLVMValueRef end) {
     store(cg, multiply_add(cg, t, a, b, load(cg, et, cp, dtype_sizes[t])), cp, dtype_sizes[t]);
     loop_close(cg, &lno);
     loop_close(cg, &lko);
+    if (has_epilogue(k)) { /* the finished row, still in cache: out = epilogue(acc) */
+      cg->iv[ln] = loop_open(cg, &lno, lo, hi, 1);
+      LLVMValueRef op = address(cg, K_MAX_INPUTS, t, m | n);
+      Access epi = {.loop_mask = m | n, .acc = load(cg, et, op, dtype_sizes[t])};
+      store(cg, cg_to_mem(cg->b, t, eval_body(cg, &epi)), op, dtype_sizes[t]);
+      loop_close(cg, &lno);
+    }
   } else {
     /* matrix-vector or dot: one accumulator per output element */
     LLVMValueRef acc = entry_alloca(cg, et, "acc");
@@ -385,7 +398,8 @@ static void emit_matmul(Cg *cg, LLVMValueRef begin, LLVMValueRef end) {
     LLVMValueRef b = load_operand(cg, &(KInstr){.op = OP_PARAM, .operand = 1}, &ac);
     store(cg, multiply_add(cg, t, a, b, load(cg, et, acc, dtype_sizes[t])), acc, dtype_sizes[t]);
     loop_close(cg, &lko);
-    store_out(cg, load(cg, et, acc, dtype_sizes[t]), m);
+    Access epi = {.loop_mask = m, .acc = load(cg, et, acc, dtype_sizes[t])};
+    store_out(cg, eval_body(cg, &epi), m);
   }
   if (lm >= 0) loop_close(cg, &lmo);
 }

@@ -340,7 +340,8 @@ typedef struct KOperand {
 
 /* One scalar instruction of a kernel body: SSA over indices into body. */
 typedef struct KInstr {
-  Op op;                   /* OP_PARAM = load operand `operand`; OP_CONST = immediate */
+  Op op;                   /* OP_PARAM = load operand `operand`; OP_CONST = immediate;
+                              OP_MATMUL = the accumulator of a K_MATMUL kernel */
   DType dtype;
   int args[3];
   int operand;             /* OP_PARAM: input operand index */

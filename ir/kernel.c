@@ -23,8 +23,9 @@ static void print_operand(FILE *out, IrModule *m, const char *role, const KOpera
 static void print_body(FILE *out, IrModule *m, const Kernel *k) {
   for (int i = 0; i < k->nbody; i++) {
     const KInstr *in = &k->body[i];
-    fprintf(out, "    v%d = %s", i, op_info[in->op].name);
-    if (in->op == OP_PARAM) fprintf(out, " in%d", in->operand);
+    fprintf(out, "    v%d = %s", i, in->op == OP_MATMUL ? "acc" : op_info[in->op].name);
+    if (in->op == OP_MATMUL) /* the finished accumulator of the contraction */;
+    else if (in->op == OP_PARAM) fprintf(out, " in%d", in->operand);
     else if (in->op == OP_CONST) { fputc(' ', out); ir_print_value(out, in->dtype, in->f, in->i); }
     else if (in->op == OP_DIMSIZE) { fputc(' ', out); dim_fprint(m->dims, in->dim, out); }
     else for (int a = 0; a < op_info[in->op].arity; a++) fprintf(out, "%sv%d", a ? ", " : " ", in->args[a]);

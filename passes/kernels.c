@@ -22,6 +22,8 @@ typedef struct Builder {
   KProgram *p;
   int *buf_of;        /* per node id: buffer index, or -1 (view/const/unmaterialised) */
   bool *fused;        /* per node id: computed inside its consumer's kernel */
+  const IrNode **epilogue;   /* per node id: the matmul it is the epilogue of */
+  const IrNode *epilogue_of; /* the matmul whose epilogue is being built */
   int kcap, bcap;
 } Builder;
 
@@ -109,6 +111,7 @@ static int operand_for(Builder *b, Kernel *k, const IrNode *x, const int *loops)
     KInstr in = {.op = x->op, .dtype = x->dtype, .f = x->attr.f, .i = x->attr.i, .dim = x->attr.dim};
     return push_instr(k, in);
   }
+  if (x == b->epilogue_of) return push_instr(k, (KInstr){.op = OP_MATMUL, .dtype = x->dtype});
   if (b->fused[x->id]) return inline_producer(b, k, x, l);
   int buf = b->buf_of[x->id];
   if (buf < 0) ice("kernel operand %%%d has no buffer", x->id);
@@ -183,8 +186,12 @@ static void build_reduce(Builder *b, const IrNode *n, int buf) {
   set_output(k, n, buf, oloops);
 }
 
-static void build_matmul(Builder *b, const IrNode *n, int buf) {
-  const IrNode *x = n->args[0], *y = n->args[1];
+/* A matmul kernel for mm: its loops and its A and B operands (in[0], in[1]);
+ * ol receives the loops indexing the output's axes.  The body is the
+ * epilogue, applied to the accumulator (OP_MATMUL in the body) before it is
+ * stored; a plain matmul's epilogue is the accumulator itself. */
+static Kernel *matmul_kernel(Builder *b, const IrNode *mm, const IrNode *at, int *ol) {
+  const IrNode *x = mm->args[0], *y = mm->args[1];
   /* The i-k-j loops stream rows of B; a transposed or broadcast B would be
    * read with a stride, so it is copied into a compact temporary first. */
   if (is_view(y) && b->buf_of[y->id] < 0) {
@@ -192,7 +199,7 @@ static void build_matmul(Builder *b, const IrNode *n, int buf) {
     build_elementwise(b, y, OP_COPY, temp); /* reads through the view */
     b->buf_of[y->id] = temp;
   }
-  Kernel *k = add_kernel(b, K_MATMUL, n);
+  Kernel *k = add_kernel(b, K_MATMUL, at);
   /* loops: m (if x is a matrix), n (if y is a matrix), k (reduction) */
   int lm = -1, ln = -1, lk, nl = 0;
   if (x->rank == 2) k->extent[lm = nl++] = x->shape[0];
@@ -200,14 +207,37 @@ static void build_matmul(Builder *b, const IrNode *n, int buf) {
   k->extent[lk = nl] = y->shape[0];
   k->reduce[lk] = true;
   k->nloops = nl + 1;
-  int xl[2] = {lm, lk}, yl[2] = {lk, ln}, ol[2] = {lm >= 0 ? lm : ln, ln};
+  int xl[2] = {lm, lk}, yl[2] = {lk, ln};
+  ol[0] = lm >= 0 ? lm : ln, ol[1] = ln;
   operand_for(b, k, x, x->rank == 2 ? xl : xl + 1);
   operand_for(b, k, y, yl);
+  k->nbody = 0; /* the operands' loads are emitted by the matmul itself */
+  return k;
+}
+
+static void build_matmul(Builder *b, const IrNode *n, int buf) {
+  int ol[2];
+  Kernel *k = matmul_kernel(b, n, n, ol);
+  push_instr(k, (KInstr){.op = OP_MATMUL, .dtype = n->dtype});
   set_output(k, n, buf, ol);
 }
 
+/* root's kernel is the matmul mm with root's elementwise tree as epilogue. */
+static void build_matmul_epilogue(Builder *b, const IrNode *root, const IrNode *mm, int buf) {
+  int ol[2];
+  Kernel *k = matmul_kernel(b, mm, root, ol);
+  b->epilogue_of = mm;
+  KInstr in = {.op = root->op, .dtype = root->dtype};
+  for (int i = 0; i < root->nargs; i++) in.args[i] = operand_for(b, k, root->args[i], ol);
+  push_instr(k, in);
+  b->epilogue_of = NULL;
+  set_output(k, root, buf, ol);
+}
+
 static void build_node(Builder *b, const IrNode *n, int buf) {
-  if (op_info[n->op].flags & F_ELEM)
+  if (b->epilogue[n->id])
+    build_matmul_epilogue(b, n, b->epilogue[n->id], buf);
+  else if (op_info[n->op].flags & F_ELEM)
     build_elementwise(b, n, n->op, buf);
   else if (op_info[n->op].flags & F_REDUCE)
     build_reduce(b, n, buf);
@@ -264,7 +294,31 @@ static const IrNode *producer_of(const IrNode *x, bool *repeats, bool *shared) {
   return x;
 }
 
-/* Marks the elementwise values computed inside their only consumer. */
+/* A matmul used once, directly (no view between), by an elementwise op of
+ * its dtype can take that op as its epilogue: the accumulator is finished
+ * and stored once, without a round trip through memory. */
+static bool matmul_feeds_epilogue(const IrNode *c, const IrNode *arg) {
+  return arg->op == OP_MATMUL && arg->uses == 1 && (op_info[c->op].flags & F_ELEM) && c->dtype == arg->dtype && c->rank == arg->rank;
+}
+
+/* Collects the matmuls in the fused tree under x (through fused values
+ * only); *views is set if a view lies on the way to one. */
+static void fused_matmuls(const Builder *b, const IrNode *x, bool through_view, bool *views, PtrVec *found) {
+  for (int a = 0; a < x->nargs; a++) {
+    const IrNode *p = x->args[a];
+    bool view = through_view;
+    while (is_view(p)) view = true, p = p->args[0];
+    if (!b->fused[p->id]) continue;
+    if (p->op == OP_MATMUL) {
+      *views = *views || view;
+      vec_push(found, (void *)p);
+    } else {
+      fused_matmuls(b, p, view, views, found);
+    }
+  }
+}
+
+/* Marks the values computed inside their only consumer. */
 static void mark_fusion(Builder *b) {
   IrFunc *f = b->f;
   ir_count_uses(f);
@@ -275,8 +329,25 @@ static void mark_fusion(Builder *b) {
       bool repeats, shared;
       const IrNode *p = producer_of(c->args[a], &repeats, &shared);
       if ((op_info[p->op].flags & F_ELEM) && !is_view(p) && p->uses == 1 && !repeats && !shared) b->fused[p->id] = true;
+      if (matmul_feeds_epilogue(c, c->args[a])) b->fused[c->args[a]->id] = true;
     }
   }
+  /* A kernel hosts at most one matmul, as the epilogue of an elementwise
+   * root reached without views; any other matmul gets its own kernel. */
+  PtrVec found = {0};
+  for (int i = f->body.len - 1; i >= 0; i--) {
+    const IrNode *root = f->body.items[i];
+    if (b->fused[i] || !(op_info[root->op].flags & (F_ELEM | F_REDUCE))) continue;
+    bool views = false;
+    found.len = 0;
+    fused_matmuls(b, root, false, &views, &found);
+    if (found.len == 0) continue;
+    const IrNode *mm = found.items[0];
+    bool ok = found.len == 1 && !views && (op_info[root->op].flags & F_ELEM) && root->dtype == mm->dtype && root->rank == mm->rank;
+    if (ok) b->epilogue[root->id] = mm;
+    for (int j = 0; j < found.len && !ok; j++) b->fused[((const IrNode *)found.items[j])->id] = false;
+  }
+  vec_free(&found);
 }
 
 /* The size symbols of f in ABI order: first appearance in the params. */
@@ -294,10 +365,11 @@ static void collect_symbols(Builder *b) {
 
 KProgram *kernels_build(IrModule *m, IrFunc *f) {
   ir_renumber(f);
-  Builder b = {m, f, tex_calloc(1, sizeof(KProgram)), NULL, NULL, 0, 0};
+  Builder b = {m, f, tex_calloc(1, sizeof(KProgram)), NULL, NULL, NULL, NULL, 0, 0};
   b.p->func = f;
   b.buf_of = tex_calloc((size_t)f->body.len, sizeof(int));
   b.fused = tex_calloc((size_t)f->body.len + 1, sizeof(bool));
+  b.epilogue = tex_calloc((size_t)f->body.len + 1, sizeof(IrNode *));
   for (int i = 0; i < f->body.len; i++) b.buf_of[i] = -1;
   collect_symbols(&b);
   mark_fusion(&b);
@@ -327,6 +399,7 @@ KProgram *kernels_build(IrModule *m, IrFunc *f) {
   write_back_updates(&b, nvalues);
   tex_free(result_buf);
   tex_free(b.fused);
+  tex_free(b.epilogue);
   tex_free(b.buf_of);
   return b.p;
 }

@@ -218,6 +218,28 @@ static void test_kernels_fusion_limits(void **state) {
   ir_module_free(m);
 }
 
+static void test_kernels_matmul_epilogue(void **state) {
+  (void)state;
+  IrModule *m = compile("fn layer(x: f32[N, D], W: f32[D, H], b: f32[H]) -> f32[N, H] { return max(x @ W + b, 0.0) }\n"
+                        "fn twice(x: f32[N, D], W: f32[D, H]) -> f32[N, H] {\n let y = x @ W\n return y * y\n}\n"
+                        "fn two(a: f32[N, D], b: f32[D, N]) -> f32[N, N] { return a @ b + transpose(b) @ transpose(a) }");
+  KProgram *p = build(m, "layer");
+  assert_int_equal(p->nkernels, 1); /* relu(x @ W + b): one matmul, the bias and relu its epilogue */
+  assert_int_equal(p->kernels[0].kind, K_MATMUL);
+  assert_int_equal(p->kernels[0].ninputs, 3);
+  assert_int_equal(p->kernels[0].body[0].op, OP_MATMUL);
+  kernels_free(p);
+  p = kernels_build(m, func(m, "twice"));
+  assert_int_equal(p->nkernels, 2); /* y is used twice: a plain matmul, then the multiply */
+  kernels_free(p);
+  p = kernels_build(m, func(m, "two"));
+  int matmuls = 0;
+  for (int i = 0; i < p->nkernels; i++) matmuls += p->kernels[i].kind == K_MATMUL;
+  assert_int_equal(matmuls, 2); /* one epilogue hosts one matmul; the other has its own kernel */
+  kernels_free(p);
+  ir_module_free(m);
+}
+
 static void test_kernels_results(void **state) {
   (void)state;
   IrModule *m = compile("fn id(x: f32[N]) -> f32[N] { return x }\nfn r(x: f32[N, K]) -> f32[N, 1] { return sum(x, axis=1, keepdims=true) }");
@@ -241,7 +263,7 @@ int main(void) {
       cmocka_unit_test(test_cse_constants_by_bits),   cmocka_unit_test(test_dce),
       cmocka_unit_test(test_inline_substitutes_dims), cmocka_unit_test(test_pipeline_levels),
       cmocka_unit_test(test_kernels_absorb_views),    cmocka_unit_test(test_kernels_results),
-      cmocka_unit_test(test_kernels_fusion_limits),
+      cmocka_unit_test(test_kernels_fusion_limits),  cmocka_unit_test(test_kernels_matmul_epilogue),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
