@@ -72,7 +72,7 @@ $(B)/libtexc.a: $(COMPILER_OBJS)
 	ar rcs $@ $^
 $(B)/texc: $(B)/frontend/main.o $(B)/libtexc.a $(B)/libtexrt.a
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LLVM_LIBS) -lm -ldl
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LLVM_LIBS) -lm -ldl -lpthread
 
 # The runtime: PIC, hidden visibility, linked into every model .so.  Under
 # SAN=1 this archive is the instrumented one, used only by the sanitizer tests.
@@ -90,11 +90,11 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 $(B)/tests/%: tests/unit/%.c $(B)/libtexc.a $(B)/libtexrt.a
 	@mkdir -p $(@D)
 	@echo "  TEST    $<"
-	$(Q)$(CC) $(CFLAGS) $(LLVM_CFLAGS) -Itests -o $@ $< $(B)/libtexc.a $(B)/libtexrt.a $(LDFLAGS) $(LLVM_LIBS) -lcmocka -lm -ldl
+	$(Q)$(CC) $(CFLAGS) $(LLVM_CFLAGS) -Itests -o $@ $< $(B)/libtexc.a $(B)/libtexrt.a $(LDFLAGS) $(LLVM_LIBS) -lcmocka -lm -ldl -lpthread
 
 $(B)/tests/e2e: tests/e2e/driver.c tests/e2e/errors.c tests/e2e/refs.c tests/e2e/e2e.h tests/e2e/refs.h $(B)/libtexrt.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests -o $@ tests/e2e/driver.c tests/e2e/errors.c tests/e2e/refs.c $(LDFLAGS) -lcmocka -lm -ldl
+	$(CC) $(CFLAGS) -Itests -o $@ tests/e2e/driver.c tests/e2e/errors.c tests/e2e/refs.c $(LDFLAGS) -lcmocka -lm -ldl -lpthread
 
 # Every texc the tests run verifies the IR after each pass (TEXC_VERIFY).
 check-unit: $(UNIT_BINS) $(B)/texc $(B)/libtexrt.a

@@ -60,6 +60,7 @@ typedef struct Cg {
   LLVMTypeRef i64, i32, i8, ptr, voidt;
   const KProgram *p;
   int *abi_sym;             /* DimTable symbol id -> index in the syms argument */
+  int nplaced;              /* kernels placed so far (module.c alternates modules) */
   /* state of the kernel being emitted */
   const Kernel *k;
   LLVMValueRef fn, entry_allocas_at;
@@ -90,8 +91,10 @@ typedef struct CgModule {
 bool cg_module_init(CgModule *cm, const char *name, const char *cpu);
 const char *cg_known_cpus(void);
 void cg_module_dispose(CgModule *cm);
-/* Kernels, plans, metadata and entry points of every program into cm. */
-void cg_build_module(CgModule *cm, IrModule *m, KProgram *const *progs, int nprogs);
+/* Kernels, plans, metadata and entry points of every program into cm; with
+ * a second module, every other kernel goes there (hidden, external) so the
+ * two can be optimised and emitted by two threads. */
+void cg_build_module(CgModule *cm, CgModule *second, IrModule *m, KProgram *const *progs, int nprogs);
 void cg_optimize(CgModule *cm, int opt_level);
 bool cg_emit(CgModule *cm, LLVMCodeGenFileType kind, FILE *out);
 
@@ -99,7 +102,7 @@ bool cg_emit(CgModule *cm, LLVMCodeGenFileType kind, FILE *out);
 
 /* Links obj_path with libtexrt.a into so_path, exporting only prefix_*.
  * Reports failures on stderr; returns false on failure. */
-bool cg_link(const char *obj_path, const char *so_path, const char *prefix);
+bool cg_link(const char *const *obj_paths, int nobjs, const char *so_path, const char *prefix);
 /* The runtime archive next to the texc executable (or $TEXC_RUNTIME). */
 const char *cg_runtime_path(char *buf, size_t len);
 /* The C header declaring the module's entry points. */

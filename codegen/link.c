@@ -53,7 +53,7 @@ static bool run_command(char *const *argv) {
 #define NO_UNDEFINED "-Wl,--no-undefined"
 #endif
 
-bool cg_link(const char *obj_path, const char *so_path, const char *prefix) {
+bool cg_link(const char *const *obj_paths, int nobjs, const char *so_path, const char *prefix) {
   char rt[4096];
   if (!cg_runtime_path(rt, sizeof rt)) {
     fprintf(stderr, "texc: cannot find libtexrt.a beside the texc executable (set TEXC_RUNTIME)\n");
@@ -68,8 +68,14 @@ bool cg_link(const char *obj_path, const char *so_path, const char *prefix) {
   char vs[4200];
   snprintf(vs, sizeof vs, "-Wl,--version-script=%s", script);
   const char *cc = getenv("TEXC_CC");
-  char *argv[] = {(char *)(cc && *cc ? cc : "cc"), "-shared", "-o", (char *)so_path, (char *)obj_path, rt, vs,
-                  "-Wl,-z,noexecstack", "-lm", NO_UNDEFINED, NULL};
+  char *argv[16];
+  int n = 0;
+  argv[n++] = (char *)(cc && *cc ? cc : "cc");
+  argv[n++] = "-shared", argv[n++] = "-o", argv[n++] = (char *)so_path;
+  for (int i = 0; i < nobjs && i < 4; i++) argv[n++] = (char *)obj_paths[i];
+  argv[n++] = rt, argv[n++] = vs, argv[n++] = "-Wl,-z,noexecstack", argv[n++] = "-lm";
+  argv[n++] = NO_UNDEFINED;
+  argv[n] = NULL;
   bool ok = run_command(argv);
   unlink(script);
   if (!ok) fprintf(stderr, "texc: linking %s failed\n", so_path);

@@ -124,7 +124,20 @@ static Dim numel(IrModule *m, const KBuffer *b) {
   return n;
 }
 
-static LLVMValueRef plan_global(Cg *cg, const MetaTypes *t, const KProgram *p, LLVMValueRef module, LLVMValueRef finfo) {
+/* Emits kernel k into this module, or, every other kernel, into the second
+ * module (compiled by another thread) with a hidden declaration here. */
+static LLVMValueRef place_kernel(Cg *cg, Cg *aux, const Kernel *k) {
+  if (!aux || cg->nplaced++ % 2 == 0) return cg_emit_kernel(cg, k);
+  LLVMValueRef def = cg_emit_kernel(aux, k);
+  LLVMSetLinkage(def, LLVMExternalLinkage);
+  LLVMSetVisibility(def, LLVMHiddenVisibility);
+  LLVMTypeRef params[4] = {cg->ptr, cg->ptr, cg->i64, cg->i64};
+  LLVMValueRef decl = LLVMAddFunction(cg->mod, k->name, LLVMFunctionType(cg->voidt, params, 4, 0));
+  LLVMSetVisibility(decl, LLVMHiddenVisibility);
+  return decl;
+}
+
+static LLVMValueRef plan_global(Cg *cg, Cg *aux, const MetaTypes *t, const KProgram *p, LLVMValueRef module, LLVMValueRef finfo) {
   int ntemps = p->nbufs - p->nparams;
   LLVMValueRef *temps = tex_calloc((size_t)ntemps + 1, sizeof(LLVMValueRef));
   LLVMValueRef *steps = tex_calloc((size_t)p->nkernels + 1, sizeof(LLVMValueRef));
@@ -133,7 +146,7 @@ static LLVMValueRef plan_global(Cg *cg, const MetaTypes *t, const KProgram *p, L
     temps[i] = LLVMConstNamedStruct(t->temp, (LLVMValueRef[]){dim_expr(cg, t, numel(cg->m, b)), LLVMConstInt(cg->i8, b->dtype, 0)}, 2);
   }
   for (int i = 0; i < p->nkernels; i++) {
-    LLVMValueRef fn = cg_emit_kernel(cg, &p->kernels[i]);
+    LLVMValueRef fn = place_kernel(cg, aux, &p->kernels[i]);
     steps[i] = LLVMConstNamedStruct(t->step, (LLVMValueRef[]){fn, dim_expr(cg, t, step_extent(cg->m, &p->kernels[i]))}, 2);
   }
   LLVMValueRef fields[6] = {module, finfo, c32(cg, ntemps), array_global(cg, t->temp, temps, ntemps, "temps"),
@@ -189,10 +202,10 @@ static void set_abi_symbols(Cg *cg, const KProgram *p) {
   for (int s = 0; s < p->nsyms; s++) cg->abi_sym[p->syms[s]] = s;
 }
 
-void cg_build_module(CgModule *out, IrModule *m, KProgram *const *progs, int nprogs) {
+static Cg cg_open(CgModule *cm, IrModule *m) {
   Cg cg = {0};
-  cg.ctx = out->ctx;
-  cg.mod = out->mod;
+  cg.ctx = cm->ctx;
+  cg.mod = cm->mod;
   cg.m = m;
   cg.b = LLVMCreateBuilderInContext(cg.ctx);
   cg.i64 = LLVMInt64TypeInContext(cg.ctx);
@@ -201,6 +214,16 @@ void cg_build_module(CgModule *out, IrModule *m, KProgram *const *progs, int npr
   cg.ptr = LLVMPointerTypeInContext(cg.ctx, 0);
   cg.voidt = LLVMVoidTypeInContext(cg.ctx);
   cg.abi_sym = tex_calloc((size_t)dim_nsymbols(m->dims) + 1, sizeof(int));
+  return cg;
+}
+
+static void cg_close(Cg *cg) {
+  tex_free(cg->abi_sym);
+  LLVMDisposeBuilder(cg->b);
+}
+
+void cg_build_module(CgModule *out, CgModule *second, IrModule *m, KProgram *const *progs, int nprogs) {
+  Cg cg = cg_open(out, m), aux = second ? cg_open(second, m) : (Cg){0};
   MetaTypes t = meta_types(&cg);
 
   /* The module info refers to the func infos and the plans to both, so the
@@ -220,9 +243,10 @@ void cg_build_module(CgModule *out, IrModule *m, KProgram *const *progs, int npr
   for (int i = 0; i < nprogs; i++) {
     set_abi_symbols(&cg, progs[i]);
     cg.p = progs[i];
+    if (second) set_abi_symbols(&aux, progs[i]), aux.p = progs[i];
     LLVMValueRef idx[2] = {LLVMConstInt(cg.i64, 0, 0), LLVMConstInt(cg.i64, (unsigned long long)i, 0)};
     LLVMValueRef finfo = LLVMConstInBoundsGEP2(funcs_t, funcs, idx, 2);
-    entry_point(&cg, symbols[i], progs[i]->nparams, plan_global(&cg, &t, progs[i], module, finfo));
+    entry_point(&cg, symbols[i], progs[i]->nparams, plan_global(&cg, second ? &aux : NULL, &t, progs[i], module, finfo));
   }
   LLVMValueRef mfields[9] = {c32(&cg, TEX_ABI_VERSION), cstring(&cg, m->name), cstring(&cg, m->source ? m->source : ""),
                              cstring(&cg, TEXC_VERSION), cstring(&cg, "cpu"), cstring(&cg, out->cpu),
@@ -231,6 +255,6 @@ void cg_build_module(CgModule *out, IrModule *m, KProgram *const *progs, int npr
   module_entry_points(&cg, m->name, module);
   tex_free(symbols);
   tex_free(finfos);
-  tex_free(cg.abi_sym);
-  LLVMDisposeBuilder(cg.b);
+  cg_close(&cg);
+  if (second) cg_close(&aux);
 }
