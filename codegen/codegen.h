@@ -61,6 +61,8 @@ typedef struct Cg {
   const KProgram *p;
   int *abi_sym;             /* DimTable symbol id -> index in the syms argument */
   int nplaced;              /* kernels placed so far (module.c alternates modules) */
+  PtrVec kernel_keys;       /* char*: what each emitted kernel computes ... */
+  PtrVec kernel_fns;        /* ... and its LLVM function (shared between plans) */
   /* state of the kernel being emitted */
   const Kernel *k;
   LLVMValueRef fn, entry_allocas_at;
@@ -71,7 +73,7 @@ typedef struct Cg {
   LLVMValueRef iv[IR_MAX_RANK + 1];
 } Cg;
 
-/* Emits kernel k as `void name(ptr bufs, ptr syms, i64 begin, i64 end)`. */
+/* Emits kernel k as `void name(ptr ops, ptr syms, i64 begin, i64 end)`. */
 LLVMValueRef cg_emit_kernel(Cg *cg, const Kernel *k);
 /* Emits code computing d from the symbols (kernel entry only). */
 LLVMValueRef cg_emit_dim(Cg *cg, Dim d);

@@ -1,7 +1,8 @@
 /* cpu.c — kernels -> LLVM IR loop nests for the CPU.
  *
- * Every kernel becomes `void name(ptr bufs, ptr syms, i64 begin, i64 end)`:
- * bufs holds the call's buffers, syms the bound size symbols, and [begin,
+ * Every kernel becomes `void name(ptr ops, ptr syms, i64 begin, i64 end)`:
+ * ops holds its operands' data pointers (inputs, then the output: the plan's
+ * step says which buffers), syms the bound size symbols, and [begin,
  * end) is the range of the outermost parallel loop (the runtime may split it
  * over threads).  Buffers are compact row-major; an operand's address is
  * sum(iv[l] * lstride[l]) over the loops, with strides computed symbolically
@@ -455,11 +456,10 @@ LLVMValueRef cg_emit_kernel(Cg *cg, const Kernel *k) {
   LLVMValueRef fn = LLVMAddFunction(cg->mod, k->name, LLVMFunctionType(cg->voidt, params, 4, 0));
   LLVMSetLinkage(fn, LLVMInternalLinkage);
   LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
-  LLVMValueRef args[K_MAX_INPUTS + 4], bufs = LLVMGetParam(fn, 0);
+  LLVMValueRef args[K_MAX_INPUTS + 4], ops = LLVMGetParam(fn, 0);
   int nptr = k->ninputs + 1;
-  for (int o = 0; o < nptr; o++) {
-    int buf = o < k->ninputs ? k->in[o].buf : k->out.buf;
-    LLVMValueRef p = LLVMBuildGEP2(cg->b, cg->ptr, bufs, (LLVMValueRef[]){i64c(cg, buf)}, 1, "");
+  for (int o = 0; o < nptr; o++) { /* operands in kernel order: inputs, then the output */
+    LLVMValueRef p = LLVMBuildGEP2(cg->b, cg->ptr, ops, (LLVMValueRef[]){i64c(cg, o)}, 1, "");
     args[o] = load(cg, cg->ptr, p, 8);
   }
   args[nptr] = LLVMGetParam(fn, 1), args[nptr + 1] = LLVMGetParam(fn, 2), args[nptr + 2] = LLVMGetParam(fn, 3);

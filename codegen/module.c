@@ -6,6 +6,7 @@
  * which only calls texrt_run(&plan_f, args): the runtime binds and checks
  * the arguments against the metadata, allocates temporaries and runs the
  * kernels.  The metadata tables mirror runtime/texrt.h field for field. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <llvm-c/Analysis.h>
@@ -31,7 +32,7 @@ static MetaTypes meta_types(Cg *cg) {
   t.param = struct_of(cg, (LLVMTypeRef[]){p, i8, i8, i16, p}, 5);
   t.func = struct_of(cg, (LLVMTypeRef[]){p, p, i32, i32, p, i32, p, i32, p}, 9);
   t.module = struct_of(cg, (LLVMTypeRef[]){i32, p, p, p, p, p, p, i32, p}, 9);
-  t.step = struct_of(cg, (LLVMTypeRef[]){p, t.dimexpr}, 2);
+  t.step = struct_of(cg, (LLVMTypeRef[]){p, t.dimexpr, p, i32}, 4);
   t.temp = struct_of(cg, (LLVMTypeRef[]){t.dimexpr, i8}, 2);
   t.plan = struct_of(cg, (LLVMTypeRef[]){p, p, i32, p, i32, p}, 6);
   return t;
@@ -137,6 +138,46 @@ static LLVMValueRef place_kernel(Cg *cg, Cg *aux, const Kernel *k) {
   return decl;
 }
 
+/* What makes two kernels the same code: everything but their buffer
+ * numbers and names, and the positions of the symbols they read. */
+static char *kernel_key(Cg *cg, const Kernel *k) {
+  char *key = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&key, &len);
+  fprintf(f, "%d %d %d|", k->kind, k->nloops, k->combiner);
+  for (int l = 0; l < k->nloops; l++) fprintf(f, "%p %d,", (const void *)k->extent[l], k->reduce[l]);
+  for (int o = 0; o <= k->ninputs; o++) {
+    const KOperand *op = o < k->ninputs ? &k->in[o] : &k->out;
+    fprintf(f, "|%d %d:", op->dtype, op->rank);
+    for (int a = 0; a < op->rank; a++) fprintf(f, "%p %d,", (const void *)op->shape[a], op->loop[a]);
+  }
+  for (int i = 0; i < k->nbody; i++) {
+    const KInstr *in = &k->body[i];
+    fprintf(f, "|%d %d %d %d %d %d %a %lld %p", in->op, in->dtype, in->args[0], in->args[1], in->args[2], in->operand, in->f,
+            (long long)in->i, (const void *)in->dim);
+  }
+  fputc('|', f);
+  for (int s = 0; s < dim_nsymbols(cg->m->dims); s++) fprintf(f, "%d,", cg->abi_sym[s]);
+  fclose(f);
+  return key;
+}
+
+/* The function for kernel k: an identical kernel already emitted (in any
+ * function of the module) is reused, so `loss` inside `train_step` and in
+ * its own entry point is compiled once. */
+static LLVMValueRef shared_kernel(Cg *cg, Cg *aux, const Kernel *k) {
+  char *key = kernel_key(cg, k);
+  for (int i = 0; i < cg->kernel_keys.len; i++)
+    if (strcmp(cg->kernel_keys.items[i], key) == 0) {
+      free(key);
+      return cg->kernel_fns.items[i];
+    }
+  LLVMValueRef fn = place_kernel(cg, aux, k);
+  vec_push(&cg->kernel_keys, key);
+  vec_push(&cg->kernel_fns, fn);
+  return fn;
+}
+
 static LLVMValueRef plan_global(Cg *cg, Cg *aux, const MetaTypes *t, const KProgram *p, LLVMValueRef module, LLVMValueRef finfo) {
   int ntemps = p->nbufs - p->nparams;
   LLVMValueRef *temps = tex_calloc((size_t)ntemps + 1, sizeof(LLVMValueRef));
@@ -146,8 +187,12 @@ static LLVMValueRef plan_global(Cg *cg, Cg *aux, const MetaTypes *t, const KProg
     temps[i] = LLVMConstNamedStruct(t->temp, (LLVMValueRef[]){dim_expr(cg, t, numel(cg->m, b)), LLVMConstInt(cg->i8, b->dtype, 0)}, 2);
   }
   for (int i = 0; i < p->nkernels; i++) {
-    LLVMValueRef fn = place_kernel(cg, aux, &p->kernels[i]);
-    steps[i] = LLVMConstNamedStruct(t->step, (LLVMValueRef[]){fn, dim_expr(cg, t, step_extent(cg->m, &p->kernels[i]))}, 2);
+    const Kernel *k = &p->kernels[i];
+    LLVMValueRef fn = shared_kernel(cg, aux, k), ops[K_MAX_INPUTS + 1];
+    for (int o = 0; o <= k->ninputs; o++) ops[o] = c32(cg, o < k->ninputs ? k->in[o].buf : k->out.buf);
+    LLVMValueRef fields[4] = {fn, dim_expr(cg, t, step_extent(cg->m, k)), array_global(cg, cg->i32, ops, k->ninputs + 1, "ops"),
+                              c32(cg, k->ninputs + 1)};
+    steps[i] = LLVMConstNamedStruct(t->step, fields, 4);
   }
   LLVMValueRef fields[6] = {module, finfo, c32(cg, ntemps), array_global(cg, t->temp, temps, ntemps, "temps"),
                             c32(cg, p->nkernels), array_global(cg, t->step, steps, p->nkernels, "steps")};
@@ -218,6 +263,9 @@ static Cg cg_open(CgModule *cm, IrModule *m) {
 }
 
 static void cg_close(Cg *cg) {
+  for (int i = 0; i < cg->kernel_keys.len; i++) free(cg->kernel_keys.items[i]); /* open_memstream's */
+  vec_free(&cg->kernel_keys);
+  vec_free(&cg->kernel_fns);
   tex_free(cg->abi_sym);
   LLVMDisposeBuilder(cg->b);
 }

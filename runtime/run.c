@@ -121,7 +121,14 @@ static int run_steps(const TexPlan *plan, void *const *bufs, const int64_t *syms
       return texrt_fail(st, "%s: step #%d: loop extent: %s", fn_name(plan), s, why);
     }
     if (!step->fn) return texrt_fail(TEX_ERR_NULL, "%s: step #%d has no kernel", fn_name(plan), s);
-    if (extent > 0) step->fn(bufs, syms, 0, extent);
+    if (step->noperands > TEX_MAX_OPERANDS) return texrt_fail(TEX_ERR_OVERFLOW, "%s: step #%d has too many operands", fn_name(plan), s);
+    void *ops[TEX_MAX_OPERANDS];
+    int32_t nbufs = plan->func->nparams + plan->ntemps;
+    for (int32_t j = 0; j < step->noperands; j++) {
+      if (step->operands[j] < 0 || step->operands[j] >= nbufs) return texrt_fail(TEX_ERR_SHAPE, "%s: step #%d: bad operand", fn_name(plan), s);
+      ops[j] = bufs[step->operands[j]];
+    }
+    if (extent > 0) step->fn(step->noperands ? ops : bufs, syms, 0, extent);
   }
   return TEX_OK;
 }

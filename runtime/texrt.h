@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct below changes layout. */
-#define TEX_ABI_VERSION 1
+#define TEX_ABI_VERSION 2
 
 /* Error codes returned by every generated function. 0 is success. */
 #define TEX_STATUS_LIST(X)                                                    \
@@ -121,15 +121,20 @@ typedef struct TexModuleInfo {
 
 /* ---- For generated code only (hidden inside each .so) -------------------- */
 
-/* A kernel reads and writes the call's buffers: the arguments' data pointers in
- * ABI order, then the temporaries.  It runs the outer iterations [begin, end)
- * of its parallel loop, so the runtime may split it over threads. */
-typedef void (*TexKernelFn)(void *const *bufs, const int64_t *syms, int64_t begin, int64_t end);
+/* A kernel reads and writes its operands: the data pointers the step lists,
+ * in the kernel's own order (so one kernel can serve several functions).  It
+ * runs the outer iterations [begin, end) of its parallel loop, so the runtime
+ * may split it over threads. */
+typedef void (*TexKernelFn)(void *const *operands, const int64_t *syms, int64_t begin, int64_t end);
 
 typedef struct TexStep {
   TexKernelFn fn;
   TexDimExpr extent;             /* iterations of the outer parallel loop */
+  const int32_t *operands;       /* buffer numbers: arguments in ABI order, then temporaries */
+  int32_t noperands;             /* 0: the kernel gets every buffer, in that order */
 } TexStep;
+
+#define TEX_MAX_OPERANDS 32
 
 typedef struct TexTemp {
   TexDimExpr elems;              /* element count */

@@ -1,0 +1,53 @@
+/* test_codegen.c — properties of the generated LLVM module: identical
+ * kernels are emitted once and shared by every function that runs them. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "codegen.h"
+#include "frontend.h"
+
+/* Kernel functions in the LLVM text of src (the only internal functions once
+ * the always-inline bodies are inlined). */
+static int count_kernels(const char *src) {
+  Diag d;
+  diag_init(&d, stderr);
+  IrModule *m = fe_compile_text("t.tex", src, "t", &d);
+  assert_non_null(m);
+  char path[] = "/tmp/texc-cg-XXXXXX.ll";
+  int fd = mkstemps(path, 3);
+  close(fd);
+  TexcOptions o = {.emit = EMIT_LLVM, .output = path, .opt_level = 0};
+  assert_int_equal(texc_emit_module(&o, m), 0);
+  ir_module_free(m);
+  FILE *f = fopen(path, "r");
+  char line[4096];
+  int n = 0;
+  while (fgets(line, sizeof line, f))
+    if (strncmp(line, "define internal void @", 22) == 0) n++;
+  fclose(f);
+  unlink(path);
+  return n;
+}
+
+static void test_identical_kernels_are_shared(void **state) {
+  (void)state;
+  /* f's two kernels appear again inside g: 2 + 1, not 2 + 3 */
+  int n = count_kernels("fn f(x: f32[N], y: f32[N]) -> f32 {\n let e = exp(x)\n return sum(e * y) + sum(e)\n}\n"
+                        "fn g(x: f32[N], y: f32[N]) -> f32 {\n return f(x, y) * f(y, x) + sum(x)\n}\n");
+  int alone = count_kernels("fn f(x: f32[N], y: f32[N]) -> f32 {\n let e = exp(x)\n return sum(e * y) + sum(e)\n}\n");
+  assert_true(alone >= 2);
+  assert_int_equal(n, alone + 1); /* + the sum(x) of g */
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_identical_kernels_are_shared)};
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
