@@ -574,10 +574,11 @@ static void k_double(void *const *bufs, const int64_t *syms, int64_t begin, int6
   seen_tmp[1] = (uintptr_t)bufs[3];
 }
 
-static void k_copy(void *const *bufs, const int64_t *syms, int64_t begin, int64_t end) {
+/* Gets its operands as a compact array (the step lists buffers 3 and 1). */
+static void k_copy(void *const *ops, const int64_t *syms, int64_t begin, int64_t end) {
   (void)syms;
-  float *out = bufs[1];
-  const double *wide = bufs[3];
+  const double *wide = ops[0];
+  float *out = ops[1];
   for (int64_t i = begin; i < end; i++) out[i] = (float)wide[i];
 }
 
@@ -590,8 +591,10 @@ static const TexParamInfo r_params[] = {{"in", TEX_F32, TEX_IN, 1, n_dims},
                                         {"out", TEX_F32, TEX_OUT, 1, n_dims}};
 static const TexFuncInfo func_r = {"r", "m_r", 2, 1, r_params, 1, n_syms, 0, NULL};
 static const TexTemp r_temps[] = {{SYM(0), TEX_F32}, {SYM(0), TEX_F64}};
-static const TexStep r_steps[] = {
-    {k_double, SYM(0)}, {k_never, E(TEX_DIM_SYM, 0, TEX_DIM_SYM, 0, TEX_DIM_SUB)}, {k_copy, SYM(0)}};
+static const int32_t copy_ops[] = {3, 1};
+static const TexStep r_steps[] = {{k_double, SYM(0), NULL, 0},
+                                  {k_never, E(TEX_DIM_SYM, 0, TEX_DIM_SYM, 0, TEX_DIM_SUB), NULL, 0},
+                                  {k_copy, SYM(0), copy_ops, 2}};
 static const TexPlan plan_r = {&module, &func_r, 2, r_temps, 3, r_steps};
 
 static size_t allocs, last_align;
@@ -672,7 +675,7 @@ static void run_many_temps(void **state) {
   static const int64_t three[] = {TEX_DIM_LIT, 3};
   static TexTemp temps[200];
   for (int t = 0; t < 200; t++) temps[t] = (TexTemp){{three, 2}, t % 2 ? TEX_BOOL : TEX_F64};
-  const TexStep steps[] = {{k_many, LIT(1)}};
+  const TexStep steps[] = {{k_many, LIT(1), NULL, 0}};
   TexPlan plan = {&module, &func_r, 200, temps, 1, steps};
   float in[3] = {0}, out[3] = {0};
   Arg a[2];
