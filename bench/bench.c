@@ -56,11 +56,30 @@ static int64_t eval_dim(const TexDimExpr *e, const int64_t *syms) {
 static int call(void *fn, int n, DLTensor **a) {
   typedef DLTensor *T;
   switch (n) {
+  case 1: return ((int (*)(T))fn)(a[0]);
   case 2: return ((int (*)(T, T))fn)(a[0], a[1]);
   case 3: return ((int (*)(T, T, T))fn)(a[0], a[1], a[2]);
+  case 4: return ((int (*)(T, T, T, T))fn)(a[0], a[1], a[2], a[3]);
+  case 5: return ((int (*)(T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4]);
+  case 6: return ((int (*)(T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5]);
+  case 7: return ((int (*)(T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+  case 8: return ((int (*)(T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
   case 9: return ((int (*)(T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
   case 10: return ((int (*)(T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  case 11: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+  case 12: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
+  case 13: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]);
+  case 14: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]);
   case 15: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14]);
+  case 16: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]);
+  case 17: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16]);
+  case 18: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17]);
+  case 19: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18]);
+  case 20: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]);
+  case 21: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20]);
+  case 22: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21]);
+  case 23: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22]);
+  case 24: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23]);
   default: fprintf(stderr, "bench: no call shape for %d arguments\n", n); exit(2);
   }
 }

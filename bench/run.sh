@@ -6,8 +6,10 @@ B=${1:-build}
 OUT=$B/bench
 mkdir -p "$OUT"
 cc -std=c11 -O2 -Iruntime bench/bench.c -o "$OUT/bench" -ldl
+cc -std=c11 -O2 -march=native bench/stream.c -o "$OUT/stream"
 "$B/texc" bench/mlp.tex --grad loss --wrt W1,b1,W2,b2,W3,b3 --prefix=mlp -o "$OUT/libmlp.so"
 "$B/texc" bench/mlp.tex --grad lse --prefix=lse -o "$OUT/liblse.so"
+"$B/texc" bench/fused.tex --prefix=fused -o "$OUT/libfused.so"
 run() { "$OUT/bench" "$@"; }
 MLP=N=256,D=784,H=512,K=10
 LSE=N=4096,K=1024
@@ -18,6 +20,15 @@ step=$(run "$OUT/libmlp.so" mlp train_step $MLP)
 lse_f=$(run "$OUT/liblse.so" lse lse $LSE)
 lse_g=$(run "$OUT/liblse.so" lse lse_grad $LSE)
 torch=$(OMP_NUM_THREADS=1 /usr/bin/python3 bench/peer_torch.py 1)
+VEC=N=16777216
+ROWS=N=4096,K=1024
+chain=$(run "$OUT/libfused.so" fused chain $VEC)
+smax=$(run "$OUT/libfused.so" fused softmax_rows $ROWS)
+lsex=$(run "$OUT/libfused.so" fused logsumexp_rows $ROWS)
+ssq=$(run "$OUT/libfused.so" fused sum_squares $VEC)
+gbs=$("$OUT/stream")
+set -- $(OMP_NUM_THREADS=1 /usr/bin/python3 bench/peer_numpy.py)
+np_chain=$1 np_smax=$2 np_lse=$3 np_ssq=$4
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 echo "== gradient cost (1 thread; target: grad <= 3x forward)"
@@ -29,3 +40,17 @@ echo "== MLP training step (forward, backward, SGD update), 1 thread"
 printf "%-34s %10s\n" "texc train_step (in place)" "$step"
 printf "%-34s %10s\n" "PyTorch $( /usr/bin/python3 -c 'import torch; print(torch.__version__)') (CPU)" "$torch"
 printf "%-34s %10s\n" "texc / PyTorch" "$(ratio "$step" "$torch")"
+echo
+# floors: bytes that must cross memory at the measured copy bandwidth
+floor() { awk -v bytes="$1" -v gbs="$gbs" 'BEGIN { printf "%.3f", bytes / (gbs * 1e6) }'; }
+f_chain=$(floor $((2 * 4 * 16777216)))
+f_rows=$(floor $((2 * 4 * 4096 * 1024)))
+f_lse=$(floor $((4 * 4096 * 1024)))
+f_ssq=$(floor $((4 * 16777216)))
+echo "== fused expressions, 1 thread (copy bandwidth $gbs GB/s measured now; targets for the chain: >= 3x NumPy, <= 1.3x floor)"
+printf "%-30s %9s %9s %9s %11s %11s\n" case "texc ms" "numpy ms" "floor ms" "numpy/texc" "texc/floor"
+row() { printf "%-30s %9s %9s %9s %11s %11s\n" "$1" "$2" "$3" "$4" "$(ratio "$3" "$2")" "$(ratio "$2" "$4")"; }
+row "exp(-x*x/2)*a + b*sqrt(|x|) 2^24" "$chain" "$np_chain" "$f_chain"
+row "row softmax 4096x1024" "$smax" "$np_smax" "$f_rows"
+row "row logsumexp 4096x1024" "$lsex" "$np_lse" "$f_lse"
+row "sum of squares 2^24" "$ssq" "$np_ssq" "$f_ssq"
