@@ -126,6 +126,7 @@ typedef struct TexcOptions {
   const char *grad;            /* --grad NAME[,NAME]: export NAME_grad / NAME_vjp */
   const char *wrt;             /* --wrt P,Q: narrow the differentiated params */
   bool grad_all;               /* --grad-all: every exported scalar function */
+  bool fast_math;              /* --fast-math: value-changing rewrites */
 } TexcOptions;
 
 /* Runs the whole compiler; returns the process exit status. */

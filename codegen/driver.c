@@ -229,7 +229,9 @@ static bool request_gradients(IrModule *m, const TexcOptions *o, Diag *d) {
 int texc_emit_module(const TexcOptions *o, IrModule *m) {
   PassOptions po = {.opt_level = o->opt_level, .print_after = o->print_after, .disabled = o->disable_pass,
                     .only = o->only_passes, .verify = o->verify, .stats = o->stats ? stderr : NULL};
+  m->fast_math = o->fast_math;
   if (pass_run_pipeline(m, &po)) return 3;
+  if (o->stats) pass_print_rule_stats(stderr, m);
   if (o->emit == EMIT_IR) {
     FILE *out = open_output(o);
     if (!out) return 3;

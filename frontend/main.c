@@ -27,11 +27,12 @@ static const char usage[] =
     "                      (params, then one cotangent per result -> values, cotangents)\n"
     "  --wrt P,Q           differentiate with respect to these parameters only\n"
     "  --grad-all          --grad for every exported function with a scalar result\n"
+    "  --fast-math         allow value-changing rewrites (x*0 -> 0, reassociation, ...)\n"
     "  --print-after=PASS  print the IR after PASS (or 'all') to stderr\n"
     "  --disable-pass=P,Q  skip optimising passes\n"
     "  --passes=P,Q        run exactly these passes (for testing passes on .ir input)\n"
     "  --verify            check the IR after every pass (also: TEXC_VERIFY=1)\n"
-    "  --stats             print phase timings to stderr\n"
+    "  --stats             print phase timings and rewrite-rule hits to stderr\n"
     "  --list-passes       list the passes\n"
     "  --help, --version\n"
     "\n"
@@ -96,6 +97,8 @@ static int parse_option(TexcOptions *o, int argc, char **argv, int *i) {
   } else if (strcmp(a, "--wrt") == 0) {
     if (*i + 1 >= argc) return bad_usage("%s needs parameter names", a);
     o->wrt = argv[++*i];
+  } else if (strcmp(a, "--fast-math") == 0) {
+    o->fast_math = true;
   } else if (strcmp(a, "--grad-all") == 0) {
     o->grad_all = true;
   } else if (strcmp(a, "--verify") == 0) {

@@ -251,6 +251,8 @@ typedef struct IrModule {
   const char *name;    /* the prefix */
   const char *source;  /* file it came from */
   PtrVec funcs;        /* IrFunc* */
+  bool fast_math;      /* --fast-math: value-changing rewrites allowed */
+  int rule_hits[128];  /* times each rewrite rule fired (--stats) */
 } IrModule;
 
 IrModule *ir_module_new(const char *name);

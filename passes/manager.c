@@ -1,7 +1,9 @@
 /* manager.c — the pass table and the pipeline.
  *
  * Order (design §8): specialise (sema) -> AD (autodiff, jvp) -> inline ->
- * simplify -> CSE -> DCE -> kernels.  A pass's name is its command-line name: --print-after=cse
+ * simplify -> constfold -> CSE -> DCE -> kernels.  simplify is not an
+ * optimising pass: its stability rules are the language's semantics, so it
+ * runs at -O0 too.  A pass's name is its command-line name: --print-after=cse
  * dumps the IR after it, --disable-pass=cse skips it.  Inlining is lowering,
  * not optimisation, so it runs at every -O level. */
 #include <string.h>
@@ -13,6 +15,7 @@ const Pass pass_table[] = {
     {"autodiff", "build reverse-mode derivatives (grad, value_and_grad, vjp)", false, pass_autodiff},
     {"jvp", "build forward-mode derivatives (jvp)", false, pass_jvp},
     {"inline", "inline every call to a user function", false, pass_inline},
+    {"simplify", "rewrite rules: exact and stability always, value-changing with --fast-math", false, pass_simplify},
     {"constfold", "fold ops whose operands are constants (bit-exact)", true, pass_constfold},
     {"cse", "merge identical computations, keeping the earliest location", true, pass_cse},
     {"dce", "remove values no result depends on", true, pass_dce},

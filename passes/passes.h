@@ -109,6 +109,26 @@ void ad_ensure_built(IrModule *m, IrFunc *f);
 void ad_build_reverse(IrModule *m, IrFunc *g);
 void ad_build_jvp(IrModule *m, IrFunc *g);
 
+/* ==== simplify.c / rules.c =============================================== */
+
+typedef enum RuleClass { RULE_EXACT, RULE_STABLE, RULE_FAST } RuleClass;
+extern const char *const rule_class_names[];
+
+/* A rewrite: looks at n (root op `root`) and returns its replacement, built
+ * with ad at n's position, or NULL.  It must not change n or its operands. */
+typedef struct Rule {
+  const char *name;
+  Op root;            /* OP_COUNT: offered every node */
+  RuleClass cls;
+  IrNode *(*apply)(Ad *ad, IrNode *n);
+} Rule;
+extern const Rule rules[];
+extern const int rule_count;
+
+void pass_simplify(IrModule *m);
+/* "rule NAME CLASS HITS" for every rule that fired (--stats). */
+void pass_print_rule_stats(FILE *out, const IrModule *m);
+
 /* ==== kernels.c ========================================================== */
 
 /* Builds the kernels of an inlined, exported function: one kernel per

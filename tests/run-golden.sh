@@ -9,7 +9,8 @@
 # tests/diag/NAME.tex   a bad program.  `texc NAME.tex --emit=ir -o /dev/null`
 #                       must exit with status 1, and its stderr must equal
 #                       tests/diag/NAME.err exactly.
-# tests/passes/NAME.ir  IR whose first line is `// RUN: texc ARGS` (the word
+# tests/passes/NAME.ir  IR (or .tex source with `# RUN:`) whose first line is
+#                       `// RUN: texc ARGS` (the word
 #                       `texc` is optional; ARGS are split on blanks, no quoting).
 #                       `texc NAME.ir ARGS --emit=ir` must exit with status 0,
 #                       and its stdout must equal tests/passes/NAME.out.
@@ -60,12 +61,12 @@ for src in tests/diag/*.tex; do
 done
 
 echo "== passes (tests/passes)"
-for src in tests/passes/*.ir; do
-  [ -e "$src" ] || { echo "no tests in tests/passes"; break; }
-  name=${src%.ir}
-  run=$(sed -n '1s|^//[[:space:]]*RUN:[[:space:]]*||p' "$src")
-  if [ -z "$run" ] && ! head -n 1 "$src" | grep -q '^//[[:space:]]*RUN:'; then
-    echo "FAIL passes/${name##*/}: first line is not '// RUN: texc ARGS'"
+for src in tests/passes/*.ir tests/passes/*.tex; do
+  [ -e "$src" ] || continue
+  name=${src%.*}
+  run=$(sed -n '1s@^\(//\|#\)[[:space:]]*RUN:[[:space:]]*@@p' "$src")
+  if [ -z "$run" ] && ! head -n 1 "$src" | grep -Eq '^(//|#)[[:space:]]*RUN:'; then
+    echo "FAIL passes/${name##*/}: first line is not '// RUN: texc ARGS' (or '# RUN:' in .tex)"
     fail=$((fail + 1))
     continue
   fi
