@@ -12,6 +12,7 @@
 #include "passes.h"
 
 const Pass pass_table[] = {
+    {"stabilize", "the rewrite rules before differentiation, so derivatives are of the stable forms", false, pass_simplify},
     {"autodiff", "build reverse-mode derivatives (grad, value_and_grad, vjp)", false, pass_autodiff},
     {"jvp", "build forward-mode derivatives (jvp)", false, pass_jvp},
     {"inline", "inline every call to a user function", false, pass_inline},

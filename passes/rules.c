@@ -197,7 +197,8 @@ static IrNode *log_add_exp(Ad *ad, IrNode *n) {
 
 /* x - max(x) over the axes of r, broadcast back; and that max (keepdims). */
 static IrNode *shift_by_max(Ad *ad, IrNode *x, unsigned mask, IrNode **max_kept) {
-  *max_kept = ad_reduce(ad, OP_RMAX, x, mask, true);
+  /* the shift cancels mathematically: stop_gradient keeps its derivative 0 */
+  *max_kept = ad_un(ad, OP_STOP_GRADIENT, ad_reduce(ad, OP_RMAX, x, mask, true));
   int64_t axes[IR_MAX_RANK];
   for (int a = 0; a < x->rank; a++) axes[a] = a;
   return ad_bin(ad, OP_SUB, x, ad_bcast_axes(ad, *max_kept, x->rank, x->shape, axes));
@@ -210,7 +211,7 @@ static IrNode *log_sum_exp(Ad *ad, IrNode *n) {
   IrNode *x = s->args[0]->args[0], *mk;
   unsigned mask = reduce_mask(s);
   IrNode *sum = ad_reduce(ad, OP_SUM, ad_un(ad, OP_EXP, shift_by_max(ad, x, mask, &mk)), mask, s->attr.keepdims);
-  IrNode *m = s->attr.keepdims ? mk : ad_reduce(ad, OP_RMAX, x, mask, false);
+  IrNode *m = s->attr.keepdims ? mk : ad_un(ad, OP_STOP_GRADIENT, ad_reduce(ad, OP_RMAX, x, mask, false));
   return ad_bin(ad, OP_ADD, m, ad_un(ad, OP_LOG, sum));
 }
 
