@@ -127,6 +127,7 @@ typedef struct TexcOptions {
   const char *wrt;             /* --wrt P,Q: narrow the differentiated params */
   bool grad_all;               /* --grad-all: every exported scalar function */
   bool fast_math;              /* --fast-math: value-changing rewrites */
+  const char *dims;            /* --dims N=1024,...: evaluate --stats sizes */
 } TexcOptions;
 
 /* Runs the whole compiler; returns the process exit status. */

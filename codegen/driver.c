@@ -226,6 +226,35 @@ static bool request_gradients(IrModule *m, const TexcOptions *o, Diag *d) {
   return ok;
 }
 
+/* "EXPR" or "EXPR = VALUE" when --dims gives every symbol a value. */
+static void print_bytes(FILE *out, IrModule *m, Dim bytes, const char *dims) {
+  dim_fprint(m->dims, bytes, out);
+  int n = dim_nsymbols(m->dims);
+  int64_t *values = tex_calloc((size_t)n + 1, sizeof(int64_t)), v;
+  for (int s = 0; s < n; s++) {
+    const char *name = dim_symbol_name(m->dims, s);
+    size_t len = strlen(name);
+    values[s] = -1;
+    for (const char *p = dims; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+      if (strncmp(p, name, len) == 0 && p[len] == '=') values[s] = atoll(p + len + 1);
+  }
+  bool bound = dims != NULL;
+  for (int s = 0; s < n; s++) bound = bound && values[s] >= 0;
+  if (bound && dim_eval(bytes, values, &v)) fprintf(out, " = %lld", (long long)v);
+  tex_free(values);
+}
+
+/* --stats: the temporaries each function needs, with and without planning. */
+static void print_memory_stats(const TexcOptions *o, IrModule *m, KProgram **progs, int n) {
+  for (int i = 0; i < n; i++) {
+    fprintf(stderr, "peak temporary bytes: ");
+    print_bytes(stderr, m, kernel_temp_bytes(m, progs[i], true), o->dims);
+    fprintf(stderr, "  (%s; without reuse: ", progs[i]->func->name);
+    print_bytes(stderr, m, kernel_temp_bytes(m, progs[i], false), o->dims);
+    fprintf(stderr, ")\n");
+  }
+}
+
 int texc_emit_module(const TexcOptions *o, IrModule *m) {
   PassOptions po = {.opt_level = o->opt_level, .print_after = o->print_after, .disabled = o->disable_pass,
                     .only = o->only_passes, .verify = o->verify, .stats = o->stats ? stderr : NULL};
@@ -245,6 +274,7 @@ int texc_emit_module(const TexcOptions *o, IrModule *m) {
     IrFunc *f = m->funcs.items[i];
     if (f->exported) progs[n++] = kernels_build(m, f);
   }
+  if (o->stats) print_memory_stats(o, m, progs, n);
   int rc = 0;
   if (o->emit == EMIT_KERNELS || o->emit == EMIT_HEADER) {
     FILE *out = open_output(o);

@@ -33,7 +33,7 @@ static MetaTypes meta_types(Cg *cg) {
   t.func = struct_of(cg, (LLVMTypeRef[]){p, p, i32, i32, p, i32, p, i32, p}, 9);
   t.module = struct_of(cg, (LLVMTypeRef[]){i32, p, p, p, p, p, p, i32, p}, 9);
   t.step = struct_of(cg, (LLVMTypeRef[]){p, t.dimexpr, p, i32}, 4);
-  t.temp = struct_of(cg, (LLVMTypeRef[]){t.dimexpr, i8}, 2);
+  t.temp = struct_of(cg, (LLVMTypeRef[]){t.dimexpr, i8, i32}, 3);
   t.plan = struct_of(cg, (LLVMTypeRef[]){p, p, i32, p, i32, p}, 6);
   return t;
 }
@@ -184,7 +184,9 @@ static LLVMValueRef plan_global(Cg *cg, Cg *aux, const MetaTypes *t, const KProg
   LLVMValueRef *steps = tex_calloc((size_t)p->nkernels + 1, sizeof(LLVMValueRef));
   for (int i = 0; i < ntemps; i++) {
     const KBuffer *b = &p->bufs[p->nparams + i];
-    temps[i] = LLVMConstNamedStruct(t->temp, (LLVMValueRef[]){dim_expr(cg, t, numel(cg->m, b)), LLVMConstInt(cg->i8, b->dtype, 0)}, 2);
+    int reuses = b->reuses >= 0 ? b->reuses - p->nparams + 1 : 0;
+    temps[i] = LLVMConstNamedStruct(t->temp, (LLVMValueRef[]){dim_expr(cg, t, numel(cg->m, b)), LLVMConstInt(cg->i8, b->dtype, 0),
+                                                               c32(cg, reuses)}, 3);
   }
   for (int i = 0; i < p->nkernels; i++) {
     const Kernel *k = &p->kernels[i];

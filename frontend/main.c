@@ -32,7 +32,9 @@ static const char usage[] =
     "  --disable-pass=P,Q  skip optimising passes\n"
     "  --passes=P,Q        run exactly these passes (for testing passes on .ir input)\n"
     "  --verify            check the IR after every pass (also: TEXC_VERIFY=1)\n"
-    "  --stats             print phase timings and rewrite-rule hits to stderr\n"
+    "  --stats             print phase timings, rewrite-rule hits and each function's\n"
+    "                      peak temporary bytes (a size expression) to stderr\n"
+    "  --dims N=1024,...   give --stats sizes a value\n"
     "  --list-passes       list the passes\n"
     "  --help, --version\n"
     "\n"
@@ -97,6 +99,11 @@ static int parse_option(TexcOptions *o, int argc, char **argv, int *i) {
   } else if (strcmp(a, "--wrt") == 0) {
     if (*i + 1 >= argc) return bad_usage("%s needs parameter names", a);
     o->wrt = argv[++*i];
+  } else if ((v = option_value(a, "--dims"))) {
+    o->dims = v;
+  } else if (strcmp(a, "--dims") == 0) {
+    if (*i + 1 >= argc) return bad_usage("%s needs SYM=VALUE,...", a);
+    o->dims = argv[++*i];
   } else if (strcmp(a, "--fast-math") == 0) {
     o->fast_math = true;
   } else if (strcmp(a, "--grad-all") == 0) {

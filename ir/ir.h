@@ -375,6 +375,8 @@ typedef struct KBuffer {
   Dim shape[IR_MAX_RANK];
   bool is_param;           /* an ABI argument; else a temporary */
   bool inout;              /* an input the function also writes (updated in place) */
+  int reuses;              /* temporaries: the buffer whose memory this one takes over
+                              (memory planning), or -1 */
 } KBuffer;
 
 typedef struct KProgram {
@@ -389,5 +391,7 @@ typedef struct KProgram {
 } KProgram;
 
 void kernel_print(FILE *out, IrModule *m, const KProgram *p);
+/* Bytes of temporaries a call needs: with the planned reuse, or without. */
+Dim kernel_temp_bytes(IrModule *m, const KProgram *p, bool planned);
 
 #endif /* TEXC_IR_H */

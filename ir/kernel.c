@@ -33,6 +33,18 @@ static void print_body(FILE *out, IrModule *m, const Kernel *k) {
   }
 }
 
+Dim kernel_temp_bytes(IrModule *m, const KProgram *p, bool planned) {
+  Dim total = dim_lit(m->dims, 0);
+  for (int b = p->nparams; b < p->nbufs; b++) {
+    const KBuffer *kb = &p->bufs[b];
+    if (planned && kb->reuses >= 0) continue;
+    Dim bytes = dim_lit(m->dims, dtype_sizes[kb->dtype]);
+    for (int a = 0; a < kb->rank; a++) bytes = dim_mul(m->dims, bytes, kb->shape[a]);
+    total = dim_add(m->dims, total, bytes);
+  }
+  return total;
+}
+
 void kernel_print(FILE *out, IrModule *m, const KProgram *p) {
   for (int i = 0; i < p->nkernels; i++) {
     const Kernel *k = &p->kernels[i];

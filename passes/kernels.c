@@ -43,6 +43,7 @@ static int add_buffer(Builder *b, const IrNode *n, bool is_param) {
   kb->rank = n->rank;
   memcpy(kb->shape, n->shape, sizeof(Dim) * (size_t)n->rank);
   kb->is_param = is_param;
+  kb->reuses = -1;
   return b->p->nbufs++;
 }
 
@@ -350,6 +351,46 @@ static void mark_fusion(Builder *b) {
   vec_free(&found);
 }
 
+/* ---- memory planning ---------------------------------------------------------
+ * A temporary takes over the memory of an earlier one of the same byte size
+ * whose value is dead before the kernel that writes it (not in place: a
+ * kernel never writes memory it reads, so its noalias operands stay true). */
+
+static Dim buffer_bytes(IrModule *m, const KBuffer *kb) {
+  Dim bytes = dim_lit(m->dims, dtype_sizes[kb->dtype]);
+  for (int a = 0; a < kb->rank; a++) bytes = dim_mul(m->dims, bytes, kb->shape[a]);
+  return bytes;
+}
+
+static void plan_memory(Builder *b) {
+  KProgram *p = b->p;
+  int n = p->nbufs;
+  int *first = tex_calloc((size_t)n + 1, sizeof(int)), *last = tex_calloc((size_t)n + 1, sizeof(int));
+  for (int t = 0; t < n; t++) first[t] = -1, last[t] = -1;
+  for (int k = 0; k < p->nkernels; k++) {
+    const Kernel *kk = &p->kernels[k];
+    for (int j = 0; j < kk->ninputs; j++) last[kk->in[j].buf] = k;
+    if (first[kk->out.buf] < 0) first[kk->out.buf] = k;
+    if (last[kk->out.buf] < k) last[kk->out.buf] = k;
+  }
+  /* free_after[slot]: the last kernel using the memory of leader slot */
+  int *free_after = tex_calloc((size_t)n + 1, sizeof(int));
+  for (int t = p->nparams; t < n; t++) {
+    KBuffer *kb = &p->bufs[t];
+    Dim bytes = buffer_bytes(b->m, kb);
+    for (int s = p->nparams; s < t && first[t] >= 0; s++) {
+      if (p->bufs[s].reuses >= 0 || buffer_bytes(b->m, &p->bufs[s]) != bytes || free_after[s] >= first[t]) continue;
+      kb->reuses = s;
+      free_after[s] = last[t];
+      break;
+    }
+    if (kb->reuses < 0) free_after[t] = last[t];
+  }
+  tex_free(free_after);
+  tex_free(last);
+  tex_free(first);
+}
+
 /* The size symbols of f in ABI order: first appearance in the params. */
 static void collect_symbols(Builder *b) {
   int nsyms = dim_nsymbols(b->m->dims);
@@ -397,6 +438,7 @@ KProgram *kernels_build(IrModule *m, IrFunc *f) {
   for (int r = 0; r < nvalues; r++)
     if (b.buf_of[f->results[r]->id] != result_buf[r]) build_elementwise(&b, f->results[r], OP_COPY, result_buf[r]);
   write_back_updates(&b, nvalues);
+  plan_memory(&b);
   tex_free(result_buf);
   tex_free(b.fused);
   tex_free(b.epilogue);

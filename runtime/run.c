@@ -79,6 +79,12 @@ static int layout_temps(const TexPlan *plan, const int64_t *syms, char *base, vo
     int64_t bytes;
     int st = temp_bytes(plan, t, syms, &bytes);
     if (st != TEX_OK) return st;
+    int32_t r = plan->temps[t].reuses;
+    if (r > 0 && r <= t) { /* planned reuse of an earlier temporary's memory (texc
+                              only pairs temporaries of equal byte size) */
+      if (base) tbufs[t] = tbufs[r - 1];
+      continue;
+    }
     if (base) tbufs[t] = base + off;
     if ((uint64_t)bytes > SIZE_MAX || __builtin_add_overflow(off, (size_t)bytes, &off) ||
         __builtin_add_overflow(off, TEMP_ALIGN - 1, &off))

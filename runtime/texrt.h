@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct below changes layout. */
-#define TEX_ABI_VERSION 2
+#define TEX_ABI_VERSION 3
 
 /* Error codes returned by every generated function. 0 is success. */
 #define TEX_STATUS_LIST(X)                                                    \
@@ -139,6 +139,8 @@ typedef struct TexStep {
 typedef struct TexTemp {
   TexDimExpr elems;              /* element count */
   uint8_t dtype;                 /* TexDType */
+  int32_t reuses;                /* 0: memory of its own; k > 0: the memory of temporary
+                                    k-1, whose value is dead by then (memory planning) */
 } TexTemp;
 
 /* Everything needed to run one exported function. */

@@ -590,7 +590,7 @@ static void k_never(void *const *bufs, const int64_t *syms, int64_t begin, int64
 static const TexParamInfo r_params[] = {{"in", TEX_F32, TEX_IN, 1, n_dims},
                                         {"out", TEX_F32, TEX_OUT, 1, n_dims}};
 static const TexFuncInfo func_r = {"r", "m_r", 2, 1, r_params, 1, n_syms, 0, NULL};
-static const TexTemp r_temps[] = {{SYM(0), TEX_F32}, {SYM(0), TEX_F64}};
+static const TexTemp r_temps[] = {{SYM(0), TEX_F32, 0}, {SYM(0), TEX_F64, 0}};
 static const int32_t copy_ops[] = {3, 1};
 static const TexStep r_steps[] = {{k_double, SYM(0), NULL, 0},
                                   {k_never, E(TEX_DIM_SYM, 0, TEX_DIM_SYM, 0, TEX_DIM_SUB), NULL, 0},
@@ -674,7 +674,7 @@ static void run_many_temps(void **state) {
   (void)state;
   static const int64_t three[] = {TEX_DIM_LIT, 3};
   static TexTemp temps[200];
-  for (int t = 0; t < 200; t++) temps[t] = (TexTemp){{three, 2}, t % 2 ? TEX_BOOL : TEX_F64};
+  for (int t = 0; t < 200; t++) temps[t] = (TexTemp){{three, 2}, t % 2 ? TEX_BOOL : TEX_F64, 0};
   const TexStep steps[] = {{k_many, LIT(1), NULL, 0}};
   TexPlan plan = {&module, &func_r, 200, temps, 1, steps};
   float in[3] = {0}, out[3] = {0};
@@ -690,13 +690,36 @@ static void run_many_temps(void **state) {
   assert_true(many_ok);
   plan.ntemps = TEX_MAX_TEMPS + 1;
   expect_fail(texrt_run(&plan, p), TEX_ERR_OVERFLOW, "m_r", NULL);
-  const TexTemp bad[] = {{E(TEX_DIM_LIT, 1, TEX_DIM_LIT, 0, TEX_DIM_MOD), TEX_F32}};
+  const TexTemp bad[] = {{E(TEX_DIM_LIT, 1, TEX_DIM_LIT, 0, TEX_DIM_MOD), TEX_F32, 0}};
   plan.ntemps = 1;
   plan.temps = bad;
   expect_fail(texrt_run(&plan, p), TEX_ERR_SHAPE, "m_r: temporary #0", "division by zero", NULL);
-  const TexTemp huge[] = {{LIT(INT64_MAX / 4), TEX_F64}};
+  const TexTemp huge[] = {{LIT(INT64_MAX / 4), TEX_F64, 0}};
   plan.temps = huge;
   expect_fail(texrt_run(&plan, p), TEX_ERR_OVERFLOW, "m_r: temporary #0", NULL);
+}
+
+/* A planned reuse: temporary 1 takes over temporary 0's memory. */
+static uintptr_t reuse_seen[2];
+
+static void k_seen(void *const *bufs, const int64_t *syms, int64_t begin, int64_t end) {
+  (void)syms, (void)begin, (void)end;
+  reuse_seen[0] = (uintptr_t)bufs[2];
+  reuse_seen[1] = (uintptr_t)bufs[3];
+}
+
+static void run_reuse(void **state) {
+  (void)state;
+  const TexTemp temps[] = {{SYM(0), TEX_F32, 0}, {SYM(0), TEX_I32, 1}};
+  const TexStep steps[] = {{k_seen, LIT(1), NULL, 0}};
+  TexPlan plan = {&module, &func_r, 2, temps, 1, steps};
+  float in[3] = {0}, out[3] = {0};
+  Arg a[2];
+  arg_init(&a[0], in, kDLFloat, 32, 1, (int64_t)3);
+  arg_init(&a[1], out, kDLFloat, 32, 1, (int64_t)3);
+  const DLTensor *p[2] = {&a[0].t, &a[1].t};
+  assert_int_equal(texrt_run(&plan, p), TEX_OK);
+  assert_true(reuse_seen[0] != 0 && reuse_seen[0] == reuse_seen[1]);
 }
 
 static void run_limits_and_cpu(void **state) {
@@ -787,6 +810,7 @@ int main(void) {
       cmocka_unit_test(run_alloc_fail),
       cmocka_unit_test(run_bind_error),
       cmocka_unit_test(run_many_temps),
+      cmocka_unit_test(run_reuse),
       cmocka_unit_test(run_limits_and_cpu),
       cmocka_unit_test(messages),
       cmocka_unit_test(status_text),

@@ -220,6 +220,32 @@ static void test_kernels_fusion_limits(void **state) {
   ir_module_free(m);
 }
 
+/* Memory planning: a fused chain needs no temporaries; the MLP gradient's
+ * temporaries shrink when dead ones hand their memory on. */
+static void test_memory_planning(void **state) {
+  (void)state;
+  IrModule *m = compile("fn chain(x: f32[N], a: f32, b: f32) -> f32[N] {\n"
+                        "  return tanh(sqrt(abs(exp(-x * x / 2.0) * a + b)) * 3.0 - x) + sigmoid(x)\n}\n"
+                        "fn loss(W1: f32[D, H], b1: f32[H], W2: f32[H, K], x: f32[N, D], y: f32[N, K]) -> f32 {\n"
+                        "  let h = tanh(x @ W1 + b1)\n  return -mean(sum(y * log_softmax(h @ W2, axis=1), axis=1))\n}\n"
+                        "fn g(W1: f32[D, H], b1: f32[H], W2: f32[H, K], x: f32[N, D], y: f32[N, K]) -> (f32[D, H], f32[H], f32[H, K]) {\n"
+                        "  return grad(loss, W1, b1, W2, x, y, wrt=(W1, b1, W2))\n}\n");
+  KProgram *p = build(m, "chain");
+  assert_int_equal(p->nkernels, 1); /* ten elementwise ops, one kernel */
+  assert_ptr_equal(kernel_temp_bytes(m, p, true), dim_lit(m->dims, 0));
+  kernels_free(p);
+  p = kernels_build(m, func(m, "g"));
+  int64_t syms[64] = {0}, planned, unplanned;
+  for (int s = 0; s < dim_nsymbols(m->dims); s++) syms[s] = 64;
+  assert_true(dim_eval(kernel_temp_bytes(m, p, true), syms, &planned));
+  assert_true(dim_eval(kernel_temp_bytes(m, p, false), syms, &unplanned));
+  assert_true(planned > 0 && planned < unplanned);
+  for (int b = p->nparams; b < p->nbufs; b++) /* reuse only of earlier, equal-size temporaries */
+    if (p->bufs[b].reuses >= 0) assert_true(p->bufs[b].reuses < b && p->bufs[b].reuses >= p->nparams);
+  kernels_free(p);
+  ir_module_free(m);
+}
+
 static void test_kernels_matmul_epilogue(void **state) {
   (void)state;
   IrModule *m = compile("fn layer(x: f32[N, D], W: f32[D, H], b: f32[H]) -> f32[N, H] { return max(x @ W + b, 0.0) }\n"
@@ -266,6 +292,7 @@ int main(void) {
       cmocka_unit_test(test_inline_substitutes_dims), cmocka_unit_test(test_pipeline_levels),
       cmocka_unit_test(test_kernels_absorb_views),    cmocka_unit_test(test_kernels_results),
       cmocka_unit_test(test_kernels_fusion_limits),  cmocka_unit_test(test_kernels_matmul_epilogue),
+      cmocka_unit_test(test_memory_planning),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
