@@ -122,16 +122,23 @@ void cg_write_header(FILE *out, IrModule *m, KProgram *const *progs, int nprogs)
         " * Inputs first, then caller-allocated outputs; scalars are 0-d tensors. */\n", out);
   fprintf(out, "#ifndef %s_H\n#define %s_H\n\n#include <dlpack/dlpack.h>\n\n", guard, guard);
   fputs("#ifdef __cplusplus\nextern \"C\" {\n#endif\n\nstruct TexModuleInfo;\n\n", out);
+  static const char *const variants[][2] = {{"", ""}, {"_workspace_size", "size_t *bytes"}, {"_ws", "void *workspace, size_t workspace_bytes"}};
   for (int i = 0; i < nprogs; i++) {
     const KProgram *p = progs[i];
     write_signature_comment(out, m, p);
-    fprintf(out, "int %s_%s(", m->name, p->func->name);
-    for (int a = 0; a < p->nparams; a++) {
-      bool in = a < p->ninputs;
-      const char *name = in ? p->func->params[a]->name : p->func->result_names[a - p->ninputs];
-      fprintf(out, "%s%sDLTensor *%s%s", a ? ", " : "", in && !p->bufs[a].inout ? "const " : "", name, is_c_keyword(name) ? "_" : "");
+    for (int v = 0; v < 3; v++) {
+      if (v == 1) fputs("/* the same call with its temporaries in a caller's workspace of at least\n"
+                        " * *bytes bytes (any alignment): no allocation inside */\n", out);
+      fprintf(out, "int %s_%s%s(", m->name, p->func->name, variants[v][0]);
+      for (int a = 0; a < p->nparams; a++) {
+        bool in = a < p->ninputs;
+        const char *name = in ? p->func->params[a]->name : p->func->result_names[a - p->ninputs];
+        fprintf(out, "%s%sDLTensor *%s%s", a ? ", " : "", in && !p->bufs[a].inout ? "const " : "", name, is_c_keyword(name) ? "_" : "");
+      }
+      if (v) fprintf(out, "%s%s", p->nparams ? ", " : "", variants[v][1]);
+      fprintf(out, "%s);\n", p->nparams || v ? "" : "void");
     }
-    fprintf(out, "%s);\n\n", p->nparams ? "" : "void");
+    fputc('\n', out);
   }
   fprintf(out, "/* Thread-local message of the last failed call in this module. */\nconst char *%s_last_error(void);\n\n", m->name);
   fprintf(out, "/* Names, dtypes and shapes of every function (struct in texrt.h). */\n"

@@ -208,12 +208,27 @@ static LLVMValueRef declare(Cg *cg, const char *name, LLVMTypeRef ret, LLVMTypeR
   return fn ? fn : LLVMAddFunction(cg->mod, name, LLVMFunctionType(ret, params, (unsigned)n, 0));
 }
 
-/* int <symbol>(ptr a0, ..., ptr an) { ptr args[] = {a0..an}; return texrt_run(plan, args); } */
-static void entry_point(Cg *cg, const char *symbol, int nparams, LLVMValueRef plan) {
-  LLVMTypeRef *pt = tex_calloc((size_t)nparams + 1, sizeof(LLVMTypeRef));
-  for (int i = 0; i < nparams; i++) pt[i] = cg->ptr;
-  LLVMValueRef fn = LLVMAddFunction(cg->mod, symbol, LLVMFunctionType(cg->i32, pt, (unsigned)nparams, 0));
-  tex_free(pt);
+/* The three C entry points of a function: the call, the call in a caller's
+ * workspace, and the workspace size; each packs its tensor arguments into an
+ * array for the runtime:
+ *   int <symbol>(ptr a0, ..., ptr an)                   -> texrt_run(plan, args)
+ *   int <symbol>_ws(ptr a0, ..., ptr an, ptr ws, i64 n) -> texrt_run_ws(plan, args, ws, n)
+ *   int <symbol>_workspace_size(ptr a0, ..., ptr bytes) -> texrt_workspace_size(plan, args, bytes) */
+typedef enum EntryKind { ENTRY_RUN, ENTRY_WS, ENTRY_WS_SIZE } EntryKind;
+
+static const struct {
+  const char *suffix, *runtime;
+  int extra;
+} entry_kinds[] = {{"", "texrt_run", 0}, {"_ws", "texrt_run_ws", 2}, {"_workspace_size", "texrt_workspace_size", 1}};
+
+static void entry_point(Cg *cg, const char *symbol, int nparams, LLVMValueRef plan, EntryKind kind) {
+  int extra = entry_kinds[kind].extra;
+  LLVMTypeRef *pt = tex_calloc((size_t)nparams + 3, sizeof(LLVMTypeRef));
+  for (int i = 0; i < nparams + extra; i++) pt[i] = cg->ptr;
+  if (kind == ENTRY_WS) pt[nparams + 1] = cg->i64;
+  char name[512];
+  snprintf(name, sizeof name, "%s%s", symbol, entry_kinds[kind].suffix);
+  LLVMValueRef fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->i32, pt, (unsigned)(nparams + extra), 0));
   LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
   LLVMTypeRef arr_t = LLVMArrayType2(cg->ptr, (uint64_t)(nparams ? nparams : 1));
   LLVMValueRef arr = LLVMBuildAlloca(cg->b, arr_t, "args");
@@ -221,10 +236,12 @@ static void entry_point(Cg *cg, const char *symbol, int nparams, LLVMValueRef pl
     LLVMValueRef idx[2] = {LLVMConstInt(cg->i64, 0, 0), LLVMConstInt(cg->i64, (unsigned long long)i, 0)};
     LLVMBuildStore(cg->b, LLVMGetParam(fn, (unsigned)i), LLVMBuildInBoundsGEP2(cg->b, arr_t, arr, idx, 2, ""));
   }
-  LLVMTypeRef rt[2] = {cg->ptr, cg->ptr};
-  LLVMValueRef run = declare(cg, "texrt_run", cg->i32, rt, 2);
-  LLVMValueRef args[2] = {plan, arr};
-  LLVMBuildRet(cg->b, LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(run), run, args, 2, ""));
+  LLVMTypeRef rt[4] = {cg->ptr, cg->ptr, pt[nparams], pt[nparams + 1]};
+  LLVMValueRef run = declare(cg, entry_kinds[kind].runtime, cg->i32, rt, 2 + extra);
+  LLVMValueRef args[4] = {plan, arr};
+  for (int e = 0; e < extra; e++) args[2 + e] = LLVMGetParam(fn, (unsigned)(nparams + e));
+  LLVMBuildRet(cg->b, LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(run), run, args, (unsigned)(2 + extra), ""));
+  tex_free(pt);
 }
 
 /* <prefix>_last_error and <prefix>_module_info. */
@@ -296,7 +313,8 @@ void cg_build_module(CgModule *out, CgModule *second, IrModule *m, KProgram *con
     if (second) set_abi_symbols(&aux, progs[i]), aux.p = progs[i];
     LLVMValueRef idx[2] = {LLVMConstInt(cg.i64, 0, 0), LLVMConstInt(cg.i64, (unsigned long long)i, 0)};
     LLVMValueRef finfo = LLVMConstInBoundsGEP2(funcs_t, funcs, idx, 2);
-    entry_point(&cg, symbols[i], progs[i]->nparams, plan_global(&cg, second ? &aux : NULL, &t, progs[i], module, finfo));
+    LLVMValueRef plan = plan_global(&cg, second ? &aux : NULL, &t, progs[i], module, finfo);
+    for (int kind = ENTRY_RUN; kind <= ENTRY_WS_SIZE; kind++) entry_point(&cg, symbols[i], progs[i]->nparams, plan, (EntryKind)kind);
   }
   LLVMValueRef mfields[9] = {c32(&cg, TEX_ABI_VERSION), cstring(&cg, m->name), cstring(&cg, m->source ? m->source : ""),
                              cstring(&cg, TEXC_VERSION), cstring(&cg, "cpu"), cstring(&cg, out->cpu),

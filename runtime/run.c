@@ -13,6 +13,7 @@
 #include "texrt.h"
 
 #include <stdalign.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,7 +154,30 @@ static int check_plan(const TexPlan *plan) {
   return TEX_OK;
 }
 
-int texrt_run(const TexPlan *plan, const DLTensor *const *args) {
+/* Where the temporaries live: one block from the allocation hook, or the
+ * caller's workspace (aligned up to TEMP_ALIGN inside it). */
+typedef struct Memory {
+  void *ws;
+  size_t ws_bytes;
+  bool use_ws;
+} Memory;
+
+static int place_temps(const TexPlan *plan, const int64_t *syms, void **tbufs, void **block, TexAllocFn alloc,
+                       const Memory *mem) {
+  if (!mem->use_ws) return alloc_temps(plan, syms, tbufs, block, alloc);
+  size_t total = 0;
+  int st = layout_temps(plan, syms, NULL, tbufs, &total);
+  if (st != TEX_OK || total == 0) return st;
+  uintptr_t base = ((uintptr_t)mem->ws + TEMP_ALIGN - 1) & ~(uintptr_t)(TEMP_ALIGN - 1);
+  if (!mem->ws) return texrt_fail(TEX_ERR_NULL, "%s: the workspace is NULL; this call needs %zu bytes", fn_name(plan), total + TEMP_ALIGN - 1);
+  if (base - (uintptr_t)mem->ws + total > mem->ws_bytes)
+    return texrt_fail(TEX_ERR_ALLOC, "%s: the workspace has %zu bytes; this call needs %zu (see %s_workspace_size)", fn_name(plan),
+                      mem->ws_bytes, total + TEMP_ALIGN - 1, fn_name(plan));
+  return layout_temps(plan, syms, (char *)base, tbufs, &total);
+}
+
+/* bind, then either run the steps or only measure the temporaries. */
+static int run(const TexPlan *plan, const DLTensor *const *args, const Memory *mem, size_t *measure) {
   if (!plan || !plan->func) return texrt_fail(TEX_ERR_NULL, "texrt_run: the plan is NULL");
   int st = check_plan(plan);
   if (st != TEX_OK || (st = texrt_check_cpu(plan->module)) != TEX_OK) return st;
@@ -166,9 +190,31 @@ int texrt_run(const TexPlan *plan, const DLTensor *const *args) {
                       fn_name(plan), nbufs);
   int64_t syms[TEX_MAX_SYMS] = {0}; /* a plan reading an unbound symbol sees 0, not garbage */
   st = texrt_bind(plan->module, plan->func, args, bufs, syms);
-  if (st == TEX_OK) st = alloc_temps(plan, syms, bufs + plan->func->nparams, &block, alloc);
-  if (st == TEX_OK) st = run_steps(plan, bufs, syms);
+  if (st == TEX_OK && measure) {
+    st = layout_temps(plan, syms, NULL, bufs + plan->func->nparams, measure);
+    if (*measure) *measure += TEMP_ALIGN - 1; /* room to align any workspace pointer */
+  } else if (st == TEX_OK) {
+    st = place_temps(plan, syms, bufs + plan->func->nparams, &block, alloc, mem);
+    if (st == TEX_OK) st = run_steps(plan, bufs, syms);
+  }
   if (block) release(block);
   if (bufs != local) release(bufs);
   return st;
+}
+
+int texrt_run(const TexPlan *plan, const DLTensor *const *args) {
+  Memory mem = {NULL, 0, false};
+  return run(plan, args, &mem, NULL);
+}
+
+int texrt_run_ws(const TexPlan *plan, const DLTensor *const *args, void *workspace, size_t workspace_bytes) {
+  Memory mem = {workspace, workspace_bytes, true};
+  return run(plan, args, &mem, NULL);
+}
+
+int texrt_workspace_size(const TexPlan *plan, const DLTensor *const *args, size_t *bytes) {
+  if (!bytes) return texrt_fail(TEX_ERR_NULL, "%s: the bytes pointer is NULL", plan && plan->func ? fn_name(plan) : "texrt");
+  *bytes = 0;
+  Memory mem = {NULL, 0, false};
+  return run(plan, args, &mem, bytes);
 }

@@ -2,6 +2,9 @@
  *
  * Every .so that texc writes exports, for a module with prefix P:
  *   int P_<fn>(const DLTensor *in..., DLTensor *out...);   0 or a TexStatus
+ *   int P_<fn>_workspace_size(<the same arguments>, size_t *bytes);
+ *   int P_<fn>_ws(<the same arguments>, void *workspace, size_t bytes);
+ *                                   the same call with no allocation inside
  *   const char *P_last_error(void);       thread-local message of the last failure
  *   const TexModuleInfo *P_module_info(void);   the metadata below
  *
@@ -173,6 +176,12 @@ int texrt_dim_eval(const TexDimExpr *e, const int64_t *syms, int64_t *out);
 
 /* bind, CPU check, temporaries, steps: the body of every exported function. */
 int texrt_run(const TexPlan *plan, const DLTensor *const *args);
+
+/* The same with the temporaries in the caller's workspace: no allocation. */
+int texrt_run_ws(const TexPlan *plan, const DLTensor *const *args, void *workspace, size_t workspace_bytes);
+
+/* Bytes of workspace texrt_run_ws needs for these arguments (0 if none). */
+int texrt_workspace_size(const TexPlan *plan, const DLTensor *const *args, size_t *bytes);
 
 /* Thread-local message of the last failure in this module ("" if none). */
 const char *texrt_last_error(void);
