@@ -112,7 +112,7 @@ void cg_write_header(FILE *out, IrModule *m, KProgram *const *progs, int nprogs)
 
 /* ==== driver.c =========================================================== */
 
-typedef enum EmitKind { EMIT_SO, EMIT_IR, EMIT_KERNELS, EMIT_LLVM, EMIT_ASM, EMIT_OBJ, EMIT_HEADER, EMIT_AST } EmitKind;
+typedef enum EmitKind { EMIT_SO, EMIT_IR, EMIT_KERNELS, EMIT_LLVM, EMIT_ASM, EMIT_OBJ, EMIT_HEADER, EMIT_AST, EMIT_DOT } EmitKind;
 
 typedef struct TexcOptions {
   const char *input;

@@ -255,11 +255,35 @@ static void print_memory_stats(const TexcOptions *o, IrModule *m, KProgram **pro
   }
 }
 
+/* --emit=dot: every function before the passes, then each exported one
+ * after them with its kernels as clusters. */
+static char *dot_before(IrModule *m) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  for (int i = 0; i < m->funcs.len; i++) {
+    IrFunc *fn = m->funcs.items[i];
+    if (fn->built) ir_dot_func(f, m, fn, arena_printf(&m->arena, "before_%d_", i), NULL, 0);
+  }
+  fclose(f);
+  return text;
+}
+
+static void dot_write(FILE *out, IrModule *m, const char *before, KProgram **progs, int n) {
+  fputs("digraph texc {\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n", out);
+  fprintf(out, "  subgraph cluster_before {\n  label=\"%s before optimisation\";\n%s  }\n", m->name, before);
+  fprintf(out, "  subgraph cluster_after {\n  label=\"after optimisation (grey boxes: kernels)\";\n");
+  for (int i = 0; i < n; i++)
+    ir_dot_func(out, m, progs[i]->func, arena_printf(&m->arena, "after_%d_", i), progs[i]->kernel_of, progs[i]->nkernels);
+  fputs("  }\n}\n", out);
+}
+
 int texc_emit_module(const TexcOptions *o, IrModule *m) {
   PassOptions po = {.opt_level = o->opt_level, .print_after = o->print_after, .disabled = o->disable_pass,
                     .only = o->only_passes, .verify = o->verify, .stats = o->stats ? stderr : NULL};
   m->fast_math = o->fast_math;
-  if (pass_run_pipeline(m, &po)) return 3;
+  char *before = o->emit == EMIT_DOT ? dot_before(m) : NULL;
+  if (pass_run_pipeline(m, &po)) return free(before), 3;
   if (o->stats) pass_print_rule_stats(stderr, m);
   if (o->emit == EMIT_IR) {
     FILE *out = open_output(o);
@@ -276,17 +300,19 @@ int texc_emit_module(const TexcOptions *o, IrModule *m) {
   }
   if (o->stats) print_memory_stats(o, m, progs, n);
   int rc = 0;
-  if (o->emit == EMIT_KERNELS || o->emit == EMIT_HEADER) {
+  if (o->emit == EMIT_KERNELS || o->emit == EMIT_HEADER || o->emit == EMIT_DOT) {
     FILE *out = open_output(o);
     if (!out) rc = 3;
     for (int i = 0; out && i < n && o->emit == EMIT_KERNELS; i++) kernel_print(out, m, progs[i]);
     if (out && o->emit == EMIT_HEADER) cg_write_header(out, m, progs, n);
+    if (out && o->emit == EMIT_DOT) dot_write(out, m, before, progs, n);
     close_output(out);
   } else {
     rc = codegen(o, m, progs, n);
   }
   for (int i = 0; i < n; i++) kernels_free(progs[i]);
   tex_free(progs);
+  free(before);
   return rc;
 }
 

@@ -16,7 +16,9 @@ static const char usage[] =
     "\n"
     "options:\n"
     "  -o PATH             output file (default lib<prefix>.so; '-' or none for text: stdout)\n"
-    "  --emit=KIND         so (default), ir, kernels, llvm, asm, obj, header, ast\n"
+    "  --emit=KIND         so (default), ir, kernels, llvm, asm, obj, header, ast,\n"
+    "                      dot (Graphviz: the IR before and after optimisation,\n"
+    "                      kernels as clusters)\n"
     "  --prefix=NAME       C symbol prefix (default: the file's basename)\n"
     "  --cpu=NAME          target CPU: host (default), x86-64-v2, x86-64-v3, x86-64-v4, ...\n"
     "                      the .so checks at its first call that the CPU has what it needs\n"
@@ -49,7 +51,8 @@ static const struct {
   const char *name;
   EmitKind kind;
 } emit_kinds[] = {{"so", EMIT_SO},   {"ir", EMIT_IR},   {"kernels", EMIT_KERNELS}, {"llvm", EMIT_LLVM},
-                  {"asm", EMIT_ASM}, {"obj", EMIT_OBJ}, {"header", EMIT_HEADER},   {"ast", EMIT_AST}};
+                  {"asm", EMIT_ASM}, {"obj", EMIT_OBJ}, {"header", EMIT_HEADER},   {"ast", EMIT_AST},
+                  {"dot", EMIT_DOT}};
 
 static int bad_usage(const char *fmt, const char *arg) {
   fprintf(stderr, "texc: ");
@@ -67,7 +70,7 @@ static const char *option_value(const char *arg, const char *name) {
 static int parse_emit(TexcOptions *o, const char *v) {
   for (size_t i = 0; i < sizeof emit_kinds / sizeof emit_kinds[0]; i++)
     if (strcmp(emit_kinds[i].name, v) == 0) return o->emit = emit_kinds[i].kind, 0;
-  return bad_usage("unknown --emit kind '%s' (so, ir, kernels, llvm, asm, obj, header, ast)", v);
+  return bad_usage("unknown --emit kind '%s' (so, ir, kernels, llvm, asm, obj, header, ast, dot)", v);
 }
 
 static int parse_option(TexcOptions *o, int argc, char **argv, int *i) {

@@ -8,6 +8,7 @@
  *   print.c    the text form        parse.c  reading it back
  *   verify.c   the invariants every pass must keep
  *   kernel.c   kernels: the seam between passes and codegen
+ *   dot.c      Graphviz pictures of the IR and its kernels
  */
 #ifndef TEXC_IR_H
 #define TEXC_IR_H
@@ -388,9 +389,13 @@ typedef struct KProgram {
   Kernel *kernels;
   int nsyms;
   int *syms;               /* DimTable symbol ids of the function, in ABI order */
+  int *kernel_of;          /* per IR node id: the kernel computing it, or -1 */
 } KProgram;
 
 void kernel_print(FILE *out, IrModule *m, const KProgram *p);
+/* One function as a Graphviz cluster named by prefix; with kernel_of, the
+ * values of each kernel are drawn inside a nested cluster (ir/dot.c). */
+void ir_dot_func(FILE *out, IrModule *m, IrFunc *f, const char *prefix, const int *kernel_of, int nkernels);
 /* Bytes of temporaries a call needs: with the planned reuse, or without. */
 Dim kernel_temp_bytes(IrModule *m, const KProgram *p, bool planned);
 

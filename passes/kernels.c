@@ -86,6 +86,7 @@ static int find_load(const Kernel *k, int buf, const IrNode *x, const int *l) {
 
 /* A fused producer: its own body, its operands read at the same indices. */
 static int inline_producer(Builder *b, Kernel *k, const IrNode *x, const int *l) {
+  b->p->kernel_of[x->id] = (int)(k - b->p->kernels);
   KInstr in = {.op = x->op, .dtype = x->dtype};
   for (int i = 0; i < x->nargs; i++) in.args[i] = operand_for(b, k, x->args[i], l);
   return push_instr(k, in);
@@ -236,6 +237,8 @@ static void build_matmul_epilogue(Builder *b, const IrNode *root, const IrNode *
 }
 
 static void build_node(Builder *b, const IrNode *n, int buf) {
+  b->p->kernel_of[n->id] = b->p->nkernels;
+  if (b->epilogue[n->id]) b->p->kernel_of[b->epilogue[n->id]->id] = b->p->nkernels;
   if (b->epilogue[n->id])
     build_matmul_epilogue(b, n, b->epilogue[n->id], buf);
   else if (op_info[n->op].flags & F_ELEM)
@@ -410,6 +413,8 @@ KProgram *kernels_build(IrModule *m, IrFunc *f) {
   b.p->func = f;
   b.buf_of = tex_calloc((size_t)f->body.len, sizeof(int));
   b.fused = tex_calloc((size_t)f->body.len + 1, sizeof(bool));
+  b.p->kernel_of = tex_calloc((size_t)f->body.len + 1, sizeof(int));
+  for (int i = 0; i < f->body.len; i++) b.p->kernel_of[i] = -1;
   b.epilogue = tex_calloc((size_t)f->body.len + 1, sizeof(IrNode *));
   for (int i = 0; i < f->body.len; i++) b.buf_of[i] = -1;
   collect_symbols(&b);
@@ -452,5 +457,6 @@ void kernels_free(KProgram *p) {
   tex_free(p->kernels);
   tex_free(p->bufs);
   tex_free(p->syms);
+  tex_free(p->kernel_of);
   tex_free(p);
 }

@@ -47,7 +47,30 @@ static void test_identical_kernels_are_shared(void **state) {
   assert_int_equal(n, alone + 1); /* + the sum(x) of g */
 }
 
+/* --emit=dot: the graph before, and after with one cluster per kernel. */
+static void test_dot(void **state) {
+  (void)state;
+  Diag d;
+  diag_init(&d, stderr);
+  IrModule *m = fe_compile_text("t.tex", "fn f(x: f32[N, D], W: f32[D, H], b: f32[H]) -> f32[N, H] { return max(x @ W + b, 0.0) }\n", "t", &d);
+  char path[] = "/tmp/texc-dot-XXXXXX.dot", text[16384] = "";
+  int fd = mkstemps(path, 4);
+  close(fd);
+  TexcOptions o = {.emit = EMIT_DOT, .output = path, .opt_level = 2};
+  assert_int_equal(texc_emit_module(&o, m), 0);
+  ir_module_free(m);
+  FILE *f = fopen(path, "r");
+  text[fread(text, 1, sizeof text - 1, f)] = 0;
+  fclose(f);
+  unlink(path);
+  assert_non_null(strstr(text, "digraph texc {"));
+  assert_non_null(strstr(text, "subgraph cluster_before"));
+  assert_non_null(strstr(text, "subgraph cluster_after_0_k0")); /* matmul + bias + relu: one kernel */
+  assert_null(strstr(text, "subgraph cluster_after_0_k1"));
+  assert_non_null(strstr(text, "label=\"matmul\\nf32[N, H]\""));
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_identical_kernels_are_shared)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_identical_kernels_are_shared), cmocka_unit_test(test_dot)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
