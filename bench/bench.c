@@ -53,36 +53,6 @@ static int64_t eval_dim(const TexDimExpr *e, const int64_t *syms) {
 }
 
 
-static int call(void *fn, int n, DLTensor **a) {
-  typedef DLTensor *T;
-  switch (n) {
-  case 1: return ((int (*)(T))fn)(a[0]);
-  case 2: return ((int (*)(T, T))fn)(a[0], a[1]);
-  case 3: return ((int (*)(T, T, T))fn)(a[0], a[1], a[2]);
-  case 4: return ((int (*)(T, T, T, T))fn)(a[0], a[1], a[2], a[3]);
-  case 5: return ((int (*)(T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4]);
-  case 6: return ((int (*)(T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5]);
-  case 7: return ((int (*)(T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
-  case 8: return ((int (*)(T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-  case 9: return ((int (*)(T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
-  case 10: return ((int (*)(T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-  case 11: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-  case 12: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
-  case 13: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]);
-  case 14: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]);
-  case 15: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14]);
-  case 16: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]);
-  case 17: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16]);
-  case 18: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17]);
-  case 19: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18]);
-  case 20: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]);
-  case 21: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20]);
-  case 22: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21]);
-  case 23: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22]);
-  case 24: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23]);
-  default: fprintf(stderr, "bench: no call shape for %d arguments\n", n); exit(2);
-  }
-}
 
 int main(int argc, char **argv) {
   if (argc < 5) return fprintf(stderr, "usage: bench LIB.so PREFIX FN SYM=VAL,... [REPS]\n"), 2;
@@ -109,16 +79,18 @@ int main(int argc, char **argv) {
     t[p] = (DLTensor){data, {kDLCPU, 0}, pi->rank, {kDLFloat, 32, 1}, shapes[p], NULL, 0};
     a[p] = &t[p];
   }
-  void *fn = dlsym(so, f->symbol);
+  snprintf(sym, sizeof sym, "%s_call", argv[2]);
+  int (*call)(int, const DLTensor *const *) = (int (*)(int, const DLTensor *const *))dlsym(so, sym);
+  int index = (int)(f - mi->funcs);
   double times[1000];
   if (reps > 1000) reps = 1000;
-  if (call(fn, f->nparams, a) != 0) {
+  if (call(index, (const DLTensor *const *)a) != 0) {
     snprintf(sym, sizeof sym, "%s_last_error", argv[2]);
     return fprintf(stderr, "bench: %s\n", ((const char *(*)(void))dlsym(so, sym))()), 1;
   }
   for (int r = 0; r < reps; r++) {
     double t0 = now_ms();
-    call(fn, f->nparams, a);
+    call(index, (const DLTensor *const *)a);
     times[r] = now_ms() - t0;
   }
   qsort(times, (size_t)reps, sizeof(double), cmp_double);

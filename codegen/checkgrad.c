@@ -34,7 +34,9 @@ typedef struct Tensor {
 
 typedef struct Check {
   const TexFuncInfo *fn, *vjp, *jvp;
-  void *fn_ptr, *vjp_ptr, *jvp_ptr;
+  const TexModuleInfo *mi;
+  int (*call)(int index, const DLTensor *const *args);
+  int fn_index, vjp_index, jvp_index;
   const char *(*last_error)(void);
   int64_t syms[TEX_MAX_SYMS];
   Tensor args[2 * MAX_PARAMS]; /* fn's params, then the vjp's extra ones */
@@ -46,44 +48,11 @@ static double uniform(Check *c, double lo, double hi) {
   return lo + (hi - lo) * (double)(c->rng >> 11) * 0x1.0p-53;
 }
 
-/* Calls a generated function with n tensors (all its ABI arguments). */
-static int call_fn(void *fn, int n, DLTensor **a) {
-  typedef DLTensor *T;
-  switch (n) {
-  case 1: return ((int (*)(T))fn)(a[0]);
-  case 2: return ((int (*)(T, T))fn)(a[0], a[1]);
-  case 3: return ((int (*)(T, T, T))fn)(a[0], a[1], a[2]);
-  case 4: return ((int (*)(T, T, T, T))fn)(a[0], a[1], a[2], a[3]);
-  case 5: return ((int (*)(T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4]);
-  case 6: return ((int (*)(T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5]);
-  case 7: return ((int (*)(T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
-  case 8: return ((int (*)(T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-  case 9: return ((int (*)(T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
-  case 10: return ((int (*)(T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-  case 11: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-  case 12: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
-  case 13: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]);
-  case 14: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]);
-  case 15: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14]);
-  case 16: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]);
-  case 17: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16]);
-  case 18: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17]);
-  case 19: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18]);
-  case 20: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19]);
-  case 21: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20]);
-  case 22: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21]);
-  case 23: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22]);
-  case 24: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23]);
-  case 25: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23], a[24]);
-  case 26: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23], a[24], a[25]);
-  case 27: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23], a[24], a[25], a[26]);
-  case 28: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23], a[24], a[25], a[26], a[27]);
-  case 29: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23], a[24], a[25], a[26], a[27], a[28]);
-  case 30: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23], a[24], a[25], a[26], a[27], a[28], a[29]);
-  case 31: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23], a[24], a[25], a[26], a[27], a[28], a[29], a[30]);
-  case 32: return ((int (*)(T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T))fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23], a[24], a[25], a[26], a[27], a[28], a[29], a[30], a[31]);
-  default: return -1;
-  }
+/* Calls function #index of the module through <prefix>_call, with its
+ * ABI arguments as an array (n only checks the count). */
+static int call_fn(const Check *c, int index, int n, DLTensor **a) {
+  if (n != c->mi->funcs[index].nparams) return -1;
+  return c->call(index, (const DLTensor *const *)a);
 }
 
 static DLDataType dl_type(int dtype) {
@@ -116,7 +85,7 @@ static void fill(Check *c, Tensor *a, int dtype, double lo, double hi) {
 static bool phi(Check *c, double *out) {
   DLTensor *a[2 * MAX_PARAMS];
   for (int i = 0; i < c->fn->nparams; i++) a[i] = &c->args[i].t;
-  if (call_fn(c->fn_ptr, c->fn->nparams, a) != 0) return false;
+  if (call_fn(c, c->fn_index, c->fn->nparams, a) != 0) return false;
   double s = 0;
   for (int i = c->fn->ninputs, k = 0; i < c->fn->nparams; i++) {
     if (c->fn->params[i].dtype != TEX_F64) continue;
@@ -140,7 +109,7 @@ static bool analytic(Check *c, Tensor *grads) {
       alloc_arg(c, &grads[g], &c->fn->params[i]);
       a[n++] = &grads[g++].t;
     }
-  return n == c->vjp->nparams && call_fn(c->vjp_ptr, n, a) == 0;
+  return call_fn(c, c->vjp_index, n, a) == 0;
 }
 
 static double numeric(Check *c, Tensor *x, int64_t j) {
@@ -198,7 +167,7 @@ static bool check_jvp(Check *c, Tensor *grads) {
       alloc_arg(c, &outs[no], &c->fn->params[i]);
       a[n++] = &outs[no++].t;
     }
-  bool ok = n == c->jvp->nparams && call_fn(c->jvp_ptr, n, a) == 0;
+  bool ok = call_fn(c, c->jvp_index, n, a) == 0;
   for (int k = 0; ok && k < no; k++) forward += dot(&outs[k], &c->args[c->fn->nparams + k]);
   double err = fabs(forward - reverse) / fmax(fmax(fabs(forward), fabs(reverse)), 1e-3);
   if (ok) printf("jvp_vs_vjp rel_err=%.3g\n", err);
@@ -240,10 +209,12 @@ static int check_loaded(void *so, const char *fn_name, uint64_t seed, bool jvp) 
   const TexModuleInfo *mi = info();
   c.fn = find(mi, fn_name);
   c.vjp = find(mi, "vjp");
-  c.fn_ptr = dlsym(so, c.fn->symbol);
-  c.vjp_ptr = dlsym(so, c.vjp->symbol);
+  c.mi = mi;
+  c.call = (int (*)(int, const DLTensor *const *))dlsym(so, "checkgrad_call");
+  c.fn_index = (int)(c.fn - mi->funcs);
+  c.vjp_index = (int)(c.vjp - mi->funcs);
   c.jvp = jvp ? find(mi, "jvp") : NULL;
-  c.jvp_ptr = c.jvp ? dlsym(so, c.jvp->symbol) : NULL;
+  c.jvp_index = c.jvp ? (int)(c.jvp - mi->funcs) : -1;
   if (c.fn->nparams > MAX_PARAMS || c.vjp->nparams > MAX_CALL_ARGS || (c.jvp && c.jvp->nparams > MAX_CALL_ARGS)) {
     fprintf(stderr, "texc check-grad: %s has too many parameters for check-grad\n", fn_name);
     return 2;

@@ -141,6 +141,9 @@ void cg_write_header(FILE *out, IrModule *m, KProgram *const *progs, int nprogs)
     fputc('\n', out);
   }
   fprintf(out, "/* Thread-local message of the last failed call in this module. */\nconst char *%s_last_error(void);\n\n", m->name);
+  fprintf(out, "/* Function #index of %s_module_info()->funcs, its arguments (inputs, then\n"
+               " * outputs) as an array: for generic loaders. */\n"
+               "int %s_call(int index, const DLTensor *const *args);\n\n", m->name, m->name);
   fprintf(out, "/* Names, dtypes and shapes of every function (struct in texrt.h). */\n"
                "const struct TexModuleInfo *%s_module_info(void);\n\n",
           m->name);

@@ -245,6 +245,21 @@ static void entry_point(Cg *cg, const char *symbol, int nparams, LLVMValueRef pl
 }
 
 /* <prefix>_last_error and <prefix>_module_info. */
+/* int <prefix>_call(i32 index, ptr args) -> texrt_call(plans, n, index, args):
+ * any function by its index in module_info()->funcs, for generic loaders. */
+static void call_by_index(Cg *cg, const char *prefix, LLVMValueRef *plans, int nplans) {
+  char name[512];
+  snprintf(name, sizeof name, "%s_call", prefix);
+  LLVMTypeRef pt[2] = {cg->i32, cg->ptr};
+  LLVMValueRef fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->i32, pt, 2, 0));
+  LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
+  LLVMValueRef table = array_global(cg, cg->ptr, plans, nplans, "plans");
+  LLVMTypeRef rt[4] = {cg->ptr, cg->i32, cg->i32, cg->ptr};
+  LLVMValueRef call = declare(cg, "texrt_call", cg->i32, rt, 4);
+  LLVMValueRef args[4] = {table, c32(cg, nplans), LLVMGetParam(fn, 0), LLVMGetParam(fn, 1)};
+  LLVMBuildRet(cg->b, LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(call), call, args, 4, ""));
+}
+
 static void module_entry_points(Cg *cg, const char *prefix, LLVMValueRef module) {
   char name[512];
   snprintf(name, sizeof name, "%s_last_error", prefix);
@@ -307,13 +322,14 @@ void cg_build_module(CgModule *out, CgModule *second, IrModule *m, KProgram *con
   }
   LLVMTypeRef funcs_t = LLVMArrayType2(t.func, (uint64_t)nprogs);
   LLVMValueRef funcs = private_global(&cg, LLVMConstArray2(t.func, finfos, (uint64_t)nprogs), "funcs");
+  LLVMValueRef *plans = tex_calloc((size_t)nprogs + 1, sizeof(LLVMValueRef));
   for (int i = 0; i < nprogs; i++) {
     set_abi_symbols(&cg, progs[i]);
     cg.p = progs[i];
     if (second) set_abi_symbols(&aux, progs[i]), aux.p = progs[i];
     LLVMValueRef idx[2] = {LLVMConstInt(cg.i64, 0, 0), LLVMConstInt(cg.i64, (unsigned long long)i, 0)};
     LLVMValueRef finfo = LLVMConstInBoundsGEP2(funcs_t, funcs, idx, 2);
-    LLVMValueRef plan = plan_global(&cg, second ? &aux : NULL, &t, progs[i], module, finfo);
+    LLVMValueRef plan = plans[i] = plan_global(&cg, second ? &aux : NULL, &t, progs[i], module, finfo);
     for (int kind = ENTRY_RUN; kind <= ENTRY_WS_SIZE; kind++) entry_point(&cg, symbols[i], progs[i]->nparams, plan, (EntryKind)kind);
   }
   LLVMValueRef mfields[9] = {c32(&cg, TEX_ABI_VERSION), cstring(&cg, m->name), cstring(&cg, m->source ? m->source : ""),
@@ -321,6 +337,8 @@ void cg_build_module(CgModule *out, CgModule *second, IrModule *m, KProgram *con
                              cstring(&cg, out->checked_features), c32(&cg, nprogs), funcs};
   LLVMSetInitializer(module, LLVMConstNamedStruct(t.module, mfields, 9));
   module_entry_points(&cg, m->name, module);
+  call_by_index(&cg, m->name, plans, nprogs);
+  tex_free(plans);
   tex_free(symbols);
   tex_free(finfos);
   cg_close(&cg);

@@ -218,3 +218,9 @@ int texrt_workspace_size(const TexPlan *plan, const DLTensor *const *args, size_
   Memory mem = {NULL, 0, false};
   return run(plan, args, &mem, bytes);
 }
+
+int texrt_call(const TexPlan *const *plans, int32_t nplans, int32_t index, const DLTensor *const *args) {
+  if (!plans || index < 0 || index >= nplans)
+    return texrt_fail(TEX_ERR_INDEX, "no function #%d in this module (it has %d)", index, nplans);
+  return texrt_run(plans[index], args);
+}

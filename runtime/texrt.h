@@ -7,6 +7,9 @@
  *                                   the same call with no allocation inside
  *   const char *P_last_error(void);       thread-local message of the last failure
  *   const TexModuleInfo *P_module_info(void);   the metadata below
+ *   int P_call(int index, const DLTensor *const *args);
+ *                                   function #index of the metadata, its
+ *                                   arguments as an array (generic loaders)
  *
  * The metadata is the single source of the call-time checks: one runtime
  * function, texrt_bind, reads it to check every argument and bind the size
@@ -182,6 +185,10 @@ int texrt_run_ws(const TexPlan *plan, const DLTensor *const *args, void *workspa
 
 /* Bytes of workspace texrt_run_ws needs for these arguments (0 if none). */
 int texrt_workspace_size(const TexPlan *plan, const DLTensor *const *args, size_t *bytes);
+
+/* plans[index] run on args: <prefix>_call(index, args) lets a generic loader
+ * call function #index of module_info()->funcs with an array of tensors. */
+int texrt_call(const TexPlan *const *plans, int32_t nplans, int32_t index, const DLTensor *const *args);
 
 /* Thread-local message of the last failure in this module ("" if none). */
 const char *texrt_last_error(void);

@@ -1,4 +1,5 @@
-/* test_workspace.c — <prefix>_<fn>_workspace_size and <prefix>_<fn>_ws: a
+/* test_workspace.c — <prefix>_call (any function by its metadata index),
+ * <prefix>_<fn>_workspace_size and <prefix>_<fn>_ws: a
  * call whose temporaries live in the caller's memory gives the same bits as
  * the plain call, at any alignment; a workspace too small or NULL is an
  * error naming the size needed.  Needs $TEXC. */
@@ -56,6 +57,14 @@ static void test_workspace_call(void **state) {
   assert_non_null(strstr(last_error(), "workspace_size"));
   assert_int_equal(ws(&tx, &tb, NULL, need), TEX_ERR_NULL);
   assert_int_equal(size(&tx, &tb, NULL), TEX_ERR_NULL);
+  /* the generic entry point: function #0 of the metadata, arguments as an array */
+  int (*call)(int, const DLTensor *const *) = (int (*)(int, const DLTensor *const *))dlsym(h, "w_call");
+  const DLTensor *args[2] = {&tx, &tb};
+  memset(b, 0, sizeof b);
+  assert_int_equal(call(0, args), 0);
+  assert_memory_equal(a, b, sizeof a);
+  assert_int_equal(call(1, args), TEX_ERR_INDEX);
+  assert_non_null(strstr(last_error(), "no function #1"));
   free(mem);
   dlclose(h);
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
