@@ -24,6 +24,7 @@ static const char usage[] =
     "                      the .so checks at its first call that the CPU has what it needs\n"
     "  -O0 -O1 -O2 -O3     optimisation level (default -O2); -O0 turns texc's optimising\n"
     "                      passes off; results are bitwise identical at every level\n"
+    "                      (a NaN stays a NaN; its sign is not specified)\n"
     "  --grad NAME[,NAME]  also export NAME_grad (value, then the gradient of each\n"
     "                      float parameter) or, for a non-scalar result, NAME_vjp\n"
     "                      (params, then one cotangent per result -> values, cotangents)\n"
