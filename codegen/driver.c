@@ -84,6 +84,7 @@ typedef struct Shard {
   int opt_level;
   char obj[32];
   bool ok;
+  double opt_ms, emit_ms;
 } Shard;
 
 static void *compile_shard(void *arg) {
@@ -92,8 +93,11 @@ static void *compile_shard(void *arg) {
   int fd = mkstemps(s->obj, 2);
   if (fd < 0) return NULL;
   FILE *f = fdopen(fd, "wb");
+  double t0 = now_ms();
   cg_optimize(s->cm, s->opt_level);
+  s->opt_ms = now_ms() - t0;
   s->ok = cg_emit(s->cm, LLVMObjectFile, f);
+  s->emit_ms = now_ms() - t0 - s->opt_ms;
   fclose(f);
   return NULL;
 }
@@ -106,14 +110,18 @@ static bool build_shared_object(const TexcOptions *o, CgModule *cm, CgModule *se
     snprintf(so, sizeof so, "%s", o->output);
   else
     snprintf(so, sizeof so, "lib%s.so", m->name);
-  Shard shards[2] = {{cm, o->opt_level, "", false}, {second, o->opt_level, "", false}};
+  Shard shards[2] = {{.cm = cm, .opt_level = o->opt_level}, {.cm = second, .opt_level = o->opt_level}};
   double t0 = now_ms();
   pthread_t thread;
   bool threaded = second && pthread_create(&thread, NULL, compile_shard, &shards[1]) == 0;
   if (second && !threaded) compile_shard(&shards[1]);
   compile_shard(&shards[0]);
   if (threaded) pthread_join(thread, NULL);
-  if (o->stats) fprintf(stderr, "llvm-opt+emit %5.3f ms (%d module%s)\n", now_ms() - t0, second ? 2 : 1, second ? "s in 2 threads" : "");
+  if (o->stats) {
+    fprintf(stderr, "llvm-opt+emit %5.3f ms (%d module%s)\n", now_ms() - t0, second ? 2 : 1, second ? "s in 2 threads" : "");
+    for (int i = 0; i < (second ? 2 : 1); i++)
+      fprintf(stderr, "  module %d: optimise %.1f ms, emit %.1f ms\n", i, shards[i].opt_ms, shards[i].emit_ms);
+  }
   bool ok = shards[0].ok && (!second || shards[1].ok);
   const char *objs[2] = {shards[0].obj, shards[1].obj};
   t0 = now_ms();
