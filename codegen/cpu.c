@@ -412,9 +412,13 @@ static void add_attr(Cg *cg, LLVMValueRef fn, unsigned index, const char *name) 
   LLVMAddAttributeAtIndex(fn, index, LLVMCreateEnumAttribute(cg->ctx, kind, 0));
 }
 
-/* The body takes one `noalias` pointer per operand: the runtime guarantees
- * that an output shares memory with no input, so LLVM needs no runtime alias
- * checks before vectorising.  It is inlined into the entry function. */
+/* The body takes one `noalias` pointer per operand: memory planning
+ * guarantees that an output shares memory with no input, so LLVM needs no
+ * runtime alias checks before vectorising.  The exception is an in-place
+ * kernel's output and the input it overwrites: those two are not noalias,
+ * and the entry function passes them the same pointer value, so LLVM sees
+ * that each element is loaded and then stored at the same address.  The
+ * body is inlined into the entry function. */
 static LLVMValueRef emit_body_function(Cg *cg, const Kernel *k) {
   int nptr = k->ninputs + 1;
   LLVMTypeRef params[K_MAX_INPUTS + 4];
@@ -425,7 +429,8 @@ static LLVMValueRef emit_body_function(Cg *cg, const Kernel *k) {
   LLVMValueRef fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->voidt, params, (unsigned)nptr + 3, 0));
   LLVMSetLinkage(fn, LLVMInternalLinkage);
   add_attr(cg, fn, LLVMAttributeFunctionIndex, "alwaysinline");
-  for (int i = 0; i < nptr; i++) add_attr(cg, fn, (unsigned)i + 1, "noalias");
+  for (int i = 0; i < nptr; i++)
+    if (k->inplace < 0 || (i != k->inplace && i != k->ninputs)) add_attr(cg, fn, (unsigned)i + 1, "noalias");
   cg->fn = fn;
   cg->k = k;
   LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
@@ -462,6 +467,7 @@ LLVMValueRef cg_emit_kernel(Cg *cg, const Kernel *k) {
     LLVMValueRef p = LLVMBuildGEP2(cg->b, cg->ptr, ops, (LLVMValueRef[]){i64c(cg, o)}, 1, "");
     args[o] = load(cg, cg->ptr, p, 8);
   }
+  if (k->inplace >= 0) args[k->ninputs] = args[k->inplace];
   args[nptr] = LLVMGetParam(fn, 1), args[nptr + 1] = LLVMGetParam(fn, 2), args[nptr + 2] = LLVMGetParam(fn, 3);
   LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(body), body, args, (unsigned)nptr + 3, "");
   LLVMBuildRetVoid(cg->b);

@@ -366,6 +366,8 @@ typedef struct Kernel {
   int nbody;
   KInstr *body;            /* value of the last instruction is the result */
   Op combiner;             /* K_REDUCE: OP_ADD, OP_MAX or OP_MIN */
+  int inplace;             /* K_MAP: the input operand whose memory the output
+                              overwrites element by element (memory planning), or -1 */
   SrcLoc loc;
 } Kernel;
 

@@ -8,7 +8,7 @@
 
 static const char *const kind_names[] = {"map", "reduce", "matmul"};
 
-static void print_operand(FILE *out, IrModule *m, const char *role, const KOperand *o) {
+static void print_operand(FILE *out, IrModule *m, const char *role, const KOperand *o, int inplace) {
   char buf[512];
   ir_type_snprint(m, o->dtype, o->rank, o->shape, buf, sizeof buf);
   fprintf(out, "    %s b%d %s map (", role, o->buf, buf);
@@ -17,7 +17,9 @@ static void print_operand(FILE *out, IrModule *m, const char *role, const KOpera
     if (o->loop[a] < 0) fputc('0', out);
     else fprintf(out, "i%d", o->loop[a]);
   }
-  fputs(")\n", out);
+  fputc(')', out);
+  if (inplace >= 0) fprintf(out, " in place of in%d", inplace);
+  fputc('\n', out);
 }
 
 static void print_body(FILE *out, IrModule *m, const Kernel *k) {
@@ -58,8 +60,8 @@ void kernel_print(FILE *out, IrModule *m, const KProgram *p) {
     fputs("]", out);
     if (k->kind == K_REDUCE) fprintf(out, " combine %s", op_info[k->combiner].name);
     fputc('\n', out);
-    for (int j = 0; j < k->ninputs; j++) print_operand(out, m, "in ", &k->in[j]);
-    print_operand(out, m, "out", &k->out);
+    for (int j = 0; j < k->ninputs; j++) print_operand(out, m, "in ", &k->in[j], -1);
+    print_operand(out, m, "out", &k->out, k->inplace);
     print_body(out, m, k);
   }
 }

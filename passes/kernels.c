@@ -55,6 +55,7 @@ static Kernel *add_kernel(Builder *b, KernelKind kind, const IrNode *n) {
   Kernel *k = &b->p->kernels[b->p->nkernels];
   memset(k, 0, sizeof *k);
   k->kind = kind;
+  k->inplace = -1;
   k->loc = n->loc;
   k->name = arena_printf(&b->m->arena, "%s_k%d_%s", b->f->name, b->p->nkernels, op_info[n->op].name);
   b->p->nkernels++;
@@ -356,13 +357,36 @@ static void mark_fusion(Builder *b) {
 
 /* ---- memory planning ---------------------------------------------------------
  * A temporary takes over the memory of an earlier one of the same byte size
- * whose value is dead before the kernel that writes it (not in place: a
- * kernel never writes memory it reads, so its noalias operands stay true). */
+ * whose value is dead before the kernel that writes it, or, for an
+ * elementwise kernel, the memory of an input that dies in that kernel and is
+ * read only at the element being written (in place: each element is read
+ * before it is overwritten, and nothing reads it again). */
 
 static Dim buffer_bytes(IrModule *m, const KBuffer *kb) {
   Dim bytes = dim_lit(m->dims, dtype_sizes[kb->dtype]);
   for (int a = 0; a < kb->rank; a++) bytes = dim_mul(m->dims, bytes, kb->shape[a]);
   return bytes;
+}
+
+static bool same_access(const KOperand *a, const KOperand *b) {
+  if (a->rank != b->rank || a->dtype != b->dtype) return false;
+  for (int i = 0; i < a->rank; i++)
+    if (a->shape[i] != b->shape[i] || a->loop[i] != b->loop[i]) return false;
+  return true;
+}
+
+/* The input operand of map kernel k whose temporary the output can
+ * overwrite: its value dies here (last use k), and every operand reading it
+ * reads exactly the element being written. */
+static int inplace_operand(const KProgram *p, const Kernel *k, int kidx, const int *last) {
+  if (k->kind != K_MAP || k->out.buf < p->nparams) return -1;
+  for (int j = 0; j < k->ninputs; j++) {
+    int s = k->in[j].buf;
+    bool ok = s >= p->nparams && last[s] == kidx;
+    for (int i = 0; i < k->ninputs && ok; i++) ok = k->in[i].buf != s || same_access(&k->in[i], &k->out);
+    if (ok) return j;
+  }
+  return -1;
 }
 
 static void plan_memory(Builder *b) {
@@ -380,6 +404,15 @@ static void plan_memory(Builder *b) {
   int *free_after = tex_calloc((size_t)n + 1, sizeof(int));
   for (int t = p->nparams; t < n; t++) {
     KBuffer *kb = &p->bufs[t];
+    Kernel *writer = first[t] >= 0 ? &p->kernels[first[t]] : NULL;
+    int j = writer && writer->out.buf == t ? inplace_operand(p, writer, first[t], last) : -1;
+    if (j >= 0) {
+      int s = writer->in[j].buf, slot = p->bufs[s].reuses >= 0 ? p->bufs[s].reuses : s;
+      writer->inplace = j;
+      kb->reuses = slot;
+      free_after[slot] = last[t];
+      continue;
+    }
     Dim bytes = buffer_bytes(b->m, kb);
     for (int s = p->nparams; s < t && first[t] >= 0; s++) {
       if (p->bufs[s].reuses >= 0 || buffer_bytes(b->m, &p->bufs[s]) != bytes || free_after[s] >= first[t]) continue;

@@ -246,6 +246,35 @@ static void test_memory_planning(void **state) {
   ir_module_free(m);
 }
 
+/* In place: y dies in the elementwise kernel that reads it element by
+ * element, so z is written over y's memory; the kernel is marked so that
+ * codegen does not declare the pair noalias. */
+static void test_memory_in_place(void **state) {
+  (void)state;
+  IrModule *m = compile("fn f(a: f32[N, K], b: f32[K, M]) -> f32 {\n"
+                        "  let y = a @ b\n  let z = tanh(y) * sum(y)\n  return sum(z) * max(z)\n}\n"
+                        "fn g(a: f32[N, K], b: f32[K, M]) -> f32 {\n"
+                        "  let y = a @ b\n  let z = tanh(transpose(y)) * sum(y)\n  return sum(z) * max(z)\n}\n");
+  KProgram *p = build(m, "f");
+  int inplace = 0;
+  for (int i = 0; i < p->nkernels; i++) {
+    const Kernel *k = &p->kernels[i];
+    if (k->inplace < 0) continue;
+    inplace++;
+    assert_int_equal(k->kind, K_MAP);
+    int in = k->in[k->inplace].buf, slot = p->bufs[in].reuses >= 0 ? p->bufs[in].reuses : in;
+    assert_int_equal(p->bufs[k->out.buf].reuses, slot);
+  }
+  assert_int_equal(inplace, 1);
+  kernels_free(p);
+  /* y read transposed: element (i, j) of z needs y[j, i], which another
+   * element may already have overwritten, so no in-place write */
+  p = build(m, "g");
+  for (int i = 0; i < p->nkernels; i++) assert_int_equal(p->kernels[i].inplace, -1);
+  kernels_free(p);
+  ir_module_free(m);
+}
+
 static void test_kernels_matmul_epilogue(void **state) {
   (void)state;
   IrModule *m = compile("fn layer(x: f32[N, D], W: f32[D, H], b: f32[H]) -> f32[N, H] { return max(x @ W + b, 0.0) }\n"
@@ -293,6 +322,7 @@ int main(void) {
       cmocka_unit_test(test_kernels_absorb_views),    cmocka_unit_test(test_kernels_results),
       cmocka_unit_test(test_kernels_fusion_limits),  cmocka_unit_test(test_kernels_matmul_epilogue),
       cmocka_unit_test(test_memory_planning),
+      cmocka_unit_test(test_memory_in_place),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
