@@ -12,8 +12,10 @@
 # tests/passes/NAME.ir  IR (or .tex source with `# RUN:`) whose first line is
 #                       `// RUN: texc ARGS` (the word
 #                       `texc` is optional; ARGS are split on blanks, no quoting).
-#                       `texc NAME.ir ARGS --emit=ir` must exit with status 0,
-#                       and its stdout must equal tests/passes/NAME.out.
+#                       `texc NAME.ir ARGS --emit=ir` (or the --emit= that ARGS
+#                       give) must exit with status 0, and its stdout must equal
+#                       tests/passes/NAME.out.  A line `# KERNEL-COUNT: N`
+#                       also requires exactly N `kernel NAME` lines in it.
 #
 # UPDATE=1 writes the current output into the .err/.out files instead of
 # comparing.  The result is only as good as the compiler that produced it: a
@@ -74,10 +76,20 @@ for src in tests/passes/*.ir tests/passes/*.tex; do
   set -- $run
   set +f
   [ "${1:-}" = texc ] && shift
+  case " $* " in *" --emit="*) emit= ;; *) emit=--emit=ir ;; esac
   rc=0
-  "$TEXC" "$src" "$@" --emit=ir >"$tmp/out" 2>"$tmp/err" || rc=$?
+  "$TEXC" "$src" "$@" $emit >"$tmp/out" 2>"$tmp/err" || rc=$?
   [ "$rc" = 0 ] || cat "$tmp/err" >>"$tmp/out"
   check "passes/${name##*/}" 0 "$rc" "$name.out" "$tmp/out"
+  # `# KERNEL-COUNT: N`: the --emit=kernels listing has exactly N kernels
+  want=$(sed -n 's@^#[[:space:]]*KERNEL-COUNT:[[:space:]]*@@p' "$src")
+  if [ -n "$want" ]; then
+    got=$(grep -c '^kernel ' "$tmp/out" || true)
+    if [ "$got" = "$want" ]; then pass=$((pass + 1)); else
+      echo "FAIL passes/${name##*/}: $got kernels, want $want"
+      fail=$((fail + 1))
+    fi
+  fi
 done
 
 echo "== golden: $pass passed, $fail failed"
