@@ -21,7 +21,9 @@
  * LLVM IR: no calls, so they vectorise on the CPU and lower the same way on
  * NVPTX.  Accuracy (ulps, per dtype) is documented in lang/math.md and tested
  * by tests/unit/test_vecmath.c. */
-typedef enum CgMathFn { CG_EXP, CG_LOG, CG_TANH, CG_SIGMOID, CG_EXPM1, CG_LOG1P, CG_MATH_COUNT } CgMathFn;
+typedef enum CgMathFn {
+  CG_EXP, CG_LOG, CG_TANH, CG_SIGMOID, CG_EXPM1, CG_LOG1P, CG_ERF, CG_ERFC, CG_LOG1MEXP, CG_MATH_COUNT
+} CgMathFn;
 extern const char *const cg_math_names[CG_MATH_COUNT];
 
 /* x is float or double, scalar or a fixed vector of them; the result has x's

@@ -1,4 +1,5 @@
-/* vecmath.c — exp/log/tanh/sigmoid/expm1/log1p as inline LLVM IR.
+/* vecmath.c — exp/log/tanh/sigmoid/expm1/log1p/erf/erfc/log1mexp as inline
+ * LLVM IR.
  *
  * Every function here emits straight-line IR at the builder's position: range
  * reduction, a polynomial or rational approximation, integer bit manipulation
@@ -10,10 +11,13 @@
  * lower it unchanged.  No fast-math flags are set anywhere: the error analysis
  * depends on every operation being correctly rounded as written.
  *
- * The algorithms are the classic fdlibm/musl ones (exp, log, expm1, log1p:
- * their structure and coefficients), rewritten without branches; f32 is
- * computed in f32 (musl's *f variants) so that vectors stay 16 lanes wide on
- * AVX-512.  lang/math.md documents each function and the measured accuracy;
+ * The algorithms are the classic fdlibm/musl ones (exp, log, expm1, log1p,
+ * erf, erfc: their structure and coefficients), rewritten without branches,
+ * with double-word arithmetic where fdlibm's roundings would cost more than
+ * an ulp.  f32 is computed in f32 (musl's *f variants; exp its own
+ * division-free variant) so that vectors stay 16 lanes wide on AVX-512,
+ * except erf, erfc and log1mexp, which are computed in double and rounded
+ * once.  lang/math.md documents each function and the measured accuracy;
  * tests/unit/test_vecmath.c measures it. */
 #include <math.h>
 #include <stdbool.h>
@@ -21,7 +25,8 @@
 
 #include "codegen.h"
 
-const char *const cg_math_names[CG_MATH_COUNT] = {"exp", "log", "tanh", "sigmoid", "expm1", "log1p"};
+const char *const cg_math_names[CG_MATH_COUNT] = {"exp",   "log", "tanh", "sigmoid", "expm1",
+                                                   "log1p", "erf", "erfc", "log1mexp"};
 
 /* ---- constants ---------------------------------------------------------- */
 
@@ -142,6 +147,16 @@ static LLVMValueRef clamp(const Em *e, LLVMValueRef x, double lo, double hi)
     return intrinsic(e, "llvm.maxnum", c, 2);
 }
 
+/* x limited to [lo, hi] by an ordered compare and a select at each end:
+ * NaN fails both compares and comes through unchanged, and on x86 each
+ * select is one minps/maxps. */
+static LLVMValueRef clamp_keep_nan(const Em *e, LLVMValueRef x, double lo, double hi)
+{
+    LLVMValueRef h = kf(e, hi), l = kf(e, lo);
+    LLVMValueRef m = sel(e, fcmp(e, LLVMRealOGT, x, h), h, x);
+    return sel(e, fcmp(e, LLVMRealOLT, m, l), l, m);
+}
+
 /* Horner's rule with fma: c[0] + t*(c[1] + t*(... + t*c[n-1])). */
 static LLVMValueRef horner(const Em *e, LLVMValueRef t, const double *c, int n)
 {
@@ -200,21 +215,46 @@ static Dw fast_add_dw(const Em *e, LLVMValueRef a, Dw b)
     return s;
 }
 
+/* a + b exactly as a double-word when |a| >= |b| or a = 0 (Fast2Sum). */
+static Dw fast_two_sum(const Em *e, LLVMValueRef a, LLVMValueRef b)
+{
+    Dw s;
+    s.hi = ir_fadd(e, a, b);
+    s.lo = ir_fadd(e, ir_fsub(e, a, s.hi), b);
+    return s;
+}
+
 static Dw dw_neg(const Em *e, Dw a)
 {
     Dw n = {ir_fneg(e, a.hi), ir_fneg(e, a.lo)};
     return n;
 }
 
+/* n/d for double-words as q0 + rem/d.hi: q0 = n.hi*(1/d.hi), its exact
+ * remainder by fma, the low parts folded into the remainder.  One division.
+ * d.lo may be NULL (zero).  d.hi must be finite and nonzero. */
+static Dw dw_div_dw(const Em *e, Dw n, Dw d)
+{
+    LLVMValueRef inv = ir_fdiv(e, kf(e, 1.0), d.hi);
+    LLVMValueRef q0 = ir_fmul(e, n.hi, inv);
+    LLVMValueRef rem = ir_fadd(e, ir_fma(e, ir_fneg(e, q0), d.hi, n.hi), n.lo);
+    if (d.lo)
+        rem = ir_fma(e, ir_fneg(e, q0), d.lo, rem);
+    Dw q = {q0, ir_fmul(e, rem, inv)};
+    return q;
+}
+
 /* n/d for double-words, rounded once at the end (error ~0.5 ulp + 2^-2p
  * relative): q0 = n.hi*(1/d.hi), its exact remainder by fma, one Newton-style
- * correction.  One division.  d.hi must be finite and nonzero. */
+ * correction.  One division.  d.lo may be NULL (zero).  d.hi must be finite
+ * and nonzero. */
 static LLVMValueRef dw_div(const Em *e, Dw n, Dw d)
 {
     LLVMValueRef inv = ir_fdiv(e, kf(e, 1.0), d.hi);
     LLVMValueRef q0 = ir_fmul(e, n.hi, inv);
-    LLVMValueRef rem = ir_fma(e, ir_fneg(e, q0), d.hi, n.hi);
-    rem = ir_fma(e, ir_fneg(e, q0), d.lo, ir_fadd(e, rem, n.lo));
+    LLVMValueRef rem = ir_fadd(e, ir_fma(e, ir_fneg(e, q0), d.hi, n.hi), n.lo);
+    if (d.lo)
+        rem = ir_fma(e, ir_fneg(e, q0), d.lo, rem);
     return ir_fma(e, rem, inv, q0);
 }
 
@@ -277,21 +317,134 @@ static LLVMValueRef emit_exp(const Em *e, LLVMValueRef x)
     return sel(e, is_nan(e, x), x, res);
 }
 
+/* exp for float in float arithmetic, without a division (exp_parts' float
+ * path has one and ~45 vector instructions per 16 lanes; this has 20):
+ *   x is clamped to [-104, 89] (beyond, the result is 0 or inf either way)
+ *   by compares and selects, which let NaN through;
+ *   k = round(x/ln2) by adding the shifter 1.5*2^23 + 254 (the integer
+ *   254 + k lands in the low mantissa bits); r_hi = x - k*ln2hi is exact
+ *   (ln2hi has 15 bits, |k| <= 150), r = r_hi - k*ln2lo is rounded and only
+ *   feeds the polynomial;
+ *   e^r - 1 = r_hi + (r^2*h(r) - k*ln2lo) = t, h a degree-4 Remez fit of
+ *   (e^r-1-r)/r^2 on [-ln2/2, ln2/2] weighted by r^2/e^r (relative error of
+ *   e^r < 2^-27.9 with the float coefficients).  Rounding t (up to 1/4 ulp of
+ *   the result where 1 + t < 1) and 1 + t dominate: max error 0.875 ulp over
+ *   all float inputs (t = r + r^2*h, two operations shorter, reaches 0.99).
+ * The result is (1+t)*2^k in two factors, 2^ceil(k/2) and then 2^floor(k/2),
+ * both normal for k in [-150, 128]: overflow to inf and the rounding of
+ * subnormal results happen once, in the last multiply.  Both factors come
+ * from kd's bits by shifts, and (1+t)*2^ceil(k/2) = fma(t, f1, f1) rounds
+ * exactly like 1 + t.  NaN passes through every operation, so it needs no
+ * select; exp(+-0) = 1 exactly (t = 0). */
+static LLVMValueRef emit_exp_f32(const Em *e, LLVMValueRef x)
+{
+    static const double h[5] = {0x1.fffffcp-2, 0x1.555492p-3, 0x1.5558f2p-5, 0x1.1239d4p-7, 0x1.6a244cp-10};
+    LLVMValueRef xc = clamp_keep_nan(e, x, -104.0, 89.0);
+    LLVMValueRef shifter = kf(e, 0x1.8p23 + 254.0);
+    LLVMValueRef kd = ir_fma(e, xc, kf(e, 0x1.715476p+0), shifter);
+    LLVMValueRef k = ir_fsub(e, kd, shifter);
+    LLVMValueRef ln2lo = kf(e, -0x1.7f7d1cp-20);
+    LLVMValueRef r_hi = ir_fma(e, k, kf(e, -0x1.62e4p-1), xc);
+    LLVMValueRef r = ir_fma(e, k, ln2lo, r_hi);
+    LLVMValueRef u = ir_fma(e, ir_fmul(e, r, r), horner(e, r, h, 5), ir_fmul(e, k, ln2lo));
+    LLVMValueRef t = ir_fadd(e, r_hi, u);
+    /* kd's bits are 0x4b4000fe + k.  Shifted right by one and then left by
+     * 23, they are (127 + floor(k/2)) << 23, 2^floor(k/2); shifted left by 23
+     * they are (254 + k) << 23 (mod 2^32), and the difference is the bits of
+     * 2^ceil(k/2). */
+    LLVMValueRef kbits = to_bits(e, kd);
+    LLVMValueRef f2 = ishl(e, ilshr(e, kbits, ki(e, 1)), ki(e, 23));
+    LLVMValueRef f1 = from_bits(e, isub(e, ishl(e, kbits, ki(e, 23)), f2));
+    f2 = from_bits(e, f2);
+    return ir_fmul(e, ir_fma(e, t, f1, f1), f2);
+}
+
+/* ---- float functions evaluated in double ------------------------------ */
+
+/* The double-typed context of x's shape (<N x float> -> <N x double>). */
+static Em em_double(const Em *e)
+{
+    LLVMContextRef ctx = LLVMGetTypeContext(e->fty);
+    bool vec = LLVMGetTypeKind(e->fty) == LLVMVectorTypeKind;
+    Em d = *e;
+    d.f64 = true;
+    d.fty = LLVMDoubleTypeInContext(ctx);
+    d.ity = LLVMInt64TypeInContext(ctx);
+    if (vec) {
+        d.fty = LLVMVectorType(d.fty, LLVMGetVectorSize(e->fty));
+        d.ity = LLVMVectorType(d.ity, LLVMGetVectorSize(e->fty));
+    }
+    return d;
+}
+
+typedef LLVMValueRef (*EmitFn)(const Em *e, LLVMValueRef x, bool from_f32);
+
+/* fn on double x as is; on float x, widened to double (exact), computed in
+ * double and narrowed once.  For erf, erfc and log1mexp the float algorithms
+ * in float arithmetic are not faithful (their results come from differences
+ * and products of rounded pieces), while in double every intermediate error
+ * is below 2^-40 of the result, so the narrowing is the one rounding that
+ * shows: max error 0.5 ulp + the approximation's error. */
+static LLVMValueRef in_double(const Em *e, LLVMValueRef x, EmitFn fn)
+{
+    if (e->f64)
+        return fn(e, x, false);
+    Em d = em_double(e);
+    LLVMValueRef r = fn(&d, LLVMBuildFPExt(e->b, x, d.fty, ""), true);
+    return LLVMBuildFPTrunc(e->b, r, e->fty, "");
+}
+
+/* e^a in double for a in [-700, 700], relative error < 2^-32: enough for
+ * float results computed in double.  k = round(a/ln2) by adding 1.5*2^52
+ * (the integer lands in the low mantissa bits); r = a - k*ln2 in one fma
+ * (|r| <= ln2/2, error < 2^-46); e^r = 1 + r*Q(r), Q the degree-6 Chebyshev
+ * interpolant of (e^r-1)/r on that interval (relative error < 2^-33); 2^k is
+ * added to the exponent field (k << 52 from the shifted bits: the result is
+ * a normal double).  No division, no special cases. */
+typedef struct ShortExp {
+    LLVMValueRef r, rq; /* r and r*Q(r) ~ e^r - 1 before its last rounding */
+    LLVMValueRef k52;   /* k << 52, to add to a double's bits */
+} ShortExp;
+
+static ShortExp exp_short_parts(const Em *d, LLVMValueRef a)
+{
+    static const double q[7] = {0x1.0000000000000p+0, 0x1.000000287f871p-1, 0x1.55555567532adp-3,
+                                0x1.5554accfdb593p-5, 0x1.1110c632a3088p-7, 0x1.6d7543e4127b8p-10,
+                                0x1.a15179d80ae96p-13};
+    LLVMValueRef shifter = kf(d, 0x1.8p52);
+    LLVMValueRef kd = ir_fma(d, a, kf(d, 0x1.71547652b82fep+0), shifter);
+    LLVMValueRef k = ir_fsub(d, kd, shifter);
+    ShortExp se;
+    se.r = ir_fma(d, k, kf(d, -0x1.62e42fefa39efp-1), a);
+    se.rq = horner(d, se.r, q, 7);
+    se.k52 = ishl(d, to_bits(d, kd), ki(d, 52));
+    return se;
+}
+
+static LLVMValueRef exp_short(const Em *d, LLVMValueRef a)
+{
+    ShortExp se = exp_short_parts(d, a);
+    LLVMValueRef er = ir_fma(d, se.r, se.rq, kf(d, 1.0));
+    return from_bits(d, iadd(d, to_bits(d, er), se.k52));
+}
+
 /* ---- log and log1p: the shared kernel ----------------------------------- */
 
-/* log(1+f) + k*ln2 given f in [sqrt(1/2)-1, sqrt(2)-1), the integer k (as a
- * float) and a correction c ~ log(1+x) - log(u) (0 for log): fdlibm e_log.c /
- * musl logf.c.  s = f/(2+f), log(1+f) = f - hfsq + s*(hfsq + R(s^2)) with
- * hfsq = f^2/2 and R an odd-series Remez fit (|error| < 2^-58.45 for double,
- * 2^-34.24 for float), evaluated as two interleaved polynomials in s^4. */
-static LLVMValueRef log_kernel(const Em *e, LLVMValueRef f, LLVMValueRef dk, LLVMValueRef c)
+/* The pieces of log(1+f) + k*ln2 + c for f in [sqrt(1/2)-1, sqrt(2)-1), the
+ * integer k (as a float) and a correction c ~ log(1+x) - log(u) (0 for log),
+ * following fdlibm e_log.c / musl logf.c:  s = f/(2+f),
+ * log(1+f) = f - hfsq + s*(hfsq + R(s^2)) with hfsq = f^2/2 and R an
+ * odd-series Remez fit (|error| < 2^-58.45 for double, 2^-34.24 for float),
+ * evaluated as two interleaved polynomials in s^4.  Sets *hfsq and returns
+ * the small part acc = s*(hfsq+R) + (k*ln2lo + c). */
+static LLVMValueRef log_small_part(const Em *e, LLVMValueRef f, LLVMValueRef dk, LLVMValueRef c, LLVMValueRef *hfsq)
 {
     static const double lgd_odd[4] = {6.666666666666735130e-01, 2.857142874366239149e-01, 1.818357216161805012e-01,
                                       1.479819860511658591e-01};
     static const double lgd_even[3] = {3.999999999940941908e-01, 2.222219843214978396e-01, 1.531383769920937332e-01};
     static const double lgf_odd[2] = {0x1.555554p-1f /* 0xaaaaaa.0p-24 */, 0x1.23d3dcp-2f /* 0x91e9ee.0p-25 */};
     static const double lgf_even[2] = {0x1.999c26p-2f /* 0xccce13.0p-25 */, 0x1.f13c4cp-3f /* 0xf89e26.0p-26 */};
-    LLVMValueRef hfsq = ir_fmul(e, ir_fmul(e, kf(e, 0.5), f), f);
+    *hfsq = ir_fmul(e, ir_fmul(e, kf(e, 0.5), f), f);
     LLVMValueRef s = ir_fdiv(e, f, ir_fadd(e, kf(e, 2.0), f));
     LLVMValueRef z = ir_fmul(e, s, s);
     LLVMValueRef w = ir_fmul(e, z, z);
@@ -299,10 +452,35 @@ static LLVMValueRef log_kernel(const Em *e, LLVMValueRef f, LLVMValueRef dk, LLV
     LLVMValueRef t2 = ir_fmul(e, z, e->f64 ? horner(e, w, lgd_odd, 4) : horner(e, w, lgf_odd, 2));
     LLVMValueRef rr = ir_fadd(e, t2, t1);
     LLVMValueRef ln2lo = ir_fmul(e, dk, kdf(e, 0x1.a39ef35793c76p-33, 0x1.2fefa2p-17f));
-    LLVMValueRef ln2hi = ir_fmul(e, dk, kdf(e, 0x1.62e42feep-1, 0x1.62e3p-1f));
-    /* s*(hfsq+R) + (dk*ln2_lo + c) - hfsq + f + dk*ln2_hi, left to right. */
-    LLVMValueRef acc = ir_fadd(e, ir_fmul(e, s, ir_fadd(e, hfsq, rr)), ir_fadd(e, ln2lo, c));
-    return ir_fadd(e, ir_fadd(e, ir_fsub(e, acc, hfsq), f), ln2hi);
+    return ir_fadd(e, ir_fmul(e, s, ir_fadd(e, *hfsq, rr)), ir_fadd(e, ln2lo, c));
+}
+
+static LLVMValueRef ln2hi_times(const Em *e, LLVMValueRef dk)
+{
+    return ir_fmul(e, dk, kdf(e, 0x1.62e42feep-1, 0x1.62e3p-1f));
+}
+
+/* log(1+f) + k*ln2 + c summed as fdlibm does, left to right:
+ * acc - hfsq + f + k*ln2hi. */
+static LLVMValueRef log_kernel(const Em *e, LLVMValueRef f, LLVMValueRef dk, LLVMValueRef c)
+{
+    LLVMValueRef hfsq;
+    LLVMValueRef acc = log_small_part(e, f, dk, c, &hfsq);
+    return ir_fadd(e, ir_fadd(e, ir_fsub(e, acc, hfsq), f), ln2hi_times(e, dk));
+}
+
+/* The same value with the large terms k*ln2hi + f - hfsq summed exactly
+ * (hfsq as hi + lo by fma, two TwoSums), so the result is rounded once and
+ * only the small part's errors add to it: about 0.55 ulp where log_kernel
+ * has up to 0.78 (f - hfsq and + k*ln2hi are both rounded there). */
+static LLVMValueRef log_kernel_precise(const Em *e, LLVMValueRef f, LLVMValueRef dk, LLVMValueRef c)
+{
+    LLVMValueRef hfsq;
+    LLVMValueRef acc = log_small_part(e, f, dk, c, &hfsq);
+    LLVMValueRef hfsq_lo = ir_fma(e, ir_fmul(e, kf(e, 0.5), f), f, ir_fneg(e, hfsq));
+    Dw t = two_sum(e, ln2hi_times(e, dk), f);
+    Dw u = two_sum(e, t.hi, ir_fneg(e, hfsq));
+    return ir_fadd(e, u.hi, ir_fadd(e, ir_fadd(e, u.lo, t.lo), ir_fsub(e, acc, hfsq_lo)));
 }
 
 /* Splits positive normal `v` as 2^k * m with m in [sqrt(1/2), sqrt(2)):
@@ -505,18 +683,294 @@ static LLVMValueRef emit_sigmoid(const Em *e, LLVMValueRef x)
     return sel(e, is_nan(e, x), x, r);
 }
 
+/* ---- log1mexp ----------------------------------------------------------- */
+
+/* log1mexp for x from a float, in double: 29 spare bits make emit_log1mexp's
+ * double-words unnecessary.  e^x = 2^k (1 + p), p = r*Q(r) from exp_short
+ * (relative error < 2^-33, and p carries it relative to itself, so 1 - e^x
+ * does not cancel): 1 - e^x = (1 - 2^k) - 2^k p in one fma, 1 - 2^k being
+ * exact for k >= -52; its log by log_kernel.  Below x = -14 the log of a
+ * double near 1 would lose the result (1 - e^x is rounded at 2^-53, the
+ * result is ~e^x), so there log(1 - u) = -(u + u^2/2) with u = 2^k (1 + p)
+ * (the next term, u^3/3, is < 2^-42 of it).  Errors are < 2^-33 of the
+ * result before the narrowing.  Special cases as below. */
+static LLVMValueRef log1mexp_for_f32(const Em *e, LLVMValueRef x)
+{
+    LLVMValueRef one = kf(e, 1.0);
+    ShortExp se = exp_short_parts(e, clamp_keep_nan(e, x, -110.0, 0.0));
+    LLVMValueRef p = ir_fmul(e, se.r, se.rq);
+    LLVMValueRef two_k = from_bits(e, iadd(e, to_bits(e, one), se.k52));
+    LLVMValueRef v = ir_fma(e, ir_fneg(e, two_k), p, ir_fsub(e, one, two_k));
+    LLVMValueRef k;
+    LLVMValueRef m = from_bits(e, split_mantissa(e, v, &k));
+    LLVMValueRef res = log_kernel(e, ir_fsub(e, m, one), to_real(e, k), kf(e, 0.0));
+    LLVMValueRef u = ir_fma(e, two_k, p, two_k);
+    LLVMValueRef far = ir_fneg(e, ir_fma(e, ir_fmul(e, kf(e, 0.5), u), u, u));
+    res = sel(e, fcmp(e, LLVMRealOLT, x, kf(e, -14.0)), far, res);
+    res = sel(e, fcmp(e, LLVMRealOEQ, x, kf(e, 0.0)), kf(e, -INFINITY), res);
+    res = ir_fneg(e, ir_fabs(e, res));
+    return sel(e, fcmp(e, LLVMRealUGT, x, kf(e, 0.0)), kf(e, NAN), res);
+}
+
+/* log1mexp(x) = log(1 - e^x) for x <= 0 (double; floats go to
+ * log1mexp_for_f32).  Maechler's rule (x > -ln2 ?
+ * log(-expm1(x)) : log1p(-exp(x))) avoids the cancellation in 1 - e^x, but
+ * composes two rounded functions: about 1.5 ulp even with correctly rounded
+ * parts, since near x = -ln2 the result is ~-0.69 and both roundings show.
+ * Here 1 - e^x is formed once as a double-word from exp_parts' e^x =
+ * 2^k (y.hi + y.lo): 1 - 2^k y.hi is exact for k in {0, -1} (x > -ln2, where
+ * the cancellation is; the error left is that of y - 1 = hi + q - lo,
+ * relative to 1 - e^x ~ -x small) and a Fast2Sum otherwise (1 - e^x >= 1/2).
+ * Its log is log_kernel_precise on the high part with c = lo/hi.
+ * x -> -inf: 1 - e^x = 1 - u with u as tiny as the subnormals, where the
+ * kernel returns c = -u, rounded once by its 2^k scaling (as exp).
+ * Special cases: +-0 -> -inf; x > 0 or NaN -> NaN; zero results (x below
+ * about -745, -inf) are -0: the function is negative everywhere. */
+static LLVMValueRef emit_log1mexp(const Em *e, LLVMValueRef x, bool from_f32)
+{
+    if (from_f32)
+        return log1mexp_for_f32(e, x);
+    ExpParts ep = exp_parts(e, x);
+    Dw u = {scale_pow2(e, ep.y.hi, ep.k), scale_pow2(e, ep.y.lo, ep.k)};
+    Dw s = fast_add_dw(e, kf(e, 1.0), dw_neg(e, u));
+    Dw v = fast_two_sum(e, s.hi, s.lo);
+    /* log of v.hi + v.lo as in emit_log: subnormals (v = -x for subnormal x)
+     * are scaled by 2^54 first. */
+    LLVMValueRef tiny = fcmp(e, LLVMRealOLT, v.hi, kf(e, 0x1p-1022));
+    LLVMValueRef vs = sel(e, tiny, ir_fmul(e, v.hi, kf(e, 0x1p54)), v.hi);
+    LLVMValueRef k;
+    LLVMValueRef m = from_bits(e, split_mantissa(e, vs, &k));
+    k = iadd(e, k, sel(e, tiny, ki(e, -54), ki(e, 0)));
+    /* log(v.hi + v.lo) = k*ln2 + log(1 + f) + c with f = m - 1 and the
+     * correction c = v.lo/v.hi.  Where k = 0, f = v.hi - 1 and the result
+     * can be as small as v.lo itself (x below -36), so the rounding of c would
+     * show (0.26 ulp): there f + v.lo is first made exact by Fast2Sum and only
+     * its low part goes to c. */
+    LLVMValueRef k0 = icmp(e, LLVMIntEQ, k, ki(e, 0));
+    Dw f = fast_two_sum(e, ir_fsub(e, m, kf(e, 1.0)), sel(e, k0, v.lo, kf(e, 0.0)));
+    LLVMValueRef c = ir_fdiv(e, sel(e, k0, f.lo, v.lo), v.hi);
+    LLVMValueRef res = log_kernel_precise(e, f.hi, to_real(e, k), c);
+    res = sel(e, fcmp(e, LLVMRealOEQ, v.hi, kf(e, 0.0)), kf(e, -INFINITY), res);
+    res = ir_fneg(e, ir_fabs(e, res));
+    return sel(e, fcmp(e, LLVMRealUGT, x, kf(e, 0.0)), kf(e, NAN), res);
+}
+
+/* ---- erf and erfc ------------------------------------------------------- */
+
+/* fdlibm s_erf.c (double) and FreeBSD s_erff.c (float, the 2017 refit with
+ * shorter polynomials), by |x| in four intervals:
+ *   A  |x| < 0.84375:       erf = x + x*P(z)/Q(z), z = x^2
+ *   B  |x| < 1.25:          erf = erx + P1(s)/Q1(s), s = |x| - 1
+ *   C  |x| < 1/0.35:        erfc = exp(-x^2 - 0.5625 + R1(s)/S1(s))/x,
+ *   D  beyond (to 28, f32: 11):      same with R2/S2, s = 1/x^2
+ * and erf = 1 - erfc in C/D, erfc = 1 - erf in A/B, erfc(-x) = 2 - erfc(x).
+ * R(s)/S(s) is evaluated as (w^n R(1/w))/(w^n S(1/w)) with w = x^2 and n
+ * the degree of S: the same polynomials with their coefficients reversed,
+ * which saves the division 1/x^2.  Each lane picks its interval's
+ * coefficients by select (zero-padded to a common length), and one rational
+ * num(t)/den(t) is evaluated, t = x^2 or |x| - 1: one division, not four. */
+typedef struct ErfTable {
+    double erx;    /* B's constant (fdlibm: 0.845062911 in 24 bits; FreeBSD float: erf(1) in 16) */
+    double b_cd;   /* the C/D boundary, about 1/0.35 */
+    double ax_max; /* |x| beyond which erfc is 0 and erf 1 in the dtype */
+    int nnum[4], nden[4];
+    double num[4][8], den[4][9]; /* P, P1, R1, R2 and Q, Q1, S1, S2: coefficient i, as in the sources */
+} ErfTable;
+
+/* Coefficient i of num(t) (den(t) with is_den) for interval r: C and D are
+ * reversed (coefficient n - i of the source, n = S's degree). */
+static double erf_coef(const ErfTable *tb, int r, int i, bool is_den)
+{
+    int n = is_den ? tb->nden[r] : tb->nnum[r];
+    const double *c = is_den ? tb->den[r] : tb->num[r];
+    if (r >= 2)
+        i = tb->nden[r] - 1 - i;
+    return i >= 0 && i < n ? c[i] : 0.0;
+}
+
+/* fdlibm s_erf.c.  Errors of the fits: A |R - (erf(x)-x)/x| < 2^-57.90,
+ * B |P1/Q1 - (erf(x)-erx)| < 2^-59.06, C < 2^-62.57, D < 2^-61.52. */
+static const ErfTable erf_f64 = {
+    8.45062911510467529297e-01, 0x1.6db6ep+1, 28.0, {5, 7, 8, 7}, {6, 7, 9, 8},
+    {{1.28379167095512558561e-01, -3.25042107247001499370e-01, -2.84817495755985104766e-02,
+      -5.77027029648944159157e-03, -2.37630166566501626084e-05},
+     {-2.36211856075265944077e-03, 4.14856118683748331666e-01, -3.72207876035701323847e-01,
+      3.18346619901161753674e-01, -1.10894694282396677476e-01, 3.54783043256182359371e-02,
+      -2.16637559486879084300e-03},
+     {-9.86494403484714822705e-03, -6.93858572707181764372e-01, -1.05586262253232909814e+01,
+      -6.23753324503260060396e+01, -1.62396669462573470355e+02, -1.84605092906711035994e+02,
+      -8.12874355063065934246e+01, -9.81432934416914548592e+00},
+     {-9.86494292470009928597e-03, -7.99283237680523006574e-01, -1.77579549177547519889e+01,
+      -1.60636384855821916062e+02, -6.37566443368389627722e+02, -1.02509513161107724954e+03,
+      -4.83519191608651397019e+02}},
+    {{1.0, 3.97917223959155352819e-01, 6.50222499887672944485e-02, 5.08130628187576562776e-03,
+      1.32494738004321644526e-04, -3.96022827877536812320e-06},
+     {1.0, 1.06420880400844228286e-01, 5.40397917702171048937e-01, 7.18286544141962662868e-02,
+      1.26171219808761642112e-01, 1.36370839120290507362e-02, 1.19844998467991074170e-02},
+     {1.0, 1.96512716674392571292e+01, 1.37657754143519042600e+02, 4.34565877475229228821e+02,
+      6.45387271733267880336e+02, 4.29008140027567833386e+02, 1.08635005541779435134e+02,
+      6.57024977031928170135e+00, -6.04244152148580987438e-02},
+     {1.0, 3.03380607434824582924e+01, 3.25792512996573918826e+02, 1.53672958608443695994e+03,
+      3.19985821950859553908e+03, 2.55305040643316442583e+03, 4.74528541206955367215e+02,
+      -2.24409524465858183362e+01}},
+};
+
+/* FreeBSD s_erff.c (float coefficients, used in double).  Errors of the
+ * fits (the ranges its comments give): A 2^-30.8, B 2^-29.9, C 2^-27.6,
+ * D 2^-29.3, absolute on the quantities above: at most ~0.2 ulp of a float
+ * result (erfc near 1.25, where it is 0.077). */
+static const ErfTable erf_f32 = {
+    0x1.af76p-1, 0x1.6db718p+1, 11.0, {3, 4, 4, 3}, {4, 4, 4, 4},
+    {{0x1.06eba8p-3, -0x1.58185ap-2, -0x1.e845e8p-10},
+     {0x1.e9f326p-19, 0x1.a9126ap-2, -0x1.acd7aap-3, 0x1.636696p-4},
+     {-0x1.43cc98p-7, -0x1.165a64p-1, -0x1.ab149ap+0, -0x1.621364p-1},
+     {-0x1.43415cp-7, -0x1.1899fcp-1, -0x1.d7560ep+0}},
+    {{1.0, 0x1.3fd1f2p-2, 0x1.620280p-6, -0x1.04a622p-9},
+     {1.0, 0x1.fb7456p-2, 0x1.7c2892p-2, 0x1.4184cep-5},
+     {1.0, 0x1.1f179ap+2, 0x1.06e956p+2, 0x1.1b92e8p-1},
+     {1.0, 0x1.37c3d4p+2, 0x1.8660bcp+1, -0x1.8617d8p-1}},
+};
+
+/* The last ndw Horner steps of c[0] + t*(c[1] + ...) in double-word
+ * arithmetic, with t = t.hi + t.lo: the product by t exact by fma (plus the
+ * t.lo and p.lo terms), the coefficient added by TwoSum.  Where the terms of
+ * a polynomial are of one size (fdlibm's R1 and S1 near |x| = 1.25: terms up
+ * to ~30 summing to ~-75), rounding each step costs ~2^-53 relative, and
+ * erfc's error there is the error of R1/S1.  Measured max error of erfc f64
+ * on 2 M samples of |x| in [1.25, 2.86]: 4 exact steps 0.92 ulp, 5: 0.79,
+ * 6: 0.69, all: 0.69. */
+static Dw horner_dw(const Em *e, Dw t, const LLVMValueRef *c, int n, int ndw)
+{
+    LLVMValueRef p = c[n - 1];
+    int i = n - 2;
+    for (; i >= ndw; i--)
+        p = ir_fma(e, t.hi, p, c[i]);
+    Dw r = {p, NULL};
+    for (; i >= 0; i--) {
+        LLVMValueRef ph = ir_fmul(e, t.hi, r.hi);
+        LLVMValueRef pl = ir_fmul(e, t.lo, r.hi);
+        if (r.lo)
+            pl = ir_fma(e, t.hi, r.lo, pl);
+        pl = ir_fadd(e, ir_fma(e, t.hi, r.hi, ir_fneg(e, ph)), pl);
+        Dw sum = two_sum(e, c[i], ph);
+        r.hi = sum.hi;
+        r.lo = ir_fadd(e, sum.lo, pl);
+    }
+    return r;
+}
+
+/* erf (want_erfc false) or erfc of double x.  from_f32: x came from a float
+ * and the result will be narrowed: FreeBSD's float coefficients, all in
+ * plain double arithmetic (its errors are ~2^-50 of the result).  Otherwise
+ * fdlibm's coefficients and double-word arithmetic where the rounding
+ * errors of fdlibm's evaluation would show in erfc (up to ~1.9 ulp where
+ * erfc is a difference, 1 - x - x*y near 0.84 or (1-erx) - P1/Q1 near
+ * 1.25, and ~1.2 ulp in C from R1/S1 near 1.25):
+ *   - x^2 = w.hi + w.lo by fma;
+ *   - the last six Horner steps of num and den (horner_dw) and
+ *     q = num/den as a double-word (dw_div_dw);
+ *   - A/B: erf(|x|) as a double-word (Fast2Sum), 1 -+ it by Fast2Sum;
+ *   - C/D: the exponent -x^2 - 0.5625 + q as a double-word (fdlibm's
+ *     splitting of x into z + (x - z) is what fma's exact x^2 replaces),
+ *     e^hi by exp_parts (a double-word and 2^k), times 1 + lo, divided by
+ *     |x| with dw_div and then scaled by 2^k (subnormal results are rounded
+ *     there, once more, as by exp).
+ * erf of tiny |x| (< 2^-28) is fma(x, efx, x), rounded once also where the
+ * result is subnormal (fdlibm scales by 8 to avoid the underflow of x*efx,
+ * which fma does not have).  |x| is limited to ax_max, where erfc
+ * is 0 and erf 1 anyway (so x^2 stays finite); NaN passes through every
+ * interval's formula.  erf(-0) = -0 by copysign. */
+static LLVMValueRef erf_erfc(const Em *e, LLVMValueRef x, bool from_f32, bool want_erfc)
+{
+    const ErfTable *tb = from_f32 ? &erf_f32 : &erf_f64;
+    bool dw = !from_f32;
+    LLVMValueRef one = kf(e, 1.0), zero = kf(e, 0.0);
+    LLVMValueRef lim = kf(e, tb->ax_max);
+    LLVMValueRef ax = ir_fabs(e, x);
+    ax = sel(e, fcmp(e, LLVMRealOGT, ax, lim), lim, ax);
+    LLVMValueRef in_b = fcmp(e, LLVMRealOGE, ax, kf(e, 0.84375));
+    LLVMValueRef in_c = fcmp(e, LLVMRealOGE, ax, kf(e, 1.25));
+    LLVMValueRef in_d = fcmp(e, LLVMRealOGE, ax, kf(e, tb->b_cd));
+    Dw w = {ir_fmul(e, ax, ax), NULL};
+    Dw t = {sel(e, in_b, sel(e, in_c, w.hi, ir_fsub(e, ax, one)), w.hi), NULL};
+    if (dw) {
+        w.lo = ir_fma(e, ax, ax, ir_fneg(e, w.hi));
+        t.lo = sel(e, in_b, sel(e, in_c, w.lo, zero), w.lo);
+    }
+    int n = 0; /* the longest denominator; every numerator is shorter or reversed to its length */
+    for (int r = 0; r < 4; r++)
+        n = tb->nden[r] > n ? tb->nden[r] : n;
+    LLVMValueRef cn[9], cd[9];
+    for (int i = 0; i < n; i++) {
+        LLVMValueRef c[2];
+        for (int j = 0; j < 2; j++)
+            c[j] = sel(e, in_d, kf(e, erf_coef(tb, 3, i, j)),
+                       sel(e, in_c, kf(e, erf_coef(tb, 2, i, j)),
+                           sel(e, in_b, kf(e, erf_coef(tb, 1, i, j)), kf(e, erf_coef(tb, 0, i, j)))));
+        cn[i] = c[0];
+        cd[i] = c[1];
+    }
+    Dw q;
+    LLVMValueRef erf_ab, big;
+    if (dw) {
+        q = dw_div_dw(e, horner_dw(e, t, cn, n, 6), horner_dw(e, t, cd, n, 6));
+        /* A: |x| + |x|*q (|q| < 0.13); B: erx + q (|q| < 0.08). */
+        LLVMValueRef p = ir_fmul(e, ax, q.hi);
+        Dw ea = fast_two_sum(e, ax, p);
+        ea.lo = ir_fadd(e, ea.lo, ir_fma(e, ax, q.lo, ir_fma(e, ax, q.hi, ir_fneg(e, p))));
+        Dw eb = fast_two_sum(e, kf(e, tb->erx), q.hi);
+        eb.lo = ir_fadd(e, eb.lo, q.lo);
+        Dw eab = {sel(e, in_b, eb.hi, ea.hi), sel(e, in_b, eb.lo, ea.lo)};
+        if (want_erfc) {
+            /* 1 - erf(|x|) for x >= 0, 1 + erf(|x|) for x < 0. */
+            LLVMValueRef sg = ir_copysign(e, one, x);
+            Dw term = {ir_fneg(e, ir_copysign(e, eab.hi, x)), ir_fneg(e, ir_fmul(e, eab.lo, sg))};
+            Dw r = fast_two_sum(e, one, term.hi);
+            erf_ab = ir_fadd(e, r.hi, ir_fadd(e, r.lo, term.lo));
+        } else {
+            erf_ab = ir_fadd(e, eab.hi, eab.lo);
+            LLVMValueRef tiny = ir_fma(e, ax, kf(e, 1.28379167095512586316e-01), ax);
+            erf_ab = sel(e, fcmp(e, LLVMRealOLT, ax, kf(e, 0x1p-28)), tiny, erf_ab);
+        }
+        Dw a1 = fast_two_sum(e, ir_fneg(e, w.hi), kf(e, -0.5625));
+        Dw a2 = fast_two_sum(e, a1.hi, q.hi);
+        LLVMValueRef a_lo = ir_fadd(e, ir_fadd(e, a2.lo, a1.lo), ir_fsub(e, q.lo, w.lo));
+        ExpParts ep = exp_parts(e, a2.hi);
+        Dw y = {ep.y.hi, ir_fma(e, ep.y.hi, a_lo, ep.y.lo)};
+        Dw d = {ax, NULL};
+        big = scale_pow2(e, dw_div(e, y, d), ep.k);
+    } else {
+        q.hi = ir_fdiv(e, horner_dw(e, t, cn, n, 0).hi, horner_dw(e, t, cd, n, 0).hi);
+        LLVMValueRef ea = ir_fma(e, ax, q.hi, ax), eb = ir_fadd(e, kf(e, tb->erx), q.hi);
+        LLVMValueRef eab = sel(e, in_b, eb, ea);
+        erf_ab = want_erfc ? ir_fsub(e, one, ir_copysign(e, eab, x)) : eab;
+        LLVMValueRef a = ir_fadd(e, ir_fsub(e, ir_fneg(e, w.hi), kf(e, 0.5625)), q.hi);
+        big = ir_fdiv(e, exp_short(e, a), ax);
+    }
+    if (!want_erfc)
+        return ir_copysign(e, sel(e, in_c, ir_fsub(e, one, big), erf_ab), x);
+    big = sel(e, fcmp(e, LLVMRealOLT, x, zero), ir_fsub(e, kf(e, 2.0), big), big);
+    return sel(e, in_c, big, erf_ab);
+}
+
+static LLVMValueRef emit_erf(const Em *e, LLVMValueRef x, bool from_f32) { return erf_erfc(e, x, from_f32, false); }
+static LLVMValueRef emit_erfc(const Em *e, LLVMValueRef x, bool from_f32) { return erf_erfc(e, x, from_f32, true); }
+
 /* ---- entry point ------------------------------------------------------- */
 
 LLVMValueRef cg_math(LLVMBuilderRef b, CgMathFn fn, LLVMValueRef x)
 {
     Em e = em_for(b, x);
     switch (fn) {
-    case CG_EXP: return emit_exp(&e, x);
+    case CG_EXP: return e.f64 ? emit_exp(&e, x) : emit_exp_f32(&e, x);
     case CG_LOG: return emit_log(&e, x);
     case CG_TANH: return emit_tanh(&e, x);
     case CG_SIGMOID: return emit_sigmoid(&e, x);
     case CG_EXPM1: return emit_expm1(&e, x);
     case CG_LOG1P: return emit_log1p(&e, x);
+    case CG_ERF: return in_double(&e, x, emit_erf);
+    case CG_ERFC: return in_double(&e, x, emit_erfc);
+    case CG_LOG1MEXP: return in_double(&e, x, emit_log1mexp);
     case CG_MATH_COUNT: break;
     }
     return NULL;

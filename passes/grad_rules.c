@@ -9,6 +9,7 @@
  *   abs'(0) = 0; max/min split the cotangent evenly between tied operands;
  *   reduce_max/min split it evenly between tied maxima; where() sends it to
  *   the branch taken; pow's exponent gets 0 where the base is <= 0. */
+#include <math.h>
 #include <string.h>
 
 #include "passes.h"
@@ -42,6 +43,16 @@ static IrNode *vjp_expm1(Ad *ad, IrNode *y, int i, IrNode *ct) {
 }
 static IrNode *vjp_softplus(Ad *ad, IrNode *y, int i, IrNode *ct) {
   return ad_bin(ad, OP_MUL, ct, ad_un(ad, OP_SIGMOID, X(0)));
+}
+/* erf'(x) = 2/sqrt(pi) * exp(-x^2), erfc' its negative */
+static IrNode *gauss(Ad *ad, IrNode *x, double scale) {
+  return ad_bin(ad, OP_MUL, ad_fill(ad, x, scale), ad_un(ad, OP_EXP, ad_un(ad, OP_NEG, ad_bin(ad, OP_MUL, x, x))));
+}
+static IrNode *vjp_erf(Ad *ad, IrNode *y, int i, IrNode *ct) { return ad_bin(ad, OP_MUL, ct, gauss(ad, X(0), M_2_SQRTPI)); }
+static IrNode *vjp_erfc(Ad *ad, IrNode *y, int i, IrNode *ct) { return ad_bin(ad, OP_MUL, ct, gauss(ad, X(0), -M_2_SQRTPI)); }
+/* d/dx log(1 - e^x) = -e^x/(1 - e^x) = -1/expm1(-x): no cancellation near 0 */
+static IrNode *vjp_log1mexp(Ad *ad, IrNode *y, int i, IrNode *ct) {
+  return ad_un(ad, OP_NEG, ad_bin(ad, OP_DIV, ct, ad_un(ad, OP_EXPM1, ad_un(ad, OP_NEG, X(0)))));
 }
 /* x > 0 ? ct : x < 0 ? -ct : 0 */
 static IrNode *signed_ct(Ad *ad, IrNode *x, IrNode *ct) {
@@ -143,6 +154,7 @@ const VjpRule vjp_rules[OP_COUNT] = {
     [OP_ABS] = vjp_abs,         [OP_EXP] = vjp_exp,         [OP_LOG] = vjp_log,
     [OP_SQRT] = vjp_sqrt,       [OP_TANH] = vjp_tanh,       [OP_SIGMOID] = vjp_sigmoid,
     [OP_LOG1P] = vjp_log1p,     [OP_EXPM1] = vjp_expm1,     [OP_SOFTPLUS] = vjp_softplus,
+    [OP_ERF] = vjp_erf,         [OP_ERFC] = vjp_erfc,       [OP_LOG1MEXP] = vjp_log1mexp,
     [OP_STOP_GRADIENT] = vjp_none,
     [OP_ADD] = vjp_add,         [OP_SUB] = vjp_sub,         [OP_MUL] = vjp_mul,
     [OP_DIV] = vjp_div,         [OP_POW] = vjp_pow,         [OP_MAX] = vjp_extremum,
@@ -202,6 +214,7 @@ const JvpRule jvp_rules[OP_COUNT] = {
     [OP_ABS] = jvp_unary,       [OP_EXP] = jvp_unary,       [OP_LOG] = jvp_unary,
     [OP_SQRT] = jvp_unary,      [OP_TANH] = jvp_unary,      [OP_SIGMOID] = jvp_unary,
     [OP_LOG1P] = jvp_unary,     [OP_EXPM1] = jvp_unary,     [OP_SOFTPLUS] = jvp_unary,
+    [OP_ERF] = jvp_unary,       [OP_ERFC] = jvp_unary,      [OP_LOG1MEXP] = jvp_unary,
     [OP_STOP_GRADIENT] = jvp_none,
     [OP_ADD] = jvp_add,         [OP_SUB] = jvp_sub,         [OP_MUL] = jvp_binary,
     [OP_DIV] = jvp_binary,      [OP_POW] = jvp_binary,      [OP_MAX] = jvp_binary,

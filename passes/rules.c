@@ -181,6 +181,25 @@ static IrNode *sigmoid_from_exp(Ad *ad, IrNode *n) {
   return c == 1 ? s : ad_bin(ad, OP_MUL, n->args[0], s);
 }
 
+/* 1 - erf(x) -> erfc(x);  1 + erf(x), erf(x) + 1 -> erfc(-x) */
+static IrNode *one_minus_erf(Ad *ad, IrNode *n) {
+  return is_const(n->args[0], 1) && is_op(n->args[1], OP_ERF) ? ad_un(ad, OP_ERFC, n->args[1]->args[0]) : NULL;
+}
+static IrNode *one_plus_erf(Ad *ad, IrNode *n) {
+  IrNode *e;
+  return one_plus(n, &e) && is_op(e, OP_ERF) ? ad_un(ad, OP_ERFC, ad_un(ad, OP_NEG, e->args[0])) : NULL;
+}
+
+/* log1p(-exp(x)) -> log1mexp(x);  log(-expm1(x)) -> log1mexp(x) */
+static IrNode *log1p_neg_exp(Ad *ad, IrNode *n) {
+  const IrNode *a = n->args[0];
+  return is_op(a, OP_NEG) && is_op(a->args[0], OP_EXP) ? ad_un(ad, OP_LOG1MEXP, a->args[0]->args[0]) : NULL;
+}
+static IrNode *log_neg_expm1(Ad *ad, IrNode *n) {
+  const IrNode *a = n->args[0];
+  return is_op(a, OP_NEG) && is_op(a->args[0], OP_EXPM1) ? ad_un(ad, OP_LOG1MEXP, a->args[0]->args[0]) : NULL;
+}
+
 static IrNode *one_minus_sigmoid(Ad *ad, IrNode *n) {
   if (!is_const(n->args[0], 1) || !is_op(n->args[1], OP_SIGMOID)) return NULL;
   return ad_un(ad, OP_SIGMOID, ad_un(ad, OP_NEG, n->args[1]->args[0]));
@@ -312,6 +331,10 @@ const Rule rules[] = {
     {"log-of-ratio", OP_LOG, RULE_STABLE, log_of_ratio},
     {"exp-minus-one", OP_SUB, RULE_STABLE, exp_minus_one},
     {"one-minus-sigmoid", OP_SUB, RULE_STABLE, one_minus_sigmoid},
+    {"one-minus-erf", OP_SUB, RULE_STABLE, one_minus_erf},
+    {"one-plus-erf", OP_ADD, RULE_STABLE, one_plus_erf},
+    {"log1p-neg-exp", OP_LOG1P, RULE_STABLE, log1p_neg_exp},
+    {"log-neg-expm1", OP_LOG, RULE_STABLE, log_neg_expm1},
     {"log1p-expm1", OP_LOG1P, RULE_STABLE, log1p_expm1},
     {"log1p-exp", OP_LOG1P, RULE_STABLE, log1p_exp},
     {"log1p-neg-sigmoid", OP_LOG1P, RULE_STABLE, log1p_neg_sigmoid},

@@ -31,6 +31,9 @@ static const struct {
     {OP_LOG1P, "fn f(x: f32[N]) -> f32 { return sum(log1p(x * 0.5)) }"},
     {OP_EXPM1, "fn f(x: f32[N]) -> f32 { return sum(expm1(x)) }"},
     {OP_SOFTPLUS, "fn f(x: f32[N]) -> f32 { return sum(softplus(x * 4.0)) }"},
+    {OP_ERF, "fn f(x: f32[N]) -> f32 { return sum(erf(x) * x) }"},
+    {OP_ERFC, "fn f(x: f32[N]) -> f32 { return sum(erfc(x * 2.0)) }"},
+    {OP_LOG1MEXP, "fn f(x: f32[N]) -> f32 { return sum(log1mexp(-x * x - 0.1)) }"},
     /* stop_gradient is not the true derivative by design; in logsumexp the
      * blocked path has derivative 0, so finite differences still apply */
     {OP_STOP_GRADIENT, "fn f(x: f32[N]) -> f32 {\n let m = stop_gradient(max(x))\n return m + log(sum(exp(x - m)))\n}"},

@@ -33,6 +33,10 @@ static const char src[] =
     "fn log_exp(x: f32) -> f32 { return log(exp(x)) }\n"
     "fn log1p_expm1(x: f32) -> f32 { return log1p(expm1(x)) }\n"
     "fn sqrt_square(x: f32) -> f32 { return sqrt(x * x) }\n"
+    "fn one_minus_erf(x: f32) -> f32 { return 1.0 - erf(x) }\n"
+    "fn one_plus_erf(x: f32) -> f32 { return 1.0 + erf(x) }\n"
+    "fn log1p_neg_exp(x: f32) -> f32 { return log1p(-exp(x)) }\n"
+    "fn log_neg_expm1(x: f32) -> f32 { return log(-expm1(x)) }\n"
     "fn log_sum_exp(z: f32[N, K]) -> f32[N] { return log(sum(exp(z), axis=1)) }\n"
     "fn softmax_rows(z: f32[N, K]) -> f32[N, K] { return exp(z) / sum(exp(z), axis=1, keepdims=true) }\n"
     "fn log_softmax_rows(z: f32[N, K]) -> f32[N, K] { return log(exp(z) / sum(exp(z), axis=1, keepdims=true)) }\n"
@@ -61,6 +65,10 @@ static float n_one_minus_sigmoid(float x, float y) { (void)y; return 1.0f - sigm
 static float n_log_exp(float x, float y) { (void)y; return logf(expf(x)); }
 static float n_log1p_expm1(float x, float y) { (void)y; return log1pf(expm1f(x)); }
 static float n_sqrt_square(float x, float y) { (void)y; return sqrtf(x * x); }
+static float n_one_minus_erf(float x, float y) { (void)y; return 1.0f - erff(x); }
+static float n_one_plus_erf(float x, float y) { (void)y; return 1.0f + erff(x); }
+static float n_log1p_neg_exp(float x, float y) { (void)y; return log1pf(-expf(x)); }
+static float n_log_neg_expm1(float x, float y) { (void)y; return logf(-expm1f(x)); }
 
 static const Case cases[] = {
     {"log_one_plus", 1e-10f, 0, 1e-10, n_log_one_plus},
@@ -77,6 +85,10 @@ static const Case cases[] = {
     {"log_exp", 200, 0, 200, n_log_exp},
     {"log1p_expm1", 200, 0, 200, n_log1p_expm1},
     {"sqrt_square", 1e30f, 0, 1e30, n_sqrt_square},
+    {"one_minus_erf", 5, 0, 1.5374597944280351e-12, n_one_minus_erf},
+    {"one_plus_erf", -4, 0, 1.541725790028002e-08, n_one_plus_erf},
+    {"log1p_neg_exp", -1e-10f, 0, -23.025850929990458, n_log1p_neg_exp},
+    {"log_neg_expm1", -50, 0, -1.9287498479639178e-22, n_log_neg_expm1},
 };
 
 static void *so;

@@ -15,7 +15,8 @@
  *
  * Prints the table of lang/math.md (max ulp, worst input, ns/element).
  * Environment: VECMATH_EXHAUSTIVE=1 also runs every float input through the
- * f32 kernels (minutes); VECMATH_SCALE=n takes n times the random samples;
+ * f32 kernels (minutes; VECMATH_EXHAUSTIVE=exp,erf only through those);
+ * VECMATH_SCALE=n takes n times the random samples;
  * VECMATH_IR=file writes the optimised CPU module; VECMATH_PTX=file writes
  * the PTX of the NVPTX lowering test. */
 #include <stdarg.h>
@@ -49,10 +50,11 @@ static const unsigned vec_width[NDT] = {16, 8};
 
 /* Documented bounds (lang/math.md): max ulp error per function and dtype.
  * Every function is faithfully rounded (< 1 ulp); measured maxima are
- * 0.70-0.84 ulp (f32: over all 2^32 inputs). */
+ * 0.5-0.88 ulp (f32: over all 2^32 inputs). */
 static const double ulp_bound[CG_MATH_COUNT][NDT] = {
     [CG_EXP] = {1.0, 1.0},     [CG_LOG] = {1.0, 1.0},   [CG_TANH] = {1.0, 1.0},
     [CG_SIGMOID] = {1.0, 1.0}, [CG_EXPM1] = {1.0, 1.0}, [CG_LOG1P] = {1.0, 1.0},
+    [CG_ERF] = {1.0, 1.0},     [CG_ERFC] = {1.0, 1.0},  [CG_LOG1MEXP] = {1.0, 1.0},
 };
 
 typedef void (*LoopFn)(const void *x, void *y, int64_t n);
@@ -308,11 +310,11 @@ static int setup(void **state)
 
 static void print_table(const Fixture *fx)
 {
-    printf("\n| fn      | dtype | max ulp | worst input              |    samples | ns/elem (loop) |\n");
-    printf("|---------|-------|---------|--------------------------|------------|----------------|\n");
+    printf("\n| fn       | dtype | max ulp | worst input              |    samples | ns/elem (loop) |\n");
+    printf("|----------|-------|---------|--------------------------|------------|----------------|\n");
     for (int fn = 0; fn < CG_MATH_COUNT; fn++)
         for (int dt = 0; dt < NDT; dt++)
-            printf("| %-7s | %-5s | %7.3f | %-24.17g | %10ld | %14.2f |\n", cg_math_names[fn], dt_names[dt],
+            printf("| %-8s | %-5s | %7.3f | %-24.17g | %10ld | %14.2f |\n", cg_math_names[fn], dt_names[dt],
                    fx->max_ulp[fn][dt], fx->worst_x[fn][dt], fx->samples[fn][dt], fx->ns_per_elem[fn][dt]);
 }
 
@@ -339,6 +341,10 @@ static long double ref_f64(CgMathFn fn, long double x)
     case CG_SIGMOID: return 1.0L / (1.0L + expl(-x));
     case CG_EXPM1: return expm1l(x);
     case CG_LOG1P: return log1pl(x);
+    case CG_ERF: return erfl(x);
+    case CG_ERFC: return erfcl(x);
+    case CG_LOG1MEXP: /* Maechler's rule; x > 0 gives NaN, 0 gives -inf */
+        return x > -0.693147180559945309417232121458176568L ? logl(-expm1l(x)) : log1pl(-expl(x));
     case CG_MATH_COUNT: break;
     }
     return NAN;
@@ -353,6 +359,9 @@ static long double ref_f32(CgMathFn fn, double x)
     case CG_SIGMOID: return x < 0 ? exp(x) / (1.0 + exp(x)) : 1.0 / (1.0 + exp(-x));
     case CG_EXPM1: return expm1(x);
     case CG_LOG1P: return log1p(x);
+    case CG_ERF: return erf(x);
+    case CG_ERFC: return erfc(x);
+    case CG_LOG1MEXP: return x > -0x1.62e42fefa39efp-1 ? log(-expm1(x)) : log1p(-exp(x));
     case CG_MATH_COUNT: break;
     }
     return NAN;
@@ -459,6 +468,19 @@ static void push_specials(Inputs *in, int dt)
         push_around(in, shared[i], dt);
         push_around(in, -shared[i], dt);
     }
+    /* erf/erfc: interval bounds (0.84375, 1.25, 1/0.35, the float tables'
+     * 2.85715, erf's fdlibm tiny bound 2^-28), where erfc's result becomes
+     * subnormal and 0 (f64: 26.543, 27.226; f32: 9.1945, 10.0542), where erf
+     * rounds to 1, the |x| limits 28 and 11; log1mexp: -ln2 (its own list
+     * above) and where its result becomes subnormal and 0. */
+    const double erf_points[] = {0.84375,          1.25,   2.857142857142857, 2.85715, 0x1p-28, 6.0,
+                                 4.0,              28.0,   11.0,              26.543, 27.2264, 9.1945,
+                                 10.0542,          5.8636, 3.9215,            -708.3964185322641,
+                                 -745.1332191019411, -87.33654475, -103.97208};
+    for (size_t i = 0; i < sizeof erf_points / sizeof erf_points[0]; i++) {
+        push_around(in, erf_points[i], dt);
+        push_around(in, -erf_points[i], dt);
+    }
 }
 
 /* Where each function is interesting: [lo, hi] of the dense sweep (core) and
@@ -477,6 +499,9 @@ static Ranges ranges_for(CgMathFn fn, int dt)
     case CG_SIGMOID: return (Ranges){-8, 8, d ? -746 : -104, d ? 40 : 20};
     case CG_EXPM1: return (Ranges){-1.5, 1.5, d ? -40 : -20, d ? 710 : 89};
     case CG_LOG1P: return (Ranges){-0.5, 1, -1, 16};
+    case CG_ERF: return (Ranges){-3, 3, d ? -7 : -5, d ? 7 : 5};
+    case CG_ERFC: return (Ranges){-2, 4, d ? -7 : -5, d ? 28 : 11};
+    case CG_LOG1MEXP: return (Ranges){-3, 0, d ? -750 : -110, 0};
     case CG_MATH_COUNT: break;
     }
     return (Ranges){0, 0, 0, 0};
@@ -651,7 +676,16 @@ static const Special specials[] = {
     {CG_LOG1P, -1.0, -INFINITY},    {CG_LOG1P, -2.0, NAN},            {CG_LOG1P, -INFINITY, NAN},
     {CG_LOG1P, INFINITY, INFINITY}, {CG_LOG1P, 0.0, 0.0},             {CG_LOG1P, -0.0, -0.0},
     {CG_LOG1P, 1e-30, 1e-30},       {CG_LOG1P, -1e-30, -1e-30},       {CG_LOG1P, NAN, NAN},
-    {CG_LOG1P, -1.0000001, NAN},
+    {CG_LOG1P, -1.0000001, NAN},    {CG_ERF, 0.0, 0.0},               {CG_ERF, -0.0, -0.0},
+    {CG_ERF, INFINITY, 1.0},        {CG_ERF, -INFINITY, -1.0},        {CG_ERF, NAN, NAN},
+    {CG_ERF, 30.0, 1.0},            {CG_ERF, -30.0, -1.0},            {CG_ERF, 1e300, 1.0},
+    {CG_ERFC, 0.0, 1.0},            {CG_ERFC, -0.0, 1.0},             {CG_ERFC, INFINITY, 0.0},
+    {CG_ERFC, -INFINITY, 2.0},      {CG_ERFC, NAN, NAN},              {CG_ERFC, 30.0, 0.0},
+    {CG_ERFC, -30.0, 2.0},          {CG_ERFC, 1e300, 0.0},            {CG_ERFC, -1e300, 2.0},
+    {CG_ERFC, 1e-30, 1.0},          {CG_LOG1MEXP, 0.0, -INFINITY},    {CG_LOG1MEXP, -0.0, -INFINITY},
+    {CG_LOG1MEXP, -INFINITY, -0.0}, {CG_LOG1MEXP, NAN, NAN},          {CG_LOG1MEXP, INFINITY, NAN},
+    {CG_LOG1MEXP, 1.0, NAN},        {CG_LOG1MEXP, 1e-30, NAN},        {CG_LOG1MEXP, -1000.0, -0.0},
+    {CG_LOG1MEXP, -1e300, -0.0},
 };
 
 static void check_one_special(const KernelSet *k, CgMathFn fn, int dt, double x, double want)
@@ -669,6 +703,11 @@ static void check_specials(const Fixture *fx, CgMathFn fn, int dt)
     for (size_t i = 0; i < sizeof specials / sizeof specials[0]; i++)
         if (specials[i].fn == fn)
             check_one_special(&fx->k[fn][dt], fn, dt, specials[i].x, specials[i].want);
+    if (fn == CG_ERF) { /* erf(x) ~ 1.128 x: the smallest subnormals round to x */
+        double x = dt == F64 ? 0x1p-1074 : 0x1p-149;
+        check_one_special(&fx->k[fn][dt], fn, dt, x, x);
+        check_one_special(&fx->k[fn][dt], fn, dt, -x, -x);
+    }
     if (fn == CG_TANH || fn == CG_EXPM1 || fn == CG_LOG1P) { /* f(x) = x for subnormal x */
         double sub[2] = {dt == F64 ? 0x1p-1074 : 0x1p-149, dt == F64 ? DBL_MIN / 3 : FLT_MIN / 3};
         for (int i = 0; i < 2; i++) {
@@ -720,6 +759,26 @@ static Worst exhaustive_f32(const KernelSet *k, CgMathFn fn)
     return w;
 }
 
+/* VECMATH_EXHAUSTIVE set: "1" (or anything not naming a function) for every
+ * function, else a comma-separated list of names. */
+static bool exhaustive_wanted(CgMathFn fn)
+{
+    const char *env = getenv("VECMATH_EXHAUSTIVE");
+    if (!env)
+        return false;
+    bool names_any = false;
+    for (int f = 0; f < CG_MATH_COUNT; f++) {
+        size_t n = strlen(cg_math_names[f]);
+        for (const char *p = env; (p = strstr(p, cg_math_names[f])) != NULL; p += n)
+            if ((p == env || p[-1] == ',') && (p[n] == ',' || p[n] == 0)) {
+                names_any = true;
+                if (f == (int)fn)
+                    return true;
+            }
+    }
+    return !names_any;
+}
+
 /* Accuracy against libm, special values, and scalar == loop == vector. */
 static void check_function(Fixture *fx, CgMathFn fn, int dt)
 {
@@ -735,7 +794,7 @@ static void check_function(Fixture *fx, CgMathFn fn, int dt)
         }
         account(&w, fn, dt, in.v[i], o.scalar[i]);
     }
-    if (dt == F32 && getenv("VECMATH_EXHAUSTIVE")) {
+    if (dt == F32 && exhaustive_wanted(fn)) {
         Worst all = exhaustive_f32(&fx->k[fn][dt], fn);
         if (all.ulp > w.ulp)
             w = (Worst){all.ulp, all.x, all.samples};
@@ -769,6 +828,12 @@ FN_TEST(CG_EXPM1, F32)
 FN_TEST(CG_EXPM1, F64)
 FN_TEST(CG_LOG1P, F32)
 FN_TEST(CG_LOG1P, F64)
+FN_TEST(CG_ERF, F32)
+FN_TEST(CG_ERF, F64)
+FN_TEST(CG_ERFC, F32)
+FN_TEST(CG_ERFC, F64)
+FN_TEST(CG_LOG1MEXP, F32)
+FN_TEST(CG_LOG1MEXP, F64)
 
 /* After O3: no calls but llvm.* intrinsics (so no libm import), and the
  * scalar loops were vectorised. */
@@ -889,6 +954,7 @@ static void test_constants(void **state)
     assert_int_equal(LLVMConstIntGetSExtValue(LLVMGetAggregateElement(c, 7)), -7);
     assert_int_equal(LLVMConstIntGetSExtValue(cg_const_int(i64, 1LL << 40)), 1LL << 40);
     assert_string_equal(cg_math_names[CG_SIGMOID], "sigmoid");
+    assert_string_equal(cg_math_names[CG_LOG1MEXP], "log1mexp");
     LLVMContextDispose(ctx);
 }
 
@@ -910,6 +976,12 @@ int main(void)
         cmocka_unit_test(test_CG_EXPM1_F64),
         cmocka_unit_test(test_CG_LOG1P_F32),
         cmocka_unit_test(test_CG_LOG1P_F64),
+        cmocka_unit_test(test_CG_ERF_F32),
+        cmocka_unit_test(test_CG_ERF_F64),
+        cmocka_unit_test(test_CG_ERFC_F32),
+        cmocka_unit_test(test_CG_ERFC_F64),
+        cmocka_unit_test(test_CG_LOG1MEXP_F32),
+        cmocka_unit_test(test_CG_LOG1MEXP_F64),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
