@@ -722,8 +722,9 @@ static LLVMValueRef log1mexp_for_f32(const Em *e, LLVMValueRef x)
  * the cancellation is; the error left is that of y - 1 = hi + q - lo,
  * relative to 1 - e^x ~ -x small) and a Fast2Sum otherwise (1 - e^x >= 1/2).
  * Its log is log_kernel_precise on the high part with c = lo/hi.
- * x -> -inf: 1 - e^x = 1 - u with u as tiny as the subnormals, where the
- * kernel returns c = -u, rounded once by its 2^k scaling (as exp).
+ * Below x = -21, where 1 - e^x = 1 - u is too close to 1, the result is
+ * -(u + u^2/2) from u's double-word directly; u's subnormals are rounded by
+ * its 2^k scaling (as by exp).
  * Special cases: +-0 -> -inf; x > 0 or NaN -> NaN; zero results (x below
  * about -745, -inf) are -0: the function is negative everywhere. */
 static LLVMValueRef emit_log1mexp(const Em *e, LLVMValueRef x, bool from_f32)
@@ -742,14 +743,19 @@ static LLVMValueRef emit_log1mexp(const Em *e, LLVMValueRef x, bool from_f32)
     LLVMValueRef m = from_bits(e, split_mantissa(e, vs, &k));
     k = iadd(e, k, sel(e, tiny, ki(e, -54), ki(e, 0)));
     /* log(v.hi + v.lo) = k*ln2 + log(1 + f) + c with f = m - 1 and the
-     * correction c = v.lo/v.hi.  Where k = 0, f = v.hi - 1 and the result
-     * can be as small as v.lo itself (x below -36), so the rounding of c would
-     * show (0.26 ulp): there f + v.lo is first made exact by Fast2Sum and only
-     * its low part goes to c. */
+     * correction c = v.lo/v.hi.  Where k = 0, f = v.hi - 1 and c can be a
+     * good part of the result (v.hi just below 1), so its rounding would show
+     * (0.26 ulp): there f + v.lo is first made exact by Fast2Sum and only its
+     * low part goes to c. */
     LLVMValueRef k0 = icmp(e, LLVMIntEQ, k, ki(e, 0));
     Dw f = fast_two_sum(e, ir_fsub(e, m, kf(e, 1.0)), sel(e, k0, v.lo, kf(e, 0.0)));
     LLVMValueRef c = ir_fdiv(e, sel(e, k0, f.lo, v.lo), v.hi);
     LLVMValueRef res = log_kernel_precise(e, f.hi, to_real(e, k), c);
+    /* Below x = -21 (u < 2^-30), log(1 - u) = -(u + u^2/2) to 2^-62, from u's
+     * double-word: 1 - u rounds to 1 from x = -36.7 on, and the result would
+     * come from v.lo, already rounded (0.8 ulp). */
+    LLVMValueRef far = ir_fneg(e, ir_fadd(e, u.hi, ir_fma(e, ir_fmul(e, kf(e, 0.5), u.hi), u.hi, u.lo)));
+    res = sel(e, fcmp(e, LLVMRealOLT, x, kf(e, -21.0)), far, res);
     res = sel(e, fcmp(e, LLVMRealOEQ, v.hi, kf(e, 0.0)), kf(e, -INFINITY), res);
     res = ir_fneg(e, ir_fabs(e, res));
     return sel(e, fcmp(e, LLVMRealUGT, x, kf(e, 0.0)), kf(e, NAN), res);
