@@ -230,31 +230,30 @@ static Dw dw_neg(const Em *e, Dw a)
     return n;
 }
 
-/* n/d for double-words as q0 + rem/d.hi: q0 = n.hi*(1/d.hi), its exact
- * remainder by fma, the low parts folded into the remainder.  One division.
+/* Double-word division n/d, the shared part: q0 = n.hi*(1/d.hi) and the
+ * remainder n - q0*d (exact by fma, the low parts folded in).  One division.
  * d.lo may be NULL (zero).  d.hi must be finite and nonzero. */
+static LLVMValueRef dw_div_remainder(const Em *e, Dw n, Dw d, LLVMValueRef *q0, LLVMValueRef *inv)
+{
+    *inv = ir_fdiv(e, kf(e, 1.0), d.hi);
+    *q0 = ir_fmul(e, n.hi, *inv);
+    LLVMValueRef rem = ir_fadd(e, ir_fma(e, ir_fneg(e, *q0), d.hi, n.hi), n.lo);
+    return d.lo ? ir_fma(e, ir_fneg(e, *q0), d.lo, rem) : rem;
+}
+
+/* n/d as a double-word q0 + rem/d.hi. */
 static Dw dw_div_dw(const Em *e, Dw n, Dw d)
 {
-    LLVMValueRef inv = ir_fdiv(e, kf(e, 1.0), d.hi);
-    LLVMValueRef q0 = ir_fmul(e, n.hi, inv);
-    LLVMValueRef rem = ir_fadd(e, ir_fma(e, ir_fneg(e, q0), d.hi, n.hi), n.lo);
-    if (d.lo)
-        rem = ir_fma(e, ir_fneg(e, q0), d.lo, rem);
+    LLVMValueRef q0, inv, rem = dw_div_remainder(e, n, d, &q0, &inv);
     Dw q = {q0, ir_fmul(e, rem, inv)};
     return q;
 }
 
-/* n/d for double-words, rounded once at the end (error ~0.5 ulp + 2^-2p
- * relative): q0 = n.hi*(1/d.hi), its exact remainder by fma, one Newton-style
- * correction.  One division.  d.lo may be NULL (zero).  d.hi must be finite
- * and nonzero. */
+/* n/d rounded once at the end (error ~0.5 ulp + 2^-2p relative): one
+ * Newton-style correction of q0 by the remainder. */
 static LLVMValueRef dw_div(const Em *e, Dw n, Dw d)
 {
-    LLVMValueRef inv = ir_fdiv(e, kf(e, 1.0), d.hi);
-    LLVMValueRef q0 = ir_fmul(e, n.hi, inv);
-    LLVMValueRef rem = ir_fadd(e, ir_fma(e, ir_fneg(e, q0), d.hi, n.hi), n.lo);
-    if (d.lo)
-        rem = ir_fma(e, ir_fneg(e, q0), d.lo, rem);
+    LLVMValueRef q0, inv, rem = dw_div_remainder(e, n, d, &q0, &inv);
     return ir_fma(e, rem, inv, q0);
 }
 
