@@ -136,7 +136,7 @@ void cg_optimize(CgModule *cm, int opt_level) {
   if (LLVMVerifyModule(cm->mod, LLVMReturnStatusAction, &err)) ice("generated LLVM IR is invalid: %s", err);
   LLVMDisposeMessage(err);
   LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
-  const char *pipe = getenv("TEXC_PIPELINE"); /* for measuring LLVM pipelines; not documented */
+  const char *pipe = getenv("TEXC_PIPELINE"); /* for measuring LLVM pipelines (ARCHITECTURE.md) */
   LLVMErrorRef e = LLVMRunPasses(cm->mod, pipe ? pipe : pipelines[opt_level < 0 ? 0 : opt_level > 3 ? 3 : opt_level], cm->tm, po);
   if (e) {
     char *msg = LLVMGetErrorMessage(e);
