@@ -352,15 +352,9 @@ static bool has_epilogue(const Kernel *k) { return k->nbody > 1; }
 
 static void emit_matmul(Cg *cg, LLVMValueRef begin, LLVMValueRef end) {
   const Kernel *k = cg->k;
-  const KOperand *A = &k->in[0];
   DType t = k->out.dtype;
   LLVMTypeRef et = cg_type(cg->ctx, t);
-  /* m and n are the output's loops (A or B may be read through a transpose,
-   * so their own maps say nothing about which loop is which); k is last. */
-  int lk = k->nloops - 1, lm = -1, ln = -1;
-  if (k->out.rank == 2) lm = k->out.loop[0], ln = k->out.loop[1];
-  else if (k->out.rank == 1 && A->rank == 2) lm = k->out.loop[0];
-  else if (k->out.rank == 1) ln = k->out.loop[0];
+  int lm = k->mm_m, ln = k->mm_n, lk = k->mm_k;
   unsigned m = lm >= 0 ? 1u << lm : 0, n = ln >= 0 ? 1u << ln : 0, kk = 1u << lk;
   LLVMValueRef zero = dtype_is_float(t) ? LLVMConstReal(et, 0.0) : LLVMConstInt(et, 0, 0);
   Access ac = {0};

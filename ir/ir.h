@@ -366,6 +366,10 @@ typedef struct Kernel {
   int nbody;
   KInstr *body;            /* value of the last instruction is the result */
   Op combiner;             /* K_REDUCE: OP_ADD, OP_MAX or OP_MIN */
+  int mm_m, mm_n, mm_k;    /* K_MATMUL: the loops of C's rows, C's columns and the
+                              contraction, or -1 (a vector operand has no m or n);
+                              an output axis of literal extent 1 has no loop in
+                              its map, so the roles are recorded here */
   int inplace;             /* K_MAP: the input operand whose memory the output
                               overwrites element by element (memory planning), or -1 */
   SrcLoc loc;

@@ -210,6 +210,7 @@ static Kernel *matmul_kernel(Builder *b, const IrNode *mm, const IrNode *at, int
   k->extent[lk = nl] = y->shape[0];
   k->reduce[lk] = true;
   k->nloops = nl + 1;
+  k->mm_m = lm, k->mm_n = ln, k->mm_k = lk;
   int xl[2] = {lm, lk}, yl[2] = {lk, ln};
   ol[0] = lm >= 0 ? lm : ln, ol[1] = ln;
   operand_for(b, k, x, x->rank == 2 ? xl : xl + 1);
