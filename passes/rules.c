@@ -59,6 +59,28 @@ static bool max_shifted(const IrNode *x) {
   return m->op == OP_RMAX;
 }
 
+/* Operands of different shapes meet through broadcasts, so a pattern's
+ * operand may be op(x) under a chain of broadcasts (exp(x) + exp(y) with x
+ * of shape [1] and y of shape [3]).  below() finds the node under the chain;
+ * over() puts a value of that node's shape back under the same chain.
+ * Stability rules are language semantics: they must match either way. */
+static IrNode *below(IrNode *n) {
+  while (is_op(n, OP_BROADCAST)) n = n->args[0];
+  return n;
+}
+
+static IrNode *over(Ad *ad, const IrNode *operand, IrNode *x) {
+  if (!is_op(operand, OP_BROADCAST)) return x;
+  IrNode *inner = over(ad, operand->args[0], x);
+  IrNode *b = ir_node(ad->m, ad->f, OP_BROADCAST, x->dtype, operand->rank, operand->shape, 1, &inner, ad->loc);
+  b->attr = operand->attr;
+  return b;
+}
+
+/* The argument of operand n if n is op(x) under broadcasts, broadcast like n. */
+static bool is_under(IrNode *n, Op op) { return is_op(below(n), op); }
+static IrNode *arg_under(Ad *ad, IrNode *n) { return over(ad, n, below(n)->args[0]); }
+
 static unsigned reduce_mask(const IrNode *r) {
   unsigned mask = 0;
   for (int a = 0; a < r->attr.naxes; a++) mask |= 1u << r->attr.axes[a];
@@ -140,17 +162,19 @@ static IrNode *log_one_plus(Ad *ad, IrNode *n) {
 static IrNode *log_one_minus(Ad *ad, IrNode *n) {
   const IrNode *a = n->args[0];
   if (!is_op(a, OP_SUB) || !is_const(a->args[0], 1)) return NULL;
-  if (is_op(a->args[1], OP_SIGMOID)) return ad_un(ad, OP_NEG, ad_un(ad, OP_SOFTPLUS, a->args[1]->args[0]));
+  if (is_under(a->args[1], OP_SIGMOID)) return ad_un(ad, OP_NEG, ad_un(ad, OP_SOFTPLUS, arg_under(ad, a->args[1])));
   return ad_un(ad, OP_LOG1P, ad_un(ad, OP_NEG, a->args[1]));
 }
 
 static IrNode *exp_minus_one(Ad *ad, IrNode *n) {
-  return is_op(n->args[0], OP_EXP) && is_const(n->args[1], 1) ? ad_un(ad, OP_EXPM1, n->args[0]->args[0]) : NULL;
+  return is_under(n->args[0], OP_EXP) && is_const(n->args[1], 1) ? ad_un(ad, OP_EXPM1, arg_under(ad, n->args[0])) : NULL;
 }
 
-static IrNode *log_exp(Ad *ad, IrNode *n) { return is_op(n->args[0], OP_EXP) ? n->args[0]->args[0] : NULL; }
+static IrNode *log_exp(Ad *ad, IrNode *n) { return is_under(n->args[0], OP_EXP) ? arg_under(ad, n->args[0]) : NULL; }
 
-static IrNode *log1p_expm1(Ad *ad, IrNode *n) { return is_op(n->args[0], OP_EXPM1) ? n->args[0]->args[0] : NULL; }
+static IrNode *log1p_expm1(Ad *ad, IrNode *n) {
+  return is_under(n->args[0], OP_EXPM1) ? arg_under(ad, n->args[0]) : NULL;
+}
 
 static IrNode *sqrt_square(Ad *ad, IrNode *n) {
   const IrNode *a = n->args[0];
@@ -158,11 +182,13 @@ static IrNode *sqrt_square(Ad *ad, IrNode *n) {
 }
 
 static IrNode *log_sigmoid(Ad *ad, IrNode *n) {
-  if (!is_op(n->args[0], OP_SIGMOID)) return NULL;
-  return ad_un(ad, OP_NEG, ad_un(ad, OP_SOFTPLUS, ad_un(ad, OP_NEG, n->args[0]->args[0])));
+  if (!is_under(n->args[0], OP_SIGMOID)) return NULL;
+  return ad_un(ad, OP_NEG, ad_un(ad, OP_SOFTPLUS, ad_un(ad, OP_NEG, arg_under(ad, n->args[0]))));
 }
 
-static IrNode *log1p_exp(Ad *ad, IrNode *n) { return is_op(n->args[0], OP_EXP) ? ad_un(ad, OP_SOFTPLUS, n->args[0]->args[0]) : NULL; }
+static IrNode *log1p_exp(Ad *ad, IrNode *n) {
+  return is_under(n->args[0], OP_EXP) ? ad_un(ad, OP_SOFTPLUS, arg_under(ad, n->args[0])) : NULL;
+}
 
 static IrNode *log1p_neg_sigmoid(Ad *ad, IrNode *n) {
   const IrNode *a = n->args[0];
@@ -173,21 +199,21 @@ static IrNode *log1p_neg_sigmoid(Ad *ad, IrNode *n) {
 /* exp(x) / (1 + exp(x)) -> sigmoid(x);  c / (1 + exp(x)) -> c * sigmoid(-x) */
 static IrNode *sigmoid_from_exp(Ad *ad, IrNode *n) {
   IrNode *e;
-  if (!one_plus(n->args[1], &e) || !is_op(e, OP_EXP)) return NULL;
-  if (SAME(n->args[0], e)) return ad_un(ad, OP_SIGMOID, e->args[0]);
+  if (!one_plus(n->args[1], &e) || !is_under(e, OP_EXP)) return NULL;
+  if (SAME(n->args[0], e)) return ad_un(ad, OP_SIGMOID, arg_under(ad, e));
   double c;
   if (!const_value(n->args[0], &c)) return NULL;
-  IrNode *s = ad_un(ad, OP_SIGMOID, ad_un(ad, OP_NEG, e->args[0]));
+  IrNode *s = ad_un(ad, OP_SIGMOID, ad_un(ad, OP_NEG, arg_under(ad, e)));
   return c == 1 ? s : ad_bin(ad, OP_MUL, n->args[0], s);
 }
 
 /* 1 - erf(x) -> erfc(x);  1 + erf(x), erf(x) + 1 -> erfc(-x) */
 static IrNode *one_minus_erf(Ad *ad, IrNode *n) {
-  return is_const(n->args[0], 1) && is_op(n->args[1], OP_ERF) ? ad_un(ad, OP_ERFC, n->args[1]->args[0]) : NULL;
+  return is_const(n->args[0], 1) && is_under(n->args[1], OP_ERF) ? ad_un(ad, OP_ERFC, arg_under(ad, n->args[1])) : NULL;
 }
 static IrNode *one_plus_erf(Ad *ad, IrNode *n) {
   IrNode *e;
-  return one_plus(n, &e) && is_op(e, OP_ERF) ? ad_un(ad, OP_ERFC, ad_un(ad, OP_NEG, e->args[0])) : NULL;
+  return one_plus(n, &e) && is_under(e, OP_ERF) ? ad_un(ad, OP_ERFC, ad_un(ad, OP_NEG, arg_under(ad, e))) : NULL;
 }
 
 /* log1p(-exp(x)) -> log1mexp(x);  log(-expm1(x)) -> log1mexp(x) */
@@ -201,15 +227,15 @@ static IrNode *log_neg_expm1(Ad *ad, IrNode *n) {
 }
 
 static IrNode *one_minus_sigmoid(Ad *ad, IrNode *n) {
-  if (!is_const(n->args[0], 1) || !is_op(n->args[1], OP_SIGMOID)) return NULL;
-  return ad_un(ad, OP_SIGMOID, ad_un(ad, OP_NEG, n->args[1]->args[0]));
+  if (!is_const(n->args[0], 1) || !is_under(n->args[1], OP_SIGMOID)) return NULL;
+  return ad_un(ad, OP_SIGMOID, ad_un(ad, OP_NEG, arg_under(ad, n->args[1])));
 }
 
 /* log(exp(x) + exp(y)) -> m + log1p(exp(min(x, y) - m)), m = max(x, y) */
 static IrNode *log_add_exp(Ad *ad, IrNode *n) {
   const IrNode *a = n->args[0];
-  if (!is_op(a, OP_ADD) || !is_op(a->args[0], OP_EXP) || !is_op(a->args[1], OP_EXP)) return NULL;
-  IrNode *x = a->args[0]->args[0], *y = a->args[1]->args[0];
+  if (!is_op(a, OP_ADD) || !is_under(a->args[0], OP_EXP) || !is_under(a->args[1], OP_EXP)) return NULL;
+  IrNode *x = arg_under(ad, a->args[0]), *y = arg_under(ad, a->args[1]);
   IrNode *m = ad_bin(ad, OP_MAX, x, y), *lo = ad_bin(ad, OP_MIN, x, y);
   return ad_bin(ad, OP_ADD, m, ad_un(ad, OP_LOG1P, ad_un(ad, OP_EXP, ad_bin(ad, OP_SUB, lo, m))));
 }
@@ -226,8 +252,8 @@ static IrNode *shift_by_max(Ad *ad, IrNode *x, unsigned mask, IrNode **max_kept)
 /* log(sum(exp(x), axes)) -> max(x) + log(sum(exp(x - max(x)), axes)) */
 static IrNode *log_sum_exp(Ad *ad, IrNode *n) {
   IrNode *s = n->args[0];
-  if (!is_op(s, OP_SUM) || !is_op(s->args[0], OP_EXP) || max_shifted(s->args[0]->args[0])) return NULL;
-  IrNode *x = s->args[0]->args[0], *mk;
+  if (!is_op(s, OP_SUM) || !is_under(s->args[0], OP_EXP) || max_shifted(below(s->args[0])->args[0])) return NULL;
+  IrNode *x = arg_under(ad, s->args[0]), *mk;
   unsigned mask = reduce_mask(s);
   IrNode *sum = ad_reduce(ad, OP_SUM, ad_un(ad, OP_EXP, shift_by_max(ad, x, mask, &mk)), mask, s->attr.keepdims);
   IrNode *m = s->attr.keepdims ? mk : ad_un(ad, OP_STOP_GRADIENT, ad_reduce(ad, OP_RMAX, x, mask, false));
@@ -237,10 +263,10 @@ static IrNode *log_sum_exp(Ad *ad, IrNode *n) {
 /* exp(x) / broadcast(sum(exp(x), axes, keepdims)) -> the same, shifted by max(x) */
 static IrNode *softmax_shift(Ad *ad, IrNode *n) {
   IrNode *e = n->args[0], *b = n->args[1];
-  if (!is_op(e, OP_EXP) || !is_op(b, OP_BROADCAST) || max_shifted(e->args[0])) return NULL;
+  if (!is_under(e, OP_EXP) || !is_op(b, OP_BROADCAST) || max_shifted(below(e)->args[0])) return NULL;
   IrNode *s = b->args[0];
   if (!is_op(s, OP_SUM) || !SAME(s->args[0], e) || !s->attr.keepdims) return NULL;
-  IrNode *mk, *e2 = ad_un(ad, OP_EXP, shift_by_max(ad, e->args[0], reduce_mask(s), &mk));
+  IrNode *mk, *e2 = ad_un(ad, OP_EXP, shift_by_max(ad, arg_under(ad, e), reduce_mask(s), &mk));
   IrNode *s2 = ad_reduce(ad, OP_SUM, e2, reduce_mask(s), true);
   int64_t axes[IR_MAX_RANK];
   for (int a = 0; a < e->rank; a++) axes[a] = a;
@@ -250,8 +276,8 @@ static IrNode *softmax_shift(Ad *ad, IrNode *n) {
 /* log(exp(z) / s) -> z - log(s): log(softmax) becomes log_softmax */
 static IrNode *log_of_ratio(Ad *ad, IrNode *n) {
   const IrNode *d = n->args[0];
-  if (!is_op(d, OP_DIV) || !is_op(d->args[0], OP_EXP)) return NULL;
-  return ad_bin(ad, OP_SUB, d->args[0]->args[0], ad_un(ad, OP_LOG, d->args[1]));
+  if (!is_op(d, OP_DIV) || !is_under(d->args[0], OP_EXP)) return NULL;
+  return ad_bin(ad, OP_SUB, arg_under(ad, d->args[0]), ad_un(ad, OP_LOG, d->args[1]));
 }
 
 /* x ** k for k in {-1, 2, 3, 4} by multiplication: correctly rounded steps

@@ -40,6 +40,9 @@ static const char src[] =
     "fn log_sum_exp(z: f32[N, K]) -> f32[N] { return log(sum(exp(z), axis=1)) }\n"
     "fn softmax_rows(z: f32[N, K]) -> f32[N, K] { return exp(z) / sum(exp(z), axis=1, keepdims=true) }\n"
     "fn log_softmax_rows(z: f32[N, K]) -> f32[N, K] { return log(exp(z) / sum(exp(z), axis=1, keepdims=true)) }\n"
+    "fn lae_bcast(x: f32[1], y: f32[3]) -> f32[3] { return log(exp(x) + exp(y)) }\n"
+    "fn lae_bcast64(x: f64, y: f64[N]) -> f64[N] { return log(exp(y) + exp(x)) }\n"
+    "fn ratio_bcast(z: f32[1], s: f32[3]) -> f32[3] { return log(exp(z) / s) }\n"
     "fn ce_grad(z: f32[N, K], y: f32[N, K]) -> f32 { return -sum(y * log(exp(z) / sum(exp(z), axis=1, keepdims=true))) }\n";
 
 /* naive(x, y): the expression as written, in C float */
@@ -164,6 +167,32 @@ static void test_row_rewrites(void **state) {
   if (out[0][0] != 0 || !accurate(out[0][1], -2e4) || !accurate(out[1][1], -1.3132616875182228)) fail_msg("log_softmax = %g %g %g", out[0][0], out[0][1], out[1][1]);
 }
 
+/* Stability rewrites are semantics, also when an operand is broadcast:
+ * log(exp(x) + exp(y)) with x of shape [1] (or a scalar) and y of shape [3]
+ * once gave inf at y = 100 (issue 8). */
+static void test_broadcast_rewrites(void **state) {
+  (void)state;
+  float x = 0.5f, y[3] = {100, 1, -200}, out[3], z = 200, s3[3] = {2, 1, 0.5f};
+  int64_t one[1] = {1}, three[1] = {3};
+  DLTensor tx = T(&x, 1, one), ty = T(y, 1, three), to = T(out, 1, three);
+  assert_int_equal(((int (*)(DLTensor *, DLTensor *, DLTensor *))fn("lae_bcast"))(&tx, &ty, &to), 0);
+  double want[3] = {100, 1.4740769841801067, 0.5};
+  for (int i = 0; i < 3; i++)
+    if (!accurate(out[i], want[i])) fail_msg("lae_bcast[%d] = %.9g, want %.9g", i, (double)out[i], want[i]);
+  assert_true(isinf(logf(expf(x) + expf(y[0])))); /* naive overflows */
+  double x64 = 0.5, y64[2] = {1000, -1000}, o64[2];
+  DLTensor tx64 = {&x64, {kDLCPU, 0}, 0, {kDLFloat, 64, 1}, three, NULL, 0};
+  int64_t two[1] = {2};
+  DLTensor ty64 = {y64, {kDLCPU, 0}, 1, {kDLFloat, 64, 1}, two, NULL, 0}, to64 = ty64;
+  to64.data = o64;
+  assert_int_equal(((int (*)(DLTensor *, DLTensor *, DLTensor *))fn("lae_bcast64"))(&tx64, &ty64, &to64), 0);
+  if (o64[0] != 1000 || o64[1] != 0.5) fail_msg("lae_bcast64 = %.17g, %.17g, want 1000, 0.5", o64[0], o64[1]);
+  DLTensor tz = T(&z, 1, one), ts = T(s3, 1, three);
+  assert_int_equal(((int (*)(DLTensor *, DLTensor *, DLTensor *))fn("ratio_bcast"))(&tz, &ts, &to), 0);
+  for (int i = 0; i < 3; i++)
+    if (!accurate(out[i], 200 - log(s3[i]))) fail_msg("ratio_bcast[%d] = %.9g, want %.9g", i, (double)out[i], 200 - log(s3[i]));
+}
+
 /* The gradient of cross-entropy(softmax) stays finite at extreme logits:
  * d/dz = softmax(z) - y, built from the rewritten (stable) forward. */
 static void test_cross_entropy_gradient(void **state) {
@@ -183,6 +212,7 @@ int main(void) {
       cmocka_unit_test(test_scalar_rewrites),
       cmocka_unit_test(test_row_rewrites),
       cmocka_unit_test(test_cross_entropy_gradient),
+      cmocka_unit_test(test_broadcast_rewrites),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
