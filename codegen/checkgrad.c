@@ -22,7 +22,8 @@
 #include "passes.h"
 #include "texrt.h"
 
-enum { MAX_PARAMS = 16, MAX_CALL_ARGS = 32 };
+/* Sized from the language limits, so every valid function can be checked. */
+enum { MAX_PARAMS = TEX_MAX_PARAMS + TEX_MAX_RESULTS, MAX_CALL_ARGS = 2 * TEX_MAX_PARAMS + TEX_MAX_RESULTS };
 #define TOLERANCE 1e-6
 
 typedef struct Tensor {
@@ -237,6 +238,11 @@ static int check_loaded(void *so, const char *fn_name, uint64_t seed, bool jvp) 
 }
 
 /* Lowers FILE, keeps only FN and its vjp exported, re-types to f64. */
+static bool has_float_param(const IrFunc *f) {
+  ParamSet all = ir_float_params(f);
+  return !ps_empty(&all);
+}
+
 static IrModule *prepare(const char *file, const char *fn_name, bool jvp, Diag *d) {
   size_t len;
   char *text = texc_read_file(file, &len);
@@ -247,7 +253,7 @@ static IrModule *prepare(const char *file, const char *fn_name, bool jvp, Diag *
   IrModule *m = fe_compile_text(file, text, "checkgrad", d);
   tex_free(text);
   IrFunc *f = m ? ir_find_func(m, fn_name) : NULL;
-  if (m && (!f || !ir_float_params(f) || f->nupdates || f->derive)) {
+  if (m && (!f || !has_float_param(f) || f->nupdates || f->derive)) {
     fprintf(stderr, "texc check-grad: %s has no function '%s' with floating-point parameters to check\n", file, fn_name);
     ir_module_free(m);
     return NULL;
@@ -256,8 +262,9 @@ static IrModule *prepare(const char *file, const char *fn_name, bool jvp, Diag *
   for (int i = 0; i < m->funcs.len; i++) ((IrFunc *)m->funcs.items[i])->exported = false;
   f->exported = true;
   pass_specialise_f64(m);
-  ir_derive(m, f, DERIVE_VJP, ir_float_params(f), "vjp", f->loc)->exported = true;
-  if (jvp) ir_derive(m, f, DERIVE_JVP, ir_float_params(f), "jvp", f->loc)->exported = true;
+  ParamSet all = ir_float_params(f);
+  ir_derive(m, f, DERIVE_VJP, &all, "vjp", f->loc)->exported = true;
+  if (jvp) ir_derive(m, f, DERIVE_JVP, &all, "jvp", f->loc)->exported = true;
   return m;
 }
 

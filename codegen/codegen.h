@@ -14,6 +14,7 @@
 #include <llvm-c/TargetMachine.h>
 
 #include "ir.h"
+#include "texrt.h"
 
 /* ==== vecmath.c ========================================================== */
 
@@ -68,7 +69,7 @@ typedef struct Cg {
   /* state of the kernel being emitted */
   const Kernel *k;
   LLVMValueRef fn, entry_allocas_at;
-  LLVMValueRef sym_val[64];
+  LLVMValueRef sym_val[TEX_MAX_SYMS];
   LLVMValueRef extent[IR_MAX_RANK + 1];
   LLVMValueRef base[K_MAX_INPUTS + 1];               /* inputs, then the output */
   Dim lstride[K_MAX_INPUTS + 1][IR_MAX_RANK + 1];    /* elements per loop step */

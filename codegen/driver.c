@@ -170,9 +170,10 @@ static int codegen(const TexcOptions *o, IrModule *m, KProgram **progs, int n) {
   return ok ? 0 : 3;
 }
 
-/* The wrt mask of f for --wrt (all floating-point params without it). */
-static bool wrt_mask(const TexcOptions *o, IrFunc *f, Diag *d, uint64_t *mask) {
-  *mask = o->wrt ? 0 : ir_float_params(f);
+/* The wrt set of f for --wrt (all floating-point params without it). */
+static bool wrt_set(const TexcOptions *o, IrFunc *f, Diag *d, ParamSet *set) {
+  ParamSet none = {{0}};
+  *set = o->wrt ? none : ir_float_params(f);
   for (int i = 0; o->wrt && i < f->nparams; i++)
     if (tex_in_list(o->wrt, f->params[i]->name)) {
       if (!dtype_is_float(f->params[i]->dtype)) {
@@ -180,10 +181,10 @@ static bool wrt_mask(const TexcOptions *o, IrFunc *f, Diag *d, uint64_t *mask) {
                    f->params[i]->name, dtype_names[f->params[i]->dtype]);
         return false;
       }
-      *mask |= 1ull << i;
+      ps_add(set, i);
     }
-  if (!*mask) diag_error(d, f->loc, "%s() has no floating-point parameter %sto differentiate", f->name, o->wrt ? "named by --wrt " : "");
-  return *mask != 0;
+  if (ps_empty(set)) diag_error(d, f->loc, "%s() has no floating-point parameter %sto differentiate", f->name, o->wrt ? "named by --wrt " : "");
+  return !ps_empty(set);
 }
 
 static bool scalar_float_result(const IrFunc *f) {
@@ -194,19 +195,19 @@ static bool scalar_float_result(const IrFunc *f) {
  * (params and cotangents -> values, cotangents).  --grad-all: every exported
  * function with a scalar float result. */
 static bool request_gradient(IrModule *m, IrFunc *f, const TexcOptions *o, Diag *d) {
-  uint64_t mask;
+  ParamSet wrt;
   if (f->nupdates || f->derive) {
     diag_error(d, f->loc, "--grad: %s() %s", f->name, f->derive ? "is itself a derivative" : "updates parameters in place and cannot be differentiated");
     return false;
   }
-  if (!wrt_mask(o, f, d, &mask)) return false;
+  if (!wrt_set(o, f, d, &wrt)) return false;
   bool scalar = scalar_float_result(f);
   char *name = arena_printf(&m->arena, "%s_%s", f->name, scalar ? "grad" : "vjp");
   if (ir_find_func(m, name)) {
     diag_error(d, f->loc, "--grad: a function named %s() already exists", name);
     return false;
   }
-  IrFunc *g = ir_derive(m, f, scalar ? DERIVE_VALUE_AND_GRAD : DERIVE_VJP, mask, name, f->loc);
+  IrFunc *g = ir_derive(m, f, scalar ? DERIVE_VALUE_AND_GRAD : DERIVE_VJP, &wrt, name, f->loc);
   g->exported = true;
   return true;
 }

@@ -301,11 +301,9 @@ typedef struct DeriveCall {
   const Builtin *b;
   const FnDecl *decl;   /* f */
   IrFunc *of;
-  uint64_t wrt;
+  ParamSet wrt;
   char label[160];      /* "grad(f)" in messages */
 } DeriveCall;
-
-static int popcount64(uint64_t v) { return __builtin_popcountll(v); }
 
 static int float_results(const IrFunc *f) {
   int n = 0;
@@ -367,7 +365,7 @@ static int wrt_index(Sema *s, const DeriveCall *dc, const Expr *name) {
 /* One name of wrt=: a floating-point parameter of f, given once, after the
  * ones before it in f (the derivatives come in parameter order, so another
  * order would silently swap them). */
-static bool wrt_param(Sema *s, DeriveCall *dc, const Expr *name, uint64_t *mask) {
+static bool wrt_param(Sema *s, DeriveCall *dc, const Expr *name, ParamSet *set) {
   int i = wrt_index(s, dc, name);
   if (i < 0) return false;
   const IrNode *p = dc->of->params[i];
@@ -377,23 +375,18 @@ static bool wrt_param(Sema *s, DeriveCall *dc, const Expr *name, uint64_t *mask)
                p->name, sema_type_text(s, p, tb));
     return false;
   }
-  if (i >= 64) {
-    sema_error(s, name->loc, "cannot differentiate with respect to '%s': only the first 64 parameters can be wrt", p->name);
-    return false;
-  }
-  if (*mask & (1ull << i)) {
+  if (ps_has(set, i)) {
     sema_error(s, name->loc, "'%s' appears twice in wrt=", p->name);
     return false;
   }
-  if (*mask >> i) {
-    int later = i + 1;
-    while (!(*mask & (1ull << later))) later++;
+  int later = ps_next(set, i);
+  if (later >= 0) {
     sema_error(s, name->loc,
                "wrt= lists '%s' after '%s', but %s() declares it first; the results come in parameter order, so list it first",
                p->name, dc->of->params[later]->name, dc->of->name);
     return false;
   }
-  *mask |= 1ull << i;
+  ps_add(set, i);
   return true;
 }
 
@@ -425,7 +418,7 @@ static bool derive_wrt(Sema *s, DeriveCall *dc) {
   }
   if (!ok || given) return ok;
   dc->wrt = ir_float_params(dc->of);
-  if (dc->wrt) return true;
+  if (!ps_empty(&dc->wrt)) return true;
   sema_error(s, dc->e->args[0].loc, "%s() has no floating-point parameter to differentiate with respect to", dc->of->name);
   return false;
 }
@@ -460,7 +453,7 @@ static int expected_args(const DeriveCall *dc, const char **extra, int *nextra) 
   *nextra = 0;
   *extra = "";
   if (dc->b->derive == DERIVE_VJP_CT) *nextra = float_results(dc->of), *extra = "cotangent";
-  if (dc->b->derive == DERIVE_JVP) *nextra = popcount64(dc->wrt), *extra = "tangent";
+  if (dc->b->derive == DERIVE_JVP) *nextra = ps_count(&dc->wrt), *extra = "tangent";
   return dc->of->nparams + *nextra;
 }
 
@@ -482,20 +475,17 @@ static Val lower_derive(Sema *s, const Expr *e, const Builtin *b) {
   if (!derive_target(s, &dc)) return sema_poison();
   bool ok = derive_wrt(s, &dc);
   ok = ok && check_results(s, &dc);
-  Val args[2 * TEX_MAX_CALL_ARGS];
+  Val *args = tex_calloc((size_t)e->nargs + 1, sizeof(Val));
   int n = 0;
   for (int i = 1; i < e->nargs; i++) {
     if (e->args[i].name) continue;
-    if (n == 2 * TEX_MAX_CALL_ARGS) {
-      sema_error(s, e->args[i].loc, "too many arguments (the limit is %d)", 2 * TEX_MAX_CALL_ARGS);
-      return sema_poison();
-    }
     args[n] = sema_lower_expr(s, e->args[i].value);
     ok = ok && !args[n++].poison;
   }
-  if (!ok || !count_args(s, &dc, n)) return sema_poison();
-  IrFunc *g = ir_derive(s->m, dc.of, b->derive, dc.wrt, NULL, e->loc);
-  return sema_call(s, g, args, n, e->loc, dc.label, e->name);
+  Val v = sema_poison();
+  if (ok && count_args(s, &dc, n)) v = sema_call(s, ir_derive(s->m, dc.of, b->derive, &dc.wrt, NULL, e->loc), args, n, e->loc, dc.label, e->name);
+  tex_free(args);
+  return v;
 }
 
 /* ---- the table ------------------------------------------------------------ */

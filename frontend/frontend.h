@@ -144,7 +144,11 @@ IrModule *fe_compile_text(const char *file, const char *text, const char *prefix
 
 /* ==== sema internals (sema.c, builtins.c) ================================ */
 
-enum { TEX_MAX_CALL_ARGS = 64, TEX_MAX_RESULTS = 64 };
+/* The language's limits, each reported by sema with a caret at the first
+ * thing past it.  They keep every exported function, derivatives included,
+ * inside the runtime's ABI limits (texrt.h), which no program can reach: a
+ * gradient has at most 2 * TEX_MAX_PARAMS + TEX_MAX_RESULTS arguments. */
+enum { TEX_MAX_PARAMS = 256, TEX_MAX_CALL_ARGS = TEX_MAX_PARAMS, TEX_MAX_RESULTS = 64, TEX_MAX_FN_SYMS = 256 };
 
 /* A value during lowering: an IR node, a weak literal, a tuple (the results
  * of a call with several), or a poisoned value. */

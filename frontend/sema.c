@@ -478,11 +478,7 @@ static Val lower_user_call(Sema *s, const Expr *e, IrFunc *callee, const FnDecl 
     sema_error(s, e->loc, "%s() takes %d argument%s, got %d", callee->name, callee->nparams, callee->nparams == 1 ? "" : "s", e->nargs);
     return sema_poison();
   }
-  Val args[TEX_MAX_CALL_ARGS];
-  if (e->nargs > TEX_MAX_CALL_ARGS) {
-    sema_error(s, e->loc, "too many arguments (the limit is %d)", TEX_MAX_CALL_ARGS);
-    return sema_poison();
-  }
+  Val *args = tex_calloc((size_t)e->nargs + 1, sizeof(Val)); /* nargs == nparams, within TEX_MAX_PARAMS */
   bool ok = true;
   for (int i = 0; i < e->nargs; i++) {
     if (e->args[i].name) {
@@ -492,10 +488,11 @@ static Val lower_user_call(Sema *s, const Expr *e, IrFunc *callee, const FnDecl 
     args[i] = sema_lower_expr(s, e->args[i].value);
     ok = ok && !args[i].poison;
   }
-  if (!ok) return sema_poison();
   char label[160];
   snprintf(label, sizeof label, "%s()", callee->name);
-  return sema_call(s, callee, args, e->nargs, e->loc, label, callee->name);
+  Val v = ok ? sema_call(s, callee, args, e->nargs, e->loc, label, callee->name) : sema_poison();
+  tex_free(args);
+  return v;
 }
 
 const FnDecl *sema_find_fn(Sema *s, const char *name, IrFunc **f) {
@@ -621,6 +618,30 @@ static bool symbol_bound_by_params(IrFunc *f, int sym) {
   return false;
 }
 
+/* The limits a function's signature must keep (frontend.h). */
+static bool check_signature_limits(Sema *s, const FnDecl *d, IrFunc *f) {
+  char label[160];
+  decl_label(d, label, sizeof label);
+  if (d->nparams > TEX_MAX_PARAMS) {
+    sema_error(s, d->params[TEX_MAX_PARAMS].loc, "%s has %d parameters; a function takes at most %d", label, d->nparams, TEX_MAX_PARAMS);
+    return false;
+  }
+  int nsyms = 0;
+  for (int i = 0; i < f->nparams; i++)
+    for (int a = 0; a < f->params[i]->rank; a++) {
+      int sym = dim_as_sym(f->params[i]->shape[a]);
+      bool seen = sym < 0;
+      for (int j = 0; j <= i && !seen; j++)
+        for (int b = 0; b < (j < i ? f->params[j]->rank : a) && !seen; b++) seen = dim_as_sym(f->params[j]->shape[b]) == sym;
+      if (!seen && ++nsyms > TEX_MAX_FN_SYMS) {
+        sema_error(s, d->params[i].type.dims[a].loc, "%s has more than %d size symbols; a function may use at most %d", label,
+                   TEX_MAX_FN_SYMS, TEX_MAX_FN_SYMS);
+        return false;
+      }
+    }
+  return true;
+}
+
 static bool lower_params(Sema *s, const FnDecl *d, IrFunc *f) {
   bool ok = true;
   for (int i = 0; i < d->nparams; i++) {
@@ -640,7 +661,7 @@ static bool lower_params(Sema *s, const FnDecl *d, IrFunc *f) {
     if (!lower_type(s, &p->type, &rank, shape)) ok = false, rank = 0;
     ir_param(s->m, f, p->name, p->type.dtype, rank, shape, p->loc)->inout = is_inout(d, i);
   }
-  return ok;
+  return check_signature_limits(s, d, f) && ok;
 }
 
 /* A placeholder per declared result: the body's values replace them. */

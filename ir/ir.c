@@ -104,11 +104,32 @@ IrNode *ir_placeholder(IrModule *m, DType t, int rank, const Dim *shape) {
 
 const char *const derive_kind_names[] = {"", "grad", "value_and_grad", "vjp", "vjp_ct", "jvp"};
 
-uint64_t ir_float_params(const IrFunc *f) {
-  uint64_t mask = 0;
-  for (int i = 0; i < f->nparams && i < 64; i++)
-    if (dtype_is_float(f->params[i]->dtype)) mask |= 1ull << i;
-  return mask;
+bool ps_empty(const ParamSet *s) { return ps_next(s, -1) < 0; }
+
+bool ps_equal(const ParamSet *a, const ParamSet *b) { return memcmp(a->w, b->w, sizeof a->w) == 0; }
+
+int ps_count(const ParamSet *s) {
+  int n = 0;
+  for (int i = 0; i < IR_MAX_PARAMS / 64; i++) n += __builtin_popcountll(s->w[i]);
+  return n;
+}
+
+int ps_next(const ParamSet *s, int i) {
+  for (int j = i + 1; j < IR_MAX_PARAMS; j++) {
+    if (j % 64 == 0 && !s->w[j / 64]) {
+      j += 63; /* an empty word */
+      continue;
+    }
+    if (ps_has(s, j)) return j;
+  }
+  return -1;
+}
+
+ParamSet ir_float_params(const IrFunc *f) {
+  ParamSet set = {{0}};
+  for (int i = 0; i < f->nparams; i++)
+    if (dtype_is_float(f->params[i]->dtype)) ps_add(&set, i);
+  return set;
 }
 
 /* The value results of f: all but the in-place updates. */
@@ -119,7 +140,7 @@ static IrNode *like_param(IrModule *m, IrFunc *g, const IrNode *p, const char *n
 }
 
 /* Params of a derived function: those of `of`, then cotangents or tangents. */
-static void derive_params(IrModule *m, IrFunc *g, IrFunc *of, DeriveKind kind, uint64_t wrt) {
+static void derive_params(IrModule *m, IrFunc *g, IrFunc *of, DeriveKind kind, const ParamSet *wrt) {
   for (int i = 0; i < of->nparams; i++) like_param(m, g, of->params[i], of->params[i]->name);
   int nv = value_results(of);
   if (kind == DERIVE_VJP || kind == DERIVE_VJP_CT)
@@ -128,28 +149,28 @@ static void derive_params(IrModule *m, IrFunc *g, IrFunc *of, DeriveKind kind, u
         like_param(m, g, of->results[r], nv == 1 ? "d_out" : arena_printf(&m->arena, "d_out%d", r));
   if (kind == DERIVE_JVP)
     for (int i = 0; i < of->nparams; i++)
-      if (wrt & (1ull << i)) like_param(m, g, of->params[i], arena_printf(&m->arena, "t_%s", of->params[i]->name));
+      if (ps_has(wrt, i)) like_param(m, g, of->params[i], arena_printf(&m->arena, "t_%s", of->params[i]->name));
 }
 
 /* Result placeholders and their ABI names. */
-static void derive_results(IrModule *m, IrFunc *g, IrFunc *of, DeriveKind kind, uint64_t wrt) {
-  IrNode *res[128] = {0};
-  const char *names[128] = {0};
+static void derive_results(IrModule *m, IrFunc *g, IrFunc *of, DeriveKind kind, const ParamSet *wrt) {
   int n = 0, nv = value_results(of);
+  IrNode **res = tex_calloc((size_t)(nv + nv + of->nparams) + 1, sizeof(IrNode *));
+  const char **names = tex_calloc((size_t)(nv + nv + of->nparams) + 1, sizeof(char *));
   bool value = kind == DERIVE_VALUE_AND_GRAD || kind == DERIVE_VJP;
-  for (int r = 0; value && r < nv && n < 128; r++, n++) {
+  for (int r = 0; value && r < nv; r++, n++) {
     res[n] = ir_placeholder(m, of->results[r]->dtype, of->results[r]->rank, of->results[r]->shape);
     names[n] = nv == 1 ? "value" : arena_printf(&m->arena, "value%d", r);
   }
   if (kind == DERIVE_JVP) {
-    for (int r = 0; r < nv && n < 128; r++)
+    for (int r = 0; r < nv; r++)
       if (dtype_is_float(of->results[r]->dtype)) {
         res[n] = ir_placeholder(m, of->results[r]->dtype, of->results[r]->rank, of->results[r]->shape);
         names[n++] = nv == 1 ? "tangent" : arena_printf(&m->arena, "tangent%d", r);
       }
   } else {
-    for (int i = 0; i < of->nparams && n < 128; i++)
-      if (wrt & (1ull << i)) {
+    for (int i = 0; i < of->nparams; i++)
+      if (ps_has(wrt, i)) {
         const IrNode *p = of->params[i];
         res[n] = ir_placeholder(m, p->dtype, p->rank, p->shape);
         names[n++] = arena_printf(&m->arena, "d_%s", p->name);
@@ -157,21 +178,37 @@ static void derive_results(IrModule *m, IrFunc *g, IrFunc *of, DeriveKind kind, 
   }
   ir_set_results(m, g, n, res);
   for (int i = 0; i < n; i++) g->result_names[i] = names[i];
+  tex_free(names);
+  tex_free(res);
 }
 
-IrFunc *ir_derive(IrModule *m, IrFunc *of, DeriveKind kind, uint64_t wrt, const char *name, SrcLoc loc) {
+/* "f__grad" for every float param, else "f__grad_w" and the set in hex. */
+static const char *derived_name(IrModule *m, IrFunc *of, DeriveKind kind, const ParamSet *wrt) {
+  ParamSet all = ir_float_params(of);
+  if (ps_equal(wrt, &all)) return arena_printf(&m->arena, "%s__%s", of->name, derive_kind_names[kind]);
+  int top = IR_MAX_PARAMS / 64 - 1;
+  while (top > 0 && !wrt->w[top]) top--;
+  char *hex = tex_calloc((size_t)(top + 1) * 16 + 1, 1), *p = hex;
+  p += sprintf(p, "%llx", (unsigned long long)wrt->w[top]);
+  for (int i = top - 1; i >= 0; i--) p += sprintf(p, "%016llx", (unsigned long long)wrt->w[i]);
+  const char *name = arena_printf(&m->arena, "%s__%s_w%s", of->name, derive_kind_names[kind], hex);
+  tex_free(hex);
+  return name;
+}
+
+IrFunc *ir_derive(IrModule *m, IrFunc *of, DeriveKind kind, const ParamSet *wrt, const char *name, SrcLoc loc) {
   for (int i = 0; i < m->funcs.len; i++) {
     IrFunc *g = m->funcs.items[i];
-    if (g->derive == kind && g->derive_of == of && g->wrt == wrt && (!name || strcmp(g->name, name) == 0)) return g;
+    if (g->derive == kind && g->derive_of == of && ps_equal(&g->wrt, wrt) && (!name || strcmp(g->name, name) == 0)) return g;
   }
-  if (!name)
-    name = wrt == ir_float_params(of) ? arena_printf(&m->arena, "%s__%s", of->name, derive_kind_names[kind])
-                                      : arena_printf(&m->arena, "%s__%s_w%llx", of->name, derive_kind_names[kind], (unsigned long long)wrt);
+  /* sema bounds what a program can ask for far below this */
+  if (2 * of->nparams + value_results(of) > IR_MAX_PARAMS) ice("@%s: %d parameters are too many to differentiate", of->name, of->nparams);
+  if (!name) name = derived_name(m, of, kind, wrt);
   IrFunc *g = ir_func_new(m, name, loc);
   g->exported = false;
   g->derive = kind;
   g->derive_of = of;
-  g->wrt = wrt;
+  g->wrt = *wrt;
   g->built = false;
   derive_params(m, g, of, kind, wrt);
   derive_results(m, g, of, kind, wrt);

@@ -217,6 +217,27 @@ struct IrNode {
 /* Functions the autodiff and jvp passes build from another one (design §4).
  * Until built, a derived function has its signature (params, result types)
  * but no body, so calls to it can be checked and lowered before AD runs. */
+/* A set of parameter indices: wrt=, the active arguments of a call.  A
+ * source function takes at most TEX_MAX_PARAMS parameters (sema says so at
+ * the parameter); derived functions nest (the jvp of a jvp doubles them
+ * twice), so the set has room for IR_MAX_PARAMS. */
+enum { IR_MAX_PARAMS = 4096 };
+typedef struct ParamSet {
+  uint64_t w[IR_MAX_PARAMS / 64];
+} ParamSet;
+
+static inline bool ps_has(const ParamSet *s, int i) {
+  return i >= 0 && i < IR_MAX_PARAMS && (s->w[i / 64] >> (i % 64) & 1);
+}
+static inline void ps_add(ParamSet *s, int i) {
+  if (i >= 0 && i < IR_MAX_PARAMS) s->w[i / 64] |= UINT64_C(1) << (i % 64);
+}
+bool ps_empty(const ParamSet *s);
+bool ps_equal(const ParamSet *a, const ParamSet *b);
+int ps_count(const ParamSet *s);
+/* The smallest member above i, or -1. */
+int ps_next(const ParamSet *s, int i);
+
 typedef enum DeriveKind {
   DERIVE_NONE,
   DERIVE_GRAD,           /* params -> gradient per wrt param (scalar result, seed 1) */
@@ -241,7 +262,7 @@ struct IrFunc {
   /* derived functions */
   DeriveKind derive;
   IrFunc *derive_of;
-  uint64_t wrt;        /* bit i: param i of derive_of */
+  ParamSet wrt;        /* param i of derive_of is differentiated */
   bool built;          /* the body exists (always true when derive is NONE) */
   IrFunc *custom_vjp;  /* a user rule `grad f(...)`, with the DERIVE_VJP_CT signature */
 };
@@ -266,10 +287,10 @@ void ir_set_results(IrModule *m, IrFunc *f, int n, IrNode *const *results);
 IrNode *ir_placeholder(IrModule *m, DType t, int rank, const Dim *shape);
 /* The derived function of `of` (memoised per kind and wrt): declared now,
  * built by the autodiff/jvp pass.  name NULL: "<of>__<kind>". */
-IrFunc *ir_derive(IrModule *m, IrFunc *of, DeriveKind kind, uint64_t wrt, const char *name, SrcLoc loc);
+IrFunc *ir_derive(IrModule *m, IrFunc *of, DeriveKind kind, const ParamSet *wrt, const char *name, SrcLoc loc);
 extern const char *const derive_kind_names[];
-/* Floating-point params of f as a wrt mask. */
-uint64_t ir_float_params(const IrFunc *f);
+/* Floating-point params of f as a wrt set. */
+ParamSet ir_float_params(const IrFunc *f);
 
 /* The builder appends to f's body.  It checks nothing (ir_verify does) and does
  * not hash-cons (CSE is a pass). */

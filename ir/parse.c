@@ -91,7 +91,7 @@ typedef struct Link {
   IrFunc *f;
   const char *target;
   DeriveKind kind;   /* DERIVE_NONE: a rule */
-  uint64_t wrt;
+  ParamSet wrt;
   Token at;
 } Link;
 
@@ -792,15 +792,15 @@ static bool parse_link(Parser *P, DeriveKind kind) {
   if (t.kind != T_AT || !tok_text(P, &t, 1, name)) return unexpected(P, "a function name like @f");
   next(P);
   Link *l = ARENA_NEW(&P->m->arena, Link);
-  *l = (Link){P->f, arena_strdup(&P->m->arena, name), kind, 0, t};
+  *l = (Link){P->f, arena_strdup(&P->m->arena, name), kind, {{0}}, t};
   vec_push(&P->links, l);
   if (kind == DERIVE_NONE) return true;
   if (!expect_word(P, "wrt") || !expect(P, "=") || !expect(P, "[")) return false;
   if (accept(P, "]")) return true;
   do {
     int64_t i;
-    if (!parse_int(P, 63, &i)) return false;
-    l->wrt |= 1ull << i;
+    if (!parse_int(P, IR_MAX_PARAMS - 1, &i)) return false;
+    ps_add(&l->wrt, (int)i);
   } while (accept(P, ","));
   return expect(P, "]");
 }

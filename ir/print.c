@@ -110,8 +110,8 @@ static void print_signature(FILE *out, IrModule *m, IrFunc *f) {
   if (nvalues != 1) fputc(')', out);
   if (f->derive) {
     fprintf(out, " derive %s @%s wrt=[", derive_kind_names[f->derive], f->derive_of->name);
-    for (int i = 0, first = 1; i < 64; i++)
-      if (f->wrt & (1ull << i)) fprintf(out, "%s%d", first ? "" : ", ", i), first = 0;
+    for (int i = ps_next(&f->wrt, -1), first = 1; i >= 0; i = ps_next(&f->wrt, i), first = 0)
+      fprintf(out, "%s%d", first ? "" : ", ", i);
     fputc(']', out);
   }
   if (f->custom_vjp) fprintf(out, " rule @%s", f->custom_vjp->name);

@@ -109,14 +109,15 @@ IrNode **ad_clone_body(IrModule *m, IrFunc *of, IrFunc *g) {
   ir_renumber(of);
   IrNode **map = tex_calloc((size_t)of->body.len + 1, sizeof(IrNode *));
   for (int i = 0; i < of->body.len; i++) {
-    IrNode *n = of->body.items[i], *args[64];
+    IrNode *n = of->body.items[i];
     if (n->op == OP_PARAM) {
       map[i] = g->params[n->attr.i];
       continue;
     }
-    if (n->nargs > 64) ice("node with %d operands", n->nargs);
+    IrNode **args = tex_calloc((size_t)n->nargs + 1, sizeof(IrNode *));
     for (int a = 0; a < n->nargs; a++) args[a] = map[n->args[a]->id];
     map[i] = ir_node(m, g, n->op, n->dtype, n->rank, n->shape, n->nargs, args, n->loc);
+    tex_free(args);
     map[i]->attr = n->attr;
   }
   return map;

@@ -38,11 +38,11 @@ static void accumulate(Rev *r, const IrNode *n, IrNode *ct) {
   if (ct) r->adj[n->id] = ad_add(&r->ad, r->adj[n->id], ct);
 }
 
-static void mark_active(Rev *r, uint64_t wrt) {
+static void mark_active(Rev *r, const ParamSet *wrt) {
   IrFunc *of = r->of;
   for (int i = 0; i < of->body.len; i++) {
     IrNode *n = of->body.items[i];
-    bool a = n->op == OP_PARAM ? (wrt >> n->attr.i) & 1 : false;
+    bool a = n->op == OP_PARAM && ps_has(wrt, (int)n->attr.i);
     for (int j = 0; j < n->nargs && !a; j++) a = r->active[n->args[j]->id];
     r->active[i] = a && (n->op == OP_CALL || dtype_is_float(n->dtype));
   }
@@ -77,13 +77,17 @@ static bool call_cotangents(Rev *r, const IrNode *call, int ncallee_results, IrN
  * cotangents of the active float arguments. */
 static void reverse_call(Rev *r, IrNode *call) {
   IrFunc *callee = call->attr.callee;
-  IrNode *cts[128], *args[192], *out[128];
-  if (!call_cotangents(r, call, callee->nresults, cts)) return;
-  uint64_t active = 0;
+  IrNode **cts = tex_calloc((size_t)callee->nresults + 1, sizeof(IrNode *));
+  ParamSet active = {{0}};
   for (int j = 0; j < call->nargs; j++)
-    if (r->active[call->args[j]->id] && dtype_is_float(call->args[j]->dtype)) active |= 1ull << j;
-  if (!active) return;
-  IrFunc *rule = callee->custom_vjp ? callee->custom_vjp : ir_derive(r->ad.m, callee, DERIVE_VJP_CT, active, NULL, callee->loc);
+    if (r->active[call->args[j]->id] && dtype_is_float(call->args[j]->dtype)) ps_add(&active, j);
+  if (!call_cotangents(r, call, callee->nresults, cts) || ps_empty(&active)) {
+    tex_free(cts);
+    return;
+  }
+  IrFunc *rule = callee->custom_vjp ? callee->custom_vjp : ir_derive(r->ad.m, callee, DERIVE_VJP_CT, &active, NULL, callee->loc);
+  IrNode **args = tex_calloc((size_t)rule->nparams + 1, sizeof(IrNode *));
+  IrNode **out = tex_calloc((size_t)rule->nresults + 1, sizeof(IrNode *));
   int n = 0;
   for (int j = 0; j < call->nargs; j++) args[n++] = r->map[call->args[j]->id];
   IrNode *copy = r->map[call->id];
@@ -93,12 +97,15 @@ static void reverse_call(Rev *r, IrNode *call) {
     args[n++] = ad_or_zeros(&r->ad, cts[k], like);
   }
   ad_call(&r->ad, rule, args, out);
-  uint64_t returned = callee->custom_vjp ? ir_float_params(callee) : active;
+  ParamSet returned = callee->custom_vjp ? ir_float_params(callee) : active;
   for (int j = 0, o = 0; j < call->nargs; j++)
-    if (returned & (1ull << j)) {
-      if (active & (1ull << j)) accumulate(r, call->args[j], out[o]);
+    if (ps_has(&returned, j)) {
+      if (ps_has(&active, j)) accumulate(r, call->args[j], out[o]);
       o++;
     }
+  tex_free(out);
+  tex_free(args);
+  tex_free(cts);
 }
 
 static void sweep(Rev *r) {
@@ -119,18 +126,19 @@ static void sweep(Rev *r) {
 }
 
 static void set_reverse_results(Rev *r, IrFunc *g) {
-  IrNode *res[128];
+  IrNode **res = tex_calloc((size_t)(nvalues(r->of) + r->of->nparams) + 1, sizeof(IrNode *));
   int n = 0;
   if (g->derive == DERIVE_VALUE_AND_GRAD || g->derive == DERIVE_VJP)
     for (int k = 0; k < nvalues(r->of); k++) res[n++] = r->map[r->of->results[k]->id];
   for (int i = 0; i < r->of->nparams; i++)
-    if (g->wrt & (1ull << i)) {
+    if (ps_has(&g->wrt, i)) {
       IrNode *p = r->of->params[i];
       r->ad.loc = p->loc;
       res[n++] = ad_or_zeros(&r->ad, r->adj[p->id], r->map[p->id]);
     }
   if (n != g->nresults) ice("derived @%s: %d results for %d declared", g->name, n, g->nresults);
   memcpy(g->results, res, sizeof(IrNode *) * (size_t)n);
+  tex_free(res);
 }
 
 /* A function with a user rule is differentiated by calling the rule (and the
@@ -138,7 +146,9 @@ static void set_reverse_results(Rev *r, IrFunc *g) {
 static void build_from_rule(IrModule *m, IrFunc *g) {
   IrFunc *of = g->derive_of;
   Ad ad = {m, g, g->loc};
-  IrNode *args[192], *values[128], *cts[128], *res[128];
+  size_t nv = (size_t)nvalues(of), np = (size_t)of->nparams;
+  IrNode **args = tex_calloc(np + nv + 1, sizeof(IrNode *)), **values = tex_calloc(nv + 1, sizeof(IrNode *));
+  IrNode **cts = tex_calloc(np + 1, sizeof(IrNode *)), **res = tex_calloc(nv + np + 1, sizeof(IrNode *));
   int n = 0, next = of->nparams, nres = 0;
   for (int i = 0; i < of->nparams; i++) args[n++] = g->params[i];
   bool with_value = g->derive == DERIVE_VALUE_AND_GRAD || g->derive == DERIVE_VJP;
@@ -151,10 +161,14 @@ static void build_from_rule(IrModule *m, IrFunc *g) {
   for (int k = 0; with_value && k < nvalues(of); k++) res[nres++] = values[k];
   for (int i = 0, c = 0; i < of->nparams; i++) {
     if (!dtype_is_float(of->params[i]->dtype)) continue;
-    if (g->wrt & (1ull << i)) res[nres++] = cts[c];
+    if (ps_has(&g->wrt, i)) res[nres++] = cts[c];
     c++;
   }
   memcpy(g->results, res, sizeof(IrNode *) * (size_t)nres);
+  tex_free(res);
+  tex_free(cts);
+  tex_free(values);
+  tex_free(args);
   g->built = true;
   ir_renumber(g);
 }
@@ -170,7 +184,7 @@ void ad_build_reverse(IrModule *m, IrFunc *g) {
   r.map = ad_clone_body(m, of, g);
   r.adj = tex_calloc((size_t)of->body.len + 1, sizeof(IrNode *));
   r.active = tex_calloc((size_t)of->body.len + 1, sizeof(bool));
-  mark_active(&r, g->wrt);
+  mark_active(&r, &g->wrt);
   seed(&r, g);
   sweep(&r);
   set_reverse_results(&r, g);

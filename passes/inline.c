@@ -33,12 +33,12 @@ static void bind_symbols(IrModule *m, const IrFunc *callee, IrNode *const *args,
 }
 
 static IrNode *clone_node(IrModule *m, IrFunc *into, const IrNode *n, IrNode *const *map, const Dim *dimmap) {
-  IrNode *args[64];
+  IrNode **args = tex_calloc((size_t)n->nargs + 1, sizeof(IrNode *));
   Dim shape[IR_MAX_RANK];
-  if (n->nargs > 64) ice("call node with %d operands", n->nargs);
   for (int i = 0; i < n->nargs; i++) args[i] = map[n->args[i]->id];
   for (int d = 0; d < n->rank; d++) shape[d] = dim_subst(m->dims, n->shape[d], dimmap);
   IrNode *c = ir_node(m, into, n->op, n->dtype, n->rank, shape, n->nargs, args, n->loc);
+  tex_free(args);
   c->attr = n->attr;
   if (op_info[n->op].attr == ATTR_DIM) c->attr.dim = dim_subst(m->dims, n->attr.dim, dimmap);
   return c;

@@ -26,16 +26,17 @@ static int nvalues(const IrFunc *f) { return f->nresults - f->nupdates; }
 /* A call: a jvp derived from the callee for the arguments with tangents. */
 static void forward_call(Fwd *w, IrNode *call) {
   IrFunc *callee = call->attr.callee;
-  uint64_t active = 0;
+  ParamSet active = {{0}};
   for (int j = 0; j < call->nargs; j++)
-    if (w->tan[call->args[j]->id] && dtype_is_float(call->args[j]->dtype)) active |= 1ull << j;
-  if (!active) return;
-  IrFunc *jvp = ir_derive(w->ad.m, callee, DERIVE_JVP, active, NULL, callee->loc);
-  IrNode *args[192], *out[128];
+    if (w->tan[call->args[j]->id] && dtype_is_float(call->args[j]->dtype)) ps_add(&active, j);
+  if (ps_empty(&active)) return;
+  IrFunc *jvp = ir_derive(w->ad.m, callee, DERIVE_JVP, &active, NULL, callee->loc);
+  IrNode **args = tex_calloc((size_t)jvp->nparams + 1, sizeof(IrNode *));
+  IrNode **out = tex_calloc((size_t)jvp->nresults + 1, sizeof(IrNode *));
   int n = 0;
   for (int j = 0; j < call->nargs; j++) args[n++] = w->map[call->args[j]->id];
   for (int j = 0; j < call->nargs; j++)
-    if (active & (1ull << j)) args[n++] = w->tan[call->args[j]->id];
+    if (ps_has(&active, j)) args[n++] = w->tan[call->args[j]->id];
   ad_call(&w->ad, jvp, args, out);
   /* out holds one tangent per float result of the callee */
   int o = 0;
@@ -48,6 +49,8 @@ static void forward_call(Fwd *w, IrNode *call) {
     }
     o++;
   }
+  tex_free(out);
+  tex_free(args);
 }
 
 static void push_tangents(Fwd *w) {
@@ -78,9 +81,9 @@ void ad_build_jvp(IrModule *m, IrFunc *g) {
   w.map = ad_clone_body(m, of, g);
   w.tan = tex_calloc((size_t)of->body.len + 1, sizeof(IrNode *));
   for (int i = 0, next = of->nparams; i < of->nparams; i++)
-    if (g->wrt & (1ull << i)) w.tan[of->params[i]->id] = g->params[next++];
+    if (ps_has(&g->wrt, i)) w.tan[of->params[i]->id] = g->params[next++];
   push_tangents(&w);
-  IrNode *res[128];
+  IrNode **res = tex_calloc((size_t)nvalues(of) + 1, sizeof(IrNode *));
   int n = 0;
   for (int k = 0; k < nvalues(of); k++) {
     IrNode *r = of->results[k];
@@ -88,6 +91,7 @@ void ad_build_jvp(IrModule *m, IrFunc *g) {
   }
   if (n != g->nresults) ice("derived @%s: %d results for %d declared", g->name, n, g->nresults);
   memcpy(g->results, res, sizeof(IrNode *) * (size_t)n);
+  tex_free(res);
   g->built = true;
   ir_renumber(g);
   tex_free(w.tan);

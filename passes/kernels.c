@@ -24,6 +24,7 @@ typedef struct Builder {
   bool *fused;        /* per node id: computed inside its consumer's kernel */
   const IrNode **epilogue;   /* per node id: the matmul it is the epilogue of */
   const IrNode *epilogue_of; /* the matmul whose epilogue is being built */
+  struct Reads *reads;       /* per node id: what its fused tree reads (mark_fusion) */
   int kcap, bcap;
 } Builder;
 
@@ -189,6 +190,20 @@ static void build_reduce(Builder *b, const IrNode *n, int buf) {
   set_output(k, n, buf, oloops);
 }
 
+/* True if x, looked at through views without buffers, is a constant. */
+static bool reads_immediate(const Builder *b, const IrNode *x) {
+  while (is_view(x) && b->buf_of[x->id] < 0) x = x->args[0];
+  return is_immediate(x);
+}
+
+/* Gives view or constant v a compact temporary of its own (once). */
+static void materialise(Builder *b, const IrNode *v) {
+  if (b->buf_of[v->id] >= 0) return;
+  int temp = add_buffer(b, v, false);
+  build_elementwise(b, v, OP_COPY, temp); /* reads through the view */
+  b->buf_of[v->id] = temp;
+}
+
 /* A matmul kernel for mm: its loops and its A and B operands (in[0], in[1]);
  * ol receives the loops indexing the output's axes.  The body is the
  * epilogue, applied to the accumulator (OP_MATMUL in the body) before it is
@@ -196,12 +211,11 @@ static void build_reduce(Builder *b, const IrNode *n, int buf) {
 static Kernel *matmul_kernel(Builder *b, const IrNode *mm, const IrNode *at, int *ol) {
   const IrNode *x = mm->args[0], *y = mm->args[1];
   /* The i-k-j loops stream rows of B; a transposed or broadcast B would be
-   * read with a stride, so it is copied into a compact temporary first. */
-  if (is_view(y) && b->buf_of[y->id] < 0) {
-    int temp = add_buffer(b, y, false);
-    build_elementwise(b, y, OP_COPY, temp); /* reads through the view */
-    b->buf_of[y->id] = temp;
-  }
+   * read with a stride, so it is copied into a compact temporary first.
+   * Both operands are read from memory: a view of a constant (the seed of a
+   * gradient, a zero cotangent) is materialised too. */
+  if (is_view(y) || is_immediate(y)) materialise(b, y);
+  if (reads_immediate(b, x)) materialise(b, x);
   Kernel *k = add_kernel(b, K_MATMUL, at);
   /* loops: m (if x is a matrix), n (if y is a matrix), k (reduction) */
   int lm = -1, ln = -1, lk, nl = 0;
@@ -324,6 +338,48 @@ static void fused_matmuls(const Builder *b, const IrNode *x, bool through_view, 
   }
 }
 
+/* Fusion never gives a kernel more than K_MAX_INPUTS operands.  Each value
+ * carries the set of operands its fused tree would read, keyed by the
+ * argument node read (a view or a value: the same key is the same access, so
+ * the count is exact or an overcount); a producer whose set would take its
+ * consumer over the limit is materialised instead, and the group splits
+ * there (17 parameters added together are two kernels). */
+typedef struct Reads {
+  const IrNode *key[K_MAX_INPUTS];
+  int n;
+  int matmul;  /* a fused matmul's A and B: 2 operands shared with no other read */
+} Reads;
+
+static bool reads_has(const Reads *r, const IrNode *key) {
+  for (int i = 0; i < r->n; i++)
+    if (r->key[i] == key) return true;
+  return false;
+}
+
+/* True if r with add's keys and `reserve` more still fits a kernel. */
+static bool reads_fit(const Reads *r, const Reads *add, int reserve) {
+  int n = r->n + r->matmul + add->matmul + reserve;
+  for (int i = 0; i < add->n; i++) n += !reads_has(r, add->key[i]);
+  return n <= K_MAX_INPUTS;
+}
+
+static void reads_add(Reads *r, const IrNode *key) {
+  if (!reads_has(r, key)) r->key[r->n++] = key;
+}
+
+static void reads_union(Reads *r, const Reads *add) {
+  for (int i = 0; i < add->n; i++) reads_add(r, add->key[i]);
+  r->matmul += add->matmul;
+}
+
+/* What consumer c's kernel reads for its argument a, which is not fused:
+ * nothing for a constant, else one operand. */
+static void read_arg(Reads *r, const IrNode *arg) {
+  const IrNode *x = arg;
+  while (is_view(x)) x = x->args[0];
+  if (!is_immediate(x)) reads_add(r, arg);
+}
+
 /* Marks the values computed inside their only consumer. */
 static void mark_fusion(Builder *b) {
   IrFunc *f = b->f;
@@ -331,11 +387,21 @@ static void mark_fusion(Builder *b) {
   for (int i = 0; i < f->body.len; i++) {
     const IrNode *c = f->body.items[i];
     if (!(op_info[c->op].flags & (F_ELEM | F_REDUCE)) || is_view(c)) continue;
+    Reads *rc = &b->reads[c->id];
     for (int a = 0; a < c->nargs; a++) {
       bool repeats, shared;
-      const IrNode *p = producer_of(c->args[a], &repeats, &shared);
-      if ((op_info[p->op].flags & F_ELEM) && !is_view(p) && p->uses == 1 && !repeats && !shared) b->fused[p->id] = true;
-      if (matmul_feeds_epilogue(c, c->args[a])) b->fused[c->args[a]->id] = true;
+      const IrNode *arg = c->args[a], *p = producer_of(arg, &repeats, &shared);
+      int reserve = c->nargs - a - 1; /* each later argument may read one operand */
+      Reads mm = {{0}, 0, 2};
+      const Reads *rp = matmul_feeds_epilogue(c, arg) ? &mm : &b->reads[p->id];
+      bool fusable = ((op_info[p->op].flags & F_ELEM) && !is_view(p) && p->uses == 1 && !repeats && !shared) ||
+                     matmul_feeds_epilogue(c, arg);
+      if (fusable && reads_fit(rc, rp, reserve)) {
+        b->fused[p->id] = true;
+        reads_union(rc, rp);
+      } else {
+        read_arg(rc, arg);
+      }
     }
   }
   /* A kernel hosts at most one matmul, as the epilogue of an elementwise
@@ -443,13 +509,14 @@ static void collect_symbols(Builder *b) {
 
 KProgram *kernels_build(IrModule *m, IrFunc *f) {
   ir_renumber(f);
-  Builder b = {m, f, tex_calloc(1, sizeof(KProgram)), NULL, NULL, NULL, NULL, 0, 0};
+  Builder b = {m, f, tex_calloc(1, sizeof(KProgram)), NULL, NULL, NULL, NULL, NULL, 0, 0};
   b.p->func = f;
   b.buf_of = tex_calloc((size_t)f->body.len, sizeof(int));
   b.fused = tex_calloc((size_t)f->body.len + 1, sizeof(bool));
   b.p->kernel_of = tex_calloc((size_t)f->body.len + 1, sizeof(int));
   for (int i = 0; i < f->body.len; i++) b.p->kernel_of[i] = -1;
   b.epilogue = tex_calloc((size_t)f->body.len + 1, sizeof(IrNode *));
+  b.reads = tex_calloc((size_t)f->body.len + 1, sizeof(Reads));
   for (int i = 0; i < f->body.len; i++) b.buf_of[i] = -1;
   collect_symbols(&b);
   mark_fusion(&b);
@@ -481,6 +548,7 @@ KProgram *kernels_build(IrModule *m, IrFunc *f) {
   tex_free(result_buf);
   tex_free(b.fused);
   tex_free(b.epilogue);
+  tex_free(b.reads);
   tex_free(b.buf_of);
   return b.p;
 }

@@ -16,6 +16,7 @@
 #include "texrt.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -188,15 +189,15 @@ static void ints_text(const int64_t *v, int n, char *out, size_t cap) {
 /* "N = 3, D = 4": the bound symbols an expression uses, each once. */
 static void sym_values(const Bind *b, const TexDimExpr *e, char *out, size_t cap) {
   Text t = {out, cap, 0};
-  uint64_t seen = 0; /* nsyms <= TEX_MAX_SYMS == 64 */
+  bool seen[TEX_MAX_SYMS] = {0};
   char tmp[24];
   out[0] = '\0';
   for (int32_t pc = 0; pc + 1 < e->len; pc++) {
     int64_t op = e->code[pc], s = e->code[pc + 1];
     if (op != TEX_DIM_LIT && op != TEX_DIM_SYM) continue;
     pc++;
-    if (op != TEX_DIM_SYM || s < 0 || s >= b->f->nsyms || (seen >> s & 1)) continue;
-    seen |= UINT64_C(1) << s;
+    if (op != TEX_DIM_SYM || s < 0 || s >= b->f->nsyms || s >= TEX_MAX_SYMS || seen[s]) continue;
+    seen[s] = true;
     text_add(&t, "%s%s = %lld", t.used ? ", " : "", sym_name(b->f, s, tmp, sizeof tmp),
              (long long)b->syms[s]);
   }

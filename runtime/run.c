@@ -19,7 +19,7 @@
 #include <stdlib.h>
 
 #define TEMP_ALIGN 64 /* a cache line and an AVX-512 vector: aligned loads never split */
-#define INLINE_BUFS (TEX_MAX_ARGS + 64) /* more buffers than this: bufs on the heap */
+#define INLINE_BUFS 128 /* more buffers than this: bufs on the heap */
 
 /* ---- the allocator hook ---------------------------------------------------- */
 
@@ -72,7 +72,7 @@ static int temp_bytes(const TexPlan *plan, int32_t t, const int64_t *syms, int64
 
 /* Lays the temporaries out back to back, each at a multiple of TEMP_ALIGN.
  * Computes the total; with a base, also points tbufs into it.  Run twice
- * (size, then place) so no offset array is needed for up to 4096 temps. */
+ * (size, then place) so no offset array is needed. */
 static int layout_temps(const TexPlan *plan, const int64_t *syms, char *base, void **tbufs,
                         size_t *total) {
   size_t off = 0;

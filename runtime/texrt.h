@@ -159,9 +159,10 @@ typedef struct TexPlan {
   const TexStep *steps;
 } TexPlan;
 
-#define TEX_MAX_ARGS 64
-#define TEX_MAX_SYMS 64
-#define TEX_MAX_TEMPS 4096
+/* Limits of one function (sema keeps programs inside them). */
+#define TEX_MAX_ARGS 1024
+#define TEX_MAX_SYMS 256
+#define TEX_MAX_TEMPS (1 << 20)
 
 /* Checks the arguments against func, binds the symbols into syms[func->nsyms]
  * and writes each argument's data pointer (data + byte_offset) into bufs.  On

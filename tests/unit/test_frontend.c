@@ -462,7 +462,8 @@ static IrFunc *derived_callee(IrModule *m, const char *fn, int nth, DeriveKind k
   IrFunc *g = nth_op(func(m, fn), OP_CALL, nth)->attr.callee;
   assert_int_equal(g->derive, kind);
   assert_ptr_equal(g->derive_of, func(m, of));
-  assert_int_equal(g->wrt, wrt);
+  assert_int_equal(g->wrt.w[0], wrt); /* the test's sets fit in the first word */
+  for (int i = 1; i < IR_MAX_PARAMS / 64; i++) assert_int_equal(g->wrt.w[i], 0);
   assert_false(g->built);
   return g;
 }

@@ -367,7 +367,7 @@ static void test_roundtrip_autodiff(void **state) {
   IrFunc *g = ir_find_func(m, "loss__value_and_grad"), *step = ir_find_func(m, "step"), *sq = ir_find_func(m, "sq");
   assert_int_equal(g->derive, DERIVE_VALUE_AND_GRAD);
   assert_ptr_equal(g->derive_of, ir_find_func(m, "loss"));
-  assert_int_equal(g->wrt, 3);
+  assert_int_equal(g->wrt.w[0], 3);
   assert_false(g->built);
   assert_int_equal(step->nupdates, 1);
   assert_int_equal(step->update_param[0], 0);
