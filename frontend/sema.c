@@ -602,7 +602,7 @@ static const char *decl_label(const FnDecl *d, char *buf, size_t len) {
 
 static bool lower_type(Sema *s, const TypeExpr *t, int *rank, Dim *shape) {
   if (t->rank > IR_MAX_RANK) {
-    sema_error(s, t->loc, "rank %d is more than the supported %d", t->rank, IR_MAX_RANK);
+    sema_error(s, t->loc, "rank %d is more than the supported %d (arrays have at most %d axes)", t->rank, IR_MAX_RANK, IR_MAX_RANK);
     return false;
   }
   *rank = t->rank;
@@ -693,7 +693,9 @@ static void lower_signature(Sema *s, const FnDecl *d, IrFunc *f) {
   f->exported = !d->private_ && !d->is_rule;
   bool ok = lower_params(s, d, f);
   if (d->nresults > TEX_MAX_RESULTS) {
-    sema_error(s, d->results[TEX_MAX_RESULTS].loc, "more than %d results", TEX_MAX_RESULTS);
+    char label[160];
+    sema_error(s, d->results[TEX_MAX_RESULTS].loc, "%s has %d results; a function returns at most %d", decl_label(d, label, sizeof label),
+               d->nresults, TEX_MAX_RESULTS);
     return;
   }
   IrNode **res = tex_calloc((size_t)(d->nresults + d->nparams) + 1, sizeof(IrNode *));
@@ -835,7 +837,7 @@ static IrNode *check_result(Sema *s, int k, Val v, SrcLoc at) {
 static bool lower_return(Sema *s, const Stmt *st, IrNode **results) {
   const FnDecl *d = s->decl;
   if (st->nvalues > TEX_MAX_RESULTS) {
-    sema_error(s, st->loc, "more than %d results", TEX_MAX_RESULTS);
+    sema_error(s, st->loc, "return gives %d values; a function returns at most %d", st->nvalues, TEX_MAX_RESULTS);
     return false;
   }
   Val vals[2 * TEX_MAX_RESULTS + 2];
