@@ -361,7 +361,10 @@ int texc_compile(const TexcOptions *o) {
     IrModule *m = ends_with(o->input, ".ir") ? ir_parse(o->input, text, &diag) : fe_compile_text(o->input, text, prefix, &diag);
     if (m && ends_with(o->input, ".ir")) m->name = arena_strdup(&m->arena, prefix);
     if (o->stats) fprintf(stderr, "frontend   %8.3f ms\n", now_ms() - t0);
-    if (m && (o->grad || o->grad_all) && !request_gradients(m, o, &diag)) rc = 1;
+    if (m && ends_with(o->input, ".ir") && ir_verify(m, stderr, NULL)) { /* user input: always checked */
+      fprintf(stderr, "texc: %s is not valid IR\n", o->input);
+      rc = 1;
+    } else if (m && (o->grad || o->grad_all) && !request_gradients(m, o, &diag)) rc = 1;
     else rc = m ? texc_emit_module(o, m) : 1;
     ir_module_free(m);
   }

@@ -59,9 +59,14 @@ static LLVMValueRef array_global(Cg *cg, LLVMTypeRef elem, LLVMValueRef *items, 
 
 /* A dim as texrt bytecode over the function's symbols (texrt.h). */
 static LLVMValueRef dim_expr(Cg *cg, const MetaTypes *t, Dim d) {
-  LLVMValueRef code[256];
+  size_t cap = 2;
+  for (int i = 0; i < d->nterms; i++) {
+    cap += 3 + 2; /* a coefficient, the add */
+    for (int f = 0; f < d->terms[i].nfactors; f++) cap += 3 * (size_t)d->terms[i].factors[f].pow;
+  }
+  LLVMValueRef *code = tex_calloc(cap, sizeof(LLVMValueRef));
   int n = 0;
-#define EMIT(v) (n < 254 ? (void)(code[n++] = LLVMConstInt(cg->i64, (unsigned long long)(int64_t)(v), 1)) : ice("dim too long"))
+#define EMIT(v) (code[n++] = LLVMConstInt(cg->i64, (unsigned long long)(int64_t)(v), 1))
   if (d->nterms == 0) EMIT(TEX_DIM_LIT), EMIT(0);
   for (int i = 0; i < d->nterms; i++) {
     const DimTerm *term = &d->terms[i];
@@ -79,6 +84,7 @@ static LLVMValueRef dim_expr(Cg *cg, const MetaTypes *t, Dim d) {
   }
 #undef EMIT
   LLVMValueRef arr = private_global(cg, LLVMConstArray2(cg->i64, code, (uint64_t)n), "dim");
+  tex_free(code);
   return LLVMConstNamedStruct(t->dimexpr, (LLVMValueRef[]){arr, c32(cg, n)}, 2);
 }
 

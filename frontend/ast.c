@@ -18,6 +18,26 @@ const char *ast_binop_text(BinOp op) {
   return text[op];
 }
 
+static void print_expr(FILE *out, const Expr *e);
+
+/* A left-leaning chain ((a + b) + c) + ... as a loop over its left spine, so
+ * a long sum does not recurse once per term (sema walks it the same way). */
+static void print_binary(FILE *out, const Expr *e) {
+  int n = 0;
+  const Expr *x = e;
+  for (; x->kind == E_BINARY; x = x->lhs) n++, fputc('(', out);
+  print_expr(out, x);
+  const Expr **spine = tex_calloc((size_t)n + 1, sizeof *spine);
+  int i = n;
+  for (x = e; x->kind == E_BINARY; x = x->lhs) spine[--i] = x;
+  for (i = 0; i < n; i++) {
+    fprintf(out, " %s ", ast_binop_text(spine[i]->op));
+    print_expr(out, spine[i]->rhs);
+    fputc(')', out);
+  }
+  tex_free(spine);
+}
+
 /* Fully parenthesised, so tests can see how the grammar grouped things. */
 static void print_expr(FILE *out, const Expr *e) {
   switch (e->kind) {
@@ -31,13 +51,7 @@ static void print_expr(FILE *out, const Expr *e) {
     print_expr(out, e->lhs);
     fputc(')', out);
     break;
-  case E_BINARY:
-    fputc('(', out);
-    print_expr(out, e->lhs);
-    fprintf(out, " %s ", ast_binop_text(e->op));
-    print_expr(out, e->rhs);
-    fputc(')', out);
-    break;
+  case E_BINARY: print_binary(out, e); break;
   case E_CALL:
   case E_TUPLE:
     fprintf(out, "%s(", e->kind == E_CALL ? e->name : "");

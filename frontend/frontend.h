@@ -148,7 +148,7 @@ IrModule *fe_compile_text(const char *file, const char *text, const char *prefix
  * thing past it.  They keep every exported function, derivatives included,
  * inside the runtime's ABI limits (texrt.h), which no program can reach: a
  * gradient has at most 2 * TEX_MAX_PARAMS + TEX_MAX_RESULTS arguments. */
-enum { TEX_MAX_PARAMS = 256, TEX_MAX_CALL_ARGS = TEX_MAX_PARAMS, TEX_MAX_RESULTS = 64, TEX_MAX_FN_SYMS = 256 };
+enum { TEX_MAX_PARAMS = 256, TEX_MAX_CALL_ARGS = TEX_MAX_PARAMS, TEX_MAX_RESULTS = 64, TEX_MAX_FN_SYMS = 256, TEX_MAX_NESTING = 1000 };
 
 /* A value during lowering: an IR node, a weak literal, a tuple (the results
  * of a call with several), or a poisoned value. */
@@ -182,6 +182,8 @@ typedef struct Sema {
   Binding *scope;
   int nscope, scopecap;
   IrNode **updated;    /* per param of fn: its value after the last update */
+  int depth;           /* expressions being lowered, innermost last */
+  bool too_deep;       /* the nesting limit was reported */
 } Sema;
 
 static inline Val sema_poison(void) { return (Val){.poison = true}; }

@@ -310,8 +310,9 @@ Val sema_elementwise(Sema *s, Op op, Val *vals, int n, const char *what, SrcLoc 
   return sema_typed(ir_node(s->m, s->fn, op, t, args[first]->rank, args[first]->shape, n, args, at));
 }
 
-static Val lower_binary(Sema *s, const Expr *e) {
-  Val a = sema_lower_expr(s, e->lhs), b = sema_lower_expr(s, e->rhs);
+/* a OP e->rhs, where a is e->lhs already lowered. */
+static Val binary_step(Sema *s, const Expr *e, Val a) {
+  Val b = sema_lower_expr(s, e->rhs);
   if (e->op == B_MATMUL) return lower_matmul(s, e, a, b);
   if (a.poison || b.poison) return sema_poison();
   Val folded;
@@ -320,6 +321,21 @@ static Val lower_binary(Sema *s, const Expr *e) {
   snprintf(what, sizeof what, "'%s'", ast_binop_text(e->op));
   Val vals[2] = {a, b};
   return sema_elementwise(s, op_of(e->op), vals, 2, what, e->loc);
+}
+
+/* A chain of binary operators leans left (a + b + c + ... parses as
+ * ((a + b) + c) + ...), so its left spine is walked as a loop: a sum of
+ * 100,000 terms needs no deeper stack than one of two. */
+static Val lower_binary(Sema *s, const Expr *e) {
+  int n = 0;
+  for (const Expr *x = e; x->kind == E_BINARY; x = x->lhs) n++;
+  const Expr **spine = tex_calloc((size_t)n + 1, sizeof *spine);
+  int i = n;
+  for (const Expr *x = e; x->kind == E_BINARY; x = x->lhs) spine[--i] = x;
+  Val a = sema_lower_expr(s, spine[0]->lhs);
+  for (i = 0; i < n; i++) a = binary_step(s, spine[i], a);
+  tex_free(spine);
+  return a;
 }
 
 static Val lower_unary(Sema *s, const Expr *e) {
@@ -573,7 +589,7 @@ static Val lower_name(Sema *s, const Expr *e) {
 }
 
 /* Any value, tuples included. */
-static Val lower_value(Sema *s, const Expr *e) {
+static Val lower_kind(Sema *s, const Expr *e) {
   switch (e->kind) {
   case E_INT: return (Val){.weak = true, .i = e->ival, .f = (double)e->ival, .loc = e->loc};
   case E_FLOAT: return (Val){.weak = true, .weak_float = true, .f = e->fval, .loc = e->loc};
@@ -588,6 +604,21 @@ static Val lower_value(Sema *s, const Expr *e) {
   case E_ERROR: return sema_poison();
   }
   ice("bad expression kind %d", e->kind);
+}
+
+/* Nesting (operands in parentheses on the right, calls, unary operators)
+ * recurses, so it is limited; one error per function is enough. */
+static Val lower_value(Sema *s, const Expr *e) {
+  if (s->depth >= TEX_MAX_NESTING) {
+    if (!s->too_deep)
+      sema_error(s, e->loc, "expressions nest more than %d levels deep here; split this one with let", TEX_MAX_NESTING);
+    s->too_deep = true;
+    return sema_poison();
+  }
+  s->depth++;
+  Val v = lower_kind(s, e);
+  s->depth--;
+  return v;
 }
 
 Val sema_lower_expr(Sema *s, const Expr *e) { return reject_tuple(s, lower_value(s, e)); }
@@ -885,6 +916,7 @@ static bool finish_updates(Sema *s, const FnDecl *d, IrNode **results) {
 static void lower_body(Sema *s, const FnDecl *d, IrFunc *f) {
   s->fn = f;
   s->decl = d;
+  s->too_deep = false;
   s->nscope = 0;
   s->updated = tex_calloc((size_t)f->nparams + 1, sizeof(IrNode *));
   IrNode **results = tex_calloc((size_t)(d->nresults + d->nparams) + 1, sizeof(IrNode *));

@@ -375,6 +375,7 @@ typedef struct KInstr {
 } KInstr;
 
 #define K_MAX_INPUTS 16
+#define K_MAX_FUSED_DEPTH 128 /* ops chained in one kernel body (fusion splits deeper trees) */
 typedef struct Kernel {
   const char *name;
   KernelKind kind;

@@ -827,9 +827,11 @@ static bool parse_derive(Parser *P, const PtrVec *sigs) {
 static bool parse_func(Parser *P) {
   PtrVec sigs = {0};
   bool ok = parse_func_name(P) && parse_params(P) && parse_results(P, &sigs);
-  if (ok && accept_word(P, "derive"))
+  if (ok && accept_word(P, "derive")) {
     ok = parse_derive(P, &sigs);
-  else
+    /* printed after autodiff: a derived function with its body */
+    if (ok && tok_is(&P->tok, T_PUNCT, "{")) ok = parse_body(P, &sigs), P->f->built = true;
+  } else
     ok = ok && (!accept_word(P, "rule") || parse_link(P, DERIVE_NONE)) && parse_body(P, &sigs);
   vec_free(&sigs);
   if (ok) ir_renumber(P->f);

@@ -4,7 +4,12 @@
  *   - params are the first nodes, in order, and results are in the body;
  *   - operand counts match op arity; call arity matches the callee;
  *   - dtypes and shapes are what the op's rules infer from the operands;
- *   - no node is left forwarded (passes must ir_compact). */
+ *   - no node is left forwarded (passes must ir_compact);
+ *   - every size symbol a function uses is bound by a parameter's dim;
+ *   - no function reaches itself through calls, derivations or grad rules;
+ *   - a derived function or a grad rule has the signature ir_derive gives.
+ * IR read from a file is user input: texc verifies it before any pass runs,
+ * so passes and codegen may rely on all of this. */
 #include <string.h>
 
 #include "ir.h"
@@ -89,7 +94,135 @@ static void verify_node(Verifier *v, IrFunc *f, IrNode *n, int index) {
   verify_types(v, f, n);
 }
 
+/* ---- size symbols ------------------------------------------------------------ */
+
+static bool dim_bound(Dim d, const bool *bound) {
+  for (int t = 0; t < d->nterms; t++)
+    for (int i = 0; i < d->terms[t].nfactors; i++)
+      if (!bound[d->terms[t].factors[i].sym]) return false;
+  return true;
+}
+
+static void check_dims(Verifier *v, IrFunc *f, const IrNode *n, const bool *bound, const char *what) {
+  for (int a = 0; a < n->rank; a++)
+    if (!dim_bound(n->shape[a], bound)) {
+      char text[256];
+      dim_snprint(v->m->dims, n->shape[a], text, sizeof text);
+      problem(v, f, n->op == OP_PARAM ? NULL : n, "%s dim %s uses a size symbol no parameter binds", what, text);
+      return;
+    }
+  if (op_info[n->op].attr == ATTR_DIM && n->attr.dim && !dim_bound(n->attr.dim, bound))
+    problem(v, f, n, "dim attribute uses a size symbol no parameter binds");
+}
+
+/* Symbols are bound at call time by parameters whose dim is that symbol. */
+static void verify_symbols(Verifier *v, IrFunc *f) {
+  bool *bound = tex_calloc((size_t)dim_nsymbols(v->m->dims) + 1, sizeof(bool));
+  for (int i = 0; i < f->nparams; i++)
+    for (int a = 0; a < f->params[i]->rank; a++) {
+      int sym = dim_as_sym(f->params[i]->shape[a]);
+      if (sym >= 0) bound[sym] = true;
+    }
+  for (int i = 0; !f->built && i < f->nresults; i++) /* built: the results are body nodes */
+    if (f->results[i]) check_dims(v, f, f->results[i], bound, "result");
+  for (int i = 0; f->built && i < f->body.len; i++) check_dims(v, f, f->body.items[i], bound, "a");
+  tex_free(bound);
+}
+
+/* ---- derived functions and grad rules ------------------------------------------ */
+
+static bool same_type(const IrNode *a, const IrNode *b) {
+  if (a->dtype != b->dtype || a->rank != b->rank) return false;
+  for (int i = 0; i < a->rank; i++)
+    if (a->shape[i] != b->shape[i]) return false;
+  return true;
+}
+
+/* f's signature against the one ir_derive would declare from of. */
+static void verify_derived_signature(Verifier *v, IrFunc *f, IrFunc *of, DeriveKind kind, const ParamSet *wrt) {
+  for (int i = ps_next(wrt, -1); i >= 0; i = ps_next(wrt, i))
+    if (i >= of->nparams || !dtype_is_float(of->params[i]->dtype)) {
+      problem(v, f, NULL, "wrt names %d, not a floating-point parameter of @%s", i, of->name);
+      return;
+    }
+  if (ps_empty(wrt)) problem(v, f, NULL, "wrt is empty");
+  IrModule *scratch = ir_module_new("verify");
+  DimTable *own = scratch->dims;
+  scratch->dims = v->m->dims; /* the same hash-consed dims, so types compare by pointer */
+  IrFunc *want = ir_derive(scratch, of, kind, wrt, "want", f->loc);
+  bool ok = want->nparams == f->nparams && want->nresults == f->nresults;
+  for (int i = 0; ok && i < f->nparams; i++) ok = same_type(want->params[i], f->params[i]);
+  for (int i = 0; ok && i < f->nresults; i++) ok = same_type(want->results[i], f->results[i]);
+  if (!ok) problem(v, f, NULL, "signature differs from the %s of @%s (%d params, %d results expected)", derive_kind_names[kind], of->name,
+                   want->nparams, want->nresults);
+  scratch->dims = own;
+  ir_module_free(scratch);
+}
+
+static void verify_links(Verifier *v, IrFunc *f) {
+  if (f->derive) verify_derived_signature(v, f, f->derive_of, f->derive, &f->wrt);
+  if (f->custom_vjp) {
+    ParamSet all = ir_float_params(f);
+    verify_derived_signature(v, f->custom_vjp, f, DERIVE_VJP_CT, &all);
+  }
+}
+
+/* ---- recursion ------------------------------------------------------------------ */
+
+/* What f needs before it can be built or inlined: callees, derive_of, its rule. */
+static void push_edges(IrFunc *f, PtrVec *out) {
+  if (f->derive_of) vec_push(out, f->derive_of);
+  if (f->custom_vjp) vec_push(out, f->custom_vjp);
+  for (int i = 0; f->built && i < f->body.len; i++) {
+    IrNode *n = f->body.items[i];
+    if (n->op == OP_CALL && n->attr.callee) vec_push(out, n->attr.callee);
+  }
+}
+
+static int func_index(IrModule *m, const IrFunc *f) {
+  for (int i = 0; i < m->funcs.len; i++)
+    if (m->funcs.items[i] == f) return i;
+  return -1;
+}
+
+/* Depth-first search with an explicit stack: 0 unseen, 1 on the path, 2 done. */
+static void verify_no_recursion(Verifier *v) {
+  int nf = v->m->funcs.len;
+  char *state = tex_calloc((size_t)nf + 1, 1);
+  PtrVec stack = {0}, edges = {0};
+  for (int root = 0; root < nf; root++) {
+    if (state[root]) continue;
+    vec_push(&stack, v->m->funcs.items[root]);
+    while (stack.len) {
+      IrFunc *f = stack.items[stack.len - 1];
+      int fi = func_index(v->m, f);
+      if (fi < 0 || state[fi] == 2) {
+        stack.len--;
+        continue;
+      }
+      if (state[fi] == 1) { /* its callees are done: so is it */
+        state[fi] = 2;
+        stack.len--;
+        continue;
+      }
+      state[fi] = 1;
+      edges.len = 0;
+      push_edges(f, &edges);
+      for (int e = 0; e < edges.len; e++) {
+        int gi = func_index(v->m, edges.items[e]);
+        if (gi >= 0 && state[gi] == 1) problem(v, f, NULL, "reaches itself through @%s (recursion)", ((IrFunc *)edges.items[e])->name);
+        else if (gi >= 0 && state[gi] == 0) vec_push(&stack, edges.items[e]);
+      }
+    }
+  }
+  vec_free(&edges);
+  vec_free(&stack);
+  tex_free(state);
+}
+
 static void verify_func(Verifier *v, IrFunc *f) {
+  verify_symbols(v, f);
+  verify_links(v, f);
   if (!f->built) return; /* a derived function not yet built: its signature only */
   for (int i = 0; i < f->nparams; i++)
     if (i >= f->body.len || f->body.items[i] != f->params[i]) problem(v, f, NULL, "param %d is not node %d", i, i);
@@ -104,5 +237,6 @@ static void verify_func(Verifier *v, IrFunc *f) {
 int ir_verify(IrModule *m, FILE *out, const char *after) {
   Verifier v = {m, out ? out : stderr, after, 0};
   for (int i = 0; i < m->funcs.len; i++) verify_func(&v, m->funcs.items[i]);
+  if (!v.problems) verify_no_recursion(&v);
   return v.problems;
 }

@@ -343,11 +343,14 @@ static void fused_matmuls(const Builder *b, const IrNode *x, bool through_view, 
  * argument node read (a view or a value: the same key is the same access, so
  * the count is exact or an overcount); a producer whose set would take its
  * consumer over the limit is materialised instead, and the group splits
- * there (17 parameters added together are two kernels). */
+ * there (17 parameters added together are two kernels).  So does a fused
+ * tree deeper than K_MAX_FUSED_DEPTH: building a body recurses once per
+ * level, and a chain of 40,000 operations becomes a few hundred kernels. */
 typedef struct Reads {
   const IrNode *key[K_MAX_INPUTS];
   int n;
   int matmul;  /* a fused matmul's A and B: 2 operands shared with no other read */
+  int depth;   /* of the fused tree: building its body recurses this deep */
 } Reads;
 
 static bool reads_has(const Reads *r, const IrNode *key) {
@@ -358,6 +361,7 @@ static bool reads_has(const Reads *r, const IrNode *key) {
 
 /* True if r with add's keys and `reserve` more still fits a kernel. */
 static bool reads_fit(const Reads *r, const Reads *add, int reserve) {
+  if (add->depth + 1 > K_MAX_FUSED_DEPTH) return false;
   int n = r->n + r->matmul + add->matmul + reserve;
   for (int i = 0; i < add->n; i++) n += !reads_has(r, add->key[i]);
   return n <= K_MAX_INPUTS;
@@ -370,6 +374,7 @@ static void reads_add(Reads *r, const IrNode *key) {
 static void reads_union(Reads *r, const Reads *add) {
   for (int i = 0; i < add->n; i++) reads_add(r, add->key[i]);
   r->matmul += add->matmul;
+  if (r->depth < add->depth + 1) r->depth = add->depth + 1;
 }
 
 /* What consumer c's kernel reads for its argument a, which is not fused:
@@ -392,7 +397,7 @@ static void mark_fusion(Builder *b) {
       bool repeats, shared;
       const IrNode *arg = c->args[a], *p = producer_of(arg, &repeats, &shared);
       int reserve = c->nargs - a - 1; /* each later argument may read one operand */
-      Reads mm = {{0}, 0, 2};
+      Reads mm = {{0}, 0, 2, 0};
       const Reads *rp = matmul_feeds_epilogue(c, arg) ? &mm : &b->reads[p->id];
       bool fusable = ((op_info[p->op].flags & F_ELEM) && !is_view(p) && p->uses == 1 && !repeats && !shared) ||
                      matmul_feeds_epilogue(c, arg);

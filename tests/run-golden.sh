@@ -6,7 +6,8 @@
 #
 # Run from the repository root: messages name files by their relative path.
 #
-# tests/diag/NAME.tex   a bad program.  `texc NAME.tex --emit=ir -o /dev/null`
+# tests/diag/NAME.tex   a bad program (or NAME.ir: bad IR, which texc always
+#                       verifies).  `texc NAME.tex --emit=ir -o /dev/null`
 #                       must exit with status 1, and its stderr must equal
 #                       tests/diag/NAME.err exactly.
 # tests/passes/NAME.ir  IR (or .tex source with `# RUN:`) whose first line is
@@ -54,9 +55,9 @@ check() {
 }
 
 echo "== diagnostics (tests/diag)"
-for src in tests/diag/*.tex; do
-  [ -e "$src" ] || { echo "no tests in tests/diag"; break; }
-  name=${src%.tex}
+for src in tests/diag/*.tex tests/diag/*.ir; do
+  [ -e "$src" ] || continue
+  name=${src%.*}
   rc=0
   "$TEXC" "$src" --emit=ir -o /dev/null 2>"$tmp/err" >/dev/null || rc=$?
   check "diag/${name##*/}" 1 "$rc" "$name.err" "$tmp/err"
