@@ -107,6 +107,7 @@ check: check-unit check-golden check-e2e
 
 # make test: the whole suite, then the whole suite again under ASan+UBSan.
 test: $(STAMP)
+	sh .ci/house-check
 	$(MAKE) check
 	$(MAKE) BUILD=$(B)/san SAN=1 check
 

@@ -438,6 +438,25 @@ void ir_compact(IrFunc *f) {
   ir_renumber(f);
 }
 
+IrNode ir_dropped;
+
+void ir_rewrite(IrFunc *f, IrVisit visit, void *ctx) {
+  PtrVec old = f->body;
+  memset(&f->body, 0, sizeof f->body);
+  for (int i = 0; i < old.len; i++) {
+    IrNode *n = old.items[i];
+    for (int j = 0; j < n->nargs; j++) n->args[j] = ir_resolve(n->args[j]);
+    IrNode *r = visit(ctx, f, n);
+    if (!r)
+      vec_push(&f->body, n);
+    else if (r != IR_DROPPED)
+      ir_replace(n, r);
+  }
+  vec_free(&old);
+  for (int i = 0; i < f->nresults; i++) f->results[i] = ir_resolve(f->results[i]);
+  ir_renumber(f);
+}
+
 void ir_renumber(IrFunc *f) {
   for (int i = 0; i < f->body.len; i++) ((IrNode *)f->body.items[i])->id = i;
 }

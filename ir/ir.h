@@ -318,6 +318,15 @@ IrNode *ir_resolve(IrNode *n);
  * renumbers.  Passes call it when done.  (Unused nodes stay: that is DCE.) */
 void ir_compact(IrFunc *f);
 void ir_renumber(IrFunc *f);
+/* The one rebuild loop of the rewriting passes: f's body is walked in order,
+ * each node's operands resolved first; visit returns NULL to keep n, a node
+ * to replace it (built at n's position, so order stays topological), or
+ * IR_DROPPED when it disposed of n itself.  Results are resolved and the
+ * body renumbered at the end. */
+typedef IrNode *(*IrVisit)(void *ctx, IrFunc *f, IrNode *n);
+extern IrNode ir_dropped;
+#define IR_DROPPED (&ir_dropped)
+void ir_rewrite(IrFunc *f, IrVisit visit, void *ctx);
 void ir_count_uses(IrFunc *f);
 int64_t ir_numel_lit(const IrNode *n); /* element count if all dims literal, else -1 */
 bool ir_same_shape(const IrNode *a, const IrNode *b);

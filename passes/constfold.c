@@ -137,23 +137,8 @@ static IrNode *fold_node(IrModule *m, IrFunc *f, IrNode *n) {
   return ir_const(m, f, n->dtype, of, oi, n->loc);
 }
 
-static void constfold_func(IrModule *m, IrFunc *f) {
-  PtrVec old = f->body;
-  memset(&f->body, 0, sizeof f->body);
-  for (int k = 0; k < old.len; k++) {
-    IrNode *n = old.items[k];
-    for (int j = 0; j < n->nargs; j++) n->args[j] = ir_resolve(n->args[j]);
-    IrNode *c = fold_node(m, f, n); /* appended to the new body in n's place */
-    if (c)
-      ir_replace(n, c);
-    else
-      vec_push(&f->body, n);
-  }
-  vec_free(&old);
-  for (int k = 0; k < f->nresults; k++) f->results[k] = ir_resolve(f->results[k]);
-  ir_renumber(f);
-}
+static IrNode *visit(void *m, IrFunc *f, IrNode *n) { return fold_node(m, f, n); }
 
 void pass_constfold(IrModule *m) {
-  for (int i = 0; i < m->funcs.len; i++) constfold_func(m, m->funcs.items[i]);
+  for (int i = 0; i < m->funcs.len; i++) ir_rewrite(m->funcs.items[i], visit, m);
 }

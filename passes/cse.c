@@ -4,7 +4,10 @@
  * earliest node of each class survives, so diagnostics and golden tests keep
  * the first source location.  Breaks: nothing; replaced nodes are dropped.
  * Constants compare by bits (so 0.0 and -0.0 stay apart, NaNs with equal
- * payloads merge). */
+ * payloads merge).  The operands of a commutative op (F_COMM in ops.def)
+ * compare as an unordered pair, so b * a merges with a * b: IEEE results of
+ * these ops do not depend on operand order (texc's max and min are IEEE
+ * maximum/minimum, which order -0 below +0; a NaN's payload is unspecified). */
 #include <string.h>
 
 #include "passes.h"
@@ -24,16 +27,23 @@ static bool same_attr(const IrNode *a, const IrNode *b) {
   return false;
 }
 
+static bool commutes(const IrNode *n) { return (op_info[n->op].flags & F_COMM) && n->nargs == 2; }
+
+static bool same_args(const IrNode *a, const IrNode *b) {
+  bool same = true;
+  for (int i = 0; i < a->nargs; i++) same = same && a->args[i] == b->args[i];
+  return same || (commutes(a) && a->args[0] == b->args[1] && a->args[1] == b->args[0]);
+}
+
 static bool equivalent(const IrNode *a, const IrNode *b) {
   if (a->op != b->op || a->dtype != b->dtype || a->nargs != b->nargs || !ir_same_shape(a, b)) return false;
-  for (int i = 0; i < a->nargs; i++)
-    if (a->args[i] != b->args[i]) return false;
-  return same_attr(a, b);
+  return same_args(a, b) && same_attr(a, b);
 }
 
 static uint64_t node_hash(const IrNode *n) {
   uint64_t h = (uint64_t)n->op * 0x9E3779B97F4A7C15ull ^ (uint64_t)n->dtype;
-  for (int i = 0; i < n->nargs; i++) h = (h ^ (uint64_t)(uintptr_t)n->args[i]) * 0x100000001B3ull;
+  bool swap = commutes(n) && (uintptr_t)n->args[0] > (uintptr_t)n->args[1]; /* an unordered pair */
+  for (int i = 0; i < n->nargs; i++) h = (h ^ (uint64_t)(uintptr_t)n->args[swap ? 1 - i : i]) * 0x100000001B3ull;
   if (op_info[n->op].attr == ATTR_VALUE) {
     uint64_t bits;
     memcpy(&bits, &n->attr.f, sizeof bits);

@@ -68,6 +68,16 @@ static void inline_call(Inliner *in, IrFunc *f, IrNode *call) {
   tex_free(map);
 }
 
+/* A call becomes a copy of its callee's body; a proj, the copy of its result. */
+static IrNode *visit(void *ctx, IrFunc *f, IrNode *n) {
+  if (n->op == OP_CALL) {
+    inline_call(ctx, f, n);
+    return IR_DROPPED;
+  }
+  if (n->op == OP_PROJ && n->args[0]->op == OP_CALL) return ((IrNode **)n->args[0]->aux)[n->attr.i];
+  return NULL;
+}
+
 static void inline_func(Inliner *in, IrFunc *f) {
   if (is_done(in, f)) return;
   vec_push(&in->done, f);
@@ -75,21 +85,7 @@ static void inline_func(Inliner *in, IrFunc *f) {
     IrNode *n = f->body.items[i];
     if (n->op == OP_CALL) inline_func(in, n->attr.callee);
   }
-  PtrVec old = f->body;
-  memset(&f->body, 0, sizeof f->body);
-  for (int i = 0; i < old.len; i++) {
-    IrNode *n = old.items[i];
-    for (int j = 0; j < n->nargs; j++) n->args[j] = ir_resolve(n->args[j]);
-    if (n->op == OP_CALL)
-      inline_call(in, f, n);
-    else if (n->op == OP_PROJ && n->args[0]->op == OP_CALL)
-      ir_replace(n, ((IrNode **)n->args[0]->aux)[n->attr.i]);
-    else
-      vec_push(&f->body, n);
-  }
-  vec_free(&old);
-  for (int i = 0; i < f->nresults; i++) f->results[i] = ir_resolve(f->results[i]);
-  ir_renumber(f);
+  ir_rewrite(f, visit, in);
 }
 
 void pass_inline(IrModule *m) {

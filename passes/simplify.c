@@ -21,41 +21,66 @@ enum { MAX_ROUNDS = 16 };
 
 static bool enabled(const IrModule *m, const Rule *r) { return r->cls != RULE_FAST || m->fast_math; }
 
-/* One pass over f; returns the index of a rule that fired, or -1. */
-static int simplify_round(IrModule *m, IrFunc *f) {
-  int fired = -1;
-  PtrVec old = f->body;
-  memset(&f->body, 0, sizeof f->body);
-  Ad ad = {m, f, {0}};
-  for (int i = 0; i < old.len; i++) {
-    IrNode *n = old.items[i], *r = NULL;
-    for (int j = 0; j < n->nargs; j++) n->args[j] = ir_resolve(n->args[j]);
-    ad.loc = n->loc;
-    for (int k = 0; k < rule_count && !r; k++) {
-      if ((rules[k].root != n->op && rules[k].root != OP_COUNT) || !enabled(m, &rules[k])) continue;
-      if ((r = rules[k].apply(&ad, n))) m->rule_hits[k]++, fired = k;
-    }
-    if (r)
-      ir_replace(n, r);
-    else
-      vec_push(&f->body, n);
+/* The enabled rules of each root op, in table order (a rule rooted at
+ * OP_COUNT is offered every op): a node meets only the rules of its op. */
+typedef struct Buckets {
+  int *start;  /* per op: its rules are rule_of[start[op] .. start[op + 1]) */
+  int *rule_of;
+} Buckets;
+
+static Buckets make_buckets(const IrModule *m) {
+  Buckets b = {tex_calloc(OP_COUNT + 1, sizeof(int)), tex_calloc((size_t)(OP_COUNT * rule_count) + 1, sizeof(int))};
+  int n = 0;
+  for (int op = 0; op < OP_COUNT; op++) {
+    b.start[op] = n;
+    for (int k = 0; k < rule_count; k++)
+      if ((rules[k].root == (Op)op || rules[k].root == OP_COUNT) && enabled(m, &rules[k])) b.rule_of[n++] = k;
   }
-  vec_free(&old);
-  for (int k = 0; k < f->nresults; k++) f->results[k] = ir_resolve(f->results[k]);
-  ir_renumber(f);
-  return fired;
+  b.start[OP_COUNT] = n;
+  return b;
+}
+
+typedef struct Round {
+  IrModule *m;
+  const Buckets *bk;
+  int fired;  /* a rule that fired this round, or -1 */
+} Round;
+
+/* The first rule of n's op that matches, applied. */
+static IrNode *visit(void *ctx, IrFunc *f, IrNode *n) {
+  Round *r = ctx;
+  Ad ad = {r->m, f, n->loc};
+  for (int j = r->bk->start[n->op]; j < r->bk->start[n->op + 1]; j++) {
+    int k = r->bk->rule_of[j];
+    IrNode *out = rules[k].apply(&ad, n);
+    if (out) {
+      r->m->rule_hits[k]++, r->fired = k;
+      return out;
+    }
+  }
+  return NULL;
+}
+
+/* One pass over f; returns the index of a rule that fired, or -1. */
+static int simplify_round(IrModule *m, IrFunc *f, const Buckets *bk) {
+  Round r = {m, bk, -1};
+  ir_rewrite(f, visit, &r);
+  return r.fired;
 }
 
 void pass_simplify(IrModule *m) {
+  Buckets bk = make_buckets(m);
   for (int i = 0; i < m->funcs.len; i++) {
     IrFunc *f = m->funcs.items[i];
     int last = -1;
     for (int round = 0; round < MAX_ROUNDS; round++)
-      if ((last = simplify_round(m, f)) < 0) break;
+      if ((last = simplify_round(m, f, &bk)) < 0) break;
     if (last >= 0)
       fprintf(stderr, "texc: warning: rewrites in %s() did not settle in %d rounds; rule '%s' kept firing\n", f->name,
               MAX_ROUNDS, rules[last].name);
   }
+  tex_free(bk.rule_of);
+  tex_free(bk.start);
 }
 
 void pass_print_rule_stats(FILE *out, const IrModule *m) {
