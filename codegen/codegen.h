@@ -55,7 +55,12 @@ LLVMValueRef cg_intrinsic(LLVMBuilderRef b, const char *name, LLVMTypeRef *overl
  * same order on every target, thread count and -O level. */
 #define TEX_REDUCE_LANES 32
 
+/* Module-level code generation state, shared by module.c and the target's
+ * kernel emitter (which keeps its per-kernel state to itself). */
+typedef struct Target Target;
+
 typedef struct Cg {
+  const Target *target;
   LLVMContextRef ctx;
   LLVMModuleRef mod;
   LLVMBuilderRef b;
@@ -66,20 +71,11 @@ typedef struct Cg {
   int nplaced;              /* kernels placed so far (module.c alternates modules) */
   PtrVec kernel_keys;       /* char*: what each emitted kernel computes ... */
   PtrVec kernel_fns;        /* ... and its LLVM function (shared between plans) */
-  /* state of the kernel being emitted */
-  const Kernel *k;
-  LLVMValueRef fn, entry_allocas_at;
-  LLVMValueRef sym_val[TEX_MAX_SYMS];
-  LLVMValueRef extent[IR_MAX_RANK + 1];
-  LLVMValueRef base[K_MAX_INPUTS + 1];               /* inputs, then the output */
-  Dim lstride[K_MAX_INPUTS + 1][IR_MAX_RANK + 1];    /* elements per loop step */
-  LLVMValueRef iv[IR_MAX_RANK + 1];
 } Cg;
 
-/* Emits kernel k as `void name(ptr ops, ptr syms, i64 begin, i64 end)`. */
-LLVMValueRef cg_emit_kernel(Cg *cg, const Kernel *k);
-/* Emits code computing d from the symbols (kernel entry only). */
-LLVMValueRef cg_emit_dim(Cg *cg, Dim d);
+/* Emits kernel k as `void name(ptr ops, ptr syms, i64 begin, i64 end)`: the
+ * x86-64 target's emit_kernel. */
+LLVMValueRef cg_cpu_emit_kernel(Cg *cg, const Kernel *k);
 
 /* ==== target.c / module.c ============================================== */
 
@@ -90,10 +86,34 @@ typedef struct CgModule {
   char cpu[64];                /* LLVM CPU name */
   char checked_features[2048]; /* what the runtime checks at first call */
   int llvm_errors;             /* counted by the diagnostic handler */
+  const Target *target;        /* set by init */
 } CgModule;
 
-/* false if cpu is not a known --cpu name (NULL or "host": this machine). */
-bool cg_module_init(CgModule *cm, const char *name, const char *cpu);
+/* A code generation target (QBE's Target): everything that differs between
+ * machines, and nothing else.  module.c (metadata, plans, sharing kernels)
+ * and the driver call through it.  A new target is an emitter file beside
+ * cpu.c (emit_kernel), a runtime file beside runtime/cpu.c, and a record
+ * like cg_target_x86_64 (target.c); ARCHITECTURE.md lists the steps. */
+struct Target {
+  const char *name;    /* "x86-64" */
+  const char *device;  /* the metadata's target: what the runtime checks ("cpu") */
+  bool (*init)(CgModule *cm, const char *module_name, const char *cpu);
+  LLVMValueRef (*emit_kernel)(Cg *cg, const Kernel *k);
+  /* the exported C entry points of one function, which run plan */
+  void (*emit_entry)(Cg *cg, const char *symbol, int nparams, LLVMValueRef plan);
+  void (*optimize)(CgModule *cm, int opt_level);
+  bool (*emit)(CgModule *cm, LLVMCodeGenFileType kind, FILE *out);
+  bool (*link)(const char *const *obj_paths, int nobjs, const char *so_path, const char *prefix);
+  void (*dispose)(CgModule *cm);
+};
+extern const Target cg_target_x86_64;
+
+/* module.c: the CPU's entry points (texrt_run and friends). */
+void cg_cpu_emit_entry(Cg *cg, const char *symbol, int nparams, LLVMValueRef plan);
+
+/* The target's init; false if cpu is not a known --cpu name (NULL or
+ * "host": this machine). */
+bool cg_module_init(CgModule *cm, const Target *t, const char *name, const char *cpu);
 const char *cg_known_cpus(void);
 void cg_module_dispose(CgModule *cm);
 /* Kernels, plans, metadata and entry points of every program into cm; with

@@ -22,13 +22,26 @@
 
 enum { W = TEX_REDUCE_LANES };
 
+/* The state of the kernel being emitted: the CPU emitter's own, beside the
+ * module-level codegen state it shares with module.c (g). */
+typedef struct KEmit {
+  Cg *g;
+  const Kernel *k;
+  LLVMValueRef fn;
+  LLVMValueRef sym_val[TEX_MAX_SYMS];
+  LLVMValueRef extent[IR_MAX_RANK + 1];
+  LLVMValueRef base[K_MAX_INPUTS + 1];            /* inputs, then the output */
+  Dim lstride[K_MAX_INPUTS + 1][IR_MAX_RANK + 1]; /* elements per loop step */
+  LLVMValueRef iv[IR_MAX_RANK + 1];
+} KEmit;
+
 /* ---- small helpers ------------------------------------------------------ */
 
-static LLVMValueRef i64c(Cg *cg, int64_t v) { return LLVMConstInt(cg->i64, (unsigned long long)v, 1); }
+static LLVMValueRef i64c(KEmit *e, int64_t v) { return LLVMConstInt(e->g->i64, (unsigned long long)v, 1); }
 
-static LLVMValueRef entry_alloca(Cg *cg, LLVMTypeRef ty, const char *name) {
-  LLVMBuilderRef eb = LLVMCreateBuilderInContext(cg->ctx);
-  LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(cg->fn);
+static LLVMValueRef entry_alloca(KEmit *e, LLVMTypeRef ty, const char *name) {
+  LLVMBuilderRef eb = LLVMCreateBuilderInContext(e->g->ctx);
+  LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(e->fn);
   LLVMValueRef first = LLVMGetFirstInstruction(entry);
   if (first)
     LLVMPositionBuilderBefore(eb, first);
@@ -39,25 +52,25 @@ static LLVMValueRef entry_alloca(Cg *cg, LLVMTypeRef ty, const char *name) {
   return a;
 }
 
-LLVMValueRef cg_emit_dim(Cg *cg, Dim d) {
+static LLVMValueRef emit_dim(KEmit *e, Dim d) {
   int64_t v;
-  if (dim_is_lit(d, &v)) return i64c(cg, v);
+  if (dim_is_lit(d, &v)) return i64c(e, v);
   LLVMValueRef sum = NULL;
   for (int t = 0; t < d->nterms; t++) {
-    LLVMValueRef term = d->terms[t].coef != 1 ? i64c(cg, d->terms[t].coef) : NULL;
+    LLVMValueRef term = d->terms[t].coef != 1 ? i64c(e, d->terms[t].coef) : NULL;
     for (int f = 0; f < d->terms[t].nfactors; f++)
       for (int p = 0; p < d->terms[t].factors[f].pow; p++) {
-        LLVMValueRef s = cg->sym_val[cg->abi_sym[d->terms[t].factors[f].sym]];
-        term = term ? LLVMBuildMul(cg->b, term, s, "") : s;
+        LLVMValueRef s = e->sym_val[e->g->abi_sym[d->terms[t].factors[f].sym]];
+        term = term ? LLVMBuildMul(e->g->b, term, s, "") : s;
       }
-    sum = sum ? LLVMBuildAdd(cg->b, sum, term, "") : term;
+    sum = sum ? LLVMBuildAdd(e->g->b, sum, term, "") : term;
   }
   return sum;
 }
 
 /* Elements between consecutive indices of loop l, for an operand. */
-static void operand_strides(Cg *cg, const KOperand *o, Dim *lstride) {
-  DimTable *t = cg->m->dims;
+static void operand_strides(KEmit *e, const KOperand *o, Dim *lstride) {
+  DimTable *t = e->g->m->dims;
   Dim stride = dim_lit(t, 1);
   for (int l = 0; l <= IR_MAX_RANK; l++) lstride[l] = dim_lit(t, 0);
   for (int a = o->rank - 1; a >= 0; a--) {
@@ -68,27 +81,27 @@ static void operand_strides(Cg *cg, const KOperand *o, Dim *lstride) {
 
 /* Pointer to the element of operand slot (inputs, then K_MAX_INPUTS = out)
  * at the current induction variables of the loops in mask. */
-static LLVMValueRef address(Cg *cg, int slot, DType t, unsigned loop_mask) {
+static LLVMValueRef address(KEmit *e, int slot, DType t, unsigned loop_mask) {
   LLVMValueRef off = NULL;
-  for (int l = 0; l < cg->k->nloops; l++) {
-    if (!(loop_mask & (1u << l)) || cg->lstride[slot][l]->nterms == 0) continue; /* stride 0 */
-    LLVMValueRef s = cg_emit_dim(cg, cg->lstride[slot][l]);
-    LLVMValueRef term = LLVMIsConstant(s) && LLVMConstIntGetSExtValue(s) == 1 ? cg->iv[l] : LLVMBuildMul(cg->b, cg->iv[l], s, "");
-    off = off ? LLVMBuildAdd(cg->b, off, term, "") : term;
+  for (int l = 0; l < e->k->nloops; l++) {
+    if (!(loop_mask & (1u << l)) || e->lstride[slot][l]->nterms == 0) continue; /* stride 0 */
+    LLVMValueRef s = emit_dim(e, e->lstride[slot][l]);
+    LLVMValueRef term = LLVMIsConstant(s) && LLVMConstIntGetSExtValue(s) == 1 ? e->iv[l] : LLVMBuildMul(e->g->b, e->iv[l], s, "");
+    off = off ? LLVMBuildAdd(e->g->b, off, term, "") : term;
   }
-  LLVMValueRef base = cg->base[slot];
+  LLVMValueRef base = e->base[slot];
   if (!off) return base;
-  return LLVMBuildGEP2(cg->b, cg_mem_type(cg->ctx, t), base, &off, 1, "");
+  return LLVMBuildGEP2(e->g->b, cg_mem_type(e->g->ctx, t), base, &off, 1, "");
 }
 
-static LLVMValueRef load(Cg *cg, LLVMTypeRef ty, LLVMValueRef p, int align) {
-  LLVMValueRef v = LLVMBuildLoad2(cg->b, ty, p, "");
+static LLVMValueRef load(KEmit *e, LLVMTypeRef ty, LLVMValueRef p, int align) {
+  LLVMValueRef v = LLVMBuildLoad2(e->g->b, ty, p, "");
   LLVMSetAlignment(v, (unsigned)align);
   return v;
 }
 
-static void store(Cg *cg, LLVMValueRef v, LLVMValueRef p, int align) {
-  LLVMSetAlignment(LLVMBuildStore(cg->b, v, p), (unsigned)align);
+static void store(KEmit *e, LLVMValueRef v, LLVMValueRef p, int align) {
+  LLVMSetAlignment(LLVMBuildStore(e->g->b, v, p), (unsigned)align);
 }
 
 /* ---- loops --------------------------------------------------------------- */
@@ -99,40 +112,40 @@ typedef struct Loop {
   int64_t step;
 } Loop;
 
-static LLVMValueRef loop_open(Cg *cg, Loop *l, LLVMValueRef lo, LLVMValueRef hi, int64_t step) {
-  LLVMBasicBlockRef pre = LLVMGetInsertBlock(cg->b);
-  l->header = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "loop");
-  LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "body");
-  l->exit = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "exit");
+static LLVMValueRef loop_open(KEmit *e, Loop *l, LLVMValueRef lo, LLVMValueRef hi, int64_t step) {
+  LLVMBasicBlockRef pre = LLVMGetInsertBlock(e->g->b);
+  l->header = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "loop");
+  LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "body");
+  l->exit = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "exit");
   l->step = step;
-  LLVMBuildBr(cg->b, l->header);
-  LLVMPositionBuilderAtEnd(cg->b, l->header);
-  l->iv = LLVMBuildPhi(cg->b, cg->i64, "i");
+  LLVMBuildBr(e->g->b, l->header);
+  LLVMPositionBuilderAtEnd(e->g->b, l->header);
+  l->iv = LLVMBuildPhi(e->g->b, e->g->i64, "i");
   LLVMAddIncoming(l->iv, &lo, &pre, 1);
-  LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, l->iv, hi, ""), body, l->exit);
-  LLVMPositionBuilderAtEnd(cg->b, body);
+  LLVMBuildCondBr(e->g->b, LLVMBuildICmp(e->g->b, LLVMIntSLT, l->iv, hi, ""), body, l->exit);
+  LLVMPositionBuilderAtEnd(e->g->b, body);
   return l->iv;
 }
 
 /* `!llvm.loop !{self, !{"llvm.loop.unroll.disable"}}`: the loops are
  * vectorised already, and unrolling them again multiplies code size and
  * compile time for no gain on memory-bound kernels. */
-static void no_unroll(Cg *cg, LLVMValueRef latch_branch) {
-  LLVMMetadataRef self = LLVMTemporaryMDNode(cg->ctx, NULL, 0);
+static void no_unroll(KEmit *e, LLVMValueRef latch_branch) {
+  LLVMMetadataRef self = LLVMTemporaryMDNode(e->g->ctx, NULL, 0);
   const char *key = "llvm.loop.unroll.disable";
-  LLVMMetadataRef str = LLVMMDStringInContext2(cg->ctx, key, strlen(key));
-  LLVMMetadataRef ops[2] = {self, LLVMMDNodeInContext2(cg->ctx, &str, 1)};
-  LLVMMetadataRef loop = LLVMMDNodeInContext2(cg->ctx, ops, 2);
+  LLVMMetadataRef str = LLVMMDStringInContext2(e->g->ctx, key, strlen(key));
+  LLVMMetadataRef ops[2] = {self, LLVMMDNodeInContext2(e->g->ctx, &str, 1)};
+  LLVMMetadataRef loop = LLVMMDNodeInContext2(e->g->ctx, ops, 2);
   LLVMMetadataReplaceAllUsesWith(self, loop);
-  LLVMSetMetadata(latch_branch, LLVMGetMDKindIDInContext(cg->ctx, "llvm.loop", 9), LLVMMetadataAsValue(cg->ctx, loop));
+  LLVMSetMetadata(latch_branch, LLVMGetMDKindIDInContext(e->g->ctx, "llvm.loop", 9), LLVMMetadataAsValue(e->g->ctx, loop));
 }
 
-static void loop_close(Cg *cg, Loop *l) {
-  LLVMValueRef next = LLVMBuildAdd(cg->b, l->iv, i64c(cg, l->step), "");
-  LLVMBasicBlockRef latch = LLVMGetInsertBlock(cg->b);
-  no_unroll(cg, LLVMBuildBr(cg->b, l->header));
+static void loop_close(KEmit *e, Loop *l) {
+  LLVMValueRef next = LLVMBuildAdd(e->g->b, l->iv, i64c(e, l->step), "");
+  LLVMBasicBlockRef latch = LLVMGetInsertBlock(e->g->b);
+  no_unroll(e, LLVMBuildBr(e->g->b, l->header));
   LLVMAddIncoming(l->iv, &next, &latch, 1);
-  LLVMPositionBuilderAtEnd(cg->b, l->exit);
+  LLVMPositionBuilderAtEnd(e->g->b, l->exit);
 }
 
 /* ---- bodies -------------------------------------------------------------- */
@@ -147,55 +160,55 @@ typedef struct Access {
   LLVMValueRef acc;                   /* K_MATMUL: the finished accumulator */
 } Access;
 
-static LLVMTypeRef vty(Cg *cg, DType t, int width, bool mem) {
-  LLVMTypeRef e = mem ? cg_mem_type(cg->ctx, t) : cg_type(cg->ctx, t);
-  return width ? LLVMVectorType(e, (unsigned)width) : e;
+static LLVMTypeRef vty(KEmit *e, DType t, int width, bool mem) {
+  LLVMTypeRef elem = mem ? cg_mem_type(e->g->ctx, t) : cg_type(e->g->ctx, t);
+  return width ? LLVMVectorType(elem, (unsigned)width) : elem;
 }
 
-static LLVMValueRef splat(Cg *cg, LLVMValueRef x, int width) {
+static LLVMValueRef splat(KEmit *e, LLVMValueRef x, int width) {
   if (!width) return x;
   LLVMTypeRef ty = LLVMVectorType(LLVMTypeOf(x), (unsigned)width);
-  LLVMValueRef v = LLVMBuildInsertElement(cg->b, LLVMGetPoison(ty), x, LLVMConstInt(cg->i32, 0, 0), "");
-  return LLVMBuildShuffleVector(cg->b, v, LLVMGetPoison(ty), LLVMConstNull(LLVMVectorType(cg->i32, (unsigned)width)), "");
+  LLVMValueRef v = LLVMBuildInsertElement(e->g->b, LLVMGetPoison(ty), x, LLVMConstInt(e->g->i32, 0, 0), "");
+  return LLVMBuildShuffleVector(e->g->b, v, LLVMGetPoison(ty), LLVMConstNull(LLVMVectorType(e->g->i32, (unsigned)width)), "");
 }
 
-static LLVMValueRef load_operand(Cg *cg, const KInstr *in, const Access *ac) {
-  const KOperand *o = &cg->k->in[in->operand];
+static LLVMValueRef load_operand(KEmit *e, const KInstr *in, const Access *ac) {
+  const KOperand *o = &e->k->in[in->operand];
   int size = dtype_sizes[o->dtype];
-  LLVMTypeRef mt = cg_mem_type(cg->ctx, o->dtype);
-  if (!ac->width) return cg_from_mem(cg->b, o->dtype, load(cg, mt, address(cg, in->operand, o->dtype, ac->loop_mask), size));
-  LLVMValueRef p = LLVMBuildGEP2(cg->b, mt, cg->base[in->operand], (LLVMValueRef[]){ac->par_off[in->operand]}, 1, "");
-  if (ac->broadcast[in->operand]) return splat(cg, cg_from_mem(cg->b, o->dtype, load(cg, mt, p, size)), ac->width);
-  p = LLVMBuildGEP2(cg->b, mt, p, (LLVMValueRef[]){ac->flat}, 1, "");
-  return cg_from_mem(cg->b, o->dtype, load(cg, vty(cg, o->dtype, ac->width, true), p, size));
+  LLVMTypeRef mt = cg_mem_type(e->g->ctx, o->dtype);
+  if (!ac->width) return cg_from_mem(e->g->b, o->dtype, load(e, mt, address(e, in->operand, o->dtype, ac->loop_mask), size));
+  LLVMValueRef p = LLVMBuildGEP2(e->g->b, mt, e->base[in->operand], (LLVMValueRef[]){ac->par_off[in->operand]}, 1, "");
+  if (ac->broadcast[in->operand]) return splat(e, cg_from_mem(e->g->b, o->dtype, load(e, mt, p, size)), ac->width);
+  p = LLVMBuildGEP2(e->g->b, mt, p, (LLVMValueRef[]){ac->flat}, 1, "");
+  return cg_from_mem(e->g->b, o->dtype, load(e, vty(e, o->dtype, ac->width, true), p, size));
 }
 
-static LLVMValueRef immediate(Cg *cg, const KInstr *in, int width) {
-  LLVMTypeRef ty = vty(cg, in->dtype, width, false);
+static LLVMValueRef immediate(KEmit *e, const KInstr *in, int width) {
+  LLVMTypeRef ty = vty(e, in->dtype, width, false);
   if (in->op == OP_CONST) return dtype_is_float(in->dtype) ? cg_const_real(ty, in->f) : cg_const_int(ty, in->i);
-  LLVMValueRef d = cg_emit_dim(cg, in->dim);
-  LLVMTypeRef st = cg_type(cg->ctx, in->dtype);
-  d = dtype_is_float(in->dtype) ? LLVMBuildSIToFP(cg->b, d, st, "") : LLVMBuildTrunc(cg->b, d, st, "");
-  return splat(cg, d, width);
+  LLVMValueRef d = emit_dim(e, in->dim);
+  LLVMTypeRef st = cg_type(e->g->ctx, in->dtype);
+  d = dtype_is_float(in->dtype) ? LLVMBuildSIToFP(e->g->b, d, st, "") : LLVMBuildTrunc(e->g->b, d, st, "");
+  return splat(e, d, width);
 }
 
 /* Evaluates the kernel body; returns the value of its last instruction. */
-static LLVMValueRef eval_body(Cg *cg, const Access *ac) {
-  const Kernel *k = cg->k;
+static LLVMValueRef eval_body(KEmit *e, const Access *ac) {
+  const Kernel *k = e->k;
   LLVMValueRef *v = tex_calloc((size_t)k->nbody, sizeof(LLVMValueRef));
   for (int i = 0; i < k->nbody; i++) {
     const KInstr *in = &k->body[i];
     if (in->op == OP_PARAM) {
-      v[i] = load_operand(cg, in, ac);
+      v[i] = load_operand(e, in, ac);
     } else if (in->op == OP_MATMUL) {
       v[i] = ac->acc;
     } else if (in->op == OP_CONST || in->op == OP_DIMSIZE) {
-      v[i] = immediate(cg, in, ac->width);
+      v[i] = immediate(e, in, ac->width);
     } else {
       LLVMValueRef args[3];
       for (int a = 0; a < op_info[in->op].arity; a++) args[a] = v[in->args[a]];
       DType arg_t = k->body[in->args[in->op == OP_SELECT ? 1 : 0]].dtype;
-      v[i] = cg_op(cg->b, in->op, in->dtype, arg_t, args);
+      v[i] = cg_op(e->g->b, in->op, in->dtype, arg_t, args);
     }
   }
   LLVMValueRef r = v[k->nbody - 1];
@@ -203,58 +216,58 @@ static LLVMValueRef eval_body(Cg *cg, const Access *ac) {
   return r;
 }
 
-static void store_out(Cg *cg, LLVMValueRef v, unsigned loop_mask) {
-  DType t = cg->k->out.dtype;
-  store(cg, cg_to_mem(cg->b, t, v), address(cg, K_MAX_INPUTS, t, loop_mask), dtype_sizes[t]);
+static void store_out(KEmit *e, LLVMValueRef v, unsigned loop_mask) {
+  DType t = e->k->out.dtype;
+  store(e, cg_to_mem(e->g->b, t, v), address(e, K_MAX_INPUTS, t, loop_mask), dtype_sizes[t]);
 }
 
 /* ---- K_MAP ---------------------------------------------------------------- */
 
-static void emit_map(Cg *cg, LLVMValueRef begin, LLVMValueRef end) {
-  const Kernel *k = cg->k;
+static void emit_map(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
+  const Kernel *k = e->k;
   Loop loops[IR_MAX_RANK + 1];
   for (int l = 0; l < k->nloops; l++)
-    cg->iv[l] = loop_open(cg, &loops[l], l ? i64c(cg, 0) : begin, l ? cg->extent[l] : end, 1);
+    e->iv[l] = loop_open(e, &loops[l], l ? i64c(e, 0) : begin, l ? e->extent[l] : end, 1);
   unsigned all = (1u << k->nloops) - 1;
   Access ac = {.loop_mask = all};
-  store_out(cg, eval_body(cg, &ac), all);
-  for (int l = k->nloops - 1; l >= 0; l--) loop_close(cg, &loops[l]);
+  store_out(e, eval_body(e, &ac), all);
+  for (int l = k->nloops - 1; l >= 0; l--) loop_close(e, &loops[l]);
 }
 
 /* ---- K_REDUCE -------------------------------------------------------------- */
 
-static LLVMValueRef combine(Cg *cg, LLVMValueRef a, LLVMValueRef b) {
+static LLVMValueRef combine(KEmit *e, LLVMValueRef a, LLVMValueRef b) {
   LLVMValueRef args[2] = {a, b};
-  return cg_op(cg->b, cg->k->combiner, cg->k->out.dtype, cg->k->out.dtype, args);
+  return cg_op(e->g->b, e->k->combiner, e->k->out.dtype, e->k->out.dtype, args);
 }
 
 /* The fixed tree: lane j combines with lane j + w, w = 16, 8, ..., 1. */
-static LLVMValueRef lane_tree(Cg *cg, LLVMValueRef v) {
+static LLVMValueRef lane_tree(KEmit *e, LLVMValueRef v) {
   for (int w = W / 2; w >= 1; w /= 2) {
     LLVMValueRef lo[W / 2], hi[W / 2];
     for (int j = 0; j < w; j++) {
-      lo[j] = LLVMConstInt(cg->i32, (unsigned long long)j, 0);
-      hi[j] = LLVMConstInt(cg->i32, (unsigned long long)(j + w), 0);
+      lo[j] = LLVMConstInt(e->g->i32, (unsigned long long)j, 0);
+      hi[j] = LLVMConstInt(e->g->i32, (unsigned long long)(j + w), 0);
     }
-    LLVMValueRef a = LLVMBuildShuffleVector(cg->b, v, LLVMGetPoison(LLVMTypeOf(v)), LLVMConstVector(lo, (unsigned)w), "");
-    LLVMValueRef b = LLVMBuildShuffleVector(cg->b, v, LLVMGetPoison(LLVMTypeOf(v)), LLVMConstVector(hi, (unsigned)w), "");
-    v = combine(cg, a, b);
+    LLVMValueRef a = LLVMBuildShuffleVector(e->g->b, v, LLVMGetPoison(LLVMTypeOf(v)), LLVMConstVector(lo, (unsigned)w), "");
+    LLVMValueRef b = LLVMBuildShuffleVector(e->g->b, v, LLVMGetPoison(LLVMTypeOf(v)), LLVMConstVector(hi, (unsigned)w), "");
+    v = combine(e, a, b);
   }
-  return LLVMBuildExtractElement(cg->b, v, LLVMConstInt(cg->i32, 0, 0), "");
+  return LLVMBuildExtractElement(e->g->b, v, LLVMConstInt(e->g->i32, 0, 0), "");
 }
 
 /* True if every input walks the reduction loops as one contiguous block (or
  * not at all), so the reduction can load W consecutive elements at once. */
-static bool flat_reduction(Cg *cg, int npar) {
-  const Kernel *k = cg->k;
-  DimTable *t = cg->m->dims;
+static bool flat_reduction(KEmit *e, int npar) {
+  const Kernel *k = e->k;
+  DimTable *t = e->g->m->dims;
   for (int o = 0; o < k->ninputs; o++) {
     bool zero = true;
-    for (int l = npar; l < k->nloops; l++) zero = zero && cg->lstride[o][l] == dim_lit(t, 0);
+    for (int l = npar; l < k->nloops; l++) zero = zero && e->lstride[o][l] == dim_lit(t, 0);
     if (zero) continue;
     Dim expect = dim_lit(t, 1);
     for (int l = k->nloops - 1; l >= npar; l--) {
-      if (cg->lstride[o][l] != expect) return false;
+      if (e->lstride[o][l] != expect) return false;
       expect = dim_mul(t, expect, k->extent[l]);
     }
   }
@@ -262,148 +275,148 @@ static bool flat_reduction(Cg *cg, int npar) {
 }
 
 /* Scalar accumulation of one element into lane `lane` of the accumulator. */
-static void accumulate_lane(Cg *cg, LLVMValueRef acc, LLVMValueRef lane, LLVMValueRef v) {
-  LLVMTypeRef et = cg_type(cg->ctx, cg->k->out.dtype);
-  LLVMValueRef p = LLVMBuildGEP2(cg->b, et, acc, &lane, 1, "");
-  store(cg, combine(cg, load(cg, et, p, 1), v), p, 1);
+static void accumulate_lane(KEmit *e, LLVMValueRef acc, LLVMValueRef lane, LLVMValueRef v) {
+  LLVMTypeRef et = cg_type(e->g->ctx, e->k->out.dtype);
+  LLVMValueRef p = LLVMBuildGEP2(e->g->b, et, acc, &lane, 1, "");
+  store(e, combine(e, load(e, et, p, 1), v), p, 1);
 }
 
-static void reduce_flat(Cg *cg, int npar, LLVMValueRef acc, LLVMValueRef count) {
-  const Kernel *k = cg->k;
+static void reduce_flat(KEmit *e, int npar, LLVMValueRef acc, LLVMValueRef count) {
+  const Kernel *k = e->k;
   DType t = k->out.dtype;
-  LLVMTypeRef vt = vty(cg, t, W, false);
+  LLVMTypeRef vt = vty(e, t, W, false);
   unsigned par_mask = (1u << npar) - 1;
   Access vec = {.loop_mask = par_mask, .width = W};
   for (int o = 0; o < k->ninputs; o++) {
     bool zero = true;
-    for (int l = npar; l < k->nloops; l++) zero = zero && cg->lstride[o][l] == dim_lit(cg->m->dims, 0);
+    for (int l = npar; l < k->nloops; l++) zero = zero && e->lstride[o][l] == dim_lit(e->g->m->dims, 0);
     vec.broadcast[o] = zero;
-    LLVMValueRef base = cg->base[o];
-    cg->base[o] = LLVMConstNull(cg->ptr); /* address() then yields the offset as a pointer */
-    LLVMValueRef p = address(cg, o, k->in[o].dtype, par_mask);
-    cg->base[o] = base;
-    vec.par_off[o] = LLVMBuildSDiv(cg->b, LLVMBuildPtrToInt(cg->b, p, cg->i64, ""), i64c(cg, dtype_sizes[k->in[o].dtype]), "");
+    LLVMValueRef base = e->base[o];
+    e->base[o] = LLVMConstNull(e->g->ptr); /* address() then yields the offset as a pointer */
+    LLVMValueRef p = address(e, o, k->in[o].dtype, par_mask);
+    e->base[o] = base;
+    vec.par_off[o] = LLVMBuildSDiv(e->g->b, LLVMBuildPtrToInt(e->g->b, p, e->g->i64, ""), i64c(e, dtype_sizes[k->in[o].dtype]), "");
   }
-  LLVMValueRef full = LLVMBuildAnd(cg->b, count, i64c(cg, ~(int64_t)(W - 1)), "");
+  LLVMValueRef full = LLVMBuildAnd(e->g->b, count, i64c(e, ~(int64_t)(W - 1)), "");
   Loop main;
-  vec.flat = loop_open(cg, &main, i64c(cg, 0), full, W);
-  store(cg, combine(cg, load(cg, vt, acc, 1), eval_body(cg, &vec)), acc, 1);
-  loop_close(cg, &main);
+  vec.flat = loop_open(e, &main, i64c(e, 0), full, W);
+  store(e, combine(e, load(e, vt, acc, 1), eval_body(e, &vec)), acc, 1);
+  loop_close(e, &main);
   Loop tail;
-  LLVMValueRef lane = loop_open(cg, &tail, i64c(cg, 0), LLVMBuildSub(cg->b, count, full, ""), 1);
+  LLVMValueRef lane = loop_open(e, &tail, i64c(e, 0), LLVMBuildSub(e->g->b, count, full, ""), 1);
   Access sc = vec;
   sc.width = 1;
-  sc.flat = LLVMBuildAdd(cg->b, full, lane, "");
-  LLVMValueRef v = LLVMBuildExtractElement(cg->b, eval_body(cg, &sc), LLVMConstInt(cg->i32, 0, 0), "");
-  accumulate_lane(cg, acc, lane, v);
-  loop_close(cg, &tail);
+  sc.flat = LLVMBuildAdd(e->g->b, full, lane, "");
+  LLVMValueRef v = LLVMBuildExtractElement(e->g->b, eval_body(e, &sc), LLVMConstInt(e->g->i32, 0, 0), "");
+  accumulate_lane(e, acc, lane, v);
+  loop_close(e, &tail);
 }
 
 /* Any access pattern: element c of the reduction goes to lane c mod W. */
-static void reduce_general(Cg *cg, int npar, LLVMValueRef acc) {
-  const Kernel *k = cg->k;
-  LLVMValueRef counter = entry_alloca(cg, cg->i64, "c");
-  store(cg, i64c(cg, 0), counter, 8);
+static void reduce_general(KEmit *e, int npar, LLVMValueRef acc) {
+  const Kernel *k = e->k;
+  LLVMValueRef counter = entry_alloca(e, e->g->i64, "c");
+  store(e, i64c(e, 0), counter, 8);
   Loop loops[IR_MAX_RANK + 1];
-  for (int l = npar; l < k->nloops; l++) cg->iv[l] = loop_open(cg, &loops[l], i64c(cg, 0), cg->extent[l], 1);
+  for (int l = npar; l < k->nloops; l++) e->iv[l] = loop_open(e, &loops[l], i64c(e, 0), e->extent[l], 1);
   Access ac = {.loop_mask = (1u << k->nloops) - 1};
-  LLVMValueRef v = eval_body(cg, &ac);
-  LLVMValueRef c = load(cg, cg->i64, counter, 8);
-  accumulate_lane(cg, acc, LLVMBuildAnd(cg->b, c, i64c(cg, W - 1), ""), v);
-  store(cg, LLVMBuildAdd(cg->b, c, i64c(cg, 1), ""), counter, 8);
-  for (int l = k->nloops - 1; l >= npar; l--) loop_close(cg, &loops[l]);
+  LLVMValueRef v = eval_body(e, &ac);
+  LLVMValueRef c = load(e, e->g->i64, counter, 8);
+  accumulate_lane(e, acc, LLVMBuildAnd(e->g->b, c, i64c(e, W - 1), ""), v);
+  store(e, LLVMBuildAdd(e->g->b, c, i64c(e, 1), ""), counter, 8);
+  for (int l = k->nloops - 1; l >= npar; l--) loop_close(e, &loops[l]);
 }
 
-static void emit_reduce(Cg *cg, LLVMValueRef begin, LLVMValueRef end) {
-  const Kernel *k = cg->k;
+static void emit_reduce(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
+  const Kernel *k = e->k;
   DType t = k->out.dtype;
-  LLVMTypeRef vt = vty(cg, t, W, false);
+  LLVMTypeRef vt = vty(e, t, W, false);
   int npar = 0;
   while (npar < k->nloops && !k->reduce[npar]) npar++;
-  bool flat = flat_reduction(cg, npar);
-  LLVMValueRef count = i64c(cg, 1);
-  for (int l = npar; l < k->nloops; l++) count = LLVMBuildMul(cg->b, count, cg->extent[l], "");
-  LLVMValueRef acc = entry_alloca(cg, vt, "acc");
+  bool flat = flat_reduction(e, npar);
+  LLVMValueRef count = i64c(e, 1);
+  for (int l = npar; l < k->nloops; l++) count = LLVMBuildMul(e->g->b, count, e->extent[l], "");
+  LLVMValueRef acc = entry_alloca(e, vt, "acc");
   Loop loops[IR_MAX_RANK + 1];
-  for (int l = 0; l < npar; l++) cg->iv[l] = loop_open(cg, &loops[l], l ? i64c(cg, 0) : begin, l ? cg->extent[l] : end, 1);
-  store(cg, cg_identity(vt, k->combiner, t), acc, 1);
+  for (int l = 0; l < npar; l++) e->iv[l] = loop_open(e, &loops[l], l ? i64c(e, 0) : begin, l ? e->extent[l] : end, 1);
+  store(e, cg_identity(vt, k->combiner, t), acc, 1);
   if (flat)
-    reduce_flat(cg, npar, acc, count);
+    reduce_flat(e, npar, acc, count);
   else
-    reduce_general(cg, npar, acc);
-  LLVMValueRef r = lane_tree(cg, load(cg, vt, acc, 1));
+    reduce_general(e, npar, acc);
+  LLVMValueRef r = lane_tree(e, load(e, vt, acc, 1));
   if (k->combiner == OP_ADD && dtype_is_float(t)) /* an empty sum is +0.0 */
-    r = LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntEQ, count, i64c(cg, 0), ""), cg_const_real(LLVMTypeOf(r), 0.0), r, "");
-  store_out(cg, r, (1u << npar) - 1);
-  for (int l = npar - 1; l >= 0; l--) loop_close(cg, &loops[l]);
+    r = LLVMBuildSelect(e->g->b, LLVMBuildICmp(e->g->b, LLVMIntEQ, count, i64c(e, 0), ""), cg_const_real(LLVMTypeOf(r), 0.0), r, "");
+  store_out(e, r, (1u << npar) - 1);
+  for (int l = npar - 1; l >= 0; l--) loop_close(e, &loops[l]);
 }
 
 /* ---- K_MATMUL -------------------------------------------------------------- */
 
-static LLVMValueRef multiply_add(Cg *cg, DType t, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c) {
-  if (!dtype_is_float(t)) return LLVMBuildAdd(cg->b, LLVMBuildMul(cg->b, a, b, ""), c, "");
+static LLVMValueRef multiply_add(KEmit *e, DType t, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c) {
+  if (!dtype_is_float(t)) return LLVMBuildAdd(e->g->b, LLVMBuildMul(e->g->b, a, b, ""), c, "");
   LLVMValueRef args[3] = {a, b, c};
   LLVMTypeRef ty = LLVMTypeOf(a);
-  return cg_intrinsic(cg->b, "llvm.fma", &ty, 1, args, 3);
+  return cg_intrinsic(e->g->b, "llvm.fma", &ty, 1, args, 3);
 }
 
 /* A matmul whose body is more than the accumulator has an epilogue. */
 static bool has_epilogue(const Kernel *k) { return k->nbody > 1; }
 
-static void emit_matmul(Cg *cg, LLVMValueRef begin, LLVMValueRef end) {
-  const Kernel *k = cg->k;
+static void emit_matmul(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
+  const Kernel *k = e->k;
   DType t = k->out.dtype;
-  LLVMTypeRef et = cg_type(cg->ctx, t);
+  LLVMTypeRef et = cg_type(e->g->ctx, t);
   int lm = k->mm_m, ln = k->mm_n, lk = k->mm_k;
   unsigned m = lm >= 0 ? 1u << lm : 0, n = ln >= 0 ? 1u << ln : 0, kk = 1u << lk;
   LLVMValueRef zero = dtype_is_float(t) ? LLVMConstReal(et, 0.0) : LLVMConstInt(et, 0, 0);
   Access ac = {0};
   Loop lmo, lno, lko;
-  if (lm >= 0) cg->iv[lm] = loop_open(cg, &lmo, begin, end, 1);
+  if (lm >= 0) e->iv[lm] = loop_open(e, &lmo, begin, end, 1);
   if (ln >= 0) {
     /* i-k-j: zero the row of C, then C[m,:] += A[m,k] * B[k,:] for k ascending */
-    LLVMValueRef lo = lm >= 0 ? i64c(cg, 0) : begin, hi = lm >= 0 ? cg->extent[ln] : end;
-    cg->iv[ln] = loop_open(cg, &lno, lo, hi, 1);
-    store_out(cg, zero, m | n);
-    loop_close(cg, &lno);
-    cg->iv[lk] = loop_open(cg, &lko, i64c(cg, 0), cg->extent[lk], 1);
+    LLVMValueRef lo = lm >= 0 ? i64c(e, 0) : begin, hi = lm >= 0 ? e->extent[ln] : end;
+    e->iv[ln] = loop_open(e, &lno, lo, hi, 1);
+    store_out(e, zero, m | n);
+    loop_close(e, &lno);
+    e->iv[lk] = loop_open(e, &lko, i64c(e, 0), e->extent[lk], 1);
     ac.loop_mask = m | kk;
-    LLVMValueRef a = load_operand(cg, &(KInstr){.op = OP_PARAM, .operand = 0}, &ac);
-    cg->iv[ln] = loop_open(cg, &lno, lo, hi, 1);
+    LLVMValueRef a = load_operand(e, &(KInstr){.op = OP_PARAM, .operand = 0}, &ac);
+    e->iv[ln] = loop_open(e, &lno, lo, hi, 1);
     ac.loop_mask = kk | n;
-    LLVMValueRef b = load_operand(cg, &(KInstr){.op = OP_PARAM, .operand = 1}, &ac);
-    LLVMValueRef cp = address(cg, K_MAX_INPUTS, t, m | n);
-    store(cg, multiply_add(cg, t, a, b, load(cg, et, cp, dtype_sizes[t])), cp, dtype_sizes[t]);
-    loop_close(cg, &lno);
-    loop_close(cg, &lko);
+    LLVMValueRef b = load_operand(e, &(KInstr){.op = OP_PARAM, .operand = 1}, &ac);
+    LLVMValueRef cp = address(e, K_MAX_INPUTS, t, m | n);
+    store(e, multiply_add(e, t, a, b, load(e, et, cp, dtype_sizes[t])), cp, dtype_sizes[t]);
+    loop_close(e, &lno);
+    loop_close(e, &lko);
     if (has_epilogue(k)) { /* the finished row, still in cache: out = epilogue(acc) */
-      cg->iv[ln] = loop_open(cg, &lno, lo, hi, 1);
-      LLVMValueRef op = address(cg, K_MAX_INPUTS, t, m | n);
-      Access epi = {.loop_mask = m | n, .acc = load(cg, et, op, dtype_sizes[t])};
-      store(cg, cg_to_mem(cg->b, t, eval_body(cg, &epi)), op, dtype_sizes[t]);
-      loop_close(cg, &lno);
+      e->iv[ln] = loop_open(e, &lno, lo, hi, 1);
+      LLVMValueRef op = address(e, K_MAX_INPUTS, t, m | n);
+      Access epi = {.loop_mask = m | n, .acc = load(e, et, op, dtype_sizes[t])};
+      store(e, cg_to_mem(e->g->b, t, eval_body(e, &epi)), op, dtype_sizes[t]);
+      loop_close(e, &lno);
     }
   } else {
     /* matrix-vector or dot: one accumulator per output element */
-    LLVMValueRef acc = entry_alloca(cg, et, "acc");
-    store(cg, zero, acc, dtype_sizes[t]);
-    cg->iv[lk] = loop_open(cg, &lko, i64c(cg, 0), cg->extent[lk], 1);
+    LLVMValueRef acc = entry_alloca(e, et, "acc");
+    store(e, zero, acc, dtype_sizes[t]);
+    e->iv[lk] = loop_open(e, &lko, i64c(e, 0), e->extent[lk], 1);
     ac.loop_mask = m | kk;
-    LLVMValueRef a = load_operand(cg, &(KInstr){.op = OP_PARAM, .operand = 0}, &ac);
-    LLVMValueRef b = load_operand(cg, &(KInstr){.op = OP_PARAM, .operand = 1}, &ac);
-    store(cg, multiply_add(cg, t, a, b, load(cg, et, acc, dtype_sizes[t])), acc, dtype_sizes[t]);
-    loop_close(cg, &lko);
-    Access epi = {.loop_mask = m, .acc = load(cg, et, acc, dtype_sizes[t])};
-    store_out(cg, eval_body(cg, &epi), m);
+    LLVMValueRef a = load_operand(e, &(KInstr){.op = OP_PARAM, .operand = 0}, &ac);
+    LLVMValueRef b = load_operand(e, &(KInstr){.op = OP_PARAM, .operand = 1}, &ac);
+    store(e, multiply_add(e, t, a, b, load(e, et, acc, dtype_sizes[t])), acc, dtype_sizes[t]);
+    loop_close(e, &lko);
+    Access epi = {.loop_mask = m, .acc = load(e, et, acc, dtype_sizes[t])};
+    store_out(e, eval_body(e, &epi), m);
   }
-  if (lm >= 0) loop_close(cg, &lmo);
+  if (lm >= 0) loop_close(e, &lmo);
 }
 
 /* ---- the kernel function ---------------------------------------------------- */
 
-static void add_attr(Cg *cg, LLVMValueRef fn, unsigned index, const char *name) {
+static void add_attr(KEmit *e, LLVMValueRef fn, unsigned index, const char *name) {
   unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
-  LLVMAddAttributeAtIndex(fn, index, LLVMCreateEnumAttribute(cg->ctx, kind, 0));
+  LLVMAddAttributeAtIndex(fn, index, LLVMCreateEnumAttribute(e->g->ctx, kind, 0));
 }
 
 /* The body takes one `noalias` pointer per operand: memory planning
@@ -413,57 +426,61 @@ static void add_attr(Cg *cg, LLVMValueRef fn, unsigned index, const char *name) 
  * and the entry function passes them the same pointer value, so LLVM sees
  * that each element is loaded and then stored at the same address.  The
  * body is inlined into the entry function. */
-static LLVMValueRef emit_body_function(Cg *cg, const Kernel *k) {
+static LLVMValueRef emit_body_function(KEmit *e, const Kernel *k) {
   int nptr = k->ninputs + 1;
   LLVMTypeRef params[K_MAX_INPUTS + 4];
-  for (int i = 0; i < nptr; i++) params[i] = cg->ptr;
-  params[nptr] = cg->ptr, params[nptr + 1] = cg->i64, params[nptr + 2] = cg->i64;
+  for (int i = 0; i < nptr; i++) params[i] = e->g->ptr;
+  params[nptr] = e->g->ptr, params[nptr + 1] = e->g->i64, params[nptr + 2] = e->g->i64;
   char name[256];
   snprintf(name, sizeof name, "%s.body", k->name);
-  LLVMValueRef fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->voidt, params, (unsigned)nptr + 3, 0));
+  LLVMValueRef fn = LLVMAddFunction(e->g->mod, name, LLVMFunctionType(e->g->voidt, params, (unsigned)nptr + 3, 0));
   LLVMSetLinkage(fn, LLVMInternalLinkage);
-  add_attr(cg, fn, LLVMAttributeFunctionIndex, "alwaysinline");
+  add_attr(e, fn, LLVMAttributeFunctionIndex, "alwaysinline");
   for (int i = 0; i < nptr; i++)
-    if (k->inplace < 0 || (i != k->inplace && i != k->ninputs)) add_attr(cg, fn, (unsigned)i + 1, "noalias");
-  cg->fn = fn;
-  cg->k = k;
-  LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
+    if (k->inplace < 0 || (i != k->inplace && i != k->ninputs)) add_attr(e, fn, (unsigned)i + 1, "noalias");
+  e->fn = fn;
+  e->k = k;
+  LLVMPositionBuilderAtEnd(e->g->b, LLVMAppendBasicBlockInContext(e->g->ctx, fn, "entry"));
   LLVMValueRef syms = LLVMGetParam(fn, (unsigned)nptr);
-  for (int s = 0; s < cg->p->nsyms; s++) {
-    LLVMValueRef p = LLVMBuildGEP2(cg->b, cg->i64, syms, (LLVMValueRef[]){i64c(cg, s)}, 1, "");
-    cg->sym_val[s] = load(cg, cg->i64, p, 8);
+  for (int s = 0; s < e->g->p->nsyms; s++) {
+    LLVMValueRef p = LLVMBuildGEP2(e->g->b, e->g->i64, syms, (LLVMValueRef[]){i64c(e, s)}, 1, "");
+    e->sym_val[s] = load(e, e->g->i64, p, 8);
   }
   for (int o = 0; o < nptr; o++) {
     int slot = o < k->ninputs ? o : K_MAX_INPUTS;
-    cg->base[slot] = LLVMGetParam(fn, (unsigned)o);
-    operand_strides(cg, o < k->ninputs ? &k->in[o] : &k->out, cg->lstride[slot]);
+    e->base[slot] = LLVMGetParam(fn, (unsigned)o);
+    operand_strides(e, o < k->ninputs ? &k->in[o] : &k->out, e->lstride[slot]);
   }
-  for (int l = 0; l < k->nloops; l++) cg->extent[l] = cg_emit_dim(cg, k->extent[l]);
+  for (int l = 0; l < k->nloops; l++) e->extent[l] = emit_dim(e, k->extent[l]);
   LLVMValueRef begin = LLVMGetParam(fn, (unsigned)nptr + 1), end = LLVMGetParam(fn, (unsigned)nptr + 2);
   switch (k->kind) {
-  case K_MAP: emit_map(cg, begin, end); break;
-  case K_REDUCE: emit_reduce(cg, begin, end); break;
-  case K_MATMUL: emit_matmul(cg, begin, end); break;
+  case K_MAP: emit_map(e, begin, end); break;
+  case K_REDUCE: emit_reduce(e, begin, end); break;
+  case K_MATMUL: emit_matmul(e, begin, end); break;
   }
-  LLVMBuildRetVoid(cg->b);
+  LLVMBuildRetVoid(e->g->b);
   return fn;
 }
 
-LLVMValueRef cg_emit_kernel(Cg *cg, const Kernel *k) {
-  LLVMValueRef body = emit_body_function(cg, k);
-  LLVMTypeRef params[4] = {cg->ptr, cg->ptr, cg->i64, cg->i64};
-  LLVMValueRef fn = LLVMAddFunction(cg->mod, k->name, LLVMFunctionType(cg->voidt, params, 4, 0));
+/* The x86-64 target's emit_kernel (codegen.h). */
+LLVMValueRef cg_cpu_emit_kernel(Cg *cg, const Kernel *k) {
+  KEmit *e = tex_calloc(1, sizeof *e);
+  e->g = cg;
+  LLVMValueRef body = emit_body_function(e, k);
+  LLVMTypeRef params[4] = {e->g->ptr, e->g->ptr, e->g->i64, e->g->i64};
+  LLVMValueRef fn = LLVMAddFunction(e->g->mod, k->name, LLVMFunctionType(e->g->voidt, params, 4, 0));
   LLVMSetLinkage(fn, LLVMInternalLinkage);
-  LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
+  LLVMPositionBuilderAtEnd(e->g->b, LLVMAppendBasicBlockInContext(e->g->ctx, fn, "entry"));
   LLVMValueRef args[K_MAX_INPUTS + 4], ops = LLVMGetParam(fn, 0);
   int nptr = k->ninputs + 1;
   for (int o = 0; o < nptr; o++) { /* operands in kernel order: inputs, then the output */
-    LLVMValueRef p = LLVMBuildGEP2(cg->b, cg->ptr, ops, (LLVMValueRef[]){i64c(cg, o)}, 1, "");
-    args[o] = load(cg, cg->ptr, p, 8);
+    LLVMValueRef p = LLVMBuildGEP2(e->g->b, e->g->ptr, ops, (LLVMValueRef[]){i64c(e, o)}, 1, "");
+    args[o] = load(e, e->g->ptr, p, 8);
   }
   if (k->inplace >= 0) args[k->ninputs] = args[k->inplace];
   args[nptr] = LLVMGetParam(fn, 1), args[nptr + 1] = LLVMGetParam(fn, 2), args[nptr + 2] = LLVMGetParam(fn, 3);
-  LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(body), body, args, (unsigned)nptr + 3, "");
-  LLVMBuildRetVoid(cg->b);
+  LLVMBuildCall2(e->g->b, LLVMGlobalGetValueType(body), body, args, (unsigned)nptr + 3, "");
+  LLVMBuildRetVoid(e->g->b);
+  tex_free(e);
   return fn;
 }

@@ -94,9 +94,9 @@ static void *compile_shard(void *arg) {
   if (fd < 0) return NULL;
   FILE *f = fdopen(fd, "wb");
   double t0 = now_ms();
-  cg_optimize(s->cm, s->opt_level);
+  s->cm->target->optimize(s->cm, s->opt_level);
   s->opt_ms = now_ms() - t0;
-  s->ok = cg_emit(s->cm, LLVMObjectFile, f);
+  s->ok = s->cm->target->emit(s->cm, LLVMObjectFile, f);
   s->emit_ms = now_ms() - t0 - s->opt_ms;
   fclose(f);
   return NULL;
@@ -125,7 +125,7 @@ static bool build_shared_object(const TexcOptions *o, CgModule *cm, CgModule *se
   bool ok = shards[0].ok && (!second || shards[1].ok);
   const char *objs[2] = {shards[0].obj, shards[1].obj};
   t0 = now_ms();
-  ok = ok && cg_link(objs, second ? 2 : 1, so, m->name);
+  ok = ok && cm->target->link(objs, second ? 2 : 1, so, m->name);
   if (o->stats) fprintf(stderr, "link       %8.3f ms\n", now_ms() - t0);
   for (int i = 0; i < 2; i++)
     if (shards[i].obj[0]) unlink(shards[i].obj);
@@ -141,11 +141,11 @@ static int total_kernels(KProgram **progs, int n) {
 static int codegen(const TexcOptions *o, IrModule *m, KProgram **progs, int n) {
   CgModule cm, second;
   bool split = o->emit == EMIT_SO && total_kernels(progs, n) >= 4;
-  if (!cg_module_init(&cm, m->name, o->cpu)) {
+  if (!cg_module_init(&cm, &cg_target_x86_64, m->name, o->cpu)) {
     fprintf(stderr, "texc: unknown --cpu=%s; known: %s\n", o->cpu, cg_known_cpus());
     return 2;
   }
-  if (split) cg_module_init(&second, m->name, o->cpu);
+  if (split) cg_module_init(&second, &cg_target_x86_64, m->name, o->cpu);
   double t0 = now_ms();
   cg_build_module(&cm, split ? &second : NULL, m, progs, n);
   if (o->stats) fprintf(stderr, "llvm-ir    %8.3f ms\n", now_ms() - t0);
@@ -153,7 +153,7 @@ static int codegen(const TexcOptions *o, IrModule *m, KProgram **progs, int n) {
   if (o->emit == EMIT_SO) {
     ok = build_shared_object(o, &cm, split ? &second : NULL, m, progs, n);
   } else {
-    cg_optimize(&cm, o->opt_level);
+    cm.target->optimize(&cm, o->opt_level);
     FILE *out = open_output(o);
     if (!out) ok = false;
     else if (o->emit == EMIT_LLVM) {
@@ -161,12 +161,12 @@ static int codegen(const TexcOptions *o, IrModule *m, KProgram **progs, int n) {
       fputs(s, out);
       LLVMDisposeMessage(s);
     } else {
-      ok = cg_emit(&cm, o->emit == EMIT_ASM ? LLVMAssemblyFile : LLVMObjectFile, out);
+      ok = cm.target->emit(&cm, o->emit == EMIT_ASM ? LLVMAssemblyFile : LLVMObjectFile, out);
     }
     close_output(out);
   }
-  cg_module_dispose(&cm);
-  if (split) cg_module_dispose(&second);
+  cm.target->dispose(&cm);
+  if (split) second.target->dispose(&second);
   return ok ? 0 : 3;
 }
 

@@ -134,8 +134,8 @@ static Dim numel(IrModule *m, const KBuffer *b) {
 /* Emits kernel k into this module, or, every other kernel, into the second
  * module (compiled by another thread) with a hidden declaration here. */
 static LLVMValueRef place_kernel(Cg *cg, Cg *aux, const Kernel *k) {
-  if (!aux || cg->nplaced++ % 2 == 0) return cg_emit_kernel(cg, k);
-  LLVMValueRef def = cg_emit_kernel(aux, k);
+  if (!aux || cg->nplaced++ % 2 == 0) return cg->target->emit_kernel(cg, k);
+  LLVMValueRef def = cg->target->emit_kernel(aux, k);
   LLVMSetLinkage(def, LLVMExternalLinkage);
   LLVMSetVisibility(def, LLVMHiddenVisibility);
   LLVMTypeRef params[4] = {cg->ptr, cg->ptr, cg->i64, cg->i64};
@@ -250,7 +250,10 @@ static void entry_point(Cg *cg, const char *symbol, int nparams, LLVMValueRef pl
   tex_free(pt);
 }
 
-/* <prefix>_last_error and <prefix>_module_info. */
+void cg_cpu_emit_entry(Cg *cg, const char *symbol, int nparams, LLVMValueRef plan) {
+  for (int kind = ENTRY_RUN; kind <= ENTRY_WS_SIZE; kind++) entry_point(cg, symbol, nparams, plan, (EntryKind)kind);
+}
+
 /* int <prefix>_call(i32 index, ptr args) -> texrt_call(plans, n, index, args):
  * any function by its index in module_info()->funcs, for generic loaders. */
 static void call_by_index(Cg *cg, const char *prefix, LLVMValueRef *plans, int nplans) {
@@ -266,6 +269,7 @@ static void call_by_index(Cg *cg, const char *prefix, LLVMValueRef *plans, int n
   LLVMBuildRet(cg->b, LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(call), call, args, 4, ""));
 }
 
+/* <prefix>_last_error and <prefix>_module_info. */
 static void module_entry_points(Cg *cg, const char *prefix, LLVMValueRef module) {
   char name[512];
   snprintf(name, sizeof name, "%s_last_error", prefix);
@@ -289,6 +293,7 @@ static void set_abi_symbols(Cg *cg, const KProgram *p) {
 
 static Cg cg_open(CgModule *cm, IrModule *m) {
   Cg cg = {0};
+  cg.target = cm->target;
   cg.ctx = cm->ctx;
   cg.mod = cm->mod;
   cg.m = m;
@@ -336,10 +341,10 @@ void cg_build_module(CgModule *out, CgModule *second, IrModule *m, KProgram *con
     LLVMValueRef idx[2] = {LLVMConstInt(cg.i64, 0, 0), LLVMConstInt(cg.i64, (unsigned long long)i, 0)};
     LLVMValueRef finfo = LLVMConstInBoundsGEP2(funcs_t, funcs, idx, 2);
     LLVMValueRef plan = plans[i] = plan_global(&cg, second ? &aux : NULL, &t, progs[i], module, finfo);
-    for (int kind = ENTRY_RUN; kind <= ENTRY_WS_SIZE; kind++) entry_point(&cg, symbols[i], progs[i]->nparams, plan, (EntryKind)kind);
+    cg.target->emit_entry(&cg, symbols[i], progs[i]->nparams, plan);
   }
   LLVMValueRef mfields[9] = {c32(&cg, TEX_ABI_VERSION), cstring(&cg, m->name), cstring(&cg, m->source ? m->source : ""),
-                             cstring(&cg, TEXC_VERSION), cstring(&cg, "cpu"), cstring(&cg, out->cpu),
+                             cstring(&cg, TEXC_VERSION), cstring(&cg, out->target->device), cstring(&cg, out->cpu),
                              cstring(&cg, out->checked_features), c32(&cg, nprogs), funcs};
   LLVMSetInitializer(module, LLVMConstNamedStruct(t.module, mfields, 9));
   module_entry_points(&cg, m->name, module);

@@ -78,7 +78,7 @@ static void set_codegen_options(void) {
   LLVMParseCommandLineOptions(3, argv, NULL);
 }
 
-bool cg_module_init(CgModule *cm, const char *name, const char *cpu) {
+static bool x86_init(CgModule *cm, const char *name, const char *cpu) {
   memset(cm, 0, sizeof *cm);
   set_codegen_options();
   LLVMInitializeX86TargetInfo();
@@ -116,6 +116,24 @@ bool cg_module_init(CgModule *cm, const char *name, const char *cpu) {
   LLVMDisposeTargetData(layout);
   LLVMDisposeMessage(triple);
   if (llvm_features) LLVMDisposeMessage(llvm_features);
+  return true;
+}
+
+const Target cg_target_x86_64 = {
+    .name = "x86-64",
+    .device = "cpu",
+    .init = x86_init,
+    .emit_kernel = cg_cpu_emit_kernel,
+    .emit_entry = cg_cpu_emit_entry,
+    .optimize = cg_optimize,
+    .emit = cg_emit,
+    .link = cg_link,
+    .dispose = cg_module_dispose,
+};
+
+bool cg_module_init(CgModule *cm, const Target *t, const char *name, const char *cpu) {
+  if (!t->init(cm, name, cpu)) return false;
+  cm->target = t;
   return true;
 }
 

@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define TEMP_ALIGN 64 /* a cache line and an AVX-512 vector: aligned loads never split */
 #define INLINE_BUFS 128 /* more buffers than this: bufs on the heap */
@@ -176,11 +177,20 @@ static int place_temps(const TexPlan *plan, const int64_t *syms, void **tbufs, v
   return layout_temps(plan, syms, (char *)base, tbufs, &total);
 }
 
+/* The one place the runtime asks whether it can run a module's code here,
+ * by the module's target: "cpu" checks the CPU's features once.  A GPU
+ * runtime file adds its device's row. */
+static int check_device(const TexModuleInfo *module) {
+  if (!module || !module->target || strcmp(module->target, "cpu") == 0) return texrt_check_cpu(module);
+  return texrt_fail(TEX_ERR_DEVICE, "%s: built for target '%s', which this runtime cannot run", module->prefix ? module->prefix : "?",
+                    module->target);
+}
+
 /* bind, then either run the steps or only measure the temporaries. */
 static int run(const TexPlan *plan, const DLTensor *const *args, const Memory *mem, size_t *measure) {
   if (!plan || !plan->func) return texrt_fail(TEX_ERR_NULL, "texrt_run: the plan is NULL");
   int st = check_plan(plan);
-  if (st != TEX_OK || (st = texrt_check_cpu(plan->module)) != TEX_OK) return st;
+  if (st != TEX_OK || (st = check_device(plan->module)) != TEX_OK) return st;
   TexAllocFn alloc = atomic_load_explicit(&hook_alloc, memory_order_relaxed);
   TexFreeFn release = atomic_load_explicit(&hook_release, memory_order_relaxed);
   void *local[INLINE_BUFS], **bufs = local, *block = NULL;
