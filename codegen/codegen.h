@@ -49,7 +49,7 @@ LLVMValueRef cg_intrinsic(LLVMBuilderRef b, const char *name, LLVMTypeRef *overl
 
 /* ==== cpu.c ============================================================== */
 
-/* Lanes of a reduction (design §8): element i of the flattened reduced axes
+/* Lanes of a reduction (lang/reference.md): element i of the flattened reduced axes
  * goes to lane i mod TEX_REDUCE_LANES, lanes accumulate in index order, and a
  * fixed tree combines lane j with lane j + w for w = 16, 8, 4, 2, 1.  The
  * same order on every target, thread count and -O level. */

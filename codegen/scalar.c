@@ -3,7 +3,7 @@
  * The same function serves the elementwise loops (scalar code that LLVM's
  * loop vectoriser widens) and the explicit <32 x T> reduction loops, so an op
  * has one definition in codegen.  No fast-math flags: results are IEEE, and
- * identical at every -O level.  Semantics follow lang/semantics.md:
+ * identical at every -O level.  Semantics follow lang/reference.md:
  *   max/min propagate NaN (llvm.maximum/minimum); comparisons are ordered
  *   except != ; float->int casts truncate and saturate (NaN -> 0). */
 #include <string.h>

@@ -214,7 +214,7 @@ struct IrNode {
   void *aux;           /* scratch for the pass that owns it */
 };
 
-/* Functions the autodiff and jvp passes build from another one (design §4).
+/* Functions the autodiff and jvp passes build from another one (ARCHITECTURE.md, seam 2).
  * Until built, a derived function has its signature (params, result types)
  * but no body, so calls to it can be checked and lowered before AD runs. */
 /* A set of parameter indices: wrt=, the active arguments of a call.  A
@@ -352,7 +352,7 @@ int ir_verify(IrModule *m, FILE *out, const char *after);
 /* ==== kernel.c =========================================================== */
 
 /* A kernel is a loop nest over an iteration space with a scalar body: the seam
- * between passes (which build kernels) and codegen (CPU or NVPTX), design §8.
+ * between passes (which build kernels) and codegen (CPU or NVPTX); ARCHITECTURE.md, seam 3.
  *
  * Operands are buffers of the plan.  Each operand axis is indexed by one loop
  * (loop[a] >= 0) or fixed at index 0 (loop[a] == -1, an extent-1 axis), so a

@@ -12,7 +12,7 @@
  *   5. return the values and the wrt parameters' cotangents.
  * A call is differentiated through its callee's user rule (`grad f(...)`)
  * or a vjp_ct function derived from the callee, so functions stay calls
- * until after AD (design §8) and the inliner later merges the recomputed
+ * until after AD and the inliner later merges the recomputed
  * forward code with CSE.  Integer and bool values carry no cotangent.
  *
  * Requires: verified IR; no recursion.  Produces: verified IR with no

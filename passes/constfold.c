@@ -4,7 +4,7 @@
  * in the op's dtype exactly as the generated code computes it: f32 in float
  * arithmetic, integers wrapping, max/min propagating NaN, float-to-int casts
  * saturating.  Transcendental functions are not folded: texc's own vector
- * implementations define their values, not libm (design §8).
+ * implementations define their values, not libm (lang/math.md).
  *
  * Requires: verified IR.  Preserves: results bit for bit.  Breaks: nothing;
  * folded nodes are forwarded to new constants and dropped. */

@@ -1,6 +1,6 @@
 /* inline.c — inline every call to a user function.
  *
- * Inlining is lowering, not optimisation (design §8): it runs at -O0 too, so
+ * Inlining is lowering, not optimisation: it runs at -O0 too, so
  * codegen never sees OP_CALL.  Callees are inlined bottom-up (sema rejects
  * recursion).  The callee's size symbols are substituted by the dims bound at
  * the call site; inlined nodes keep the callee's source locations, so an error

@@ -1,4 +1,4 @@
-/* kernels.c — group an inlined function's IR into kernels (design §8).
+/* kernels.c — group an inlined function's IR into kernels (ARCHITECTURE.md, seam 3).
  *
  * Views (broadcast, transpose) and constants never become kernels of their
  * own: they fold into the access maps and bodies of the kernels that read
@@ -163,7 +163,7 @@ static void build_elementwise(Builder *b, const IrNode *n, Op op, int buf) {
 }
 
 /* Parallel loops over the kept axes, then reduction loops over the reduced
- * axes in row-major order: that order defines the result (lang/semantics.md). */
+ * axes in row-major order: that order defines the result (lang/reference.md). */
 static void build_reduce(Builder *b, const IrNode *n, int buf) {
   const IrNode *x = n->args[0];
   Kernel *k = add_kernel(b, K_REDUCE, n);
@@ -267,8 +267,8 @@ static void build_node(Builder *b, const IrNode *n, int buf) {
     ice("no kernel for op %s", op_info[n->op].name);
 }
 
-/* In-place parameters are written last, after every kernel that reads them
- * (design §8: until memory planning exists, codegen copies at the end).  A
+/* In-place parameters are written back last, after every kernel that reads
+ * them: the value is computed into a temporary and copied at the end.  A
  * value without a buffer of its own (a view, a parameter) is first
  * materialised, so a copy never reads the buffer it writes. */
 static void write_back_updates(Builder *b, int nvalues) {

@@ -1,6 +1,6 @@
 /* manager.c — the pass table and the pipeline.
  *
- * Order (design §8): specialise (sema) -> AD (autodiff, jvp) -> inline ->
+ * Order: specialise (sema) -> AD (autodiff, jvp) -> inline ->
  * simplify -> constfold -> CSE -> DCE -> kernels.  simplify is not an
  * optimising pass: its stability rules are the language's semantics, so it
  * runs at -O0 too.  A pass's name is its command-line name: --print-after=cse

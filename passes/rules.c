@@ -1,7 +1,7 @@
 /* rules.c — the rewrite rules, one row each (the engine is simplify.c).
  *
  * The stability rewrites are the ones a Theano-class optimiser performs
- * (shared/notes/theano-rewrites.md): they deliberately change results to
+ * (the list in Theano's optimiser): they deliberately change results to
  * avoid overflow and cancellation, and they are part of the language's
  * semantics (lang/reference.md).  Each rule only looks at its root and
  * operands and returns a replacement (or NULL); patterns that a rewrite's

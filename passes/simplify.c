@@ -5,7 +5,7 @@
  * every node to the rules of its op.  A rule only looks (it never mutates
  * what it matches) and returns a replacement built at the node's position,
  * or NULL.  Rounds repeat until nothing fires; a cap names the rule that kept
- * firing.  Classes (design §8):
+ * firing.  Classes (lang/reference.md):
  *   exact      bitwise-identical results: always on;
  *   stability  deliberately more accurate (log(1+x) -> log1p(x), ...): always
  *              on, at every -O level, part of the language's semantics;
