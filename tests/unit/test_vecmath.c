@@ -55,6 +55,7 @@ static const double ulp_bound[CG_MATH_COUNT][NDT] = {
     [CG_EXP] = {1.0, 1.0},     [CG_LOG] = {1.0, 1.0},   [CG_TANH] = {1.0, 1.0},
     [CG_SIGMOID] = {1.0, 1.0}, [CG_EXPM1] = {1.0, 1.0}, [CG_LOG1P] = {1.0, 1.0},
     [CG_ERF] = {1.0, 1.0},     [CG_ERFC] = {1.0, 1.0},  [CG_LOG1MEXP] = {1.0, 1.0},
+    [CG_SIN] = {1.0, 1.0},     [CG_COS] = {1.0, 1.0},
 };
 
 typedef void (*LoopFn)(const void *x, void *y, int64_t n);
@@ -345,6 +346,8 @@ static long double ref_f64(CgMathFn fn, long double x)
     case CG_ERFC: return erfcl(x);
     case CG_LOG1MEXP: /* Maechler's rule; x > 0 gives NaN, 0 gives -inf */
         return x > -0.693147180559945309417232121458176568L ? logl(-expm1l(x)) : log1pl(-expl(x));
+    case CG_SIN: return sinl(x); /* glibc reduces with its own 2/pi table: good for every x */
+    case CG_COS: return cosl(x);
     case CG_MATH_COUNT: break;
     }
     return NAN;
@@ -362,6 +365,8 @@ static long double ref_f32(CgMathFn fn, double x)
     case CG_ERF: return erf(x);
     case CG_ERFC: return erfc(x);
     case CG_LOG1MEXP: return x > -0x1.62e42fefa39efp-1 ? log(-expm1(x)) : log1p(-exp(x));
+    case CG_SIN: return sin(x);
+    case CG_COS: return cos(x);
     case CG_MATH_COUNT: break;
     }
     return NAN;
@@ -502,6 +507,7 @@ static Ranges ranges_for(CgMathFn fn, int dt)
     case CG_ERF: return (Ranges){-3, 3, d ? -7 : -5, d ? 7 : 5};
     case CG_ERFC: return (Ranges){-2, 4, d ? -7 : -5, d ? 28 : 11};
     case CG_LOG1MEXP: return (Ranges){-3, 0, d ? -750 : -110, 0};
+    case CG_SIN: case CG_COS: return (Ranges){-7, 7, -0x1p24, 0x1p24}; /* the Cody-Waite range */
     case CG_MATH_COUNT: break;
     }
     return (Ranges){0, 0, 0, 0};
@@ -686,6 +692,11 @@ static const Special specials[] = {
     {CG_LOG1MEXP, -INFINITY, -0.0}, {CG_LOG1MEXP, NAN, NAN},          {CG_LOG1MEXP, INFINITY, NAN},
     {CG_LOG1MEXP, 1.0, NAN},        {CG_LOG1MEXP, 1e-30, NAN},        {CG_LOG1MEXP, -1000.0, -0.0},
     {CG_LOG1MEXP, -1e300, -0.0},
+    {CG_SIN, 0.0, 0.0},             {CG_SIN, -0.0, -0.0},             {CG_SIN, INFINITY, NAN},
+    {CG_SIN, -INFINITY, NAN},       {CG_SIN, NAN, NAN},               {CG_SIN, 1e-30, 1e-30},
+    {CG_SIN, -1e-30, -1e-30},       {CG_COS, 0.0, 1.0},               {CG_COS, -0.0, 1.0},
+    {CG_COS, INFINITY, NAN},        {CG_COS, -INFINITY, NAN},         {CG_COS, NAN, NAN},
+    {CG_COS, 1e-30, 1.0},           {CG_COS, -1e-30, 1.0},
 };
 
 static void check_one_special(const KernelSet *k, CgMathFn fn, int dt, double x, double want)
@@ -834,6 +845,10 @@ FN_TEST(CG_ERFC, F32)
 FN_TEST(CG_ERFC, F64)
 FN_TEST(CG_LOG1MEXP, F32)
 FN_TEST(CG_LOG1MEXP, F64)
+FN_TEST(CG_SIN, F32)
+FN_TEST(CG_SIN, F64)
+FN_TEST(CG_COS, F32)
+FN_TEST(CG_COS, F64)
 
 /* After O3: no calls but llvm.* intrinsics (so no libm import), and the
  * scalar loops were vectorised. */
@@ -982,6 +997,10 @@ int main(void)
         cmocka_unit_test(test_CG_ERFC_F64),
         cmocka_unit_test(test_CG_LOG1MEXP_F32),
         cmocka_unit_test(test_CG_LOG1MEXP_F64),
+        cmocka_unit_test(test_CG_SIN_F32),
+        cmocka_unit_test(test_CG_SIN_F64),
+        cmocka_unit_test(test_CG_COS_F32),
+        cmocka_unit_test(test_CG_COS_F64),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
