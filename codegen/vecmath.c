@@ -996,9 +996,10 @@ typedef struct Reduced {
  * ax - k*PIO2_1 is exact in one fma (it is a multiple of 2^-52 below 1 for
  * ax >= 1, Sterbenz for ax < 1, where k <= 1); k*PIO2_2 is split exactly by
  * fma and subtracted by TwoSum; only the tail (k*PIO2_3 and the low parts,
- * < 2^-80) is rounded, and the 160-bit pi/2 leaves k*2^-160.  The worst
- * cancellation for |x| < 2^24 leaves |r| far above 2^-70, so r is good to
- * ~2^-100 relative. */
+ * < 2^-80) is rounded, and the 160-bit pi/2 leaves k*2^-160: an absolute
+ * error ~2^-130.  The double closest to a multiple of pi/2 below 2^24,
+ * 0x1.6c6cbc45dc8dep+5, leaves |r| ~ 2^-60.5, so r is good to ~2^-69
+ * relative. */
 static Reduced reduce_cody_waite(const Em *e, LLVMValueRef ax)
 {
     LLVMValueRef k = ir_roundeven(e, ir_fmul(e, ax, kf(e, INV_PIO2)));
