@@ -23,7 +23,8 @@
  * NVPTX.  Accuracy (ulps, per dtype) is documented in lang/math.md and tested
  * by tests/unit/test_vecmath.c. */
 typedef enum CgMathFn {
-  CG_EXP, CG_LOG, CG_TANH, CG_SIGMOID, CG_EXPM1, CG_LOG1P, CG_ERF, CG_ERFC, CG_LOG1MEXP, CG_MATH_COUNT
+  CG_EXP, CG_LOG, CG_TANH, CG_SIGMOID, CG_EXPM1, CG_LOG1P, CG_ERF, CG_ERFC, CG_LOG1MEXP, CG_SIN, CG_COS,
+  CG_MATH_COUNT
 } CgMathFn;
 extern const char *const cg_math_names[CG_MATH_COUNT];
 

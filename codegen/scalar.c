@@ -132,7 +132,8 @@ static const struct {
   CgMathFn fn;
 } math_ops[] = {{OP_EXP, CG_EXP},         {OP_LOG, CG_LOG},     {OP_TANH, CG_TANH},
                {OP_SIGMOID, CG_SIGMOID}, {OP_LOG1P, CG_LOG1P}, {OP_EXPM1, CG_EXPM1},
-               {OP_ERF, CG_ERF},         {OP_ERFC, CG_ERFC},   {OP_LOG1MEXP, CG_LOG1MEXP}};
+               {OP_ERF, CG_ERF},         {OP_ERFC, CG_ERFC},   {OP_LOG1MEXP, CG_LOG1MEXP},
+               {OP_SIN, CG_SIN},         {OP_COS, CG_COS}};
 
 /* softplus(x) = max(x, 0) + log1p(exp(-|x|)): no overflow, no cancellation,
  * exact x for large x and exp(x) for very negative x. */

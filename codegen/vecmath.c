@@ -19,14 +19,16 @@
  * except erf, erfc and log1mexp, which are computed in double and rounded
  * once.  lang/math.md documents each function and the measured accuracy;
  * tests/unit/test_vecmath.c measures it. */
+#include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <string.h>
 
 #include "codegen.h"
 
 const char *const cg_math_names[CG_MATH_COUNT] = {"exp",   "log", "tanh", "sigmoid", "expm1",
-                                                   "log1p", "erf", "erfc", "log1mexp"};
+                                                   "log1p", "erf", "erfc", "log1mexp", "sin", "cos"};
 
 /* ---- constants ---------------------------------------------------------- */
 
@@ -961,6 +963,212 @@ static LLVMValueRef erf_erfc(const Em *e, LLVMValueRef x, bool from_f32, bool wa
 static LLVMValueRef emit_erf(const Em *e, LLVMValueRef x, bool from_f32) { return erf_erfc(e, x, from_f32, false); }
 static LLVMValueRef emit_erfc(const Em *e, LLVMValueRef x, bool from_f32) { return erf_erfc(e, x, from_f32, true); }
 
+/* ---- sin and cos -------------------------------------------------------- */
+
+/* The bits of 2/pi for the Payne-Hanek reduction, in 23 chunks that cover
+ * every double: chunk 0 is bits 1..23 after the binary point, chunk i >= 1
+ * bits 53i-29 .. 53i+23 (so chunk i ends at bit 53i+23), each stored as its
+ * integer value c_i times 2^-53, an exact double in [0, 1).  Computed in
+ * 2000-bit arithmetic (mpmath). */
+static const double two_over_pi_bits[23] = {
+    0x1.45f3040000000p-31, 0x1.6e4e441529fc2p-1, 0x1.d5f47d4d37702p-2, 0x1.6d8a5664f10e4p-1, 0x1.07f9458eaf7a8p-4,
+    0x1.bc561b7246e3ap-1,  0x1.09374b801924ap-2, 0x1.ba827464873f8p-1, 0x1.deb1cb129a73ep-2, 0x1.d1046bea5d768p-2,
+    0x1.213a671c09ad0p-2,  0x1.7df904e64758ep-1, 0x1.835339f49c844p-2, 0x1.f8bbdf9283b1fp-1, 0x1.f12fffbc0b301p-1,
+    0x1.fbcbc462d6829p-1,  0x1.68fb69b3f6793p-1, 0x1.cb09b74f463f6p-1, 0x1.a797fa8b5d49ep-2, 0x1.d63f5f2f8bd9ep-2,
+    0x1.0739f78a5292ep-2,  0x1.4d7f6bf623f1ap-2, 0x1.7421580cc11bep-2};
+
+/* pi/2 = PIO2_1 + PIO2_2 + PIO2_3 to 160 bits, and 2/pi rounded. */
+#define PIO2_1 0x1.921fb54442d18p+0
+#define PIO2_2 0x1.1a62633145c07p-54
+#define PIO2_3 (-0x1.f1976b7ed8fbcp-110)
+#define INV_PIO2 0x1.45f306dc9c883p-1
+
+/* |x| = (q + y) * pi/2 for an integer q (only q mod 4 matters) and the
+ * reduced argument r = y * pi/2 = r.hi + r.lo, |r| <= pi/4 (a hair beyond
+ * where x*2/pi rounds across a half-integer). */
+typedef struct Reduced {
+    Dw r;
+    LLVMValueRef q; /* integer type */
+} Reduced;
+
+/* Cody-Waite for ax < 2^24 (larger lanes are clamped by the caller and not
+ * used): k = roundeven(ax*2/pi) < 2^24, r = ax - k*(PIO2_1 + PIO2_2 + PIO2_3).
+ * ax - k*PIO2_1 is exact in one fma (it is a multiple of 2^-52 below 1 for
+ * ax >= 1, Sterbenz for ax < 1, where k <= 1); k*PIO2_2 is split exactly by
+ * fma and subtracted by TwoSum; only the tail (k*PIO2_3 and the low parts,
+ * < 2^-80) is rounded, and the 160-bit pi/2 leaves k*2^-160: an absolute
+ * error ~2^-130.  The double closest to a multiple of pi/2 below 2^24,
+ * 0x1.6c6cbc45dc8dep+5, leaves |r| ~ 2^-60.5, so r is good to ~2^-69
+ * relative. */
+static Reduced reduce_cody_waite(const Em *e, LLVMValueRef ax)
+{
+    LLVMValueRef k = ir_roundeven(e, ir_fmul(e, ax, kf(e, INV_PIO2)));
+    LLVMValueRef r1 = ir_fma(e, ir_fneg(e, k), kf(e, PIO2_1), ax);
+    LLVMValueRef ph = ir_fmul(e, k, kf(e, PIO2_2));
+    LLVMValueRef pl = ir_fma(e, k, kf(e, PIO2_2), ir_fneg(e, ph));
+    Dw s = two_sum(e, r1, ir_fneg(e, ph));
+    LLVMValueRef t = ir_fsub(e, ir_fsub(e, s.lo, pl), ir_fmul(e, k, kf(e, PIO2_3)));
+    Reduced rd = {fast_two_sum(e, s.hi, t), to_int(e, k)};
+    return rd;
+}
+
+/* v minus its nearest integer i (exact); i is added to *n, first reduced
+ * mod 4 (to [-2, 2], exactly) when `big` (v may be beyond 2^53, where sums of
+ * integers would round). */
+static LLVMValueRef take_int(const Em *e, LLVMValueRef v, LLVMValueRef *n, bool big)
+{
+    LLVMValueRef i = ir_roundeven(e, v);
+    LLVMValueRef f = ir_fsub(e, v, i);
+    if (big)
+        i = ir_fma(e, ir_roundeven(e, ir_fmul(e, i, kf(e, 0.25))), kf(e, -4.0), i);
+    *n = *n ? ir_fadd(e, *n, i) : i;
+    return f;
+}
+
+/* Chunk j+t of 2/pi for the lanes in bucket j (ax in [2^(24+53j),
+ * 2^(24+53(j+1)))), scaled by 2^(53j) so that ax*2^(-53j) times it is
+ * ax times the chunk: c_{j+t} * 2^(-53t-23).  A chain of selects over the
+ * buckets (no memory, no gather). */
+static LLVMValueRef pick_bits(const Em *e, LLVMValueRef *in_bucket, int nb, int t)
+{
+    LLVMValueRef c = kf(e, ldexp(two_over_pi_bits[t], 30 - 53 * t));
+    for (int j = 1; j < nb; j++)
+        c = sel(e, in_bucket[j], kf(e, ldexp(two_over_pi_bits[j + t], 30 - 53 * t)), c);
+    return c;
+}
+
+/* Payne-Hanek for 2^24 <= ax (< 2^(24+53 nb)), without branches or tables:
+ * ax = M 2^(e-52) with e in bucket j = floor((e-24)/53); the bits of 2/pi
+ * before bit 53j-29 (chunks < j) give multiples of 4 (their lowest product
+ * bit is 2^(e-52-(53j-30)) >= 4), the 5 chunks j..j+4 give the rest to
+ * 2^-157 absolute.  With xs = ax 2^(-53j) in [2^24, 2^77), the products
+ * P_t = xs * chunk = hi + lo (exact by fma) are < 2^(108-53t) and multiples
+ * of 2^(-51-53t).  Their sum is reduced mod 1 in stages by grid, each exact:
+ *   A: frac(P0.hi) + frac(P0.lo): both on grid 2^-51, <= 1: exact;
+ *   B: + frac(P1.hi), frac(P1.lo) by TwoSums (grid 2^-104), the two low
+ *      parts summing exactly (< 2^-52 on grid 2^-104);
+ *   C: + frac(P2.hi) by TwoSum, integer removed; the small rest (< 2^-50:
+ *      the low parts, P2.lo, P3) summed by TwoSums, the last bits (P3.lo,
+ *      P4.hi, < 2^-104) plainly.
+ * Where the result y is tiny the large terms have cancelled exactly, so its
+ * error is ~2^-106 relative plus 2^-150 absolute; the closest double to a
+ * multiple of pi/2 leaves |y| ~ 2^-62.  The integers go to q, mod 4. */
+static Reduced reduce_payne_hanek(const Em *e, LLVMValueRef ax, int nb)
+{
+    LLVMValueRef in_bucket[19];
+    LLVMValueRef scale = kf(e, 1.0);
+    for (int j = 1; j < nb; j++) {
+        in_bucket[j] = fcmp(e, LLVMRealOGE, ax, kf(e, ldexp(1.0, 24 + 53 * j)));
+        scale = sel(e, in_bucket[j], kf(e, ldexp(1.0, -53 * j)), scale);
+    }
+    LLVMValueRef xs = ir_fmul(e, ax, scale);
+    Dw p[5];
+    for (int t = 0; t < 5; t++) {
+        LLVMValueRef c = pick_bits(e, in_bucket, nb, t);
+        p[t].hi = ir_fmul(e, xs, c);
+        p[t].lo = t < 4 ? ir_fma(e, xs, c, ir_fneg(e, p[t].hi)) : NULL;
+    }
+    LLVMValueRef n = NULL;
+    LLVMValueRef fa = ir_fadd(e, take_int(e, p[0].hi, &n, true), take_int(e, p[0].lo, &n, true));
+    Dw u = two_sum(e, take_int(e, p[1].hi, &n, true), take_int(e, p[1].lo, &n, false));
+    Dw v = two_sum(e, fa, u.hi);
+    LLVMValueRef vf = take_int(e, v.hi, &n, false);
+    LLVMValueRef w = ir_fadd(e, v.lo, u.lo);
+    Dw c = two_sum(e, vf, take_int(e, p[2].hi, &n, false));
+    LLVMValueRef cf = take_int(e, c.hi, &n, false);
+    Dw s1 = two_sum(e, w, c.lo);
+    Dw s2 = two_sum(e, s1.hi, p[2].lo);
+    Dw s3 = two_sum(e, s2.hi, p[3].hi);
+    LLVMValueRef tail = ir_fadd(e, ir_fadd(e, s1.lo, s2.lo), ir_fadd(e, s3.lo, ir_fadd(e, p[3].lo, p[4].hi)));
+    Dw y = two_sum(e, cf, s3.hi);
+    y = fast_two_sum(e, y.hi, ir_fadd(e, y.lo, tail));
+    /* r = y * pi/2 as a double-word. */
+    LLVMValueRef rh = ir_fmul(e, y.hi, kf(e, PIO2_1));
+    LLVMValueRef rl = ir_fma(e, y.lo, kf(e, PIO2_1), ir_fmul(e, y.hi, kf(e, PIO2_2)));
+    rl = ir_fadd(e, ir_fma(e, y.hi, kf(e, PIO2_1), ir_fneg(e, rh)), rl);
+    Reduced rd = {fast_two_sum(e, rh, rl), to_int(e, n)};
+    return rd;
+}
+
+/* sin(r.hi + r.lo) for |r| <= pi/4: fdlibm's __kernel_sin, S1..S6 its Remez
+ * fit of sin(x)/x (|error| < 2^-58), the tail entering as r.lo*cos(r) ~
+ * r.lo*(1 - z/2). */
+static LLVMValueRef sin_kernel(const Em *e, Dw r)
+{
+    static const double s[5] = {8.33333333332248946124e-03, -1.98412698298579493134e-04, 2.75573137070700676789e-06,
+                                -2.50507602534068634195e-08, 1.58969099521155010221e-10};
+    LLVMValueRef z = ir_fmul(e, r.hi, r.hi);
+    LLVMValueRef v = ir_fmul(e, z, r.hi);
+    LLVMValueRef t = ir_fsub(e, ir_fmul(e, kf(e, 0.5), r.lo), ir_fmul(e, v, horner(e, z, s, 5)));
+    t = ir_fsub(e, ir_fmul(e, z, t), r.lo);
+    return ir_fsub(e, r.hi, ir_fsub(e, t, ir_fmul(e, v, kf(e, -1.66666666666666324348e-01))));
+}
+
+/* cos(r.hi + r.lo) for |r| <= pi/4: fdlibm's __kernel_cos (C1..C6 its fit,
+ * |error| < 2^-58): 1 - z/2 as w plus its exact rounding error
+ * (1 - w) - z/2, then z^2 C(z) - r.hi*r.lo. */
+static LLVMValueRef cos_kernel(const Em *e, Dw r)
+{
+    static const double c[6] = {4.16666666666666019037e-02,  -1.38888888888741095749e-03, 2.48015872894767294178e-05,
+                                -2.75573143513906633035e-07, 2.08757232129817482790e-09,  -1.13596475577881948265e-11};
+    LLVMValueRef z = ir_fmul(e, r.hi, r.hi);
+    LLVMValueRef hz = ir_fmul(e, kf(e, 0.5), z);
+    LLVMValueRef w = ir_fsub(e, kf(e, 1.0), hz);
+    LLVMValueRef zr = ir_fmul(e, ir_fmul(e, z, z), horner(e, z, c, 6));
+    LLVMValueRef t = ir_fadd(e, ir_fsub(e, ir_fsub(e, kf(e, 1.0), w), hz), ir_fsub(e, zr, ir_fmul(e, r.hi, r.lo)));
+    return ir_fadd(e, w, t);
+}
+
+/* For float results (in double, r.lo ignored): musl's __sindf/__cosdf fits,
+ * |sin(x)/x - s(x)| < 2^-37.5 and |cos(x) - c(x)| < 2^-34.1 on [-pi/4, pi/4]:
+ * at most 2^-9.5 ulp of a float. */
+static LLVMValueRef sin_kernel_f32(const Em *e, LLVMValueRef r)
+{
+    static const double s[4] = {-0x15555554cbac77.0p-55, 0x111110896efbb2.0p-59, -0x1a00f9e2cae774.0p-65,
+                                0x16cd878c3b46a7.0p-71};
+    LLVMValueRef z = ir_fmul(e, r, r);
+    return ir_fma(e, ir_fmul(e, z, r), horner(e, z, s, 4), r);
+}
+
+static LLVMValueRef cos_kernel_f32(const Em *e, LLVMValueRef r)
+{
+    static const double c[5] = {1.0, -0x1ffffffd0c5e81.0p-54, 0x155553e1053a42.0p-57, -0x16c087e80f1e27.0p-62,
+                                0x199342e0ee5069.0p-68};
+    return horner(e, ir_fmul(e, r, r), c, 5);
+}
+
+/* sin or cos of double x (from_f32: x came from a float and the result is
+ * narrowed once).  |x| is reduced by Cody-Waite below 2^24 and by
+ * Payne-Hanek above (both are computed; each lane selects one), to
+ * (q, r); with both kernels evaluated, sin x = [s, c, -s, -c][q mod 4] and
+ * cos x = the same at q + 1.  sin is odd: its result gets x's sign bit by
+ * xor (sin(-0) = -0).  inf and NaN give NaN.  Clamps keep every lane's
+ * integers in range (no poison from fptosi). */
+static LLVMValueRef sin_cos(const Em *e, LLVMValueRef x, bool from_f32, bool want_cos)
+{
+    LLVMValueRef ax = ir_fabs(e, x);
+    LLVMValueRef a[2] = {ax, kf(e, 0x1p24)};
+    Reduced cw = reduce_cody_waite(e, intrinsic(e, "llvm.minnum", a, 2));
+    a[1] = kf(e, from_f32 ? 0x1p128 : DBL_MAX);
+    Reduced ph = reduce_payne_hanek(e, intrinsic(e, "llvm.minnum", a, 2), from_f32 ? 2 : 19);
+    LLVMValueRef big = fcmp(e, LLVMRealOGE, ax, kf(e, 0x1p24));
+    Dw r = {sel(e, big, ph.r.hi, cw.r.hi), sel(e, big, ph.r.lo, cw.r.lo)};
+    LLVMValueRef q = sel(e, big, ph.q, cw.q);
+    if (want_cos)
+        q = iadd(e, q, ki(e, 1));
+    LLVMValueRef s = from_f32 ? sin_kernel_f32(e, r.hi) : sin_kernel(e, r);
+    LLVMValueRef c = from_f32 ? cos_kernel_f32(e, r.hi) : cos_kernel(e, r);
+    LLVMValueRef odd = icmp(e, LLVMIntNE, iand(e, q, ki(e, 1)), ki(e, 0));
+    LLVMValueRef flip = ishl(e, iand(e, q, ki(e, 2)), ki(e, 62)); /* sign bit when q & 2 */
+    if (!want_cos)
+        flip = LLVMBuildXor(e->b, flip, iand(e, to_bits(e, x), ki(e, INT64_MIN)), "");
+    LLVMValueRef res = from_bits(e, LLVMBuildXor(e->b, to_bits(e, sel(e, odd, c, s)), flip, ""));
+    return sel(e, fcmp(e, LLVMRealOLT, ax, kf(e, INFINITY)), res, ir_fsub(e, x, x));
+}
+
+static LLVMValueRef emit_sin(const Em *e, LLVMValueRef x, bool from_f32) { return sin_cos(e, x, from_f32, false); }
+static LLVMValueRef emit_cos(const Em *e, LLVMValueRef x, bool from_f32) { return sin_cos(e, x, from_f32, true); }
+
 /* ---- entry point ------------------------------------------------------- */
 
 LLVMValueRef cg_math(LLVMBuilderRef b, CgMathFn fn, LLVMValueRef x)
@@ -976,6 +1184,8 @@ LLVMValueRef cg_math(LLVMBuilderRef b, CgMathFn fn, LLVMValueRef x)
     case CG_ERF: return in_double(&e, x, emit_erf);
     case CG_ERFC: return in_double(&e, x, emit_erfc);
     case CG_LOG1MEXP: return in_double(&e, x, emit_log1mexp);
+    case CG_SIN: return in_double(&e, x, emit_sin);
+    case CG_COS: return in_double(&e, x, emit_cos);
     case CG_MATH_COUNT: break;
     }
     return NULL;

@@ -54,6 +54,11 @@ static IrNode *vjp_erfc(Ad *ad, IrNode *y, int i, IrNode *ct) { return ad_bin(ad
 static IrNode *vjp_log1mexp(Ad *ad, IrNode *y, int i, IrNode *ct) {
   return ad_un(ad, OP_NEG, ad_bin(ad, OP_DIV, ct, ad_un(ad, OP_EXPM1, ad_un(ad, OP_NEG, X(0)))));
 }
+/* sin' = cos, cos' = -sin */
+static IrNode *vjp_sin(Ad *ad, IrNode *y, int i, IrNode *ct) { return ad_bin(ad, OP_MUL, ct, ad_un(ad, OP_COS, X(0))); }
+static IrNode *vjp_cos(Ad *ad, IrNode *y, int i, IrNode *ct) {
+  return ad_un(ad, OP_NEG, ad_bin(ad, OP_MUL, ct, ad_un(ad, OP_SIN, X(0))));
+}
 /* x > 0 ? ct : x < 0 ? -ct : 0 */
 static IrNode *signed_ct(Ad *ad, IrNode *x, IrNode *ct) {
   IrNode *zero = ad_fill(ad, x, 0);
@@ -155,6 +160,7 @@ const VjpRule vjp_rules[OP_COUNT] = {
     [OP_SQRT] = vjp_sqrt,       [OP_TANH] = vjp_tanh,       [OP_SIGMOID] = vjp_sigmoid,
     [OP_LOG1P] = vjp_log1p,     [OP_EXPM1] = vjp_expm1,     [OP_SOFTPLUS] = vjp_softplus,
     [OP_ERF] = vjp_erf,         [OP_ERFC] = vjp_erfc,       [OP_LOG1MEXP] = vjp_log1mexp,
+    [OP_SIN] = vjp_sin,         [OP_COS] = vjp_cos,
     [OP_STOP_GRADIENT] = vjp_none,
     [OP_ADD] = vjp_add,         [OP_SUB] = vjp_sub,         [OP_MUL] = vjp_mul,
     [OP_DIV] = vjp_div,         [OP_POW] = vjp_pow,         [OP_MAX] = vjp_extremum,
@@ -215,6 +221,7 @@ const JvpRule jvp_rules[OP_COUNT] = {
     [OP_SQRT] = jvp_unary,      [OP_TANH] = jvp_unary,      [OP_SIGMOID] = jvp_unary,
     [OP_LOG1P] = jvp_unary,     [OP_EXPM1] = jvp_unary,     [OP_SOFTPLUS] = jvp_unary,
     [OP_ERF] = jvp_unary,       [OP_ERFC] = jvp_unary,      [OP_LOG1MEXP] = jvp_unary,
+    [OP_SIN] = jvp_unary,       [OP_COS] = jvp_unary,
     [OP_STOP_GRADIENT] = jvp_none,
     [OP_ADD] = jvp_add,         [OP_SUB] = jvp_sub,         [OP_MUL] = jvp_binary,
     [OP_DIV] = jvp_binary,      [OP_POW] = jvp_binary,      [OP_MAX] = jvp_binary,

@@ -266,6 +266,8 @@ EW(u_sqrt, sqrt(v[0]))
 EW(u_tanh, tanh(v[0]))
 EW(u_sigmoid, sigmoid_d(v[0]))
 EW(u_abs, fabs(v[0]))
+EW(u_sin, sin(v[0]))
+EW(u_cos, cos(v[0]))
 EW(u_mix, exp(-fabs(v[0])) * tanh(v[0]) + sigmoid_d(v[0]) * sqrt(fabs(v[0])) - log(fabs(v[0]) + 1))
 EW(u_exp_64, (double)expl(v[0]))
 EW(u_log_64, (double)logl(v[0]))
@@ -273,6 +275,8 @@ EW(u_sqrt_64, sqrt(v[0])) /* IEEE sqrt is correctly rounded; sqrtl then a roundi
 EW(u_tanh_64, (double)tanhl(v[0]))
 EW(u_sigmoid_64, (double)sigmoid_l(v[0]))
 EW(u_abs_64, fabs(v[0]))
+EW(u_sin_64, (double)sinl(v[0])) /* glibc's sinl/cosl reduce every argument exactly */
+EW(u_cos_64, (double)cosl(v[0]))
 EW(u_mix_64, (double)(expl(-fabsl(v[0])) * tanhl(v[0]) + sigmoid_l(v[0]) * sqrtl(fabsl(v[0])) -
                       logl(fabsl(v[0]) + 1)))
 
@@ -692,8 +696,8 @@ static const struct {
     R(transpose), R(tmatmul), R(gram), R(tadd), R(tcol),
     R(w_relu), R(w_pick), R(w_maskrow), R(w_clamp), R(w_le), R(w_sign), R(w_eqne), R(w_ge), R(w_andor),
     R(w_bool), R(w_not),
-    R(u_exp), R(u_log), R(u_sqrt), R(u_tanh), R(u_sigmoid), R(u_abs), R(u_mix),
-    R(u_exp_64), R(u_log_64), R(u_sqrt_64), R(u_tanh_64), R(u_sigmoid_64), R(u_abs_64), R(u_mix_64),
+    R(u_exp), R(u_log), R(u_sqrt), R(u_tanh), R(u_sigmoid), R(u_abs), R(u_sin), R(u_cos), R(u_mix),
+    R(u_exp_64), R(u_log_64), R(u_sqrt_64), R(u_tanh_64), R(u_sigmoid_64), R(u_abs_64), R(u_sin_64), R(u_cos_64), R(u_mix_64),
     R(p_sq), R(p_negsq), R(p_pow), R(p_rpow), R(p_right), R(p_pow_64), R(p_neg), R(p_negneg),
     R(wk_half), R(wk_plus1), R(wk_affine), R(wk_third), R(wk_ilit), R(wk_llit), R(wk_dlit), R(wk_fold),
     R(wk_mixed), R(wk_neglit), R(wk_third_const), R(wk_42), R(wk_point3),

@@ -34,6 +34,9 @@ static const struct {
     {OP_ERF, "fn f(x: f32[N]) -> f32 { return sum(erf(x) * x) }"},
     {OP_ERFC, "fn f(x: f32[N]) -> f32 { return sum(erfc(x * 2.0)) }"},
     {OP_LOG1MEXP, "fn f(x: f32[N]) -> f32 { return sum(log1mexp(-x * x - 0.1)) }"},
+    /* x*3 and x*2+1 cross several quadrants of the reduction */
+    {OP_SIN, "fn f(x: f32[N]) -> f32 { return sum(sin(x * 3.0) * x) }"},
+    {OP_COS, "fn f(x: f32[N]) -> f32 { return sum(cos(x * 2.0 + 1.0)) }"},
     /* stop_gradient is not the true derivative by design; in logsumexp the
      * blocked path has derivative 0, so finite differences still apply */
     {OP_STOP_GRADIENT, "fn f(x: f32[N]) -> f32 {\n let m = stop_gradient(max(x))\n return m + log(sum(exp(x - m)))\n}"},

@@ -55,6 +55,7 @@ static const double ulp_bound[CG_MATH_COUNT][NDT] = {
     [CG_EXP] = {1.0, 1.0},     [CG_LOG] = {1.0, 1.0},   [CG_TANH] = {1.0, 1.0},
     [CG_SIGMOID] = {1.0, 1.0}, [CG_EXPM1] = {1.0, 1.0}, [CG_LOG1P] = {1.0, 1.0},
     [CG_ERF] = {1.0, 1.0},     [CG_ERFC] = {1.0, 1.0},  [CG_LOG1MEXP] = {1.0, 1.0},
+    [CG_SIN] = {1.0, 1.0},     [CG_COS] = {1.0, 1.0},
 };
 
 typedef void (*LoopFn)(const void *x, void *y, int64_t n);
@@ -345,6 +346,8 @@ static long double ref_f64(CgMathFn fn, long double x)
     case CG_ERFC: return erfcl(x);
     case CG_LOG1MEXP: /* Maechler's rule; x > 0 gives NaN, 0 gives -inf */
         return x > -0.693147180559945309417232121458176568L ? logl(-expm1l(x)) : log1pl(-expl(x));
+    case CG_SIN: return sinl(x); /* glibc reduces with its own 2/pi table: good for every x */
+    case CG_COS: return cosl(x);
     case CG_MATH_COUNT: break;
     }
     return NAN;
@@ -362,6 +365,8 @@ static long double ref_f32(CgMathFn fn, double x)
     case CG_ERF: return erf(x);
     case CG_ERFC: return erfc(x);
     case CG_LOG1MEXP: return x > -0x1.62e42fefa39efp-1 ? log(-expm1(x)) : log1p(-exp(x));
+    case CG_SIN: return sin(x);
+    case CG_COS: return cos(x);
     case CG_MATH_COUNT: break;
     }
     return NAN;
@@ -483,6 +488,35 @@ static void push_specials(Inputs *in, int dt)
     }
 }
 
+/* sin/cos: for each binary exponent, the double closest to a multiple of
+ * pi/2 (found from the continued fraction of 2^(e-52)*2/pi in 2600-bit
+ * arithmetic): the 24 closest of all exponents, from 0x1.6ac5b262ca1ffp+849
+ * (Kahan and McDonald's worst case, |x*2/pi - k| = 2^-61.5) and
+ * 0x1.6c6cbc45dc8dep+5 (2^-61.1, in the Cody-Waite range), then one every 64
+ * exponents.  The reduction must keep the full relative accuracy there. */
+static const double pio2_hard[] = {
+    0x1.6ac5b262ca1ffp+849, 0x1.6c6cbc45dc8dep+5, 0x1.6ac5b262ca1ffp+850, 0x1.6c6cbc45dc8dep+6,
+    0x1.b951f1572eba5p+23, 0x1.504cac51f1eafp+131, 0x1.6ac5b262ca1ffp+851, 0x1.e009c53148be1p+991,
+    0x1.6c6cbc45dc8dep+7, 0x1.4c96c11134d36p+577, 0x1.cfe482285f8edp+860, 0x1.db41f3cb71d7bp+680,
+    0x1.e7e44a78ac18cp+197, 0x1.b951f1572eba5p+24, 0x1.c45cd11154dfdp+295, 0x1.504cac51f1eafp+132,
+    0x1.83009e2e9e2ebp+614, 0x1.b2196364d750bp+253, 0x1.6ac5b262ca1ffp+852, 0x1.e009c53148be1p+992,
+    0x1.69eab0985179bp+246, 0x1.6c6cbc45dc8dep+8, 0x1.4c96c11134d36p+578, 0x1.782b7a20df6d4p+67,
+    0x1.b2196364d750bp+256, 0x1.776ae889d49fcp+512, 0x1.668db30162b3dp+640, 0x1.a7f3bc5a7ed9ep+64,
+    0x1.921fb54442d18p+0, 0x1.2e28b9339bd65p+448, 0x1.6fb0d0ab996fap+832, 0x1.f0c9d98414062p+704,
+    0x1.870a967710516p+320, 0x1.afeb41302d02ap+768, 0x1.715b33a0d143ep+384, 0x1.ea17c46d23a3cp+960,
+    0x1.84a40a64ab4cap+192, 0x1.58588f8cda276p+896, 0x1.29fd89961d61ep+576, 0x1.12155b2d3a126p+128,
+};
+
+static void push_trig_hard(Inputs *in, int dt)
+{
+    for (size_t i = 0; i < sizeof pio2_hard / sizeof pio2_hard[0]; i++) {
+        push_around(in, pio2_hard[i], dt);
+        push_around(in, -pio2_hard[i], dt);
+    }
+    for (int e = -30; e < (dt == F64 ? 1024 : 128); e++) /* every bucket bound of the reduction */
+        push_around(in, ldexp(1.0, e), dt);
+}
+
 /* Where each function is interesting: [lo, hi] of the dense sweep (core) and
  * of the uniform random samples (domain). */
 typedef struct Ranges {
@@ -502,6 +536,7 @@ static Ranges ranges_for(CgMathFn fn, int dt)
     case CG_ERF: return (Ranges){-3, 3, d ? -7 : -5, d ? 7 : 5};
     case CG_ERFC: return (Ranges){-2, 4, d ? -7 : -5, d ? 28 : 11};
     case CG_LOG1MEXP: return (Ranges){-3, 0, d ? -750 : -110, 0};
+    case CG_SIN: case CG_COS: return (Ranges){-7, 7, -0x1p24, 0x1p24}; /* the Cody-Waite range */
     case CG_MATH_COUNT: break;
     }
     return (Ranges){0, 0, 0, 0};
@@ -544,6 +579,8 @@ static Inputs make_inputs(CgMathFn fn, int dt)
     Rng rng = {0x5eed0000u + (uint64_t)fn * 2 + (uint64_t)dt};
     Ranges r = ranges_for(fn, dt);
     push_specials(&in, dt);
+    if (fn == CG_SIN || fn == CG_COS)
+        push_trig_hard(&in, dt);
     for (int i = 0; i <= N_DENSE; i++)
         push(&in, to_dtype(r.core_lo + (r.core_hi - r.core_lo) * i / N_DENSE, dt));
     for (long i = 0; i < N_DOMAIN * scale; i++)
@@ -686,6 +723,11 @@ static const Special specials[] = {
     {CG_LOG1MEXP, -INFINITY, -0.0}, {CG_LOG1MEXP, NAN, NAN},          {CG_LOG1MEXP, INFINITY, NAN},
     {CG_LOG1MEXP, 1.0, NAN},        {CG_LOG1MEXP, 1e-30, NAN},        {CG_LOG1MEXP, -1000.0, -0.0},
     {CG_LOG1MEXP, -1e300, -0.0},
+    {CG_SIN, 0.0, 0.0},             {CG_SIN, -0.0, -0.0},             {CG_SIN, INFINITY, NAN},
+    {CG_SIN, -INFINITY, NAN},       {CG_SIN, NAN, NAN},               {CG_SIN, 1e-30, 1e-30},
+    {CG_SIN, -1e-30, -1e-30},       {CG_COS, 0.0, 1.0},               {CG_COS, -0.0, 1.0},
+    {CG_COS, INFINITY, NAN},        {CG_COS, -INFINITY, NAN},         {CG_COS, NAN, NAN},
+    {CG_COS, 1e-30, 1.0},           {CG_COS, -1e-30, 1.0},
 };
 
 static void check_one_special(const KernelSet *k, CgMathFn fn, int dt, double x, double want)
@@ -834,6 +876,10 @@ FN_TEST(CG_ERFC, F32)
 FN_TEST(CG_ERFC, F64)
 FN_TEST(CG_LOG1MEXP, F32)
 FN_TEST(CG_LOG1MEXP, F64)
+FN_TEST(CG_SIN, F32)
+FN_TEST(CG_SIN, F64)
+FN_TEST(CG_COS, F32)
+FN_TEST(CG_COS, F64)
 
 /* After O3: no calls but llvm.* intrinsics (so no libm import), and the
  * scalar loops were vectorised. */
@@ -982,6 +1028,10 @@ int main(void)
         cmocka_unit_test(test_CG_ERFC_F64),
         cmocka_unit_test(test_CG_LOG1MEXP_F32),
         cmocka_unit_test(test_CG_LOG1MEXP_F64),
+        cmocka_unit_test(test_CG_SIN_F32),
+        cmocka_unit_test(test_CG_SIN_F64),
+        cmocka_unit_test(test_CG_COS_F32),
+        cmocka_unit_test(test_CG_COS_F64),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
