@@ -331,6 +331,42 @@ void ir_count_uses(IrFunc *f);
 int64_t ir_numel_lit(const IrNode *n); /* element count if all dims literal, else -1 */
 bool ir_same_shape(const IrNode *a, const IrNode *b);
 
+/* ==== build.c =========================================================== */
+
+/* The IR builder passes write with (rewrite rules, gradient rules, derived
+ * functions): where code is being built and the source location it carries.
+ * Scalar (rank 0) operands of binary helpers are broadcast to the other
+ * operand's shape. */
+typedef struct IrBuilder {
+  IrModule *m;
+  IrFunc *f;
+  SrcLoc loc;
+} IrBuilder;
+
+IrNode *irb_const(IrBuilder *ib, DType t, double v);
+IrNode *irb_fill(IrBuilder *ib, const IrNode *like, double v);
+IrNode *irb_bcast_axes(IrBuilder *ib, IrNode *x, int rank, const Dim *shape, const int64_t *axes);
+IrNode *irb_bcast_like(IrBuilder *ib, IrNode *x, const IrNode *like);
+IrNode *irb_un(IrBuilder *ib, Op op, IrNode *x);
+IrNode *irb_bin(IrBuilder *ib, Op op, IrNode *a, IrNode *b);
+IrNode *irb_sel(IrBuilder *ib, IrNode *c, IrNode *a, IrNode *b);
+IrNode *irb_cast(IrBuilder *ib, IrNode *x, DType t);
+IrNode *irb_reduce(IrBuilder *ib, Op op, IrNode *x, unsigned mask, bool keepdims);
+IrNode *irb_transpose(IrBuilder *ib, IrNode *x, const int64_t *perm);
+IrNode *irb_t(IrBuilder *ib, IrNode *x);
+IrNode *irb_matmul(IrBuilder *ib, IrNode *a, IrNode *b);
+IrNode *irb_add(IrBuilder *ib, IrNode *a, IrNode *b);
+IrNode *irb_or_zeros(IrBuilder *ib, IrNode *x, const IrNode *like);
+/* Calls callee with args; writes one value per callee result into results
+ * (shapes substituted from the arguments). */
+void irb_call(IrBuilder *ib, IrFunc *callee, IrNode *const *args, IrNode **results);
+/* A placeholder with the type result k of callee has at this call. */
+IrNode *irb_result_like(IrBuilder *ib, IrFunc *callee, IrNode *const *args, int k);
+/* Copies `of`'s body into g (params of `of` become g's first params);
+ * returns the map from of-node ids to copies (caller frees). */
+IrNode **irb_clone_body(IrModule *m, IrFunc *of, IrFunc *g);
+
+
 /* ==== print.c / parse.c ================================================== */
 
 void ir_print_module(FILE *out, IrModule *m);

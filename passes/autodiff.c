@@ -23,19 +23,18 @@
 #include "passes.h"
 
 typedef struct Rev {
-  Ad ad;
+  IrBuilder ib;
   IrFunc *of;
   IrNode **map;     /* primal node id -> copy in the derived function */
   IrNode **adj;     /* primal node id -> cotangent (NULL: zero) */
   bool *active;     /* primal node id -> depends on a wrt parameter */
 } Rev;
 
-static bool is_reverse(DeriveKind k) { return k == DERIVE_GRAD || k == DERIVE_VALUE_AND_GRAD || k == DERIVE_VJP || k == DERIVE_VJP_CT; }
 
 static int nvalues(const IrFunc *f) { return f->nresults - f->nupdates; }
 
 static void accumulate(Rev *r, const IrNode *n, IrNode *ct) {
-  if (ct) r->adj[n->id] = ad_add(&r->ad, r->adj[n->id], ct);
+  if (ct) r->adj[n->id] = irb_add(&r->ib, r->adj[n->id], ct);
 }
 
 static void mark_active(Rev *r, const ParamSet *wrt) {
@@ -55,7 +54,7 @@ static void seed(Rev *r, IrFunc *g) {
   for (int k = 0; k < nvalues(r->of); k++) {
     IrNode *res = r->of->results[k];
     if (!dtype_is_float(res->dtype)) continue;
-    IrNode *ct = unit ? ad_fill(&r->ad, res, 1.0) : g->params[next++];
+    IrNode *ct = unit ? irb_fill(&r->ib, res, 1.0) : g->params[next++];
     if (r->active[res->id]) accumulate(r, res, ct);
   }
 }
@@ -67,7 +66,7 @@ static bool call_cotangents(Rev *r, const IrNode *call, int ncallee_results, IrN
   if (ncallee_results == 1) cts[0] = r->adj[call->id];
   for (int i = call->id + 1; ncallee_results > 1 && i < r->of->body.len; i++) {
     IrNode *p = r->of->body.items[i];
-    if (p->op == OP_PROJ && p->args[0] == call) cts[p->attr.i] = ad_add(&r->ad, cts[p->attr.i], r->adj[p->id]);
+    if (p->op == OP_PROJ && p->args[0] == call) cts[p->attr.i] = irb_add(&r->ib, cts[p->attr.i], r->adj[p->id]);
   }
   for (int k = 0; k < ncallee_results; k++) any = any || cts[k];
   return any;
@@ -85,7 +84,7 @@ static void reverse_call(Rev *r, IrNode *call) {
     tex_free(cts);
     return;
   }
-  IrFunc *rule = callee->custom_vjp ? callee->custom_vjp : ir_derive(r->ad.m, callee, DERIVE_VJP_CT, &active, NULL, callee->loc);
+  IrFunc *rule = callee->custom_vjp ? callee->custom_vjp : ir_derive(r->ib.m, callee, DERIVE_VJP_CT, &active, NULL, callee->loc);
   IrNode **args = tex_calloc((size_t)rule->nparams + 1, sizeof(IrNode *));
   IrNode **out = tex_calloc((size_t)rule->nresults + 1, sizeof(IrNode *));
   int n = 0;
@@ -93,10 +92,10 @@ static void reverse_call(Rev *r, IrNode *call) {
   IrNode *copy = r->map[call->id];
   for (int k = 0; k < nvalues(callee); k++) {
     if (!dtype_is_float(callee->results[k]->dtype)) continue;
-    IrNode *like = callee->nresults == 1 ? copy : ad_result_like(&r->ad, callee, args, k);
-    args[n++] = ad_or_zeros(&r->ad, cts[k], like);
+    IrNode *like = callee->nresults == 1 ? copy : irb_result_like(&r->ib, callee, args, k);
+    args[n++] = irb_or_zeros(&r->ib, cts[k], like);
   }
-  ad_call(&r->ad, rule, args, out);
+  irb_call(&r->ib, rule, args, out);
   ParamSet returned = callee->custom_vjp ? ir_float_params(callee) : active;
   for (int j = 0, o = 0; j < call->nargs; j++)
     if (ps_has(&returned, j)) {
@@ -112,7 +111,7 @@ static void sweep(Rev *r) {
   for (int i = r->of->body.len - 1; i >= 0; i--) {
     IrNode *n = r->of->body.items[i];
     if (!r->active[i] || n->op == OP_PARAM || n->op == OP_PROJ) continue;
-    r->ad.loc = n->loc;
+    r->ib.loc = n->loc;
     if (n->op == OP_CALL) {
       reverse_call(r, n);
       continue;
@@ -121,7 +120,7 @@ static void sweep(Rev *r) {
     VjpRule rule = vjp_rules[n->op];
     if (!ct || !rule) continue;
     for (int j = 0; j < n->nargs; j++)
-      if (r->active[n->args[j]->id]) accumulate(r, n->args[j], rule(&r->ad, r->map[i], j, ct));
+      if (r->active[n->args[j]->id]) accumulate(r, n->args[j], rule(&r->ib, r->map[i], j, ct));
   }
 }
 
@@ -133,8 +132,8 @@ static void set_reverse_results(Rev *r, IrFunc *g) {
   for (int i = 0; i < r->of->nparams; i++)
     if (ps_has(&g->wrt, i)) {
       IrNode *p = r->of->params[i];
-      r->ad.loc = p->loc;
-      res[n++] = ad_or_zeros(&r->ad, r->adj[p->id], r->map[p->id]);
+      r->ib.loc = p->loc;
+      res[n++] = irb_or_zeros(&r->ib, r->adj[p->id], r->map[p->id]);
     }
   if (n != g->nresults) ice("derived @%s: %d results for %d declared", g->name, n, g->nresults);
   memcpy(g->results, res, sizeof(IrNode *) * (size_t)n);
@@ -145,19 +144,19 @@ static void set_reverse_results(Rev *r, IrFunc *g) {
  * function itself for the values), whether it is called or derived directly. */
 static void build_from_rule(IrModule *m, IrFunc *g) {
   IrFunc *of = g->derive_of;
-  Ad ad = {m, g, g->loc};
+  IrBuilder ib = {m, g, g->loc};
   size_t nv = (size_t)nvalues(of), np = (size_t)of->nparams;
   IrNode **args = tex_calloc(np + nv + 1, sizeof(IrNode *)), **values = tex_calloc(nv + 1, sizeof(IrNode *));
   IrNode **cts = tex_calloc(np + 1, sizeof(IrNode *)), **res = tex_calloc(nv + np + 1, sizeof(IrNode *));
   int n = 0, next = of->nparams, nres = 0;
   for (int i = 0; i < of->nparams; i++) args[n++] = g->params[i];
   bool with_value = g->derive == DERIVE_VALUE_AND_GRAD || g->derive == DERIVE_VJP;
-  if (with_value) ad_call(&ad, of, args, values);
+  if (with_value) irb_call(&ib, of, args, values);
   for (int k = 0; k < nvalues(of); k++)
     if (dtype_is_float(of->results[k]->dtype))
-      args[n++] = g->derive == DERIVE_GRAD || g->derive == DERIVE_VALUE_AND_GRAD ? ad_fill(&ad, ad_result_like(&ad, of, args, k), 1.0)
+      args[n++] = g->derive == DERIVE_GRAD || g->derive == DERIVE_VALUE_AND_GRAD ? irb_fill(&ib, irb_result_like(&ib, of, args, k), 1.0)
                                                                                 : g->params[next++];
-  ad_call(&ad, of->custom_vjp, args, cts);
+  irb_call(&ib, of->custom_vjp, args, cts);
   for (int k = 0; with_value && k < nvalues(of); k++) res[nres++] = values[k];
   for (int i = 0, c = 0; i < of->nparams; i++) {
     if (!dtype_is_float(of->params[i]->dtype)) continue;
@@ -173,15 +172,15 @@ static void build_from_rule(IrModule *m, IrFunc *g) {
   ir_renumber(g);
 }
 
-void ad_build_reverse(IrModule *m, IrFunc *g) {
+void autodiff_build(IrModule *m, IrFunc *g) {
   IrFunc *of = g->derive_of;
-  ad_ensure_built(m, of);
+  derive_ensure_built(m, of);
   if (of->custom_vjp) {
     build_from_rule(m, g);
     return;
   }
   Rev r = {{m, g, g->loc}, of, NULL, NULL, NULL};
-  r.map = ad_clone_body(m, of, g);
+  r.map = irb_clone_body(m, of, g);
   r.adj = tex_calloc((size_t)of->body.len + 1, sizeof(IrNode *));
   r.active = tex_calloc((size_t)of->body.len + 1, sizeof(bool));
   mark_active(&r, &g->wrt);
@@ -195,20 +194,9 @@ void ad_build_reverse(IrModule *m, IrFunc *g) {
   tex_free(r.map);
 }
 
-void ad_ensure_built(IrModule *m, IrFunc *f) {
-  if (f->built) return;
-  f->built = true; /* set first: a cycle would otherwise recurse forever */
-  if (is_reverse(f->derive))
-    ad_build_reverse(m, f);
-  else if (f->derive == DERIVE_JVP)
-    ad_build_jvp(m, f);
-  else
-    ice("@%s has no body and is not derived", f->name);
-}
-
 void pass_autodiff(IrModule *m) {
   for (int i = 0; i < m->funcs.len; i++) { /* building may declare more */
     IrFunc *f = m->funcs.items[i];
-    if (is_reverse(f->derive)) ad_ensure_built(m, f);
+    if (derive_is_reverse(f->derive)) derive_ensure_built(m, f);
   }
 }

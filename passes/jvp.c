@@ -15,7 +15,7 @@
 #include "passes.h"
 
 typedef struct Fwd {
-  Ad ad;
+  IrBuilder ib;
   IrFunc *of;
   IrNode **map;   /* primal node id -> copy */
   IrNode **tan;   /* primal node id -> tangent (NULL: zero) */
@@ -30,14 +30,14 @@ static void forward_call(Fwd *w, IrNode *call) {
   for (int j = 0; j < call->nargs; j++)
     if (w->tan[call->args[j]->id] && dtype_is_float(call->args[j]->dtype)) ps_add(&active, j);
   if (ps_empty(&active)) return;
-  IrFunc *jvp = ir_derive(w->ad.m, callee, DERIVE_JVP, &active, NULL, callee->loc);
+  IrFunc *jvp = ir_derive(w->ib.m, callee, DERIVE_JVP, &active, NULL, callee->loc);
   IrNode **args = tex_calloc((size_t)jvp->nparams + 1, sizeof(IrNode *));
   IrNode **out = tex_calloc((size_t)jvp->nresults + 1, sizeof(IrNode *));
   int n = 0;
   for (int j = 0; j < call->nargs; j++) args[n++] = w->map[call->args[j]->id];
   for (int j = 0; j < call->nargs; j++)
     if (ps_has(&active, j)) args[n++] = w->tan[call->args[j]->id];
-  ad_call(&w->ad, jvp, args, out);
+  irb_call(&w->ib, jvp, args, out);
   /* out holds one tangent per float result of the callee */
   int o = 0;
   for (int k = 0; k < nvalues(callee); k++) {
@@ -58,7 +58,7 @@ static void push_tangents(Fwd *w) {
   for (int i = 0; i < w->of->body.len; i++) {
     IrNode *n = w->of->body.items[i];
     if (n->op == OP_PARAM || n->op == OP_PROJ) continue;
-    w->ad.loc = n->loc;
+    w->ib.loc = n->loc;
     if (n->op == OP_CALL) {
       forward_call(w, n);
       continue;
@@ -70,15 +70,15 @@ static void push_tangents(Fwd *w) {
       t[j] = w->tan[n->args[j]->id];
       any = any || t[j];
     }
-    if (any) w->tan[i] = rule(&w->ad, w->map[i], t);
+    if (any) w->tan[i] = rule(&w->ib, w->map[i], t);
   }
 }
 
-void ad_build_jvp(IrModule *m, IrFunc *g) {
+void jvp_build(IrModule *m, IrFunc *g) {
   IrFunc *of = g->derive_of;
-  ad_ensure_built(m, of);
+  derive_ensure_built(m, of);
   Fwd w = {{m, g, g->loc}, of, NULL, NULL};
-  w.map = ad_clone_body(m, of, g);
+  w.map = irb_clone_body(m, of, g);
   w.tan = tex_calloc((size_t)of->body.len + 1, sizeof(IrNode *));
   for (int i = 0, next = of->nparams; i < of->nparams; i++)
     if (ps_has(&g->wrt, i)) w.tan[of->params[i]->id] = g->params[next++];
@@ -87,7 +87,7 @@ void ad_build_jvp(IrModule *m, IrFunc *g) {
   int n = 0;
   for (int k = 0; k < nvalues(of); k++) {
     IrNode *r = of->results[k];
-    if (dtype_is_float(r->dtype)) res[n++] = ad_or_zeros(&w.ad, w.tan[r->id], w.map[r->id]);
+    if (dtype_is_float(r->dtype)) res[n++] = irb_or_zeros(&w.ib, w.tan[r->id], w.map[r->id]);
   }
   if (n != g->nresults) ice("derived @%s: %d results for %d declared", g->name, n, g->nresults);
   memcpy(g->results, res, sizeof(IrNode *) * (size_t)n);
@@ -101,6 +101,6 @@ void ad_build_jvp(IrModule *m, IrFunc *g) {
 void pass_jvp(IrModule *m) {
   for (int i = 0; i < m->funcs.len; i++) {
     IrFunc *f = m->funcs.items[i];
-    if (f->derive == DERIVE_JVP) ad_ensure_built(m, f);
+    if (f->derive == DERIVE_JVP) derive_ensure_built(m, f);
   }
 }

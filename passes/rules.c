@@ -69,17 +69,17 @@ static IrNode *below(IrNode *n) {
   return n;
 }
 
-static IrNode *over(Ad *ad, const IrNode *operand, IrNode *x) {
+static IrNode *over(IrBuilder *ib, const IrNode *operand, IrNode *x) {
   if (!is_op(operand, OP_BROADCAST)) return x;
-  IrNode *inner = over(ad, operand->args[0], x);
-  IrNode *b = ir_node(ad->m, ad->f, OP_BROADCAST, x->dtype, operand->rank, operand->shape, 1, &inner, ad->loc);
+  IrNode *inner = over(ib, operand->args[0], x);
+  IrNode *b = ir_node(ib->m, ib->f, OP_BROADCAST, x->dtype, operand->rank, operand->shape, 1, &inner, ib->loc);
   b->attr = operand->attr;
   return b;
 }
 
 /* The argument of operand n if n is op(x) under broadcasts, broadcast like n. */
 static bool is_under(IrNode *n, Op op) { return is_op(below(n), op); }
-static IrNode *arg_under(Ad *ad, IrNode *n) { return over(ad, n, below(n)->args[0]); }
+static IrNode *arg_under(IrBuilder *ib, IrNode *n) { return over(ib, n, below(n)->args[0]); }
 
 static unsigned reduce_mask(const IrNode *r) {
   unsigned mask = 0;
@@ -89,34 +89,34 @@ static unsigned reduce_mask(const IrNode *r) {
 
 /* ---- exact ------------------------------------------------------------------- */
 
-static IrNode *mul_one(Ad *ad, IrNode *n) {
+static IrNode *mul_one(IrBuilder *ib, IrNode *n) {
   if (is_const(n->args[1], 1)) return n->args[0];
   return is_const(n->args[0], 1) ? n->args[1] : NULL;
 }
 
-static IrNode *div_one(Ad *ad, IrNode *n) { return is_const(n->args[1], 1) ? n->args[0] : NULL; }
+static IrNode *div_one(IrBuilder *ib, IrNode *n) { return is_const(n->args[1], 1) ? n->args[0] : NULL; }
 
-static IrNode *add_neg_zero(Ad *ad, IrNode *n) {
+static IrNode *add_neg_zero(IrBuilder *ib, IrNode *n) {
   if (!dtype_is_float(n->dtype)) return NULL;
   if (is_const(n->args[1], -0.0)) return n->args[0];
   return is_const(n->args[0], -0.0) ? n->args[1] : NULL;
 }
 
-static IrNode *neg_neg(Ad *ad, IrNode *n) { return is_op(n->args[0], OP_NEG) ? n->args[0]->args[0] : NULL; }
+static IrNode *neg_neg(IrBuilder *ib, IrNode *n) { return is_op(n->args[0], OP_NEG) ? n->args[0]->args[0] : NULL; }
 
 /* x / c == x * (1/c) exactly when 1/c is exact: c a power of two whose
  * reciprocal is a normal number of the dtype. */
-static IrNode *div_pow2(Ad *ad, IrNode *n) {
+static IrNode *div_pow2(IrBuilder *ib, IrNode *n) {
   double c;
   int e;
   if (!dtype_is_float(n->dtype) || !const_value(n->args[1], &c) || c == 0 || !isfinite(c)) return NULL;
   if (fabs(frexp(c, &e)) != 0.5) return NULL;
   int max_exp = n->dtype == DT_F32 ? 127 : 1023;
   if (abs(e - 1) >= max_exp) return NULL;
-  return ad_bin(ad, OP_MUL, n->args[0], ad_const(ad, n->dtype, 1 / c));
+  return irb_bin(ib, OP_MUL, n->args[0], irb_const(ib, n->dtype, 1 / c));
 }
 
-static IrNode *transpose_transpose(Ad *ad, IrNode *n) {
+static IrNode *transpose_transpose(IrBuilder *ib, IrNode *n) {
   const IrNode *inner = n->args[0];
   if (!is_op(inner, OP_TRANSPOSE)) return NULL;
   int64_t perm[IR_MAX_RANK];
@@ -125,13 +125,13 @@ static IrNode *transpose_transpose(Ad *ad, IrNode *n) {
     perm[i] = inner->attr.axes[n->attr.axes[i]];
     identity = identity && perm[i] == i;
   }
-  return identity ? inner->args[0] : ad_transpose(ad, inner->args[0], perm);
+  return identity ? inner->args[0] : irb_transpose(ib, inner->args[0], perm);
 }
 
-static IrNode *broadcast_same(Ad *ad, IrNode *n) { return ir_same_shape(n, n->args[0]) ? n->args[0] : NULL; }
+static IrNode *broadcast_same(IrBuilder *ib, IrNode *n) { return ir_same_shape(n, n->args[0]) ? n->args[0] : NULL; }
 
 /* cast(cast(x)) back to x's dtype through a wider type: the inner cast lost nothing. */
-static IrNode *cast_cast(Ad *ad, IrNode *n) {
+static IrNode *cast_cast(IrBuilder *ib, IrNode *n) {
   const IrNode *inner = n->args[0];
   if (n->dtype == inner->dtype) return n->args[0]; /* a cast to its own dtype */
   if (!is_op(inner, OP_CAST) || inner->args[0]->dtype != n->dtype) return NULL;
@@ -143,197 +143,197 @@ static IrNode *cast_cast(Ad *ad, IrNode *n) {
 
 /* f(broadcast(x)) -> broadcast(f(x)) for a one-operand elementwise f: the
  * same values, computed once per source element instead of per target. */
-static IrNode *hoist_broadcast(Ad *ad, IrNode *n) {
+static IrNode *hoist_broadcast(IrBuilder *ib, IrNode *n) {
   if (!(op_info[n->op].flags & F_ELEM) || n->nargs != 1 || !is_op(n->args[0], OP_BROADCAST) || n->op == OP_COPY) return NULL;
   IrNode *b = n->args[0], *inner = b->args[0];
-  IrNode *f = ir_node(ad->m, ad->f, n->op, n->dtype, inner->rank, inner->shape, 1, &inner, ad->loc);
-  IrNode *out = ir_node(ad->m, ad->f, OP_BROADCAST, n->dtype, n->rank, n->shape, 1, &f, ad->loc);
+  IrNode *f = ir_node(ib->m, ib->f, n->op, n->dtype, inner->rank, inner->shape, 1, &inner, ib->loc);
+  IrNode *out = ir_node(ib->m, ib->f, OP_BROADCAST, n->dtype, n->rank, n->shape, 1, &f, ib->loc);
   out->attr = b->attr;
   return out;
 }
 
 /* ---- stability ---------------------------------------------------------------- */
 
-static IrNode *log_one_plus(Ad *ad, IrNode *n) {
+static IrNode *log_one_plus(IrBuilder *ib, IrNode *n) {
   IrNode *x;
-  return one_plus(n->args[0], &x) ? ad_un(ad, OP_LOG1P, x) : NULL;
+  return one_plus(n->args[0], &x) ? irb_un(ib, OP_LOG1P, x) : NULL;
 }
 
-static IrNode *log_one_minus(Ad *ad, IrNode *n) {
+static IrNode *log_one_minus(IrBuilder *ib, IrNode *n) {
   const IrNode *a = n->args[0];
   if (!is_op(a, OP_SUB) || !is_const(a->args[0], 1)) return NULL;
-  if (is_under(a->args[1], OP_SIGMOID)) return ad_un(ad, OP_NEG, ad_un(ad, OP_SOFTPLUS, arg_under(ad, a->args[1])));
-  return ad_un(ad, OP_LOG1P, ad_un(ad, OP_NEG, a->args[1]));
+  if (is_under(a->args[1], OP_SIGMOID)) return irb_un(ib, OP_NEG, irb_un(ib, OP_SOFTPLUS, arg_under(ib, a->args[1])));
+  return irb_un(ib, OP_LOG1P, irb_un(ib, OP_NEG, a->args[1]));
 }
 
-static IrNode *exp_minus_one(Ad *ad, IrNode *n) {
-  return is_under(n->args[0], OP_EXP) && is_const(n->args[1], 1) ? ad_un(ad, OP_EXPM1, arg_under(ad, n->args[0])) : NULL;
+static IrNode *exp_minus_one(IrBuilder *ib, IrNode *n) {
+  return is_under(n->args[0], OP_EXP) && is_const(n->args[1], 1) ? irb_un(ib, OP_EXPM1, arg_under(ib, n->args[0])) : NULL;
 }
 
-static IrNode *log_exp(Ad *ad, IrNode *n) { return is_under(n->args[0], OP_EXP) ? arg_under(ad, n->args[0]) : NULL; }
+static IrNode *log_exp(IrBuilder *ib, IrNode *n) { return is_under(n->args[0], OP_EXP) ? arg_under(ib, n->args[0]) : NULL; }
 
-static IrNode *log1p_expm1(Ad *ad, IrNode *n) {
-  return is_under(n->args[0], OP_EXPM1) ? arg_under(ad, n->args[0]) : NULL;
+static IrNode *log1p_expm1(IrBuilder *ib, IrNode *n) {
+  return is_under(n->args[0], OP_EXPM1) ? arg_under(ib, n->args[0]) : NULL;
 }
 
-static IrNode *sqrt_square(Ad *ad, IrNode *n) {
+static IrNode *sqrt_square(IrBuilder *ib, IrNode *n) {
   const IrNode *a = n->args[0];
-  return is_op(a, OP_MUL) && SAME(a->args[0], a->args[1]) ? ad_un(ad, OP_ABS, a->args[0]) : NULL;
+  return is_op(a, OP_MUL) && SAME(a->args[0], a->args[1]) ? irb_un(ib, OP_ABS, a->args[0]) : NULL;
 }
 
-static IrNode *log_sigmoid(Ad *ad, IrNode *n) {
+static IrNode *log_sigmoid(IrBuilder *ib, IrNode *n) {
   if (!is_under(n->args[0], OP_SIGMOID)) return NULL;
-  return ad_un(ad, OP_NEG, ad_un(ad, OP_SOFTPLUS, ad_un(ad, OP_NEG, arg_under(ad, n->args[0]))));
+  return irb_un(ib, OP_NEG, irb_un(ib, OP_SOFTPLUS, irb_un(ib, OP_NEG, arg_under(ib, n->args[0]))));
 }
 
-static IrNode *log1p_exp(Ad *ad, IrNode *n) {
-  return is_under(n->args[0], OP_EXP) ? ad_un(ad, OP_SOFTPLUS, arg_under(ad, n->args[0])) : NULL;
+static IrNode *log1p_exp(IrBuilder *ib, IrNode *n) {
+  return is_under(n->args[0], OP_EXP) ? irb_un(ib, OP_SOFTPLUS, arg_under(ib, n->args[0])) : NULL;
 }
 
-static IrNode *log1p_neg_sigmoid(Ad *ad, IrNode *n) {
+static IrNode *log1p_neg_sigmoid(IrBuilder *ib, IrNode *n) {
   const IrNode *a = n->args[0];
   if (!is_op(a, OP_NEG) || !is_op(a->args[0], OP_SIGMOID)) return NULL;
-  return ad_un(ad, OP_NEG, ad_un(ad, OP_SOFTPLUS, a->args[0]->args[0]));
+  return irb_un(ib, OP_NEG, irb_un(ib, OP_SOFTPLUS, a->args[0]->args[0]));
 }
 
 /* exp(x) / (1 + exp(x)) -> sigmoid(x);  c / (1 + exp(x)) -> c * sigmoid(-x) */
-static IrNode *sigmoid_from_exp(Ad *ad, IrNode *n) {
+static IrNode *sigmoid_from_exp(IrBuilder *ib, IrNode *n) {
   IrNode *e;
   if (!one_plus(n->args[1], &e) || !is_under(e, OP_EXP)) return NULL;
-  if (SAME(n->args[0], e)) return ad_un(ad, OP_SIGMOID, arg_under(ad, e));
+  if (SAME(n->args[0], e)) return irb_un(ib, OP_SIGMOID, arg_under(ib, e));
   double c;
   if (!const_value(n->args[0], &c)) return NULL;
-  IrNode *s = ad_un(ad, OP_SIGMOID, ad_un(ad, OP_NEG, arg_under(ad, e)));
-  return c == 1 ? s : ad_bin(ad, OP_MUL, n->args[0], s);
+  IrNode *s = irb_un(ib, OP_SIGMOID, irb_un(ib, OP_NEG, arg_under(ib, e)));
+  return c == 1 ? s : irb_bin(ib, OP_MUL, n->args[0], s);
 }
 
 /* 1 - erf(x) -> erfc(x);  1 + erf(x), erf(x) + 1 -> erfc(-x) */
-static IrNode *one_minus_erf(Ad *ad, IrNode *n) {
-  return is_const(n->args[0], 1) && is_under(n->args[1], OP_ERF) ? ad_un(ad, OP_ERFC, arg_under(ad, n->args[1])) : NULL;
+static IrNode *one_minus_erf(IrBuilder *ib, IrNode *n) {
+  return is_const(n->args[0], 1) && is_under(n->args[1], OP_ERF) ? irb_un(ib, OP_ERFC, arg_under(ib, n->args[1])) : NULL;
 }
-static IrNode *one_plus_erf(Ad *ad, IrNode *n) {
+static IrNode *one_plus_erf(IrBuilder *ib, IrNode *n) {
   IrNode *e;
-  return one_plus(n, &e) && is_under(e, OP_ERF) ? ad_un(ad, OP_ERFC, ad_un(ad, OP_NEG, arg_under(ad, e))) : NULL;
+  return one_plus(n, &e) && is_under(e, OP_ERF) ? irb_un(ib, OP_ERFC, irb_un(ib, OP_NEG, arg_under(ib, e))) : NULL;
 }
 
 /* log1p(-exp(x)) -> log1mexp(x);  log(-expm1(x)) -> log1mexp(x) */
-static IrNode *log1p_neg_exp(Ad *ad, IrNode *n) {
+static IrNode *log1p_neg_exp(IrBuilder *ib, IrNode *n) {
   const IrNode *a = n->args[0];
-  return is_op(a, OP_NEG) && is_op(a->args[0], OP_EXP) ? ad_un(ad, OP_LOG1MEXP, a->args[0]->args[0]) : NULL;
+  return is_op(a, OP_NEG) && is_op(a->args[0], OP_EXP) ? irb_un(ib, OP_LOG1MEXP, a->args[0]->args[0]) : NULL;
 }
-static IrNode *log_neg_expm1(Ad *ad, IrNode *n) {
+static IrNode *log_neg_expm1(IrBuilder *ib, IrNode *n) {
   const IrNode *a = n->args[0];
-  return is_op(a, OP_NEG) && is_op(a->args[0], OP_EXPM1) ? ad_un(ad, OP_LOG1MEXP, a->args[0]->args[0]) : NULL;
+  return is_op(a, OP_NEG) && is_op(a->args[0], OP_EXPM1) ? irb_un(ib, OP_LOG1MEXP, a->args[0]->args[0]) : NULL;
 }
 
-static IrNode *one_minus_sigmoid(Ad *ad, IrNode *n) {
+static IrNode *one_minus_sigmoid(IrBuilder *ib, IrNode *n) {
   if (!is_const(n->args[0], 1) || !is_under(n->args[1], OP_SIGMOID)) return NULL;
-  return ad_un(ad, OP_SIGMOID, ad_un(ad, OP_NEG, arg_under(ad, n->args[1])));
+  return irb_un(ib, OP_SIGMOID, irb_un(ib, OP_NEG, arg_under(ib, n->args[1])));
 }
 
 /* log(exp(x) + exp(y)) -> m + log1p(exp(min(x, y) - m)), m = max(x, y) */
-static IrNode *log_add_exp(Ad *ad, IrNode *n) {
+static IrNode *log_add_exp(IrBuilder *ib, IrNode *n) {
   const IrNode *a = n->args[0];
   if (!is_op(a, OP_ADD) || !is_under(a->args[0], OP_EXP) || !is_under(a->args[1], OP_EXP)) return NULL;
-  IrNode *x = arg_under(ad, a->args[0]), *y = arg_under(ad, a->args[1]);
-  IrNode *m = ad_bin(ad, OP_MAX, x, y), *lo = ad_bin(ad, OP_MIN, x, y);
-  return ad_bin(ad, OP_ADD, m, ad_un(ad, OP_LOG1P, ad_un(ad, OP_EXP, ad_bin(ad, OP_SUB, lo, m))));
+  IrNode *x = arg_under(ib, a->args[0]), *y = arg_under(ib, a->args[1]);
+  IrNode *m = irb_bin(ib, OP_MAX, x, y), *lo = irb_bin(ib, OP_MIN, x, y);
+  return irb_bin(ib, OP_ADD, m, irb_un(ib, OP_LOG1P, irb_un(ib, OP_EXP, irb_bin(ib, OP_SUB, lo, m))));
 }
 
 /* x - max(x) over the axes of r, broadcast back; and that max (keepdims). */
-static IrNode *shift_by_max(Ad *ad, IrNode *x, unsigned mask, IrNode **max_kept) {
+static IrNode *shift_by_max(IrBuilder *ib, IrNode *x, unsigned mask, IrNode **max_kept) {
   /* the shift cancels mathematically: stop_gradient keeps its derivative 0 */
-  *max_kept = ad_un(ad, OP_STOP_GRADIENT, ad_reduce(ad, OP_RMAX, x, mask, true));
+  *max_kept = irb_un(ib, OP_STOP_GRADIENT, irb_reduce(ib, OP_RMAX, x, mask, true));
   int64_t axes[IR_MAX_RANK];
   for (int a = 0; a < x->rank; a++) axes[a] = a;
-  return ad_bin(ad, OP_SUB, x, ad_bcast_axes(ad, *max_kept, x->rank, x->shape, axes));
+  return irb_bin(ib, OP_SUB, x, irb_bcast_axes(ib, *max_kept, x->rank, x->shape, axes));
 }
 
 /* log(sum(exp(x), axes)) -> max(x) + log(sum(exp(x - max(x)), axes)) */
-static IrNode *log_sum_exp(Ad *ad, IrNode *n) {
+static IrNode *log_sum_exp(IrBuilder *ib, IrNode *n) {
   IrNode *s = n->args[0];
   if (!is_op(s, OP_SUM) || !is_under(s->args[0], OP_EXP) || max_shifted(below(s->args[0])->args[0])) return NULL;
-  IrNode *x = arg_under(ad, s->args[0]), *mk;
+  IrNode *x = arg_under(ib, s->args[0]), *mk;
   unsigned mask = reduce_mask(s);
-  IrNode *sum = ad_reduce(ad, OP_SUM, ad_un(ad, OP_EXP, shift_by_max(ad, x, mask, &mk)), mask, s->attr.keepdims);
-  IrNode *m = s->attr.keepdims ? mk : ad_un(ad, OP_STOP_GRADIENT, ad_reduce(ad, OP_RMAX, x, mask, false));
-  return ad_bin(ad, OP_ADD, m, ad_un(ad, OP_LOG, sum));
+  IrNode *sum = irb_reduce(ib, OP_SUM, irb_un(ib, OP_EXP, shift_by_max(ib, x, mask, &mk)), mask, s->attr.keepdims);
+  IrNode *m = s->attr.keepdims ? mk : irb_un(ib, OP_STOP_GRADIENT, irb_reduce(ib, OP_RMAX, x, mask, false));
+  return irb_bin(ib, OP_ADD, m, irb_un(ib, OP_LOG, sum));
 }
 
 /* exp(x) / broadcast(sum(exp(x), axes, keepdims)) -> the same, shifted by max(x) */
-static IrNode *softmax_shift(Ad *ad, IrNode *n) {
+static IrNode *softmax_shift(IrBuilder *ib, IrNode *n) {
   IrNode *e = n->args[0], *b = n->args[1];
   if (!is_under(e, OP_EXP) || !is_op(b, OP_BROADCAST) || max_shifted(below(e)->args[0])) return NULL;
   IrNode *s = b->args[0];
   if (!is_op(s, OP_SUM) || !SAME(s->args[0], e) || !s->attr.keepdims) return NULL;
-  IrNode *mk, *e2 = ad_un(ad, OP_EXP, shift_by_max(ad, arg_under(ad, e), reduce_mask(s), &mk));
-  IrNode *s2 = ad_reduce(ad, OP_SUM, e2, reduce_mask(s), true);
+  IrNode *mk, *e2 = irb_un(ib, OP_EXP, shift_by_max(ib, arg_under(ib, e), reduce_mask(s), &mk));
+  IrNode *s2 = irb_reduce(ib, OP_SUM, e2, reduce_mask(s), true);
   int64_t axes[IR_MAX_RANK];
   for (int a = 0; a < e->rank; a++) axes[a] = a;
-  return ad_bin(ad, OP_DIV, e2, ad_bcast_axes(ad, s2, e->rank, e->shape, axes));
+  return irb_bin(ib, OP_DIV, e2, irb_bcast_axes(ib, s2, e->rank, e->shape, axes));
 }
 
 /* log(exp(z) / s) -> z - log(s): log(softmax) becomes log_softmax */
-static IrNode *log_of_ratio(Ad *ad, IrNode *n) {
+static IrNode *log_of_ratio(IrBuilder *ib, IrNode *n) {
   const IrNode *d = n->args[0];
   if (!is_op(d, OP_DIV) || !is_under(d->args[0], OP_EXP)) return NULL;
-  return ad_bin(ad, OP_SUB, arg_under(ad, d->args[0]), ad_un(ad, OP_LOG, d->args[1]));
+  return irb_bin(ib, OP_SUB, arg_under(ib, d->args[0]), irb_un(ib, OP_LOG, d->args[1]));
 }
 
 /* x ** k for k in {-1, 2, 3, 4} by multiplication: correctly rounded steps
  * instead of the C library's pow (texc's definition of small powers). */
-static IrNode *small_int_power(Ad *ad, IrNode *n) {
+static IrNode *small_int_power(IrBuilder *ib, IrNode *n) {
   double k;
   if (!const_value(n->args[1], &k)) return NULL;
   IrNode *x = n->args[0];
-  if (k == -1) return ad_bin(ad, OP_DIV, ad_fill(ad, x, 1), x);
+  if (k == -1) return irb_bin(ib, OP_DIV, irb_fill(ib, x, 1), x);
   if (k != 2 && k != 3 && k != 4) return NULL;
-  IrNode *sq = ad_bin(ad, OP_MUL, x, x);
-  return k == 2 ? sq : k == 3 ? ad_bin(ad, OP_MUL, sq, x) : ad_bin(ad, OP_MUL, sq, sq);
+  IrNode *sq = irb_bin(ib, OP_MUL, x, x);
+  return k == 2 ? sq : k == 3 ? irb_bin(ib, OP_MUL, sq, x) : irb_bin(ib, OP_MUL, sq, sq);
 }
 
 /* ---- fast-math (value-changing) ---------------------------------------------- */
 
-static IrNode *add_zero(Ad *ad, IrNode *n) {
+static IrNode *add_zero(IrBuilder *ib, IrNode *n) {
   if (is_const(n->args[1], 0)) return n->args[0];
   return is_const(n->args[0], 0) ? n->args[1] : NULL;
 }
 
-static IrNode *mul_zero(Ad *ad, IrNode *n) {
-  return is_const(n->args[0], 0) || is_const(n->args[1], 0) ? ad_fill(ad, n, 0) : NULL;
+static IrNode *mul_zero(IrBuilder *ib, IrNode *n) {
+  return is_const(n->args[0], 0) || is_const(n->args[1], 0) ? irb_fill(ib, n, 0) : NULL;
 }
 
-static IrNode *sub_self(Ad *ad, IrNode *n) { return SAME(n->args[0], n->args[1]) ? ad_fill(ad, n, 0) : NULL; }
+static IrNode *sub_self(IrBuilder *ib, IrNode *n) { return SAME(n->args[0], n->args[1]) ? irb_fill(ib, n, 0) : NULL; }
 
-static IrNode *pow_half(Ad *ad, IrNode *n) { return is_const(n->args[1], 0.5) ? ad_un(ad, OP_SQRT, n->args[0]) : NULL; }
+static IrNode *pow_half(IrBuilder *ib, IrNode *n) { return is_const(n->args[1], 0.5) ? irb_un(ib, OP_SQRT, n->args[0]) : NULL; }
 
-static IrNode *div_const(Ad *ad, IrNode *n) {
+static IrNode *div_const(IrBuilder *ib, IrNode *n) {
   double c;
   if (!dtype_is_float(n->dtype) || !const_value(n->args[1], &c) || c == 0) return NULL;
-  return ad_bin(ad, OP_MUL, n->args[0], ad_const(ad, n->dtype, 1 / c));
+  return irb_bin(ib, OP_MUL, n->args[0], irb_const(ib, n->dtype, 1 / c));
 }
 
 /* sum(x * c) -> c * sum(x) for a scalar c (rounding changes) */
-static IrNode *sum_of_scaled(Ad *ad, IrNode *n) {
+static IrNode *sum_of_scaled(IrBuilder *ib, IrNode *n) {
   IrNode *m = n->args[0];
   if (!is_op(m, OP_MUL)) return NULL;
   for (int i = 0; i < 2; i++) {
     IrNode *c = m->args[i];
     if (!is_op(c, OP_BROADCAST) || c->args[0]->rank != 0) continue;
-    IrNode *s = ad_reduce(ad, OP_SUM, m->args[1 - i], reduce_mask(n), n->attr.keepdims);
-    return ad_bin(ad, OP_MUL, s, ad_bcast_like(ad, c->args[0], s));
+    IrNode *s = irb_reduce(ib, OP_SUM, m->args[1 - i], reduce_mask(n), n->attr.keepdims);
+    return irb_bin(ib, OP_MUL, s, irb_bcast_like(ib, c->args[0], s));
   }
   return NULL;
 }
 
 /* sum(sum(x, A), B) -> sum(x, A u B) (a different summation order) */
-static IrNode *sum_of_sum(Ad *ad, IrNode *n) {
+static IrNode *sum_of_sum(IrBuilder *ib, IrNode *n) {
   IrNode *in = n->args[0];
   if (!is_op(in, OP_SUM) || in->attr.keepdims || n->attr.keepdims) return NULL;
   unsigned inner = reduce_mask(in), outer = reduce_mask(n), all = inner;
   for (int a = 0, kept = 0; a < in->args[0]->rank; a++)
     if (!(inner & (1u << a)) && (outer & (1u << kept++))) all |= 1u << a;
-  return ad_reduce(ad, OP_SUM, in->args[0], all, false);
+  return irb_reduce(ib, OP_SUM, in->args[0], all, false);
 }
 
 const Rule rules[] = {

@@ -49,10 +49,10 @@ typedef struct Round {
 /* The first rule of n's op that matches, applied. */
 static IrNode *visit(void *ctx, IrFunc *f, IrNode *n) {
   Round *r = ctx;
-  Ad ad = {r->m, f, n->loc};
+  IrBuilder ib = {r->m, f, n->loc};
   for (int j = r->bk->start[n->op]; j < r->bk->start[n->op + 1]; j++) {
     int k = r->bk->rule_of[j];
-    IrNode *out = rules[k].apply(&ad, n);
+    IrNode *out = rules[k].apply(&ib, n);
     if (out) {
       r->m->rule_hits[k]++, r->fired = k;
       return out;
