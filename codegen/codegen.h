@@ -22,15 +22,11 @@
  * LLVM IR: no calls, so they vectorise on the CPU and lower the same way on
  * NVPTX.  Accuracy (ulps, per dtype) is documented in lang/math.md and tested
  * by tests/unit/test_vecmath.c. */
-typedef enum CgMathFn {
-  CG_EXP, CG_LOG, CG_TANH, CG_SIGMOID, CG_EXPM1, CG_LOG1P, CG_ERF, CG_ERFC, CG_LOG1MEXP, CG_SIN, CG_COS,
-  CG_MATH_COUNT
-} CgMathFn;
-extern const char *const cg_math_names[CG_MATH_COUNT];
-
+/* True if op has an implementation here (a row of vecmath.c's table). */
+bool cg_math_has(Op op);
 /* x is float or double, scalar or a fixed vector of them; the result has x's
  * type.  Emits at the builder's position. */
-LLVMValueRef cg_math(LLVMBuilderRef b, CgMathFn fn, LLVMValueRef x);
+LLVMValueRef cg_math(LLVMBuilderRef b, Op op, LLVMValueRef x);
 
 /* A constant of type ty (float/double/int, scalar or splat vector). */
 LLVMValueRef cg_const_real(LLVMTypeRef ty, double v);

@@ -126,28 +126,18 @@ static LLVMValueRef compare(LLVMBuilderRef b, Op op, DType t, LLVMValueRef x, LL
   ice("not a comparison: %s", op_info[op].name);
 }
 
-/* Math functions implemented by texc's own inline polynomials. */
-static const struct {
-  Op op;
-  CgMathFn fn;
-} math_ops[] = {{OP_EXP, CG_EXP},         {OP_LOG, CG_LOG},     {OP_TANH, CG_TANH},
-               {OP_SIGMOID, CG_SIGMOID}, {OP_LOG1P, CG_LOG1P}, {OP_EXPM1, CG_EXPM1},
-               {OP_ERF, CG_ERF},         {OP_ERFC, CG_ERFC},   {OP_LOG1MEXP, CG_LOG1MEXP},
-               {OP_SIN, CG_SIN},         {OP_COS, CG_COS}};
-
 /* softplus(x) = max(x, 0) + log1p(exp(-|x|)): no overflow, no cancellation,
  * exact x for large x and exp(x) for very negative x. */
 static LLVMValueRef softplus(LLVMBuilderRef b, LLVMValueRef x) {
   LLVMValueRef ax = intrinsic1(b, "llvm.fabs", &x, 1);
-  LLVMValueRef e = cg_math(b, CG_EXP, LLVMBuildFNeg(b, ax, ""));
+  LLVMValueRef e = cg_math(b, OP_EXP, LLVMBuildFNeg(b, ax, ""));
   LLVMValueRef mx[2] = {x, cg_const_real(LLVMTypeOf(x), 0.0)};
-  return LLVMBuildFAdd(b, intrinsic1(b, "llvm.maxnum", mx, 2), cg_math(b, CG_LOG1P, e), "");
+  return LLVMBuildFAdd(b, intrinsic1(b, "llvm.maxnum", mx, 2), cg_math(b, OP_LOG1P, e), "");
 }
 
 LLVMValueRef cg_op(LLVMBuilderRef b, Op op, DType t, DType arg_t, LLVMValueRef *a) {
   bool f = dtype_is_float(arg_t);
-  for (size_t i = 0; i < sizeof math_ops / sizeof math_ops[0]; i++)
-    if (math_ops[i].op == op) return cg_math(b, math_ops[i].fn, a[0]);
+  if (cg_math_has(op)) return cg_math(b, op, a[0]); /* texc's own vector math (vecmath.c) */
   switch (op) {
   case OP_COPY: case OP_STOP_GRADIENT: return a[0];
   case OP_SOFTPLUS: return softplus(b, a[0]);

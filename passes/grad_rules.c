@@ -174,16 +174,13 @@ const VjpRule vjp_rules[OP_COUNT] = {
 
 #define T(i) (t[i])
 
-/* Elementwise ops with one input: tangent = t * (d y / d x), reusing the
- * reverse rule with the tangent as the cotangent (they are scalar-linear). */
-static IrNode *jvp_unary(IrBuilder *ib, IrNode *y, IrNode **t) { return T(0) ? vjp_rules[y->op](ib, y, 0, T(0)) : NULL; }
-static IrNode *jvp_none(IrBuilder *ib, IrNode *y, IrNode **t) { return NULL; }
-static IrNode *jvp_add(IrBuilder *ib, IrNode *y, IrNode **t) { return irb_add(ib, T(0), T(1)); }
-static IrNode *jvp_sub(IrBuilder *ib, IrNode *y, IrNode **t) { return irb_add(ib, T(0), T(1) ? irb_un(ib, OP_NEG, T(1)) : NULL); }
-/* Binary elementwise ops: the sum of each input's partial product. */
-static IrNode *jvp_binary(IrBuilder *ib, IrNode *y, IrNode **t) {
+/* An elementwise op's Jacobian is diagonal, so its vjp rule multiplies the
+ * cotangent by each partial derivative; fed a tangent instead, the same rule
+ * gives that input's share of the tangent, and the shares add up.  This is
+ * the jvp rule of every elementwise op the table below does not name. */
+static IrNode *jvp_elementwise(IrBuilder *ib, IrNode *y, IrNode **t) {
   IrNode *r = NULL;
-  for (int i = 0; i < 2; i++)
+  for (int i = 0; i < y->nargs; i++)
     if (T(i)) r = irb_add(ib, r, vjp_rules[y->op](ib, y, i, T(i)));
   return r;
 }
@@ -215,18 +212,18 @@ static IrNode *jvp_matmul(IrBuilder *ib, IrNode *y, IrNode **t) {
 }
 static IrNode *jvp_by_pass(IrBuilder *ib, IrNode *y, IrNode **t) { ice("%s is differentiated by the jvp pass", op_info[y->op].name); }
 
-const JvpRule jvp_rules[OP_COUNT] = {
-    [OP_NEG] = jvp_unary,       [OP_CAST] = jvp_cast,       [OP_COPY] = jvp_unary,
-    [OP_ABS] = jvp_unary,       [OP_EXP] = jvp_unary,       [OP_LOG] = jvp_unary,
-    [OP_SQRT] = jvp_unary,      [OP_TANH] = jvp_unary,      [OP_SIGMOID] = jvp_unary,
-    [OP_LOG1P] = jvp_unary,     [OP_EXPM1] = jvp_unary,     [OP_SOFTPLUS] = jvp_unary,
-    [OP_ERF] = jvp_unary,       [OP_ERFC] = jvp_unary,      [OP_LOG1MEXP] = jvp_unary,
-    [OP_SIN] = jvp_unary,       [OP_COS] = jvp_unary,
-    [OP_STOP_GRADIENT] = jvp_none,
-    [OP_ADD] = jvp_add,         [OP_SUB] = jvp_sub,         [OP_MUL] = jvp_binary,
-    [OP_DIV] = jvp_binary,      [OP_POW] = jvp_binary,      [OP_MAX] = jvp_binary,
-    [OP_MIN] = jvp_binary,      [OP_SELECT] = jvp_select,   [OP_BROADCAST] = jvp_same_op,
-    [OP_TRANSPOSE] = jvp_same_op, [OP_SUM] = jvp_same_op,   [OP_RMAX] = jvp_reduce_extremum,
-    [OP_RMIN] = jvp_reduce_extremum, [OP_MATMUL] = jvp_matmul, [OP_CALL] = jvp_by_pass,
+/* The exceptions: ops that are not elementwise, and the elementwise ones
+ * whose tangent is not their cotangent rule's (a cast changes the dtype the
+ * other way; where() picks instead of adding two masked terms). */
+static const JvpRule jvp_exceptions[OP_COUNT] = {
+    [OP_CAST] = jvp_cast,          [OP_SELECT] = jvp_select,     [OP_BROADCAST] = jvp_same_op,
+    [OP_TRANSPOSE] = jvp_same_op,  [OP_SUM] = jvp_same_op,       [OP_RMAX] = jvp_reduce_extremum,
+    [OP_RMIN] = jvp_reduce_extremum, [OP_MATMUL] = jvp_matmul,   [OP_CALL] = jvp_by_pass,
     [OP_PROJ] = jvp_by_pass,
 };
+
+JvpRule jvp_rule(Op op) {
+  if (op < 0 || op >= OP_COUNT) return NULL;
+  if (jvp_exceptions[op]) return jvp_exceptions[op];
+  return (op_info[op].flags & F_ELEM) && vjp_rules[op] ? jvp_elementwise : NULL;
+}

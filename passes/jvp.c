@@ -63,7 +63,7 @@ static void push_tangents(Fwd *w) {
       forward_call(w, n);
       continue;
     }
-    JvpRule rule = jvp_rules[n->op];
+    JvpRule rule = jvp_rule(n->op);
     if (!rule || !dtype_is_float(n->dtype) || n->nargs > 3) continue;
     bool any = false;
     for (int j = 0; j < n->nargs; j++) {

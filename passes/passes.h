@@ -71,7 +71,9 @@ typedef IrNode *(*VjpRule)(IrBuilder *ib, IrNode *y, int i, IrNode *ct);
 /* Tangent of y given the tangents t[i] of its inputs (NULL: zero). */
 typedef IrNode *(*JvpRule)(IrBuilder *ib, IrNode *y, IrNode **t);
 extern const VjpRule vjp_rules[OP_COUNT];
-extern const JvpRule jvp_rules[OP_COUNT];
+/* The jvp rule of op: derived from its vjp rule for an elementwise op,
+ * unless grad_rules.c names an exception; NULL if op has none. */
+JvpRule jvp_rule(Op op);
 
 /* derive.c: builds f's body if f is a derived function not built yet
  * (building what it is derived from first).  autodiff.c and jvp.c build one
