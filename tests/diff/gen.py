@@ -10,8 +10,9 @@ language (grad, value_and_grad, vjp, jvp).  Every exported function is also
 differentiated by the runner through `texc --grad`.
 
 `avoid` names known compiler bugs (COMMON.md) the generator steers around
-until they are fixed: 'a' matmul with a literal-1 row count, 'c' rewrite
-patterns with broadcast operands."""
+until they are fixed: 'a' matmul with a literal-1 row count, 'b' a
+broadcast constant cotangent reaching a matmul, 'c' rewrite patterns with
+broadcast operands."""
 import random
 
 SYMS = ("N", "M", "K")
@@ -48,7 +49,7 @@ class FnCtx:
 
 
 class Gen:
-    def __init__(self, seed, avoid=("a", "c")):
+    def __init__(self, seed, avoid=("a", "b", "c")):
         self.r = random.Random(seed)
         self.avoid = set(avoid)
         self.helpers = []      # private functions, text
@@ -157,9 +158,13 @@ class Gen:
         return "(%s %s %s)" % (a, op, lit) if self.r.random() < 0.5 else "(%s %s %s)" % (lit, op, a)
 
     def f_where(self, c, s, d):
-        sc, sa, sb = self.bpair(s, 3)
+        if self.r.random() < 0.2:  # a literal branch: the other two cover the shape
+            sc, sa = self.bpair(s, 2)
+            b = self.r.choice(("0.0", "1.5", "-1"))
+        else:
+            sc, sa, sb = self.bpair(s, 3)
+            b = self.gen(c, ("f64", sb), d - 1)
         a = self.gen(c, ("f64", sa), d - 1)
-        b = self.gen(c, ("f64", sb), d - 1) if self.r.random() < 0.8 else self.r.choice(("0.0", "1.5", "-1"))
         return "where(%s, %s, %s)" % (self.gen(c, ("bool", sc), d - 1), a, b)
 
     def reduce_child(self, s):
@@ -202,12 +207,15 @@ class Gen:
         return (s[0], k), (k, s[1])
 
     def f_matmul(self, c, s, d, dt="f64"):
-        if "a" in self.avoid and len(s) == 2 and s[0] == 1:
-            return self.gen(c, (dt, s), d - 1)
         sa, sb = self.mm_shapes(s)
-        if "a" in self.avoid and len(sa) == 2 and sa[0] == 1:
+        if "a" in self.avoid and 1 in sa + sb:
+            # bug (a): a literal-1 row count, here or in the gradient's transposed products
             return self.gen(c, (dt, s), d - 1)
-        return "(%s @ %s)" % (self.gen(c, (dt, sa), d - 1), self.gen(c, (dt, sb), d - 1))
+        mm = "(%s @ %s)" % (self.gen(c, (dt, sa), d - 1), self.gen(c, (dt, sb), d - 1))
+        if "b" in self.avoid and dt == "f64":
+            # bug (b): a broadcast constant cotangent (sum's seed, a zero) feeding a matmul
+            return "%s(%s)" % (self.r.choice(("tanh", "sigmoid", "softplus")), mm)
+        return mm
 
     def f_transpose(self, c, s, d):
         return "transpose(%s)" % self.gen(c, ("f64", tuple(reversed(s))), d - 1)
@@ -256,8 +264,9 @@ class Gen:
             sa, sb = self.bpair(s)
             dt = self.r.choice(("f64", "f64", "i32", "i64"))
             op = self.r.choice(("<", "<=", ">", ">=", "!=", "==") if dt != "f64" else ("<", "<=", ">", ">="))
-            b = self.gen(c, (dt, sb), d - 1) if self.r.random() < 0.7 else ("0.5" if dt == "f64" else "1")
-            return "(%s %s %s)" % (self.gen(c, (dt, sa), d - 1), op, b if b[0] not in "01" else b)
+            if self.r.random() < 0.3:
+                return "(%s %s %s)" % (self.gen(c, (dt, s), d - 1), op, "0.5" if dt == "f64" else "1")
+            return "(%s %s %s)" % (self.gen(c, (dt, sa), d - 1), op, self.gen(c, (dt, sb), d - 1))
         if k == "logic":
             sa, sb = self.bpair(s)
             return "(%s %s %s)" % (self.gen(c, ("bool", sa), d - 1), self.r.choice(("and", "or")),

@@ -235,6 +235,16 @@ class Tuple(list):
     """Several values (a call to a function with several results, grad of several)."""
 
 
+def check_type(v, t, syms, what):
+    """v has dtype and shape t (literal dims equal, a symbol one extent per call)."""
+    dt, dims = t
+    if v.dt != dt or v.v.ndim != len(dims):
+        raise TypeError("%s: %s of rank %d, declared %s" % (what, v.dt, v.v.ndim, t))
+    for d, n in zip(dims, v.v.shape):
+        if isinstance(d, int) and d != n or isinstance(d, str) and syms.setdefault(d, n) != n:
+            raise TypeError("%s: shape %s, declared %s" % (what, v.v.shape, t))
+
+
 class Interp:
     def __init__(self, fns):
         self.fns = fns
@@ -242,9 +252,12 @@ class Interp:
     def call(self, name, args):
         """Evaluates function `name` on V arguments; returns (results, inout values)."""
         f = self.fns[name]
-        env = {}
-        for (pname, inout, (dt, _)), a in zip(f.params, args):
-            env[pname] = R.settle(a, dt) if a.weak else a
+        if len(args) != len(f.params):
+            raise TypeError("%s takes %d arguments, got %d" % (name, len(f.params), len(args)))
+        env, syms = {}, {}
+        for (pname, inout, t), a in zip(f.params, args):
+            env[pname] = R.settle(a, t[0]) if a.weak else a
+            check_type(env[pname], t, syms, "argument %s of %s" % (pname, name))
         for st in f.body:
             if st[0] == "let":
                 v = self.eval(st[2], env)
@@ -265,7 +278,11 @@ class Interp:
                 for e in st[1]:
                     v = self.eval(e, env)
                     vals.extend(v if isinstance(v, Tuple) else [v])
+                if len(vals) != len(f.results):
+                    raise TypeError("%s returns %d values, declares %d" % (name, len(vals), len(f.results)))
                 res = [self._result(v, t) for v, t in zip(vals, f.results)]
+                for v, t in zip(res, f.results):
+                    check_type(v, t, syms, "result of " + name)
                 inouts = [env[p] for p, io, _ in f.params if io]
                 return res, inouts
         raise TypeError("no return")

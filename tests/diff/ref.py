@@ -354,9 +354,18 @@ def power(a, b):
         return sq if k == 2 else mul(sq, a) if k == 3 else mul(sq, sq)
     v = np.power(a.v, b.v)
     la = np.where(a.v > 0, np.log(np.abs(a.v)), 0.0)
-    return _mk(v, 4 * np.abs(v) + np.abs(b.v * np.power(a.v, b.v - 1)) * a.m + np.abs(v * la) * b.m, dt, "pow",
-               (a, b), [lambda ct: mul(ct, mul(b, power(a, sub(b, lit(1.0))))),
-                        lambda ct: mul(ct, mul(V(v, None, dt), const(la, "f64")))])
+    holder = []
+
+    def d_exponent(ct):
+        # a**b * log(a), taken as 0 where a <= 0 (the reference manual's sub-gradient)
+        positive = V(a.v > 0, None, "bool", "gt", (a,))
+        safe = where(positive, a, lit(1.0))
+        return mul(ct, mul(holder[0], unary("log", safe)))
+
+    out = _mk(v, 4 * np.abs(v) + np.abs(b.v * np.power(a.v, b.v - 1)) * a.m + np.abs(v * la) * b.m, dt, "pow",
+              (a, b), [lambda ct: mul(ct, mul(b, power(a, sub(b, lit(1.0))))), d_exponent])
+    holder.append(out)
+    return out
 
 
 def lit_fold(v, kind):

@@ -32,6 +32,21 @@ import ref as R  # noqa: E402
 import texrt  # noqa: E402
 
 FLOATS = R.FLOATS
+# Known compiler bugs (COMMON.md) recognised by their message: counted apart,
+# not failing the run.  Remove a row when its fix lands.
+KNOWN = [("kernel with more than 16 inputs", "bug-d"), ("too many parameters", "bug-d"),
+         ("Referring to an argument in another function", "bug-b")]
+
+
+def known_bug(fails):
+    """The known bug every failure of a function is, or None."""
+    labels = set()
+    for _, m in fails:
+        hit = [b for pat, b in KNOWN if pat in m]
+        if not hit:
+            return None
+        labels.add(hit[0])
+    return ",".join(sorted(labels))
 
 
 # ---- inputs and the reference --------------------------------------------------
@@ -279,7 +294,7 @@ def run_file(args, text, names, seed, stats, xfail=None):
     if res["fails"]:
         saved = save_failure(args, text, seed, cases, res["fails"])
         for n, fl in res["fails"].items():
-            stats.failures.append((seed, n, fl, saved, xfail))
+            stats.failures.append((seed, n, fl, saved, xfail or known_bug(fl)))
     shutil.rmtree(work, ignore_errors=True)
     return res["fails"]
 
@@ -321,7 +336,7 @@ def main():
     ap.add_argument("--funcs", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=0)
     ap.add_argument("--regress", default=None)
-    ap.add_argument("--avoid", default="a,c", help="known bugs to steer around (COMMON.md): a, c")
+    ap.add_argument("--avoid", default="a,b,c", help="known bugs to steer around (COMMON.md): a, b, c")
     ap.add_argument("--out", default="build/diff-failures")
     ap.add_argument("-v", action="store_true")
     args = ap.parse_args()
@@ -357,10 +372,14 @@ def main():
     for seed, n, fl, saved, _ in real:
         for k, m in fl[:3]:
             print("FAIL seed %d %s [%s] %s\n     saved in %s" % (seed, n, k, m[:400], saved))
-    known = len(stats.failures) - len(real)
+    known = {}
+    for f in stats.failures:
+        if f[4]:
+            known[f[4]] = known.get(f[4], 0) + 1
+    known = ", ".join("%d %s" % (k, b) for b, k in sorted(known.items()))
     print("diff: %d files, %d functions, %d checks, %d failures%s%s, %d functions regenerated "
           "(ill-conditioned inputs), %.1f s" % (
-              stats.files, stats.functions, stats.checks, len(real), ", %d expected (xfail)" % known if known else "",
+              stats.files, stats.functions, stats.checks, len(real), " (known, expected: %s)" % known if known else "",
               ", %d XPASS" % len(xpass) if xpass else "", stats.skipped, time.time() - t0))
     return 1 if real or xpass else 0
 
