@@ -38,9 +38,8 @@ static IrNode *vjp_sigmoid(Ad *ad, IrNode *y, int i, IrNode *ct) {
 static IrNode *vjp_log1p(Ad *ad, IrNode *y, int i, IrNode *ct) {
   return ad_bin(ad, OP_DIV, ct, ad_bin(ad, OP_ADD, ad_fill(ad, y, 1), X(0)));
 }
-static IrNode *vjp_expm1(Ad *ad, IrNode *y, int i, IrNode *ct) {
-  return ad_bin(ad, OP_MUL, ct, ad_bin(ad, OP_ADD, y, ad_fill(ad, y, 1)));
-}
+/* expm1'(x) = exp(x), not expm1(x) + 1: that sum cancels to 0 below x = -37 */
+static IrNode *vjp_expm1(Ad *ad, IrNode *y, int i, IrNode *ct) { return ad_bin(ad, OP_MUL, ct, ad_un(ad, OP_EXP, X(0))); }
 static IrNode *vjp_softplus(Ad *ad, IrNode *y, int i, IrNode *ct) {
   return ad_bin(ad, OP_MUL, ct, ad_un(ad, OP_SIGMOID, X(0)));
 }
