@@ -301,8 +301,7 @@ class Gen:
 
     def _softmax_let(self, c, s, d):
         ax = self.r.randrange(len(s))
-        sx = self.pshape(s)[0]
-        e = c.let("exp(%s)" % self.scaled(c, s if len(sx) != len(s) or sx[ax] == 1 else sx, d, self.big()), None)
+        e = c.let("exp(%s)" % self.scaled(c, s, d, self.big()), None)
         return "(%s / sum(%s, axis=%d, keepdims=true))" % (e, e, ax)
 
     def p_softmax_pat(self, c, s, d):
