@@ -181,7 +181,7 @@ def signature(fails, target):
     """What kind of failure: kinds, and for compile errors the message sans numbers."""
     out = set()
     for k, m in fails.get(target, []):
-        out.add(k if k != "compile" else "compile:" + re.sub(r"[0-9]+", "#", m.split("\n")[0])[:80])
+        out.add(k if k != "compile" else "compile:" + re.sub(r"[0-9]+", "#", m.split("\n")[0])[:200])
     return out
 
 
