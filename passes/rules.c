@@ -234,11 +234,12 @@ static IrNode *log_sum_exp(Ad *ad, IrNode *n) {
   return ad_bin(ad, OP_ADD, m, ad_un(ad, OP_LOG, sum));
 }
 
-/* exp(x) / broadcast(sum(exp(x), axes, keepdims)) -> the same, shifted by max(x) */
+/* exp(x) / broadcast(sum(exp(x), axes, keepdims)) -> the same, shifted by max(x).
+ * Over extent-1 axes the sum already has x's shape and no broadcast is left. */
 static IrNode *softmax_shift(Ad *ad, IrNode *n) {
   IrNode *e = n->args[0], *b = n->args[1];
-  if (!is_op(e, OP_EXP) || !is_op(b, OP_BROADCAST) || max_shifted(e->args[0])) return NULL;
-  IrNode *s = b->args[0];
+  if (!is_op(e, OP_EXP) || max_shifted(e->args[0])) return NULL;
+  IrNode *s = is_op(b, OP_BROADCAST) ? b->args[0] : b;
   if (!is_op(s, OP_SUM) || !SAME(s->args[0], e) || !s->attr.keepdims) return NULL;
   IrNode *mk, *e2 = ad_un(ad, OP_EXP, shift_by_max(ad, e->args[0], reduce_mask(s), &mk));
   IrNode *s2 = ad_reduce(ad, OP_SUM, e2, reduce_mask(s), true);
