@@ -50,7 +50,7 @@ RUNTIME_OBJS  := $(RUNTIME_SRCS:%.c=$(B)/rt/%.o)
 GEN_HDRS      := $(B)/gen/parser.h
 
 all: $(B)/texc $(B)/libtexrt.a
-.PHONY: all deps test check check-unit check-golden check-e2e demo clean bench
+.PHONY: all deps test check check-unit check-golden check-e2e demo clean bench test-diff fuzz-diff
 
 $(B)/gen/parser.c $(B)/gen/parser.h: frontend/parser.y | $(STAMP)
 	@mkdir -p $(@D)
@@ -110,6 +110,30 @@ test: $(STAMP)
 	sh .ci/house-check
 	$(MAKE) check
 	$(MAKE) BUILD=$(B)/san SAN=1 check
+
+# ---- differential testing against NumPy (tests/diff) -------------------------
+# test-diff: DIFF_FILES generated files (5 functions each) from DIFF_SEED, then
+# the kept failures in tests/diff/regress; fuzz-diff: random seeds for
+# DIFF_SECONDS.  A failure names its seed and the saved program in
+# $(B)/diff-failures; tests/diff/minimise.py shrinks it.
+DIFF_PKGS    := python3-numpy
+DIFF_STAMP   := $(B)/.diff-deps-stamp
+DIFF_FILES   ?= 40
+DIFF_SEED    ?= 1
+DIFF_SECONDS ?= 300
+DIFF_PY      := nice /usr/bin/python3 tests/diff/run.py --texc $(B)/texc --out $(B)/diff-failures
+$(DIFF_STAMP): $(STAMP)
+	@missing=""; for p in $(DIFF_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@touch $@
+test-diff: $(B)/texc $(B)/libtexrt.a $(DIFF_STAMP)
+	@$(DIFF_PY) --seed $(DIFF_SEED) --files $(DIFF_FILES)
+	@$(DIFF_PY) --regress tests/diff/regress
+fuzz-diff: $(B)/texc $(B)/libtexrt.a $(DIFF_STAMP)
+	@$(DIFF_PY) --seconds $(DIFF_SECONDS)
 
 # ---- demo ------------------------------------------------------------------
 demo: $(B)/texc $(B)/libtexrt.a

@@ -38,9 +38,8 @@ static IrNode *vjp_sigmoid(IrBuilder *ib, IrNode *y, int i, IrNode *ct) {
 static IrNode *vjp_log1p(IrBuilder *ib, IrNode *y, int i, IrNode *ct) {
   return irb_bin(ib, OP_DIV, ct, irb_bin(ib, OP_ADD, irb_fill(ib, y, 1), X(0)));
 }
-static IrNode *vjp_expm1(IrBuilder *ib, IrNode *y, int i, IrNode *ct) {
-  return irb_bin(ib, OP_MUL, ct, irb_bin(ib, OP_ADD, y, irb_fill(ib, y, 1)));
-}
+/* expm1'(x) = exp(x), not expm1(x) + 1: that sum cancels to 0 below x = -37 */
+static IrNode *vjp_expm1(IrBuilder *ib, IrNode *y, int i, IrNode *ct) { return irb_bin(ib, OP_MUL, ct, irb_un(ib, OP_EXP, X(0))); }
 static IrNode *vjp_softplus(IrBuilder *ib, IrNode *y, int i, IrNode *ct) {
   return irb_bin(ib, OP_MUL, ct, irb_un(ib, OP_SIGMOID, X(0)));
 }

@@ -260,11 +260,12 @@ static IrNode *log_sum_exp(IrBuilder *ib, IrNode *n) {
   return irb_bin(ib, OP_ADD, m, irb_un(ib, OP_LOG, sum));
 }
 
-/* exp(x) / broadcast(sum(exp(x), axes, keepdims)) -> the same, shifted by max(x) */
+/* exp(x) / broadcast(sum(exp(x), axes, keepdims)) -> the same, shifted by max(x).
+ * Over extent-1 axes the sum already has x's shape and no broadcast is left. */
 static IrNode *softmax_shift(IrBuilder *ib, IrNode *n) {
   IrNode *e = n->args[0], *b = n->args[1];
-  if (!is_under(e, OP_EXP) || !is_op(b, OP_BROADCAST) || max_shifted(below(e)->args[0])) return NULL;
-  IrNode *s = b->args[0];
+  if (!is_under(e, OP_EXP) || max_shifted(below(e)->args[0])) return NULL;
+  IrNode *s = is_op(b, OP_BROADCAST) ? b->args[0] : b;
   if (!is_op(s, OP_SUM) || !SAME(s->args[0], e) || !s->attr.keepdims) return NULL;
   IrNode *mk, *e2 = irb_un(ib, OP_EXP, shift_by_max(ib, arg_under(ib, e), reduce_mask(s), &mk));
   IrNode *s2 = irb_reduce(ib, OP_SUM, e2, reduce_mask(s), true);

@@ -1,0 +1,449 @@
+"""gen.py — random well-typed texc programs (text).
+
+Top-down: gen(type) writes an expression of exactly that dtype and shape,
+choosing children whose shapes broadcast to it (literal-1 dims, dropped
+leading axes), reductions over a new axis, matmuls of every rank
+combination, casts, lets, calls of private helpers (one or two results),
+the stability-rewrite patterns with inputs scaled so the naive form
+overflows or cancels, and functions that differentiate others in the
+language (grad, value_and_grad, vjp, jvp).  Every exported function is also
+differentiated by the runner through `texc --grad`.
+
+`avoid` names known compiler bugs (COMMON.md) the generator steers around
+until they are fixed: 'a' matmul with a literal-1 row count, 'b' a
+broadcast constant cotangent reaching a matmul, 'c' rewrite patterns with
+broadcast operands."""
+import random
+
+SYMS = ("N", "M", "K")
+FLOAT_UNARY = ("exp", "log", "sqrt", "tanh", "sigmoid", "log1p", "expm1", "softplus", "erf", "erfc",
+               "log1mexp", "abs", "neg", "stop_gradient")
+PATTERNS = ("logaddexp", "logsumexp_pat", "softmax_pat", "log_softmax_pat", "log_sigmoid", "log_one_minus_sigmoid",
+            "log1p_exp", "sigmoid_from_exp", "c_over_one_plus_exp", "one_minus_sigmoid", "one_minus_erf",
+            "one_plus_erf", "log1p_neg_exp", "log_neg_expm1", "log_exp", "log1p_expm1", "sqrt_square",
+            "expm1_pat", "log_one_plus", "log_one_minus", "small_power")
+
+
+def tstr(t):
+    dt, dims = t
+    return dt if not dims else "%s[%s]" % (dt, ", ".join(str(d) for d in dims))
+
+
+class FnCtx:
+    def __init__(self, name):
+        self.name, self.params, self.lets, self.nlet = name, [], [], 0
+
+    def param(self, g, t, reuse=0.6):
+        same = [p for p, pt in self.params if pt == t]
+        if same and (g.r.random() < reuse or len(self.params) >= 8):
+            return g.r.choice(same)
+        n = "p%d" % len(self.params)
+        self.params.append((n, t))
+        return n
+
+    def let(self, text, t):
+        n = "v%d" % self.nlet
+        self.nlet += 1
+        self.lets.append((n, t, text))
+        return n
+
+
+class Gen:
+    def __init__(self, seed, avoid=("a", "b", "c")):
+        self.r = random.Random(seed)
+        self.avoid = set(avoid)
+        self.helpers = []      # private functions, text
+        self.nhelp = 0
+
+    # ---- shapes ----------------------------------------------------------
+    def dim(self):
+        x = self.r.random()
+        return self.r.choice(SYMS) if x < 0.5 else 1 if x < 0.7 else self.r.choice((2, 3, 4))
+
+    def shape(self, maxrank=3):
+        return tuple(self.dim() for _ in range(self.r.choice((0, 1, 1, 2, 2, 2, 3)[:maxrank * 2 + 1])))
+
+    def bshape(self, s):
+        """A shape that broadcasts to s."""
+        s = list(s)
+        if s and self.r.random() < 0.25:
+            s = s[self.r.randint(1, len(s)):]
+        return tuple(1 if d != 1 and self.r.random() < 0.2 else d for d in s)
+
+    def bpair(self, s, n=2):
+        """n shapes that broadcast together to exactly s."""
+        while True:
+            shapes = [self.bshape(s) for _ in range(n)]
+            k = self.r.randrange(n)
+            shapes[k] = s if self.r.random() < 0.5 else shapes[k]
+            ok = len(s) == max(len(x) for x in shapes) and all(
+                any(len(x) > len(s) - 1 - i and x[len(x) - len(s) + i] == d for x in shapes) or d == 1
+                for i, d in enumerate(s))
+            if ok:
+                return shapes
+
+    # ---- expressions -----------------------------------------------------
+    def gen(self, c, t, d):
+        """An expression of type t (dtype, dims) at depth budget d."""
+        reuse = [n for n, lt, _ in c.lets if lt == t]
+        if reuse and self.r.random() < 0.15:
+            return self.r.choice(reuse)
+        dt = t[0]
+        if d <= 0 or self.r.random() < 0.12:
+            return c.param(self, t)
+        e = self.gen_float(c, t, d) if dt == "f64" else self.gen_int(c, t, d) if dt in ("i32", "i64") \
+            else self.gen_bool(c, t, d)
+        if self.r.random() < 0.2:
+            return c.let(e, t)
+        return e
+
+    def pos(self, c, s, d):
+        """A positive f64 expression of shape s."""
+        e = self.gen(c, ("f64", s), d - 1)
+        k = self.r.randrange(5)
+        return ["(abs(%s) + 0.5)" % e, "exp(tanh(%s))" % e, "(%s * %s + 0.25)" % (e, e),
+                "(sigmoid(%s) + 0.125)" % e, "(softplus(%s) + 0.25)" % e][k]
+
+    def bounded(self, c, s, d):
+        e = self.gen(c, ("f64", s), d - 1)
+        return e if self.r.random() < 0.5 else "(tanh(%s) * 3.0)" % e
+
+    def gen_float(self, c, t, d):
+        s = t[1]
+        kinds = ["unary"] * 6 + ["binary"] * 6 + ["literal"] * 2 + ["where", "reduce", "reduce", "cast", "call"] + \
+            ["pattern"] * 3
+        if s:
+            kinds += ["softmax"]
+        if len(s) <= 2:
+            kinds += ["matmul"] * 2
+        if len(s) >= 2:
+            kinds += ["transpose"]
+        k = self.r.choice(kinds)
+        return getattr(self, "f_" + k)(c, s, d)
+
+    def f_unary(self, c, s, d):
+        op = self.r.choice(FLOAT_UNARY)
+        if op in ("exp", "expm1"):
+            return "%s(%s)" % (op, self.bounded(c, s, d))
+        if op in ("log", "sqrt", "log1p"):
+            return "%s(%s)" % (op, self.pos(c, s, d))
+        if op == "log1mexp":
+            return "log1mexp(-%s)" % self.pos(c, s, d)
+        e = self.gen(c, ("f64", s), d - 1)
+        return "(-%s)" % e if op == "neg" else "%s(%s)" % (op, e)
+
+    def f_binary(self, c, s, d):
+        op = self.r.choice(("+", "-", "*", "/", "max", "min", "**", "+", "*"))
+        sa, sb = self.bpair(s)
+        a = self.gen(c, ("f64", sa), d - 1)
+        if op == "/":
+            return "(%s / %s)" % (a, self.pos(c, sb, d))
+        if op == "**":
+            ex = self.r.choice(("2", "3", "4", "-1", "0.5", "1.5", "2.0", "-0.5", "E"))
+            if ex == "E":
+                ex = "tanh(%s)" % self.gen(c, ("f64", sb), d - 1)
+                return "(%s ** %s)" % (self.pos(c, sa, d), ex)
+            return "(%s ** %s)" % (self.pos(c, s, d), ex)
+        b = self.gen(c, ("f64", sb), d - 1)
+        if op in ("max", "min"):
+            return "%s(%s, %s)" % (op, a, b)
+        return "(%s %s %s)" % (a, op, b)
+
+    def f_literal(self, c, s, d):
+        op = self.r.choice("+-*/")
+        lit = self.r.choice(("0.5", "2.0", "1.5", "3", "-2.5", "0.25", "1", "2", "1e-3"))
+        a = self.gen(c, ("f64", s), d - 1)
+        if op == "/":
+            return "(%s / %s)" % (a, lit) if self.r.random() < 0.5 else "(%s / %s)" % (lit, self.pos(c, s, d))
+        return "(%s %s %s)" % (a, op, lit) if self.r.random() < 0.5 else "(%s %s %s)" % (lit, op, a)
+
+    def f_where(self, c, s, d):
+        if self.r.random() < 0.2:  # a literal branch: the other two cover the shape
+            sc, sa = self.bpair(s, 2)
+            b = self.r.choice(("0.0", "1.5", "-1"))
+        else:
+            sc, sa, sb = self.bpair(s, 3)
+            b = self.gen(c, ("f64", sb), d - 1)
+        a = self.gen(c, ("f64", sa), d - 1)
+        return "where(%s, %s, %s)" % (self.gen(c, ("bool", sc), d - 1), a, b)
+
+    def reduce_child(self, s):
+        """(child shape, axis text, keepdims) for a reduction giving shape s."""
+        if not s and self.r.random() < 0.4:
+            return self.shape(), None, False
+        k = self.r.randint(0, len(s))
+        if s and self.r.random() < 0.3 and 1 in s:
+            k = self.r.choice([i for i, x in enumerate(s) if x == 1])
+            child = s[:k] + (self.dim(),) + s[k + 1:]
+            keep = True
+        else:
+            child = s[:k] + (self.dim(),) + s[k:]
+            keep = False
+        ax = k if self.r.random() < 0.6 else k - len(child)
+        return child, ax, keep
+
+    @staticmethod
+    def red_args(ax, keep):
+        out = "" if ax is None else ", axis=%d" % ax
+        return out + (", keepdims=true" if keep else (", keepdims=false" if ax is not None and ax % 3 == 0 else ""))
+
+    def f_reduce(self, c, s, d):
+        op = self.r.choice(("sum", "mean", "max", "min", "logsumexp", "sum"))
+        child, ax, keep = self.reduce_child(s)
+        return "%s(%s%s)" % (op, self.gen(c, ("f64", child), d - 1), self.red_args(ax, keep))
+
+    def f_softmax(self, c, s, d):
+        op = self.r.choice(("softmax", "log_softmax"))
+        ax = self.r.randrange(len(s))
+        axt = "" if ax == len(s) - 1 and self.r.random() < 0.5 else ", axis=%d" % (ax - len(s) * self.r.randint(0, 1))
+        return "%s(%s%s)" % (op, self.gen(c, ("f64", s), d - 1), axt)
+
+    def mm_shapes(self, s):
+        k = self.dim()
+        if len(s) == 0:
+            return (k,), (k,)
+        if len(s) == 1:
+            return ((s[0], k), (k,)) if self.r.random() < 0.5 else ((k,), (k, s[0]))
+        return (s[0], k), (k, s[1])
+
+    def f_matmul(self, c, s, d, dt="f64"):
+        sa, sb = self.mm_shapes(s)
+        if "a" in self.avoid and 1 in sa + sb:
+            # bug (a): a literal-1 row count, here or in the gradient's transposed products
+            return self.gen(c, (dt, s), d - 1)
+        mm = "(%s @ %s)" % (self.gen(c, (dt, sa), d - 1), self.gen(c, (dt, sb), d - 1))
+        if "b" in self.avoid and dt == "f64":
+            # bug (b): a broadcast constant cotangent (sum's seed, a zero) feeding a matmul
+            return "%s(%s)" % (self.r.choice(("tanh", "sigmoid", "softplus")), mm)
+        return mm
+
+    def f_transpose(self, c, s, d):
+        return "transpose(%s)" % self.gen(c, ("f64", tuple(reversed(s))), d - 1)
+
+    def f_cast(self, c, s, d):
+        src = self.r.choice(("i32", "i64", "bool"))
+        return "f64(%s)" % self.gen(c, (src, s), d - 1)
+
+    def f_call(self, c, s, d):
+        return self.call(c, ("f64", s), d)
+
+    # ---- integers and booleans ------------------------------------------------
+    def gen_int(self, c, t, d):
+        dt, s = t
+        k = self.r.choice(("bin", "bin", "lit", "unary", "maxmin", "where", "sum", "cast", "cast", "matmul"))
+        if k == "bin":
+            sa, sb = self.bpair(s)
+            return "(%s %s %s)" % (self.gen(c, (dt, sa), d - 1), self.r.choice("+-*"), self.gen(c, (dt, sb), d - 1))
+        if k == "lit":
+            return "(%s %s %d)" % (self.gen(c, t, d - 1), self.r.choice("+-*"), self.r.randint(-3, 3))
+        if k == "unary":
+            return self.r.choice(("abs(%s)", "(-%s)")) % self.gen(c, t, d - 1)
+        if k == "maxmin":
+            sa, sb = self.bpair(s)
+            return "%s(%s, %s)" % (self.r.choice(("max", "min")), self.gen(c, (dt, sa), d - 1),
+                                   self.gen(c, (dt, sb), d - 1))
+        if k == "where":
+            sc, sa, sb = self.bpair(s, 3)
+            return "where(%s, %s, %s)" % (self.gen(c, ("bool", sc), d - 1), self.gen(c, (dt, sa), d - 1),
+                                          self.gen(c, (dt, sb), d - 1))
+        if k == "sum":
+            child, ax, keep = self.reduce_child(s)
+            return "%s(%s%s)" % (self.r.choice(("sum", "max", "min")), self.gen(c, (dt, child), d - 1),
+                                 self.red_args(ax, keep))
+        if k == "matmul" and len(s) <= 2:
+            return self.f_matmul(c, s, d, dt)
+        src = self.r.choice(("f64", "bool", "i32" if dt == "i64" else "i64"))
+        if src == "f64":
+            return "%s(%s)" % (dt, "(%s * 2.0)" % self.gen(c, ("f64", s), d - 1))
+        return "%s(%s)" % (dt, self.gen(c, (src, s), d - 1))
+
+    def gen_bool(self, c, t, d):
+        s = t[1]
+        k = self.r.choice(("cmp", "cmp", "cmp", "logic", "not", "cast"))
+        if k == "cmp":
+            sa, sb = self.bpair(s)
+            dt = self.r.choice(("f64", "f64", "i32", "i64"))
+            op = self.r.choice(("<", "<=", ">", ">=", "!=", "==") if dt != "f64" else ("<", "<=", ">", ">="))
+            if self.r.random() < 0.3:
+                return "(%s %s %s)" % (self.gen(c, (dt, s), d - 1), op, "0.5" if dt == "f64" else "1")
+            return "(%s %s %s)" % (self.gen(c, (dt, sa), d - 1), op, self.gen(c, (dt, sb), d - 1))
+        if k == "logic":
+            sa, sb = self.bpair(s)
+            return "(%s %s %s)" % (self.gen(c, ("bool", sa), d - 1), self.r.choice(("and", "or")),
+                                   self.gen(c, ("bool", sb), d - 1))
+        if k == "not":
+            return "(not %s)" % self.gen(c, t, d - 1)
+        return "bool(%s)" % self.gen(c, (self.r.choice(("i32", "i64")), s), d - 1)
+
+    # ---- the stability patterns ----------------------------------------------
+    def scaled(self, c, s, d, scale, offset=None):
+        e = self.gen(c, ("f64", s), d - 1)
+        return "(%s * %s%s)" % (e, scale, "" if offset is None else " + %s" % offset)
+
+    def pshape(self, s, n=2):
+        return self.bpair(s, n) if "c" not in self.avoid else [s] * n
+
+    def f_pattern(self, c, s, d):
+        p = self.r.choice(PATTERNS)
+        e = getattr(self, "p_" + p)(c, s, d)
+        return "(%s * 0.001)" % e if self.r.random() < 0.4 else e
+
+    def big(self):
+        return self.r.choice(("400.0", "800.0", "2000.0", "3.0"))
+
+    def p_logaddexp(self, c, s, d):
+        sa, sb = self.pshape(s)
+        return "log(exp(%s) + exp(%s))" % (self.scaled(c, sa, d, self.big()), self.scaled(c, sb, d, self.big()))
+
+    def p_logsumexp_pat(self, c, s, d):
+        child, ax, keep = self.reduce_child(s)
+        return "log(sum(exp(%s)%s))" % (self.scaled(c, child, d, self.big()), self.red_args(ax, keep))
+
+    def _softmax_let(self, c, s, d):
+        ax = self.r.randrange(len(s))
+        e = c.let("exp(%s)" % self.scaled(c, s, d, self.big()), None)
+        return "(%s / sum(%s, axis=%d, keepdims=true))" % (e, e, ax)
+
+    def p_softmax_pat(self, c, s, d):
+        if not s:
+            return self.p_logaddexp(c, s, d)
+        return self._softmax_let(c, s, d)
+
+    def p_log_softmax_pat(self, c, s, d):
+        if not s:
+            return self.p_log_exp(c, s, d)
+        return "log(%s)" % self._softmax_let(c, s, d)
+
+    def p_log_sigmoid(self, c, s, d):
+        return "log(sigmoid(%s))" % self.scaled(c, s, d, self.big())
+
+    def p_log_one_minus_sigmoid(self, c, s, d):
+        sa, sb = self.pshape(s)
+        return "log(1 - sigmoid(%s))" % self.scaled(c, s, d, self.big())
+
+    def p_log1p_exp(self, c, s, d):
+        return "log1p(exp(%s))" % self.scaled(c, s, d, self.big())
+
+    def p_sigmoid_from_exp(self, c, s, d):
+        e = c.let("exp(%s)" % self.scaled(c, s, d, self.big()), None)
+        return "(%s / (1 + %s))" % (e, e)
+
+    def p_c_over_one_plus_exp(self, c, s, d):
+        return "(%s / (1 + exp(%s)))" % (self.r.choice(("1", "2.5", "1.0")), self.scaled(c, s, d, self.big()))
+
+    def p_one_minus_sigmoid(self, c, s, d):
+        return "(1 - sigmoid(%s))" % self.scaled(c, s, d, "10.0", "30.0")
+
+    def p_one_minus_erf(self, c, s, d):
+        return "(1 - erf(%s))" % self.scaled(c, s, d, "1.5", "6.0")
+
+    def p_one_plus_erf(self, c, s, d):
+        form = "(1 + erf(%s))" if self.r.random() < 0.5 else "(erf(%s) + 1)"
+        return form % self.scaled(c, s, d, "1.5", "-6.0")
+
+    def p_log1p_neg_exp(self, c, s, d):
+        return "log1p(-exp(-%s))" % self.r.choice(("(%s * 1e-12)", "(%s * 100.0)", "%s")) % self.pos(c, s, d)
+
+    def p_log_neg_expm1(self, c, s, d):
+        return "log(-expm1(-%s))" % self.r.choice(("(%s * 1e-12)", "(%s * 100.0)", "%s")) % self.pos(c, s, d)
+
+    def p_log_exp(self, c, s, d):
+        return "log(exp(%s))" % self.scaled(c, s, d, self.big())
+
+    def p_log1p_expm1(self, c, s, d):
+        return "log1p(expm1(%s))" % self.scaled(c, s, d, self.big())
+
+    def p_sqrt_square(self, c, s, d):
+        a = c.let(self.scaled(c, s, d, self.r.choice(("1e200", "1e-200", "3.0"))), None)
+        return "(sqrt(%s * %s) * %s)" % (a, a, self.r.choice(("1e-200", "1e200", "1.0")))
+
+    def p_expm1_pat(self, c, s, d):
+        return "(exp(%s) - 1)" % self.scaled(c, s, d, "1e-10")
+
+    def p_log_one_plus(self, c, s, d):
+        form = "log(1 + %s)" if self.r.random() < 0.5 else "log(%s + 1)"
+        return form % self.scaled(c, s, d, "1e-10")
+
+    def p_log_one_minus(self, c, s, d):
+        return "log(1 - %s)" % self.scaled(c, s, d, "1e-10")
+
+    def p_small_power(self, c, s, d):
+        return "(%s ** %s)" % (self.gen(c, ("f64", s), d - 1), self.r.choice(("2", "3", "4", "-1")))
+
+    # ---- calls and functions -------------------------------------------------------
+    def call(self, c, t, d):
+        """A call of a new private helper returning t (and maybe a second result)."""
+        name = "h%d" % self.nhelp
+        self.nhelp += 1
+        h = FnCtx(name)
+        results = [t] + ([("f64", self.shape())] if self.r.random() < 0.3 else [])
+        rets = [self.gen(h, rt, d - 1) for rt in results]
+        self.helpers.append(self.fn_text(h, results, rets, private=True))
+        args = ", ".join(self.gen(c, pt, d - 2) for _, pt in h.params)
+        if len(results) == 1:
+            return "%s(%s)" % (name, args)
+        a = c.let("%s(%s)" % (name, args), "tuple")
+        c.lets[-1] = ("(%s, _)" % a, "tuple", c.lets[-1][2])
+        return a
+
+    def fn_text(self, c, results, rets, private=False, inout=(), updates=()):
+        params = ", ".join("%s: %s%s" % (n, "inout " if n in inout else "", tstr(t)) for n, t in c.params)
+        res = tstr(results[0]) if len(results) == 1 else "(%s)" % ", ".join(tstr(t) for t in results)
+        body = "".join("    let %s = %s\n" % (n, e) for n, _, e in c.lets)
+        body += "".join("    update %s = %s\n" % u for u in updates)
+        return "%sfn %s(%s) -> %s {\n%s    return %s\n}\n" % ("private " if private else "", c.name, params, res, body,
+                                                              ", ".join(rets))
+
+    def function(self, name, depth=4):
+        """Text of one exported function (and the helpers it needs, first)."""
+        self.helpers = []
+        x = self.r.random()
+        if x < 0.15:
+            body = self.derive_fn(name, depth)
+        else:
+            c = FnCtx(name)
+            n = 1 if self.r.random() < 0.6 else self.r.randint(2, 3)
+            results = [("f64", () if i == 0 and self.r.random() < 0.5 else self.shape()) for i in range(n)]
+            if self.r.random() < 0.1:
+                results[-1] = (self.r.choice(("i32", "i64", "bool")), self.shape())
+            rets = [self.gen(c, t, depth) for t in results]
+            inout, updates = (), ()
+            floats = [p for p, t in c.params if t[0] == "f64"]
+            if floats and self.r.random() < 0.08:
+                p = floats[0]
+                pt = dict(c.params)[p]
+                inout, updates = (p,), ((p, "(%s - 0.125 * %s)" % (p, self.gen(c, pt, 2))),)
+            body = self.fn_text(c, results, rets, inout=inout, updates=updates)
+        return "".join(self.helpers) + body
+
+    def derive_fn(self, name, depth):
+        """An exported function that calls grad / value_and_grad / vjp / jvp of a helper."""
+        kind = self.r.choice(("grad", "value_and_grad", "vjp", "jvp"))
+        h = FnCtx(name + "_h")
+        results = [("f64", ())] if kind in ("grad", "value_and_grad") else \
+            [("f64", self.shape()) for _ in range(self.r.choice((1, 1, 2)))]
+        rets = [self.gen(h, t, depth - 1) for t in results]
+        if not any(t[0] == "f64" for _, t in h.params):
+            h.params.append(("p%d" % len(h.params), ("f64", ())))
+            rets[0] = "(%s + %s)" % (rets[0], h.params[-1][0]) if results[0][1] == () else \
+                "(%s * %s)" % (rets[0], h.params[-1][0])
+        self.helpers.append(self.fn_text(h, results, rets, private=True))
+        floats = [i for i, (_, t) in enumerate(h.params) if t[0] == "f64"]
+        wrt = sorted(self.r.sample(floats, self.r.randint(1, len(floats))))
+        c = FnCtx(name)
+        args = [self.gen(c, t, 1) if self.r.random() < 0.3 else c.param(self, t, 0.0) for _, t in h.params]
+        extra = []
+        if kind == "vjp":
+            extra = [c.param(self, t, 0.0) for t in results]
+        if kind == "jvp":
+            extra = [c.param(self, h.params[i][1], 0.0) for i in wrt]
+        wrt_text = "" if len(wrt) == len(floats) and self.r.random() < 0.5 else \
+            ", wrt=%s" % (h.params[wrt[0]][0] if len(wrt) == 1 else "(%s)" % ", ".join(h.params[i][0] for i in wrt))
+        call = "%s(%s, %s%s)" % (kind, h.name, ", ".join(args + extra), wrt_text)
+        outs = ([results[0]] if kind == "value_and_grad" else []) + (
+            results if kind == "jvp" else [h.params[i][1] for i in wrt])
+        if len(outs) == 1:
+            return self.fn_text(c, outs, [call])
+        names = ["g%d" % i for i in range(len(outs))]
+        c.lets.append(("(%s)" % ", ".join(names), None, call))
+        return self.fn_text(c, outs, names)

@@ -1,0 +1,415 @@
+"""lang.py — a parser and interpreter for texc's language (lang/reference.md),
+over the NumPy reference in ref.py.  Independent of the compiler: it reads
+the same .tex text texc reads, so a saved program is its own test."""
+import re
+
+import numpy as np
+
+import ref as R
+
+TOKEN = re.compile(r"\s*(?:(#[^\n]*)|(\d+\.\d*(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+|\.\d+(?:[eE][-+]?\d+)?)|(\d+)"
+                   r"|([A-Za-z_][A-Za-z0-9_]*)|(->|==|!=|<=|>=|\*\*|[-+*/@<>()\[\],:={}]))")
+DTYPES = ("f32", "f64", "i32", "i64", "bool")
+
+
+class ParseError(Exception):
+    pass
+
+
+def tokenize(text):
+    toks, pos = [], 0
+    text = text.rstrip()
+    while pos < len(text):
+        mt = TOKEN.match(text, pos)
+        if not mt:
+            raise ParseError("bad character at %r" % text[pos:pos + 20])
+        pos = mt.end()
+        if mt.group(1):
+            continue
+        if mt.group(2):
+            toks.append(("float", float(mt.group(2))))
+        elif mt.group(3):
+            toks.append(("int", int(mt.group(3))))
+        elif mt.group(4):
+            toks.append(("name", mt.group(4)))
+        elif mt.group(5):
+            toks.append(("op", mt.group(5)))
+    toks.append(("eof", None))
+    return toks
+
+
+class Fn:
+    def __init__(self, name, private, params, results, body):
+        self.name, self.private, self.params, self.results, self.body = name, private, params, results, body
+
+
+class Parser:
+    def __init__(self, text):
+        self.t, self.i = tokenize(text), 0
+
+    def peek(self, k=0):
+        return self.t[self.i + k]
+
+    def next(self):
+        tok = self.t[self.i]
+        self.i += 1
+        return tok
+
+    def accept(self, v):
+        if self.peek()[1] == v and self.peek()[0] in ("op", "name"):
+            self.i += 1
+            return True
+        return False
+
+    def expect(self, v):
+        if not self.accept(v):
+            raise ParseError("expected %r, got %r" % (v, self.peek()))
+
+    def name(self):
+        kind, v = self.next()
+        if kind != "name":
+            raise ParseError("expected a name, got %r" % (v,))
+        return v
+
+    def file(self):
+        fns = {}
+        while self.peek()[0] != "eof":
+            private = self.accept("private")
+            if self.accept("grad"):
+                raise ParseError("grad rules are not supported by the reference")
+            self.expect("fn")
+            f = self.function(private)
+            fns[f.name] = f
+        return fns
+
+    def type_(self):
+        dt = self.name()
+        if dt not in DTYPES:
+            raise ParseError("not a dtype: " + dt)
+        dims = []
+        if self.accept("["):
+            while True:
+                kind, v = self.next()
+                dims.append(v)
+                if not self.accept(","):
+                    break
+            self.expect("]")
+        return (dt, tuple(dims))
+
+    def function(self, private):
+        name = self.name()
+        self.expect("(")
+        params = []
+        while not self.accept(")"):
+            pname = self.name()
+            self.expect(":")
+            inout = self.accept("inout")
+            params.append((pname, inout, self.type_()))
+            self.accept(",")
+        self.expect("->")
+        if self.accept("("):
+            results = [self.type_()]
+            while self.accept(","):
+                results.append(self.type_())
+            self.expect(")")
+        else:
+            results = [self.type_()]
+        self.expect("{")
+        body = []
+        while not self.accept("}"):
+            body.append(self.statement())
+        return Fn(name, private, params, results, body)
+
+    def statement(self):
+        if self.accept("let"):
+            if self.accept("("):
+                names = [self.name()]
+                while self.accept(","):
+                    names.append(self.name())
+                self.expect(")")
+            else:
+                names = [self.name()]
+            self.expect("=")
+            return ("let", names, self.expr())
+        if self.accept("update"):
+            n = self.name()
+            self.expect("=")
+            return ("update", n, self.expr())
+        self.expect("return")
+        es = [self.expr()]
+        while self.accept(","):
+            es.append(self.expr())
+        return ("return", es)
+
+    # precedence climbing, lowest first
+    def expr(self):
+        e = self.and_()
+        while self.accept("or"):
+            e = ("bin", "or", e, self.and_())
+        return e
+
+    def and_(self):
+        e = self.not_()
+        while self.accept("and"):
+            e = ("bin", "and", e, self.not_())
+        return e
+
+    def not_(self):
+        if self.accept("not"):
+            return ("not", self.not_())
+        return self.cmp()
+
+    def cmp(self):
+        e = self.additive()
+        if self.peek()[0] == "op" and self.peek()[1] in R.CMP:
+            op = self.next()[1]
+            e = ("bin", op, e, self.additive())
+        return e
+
+    def additive(self):
+        e = self.mult()
+        while self.peek()[0] == "op" and self.peek()[1] in "+-":
+            op = self.next()[1]
+            e = ("bin", op, e, self.mult())
+        return e
+
+    def mult(self):
+        e = self.unary()
+        while self.peek()[0] == "op" and self.peek()[1] in ("*", "/", "@"):
+            op = self.next()[1]
+            e = ("bin", op, e, self.unary())
+        return e
+
+    def unary(self):
+        if self.accept("-"):
+            return ("neg", self.unary())
+        return self.power()
+
+    def power(self):
+        e = self.postfix()
+        if self.accept("**"):
+            return ("bin", "**", e, self.unary())
+        return e
+
+    def postfix(self):
+        kind, v = self.next()
+        if kind in ("int", "float"):
+            return ("lit", v)
+        if kind == "name" and v in ("true", "false"):
+            return ("boollit", v == "true")
+        if kind == "op" and v == "(":
+            e = self.expr()
+            if self.accept(","):  # a tuple: only in wrt=
+                items = [e]
+                while True:
+                    items.append(self.expr())
+                    if not self.accept(","):
+                        break
+                self.expect(")")
+                return ("tuple", items)
+            self.expect(")")
+            return e
+        if kind != "name":
+            raise ParseError("unexpected %r" % (v,))
+        if not self.accept("("):
+            return ("var", v)
+        args, kw = [], {}
+        while not self.accept(")"):
+            if self.peek()[0] == "name" and self.peek(1) == ("op", "="):
+                k = self.name()
+                self.expect("=")
+                kw[k] = self.expr()
+            else:
+                args.append(self.expr())
+            self.accept(",")
+        return ("call", v, args, kw)
+
+
+def parse(text):
+    return Parser(text).file()
+
+
+# ---- the interpreter -------------------------------------------------------------
+
+class Tuple(list):
+    """Several values (a call to a function with several results, grad of several)."""
+
+
+def check_type(v, t, syms, what):
+    """v has dtype and shape t (literal dims equal, a symbol one extent per call)."""
+    dt, dims = t
+    if v.dt != dt or v.v.ndim != len(dims):
+        raise TypeError("%s: %s of rank %d, declared %s" % (what, v.dt, v.v.ndim, t))
+    for d, n in zip(dims, v.v.shape):
+        if isinstance(d, int) and d != n or isinstance(d, str) and syms.setdefault(d, n) != n:
+            raise TypeError("%s: shape %s, declared %s" % (what, v.v.shape, t))
+
+
+class Interp:
+    def __init__(self, fns):
+        self.fns = fns
+
+    def call(self, name, args):
+        """Evaluates function `name` on V arguments; returns (results, inout values)."""
+        f = self.fns[name]
+        if len(args) != len(f.params):
+            raise TypeError("%s takes %d arguments, got %d" % (name, len(f.params), len(args)))
+        env, syms = {}, {}
+        for (pname, inout, t), a in zip(f.params, args):
+            env[pname] = R.settle(a, t[0]) if a.weak else a
+            check_type(env[pname], t, syms, "argument %s of %s" % (pname, name))
+        for st in f.body:
+            if st[0] == "let":
+                v = self.eval(st[2], env)
+                if len(st[1]) == 1:
+                    if isinstance(v, Tuple):
+                        raise TypeError("tuple bound to one name")
+                    env[st[1][0]] = v
+                else:
+                    if not isinstance(v, Tuple) or len(v) != len(st[1]):
+                        raise TypeError("let pattern does not match")
+                    for n, x in zip(st[1], v):
+                        if n != "_":
+                            env[n] = x
+            elif st[0] == "update":
+                env[st[1]] = self.eval(st[2], env)
+            else:
+                vals = []
+                for e in st[1]:
+                    v = self.eval(e, env)
+                    vals.extend(v if isinstance(v, Tuple) else [v])
+                if len(vals) != len(f.results):
+                    raise TypeError("%s returns %d values, declares %d" % (name, len(vals), len(f.results)))
+                res = [self._result(v, t) for v, t in zip(vals, f.results)]
+                for v, t in zip(res, f.results):
+                    check_type(v, t, syms, "result of " + name)
+                inouts = [env[p] for p, io, _ in f.params if io]
+                return res, inouts
+        raise TypeError("no return")
+
+    @staticmethod
+    def _result(v, t):
+        dt = t[0]
+        v = R.settle(v, dt) if v.weak else v
+        if v.dt != dt:
+            raise TypeError("result %s, declared %s" % (v.dt, dt))
+        return v
+
+    def eval(self, e, env):
+        k = e[0]
+        if k == "lit":
+            return R.lit(e[1])
+        if k == "boollit":
+            return R.const(np.bool_(e[1]), "bool")
+        if k == "var":
+            return env[e[1]]
+        if k == "neg":
+            return R.neg(self.eval(e[1], env))
+        if k == "not":
+            return R.lnot(self.eval(e[1], env))
+        if k == "bin":
+            return self.binary(e[1], self.eval(e[2], env), self.eval(e[3], env))
+        if k == "call":
+            return self.call_expr(e, env)
+        raise TypeError("cannot evaluate " + k)
+
+    @staticmethod
+    def binary(op, a, b):
+        if op == "+":
+            return R.add(a, b)
+        if op == "-":
+            return R.sub(a, b)
+        if op == "*":
+            return R.mul(a, b)
+        if op == "/":
+            return R.div(a, b)
+        if op == "**":
+            return R.power(a, b)
+        if op == "@":
+            return R.matmul(a, b)
+        if op in ("and", "or"):
+            return R.logic(op, a, b)
+        return R.compare(op, a, b)
+
+    def call_expr(self, e, env):
+        _, name, args, kw = e
+        if name in ("grad", "value_and_grad", "vjp", "jvp"):
+            return self.derive(name, args, kw, env)
+        vals = [self.eval(a, env) for a in args]
+        if name in self.fns:
+            res, _ = self.call(name, vals)
+            return res[0] if len(res) == 1 else Tuple(res)
+        return self.builtin(name, vals, kw)
+
+    def builtin(self, name, vals, kw):
+        axis = kw.get("axis")
+        if axis is not None:
+            axis = axis[1] if axis[0] == "lit" else -axis[1][1]
+        keep = kw.get("keepdims", ("boollit", False))[1]
+        if name in R.UNARY:
+            return R.unary(name, vals[0])
+        if name in DTYPES:
+            return R.cast(vals[0], name)
+        if name == "abs":
+            return R.absv(vals[0])
+        if name == "stop_gradient":
+            return R.stop_gradient(vals[0])
+        if name == "transpose":
+            return R.transpose(vals[0])
+        if name == "where":
+            return R.where(*vals)
+        if name in ("max", "min") and len(vals) == 2:
+            return R.maxmin(vals[0], vals[1], name == "max")
+        x = R.strong(vals[0])
+        axes = R._axes(x, axis)
+        if name in ("sum", "max", "min"):
+            return R.reduce_op(name, x, axes, keep)
+        if name == "mean":
+            return R.mean(x, axes, keep)
+        if name == "logsumexp":
+            return R.logsumexp(x, axes, keep)
+        if name in ("softmax", "log_softmax"):
+            axes = R._axes(x, -1 if axis is None else axis)
+            return R.softmax_axes(x, axes) if name == "softmax" else R.log_softmax(x, axes)
+        raise TypeError("unknown builtin " + name)
+
+    def derive(self, kind, args, kw, env):
+        """grad / value_and_grad / vjp / jvp of a function of the file."""
+        f = self.fns[args[0][1]]
+        n = len(f.params)
+        vals = [self.eval(a, env) for a in args[1:]]
+        fargs = [R.identity(R.settle(v, t[0]) if v.weak else v) for v, (_, _, t) in zip(vals[:n], f.params)]
+        wrt = kw.get("wrt")
+        names = [p for p, _, _ in f.params]
+        if wrt is None:
+            idx = [i for i, (_, _, t) in enumerate(f.params) if t[0] in R.FLOATS]
+        else:
+            items = wrt[1] if wrt[0] == "tuple" else [wrt]
+            idx = [names.index(w[1]) for w in items]
+        res, _ = self.call(f.name, fargs)
+        fres = [i for i, r in enumerate(res) if r.dt in R.FLOATS]
+        stops = [fargs[i] for i in idx]
+        if kind in ("grad", "value_and_grad"):
+            gs = R.backprop([res[0]], [R.const(np.ones(res[0].shape), res[0].dt)], stops)
+            out = ([res[0]] if kind == "value_and_grad" else []) + gs
+        elif kind == "vjp":
+            cts = [R.settle(c, res[i].dt) if c.weak else c for c, i in zip(vals[n:], fres)]
+            out = R.backprop([res[i] for i in fres], cts, stops)
+        else:
+            tangents = [R.settle(t, stops[j].dt) if t.weak else t for j, t in enumerate(vals[n:])]
+            us = [R.V(np.zeros(res[i].shape), None, res[i].dt, "u") for i in fres]
+            gs = R.backprop([res[i] for i in fres], us, stops)
+            out = R.backprop(gs, tangents, us)
+        return out[0] if len(out) == 1 else Tuple(out)
+
+
+def grad_export(interp, name, args, cts=None):
+    """What `texc --grad name` exports: (values..., cotangents of the float params)."""
+    f = interp.fns[name]
+    fargs = [R.identity(a) for a in args]
+    res, _ = interp.call(name, fargs)
+    stops = [a for a, (_, _, t) in zip(fargs, f.params) if t[0] in R.FLOATS]
+    fres = [r for r in res if r.dt in R.FLOATS]
+    if cts is None:
+        cts = [R.const(np.ones(res[0].shape), "f64")]
+    return res + R.backprop(fres, cts, stops)
