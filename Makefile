@@ -105,10 +105,14 @@ check-e2e: $(B)/tests/e2e $(B)/texc $(B)/libtexrt.a
 	@TEXC_VERIFY=1 TEXC=$(B)/texc $(B)/tests/e2e tests/e2e
 check: check-unit check-golden check-e2e
 
-# make test: the whole suite, then the whole suite again under ASan+UBSan.
+# make test: the size budget, the whole suite, the differential test against
+# NumPy (a few hundred random programs, fixed seed), then the whole suite
+# again under ASan+UBSan.  (The differential test loads the models into
+# Python, which is not instrumented, so it runs on the plain build only.)
 test: $(STAMP)
 	sh .ci/house-check
 	$(MAKE) check
+	$(MAKE) test-diff
 	$(MAKE) BUILD=$(B)/san SAN=1 check
 
 # ---- differential testing against NumPy (tests/diff) -------------------------

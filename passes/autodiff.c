@@ -72,6 +72,24 @@ static bool call_cotangents(Rev *r, const IrNode *call, int ncallee_results, IrN
   return any;
 }
 
+/* Whether a value result of f depends on param i.  A call argument its
+ * callee ignores gets no cotangent at all: a zero cotangent multiplied
+ * through the chain that computed the argument would turn into NaN where
+ * that chain overflowed (0 * inf), where the true derivative is 0. */
+static bool result_depends_on(IrModule *m, IrFunc *f, int i) {
+  derive_ensure_built(m, f);
+  ir_renumber(f);
+  bool *dep = tex_calloc((size_t)f->body.len + 1, sizeof(bool)), any = false;
+  for (int k = 0; k < f->body.len; k++) {
+    IrNode *n = f->body.items[k];
+    dep[k] = n->op == OP_PARAM && n->attr.i == i;
+    for (int j = 0; j < n->nargs && !dep[k]; j++) dep[k] = dep[n->args[j]->id];
+  }
+  for (int r = 0; r < nvalues(f) && !any; r++) any = dep[f->results[r]->id];
+  tex_free(dep);
+  return any;
+}
+
 /* A call: the callee's user rule, or its derived vjp_ct, gives the
  * cotangents of the active float arguments. */
 static void reverse_call(Rev *r, IrNode *call) {
@@ -79,7 +97,9 @@ static void reverse_call(Rev *r, IrNode *call) {
   IrNode **cts = tex_calloc((size_t)callee->nresults + 1, sizeof(IrNode *));
   ParamSet active = {{0}};
   for (int j = 0; j < call->nargs; j++)
-    if (r->active[call->args[j]->id] && dtype_is_float(call->args[j]->dtype)) ps_add(&active, j);
+    if (r->active[call->args[j]->id] && dtype_is_float(call->args[j]->dtype) &&
+        (callee->custom_vjp || result_depends_on(r->ib.m, callee, j)))
+      ps_add(&active, j);
   if (!call_cotangents(r, call, callee->nresults, cts) || ps_empty(&active)) {
     tex_free(cts);
     return;
