@@ -119,7 +119,7 @@ static int operand_for(Builder *b, Kernel *k, const IrNode *x, const int *loops)
   if (b->fused[x->id]) return inline_producer(b, k, x, l);
   int buf = b->buf_of[x->id];
   if (buf < 0) ice("kernel operand %%%d has no buffer", x->id);
-  int reuse = k->kind == K_MATMUL ? -1 : find_load(k, buf, x, l); /* matmul reads in[0], in[1] */
+  int reuse = k->kind == K_MATMUL && k->ninputs < 2 ? -1 : find_load(k, buf, x, l); /* matmul's own in[0], in[1] */
   if (reuse >= 0) return reuse;
   if (k->ninputs == K_MAX_INPUTS) ice("kernel with more than %d inputs", K_MAX_INPUTS);
   KOperand *o = &k->in[k->ninputs];
@@ -349,7 +349,9 @@ static void fused_matmuls(const Builder *b, const IrNode *x, bool through_view, 
 typedef struct Reads {
   const IrNode *key[K_MAX_INPUTS];
   int n;
-  int matmul;  /* a fused matmul's A and B: 2 operands shared with no other read */
+  int fixed;   /* operands shared with no other read: a fused matmul's A and
+                  B, and what a tree fused through a view reads (at other
+                  indices than the same key read directly) */
   int depth;   /* of the fused tree: building its body recurses this deep */
 } Reads;
 
@@ -362,7 +364,7 @@ static bool reads_has(const Reads *r, const IrNode *key) {
 /* True if r with add's keys and `reserve` more still fits a kernel. */
 static bool reads_fit(const Reads *r, const Reads *add, int reserve) {
   if (add->depth + 1 > K_MAX_FUSED_DEPTH) return false;
-  int n = r->n + r->matmul + add->matmul + reserve;
+  int n = r->n + r->fixed + add->fixed + reserve;
   for (int i = 0; i < add->n; i++) n += !reads_has(r, add->key[i]);
   return n <= K_MAX_INPUTS;
 }
@@ -373,7 +375,7 @@ static void reads_add(Reads *r, const IrNode *key) {
 
 static void reads_union(Reads *r, const Reads *add) {
   for (int i = 0; i < add->n; i++) reads_add(r, add->key[i]);
-  r->matmul += add->matmul;
+  r->fixed += add->fixed;
   if (r->depth < add->depth + 1) r->depth = add->depth + 1;
 }
 
@@ -397,8 +399,9 @@ static void mark_fusion(Builder *b) {
       bool repeats, shared;
       const IrNode *arg = c->args[a], *p = producer_of(arg, &repeats, &shared);
       int reserve = c->nargs - a - 1; /* each later argument may read one operand */
-      Reads mm = {{0}, 0, 2, 0};
-      const Reads *rp = matmul_feeds_epilogue(c, arg) ? &mm : &b->reads[p->id];
+      Reads mm = {{0}, 0, 2, 0}, via_view = b->reads[p->id];
+      if (arg != p) via_view.fixed += via_view.n, via_view.n = 0; /* read at other indices */
+      const Reads *rp = matmul_feeds_epilogue(c, arg) ? &mm : &via_view;
       bool fusable = ((op_info[p->op].flags & F_ELEM) && !is_view(p) && p->uses == 1 && !repeats && !shared) ||
                      matmul_feeds_epilogue(c, arg);
       if (fusable && reads_fit(rc, rp, reserve)) {
