@@ -464,6 +464,37 @@ static int inplace_operand(const KProgram *p, const Kernel *k, int kidx, const i
   return -1;
 }
 
+/* Renumbers the temporaries in the order kernels first write them (a view
+ * copied for a matmul gets its buffer late, after the matmul's own): plan_memory
+ * walks them in index order as if it were time, and the runtime lets a
+ * temporary take over only an earlier one's memory. */
+static void order_temporaries(KProgram *p) {
+  int n = p->nbufs, nt = 0;
+  int *when = tex_calloc((size_t)n + 1, sizeof(int)), *order = tex_calloc((size_t)n + 1, sizeof(int));
+  int *to = tex_calloc((size_t)n + 1, sizeof(int));
+  for (int t = 0; t < n; t++) when[t] = p->nkernels;
+  for (int k = p->nkernels - 1; k >= 0; k--) when[p->kernels[k].out.buf] = k;
+  for (int t = p->nparams; t < n; t++) order[nt++] = t;
+  for (int i = 1; i < nt; i++) /* stable insertion sort by first write */
+    for (int j = i; j > 0 && when[order[j - 1]] > when[order[j]]; j--) {
+      int x = order[j];
+      order[j] = order[j - 1], order[j - 1] = x;
+    }
+  for (int t = 0; t < n; t++) to[t] = t;
+  for (int i = 0; i < nt; i++) to[order[i]] = p->nparams + i;
+  KBuffer *bufs = tex_calloc((size_t)n + 1, sizeof(KBuffer));
+  for (int t = 0; t < n; t++) bufs[to[t]] = p->bufs[t];
+  memcpy(p->bufs, bufs, sizeof(KBuffer) * (size_t)n);
+  for (int k = 0; k < p->nkernels; k++) {
+    for (int j = 0; j < p->kernels[k].ninputs; j++) p->kernels[k].in[j].buf = to[p->kernels[k].in[j].buf];
+    p->kernels[k].out.buf = to[p->kernels[k].out.buf];
+  }
+  tex_free(bufs);
+  tex_free(to);
+  tex_free(order);
+  tex_free(when);
+}
+
 static void plan_memory(Builder *b) {
   KProgram *p = b->p;
   int n = p->nbufs;
@@ -552,6 +583,7 @@ KProgram *kernels_build(IrModule *m, IrFunc *f) {
   for (int r = 0; r < nvalues; r++)
     if (b.buf_of[f->results[r]->id] != result_buf[r]) build_elementwise(&b, f->results[r], OP_COPY, result_buf[r]);
   write_back_updates(&b, nvalues);
+  order_temporaries(b.p);
   plan_memory(&b);
   tex_free(result_buf);
   tex_free(b.fused);
