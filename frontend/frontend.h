@@ -115,9 +115,17 @@ typedef struct Lexer {
   const char *cur, *tok, *marker, *line_start;
   const char *end;   /* the terminating NUL */
   int line;
+  int depth;         /* open parentheses and brackets */
+  bool stopped;      /* nested past FE_MAX_NESTING: the rest of the file is skipped */
   Arena *arena;
   Diag *diag;
 } Lexer;
+
+/* Limits of the source text, each reported with a caret where it is passed.
+ * FE_MAX_PARSE_DEPTH bounds the parser's stack (unary operators and `**`
+ * chains nest without brackets); it fits FE_MAX_NESTING levels of brackets
+ * with room for the states between them. */
+enum { FE_MAX_IDENT = 1024, FE_MAX_NESTING = 256, FE_MAX_PARSE_DEPTH = 8 * FE_MAX_NESTING };
 
 void lexer_init(Lexer *lx, const char *file, const char *text, Arena *arena, Diag *diag);
 
