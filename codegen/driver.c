@@ -170,18 +170,31 @@ static int codegen(const TexcOptions *o, IrModule *m, KProgram **progs, int n) {
   return ok ? 0 : 3;
 }
 
-/* The wrt mask of f for --wrt (all floating-point params without it). */
+/* The wrt mask of f for --wrt (all floating-point params without it).  The
+ * mask has IR_MAX_WRT bits: a parameter past them is an error, not a shift
+ * past 63 bits. */
 static bool wrt_mask(const TexcOptions *o, IrFunc *f, Diag *d, uint64_t *mask) {
   *mask = o->wrt ? 0 : ir_float_params(f);
+  const IrNode *past = o->wrt ? NULL : ir_float_param_past_wrt(f);
   for (int i = 0; o->wrt && i < f->nparams; i++)
     if (tex_in_list(o->wrt, f->params[i]->name)) {
-      if (!dtype_is_float(f->params[i]->dtype)) {
-        diag_error(d, f->params[i]->loc, "--wrt: cannot differentiate with respect to '%s': it is %s; only floating-point parameters have gradients",
-                   f->params[i]->name, dtype_names[f->params[i]->dtype]);
+      const IrNode *p = f->params[i];
+      if (!dtype_is_float(p->dtype)) {
+        diag_error(d, p->loc, "--wrt: cannot differentiate with respect to '%s': it is %s; only floating-point parameters have gradients",
+                   p->name, dtype_names[p->dtype]);
         return false;
+      }
+      if (i >= IR_MAX_WRT) {
+        past = p;
+        break;
       }
       *mask |= 1ull << i;
     }
+  if (past) {
+    diag_error(d, past->loc, "--grad: cannot differentiate %s() with respect to '%s': only the first %d parameters can be differentiated%s",
+               f->name, past->name, IR_MAX_WRT, o->wrt ? "" : "; name the ones you need with --wrt");
+    return false;
+  }
   if (!*mask) diag_error(d, f->loc, "%s() has no floating-point parameter %sto differentiate", f->name, o->wrt ? "named by --wrt " : "");
   return *mask != 0;
 }

@@ -377,8 +377,8 @@ static bool wrt_param(Sema *s, DeriveCall *dc, const Expr *name, uint64_t *mask)
                p->name, sema_type_text(s, p, tb));
     return false;
   }
-  if (i >= 64) {
-    sema_error(s, name->loc, "cannot differentiate with respect to '%s': only the first 64 parameters can be wrt", p->name);
+  if (i >= IR_MAX_WRT) {
+    sema_error(s, name->loc, "cannot differentiate with respect to '%s': only the first %d parameters can be wrt", p->name, IR_MAX_WRT);
     return false;
   }
   if (*mask & (1ull << i)) {
@@ -424,6 +424,12 @@ static bool derive_wrt(Sema *s, DeriveCall *dc) {
     ok = wrt_list(s, dc, a->value) && ok;
   }
   if (!ok || given) return ok;
+  const IrNode *past = ir_float_param_past_wrt(dc->of);
+  if (past) { /* the default wrt would silently leave it out */
+    sema_error(s, dc->e->args[0].loc, "cannot differentiate %s() with respect to '%s': only the first %d parameters can be wrt; name the ones you need with wrt=",
+               dc->of->name, past->name, IR_MAX_WRT);
+    return false;
+  }
   dc->wrt = ir_float_params(dc->of);
   if (dc->wrt) return true;
   sema_error(s, dc->e->args[0].loc, "%s() has no floating-point parameter to differentiate with respect to", dc->of->name);

@@ -106,9 +106,15 @@ const char *const derive_kind_names[] = {"", "grad", "value_and_grad", "vjp", "v
 
 uint64_t ir_float_params(const IrFunc *f) {
   uint64_t mask = 0;
-  for (int i = 0; i < f->nparams && i < 64; i++)
+  for (int i = 0; i < f->nparams && i < IR_MAX_WRT; i++)
     if (dtype_is_float(f->params[i]->dtype)) mask |= 1ull << i;
   return mask;
+}
+
+const IrNode *ir_float_param_past_wrt(const IrFunc *f) {
+  for (int i = IR_MAX_WRT; i < f->nparams; i++)
+    if (dtype_is_float(f->params[i]->dtype)) return f->params[i];
+  return NULL;
 }
 
 /* The value results of f: all but the in-place updates. */

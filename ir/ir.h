@@ -268,8 +268,14 @@ IrNode *ir_placeholder(IrModule *m, DType t, int rank, const Dim *shape);
  * built by the autodiff/jvp pass.  name NULL: "<of>__<kind>". */
 IrFunc *ir_derive(IrModule *m, IrFunc *of, DeriveKind kind, uint64_t wrt, const char *name, SrcLoc loc);
 extern const char *const derive_kind_names[];
-/* Floating-point params of f as a wrt mask. */
+/* A wrt mask has one bit per parameter: only the first IR_MAX_WRT
+ * parameters can be differentiated. */
+enum { IR_MAX_WRT = 64 };
+/* Floating-point params of f as a wrt mask (those past IR_MAX_WRT left out:
+ * check ir_float_param_past_wrt first). */
 uint64_t ir_float_params(const IrFunc *f);
+/* The first floating-point parameter at index IR_MAX_WRT or later, or NULL. */
+const IrNode *ir_float_param_past_wrt(const IrFunc *f);
 
 /* The builder appends to f's body.  It checks nothing (ir_verify does) and does
  * not hash-cons (CSE is a pass). */
