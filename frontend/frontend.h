@@ -185,6 +185,8 @@ typedef struct Sema {
   const FnDecl *decl;
   Binding *scope;
   int nscope, scopecap;
+  int *index;          /* hash of scope: slot -> 1 + newest binding of a name, 0 empty */
+  int indexcap;        /* a power of two, over twice nscope */
   IrNode **updated;    /* per param of fn: its value after the last update */
 } Sema;
 

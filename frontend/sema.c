@@ -44,18 +44,49 @@ const char *sema_val_text(Sema *s, const Val *v, char *buf) {
 
 /* ---- scopes -------------------------------------------------------------- */
 
+/* The scope is an array in binding order (suggest() walks it) with a hash
+ * index, so a lookup does not walk every earlier let: a function of 50,000
+ * lets was quadratic. */
+static uint32_t name_hash(const char *name) {
+  uint32_t h = 2166136261u; /* FNV-1a */
+  for (const unsigned char *p = (const unsigned char *)name; *p; p++) h = (h ^ *p) * 16777619u;
+  return h;
+}
+
+static int *index_slot(Sema *s, const char *name) {
+  uint32_t mask = (uint32_t)s->indexcap - 1;
+  for (uint32_t h = name_hash(name) & mask;; h = (h + 1) & mask) {
+    int b = s->index[h];
+    if (!b || strcmp(s->scope[b - 1].name, name) == 0) return &s->index[h];
+  }
+}
+
+static void reindex(Sema *s) {
+  tex_free(s->index);
+  s->indexcap = s->indexcap ? s->indexcap * 2 : 64;
+  s->index = tex_calloc((size_t)s->indexcap, sizeof(int));
+  for (int i = 0; i < s->nscope; i++) *index_slot(s, s->scope[i].name) = i + 1;
+}
+
+static void clear_scope(Sema *s) {
+  s->nscope = 0;
+  if (s->index) memset(s->index, 0, sizeof(int) * (size_t)s->indexcap);
+}
+
 static void bind(Sema *s, const char *name, Val v) {
   if (s->nscope == s->scopecap) {
     s->scopecap = s->scopecap ? s->scopecap * 2 : 16;
     s->scope = tex_realloc(s->scope, sizeof(Binding) * (size_t)s->scopecap);
   }
   s->scope[s->nscope++] = (Binding){name, v};
+  if (2 * s->nscope > s->indexcap) reindex(s);
+  else *index_slot(s, name) = s->nscope;
 }
 
 const Binding *sema_lookup(Sema *s, const char *name) {
-  for (int i = s->nscope - 1; i >= 0; i--)
-    if (strcmp(s->scope[i].name, name) == 0) return &s->scope[i];
-  return NULL;
+  if (!s->nscope) return NULL;
+  int b = *index_slot(s, name);
+  return b ? &s->scope[b - 1] : NULL;
 }
 
 int sema_edit_distance(const char *a, const char *b) {
@@ -862,7 +893,7 @@ static bool finish_updates(Sema *s, const FnDecl *d, IrNode **results) {
 static void lower_body(Sema *s, const FnDecl *d, IrFunc *f) {
   s->fn = f;
   s->decl = d;
-  s->nscope = 0;
+  clear_scope(s);
   s->updated = tex_calloc((size_t)f->nparams + 1, sizeof(IrNode *));
   IrNode **results = tex_calloc((size_t)(d->nresults + d->nparams) + 1, sizeof(IrNode *));
   for (int i = 0; i < f->nparams; i++) bind(s, f->params[i]->name, sema_typed(f->params[i]));
@@ -1120,6 +1151,7 @@ int fe_lower(const Program *prog, IrModule *m, Diag *diag) {
   check_recursion(&s);
   tex_free(s.funcs);
   tex_free(s.scope);
+  tex_free(s.index);
   return diag->errors - before;
 }
 
