@@ -50,7 +50,7 @@ RUNTIME_OBJS  := $(RUNTIME_SRCS:%.c=$(B)/rt/%.o)
 GEN_HDRS      := $(B)/gen/parser.h
 
 all: $(B)/texc $(B)/libtexrt.a
-.PHONY: all deps test check check-unit check-golden check-e2e demo clean bench
+.PHONY: all deps test check check-unit check-golden check-e2e check-hostile demo clean bench
 
 $(B)/gen/parser.c $(B)/gen/parser.h: frontend/parser.y | $(STAMP)
 	@mkdir -p $(@D)
@@ -104,6 +104,11 @@ check-golden: $(B)/texc
 check-e2e: $(B)/tests/e2e $(B)/texc $(B)/libtexrt.a
 	@TEXC_VERIFY=1 TEXC=$(B)/texc $(B)/tests/e2e tests/e2e
 check: check-unit check-golden check-e2e
+
+# Hostile inputs at the command line (tests/hostile/README.md).  Sanitizer
+# builds reserve terabytes of address space: no `ulimit -v` for them.
+check-hostile: $(B)/texc $(B)/libtexrt.a
+	@TEXC=$(B)/texc $(if $(SAN),HOSTILE_VMEM_KB=) sh tests/hostile/run.sh
 
 # make test: the whole suite, then the whole suite again under ASan+UBSan.
 test: $(STAMP)
