@@ -50,7 +50,7 @@ RUNTIME_OBJS  := $(RUNTIME_SRCS:%.c=$(B)/rt/%.o)
 GEN_HDRS      := $(B)/gen/parser.h
 
 all: $(B)/texc $(B)/libtexrt.a
-.PHONY: all deps test check check-unit check-golden check-e2e check-hostile demo clean bench
+.PHONY: all deps test check check-unit check-golden check-e2e check-hostile check-fault demo clean bench
 
 $(B)/gen/parser.c $(B)/gen/parser.h: frontend/parser.y | $(STAMP)
 	@mkdir -p $(@D)
@@ -104,6 +104,19 @@ check-golden: $(B)/texc
 check-e2e: $(B)/tests/e2e $(B)/texc $(B)/libtexrt.a
 	@TEXC_VERIFY=1 TEXC=$(B)/texc $(B)/tests/e2e tests/e2e
 check: check-unit check-golden check-e2e
+
+# Fault injection (tests/fault/run.sh): texc_fault is texc (main.c compiled
+# as texc_main) with an allocation hook that fails the Nth allocation.  Under
+# SAN=1 LeakSanitizer checks every failure path for leaks.
+$(B)/tests/texc_main.o: frontend/main.c $(GEN_HDRS)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LLVM_CFLAGS) -Wno-missing-prototypes -Dmain=texc_main -c -o $@ $<
+$(B)/tests/texc_fault: tests/fault/texc_fault.c $(B)/tests/texc_main.o $(B)/libtexc.a $(B)/libtexrt.a
+	@echo "  TEST    $<"
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(B)/tests/texc_main.o $(B)/libtexc.a $(B)/libtexrt.a $(LDFLAGS) $(LLVM_LIBS) -lm -ldl -lpthread
+check-fault: $(B)/tests/texc_fault $(B)/texc $(B)/libtexrt.a
+	@TEXC=$(B)/texc TEXC_FAULT=$(B)/tests/texc_fault TEXC_RUNTIME=$(abspath $(B)/libtexrt.a) \
+	  CC="$(CC)" RT_CFLAGS="-std=c11 -g -D_GNU_SOURCE $(WARN) $(SANFLAGS)" sh tests/fault/run.sh
 
 # Hostile inputs at the command line (tests/hostile/README.md).  Sanitizer
 # builds reserve terabytes of address space: no `ulimit -v` for them.

@@ -52,7 +52,13 @@ typedef struct MemStream {
   char **buf;
   size_t *len;
   size_t cap;
+  struct MemStream *next, **prev;
 } MemStream;
+
+/* The open streams.  A cookie is reachable only through its FILE, which
+ * LeakSanitizer cannot see into: when out_of_memory exits in the middle of
+ * a write, this list keeps the cookie from being reported as a leak. */
+static MemStream *open_streams;
 
 static ssize_t memstream_write(void *cookie, const char *data, size_t n) {
   MemStream *ms = cookie;
@@ -68,13 +74,18 @@ static ssize_t memstream_write(void *cookie, const char *data, size_t n) {
 }
 
 static int memstream_close(void *cookie) {
-  tex_free(cookie);
+  MemStream *ms = cookie;
+  *ms->prev = ms->next;
+  if (ms->next) ms->next->prev = ms->prev;
+  tex_free(ms);
   return 0;
 }
 
-FILE *tex_memstream(char **buf, size_t *len) {
+FILE *tex_memstream(char **buf, size_t *len) { /* not thread-safe: the compiler's phases run on one thread */
   MemStream *ms = tex_malloc(sizeof *ms);
-  *ms = (MemStream){buf, len, 256};
+  *ms = (MemStream){buf, len, 256, open_streams, &open_streams};
+  if (open_streams) open_streams->prev = &ms->next;
+  open_streams = ms;
   *buf = tex_malloc(ms->cap);
   **buf = 0;
   *len = 0;

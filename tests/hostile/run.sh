@@ -70,6 +70,7 @@ run() {
   why=""
   if [ "$rc" = 124 ]; then why="timed out after ${HOSTILE_TIMEOUT}s"
   elif [ "$rc" -gt 128 ]; then why="killed by signal $((rc - 128))"
+  elif grep -qE 'Sanitizer|runtime error:' "$t/err"; then why="a sanitizer report"
   elif [ "$rc" != "$want" ]; then why="exit status $rc, expected $want"
   elif [ -n "$msg" ] && ! grep -qF -- "$msg" "$t/err"; then why="stderr lacks '$msg'"
   elif [ "$(wc -c <"$t/err")" -gt 65536 ]; then why="stderr has $(wc -c <"$t/err") bytes"
