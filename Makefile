@@ -50,7 +50,7 @@ RUNTIME_OBJS  := $(RUNTIME_SRCS:%.c=$(B)/rt/%.o)
 GEN_HDRS      := $(B)/gen/parser.h
 
 all: $(B)/texc $(B)/libtexrt.a
-.PHONY: all deps test check check-unit check-golden check-e2e check-hostile check-fault demo clean bench
+.PHONY: all deps test check check-unit check-golden check-e2e check-hostile check-fault check-tsan demo clean bench
 
 $(B)/gen/parser.c $(B)/gen/parser.h: frontend/parser.y | $(STAMP)
 	@mkdir -p $(@D)
@@ -117,6 +117,19 @@ $(B)/tests/texc_fault: tests/fault/texc_fault.c $(B)/tests/texc_main.o $(B)/libt
 check-fault: $(B)/tests/texc_fault $(B)/texc $(B)/libtexrt.a
 	@TEXC=$(B)/texc TEXC_FAULT=$(B)/tests/texc_fault TEXC_RUNTIME=$(abspath $(B)/libtexrt.a) \
 	  CC="$(CC)" RT_CFLAGS="-std=c11 -g -D_GNU_SOURCE $(WARN) $(SANFLAGS)" sh tests/fault/run.sh
+
+# ThreadSanitizer (tests/tsan/run.sh): the runtime archive again, built with
+# -fsanitize=thread, and a test calling one compiled function from 8 threads.
+TSAN_CFLAGS := -std=c11 $(WARN) -O1 -g -fsanitize=thread -fno-omit-frame-pointer -D_GNU_SOURCE
+$(B)/tsan/rt/%.o: %.c | $(STAMP)
+	@mkdir -p $(@D)
+	@echo "  CC (tsan) $<"
+	$(Q)$(CC) $(TSAN_CFLAGS) -MMD -MP -Iruntime -fPIC -fvisibility=hidden -c -o $@ $<
+$(B)/tsan/libtexrt.a: $(RUNTIME_SRCS:%.c=$(B)/tsan/rt/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+check-tsan: $(B)/texc $(B)/tsan/libtexrt.a
+	@TEXC=$(B)/texc TSAN_RUNTIME=$(B)/tsan/libtexrt.a CC="$(CC)" TSAN_CFLAGS="$(TSAN_CFLAGS)" sh tests/tsan/run.sh
 
 # Hostile inputs at the command line (tests/hostile/README.md).  Sanitizer
 # builds reserve terabytes of address space: no `ulimit -v` for them.
