@@ -39,6 +39,8 @@ gen nest_ok.tex "print \"$fn_open\"; printf \"  return \"; for (i = 0; i < 125; 
 gen terms_100k.tex "print \"$fn_open\"; printf \"  return x\"; for (i = 1; i < 100000; i++) printf \" + x\"; print \"\"; print \"}\""
 gen lines_50k.tex "print \"$fn_open\"; for (i = 0; i < 50000; i++) printf \"  let a%d = x\\n\", i; print \"  return a49999\"; print \"}\""
 gen fns_16k.tex "for (i = 0; i < 16700; i++) printf \"fn g%d(x: f32[N]) -> f32[N] {\\n  return x + 1.0\\n}\\n\", i"
+gen call_fanout.tex "print \"private fn g0(x: f32[N]) -> f32[N] {\"; print \"  return x + 1.0\"; print \"}\"; for (i = 1; i < 40; i++) printf \"private fn g%d(x: f32[N]) -> f32[N] {\\n  return g%d(x) + g%d(x)\\n}\\n\", i, i - 1, i - 1; print \"fn main(x: f32[N]) -> f32[N] {\"; print \"  return g39(x)\"; print \"}\""
+gen call_chain.tex "print \"fn g0(x: f32[N]) -> f32[N] {\"; print \"  return x + 1.0\"; print \"}\"; for (i = 1; i < 20000; i++) printf \"fn g%d(x: f32[N]) -> f32[N] {\\n  return g%d(x) * 0.5\\n}\\n\", i, i - 1"
 gen ident_1mb.tex "print \"$fn_open\"; printf \"  return \"; for (i = 0; i < 1048576; i++) printf \"a\"; print \"\"; print \"}\""
 gen float_huge.tex "print \"fn f(x: f64) -> f64 {\"; print \"  return x + 1e999999\"; print \"}\""
 gen float_long.tex "print \"fn f(x: f64) -> f64 {\"; printf \"  return x + 1\"; for (i = 0; i < 400; i++) printf \"0\"; print \".5\"; print \"}\""
@@ -102,6 +104,10 @@ run nest_ok 0 "" "$t/nest_ok.tex" --emit=ir -o /dev/null
 KNOWN=e run terms_100k 0 "" "$t/terms_100k.tex" --emit=ir -o /dev/null
 run lines_50k 0 "" "$t/lines_50k.tex" -o "$t/lines.so"
 run fns_16k 0 "" "$t/fns_16k.tex" --emit=ir -o /dev/null
+# Calls are inlined: 2^40 operations from 120 lines, and a 20,000-deep call
+# chain that the inline pass would build 2 * 10^8 nodes for (24 GB, once).
+run call_fanout 1 "calls are inlined, and once they are, main() has about" "$t/call_fanout.tex" --emit=ir -o /dev/null
+run call_chain 1 "the limit is 1048576" "$t/call_chain.tex" --emit=ir -o /dev/null
 run ident_1mb 1 "the limit is 1024" "$t/ident_1mb.tex" --emit=ir -o /dev/null
 run float_huge 1 "float literal 1e999999 is too large" "$t/float_huge.tex" --emit=ir -o /dev/null
 run float_long 1 "is too large (the f64 limit" "$t/float_long.tex" --emit=ir -o /dev/null
