@@ -66,5 +66,9 @@ for prog in "$t/softmax.tex" "$t/chain.tex" examples/logreg.tex; do
   "$t/rt_$name" || fail=$((fail + 1))
 done
 
+echo "== runtime: a _ws call allocates nothing, even with its buffer table in the workspace"
+$CC $RT_CFLAGS -Iruntime -o "$t/rt_ws" tests/fault/rt_ws.c "$t/chain.o" "$TEXC_RUNTIME" -lm -lpthread
+"$t/rt_ws" || fail=$((fail + 1))
+
 echo "== fault injection: $fail failed"
 [ "$fail" = 0 ]
