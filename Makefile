@@ -50,7 +50,7 @@ RUNTIME_OBJS  := $(RUNTIME_SRCS:%.c=$(B)/rt/%.o)
 GEN_HDRS      := $(B)/gen/parser.h
 
 all: $(B)/texc $(B)/libtexrt.a
-.PHONY: all deps test check check-unit check-golden check-e2e demo clean bench test-diff fuzz-diff
+.PHONY: all deps test check check-unit check-golden check-e2e check-hostile check-fault check-tsan demo clean bench test-diff fuzz-diff
 
 $(B)/gen/parser.c $(B)/gen/parser.h: frontend/parser.y | $(STAMP)
 	@mkdir -p $(@D)
@@ -103,17 +103,53 @@ check-golden: $(B)/texc
 	@TEXC_VERIFY=1 TEXC=$(B)/texc sh tests/run-golden.sh
 check-e2e: $(B)/tests/e2e $(B)/texc $(B)/libtexrt.a
 	@TEXC_VERIFY=1 TEXC=$(B)/texc $(B)/tests/e2e tests/e2e
-check: check-unit check-golden check-e2e
+check: check-unit check-golden check-e2e check-hostile
 
-# make test: the size budget, the whole suite, the differential test against
-# NumPy (a few hundred random programs, fixed seed), then the whole suite
-# again under ASan+UBSan.  (The differential test loads the models into
+# Fault injection (tests/fault/run.sh): texc_fault is texc (main.c compiled
+# as texc_main) with an allocation hook that fails the Nth allocation.  Under
+# SAN=1 LeakSanitizer checks every failure path for leaks.
+$(B)/tests/texc_main.o: frontend/main.c $(GEN_HDRS)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LLVM_CFLAGS) -Wno-missing-prototypes -Dmain=texc_main -c -o $@ $<
+$(B)/tests/texc_fault: tests/fault/texc_fault.c $(B)/tests/texc_main.o $(B)/libtexc.a $(B)/libtexrt.a
+	@echo "  TEST    $<"
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(B)/tests/texc_main.o $(B)/libtexc.a $(B)/libtexrt.a $(LDFLAGS) $(LLVM_LIBS) -lm -ldl -lpthread
+check-fault: $(B)/tests/texc_fault $(B)/texc $(B)/libtexrt.a
+	@TEXC=$(B)/texc TEXC_FAULT=$(B)/tests/texc_fault TEXC_RUNTIME=$(abspath $(B)/libtexrt.a) \
+	  CC="$(CC)" RT_CFLAGS="-std=c11 -g -D_GNU_SOURCE $(WARN) $(SANFLAGS)" sh tests/fault/run.sh
+
+# ThreadSanitizer (tests/tsan/run.sh): the runtime archive again, built with
+# -fsanitize=thread, and a test calling one compiled function from 8 threads.
+TSAN_CFLAGS := -std=c11 $(WARN) -O1 -g -fsanitize=thread -fno-omit-frame-pointer -D_GNU_SOURCE
+$(B)/tsan/rt/%.o: %.c | $(STAMP)
+	@mkdir -p $(@D)
+	@echo "  CC (tsan) $<"
+	$(Q)$(CC) $(TSAN_CFLAGS) -MMD -MP -Iruntime -fPIC -fvisibility=hidden -c -o $@ $<
+$(B)/tsan/libtexrt.a: $(RUNTIME_SRCS:%.c=$(B)/tsan/rt/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+check-tsan: $(B)/texc $(B)/tsan/libtexrt.a
+	@TEXC=$(B)/texc TSAN_RUNTIME=$(B)/tsan/libtexrt.a CC="$(CC)" TSAN_CFLAGS="$(TSAN_CFLAGS)" sh tests/tsan/run.sh
+
+# Hostile inputs at the command line (tests/hostile/README.md).  Sanitizer
+# builds reserve terabytes of address space: no `ulimit -v` for them.
+check-hostile: $(B)/texc $(B)/libtexrt.a
+	@TEXC=$(B)/texc $(if $(SAN),HOSTILE_VMEM_KB=) sh tests/hostile/run.sh
+
+
+# make test: the size budget, the whole suite (hostile inputs included), the
+# differential test against NumPy (a few hundred random programs, fixed
+# seed), one function from 8 threads under ThreadSanitizer, then the whole
+# suite again under ASan+UBSan, and allocation-failure sweeps under
+# LeakSanitizer.  (The differential test loads the models into
 # Python, which is not instrumented, so it runs on the plain build only.)
 test: $(STAMP)
 	sh .ci/house-check
 	$(MAKE) check
 	$(MAKE) test-diff
+	$(MAKE) check-tsan
 	$(MAKE) BUILD=$(B)/san SAN=1 check
+	$(MAKE) BUILD=$(B)/san SAN=1 check-fault
 
 # ---- differential testing against NumPy (tests/diff) -------------------------
 # test-diff: DIFF_FILES generated files (5 functions each) from DIFF_SEED, then

@@ -12,6 +12,7 @@
  * With --jvp, forward mode is checked against reverse mode too: for a random
  * tangent t, <r, J t> (jvp) must equal <J^T r, t> (vjp). */
 #include <dlfcn.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,7 +194,7 @@ static int report(Check *c, Tensor *grads) {
   bool ok = worst_all <= TOLERANCE;
   if (c->jvp) ok = check_jvp(c, grads) && ok;
   printf("check-grad: %s\n", ok ? "ok" : "FAILED");
-  return ok ? 0 : 1;
+  return ok ? TEXC_EXIT_OK : TEXC_EXIT_ERROR;
 }
 
 static const TexFuncInfo *find(const TexModuleInfo *mi, const char *name) {
@@ -218,17 +219,17 @@ static int check_loaded(void *so, const char *fn_name, uint64_t seed, bool jvp) 
   c.jvp_index = c.jvp ? (int)(c.jvp - mi->funcs) : -1;
   if (c.fn->nparams > MAX_PARAMS || c.vjp->nparams > MAX_CALL_ARGS || (c.jvp && c.jvp->nparams > MAX_CALL_ARGS)) {
     fprintf(stderr, "texc check-grad: %s has too many parameters for check-grad\n", fn_name);
-    return 2;
+    return TEXC_EXIT_USAGE;
   }
   Tensor grads[MAX_PARAMS];
   memset(grads, 0, sizeof grads);
   int rc;
   if (!setup_args(&c)) {
     fprintf(stderr, "texc check-grad: %s is not finite at random inputs (or failed: %s)\n", fn_name, c.last_error());
-    rc = 1;
+    rc = TEXC_EXIT_ERROR;
   } else if (!analytic(&c, grads)) {
     fprintf(stderr, "texc check-grad: the gradient of %s failed: %s\n", fn_name, c.last_error());
-    rc = 1;
+    rc = TEXC_EXIT_ERROR;
   } else {
     rc = report(&c, grads);
   }
@@ -247,7 +248,7 @@ static IrModule *prepare(const char *file, const char *fn_name, bool jvp, Diag *
   size_t len;
   char *text = texc_read_file(file, &len);
   if (!text) {
-    fprintf(stderr, "texc: cannot read %s\n", file);
+    fprintf(stderr, "texc: cannot read %s: %s\n", file, strerror(errno));
     return NULL;
   }
   IrModule *m = fe_compile_text(file, text, "checkgrad", d);
@@ -272,9 +273,9 @@ int texc_check_grad(const char *file, const char *fn_name, uint64_t seed, bool j
   Diag d;
   diag_init(&d, stderr);
   IrModule *m = prepare(file, fn_name, jvp, &d);
-  if (!m) return 1;
+  if (!m) return TEXC_EXIT_ERROR;
   char dir[] = "/tmp/texc-checkgrad-XXXXXX", so_path[64], h_path[64];
-  if (!mkdtemp(dir)) return 3;
+  if (!mkdtemp(dir)) return TEXC_EXIT_OUTPUT;
   snprintf(so_path, sizeof so_path, "%s/libcheckgrad.so", dir);
   snprintf(h_path, sizeof h_path, "%s/checkgrad.h", dir);
   TexcOptions o = {.emit = EMIT_SO, .output = so_path, .opt_level = 2};
@@ -286,7 +287,7 @@ int texc_check_grad(const char *file, const char *fn_name, uint64_t seed, bool j
     dlclose(so);
   } else if (rc == 0) {
     fprintf(stderr, "texc check-grad: %s\n", dlerror());
-    rc = 3;
+    rc = TEXC_EXIT_OUTPUT;
   }
   unlink(so_path);
   unlink(h_path);

@@ -3,9 +3,11 @@
  *   object -> .so + header.
  * Every --emit=KIND stops after the phase that produces KIND. */
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,13 +24,25 @@ static double now_ms(void) {
 char *texc_read_file(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
   if (!f) return NULL;
+  struct stat st; /* fopen opens a directory, and reading it then fails */
+  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+    fclose(f);
+    errno = EISDIR;
+    return NULL;
+  }
   size_t cap = 4096, n = 0;
   char *buf = tex_malloc(cap);
   for (size_t r; (r = fread(buf + n, 1, cap - n - 1, f)) > 0;) {
     n += r;
     if (n + 1 == cap) buf = tex_realloc(buf, cap *= 2);
   }
+  int err = ferror(f) ? (errno ? errno : EIO) : 0;
   fclose(f);
+  if (err) {
+    tex_free(buf);
+    errno = err;
+    return NULL;
+  }
   buf[n] = 0;
   *len = n;
   return buf;
@@ -50,16 +64,26 @@ static bool ends_with(const char *s, const char *suffix) {
   return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
+static bool to_stdout(const TexcOptions *o) { return !o->output || strcmp(o->output, "-") == 0; }
+
 static FILE *open_output(const TexcOptions *o) {
-  if (!o->output || strcmp(o->output, "-") == 0) return stdout;
+  if (to_stdout(o)) return stdout;
   FILE *f = fopen(o->output, "w");
-  if (!f) fprintf(stderr, "texc: cannot write %s\n", o->output);
+  if (!f) fprintf(stderr, "texc: cannot write %s: %s\n", o->output, strerror(errno));
   return f;
 }
 
-static void close_output(FILE *f) {
-  if (f && f != stdout) fclose(f);
+/* Closes (stdout: flushes) a written file; a full disk or a failed write
+ * shows only here, so the answer decides the exit status. */
+static bool finish_file(FILE *f, const char *path) {
+  if (!f) return false;
+  bool ok = !ferror(f);
+  ok = (f == stdout ? fflush(f) : fclose(f)) == 0 && ok;
+  if (!ok) fprintf(stderr, "texc: cannot write %s: %s\n", path, strerror(errno ? errno : EIO));
+  return ok;
 }
+
+static bool close_output(const TexcOptions *o, FILE *f) { return finish_file(f, to_stdout(o) ? "<stdout>" : o->output); }
 
 /* The header goes beside the .so: dir(output)/<prefix>.h. */
 static bool write_header_beside(const char *so_path, IrModule *m, KProgram **progs, int n) {
@@ -69,12 +93,11 @@ static bool write_header_beside(const char *so_path, IrModule *m, KProgram **pro
   snprintf(path, sizeof path, "%.*s%s.h", dirlen, so_path, m->name);
   FILE *f = fopen(path, "w");
   if (!f) {
-    fprintf(stderr, "texc: cannot write %s\n", path);
+    fprintf(stderr, "texc: cannot write %s: %s\n", path, strerror(errno));
     return false;
   }
   cg_write_header(f, m, progs, n);
-  fclose(f);
-  return true;
+  return finish_file(f, path);
 }
 
 /* One LLVM module on its way to an object file: optimised and emitted by
@@ -91,14 +114,19 @@ static void *compile_shard(void *arg) {
   Shard *s = arg;
   snprintf(s->obj, sizeof s->obj, "/tmp/texc-XXXXXX.o");
   int fd = mkstemps(s->obj, 2);
-  if (fd < 0) return NULL;
-  FILE *f = fdopen(fd, "wb");
+  FILE *f = fd < 0 ? NULL : fdopen(fd, "wb");
+  if (!f) {
+    fprintf(stderr, "texc: cannot create a temporary object file in /tmp: %s\n", strerror(errno));
+    if (fd >= 0) close(fd), unlink(s->obj);
+    s->obj[0] = 0;
+    return NULL;
+  }
   double t0 = now_ms();
   s->cm->target->optimize(s->cm, s->opt_level);
   s->opt_ms = now_ms() - t0;
   s->ok = s->cm->target->emit(s->cm, LLVMObjectFile, f);
   s->emit_ms = now_ms() - t0 - s->opt_ms;
-  fclose(f);
+  s->ok = finish_file(f, s->obj) && s->ok;
   return NULL;
 }
 
@@ -143,7 +171,7 @@ static int codegen(const TexcOptions *o, IrModule *m, KProgram **progs, int n) {
   bool split = o->emit == EMIT_SO && total_kernels(progs, n) >= 4;
   if (!cg_module_init(&cm, &cg_target_x86_64, m->name, o->cpu)) {
     fprintf(stderr, "texc: unknown --cpu=%s; known: %s\n", o->cpu, cg_known_cpus());
-    return 2;
+    return TEXC_EXIT_USAGE;
   }
   if (split) cg_module_init(&second, &cg_target_x86_64, m->name, o->cpu);
   double t0 = now_ms();
@@ -163,11 +191,11 @@ static int codegen(const TexcOptions *o, IrModule *m, KProgram **progs, int n) {
     } else {
       ok = cm.target->emit(&cm, o->emit == EMIT_ASM ? LLVMAssemblyFile : LLVMObjectFile, out);
     }
-    close_output(out);
+    ok = close_output(o, out) && ok;
   }
   cm.target->dispose(&cm);
   if (split) second.target->dispose(&second);
-  return ok ? 0 : 3;
+  return ok ? TEXC_EXIT_OK : TEXC_EXIT_OUTPUT;
 }
 
 /* The wrt set of f for --wrt (all floating-point params without it). */
@@ -176,9 +204,10 @@ static bool wrt_set(const TexcOptions *o, IrFunc *f, Diag *d, ParamSet *set) {
   *set = o->wrt ? none : ir_float_params(f);
   for (int i = 0; o->wrt && i < f->nparams; i++)
     if (tex_in_list(o->wrt, f->params[i]->name)) {
-      if (!dtype_is_float(f->params[i]->dtype)) {
-        diag_error(d, f->params[i]->loc, "--wrt: cannot differentiate with respect to '%s': it is %s; only floating-point parameters have gradients",
-                   f->params[i]->name, dtype_names[f->params[i]->dtype]);
+      const IrNode *p = f->params[i];
+      if (!dtype_is_float(p->dtype)) {
+        diag_error(d, p->loc, "--wrt: cannot differentiate with respect to '%s': it is %s; only floating-point parameters have gradients",
+                   p->name, dtype_names[p->dtype]);
         return false;
       }
       ps_add(set, i);
@@ -269,7 +298,7 @@ static void print_memory_stats(const TexcOptions *o, IrModule *m, KProgram **pro
 static char *dot_before(IrModule *m) {
   char *text = NULL;
   size_t len = 0;
-  FILE *f = open_memstream(&text, &len);
+  FILE *f = tex_memstream(&text, &len);
   for (int i = 0; i < m->funcs.len; i++) {
     IrFunc *fn = m->funcs.items[i];
     if (fn->built) ir_dot_func(f, m, fn, arena_printf(&m->arena, "before_%d_", i), NULL, 0);
@@ -292,14 +321,13 @@ int texc_emit_module(const TexcOptions *o, IrModule *m) {
                     .only = o->only_passes, .verify = o->verify, .stats = o->stats ? stderr : NULL};
   m->fast_math = o->fast_math;
   char *before = o->emit == EMIT_DOT ? dot_before(m) : NULL;
-  if (pass_run_pipeline(m, &po)) return free(before), 3;
+  if (pass_run_pipeline(m, &po)) return tex_free(before), TEXC_EXIT_ERROR; /* the IR failed --verify */
   if (o->stats) pass_print_rule_stats(stderr, m);
   if (o->emit == EMIT_IR) {
     FILE *out = open_output(o);
-    if (!out) return 3;
+    if (!out) return tex_free(before), TEXC_EXIT_OUTPUT;
     ir_print_module(out, m);
-    close_output(out);
-    return 0;
+    return tex_free(before), close_output(o, out) ? TEXC_EXIT_OK : TEXC_EXIT_OUTPUT;
   }
   KProgram **progs = tex_calloc((size_t)m->funcs.len + 1, sizeof(KProgram *));
   int n = 0;
@@ -308,66 +336,95 @@ int texc_emit_module(const TexcOptions *o, IrModule *m) {
     if (f->exported) progs[n++] = kernels_build(m, f);
   }
   if (o->stats) print_memory_stats(o, m, progs, n);
-  int rc = 0;
+  int rc = TEXC_EXIT_OK;
   if (o->emit == EMIT_KERNELS || o->emit == EMIT_HEADER || o->emit == EMIT_DOT) {
     FILE *out = open_output(o);
-    if (!out) rc = 3;
     for (int i = 0; out && i < n && o->emit == EMIT_KERNELS; i++) kernel_print(out, m, progs[i]);
     if (out && o->emit == EMIT_HEADER) cg_write_header(out, m, progs, n);
     if (out && o->emit == EMIT_DOT) dot_write(out, m, before, progs, n);
-    close_output(out);
+    if (!close_output(o, out)) rc = TEXC_EXIT_OUTPUT;
   } else {
     rc = codegen(o, m, progs, n);
   }
   for (int i = 0; i < n; i++) kernels_free(progs[i]);
   tex_free(progs);
-  free(before);
+  tex_free(before);
   return rc;
 }
 
-int texc_compile(const TexcOptions *o) {
-  double t0 = now_ms();
+/* The source text of o->input, or NULL after saying why not. */
+static char *read_source(const TexcOptions *o, int *rc) {
   size_t len;
   char *text = texc_read_file(o->input, &len);
   if (!text) {
-    fprintf(stderr, "texc: cannot read %s\n", o->input);
-    return 2;
+    fprintf(stderr, "texc: cannot read %s: %s\n", o->input, strerror(errno));
+    *rc = TEXC_EXIT_USAGE;
+    return NULL;
   }
   if (strlen(text) != len) { /* the lexer and the caret printer stop at a NUL */
     int line = 1;
     for (const char *p = text; *p; p++) line += *p == '\n';
     fprintf(stderr, "%s:%d: error: the file contains a NUL byte; a .tex file is text\n", o->input, line);
     tex_free(text);
-    return 1;
+    *rc = TEXC_EXIT_ERROR;
+    return NULL;
   }
+  return text;
+}
+
+/* An empty file (or /dev/null, or only comments) is a mistake worth a word:
+ * it would build a .so that exports nothing. */
+static int no_functions(const TexcOptions *o) {
+  fprintf(stderr, "%s: error: no functions in %s; nothing to compile\n", o->input, o->input);
+  return TEXC_EXIT_ERROR;
+}
+
+/* --emit=ast: parse only. */
+static int emit_ast(const TexcOptions *o, const char *text, Diag *diag) {
+  Arena arena = {0};
+  Program prog = {0};
+  diag_add_source(diag, o->input, text);
+  fe_parse(&prog, o->input, text, &arena, diag);
+  int rc = diag->errors ? TEXC_EXIT_ERROR : TEXC_EXIT_OK;
+  if (!rc && !prog.fns.len) rc = no_functions(o);
+  FILE *out = rc ? NULL : open_output(o);
+  if (out) ast_print(out, &prog);
+  if (!rc && !close_output(o, out)) rc = TEXC_EXIT_OUTPUT;
+  vec_free(&prog.fns);
+  arena_free(&arena);
+  return rc;
+}
+
+static int compile_module(const TexcOptions *o, const char *text, Diag *diag, double t0) {
   char prefix[256];
   if (o->prefix)
     snprintf(prefix, sizeof prefix, "%s", o->prefix);
   else
     default_prefix(o->input, prefix, sizeof prefix);
+  bool ir = ends_with(o->input, ".ir");
+  IrModule *m = ir ? ir_parse(o->input, text, diag) : fe_compile_text(o->input, text, prefix, diag);
+  if (m && ir) m->name = arena_strdup(&m->arena, prefix);
+  if (o->stats) fprintf(stderr, "frontend   %8.3f ms\n", now_ms() - t0);
+  int rc;
+  if (!m) rc = TEXC_EXIT_ERROR;
+  else if (!m->funcs.len) rc = no_functions(o);
+  else if (ir && ir_verify(m, stderr, NULL)) { /* IR from a file is user input: always checked */
+    fprintf(stderr, "texc: %s is not valid IR\n", o->input);
+    rc = TEXC_EXIT_ERROR;
+  } else if ((o->grad || o->grad_all) && !request_gradients(m, o, diag)) rc = TEXC_EXIT_ERROR;
+  else rc = texc_emit_module(o, m);
+  ir_module_free(m);
+  return rc;
+}
+
+int texc_compile(const TexcOptions *o) {
+  double t0 = now_ms();
+  int rc;
+  char *text = read_source(o, &rc);
+  if (!text) return rc;
   Diag diag;
   diag_init(&diag, stderr);
-  int rc;
-  if (o->emit == EMIT_AST) {
-    Arena arena = {0};
-    Program prog = {0};
-    diag_add_source(&diag, o->input, text);
-    fe_parse(&prog, o->input, text, &arena, &diag);
-    if (!diag.errors) ast_print(stdout, &prog);
-    rc = diag.errors ? 1 : 0;
-    vec_free(&prog.fns);
-    arena_free(&arena);
-  } else {
-    IrModule *m = ends_with(o->input, ".ir") ? ir_parse(o->input, text, &diag) : fe_compile_text(o->input, text, prefix, &diag);
-    if (m && ends_with(o->input, ".ir")) m->name = arena_strdup(&m->arena, prefix);
-    if (o->stats) fprintf(stderr, "frontend   %8.3f ms\n", now_ms() - t0);
-    if (m && ends_with(o->input, ".ir") && ir_verify(m, stderr, NULL)) { /* user input: always checked */
-      fprintf(stderr, "texc: %s is not valid IR\n", o->input);
-      rc = 1;
-    } else if (m && (o->grad || o->grad_all) && !request_gradients(m, o, &diag)) rc = 1;
-    else rc = m ? texc_emit_module(o, m) : 1;
-    ir_module_free(m);
-  }
+  rc = o->emit == EMIT_AST ? emit_ast(o, text, &diag) : compile_module(o, text, &diag, t0);
   if (diag.errors) fprintf(stderr, "%d error%s\n", diag.errors, diag.errors == 1 ? "" : "s");
   if (o->stats) fprintf(stderr, "total      %8.3f ms\n", now_ms() - t0);
   tex_free(text);

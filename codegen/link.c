@@ -6,6 +6,7 @@
  * without clashing.  `cc` is the only tool needed at compile time; $TEXC_CC
  * overrides it. */
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -61,10 +62,15 @@ bool cg_link(const char *const *obj_paths, int nobjs, const char *so_path, const
   }
   char script[] = "/tmp/texc-XXXXXX.map";
   int fd = mkstemps(script, 4);
-  if (fd < 0) return false;
-  FILE *f = fdopen(fd, "w");
-  fprintf(f, "{ global: %s_*; local: *; };\n", prefix);
-  fclose(f);
+  FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+  bool written = f && fprintf(f, "{ global: %s_*; local: *; };\n", prefix) > 0;
+  if (f) written = fclose(f) == 0 && written;
+  else if (fd >= 0) close(fd);
+  if (!written) {
+    fprintf(stderr, "texc: cannot write the linker's version script in /tmp: %s\n", strerror(errno));
+    if (fd >= 0) unlink(script);
+    return false;
+  }
   char vs[4200];
   snprintf(vs, sizeof vs, "-Wl,--version-script=%s", script);
   const char *cc = getenv("TEXC_CC");

@@ -149,7 +149,7 @@ static LLVMValueRef place_kernel(Cg *cg, Cg *aux, const Kernel *k) {
 static char *kernel_key(Cg *cg, const Kernel *k) {
   char *key = NULL;
   size_t len = 0;
-  FILE *f = open_memstream(&key, &len);
+  FILE *f = tex_memstream(&key, &len);
   fprintf(f, "%d %d %d %d|", k->kind, k->nloops, k->combiner, k->inplace);
   for (int l = 0; l < k->nloops; l++) fprintf(f, "%p %d,", (const void *)k->extent[l], k->reduce[l]);
   for (int o = 0; o <= k->ninputs; o++) {
@@ -175,7 +175,7 @@ static LLVMValueRef shared_kernel(Cg *cg, Cg *aux, const Kernel *k) {
   char *key = kernel_key(cg, k);
   for (int i = 0; i < cg->kernel_keys.len; i++)
     if (strcmp(cg->kernel_keys.items[i], key) == 0) {
-      free(key);
+      tex_free(key);
       return cg->kernel_fns.items[i];
     }
   LLVMValueRef fn = place_kernel(cg, aux, k);
@@ -308,7 +308,7 @@ static Cg cg_open(CgModule *cm, IrModule *m) {
 }
 
 static void cg_close(Cg *cg) {
-  for (int i = 0; i < cg->kernel_keys.len; i++) free(cg->kernel_keys.items[i]); /* open_memstream's */
+  for (int i = 0; i < cg->kernel_keys.len; i++) tex_free(cg->kernel_keys.items[i]);
   vec_free(&cg->kernel_keys);
   vec_free(&cg->kernel_fns);
   tex_free(cg->abi_sym);

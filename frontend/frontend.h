@@ -115,9 +115,20 @@ typedef struct Lexer {
   const char *cur, *tok, *marker, *line_start;
   const char *end;   /* the terminating NUL */
   int line;
+  int depth;         /* open parentheses and brackets */
+  bool stopped;      /* nested past FE_MAX_NESTING: the rest of the file is skipped */
   Arena *arena;
   Diag *diag;
 } Lexer;
+
+/* Limits of the source text, each reported with a caret where it is passed.
+ * FE_MAX_PARSE_DEPTH bounds the parser's stack (unary operators and `**`
+ * chains nest without brackets); it fits FE_MAX_NESTING levels of brackets
+ * with room for the states between them. */
+enum { FE_MAX_IDENT = 1024, FE_MAX_NESTING = 256, FE_MAX_PARSE_DEPTH = 8 * FE_MAX_NESTING };
+/* Operations in all functions once every call is inlined (sema checks it
+ * before the inline pass builds them). */
+enum { FE_MAX_INLINED = 1 << 20 };
 
 void lexer_init(Lexer *lx, const char *file, const char *text, Arena *arena, Diag *diag);
 
@@ -181,6 +192,10 @@ typedef struct Sema {
   const FnDecl *decl;
   Binding *scope;
   int nscope, scopecap;
+  int *index;          /* hash of scope: slot -> 1 + newest binding of a name, 0 empty */
+  int indexcap;        /* a power of two, over twice nscope */
+  int *fn_slot;        /* hash of prog->fns by name: 1 + index of the first definition, 0 empty */
+  uint32_t fn_nslots;  /* a power of two, over twice the number of functions */
   IrNode **updated;    /* per param of fn: its value after the last update */
   int depth;           /* expressions being lowered, innermost last */
   bool too_deep;       /* the nesting limit was reported */

@@ -45,6 +45,9 @@ static const char usage[] =
     "\n"
     "FILE may also be IR text (.ir), as printed by --emit=ir.\n"
     "\n"
+    "exit status: 0 success, 1 errors in the program, 2 bad usage or unreadable\n"
+    "input, 3 an output cannot be written, 4 out of memory\n"
+    "\n"
     "check-grad compiles FN in f64 and compares its reverse-mode gradient with\n"
     "central finite differences at random inputs (symbol sizes 2..7); it prints\n"
     "ARG max_rel_err=E per parameter and exits 1 if any error exceeds 1e-6;\n"
@@ -61,7 +64,7 @@ static int bad_usage(const char *fmt, const char *arg) {
   fprintf(stderr, "texc: ");
   fprintf(stderr, fmt, arg);
   fprintf(stderr, "\nrun 'texc --help' for usage\n");
-  return 2;
+  return TEXC_EXIT_USAGE;
 }
 
 /* Returns the value of "--name=value" if arg is that option, else NULL. */
@@ -148,12 +151,12 @@ int main(int argc, char **argv) {
   o.verify = verify && *verify && strcmp(verify, "0") != 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return fputs(usage, stdout), 0;
-    if (strcmp(a, "--version") == 0) return printf("texc %s (LLVM 19)\n", TEXC_VERSION), 0;
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return fputs(usage, stdout), TEXC_EXIT_OK;
+    if (strcmp(a, "--version") == 0) return printf("texc %s (LLVM 19)\n", TEXC_VERSION), TEXC_EXIT_OK;
     if (strcmp(a, "--list-passes") == 0) {
       for (int p = 0; p < pass_count; p++)
         printf("%-10s %s%s\n", pass_table[p].name, pass_table[p].description, pass_table[p].optimising ? "" : " (always runs)");
-      return 0;
+      return TEXC_EXIT_OK;
     }
     if (a[0] != '-' || (a[1] == 0)) {
       if (o.input) return bad_usage("more than one input file ('%s')", a);

@@ -26,9 +26,20 @@ int yylex(YYSTYPE *lval, YYLTYPE *lloc, Lexer *lx);
 static SrcLoc loc_of(const Lexer *lx, YYLTYPE l) { return (SrcLoc){lx->file, l.first_line, l.first_column}; }
 #define LOC(l) loc_of(lx, l)
 
+/* The parser's stacks come from the allocation hook, and are bounded: Bison
+ * reports "memory exhausted" past YYMAXDEPTH, which yyerror translates. */
+#define YYMALLOC tex_malloc
+#define YYFREE tex_free
+#define YYMAXDEPTH FE_MAX_PARSE_DEPTH
+
 static void yyerror(YYLTYPE *l, Lexer *lx, Program *prog, const char *msg) {
   (void)prog;
-  diag_error(lx->diag, LOC(*l), "%s", msg);
+  if (lx->stopped) return; /* the lexer said why it stopped; "unexpected end of file" would be noise */
+  if (strcmp(msg, "memory exhausted") == 0)
+    diag_error(lx->diag, LOC(*l), "this expression nests too deeply: the parser's limit is %d levels of unary "
+               "operators, '**', calls and brackets; stopping", YYMAXDEPTH);
+  else
+    diag_error(lx->diag, LOC(*l), "%s", msg);
 }
 
 /* Growable arrays in the arena: the parser only appends. */

@@ -44,18 +44,49 @@ const char *sema_val_text(Sema *s, const Val *v, char *buf) {
 
 /* ---- scopes -------------------------------------------------------------- */
 
+/* The scope is an array in binding order (suggest() walks it) with a hash
+ * index, so a lookup does not walk every earlier let: a function of 50,000
+ * lets was quadratic. */
+static uint32_t name_hash(const char *name) {
+  uint32_t h = 2166136261u; /* FNV-1a */
+  for (const unsigned char *p = (const unsigned char *)name; *p; p++) h = (h ^ *p) * 16777619u;
+  return h;
+}
+
+static int *index_slot(Sema *s, const char *name) {
+  uint32_t mask = (uint32_t)s->indexcap - 1;
+  for (uint32_t h = name_hash(name) & mask;; h = (h + 1) & mask) {
+    int b = s->index[h];
+    if (!b || strcmp(s->scope[b - 1].name, name) == 0) return &s->index[h];
+  }
+}
+
+static void reindex(Sema *s) {
+  tex_free(s->index);
+  s->indexcap = s->indexcap ? s->indexcap * 2 : 64;
+  s->index = tex_calloc((size_t)s->indexcap, sizeof(int));
+  for (int i = 0; i < s->nscope; i++) *index_slot(s, s->scope[i].name) = i + 1;
+}
+
+static void clear_scope(Sema *s) {
+  s->nscope = 0;
+  if (s->index) memset(s->index, 0, sizeof(int) * (size_t)s->indexcap);
+}
+
 static void bind(Sema *s, const char *name, Val v) {
   if (s->nscope == s->scopecap) {
     s->scopecap = s->scopecap ? s->scopecap * 2 : 16;
     s->scope = tex_realloc(s->scope, sizeof(Binding) * (size_t)s->scopecap);
   }
   s->scope[s->nscope++] = (Binding){name, v};
+  if (2 * s->nscope > s->indexcap) reindex(s);
+  else *index_slot(s, name) = s->nscope;
 }
 
 const Binding *sema_lookup(Sema *s, const char *name) {
-  for (int i = s->nscope - 1; i >= 0; i--)
-    if (strcmp(s->scope[i].name, name) == 0) return &s->scope[i];
-  return NULL;
+  if (!s->nscope) return NULL;
+  int b = *index_slot(s, name);
+  return b ? &s->scope[b - 1] : NULL;
 }
 
 int sema_edit_distance(const char *a, const char *b) {
@@ -511,14 +542,19 @@ static Val lower_user_call(Sema *s, const Expr *e, IrFunc *callee, const FnDecl 
   return v;
 }
 
+/* The slot of name in s->fn_slot: its first definition, or an empty slot. */
+static uint32_t fn_name_slot(const Sema *s, const char *name) {
+  uint32_t h = name_hash(name) & (s->fn_nslots - 1);
+  while (s->fn_slot[h] && strcmp(((const FnDecl *)s->prog->fns.items[s->fn_slot[h] - 1])->name, name) != 0)
+    h = (h + 1) & (s->fn_nslots - 1);
+  return h;
+}
+
 const FnDecl *sema_find_fn(Sema *s, const char *name, IrFunc **f) {
-  for (int i = 0; i < s->prog->fns.len; i++) {
-    const FnDecl *d = s->prog->fns.items[i];
-    if (d->is_rule || strcmp(d->name, name) != 0) continue;
-    if (f) *f = s->funcs[i];
-    return d;
-  }
-  return NULL;
+  int i = s->fn_slot[fn_name_slot(s, name)] - 1;
+  if (i < 0) return NULL;
+  if (f) *f = s->funcs[i];
+  return s->prog->fns.items[i];
 }
 
 /* The closest function of the file within *bestd, or NULL. */
@@ -917,7 +953,7 @@ static void lower_body(Sema *s, const FnDecl *d, IrFunc *f) {
   s->fn = f;
   s->decl = d;
   s->too_deep = false;
-  s->nscope = 0;
+  clear_scope(s);
   s->updated = tex_calloc((size_t)f->nparams + 1, sizeof(IrNode *));
   IrNode **results = tex_calloc((size_t)(d->nresults + d->nparams) + 1, sizeof(IrNode *));
   for (int i = 0; i < f->nparams; i++) bind(s, f->params[i]->name, sema_typed(f->params[i]));
@@ -1067,22 +1103,42 @@ static void link_rule(Sema *s, int index) {
   }
 }
 
-/* ---- recursion ---------------------------------------------------------------------
+/* ---- recursion and inlined size -------------------------------------------------------
  * Calls must form no cycle (every call is inlined): a depth-first search
  * with three colours, linear in the number of calls.  A cycle is reported at
  * the call that closes it, with the whole path.  A call to a derived
- * function (grad(f) ...) counts as a call to f: its body is built from f's. */
+ * function (grad(f) ...) counts as a call to f: its body is built from f's.
+ * The same search adds up how many operations each function has once its
+ * calls are inlined: 30 functions that each call the one before twice make
+ * 2^30, and the inline pass, which inlines into every function, makes the
+ * sum over all functions (a chain of 20,000 calls: 2 * 10^8 nodes, 24 GB).
+ * Past FE_MAX_INLINED the program is refused before any of that is built. */
 typedef struct CallSearch {
   Sema *s;
   PtrVec path;     /* IrFunc* on the current path */
   int *colour;     /* per function index: 0 new, 1 on the path, 2 done */
+  int64_t *size;   /* per function index: operations once calls are inlined (saturating) */
+  int *slot;       /* hash of function pointers: 1 + index, 0 empty */
+  uint32_t nslots; /* a power of two, over twice the number of functions */
 } CallSearch;
 
-static int func_index(const Sema *s, const IrFunc *f) {
-  for (int i = 0; i < s->m->funcs.len; i++)
-    if (s->m->funcs.items[i] == f) return i;
-  ice("function @%s not in the module", f->name);
+enum { DERIVED_SIZE_FACTOR = 3 }; /* a derivative's body is about this many times its function's */
+
+static uint32_t pointer_hash(const void *p) { return (uint32_t)(((uintptr_t)p >> 4) * 2654435761u); }
+
+static uint32_t func_slot(const CallSearch *cs, const IrFunc *f) {
+  uint32_t h = pointer_hash(f) & (cs->nslots - 1);
+  while (cs->slot[h] && cs->s->m->funcs.items[cs->slot[h] - 1] != f) h = (h + 1) & (cs->nslots - 1);
+  return h;
 }
+
+static int func_index(const CallSearch *cs, const IrFunc *f) {
+  int i = cs->slot[func_slot(cs, f)] - 1;
+  if (i < 0) ice("function @%s not in the module", f->name);
+  return i;
+}
+
+static int64_t add_size(int64_t a, int64_t b) { return a > INT64_MAX / 4 - b ? INT64_MAX / 4 : a + b; }
 
 static IrFunc *call_root(IrFunc *f) {
   while (f->derive_of) f = f->derive_of;
@@ -1110,30 +1166,83 @@ static void report_cycle(CallSearch *cs, const IrNode *call, IrFunc *callee) {
 }
 
 static void visit_calls(CallSearch *cs, IrFunc *f) {
-  int fi = func_index(cs->s, f);
+  int fi = func_index(cs, f);
   cs->colour[fi] = 1;
   vec_push(&cs->path, f);
+  int64_t size = 0;
   for (int i = 0; i < f->body.len; i++) {
     IrNode *n = f->body.items[i];
-    if (n->op != OP_CALL) continue;
+    if (n->op != OP_CALL) {
+      size = add_size(size, 1);
+      continue;
+    }
     IrFunc *callee = call_root(n->attr.callee);
-    int ci = func_index(cs->s, callee);
+    int ci = func_index(cs, callee);
     if (cs->colour[ci] == 1) report_cycle(cs, n, callee);
     if (cs->colour[ci] == 0) visit_calls(cs, callee);
+    int64_t callee_size = cs->size[ci];
+    for (int k = 1; k < (n->attr.callee->derive ? DERIVED_SIZE_FACTOR : 1); k++) callee_size = add_size(callee_size, cs->size[ci]);
+    size = add_size(size, callee_size);
   }
+  cs->size[fi] = size;
   cs->path.len--;
   cs->colour[fi] = 2;
 }
 
+/* The inline pass builds every function's inlined body: their sum is bounded. */
+static void check_inlined_size(CallSearch *cs) {
+  IrModule *m = cs->s->m;
+  int64_t total = 0;
+  int biggest = 0;
+  for (int i = 0; i < m->funcs.len; i++) {
+    IrFunc *f = m->funcs.items[i];
+    if (f->derive) cs->size[i] = cs->size[func_index(cs, call_root(f))] * DERIVED_SIZE_FACTOR;
+    total = add_size(total, cs->size[i]);
+    if (cs->size[i] > cs->size[biggest]) biggest = i;
+  }
+  if (total <= FE_MAX_INLINED) return;
+  IrFunc *f = m->funcs.items[biggest];
+  sema_error(cs->s, f->loc, "calls are inlined, and once they are, %s() has about %lld operations and the module about %lld; the limit is %d",
+             call_root(f)->name, (long long)cs->size[biggest], (long long)total, FE_MAX_INLINED);
+}
+
 static void check_recursion(Sema *s) {
-  CallSearch cs = {s, {0}, tex_calloc((size_t)s->m->funcs.len + 1, sizeof(int))};
-  for (int i = 0; i < s->m->funcs.len; i++)
+  int n = s->m->funcs.len, errors = s->diag->errors;
+  CallSearch cs = {s, {0}, tex_calloc((size_t)n + 1, sizeof(int)), tex_calloc((size_t)n + 1, sizeof(int64_t)), NULL, 16};
+  while (cs.nslots < 2 * (uint32_t)n) cs.nslots *= 2;
+  cs.slot = tex_calloc(cs.nslots, sizeof(int));
+  for (int i = 0; i < n; i++) cs.slot[func_slot(&cs, s->m->funcs.items[i])] = i + 1;
+  for (int i = 0; i < n; i++)
     if (!cs.colour[i]) visit_calls(&cs, s->m->funcs.items[i]);
+  if (s->diag->errors == errors) check_inlined_size(&cs); /* sizes mean nothing around a cycle */
   vec_free(&cs.path);
   tex_free(cs.colour);
+  tex_free(cs.size);
+  tex_free(cs.slot);
 }
 
 /* ---- the module ----------------------------------------------------------------------- */
+
+/* Builds the hash from function name to first definition that sema_find_fn
+ * reads, reporting "defined again" on the way (a linear search per call,
+ * and comparing every pair of names, took seconds for 20,000 functions). */
+static void index_functions(Sema *s) {
+  int n = s->prog->fns.len;
+  s->fn_nslots = 16;
+  while (s->fn_nslots < 2 * (uint32_t)n) s->fn_nslots *= 2;
+  s->fn_slot = tex_calloc(s->fn_nslots, sizeof(int));
+  for (int i = 0; i < n; i++) {
+    const FnDecl *d = s->prog->fns.items[i];
+    if (d->is_rule) continue;
+    uint32_t h = fn_name_slot(s, d->name);
+    if (!s->fn_slot[h]) {
+      s->fn_slot[h] = i + 1;
+      continue;
+    }
+    sema_error(s, d->loc, "function '%s' is defined again", d->name);
+    diag_note(s->diag, ((const FnDecl *)s->prog->fns.items[s->fn_slot[h] - 1])->loc, "first defined here");
+  }
+}
 
 /* Function names must be unique and must not shadow builtins. */
 static void check_names(Sema *s) {
@@ -1145,14 +1254,8 @@ static void check_names(Sema *s) {
       sema_error(s, d->loc, "'%s' is reserved: every module exports <prefix>_%s", d->name, d->name);
     if (strstr(d->name, "__"))
       sema_error(s, d->loc, "'%s': names with '__' are reserved for the functions texc derives (f__grad, f__rule, ...)", d->name);
-    for (int j = 0; j < i; j++) {
-      const FnDecl *first = s->prog->fns.items[j];
-      if (first->is_rule || strcmp(first->name, d->name) != 0) continue;
-      sema_error(s, d->loc, "function '%s' is defined again", d->name);
-      diag_note(s->diag, first->loc, "first defined here");
-      break;
-    }
   }
+  index_functions(s);
 }
 
 int fe_lower(const Program *prog, IrModule *m, Diag *diag) {
@@ -1175,6 +1278,8 @@ int fe_lower(const Program *prog, IrModule *m, Diag *diag) {
   check_recursion(&s);
   tex_free(s.funcs);
   tex_free(s.scope);
+  tex_free(s.index);
+  tex_free(s.fn_slot);
   return diag->errors - before;
 }
 

@@ -1,24 +1,26 @@
 /* base.c — the allocation hook, arenas, growable vectors and ice().
  *
- * Every byte the compiler allocates goes through tex_malloc so a test can make
- * allocation fail.  IR memory lives in arenas freed all at once, so passes
+ * Every byte the compiler allocates goes through one realloc-shaped hook so a
+ * test can make allocation fail (LLVM's own allocations and stdio's FILE
+ * structures are the exceptions: they do not come from texc's code).  IR memory lives in arenas freed all at once, so passes
  * never free nodes one by one. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "ir.h"
 
-static TexMallocFn malloc_hook = malloc;
+static TexReallocFn alloc_hook = realloc;
 
-void tex_set_malloc(TexMallocFn fn) { malloc_hook = fn ? fn : malloc; }
+void tex_set_allocator(TexReallocFn fn) { alloc_hook = fn ? fn : realloc; }
 
 static _Noreturn void out_of_memory(size_t n) {
   fprintf(stderr, "texc: out of memory (allocating %zu bytes)\n", n);
-  exit(3);
+  exit(TEXC_EXIT_NOMEM);
 }
 
 void *tex_malloc(size_t n) {
-  void *p = malloc_hook(n ? n : 1);
+  void *p = alloc_hook(NULL, n ? n : 1);
   if (!p) out_of_memory(n);
   return p;
 }
@@ -31,16 +33,9 @@ void *tex_calloc(size_t n, size_t size) {
   return p;
 }
 
-/* realloc cannot go through a malloc-shaped hook, so the hook is asked first
- * (for fault injection) and the block is then grown by realloc. */
 void *tex_realloc(void *p, size_t n) {
-  if (malloc_hook != malloc) {
-    void *probe = malloc_hook(1);
-    if (!probe) out_of_memory(n);
-    free(probe);
-  }
-  void *q = realloc(p, n ? n : 1);
-  if (!q) out_of_memory(n);
+  void *q = alloc_hook(p, n ? n : 1);
+  if (!q) out_of_memory(n); /* p is still valid, and still owned by the caller */
   return q;
 }
 
@@ -49,6 +44,56 @@ void tex_free(void *p) { free(p); }
 char *tex_strdup(const char *s) {
   size_t n = strlen(s) + 1;
   return memcpy(tex_malloc(n), s, n);
+}
+
+/* ---- memory streams ----------------------------------------------------- */
+
+typedef struct MemStream {
+  char **buf;
+  size_t *len;
+  size_t cap;
+  struct MemStream *next, **prev;
+} MemStream;
+
+/* The open streams.  A cookie is reachable only through its FILE, which
+ * LeakSanitizer cannot see into: when out_of_memory exits in the middle of
+ * a write, this list keeps the cookie from being reported as a leak. */
+static MemStream *open_streams;
+
+static ssize_t memstream_write(void *cookie, const char *data, size_t n) {
+  MemStream *ms = cookie;
+  size_t need = *ms->len + n + 1;
+  if (need > ms->cap) {
+    while (ms->cap < need) ms->cap *= 2;
+    *ms->buf = tex_realloc(*ms->buf, ms->cap);
+  }
+  memcpy(*ms->buf + *ms->len, data, n);
+  *ms->len += n;
+  (*ms->buf)[*ms->len] = 0;
+  return (ssize_t)n;
+}
+
+static int memstream_close(void *cookie) {
+  MemStream *ms = cookie;
+  *ms->prev = ms->next;
+  if (ms->next) ms->next->prev = ms->prev;
+  tex_free(ms);
+  return 0;
+}
+
+FILE *tex_memstream(char **buf, size_t *len) { /* not thread-safe: the compiler's phases run on one thread */
+  MemStream *ms = tex_malloc(sizeof *ms);
+  *ms = (MemStream){buf, len, 256, open_streams, &open_streams};
+  if (open_streams) open_streams->prev = &ms->next;
+  open_streams = ms;
+  *buf = tex_malloc(ms->cap);
+  **buf = 0;
+  *len = 0;
+  cookie_io_functions_t io = {.write = memstream_write, .close = memstream_close};
+  FILE *f = fopencookie(ms, "w", io);
+  if (!f) out_of_memory(sizeof(MemStream)); /* libc could not allocate the FILE */
+  setvbuf(f, NULL, _IONBF, 0);
+  return f;
 }
 
 _Noreturn void ice_at(const char *file, int line, const char *fmt, ...) {

@@ -23,6 +23,10 @@ static const char *source_of(const Diag *d, const char *file) {
   return NULL;
 }
 
+/* A hostile file must not make the messages huge: a long line is shown
+ * around the caret, and after DIAG_MAX_ERRORS errors only the count goes on. */
+enum { DIAG_LINE_WINDOW = 160, DIAG_MAX_ERRORS = 100 };
+
 /* Prints the line `line` of text and a caret under column `col`; tabs in the
  * prefix are kept so the caret lines up in any terminal. */
 static void show_line(FILE *out, const char *text, int line, int col) {
@@ -30,9 +34,16 @@ static void show_line(FILE *out, const char *text, int line, int col) {
   for (int l = 1; l < line && *p; p++)
     if (*p == '\n') l++;
   const char *end = strchr(p, '\n');
-  int len = end ? (int)(end - p) : (int)strlen(p);
-  fprintf(out, "%5d | %.*s\n      | ", line, len, p);
-  for (int i = 0; i < col - 1 && i < len; i++) fputc(p[i] == '\t' ? '\t' : ' ', out);
+  int len = end ? (int)(end - p) : (int)strlen(p), from = 0, to = len;
+  if (len > DIAG_LINE_WINDOW) {
+    from = col - 1 - DIAG_LINE_WINDOW / 2;
+    if (from > len - DIAG_LINE_WINDOW) from = len - DIAG_LINE_WINDOW;
+    if (from < 0) from = 0;
+    to = from + DIAG_LINE_WINDOW;
+  }
+  fprintf(out, "%5d | %s%.*s%s\n      | %s", line, from ? "..." : "", to - from, p + from, to < len ? "..." : "",
+          from ? "   " : "");
+  for (int i = from; i < col - 1 && i < to; i++) fputc(p[i] == '\t' ? '\t' : ' ', out);
   fputs("^\n", out);
 }
 
@@ -48,8 +59,8 @@ static void report(Diag *d, const char *kind, SrcLoc loc, const char *fmt, va_li
 }
 
 void diag_verror(Diag *d, SrcLoc loc, const char *fmt, va_list ap) {
-  d->errors++;
-  report(d, "error", loc, fmt, ap);
+  if (++d->errors <= DIAG_MAX_ERRORS) report(d, "error", loc, fmt, ap);
+  else if (d->errors == DIAG_MAX_ERRORS + 1) fprintf(d->out, "texc: note: only the first %d errors are shown\n", DIAG_MAX_ERRORS);
 }
 
 void diag_error(Diag *d, SrcLoc loc, const char *fmt, ...) {
@@ -60,6 +71,7 @@ void diag_error(Diag *d, SrcLoc loc, const char *fmt, ...) {
 }
 
 void diag_note(Diag *d, SrcLoc loc, const char *fmt, ...) {
+  if (d->errors > DIAG_MAX_ERRORS) return; /* its error was not shown */
   va_list ap;
   va_start(ap, fmt);
   report(d, "note", loc, fmt, ap);

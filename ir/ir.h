@@ -23,15 +23,32 @@
 
 /* ==== base.c ============================================================= */
 
-/* The one allocation hook of the compiler: every byte comes from tex_malloc,
- * so a test can make allocation fail.  Failure is fatal (reported, exit 3). */
-typedef void *(*TexMallocFn)(size_t);
-void tex_set_malloc(TexMallocFn fn);
+/* texc's exit statuses (README, "Command line").  An internal compiler
+ * error is not among them: ice() aborts, so it can never pass for one. */
+typedef enum TexcExit {
+  TEXC_EXIT_OK = 0,
+  TEXC_EXIT_ERROR = 1,  /* the program has errors (diagnostics on stderr) */
+  TEXC_EXIT_USAGE = 2,  /* a bad command line, or an input that cannot be read */
+  TEXC_EXIT_OUTPUT = 3, /* an output cannot be written, or the link failed */
+  TEXC_EXIT_NOMEM = 4,  /* out of memory: "texc: out of memory ..." */
+} TexcExit;
+
+/* The one allocation hook of the compiler, realloc-shaped (fn(NULL, n)
+ * allocates, fn(p, n) resizes; freeing is always free()): every byte the
+ * compiler allocates comes through it, so a test can make allocation fail.
+ * Failure is fatal: "texc: out of memory", exit TEXC_EXIT_NOMEM.  NULL
+ * restores libc's realloc. */
+typedef void *(*TexReallocFn)(void *p, size_t n);
+void tex_set_allocator(TexReallocFn fn);
 void *tex_malloc(size_t n);
 void *tex_calloc(size_t n, size_t size);
 void *tex_realloc(void *p, size_t n);
 void tex_free(void *p);
 char *tex_strdup(const char *s);
+/* A write-only stream into a string on the hook, like open_memstream: after
+ * fclose, *buf is the NUL-terminated text (free it with tex_free) and *len
+ * its length.  Unbuffered, so stdio allocates nothing but the FILE. */
+FILE *tex_memstream(char **buf, size_t *len);
 /* True if name is an item of the comma-separated list (NULL: empty). */
 bool tex_in_list(const char *list, const char *name);
 

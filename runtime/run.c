@@ -2,9 +2,10 @@
  * hook it allocates through.
  *
  * A generated wrapper is one line, `return texrt_run(&plan, args);`: CPU
- * check, bind, temporaries, kernels, free.  Temporaries are the runtime's
- * only allocation, so the hook that tests use to inject out-of-memory lives
- * here with them.  Everything per call is on the stack (or in one block from
+ * check, bind, temporaries, kernels, free.  Temporaries (and, past
+ * INLINE_BUFS buffers, the table of their pointers) are the runtime's only
+ * allocations, so the hook that tests use to inject out-of-memory lives
+ * here with them; a _ws call takes both from the caller's workspace.  Everything per call is on the stack (or in one block from
  * the hook), which keeps calls reentrant and thread-safe.
  * On success the thread's error message is left untouched, not cleared: the
  * hot path writes no thread-local memory, and the message is documented as
@@ -186,7 +187,29 @@ static int check_device(const TexModuleInfo *module) {
                     module->target);
 }
 
-/* bind, then either run the steps or only measure the temporaries. */
+/* More buffers than fit on the stack: their pointer table comes from the
+ * start of the workspace (so a _ws call allocates nothing, as promised) or
+ * from the allocation hook.  *mem is left describing the rest. */
+static int buffer_table(const TexPlan *plan, size_t table, Memory *mem, TexAllocFn alloc, void ***bufs) {
+  if (!mem->use_ws) {
+    if (!(*bufs = alloc(table, alignof(void *))))
+      return texrt_fail(TEX_ERR_ALLOC, "%s: out of memory allocating %zu bytes of buffer pointers", fn_name(plan), table);
+    return TEX_OK;
+  }
+  if (!mem->ws) return texrt_fail(TEX_ERR_NULL, "%s: the workspace is NULL; this call needs one (see %s_workspace_size)", fn_name(plan), fn_name(plan));
+  uintptr_t base = ((uintptr_t)mem->ws + alignof(void *) - 1) & ~(uintptr_t)(alignof(void *) - 1);
+  size_t skip = base - (uintptr_t)mem->ws;
+  if (skip + table > mem->ws_bytes)
+    return texrt_fail(TEX_ERR_ALLOC, "%s: the workspace has %zu bytes; this call needs more (see %s_workspace_size)", fn_name(plan),
+                      mem->ws_bytes, fn_name(plan));
+  *bufs = (void **)base;
+  mem->ws = (char *)base + table;
+  mem->ws_bytes -= skip + table;
+  return TEX_OK;
+}
+
+/* bind, then either run the steps or only measure the workspace (which
+ * binds only the parameters, so it needs no table of its own). */
 static int run(const TexPlan *plan, const DLTensor *const *args, const Memory *mem, size_t *measure) {
   if (!plan || !plan->func) return texrt_fail(TEX_ERR_NULL, "texrt_run: the plan is NULL");
   int st = check_plan(plan);
@@ -195,20 +218,21 @@ static int run(const TexPlan *plan, const DLTensor *const *args, const Memory *m
   TexFreeFn release = atomic_load_explicit(&hook_release, memory_order_relaxed);
   void *local[INLINE_BUFS], **bufs = local, *block = NULL;
   size_t nbufs = (size_t)plan->func->nparams + (size_t)plan->ntemps;
-  if (nbufs > INLINE_BUFS && !(bufs = alloc(nbufs * sizeof *bufs, alignof(void *))))
-    return texrt_fail(TEX_ERR_ALLOC, "%s: out of memory allocating %zu buffer pointers",
-                      fn_name(plan), nbufs);
+  size_t table = nbufs > INLINE_BUFS ? nbufs * sizeof *bufs : 0;
+  Memory rest = *mem;
+  if (table && !measure && (st = buffer_table(plan, table, &rest, alloc, &bufs)) != TEX_OK) return st;
   int64_t syms[TEX_MAX_SYMS] = {0}; /* a plan reading an unbound symbol sees 0, not garbage */
   st = texrt_bind(plan->module, plan->func, args, bufs, syms);
   if (st == TEX_OK && measure) {
     st = layout_temps(plan, syms, NULL, bufs + plan->func->nparams, measure);
     if (*measure) *measure += TEMP_ALIGN - 1; /* room to align any workspace pointer */
+    if (table) *measure += table + alignof(void *) - 1;
   } else if (st == TEX_OK) {
-    st = place_temps(plan, syms, bufs + plan->func->nparams, &block, alloc, mem);
+    st = place_temps(plan, syms, bufs + plan->func->nparams, &block, alloc, &rest);
     if (st == TEX_OK) st = run_steps(plan, bufs, syms);
   }
   if (block) release(block);
-  if (bufs != local) release(bufs);
+  if (bufs != local && !mem->use_ws) release(bufs);
   return st;
 }
 
