@@ -22,7 +22,7 @@ SANDEFS  := -DTEXC_SANITIZED_RUNTIME
 OPT     := -O1 -g
 endif
 CFLAGS  := -std=c11 $(WARN) $(OPT) $(SANFLAGS) $(SANDEFS) -D_GNU_SOURCE -MMD -MP \
-           -I. -Iir -Ifrontend -Ipasses -Icodegen -Iruntime -Ilang -I$(B)/gen
+           -I. -Iir -Ifrontend -Ipasses -Icodegen -Idriver -Iruntime -Ilang -I$(B)/gen
 LLVM_CFLAGS = $(shell $(LLVM_CONFIG) --cflags 2>/dev/null)
 LLVM_LIBS   = $(shell $(LLVM_CONFIG) --ldflags 2>/dev/null) -Wl,-rpath,$(shell $(LLVM_CONFIG) --libdir 2>/dev/null) $(shell $(LLVM_CONFIG) --libs 2>/dev/null)
 LDFLAGS := $(SANFLAGS)
@@ -42,8 +42,8 @@ $(STAMP):
 deps: $(STAMP)
 
 # ---- sources ---------------------------------------------------------------
-FRONTEND := $(filter-out frontend/main.c,$(wildcard frontend/*.c))
-COMPILER_SRCS := $(wildcard ir/*.c) $(FRONTEND) $(wildcard passes/*.c) $(wildcard codegen/*.c)
+DRIVER   := $(filter-out driver/main.c,$(wildcard driver/*.c))
+COMPILER_SRCS := $(wildcard ir/*.c) $(wildcard frontend/*.c) $(wildcard passes/*.c) $(wildcard codegen/*.c) $(DRIVER)
 COMPILER_OBJS := $(COMPILER_SRCS:%.c=$(B)/%.o) $(B)/gen/lexer.o $(B)/gen/parser.o
 RUNTIME_SRCS  := $(wildcard runtime/*.c)
 RUNTIME_OBJS  := $(RUNTIME_SRCS:%.c=$(B)/rt/%.o)
@@ -70,7 +70,7 @@ $(B)/%.o: %.c $(GEN_HDRS) | $(STAMP)
 $(B)/libtexc.a: $(COMPILER_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
-$(B)/texc: $(B)/frontend/main.o $(B)/libtexc.a $(B)/libtexrt.a
+$(B)/texc: $(B)/driver/main.o $(B)/libtexc.a $(B)/libtexrt.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LLVM_LIBS) -lm -ldl -lpthread
 
@@ -108,7 +108,7 @@ check: check-unit check-golden check-e2e check-hostile
 # Fault injection (tests/fault/run.sh): texc_fault is texc (main.c compiled
 # as texc_main) with an allocation hook that fails the Nth allocation.  Under
 # SAN=1 LeakSanitizer checks every failure path for leaks.
-$(B)/tests/texc_main.o: frontend/main.c $(GEN_HDRS)
+$(B)/tests/texc_main.o: driver/main.c $(GEN_HDRS)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(LLVM_CFLAGS) -Wno-missing-prototypes -Dmain=texc_main -c -o $@ $<
 $(B)/tests/texc_fault: tests/fault/texc_fault.c $(B)/tests/texc_main.o $(B)/libtexc.a $(B)/libtexrt.a

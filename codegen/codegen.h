@@ -3,8 +3,10 @@
  * Sections follow the files of codegen/:
  *   vecmath.c  exp/log/tanh/sigmoid/... as inline LLVM IR (no libm calls)
  *   scalar.c   one op of a kernel body on scalars or vectors
- *   cpu.c      kernel loop nests for the CPU
- *   module.c   plans, metadata tables, exported wrappers, target, object file
+ *   cpu.c      kernel loop nests for the CPU (the x86-64 target's emit_kernel)
+ *   module.c   plans, metadata tables, exported wrappers (through the Target)
+ *   target.c   the Target record and the x86-64 instance: LLVM target machine,
+ *              pipeline, object emission
  *   link.c     the .so (cc + libtexrt.a + version script) and the C header
  */
 #ifndef TEXC_CODEGEN_H
@@ -129,37 +131,5 @@ bool cg_link(const char *const *obj_paths, int nobjs, const char *so_path, const
 const char *cg_runtime_path(char *buf, size_t len);
 /* The C header declaring the module's entry points. */
 void cg_write_header(FILE *out, IrModule *m, KProgram *const *progs, int nprogs);
-
-/* ==== driver.c =========================================================== */
-
-typedef enum EmitKind { EMIT_SO, EMIT_IR, EMIT_KERNELS, EMIT_LLVM, EMIT_ASM, EMIT_OBJ, EMIT_HEADER, EMIT_AST, EMIT_DOT } EmitKind;
-
-typedef struct TexcOptions {
-  const char *input;
-  const char *output;          /* NULL: stdout for text, lib<prefix>.so for EMIT_SO */
-  EmitKind emit;
-  const char *prefix;
-  const char *cpu;
-  int opt_level;
-  const char *print_after, *disable_pass, *only_passes;
-  bool verify, stats;
-  const char *grad;            /* --grad NAME[,NAME]: export NAME_grad / NAME_vjp */
-  const char *wrt;             /* --wrt P,Q: narrow the differentiated params */
-  bool grad_all;               /* --grad-all: every exported scalar function */
-  bool fast_math;              /* --fast-math: value-changing rewrites */
-  const char *dims;            /* --dims N=1024,...: evaluate --stats sizes */
-} TexcOptions;
-
-/* Runs the whole compiler; returns the process exit status. */
-int texc_compile(const TexcOptions *o);
-/* Passes, kernels and code for a lowered module, emitted as o->emit says. */
-int texc_emit_module(const TexcOptions *o, IrModule *m);
-/* The whole file, NUL-terminated; NULL if it cannot be read. */
-char *texc_read_file(const char *path, size_t *len);
-
-/* ==== checkgrad.c ======================================================== */
-
-/* texc check-grad: the gradient of fn_name against finite differences. */
-int texc_check_grad(const char *file, const char *fn_name, uint64_t seed, bool jvp);
 
 #endif /* TEXC_CODEGEN_H */

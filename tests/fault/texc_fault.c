@@ -11,7 +11,7 @@
  * the first run, with no failure, did (0, or 1 for a program with errors).
  * Under SAN=1 LeakSanitizer checks every child at exit; a leak report, any
  * other sanitizer report, or a crash fails the check.
- * The whole texc runs in the child: frontend/main.c is compiled with
+ * The whole texc runs in the child: driver/main.c is compiled with
  * -Dmain=texc_main for this binary. */
 #include <stdatomic.h>
 #include <stdio.h>

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "codegen.h"
+#include "driver.h"
 #include "frontend.h"
 
 /* Kernel functions in the LLVM text of src (the only internal functions once

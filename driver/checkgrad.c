@@ -18,9 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "codegen.h"
-#include "frontend.h"
-#include "passes.h"
+#include "driver.h"
 #include "texrt.h"
 
 /* Sized from the language limits, so every valid function can be checked. */

@@ -1,4 +1,4 @@
-/* driver.c — the compiler from file to output, phase by phase:
+/* compile.c — the compiler from file to output, phase by phase:
  *   read -> parse + sema (or parse IR text) -> passes -> kernels -> LLVM ->
  *   object -> .so + header.
  * Every --emit=KIND stops after the phase that produces KIND. */
@@ -11,9 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "codegen.h"
-#include "frontend.h"
-#include "passes.h"
+#include "driver.h"
 
 static double now_ms(void) {
   struct timespec ts;

@@ -1,10 +1,9 @@
 /* main.c — the texc command line.  Parses options into TexcOptions and hands
- * them to texc_compile (codegen/driver.c). */
+ * them to texc_compile (driver/compile.c). */
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen.h"
-#include "passes.h"
+#include "driver.h"
 
 static const char usage[] =
     "usage: texc FILE.tex [options]\n"
