@@ -3,6 +3,7 @@
 #   make            build/texc and the runtime archives
 #   make test       every test, then again under ASan+UBSan (build/san)
 #   make demo       compile examples/logreg.tex and run it on data
+#   make fuzz       every libFuzzer harness for FUZZ_SECONDS each (tests/fuzz)
 #
 # Each entry point first installs missing Debian packages (one stamp target).
 
@@ -26,6 +27,17 @@ CFLAGS  := -std=c11 $(WARN) $(OPT) $(SANFLAGS) $(SANDEFS) -D_GNU_SOURCE -MMD -MP
 LLVM_CFLAGS = $(shell $(LLVM_CONFIG) --cflags 2>/dev/null)
 LLVM_LIBS   = $(shell $(LLVM_CONFIG) --ldflags 2>/dev/null) -Wl,-rpath,$(shell $(LLVM_CONFIG) --libdir 2>/dev/null) $(shell $(LLVM_CONFIG) --libs 2>/dev/null)
 LDFLAGS := $(SANFLAGS)
+# FUZZ=1 (only through `make fuzz*`): clang-19, the compiler and runtime
+# instrumented for libFuzzer with ASan+UBSan, in $(BUILD) = build/fuzz.
+ifeq ($(FUZZ),1)
+CC       := clang-19
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SANDEFS  := -DTEXC_SANITIZED_RUNTIME
+OPT      := -O1 -g
+CFLAGS   := -std=c11 $(WARN) $(OPT) $(SANFLAGS) $(SANDEFS) -D_GNU_SOURCE -MMD -MP \
+            -I. -Iir -Ifrontend -Ipasses -Icodegen -Iruntime -Ilang -I$(B)/gen
+LDFLAGS  := -fsanitize=address,undefined
+endif
 Q       := $(if $(V),,@)   # make V=1 shows every command
 
 # ---- Debian packages: one stamp, safe under -j -----------------------------
@@ -50,7 +62,7 @@ RUNTIME_OBJS  := $(RUNTIME_SRCS:%.c=$(B)/rt/%.o)
 GEN_HDRS      := $(B)/gen/parser.h
 
 all: $(B)/texc $(B)/libtexrt.a
-.PHONY: all deps test check check-unit check-golden check-e2e demo clean bench
+.PHONY: all deps test check check-unit check-golden check-e2e demo clean bench fuzz fuzz-smoke fuzz-build fuzz-harnesses
 
 $(B)/gen/parser.c $(B)/gen/parser.h: frontend/parser.y | $(STAMP)
 	@mkdir -p $(@D)
@@ -61,7 +73,7 @@ $(B)/gen/lexer.c: frontend/lexer.re | $(STAMP)
 
 $(B)/gen/%.o: $(B)/gen/%.c $(GEN_HDRS)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -Wno-unused-function -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -Wno-unused-function -Wno-unused-but-set-variable -c -o $@ $<
 $(B)/%.o: %.c $(GEN_HDRS) | $(STAMP)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
@@ -109,6 +121,49 @@ check: check-unit check-golden check-e2e
 test: $(STAMP)
 	$(MAKE) check
 	$(MAKE) BUILD=$(B)/san SAN=1 check
+
+# ---- fuzz: libFuzzer harnesses (tests/fuzz/README.md) ----------------------
+# clang-19 and its sanitizer/libFuzzer runtimes, only for the fuzz targets.
+FUZZ_PKGS  := clang-19 libclang-rt-19-dev
+FUZZ_STAMP := $(B)/.fuzz-deps-stamp
+$(FUZZ_STAMP): $(STAMP)
+	@missing=""; for p in $(FUZZ_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@touch $@
+
+FUZZERS       := fuzz_source fuzz_llvm fuzz_ir fuzz_bind fuzz_struct
+FUZZ_SECONDS  ?= 60
+FUZZ_MODELS   := $(patsubst tests/fuzz/models/%.tex,$(B)/models/lib%.so,$(wildcard tests/fuzz/models/*.tex))
+FUZZ_LINK     := -fsanitize=fuzzer,address,undefined
+
+# Inside the FUZZ=1 sub-make ($(B) is build/fuzz): the harnesses, an
+# instrumented texc, and the models fuzz_bind loads (linked with the
+# instrumented runtime, whose sanitizer symbols the harness provides:
+# fuzz_bind exports libFuzzer's coverage hooks with -rdynamic, so the
+# runtime inside each model counts towards coverage).
+fuzz-harnesses: $(FUZZERS:%=$(B)/%) $(FUZZ_MODELS)
+$(B)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(B)/libtexc.a $(B)/libtexrt.a
+	@echo "  FUZZ    $@"
+	$(Q)$(CC) $(CFLAGS) $(LLVM_CFLAGS) -Itests -DFUZZ_MODELS_DIR='"$(abspath $(B)/models)"' $(FUZZ_LINK) -o $@ \
+	  $< $(B)/libtexc.a $(B)/libtexrt.a $(LLVM_LIBS) -lm -ldl -lpthread $(if $(findstring bind,$@),-rdynamic)
+$(B)/models/lib%.so: tests/fuzz/models/%.tex $(B)/texc $(B)/libtexrt.a
+	@mkdir -p $(@D)
+	$(Q)ASAN_OPTIONS=detect_leaks=0 TEXC_RUNTIME=$(B)/libtexrt.a $(B)/texc $< -O1 -o $@
+
+fuzz-build: $(FUZZ_STAMP)
+	$(MAKE) BUILD=$(B)/fuzz FUZZ=1 fuzz-harnesses
+
+# make fuzz FUZZ_SECONDS=N: each harness N seconds from its corpus (new inputs
+# go to build/fuzz/corpus/<harness>, crashes to build/fuzz/crashes/<harness>/).
+fuzz: fuzz-build
+	@B=$(B)/fuzz SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh long $(FUZZERS)
+# make fuzz-smoke: each harness ~3 s on its seeds, then every regression
+# input; fails on any crash.
+fuzz-smoke: fuzz-build
+	@B=$(B)/fuzz SECONDS=3 sh tests/fuzz/run.sh smoke $(FUZZERS)
 
 # ---- demo ------------------------------------------------------------------
 demo: $(B)/texc $(B)/libtexrt.a

@@ -136,6 +136,9 @@ typedef struct TexcOptions {
 int texc_compile(const TexcOptions *o);
 /* Passes, kernels and code for a lowered module, emitted as o->emit says. */
 int texc_emit_module(const TexcOptions *o, IrModule *m);
+/* --grad / --grad-all: declares the derived functions o asks for in m;
+ * false (reported to d) if one cannot be made. */
+bool texc_request_gradients(IrModule *m, const TexcOptions *o, Diag *d);
 /* The whole file, NUL-terminated; NULL if it cannot be read. */
 char *texc_read_file(const char *path, size_t *len);
 

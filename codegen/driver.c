@@ -211,7 +211,7 @@ static bool request_gradient(IrModule *m, IrFunc *f, const TexcOptions *o, Diag 
   return true;
 }
 
-static bool request_gradients(IrModule *m, const TexcOptions *o, Diag *d) {
+bool texc_request_gradients(IrModule *m, const TexcOptions *o, Diag *d) {
   bool ok = true;
   int nfuncs = m->funcs.len;
   for (const char *p = o->grad; p && *p;) {
@@ -360,7 +360,7 @@ int texc_compile(const TexcOptions *o) {
     IrModule *m = ends_with(o->input, ".ir") ? ir_parse(o->input, text, &diag) : fe_compile_text(o->input, text, prefix, &diag);
     if (m && ends_with(o->input, ".ir")) m->name = arena_strdup(&m->arena, prefix);
     if (o->stats) fprintf(stderr, "frontend   %8.3f ms\n", now_ms() - t0);
-    if (m && (o->grad || o->grad_all) && !request_gradients(m, o, &diag)) rc = 1;
+    if (m && (o->grad || o->grad_all) && !texc_request_gradients(m, o, &diag)) rc = 1;
     else rc = m ? texc_emit_module(o, m) : 1;
     ir_module_free(m);
   }
