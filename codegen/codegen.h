@@ -132,6 +132,10 @@ typedef struct TexcOptions {
   const char *dims;            /* --dims N=1024,...: evaluate --stats sizes */
 } TexcOptions;
 
+/* Why the options cannot be used together (unknown pass names, a lowering
+ * pass disabled, --passes with an emit that needs every lowering pass) in
+ * buf, or NULL if they can. */
+const char *texc_options_error(const TexcOptions *o, char *buf, size_t len);
 /* Runs the whole compiler; returns the process exit status. */
 int texc_compile(const TexcOptions *o);
 /* Passes, kernels and code for a lowered module, emitted as o->emit says. */

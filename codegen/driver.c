@@ -324,6 +324,23 @@ int texc_emit_module(const TexcOptions *o, IrModule *m) {
   return rc;
 }
 
+const char *texc_options_error(const TexcOptions *o, char *buf, size_t len) {
+  const char *lists[] = {o->only_passes, o->disable_pass, o->print_after};
+  char name[64];
+  for (int i = 0; i < 3; i++)
+    if (pass_unknown_in(lists[i], name, sizeof name))
+      return snprintf(buf, len, "unknown pass '%s' (texc --list-passes shows them)", name), buf;
+  /* Skipping a lowering pass leaves calls, unbuilt derivatives or
+   * stop_gradient for kernels and codegen, which cannot handle them. */
+  for (int i = 0; i < pass_count; i++)
+    if (!pass_table[i].optimising && tex_in_list(o->disable_pass, pass_table[i].name))
+      return snprintf(buf, len, "--disable-pass: '%s' always runs (it lowers the program); only optimising passes can be disabled",
+                      pass_table[i].name), buf;
+  if (o->only_passes && o->emit != EMIT_IR && o->emit != EMIT_AST)
+    return snprintf(buf, len, "--passes runs only the passes it names, for looking at their IR: use it with --emit=ir"), buf;
+  return NULL;
+}
+
 int texc_compile(const TexcOptions *o) {
   double t0 = now_ms();
   size_t len;

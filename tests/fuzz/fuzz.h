@@ -10,8 +10,10 @@
  *
  * A text may start with the golden tests' option line, `# RUN: ARGS` (.tex)
  * or `// RUN: ARGS` (.ir), so the tests' files are seeds as they are:
- * -O0..-O3, --fast-math, --grad NAME, --grad-all, --wrt P,Q, --passes P,Q and
- * --disable-pass P,Q are honoured; other words are ignored. */
+ * -O0..-O3, --fast-math, --grad NAME, --grad-all, --wrt P,Q, --passes P,Q,
+ * --disable-pass P,Q and --emit=ir (stop after the passes) are honoured;
+ * other words are ignored.  Options texc would refuse (texc_options_error)
+ * end the input as texc's usage error does. */
 #ifndef TEXC_FUZZ_H
 #define TEXC_FUZZ_H
 
@@ -61,6 +63,7 @@ static void fuzz_parse_word(FuzzOptions *fo, char **w, char *end) {
   else if ((v = fuzz_option_value(w, end, "--wrt"))) o->wrt = v;
   else if ((v = fuzz_option_value(w, end, "--passes"))) o->only_passes = v;
   else if ((v = fuzz_option_value(w, end, "--disable-pass"))) o->disable_pass = v;
+  else if ((v = fuzz_option_value(w, end, "--emit"))) o->emit = strcmp(v, "ir") == 0 ? EMIT_IR : EMIT_KERNELS;
 }
 
 /* Reads the options of a leading `# RUN:` / `// RUN:` line. */
@@ -75,8 +78,10 @@ static void fuzz_parse_options(FuzzOptions *fo, const char *text) {
   char *end = fo->words + n;
   for (char *c = fo->words; c < end; c++)
     if (*c == ' ' || *c == '\t' || *c == '\r') *c = 0;
+  fo->o.emit = EMIT_SO;
   for (char *w = fo->words; w < end; w += strlen(w) + 1)
     if (*w) fuzz_parse_word(fo, &w, end);
+  if (fo->o.only_passes && fo->o.emit == EMIT_SO) fo->o.emit = EMIT_IR; /* as run-golden.sh runs them */
 }
 
 /* A compiler bug found: say what, then abort so libFuzzer keeps the input. */
@@ -102,6 +107,10 @@ static void fuzz_backend(IrModule *m, const TexcOptions *o, bool llvm) {
   PassOptions po = {.opt_level = o->opt_level, .disabled = o->disable_pass, .only = o->only_passes, .verify = true};
   m->fast_math = o->fast_math;
   if (pass_run_pipeline(m, &po)) fuzz_bug("the IR is invalid after a pass (see above)", NULL);
+  if (o->emit == EMIT_IR) {
+    ir_print_module(fuzz_sink(), m);
+    return;
+  }
   KProgram **progs = tex_calloc((size_t)m->funcs.len + 1, sizeof(KProgram *));
   int n = 0;
   for (int i = 0; i < m->funcs.len; i++) {
@@ -120,7 +129,9 @@ static void fuzz_backend(IrModule *m, const TexcOptions *o, bool llvm) {
 static bool fuzz_compile(const char *text, size_t len, bool ir, bool llvm) {
   if (strlen(text) != len) return false; /* texc refuses a NUL byte */
   FuzzOptions fo;
+  char why[256];
   fuzz_parse_options(&fo, text);
+  if (texc_options_error(&fo.o, why, sizeof why)) return false; /* texc stops with a usage error */
   Diag d;
   diag_init(&d, fuzz_sink());
   IrModule *m = ir ? ir_parse("fuzz.ir", text, &d) : fe_compile_text("fuzz.tex", text, "fuzz", &d);
