@@ -1,7 +1,8 @@
 # texc — build, test, demo.  Out-of-tree: everything lands in $(BUILD).
 #
 #   make            build/texc and the runtime archives
-#   make test       every test, then again under ASan+UBSan (build/san)
+#   make test       every test, then again under ASan+UBSan (build/san), then
+#                   make fuzz-smoke
 #   make demo       compile examples/logreg.tex and run it on data
 #   make fuzz       every libFuzzer harness for FUZZ_SECONDS each (tests/fuzz)
 #
@@ -41,7 +42,10 @@ endif
 Q       := $(if $(V),,@)   # make V=1 shows every command
 
 # ---- Debian packages: one stamp, safe under -j -----------------------------
-PKGS  := llvm-19-dev lld-19 re2c bison libcmocka-dev libdlpack-dev libzstd-dev
+# clang-19 and its sanitizer/libFuzzer runtimes: only the fuzz harnesses use
+# them, but make test runs fuzz-smoke.
+FUZZ_PKGS := clang-19 libclang-rt-19-dev
+PKGS  := llvm-19-dev lld-19 re2c bison libcmocka-dev libdlpack-dev libzstd-dev $(FUZZ_PKGS)
 STAMP := $(B)/.deps-stamp
 $(STAMP):
 	@mkdir -p $(@D)
@@ -117,23 +121,14 @@ check-e2e: $(B)/tests/e2e $(B)/texc $(B)/libtexrt.a
 	@TEXC_VERIFY=1 TEXC=$(B)/texc $(B)/tests/e2e tests/e2e
 check: check-unit check-golden check-e2e
 
-# make test: the whole suite, then the whole suite again under ASan+UBSan.
+# make test: the whole suite, then the whole suite again under ASan+UBSan,
+# then each fuzzer for a few seconds.
 test: $(STAMP)
 	$(MAKE) check
 	$(MAKE) BUILD=$(B)/san SAN=1 check
+	$(MAKE) fuzz-smoke
 
 # ---- fuzz: libFuzzer harnesses (tests/fuzz/README.md) ----------------------
-# clang-19 and its sanitizer/libFuzzer runtimes, only for the fuzz targets.
-FUZZ_PKGS  := clang-19 libclang-rt-19-dev
-FUZZ_STAMP := $(B)/.fuzz-deps-stamp
-$(FUZZ_STAMP): $(STAMP)
-	@missing=""; for p in $(FUZZ_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
-	@touch $@
-
 FUZZERS       := fuzz_source fuzz_llvm fuzz_ir fuzz_bind fuzz_struct
 FUZZ_SECONDS  ?= 60
 FUZZ_MODELS   := $(patsubst tests/fuzz/models/%.tex,$(B)/models/lib%.so,$(wildcard tests/fuzz/models/*.tex))
@@ -153,7 +148,7 @@ $(B)/models/lib%.so: tests/fuzz/models/%.tex $(B)/texc $(B)/libtexrt.a
 	@mkdir -p $(@D)
 	$(Q)ASAN_OPTIONS=detect_leaks=0 TEXC_RUNTIME=$(B)/libtexrt.a $(B)/texc $< -O1 -o $@
 
-fuzz-build: $(FUZZ_STAMP)
+fuzz-build: $(STAMP)
 	$(MAKE) BUILD=$(B)/fuzz FUZZ=1 fuzz-harnesses
 
 # make fuzz FUZZ_SECONDS=N: each harness N seconds from its corpus (new inputs
