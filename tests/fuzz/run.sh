@@ -47,7 +47,7 @@ for h in "$@"; do
     nice "$B/$h" $(flags "$h") -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 -timeout=30 \
       -rss_limit_mb=4096 -max_total_time="$SECONDS_EACH" -print_final_stats=1 \
       -artifact_prefix="$crashes/" "$corpus" "$seeds" 2>&1 | grep -E '^#[0-9]+: |DONE|INFO: fuzzed|crash-|timeout-|oom-|stat::'
-    n=$(ls "$crashes" | wc -l)
+    n=$(ls "$crashes" | grep -cE '^(crash|timeout|oom|leak|slow-unit)-')
     echo "   $h: $n crash/timeout/oom files in $crashes"
     [ "$n" -eq 0 ] || failed=1
     ;;
@@ -62,16 +62,17 @@ for h in "$@"; do
     else
       grep -E 'DONE|Done' "$tmp.log" | tail -1
     fi
-    rm -rf "$tmp" "$tmp.log"
+    rm -rf "$tmp"
     if [ -d "tests/fuzz/regress/$h" ] && [ -n "$(ls "tests/fuzz/regress/$h")" ]; then
-      if ! "$B/$h" -timeout=30 tests/fuzz/regress/"$h"/* >"$crashes/regress.log" 2>&1; then
-        tail -40 "$crashes/regress.log"
+      if ! "$B/$h" -timeout=30 tests/fuzz/regress/"$h"/* >"$tmp.log" 2>&1; then
+        tail -40 "$tmp.log"
         echo "FAIL $h: a regression input of tests/fuzz/regress/$h crashes again"
         failed=1
       else
         echo "   $h: $(ls "tests/fuzz/regress/$h" | wc -l) regression inputs pass"
       fi
     fi
+    rm -f "$tmp.log"
     ;;
   *)
     echo "usage: run.sh long|smoke HARNESS..." >&2
