@@ -1,8 +1,10 @@
 # texc — build, test, demo.  Out-of-tree: everything lands in $(BUILD).
 #
 #   make            build/texc and the runtime archives
-#   make test       every test, then again under ASan+UBSan (build/san)
+#   make test       every test, then again under ASan+UBSan (build/san), then
+#                   make fuzz-smoke
 #   make demo       compile examples/logreg.tex and run it on data
+#   make fuzz       every libFuzzer harness for FUZZ_SECONDS each (tests/fuzz)
 #
 # Each entry point first installs missing Debian packages (one stamp target).
 
@@ -26,10 +28,24 @@ CFLAGS  := -std=c11 $(WARN) $(OPT) $(SANFLAGS) $(SANDEFS) -D_GNU_SOURCE -MMD -MP
 LLVM_CFLAGS = $(shell $(LLVM_CONFIG) --cflags 2>/dev/null)
 LLVM_LIBS   = $(shell $(LLVM_CONFIG) --ldflags 2>/dev/null) -Wl,-rpath,$(shell $(LLVM_CONFIG) --libdir 2>/dev/null) $(shell $(LLVM_CONFIG) --libs 2>/dev/null)
 LDFLAGS := $(SANFLAGS)
+# FUZZ=1 (only through `make fuzz*`): clang-19, the compiler and runtime
+# instrumented for libFuzzer with ASan+UBSan, in $(BUILD) = build/fuzz.
+ifeq ($(FUZZ),1)
+CC       := clang-19
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SANDEFS  := -DTEXC_SANITIZED_RUNTIME
+OPT      := -O1 -g
+CFLAGS   := -std=c11 $(WARN) $(OPT) $(SANFLAGS) $(SANDEFS) -D_GNU_SOURCE -MMD -MP \
+            -I. -Iir -Ifrontend -Ipasses -Icodegen -Idriver -Iruntime -Ilang -I$(B)/gen
+LDFLAGS  := -fsanitize=address,undefined
+endif
 Q       := $(if $(V),,@)   # make V=1 shows every command
 
 # ---- Debian packages: one stamp, safe under -j -----------------------------
-PKGS  := llvm-19-dev lld-19 re2c bison libcmocka-dev libdlpack-dev libzstd-dev
+# clang-19 and its sanitizer/libFuzzer runtimes: only the fuzz harnesses use
+# them, but make test runs fuzz-smoke.
+FUZZ_PKGS := clang-19 libclang-rt-19-dev
+PKGS  := llvm-19-dev lld-19 re2c bison libcmocka-dev libdlpack-dev libzstd-dev $(FUZZ_PKGS)
 STAMP := $(B)/.deps-stamp
 $(STAMP):
 	@mkdir -p $(@D)
@@ -50,7 +66,7 @@ RUNTIME_OBJS  := $(RUNTIME_SRCS:%.c=$(B)/rt/%.o)
 GEN_HDRS      := $(B)/gen/parser.h
 
 all: $(B)/texc $(B)/libtexrt.a
-.PHONY: all deps test check check-unit check-golden check-e2e check-hostile check-fault check-tsan demo clean bench test-diff fuzz-diff
+.PHONY: all deps test check check-unit check-golden check-e2e check-hostile check-fault check-tsan demo clean bench test-diff fuzz-diff fuzz fuzz-smoke fuzz-build fuzz-harnesses
 
 $(B)/gen/parser.c $(B)/gen/parser.h: frontend/parser.y | $(STAMP)
 	@mkdir -p $(@D)
@@ -61,7 +77,7 @@ $(B)/gen/lexer.c: frontend/lexer.re | $(STAMP)
 
 $(B)/gen/%.o: $(B)/gen/%.c $(GEN_HDRS)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -Wno-unused-function -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -Wno-unused-function -Wno-unused-but-set-variable -c -o $@ $<
 $(B)/%.o: %.c $(GEN_HDRS) | $(STAMP)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
@@ -141,7 +157,7 @@ check-hostile: $(B)/texc $(B)/libtexrt.a
 # differential test against NumPy (a few hundred random programs, fixed
 # seed), one function from 8 threads under ThreadSanitizer, then the whole
 # suite again under ASan+UBSan, and allocation-failure sweeps under
-# LeakSanitizer.  (The differential test loads the models into
+# LeakSanitizer, then each libFuzzer harness for a few seconds.  (The differential test loads the models into
 # Python, which is not instrumented, so it runs on the plain build only.)
 test: $(STAMP)
 	sh .ci/house-check
@@ -150,6 +166,7 @@ test: $(STAMP)
 	$(MAKE) check-tsan
 	$(MAKE) BUILD=$(B)/san SAN=1 check
 	$(MAKE) BUILD=$(B)/san SAN=1 check-fault
+	$(MAKE) fuzz-smoke
 
 # ---- differential testing against NumPy (tests/diff) -------------------------
 # test-diff: DIFF_FILES generated files (5 functions each) from DIFF_SEED, then
@@ -174,6 +191,38 @@ test-diff: $(B)/texc $(B)/libtexrt.a $(DIFF_STAMP)
 	@$(DIFF_PY) --regress tests/diff/regress
 fuzz-diff: $(B)/texc $(B)/libtexrt.a $(DIFF_STAMP)
 	@$(DIFF_PY) --seconds $(DIFF_SECONDS)
+
+# ---- fuzz: libFuzzer harnesses (tests/fuzz/README.md) ----------------------
+FUZZERS       := fuzz_source fuzz_llvm fuzz_ir fuzz_bind fuzz_struct
+FUZZ_SECONDS  ?= 60
+FUZZ_MODELS   := $(patsubst tests/fuzz/models/%.tex,$(B)/models/lib%.so,$(wildcard tests/fuzz/models/*.tex))
+FUZZ_LINK     := -fsanitize=fuzzer,address,undefined
+
+# Inside the FUZZ=1 sub-make ($(B) is build/fuzz): the harnesses, an
+# instrumented texc, and the models fuzz_bind loads (linked with the
+# instrumented runtime, whose sanitizer symbols the harness provides:
+# fuzz_bind exports libFuzzer's coverage hooks with -rdynamic, so the
+# runtime inside each model counts towards coverage).
+fuzz-harnesses: $(FUZZERS:%=$(B)/%) $(FUZZ_MODELS)
+$(B)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(B)/libtexc.a $(B)/libtexrt.a
+	@echo "  FUZZ    $@"
+	$(Q)$(CC) $(CFLAGS) $(LLVM_CFLAGS) -Itests -DFUZZ_MODELS_DIR='"$(abspath $(B)/models)"' $(FUZZ_LINK) -o $@ \
+	  $< $(B)/libtexc.a $(B)/libtexrt.a $(LLVM_LIBS) -lm -ldl -lpthread $(if $(findstring bind,$@),-rdynamic)
+$(B)/models/lib%.so: tests/fuzz/models/%.tex $(B)/texc $(B)/libtexrt.a
+	@mkdir -p $(@D)
+	$(Q)ASAN_OPTIONS=detect_leaks=0 TEXC_RUNTIME=$(B)/libtexrt.a $(B)/texc $< -O1 -o $@
+
+fuzz-build: $(STAMP)
+	$(MAKE) BUILD=$(B)/fuzz FUZZ=1 fuzz-harnesses
+
+# make fuzz FUZZ_SECONDS=N: each harness N seconds from its corpus (new inputs
+# go to build/fuzz/corpus/<harness>, crashes to build/fuzz/crashes/<harness>/).
+fuzz: fuzz-build
+	@B=$(B)/fuzz SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh long $(FUZZERS)
+# make fuzz-smoke: each harness ~3 s on its seeds, then every regression
+# input; fails on any crash.
+fuzz-smoke: fuzz-build
+	@B=$(B)/fuzz SECONDS=3 sh tests/fuzz/run.sh smoke $(FUZZERS)
 
 # ---- demo ------------------------------------------------------------------
 demo: $(B)/texc $(B)/libtexrt.a

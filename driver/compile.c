@@ -239,7 +239,7 @@ static bool request_gradient(IrModule *m, IrFunc *f, const TexcOptions *o, Diag 
   return true;
 }
 
-static bool request_gradients(IrModule *m, const TexcOptions *o, Diag *d) {
+bool texc_request_gradients(IrModule *m, const TexcOptions *o, Diag *d) {
   bool ok = true;
   int nfuncs = m->funcs.len;
   for (const char *p = o->grad; p && *p;) {
@@ -350,6 +350,23 @@ int texc_emit_module(const TexcOptions *o, IrModule *m) {
   return rc;
 }
 
+const char *texc_options_error(const TexcOptions *o, char *buf, size_t len) {
+  const char *lists[] = {o->only_passes, o->disable_pass, o->print_after};
+  char name[64];
+  for (int i = 0; i < 3; i++)
+    if (pass_unknown_in(lists[i], name, sizeof name))
+      return snprintf(buf, len, "unknown pass '%s' (texc --list-passes shows them)", name), buf;
+  /* Skipping a lowering pass leaves calls, unbuilt derivatives or
+   * stop_gradient for kernels and codegen, which cannot handle them. */
+  for (int i = 0; i < pass_count; i++)
+    if (!pass_table[i].optimising && tex_in_list(o->disable_pass, pass_table[i].name))
+      return snprintf(buf, len, "--disable-pass: '%s' always runs (it lowers the program); only optimising passes can be disabled",
+                      pass_table[i].name), buf;
+  if (o->only_passes && o->emit != EMIT_IR && o->emit != EMIT_AST)
+    return snprintf(buf, len, "--passes runs only the passes it names, for looking at their IR: use it with --emit=ir"), buf;
+  return NULL;
+}
+
 /* The source text of o->input, or NULL after saying why not. */
 static char *read_source(const TexcOptions *o, int *rc) {
   size_t len;
@@ -409,7 +426,7 @@ static int compile_module(const TexcOptions *o, const char *text, Diag *diag, do
   else if (ir && ir_verify(m, stderr, NULL)) { /* IR from a file is user input: always checked */
     fprintf(stderr, "texc: %s is not valid IR\n", o->input);
     rc = TEXC_EXIT_ERROR;
-  } else if ((o->grad || o->grad_all) && !request_gradients(m, o, diag)) rc = TEXC_EXIT_ERROR;
+  } else if ((o->grad || o->grad_all) && !texc_request_gradients(m, o, diag)) rc = TEXC_EXIT_ERROR;
   else rc = texc_emit_module(o, m);
   ir_module_free(m);
   return rc;

@@ -33,10 +33,17 @@ typedef struct TexcOptions {
   const char *dims;            /* --dims N=1024,...: evaluate --stats sizes */
 } TexcOptions;
 
+/* Why the options cannot be used together (unknown pass names, a lowering
+ * pass disabled, --passes with an emit that needs every lowering pass) in
+ * buf, or NULL if they can. */
+const char *texc_options_error(const TexcOptions *o, char *buf, size_t len);
 /* Runs the whole compiler; returns the process exit status. */
 int texc_compile(const TexcOptions *o);
 /* Passes, kernels and code for a lowered module, emitted as o->emit says. */
 int texc_emit_module(const TexcOptions *o, IrModule *m);
+/* --grad / --grad-all: declares the derived functions o asks for in m;
+ * false (reported to d) if one cannot be made. */
+bool texc_request_gradients(IrModule *m, const TexcOptions *o, Diag *d);
 /* The whole file, NUL-terminated; NULL if it cannot be read. */
 char *texc_read_file(const char *path, size_t *len);
 

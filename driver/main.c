@@ -166,10 +166,7 @@ int main(int argc, char **argv) {
     if (rc) return rc;
   }
   if (!o.input) return bad_usage("%s", "no input file");
-  const char *lists[] = {o.only_passes, o.disable_pass, o.print_after};
-  char unknown[64];
-  for (int i = 0; i < 3; i++)
-    if (pass_unknown_in(lists[i], unknown, sizeof unknown))
-      return bad_usage("unknown pass '%s' (texc --list-passes shows them)", unknown);
+  char why[256];
+  if (texc_options_error(&o, why, sizeof why)) return bad_usage("%s", why);
   return texc_compile(&o);
 }

@@ -70,7 +70,33 @@ static void test_dot(void **state) {
   assert_non_null(strstr(text, "label=\"matmul\\nf32[N, H]\""));
 }
 
+/* Options that skip a lowering pass used to reach kernels and codegen with
+ * calls left in the IR: `--disable-pass=inline` stopped with an internal
+ * error, `--disable-pass=autodiff` read past a heap buffer, `--passes=cse`
+ * with any emit but ir stopped with an internal error (found by fuzz_ir). */
+static void test_options_that_skip_lowering(void **state) {
+  (void)state;
+  char why[256];
+  TexcOptions ok = {.opt_level = 2, .disable_pass = "cse,dce", .only_passes = NULL};
+  assert_null(texc_options_error(&ok, why, sizeof why));
+  TexcOptions ir = {.emit = EMIT_IR, .only_passes = "cse"};
+  assert_null(texc_options_error(&ir, why, sizeof why));
+  const char *lowering[] = {"inline", "autodiff", "jvp", "stabilize", "simplify", "cse,inline"};
+  for (size_t i = 0; i < sizeof lowering / sizeof lowering[0]; i++) {
+    TexcOptions o = {.opt_level = 2, .disable_pass = lowering[i]};
+    assert_non_null(texc_options_error(&o, why, sizeof why));
+    assert_non_null(strstr(why, "always runs"));
+  }
+  TexcOptions kernels = {.emit = EMIT_KERNELS, .only_passes = "cse"};
+  assert_non_null(texc_options_error(&kernels, why, sizeof why));
+  assert_non_null(strstr(why, "--emit=ir"));
+  TexcOptions unknown = {.emit = EMIT_IR, .only_passes = "cse,bogus"};
+  assert_non_null(texc_options_error(&unknown, why, sizeof why));
+  assert_non_null(strstr(why, "unknown pass 'bogus'"));
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_identical_kernels_are_shared), cmocka_unit_test(test_dot)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_identical_kernels_are_shared), cmocka_unit_test(test_dot),
+                                     cmocka_unit_test(test_options_that_skip_lowering)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
