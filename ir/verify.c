@@ -35,18 +35,61 @@ static void problem(Verifier *v, const IrFunc *f, const IrNode *n, const char *f
   v->problems++;
 }
 
+/* The callee's dims with its size symbols bound by the call's operands, as
+ * inlining will bind them: each param dim that is a symbol binds it (the
+ * first one; the others must agree), every other dim must then equal the
+ * operand's.  Returns the binding (caller frees), or NULL after a problem. */
+static Dim *bind_call(Verifier *v, IrFunc *f, IrNode *n, IrFunc *callee) {
+  DimTable *t = v->m->dims;
+  Dim *map = tex_calloc((size_t)dim_nsymbols(t) + 1, sizeof(Dim));
+  for (int i = 0; i < n->nargs; i++)
+    for (int a = 0; a < n->args[i]->rank; a++) {
+      int sym = dim_as_sym(callee->params[i]->shape[a]);
+      if (sym >= 0 && !map[sym]) map[sym] = n->args[i]->shape[a];
+    }
+  for (int i = 0; i < n->nargs; i++)
+    for (int a = 0; a < n->args[i]->rank; a++)
+      if (dim_subst(t, callee->params[i]->shape[a], map) != n->args[i]->shape[a]) {
+        problem(v, f, n, "operand %d: dim %d disagrees with param %%%s of @%s", i, a, callee->params[i]->name, callee->name);
+        tex_free(map);
+        return NULL;
+      }
+  return map;
+}
+
+/* Result r of callee, as this call gives it, against node n's type. */
+static bool result_fits(Verifier *v, const IrFunc *callee, int r, const IrNode *n, const Dim *map) {
+  const IrNode *want = callee->results[r];
+  if (want->dtype != n->dtype || want->rank != n->rank) return false;
+  for (int a = 0; a < n->rank; a++)
+    if (dim_subst(v->m->dims, want->shape[a], map) != n->shape[a]) return false;
+  return true;
+}
+
 static void verify_call(Verifier *v, IrFunc *f, IrNode *n) {
   IrFunc *callee = n->attr.callee;
   if (!callee) {
     problem(v, f, n, "call without callee");
     return;
   }
-  if (callee->nparams != n->nargs) problem(v, f, n, "%d operands for %d params of @%s", n->nargs, callee->nparams, callee->name);
-  if (callee->nresults == 1 && (callee->results[0]->dtype != n->dtype || callee->results[0]->rank != n->rank))
-    problem(v, f, n, "type differs from the result of @%s", callee->name);
-  for (int i = 0; i < n->nargs && i < callee->nparams; i++)
-    if (n->args[i]->dtype != callee->params[i]->dtype || n->args[i]->rank != callee->params[i]->rank)
+  if (callee->nparams != n->nargs) {
+    problem(v, f, n, "%d operands for %d params of @%s", n->nargs, callee->nparams, callee->name);
+    return;
+  }
+  for (int i = 0; i < n->nargs; i++)
+    if (n->args[i]->dtype != callee->params[i]->dtype || n->args[i]->rank != callee->params[i]->rank) {
       problem(v, f, n, "operand %d does not match param %%%s of @%s", i, callee->params[i]->name, callee->name);
+      return;
+    }
+  Dim *map = callee->results ? bind_call(v, f, n, callee) : NULL;
+  if (map && callee->nresults == 1 && !result_fits(v, callee, 0, n, map))
+    problem(v, f, n, "type differs from the result of @%s", callee->name);
+  for (int i = n->id + 1; map && callee->nresults > 1 && i < f->body.len; i++) {
+    IrNode *p = f->body.items[i];
+    if (p->op == OP_PROJ && p->args[0] == n && p->attr.i >= 0 && p->attr.i < callee->nresults && !result_fits(v, callee, (int)p->attr.i, p, map))
+      problem(v, f, p, "proj type differs from result %lld of @%s", (long long)p->attr.i, callee->name);
+  }
+  tex_free(map);
 }
 
 static void verify_types(Verifier *v, IrFunc *f, IrNode *n) {

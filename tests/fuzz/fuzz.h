@@ -91,7 +91,7 @@ static _Noreturn void fuzz_bug(const char *what, const char *detail) {
 /* Kernels -> one LLVM module, verified (no optimisation, no object). */
 static void fuzz_llvm(IrModule *m, KProgram **progs, int n) {
   CgModule cm;
-  if (!cg_module_init(&cm, m->name, "x86-64-v3")) fuzz_bug("cg_module_init failed", NULL);
+  if (!cg_module_init(&cm, &cg_target_x86_64, m->name, "x86-64-v3")) fuzz_bug("cg_module_init failed", NULL);
   cg_build_module(&cm, NULL, m, progs, n);
   char *err = NULL;
   if (LLVMVerifyModule(cm.mod, LLVMReturnStatusAction, &err)) fuzz_bug("generated LLVM IR is invalid", err);
