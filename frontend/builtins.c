@@ -127,7 +127,7 @@ static bool reduction_axes(Sema *s, const CallArgs *a, const IrNode *x, unsigned
   int64_t ax = a->axis < 0 ? a->axis + x->rank : a->axis;
   if (ax < 0 || ax >= x->rank) {
     char tb[256];
-    sema_error(s, a->axis_loc, "axis %lld is out of range for %s (rank %d)", (long long)a->axis, sema_type_text(s, x, tb), x->rank);
+    sema_error(s, a->axis_loc, "axis %lld is out of range for %s (rank %d)", (long long)a->axis, sema_type_text(s, x, tb, sizeof tb), x->rank);
     return false;
   }
   *mask = 1u << ax;
@@ -166,7 +166,7 @@ static bool float_operand(Sema *s, const Expr *e, Val *x) {
   if (x->poison) return false;
   if (dtype_is_float(x->node->dtype)) return true;
   char tb[256];
-  sema_error(s, e->loc, "%s() needs floating point, got %s; cast first, e.g. f32(x)", e->name, sema_type_text(s, x->node, tb));
+  sema_error(s, e->loc, "%s() needs floating point, got %s; cast first, e.g. f32(x)", e->name, sema_type_text(s, x->node, tb, sizeof tb));
   return false;
 }
 
@@ -372,7 +372,7 @@ static bool wrt_param(Sema *s, DeriveCall *dc, const Expr *name, ParamSet *set) 
   char tb[256];
   if (!dtype_is_float(p->dtype)) {
     sema_error(s, name->loc, "cannot differentiate with respect to '%s': it is %s; only floating-point parameters have gradients",
-               p->name, sema_type_text(s, p, tb));
+               p->name, sema_type_text(s, p, tb, sizeof tb));
     return false;
   }
   if (ps_has(set, i)) {
@@ -436,15 +436,15 @@ static bool check_results(Sema *s, DeriveCall *dc) {
       sema_error(s, at, "%s() needs one scalar floating-point result; %s() returns %d values: use vjp()", dc->e->name, f->name, nvalues);
     else if (dtype_is_float(r->dtype))
       sema_error(s, at, "%s() needs one scalar floating-point result; %s() returns %s: use vjp()", dc->e->name, f->name,
-            sema_type_text(s, r, tb));
+            sema_type_text(s, r, tb, sizeof tb));
     else
       sema_error(s, at, "%s() needs one scalar floating-point result; %s() returns %s, which has no gradient", dc->e->name, f->name,
-            sema_type_text(s, r, tb));
+            sema_type_text(s, r, tb, sizeof tb));
     return false;
   }
   if (float_results(f)) return true;
   sema_error(s, at, "%s() needs a floating-point result; %s() returns %s", dc->e->name, f->name,
-        nvalues == 1 ? sema_type_text(s, f->results[0], tb) : "no floating-point value");
+        nvalues == 1 ? sema_type_text(s, f->results[0], tb, sizeof tb) : "no floating-point value");
   return false;
 }
 

@@ -205,9 +205,9 @@ static inline Val sema_poison(void) { return (Val){.poison = true}; }
 static inline Val sema_typed(IrNode *n) { return (Val){.node = n, .loc = n->loc}; }
 
 void sema_error(Sema *s, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* "f32[N, 10]" for messages; buf must hold 256 bytes. */
-const char *sema_type_text(Sema *s, const IrNode *n, char *buf);
-const char *sema_val_text(Sema *s, const Val *v, char *buf);
+/* "f32[N, 10]" for messages, into buf (len bytes, truncated to fit). */
+const char *sema_type_text(Sema *s, const IrNode *n, char *buf, size_t len);
+const char *sema_val_text(Sema *s, const Val *v, char *buf, size_t len);
 int sema_edit_distance(const char *a, const char *b);
 const Binding *sema_lookup(Sema *s, const char *name);
 

@@ -29,16 +29,16 @@ void sema_error(Sema *s, SrcLoc loc, const char *fmt, ...) {
   va_end(ap);
 }
 
-const char *sema_type_text(Sema *s, const IrNode *n, char *buf) {
-  ir_type_snprint(s->m, n->dtype, n->rank, n->shape, buf, 256);
+const char *sema_type_text(Sema *s, const IrNode *n, char *buf, size_t len) {
+  ir_type_snprint(s->m, n->dtype, n->rank, n->shape, buf, len);
   return buf;
 }
 
-const char *sema_val_text(Sema *s, const Val *v, char *buf) {
-  if (v->node) return sema_type_text(s, v->node, buf);
-  if (v->ntuple) snprintf(buf, 256, "%d values", v->ntuple);
-  else if (v->weak_float) snprintf(buf, 256, "float literal %g", v->f);
-  else snprintf(buf, 256, "integer literal %lld", (long long)v->i);
+const char *sema_val_text(Sema *s, const Val *v, char *buf, size_t len) {
+  if (v->node) return sema_type_text(s, v->node, buf, len);
+  if (v->ntuple) snprintf(buf, len, "%d values", v->ntuple);
+  else if (v->weak_float) snprintf(buf, len, "float literal %g", v->f);
+  else snprintf(buf, len, "integer literal %lld", (long long)v->i);
   return buf;
 }
 
@@ -159,7 +159,7 @@ static bool unify_dtypes(Sema *s, Val *a, Val *b, SrcLoc at) {
   if (a->node->dtype != b->node->dtype) {
     char ta[256], tb[256];
     sema_error(s, at, "cannot mix %s and %s: arrays never convert implicitly; cast one, e.g. %s(x)",
-          sema_type_text(s, a->node, ta), sema_type_text(s, b->node, tb), dtype_names[a->node->dtype]);
+          sema_type_text(s, a->node, ta, sizeof ta), sema_type_text(s, b->node, tb, sizeof tb), dtype_names[a->node->dtype]);
     return false;
   }
   return true;
@@ -187,7 +187,7 @@ static bool broadcast_shape(Sema *s, Val *vals, int n, SrcLoc at, int *rank, Dim
       char ta[256], tb[256];
       int j = 0;
       while (j < i && (vals[j].node->rank < *rank - o || vals[j].node->shape[o - (*rank - vals[j].node->rank)] != shape[o])) j++;
-      sema_error(s, at, "cannot broadcast %s with %s", sema_type_text(s, vals[j < i ? j : 0].node, ta), sema_type_text(s, x, tb));
+      sema_error(s, at, "cannot broadcast %s with %s", sema_type_text(s, vals[j < i ? j : 0].node, ta, sizeof ta), sema_type_text(s, x, tb, sizeof tb));
       return false;
     }
   }
@@ -289,7 +289,7 @@ static Val lower_matmul(Sema *s, const Expr *e, Val a, Val b) {
     return sema_poison();
   }
   if (x->rank < 1 || x->rank > 2 || y->rank < 1 || y->rank > 2) {
-    sema_error(s, e->loc, "'@' takes matrices and vectors (rank 1 or 2), got %s @ %s", sema_type_text(s, x, ta), sema_type_text(s, y, tb));
+    sema_error(s, e->loc, "'@' takes matrices and vectors (rank 1 or 2), got %s @ %s", sema_type_text(s, x, ta, sizeof ta), sema_type_text(s, y, tb, sizeof tb));
     return sema_poison();
   }
   if (x->shape[x->rank - 1] != y->shape[0]) {
@@ -297,7 +297,7 @@ static Val lower_matmul(Sema *s, const Expr *e, Val a, Val b) {
     dim_snprint(s->m->dims, x->shape[x->rank - 1], da, sizeof da);
     dim_snprint(s->m->dims, y->shape[0], db, sizeof db);
     bool hint = y->rank == 2 && x->shape[x->rank - 1] == y->shape[1];
-    sema_error(s, e->loc, "matrix product %s @ %s: inner dims %s and %s differ%s", sema_type_text(s, x, ta), sema_type_text(s, y, tb), da, db,
+    sema_error(s, e->loc, "matrix product %s @ %s: inner dims %s and %s differ%s", sema_type_text(s, x, ta, sizeof ta), sema_type_text(s, y, tb, sizeof tb), da, db,
           hint ? "; did you mean a @ transpose(b)?" : "");
     return sema_poison();
   }
@@ -310,15 +310,15 @@ bool sema_check_operand_class(Sema *s, Op op, const Val *v, const char *what, Sr
   DTypeRule rule = op_info[op].dtype;
   char tb[256];
   if ((rule == DTR_NUM || rule == DTR_FLOAT) && t == DT_BOOL) {
-    sema_error(s, at, "%s needs numbers, got %s", what, sema_type_text(s, v->node, tb));
+    sema_error(s, at, "%s needs numbers, got %s", what, sema_type_text(s, v->node, tb, sizeof tb));
     return false;
   }
   if (rule == DTR_FLOAT && !dtype_is_float(t)) {
-    sema_error(s, at, "%s needs floating point, got %s; cast first, e.g. f32(x)", what, sema_type_text(s, v->node, tb));
+    sema_error(s, at, "%s needs floating point, got %s; cast first, e.g. f32(x)", what, sema_type_text(s, v->node, tb, sizeof tb));
     return false;
   }
   if (rule == DTR_BOOL && t != DT_BOOL) {
-    sema_error(s, at, "%s needs bool operands, got %s", what, sema_type_text(s, v->node, tb));
+    sema_error(s, at, "%s needs bool operands, got %s", what, sema_type_text(s, v->node, tb, sizeof tb));
     return false;
   }
   return true;
@@ -330,7 +330,7 @@ Val sema_elementwise(Sema *s, Op op, Val *vals, int n, const char *what, SrcLoc 
   int first = op == OP_SELECT ? 1 : 0;
   if (op == OP_SELECT && !vals[0].poison && (vals[0].weak || vals[0].node->dtype != DT_BOOL)) {
     char tb[256];
-    sema_error(s, vals[0].loc, "where() needs a bool condition, got %s", sema_val_text(s, &vals[0], tb));
+    sema_error(s, vals[0].loc, "where() needs a bool condition, got %s", sema_val_text(s, &vals[0], tb, sizeof tb));
     return sema_poison();
   }
   if (!conform(s, vals, n, first, at)) return sema_poison();
@@ -392,7 +392,7 @@ static const char *param_sig(Sema *s, const IrFunc *callee, int i, char *buf, si
   const IrFunc *owner = callee->derive_of ? callee->derive_of : callee;
   const IrNode *p = callee->params[i];
   char tb[256];
-  sema_type_text(s, p, tb);
+  sema_type_text(s, p, tb, sizeof tb);
   if (i < owner->nparams)
     snprintf(buf, len, "%s(%s: %s)", owner->name, p->name, tb);
   else
@@ -414,11 +414,11 @@ static bool bind_arg_dims(Sema *s, IrFunc *callee, const char *label, int i, con
     dim_snprint(s->m->dims, a->shape[d], dg, sizeof dg);
     if (sym >= 0)
       sema_error(s, arg->loc, "argument '%s' of %s is %s, which does not fit %s: %s is %s from dim %d of '%s', but dim %d is %s", p->name,
-                 label, sema_type_text(s, a, tb), param_sig(s, callee, i, sig, sizeof sig), dim_symbol_name(s->m->dims, sym), dw,
+                 label, sema_type_text(s, a, tb, sizeof tb), param_sig(s, callee, i, sig, sizeof sig), dim_symbol_name(s->m->dims, sym), dw,
                  binder[sym] % IR_MAX_RANK, callee->params[binder[sym] / IR_MAX_RANK]->name, d, dg);
     else
       sema_error(s, arg->loc, "argument '%s' of %s must be %s, got %s: dim %d is %s, not %s", p->name, label,
-                 sema_type_text(s, p, ta), sema_type_text(s, a, tb), d, dg, dw);
+                 sema_type_text(s, p, ta, sizeof ta), sema_type_text(s, a, tb, sizeof tb), d, dg, dw);
     return false;
   }
   return true;
@@ -432,7 +432,7 @@ static bool bind_call_args(Sema *s, IrFunc *callee, const char *label, Val *args
     IrNode *p = callee->params[i];
     if (args[i].weak) {
       if (p->rank != 0) {
-        sema_error(s, args[i].loc, "argument '%s' of %s is %s, but a literal was given", p->name, label, sema_type_text(s, p, ta));
+        sema_error(s, args[i].loc, "argument '%s' of %s is %s, but a literal was given", p->name, label, sema_type_text(s, p, ta, sizeof ta));
         return false;
       }
       args[i] = sema_materialize(s, args[i], p->dtype);
@@ -440,8 +440,8 @@ static bool bind_call_args(Sema *s, IrFunc *callee, const char *label, Val *args
     if (args[i].poison) return false;
     IrNode *a = args[i].node;
     if (a->dtype != p->dtype || a->rank != p->rank) {
-      sema_error(s, args[i].loc, "argument '%s' of %s must be %s, got %s", p->name, label, sema_type_text(s, p, ta),
-                 sema_type_text(s, a, tb));
+      sema_error(s, args[i].loc, "argument '%s' of %s must be %s, got %s", p->name, label, sema_type_text(s, p, ta, sizeof ta),
+                 sema_type_text(s, a, tb, sizeof tb));
       return false;
     }
     if (!bind_arg_dims(s, callee, label, i, &args[i], map, binder)) return false;
@@ -811,7 +811,7 @@ static void lower_let_pattern(Sema *s, const Stmt *st) {
     if (v.ntuple)
       sema_error(s, st->loc, "let binds %d name%s, but %s() returns %d values", st->nnames, st->nnames == 1 ? "" : "s", v.producer, n);
     else
-      sema_error(s, st->loc, "let binds %d names, but there is one value (%s)", st->nnames, sema_val_text(s, &v, tb));
+      sema_error(s, st->loc, "let binds %d names, but there is one value (%s)", st->nnames, sema_val_text(s, &v, tb, sizeof tb));
     ok = false;
   }
   for (int i = 0; i < st->nnames; i++) {
@@ -840,7 +840,7 @@ static int update_target(Sema *s, const Stmt *st) {
   char tb[256];
   if (i >= 0)
     sema_error(s, st->loc, "'%s' is not inout; declare it as %s: inout %s to update it in place", st->name, st->name,
-               sema_type_text(s, s->fn->params[i], tb));
+               sema_type_text(s, s->fn->params[i], tb, sizeof tb));
   else if (sema_lookup(s, st->name))
     sema_error(s, st->loc, "'%s' is not a parameter: update writes into inout parameters; use let to rebind a local value", st->name);
   else
@@ -861,7 +861,7 @@ static void lower_update(Sema *s, const Stmt *st) {
   if (!v.poison && !same_type(v.node, p)) {
     char tv[256], tp[256];
     sema_error(s, st->value->loc, "the new value of '%s' is %s, but '%s' is %s; an update keeps the parameter's type", st->name,
-               sema_type_text(s, v.node, tv), st->name, sema_type_text(s, p, tp));
+               sema_type_text(s, v.node, tv, sizeof tv), st->name, sema_type_text(s, p, tp, sizeof tp));
     v = sema_poison();
   }
   if (!v.poison) s->updated[i] = v.node;
@@ -894,10 +894,10 @@ static IrNode *check_result(Sema *s, int k, Val v, SrcLoc at) {
   char tg[256], tw[256], label[160];
   decl_label(d, label, sizeof label);
   if (d->nresults == 1)
-    sema_error(s, at, "%s returns %s, but its declared result is %s", label, sema_type_text(s, got, tg), sema_type_text(s, want, tw));
+    sema_error(s, at, "%s returns %s, but its declared result is %s", label, sema_type_text(s, got, tg, sizeof tg), sema_type_text(s, want, tw, sizeof tw));
   else
-    sema_error(s, at, "result %d of %s is %s, but its declared type is %s", k + 1, label, sema_type_text(s, got, tg),
-               sema_type_text(s, want, tw));
+    sema_error(s, at, "result %d of %s is %s, but its declared type is %s", k + 1, label, sema_type_text(s, got, tg, sizeof tg),
+               sema_type_text(s, want, tw, sizeof tw));
   return NULL;
 }
 
@@ -1008,8 +1008,8 @@ static bool rule_param_is(Sema *s, const FnDecl *r, IrFunc *rf, int i, const IrN
   const IrNode *got = rf->params[i];
   if (same_type(got, want) && (!want_name || strcmp(got->name, want_name) == 0)) return true;
   char tg[256], tw[256];
-  sema_type_text(s, got, tg);
-  sema_type_text(s, want, tw);
+  sema_type_text(s, got, tg, sizeof tg);
+  sema_type_text(s, want, tw, sizeof tw);
   if (want_name)
     sema_error(s, r->params[i].loc, "parameter %d of the grad rule for %s() must be '%s: %s', as in %s(); got '%s: %s'", i + 1,
                r->name, want_name, tw, r->name, got->name, tg);
@@ -1060,7 +1060,7 @@ static bool check_rule_results(Sema *s, const FnDecl *r, IrFunc *rf, IrFunc *tf)
     if (!same_type(rf->results[k], p)) {
       char tg[256], tw[256];
       sema_error(s, r->results[k].loc, "result %d of the grad rule for %s() is the cotangent of '%s', so it must be %s; got %s", k + 1,
-                 r->name, p->name, sema_type_text(s, p, tw), sema_type_text(s, rf->results[k], tg));
+                 r->name, p->name, sema_type_text(s, p, tw, sizeof tw), sema_type_text(s, rf->results[k], tg, sizeof tg));
       return false;
     }
     k++;
