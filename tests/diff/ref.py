@@ -168,6 +168,8 @@ UNARY = {
              lambda x, y: 2 / math.sqrt(math.pi) * np.exp(-x * x), 2),
     "log1mexp": (_log1mexp, lambda x, o: div(lit(-1.0), unary("expm1", neg(x))),
                  lambda x, y: 1 / np.abs(np.expm1(-x)), 2),
+    "sin": (np.sin, lambda x, o: unary("cos", x), lambda x, y: np.abs(np.cos(x)), 2),
+    "cos": (np.cos, lambda x, o: neg(unary("sin", x)), lambda x, y: np.abs(np.sin(x)), 2),
 }
 
 
