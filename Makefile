@@ -45,7 +45,7 @@ Q       := $(if $(V),,@)   # make V=1 shows every command
 # clang-19 and its sanitizer/libFuzzer runtimes: only the fuzz harnesses use
 # them, but make test runs fuzz-smoke.
 FUZZ_PKGS := clang-19 libclang-rt-19-dev
-PKGS  := llvm-19-dev lld-19 re2c bison libcmocka-dev libdlpack-dev libzstd-dev $(FUZZ_PKGS)
+PKGS  := llvm-19-dev lld-19 re2c bison libcmocka-dev libdlpack-dev libzstd-dev clang-format-19 $(FUZZ_PKGS)
 STAMP := $(B)/.deps-stamp
 $(STAMP):
 	@mkdir -p $(@D)

@@ -43,8 +43,7 @@ LLVMValueRef cg_to_mem(LLVMBuilderRef b, DType t, LLVMValueRef v);
 /* One op on scalars or vectors; arg_t is the dtype of the (data) operands. */
 LLVMValueRef cg_op(LLVMBuilderRef b, Op op, DType t, DType arg_t, LLVMValueRef *args);
 LLVMValueRef cg_identity(LLVMTypeRef ty, Op combiner, DType t);
-LLVMValueRef cg_intrinsic(LLVMBuilderRef b, const char *name, LLVMTypeRef *overloads, int noverloads,
-                          LLVMValueRef *args, int nargs);
+LLVMValueRef cg_intrinsic(LLVMBuilderRef b, const char *name, LLVMTypeRef *overloads, int noverloads, LLVMValueRef *args, int nargs);
 
 /* ==== cpu.c ============================================================== */
 

@@ -100,9 +100,7 @@ static LLVMValueRef load(KEmit *e, LLVMTypeRef ty, LLVMValueRef p, int align) {
   return v;
 }
 
-static void store(KEmit *e, LLVMValueRef v, LLVMValueRef p, int align) {
-  LLVMSetAlignment(LLVMBuildStore(e->g->b, v, p), (unsigned)align);
-}
+static void store(KEmit *e, LLVMValueRef v, LLVMValueRef p, int align) { LLVMSetAlignment(LLVMBuildStore(e->g->b, v, p), (unsigned)align); }
 
 /* ---- loops --------------------------------------------------------------- */
 
@@ -226,8 +224,7 @@ static void store_out(KEmit *e, LLVMValueRef v, unsigned loop_mask) {
 static void emit_map(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
   const Kernel *k = e->k;
   Loop loops[IR_MAX_RANK + 1];
-  for (int l = 0; l < k->nloops; l++)
-    e->iv[l] = loop_open(e, &loops[l], l ? i64c(e, 0) : begin, l ? e->extent[l] : end, 1);
+  for (int l = 0; l < k->nloops; l++) e->iv[l] = loop_open(e, &loops[l], l ? i64c(e, 0) : begin, l ? e->extent[l] : end, 1);
   unsigned all = (1u << k->nloops) - 1;
   Access ac = {.loop_mask = all};
   store_out(e, eval_body(e, &ac), all);

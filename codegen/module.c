@@ -21,9 +21,7 @@ typedef struct MetaTypes {
   LLVMTypeRef dimexpr, param, func, module, step, temp, plan;
 } MetaTypes;
 
-static LLVMTypeRef struct_of(Cg *cg, LLVMTypeRef *fields, int n) {
-  return LLVMStructTypeInContext(cg->ctx, fields, (unsigned)n, 0);
-}
+static LLVMTypeRef struct_of(Cg *cg, LLVMTypeRef *fields, int n) { return LLVMStructTypeInContext(cg->ctx, fields, (unsigned)n, 0); }
 
 static MetaTypes meta_types(Cg *cg) {
   MetaTypes t;
@@ -97,8 +95,7 @@ static LLVMValueRef dims_array(Cg *cg, const MetaTypes *t, int rank, const Dim *
 static LLVMValueRef param_info(Cg *cg, const MetaTypes *t, const char *name, const KBuffer *b, int role) {
   LLVMValueRef f[5] = {cstring(cg, name), LLVMConstInt(cg->i8, (unsigned long long)b->dtype, 0),
                        LLVMConstInt(cg->i8, (unsigned long long)role, 0),
-                       LLVMConstInt(LLVMInt16TypeInContext(cg->ctx), (unsigned long long)b->rank, 0),
-                       dims_array(cg, t, b->rank, b->shape)};
+                       LLVMConstInt(LLVMInt16TypeInContext(cg->ctx), (unsigned long long)b->rank, 0), dims_array(cg, t, b->rank, b->shape)};
   return LLVMConstNamedStruct(t->param, f, 5);
 }
 
@@ -112,18 +109,22 @@ static LLVMValueRef func_info(Cg *cg, const MetaTypes *t, const KProgram *p, con
     params[i] = param_info(cg, t, in ? f->params[i]->name : f->result_names[i - p->ninputs], &p->bufs[i], role);
   }
   for (int s = 0; s < p->nsyms; s++) names[s] = cstring(cg, dim_symbol_name(cg->m->dims, p->syms[s]));
-  LLVMValueRef fields[9] = {cstring(cg, f->name), cstring(cg, symbol), c32(cg, p->nparams), c32(cg, p->ninputs),
-                            array_global(cg, t->param, params, p->nparams, "params"), c32(cg, p->nsyms),
-                            array_global(cg, cg->ptr, names, p->nsyms, "syms"), c32(cg, 0), LLVMConstNull(cg->ptr)};
+  LLVMValueRef fields[9] = {cstring(cg, f->name),
+                            cstring(cg, symbol),
+                            c32(cg, p->nparams),
+                            c32(cg, p->ninputs),
+                            array_global(cg, t->param, params, p->nparams, "params"),
+                            c32(cg, p->nsyms),
+                            array_global(cg, cg->ptr, names, p->nsyms, "syms"),
+                            c32(cg, 0),
+                            LLVMConstNull(cg->ptr)};
   return LLVMConstNamedStruct(t->func, fields, 9);
 }
 
 /* ---- plans and entry points ------------------------------------------------- */
 
 /* Iterations of a kernel's outermost parallel loop (1 if it has none). */
-static Dim step_extent(IrModule *m, const Kernel *k) {
-  return k->nloops > 0 && !k->reduce[0] ? k->extent[0] : dim_lit(m->dims, 1);
-}
+static Dim step_extent(IrModule *m, const Kernel *k) { return k->nloops > 0 && !k->reduce[0] ? k->extent[0] : dim_lit(m->dims, 1); }
 
 static Dim numel(IrModule *m, const KBuffer *b) {
   Dim n = dim_lit(m->dims, 1);
@@ -191,8 +192,8 @@ static LLVMValueRef plan_global(Cg *cg, Cg *aux, const MetaTypes *t, const KProg
   for (int i = 0; i < ntemps; i++) {
     const KBuffer *b = &p->bufs[p->nparams + i];
     int reuses = b->reuses >= 0 ? b->reuses - p->nparams + 1 : 0;
-    temps[i] = LLVMConstNamedStruct(t->temp, (LLVMValueRef[]){dim_expr(cg, t, numel(cg->m, b)), LLVMConstInt(cg->i8, b->dtype, 0),
-                                                               c32(cg, reuses)}, 3);
+    temps[i] = LLVMConstNamedStruct(
+        t->temp, (LLVMValueRef[]){dim_expr(cg, t, numel(cg->m, b)), LLVMConstInt(cg->i8, b->dtype, 0), c32(cg, reuses)}, 3);
   }
   for (int i = 0; i < p->nkernels; i++) {
     const Kernel *k = &p->kernels[i];
@@ -202,8 +203,12 @@ static LLVMValueRef plan_global(Cg *cg, Cg *aux, const MetaTypes *t, const KProg
                               c32(cg, k->ninputs + 1)};
     steps[i] = LLVMConstNamedStruct(t->step, fields, 4);
   }
-  LLVMValueRef fields[6] = {module, finfo, c32(cg, ntemps), array_global(cg, t->temp, temps, ntemps, "temps"),
-                            c32(cg, p->nkernels), array_global(cg, t->step, steps, p->nkernels, "steps")};
+  LLVMValueRef fields[6] = {module,
+                            finfo,
+                            c32(cg, ntemps),
+                            array_global(cg, t->temp, temps, ntemps, "temps"),
+                            c32(cg, p->nkernels),
+                            array_global(cg, t->step, steps, p->nkernels, "steps")};
   tex_free(temps);
   tex_free(steps);
   return private_global(cg, LLVMConstNamedStruct(t->plan, fields, 6), "plan");
@@ -343,9 +348,15 @@ void cg_build_module(CgModule *out, CgModule *second, IrModule *m, KProgram *con
     LLVMValueRef plan = plans[i] = plan_global(&cg, second ? &aux : NULL, &t, progs[i], module, finfo);
     cg.target->emit_entry(&cg, symbols[i], progs[i]->nparams, plan);
   }
-  LLVMValueRef mfields[9] = {c32(&cg, TEX_ABI_VERSION), cstring(&cg, m->name), cstring(&cg, m->source ? m->source : ""),
-                             cstring(&cg, TEXC_VERSION), cstring(&cg, out->target->device), cstring(&cg, out->cpu),
-                             cstring(&cg, out->checked_features), c32(&cg, nprogs), funcs};
+  LLVMValueRef mfields[9] = {c32(&cg, TEX_ABI_VERSION),
+                             cstring(&cg, m->name),
+                             cstring(&cg, m->source ? m->source : ""),
+                             cstring(&cg, TEXC_VERSION),
+                             cstring(&cg, out->target->device),
+                             cstring(&cg, out->cpu),
+                             cstring(&cg, out->checked_features),
+                             c32(&cg, nprogs),
+                             funcs};
   LLVMSetInitializer(module, LLVMConstNamedStruct(t.module, mfields, 9));
   module_entry_points(&cg, m->name, module);
   call_by_index(&cg, m->name, plans, nprogs);

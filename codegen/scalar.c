@@ -21,9 +21,7 @@ LLVMTypeRef cg_type(LLVMContextRef c, DType t) {
   }
 }
 
-LLVMTypeRef cg_mem_type(LLVMContextRef c, DType t) {
-  return t == DT_BOOL ? LLVMInt8TypeInContext(c) : cg_type(c, t);
-}
+LLVMTypeRef cg_mem_type(LLVMContextRef c, DType t) { return t == DT_BOOL ? LLVMInt8TypeInContext(c) : cg_type(c, t); }
 
 /* ty with x's vector shape (ty itself when x is a scalar). */
 static LLVMTypeRef like(LLVMValueRef x, LLVMTypeRef ty) {
@@ -31,8 +29,7 @@ static LLVMTypeRef like(LLVMValueRef x, LLVMTypeRef ty) {
   return LLVMGetTypeKind(xt) == LLVMVectorTypeKind ? LLVMVectorType(ty, LLVMGetVectorSize(xt)) : ty;
 }
 
-LLVMValueRef cg_intrinsic(LLVMBuilderRef b, const char *name, LLVMTypeRef *overloads, int noverloads,
-                          LLVMValueRef *args, int nargs) {
+LLVMValueRef cg_intrinsic(LLVMBuilderRef b, const char *name, LLVMTypeRef *overloads, int noverloads, LLVMValueRef *args, int nargs) {
   LLVMModuleRef mod = LLVMGetGlobalParent(LLVMGetBasicBlockParent(LLVMGetInsertBlock(b)));
   unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
   if (!id) ice("unknown intrinsic %s", name);
@@ -139,7 +136,8 @@ LLVMValueRef cg_op(LLVMBuilderRef b, Op op, DType t, DType arg_t, LLVMValueRef *
   bool f = dtype_is_float(arg_t);
   if (cg_math_has(op)) return cg_math(b, op, a[0]); /* texc's own vector math (vecmath.c) */
   switch (op) {
-  case OP_COPY: case OP_STOP_GRADIENT: return a[0];
+  case OP_COPY:
+  case OP_STOP_GRADIENT: return a[0];
   case OP_SOFTPLUS: return softplus(b, a[0]);
   case OP_CAST: return cast(b, t, arg_t, a[0]);
   case OP_NEG: return f ? LLVMBuildFNeg(b, a[0], "") : LLVMBuildNeg(b, a[0], "");
@@ -160,8 +158,12 @@ LLVMValueRef cg_op(LLVMBuilderRef b, Op op, DType t, DType arg_t, LLVMValueRef *
   case OP_AND: return LLVMBuildAnd(b, a[0], a[1], "");
   case OP_OR: return LLVMBuildOr(b, a[0], a[1], "");
   case OP_SELECT: return LLVMBuildSelect(b, a[0], a[1], a[2], "");
-  case OP_EQ: case OP_NE: case OP_LT: case OP_LE: case OP_GT: case OP_GE:
-    return compare(b, op, arg_t, a[0], a[1]);
+  case OP_EQ:
+  case OP_NE:
+  case OP_LT:
+  case OP_LE:
+  case OP_GT:
+  case OP_GE: return compare(b, op, arg_t, a[0], a[1]);
   default: ice("no scalar code for op %s", op_info[op].name);
   }
 }

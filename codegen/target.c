@@ -24,11 +24,22 @@
 static const struct {
   const char *name, *features;
 } cpus[] = {
-    {"x86-64", ""},           {"x86-64-v2", V2},        {"x86-64-v3", V3},       {"x86-64-v4", V4},
-    {"haswell", V3},          {"broadwell", V3},        {"skylake", V3},         {"alderlake", V3},
-    {"skylake-avx512", V4},   {"cascadelake", V4 ",avx512vnni"}, {"icelake-server", ICELAKE},
+    {"x86-64", ""},
+    {"x86-64-v2", V2},
+    {"x86-64-v3", V3},
+    {"x86-64-v4", V4},
+    {"haswell", V3},
+    {"broadwell", V3},
+    {"skylake", V3},
+    {"alderlake", V3},
+    {"skylake-avx512", V4},
+    {"cascadelake", V4 ",avx512vnni"},
+    {"icelake-server", ICELAKE},
     {"sapphirerapids", ICELAKE ",avx512bf16,avx512fp16"},
-    {"znver1", V3},           {"znver2", V3},           {"znver3", V3},  {"znver4", ICELAKE ",avx512bf16"},
+    {"znver1", V3},
+    {"znver2", V3},
+    {"znver3", V3},
+    {"znver4", ICELAKE ",avx512bf16"},
 };
 
 static void diagnostic_handler(LLVMDiagnosticInfoRef info, void *ctx) {
@@ -61,9 +72,8 @@ static void host_features(const char *llvm_features, char *out, size_t len) {
  * time (bench/mlp.tex with its gradient: LLVM optimisation 180 -> 45 ms).
  * -O3 keeps LLVM's whole pipeline for comparison. */
 #define IC "instcombine<no-verify-fixpoint>"
-static const char kernel_pipeline[] =
-    "always-inline,function(sroa,early-cse," IC ",simplifycfg,loop(loop-rotate),loop-mssa(licm),indvars,"
-    "loop-vectorize," IC ",simplifycfg)";
+static const char kernel_pipeline[] = "always-inline,function(sroa,early-cse," IC ",simplifycfg,loop(loop-rotate),loop-mssa(licm),indvars,"
+                                      "loop-vectorize," IC ",simplifycfg)";
 static const char *const pipelines[] = {"default<O0>", kernel_pipeline, kernel_pipeline, "default<O3>"};
 
 /* Code generation options, process-wide in LLVM, set once.  Loop strength
@@ -103,8 +113,8 @@ static bool x86_init(CgModule *cm, const char *name, const char *cpu) {
   LLVMTargetRef target;
   char *err = NULL;
   if (LLVMGetTargetFromTriple(triple, &target, &err)) ice("no LLVM target for %s: %s", triple, err);
-  cm->tm = LLVMCreateTargetMachine(target, triple, cm->cpu, llvm_features ? llvm_features : "", LLVMCodeGenLevelAggressive,
-                                   LLVMRelocPIC, LLVMCodeModelDefault);
+  cm->tm = LLVMCreateTargetMachine(target, triple, cm->cpu, llvm_features ? llvm_features : "", LLVMCodeGenLevelAggressive, LLVMRelocPIC,
+                                   LLVMCodeModelDefault);
   cm->ctx = LLVMContextCreate();
   LLVMContextSetDiagnosticHandler(cm->ctx, diagnostic_handler, cm);
   cm->mod = LLVMModuleCreateWithNameInContext(name, cm->ctx);

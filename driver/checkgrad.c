@@ -74,10 +74,14 @@ static bool alloc_arg(Check *c, Tensor *a, const TexParamInfo *p) {
 
 static void fill(Check *c, Tensor *a, int dtype, double lo, double hi) {
   for (int64_t j = 0; j < a->numel; j++) {
-    if (dtype == TEX_F64 || dtype == TEX_F32) ((double *)a->data)[j] = uniform(c, lo, hi);
-    else if (dtype == TEX_I32) ((int32_t *)a->data)[j] = (int32_t)uniform(c, 0, 3);
-    else if (dtype == TEX_I64) ((int64_t *)a->data)[j] = (int64_t)uniform(c, 0, 3);
-    else ((uint8_t *)a->data)[j] = uniform(c, 0, 1) < 0.5;
+    if (dtype == TEX_F64 || dtype == TEX_F32)
+      ((double *)a->data)[j] = uniform(c, lo, hi);
+    else if (dtype == TEX_I32)
+      ((int32_t *)a->data)[j] = (int32_t)uniform(c, 0, 3);
+    else if (dtype == TEX_I64)
+      ((int64_t *)a->data)[j] = (int64_t)uniform(c, 0, 3);
+    else
+      ((uint8_t *)a->data)[j] = uniform(c, 0, 1) < 0.5;
   }
 }
 

@@ -181,7 +181,8 @@ static int codegen(const TexcOptions *o, IrModule *m, KProgram **progs, int n) {
   } else {
     cm.target->optimize(&cm, o->opt_level);
     FILE *out = open_output(o);
-    if (!out) ok = false;
+    if (!out)
+      ok = false;
     else if (o->emit == EMIT_LLVM) {
       char *s = LLVMPrintModuleToString(cm.mod);
       fputs(s, out);
@@ -210,7 +211,8 @@ static bool wrt_set(const TexcOptions *o, IrFunc *f, Diag *d, ParamSet *set) {
       }
       ps_add(set, i);
     }
-  if (ps_empty(set)) diag_error(d, f->loc, "%s() has no floating-point parameter %sto differentiate", f->name, o->wrt ? "named by --wrt " : "");
+  if (ps_empty(set))
+    diag_error(d, f->loc, "%s() has no floating-point parameter %sto differentiate", f->name, o->wrt ? "named by --wrt " : "");
   return !ps_empty(set);
 }
 
@@ -224,7 +226,8 @@ static bool scalar_float_result(const IrFunc *f) {
 static bool request_gradient(IrModule *m, IrFunc *f, const TexcOptions *o, Diag *d) {
   ParamSet wrt;
   if (f->nupdates || f->derive) {
-    diag_error(d, f->loc, "--grad: %s() %s", f->name, f->derive ? "is itself a derivative" : "updates parameters in place and cannot be differentiated");
+    diag_error(d, f->loc, "--grad: %s() %s", f->name,
+               f->derive ? "is itself a derivative" : "updates parameters in place and cannot be differentiated");
     return false;
   }
   if (!wrt_set(o, f, d, &wrt)) return false;
@@ -315,8 +318,12 @@ static void dot_write(FILE *out, IrModule *m, const char *before, KProgram **pro
 }
 
 int texc_emit_module(const TexcOptions *o, IrModule *m) {
-  PassOptions po = {.opt_level = o->opt_level, .print_after = o->print_after, .disabled = o->disable_pass,
-                    .only = o->only_passes, .verify = o->verify, .stats = o->stats ? stderr : NULL};
+  PassOptions po = {.opt_level = o->opt_level,
+                    .print_after = o->print_after,
+                    .disabled = o->disable_pass,
+                    .only = o->only_passes,
+                    .verify = o->verify,
+                    .stats = o->stats ? stderr : NULL};
   m->fast_math = o->fast_math;
   char *before = o->emit == EMIT_DOT ? dot_before(m) : NULL;
   if (pass_run_pipeline(m, &po)) return tex_free(before), TEXC_EXIT_ERROR; /* the IR failed --verify */
@@ -361,7 +368,8 @@ const char *texc_options_error(const TexcOptions *o, char *buf, size_t len) {
   for (int i = 0; i < pass_count; i++)
     if (!pass_table[i].optimising && tex_in_list(o->disable_pass, pass_table[i].name))
       return snprintf(buf, len, "--disable-pass: '%s' always runs (it lowers the program); only optimising passes can be disabled",
-                      pass_table[i].name), buf;
+                      pass_table[i].name),
+             buf;
   if (o->only_passes && o->emit != EMIT_IR && o->emit != EMIT_AST)
     return snprintf(buf, len, "--passes runs only the passes it names, for looking at their IR: use it with --emit=ir"), buf;
   return NULL;
@@ -421,13 +429,17 @@ static int compile_module(const TexcOptions *o, const char *text, Diag *diag, do
   if (m && ir) m->name = arena_strdup(&m->arena, prefix);
   if (o->stats) fprintf(stderr, "frontend   %8.3f ms\n", now_ms() - t0);
   int rc;
-  if (!m) rc = TEXC_EXIT_ERROR;
-  else if (!m->funcs.len) rc = no_functions(o);
+  if (!m)
+    rc = TEXC_EXIT_ERROR;
+  else if (!m->funcs.len)
+    rc = no_functions(o);
   else if (ir && ir_verify(m, stderr, NULL)) { /* IR from a file is user input: always checked */
     fprintf(stderr, "texc: %s is not valid IR\n", o->input);
     rc = TEXC_EXIT_ERROR;
-  } else if ((o->grad || o->grad_all) && !texc_request_gradients(m, o, diag)) rc = TEXC_EXIT_ERROR;
-  else rc = texc_emit_module(o, m);
+  } else if ((o->grad || o->grad_all) && !texc_request_gradients(m, o, diag))
+    rc = TEXC_EXIT_ERROR;
+  else
+    rc = texc_emit_module(o, m);
   ir_module_free(m);
   return rc;
 }

@@ -5,59 +5,57 @@
 
 #include "driver.h"
 
-static const char usage[] =
-    "usage: texc FILE.tex [options]\n"
-    "       texc check-grad FILE.tex FN [--seed S] [--jvp]\n"
-    "\n"
-    "Compiles FILE.tex into a shared object lib<prefix>.so and a C header <prefix>.h\n"
-    "beside it.  Every exported function becomes\n"
-    "  int <prefix>_<fn>(const DLTensor *in..., DLTensor *out...)\n"
-    "\n"
-    "options:\n"
-    "  -o PATH             output file (default lib<prefix>.so; '-' or none for text: stdout)\n"
-    "  --emit=KIND         so (default), ir, kernels, llvm, asm, obj, header, ast,\n"
-    "                      dot (Graphviz: the IR before and after optimisation,\n"
-    "                      kernels as clusters)\n"
-    "  --prefix=NAME       C symbol prefix (default: the file's basename)\n"
-    "  --cpu=NAME          target CPU: host (default), x86-64-v2, x86-64-v3, x86-64-v4, ...\n"
-    "                      the .so checks at its first call that the CPU has what it needs\n"
-    "  -O0 -O1 -O2 -O3     optimisation level (default -O2); -O0 turns texc's optimising\n"
-    "                      passes off; -O3 runs LLVM's whole O3 pipeline instead of\n"
-    "                      texc's short one (slower to compile, same loops); results\n"
-    "                      are bitwise identical at every level (a NaN stays a NaN;\n"
-    "                      its sign is not specified)\n"
-    "  --grad NAME[,NAME]  also export NAME_grad (value, then the gradient of each\n"
-    "                      float parameter) or, for a non-scalar result, NAME_vjp\n"
-    "                      (params, then one cotangent per result -> values, cotangents)\n"
-    "  --wrt P,Q           differentiate with respect to these parameters only\n"
-    "  --grad-all          --grad for every exported function with a scalar result\n"
-    "  --fast-math         allow value-changing rewrites (x*0 -> 0, reassociation, ...)\n"
-    "  --print-after=PASS  print the IR after PASS (or 'all') to stderr\n"
-    "  --disable-pass=P,Q  skip optimising passes\n"
-    "  --passes=P,Q        run exactly these passes (for testing passes on .ir input)\n"
-    "  --verify            check the IR after every pass (also: TEXC_VERIFY=1)\n"
-    "  --stats             print phase timings, rewrite-rule hits and each function's\n"
-    "                      peak temporary bytes (a size expression) to stderr\n"
-    "  --dims N=1024,...   give --stats sizes a value\n"
-    "  --list-passes       list the passes\n"
-    "  --help, --version\n"
-    "\n"
-    "FILE may also be IR text (.ir), as printed by --emit=ir.\n"
-    "\n"
-    "exit status: 0 success, 1 errors in the program, 2 bad usage or unreadable\n"
-    "input, 3 an output cannot be written, 4 out of memory\n"
-    "\n"
-    "check-grad compiles FN in f64 and compares its reverse-mode gradient with\n"
-    "central finite differences at random inputs (symbol sizes 2..7); it prints\n"
-    "ARG max_rel_err=E per parameter and exits 1 if any error exceeds 1e-6;\n"
-    "--jvp also checks forward mode against reverse mode.\n";
+static const char usage[] = "usage: texc FILE.tex [options]\n"
+                            "       texc check-grad FILE.tex FN [--seed S] [--jvp]\n"
+                            "\n"
+                            "Compiles FILE.tex into a shared object lib<prefix>.so and a C header <prefix>.h\n"
+                            "beside it.  Every exported function becomes\n"
+                            "  int <prefix>_<fn>(const DLTensor *in..., DLTensor *out...)\n"
+                            "\n"
+                            "options:\n"
+                            "  -o PATH             output file (default lib<prefix>.so; '-' or none for text: stdout)\n"
+                            "  --emit=KIND         so (default), ir, kernels, llvm, asm, obj, header, ast,\n"
+                            "                      dot (Graphviz: the IR before and after optimisation,\n"
+                            "                      kernels as clusters)\n"
+                            "  --prefix=NAME       C symbol prefix (default: the file's basename)\n"
+                            "  --cpu=NAME          target CPU: host (default), x86-64-v2, x86-64-v3, x86-64-v4, ...\n"
+                            "                      the .so checks at its first call that the CPU has what it needs\n"
+                            "  -O0 -O1 -O2 -O3     optimisation level (default -O2); -O0 turns texc's optimising\n"
+                            "                      passes off; -O3 runs LLVM's whole O3 pipeline instead of\n"
+                            "                      texc's short one (slower to compile, same loops); results\n"
+                            "                      are bitwise identical at every level (a NaN stays a NaN;\n"
+                            "                      its sign is not specified)\n"
+                            "  --grad NAME[,NAME]  also export NAME_grad (value, then the gradient of each\n"
+                            "                      float parameter) or, for a non-scalar result, NAME_vjp\n"
+                            "                      (params, then one cotangent per result -> values, cotangents)\n"
+                            "  --wrt P,Q           differentiate with respect to these parameters only\n"
+                            "  --grad-all          --grad for every exported function with a scalar result\n"
+                            "  --fast-math         allow value-changing rewrites (x*0 -> 0, reassociation, ...)\n"
+                            "  --print-after=PASS  print the IR after PASS (or 'all') to stderr\n"
+                            "  --disable-pass=P,Q  skip optimising passes\n"
+                            "  --passes=P,Q        run exactly these passes (for testing passes on .ir input)\n"
+                            "  --verify            check the IR after every pass (also: TEXC_VERIFY=1)\n"
+                            "  --stats             print phase timings, rewrite-rule hits and each function's\n"
+                            "                      peak temporary bytes (a size expression) to stderr\n"
+                            "  --dims N=1024,...   give --stats sizes a value\n"
+                            "  --list-passes       list the passes\n"
+                            "  --help, --version\n"
+                            "\n"
+                            "FILE may also be IR text (.ir), as printed by --emit=ir.\n"
+                            "\n"
+                            "exit status: 0 success, 1 errors in the program, 2 bad usage or unreadable\n"
+                            "input, 3 an output cannot be written, 4 out of memory\n"
+                            "\n"
+                            "check-grad compiles FN in f64 and compares its reverse-mode gradient with\n"
+                            "central finite differences at random inputs (symbol sizes 2..7); it prints\n"
+                            "ARG max_rel_err=E per parameter and exits 1 if any error exceeds 1e-6;\n"
+                            "--jvp also checks forward mode against reverse mode.\n";
 
 static const struct {
   const char *name;
   EmitKind kind;
-} emit_kinds[] = {{"so", EMIT_SO},   {"ir", EMIT_IR},   {"kernels", EMIT_KERNELS}, {"llvm", EMIT_LLVM},
-                  {"asm", EMIT_ASM}, {"obj", EMIT_OBJ}, {"header", EMIT_HEADER},   {"ast", EMIT_AST},
-                  {"dot", EMIT_DOT}};
+} emit_kinds[] = {{"so", EMIT_SO},   {"ir", EMIT_IR},         {"kernels", EMIT_KERNELS}, {"llvm", EMIT_LLVM}, {"asm", EMIT_ASM},
+                  {"obj", EMIT_OBJ}, {"header", EMIT_HEADER}, {"ast", EMIT_AST},         {"dot", EMIT_DOT}};
 
 static int bad_usage(const char *fmt, const char *arg) {
   fprintf(stderr, "texc: ");
@@ -132,12 +130,18 @@ static int check_grad_command(int argc, char **argv) {
   uint64_t seed = 1;
   bool jvp = false;
   for (int i = 2; i < argc; i++) {
-    if (strcmp(argv[i], "--jvp") == 0) jvp = true;
-    else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
-    else if (strncmp(argv[i], "--seed=", 7) == 0) seed = strtoull(argv[i] + 7, NULL, 10);
-    else if (!file) file = argv[i];
-    else if (!fn) fn = argv[i];
-    else return bad_usage("check-grad: unexpected argument '%s' (usage: texc check-grad FILE FN [--seed S])", argv[i]);
+    if (strcmp(argv[i], "--jvp") == 0)
+      jvp = true;
+    else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
+      seed = strtoull(argv[++i], NULL, 10);
+    else if (strncmp(argv[i], "--seed=", 7) == 0)
+      seed = strtoull(argv[i] + 7, NULL, 10);
+    else if (!file)
+      file = argv[i];
+    else if (!fn)
+      fn = argv[i];
+    else
+      return bad_usage("check-grad: unexpected argument '%s' (usage: texc check-grad FILE FN [--seed S])", argv[i]);
   }
   if (!file || !fn) return bad_usage("%s", "usage: texc check-grad FILE FN [--seed S]");
   return texc_check_grad(file, fn, seed, jvp);

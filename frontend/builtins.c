@@ -127,7 +127,8 @@ static bool reduction_axes(Sema *s, const CallArgs *a, const IrNode *x, unsigned
   int64_t ax = a->axis < 0 ? a->axis + x->rank : a->axis;
   if (ax < 0 || ax >= x->rank) {
     char tb[256];
-    sema_error(s, a->axis_loc, "axis %lld is out of range for %s (rank %d)", (long long)a->axis, sema_type_text(s, x, tb, sizeof tb), x->rank);
+    sema_error(s, a->axis_loc, "axis %lld is out of range for %s (rank %d)", (long long)a->axis, sema_type_text(s, x, tb, sizeof tb),
+               x->rank);
     return false;
   }
   *mask = 1u << ax;
@@ -324,7 +325,6 @@ static void not_a_function(Sema *s, const Expr *e, const Expr *first) {
     sema_error(s, first->loc, "unknown function '%s'", name);
 }
 
-
 /* The function named by the first argument. */
 static bool derive_target(Sema *s, DeriveCall *dc) {
   const Expr *e = dc->e;
@@ -371,8 +371,8 @@ static bool wrt_param(Sema *s, DeriveCall *dc, const Expr *name, ParamSet *set) 
   const IrNode *p = dc->of->params[i];
   char tb[256];
   if (!dtype_is_float(p->dtype)) {
-    sema_error(s, name->loc, "cannot differentiate with respect to '%s': it is %s; only floating-point parameters have gradients",
-               p->name, sema_type_text(s, p, tb, sizeof tb));
+    sema_error(s, name->loc, "cannot differentiate with respect to '%s': it is %s; only floating-point parameters have gradients", p->name,
+               sema_type_text(s, p, tb, sizeof tb));
     return false;
   }
   if (ps_has(set, i)) {
@@ -382,8 +382,8 @@ static bool wrt_param(Sema *s, DeriveCall *dc, const Expr *name, ParamSet *set) 
   int later = ps_next(set, i);
   if (later >= 0) {
     sema_error(s, name->loc,
-               "wrt= lists '%s' after '%s', but %s() declares it first; the results come in parameter order, so list it first",
-               p->name, dc->of->params[later]->name, dc->of->name);
+               "wrt= lists '%s' after '%s', but %s() declares it first; the results come in parameter order, so list it first", p->name,
+               dc->of->params[later]->name, dc->of->name);
     return false;
   }
   ps_add(set, i);
@@ -436,15 +436,15 @@ static bool check_results(Sema *s, DeriveCall *dc) {
       sema_error(s, at, "%s() needs one scalar floating-point result; %s() returns %d values: use vjp()", dc->e->name, f->name, nvalues);
     else if (dtype_is_float(r->dtype))
       sema_error(s, at, "%s() needs one scalar floating-point result; %s() returns %s: use vjp()", dc->e->name, f->name,
-            sema_type_text(s, r, tb, sizeof tb));
+                 sema_type_text(s, r, tb, sizeof tb));
     else
       sema_error(s, at, "%s() needs one scalar floating-point result; %s() returns %s, which has no gradient", dc->e->name, f->name,
-            sema_type_text(s, r, tb, sizeof tb));
+                 sema_type_text(s, r, tb, sizeof tb));
     return false;
   }
   if (float_results(f)) return true;
   sema_error(s, at, "%s() needs a floating-point result; %s() returns %s", dc->e->name, f->name,
-        nvalues == 1 ? sema_type_text(s, f->results[0], tb, sizeof tb) : "no floating-point value");
+             nvalues == 1 ? sema_type_text(s, f->results[0], tb, sizeof tb) : "no floating-point value");
   return false;
 }
 
@@ -464,7 +464,7 @@ static bool count_args(Sema *s, const DeriveCall *dc, int got) {
   const char *per = dc->b->derive == DERIVE_VJP_CT ? "one per floating-point result" : "one per wrt parameter";
   if (*extra)
     sema_error(s, dc->e->loc, "%s takes the %d argument%s of %s(), then %d %s%s (%s); got %d argument%s", dc->label, n, n == 1 ? "" : "s",
-          dc->of->name, nextra, extra, nextra == 1 ? "" : "s", per, got, got == 1 ? "" : "s");
+               dc->of->name, nextra, extra, nextra == 1 ? "" : "s", per, got, got == 1 ? "" : "s");
   else
     sema_error(s, dc->e->loc, "%s takes the %d argument%s of %s(), got %d", dc->label, n, n == 1 ? "" : "s", dc->of->name, got);
   return false;
@@ -483,14 +483,15 @@ static Val lower_derive(Sema *s, const Expr *e, const Builtin *b) {
     ok = ok && !args[n++].poison;
   }
   Val v = sema_poison();
-  if (ok && count_args(s, &dc, n)) v = sema_call(s, ir_derive(s->m, dc.of, b->derive, &dc.wrt, NULL, e->loc), args, n, e->loc, dc.label, e->name);
+  if (ok && count_args(s, &dc, n))
+    v = sema_call(s, ir_derive(s->m, dc.of, b->derive, &dc.wrt, NULL, e->loc), args, n, e->loc, dc.label, e->name);
   tex_free(args);
   return v;
 }
 
 /* ---- the table ------------------------------------------------------------ */
 
-#define ROW(NAME, LOWER, OP, REDUCE, MINP, MAXP) \
+#define ROW(NAME, LOWER, OP, REDUCE, MINP, MAXP)                                                                                           \
   .name = NAME, .lower = LOWER, .op = OP, .reduce_op = REDUCE, .min_pos = MINP, .max_pos = MAXP
 static const Builtin builtins[] = {
     {ROW("sum", lower_reduction, OP_SUM, OP_COUNT, 1, 1), .axis_arg = true, .keepdims_arg = true},
@@ -517,8 +518,12 @@ static bool find_builtin(const char *name, Builtin *out) {
     return *out = (Builtin){.name = name, .lower = lower_cast, .op = OP_CAST, .reduce_op = OP_COUNT, .min_pos = 1, .max_pos = 1}, true;
   int op = op_from_name(name);
   if (op >= 0 && (op_info[op].flags & F_BUILTIN))
-    return *out = (Builtin){.name = name, .lower = lower_elementwise_builtin, .op = (Op)op, .reduce_op = OP_COUNT,
-                            .min_pos = op_info[op].arity, .max_pos = op_info[op].arity},
+    return *out = (Builtin){.name = name,
+                            .lower = lower_elementwise_builtin,
+                            .op = (Op)op,
+                            .reduce_op = OP_COUNT,
+                            .min_pos = op_info[op].arity,
+                            .max_pos = op_info[op].arity},
            true;
   return false;
 }
@@ -537,10 +542,10 @@ bool sema_lower_builtin(Sema *s, const Expr *e, Val *out) {
 
 const char *sema_closest_builtin(const char *name, int *max_distance) {
   const char *best = NULL;
-#define CONSIDER(cand)                                                 \
-  do {                                                                 \
-    int d_ = sema_edit_distance(name, cand);                           \
-    if (d_ > 0 && d_ <= *max_distance) best = (cand), *max_distance = d_; \
+#define CONSIDER(cand)                                                                                                                     \
+  do {                                                                                                                                     \
+    int d_ = sema_edit_distance(name, cand);                                                                                               \
+    if (d_ > 0 && d_ <= *max_distance) best = (cand), *max_distance = d_;                                                                  \
   } while (0)
   for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++) CONSIDER(builtins[i].name);
   for (int i = 0; i < OP_COUNT; i++)

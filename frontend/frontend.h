@@ -17,14 +17,35 @@
 /* ==== AST ================================================================ */
 
 typedef enum ExprKind {
-  E_INT, E_FLOAT, E_BOOL, E_NAME, E_UNARY, E_BINARY, E_CALL, E_TUPLE, E_ERROR,
+  E_INT,
+  E_FLOAT,
+  E_BOOL,
+  E_NAME,
+  E_UNARY,
+  E_BINARY,
+  E_CALL,
+  E_TUPLE,
+  E_ERROR,
 } ExprKind;
 
 /* Operators of E_UNARY / E_BINARY. */
 typedef enum BinOp {
-  B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MATMUL,
-  B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE, B_AND, B_OR,
-  U_NEG, U_NOT,
+  B_ADD,
+  B_SUB,
+  B_MUL,
+  B_DIV,
+  B_POW,
+  B_MATMUL,
+  B_EQ,
+  B_NE,
+  B_LT,
+  B_LE,
+  B_GT,
+  B_GE,
+  B_AND,
+  B_OR,
+  U_NEG,
+  U_NOT,
 } BinOp;
 
 typedef struct Expr Expr;

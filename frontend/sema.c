@@ -36,9 +36,12 @@ const char *sema_type_text(Sema *s, const IrNode *n, char *buf, size_t len) {
 
 const char *sema_val_text(Sema *s, const Val *v, char *buf, size_t len) {
   if (v->node) return sema_type_text(s, v->node, buf, len);
-  if (v->ntuple) snprintf(buf, len, "%d values", v->ntuple);
-  else if (v->weak_float) snprintf(buf, len, "float literal %g", v->f);
-  else snprintf(buf, len, "integer literal %lld", (long long)v->i);
+  if (v->ntuple)
+    snprintf(buf, len, "%d values", v->ntuple);
+  else if (v->weak_float)
+    snprintf(buf, len, "float literal %g", v->f);
+  else
+    snprintf(buf, len, "integer literal %lld", (long long)v->i);
   return buf;
 }
 
@@ -79,8 +82,10 @@ static void bind(Sema *s, const char *name, Val v) {
     s->scope = tex_realloc(s->scope, sizeof(Binding) * (size_t)s->scopecap);
   }
   s->scope[s->nscope++] = (Binding){name, v};
-  if (2 * s->nscope > s->indexcap) reindex(s);
-  else *index_slot(s, name) = s->nscope;
+  if (2 * s->nscope > s->indexcap)
+    reindex(s);
+  else
+    *index_slot(s, name) = s->nscope;
 }
 
 const Binding *sema_lookup(Sema *s, const char *name) {
@@ -140,9 +145,7 @@ Val sema_materialize(Sema *s, Val v, DType t) {
 }
 
 /* The default dtype of a literal with nothing typed to meet: f32 or i32. */
-Val sema_materialize_default(Sema *s, Val v) {
-  return v.weak ? sema_materialize(s, v, v.weak_float ? DT_F32 : DT_I32) : v;
-}
+Val sema_materialize_default(Sema *s, Val v) { return v.weak ? sema_materialize(s, v, v.weak_float ? DT_F32 : DT_I32) : v; }
 
 /* Makes a and b the same dtype: weak literals adapt to typed values. */
 static bool unify_dtypes(Sema *s, Val *a, Val *b, SrcLoc at) {
@@ -159,7 +162,7 @@ static bool unify_dtypes(Sema *s, Val *a, Val *b, SrcLoc at) {
   if (a->node->dtype != b->node->dtype) {
     char ta[256], tb[256];
     sema_error(s, at, "cannot mix %s and %s: arrays never convert implicitly; cast one, e.g. %s(x)",
-          sema_type_text(s, a->node, ta, sizeof ta), sema_type_text(s, b->node, tb, sizeof tb), dtype_names[a->node->dtype]);
+               sema_type_text(s, a->node, ta, sizeof ta), sema_type_text(s, b->node, tb, sizeof tb), dtype_names[a->node->dtype]);
     return false;
   }
   return true;
@@ -187,7 +190,8 @@ static bool broadcast_shape(Sema *s, Val *vals, int n, SrcLoc at, int *rank, Dim
       char ta[256], tb[256];
       int j = 0;
       while (j < i && (vals[j].node->rank < *rank - o || vals[j].node->shape[o - (*rank - vals[j].node->rank)] != shape[o])) j++;
-      sema_error(s, at, "cannot broadcast %s with %s", sema_type_text(s, vals[j < i ? j : 0].node, ta, sizeof ta), sema_type_text(s, x, tb, sizeof tb));
+      sema_error(s, at, "cannot broadcast %s with %s", sema_type_text(s, vals[j < i ? j : 0].node, ta, sizeof ta),
+                 sema_type_text(s, x, tb, sizeof tb));
       return false;
     }
   }
@@ -223,9 +227,8 @@ static const struct {
   BinOp bin;
   Op op;
 } binop_ops[] = {
-    {B_ADD, OP_ADD}, {B_SUB, OP_SUB}, {B_MUL, OP_MUL}, {B_DIV, OP_DIV}, {B_POW, OP_POW},
-    {B_EQ, OP_EQ},   {B_NE, OP_NE},   {B_LT, OP_LT},   {B_LE, OP_LE},   {B_GT, OP_GT},
-    {B_GE, OP_GE},   {B_AND, OP_AND}, {B_OR, OP_OR},   {U_NEG, OP_NEG}, {U_NOT, OP_NOT},
+    {B_ADD, OP_ADD}, {B_SUB, OP_SUB}, {B_MUL, OP_MUL}, {B_DIV, OP_DIV}, {B_POW, OP_POW}, {B_EQ, OP_EQ},   {B_NE, OP_NE},   {B_LT, OP_LT},
+    {B_LE, OP_LE},   {B_GT, OP_GT},   {B_GE, OP_GE},   {B_AND, OP_AND}, {B_OR, OP_OR},   {U_NEG, OP_NEG}, {U_NOT, OP_NOT},
 };
 
 static Op op_of(BinOp b) {
@@ -289,7 +292,8 @@ static Val lower_matmul(Sema *s, const Expr *e, Val a, Val b) {
     return sema_poison();
   }
   if (x->rank < 1 || x->rank > 2 || y->rank < 1 || y->rank > 2) {
-    sema_error(s, e->loc, "'@' takes matrices and vectors (rank 1 or 2), got %s @ %s", sema_type_text(s, x, ta, sizeof ta), sema_type_text(s, y, tb, sizeof tb));
+    sema_error(s, e->loc, "'@' takes matrices and vectors (rank 1 or 2), got %s @ %s", sema_type_text(s, x, ta, sizeof ta),
+               sema_type_text(s, y, tb, sizeof tb));
     return sema_poison();
   }
   if (x->shape[x->rank - 1] != y->shape[0]) {
@@ -297,8 +301,8 @@ static Val lower_matmul(Sema *s, const Expr *e, Val a, Val b) {
     dim_snprint(s->m->dims, x->shape[x->rank - 1], da, sizeof da);
     dim_snprint(s->m->dims, y->shape[0], db, sizeof db);
     bool hint = y->rank == 2 && x->shape[x->rank - 1] == y->shape[1];
-    sema_error(s, e->loc, "matrix product %s @ %s: inner dims %s and %s differ%s", sema_type_text(s, x, ta, sizeof ta), sema_type_text(s, y, tb, sizeof tb), da, db,
-          hint ? "; did you mean a @ transpose(b)?" : "");
+    sema_error(s, e->loc, "matrix product %s @ %s: inner dims %s and %s differ%s", sema_type_text(s, x, ta, sizeof ta),
+               sema_type_text(s, y, tb, sizeof tb), da, db, hint ? "; did you mean a @ transpose(b)?" : "");
     return sema_poison();
   }
   return sema_typed(ir_matmul(s->m, s->fn, x, y, e->loc));
@@ -432,7 +436,8 @@ static bool bind_call_args(Sema *s, IrFunc *callee, const char *label, Val *args
     IrNode *p = callee->params[i];
     if (args[i].weak) {
       if (p->rank != 0) {
-        sema_error(s, args[i].loc, "argument '%s' of %s is %s, but a literal was given", p->name, label, sema_type_text(s, p, ta, sizeof ta));
+        sema_error(s, args[i].loc, "argument '%s' of %s is %s, but a literal was given", p->name, label,
+                   sema_type_text(s, p, ta, sizeof ta));
         return false;
       }
       args[i] = sema_materialize(s, args[i], p->dtype);
@@ -512,8 +517,8 @@ bool sema_check_differentiable(Sema *s, const FnDecl *d, SrcLoc at, const char *
 static bool check_callable(Sema *s, const Expr *e, const FnDecl *d) {
   int p = first_inout(d);
   if (p < 0) return true;
-  sema_error(s, e->loc, "cannot call %s() from another function: it updates '%s' in place (inout), which only entry points may do",
-             d->name, d->params[p].name);
+  sema_error(s, e->loc, "cannot call %s() from another function: it updates '%s' in place (inout), which only entry points may do", d->name,
+             d->params[p].name);
   diag_note(s->diag, d->params[p].loc, "'%s' is declared inout here", d->params[p].name);
   return false;
 }
@@ -646,8 +651,7 @@ static Val lower_kind(Sema *s, const Expr *e) {
  * recurses, so it is limited; one error per function is enough. */
 static Val lower_value(Sema *s, const Expr *e) {
   if (s->depth >= TEX_MAX_NESTING) {
-    if (!s->too_deep)
-      sema_error(s, e->loc, "expressions nest more than %d levels deep here; split this one with let", TEX_MAX_NESTING);
+    if (!s->too_deep) sema_error(s, e->loc, "expressions nest more than %d levels deep here; split this one with let", TEX_MAX_NESTING);
     s->too_deep = true;
     return sema_poison();
   }
@@ -673,8 +677,7 @@ static bool lower_type(Sema *s, const TypeExpr *t, int *rank, Dim *shape) {
     return false;
   }
   *rank = t->rank;
-  for (int d = 0; d < t->rank; d++)
-    shape[d] = t->dims[d].sym ? dim_sym(s->m->dims, t->dims[d].sym) : dim_lit(s->m->dims, t->dims[d].lit);
+  for (int d = 0; d < t->rank; d++) shape[d] = t->dims[d].sym ? dim_sym(s->m->dims, t->dims[d].sym) : dim_lit(s->m->dims, t->dims[d].lit);
   return true;
 }
 
@@ -778,7 +781,7 @@ static void lower_signature(Sema *s, const FnDecl *d, IrFunc *f) {
   if (ok) {
     ir_set_results(s->m, f, n, res);
     for (int k = 0; k < n; k++)
-      f->result_names[k] = k >= d->nresults ? f->params[update_param[k - d->nresults]]->name
+      f->result_names[k] = k >= d->nresults   ? f->params[update_param[k - d->nresults]]->name
                            : d->nresults == 1 ? "out"
                                               : arena_printf(&s->m->arena, "out%d", k);
     f->nupdates = nupdates;
@@ -894,7 +897,8 @@ static IrNode *check_result(Sema *s, int k, Val v, SrcLoc at) {
   char tg[256], tw[256], label[160];
   decl_label(d, label, sizeof label);
   if (d->nresults == 1)
-    sema_error(s, at, "%s returns %s, but its declared result is %s", label, sema_type_text(s, got, tg, sizeof tg), sema_type_text(s, want, tw, sizeof tw));
+    sema_error(s, at, "%s returns %s, but its declared result is %s", label, sema_type_text(s, got, tg, sizeof tg),
+               sema_type_text(s, want, tw, sizeof tw));
   else
     sema_error(s, at, "result %d of %s is %s, but its declared type is %s", k + 1, label, sema_type_text(s, got, tg, sizeof tg),
                sema_type_text(s, want, tw, sizeof tw));
@@ -942,8 +946,8 @@ static bool finish_updates(Sema *s, const FnDecl *d, IrNode **results) {
       continue;
     }
     if (!d->had_syntax_error)
-      sema_error(s, d->params[i].loc, "inout parameter '%s' is never updated; drop inout, or write update %s = ...",
-                 d->params[i].name, d->params[i].name);
+      sema_error(s, d->params[i].loc, "inout parameter '%s' is never updated; drop inout, or write update %s = ...", d->params[i].name,
+                 d->params[i].name);
     ok = false;
   }
   return ok;
@@ -1011,8 +1015,8 @@ static bool rule_param_is(Sema *s, const FnDecl *r, IrFunc *rf, int i, const IrN
   sema_type_text(s, got, tg, sizeof tg);
   sema_type_text(s, want, tw, sizeof tw);
   if (want_name)
-    sema_error(s, r->params[i].loc, "parameter %d of the grad rule for %s() must be '%s: %s', as in %s(); got '%s: %s'", i + 1,
-               r->name, want_name, tw, r->name, got->name, tg);
+    sema_error(s, r->params[i].loc, "parameter %d of the grad rule for %s() must be '%s: %s', as in %s(); got '%s: %s'", i + 1, r->name,
+               want_name, tw, r->name, got->name, tg);
   else
     sema_error(s, r->params[i].loc, "parameter %d of the grad rule for %s() is the cotangent of %s, so it must be %s; got %s", i + 1,
                r->name, role, tw, tg);
@@ -1050,8 +1054,8 @@ static bool check_rule_results(Sema *s, const FnDecl *r, IrFunc *rf, IrFunc *tf)
   }
   if (r->nresults != nfloat) {
     sema_error(s, r->results[0].loc,
-               "the grad rule for %s() must return %d cotangent%s, one per floating-point parameter of %s() (%s); it declares %d",
-               r->name, nfloat, nfloat == 1 ? "" : "s", r->name, names, r->nresults);
+               "the grad rule for %s() must return %d cotangent%s, one per floating-point parameter of %s() (%s); it declares %d", r->name,
+               nfloat, nfloat == 1 ? "" : "s", r->name, names, r->nresults);
     return false;
   }
   for (int i = 0, k = 0; i < tf->nparams; i++) {
@@ -1202,7 +1206,8 @@ static void check_inlined_size(CallSearch *cs) {
   }
   if (total <= FE_MAX_INLINED) return;
   IrFunc *f = m->funcs.items[biggest];
-  sema_error(cs->s, f->loc, "calls are inlined, and once they are, %s() has about %lld operations and the module about %lld; the limit is %d",
+  sema_error(cs->s, f->loc,
+             "calls are inlined, and once they are, %s() has about %lld operations and the module about %lld; the limit is %d",
              call_root(f)->name, (long long)cs->size[biggest], (long long)total, FE_MAX_INLINED);
 }
 

@@ -41,8 +41,7 @@ static void show_line(FILE *out, const char *text, int line, int col) {
     if (from < 0) from = 0;
     to = from + DIAG_LINE_WINDOW;
   }
-  fprintf(out, "%5d | %s%.*s%s\n      | %s", line, from ? "..." : "", to - from, p + from, to < len ? "..." : "",
-          from ? "   " : "");
+  fprintf(out, "%5d | %s%.*s%s\n      | %s", line, from ? "..." : "", to - from, p + from, to < len ? "..." : "", from ? "   " : "");
   for (int i = from; i < col - 1 && i < to; i++) fputc(p[i] == '\t' ? '\t' : ' ', out);
   fputs("^\n", out);
 }
@@ -59,8 +58,10 @@ static void report(Diag *d, const char *kind, SrcLoc loc, const char *fmt, va_li
 }
 
 void diag_verror(Diag *d, SrcLoc loc, const char *fmt, va_list ap) {
-  if (++d->errors <= DIAG_MAX_ERRORS) report(d, "error", loc, fmt, ap);
-  else if (d->errors == DIAG_MAX_ERRORS + 1) fprintf(d->out, "texc: note: only the first %d errors are shown\n", DIAG_MAX_ERRORS);
+  if (++d->errors <= DIAG_MAX_ERRORS)
+    report(d, "error", loc, fmt, ap);
+  else if (d->errors == DIAG_MAX_ERRORS + 1)
+    fprintf(d->out, "texc: note: only the first %d errors are shown\n", DIAG_MAX_ERRORS);
 }
 
 void diag_error(Diag *d, SrcLoc loc, const char *fmt, ...) {

@@ -308,8 +308,10 @@ static int print_term(DimTable *t, const PrintTerm *pt, bool first, char *buf, s
   int n = 0;
   uint64_t c = pt->term->coef < 0 ? 0 - (uint64_t)pt->term->coef : (uint64_t)pt->term->coef;
   bool neg = pt->term->coef < 0;
-  if (!first) PUT(neg ? " - " : " + ");
-  else if (neg) PUT("-");
+  if (!first)
+    PUT(neg ? " - " : " + ");
+  else if (neg)
+    PUT("-");
   bool bare = pt->nfactors > 0 && c == 1;
   if (!bare) PUT("%llu", (unsigned long long)c);
   for (int j = 0; j < pt->nfactors; j++)

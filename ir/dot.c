@@ -7,8 +7,9 @@
 static void dot_node(FILE *out, IrModule *m, const char *prefix, const IrNode *n) {
   char type[256];
   ir_type_snprint(m, n->dtype, n->rank, n->shape, type, sizeof type);
-  const char *style = n->op == OP_PARAM ? ", style=filled, fillcolor=\"#dde8f5\"" :
-                      n->op == OP_CONST || n->op == OP_DIMSIZE ? ", style=dashed" : "";
+  const char *style = n->op == OP_PARAM                          ? ", style=filled, fillcolor=\"#dde8f5\""
+                      : n->op == OP_CONST || n->op == OP_DIMSIZE ? ", style=dashed"
+                                                                 : "";
   if (n->op == OP_PARAM)
     fprintf(out, "    %s%d [label=\"%s\\n%s\"%s];\n", prefix, n->id, n->name, type, style);
   else

@@ -217,8 +217,7 @@ IrFunc *ir_derive(IrModule *m, IrFunc *of, DeriveKind kind, const ParamSet *wrt,
 
 /* ---- the builder --------------------------------------------------------- */
 
-IrNode *ir_node(IrModule *m, IrFunc *f, Op op, DType t, int rank, const Dim *shape,
-                int nargs, IrNode *const *args, SrcLoc loc) {
+IrNode *ir_node(IrModule *m, IrFunc *f, Op op, DType t, int rank, const Dim *shape, int nargs, IrNode *const *args, SrcLoc loc) {
   if (rank > IR_MAX_RANK) ice("rank %d exceeds IR_MAX_RANK", rank);
   IrNode *n = ARENA_NEW(&m->arena, IrNode);
   n->op = op;
@@ -255,9 +254,7 @@ IrNode *ir_binary(IrModule *m, IrFunc *f, Op op, IrNode *a, IrNode *b, SrcLoc lo
   return ir_node(m, f, op, t, a->rank, a->shape, 2, args, loc);
 }
 
-IrNode *ir_cast(IrModule *m, IrFunc *f, IrNode *a, DType t, SrcLoc loc) {
-  return ir_node(m, f, OP_CAST, t, a->rank, a->shape, 1, &a, loc);
-}
+IrNode *ir_cast(IrModule *m, IrFunc *f, IrNode *a, DType t, SrcLoc loc) { return ir_node(m, f, OP_CAST, t, a->rank, a->shape, 1, &a, loc); }
 
 /* Right-aligned NumPy broadcast of a to shape: input axis i goes to output
  * axis i + (rank - a->rank). */

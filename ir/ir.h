@@ -54,8 +54,7 @@ bool tex_in_list(const char *list, const char *name);
 
 /* Internal compiler error: names the compiler's file and line, then aborts. */
 #define ice(...) ice_at(__FILE__, __LINE__, __VA_ARGS__)
-_Noreturn void ice_at(const char *file, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+_Noreturn void ice_at(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Bump allocator in chunks; freed all at once.  Memory is zeroed. */
 typedef struct ArenaChunk ArenaChunk;
@@ -169,8 +168,12 @@ typedef enum Op {
 } Op;
 
 enum OpFlags {
-  F_ELEM = 1 << 0, F_REDUCE = 1 << 1, F_COMM = 1 << 2, F_DIFF = 1 << 3,
-  F_FOLD = 1 << 4, F_BUILTIN = 1 << 5,
+  F_ELEM = 1 << 0,
+  F_REDUCE = 1 << 1,
+  F_COMM = 1 << 2,
+  F_DIFF = 1 << 3,
+  F_FOLD = 1 << 4,
+  F_BUILTIN = 1 << 5,
 };
 typedef enum AttrKind { ATTR_NONE, ATTR_INDEX, ATTR_VALUE, ATTR_DIM, ATTR_AXES, ATTR_REDUCE, ATTR_CALLEE } AttrKind;
 typedef enum ShapeRule { SHAPE_LEAF, SHAPE_SAME, SHAPE_BROADCAST, SHAPE_TRANSPOSE, SHAPE_REDUCE, SHAPE_MATMUL } ShapeRule;
@@ -243,9 +246,7 @@ typedef struct ParamSet {
   uint64_t w[IR_MAX_PARAMS / 64];
 } ParamSet;
 
-static inline bool ps_has(const ParamSet *s, int i) {
-  return i >= 0 && i < IR_MAX_PARAMS && (s->w[i / 64] >> (i % 64) & 1);
-}
+static inline bool ps_has(const ParamSet *s, int i) { return i >= 0 && i < IR_MAX_PARAMS && (s->w[i / 64] >> (i % 64) & 1); }
 static inline void ps_add(ParamSet *s, int i) {
   if (i >= 0 && i < IR_MAX_PARAMS) s->w[i / 64] |= UINT64_C(1) << (i % 64);
 }
@@ -311,8 +312,7 @@ ParamSet ir_float_params(const IrFunc *f);
 
 /* The builder appends to f's body.  It checks nothing (ir_verify does) and does
  * not hash-cons (CSE is a pass). */
-IrNode *ir_node(IrModule *m, IrFunc *f, Op op, DType t, int rank, const Dim *shape,
-                int nargs, IrNode *const *args, SrcLoc loc);
+IrNode *ir_node(IrModule *m, IrFunc *f, Op op, DType t, int rank, const Dim *shape, int nargs, IrNode *const *args, SrcLoc loc);
 IrNode *ir_const(IrModule *m, IrFunc *f, DType t, double fv, int64_t iv, SrcLoc loc);
 IrNode *ir_unary(IrModule *m, IrFunc *f, Op op, IrNode *a, SrcLoc loc);
 IrNode *ir_binary(IrModule *m, IrFunc *f, Op op, IrNode *a, IrNode *b, SrcLoc loc);
@@ -382,7 +382,6 @@ IrNode *irb_result_like(IrBuilder *ib, IrFunc *callee, IrNode *const *args, int 
 /* Copies `of`'s body into g (params of `of` become g's first params);
  * returns the map from of-node ids to copies (caller frees). */
 IrNode **irb_clone_body(IrModule *m, IrFunc *of, IrFunc *g);
-
 
 /* ==== print.c / parse.c ================================================== */
 

@@ -14,8 +14,10 @@ static void print_operand(FILE *out, IrModule *m, const char *role, const KOpera
   fprintf(out, "    %s b%d %s map (", role, o->buf, buf);
   for (int a = 0; a < o->rank; a++) {
     if (a) fputs(", ", out);
-    if (o->loop[a] < 0) fputc('0', out);
-    else fprintf(out, "i%d", o->loop[a]);
+    if (o->loop[a] < 0)
+      fputc('0', out);
+    else
+      fprintf(out, "i%d", o->loop[a]);
   }
   fputc(')', out);
   if (inplace >= 0) fprintf(out, " in place of in%d", inplace);
@@ -26,11 +28,18 @@ static void print_body(FILE *out, IrModule *m, const Kernel *k) {
   for (int i = 0; i < k->nbody; i++) {
     const KInstr *in = &k->body[i];
     fprintf(out, "    v%d = %s", i, in->op == OP_MATMUL ? "acc" : op_info[in->op].name);
-    if (in->op == OP_MATMUL) /* the finished accumulator of the contraction */;
-    else if (in->op == OP_PARAM) fprintf(out, " in%d", in->operand);
-    else if (in->op == OP_CONST) { fputc(' ', out); ir_print_value(out, in->dtype, in->f, in->i); }
-    else if (in->op == OP_DIMSIZE) { fputc(' ', out); dim_fprint(m->dims, in->dim, out); }
-    else for (int a = 0; a < op_info[in->op].arity; a++) fprintf(out, "%sv%d", a ? ", " : " ", in->args[a]);
+    if (in->op == OP_MATMUL) /* the finished accumulator of the contraction */
+      ;
+    else if (in->op == OP_PARAM)
+      fprintf(out, " in%d", in->operand);
+    else if (in->op == OP_CONST) {
+      fputc(' ', out);
+      ir_print_value(out, in->dtype, in->f, in->i);
+    } else if (in->op == OP_DIMSIZE) {
+      fputc(' ', out);
+      dim_fprint(m->dims, in->dim, out);
+    } else
+      for (int a = 0; a < op_info[in->op].arity; a++) fprintf(out, "%sv%d", a ? ", " : " ", in->args[a]);
     fprintf(out, " : %s\n", dtype_names[in->dtype]);
   }
 }

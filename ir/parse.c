@@ -152,8 +152,7 @@ static bool unexpected(Parser *P, const char *what) {
   Token t = P->tok;
   unsigned char c = t.len ? (unsigned char)t.s[0] : 0;
   if (t.kind == T_EOF) return error_at(P, t, "unexpected end of file, expected %s", what);
-  if (t.kind == T_BAD && c > ' ' && c < 0x7f)
-    return error_at(P, t, "unexpected character '%c', expected %s", c, what);
+  if (t.kind == T_BAD && c > ' ' && c < 0x7f) return error_at(P, t, "unexpected character '%c', expected %s", c, what);
   if (t.kind == T_BAD) return error_at(P, t, "unexpected character 0x%02x, expected %s", c, what);
   return error_at(P, t, "expected %s, got '%.*s'", what, t.len > 40 ? 40 : t.len, t.s);
 }
@@ -325,8 +324,7 @@ static bool parse_factor_inner(Parser *P, Dim *out) {
   char name[MAX_NAME];
   int64_t v;
   Dim x;
-  if (accept(P, "-"))
-    return parse_factor(P, &x) && dim_op(P, t, '-', dim_lit(P->m->dims, 0), x, out);
+  if (accept(P, "-")) return parse_factor(P, &x) && dim_op(P, t, '-', dim_lit(P->m->dims, 0), x, out);
   if (accept(P, "(")) return parse_dim(P, out) && expect(P, ")");
   if (t.kind == T_NUM) {
     if (!parse_int(P, DIM_LIMIT, &v)) return false;
@@ -446,8 +444,8 @@ static bool parse_literal(Parser *P, Literal *lit) {
 }
 
 static bool bad_literal(Parser *P, const Literal *lit, DType t) {
-  return error_at(P, lit->tok, "bad constant '%s%.*s' for %s", lit->neg ? "-" : "",
-                  lit->tok.len > 40 ? 40 : lit->tok.len, lit->tok.s, dtype_names[t]);
+  return error_at(P, lit->tok, "bad constant '%s%.*s' for %s", lit->neg ? "-" : "", lit->tok.len > 40 ? 40 : lit->tok.len, lit->tok.s,
+                  dtype_names[t]);
 }
 
 static bool lit_bool(Parser *P, const Literal *lit, int64_t *out) {
@@ -461,8 +459,7 @@ static bool lit_bool(Parser *P, const Literal *lit, int64_t *out) {
 /* An integer literal in the range of t (i32 or i64). */
 static bool lit_int(Parser *P, const Literal *lit, DType t, int64_t *out) {
   uint64_t v, max = t == DT_I32 ? (uint64_t)INT32_MAX : (uint64_t)INT64_MAX;
-  if (lit->tok.kind != T_NUM || !digits_u64(lit->tok.s, lit->tok.len, &v) || v > max + lit->neg)
-    return bad_literal(P, lit, t);
+  if (lit->tok.kind != T_NUM || !digits_u64(lit->tok.s, lit->tok.len, &v) || v > max + lit->neg) return bad_literal(P, lit, t);
   *out = lit->neg ? (int64_t)(0 - v) : (int64_t)v;
   return true;
 }
@@ -578,8 +575,7 @@ static bool parse_operands(Parser *P, Line *l, bool *comma) {
 static bool check_arity(Parser *P, const Line *l) {
   const OpInfo *info = &op_info[l->op];
   if (info->arity < 0 || l->nargs == info->arity) return true;
-  return error_at(P, l->op_tok, "'%s' takes %d operand%s, got %d", info->name, info->arity,
-                  info->arity == 1 ? "" : "s", l->nargs);
+  return error_at(P, l->op_tok, "'%s' takes %d operand%s, got %d", info->name, info->arity, info->arity == 1 ? "" : "s", l->nargs);
 }
 
 /* Interns a location's file name in the module arena. */
@@ -700,8 +696,7 @@ static bool parse_results(Parser *P, PtrVec *sigs) {
 static bool check_results(Parser *P, Token at, const PtrVec *sigs, IrNode **res, int n) {
   char want[512], got[512];
   if (n != sigs->len)
-    return error_at(P, at, "@%s returns %d value%s, its signature declares %d", P->f->name, n, n == 1 ? "" : "s",
-                    sigs->len);
+    return error_at(P, at, "@%s returns %d value%s, its signature declares %d", P->f->name, n, n == 1 ? "" : "s", sigs->len);
   for (int i = 0; i < n; i++) {
     const TypeSig *s = sigs->items[i];
     bool same = s->dtype == res[i]->dtype && s->rank == res[i]->rank;

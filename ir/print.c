@@ -76,10 +76,19 @@ static void print_node(FILE *out, IrModule *m, const IrNode *n) {
   }
   const char *sep = n->nargs ? ", " : " ";
   switch (info->attr) {
-  case ATTR_VALUE: fputc(' ', out); ir_print_value(out, n->dtype, n->attr.f, n->attr.i); break;
+  case ATTR_VALUE:
+    fputc(' ', out);
+    ir_print_value(out, n->dtype, n->attr.f, n->attr.i);
+    break;
   case ATTR_INDEX: fprintf(out, "%sindex=%lld", sep, (long long)n->attr.i); break;
-  case ATTR_DIM: fputc(' ', out); dim_fprint(m->dims, n->attr.dim, out); break;
-  case ATTR_AXES: fputs(sep, out); print_axes(out, "axes", &n->attr); break;
+  case ATTR_DIM:
+    fputc(' ', out);
+    dim_fprint(m->dims, n->attr.dim, out);
+    break;
+  case ATTR_AXES:
+    fputs(sep, out);
+    print_axes(out, "axes", &n->attr);
+    break;
   case ATTR_REDUCE:
     fputs(sep, out);
     print_axes(out, "axes", &n->attr);
@@ -110,8 +119,7 @@ static void print_signature(FILE *out, IrModule *m, IrFunc *f) {
   if (nvalues != 1) fputc(')', out);
   if (f->derive) {
     fprintf(out, " derive %s @%s wrt=[", derive_kind_names[f->derive], f->derive_of->name);
-    for (int i = ps_next(&f->wrt, -1), first = 1; i >= 0; i = ps_next(&f->wrt, i), first = 0)
-      fprintf(out, "%s%d", first ? "" : ", ", i);
+    for (int i = ps_next(&f->wrt, -1), first = 1; i >= 0; i = ps_next(&f->wrt, i), first = 0) fprintf(out, "%s%d", first ? "" : ", ", i);
     fputc(']', out);
   }
   if (f->custom_vjp) fprintf(out, " rule @%s", f->custom_vjp->name);

@@ -21,8 +21,7 @@ typedef struct Verifier {
   int problems;
 } Verifier;
 
-static void problem(Verifier *v, const IrFunc *f, const IrNode *n, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static void problem(Verifier *v, const IrFunc *f, const IrNode *n, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static void problem(Verifier *v, const IrFunc *f, const IrNode *n, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -86,7 +85,8 @@ static void verify_call(Verifier *v, IrFunc *f, IrNode *n) {
     problem(v, f, n, "type differs from the result of @%s", callee->name);
   for (int i = n->id + 1; map && callee->nresults > 1 && i < f->body.len; i++) {
     IrNode *p = f->body.items[i];
-    if (p->op == OP_PROJ && p->args[0] == n && p->attr.i >= 0 && p->attr.i < callee->nresults && !result_fits(v, callee, (int)p->attr.i, p, map))
+    if (p->op == OP_PROJ && p->args[0] == n && p->attr.i >= 0 && p->attr.i < callee->nresults &&
+        !result_fits(v, callee, (int)p->attr.i, p, map))
       problem(v, f, p, "proj type differs from result %lld of @%s", (long long)p->attr.i, callee->name);
   }
   tex_free(map);
@@ -196,8 +196,9 @@ static void verify_derived_signature(Verifier *v, IrFunc *f, IrFunc *of, DeriveK
   bool ok = want->nparams == f->nparams && want->nresults == f->nresults;
   for (int i = 0; ok && i < f->nparams; i++) ok = same_type(want->params[i], f->params[i]);
   for (int i = 0; ok && i < f->nresults; i++) ok = same_type(want->results[i], f->results[i]);
-  if (!ok) problem(v, f, NULL, "signature differs from the %s of @%s (%d params, %d results expected)", derive_kind_names[kind], of->name,
-                   want->nparams, want->nresults);
+  if (!ok)
+    problem(v, f, NULL, "signature differs from the %s of @%s (%d params, %d results expected)", derive_kind_names[kind], of->name,
+            want->nparams, want->nresults);
   scratch->dims = own;
   ir_module_free(scratch);
 }
@@ -253,8 +254,10 @@ static void verify_no_recursion(Verifier *v) {
       push_edges(f, &edges);
       for (int e = 0; e < edges.len; e++) {
         int gi = func_index(v->m, edges.items[e]);
-        if (gi >= 0 && state[gi] == 1) problem(v, f, NULL, "reaches itself through @%s (recursion)", ((IrFunc *)edges.items[e])->name);
-        else if (gi >= 0 && state[gi] == 0) vec_push(&stack, edges.items[e]);
+        if (gi >= 0 && state[gi] == 1)
+          problem(v, f, NULL, "reaches itself through @%s (recursion)", ((IrFunc *)edges.items[e])->name);
+        else if (gi >= 0 && state[gi] == 0)
+          vec_push(&stack, edges.items[e]);
       }
     }
   }

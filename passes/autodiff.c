@@ -30,7 +30,6 @@ typedef struct Rev {
   bool *active;     /* primal node id -> depends on a wrt parameter */
 } Rev;
 
-
 static int nvalues(const IrFunc *f) { return f->nresults - f->nupdates; }
 
 static void accumulate(Rev *r, const IrNode *n, IrNode *ct) {
@@ -175,7 +174,7 @@ static void build_from_rule(IrModule *m, IrFunc *g) {
   for (int k = 0; k < nvalues(of); k++)
     if (dtype_is_float(of->results[k]->dtype))
       args[n++] = g->derive == DERIVE_GRAD || g->derive == DERIVE_VALUE_AND_GRAD ? irb_fill(&ib, irb_result_like(&ib, of, args, k), 1.0)
-                                                                                : g->params[next++];
+                                                                                 : g->params[next++];
   irb_call(&ib, of->custom_vjp, args, cts);
   for (int k = 0; with_value && k < nvalues(of); k++) res[nres++] = values[k];
   for (int i = 0, c = 0; i < of->nparams; i++) {

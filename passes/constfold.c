@@ -101,9 +101,7 @@ bool fold_scalar(Op op, DType t, DType arg_t, int nargs, const double *f, const 
   if (!(op_info[op].flags & F_FOLD)) return false;
   switch (op_info[op].dtype) {
   case DTR_CMP: return fold_compare(op, dtype_is_float(arg_t), f, i, out_i);
-  case DTR_BOOL:
-    *out_i = op == OP_NOT ? !i[0] : op == OP_AND ? (i[0] && i[1]) : (i[0] || i[1]);
-    return true;
+  case DTR_BOOL: *out_i = op == OP_NOT ? !i[0] : op == OP_AND ? (i[0] && i[1]) : (i[0] || i[1]); return true;
   case DTR_SELECT:
     *out_f = i[0] ? f[1] : f[2];
     *out_i = i[0] ? i[1] : i[2];

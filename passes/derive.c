@@ -10,9 +10,7 @@
  * the body of f and of everything it is derived from. */
 #include "passes.h"
 
-bool derive_is_reverse(DeriveKind k) {
-  return k == DERIVE_GRAD || k == DERIVE_VALUE_AND_GRAD || k == DERIVE_VJP || k == DERIVE_VJP_CT;
-}
+bool derive_is_reverse(DeriveKind k) { return k == DERIVE_GRAD || k == DERIVE_VALUE_AND_GRAD || k == DERIVE_VJP || k == DERIVE_VJP_CT; }
 
 void derive_ensure_built(IrModule *m, IrFunc *f) {
   if (f->built) return;

@@ -26,9 +26,7 @@ static IrNode *vjp_cast(IrBuilder *ib, IrNode *y, int i, IrNode *ct) {
 }
 static IrNode *vjp_exp(IrBuilder *ib, IrNode *y, int i, IrNode *ct) { return irb_bin(ib, OP_MUL, ct, y); }
 static IrNode *vjp_log(IrBuilder *ib, IrNode *y, int i, IrNode *ct) { return irb_bin(ib, OP_DIV, ct, X(0)); }
-static IrNode *vjp_sqrt(IrBuilder *ib, IrNode *y, int i, IrNode *ct) {
-  return irb_bin(ib, OP_DIV, ct, irb_bin(ib, OP_ADD, y, y));
-}
+static IrNode *vjp_sqrt(IrBuilder *ib, IrNode *y, int i, IrNode *ct) { return irb_bin(ib, OP_DIV, ct, irb_bin(ib, OP_ADD, y, y)); }
 static IrNode *vjp_tanh(IrBuilder *ib, IrNode *y, int i, IrNode *ct) {
   return irb_bin(ib, OP_MUL, ct, irb_bin(ib, OP_SUB, irb_fill(ib, y, 1), irb_bin(ib, OP_MUL, y, y)));
 }
@@ -40,9 +38,7 @@ static IrNode *vjp_log1p(IrBuilder *ib, IrNode *y, int i, IrNode *ct) {
 }
 /* expm1'(x) = exp(x), not expm1(x) + 1: that sum cancels to 0 below x = -37 */
 static IrNode *vjp_expm1(IrBuilder *ib, IrNode *y, int i, IrNode *ct) { return irb_bin(ib, OP_MUL, ct, irb_un(ib, OP_EXP, X(0))); }
-static IrNode *vjp_softplus(IrBuilder *ib, IrNode *y, int i, IrNode *ct) {
-  return irb_bin(ib, OP_MUL, ct, irb_un(ib, OP_SIGMOID, X(0)));
-}
+static IrNode *vjp_softplus(IrBuilder *ib, IrNode *y, int i, IrNode *ct) { return irb_bin(ib, OP_MUL, ct, irb_un(ib, OP_SIGMOID, X(0))); }
 /* erf'(x) = 2/sqrt(pi) * exp(-x^2), erfc' its negative */
 static IrNode *gauss(IrBuilder *ib, IrNode *x, double scale) {
   return irb_bin(ib, OP_MUL, irb_fill(ib, x, scale), irb_un(ib, OP_EXP, irb_un(ib, OP_NEG, irb_bin(ib, OP_MUL, x, x))));
@@ -83,7 +79,7 @@ static IrNode *extremum_weight(IrBuilder *ib, IrNode *y, int i) {
   Op wins = y->op == OP_MAX ? OP_GT : OP_LT;
   IrNode *zero = irb_fill(ib, y, 0);
   return irb_sel(ib, irb_bin(ib, wins, X(i), X(1 - i)), irb_fill(ib, y, 1),
-                irb_sel(ib, irb_bin(ib, OP_EQ, X(i), X(1 - i)), irb_fill(ib, y, 0.5), zero));
+                 irb_sel(ib, irb_bin(ib, OP_EQ, X(i), X(1 - i)), irb_fill(ib, y, 0.5), zero));
 }
 static IrNode *vjp_extremum(IrBuilder *ib, IrNode *y, int i, IrNode *ct) { return irb_bin(ib, OP_MUL, ct, extremum_weight(ib, y, i)); }
 static IrNode *vjp_select(IrBuilder *ib, IrNode *y, int i, IrNode *ct) {
@@ -117,8 +113,10 @@ static IrNode *unreduce(IrBuilder *ib, IrNode *y, IrNode *ct) {
   for (int a = 0; a < y->attr.naxes; a++) mask |= 1u << y->attr.axes[a];
   int64_t axes[IR_MAX_RANK];
   for (int a = 0, j = 0; a < x->rank; a++)
-    if (y->attr.keepdims) axes[a] = a;
-    else if (!(mask & (1u << a))) axes[j++] = a;
+    if (y->attr.keepdims)
+      axes[a] = a;
+    else if (!(mask & (1u << a)))
+      axes[j++] = a;
   return irb_bcast_axes(ib, ct, x->rank, x->shape, axes);
 }
 static IrNode *vjp_sum(IrBuilder *ib, IrNode *y, int i, IrNode *ct) { return unreduce(ib, y, ct); }
@@ -151,21 +149,44 @@ static IrNode *vjp_matmul(IrBuilder *ib, IrNode *y, int i, IrNode *ct) {
 }
 /* Calls and projections are differentiated by the passes themselves
  * (through the callee's derived or user-written rule). */
-static IrNode *vjp_by_pass(IrBuilder *ib, IrNode *y, int i, IrNode *ct) { ice("%s is differentiated by the autodiff pass", op_info[y->op].name); }
+static IrNode *vjp_by_pass(IrBuilder *ib, IrNode *y, int i, IrNode *ct) {
+  ice("%s is differentiated by the autodiff pass", op_info[y->op].name);
+}
 
 const VjpRule vjp_rules[OP_COUNT] = {
-    [OP_NEG] = vjp_neg,         [OP_CAST] = vjp_cast,       [OP_COPY] = vjp_copy,
-    [OP_ABS] = vjp_abs,         [OP_EXP] = vjp_exp,         [OP_LOG] = vjp_log,
-    [OP_SQRT] = vjp_sqrt,       [OP_TANH] = vjp_tanh,       [OP_SIGMOID] = vjp_sigmoid,
-    [OP_LOG1P] = vjp_log1p,     [OP_EXPM1] = vjp_expm1,     [OP_SOFTPLUS] = vjp_softplus,
-    [OP_ERF] = vjp_erf,         [OP_ERFC] = vjp_erfc,       [OP_LOG1MEXP] = vjp_log1mexp,
-    [OP_SIN] = vjp_sin,         [OP_COS] = vjp_cos,
+    [OP_NEG] = vjp_neg,
+    [OP_CAST] = vjp_cast,
+    [OP_COPY] = vjp_copy,
+    [OP_ABS] = vjp_abs,
+    [OP_EXP] = vjp_exp,
+    [OP_LOG] = vjp_log,
+    [OP_SQRT] = vjp_sqrt,
+    [OP_TANH] = vjp_tanh,
+    [OP_SIGMOID] = vjp_sigmoid,
+    [OP_LOG1P] = vjp_log1p,
+    [OP_EXPM1] = vjp_expm1,
+    [OP_SOFTPLUS] = vjp_softplus,
+    [OP_ERF] = vjp_erf,
+    [OP_ERFC] = vjp_erfc,
+    [OP_LOG1MEXP] = vjp_log1mexp,
+    [OP_SIN] = vjp_sin,
+    [OP_COS] = vjp_cos,
     [OP_STOP_GRADIENT] = vjp_none,
-    [OP_ADD] = vjp_add,         [OP_SUB] = vjp_sub,         [OP_MUL] = vjp_mul,
-    [OP_DIV] = vjp_div,         [OP_POW] = vjp_pow,         [OP_MAX] = vjp_extremum,
-    [OP_MIN] = vjp_extremum,    [OP_SELECT] = vjp_select,   [OP_BROADCAST] = vjp_broadcast,
-    [OP_TRANSPOSE] = vjp_transpose, [OP_SUM] = vjp_sum,     [OP_RMAX] = vjp_reduce_extremum,
-    [OP_RMIN] = vjp_reduce_extremum, [OP_MATMUL] = vjp_matmul, [OP_CALL] = vjp_by_pass,
+    [OP_ADD] = vjp_add,
+    [OP_SUB] = vjp_sub,
+    [OP_MUL] = vjp_mul,
+    [OP_DIV] = vjp_div,
+    [OP_POW] = vjp_pow,
+    [OP_MAX] = vjp_extremum,
+    [OP_MIN] = vjp_extremum,
+    [OP_SELECT] = vjp_select,
+    [OP_BROADCAST] = vjp_broadcast,
+    [OP_TRANSPOSE] = vjp_transpose,
+    [OP_SUM] = vjp_sum,
+    [OP_RMAX] = vjp_reduce_extremum,
+    [OP_RMIN] = vjp_reduce_extremum,
+    [OP_MATMUL] = vjp_matmul,
+    [OP_CALL] = vjp_by_pass,
     [OP_PROJ] = vjp_by_pass,
 };
 
@@ -194,7 +215,9 @@ static IrNode *jvp_same_op(IrBuilder *ib, IrNode *y, IrNode **t) {
   n->attr = y->attr;
   return n;
 }
-static IrNode *jvp_cast(IrBuilder *ib, IrNode *y, IrNode **t) { return T(0) && dtype_is_float(y->dtype) ? irb_cast(ib, T(0), y->dtype) : NULL; }
+static IrNode *jvp_cast(IrBuilder *ib, IrNode *y, IrNode **t) {
+  return T(0) && dtype_is_float(y->dtype) ? irb_cast(ib, T(0), y->dtype) : NULL;
+}
 static IrNode *jvp_reduce_extremum(IrBuilder *ib, IrNode *y, IrNode **t) {
   if (!T(0)) return NULL;
   IrNode *share;
@@ -215,10 +238,9 @@ static IrNode *jvp_by_pass(IrBuilder *ib, IrNode *y, IrNode **t) { ice("%s is di
  * whose tangent is not their cotangent rule's (a cast changes the dtype the
  * other way; where() picks instead of adding two masked terms). */
 static const JvpRule jvp_exceptions[OP_COUNT] = {
-    [OP_CAST] = jvp_cast,          [OP_SELECT] = jvp_select,     [OP_BROADCAST] = jvp_same_op,
-    [OP_TRANSPOSE] = jvp_same_op,  [OP_SUM] = jvp_same_op,       [OP_RMAX] = jvp_reduce_extremum,
-    [OP_RMIN] = jvp_reduce_extremum, [OP_MATMUL] = jvp_matmul,   [OP_CALL] = jvp_by_pass,
-    [OP_PROJ] = jvp_by_pass,
+    [OP_CAST] = jvp_cast,    [OP_SELECT] = jvp_select,        [OP_BROADCAST] = jvp_same_op,    [OP_TRANSPOSE] = jvp_same_op,
+    [OP_SUM] = jvp_same_op,  [OP_RMAX] = jvp_reduce_extremum, [OP_RMIN] = jvp_reduce_extremum, [OP_MATMUL] = jvp_matmul,
+    [OP_CALL] = jvp_by_pass, [OP_PROJ] = jvp_by_pass,
 };
 
 JvpRule jvp_rule(Op op) {

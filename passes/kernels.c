@@ -28,9 +28,7 @@ typedef struct Builder {
   int kcap, bcap;
 } Builder;
 
-static bool is_view(const IrNode *n) {
-  return n->op == OP_BROADCAST || n->op == OP_TRANSPOSE || n->op == OP_STOP_GRADIENT;
-}
+static bool is_view(const IrNode *n) { return n->op == OP_BROADCAST || n->op == OP_TRANSPOSE || n->op == OP_STOP_GRADIENT; }
 static bool is_immediate(const IrNode *n) { return n->op == OP_CONST || n->op == OP_DIMSIZE; }
 
 static int add_buffer(Builder *b, const IrNode *n, bool is_param) {
@@ -305,7 +303,8 @@ static const IrNode *producer_of(const IrNode *x, bool *repeats, bool *shared) {
       const IrNode *y = x->args[0];
       for (int i = 0; i < x->rank; i++) {
         bool mapped = false;
-        for (int a = 0; a < y->rank; a++) mapped = mapped || (x->attr.axes[a] == i && !(dim_is_one(y->shape[a]) && !dim_is_one(x->shape[i])));
+        for (int a = 0; a < y->rank; a++)
+          mapped = mapped || (x->attr.axes[a] == i && !(dim_is_one(y->shape[a]) && !dim_is_one(x->shape[i])));
         *repeats = *repeats || (!mapped && !dim_is_one(x->shape[i]));
       }
     }
@@ -402,8 +401,8 @@ static void mark_fusion(Builder *b) {
       Reads mm = {{0}, 0, 2, 0}, via_view = b->reads[p->id];
       if (arg != p) via_view.fixed += via_view.n, via_view.n = 0; /* read at other indices */
       const Reads *rp = matmul_feeds_epilogue(c, arg) ? &mm : &via_view;
-      bool fusable = ((op_info[p->op].flags & F_ELEM) && !is_view(p) && p->uses == 1 && !repeats && !shared) ||
-                     matmul_feeds_epilogue(c, arg);
+      bool fusable =
+          ((op_info[p->op].flags & F_ELEM) && !is_view(p) && p->uses == 1 && !repeats && !shared) || matmul_feeds_epilogue(c, arg);
       if (fusable && reads_fit(rc, rp, reserve)) {
         b->fused[p->id] = true;
         reads_union(rc, rp);

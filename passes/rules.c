@@ -136,8 +136,8 @@ static IrNode *cast_cast(IrBuilder *ib, IrNode *n) {
   if (n->dtype == inner->dtype) return n->args[0]; /* a cast to its own dtype */
   if (!is_op(inner, OP_CAST) || inner->args[0]->dtype != n->dtype) return NULL;
   DType from = n->dtype, via = inner->dtype;
-  bool widening = (from == DT_F32 && via == DT_F64) || (from == DT_I32 && (via == DT_I64 || via == DT_F64)) ||
-                  (from == DT_BOOL && via != DT_BOOL);
+  bool widening =
+      (from == DT_F32 && via == DT_F64) || (from == DT_I32 && (via == DT_I64 || via == DT_F64)) || (from == DT_BOOL && via != DT_BOOL);
   return widening ? inner->args[0] : NULL;
 }
 
@@ -172,9 +172,7 @@ static IrNode *exp_minus_one(IrBuilder *ib, IrNode *n) {
 
 static IrNode *log_exp(IrBuilder *ib, IrNode *n) { return is_under(n->args[0], OP_EXP) ? arg_under(ib, n->args[0]) : NULL; }
 
-static IrNode *log1p_expm1(IrBuilder *ib, IrNode *n) {
-  return is_under(n->args[0], OP_EXPM1) ? arg_under(ib, n->args[0]) : NULL;
-}
+static IrNode *log1p_expm1(IrBuilder *ib, IrNode *n) { return is_under(n->args[0], OP_EXPM1) ? arg_under(ib, n->args[0]) : NULL; }
 
 static IrNode *sqrt_square(IrBuilder *ib, IrNode *n) {
   const IrNode *a = n->args[0];
@@ -300,9 +298,7 @@ static IrNode *add_zero(IrBuilder *ib, IrNode *n) {
   return is_const(n->args[0], 0) ? n->args[1] : NULL;
 }
 
-static IrNode *mul_zero(IrBuilder *ib, IrNode *n) {
-  return is_const(n->args[0], 0) || is_const(n->args[1], 0) ? irb_fill(ib, n, 0) : NULL;
-}
+static IrNode *mul_zero(IrBuilder *ib, IrNode *n) { return is_const(n->args[0], 0) || is_const(n->args[1], 0) ? irb_fill(ib, n, 0) : NULL; }
 
 static IrNode *sub_self(IrBuilder *ib, IrNode *n) { return SAME(n->args[0], n->args[1]) ? irb_fill(ib, n, 0) : NULL; }
 

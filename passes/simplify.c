@@ -76,8 +76,8 @@ void pass_simplify(IrModule *m) {
     for (int round = 0; round < MAX_ROUNDS; round++)
       if ((last = simplify_round(m, f, &bk)) < 0) break;
     if (last >= 0)
-      fprintf(stderr, "texc: warning: rewrites in %s() did not settle in %d rounds; rule '%s' kept firing\n", f->name,
-              MAX_ROUNDS, rules[last].name);
+      fprintf(stderr, "texc: warning: rewrites in %s() did not settle in %d rounds; rule '%s' kept firing\n", f->name, MAX_ROUNDS,
+              rules[last].name);
   }
   tex_free(bk.rule_of);
   tex_free(bk.start);

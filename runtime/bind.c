@@ -27,14 +27,11 @@ static const struct {
   const char *name;
   uint8_t code, bits;
 } tex_dtypes[TEX_DTYPE_COUNT] = {
-    [TEX_F32] = {"f32", kDLFloat, 32}, [TEX_F64] = {"f64", kDLFloat, 64},
-    [TEX_I32] = {"i32", kDLInt, 32},   [TEX_I64] = {"i64", kDLInt, 64},
-    [TEX_BOOL] = {"bool", kDLUInt, 8},
+    [TEX_F32] = {"f32", kDLFloat, 32}, [TEX_F64] = {"f64", kDLFloat, 64}, [TEX_I32] = {"i32", kDLInt, 32},
+    [TEX_I64] = {"i64", kDLInt, 64},   [TEX_BOOL] = {"bool", kDLUInt, 8},
 };
 
-int texrt_dtype_bytes(int dtype) {
-  return dtype >= 0 && dtype < TEX_DTYPE_COUNT ? tex_dtypes[dtype].bits / 8 : 0;
-}
+int texrt_dtype_bytes(int dtype) { return dtype >= 0 && dtype < TEX_DTYPE_COUNT ? tex_dtypes[dtype].bits / 8 : 0; }
 
 /* State of one texrt_bind call, shared by the check helpers. */
 typedef struct Bind {
@@ -48,13 +45,9 @@ typedef struct Bind {
 
 /* ---- text for messages ----------------------------------------------------- */
 
-static const char *func_name(const TexFuncInfo *f) {
-  return f->symbol ? f->symbol : f->name ? f->name : "?";
-}
+static const char *func_name(const TexFuncInfo *f) { return f->symbol ? f->symbol : f->name ? f->name : "?"; }
 
-static const char *role_word(uint8_t role) {
-  return role == TEX_OUT ? "output" : role == TEX_INOUT ? "in-place argument" : "argument";
-}
+static const char *role_word(uint8_t role) { return role == TEX_OUT ? "output" : role == TEX_INOUT ? "in-place argument" : "argument"; }
 
 static const char *param_name(const TexParamInfo *p) { return p->name ? p->name : "?"; }
 
@@ -66,8 +59,7 @@ static const char *sym_name(const TexFuncInfo *f, int64_t s, char *tmp, size_t c
 
 /* "f32", or DLPack's own words for types texc never uses ("uint16", "float32x4"). */
 static void dtype_text(DLDataType t, char *out, size_t cap) {
-  static const char *const codes[] = {"int", "uint", "float", "opaque", "bfloat",
-                                      "complex", "bool"};
+  static const char *const codes[] = {"int", "uint", "float", "opaque", "bfloat", "complex", "bool"};
   for (int d = 0; d < TEX_DTYPE_COUNT && t.lanes == 1; d++)
     if (t.code == tex_dtypes[d].code && t.bits == tex_dtypes[d].bits && t.code != kDLUInt) {
       snprintf(out, cap, "%s", tex_dtypes[d].name);
@@ -79,8 +71,7 @@ static void dtype_text(DLDataType t, char *out, size_t cap) {
   }
   const char *c = t.code < sizeof codes / sizeof codes[0] ? codes[t.code] : "code";
   int n = snprintf(out, cap, "%s%u", c, (unsigned)t.bits);
-  if (t.lanes != 1 && n >= 0 && (size_t)n < cap)
-    snprintf(out + n, cap - (size_t)n, "x%u", (unsigned)t.lanes);
+  if (t.lanes != 1 && n >= 0 && (size_t)n < cap) snprintf(out + n, cap - (size_t)n, "x%u", (unsigned)t.lanes);
 }
 
 static const char *device_name(int type) {
@@ -121,10 +112,12 @@ enum { PREC_CMP = 1, PREC_ADD, PREC_MUL, PREC_ATOM };
 
 /* Joins a and b with a binary op into out (which may alias a). */
 static void frag_join(int64_t op, const Frag *a, const Frag *b, Frag *out) {
-  static const struct { const char *text; int prec, strict; } ops[] = {
-      [TEX_DIM_ADD] = {" + ", PREC_ADD, 0},  [TEX_DIM_SUB] = {" - ", PREC_ADD, 1},
-      [TEX_DIM_MUL] = {"*", PREC_MUL, 0},    [TEX_DIM_FLOORDIV] = {"//", PREC_MUL, 1},
-      [TEX_DIM_MOD] = {"%", PREC_MUL, 1},    [TEX_DIM_EQ] = {" == ", PREC_CMP, 1},
+  static const struct {
+    const char *text;
+    int prec, strict;
+  } ops[] = {
+      [TEX_DIM_ADD] = {" + ", PREC_ADD, 0},     [TEX_DIM_SUB] = {" - ", PREC_ADD, 1}, [TEX_DIM_MUL] = {"*", PREC_MUL, 0},
+      [TEX_DIM_FLOORDIV] = {"//", PREC_MUL, 1}, [TEX_DIM_MOD] = {"%", PREC_MUL, 1},   [TEX_DIM_EQ] = {" == ", PREC_CMP, 1},
       [TEX_DIM_LE] = {" <= ", PREC_CMP, 1},
   };
   Frag r;
@@ -152,8 +145,10 @@ static void expr_text(const TexFuncInfo *f, const TexDimExpr *e, char *out, size
       if (d == 16 || pc + 1 >= e->len) break;
       int64_t imm = e->code[++pc];
       char tmp[24];
-      if (op == TEX_DIM_LIT) snprintf(st[d].s, sizeof st[d].s, "%lld", (long long)imm);
-      else snprintf(st[d].s, sizeof st[d].s, "%s", sym_name(f, imm, tmp, sizeof tmp));
+      if (op == TEX_DIM_LIT)
+        snprintf(st[d].s, sizeof st[d].s, "%lld", (long long)imm);
+      else
+        snprintf(st[d].s, sizeof st[d].s, "%s", sym_name(f, imm, tmp, sizeof tmp));
       st[d++].prec = PREC_ATOM;
     } else if (op >= TEX_DIM_ADD && op <= TEX_DIM_LE && d >= 2) {
       frag_join(op, &st[d - 2], &st[d - 1], &st[d - 2]);
@@ -198,14 +193,12 @@ static void sym_values(const Bind *b, const TexDimExpr *e, char *out, size_t cap
     pc++;
     if (op != TEX_DIM_SYM || s < 0 || s >= b->f->nsyms || s >= TEX_MAX_SYMS || seen[s]) continue;
     seen[s] = true;
-    text_add(&t, "%s%s = %lld", t.used ? ", " : "", sym_name(b->f, s, tmp, sizeof tmp),
-             (long long)b->syms[s]);
+    text_add(&t, "%s%s = %lld", t.used ? ", " : "", sym_name(b->f, s, tmp, sizeof tmp), (long long)b->syms[s]);
   }
 }
 
 /* Fails with "<symbol>: <role> '<name>' (#<pos>): <what>". */
-static int arg_fail(const Bind *b, int i, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static int arg_fail(const Bind *b, int i, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int arg_fail(const Bind *b, int i, int code, const char *fmt, ...) {
   char what[768];
   va_list ap;
@@ -213,8 +206,7 @@ static int arg_fail(const Bind *b, int i, int code, const char *fmt, ...) {
   vsnprintf(what, sizeof what, fmt, ap);
   va_end(ap);
   const TexParamInfo *p = &b->f->params[i];
-  return texrt_fail(code, "%s: %s '%s' (#%d): %s", func_name(b->f), role_word(p->role),
-                    param_name(p), i + 1, what);
+  return texrt_fail(code, "%s: %s '%s' (#%d): %s", func_name(b->f), role_word(p->role), param_name(p), i + 1, what);
 }
 
 /* ---- 1. each argument on its own ------------------------------------------- */
@@ -234,21 +226,16 @@ static int check_header(const Bind *b, int i) {
     return arg_fail(b, i, TEX_ERR_DEVICE,
                     "expected a CPU tensor (kDLCPU or kDLCUDAHost), got a %s tensor "
                     "(device type %d, id %d)",
-                    device_name(t->device.device_type), (int)t->device.device_type,
-                    t->device.device_id);
-  if (p->dtype >= TEX_DTYPE_COUNT)
-    return arg_fail(b, i, TEX_ERR_DTYPE, "metadata has unknown dtype %d", p->dtype);
-  if (p->rank > 0 && !p->dims)
-    return arg_fail(b, i, TEX_ERR_SHAPE, "metadata has no dims");
+                    device_name(t->device.device_type), (int)t->device.device_type, t->device.device_id);
+  if (p->dtype >= TEX_DTYPE_COUNT) return arg_fail(b, i, TEX_ERR_DTYPE, "metadata has unknown dtype %d", p->dtype);
+  if (p->rank > 0 && !p->dims) return arg_fail(b, i, TEX_ERR_SHAPE, "metadata has no dims");
   if (!dtype_matches(p->dtype, t->dtype)) {
     dtype_text(t->dtype, got, sizeof got);
-    return arg_fail(b, i, TEX_ERR_DTYPE, "expected dtype %s, got %s",
-                    tex_dtypes[p->dtype].name, got);
+    return arg_fail(b, i, TEX_ERR_DTYPE, "expected dtype %s, got %s", tex_dtypes[p->dtype].name, got);
   }
   if (t->ndim != p->rank) {
     param_type_text(b->f, p, want, sizeof want);
-    return arg_fail(b, i, TEX_ERR_RANK, "expected rank %d (%s), got rank %d", p->rank, want,
-                    t->ndim);
+    return arg_fail(b, i, TEX_ERR_RANK, "expected rank %d (%s), got rank %d", p->rank, want, t->ndim);
   }
   return TEX_OK;
 }
@@ -260,24 +247,21 @@ static int check_extent(Bind *b, int i) {
   int empty = 0, overflow = 0;
   if (t->ndim > 0 && !t->shape) return arg_fail(b, i, TEX_ERR_NULL, "shape pointer is NULL");
   for (int k = 0; k < t->ndim; k++) {
-    if (t->shape[k] < 0)
-      return arg_fail(b, i, TEX_ERR_SHAPE, "dim %d is %lld; dims must be >= 0", k,
-                      (long long)t->shape[k]);
+    if (t->shape[k] < 0) return arg_fail(b, i, TEX_ERR_SHAPE, "dim %d is %lld; dims must be >= 0", k, (long long)t->shape[k]);
     empty |= t->shape[k] == 0;
   }
   /* An empty tensor's size is 0 even when the other dims multiply past 2^63. */
-  for (int k = 0; k < t->ndim && !empty; k++)
-    overflow |= __builtin_mul_overflow(numel, t->shape[k], &numel);
+  for (int k = 0; k < t->ndim && !empty; k++) overflow |= __builtin_mul_overflow(numel, t->shape[k], &numel);
   if (empty) numel = 0;
   if (overflow || __builtin_mul_overflow(numel, esize, &bytes) || (uint64_t)bytes > SIZE_MAX) {
     char shape[256];
     ints_text(t->shape, t->ndim, shape, sizeof shape);
-    return arg_fail(b, i, TEX_ERR_OVERFLOW, "shape %s is too large: its size in bytes "
-                    "overflows a 64-bit integer", shape);
+    return arg_fail(b, i, TEX_ERR_OVERFLOW,
+                    "shape %s is too large: its size in bytes "
+                    "overflows a 64-bit integer",
+                    shape);
   }
-  if (bytes > 0 && !t->data)
-    return arg_fail(b, i, TEX_ERR_NULL, "data is NULL but the tensor has %lld elements",
-                    (long long)numel);
+  if (bytes > 0 && !t->data) return arg_fail(b, i, TEX_ERR_NULL, "data is NULL but the tensor has %lld elements", (long long)numel);
   b->bytes[i] = (uint64_t)bytes;
   return TEX_OK;
 }
@@ -313,10 +297,8 @@ static int set_buffer(const Bind *b, int i, void **bufs) {
     bufs[i] = NULL;
     return TEX_OK;
   }
-  if (__builtin_add_overflow((uintptr_t)t->data, t->byte_offset, &p) ||
-      __builtin_add_overflow(p, b->bytes[i], &end))
-    return arg_fail(b, i, TEX_ERR_OVERFLOW, "data + byte_offset %llu wraps around memory",
-                    (unsigned long long)t->byte_offset);
+  if (__builtin_add_overflow((uintptr_t)t->data, t->byte_offset, &p) || __builtin_add_overflow(p, b->bytes[i], &end))
+    return arg_fail(b, i, TEX_ERR_OVERFLOW, "data + byte_offset %llu wraps around memory", (unsigned long long)t->byte_offset);
   bufs[i] = (void *)p;
   return TEX_OK;
 }
@@ -352,9 +334,7 @@ static int bind_symbols(Bind *b) {
     for (int k = 0; k < p->rank; k++) {
       int64_t s;
       if (!plain_symbol(&p->dims[k], &s)) continue;
-      if (s < 0 || s >= b->f->nsyms)
-        return arg_fail(b, i, TEX_ERR_SHAPE, "metadata names symbol %lld of %d", (long long)s,
-                        b->f->nsyms);
+      if (s < 0 || s >= b->f->nsyms) return arg_fail(b, i, TEX_ERR_SHAPE, "metadata names symbol %lld of %d", (long long)s, b->f->nsyms);
       if (b->bound_arg[s] >= 0) continue;
       b->syms[s] = b->args[i]->shape[k];
       b->bound_arg[s] = (int16_t)i;
@@ -369,8 +349,7 @@ static int eval_bound(const Bind *b, const TexDimExpr *e, int64_t *v, char *why,
   int64_t bad;
   char tmp[24];
   if (!symbols_bound(b, e, &bad)) {
-    snprintf(why, cap, "uses size symbol '%s', which no input binds",
-             sym_name(b->f, bad, tmp, sizeof tmp));
+    snprintf(why, cap, "uses size symbol '%s', which no input binds", sym_name(b->f, bad, tmp, sizeof tmp));
     return TEX_ERR_SHAPE;
   }
   int st = texrt_dim_eval(e, b->syms, v);
@@ -384,17 +363,13 @@ static int dim_mismatch(const Bind *b, int i, int k, const TexDimExpr *e, int64_
   char text[160], vals[256];
   if (plain_symbol(e, &s)) {
     const TexParamInfo *by = &b->f->params[b->bound_arg[s]];
-    return arg_fail(b, i, TEX_ERR_SHAPE, "dim %d is %lld, but %s = %lld (bound by %s '%s' dim %d)",
-                    k, (long long)got, sym_name(b->f, s, text, sizeof text), (long long)v,
-                    role_word(by->role), param_name(by), b->bound_axis[s]);
+    return arg_fail(b, i, TEX_ERR_SHAPE, "dim %d is %lld, but %s = %lld (bound by %s '%s' dim %d)", k, (long long)got,
+                    sym_name(b->f, s, text, sizeof text), (long long)v, role_word(by->role), param_name(by), b->bound_axis[s]);
   }
   expr_text(b->f, e, text, sizeof text);
   sym_values(b, e, vals, sizeof vals);
-  if (!vals[0])
-    return arg_fail(b, i, TEX_ERR_SHAPE, "dim %d is %lld, but it must be %s", k,
-                    (long long)got, text);
-  return arg_fail(b, i, TEX_ERR_SHAPE, "dim %d is %lld, but %s = %lld (%s)", k, (long long)got,
-                  text, (long long)v, vals);
+  if (!vals[0]) return arg_fail(b, i, TEX_ERR_SHAPE, "dim %d is %lld, but it must be %s", k, (long long)got, text);
+  return arg_fail(b, i, TEX_ERR_SHAPE, "dim %d is %lld, but %s = %lld (%s)", k, (long long)got, text, (long long)v, vals);
 }
 
 /* Pass 2: every dim of every argument equals its expression. */
@@ -405,8 +380,7 @@ static int check_dims(const Bind *b) {
       const TexDimExpr *e = &p->dims[k];
       int64_t s, v;
       char why[512], text[160];
-      if (plain_symbol(e, &s) && s >= 0 && s < b->f->nsyms && b->bound_arg[s] == i &&
-          b->bound_axis[s] == k)
+      if (plain_symbol(e, &s) && s >= 0 && s < b->f->nsyms && b->bound_arg[s] == i && b->bound_axis[s] == k)
         continue; /* the dim that bound s */
       int st = eval_bound(b, e, &v, why, sizeof why);
       if (st != TEX_OK) {
@@ -427,12 +401,10 @@ static int check_asserts(const Bind *b) {
     char why[512], text[160], vals[256];
     int st = eval_bound(b, e, &v, why, sizeof why);
     expr_text(b->f, e, text, sizeof text);
-    if (st != TEX_OK)
-      return texrt_fail(st, "%s: shape assertion %s: %s", func_name(b->f), text, why);
+    if (st != TEX_OK) return texrt_fail(st, "%s: shape assertion %s: %s", func_name(b->f), text, why);
     if (v == 0) {
       sym_values(b, e, vals, sizeof vals);
-      return texrt_fail(TEX_ERR_ASSERT, "%s: shape assertion failed: %s (%s)", func_name(b->f),
-                        text, vals);
+      return texrt_fail(TEX_ERR_ASSERT, "%s: shape assertion failed: %s (%s)", func_name(b->f), text, vals);
     }
   }
   return TEX_OK;
@@ -462,34 +434,30 @@ static int check_alias(const Bind *b, void *const *bufs) {
 
 /* ---- the entry point --------------------------------------------------------- */
 
-static int check_func(const TexFuncInfo *f, const DLTensor *const *args, void **bufs,
-                      int64_t *syms) {
+static int check_func(const TexFuncInfo *f, const DLTensor *const *args, void **bufs, int64_t *syms) {
   if (!f) return texrt_fail(TEX_ERR_NULL, "texrt_bind: function metadata is NULL");
   if (f->nparams < 0 || f->nparams > TEX_MAX_ARGS || f->nsyms < 0 || f->nsyms > TEX_MAX_SYMS)
-    return texrt_fail(TEX_ERR_OVERFLOW, "%s: %d parameters and %d size symbols; the runtime "
-                      "supports at most %d and %d", func_name(f), f->nparams, f->nsyms,
-                      TEX_MAX_ARGS, TEX_MAX_SYMS);
+    return texrt_fail(TEX_ERR_OVERFLOW,
+                      "%s: %d parameters and %d size symbols; the runtime "
+                      "supports at most %d and %d",
+                      func_name(f), f->nparams, f->nsyms, TEX_MAX_ARGS, TEX_MAX_SYMS);
   if (!args) return texrt_fail(TEX_ERR_NULL, "%s: the argument array is NULL", func_name(f));
-  if (!bufs || (!syms && f->nsyms) || (!f->params && f->nparams) ||
-      (!f->asserts && f->nasserts))
+  if (!bufs || (!syms && f->nsyms) || (!f->params && f->nparams) || (!f->asserts && f->nasserts))
     return texrt_fail(TEX_ERR_NULL, "%s: texrt_bind got a NULL table", func_name(f));
   return TEX_OK;
 }
 
-int texrt_bind(const TexModuleInfo *module, const TexFuncInfo *func,
-               const DLTensor *const *args, void **bufs, int64_t *syms) {
+int texrt_bind(const TexModuleInfo *module, const TexFuncInfo *func, const DLTensor *const *args, void **bufs, int64_t *syms) {
   (void)module; /* messages name the exported symbol, which includes the prefix */
   int st = check_func(func, args, bufs, syms);
   if (st != TEX_OK) return st;
   Bind b = {.f = func, .args = args, .syms = syms};
   memset(b.bound_arg, -1, sizeof b.bound_arg);
   for (int i = 0; i < func->nparams; i++) {
-    if ((st = check_header(&b, i)) != TEX_OK || (st = check_extent(&b, i)) != TEX_OK ||
-        (st = check_layout(&b, i)) != TEX_OK || (st = set_buffer(&b, i, bufs)) != TEX_OK)
+    if ((st = check_header(&b, i)) != TEX_OK || (st = check_extent(&b, i)) != TEX_OK || (st = check_layout(&b, i)) != TEX_OK ||
+        (st = set_buffer(&b, i, bufs)) != TEX_OK)
       return st;
   }
-  if ((st = bind_symbols(&b)) != TEX_OK || (st = check_dims(&b)) != TEX_OK ||
-      (st = check_asserts(&b)) != TEX_OK)
-    return st;
+  if ((st = bind_symbols(&b)) != TEX_OK || (st = check_dims(&b)) != TEX_OK || (st = check_asserts(&b)) != TEX_OK) return st;
   return check_alias(&b, bufs);
 }

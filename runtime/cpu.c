@@ -20,6 +20,7 @@
 
 /* LLVM feature name, GCC __builtin_cpu_supports name.  Both columns must be
  * string literals: the builtin accepts nothing else. */
+// clang-format off
 #define X86_FEATURES_CORE(X)                                                   \
   X("mmx", "mmx") X("sse", "sse") X("sse2", "sse2") X("sse3", "sse3")          \
   X("ssse3", "ssse3") X("sse4.1", "sse4.1") X("sse4.2", "sse4.2")              \
@@ -45,6 +46,7 @@
 #else
 #define X86_FEATURES_NEW(X)
 #endif
+// clang-format on
 
 #define X86_FEATURES(X) X86_FEATURES_CORE(X) X86_FEATURES_NEW(X)
 
@@ -89,8 +91,7 @@ static void append_name(char *out, size_t cap, size_t *used, const char *name) {
 }
 
 /* Does not touch the error message: texrt_check_cpu words it. */
-int texrt_check_features(const char *required, int (*has)(const char *feature),
-                         char *missing, size_t missing_len) {
+int texrt_check_features(const char *required, int (*has)(const char *feature), char *missing, size_t missing_len) {
   size_t used = 0;
   int nmissing = 0;
   if (missing && missing_len) missing[0] = '\0';
@@ -112,7 +113,7 @@ int texrt_check_features(const char *required, int (*has)(const char *feature),
  * to ask; a module built for x86 could not have been loaded there anyway. */
 static int host_has(const char *name) {
 #if defined(__x86_64__) || defined(__i386__)
-#define HOST_HAS(llvm, gcc)                                                    \
+#define HOST_HAS(llvm, gcc)                                                                                                                \
   if (strcmp(name, llvm) == 0) return __builtin_cpu_supports(gcc) != 0;
   X86_FEATURES(HOST_HAS)
 #undef HOST_HAS
@@ -133,8 +134,7 @@ int texrt_check_cpu(const TexModuleInfo *module) {
     return texrt_fail(TEX_ERR_CPU,
                       "%s: this module was built for CPU '%s' and needs %s, which this "
                       "CPU lacks; rebuild with --cpu=x86-64-v2 (or another portable level)",
-                      module->prefix ? module->prefix : "texc module",
-                      module->cpu ? module->cpu : "?", missing);
+                      module->prefix ? module->prefix : "texc module", module->cpu ? module->cpu : "?", missing);
   atomic_store_explicit(&checked_module, module, memory_order_release);
   return TEX_OK;
 }

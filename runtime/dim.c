@@ -51,16 +51,14 @@ static int apply_binary(int64_t op, int64_t a, int64_t b, int64_t *r) {
   case TEX_DIM_MAX: *r = a > b ? a : b; return TEX_OK;
   case TEX_DIM_EQ: *r = a == b; return TEX_OK;
   case TEX_DIM_LE: *r = a <= b; return TEX_OK;
-  default: /* unreachable: texrt_dim_eval checks the opcode first */
-    return texrt_fail(TEX_ERR_SHAPE, "malformed dim expression");
+  default: /* unreachable: texrt_dim_eval checks the opcode first */ return texrt_fail(TEX_ERR_SHAPE, "malformed dim expression");
   }
   return texrt_fail(TEX_ERR_OVERFLOW, "integer overflow");
 }
 
 /* Reads the value pushed by LIT/SYM at code[pc] (its immediate is code[pc+1]). */
 static int push_operand(const TexDimExpr *e, int32_t pc, const int64_t *syms, int64_t *v) {
-  if (pc + 1 >= e->len)
-    return texrt_fail(TEX_ERR_SHAPE, "malformed dim expression: missing immediate");
+  if (pc + 1 >= e->len) return texrt_fail(TEX_ERR_SHAPE, "malformed dim expression: missing immediate");
   int64_t imm = e->code[pc + 1];
   if (e->code[pc] == TEX_DIM_LIT) {
     *v = imm;
@@ -69,8 +67,7 @@ static int push_operand(const TexDimExpr *e, int32_t pc, const int64_t *syms, in
   /* texrt_run's symbol array has TEX_MAX_SYMS entries; texrt_bind checks the
    * tighter bound func->nsyms before it evaluates anything. */
   if (!syms || imm < 0 || imm >= TEX_MAX_SYMS)
-    return texrt_fail(TEX_ERR_SHAPE, "malformed dim expression: bad symbol %lld",
-                      (long long)imm);
+    return texrt_fail(TEX_ERR_SHAPE, "malformed dim expression: bad symbol %lld", (long long)imm);
   *v = syms[imm];
   return TEX_OK;
 }
@@ -78,29 +75,22 @@ static int push_operand(const TexDimExpr *e, int32_t pc, const int64_t *syms, in
 int texrt_dim_eval(const TexDimExpr *e, const int64_t *syms, int64_t *out) {
   int64_t stack[DIM_STACK];
   int depth = 0;
-  if (!e || (e->len > 0 && !e->code))
-    return texrt_fail(TEX_ERR_SHAPE, "malformed dim expression: no code");
+  if (!e || (e->len > 0 && !e->code)) return texrt_fail(TEX_ERR_SHAPE, "malformed dim expression: no code");
   for (int32_t pc = 0; pc < e->len; pc++) {
     int64_t op = e->code[pc], v = 0;
     int st;
     if (op == TEX_DIM_LIT || op == TEX_DIM_SYM) {
-      if (depth == DIM_STACK)
-        return texrt_fail(TEX_ERR_SHAPE, "malformed dim expression: stack overflow");
+      if (depth == DIM_STACK) return texrt_fail(TEX_ERR_SHAPE, "malformed dim expression: stack overflow");
       if ((st = push_operand(e, pc++, syms, &v)) != TEX_OK) return st;
       stack[depth++] = v;
       continue;
     }
-    if (op < TEX_DIM_ADD || op > TEX_DIM_LE)
-      return texrt_fail(TEX_ERR_SHAPE, "malformed dim expression: bad opcode %lld",
-                        (long long)op);
-    if (depth < 2)
-      return texrt_fail(TEX_ERR_SHAPE, "malformed dim expression: stack underflow");
-    if ((st = apply_binary(op, stack[depth - 2], stack[depth - 1], &v)) != TEX_OK)
-      return st;
+    if (op < TEX_DIM_ADD || op > TEX_DIM_LE) return texrt_fail(TEX_ERR_SHAPE, "malformed dim expression: bad opcode %lld", (long long)op);
+    if (depth < 2) return texrt_fail(TEX_ERR_SHAPE, "malformed dim expression: stack underflow");
+    if ((st = apply_binary(op, stack[depth - 2], stack[depth - 1], &v)) != TEX_OK) return st;
     stack[--depth - 1] = v;
   }
-  if (depth != 1)
-    return texrt_fail(TEX_ERR_SHAPE, "malformed dim expression: %d values left", depth);
+  if (depth != 1) return texrt_fail(TEX_ERR_SHAPE, "malformed dim expression: %d values left", depth);
   *out = stack[0];
   return TEX_OK;
 }

@@ -55,28 +55,25 @@ static int temp_bytes(const TexPlan *plan, int32_t t, const int64_t *syms, int64
   const TexTemp *tmp = &plan->temps[t];
   int64_t n, size = texrt_dtype_bytes(tmp->dtype);
   char why[256];
-  if (size == 0)
-    return texrt_fail(TEX_ERR_DTYPE, "%s: temporary #%d has unknown dtype %d", fn_name(plan),
-                      t, tmp->dtype);
+  if (size == 0) return texrt_fail(TEX_ERR_DTYPE, "%s: temporary #%d has unknown dtype %d", fn_name(plan), t, tmp->dtype);
   int st = texrt_dim_eval(&tmp->elems, syms, &n);
   if (st != TEX_OK) {
     snprintf(why, sizeof why, "%s", texrt_last_error()); /* copy: we overwrite it */
     return texrt_fail(st, "%s: temporary #%d: element count: %s", fn_name(plan), t, why);
   }
-  if (n < 0)
-    return texrt_fail(TEX_ERR_SHAPE, "%s: temporary #%d: element count is %lld",
-                      fn_name(plan), t, (long long)n);
+  if (n < 0) return texrt_fail(TEX_ERR_SHAPE, "%s: temporary #%d: element count is %lld", fn_name(plan), t, (long long)n);
   if (__builtin_mul_overflow(n, size, bytes))
-    return texrt_fail(TEX_ERR_OVERFLOW, "%s: temporary #%d: %lld elements overflow a 64-bit "
-                      "byte size", fn_name(plan), t, (long long)n);
+    return texrt_fail(TEX_ERR_OVERFLOW,
+                      "%s: temporary #%d: %lld elements overflow a 64-bit "
+                      "byte size",
+                      fn_name(plan), t, (long long)n);
   return TEX_OK;
 }
 
 /* Lays the temporaries out back to back, each at a multiple of TEMP_ALIGN.
  * Computes the total; with a base, also points tbufs into it.  Run twice
  * (size, then place) so no offset array is needed. */
-static int layout_temps(const TexPlan *plan, const int64_t *syms, char *base, void **tbufs,
-                        size_t *total) {
+static int layout_temps(const TexPlan *plan, const int64_t *syms, char *base, void **tbufs, size_t *total) {
   size_t off = 0;
   for (int32_t t = 0; t < plan->ntemps; t++) {
     int64_t bytes;
@@ -89,10 +86,8 @@ static int layout_temps(const TexPlan *plan, const int64_t *syms, char *base, vo
       continue;
     }
     if (base) tbufs[t] = base + off;
-    if ((uint64_t)bytes > SIZE_MAX || __builtin_add_overflow(off, (size_t)bytes, &off) ||
-        __builtin_add_overflow(off, TEMP_ALIGN - 1, &off))
-      return texrt_fail(TEX_ERR_OVERFLOW, "%s: temporaries overflow the address space",
-                        fn_name(plan));
+    if ((uint64_t)bytes > SIZE_MAX || __builtin_add_overflow(off, (size_t)bytes, &off) || __builtin_add_overflow(off, TEMP_ALIGN - 1, &off))
+      return texrt_fail(TEX_ERR_OVERFLOW, "%s: temporaries overflow the address space", fn_name(plan));
     off &= ~(size_t)(TEMP_ALIGN - 1);
   }
   *total = off;
@@ -101,8 +96,7 @@ static int layout_temps(const TexPlan *plan, const int64_t *syms, char *base, vo
 
 /* Allocates one block for all temporaries into *block (NULL if they are all
  * empty) and points tbufs at them. */
-static int alloc_temps(const TexPlan *plan, const int64_t *syms, void **tbufs, void **block,
-                       TexAllocFn alloc) {
+static int alloc_temps(const TexPlan *plan, const int64_t *syms, void **tbufs, void **block, TexAllocFn alloc) {
   size_t total = 0;
   int st = layout_temps(plan, syms, NULL, tbufs, &total);
   *block = NULL;
@@ -112,8 +106,10 @@ static int alloc_temps(const TexPlan *plan, const int64_t *syms, void **tbufs, v
     return TEX_OK;
   }
   if (!(*block = alloc(total, TEMP_ALIGN)))
-    return texrt_fail(TEX_ERR_ALLOC, "%s: out of memory allocating %zu bytes for %d "
-                      "temporaries", fn_name(plan), total, plan->ntemps);
+    return texrt_fail(TEX_ERR_ALLOC,
+                      "%s: out of memory allocating %zu bytes for %d "
+                      "temporaries",
+                      fn_name(plan), total, plan->ntemps);
   return layout_temps(plan, syms, *block, tbufs, &total);
 }
 
@@ -134,7 +130,8 @@ static int run_steps(const TexPlan *plan, void *const *bufs, const int64_t *syms
     void *ops[TEX_MAX_OPERANDS];
     int32_t nbufs = plan->func->nparams + plan->ntemps;
     for (int32_t j = 0; j < step->noperands; j++) {
-      if (step->operands[j] < 0 || step->operands[j] >= nbufs) return texrt_fail(TEX_ERR_SHAPE, "%s: step #%d: bad operand", fn_name(plan), s);
+      if (step->operands[j] < 0 || step->operands[j] >= nbufs)
+        return texrt_fail(TEX_ERR_SHAPE, "%s: step #%d: bad operand", fn_name(plan), s);
       ops[j] = bufs[step->operands[j]];
     }
     if (extent > 0) step->fn(step->noperands ? ops : bufs, syms, 0, extent);
@@ -145,12 +142,12 @@ static int run_steps(const TexPlan *plan, void *const *bufs, const int64_t *syms
 /* The plan's own sizes, before they size anything. */
 static int check_plan(const TexPlan *plan) {
   const TexFuncInfo *f = plan->func;
-  if (f->nparams < 0 || f->nparams > TEX_MAX_ARGS || f->nsyms < 0 || f->nsyms > TEX_MAX_SYMS ||
-      plan->ntemps < 0 || plan->ntemps > TEX_MAX_TEMPS)
-    return texrt_fail(TEX_ERR_OVERFLOW, "%s: %d parameters, %d size symbols and %d "
+  if (f->nparams < 0 || f->nparams > TEX_MAX_ARGS || f->nsyms < 0 || f->nsyms > TEX_MAX_SYMS || plan->ntemps < 0 ||
+      plan->ntemps > TEX_MAX_TEMPS)
+    return texrt_fail(TEX_ERR_OVERFLOW,
+                      "%s: %d parameters, %d size symbols and %d "
                       "temporaries; the runtime supports at most %d, %d and %d",
-                      fn_name(plan), f->nparams, f->nsyms, plan->ntemps, TEX_MAX_ARGS,
-                      TEX_MAX_SYMS, TEX_MAX_TEMPS);
+                      fn_name(plan), f->nparams, f->nsyms, plan->ntemps, TEX_MAX_ARGS, TEX_MAX_SYMS, TEX_MAX_TEMPS);
   if ((plan->ntemps && !plan->temps) || plan->nsteps < 0 || (plan->nsteps && !plan->steps))
     return texrt_fail(TEX_ERR_NULL, "%s: malformed plan", fn_name(plan));
   return TEX_OK;
@@ -164,14 +161,14 @@ typedef struct Memory {
   bool use_ws;
 } Memory;
 
-static int place_temps(const TexPlan *plan, const int64_t *syms, void **tbufs, void **block, TexAllocFn alloc,
-                       const Memory *mem) {
+static int place_temps(const TexPlan *plan, const int64_t *syms, void **tbufs, void **block, TexAllocFn alloc, const Memory *mem) {
   if (!mem->use_ws) return alloc_temps(plan, syms, tbufs, block, alloc);
   size_t total = 0;
   int st = layout_temps(plan, syms, NULL, tbufs, &total);
   if (st != TEX_OK || total == 0) return st;
   uintptr_t base = ((uintptr_t)mem->ws + TEMP_ALIGN - 1) & ~(uintptr_t)(TEMP_ALIGN - 1);
-  if (!mem->ws) return texrt_fail(TEX_ERR_NULL, "%s: the workspace is NULL; this call needs %zu bytes", fn_name(plan), total + TEMP_ALIGN - 1);
+  if (!mem->ws)
+    return texrt_fail(TEX_ERR_NULL, "%s: the workspace is NULL; this call needs %zu bytes", fn_name(plan), total + TEMP_ALIGN - 1);
   if (base - (uintptr_t)mem->ws + total > mem->ws_bytes)
     return texrt_fail(TEX_ERR_ALLOC, "%s: the workspace has %zu bytes; this call needs %zu (see %s_workspace_size)", fn_name(plan),
                       mem->ws_bytes, total + TEMP_ALIGN - 1, fn_name(plan));
@@ -196,7 +193,8 @@ static int buffer_table(const TexPlan *plan, size_t table, Memory *mem, TexAlloc
       return texrt_fail(TEX_ERR_ALLOC, "%s: out of memory allocating %zu bytes of buffer pointers", fn_name(plan), table);
     return TEX_OK;
   }
-  if (!mem->ws) return texrt_fail(TEX_ERR_NULL, "%s: the workspace is NULL; this call needs one (see %s_workspace_size)", fn_name(plan), fn_name(plan));
+  if (!mem->ws)
+    return texrt_fail(TEX_ERR_NULL, "%s: the workspace is NULL; this call needs one (see %s_workspace_size)", fn_name(plan), fn_name(plan));
   uintptr_t base = ((uintptr_t)mem->ws + alignof(void *) - 1) & ~(uintptr_t)(alignof(void *) - 1);
   size_t skip = base - (uintptr_t)mem->ws;
   if (skip + table > mem->ws_bytes)
@@ -254,7 +252,6 @@ int texrt_workspace_size(const TexPlan *plan, const DLTensor *const *args, size_
 }
 
 int texrt_call(const TexPlan *const *plans, int32_t nplans, int32_t index, const DLTensor *const *args) {
-  if (!plans || index < 0 || index >= nplans)
-    return texrt_fail(TEX_ERR_INDEX, "no function #%d in this module (it has %d)", index, nplans);
+  if (!plans || index < 0 || index >= nplans) return texrt_fail(TEX_ERR_INDEX, "no function #%d in this module (it has %d)", index, nplans);
   return texrt_run(plans[index], args);
 }

@@ -31,27 +31,27 @@ extern "C" {
 #define TEX_ABI_VERSION 3
 
 /* Error codes returned by every generated function. 0 is success. */
-#define TEX_STATUS_LIST(X)                                                    \
-  X(TEX_OK, "ok")                                                             \
-  X(TEX_ERR_NULL, "null pointer")                                             \
-  X(TEX_ERR_DTYPE, "wrong dtype")                                             \
-  X(TEX_ERR_RANK, "wrong rank")                                               \
-  X(TEX_ERR_SHAPE, "wrong shape")                                             \
-  X(TEX_ERR_LAYOUT, "unsupported layout")                                     \
-  X(TEX_ERR_DEVICE, "wrong device")                                           \
-  X(TEX_ERR_ALIAS, "overlapping arguments")                                   \
-  X(TEX_ERR_INDEX, "index out of range")                                      \
-  X(TEX_ERR_ALLOC, "out of memory")                                           \
-  X(TEX_ERR_OVERFLOW, "size overflow")                                        \
-  X(TEX_ERR_CPU, "unsupported cpu")                                           \
-  X(TEX_ERR_CUDA, "cuda error")                                               \
+#define TEX_STATUS_LIST(X)                                                                                                                 \
+  X(TEX_OK, "ok")                                                                                                                          \
+  X(TEX_ERR_NULL, "null pointer")                                                                                                          \
+  X(TEX_ERR_DTYPE, "wrong dtype")                                                                                                          \
+  X(TEX_ERR_RANK, "wrong rank")                                                                                                            \
+  X(TEX_ERR_SHAPE, "wrong shape")                                                                                                          \
+  X(TEX_ERR_LAYOUT, "unsupported layout")                                                                                                  \
+  X(TEX_ERR_DEVICE, "wrong device")                                                                                                        \
+  X(TEX_ERR_ALIAS, "overlapping arguments")                                                                                                \
+  X(TEX_ERR_INDEX, "index out of range")                                                                                                   \
+  X(TEX_ERR_ALLOC, "out of memory")                                                                                                        \
+  X(TEX_ERR_OVERFLOW, "size overflow")                                                                                                     \
+  X(TEX_ERR_CPU, "unsupported cpu")                                                                                                        \
+  X(TEX_ERR_CUDA, "cuda error")                                                                                                            \
   X(TEX_ERR_ASSERT, "shape assertion failed")
 
 typedef enum TexStatus {
 #define TEX_STATUS_ENUM(name, text) name,
   TEX_STATUS_LIST(TEX_STATUS_ENUM)
 #undef TEX_STATUS_ENUM
-  TEX_STATUS_COUNT
+      TEX_STATUS_COUNT
 } TexStatus;
 
 /* A short English name for a status code ("wrong shape"). */
@@ -168,8 +168,7 @@ typedef struct TexPlan {
  * and writes each argument's data pointer (data + byte_offset) into bufs.  On
  * failure returns the status and sets the thread-local error message, which
  * names the function and the argument. */
-int texrt_bind(const TexModuleInfo *module, const TexFuncInfo *func,
-               const DLTensor *const *args, void **bufs, int64_t *syms);
+int texrt_bind(const TexModuleInfo *module, const TexFuncInfo *func, const DLTensor *const *args, void **bufs, int64_t *syms);
 
 /* Bytes per element of a TexDType (0 if unknown). */
 int texrt_dtype_bytes(int dtype);
@@ -202,8 +201,7 @@ int texrt_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 
 int texrt_check_cpu(const TexModuleInfo *module);
 
 /* The check itself, with the CPU's features given by a predicate: unit-testable. */
-int texrt_check_features(const char *required, int (*has)(const char *feature),
-                         char *missing, size_t missing_len);
+int texrt_check_features(const char *required, int (*has)(const char *feature), char *missing, size_t missing_len);
 
 /* The one allocation hook of the runtime; tests replace it to inject failures. */
 typedef void *(*TexAllocFn)(size_t bytes, size_t align);
