@@ -68,7 +68,7 @@ GEN_HDRS      := $(B)/gen/parser.h
 all: $(B)/texc $(B)/libtexrt.a
 .PHONY: all deps test check check-unit check-golden check-e2e check-hostile check-fault check-tsan demo clean bench test-diff fuzz-diff fuzz fuzz-smoke fuzz-build fuzz-harnesses
 
-$(B)/gen/parser.c $(B)/gen/parser.h: frontend/parser.y | $(STAMP)
+$(B)/gen/parser.c $(B)/gen/parser.h &: frontend/parser.y | $(STAMP)
 	@mkdir -p $(@D)
 	bison -Wall -Werror --defines=$(B)/gen/parser.h -o $(B)/gen/parser.c $<
 $(B)/gen/lexer.c: frontend/lexer.re | $(STAMP)

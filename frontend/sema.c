@@ -677,7 +677,14 @@ static bool lower_type(Sema *s, const TypeExpr *t, int *rank, Dim *shape) {
     return false;
   }
   *rank = t->rank;
-  for (int d = 0; d < t->rank; d++) shape[d] = t->dims[d].sym ? dim_sym(s->m->dims, t->dims[d].sym) : dim_lit(s->m->dims, t->dims[d].lit);
+  int64_t bytes = dtype_sizes[t->dtype];
+  for (int d = 0; d < t->rank; d++) {
+    shape[d] = t->dims[d].sym ? dim_sym(s->m->dims, t->dims[d].sym) : dim_lit(s->m->dims, t->dims[d].lit);
+    if (!t->dims[d].sym && __builtin_mul_overflow(bytes, t->dims[d].lit, &bytes)) { /* no call could pass it */
+      sema_error(s, t->dims[d].loc, "this array would have more than 2^63 bytes");
+      return false;
+    }
+  }
   return true;
 }
 

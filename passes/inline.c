@@ -14,13 +14,17 @@
 
 typedef struct Inliner {
   IrModule *m;
-  PtrVec done;   /* IrFunc* already inlined */
+  const IrFunc **done;  /* functions already inlined: an open-addressing set */
+  size_t cap;           /* a power of two, over twice the number of functions */
 } Inliner;
 
-static bool is_done(const Inliner *in, const IrFunc *f) {
-  for (int i = 0; i < in->done.len; i++)
-    if (in->done.items[i] == f) return true;
-  return false;
+/* Marks f done; false if it already was (a set, so 50,000 functions stay linear). */
+static bool mark_done(Inliner *in, const IrFunc *f) {
+  size_t i = ((uintptr_t)f >> 4) * 0x9E3779B97F4A7C15ull & (in->cap - 1);
+  for (; in->done[i]; i = (i + 1) & (in->cap - 1))
+    if (in->done[i] == f) return false;
+  in->done[i] = f;
+  return true;
 }
 
 /* Binds each callee symbol to the dim the call site gives it. */
@@ -79,8 +83,7 @@ static IrNode *visit(void *ctx, IrFunc *f, IrNode *n) {
 }
 
 static void inline_func(Inliner *in, IrFunc *f) {
-  if (is_done(in, f)) return;
-  vec_push(&in->done, f);
+  if (!mark_done(in, f)) return;
   for (int i = 0; i < f->body.len; i++) {
     IrNode *n = f->body.items[i];
     if (n->op == OP_CALL) inline_func(in, n->attr.callee);
@@ -89,9 +92,11 @@ static void inline_func(Inliner *in, IrFunc *f) {
 }
 
 void pass_inline(IrModule *m) {
-  Inliner in = {m, {0}};
+  Inliner in = {m, NULL, 16};
+  while (in.cap < 2 * (size_t)m->funcs.len + 2) in.cap *= 2;
+  in.done = tex_calloc(in.cap, sizeof *in.done);
   for (int i = 0; i < m->funcs.len; i++)
     for (int j = 0; j < ((IrFunc *)m->funcs.items[i])->body.len; j++) ((IrNode *)((IrFunc *)m->funcs.items[i])->body.items[j])->aux = NULL;
   for (int i = 0; i < m->funcs.len; i++) inline_func(&in, m->funcs.items[i]);
-  vec_free(&in.done);
+  tex_free(in.done);
 }

@@ -113,9 +113,9 @@ run float_huge 1 "float literal 1e999999 is too large" "$t/float_huge.tex" --emi
 run float_long 1 "is too large (the f64 limit" "$t/float_long.tex" --emit=ir -o /dev/null
 run int_400 1 "is too large (the limit is 2^63-1)" "$t/int_400.tex" --emit=ir -o /dev/null
 run dim_literal 1 "integer literal 99999999999999999999 is too large" "$t/dim_literal.tex" --emit=ir -o /dev/null
-# Compiles: the element count overflows only at run time, where the runtime
-# refuses such a tensor (TEX_ERR_OVERFLOW).
-run dim_product 0 "" "$t/dim_product.tex" --emit=ir -o /dev/null
+# Literal dims whose byte count overflows 64 bits: no call could pass such
+# a tensor, so sema says so.
+run dim_product 1 "more than 2^63 bytes" "$t/dim_product.tex" --emit=ir -o /dev/null
 run nul_byte 1 "the file contains a NUL byte" "$t/nul.tex" --emit=ir -o /dev/null
 run bad_utf8 1 "invalid UTF-8 (byte 0xff)" "$t/bad_utf8.tex" --emit=ir -o /dev/null
 run noise_1mb 1 "only the first 100 errors are shown" "$t/noise_1mb.tex" --emit=ir -o /dev/null
