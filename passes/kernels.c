@@ -9,9 +9,14 @@
  * one pass over memory.  Values used twice, results, and values a broadcast
  * would recompute are materialised.  The order of every arithmetic operation
  * is unchanged, so fused and unfused code give bitwise-identical results.
+ * A fused group is split where it would read more than K_MAX_INPUTS
+ * operands or chain more than K_MAX_FUSED_DEPTH ops.  A matmul used once by
+ * an elementwise op takes that op's tree as its epilogue.  Memory planning
+ * then lets temporaries share memory (see plan_memory).
  *
  * Requires: inlined, verified IR (no OP_CALL).  Produces: a KProgram whose
- * buffers are the ABI arguments, then one temporary per materialised value. */
+ * buffers are the ABI arguments, then one temporary per materialised value,
+ * numbered in the order the kernels first write them. */
 #include <string.h>
 
 #include "passes.h"

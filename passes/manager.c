@@ -1,9 +1,10 @@
 /* manager.c — the pass table and the pipeline.
  *
- * Order: specialise (sema) -> AD (autodiff, jvp) -> inline ->
- * simplify -> constfold -> CSE -> DCE -> kernels.  simplify is not an
- * optimising pass: its stability rules are the language's semantics, so it
- * runs at -O0 too.  A pass's name is its command-line name: --print-after=cse
+ * Order: specialise (sema) -> stabilize -> AD (autodiff, jvp) -> inline ->
+ * simplify -> constfold -> CSE -> DCE -> kernels.  stabilize and simplify
+ * are the same rewrite engine; neither is an optimising pass: the stability
+ * rules are the language's semantics, so they run at -O0 too (stabilize
+ * first, so derivatives are taken of the stable forms).  A pass's name is its command-line name: --print-after=cse
  * dumps the IR after it, --disable-pass=cse skips it.  Inlining is lowering,
  * not optimisation, so it runs at every -O level. */
 #include <string.h>
