@@ -33,6 +33,8 @@ typedef struct KEmit {
   LLVMValueRef base[K_MAX_INPUTS + 1];            /* inputs, then the output */
   Dim lstride[K_MAX_INPUTS + 1][IR_MAX_RANK + 1]; /* elements per loop step */
   LLVMValueRef iv[IR_MAX_RANK + 1];
+  LLVMValueRef err;                               /* TexIndexError *: filled by a failed check */
+  int *depth;                                     /* per instruction: loops it needs (placement) */
 } KEmit;
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -73,7 +75,7 @@ static void operand_strides(KEmit *e, const KOperand *o, Dim *lstride) {
   DimTable *t = e->g->m->dims;
   Dim stride = dim_lit(t, 1);
   for (int l = 0; l <= IR_MAX_RANK; l++) lstride[l] = dim_lit(t, 0);
-  for (int a = o->rank - 1; a >= 0; a--) {
+  for (int a = o->rank - 1; a >= 0 && !o->gathered; a--) {
     if (o->loop[a] >= 0) lstride[o->loop[a]] = dim_add(t, lstride[o->loop[a]], stride);
     stride = dim_mul(t, stride, o->shape[a]);
   }
@@ -190,18 +192,108 @@ static LLVMValueRef immediate(KEmit *e, const KInstr *in, int width) {
   return splat(e, d, width);
 }
 
-/* Evaluates the kernel body; returns the value of its last instruction. */
-static LLVMValueRef eval_body(KEmit *e, const Access *ac) {
+/* ---- gathers and checks ------------------------------------------------------ */
+
+/* Element offset of operand slot at subscripts sub (instructions): compact
+ * row-major, so axis a has stride prod(shape[a+1..]). */
+static LLVMValueRef gather_offset(KEmit *e, const KOperand *o, const int *sub, LLVMValueRef *v) {
+  LLVMValueRef off = i64c(e, 0);
+  for (int a = 0; a < o->rank; a++) {
+    LLVMValueRef s = LLVMBuildSExt(e->g->b, v[sub[a]], e->g->i64, "");
+    off = a ? LLVMBuildAdd(e->g->b, LLVMBuildMul(e->g->b, off, emit_dim(e, o->shape[a]), ""), s, "") : s;
+  }
+  return off;
+}
+
+/* Each checked subscript must lie in [0, extent): one unsigned compare.
+ * Out of range, the kernel records the check, the value and its where[]
+ * values in *err and returns 1 (runtime/texrt.h, TexIndexError). */
+static void emit_checks(KEmit *e, const KInstr *in, const KOperand *o, LLVMValueRef *v) {
+  int id = in->check_id;
+  for (int a = 0; a < in->nsub; a++) {
+    if (!(in->check >> a & 1)) continue;
+    const KCheck *ck = &e->k->checks[id++];
+    LLVMValueRef s = LLVMBuildSExt(e->g->b, v[in->sub[a]], e->g->i64, "");
+    LLVMValueRef bad = LLVMBuildICmp(e->g->b, LLVMIntUGE, s, emit_dim(e, o->shape[a]), "");
+    LLVMBasicBlockRef fail = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "index_error");
+    LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "index_ok");
+    LLVMBuildCondBr(e->g->b, bad, fail, ok);
+    LLVMPositionBuilderAtEnd(e->g->b, fail);
+    store(e, LLVMConstInt(e->g->i32, (unsigned long long)(id - 1), 0), e->err, 4);
+    LLVMValueRef words = LLVMBuildGEP2(e->g->b, e->g->i64, e->err, (LLVMValueRef[]){i64c(e, 1)}, 1, "");
+    store(e, s, words, 8);
+    for (int w = 0; w < ck->nwhere; w++) {
+      LLVMValueRef p = LLVMBuildGEP2(e->g->b, e->g->i64, words, (LLVMValueRef[]){i64c(e, 1 + w)}, 1, "");
+      store(e, LLVMBuildSExt(e->g->b, v[ck->where[w]], e->g->i64, ""), p, 8);
+    }
+    LLVMBuildRet(e->g->b, LLVMConstInt(e->g->i32, 1, 0));
+    LLVMPositionBuilderAtEnd(e->g->b, ok);
+  }
+}
+
+static LLVMValueRef emit_read(KEmit *e, const KInstr *in, LLVMValueRef *v) {
+  const KOperand *o = &e->k->in[in->operand];
+  emit_checks(e, in, o, v);
+  LLVMTypeRef mt = cg_mem_type(e->g->ctx, o->dtype);
+  LLVMValueRef p = LLVMBuildGEP2(e->g->b, mt, e->base[in->operand], (LLVMValueRef[]){gather_offset(e, o, in->sub, v)}, 1, "");
+  return cg_from_mem(e->g->b, o->dtype, load(e, mt, p, dtype_sizes[o->dtype]));
+}
+
+/* out[sub] += value: a scatter's last instruction. */
+static void emit_scatter_add(KEmit *e, const KInstr *in, LLVMValueRef *v) {
+  const KOperand *o = &e->k->out;
+  emit_checks(e, in, o, v);
+  LLVMTypeRef mt = cg_mem_type(e->g->ctx, o->dtype);
+  LLVMValueRef p = LLVMBuildGEP2(e->g->b, mt, e->base[K_MAX_INPUTS], (LLVMValueRef[]){gather_offset(e, o, in->sub, v)}, 1, "");
+  LLVMValueRef args[2] = {cg_from_mem(e->g->b, o->dtype, load(e, mt, p, dtype_sizes[o->dtype])), v[in->args[0]]};
+  store(e, cg_to_mem(e->g->b, o->dtype, cg_op(e->g->b, OP_ADD, o->dtype, o->dtype, args)), p, dtype_sizes[o->dtype]);
+}
+
+/* ---- evaluation --------------------------------------------------------------- */
+
+/* The loops instruction i needs: it can be computed inside loop depth-1
+ * (depth 0: before any loop), which K_MAP uses to hoist what does not
+ * change in the inner loops (a gather's index and its check out of the
+ * loop that copies a row). */
+static void compute_depths(KEmit *e) {
   const Kernel *k = e->k;
-  LLVMValueRef *v = tex_calloc((size_t)k->nbody, sizeof(LLVMValueRef));
   for (int i = 0; i < k->nbody; i++) {
     const KInstr *in = &k->body[i];
+    int d = 0;
+    if (in->op == OP_INDEX) d = (int)in->i + 1;
+    if (in->op == OP_PARAM)
+      for (int a = 0; a < k->in[in->operand].rank; a++)
+        if (k->in[in->operand].loop[a] + 1 > d) d = k->in[in->operand].loop[a] + 1;
+    int nargs = in->op == OP_READ || in->op == OP_SCATTER ? in->nsub : in->op < OP_COUNT && op_info[in->op].flags & F_ELEM ? op_info[in->op].arity : 0;
+    for (int a = 0; a < nargs; a++) {
+      int j = in->op == OP_READ || in->op == OP_SCATTER ? in->sub[a] : in->args[a];
+      if (e->depth[j] > d) d = e->depth[j];
+    }
+    if (in->op == OP_SCATTER && e->depth[in->args[0]] > d) d = e->depth[in->args[0]];
+    if (in->op == OP_MATMUL || in->op == OP_SCATTER) d = k->nloops;
+    e->depth[i] = d;
+  }
+}
+
+/* Evaluates the instructions not yet evaluated whose depth is at most level. */
+static void eval_upto(KEmit *e, const Access *ac, LLVMValueRef *v, int level) {
+  const Kernel *k = e->k;
+  for (int i = 0; i < k->nbody; i++) {
+    const KInstr *in = &k->body[i];
+    if (v[i] || e->depth[i] > level) continue;
     if (in->op == OP_PARAM) {
       v[i] = load_operand(e, in, ac);
     } else if (in->op == OP_MATMUL) {
       v[i] = ac->acc;
     } else if (in->op == OP_CONST || in->op == OP_DIMSIZE) {
       v[i] = immediate(e, in, ac->width);
+    } else if (in->op == OP_INDEX) {
+      v[i] = e->iv[in->i];
+    } else if (in->op == OP_READ) {
+      v[i] = emit_read(e, in, v);
+    } else if (in->op == OP_SCATTER) {
+      emit_scatter_add(e, in, v);
+      v[i] = v[in->args[0]];
     } else {
       LLVMValueRef args[3];
       for (int a = 0; a < op_info[in->op].arity; a++) args[a] = v[in->args[a]];
@@ -209,6 +301,13 @@ static LLVMValueRef eval_body(KEmit *e, const Access *ac) {
       v[i] = cg_op(e->g->b, in->op, in->dtype, arg_t, args);
     }
   }
+}
+
+/* Evaluates the kernel body; returns the value of its last instruction. */
+static LLVMValueRef eval_body(KEmit *e, const Access *ac) {
+  const Kernel *k = e->k;
+  LLVMValueRef *v = tex_calloc((size_t)k->nbody, sizeof(LLVMValueRef));
+  eval_upto(e, ac, v, 1 << 20);
   LLVMValueRef r = v[k->nbody - 1];
   tex_free(v);
   return r;
@@ -221,13 +320,20 @@ static void store_out(KEmit *e, LLVMValueRef v, unsigned loop_mask) {
 
 /* ---- K_MAP ---------------------------------------------------------------- */
 
+/* Each instruction is computed in the outermost loop it depends on. */
 static void emit_map(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
   const Kernel *k = e->k;
   Loop loops[IR_MAX_RANK + 1];
-  for (int l = 0; l < k->nloops; l++) e->iv[l] = loop_open(e, &loops[l], l ? i64c(e, 0) : begin, l ? e->extent[l] : end, 1);
   unsigned all = (1u << k->nloops) - 1;
   Access ac = {.loop_mask = all};
-  store_out(e, eval_body(e, &ac), all);
+  LLVMValueRef *v = tex_calloc((size_t)k->nbody, sizeof(LLVMValueRef));
+  for (int l = 0; l < k->nloops; l++) {
+    e->iv[l] = loop_open(e, &loops[l], l ? i64c(e, 0) : begin, l ? e->extent[l] : end, 1);
+    eval_upto(e, &ac, v, l + 1);
+  }
+  eval_upto(e, &ac, v, k->nloops);
+  if (k->kind == K_MAP) store_out(e, v[k->nbody - 1], all);
+  tex_free(v);
   for (int l = k->nloops - 1; l >= 0; l--) loop_close(e, &loops[l]);
 }
 
@@ -258,6 +364,8 @@ static LLVMValueRef lane_tree(KEmit *e, LLVMValueRef v) {
 static bool flat_reduction(KEmit *e, int npar) {
   const Kernel *k = e->k;
   DimTable *t = e->g->m->dims;
+  for (int i = 0; i < k->nbody; i++) /* loop counters and gathers are scalar code */
+    if (k->body[i].op == OP_INDEX || k->body[i].op == OP_READ) return false;
   for (int o = 0; o < k->ninputs; o++) {
     bool zero = true;
     for (int l = npar; l < k->nloops; l++) zero = zero && e->lstride[o][l] == dim_lit(t, 0);
@@ -425,12 +533,12 @@ static void add_attr(KEmit *e, LLVMValueRef fn, unsigned index, const char *name
  * body is inlined into the entry function. */
 static LLVMValueRef emit_body_function(KEmit *e, const Kernel *k) {
   int nptr = k->ninputs + 1;
-  LLVMTypeRef params[K_MAX_INPUTS + 4];
+  LLVMTypeRef params[K_MAX_INPUTS + 5];
   for (int i = 0; i < nptr; i++) params[i] = e->g->ptr;
-  params[nptr] = e->g->ptr, params[nptr + 1] = e->g->i64, params[nptr + 2] = e->g->i64;
+  params[nptr] = e->g->ptr, params[nptr + 1] = e->g->i64, params[nptr + 2] = e->g->i64, params[nptr + 3] = e->g->ptr;
   char name[256];
   snprintf(name, sizeof name, "%s.body", k->name);
-  LLVMValueRef fn = LLVMAddFunction(e->g->mod, name, LLVMFunctionType(e->g->voidt, params, (unsigned)nptr + 3, 0));
+  LLVMValueRef fn = LLVMAddFunction(e->g->mod, name, LLVMFunctionType(e->g->i32, params, (unsigned)nptr + 4, 0));
   LLVMSetLinkage(fn, LLVMInternalLinkage);
   add_attr(e, fn, LLVMAttributeFunctionIndex, "alwaysinline");
   for (int i = 0; i < nptr; i++)
@@ -450,12 +558,17 @@ static LLVMValueRef emit_body_function(KEmit *e, const Kernel *k) {
   }
   for (int l = 0; l < k->nloops; l++) e->extent[l] = emit_dim(e, k->extent[l]);
   LLVMValueRef begin = LLVMGetParam(fn, (unsigned)nptr + 1), end = LLVMGetParam(fn, (unsigned)nptr + 2);
+  e->err = LLVMGetParam(fn, (unsigned)nptr + 3);
+  e->depth = tex_calloc((size_t)k->nbody + 1, sizeof(int));
+  compute_depths(e);
   switch (k->kind) {
   case K_MAP: emit_map(e, begin, end); break;
   case K_REDUCE: emit_reduce(e, begin, end); break;
   case K_MATMUL: emit_matmul(e, begin, end); break;
+  case K_SCATTER: emit_map(e, begin, end); break; /* the same loops; the body ends in OP_SCATTER */
   }
-  LLVMBuildRetVoid(e->g->b);
+  LLVMBuildRet(e->g->b, LLVMConstInt(e->g->i32, 0, 0));
+  tex_free(e->depth);
   return fn;
 }
 
@@ -464,11 +577,11 @@ LLVMValueRef cg_cpu_emit_kernel(Cg *cg, const Kernel *k) {
   KEmit *e = tex_calloc(1, sizeof *e);
   e->g = cg;
   LLVMValueRef body = emit_body_function(e, k);
-  LLVMTypeRef params[4] = {e->g->ptr, e->g->ptr, e->g->i64, e->g->i64};
-  LLVMValueRef fn = LLVMAddFunction(e->g->mod, k->name, LLVMFunctionType(e->g->voidt, params, 4, 0));
+  LLVMTypeRef params[5] = {e->g->ptr, e->g->ptr, e->g->i64, e->g->i64, e->g->ptr};
+  LLVMValueRef fn = LLVMAddFunction(e->g->mod, k->name, LLVMFunctionType(e->g->i32, params, 5, 0));
   LLVMSetLinkage(fn, LLVMInternalLinkage);
   LLVMPositionBuilderAtEnd(e->g->b, LLVMAppendBasicBlockInContext(e->g->ctx, fn, "entry"));
-  LLVMValueRef args[K_MAX_INPUTS + 4], ops = LLVMGetParam(fn, 0);
+  LLVMValueRef args[K_MAX_INPUTS + 5], ops = LLVMGetParam(fn, 0);
   int nptr = k->ninputs + 1;
   for (int o = 0; o < nptr; o++) { /* operands in kernel order: inputs, then the output */
     LLVMValueRef p = LLVMBuildGEP2(e->g->b, e->g->ptr, ops, (LLVMValueRef[]){i64c(e, o)}, 1, "");
@@ -476,8 +589,8 @@ LLVMValueRef cg_cpu_emit_kernel(Cg *cg, const Kernel *k) {
   }
   if (k->inplace >= 0) args[k->ninputs] = args[k->inplace];
   args[nptr] = LLVMGetParam(fn, 1), args[nptr + 1] = LLVMGetParam(fn, 2), args[nptr + 2] = LLVMGetParam(fn, 3);
-  LLVMBuildCall2(e->g->b, LLVMGlobalGetValueType(body), body, args, (unsigned)nptr + 3, "");
-  LLVMBuildRetVoid(e->g->b);
+  args[nptr + 3] = LLVMGetParam(fn, 4);
+  LLVMBuildRet(e->g->b, LLVMBuildCall2(e->g->b, LLVMGlobalGetValueType(body), body, args, (unsigned)nptr + 4, ""));
   tex_free(e);
   return fn;
 }

@@ -18,7 +18,7 @@
 /* ---- LLVM mirrors of the texrt.h structs ---------------------------------- */
 
 typedef struct MetaTypes {
-  LLVMTypeRef dimexpr, param, func, module, step, temp, plan;
+  LLVMTypeRef dimexpr, param, func, module, step, temp, plan, check;
 } MetaTypes;
 
 static LLVMTypeRef struct_of(Cg *cg, LLVMTypeRef *fields, int n) { return LLVMStructTypeInContext(cg->ctx, fields, (unsigned)n, 0); }
@@ -30,7 +30,8 @@ static MetaTypes meta_types(Cg *cg) {
   t.param = struct_of(cg, (LLVMTypeRef[]){p, i8, i8, i16, p}, 5);
   t.func = struct_of(cg, (LLVMTypeRef[]){p, p, i32, i32, p, i32, p, i32, p}, 9);
   t.module = struct_of(cg, (LLVMTypeRef[]){i32, p, p, p, p, p, p, i32, p}, 9);
-  t.step = struct_of(cg, (LLVMTypeRef[]){p, t.dimexpr, p, i32}, 4);
+  t.step = struct_of(cg, (LLVMTypeRef[]){p, t.dimexpr, p, i32, p, i32}, 6);
+  t.check = struct_of(cg, (LLVMTypeRef[]){p, p, p, i32, i32, t.dimexpr}, 6);
   t.temp = struct_of(cg, (LLVMTypeRef[]){t.dimexpr, i8, i32}, 3);
   t.plan = struct_of(cg, (LLVMTypeRef[]){p, p, i32, p, i32, p}, 6);
   return t;
@@ -139,8 +140,8 @@ static LLVMValueRef place_kernel(Cg *cg, Cg *aux, const Kernel *k) {
   LLVMValueRef def = cg->target->emit_kernel(aux, k);
   LLVMSetLinkage(def, LLVMExternalLinkage);
   LLVMSetVisibility(def, LLVMHiddenVisibility);
-  LLVMTypeRef params[4] = {cg->ptr, cg->ptr, cg->i64, cg->i64};
-  LLVMValueRef decl = LLVMAddFunction(cg->mod, k->name, LLVMFunctionType(cg->voidt, params, 4, 0));
+  LLVMTypeRef params[5] = {cg->ptr, cg->ptr, cg->i64, cg->i64, cg->ptr};
+  LLVMValueRef decl = LLVMAddFunction(cg->mod, k->name, LLVMFunctionType(cg->i32, params, 5, 0));
   LLVMSetVisibility(decl, LLVMHiddenVisibility);
   return decl;
 }
@@ -155,13 +156,18 @@ static char *kernel_key(Cg *cg, const Kernel *k) {
   for (int l = 0; l < k->nloops; l++) fprintf(f, "%p %d,", (const void *)k->extent[l], k->reduce[l]);
   for (int o = 0; o <= k->ninputs; o++) {
     const KOperand *op = o < k->ninputs ? &k->in[o] : &k->out;
-    fprintf(f, "|%d %d:", op->dtype, op->rank);
+    fprintf(f, "|%d %d %d:", op->dtype, op->rank, op->gathered);
     for (int a = 0; a < op->rank; a++) fprintf(f, "%p %d,", (const void *)op->shape[a], op->loop[a]);
   }
   for (int i = 0; i < k->nbody; i++) {
     const KInstr *in = &k->body[i];
-    fprintf(f, "|%d %d %d %d %d %d %a %lld %p", in->op, in->dtype, in->args[0], in->args[1], in->args[2], in->operand, in->f,
-            (long long)in->i, (const void *)in->dim);
+    fprintf(f, "|%d %d %d %d %d %d %a %lld %p %d %u %d:", in->op, in->dtype, in->args[0], in->args[1], in->args[2], in->operand, in->f,
+            (long long)in->i, (const void *)in->dim, in->nsub, in->check, in->check_id);
+    for (int a = 0; a < in->nsub; a++) fprintf(f, "%d,", in->sub[a]);
+  }
+  for (int c = 0; c < k->nchecks; c++) { /* the code stores where[]; the texts are the step's */
+    fprintf(f, "|c%d:", k->checks[c].nwhere);
+    for (int w = 0; w < k->checks[c].nwhere; w++) fprintf(f, "%d,", k->checks[c].where[w]);
   }
   fputc('|', f);
   for (int s = 0; s < dim_nsymbols(cg->m->dims); s++) fprintf(f, "%d,", cg->abi_sym[s]);
@@ -185,6 +191,20 @@ static LLVMValueRef shared_kernel(Cg *cg, Cg *aux, const Kernel *k) {
   return fn;
 }
 
+/* The step's table of subscript checks (texrt.h, TexIndexCheck). */
+static LLVMValueRef check_table(Cg *cg, const MetaTypes *t, const Kernel *k) {
+  LLVMValueRef *items = tex_calloc((size_t)k->nchecks + 1, sizeof(LLVMValueRef));
+  for (int c = 0; c < k->nchecks; c++) {
+    const KCheck *ck = &k->checks[c];
+    LLVMValueRef f[6] = {cstring(cg, ck->what), cstring(cg, ck->array), ck->where_names ? cstring(cg, ck->where_names) : LLVMConstNull(cg->ptr),
+                         c32(cg, ck->axis), c32(cg, ck->nwhere), dim_expr(cg, t, ck->extent)};
+    items[c] = LLVMConstNamedStruct(t->check, f, 6);
+  }
+  LLVMValueRef table = array_global(cg, t->check, items, k->nchecks, "checks");
+  tex_free(items);
+  return table;
+}
+
 static LLVMValueRef plan_global(Cg *cg, Cg *aux, const MetaTypes *t, const KProgram *p, LLVMValueRef module, LLVMValueRef finfo) {
   int ntemps = p->nbufs - p->nparams;
   LLVMValueRef *temps = tex_calloc((size_t)ntemps + 1, sizeof(LLVMValueRef));
@@ -199,9 +219,13 @@ static LLVMValueRef plan_global(Cg *cg, Cg *aux, const MetaTypes *t, const KProg
     const Kernel *k = &p->kernels[i];
     LLVMValueRef fn = shared_kernel(cg, aux, k), ops[K_MAX_INPUTS + 1];
     for (int o = 0; o <= k->ninputs; o++) ops[o] = c32(cg, o < k->ninputs ? k->in[o].buf : k->out.buf);
-    LLVMValueRef fields[4] = {fn, dim_expr(cg, t, step_extent(cg->m, k)), array_global(cg, cg->i32, ops, k->ninputs + 1, "ops"),
-                              c32(cg, k->ninputs + 1)};
-    steps[i] = LLVMConstNamedStruct(t->step, fields, 4);
+    LLVMValueRef fields[6] = {fn,
+                              dim_expr(cg, t, step_extent(cg->m, k)),
+                              array_global(cg, cg->i32, ops, k->ninputs + 1, "ops"),
+                              c32(cg, k->ninputs + 1),
+                              check_table(cg, t, k),
+                              c32(cg, k->nchecks)};
+    steps[i] = LLVMConstNamedStruct(t->step, fields, 6);
   }
   LLVMValueRef fields[6] = {module,
                             finfo,

@@ -36,6 +36,18 @@ static void print_binary(FILE *out, const Expr *e) {
   tex_free(spine);
 }
 
+static void print_list(FILE *out, const Arg *args, int n) {
+  for (int i = 0; i < n; i++) {
+    if (i) fputs(", ", out);
+    if (args[i].name) fprintf(out, "%s=", args[i].name);
+    print_expr(out, args[i].value);
+  }
+}
+
+static void print_opt(FILE *out, const Expr *e) {
+  if (e) print_expr(out, e);
+}
+
 /* Fully parenthesised, so tests can see how the grammar grouped things. */
 static void print_expr(FILE *out, const Expr *e) {
   switch (e->kind) {
@@ -53,11 +65,27 @@ static void print_expr(FILE *out, const Expr *e) {
   case E_CALL:
   case E_TUPLE:
     fprintf(out, "%s(", e->kind == E_CALL ? e->name : "");
-    for (int i = 0; i < e->nargs; i++) {
-      if (i) fputs(", ", out);
-      if (e->args[i].name) fprintf(out, "%s=", e->args[i].name);
-      print_expr(out, e->args[i].value);
-    }
+    print_list(out, e->args, e->nargs);
+    fputc(')', out);
+    break;
+  case E_INDEX:
+  case E_LIST:
+    if (e->kind == E_INDEX) print_expr(out, e->lhs);
+    fputc('[', out);
+    print_list(out, e->args, e->nargs);
+    fputc(']', out);
+    break;
+  case E_SLICE:
+    print_opt(out, e->lhs);
+    fputc(':', out);
+    print_opt(out, e->rhs);
+    if (e->step) fputc(':', out), print_expr(out, e->step);
+    break;
+  case E_REDUCE:
+    fprintf(out, "(%s[", e->name ? e->name : "?");
+    print_list(out, e->args, e->nargs);
+    fputs("] ", out);
+    print_expr(out, e->lhs);
     fputc(')', out);
     break;
   }
@@ -87,6 +115,12 @@ static void print_results(FILE *out, const FnDecl *f) {
 static void print_stmt(FILE *out, const Stmt *st) {
   switch (st->kind) {
   case S_LET:
+    if (st->nindex) {
+      fprintf(out, "  let %s[", st->name);
+      print_list(out, st->index, st->nindex);
+      fputs("] = ", out);
+      break;
+    }
     if (!st->nnames) {
       fprintf(out, "  let %s = ", st->name);
       break;

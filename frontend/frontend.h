@@ -25,6 +25,10 @@ typedef enum ExprKind {
   E_BINARY,
   E_CALL,
   E_TUPLE,
+  E_INDEX,   /* lhs[args...]: subscripts (each an expression or an E_SLICE) */
+  E_SLICE,   /* lhs:rhs:step inside a subscript; each part may be NULL */
+  E_REDUCE,  /* name[args...] lhs: a reduction in index notation, `sum[k] x[i, k]` */
+  E_LIST,    /* [args...]: an array literal */
   E_ERROR,
 } ExprKind;
 
@@ -60,6 +64,7 @@ struct Expr {
   SrcLoc loc;        /* the operator, the callee name, or the literal */
   BinOp op;          /* E_UNARY, E_BINARY */
   Expr *lhs, *rhs;   /* E_UNARY uses lhs */
+  Expr *step;        /* E_SLICE */
   const char *name;  /* E_NAME, E_CALL (callee) */
   int64_t ival;      /* E_INT, E_BOOL */
   double fval;       /* E_FLOAT */
@@ -102,6 +107,8 @@ typedef struct Stmt {
   int nvalues;       /* S_RETURN `return a, b`: its values */
   Expr **values;
   Expr *value;       /* S_LET, S_UPDATE; S_RETURN: values[0] */
+  int nindex;        /* S_LET in index notation, `let d[i, j < M] = ...`: its index list */
+  Arg *index;
   SrcLoc loc;        /* S_LET, S_UPDATE: the (first) name; S_RETURN: 'return' */
 } Stmt;
 
@@ -203,6 +210,8 @@ typedef struct Binding {
   Val val;
 } Binding;
 
+typedef struct SemaGen SemaGen; /* index.c: the region being lowered */
+
 typedef struct Sema {
   IrModule *m;
   Diag *diag;
@@ -220,6 +229,7 @@ typedef struct Sema {
   IrNode **updated;    /* per param of fn: its value after the last update */
   int depth;           /* expressions being lowered, innermost last */
   bool too_deep;       /* the nesting limit was reported */
+  SemaGen *gen;        /* lowering the body of a region (index.c): fn is the body */
 } Sema;
 
 static inline Val sema_poison(void) { return (Val){.poison = true}; }
@@ -231,12 +241,17 @@ const char *sema_type_text(Sema *s, const IrNode *n, char *buf, size_t len);
 const char *sema_val_text(Sema *s, const Val *v, char *buf, size_t len);
 int sema_edit_distance(const char *a, const char *b);
 const Binding *sema_lookup(Sema *s, const char *name);
+void sema_bind(Sema *s, const char *name, Val v);
+/* Drops the bindings made since the scope had `mark` of them. */
+void sema_unbind_to(Sema *s, int mark);
 
 /* Gives a weak literal the dtype t, or reports why it cannot have it. */
 Val sema_materialize(Sema *s, Val v, DType t);
 /* A weak literal with nothing typed to meet becomes f32 or i32. */
 Val sema_materialize_default(Sema *s, Val v);
 bool sema_check_operand_class(Sema *s, Op op, const Val *v, const char *what, SrcLoc at);
+/* One dtype (weak literals adapt) and one broadcast shape for vals[0..n). */
+bool sema_conform(Sema *s, Val *vals, int n, SrcLoc at);
 /* An elementwise op on operands conformed by dtype and broadcasting. */
 Val sema_elementwise(Sema *s, Op op, Val *vals, int n, const char *what, SrcLoc at);
 /* Lowers an expression that must be one array (a tuple is an error). */
@@ -254,6 +269,16 @@ bool sema_check_differentiable(Sema *s, const FnDecl *f, SrcLoc at, const char *
  * as for any user call.  label names the call in messages ("f()", "grad(f)");
  * a callee with several results gives a tuple that names producer. */
 Val sema_call(Sema *s, IrFunc *callee, Val *args, int nargs, SrcLoc at, const char *label, const char *producer);
+
+/* index.c: index notation, indexing, slicing and gathers (gen nodes). */
+Val sema_lower_comprehension(Sema *s, const Stmt *st);
+Val sema_lower_reduce(Sema *s, const Expr *e);
+Val sema_lower_index(Sema *s, const Expr *e);
+Val sema_lower_list(Sema *s, const Expr *e);
+/* A name bound outside the region whose body is being lowered. */
+Val sema_gen_name(Sema *s, const Expr *e, Val v);
+/* A size written as an expression of literals and size symbols. */
+bool sema_dim_of_expr(Sema *s, const Expr *e, Dim *out);
 
 /* builtins.c: the surface builtins (rows of one table) and the elementwise
  * ops flagged F_BUILTIN in ops.def. */

@@ -127,7 +127,7 @@ static FnDecl *fn_decl(Lexer *lx, const char *name, YYLTYPE at, Param *params, i
 %token AND "'and'" OR "'or'" NOT "'not'"
 %token ARROW "'->'" POW "'**'" EQ "'=='" NE "'!='" LE "'<='" GE "'>='"
 
-%type <expr> expr primary
+%type <expr> expr primary sub optexpr
 %type <args> args arglist
 %type <arg> arg
 %type <dims> dims
@@ -142,8 +142,10 @@ static FnDecl *fn_decl(Lexer *lx, const char *name, YYLTYPE at, Param *params, i
 %type <names> names
 %type <bname> bname
 %type <exprs> exprs
+%type <args> subs
 %type <flag> private
 
+%precedence BODY    /* `sum[k] body`: the body extends as far right as it can */
 %left OR
 %left AND
 %precedence NOT
@@ -152,6 +154,8 @@ static FnDecl *fn_decl(Lexer *lx, const char *name, YYLTYPE at, Param *params, i
 %left '*' '/' '@'
 %precedence UMINUS
 %right POW
+%precedence '['
+%precedence ']'  /* `x[i] - y` and `x[i][j]` index x: they do not start a reduction's body */
 
 %%
 
@@ -246,6 +250,11 @@ stmt
       memset(&$$, 0, sizeof $$);
       $$.kind = S_LET; $$.names = $3.items; $$.nnames = $3.n; $$.value = $6; $$.loc = LOC(@3);
     }
+  | LET IDENT '[' subs ']' '=' expr {
+      memset(&$$, 0, sizeof $$);
+      $$.kind = S_LET; $$.name = $2; $$.value = $7; $$.loc = LOC(@2);
+      $$.index = $4.items; $$.nindex = $4.n;
+    }
   | UPDATE IDENT '=' expr {
       memset(&$$, 0, sizeof $$);
       $$.kind = S_UPDATE; $$.name = $2; $$.value = $4; $$.loc = LOC(@2);
@@ -289,6 +298,11 @@ expr
   | expr '@' expr      { $$ = binary(lx, B_MATMUL, $1, $3, @2); }
   | expr POW expr      { $$ = binary(lx, B_POW, $1, $3, @2); }
   | '-' expr %prec UMINUS { $$ = unary(lx, U_NEG, $2, @1); }
+  | primary '[' subs ']' expr %prec BODY {
+      $$ = ast_expr(lx->arena, E_REDUCE, LOC(@1));
+      $$->name = $1->kind == E_NAME ? $1->name : NULL;
+      $$->args = $3.items; $$->nargs = $3.n; $$->lhs = $5;
+    }
   ;
 
 /* primary: literal | NAME | NAME '(' args ')' | DTYPE '(' args ')' | 'grad' '(' args ')'
@@ -303,6 +317,16 @@ primary
   | DTYPE '(' args ')' { $$ = call(lx, dtype_names[$1], $3.items, $3.n, @1); }
   | GRAD '(' args ')'  { $$ = call(lx, "grad", $3.items, $3.n, @1); }
   | '(' expr ')'       { $$ = $2; }
+  | primary '[' subs ']' {
+      $$ = ast_expr(lx->arena, E_INDEX, LOC(@2));
+      $$->lhs = $1; $$->args = $3.items; $$->nargs = $3.n;
+    }
+  | '[' exprs ']'      {
+      $$ = ast_expr(lx->arena, E_LIST, LOC(@1));
+      $$->nargs = $2.n;
+      $$->args = ARENA_ARRAY(lx->arena, Arg, $2.n);
+      for (int i = 0; i < $2.n; i++) $$->args[i] = (Arg){NULL, $2.items[i], $2.items[i]->loc};
+    }
   | '(' expr ',' exprs ')' {
       $$ = ast_expr(lx->arena, E_TUPLE, LOC(@1));
       $$->nargs = $4.n + 1;
@@ -312,6 +336,24 @@ primary
     }
   ;
 
+/* subs: sub (',' sub)*, sub: expr | [expr] ':' [expr] [':' [expr]] */
+subs
+  : sub                { $$.items = NULL; $$.n = $$.cap = 0; APPEND(lx->arena, $$.items, $$.n, $$.cap, Arg, ((Arg){NULL, $1, $1->loc})); }
+  | subs ',' sub       { $$ = $1; APPEND(lx->arena, $$.items, $$.n, $$.cap, Arg, ((Arg){NULL, $3, $3->loc})); }
+  ;
+sub
+  : expr
+  | optexpr ':' optexpr {
+      $$ = ast_expr(lx->arena, E_SLICE, LOC(@2)); $$->lhs = $1; $$->rhs = $3;
+    }
+  | optexpr ':' optexpr ':' optexpr {
+      $$ = ast_expr(lx->arena, E_SLICE, LOC(@2)); $$->lhs = $1; $$->rhs = $3; $$->step = $5;
+    }
+  ;
+optexpr
+  : %empty             { $$ = NULL; }
+  | expr
+  ;
 args
   : %empty             { $$.items = NULL; $$.n = $$.cap = 0; }
   | arglist

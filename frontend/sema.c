@@ -88,6 +88,15 @@ static void bind(Sema *s, const char *name, Val v) {
     *index_slot(s, name) = s->nscope;
 }
 
+void sema_bind(Sema *s, const char *name, Val v) { bind(s, name, v); }
+
+void sema_unbind_to(Sema *s, int mark) {
+  if (mark >= s->nscope) return;
+  s->nscope = mark;
+  memset(s->index, 0, sizeof(int) * (size_t)s->indexcap);
+  for (int i = 0; i < s->nscope; i++) *index_slot(s, s->scope[i].name) = i + 1;
+}
+
 const Binding *sema_lookup(Sema *s, const char *name) {
   if (!s->nscope) return NULL;
   int b = *index_slot(s, name);
@@ -220,6 +229,8 @@ static bool conform(Sema *s, Val *vals, int n, int first, SrcLoc at) {
   for (int i = 0; i < n; i++) vals[i].node = broadcast_to(s, vals[i].node, rank, shape, at);
   return true;
 }
+
+bool sema_conform(Sema *s, Val *vals, int n, SrcLoc at) { return conform(s, vals, n, 0, at); }
 
 /* ---- expressions ---------------------------------------------------------- */
 
@@ -618,7 +629,7 @@ static Val lower_name(Sema *s, const Expr *e) {
   if (b) {
     Val v = b->val;
     v.loc = e->loc; /* errors about a use point at the use */
-    return v;
+    return s->gen ? sema_gen_name(s, e, v) : v;
   }
   if (s->decl->had_syntax_error) return sema_poison(); /* maybe a dropped `let` */
   const char *hint = suggest(s, e->name);
@@ -641,6 +652,12 @@ static Val lower_kind(Sema *s, const Expr *e) {
   case E_CALL: return lower_call(s, e);
   case E_TUPLE:
     sema_error(s, e->loc, "a list in parentheses is not a value; it only names parameters, as in wrt=(W, b)");
+    return sema_poison();
+  case E_INDEX: return sema_lower_index(s, e);
+  case E_REDUCE: return sema_lower_reduce(s, e);
+  case E_LIST: return sema_lower_list(s, e);
+  case E_SLICE:
+    sema_error(s, e->loc, "a slice a:b only appears inside brackets, x[a:b]");
     return sema_poison();
   case E_ERROR: return sema_poison();
   }
@@ -831,7 +848,9 @@ static void lower_let_pattern(Sema *s, const Stmt *st) {
 }
 
 static void lower_let(Sema *s, const Stmt *st) {
-  if (st->nnames)
+  if (st->nindex)
+    bind(s, st->name, sema_lower_comprehension(s, st));
+  else if (st->nnames)
     lower_let_pattern(s, st);
   else
     bind(s, st->name, sema_lower_expr(s, st->value));

@@ -44,7 +44,9 @@ IrModule *ir_module_new(const char *name) {
 void ir_module_free(IrModule *m) {
   if (!m) return;
   for (int i = 0; i < m->funcs.len; i++) vec_free(&((IrFunc *)m->funcs.items[i])->body);
+  for (int i = 0; i < m->regions.len; i++) vec_free(&((IrFunc *)m->regions.items[i])->body);
   vec_free(&m->funcs);
+  vec_free(&m->regions);
   dim_table_free(m->dims);
   arena_free(&m->arena);
   tex_free(m);

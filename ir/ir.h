@@ -175,7 +175,7 @@ enum OpFlags {
   F_FOLD = 1 << 4,
   F_BUILTIN = 1 << 5,
 };
-typedef enum AttrKind { ATTR_NONE, ATTR_INDEX, ATTR_VALUE, ATTR_DIM, ATTR_AXES, ATTR_REDUCE, ATTR_CALLEE } AttrKind;
+typedef enum AttrKind { ATTR_NONE, ATTR_INDEX, ATTR_VALUE, ATTR_DIM, ATTR_AXES, ATTR_REDUCE, ATTR_CALLEE, ATTR_REGION } AttrKind;
 typedef enum ShapeRule { SHAPE_LEAF, SHAPE_SAME, SHAPE_BROADCAST, SHAPE_TRANSPOSE, SHAPE_REDUCE, SHAPE_MATMUL } ShapeRule;
 /* Result dtype and operand constraint. */
 typedef enum DTypeRule {
@@ -203,6 +203,7 @@ int op_from_name(const char *name); /* -1 if unknown */
 
 typedef struct IrFunc IrFunc;
 typedef struct IrNode IrNode;
+typedef struct IrRegion IrRegion;
 
 /* Op-specific data; op_info[op].attr says which fields are meaningful. */
 typedef struct IrAttr {
@@ -215,6 +216,7 @@ typedef struct IrAttr {
   int64_t i;                 /* ATTR_VALUE for int/bool; ATTR_INDEX */
   Dim dim;                   /* ATTR_DIM: the value is this dim */
   IrFunc *callee;            /* ATTR_CALLEE */
+  IrRegion *region;          /* ATTR_REGION (gen, scatter); immutable, so copies share it */
 } IrAttr;
 
 struct IrNode {
@@ -291,6 +293,7 @@ typedef struct IrModule {
   const char *name;    /* the prefix */
   const char *source;  /* file it came from */
   PtrVec funcs;        /* IrFunc* */
+  PtrVec regions;      /* IrFunc*: the bodies of regions (not functions of the module) */
   bool fast_math;      /* --fast-math: value-changing rewrites allowed */
   int rule_hits[128];  /* times each rewrite rule fired (--stats) */
 } IrModule;
@@ -347,6 +350,35 @@ void ir_rewrite(IrFunc *f, IrVisit visit, void *ctx);
 void ir_count_uses(IrFunc *f);
 int64_t ir_numel_lit(const IrNode *n); /* element count if all dims literal, else -1 */
 bool ir_same_shape(const IrNode *a, const IrNode *b);
+
+/* ==== region.c =========================================================== */
+
+/* Index notation (design §3: structured regions, no CFG).  A gen or scatter
+ * node owns a region: a function of its index variables, each an i64 scalar
+ * parameter of the region's body ranging over [0, extent).  Every node of
+ * the body is a scalar; `read` (attr.i = K, one subscript per axis) loads an
+ * element of the gen node's operand K.
+ *   gen      out[i0..i(r-1)] = the body's value; index variables past the
+ *            node's rank r are reduced by `reduce` (sum, max, min) in texc's
+ *            reduction order over them, flattened row-major.
+ *   scatter  out starts at zero; for every point of the index space, in
+ *            row-major order, out[s0..s(r-1)] += v, where the body returns
+ *            v, s0, ..., s(r-1).  (The gradient of a gather.)
+ * Region bodies are not in the module's function list: passes that walk
+ * functions leave them alone, and a region is never edited once built, so
+ * inlining and cloning share it (ir_region_subst copies one when size
+ * symbols are renamed). */
+enum { IR_MAX_INDICES = IR_MAX_RANK + 1 }; /* index variables of one region */
+struct IrRegion {
+  IrFunc *body;     /* params: the index variables; results: see above */
+  int nidx;         /* = body->nparams */
+  Dim extent[IR_MAX_INDICES];
+  Op reduce;        /* gen with reduced variables: OP_SUM, OP_RMAX or OP_RMIN */
+};
+/* A region body: an IrFunc outside the module's list, with nidx i64 params. */
+IrRegion *ir_region_new(IrModule *m, int nidx, const char *const *names, const Dim *extent, SrcLoc loc);
+/* r with every size symbol s replaced by map[s] (r itself if none changes). */
+IrRegion *ir_region_subst(IrModule *m, IrRegion *r, const Dim *map);
 
 /* ==== build.c =========================================================== */
 
@@ -413,10 +445,15 @@ typedef enum KernelKind {
   K_MAP,      /* elementwise: every loop parallel */
   K_REDUCE,   /* trailing loops are reductions, combined in texc's order */
   K_MATMUL,   /* C[m,n] = sum_k A[m,k]*B[k,n], k ascending with fma */
+  K_SCATTER,  /* the body ends in OP_SCATTER: out[subs] += value, every loop in
+                 order (the output is zeroed by the kernel before); loops are
+                 sequential, since two points may add into one element */
 } KernelKind;
 
 typedef struct KOperand {
   int buf;                 /* plan buffer index */
+  bool gathered;           /* read (or, the output, written) only at computed
+                              subscripts (OP_READ, OP_SCATTER): no access map */
   DType dtype;
   int rank;
   Dim shape[IR_MAX_RANK];  /* the buffer's shape (compact row-major) */
@@ -426,14 +463,35 @@ typedef struct KOperand {
 /* One scalar instruction of a kernel body: SSA over indices into body. */
 typedef struct KInstr {
   Op op;                   /* OP_PARAM = load operand `operand`; OP_CONST = immediate;
-                              OP_MATMUL = the accumulator of a K_MATMUL kernel */
+                              OP_MATMUL = the accumulator of a K_MATMUL kernel;
+                              OP_INDEX = the counter of loop `i` (i64);
+                              OP_READ = load operand `operand` at subscripts sub;
+                              OP_SCATTER = out[sub] += args[0] (last, K_SCATTER) */
   DType dtype;
   int args[3];
-  int operand;             /* OP_PARAM: input operand index */
+  int operand;             /* OP_PARAM, OP_READ: input operand index */
   double f;                /* OP_CONST */
   int64_t i;
   Dim dim;                 /* OP_DIMSIZE */
+  int nsub;                /* OP_READ, OP_SCATTER: one subscript (an instruction) per axis */
+  int sub[IR_MAX_RANK];
+  unsigned check;          /* ... subscripts not proven in range: checked when run */
+  int check_id;            /* ... the first of their entries in Kernel.checks */
 } KInstr;
+
+/* A subscript checked when the kernel runs.  Out of range, the kernel stops
+ * and returns the check's number, the bad value and the values of `where`
+ * (instructions) for the runtime's message (runtime/texrt.h, TexIndexCheck). */
+typedef struct KCheck {
+  int axis;                /* of the indexed operand */
+  Dim extent;
+  const char *what;        /* "index array 'y' (#4)", or "index at model.tex:3:9" */
+  const char *array;       /* the indexed array: "argument 'E' (#1)" or "the value of model.tex:3:5" */
+  const char *where_names; /* NULL: where[] are positions in the index array ("y[3, 2]");
+                              else the names of the loop counters in where[] ("i,j") */
+  int nwhere;
+  int where[IR_MAX_RANK + 1];
+} KCheck;
 
 #define K_MAX_INPUTS 16
 #define K_MAX_FUSED_DEPTH 128 /* ops chained in one kernel body (fusion splits deeper trees) */
@@ -455,6 +513,8 @@ typedef struct Kernel {
                               its map, so the roles are recorded here */
   int inplace;             /* K_MAP: the input operand whose memory the output
                               overwrites element by element (memory planning), or -1 */
+  int nchecks;
+  KCheck *checks;          /* run-time subscript checks (gathers, computed subscripts) */
   SrcLoc loc;
 } Kernel;
 

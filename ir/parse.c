@@ -512,6 +512,22 @@ static bool parse_keepdims(Parser *P, IrAttr *a) {
   return accept_word(P, "false") || unexpected(P, "'true' or 'false'");
 }
 
+/* [','] 'reduce=' (sum | reduce_max | reduce_min): a gen's reduction. */
+static bool parse_reduce_attr(Parser *P, Line *l, bool comma) {
+  char name[MAX_NAME];
+  l->attr.region = NULL;
+  l->lit.neg = false; /* reused as "reduce= was given" */
+  if (!comma && !tok_is(&P->tok, T_IDENT, "reduce")) return true;
+  if (!expect_word(P, "reduce") || !expect(P, "=")) return false;
+  if (P->tok.kind != T_IDENT || !tok_text(P, &P->tok, 0, name)) return unexpected(P, "sum, reduce_max or reduce_min");
+  int op = op_from_name(name);
+  if (op != OP_SUM && op != OP_RMAX && op != OP_RMIN) return error_at(P, P->tok, "unknown reduction '%s'", name);
+  l->attr.i = op;
+  l->lit.neg = true;
+  next(P);
+  return true;
+}
+
 /* The attribute after the operands; comma: the operand list ended in ','. */
 static bool parse_attr(Parser *P, Line *l, bool comma) {
   AttrKind kind = op_info[l->op].attr;
@@ -521,6 +537,7 @@ static bool parse_attr(Parser *P, Line *l, bool comma) {
     if (!comma || !expect_word(P, "index") || !expect(P, "=")) return unexpected(P, "', index=N'");
     return parse_int(P, MAX_ARGS, &l->attr.i);
   }
+  if (kind == ATTR_REGION) return parse_reduce_attr(P, l, comma);
   if (kind != ATTR_AXES && kind != ATTR_REDUCE) return !comma || unexpected(P, "an operand");
   if (!comma) return unexpected(P, "', axes=[...]'");
   if (!parse_axes(P, &l->attr)) return false;
@@ -633,7 +650,61 @@ static bool build_node(Parser *P, Line *l) {
   return true;
 }
 
-/* node := '%'INT '=' OPNAME ['@'NAME] [refs] [attr] ':' type ['@'LOC] */
+static bool parse_body(Parser *P, const PtrVec *sigs);
+
+/* '%'NAME '<' dim: an index variable of a region. */
+static bool parse_index_var(Parser *P, const char **name, Dim *extent) {
+  Token t = P->tok;
+  char buf[MAX_NAME];
+  if (t.kind != T_REF || is_digit(t.s[1])) return unexpected(P, "an index variable like %i");
+  if (!tok_text(P, &t, 1, buf)) return false;
+  *name = arena_strdup(&P->m->arena, buf);
+  next(P);
+  return expect(P, "<") && parse_dim(P, extent);
+}
+
+/* The region's results: gen one value of the node's dtype; scatter the value
+ * and one i64 subscript per axis. */
+static void region_sigs(Parser *P, const Line *l, PtrVec *sigs) {
+  int n = l->op == OP_SCATTER ? 1 + l->rank : 1;
+  for (int i = 0; i < n; i++) {
+    TypeSig *s = ARENA_NEW(&P->m->arena, TypeSig);
+    s->dtype = i ? DT_I64 : l->dtype;
+    vec_push(sigs, s);
+  }
+}
+
+/* 'region' '(' var (',' var)* ')' '{' node* 'return' refs '}' */
+static bool parse_region(Parser *P, Line *l) {
+  const char *names[IR_MAX_INDICES];
+  Dim extent[IR_MAX_INDICES];
+  int n = 0;
+  Token at = P->tok;
+  if (!expect_word(P, "region") || !expect(P, "(")) return false;
+  if (!tok_is(&P->tok, T_PUNCT, ")")) do {
+      if (n == IR_MAX_INDICES) return error_at(P, P->tok, "more than %d index variables", IR_MAX_INDICES);
+      if (!parse_index_var(P, &names[n], &extent[n])) return false;
+      n++;
+    } while (accept(P, ","));
+  if (!expect(P, ")")) return false;
+  IrRegion *r = ir_region_new(P->m, n, names, extent, (SrcLoc){P->file, at.line, at.col});
+  if (l->lit.neg) r->reduce = (Op)l->attr.i;
+  l->attr.i = 0;
+  l->attr.region = r;
+  IrFunc *outer = P->f;
+  int nupdates = P->nupdates;
+  PtrVec sigs = {0};
+  region_sigs(P, l, &sigs);
+  P->f = r->body;
+  bool ok = parse_body(P, &sigs);
+  if (ok) ir_renumber(r->body);
+  vec_free(&sigs);
+  P->f = outer;
+  P->nupdates = nupdates;
+  return ok;
+}
+
+/* node := '%'INT '=' OPNAME ['@'NAME] [refs] [attr] ':' type ['@'LOC] [region] */
 static bool parse_node(Parser *P) {
   Line l;
   bool comma;
@@ -642,6 +713,7 @@ static bool parse_node(Parser *P) {
   if (!parse_attr(P, &l, comma) || !expect(P, ":")) return false;
   if (!parse_type(P, &l.dtype, &l.rank, l.shape)) return false;
   if (P->tok.kind == T_AT && !parse_loc(P, &l.loc)) return false;
+  if (op_info[l.op].attr == ATTR_REGION && !parse_region(P, &l)) return false;
   return build_node(P, &l);
 }
 

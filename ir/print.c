@@ -66,9 +66,33 @@ static void print_axes(FILE *out, const char *key, const IrAttr *a) {
   fputc(']', out);
 }
 
-static void print_node(FILE *out, IrModule *m, const IrNode *n) {
+static void print_node(FILE *out, IrModule *m, const IrNode *n, int indent);
+
+/* ' region(%i < N, %k < D) {' nodes 'return' ... '}' after a gen or scatter. */
+static void print_region(FILE *out, IrModule *m, const IrRegion *r, int indent) {
+  IrFunc *f = r->body;
+  ir_renumber(f);
+  fputs(" region(", out);
+  for (int i = 0; i < r->nidx; i++) {
+    fprintf(out, "%s%%%s < ", i ? ", " : "", f->params[i]->name);
+    dim_fprint(m->dims, r->extent[i], out);
+  }
+  fputs(") {\n", out);
+  for (int i = 0; i < f->body.len; i++) {
+    IrNode *n = f->body.items[i];
+    if (n->op != OP_PARAM) print_node(out, m, n, indent + 2);
+  }
+  fprintf(out, "%*sreturn", indent + 2, "");
+  for (int i = 0; i < f->nresults; i++) {
+    fputs(i ? ", " : " ", out);
+    print_ref(out, f->results[i]);
+  }
+  fprintf(out, "\n%*s}", indent, "");
+}
+
+static void print_node(FILE *out, IrModule *m, const IrNode *n, int indent) {
   const OpInfo *info = &op_info[n->op];
-  fprintf(out, "  %%%d = %s", n->id, info->name);
+  fprintf(out, "%*s%%%d = %s", indent, "", n->id, info->name);
   if (info->attr == ATTR_CALLEE) fprintf(out, " @%s", n->attr.callee ? n->attr.callee->name : "?");
   for (int i = 0; i < n->nargs; i++) {
     fputs(i ? ", " : " ", out);
@@ -94,11 +118,15 @@ static void print_node(FILE *out, IrModule *m, const IrNode *n) {
     print_axes(out, "axes", &n->attr);
     if (n->attr.keepdims) fputs(", keepdims=true", out);
     break;
+  case ATTR_REGION:
+    if (n->op == OP_GEN && n->attr.region->nidx > n->rank) fprintf(out, "%sreduce=%s", sep, op_info[n->attr.region->reduce].name);
+    break;
   default: break;
   }
   fputs(" : ", out);
   print_type(out, m, n->dtype, n->rank, n->shape);
   if (n->loc.file) fprintf(out, " @%s:%d:%d", n->loc.file, n->loc.line, n->loc.col);
+  if (info->attr == ATTR_REGION) print_region(out, m, n->attr.region, indent);
   fputc('\n', out);
 }
 
@@ -135,7 +163,7 @@ void ir_print_func(FILE *out, IrModule *m, IrFunc *f) {
   fputs(" {\n", out);
   for (int i = 0; i < f->body.len; i++) {
     IrNode *n = f->body.items[i];
-    if (n->op != OP_PARAM) print_node(out, m, n);
+    if (n->op != OP_PARAM) print_node(out, m, n, 2);
   }
   int nvalues = f->nresults - f->nupdates;
   for (int u = 0; u < f->nupdates; u++) {

@@ -109,6 +109,77 @@ static void verify_types(Verifier *v, IrFunc *f, IrNode *n) {
   if (!same) problem(v, f, n, "shape differs from the one the op infers");
 }
 
+/* ---- regions ------------------------------------------------------------------ */
+
+static bool region_op_allowed(const IrNode *x, int index, int nidx) {
+  if (x->op == OP_PARAM) return index < nidx;
+  return x->op == OP_CONST || x->op == OP_DIMSIZE || x->op == OP_READ || (op_info[x->op].flags & F_ELEM);
+}
+
+/* A read loads an element of operand attr.i of the region's node g. */
+static void verify_read(Verifier *v, IrFunc *body, const IrNode *g, const IrNode *x) {
+  if (x->attr.i < 0 || x->attr.i >= g->nargs) {
+    problem(v, body, x, "reads operand %lld of a node with %d", (long long)x->attr.i, g->nargs);
+    return;
+  }
+  const IrNode *src = g->args[x->attr.i];
+  if (x->nargs != src->rank) problem(v, body, x, "%d subscripts for an operand of rank %d", x->nargs, src->rank);
+  if (x->dtype != src->dtype) problem(v, body, x, "dtype %s, the operand is %s", dtype_names[x->dtype], dtype_names[src->dtype]);
+  for (int a = 0; a < x->nargs; a++)
+    if (!dtype_is_int(x->args[a]->dtype)) problem(v, body, x, "subscript %d is not an integer", a);
+}
+
+static void verify_region_node(Verifier *v, IrFunc *body, const IrNode *g, IrNode *x, int index, int nidx) {
+  if (x->forward) problem(v, body, x, "replaced node still in the body");
+  if (x->rank != 0) problem(v, body, x, "a region's values are scalars");
+  if (!region_op_allowed(x, index, nidx)) problem(v, body, x, "op not allowed in a region");
+  if (x->op == OP_PARAM && (x->dtype != DT_I64 || body->params[index] != x)) problem(v, body, x, "index variable %d is not an i64 param", index);
+  if (op_info[x->op].arity >= 0 && x->nargs != op_info[x->op].arity) problem(v, body, x, "%d operands, op takes %d", x->nargs, op_info[x->op].arity);
+  for (int a = 0; a < x->nargs; a++)
+    if (!x->args[a] || x->args[a]->id >= index || body->body.items[x->args[a]->id] != x->args[a]) {
+      problem(v, body, x, "operand %d is not defined before its use", a);
+      return;
+    }
+  if (x->op == OP_READ)
+    verify_read(v, body, g, x);
+  else if (op_info[x->op].flags & F_ELEM)
+    verify_types(v, body, x);
+}
+
+/* The results a region's body must give (ir.h, "region.c"). */
+static void verify_region_results(Verifier *v, IrFunc *f, const IrNode *n, const IrRegion *r) {
+  IrFunc *body = r->body;
+  int want = n->op == OP_SCATTER ? 1 + n->rank : 1;
+  if (body->nresults != want) {
+    problem(v, f, n, "the region returns %d values, %d expected", body->nresults, want);
+    return;
+  }
+  for (int i = 0; i < want; i++) {
+    const IrNode *x = body->results[i];
+    if (!x || x->id >= body->body.len || body->body.items[x->id] != x)
+      problem(v, f, n, "region result %d is not in its body", i);
+    else if (i == 0 ? x->dtype != n->dtype : !dtype_is_int(x->dtype))
+      problem(v, f, n, "region result %d has dtype %s", i, dtype_names[x->dtype]);
+  }
+}
+
+static void verify_region(Verifier *v, IrFunc *f, IrNode *n) {
+  const IrRegion *r = n->attr.region;
+  if (!r || !r->body || r->nidx != r->body->nparams || r->nidx > IR_MAX_INDICES) {
+    problem(v, f, n, "malformed region");
+    return;
+  }
+  if (n->op == OP_GEN && r->nidx < n->rank) problem(v, f, n, "%d index variables for rank %d", r->nidx, n->rank);
+  for (int a = 0; n->op == OP_GEN && a < n->rank && a < r->nidx; a++)
+    if (r->extent[a] != n->shape[a]) problem(v, f, n, "index variable %d does not range over axis %d", a, a);
+  bool reduces = n->op == OP_GEN && r->nidx > n->rank;
+  if (reduces && r->reduce != OP_SUM && r->reduce != OP_RMAX && r->reduce != OP_RMIN) problem(v, f, n, "bad reduction");
+  if ((reduces || n->op == OP_SCATTER) && n->dtype == DT_BOOL) problem(v, f, n, "reduces bool values");
+  ir_renumber(r->body);
+  for (int i = 0; i < r->body->body.len; i++) verify_region_node(v, r->body, n, r->body->body.items[i], i, r->nidx);
+  verify_region_results(v, f, n, r);
+}
+
 static void verify_node(Verifier *v, IrFunc *f, IrNode *n, int index) {
   const OpInfo *info = &op_info[n->op];
   if (n->forward) problem(v, f, n, "replaced node still in the body");
@@ -122,6 +193,12 @@ static void verify_node(Verifier *v, IrFunc *f, IrNode *n, int index) {
     }
   }
   if (n->op == OP_PARAM && (index >= f->nparams || f->params[index] != n)) problem(v, f, n, "param out of place");
+  if (n->op == OP_READ) problem(v, f, n, "a read outside a region");
+  if (n->op == OP_INDEX) problem(v, f, n, "a loop counter outside a kernel");
+  if (info->attr == ATTR_REGION) {
+    verify_region(v, f, n);
+    return;
+  }
   if (n->op == OP_CALL) {
     verify_call(v, f, n);
     return;
@@ -156,6 +233,13 @@ static void check_dims(Verifier *v, IrFunc *f, const IrNode *n, const bool *boun
     }
   if (op_info[n->op].attr == ATTR_DIM && n->attr.dim && !dim_bound(n->attr.dim, bound))
     problem(v, f, n, "dim attribute uses a size symbol no parameter binds");
+  const IrRegion *r = op_info[n->op].attr == ATTR_REGION ? n->attr.region : NULL;
+  for (int i = 0; r && i < r->nidx && i < IR_MAX_INDICES; i++)
+    if (!r->extent[i] || !dim_bound(r->extent[i], bound)) problem(v, f, n, "index variable %d's range uses a size symbol no parameter binds", i);
+  for (int i = 0; r && r->body && i < r->body->body.len; i++) {
+    const IrNode *x = r->body->body.items[i];
+    if (x->op == OP_DIMSIZE && x->attr.dim && !dim_bound(x->attr.dim, bound)) problem(v, f, n, "a dim in its region uses a size symbol no parameter binds");
+  }
 }
 
 /* Symbols are bound at call time by parameters whose dim is that symbol. */

@@ -19,6 +19,7 @@ static bool same_attr(const IrNode *a, const IrNode *b) {
   case ATTR_VALUE: return memcmp(&a->attr.f, &b->attr.f, sizeof(double)) == 0 && a->attr.i == b->attr.i;
   case ATTR_DIM: return a->attr.dim == b->attr.dim;
   case ATTR_CALLEE: return a->attr.callee == b->attr.callee;
+  case ATTR_REGION: return a->attr.region == b->attr.region;
   case ATTR_AXES:
   case ATTR_REDUCE:
     return a->attr.naxes == b->attr.naxes && a->attr.keepdims == b->attr.keepdims &&

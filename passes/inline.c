@@ -45,6 +45,7 @@ static IrNode *clone_node(IrModule *m, IrFunc *into, const IrNode *n, IrNode *co
   tex_free(args);
   c->attr = n->attr;
   if (op_info[n->op].attr == ATTR_DIM) c->attr.dim = dim_subst(m->dims, n->attr.dim, dimmap);
+  if (op_info[n->op].attr == ATTR_REGION) c->attr.region = ir_region_subst(m, n->attr.region, dimmap);
   return c;
 }
 

@@ -255,6 +255,189 @@ static void build_matmul_epilogue(Builder *b, const IrNode *root, const IrNode *
   set_output(k, root, buf, ol);
 }
 
+/* ---- regions: gen and scatter -------------------------------------------------
+ * A region's index variables are the kernel's loops, in order.  Its body
+ * becomes the kernel body: a read whose subscripts are distinct plain index
+ * variables, provably in range, is an ordinary operand with an access map
+ * (so views fold into it and LLVM sees unit strides); any other read is a
+ * gather (OP_READ) of a buffer at computed subscripts, checked when it runs
+ * unless bounds.c proves them in range. */
+
+typedef struct RegionCtx {
+  Builder *b;
+  Kernel *k;
+  const IrNode *node;   /* the gen or scatter */
+  const IrRegion *r;
+  int *instr;           /* per body node id: its instruction, or -1 */
+} RegionCtx;
+
+static int region_instr(RegionCtx *c, const IrNode *x);
+
+/* "argument 'E' (#1)" or "the value of model.tex:3:5": for messages. */
+static const char *describe(Builder *b, const IrNode *x) {
+  while (is_view(x)) x = x->args[0];
+  if (x->op == OP_PARAM) return arena_printf(&b->m->arena, "argument '%s' (#%lld)", x->name, (long long)x->attr.i + 1);
+  return arena_printf(&b->m->arena, "the value of %s:%d:%d", x->loc.file ? x->loc.file : "?", x->loc.line, x->loc.col);
+}
+
+/* The loops a read's subscripts name if they are distinct plain index
+ * variables, each provably within its axis; else false. */
+static bool plain_read(RegionCtx *c, const IrNode *rd, const IrNode *x, int *loops) {
+  unsigned seen = 0;
+  for (int a = 0; a < rd->nargs; a++) {
+    const IrNode *s = rd->args[a];
+    if (s->op != OP_PARAM || (seen >> s->attr.i & 1) || !bounds_in_range(c->b->m, c->r, s, x->shape[a])) return false;
+    seen |= 1u << s->attr.i;
+    loops[a] = (int)s->attr.i;
+  }
+  return true;
+}
+
+static void add_check(RegionCtx *c, KInstr *in, int axis, const IrNode *x, const IrNode *sub, const IrNode *rd) {
+  Kernel *k = c->k;
+  Builder *b = c->b;
+  if (!in->check) in->check_id = k->nchecks;
+  in->check |= 1u << axis;
+  k->checks = tex_realloc(k->checks, sizeof(KCheck) * (size_t)(k->nchecks + 1));
+  KCheck *ck = &k->checks[k->nchecks++];
+  memset(ck, 0, sizeof *ck);
+  ck->axis = axis;
+  ck->extent = x->shape[axis];
+  ck->array = describe(b, x);
+  if (sub->op == OP_READ) { /* an index array: name it and its position */
+    const IrNode *idx = c->node->args[sub->attr.i], *p = idx;
+    while (is_view(p)) p = p->args[0];
+    ck->what = p->op == OP_PARAM ? arena_printf(&b->m->arena, "index array '%s' (#%lld): %s", p->name, (long long)p->attr.i + 1, p->name)
+                                 : arena_printf(&b->m->arena, "index array %s: index", describe(b, idx));
+    ck->nwhere = sub->nargs;
+    for (int a = 0; a < sub->nargs; a++) ck->where[a] = region_instr(c, sub->args[a]);
+    return;
+  }
+  ck->what = arena_printf(&b->m->arena, "index at %s:%d:%d", rd->loc.file ? rd->loc.file : "?", rd->loc.line, rd->loc.col);
+  char names[256] = "";
+  size_t len = 0;
+  for (int l = 0; l < c->r->nidx && l <= IR_MAX_RANK; l++) {
+    len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", l ? "," : "", c->r->body->params[l]->name);
+    if (len >= sizeof names) len = sizeof names - 1;
+    ck->where[ck->nwhere++] = push_instr(k, (KInstr){.op = OP_INDEX, .dtype = DT_I64, .i = l});
+  }
+  ck->where_names = arena_strdup(&b->m->arena, names);
+}
+
+/* A read at computed subscripts: a gathered operand (a buffer; views are
+ * composed into the subscripts, constants need no load). */
+static int gather(RegionCtx *c, const IrNode *rd, const IrNode *x, int *subs, const IrNode **subnodes) {
+  Builder *b = c->b;
+  while (is_view(x) && b->buf_of[x->id] < 0) {
+    const IrNode *y = x->args[0];
+    int ys[IR_MAX_RANK];
+    const IrNode *yn[IR_MAX_RANK];
+    for (int a = 0; a < y->rank; a++) {
+      int from = x->op == OP_TRANSPOSE ? -1 : x->op == OP_STOP_GRADIENT ? a : (int)x->attr.axes[a];
+      for (int i = 0; x->op == OP_TRANSPOSE && i < x->rank; i++)
+        if (x->attr.axes[i] == a) from = i;
+      bool one = x->op == OP_BROADCAST && dim_is_one(y->shape[a]);
+      ys[a] = one ? push_instr(c->k, (KInstr){.op = OP_CONST, .dtype = DT_I64}) : subs[from];
+      yn[a] = one ? NULL : subnodes[from];
+    }
+    memcpy(subs, ys, sizeof(int) * (size_t)y->rank);
+    memcpy(subnodes, yn, sizeof(IrNode *) * (size_t)y->rank);
+    x = y;
+  }
+  if (is_immediate(x)) return push_instr(c->k, (KInstr){.op = x->op, .dtype = x->dtype, .f = x->attr.f, .i = x->attr.i, .dim = x->attr.dim});
+  if (b->buf_of[x->id] < 0) ice("gathered value %%%d has no buffer", x->id);
+  Kernel *k = c->k;
+  int j = 0;
+  while (j < k->ninputs && !(k->in[j].gathered && k->in[j].buf == b->buf_of[x->id])) j++;
+  if (j == k->ninputs) {
+    if (k->ninputs == K_MAX_INPUTS) ice("kernel with more than %d inputs", K_MAX_INPUTS);
+    KOperand *o = &k->in[k->ninputs++];
+    memset(o, 0, sizeof *o);
+    o->buf = b->buf_of[x->id], o->dtype = x->dtype, o->rank = x->rank, o->gathered = true;
+    memcpy(o->shape, x->shape, sizeof(Dim) * (size_t)x->rank);
+  }
+  KInstr in = {.op = OP_READ, .dtype = x->dtype, .operand = j, .nsub = x->rank};
+  memcpy(in.sub, subs, sizeof(int) * (size_t)x->rank);
+  for (int a = 0; a < x->rank; a++)
+    if (!subnodes[a] || !bounds_in_range(b->m, c->r, subnodes[a], x->shape[a])) {
+      if (subnodes[a]) add_check(c, &in, a, x, subnodes[a], rd);
+    }
+  return push_instr(k, in);
+}
+
+static int region_read(RegionCtx *c, const IrNode *rd) {
+  const IrNode *x = c->node->args[rd->attr.i];
+  int loops[IR_MAX_RANK], subs[IR_MAX_RANK];
+  const IrNode *subnodes[IR_MAX_RANK];
+  if (plain_read(c, rd, x, loops)) return operand_for(c->b, c->k, x, loops);
+  for (int a = 0; a < rd->nargs; a++) subs[a] = region_instr(c, rd->args[a]), subnodes[a] = rd->args[a];
+  return gather(c, rd, x, subs, subnodes);
+}
+
+/* The instruction computing body node x (built once, operands first). */
+static int region_instr(RegionCtx *c, const IrNode *x) {
+  if (c->instr[x->id] >= 0) return c->instr[x->id];
+  int v;
+  if (x->op == OP_PARAM)
+    v = push_instr(c->k, (KInstr){.op = OP_INDEX, .dtype = DT_I64, .i = x->attr.i});
+  else if (x->op == OP_READ)
+    v = region_read(c, x);
+  else if (is_immediate(x))
+    v = push_instr(c->k, (KInstr){.op = x->op, .dtype = x->dtype, .f = x->attr.f, .i = x->attr.i, .dim = x->attr.dim});
+  else {
+    KInstr in = {.op = x->op, .dtype = x->dtype};
+    for (int a = 0; a < x->nargs; a++) in.args[a] = region_instr(c, x->args[a]);
+    v = push_instr(c->k, in);
+  }
+  return c->instr[x->id] = v;
+}
+
+static Kernel *region_kernel(Builder *b, const IrNode *n, KernelKind kind, RegionCtx *c) {
+  const IrRegion *r = n->attr.region;
+  Kernel *k = add_kernel(b, kind, n);
+  k->nloops = r->nidx;
+  for (int l = 0; l < r->nidx; l++) k->extent[l] = r->extent[l], k->reduce[l] = kind == K_REDUCE && l >= n->rank;
+  ir_renumber(r->body);
+  *c = (RegionCtx){b, k, n, r, tex_calloc((size_t)r->body->body.len + 1, sizeof(int))};
+  for (int i = 0; i < r->body->body.len; i++) c->instr[i] = -1;
+  return k;
+}
+
+static void build_gen(Builder *b, const IrNode *n, int buf) {
+  const IrRegion *r = n->attr.region;
+  RegionCtx c;
+  Kernel *k = region_kernel(b, n, r->nidx > n->rank ? K_REDUCE : K_MAP, &c);
+  k->combiner = r->reduce == OP_SUM ? OP_ADD : r->reduce == OP_RMAX ? OP_MAX : OP_MIN;
+  int v = region_instr(&c, ir_resolve(r->body->results[0]));
+  if (v != k->nbody - 1) push_instr(k, (KInstr){.op = OP_COPY, .dtype = n->dtype, .args = {v}}); /* the result is last */
+  int loops[IR_MAX_RANK];
+  for (int a = 0; a < n->rank; a++) loops[a] = a;
+  set_output(k, n, buf, loops);
+  tex_free(c.instr);
+}
+
+/* The output is zeroed, then every point adds its value at its subscripts. */
+static void build_scatter(Builder *b, const IrNode *n, int buf) {
+  const IrRegion *r = n->attr.region;
+  Kernel *zero = add_kernel(b, K_MAP, n);
+  int loops[IR_MAX_RANK];
+  identity_loops(zero, n, loops);
+  push_instr(zero, (KInstr){.op = OP_CONST, .dtype = n->dtype});
+  set_output(zero, n, buf, loops);
+  RegionCtx c;
+  Kernel *k = region_kernel(b, n, K_SCATTER, &c);
+  KInstr st = {.op = OP_SCATTER, .dtype = n->dtype, .nsub = n->rank};
+  st.args[0] = region_instr(&c, ir_resolve(r->body->results[0]));
+  IrNode *subn[IR_MAX_RANK];
+  for (int a = 0; a < n->rank; a++) subn[a] = ir_resolve(r->body->results[a + 1]), st.sub[a] = region_instr(&c, subn[a]);
+  for (int a = 0; a < n->rank; a++)
+    if (!bounds_in_range(b->m, r, subn[a], n->shape[a])) add_check(&c, &st, a, n, subn[a], subn[a]);
+  push_instr(k, st);
+  set_output(k, n, buf, loops);
+  k->out.gathered = true;
+  tex_free(c.instr);
+}
+
 static void build_node(Builder *b, const IrNode *n, int buf) {
   b->p->kernel_of[n->id] = b->p->nkernels;
   if (b->epilogue[n->id]) b->p->kernel_of[b->epilogue[n->id]->id] = b->p->nkernels;
@@ -266,6 +449,10 @@ static void build_node(Builder *b, const IrNode *n, int buf) {
     build_reduce(b, n, buf);
   else if (n->op == OP_MATMUL)
     build_matmul(b, n, buf);
+  else if (n->op == OP_GEN)
+    build_gen(b, n, buf);
+  else if (n->op == OP_SCATTER)
+    build_scatter(b, n, buf);
   else
     ice("no kernel for op %s", op_info[n->op].name);
 }
@@ -462,7 +649,7 @@ static int inplace_operand(const KProgram *p, const Kernel *k, int kidx, const i
   for (int j = 0; j < k->ninputs; j++) {
     int s = k->in[j].buf;
     bool ok = s >= p->nparams && last[s] == kidx;
-    for (int i = 0; i < k->ninputs && ok; i++) ok = k->in[i].buf != s || same_access(&k->in[i], &k->out);
+    for (int i = 0; i < k->ninputs && ok; i++) ok = k->in[i].buf != s || (!k->in[i].gathered && same_access(&k->in[i], &k->out));
     if (ok) return j;
   }
   return -1;
@@ -599,7 +786,7 @@ KProgram *kernels_build(IrModule *m, IrFunc *f) {
 
 void kernels_free(KProgram *p) {
   if (!p) return;
-  for (int i = 0; i < p->nkernels; i++) tex_free(p->kernels[i].body);
+  for (int i = 0; i < p->nkernels; i++) tex_free(p->kernels[i].body), tex_free(p->kernels[i].checks);
   tex_free(p->kernels);
   tex_free(p->bufs);
   tex_free(p->syms);

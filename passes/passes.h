@@ -103,6 +103,11 @@ void pass_simplify(IrModule *m);
 /* "rule NAME CLASS HITS" for every rule that fired (--stats). */
 void pass_print_rule_stats(FILE *out, const IrModule *m);
 
+/* ==== bounds.c =========================================================== */
+
+/* True if subscript sub (a value of region r) is provably in [0, extent). */
+bool bounds_in_range(IrModule *m, const IrRegion *r, const IrNode *sub, Dim extent);
+
 /* ==== kernels.c ========================================================== */
 
 /* Builds the kernels of an inlined, exported function: one kernel per

@@ -19,4 +19,8 @@ void pass_specialise_f64(IrModule *m) {
     for (int j = 0; j < f->body.len; j++) widen(f->body.items[j]);
     for (int r = 0; r < f->nresults; r++) widen(f->results[r]);
   }
+  for (int i = 0; i < m->regions.len; i++) { /* region bodies: their reads and values */
+    IrFunc *f = m->regions.items[i];
+    for (int j = 0; j < f->body.len; j++) widen(f->body.items[j]);
+  }
 }

@@ -115,6 +115,31 @@ static int alloc_temps(const TexPlan *plan, const int64_t *syms, void **tbufs, v
 
 /* ---- the call ------------------------------------------------------------------ */
 
+/* The message of a failed subscript check (texrt.h, TexIndexCheck). */
+static int index_error(const TexPlan *plan, const TexStep *step, int32_t s, const TexIndexError *err, const int64_t *syms) {
+  if (err->check < 0 || err->check >= step->nchecks || !step->checks)
+    return texrt_fail(TEX_ERR_INDEX, "%s: step #%d: an index is out of range", fn_name(plan), s);
+  const TexIndexCheck *ck = &step->checks[err->check];
+  char pos[256] = "";
+  int n = 0, nwhere = ck->nwhere < 0 ? 0 : ck->nwhere > TEX_MAX_WHERE ? TEX_MAX_WHERE : ck->nwhere;
+  const char *names = ck->where_names;
+  for (int w = 0; w < nwhere && n < (int)sizeof pos - 1; w++) {
+    if (names) {
+      size_t len = strcspn(names, ",");
+      n += snprintf(pos + n, sizeof pos - (size_t)n, "%s%.*s = %lld", w ? ", " : " (", (int)len, names, (long long)err->where[w]);
+      names += len + (names[len] == ',');
+    } else {
+      n += snprintf(pos + n, sizeof pos - (size_t)n, "%s%lld", w ? ", " : "[", (long long)err->where[w]);
+    }
+  }
+  if (nwhere && n < (int)sizeof pos - 1) snprintf(pos + n, sizeof pos - (size_t)n, "%s", ck->where_names ? ")" : "]");
+  int64_t extent = -1;
+  texrt_dim_eval(&ck->extent, syms, &extent);
+  return texrt_fail(TEX_ERR_INDEX, "%s: %s%s = %lld is out of range for axis %d of extent %lld (%s)", fn_name(plan), ck->what ? ck->what : "index",
+                    pos, (long long)err->value, ck->axis, (long long)extent, ck->array ? ck->array : "?");
+}
+
+
 static int run_steps(const TexPlan *plan, void *const *bufs, const int64_t *syms) {
   char why[256];
   for (int32_t s = 0; s < plan->nsteps; s++) {
@@ -134,7 +159,8 @@ static int run_steps(const TexPlan *plan, void *const *bufs, const int64_t *syms
         return texrt_fail(TEX_ERR_SHAPE, "%s: step #%d: bad operand", fn_name(plan), s);
       ops[j] = bufs[step->operands[j]];
     }
-    if (extent > 0) step->fn(step->noperands ? ops : bufs, syms, 0, extent);
+    TexIndexError err;
+    if (extent > 0 && step->fn(step->noperands ? ops : bufs, syms, 0, extent, &err)) return index_error(plan, step, s, &err, syms);
   }
   return TEX_OK;
 }

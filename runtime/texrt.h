@@ -28,7 +28,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct below changes layout. */
-#define TEX_ABI_VERSION 3
+#define TEX_ABI_VERSION 4
 
 /* Error codes returned by every generated function. 0 is success. */
 #define TEX_STATUS_LIST(X)                                                                                                                 \
@@ -131,13 +131,40 @@ typedef struct TexModuleInfo {
  * in the kernel's own order (so one kernel can serve several functions).  It
  * runs the outer iterations [begin, end) of its parallel loop, so the runtime
  * may split it over threads. */
-typedef void (*TexKernelFn)(void *const *operands, const int64_t *syms, int64_t begin, int64_t end);
+#define TEX_MAX_WHERE 9
+
+/* A kernel that finds a subscript out of range stops, fills this and
+ * returns 1 (0: done).  `where` holds the position in the index array, or
+ * the loop counters, as the check says. */
+typedef struct TexIndexError {
+  int32_t check;                 /* index into the step's checks */
+  int32_t pad;
+  int64_t value;                 /* the subscript */
+  int64_t where[TEX_MAX_WHERE];
+} TexIndexError;
+
+typedef int32_t (*TexKernelFn)(void *const *operands, const int64_t *syms, int64_t begin, int64_t end, TexIndexError *err);
+
+/* A subscript a kernel checks when it runs (a gather's index, a computed
+ * subscript); the message is "FN: WHAT[where] = VALUE is out of range for
+ * axis AXIS of extent E (ARRAY)", or with where_names "FN: WHAT (i = 3,
+ * j = 5) = VALUE ...". */
+typedef struct TexIndexCheck {
+  const char *what;              /* "index array 'y' (#4): y", "index at model.tex:3:9" */
+  const char *array;             /* "argument 'E' (#1)", "the value of model.tex:3:5" */
+  const char *where_names;       /* NULL, or "i,j": the loop counters in where[] */
+  int32_t axis;
+  int32_t nwhere;
+  TexDimExpr extent;
+} TexIndexCheck;
 
 typedef struct TexStep {
   TexKernelFn fn;
   TexDimExpr extent;             /* iterations of the outer parallel loop */
   const int32_t *operands;       /* buffer numbers: arguments in ABI order, then temporaries */
   int32_t noperands;             /* 0: the kernel gets every buffer, in that order */
+  const TexIndexCheck *checks;   /* the kernel's subscript checks */
+  int32_t nchecks;
 } TexStep;
 
 #define TEX_MAX_OPERANDS 32

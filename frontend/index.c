@@ -1,0 +1,583 @@
+/* index.c — index notation, indexing, slicing, array literals and gathers.
+ *
+ * All of them lower to gen (and scatter) nodes, whose regions compute one
+ * element from its indices (ir.h, "region.c"):
+ *
+ *   let d[i, j] = sum[k] (x[i, k] - c[j, k]) ** 2   a comprehension
+ *   x[1:N-1, :, 2]                                  a slice: gen [i < N-2, j < M] x[i + 1, j, 2]
+ *   x[idx, :]                                       a gather: gen [p < P, j < M] x[idx[p], j]
+ *   [[c, -s], [s, c]]                               a literal: gen [i < 2] where(i == 0, ..)
+ *
+ * While a region's body is lowered, s->gen is set and s->fn is the body:
+ * index variables are i64 scalars, an array of the enclosing function is
+ * read through `read` nodes (its operands), and everything else (literals,
+ * operators, where, casts, elementwise builtins) lowers as usual, on scalars.
+ * The range of an index variable is declared (`i < D`) or inferred from the
+ * axes it indexes as a plain subscript; ir_verify and the kernel builder see
+ * only the finished node.  Subscripts that the kernel builder cannot prove
+ * in range are checked when the function runs (TEX_ERR_INDEX). */
+#include <string.h>
+
+#include "frontend.h"
+
+typedef struct IdxVar {
+  const char *name;
+  SrcLoc loc;
+  Dim extent;        /* declared, or inferred from a plain subscript */
+  bool declared;
+  const IrNode *from; /* inferred: the array whose axis gave the extent */
+  int from_axis;
+  SrcLoc from_loc;
+} IdxVar;
+
+struct SemaGen {
+  IrRegion *r;
+  IrFunc *outer;     /* s->fn before the body */
+  int nvars;
+  IdxVar var[IR_MAX_INDICES];
+  PtrVec ops;        /* the outer values the body reads: the gen's operands */
+  int scope_mark;    /* bindings of the enclosing function end here */
+  struct SemaGen *prev;
+};
+
+/* ---- dims written as expressions ------------------------------------------ */
+
+static bool is_size_symbol(Sema *s, const char *name) {
+  IrFunc *f = s->gen ? s->gen->outer : s->fn;
+  for (int i = 0; i < f->nparams; i++)
+    for (int a = 0; a < f->params[i]->rank; a++) {
+      int sym = dim_as_sym(f->params[i]->shape[a]);
+      if (sym >= 0 && strcmp(dim_symbol_name(s->m->dims, sym), name) == 0) return true;
+    }
+  return false;
+}
+
+/* An integer expression of literals and size symbols (a range, a slice
+ * bound) as a dim; false (reported) if it is anything else. */
+bool sema_dim_of_expr(Sema *s, const Expr *e, Dim *out) {
+  DimTable *t = s->m->dims;
+  Dim a, b;
+  switch (e->kind) {
+  case E_INT: *out = dim_lit(t, e->ival); return true;
+  case E_NAME:
+    if (!sema_lookup(s, e->name) && is_size_symbol(s, e->name)) return *out = dim_sym(t, e->name), true;
+    break;
+  case E_UNARY:
+    if (e->op == U_NEG && sema_dim_of_expr(s, e->lhs, &a)) return *out = dim_sub(t, dim_lit(t, 0), a), true;
+    return false;
+  case E_BINARY:
+    if (e->op != B_ADD && e->op != B_SUB && e->op != B_MUL) break;
+    if (!sema_dim_of_expr(s, e->lhs, &a) || !sema_dim_of_expr(s, e->rhs, &b)) return false;
+    *out = e->op == B_ADD ? dim_add(t, a, b) : e->op == B_SUB ? dim_sub(t, a, b) : dim_mul(t, a, b);
+    if (dim_overflowed(t)) {
+      sema_error(s, e->loc, "this size overflows 64 bits");
+      return false;
+    }
+    return true;
+  default: break;
+  }
+  sema_error(s, e->loc, "expected a size known at compile time: integers and size symbols with + - *");
+  return false;
+}
+
+/* True if d >= 0 for every value of its symbols (sizes are >= 0). */
+static bool dim_nonneg(Dim d) {
+  for (int t = 0; t < d->nterms; t++)
+    if (d->terms[t].coef < 0) return false;
+  return true;
+}
+
+static const char *dim_text(Sema *s, Dim d, char *buf, size_t len) {
+  dim_snprint(s->m->dims, d, buf, len);
+  return buf;
+}
+
+/* ---- building a region -------------------------------------------------------- */
+
+static void gen_open(Sema *s, SemaGen *g, SrcLoc at) {
+  const char *names[IR_MAX_INDICES];
+  Dim zero[IR_MAX_INDICES];
+  for (int i = 0; i < g->nvars; i++) names[i] = g->var[i].name, zero[i] = dim_lit(s->m->dims, 0);
+  g->r = ir_region_new(s->m, g->nvars, names, zero, at);
+  g->outer = s->fn;
+  g->prev = s->gen;
+  g->scope_mark = s->nscope;
+  s->gen = g;
+  s->fn = g->r->body;
+}
+
+/* Ends the body: back in the enclosing function, with the index variables
+ * out of scope. */
+static void gen_leave(Sema *s, SemaGen *g) {
+  s->fn = g->outer;
+  s->gen = g->prev;
+  sema_unbind_to(s, g->scope_mark);
+}
+
+/* The node of a finished region: gen over the first `rank` variables, the
+ * rest reduced by `reduce`; or scatter (results: value, subscripts). */
+static IrNode *gen_node(Sema *s, SemaGen *g, Op op, IrNode *const *results, int nresults, int rank, const Dim *shape, Op reduce,
+                        SrcLoc at) {
+  for (int i = 0; i < g->nvars; i++) g->r->extent[i] = g->var[i].extent;
+  g->r->reduce = reduce;
+  ir_set_results(s->m, g->r->body, nresults, results);
+  IrNode *n = ir_node(s->m, s->fn, op, results[0]->dtype, rank, shape, g->ops.len, (IrNode *const *)g->ops.items, at);
+  n->attr.region = g->r;
+  vec_free(&g->ops);
+  return n;
+}
+
+static int gen_operand(SemaGen *g, IrNode *x) {
+  for (int i = 0; i < g->ops.len; i++)
+    if (g->ops.items[i] == x) return i;
+  vec_push(&g->ops, x);
+  return g->ops.len - 1;
+}
+
+/* x[subs] inside the body; x belongs to the enclosing function. */
+static IrNode *gen_read(Sema *s, SemaGen *g, IrNode *x, IrNode *const *subs, SrcLoc at) {
+  IrNode *rd = ir_node(s->m, s->fn, OP_READ, x->dtype, 0, NULL, x->rank, subs, at);
+  rd->attr.i = gen_operand(g, x);
+  return rd;
+}
+
+static IrNode *var_node(SemaGen *g, int k) { return g->r->body->params[k]; }
+
+static IrNode *dim_node(Sema *s, Dim d, SrcLoc at) {
+  int64_t v;
+  if (dim_is_lit(d, &v)) return ir_const(s->m, s->fn, DT_I64, 0, v, at);
+  IrNode *n = ir_node(s->m, s->fn, OP_DIMSIZE, DT_I64, 0, NULL, 0, NULL, at);
+  n->attr.dim = d;
+  return n;
+}
+
+/* The index variable a name is bound to inside the body, or -1. */
+static int index_var_of(Sema *s, const Val *v) {
+  for (SemaGen *g = s->gen; g && v->node; g = NULL)
+    for (int k = 0; k < g->nvars; k++)
+      if (v->node == var_node(g, k)) return k;
+  return -1;
+}
+
+/* Only scalar arithmetic can be computed element by element. */
+static bool check_body(Sema *s, SemaGen *g) {
+  IrFunc *b = g->r->body;
+  for (int i = 0; i < b->body.len; i++) {
+    const IrNode *n = b->body.items[i];
+    if (n->op == OP_PARAM || n->op == OP_CONST || n->op == OP_DIMSIZE || n->op == OP_READ || (op_info[n->op].flags & F_ELEM)) continue;
+    sema_error(s, n->loc, "%s is not supported inside index notation; compute it outside and index the result",
+               n->op == OP_CALL ? "a call" : op_info[n->op].name);
+    return false;
+  }
+  return true;
+}
+
+/* ---- names inside a body ---------------------------------------------------------- */
+
+/* A name bound outside the body: a scalar is read; an array must be indexed. */
+Val sema_gen_name(Sema *s, const Expr *e, Val v) {
+  if (v.poison || v.weak || v.ntuple || index_var_of(s, &v) >= 0) return v;
+  if (v.node->rank == 0) return sema_typed(gen_read(s, s->gen, v.node, NULL, e->loc));
+  char tb[256];
+  sema_error(s, e->loc, "'%s' is %s; inside index notation, index it: %s[...] with one subscript per axis", e->name,
+             sema_type_text(s, v.node, tb, sizeof tb), e->name);
+  return sema_poison();
+}
+
+/* A plain subscript `i` gives i's range the extent of that axis. */
+static void infer_from(Sema *s, SemaGen *g, int k, const IrNode *x, int axis, SrcLoc at) {
+  IdxVar *v = &g->var[k];
+  if (v->declared) return;
+  if (!v->from) {
+    v->extent = x->shape[axis], v->from = x, v->from_axis = axis, v->from_loc = at;
+    return;
+  }
+  if (v->extent == x->shape[axis]) return;
+  char a[128], b[128];
+  sema_error(s, at, "index '%s' ranges over axis %d of extent %s here, but over axis %d of extent %s before; declare its range, e.g. %s < %s",
+             v->name, axis, dim_text(s, x->shape[axis], a, sizeof a), v->from_axis, dim_text(s, v->extent, b, sizeof b), v->name, b);
+  diag_note(s->diag, v->from_loc, "'%s' first indexed here", v->name);
+  v->extent = x->shape[axis]; /* one error per variable */
+  v->from = x, v->from_axis = axis;
+}
+
+/* One subscript inside a body: an integer scalar. */
+static IrNode *body_subscript(Sema *s, const Expr *e) {
+  if (e->kind == E_SLICE) {
+    sema_error(s, e->loc, "slices are not allowed inside index notation; use an index variable");
+    return NULL;
+  }
+  Val v = sema_lower_expr(s, e);
+  if (v.weak && !v.weak_float) v = sema_materialize(s, v, DT_I64);
+  if (v.poison) return NULL;
+  if (v.weak || !dtype_is_int(v.node->dtype) || v.node->rank != 0) {
+    char tb[256];
+    sema_error(s, e->loc, "a subscript must be an integer, not %s", sema_val_text(s, &v, tb, sizeof tb));
+    return NULL;
+  }
+  return v.node;
+}
+
+/* x[i, k + 1, idx[i]] inside a body. */
+static Val body_index(Sema *s, const Expr *e) {
+  SemaGen *g = s->gen;
+  const Binding *b = e->lhs->kind == E_NAME ? sema_lookup(s, e->lhs->name) : NULL;
+  if (!b || b->val.weak || (b->val.node && index_var_of(s, &b->val) >= 0)) {
+    if (e->lhs->kind != E_NAME || b) {
+      sema_error(s, e->loc, "inside index notation, only a named array can be indexed");
+      return sema_poison();
+    }
+    return sema_lower_expr(s, e->lhs); /* unknown name: its own error */
+  }
+  if (b->val.poison) return sema_poison();
+  IrNode *x = b->val.node;
+  if (b->val.ntuple || e->nargs != x->rank) {
+    char tb[256];
+    sema_error(s, e->loc, "'%s' is %s: index notation needs exactly one subscript per axis (%d)", e->lhs->name,
+               b->val.ntuple ? "a tuple" : sema_type_text(s, x, tb, sizeof tb), b->val.ntuple ? 0 : x->rank);
+    return sema_poison();
+  }
+  IrNode *subs[IR_MAX_RANK];
+  for (int a = 0; a < e->nargs; a++) {
+    if (!(subs[a] = body_subscript(s, e->args[a].value))) return sema_poison();
+    Val sv = sema_typed(subs[a]);
+    int k = e->args[a].value->kind == E_NAME ? index_var_of(s, &sv) : -1;
+    if (k >= 0) infer_from(s, g, k, x, a, e->args[a].value->loc);
+  }
+  return sema_typed(gen_read(s, g, x, subs, e->loc));
+}
+
+/* ---- index lists: `i`, `j < M` ------------------------------------------------------ */
+
+static bool add_var(Sema *s, SemaGen *g, const Expr *e) {
+  const Expr *name = e;
+  Dim extent = NULL;
+  if (e->kind == E_BINARY && e->op == B_LT) {
+    name = e->lhs;
+    if (!sema_dim_of_expr(s, e->rhs, &extent)) return false;
+  }
+  if (name->kind != E_NAME) {
+    sema_error(s, e->loc, "expected an index variable, `i`, or one with its range, `i < N`");
+    return false;
+  }
+  for (int k = 0; k < g->nvars; k++)
+    if (strcmp(g->var[k].name, name->name) == 0) {
+      sema_error(s, name->loc, "index variable '%s' appears twice", name->name);
+      return false;
+    }
+  if (g->nvars == IR_MAX_INDICES) {
+    sema_error(s, name->loc, "more than %d index variables in one expression (the limit of index notation)", IR_MAX_INDICES);
+    return false;
+  }
+  if (extent && !dim_nonneg(extent)) {
+    char tb[128];
+    sema_error(s, e->rhs->loc, "the range of '%s' has extent %s, which may be negative", name->name, dim_text(s, extent, tb, sizeof tb));
+    return false;
+  }
+  g->var[g->nvars++] = (IdxVar){.name = name->name, .loc = name->loc, .extent = extent, .declared = extent != NULL};
+  return true;
+}
+
+static bool add_vars(Sema *s, SemaGen *g, const Arg *args, int n) {
+  for (int i = 0; i < n; i++)
+    if (args[i].name || !add_var(s, g, args[i].value)) {
+      if (args[i].name) sema_error(s, args[i].loc, "expected an index variable, not %s=", args[i].name);
+      return false;
+    }
+  return true;
+}
+
+static const struct {
+  const char *name;
+  Op op;
+} reductions[] = {{"sum", OP_SUM}, {"max", OP_RMAX}, {"min", OP_RMIN}};
+
+static bool reduction_op(Sema *s, const Expr *e, Op *op) {
+  for (size_t i = 0; i < sizeof reductions / sizeof reductions[0]; i++)
+    if (e->name && strcmp(e->name, reductions[i].name) == 0) return *op = reductions[i].op, true;
+  sema_error(s, e->loc, "only sum[...], max[...] and min[...] reduce in index notation");
+  return false;
+}
+
+/* Every variable has a range: declared, or inferred from a plain subscript. */
+static bool check_ranges(Sema *s, SemaGen *g) {
+  for (int k = 0; k < g->nvars; k++)
+    if (!g->var[k].extent) {
+      sema_error(s, g->var[k].loc,
+                 "cannot infer the range of index '%s': it is not a plain subscript of any array here; declare it, e.g. %s < N",
+                 g->var[k].name, g->var[k].name);
+      return false;
+    }
+  return true;
+}
+
+/* The comprehension `out[vars] = reduce[rvars] body`, or (nout = 0) a bare
+ * reduction; binds the variables, lowers the body and builds the gen. */
+static Val comprehension(Sema *s, const Arg *outv, int nout, const Expr *body, SrcLoc at) {
+  SemaGen g = {0};
+  Op reduce = OP_SUM;
+  if (!add_vars(s, &g, outv, nout)) return sema_poison();
+  if (body->kind == E_REDUCE && !reduction_op(s, body, &reduce)) return sema_poison();
+  for (Op inner; body->kind == E_REDUCE; body = body->lhs) {
+    if (!reduction_op(s, body, &inner)) return sema_poison();
+    if (inner != reduce) {
+      sema_error(s, body->loc, "a %s[...] directly inside a %s[...] is not supported; bind the inner one with its own let",
+                 body->name, reductions[reduce == OP_SUM ? 0 : reduce == OP_RMAX ? 1 : 2].name);
+      return sema_poison();
+    }
+    if (!add_vars(s, &g, body->args, body->nargs)) return sema_poison();
+  }
+  gen_open(s, &g, at);
+  for (int k = 0; k < g.nvars; k++) sema_bind(s, g.var[k].name, sema_typed(var_node(&g, k)));
+  Val v = sema_lower_expr(s, body);
+  if (!v.poison) v = sema_materialize_default(s, v);
+  bool ok = !v.poison && check_body(s, &g) && check_ranges(s, &g);
+  gen_leave(s, &g);
+  if (ok && g.nvars > nout && (v.node->dtype == DT_BOOL)) {
+    sema_error(s, at, "%s[...] of bool values: convert them first, e.g. i32(...)", reductions[reduce == OP_SUM ? 0 : reduce == OP_RMAX ? 1 : 2].name);
+    ok = false;
+  }
+  if (!ok) {
+    vec_free(&g.ops);
+    return sema_poison();
+  }
+  Dim shape[IR_MAX_RANK];
+  for (int k = 0; k < nout; k++) shape[k] = g.var[k].extent;
+  return sema_typed(gen_node(s, &g, OP_GEN, &v.node, 1, nout, shape, reduce, at));
+}
+
+/* let NAME[i, j < M] = body */
+Val sema_lower_comprehension(Sema *s, const Stmt *st) {
+  if (s->gen) ice("a comprehension inside a region");
+  if (st->nindex > IR_MAX_RANK) {
+    sema_error(s, st->index[IR_MAX_RANK].loc, "more than %d indices on the left (arrays have at most %d axes)", IR_MAX_RANK, IR_MAX_RANK);
+    return sema_poison();
+  }
+  return comprehension(s, st->index, st->nindex, st->value, st->loc);
+}
+
+/* sum[k] body as an expression: a scalar. */
+Val sema_lower_reduce(Sema *s, const Expr *e) {
+  if (s->gen) {
+    sema_error(s, e->loc, "a reduction inside index notation must be the whole right-hand side; bind it with its own let");
+    return sema_poison();
+  }
+  return comprehension(s, NULL, 0, e, e->loc);
+}
+
+/* ---- indexing outside index notation: x[a:b, i, idx] ------------------------------ */
+
+typedef enum SubKind { SUB_SLICE, SUB_SCALAR, SUB_ARRAY } SubKind;
+typedef struct Sub {
+  SubKind kind;
+  Dim start, len;   /* SUB_SLICE: element start + step * v for v < len */
+  int64_t step;
+  IrNode *node;     /* SUB_SCALAR (NULL: the literal `lit`), SUB_ARRAY: the index value */
+  int64_t lit;
+  Dim lit_dim;      /* a literal index as a dim (negative ones count from the end) */
+  SrcLoc loc;
+} Sub;
+
+static bool literal_step(Sema *s, const Expr *e, int64_t *step) {
+  *step = 1;
+  if (!e) return true;
+  bool neg = e->kind == E_UNARY && e->op == U_NEG;
+  const Expr *x = neg ? e->lhs : e;
+  if (x->kind == E_INT && x->ival != 0) return *step = neg ? -x->ival : x->ival, true;
+  sema_error(s, e->loc, "a slice step must be a nonzero integer literal");
+  return false;
+}
+
+/* A slice bound: negative literals count from the end, as in NumPy. */
+static bool slice_bound(Sema *s, const Expr *e, Dim extent, Dim *out) {
+  if (!sema_dim_of_expr(s, e, out)) return false;
+  int64_t v;
+  if (dim_is_lit(*out, &v) && v < 0) *out = dim_add(s->m->dims, extent, *out);
+  return true;
+}
+
+/* start:stop:step of an axis of this extent, checked at compile time where
+ * the dims allow: a literal bound out of [0, extent] is an error. */
+static bool lower_slice(Sema *s, const Expr *e, Dim extent, Sub *out) {
+  DimTable *t = s->m->dims;
+  int64_t step, a, b;
+  char tb[128], tc[128];
+  if (!literal_step(s, e->step, &step)) return false;
+  Dim one = dim_lit(t, 1);
+  Dim start = step > 0 ? dim_lit(t, 0) : dim_sub(t, extent, one), stop = step > 0 ? extent : dim_lit(t, -1);
+  if ((e->lhs && !slice_bound(s, e->lhs, extent, &start)) || (e->rhs && !slice_bound(s, e->rhs, extent, &stop))) return false;
+  Dim span = step > 0 ? dim_sub(t, stop, start) : dim_sub(t, start, stop);
+  bool bad_start = step > 0 ? dim_is_lit(start, &a) && a < 0 : dim_is_lit(dim_sub(t, extent, start), &a) && a < 1;
+  bool bad_stop = step > 0 ? dim_is_lit(dim_sub(t, extent, stop), &b) && b < 0 : dim_is_lit(stop, &b) && b < -1;
+  if (bad_start || bad_stop || (dim_is_lit(span, &a) && a < 0) || (!e->lhs && dim_is_lit(start, &a) && a < 0 && step < 0)) {
+    sema_error(s, e->loc, "slice %s out of range for an axis of extent %s (start %s, stop %s)", step > 0 ? "is" : "runs",
+               dim_text(s, extent, tb, sizeof tb), dim_text(s, start, tc, sizeof tc), e->rhs ? "given" : "the end");
+    return false;
+  }
+  int64_t absstep = step > 0 ? step : -step;
+  if (absstep != 1 && !dim_is_lit(span, &a)) {
+    sema_error(s, e->loc, "a step of %lld needs a length known at compile time, and this slice spans %s elements", (long long)step,
+               dim_text(s, span, tb, sizeof tb));
+    return false;
+  }
+  *out = (Sub){.kind = SUB_SLICE, .start = start, .step = step, .loc = e->loc};
+  out->len = absstep == 1 ? span : dim_lit(t, (a + absstep - 1) / absstep);
+  return true;
+}
+
+/* A literal index: negative counts from the end; out of range is an error
+ * where the extent is a literal. */
+static bool literal_index(Sema *s, const Val *v, Dim extent, Sub *out) {
+  DimTable *t = s->m->dims;
+  int64_t n;
+  Dim d = v->i < 0 ? dim_add(t, extent, dim_lit(t, v->i)) : dim_lit(t, v->i);
+  bool out_of_range = dim_is_lit(extent, &n) ? (v->i >= n || v->i < -n) : (v->i >= 0 ? false : !dim_nonneg(dim_add(t, d, dim_lit(t, 0))));
+  if (out_of_range) {
+    char tb[128];
+    sema_error(s, v->loc, "index %lld is out of range for an axis of extent %s", (long long)v->i, dim_text(s, extent, tb, sizeof tb));
+    return false;
+  }
+  *out = (Sub){.kind = SUB_SCALAR, .lit_dim = d, .loc = v->loc};
+  return true;
+}
+
+static bool lower_subscript(Sema *s, const Expr *e, Dim extent, Sub *out) {
+  if (e->kind == E_SLICE) return lower_slice(s, e, extent, out);
+  Val v = sema_lower_expr(s, e);
+  if (v.poison) return false;
+  if (v.weak && !v.weak_float) return literal_index(s, &v, extent, out);
+  char tb[256];
+  if (v.weak || !dtype_is_int(v.node->dtype)) {
+    const char *hint = !v.weak && v.node->dtype == DT_BOOL ? "; a bool mask would give a shape that depends on the data: use where(...)"
+                                                             : "; convert it, e.g. i64(...)";
+    sema_error(s, e->loc, "index %s %s: indices must be integers%s", v.weak || v.node->rank == 0 ? "is" : "array is",
+               sema_val_text(s, &v, tb, sizeof tb), hint);
+    return false;
+  }
+  *out = (Sub){.kind = v.node->rank ? SUB_ARRAY : SUB_SCALAR, .node = v.node, .loc = e->loc};
+  return true;
+}
+
+/* x[subs]: one output axis per slice, the index array's axes where it
+ * stands (at most one array), none for a scalar index. */
+static Val lower_indexing(Sema *s, const Expr *e, IrNode *x) {
+  Sub sub[IR_MAX_RANK];
+  char tb[256];
+  if (e->nargs > x->rank) {
+    sema_error(s, e->loc, "%d subscripts for %s, which has %d axes", e->nargs, sema_type_text(s, x, tb, sizeof tb), x->rank);
+    return sema_poison();
+  }
+  int narrays = 0, rank = 0;
+  for (int a = 0; a < x->rank; a++) {
+    if (a >= e->nargs) {
+      sub[a] = (Sub){.kind = SUB_SLICE, .start = dim_lit(s->m->dims, 0), .len = x->shape[a], .step = 1};
+    } else if (e->args[a].name) {
+      sema_error(s, e->args[a].loc, "a subscript cannot be named");
+      return sema_poison();
+    } else if (!lower_subscript(s, e->args[a].value, x->shape[a], &sub[a])) {
+      return sema_poison();
+    }
+    if (sub[a].kind == SUB_ARRAY && ++narrays > 1) {
+      sema_error(s, sub[a].loc, "one index array per subscript list is supported; index twice, or use index notation");
+      return sema_poison();
+    }
+    rank += sub[a].kind == SUB_SLICE ? 1 : sub[a].kind == SUB_ARRAY ? sub[a].node->rank : 0;
+  }
+  if (rank > IR_MAX_RANK) {
+    sema_error(s, e->loc, "the result would have %d axes; arrays have at most %d", rank, IR_MAX_RANK);
+    return sema_poison();
+  }
+  bool identity = true;
+  for (int a = 0; a < x->rank; a++) identity = identity && sub[a].kind == SUB_SLICE && sub[a].step == 1 && dim_is_lit(sub[a].start, NULL) && sub[a].len == x->shape[a];
+  if (identity) return sema_typed(x);
+  SemaGen g = {0};
+  Dim shape[IR_MAX_RANK];
+  for (int a = 0; a < x->rank; a++) {
+    int n = sub[a].kind == SUB_SLICE ? 1 : sub[a].kind == SUB_ARRAY ? sub[a].node->rank : 0;
+    for (int i = 0; i < n; i++) g.var[g.nvars].extent = shape[g.nvars] = sub[a].kind == SUB_SLICE ? sub[a].len : sub[a].node->shape[i], g.nvars++;
+  }
+  gen_open(s, &g, e->loc);
+  IrNode *subs[IR_MAX_RANK];
+  int v = 0;
+  for (int a = 0; a < x->rank; a++) {
+    const Sub *u = &sub[a];
+    if (u->kind == SUB_SLICE) {
+      IrNode *i = var_node(&g, v++);
+      if (u->step != 1) i = ir_binary(s->m, s->fn, OP_MUL, ir_const(s->m, s->fn, DT_I64, 0, u->step, u->loc), i, u->loc);
+      subs[a] = dim_is_lit(u->start, NULL) && u->start->nterms == 0 ? i : ir_binary(s->m, s->fn, OP_ADD, dim_node(s, u->start, u->loc), i, u->loc);
+    } else if (u->kind == SUB_SCALAR) {
+      subs[a] = u->node ? gen_read(s, &g, u->node, NULL, u->loc) : dim_node(s, u->lit_dim, u->loc);
+    } else {
+      IrNode *iv[IR_MAX_RANK];
+      for (int i = 0; i < u->node->rank; i++) iv[i] = var_node(&g, v++);
+      subs[a] = gen_read(s, &g, u->node, iv, u->loc);
+    }
+  }
+  IrNode *value = gen_read(s, &g, x, subs, e->loc);
+  gen_leave(s, &g);
+  return sema_typed(gen_node(s, &g, OP_GEN, &value, 1, rank, shape, OP_SUM, e->loc));
+}
+
+Val sema_lower_index(Sema *s, const Expr *e) {
+  if (s->gen) return body_index(s, e);
+  if (e->lhs->kind == E_NAME && !sema_lookup(s, e->lhs->name) && sema_is_builtin(e->lhs->name)) {
+    sema_error(s, e->loc, "'%s' is a builtin, not an array; a reduction in index notation is written %s[k] body (a body that starts with '-' needs parentheses)",
+               e->lhs->name, e->lhs->name);
+    return sema_poison();
+  }
+  Val base = sema_lower_expr(s, e->lhs);
+  if (base.poison) return base;
+  if (base.weak) {
+    sema_error(s, e->loc, "a number cannot be indexed");
+    return sema_poison();
+  }
+  return lower_indexing(s, e, base.node);
+}
+
+/* ---- array literals ---------------------------------------------------------------- */
+
+/* [a, b, c]: the elements (conformed to one dtype and shape) stacked along a
+ * new first axis, as gen [i < n] where(i == 0, a, where(i == 1, b, c)). */
+Val sema_lower_list(Sema *s, const Expr *e) {
+  if (s->gen) {
+    sema_error(s, e->loc, "an array literal inside index notation: build it outside and index it");
+    return sema_poison();
+  }
+  int n = e->nargs;
+  Val *vals = tex_calloc((size_t)n + 1, sizeof(Val));
+  bool ok = true;
+  for (int i = 0; i < n; i++) vals[i] = sema_lower_expr(s, e->args[i].value), ok = ok && !vals[i].poison;
+  ok = ok && sema_conform(s, vals, n, e->loc);
+  if (ok && vals[0].node->rank + 1 > IR_MAX_RANK) {
+    sema_error(s, e->loc, "the literal would have %d axes; arrays have at most %d", vals[0].node->rank + 1, IR_MAX_RANK);
+    ok = false;
+  }
+  if (!ok) {
+    tex_free(vals);
+    return sema_poison();
+  }
+  const IrNode *x0 = vals[0].node;
+  SemaGen g = {0};
+  Dim shape[IR_MAX_RANK];
+  shape[0] = dim_lit(s->m->dims, n);
+  for (int a = 0; a < x0->rank; a++) shape[a + 1] = x0->shape[a];
+  g.nvars = x0->rank + 1;
+  for (int k = 0; k < g.nvars; k++) g.var[k].extent = shape[k];
+  gen_open(s, &g, e->loc);
+  IrNode *value = NULL;
+  for (int i = n - 1; i >= 0; i--) {
+    IrNode *subs[IR_MAX_RANK], *rd;
+    for (int a = 0; a < x0->rank; a++) subs[a] = var_node(&g, a + 1);
+    rd = gen_read(s, &g, vals[i].node, subs, e->args[i].loc);
+    if (!value) {
+      value = rd;
+      continue;
+    }
+    IrNode *is_i = ir_binary(s->m, s->fn, OP_EQ, var_node(&g, 0), ir_const(s->m, s->fn, DT_I64, 0, i, e->loc), e->loc);
+    IrNode *args[3] = {is_i, rd, value};
+    value = ir_node(s->m, s->fn, OP_SELECT, rd->dtype, 0, NULL, 3, args, e->loc);
+  }
+  gen_leave(s, &g);
+  tex_free(vals);
+  return sema_typed(gen_node(s, &g, OP_GEN, &value, 1, g.nvars, shape, OP_SUM, e->loc));
+}
