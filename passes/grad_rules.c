@@ -186,6 +186,8 @@ const VjpRule vjp_rules[OP_COUNT] = {
     [OP_RMAX] = vjp_reduce_extremum,
     [OP_RMIN] = vjp_reduce_extremum,
     [OP_MATMUL] = vjp_matmul,
+    [OP_GEN] = vjp_region,
+    [OP_SCATTER] = vjp_region,
     [OP_CALL] = vjp_by_pass,
     [OP_PROJ] = vjp_by_pass,
 };
@@ -240,6 +242,7 @@ static IrNode *jvp_by_pass(IrBuilder *ib, IrNode *y, IrNode **t) { ice("%s is di
 static const JvpRule jvp_exceptions[OP_COUNT] = {
     [OP_CAST] = jvp_cast,    [OP_SELECT] = jvp_select,        [OP_BROADCAST] = jvp_same_op,    [OP_TRANSPOSE] = jvp_same_op,
     [OP_SUM] = jvp_same_op,  [OP_RMAX] = jvp_reduce_extremum, [OP_RMIN] = jvp_reduce_extremum, [OP_MATMUL] = jvp_matmul,
+    [OP_GEN] = jvp_region,   [OP_SCATTER] = jvp_region,
     [OP_CALL] = jvp_by_pass, [OP_PROJ] = jvp_by_pass,
 };
 

@@ -54,7 +54,10 @@ static void forward_call(Fwd *w, IrNode *call) {
 }
 
 static void push_tangents(Fwd *w) {
-  IrNode *t[3];
+  int most = 3;
+  for (int i = 0; i < w->of->body.len; i++)
+    if (((IrNode *)w->of->body.items[i])->nargs > most) most = ((IrNode *)w->of->body.items[i])->nargs;
+  IrNode **t = tex_calloc((size_t)most, sizeof(IrNode *));
   for (int i = 0; i < w->of->body.len; i++) {
     IrNode *n = w->of->body.items[i];
     if (n->op == OP_PARAM || n->op == OP_PROJ) continue;
@@ -64,7 +67,7 @@ static void push_tangents(Fwd *w) {
       continue;
     }
     JvpRule rule = jvp_rule(n->op);
-    if (!rule || !dtype_is_float(n->dtype) || n->nargs > 3) continue;
+    if (!rule || !dtype_is_float(n->dtype)) continue;
     bool any = false;
     for (int j = 0; j < n->nargs; j++) {
       t[j] = w->tan[n->args[j]->id];
@@ -72,6 +75,7 @@ static void push_tangents(Fwd *w) {
     }
     if (any) w->tan[i] = rule(&w->ib, w->map[i], t);
   }
+  tex_free(t);
 }
 
 void jvp_build(IrModule *m, IrFunc *g) {

@@ -71,6 +71,9 @@ typedef IrNode *(*VjpRule)(IrBuilder *ib, IrNode *y, int i, IrNode *ct);
 /* Tangent of y given the tangents t[i] of its inputs (NULL: zero). */
 typedef IrNode *(*JvpRule)(IrBuilder *ib, IrNode *y, IrNode **t);
 extern const VjpRule vjp_rules[OP_COUNT];
+/* grad_region.c: the rules of gen and scatter (t has one entry per operand). */
+IrNode *vjp_region(IrBuilder *ib, IrNode *y, int i, IrNode *ct);
+IrNode *jvp_region(IrBuilder *ib, IrNode *y, IrNode **t);
 /* The jvp rule of op: derived from its vjp rule for an elementwise op,
  * unless grad_rules.c names an exception; NULL if op has none. */
 JvpRule jvp_rule(Op op);

@@ -564,7 +564,7 @@ static uintptr_t seen_tmp[2];
 static int never_called;
 
 /* tmp = in*2 (f32 temp), wide = tmp (f64 temp) */
-static void k_double(void *const *bufs, const int64_t *syms, int64_t begin, int64_t end) {
+static int32_t k_double(void *const *bufs, const int64_t *syms, int64_t begin, int64_t end, TexIndexError *err) {
   (void)syms;
   const float *in = bufs[0];
   float *tmp = bufs[2];
@@ -572,19 +572,25 @@ static void k_double(void *const *bufs, const int64_t *syms, int64_t begin, int6
   for (int64_t i = begin; i < end; i++) wide[i] = tmp[i] = in[i] * 2;
   seen_tmp[0] = (uintptr_t)bufs[2];
   seen_tmp[1] = (uintptr_t)bufs[3];
+  (void)err;
+  return 0;
 }
 
 /* Gets its operands as a compact array (the step lists buffers 3 and 1). */
-static void k_copy(void *const *ops, const int64_t *syms, int64_t begin, int64_t end) {
+static int32_t k_copy(void *const *ops, const int64_t *syms, int64_t begin, int64_t end, TexIndexError *err) {
   (void)syms;
   const double *wide = ops[0];
   float *out = ops[1];
   for (int64_t i = begin; i < end; i++) out[i] = (float)wide[i];
+  (void)err;
+  return 0;
 }
 
-static void k_never(void *const *bufs, const int64_t *syms, int64_t begin, int64_t end) {
+static int32_t k_never(void *const *bufs, const int64_t *syms, int64_t begin, int64_t end, TexIndexError *err) {
   (void)bufs, (void)syms, (void)begin, (void)end;
   never_called = 1;
+  (void)err;
+  return 0;
 }
 
 static const TexParamInfo r_params[] = {{"in", TEX_F32, TEX_IN, 1, n_dims},
@@ -592,9 +598,9 @@ static const TexParamInfo r_params[] = {{"in", TEX_F32, TEX_IN, 1, n_dims},
 static const TexFuncInfo func_r = {"r", "m_r", 2, 1, r_params, 1, n_syms, 0, NULL};
 static const TexTemp r_temps[] = {{SYM(0), TEX_F32, 0}, {SYM(0), TEX_F64, 0}};
 static const int32_t copy_ops[] = {3, 1};
-static const TexStep r_steps[] = {{k_double, SYM(0), NULL, 0},
-                                  {k_never, E(TEX_DIM_SYM, 0, TEX_DIM_SYM, 0, TEX_DIM_SUB), NULL, 0},
-                                  {k_copy, SYM(0), copy_ops, 2}};
+static const TexStep r_steps[] = {{k_double, SYM(0), NULL, 0, NULL, 0},
+                                  {k_never, E(TEX_DIM_SYM, 0, TEX_DIM_SYM, 0, TEX_DIM_SUB), NULL, 0, NULL, 0},
+                                  {k_copy, SYM(0), copy_ops, 2, NULL, 0}};
 static const TexPlan plan_r = {&module, &func_r, 2, r_temps, 3, r_steps};
 
 static size_t allocs, last_align;
@@ -661,13 +667,15 @@ static void run_bind_error(void **state) {
 /* More temporaries than fit on the stack: bufs itself comes from the hook. */
 static int many_ok;
 
-static void k_many(void *const *bufs, const int64_t *syms, int64_t begin, int64_t end) {
+static int32_t k_many(void *const *bufs, const int64_t *syms, int64_t begin, int64_t end, TexIndexError *err) {
   (void)syms, (void)begin, (void)end;
   many_ok = 1;
   for (int t = 0; t < 200; t++) {
     uintptr_t p = (uintptr_t)bufs[2 + t];
     many_ok &= p % 64 == 0 && (t == 0 || p - (uintptr_t)bufs[1 + t] == 64);
   }
+  (void)err;
+  return 0;
 }
 
 static void run_many_temps(void **state) {
@@ -675,7 +683,7 @@ static void run_many_temps(void **state) {
   static const int64_t three[] = {TEX_DIM_LIT, 3};
   static TexTemp temps[200];
   for (int t = 0; t < 200; t++) temps[t] = (TexTemp){{three, 2}, t % 2 ? TEX_BOOL : TEX_F64, 0};
-  const TexStep steps[] = {{k_many, LIT(1), NULL, 0}};
+  const TexStep steps[] = {{k_many, LIT(1), NULL, 0, NULL, 0}};
   TexPlan plan = {&module, &func_r, 200, temps, 1, steps};
   float in[3] = {0}, out[3] = {0};
   Arg a[2];
@@ -702,16 +710,50 @@ static void run_many_temps(void **state) {
 /* A planned reuse: temporary 1 takes over temporary 0's memory. */
 static uintptr_t reuse_seen[2];
 
-static void k_seen(void *const *bufs, const int64_t *syms, int64_t begin, int64_t end) {
+static int32_t k_seen(void *const *bufs, const int64_t *syms, int64_t begin, int64_t end, TexIndexError *err) {
   (void)syms, (void)begin, (void)end;
   reuse_seen[0] = (uintptr_t)bufs[2];
   reuse_seen[1] = (uintptr_t)bufs[3];
+  (void)err;
+  return 0;
+}
+
+/* A kernel whose subscript check fails: the runtime's message names the
+ * check's index array and position, or the loop counters. */
+static int32_t k_bad_index(void *const *bufs, const int64_t *syms, int64_t begin, int64_t end, TexIndexError *err) {
+  (void)bufs, (void)syms, (void)begin, (void)end;
+  err->check = 1;
+  err->value = -3;
+  err->where[0] = 2, err->where[1] = 7;
+  return 1;
+}
+
+static void run_index_error(void **state) {
+  (void)state;
+  const TexIndexCheck checks[] = {{"index array 'y' (#4): y", "argument 'E' (#1)", NULL, 1, 2, SYM(0)},
+                                  {"index at m.tex:3:9", "argument 'p' (#1)", "i,j", 0, 2, LIT(10)}};
+  TexStep steps[] = {{k_bad_index, LIT(1), NULL, 0, checks, 2}};
+  TexPlan plan = {&module, &func_r, 0, NULL, 1, steps};
+  float in[3] = {0}, out[3] = {0};
+  Arg a[2];
+  arg_init(&a[0], in, kDLFloat, 32, 1, (int64_t)3);
+  arg_init(&a[1], out, kDLFloat, 32, 1, (int64_t)3);
+  const DLTensor *p[2] = {&a[0].t, &a[1].t};
+  expect_fail(texrt_run(&plan, p), TEX_ERR_INDEX, "m_r: index at m.tex:3:9 (i = 2, j = 7) = -3 is out of range for axis 0 of extent 10 (argument 'p' (#1))", NULL);
+  steps[0].checks = checks + 0; /* check 1 of a table of 1: malformed, still an error */
+  steps[0].nchecks = 1;
+  expect_fail(texrt_run(&plan, p), TEX_ERR_INDEX, "m_r: step #0: an index is out of range", NULL);
+  const TexIndexCheck first[] = {checks[0], checks[0]};
+  steps[0].checks = first;
+  steps[0].nchecks = 2;
+  expect_fail(texrt_run(&plan, p), TEX_ERR_INDEX, "m_r: index array 'y' (#4): y[2, 7] = -3 is out of range for axis 1 of extent 3 (argument 'E' (#1))",
+              NULL);
 }
 
 static void run_reuse(void **state) {
   (void)state;
   const TexTemp temps[] = {{SYM(0), TEX_F32, 0}, {SYM(0), TEX_I32, 1}};
-  const TexStep steps[] = {{k_seen, LIT(1), NULL, 0}};
+  const TexStep steps[] = {{k_seen, LIT(1), NULL, 0, NULL, 0}};
   TexPlan plan = {&module, &func_r, 2, temps, 1, steps};
   float in[3] = {0}, out[3] = {0};
   Arg a[2];
@@ -811,6 +853,7 @@ int main(void) {
       cmocka_unit_test(run_bind_error),
       cmocka_unit_test(run_many_temps),
       cmocka_unit_test(run_reuse),
+      cmocka_unit_test(run_index_error),
       cmocka_unit_test(run_limits_and_cpu),
       cmocka_unit_test(messages),
       cmocka_unit_test(status_text),

@@ -31,7 +31,7 @@ static int count_kernels(const char *src) {
   char line[4096];
   int n = 0;
   while (fgets(line, sizeof line, f))
-    if (strncmp(line, "define internal void @", 22) == 0) n++;
+    if (strncmp(line, "define internal i32 @", 21) == 0) n++;
   fclose(f);
   unlink(path);
   return n;
