@@ -72,14 +72,16 @@ static bool alloc_arg(Check *c, Tensor *a, const TexParamInfo *p) {
   return true;
 }
 
+/* Integers are 0 or 1: every size is at least 2, so an integer input is a
+ * valid index into any axis of a symbolic size (labels, gathers). */
 static void fill(Check *c, Tensor *a, int dtype, double lo, double hi) {
   for (int64_t j = 0; j < a->numel; j++) {
     if (dtype == TEX_F64 || dtype == TEX_F32)
       ((double *)a->data)[j] = uniform(c, lo, hi);
     else if (dtype == TEX_I32)
-      ((int32_t *)a->data)[j] = (int32_t)uniform(c, 0, 3);
+      ((int32_t *)a->data)[j] = (int32_t)uniform(c, 0, 2);
     else if (dtype == TEX_I64)
-      ((int64_t *)a->data)[j] = (int64_t)uniform(c, 0, 3);
+      ((int64_t *)a->data)[j] = (int64_t)uniform(c, 0, 2);
     else
       ((uint8_t *)a->data)[j] = uniform(c, 0, 1) < 0.5;
   }

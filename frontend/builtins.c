@@ -493,6 +493,12 @@ static Val lower_derive(Sema *s, const Expr *e, const Builtin *b) {
 
 #define ROW(NAME, LOWER, OP, REDUCE, MINP, MAXP)                                                                                           \
   .name = NAME, .lower = LOWER, .op = OP, .reduce_op = REDUCE, .min_pos = MINP, .max_pos = MAXP
+/* The gathers of index.c parse their own arguments. */
+static Val lower_take(Sema *s, const Expr *e, const Builtin *b) { return sema_lower_take(s, e); }
+static Val lower_one_hot(Sema *s, const Expr *e, const Builtin *b) { return sema_lower_one_hot(s, e); }
+static Val lower_index_add(Sema *s, const Expr *e, const Builtin *b) { return sema_lower_index_add(s, e); }
+static Val lower_scatter_add(Sema *s, const Expr *e, const Builtin *b) { return sema_lower_scatter_add(s, e); }
+
 static const Builtin builtins[] = {
     {ROW("sum", lower_reduction, OP_SUM, OP_COUNT, 1, 1), .axis_arg = true, .keepdims_arg = true},
     {ROW("mean", lower_mean, OP_SUM, OP_COUNT, 1, 1), .axis_arg = true, .keepdims_arg = true},
@@ -507,6 +513,10 @@ static const Builtin builtins[] = {
     {ROW("value_and_grad", lower_derive, OP_COUNT, OP_COUNT, 0, 0), .derive = DERIVE_VALUE_AND_GRAD},
     {ROW("vjp", lower_derive, OP_COUNT, OP_COUNT, 0, 0), .derive = DERIVE_VJP_CT},
     {ROW("jvp", lower_derive, OP_COUNT, OP_COUNT, 0, 0), .derive = DERIVE_JVP},
+    {ROW("take", lower_take, OP_COUNT, OP_COUNT, 2, 2)},
+    {ROW("one_hot", lower_one_hot, OP_COUNT, OP_COUNT, 2, 2)},
+    {ROW("index_add", lower_index_add, OP_COUNT, OP_COUNT, 3, 3)},
+    {ROW("scatter_add", lower_scatter_add, OP_COUNT, OP_COUNT, 3, 3)},
 };
 #undef ROW
 

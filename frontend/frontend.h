@@ -275,6 +275,10 @@ Val sema_lower_comprehension(Sema *s, const Stmt *st);
 Val sema_lower_reduce(Sema *s, const Expr *e);
 Val sema_lower_index(Sema *s, const Expr *e);
 Val sema_lower_list(Sema *s, const Expr *e);
+Val sema_lower_take(Sema *s, const Expr *e);
+Val sema_lower_one_hot(Sema *s, const Expr *e);
+Val sema_lower_index_add(Sema *s, const Expr *e);
+Val sema_lower_scatter_add(Sema *s, const Expr *e);
 /* A name bound outside the region whose body is being lowered. */
 Val sema_gen_name(Sema *s, const Expr *e, Val v);
 /* A size written as an expression of literals and size symbols. */

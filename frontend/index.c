@@ -581,3 +581,215 @@ Val sema_lower_list(Sema *s, const Expr *e) {
   tex_free(vals);
   return sema_typed(gen_node(s, &g, OP_GEN, &value, 1, g.nvars, shape, OP_SUM, e->loc));
 }
+
+/* ---- take, one_hot, index_add, scatter_add ------------------------------------------ */
+
+/* Positional arguments of a gather builtin (lowered), and axis=. */
+typedef struct GArgs {
+  Val pos[3];
+  int npos;
+  int64_t axis;
+  SrcLoc axis_loc;
+} GArgs;
+
+static bool gather_args(Sema *s, const Expr *e, int npos, bool lower_last, GArgs *g) {
+  memset(g, 0, sizeof *g);
+  g->axis_loc = e->loc;
+  bool ok = true;
+  for (int i = 0; i < e->nargs; i++) {
+    const Arg *a = &e->args[i];
+    if (a->name && strcmp(a->name, "axis") == 0) {
+      const Expr *v = a->value;
+      bool neg = v->kind == E_UNARY && v->op == U_NEG && v->lhs->kind == E_INT;
+      if (v->kind != E_INT && !neg) {
+        sema_error(s, v->loc, "axis= must be an integer literal");
+        ok = false;
+      }
+      g->axis = neg ? -v->lhs->ival : v->ival;
+      g->axis_loc = v->loc;
+    } else if (a->name) {
+      sema_error(s, a->loc, "%s() has no argument named '%s'", e->name, a->name);
+      ok = false;
+    } else if (g->npos < npos && (lower_last || g->npos + 1 < npos)) {
+      g->pos[g->npos] = sema_lower_expr(s, a->value);
+      ok = ok && !g->pos[g->npos].poison;
+      g->npos++;
+    } else {
+      g->npos++;
+    }
+  }
+  if (ok && g->npos != npos) {
+    sema_error(s, e->loc, "%s() takes %d arguments, got %d", e->name, npos, g->npos);
+    return false;
+  }
+  return ok;
+}
+
+/* pos[k] must be an array; idx an integer array (the gather's index). */
+static bool array_arg(Sema *s, const Expr *e, Val *v, int k, bool index) {
+  *v = sema_materialize_default(s, *v);
+  if (v->poison) return false;
+  char tb[256];
+  if (index && !dtype_is_int(v->node->dtype)) {
+    sema_error(s, e->args[k].loc, "the indices of %s() must be integers, not %s; convert them, e.g. i64(...)", e->name,
+               sema_type_text(s, v->node, tb, sizeof tb));
+    return false;
+  }
+  return true;
+}
+
+static bool axis_of(Sema *s, const GArgs *g, const IrNode *x, int *axis) {
+  int64_t a = g->axis < 0 ? g->axis + x->rank : g->axis;
+  if (a < 0 || a >= x->rank) {
+    char tb[256];
+    sema_error(s, g->axis_loc, "axis %lld is out of range for %s", (long long)g->axis, sema_type_text(s, x, tb, sizeof tb));
+    return false;
+  }
+  *axis = (int)a;
+  return true;
+}
+
+/* The shape x.shape[:axis] + idx.shape + x.shape[axis+1:]: take's result,
+ * index_add's values. */
+static bool taken_shape(Sema *s, const Expr *e, const IrNode *x, const IrNode *idx, int axis, Dim *shape) {
+  int rank = x->rank - 1 + idx->rank;
+  if (rank > IR_MAX_RANK) {
+    sema_error(s, e->loc, "the result would have %d axes; arrays have at most %d", rank, IR_MAX_RANK);
+    return false;
+  }
+  int n = 0;
+  for (int a = 0; a < axis; a++) shape[n++] = x->shape[a];
+  for (int a = 0; a < idx->rank; a++) shape[n++] = idx->shape[a];
+  for (int a = axis + 1; a < x->rank; a++) shape[n++] = x->shape[a];
+  return true;
+}
+
+/* The subscripts of x for point `vars` of the taken shape: idx read at its
+ * variables stands in for axis `axis`. */
+static void taken_subscripts(Sema *s, SemaGen *g, IrNode *x, IrNode *idx, int axis, IrNode **subs, SrcLoc at) {
+  IrNode *iv[IR_MAX_RANK];
+  int v = 0;
+  for (int a = 0; a < axis; a++) subs[a] = var_node(g, v++);
+  for (int a = 0; a < idx->rank; a++) iv[a] = var_node(g, v++);
+  subs[axis] = gen_read(s, g, idx, iv, at);
+  for (int a = axis + 1; a < x->rank; a++) subs[a] = var_node(g, v++);
+}
+
+/* take(x, idx, axis=k) (NumPy): x.shape[:k] + idx.shape + x.shape[k+1:]. */
+Val sema_lower_take(Sema *s, const Expr *e) {
+  GArgs ga;
+  int axis;
+  Dim shape[IR_MAX_RANK];
+  if (!gather_args(s, e, 2, true, &ga) || !array_arg(s, e, &ga.pos[0], 0, false) || !array_arg(s, e, &ga.pos[1], 1, true)) return sema_poison();
+  IrNode *x = ga.pos[0].node, *idx = ga.pos[1].node;
+  if (!axis_of(s, &ga, x, &axis) || !taken_shape(s, e, x, idx, axis, shape)) return sema_poison();
+  SemaGen g = {0};
+  g.nvars = x->rank - 1 + idx->rank;
+  for (int k = 0; k < g.nvars; k++) g.var[k].extent = shape[k];
+  gen_open(s, &g, e->loc);
+  IrNode *subs[IR_MAX_RANK];
+  taken_subscripts(s, &g, x, idx, axis, subs, e->args[1].loc);
+  IrNode *value = gen_read(s, &g, x, subs, e->loc);
+  gen_leave(s, &g);
+  return sema_typed(gen_node(s, &g, OP_GEN, &value, 1, g.nvars, shape, OP_SUM, e->loc));
+}
+
+/* one_hot(y, K): y.shape + [K], f32, 1 where the last index equals y.  A
+ * label outside [0, K) gives a row of zeros (it reads nothing). */
+Val sema_lower_one_hot(Sema *s, const Expr *e) {
+  GArgs ga;
+  Dim k;
+  if (!gather_args(s, e, 2, false, &ga) || !array_arg(s, e, &ga.pos[0], 0, true)) return sema_poison();
+  if (!sema_dim_of_expr(s, e->args[1].value, &k)) return sema_poison();
+  IrNode *y = ga.pos[0].node;
+  if (y->rank + 1 > IR_MAX_RANK) {
+    sema_error(s, e->loc, "the result would have %d axes; arrays have at most %d", y->rank + 1, IR_MAX_RANK);
+    return sema_poison();
+  }
+  SemaGen g = {0};
+  Dim shape[IR_MAX_RANK];
+  g.nvars = y->rank + 1;
+  for (int a = 0; a < y->rank; a++) g.var[a].extent = shape[a] = y->shape[a];
+  g.var[y->rank].extent = shape[y->rank] = k;
+  gen_open(s, &g, e->loc);
+  IrNode *iv[IR_MAX_RANK];
+  for (int a = 0; a < y->rank; a++) iv[a] = var_node(&g, a);
+  IrNode *label = ir_cast(s->m, s->fn, gen_read(s, &g, y, iv, e->loc), DT_I64, e->loc);
+  IrNode *hit = ir_binary(s->m, s->fn, OP_EQ, label, var_node(&g, y->rank), e->loc);
+  IrNode *value = ir_cast(s->m, s->fn, hit, DT_F32, e->loc);
+  gen_leave(s, &g);
+  return sema_typed(gen_node(s, &g, OP_GEN, &value, 1, g.nvars, shape, OP_SUM, e->loc));
+}
+
+/* x + the scatter of v at the subscripts `subs_of` gives for each point. */
+static Val scatter_into(Sema *s, const Expr *e, IrNode *x, IrNode *v, SemaGen *g, IrNode *const *subs) {
+  IrNode *iv[IR_MAX_RANK];
+  for (int a = 0; a < v->rank; a++) iv[a] = var_node(g, a);
+  IrNode *res[IR_MAX_RANK + 1];
+  res[0] = gen_read(s, g, v, iv, e->loc);
+  for (int a = 0; a < x->rank; a++) res[a + 1] = dtype_sizes[subs[a]->dtype] == 8 ? subs[a] : ir_cast(s->m, s->fn, subs[a], DT_I64, e->loc);
+  gen_leave(s, g);
+  IrNode *sc = gen_node(s, g, OP_SCATTER, res, x->rank + 1, x->rank, x->shape, OP_SUM, e->loc);
+  return sema_typed(ir_binary(s->m, s->fn, OP_ADD, x, sc, e->loc));
+}
+
+/* Checks that v has shape `want`. */
+static bool values_fit(Sema *s, const Expr *e, const IrNode *x, const IrNode *v, const Dim *want, int rank) {
+  char tb[256], tw[256];
+  if (v->dtype != x->dtype) {
+    sema_error(s, e->args[2].loc, "%s() adds %s into %s: the dtypes differ", e->name, sema_type_text(s, v, tb, sizeof tb), sema_type_text(s, x, tw, sizeof tw));
+    return false;
+  }
+  bool same = v->rank == rank;
+  for (int a = 0; same && a < rank; a++) same = v->shape[a] == want[a];
+  if (same) return true;
+  ir_type_snprint(s->m, x->dtype, rank, want, tw, sizeof tw);
+  sema_error(s, e->args[2].loc, "%s() needs values of type %s here, not %s", e->name, tw, sema_type_text(s, v, tb, sizeof tb));
+  return false;
+}
+
+/* index_add(x, idx, v, axis=k): x with v[.., j.., ..] added at x[.., idx[j..], ..]
+ * (the inverse of take; repeated indices add up). */
+Val sema_lower_index_add(Sema *s, const Expr *e) {
+  GArgs ga;
+  int axis;
+  Dim shape[IR_MAX_RANK];
+  if (!gather_args(s, e, 3, true, &ga) || !array_arg(s, e, &ga.pos[0], 0, false) || !array_arg(s, e, &ga.pos[1], 1, true)) return sema_poison();
+  IrNode *x = ga.pos[0].node, *idx = ga.pos[1].node;
+  Val v = sema_materialize(s, ga.pos[2], x->dtype);
+  if (v.poison || !axis_of(s, &ga, x, &axis) || !taken_shape(s, e, x, idx, axis, shape)) return sema_poison();
+  if (!values_fit(s, e, x, v.node, shape, x->rank - 1 + idx->rank)) return sema_poison();
+  SemaGen g = {0};
+  g.nvars = v.node->rank;
+  for (int k = 0; k < g.nvars; k++) g.var[k].extent = shape[k];
+  gen_open(s, &g, e->loc);
+  IrNode *subs[IR_MAX_RANK];
+  taken_subscripts(s, &g, x, idx, axis, subs, e->args[1].loc);
+  return scatter_into(s, e, x, v.node, &g, subs);
+}
+
+/* scatter_add(x, idx, v, axis=k) (PyTorch): idx and v have one shape of x's
+ * rank; x[.., idx[p], ..] += v[p] with idx[p] replacing index k of p. */
+Val sema_lower_scatter_add(Sema *s, const Expr *e) {
+  GArgs ga;
+  int axis;
+  if (!gather_args(s, e, 3, true, &ga) || !array_arg(s, e, &ga.pos[0], 0, false) || !array_arg(s, e, &ga.pos[1], 1, true)) return sema_poison();
+  IrNode *x = ga.pos[0].node, *idx = ga.pos[1].node;
+  Val v = sema_materialize(s, ga.pos[2], x->dtype);
+  if (v.poison || !axis_of(s, &ga, x, &axis)) return sema_poison();
+  char tb[256], tx[256];
+  if (idx->rank != x->rank) {
+    sema_error(s, e->args[1].loc, "scatter_add() needs indices of rank %d like %s, not %s", x->rank, sema_type_text(s, x, tx, sizeof tx),
+               sema_type_text(s, idx, tb, sizeof tb));
+    return sema_poison();
+  }
+  if (!values_fit(s, e, x, v.node, idx->shape, idx->rank)) return sema_poison();
+  SemaGen g = {0};
+  g.nvars = idx->rank;
+  for (int k = 0; k < g.nvars; k++) g.var[k].extent = idx->shape[k];
+  gen_open(s, &g, e->loc);
+  IrNode *subs[IR_MAX_RANK], *iv[IR_MAX_RANK];
+  for (int a = 0; a < idx->rank; a++) iv[a] = subs[a] = var_node(&g, a);
+  subs[axis] = gen_read(s, &g, idx, iv, e->args[1].loc);
+  return scatter_into(s, e, x, v.node, &g, subs);
+}

@@ -304,6 +304,7 @@ static void add_check(RegionCtx *c, KInstr *in, int axis, const IrNode *x, const
   ck->axis = axis;
   ck->extent = x->shape[axis];
   ck->array = describe(b, x);
+  while (sub->op == OP_CAST && dtype_is_int(sub->args[0]->dtype)) sub = sub->args[0];
   if (sub->op == OP_READ) { /* an index array: name it and its position */
     const IrNode *idx = c->node->args[sub->attr.i], *p = idx;
     while (is_view(p)) p = p->args[0];
