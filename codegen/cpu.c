@@ -270,6 +270,9 @@ static void compute_depths(KEmit *e) {
       if (e->depth[j] > d) d = e->depth[j];
     }
     if (in->op == OP_SCATTER && e->depth[in->args[0]] > d) d = e->depth[in->args[0]];
+    for (int c = 0; in->check && c < k->nchecks; c++) /* a failed check stores its where[] values */
+      for (int w = 0; c >= in->check_id && c < in->check_id + __builtin_popcount(in->check) && w < k->checks[c].nwhere; w++)
+        if (e->depth[k->checks[c].where[w]] > d) d = e->depth[k->checks[c].where[w]];
     if (in->op == OP_MATMUL || in->op == OP_SCATTER) d = k->nloops;
     e->depth[i] = d;
   }

@@ -269,9 +269,9 @@ static bool add_var(Sema *s, SemaGen *g, const Expr *e) {
     sema_error(s, name->loc, "more than %d index variables in one expression (the limit of index notation)", IR_MAX_INDICES);
     return false;
   }
-  if (extent && !dim_nonneg(extent)) {
-    char tb[128];
-    sema_error(s, e->rhs->loc, "the range of '%s' has extent %s, which may be negative", name->name, dim_text(s, extent, tb, sizeof tb));
+  int64_t lit;
+  if (extent && dim_is_lit(extent, &lit) && lit < 0) {
+    sema_error(s, e->rhs->loc, "the range of '%s' has extent %lld", name->name, (long long)lit);
     return false;
   }
   g->var[g->nvars++] = (IdxVar){.name = name->name, .loc = name->loc, .extent = extent, .declared = extent != NULL};

@@ -56,6 +56,19 @@ static const struct {
     {OP_RMIN, "fn f(x: f32[N, K]) -> f32 { return sum(min(x, axis=1, keepdims=true) * min(x, axis=0, keepdims=true)) + min(x) * sum(min(x, axis=-1)) }"},
     {OP_MATMUL, "fn f(a: f32[M, K], b: f32[K, N], v: f32[K], w: f32[M]) -> f32 {\n"
                 "  return sum(tanh(a @ b)) + sum((a @ v) * w) + sum(w @ a) * (v @ v)\n}"},
+    /* index notation: comprehensions, reductions in them, slices, gathers, literals */
+    {OP_GEN, "fn f(x: f32[N, D], c: f32[M, D]) -> f32 {\n let d[i, j] = sum[k] (x[i, k] - c[j, k]) ** 2\n return sum(tanh(d))\n}"},
+    {OP_GEN, "fn f(x: f32[N, D]) -> f32 {\n let m[i] = max[k] x[i, k] * 3.0\n let n[k] = min[i] x[i, k] + x[0, k]\n return sum(m * m) + sum(n)\n}"},
+    {OP_GEN, "fn f(x: f32[N, 6], s: f32) -> f32 { return sum(tanh(x[1:, ::-2] * x[:-1, 0:6:2] * s)) + sum(x[:, 3]) * x[0, -1] }"},
+    {OP_GEN, "fn f(E: f32[V, D], idx: i32[B, 3], y: i64[B]) -> f32 {\n let e = E[idx]\n let p[b] = e[b, 1, y[b]] * E[y[b], 0]\n"
+             " return sum(e * e) + sum(p) + sum(take(E, y, axis=1) ** 2.0)\n}"},
+    {OP_GEN, "fn f(c: f32, s: f32, x: f32[2]) -> f32 {\n let R = [[c, -s], [s, c * c]]\n return sum(tanh(R @ x)) + sum([x, x * s])\n}"},
+    {OP_GEN, "fn f(x: f32[B, C, H, W], w: f32[O, C, 3, 3]) -> f32 {\n"
+             " let y[n, o, r < H - 2, c < W - 2] = sum[i, u, v] x[n, i, r + u, c + v] * w[o, i, u, v]\n return sum(tanh(y))\n}"},
+    {OP_GEN, "fn f(p: f32[10], y: i32[N]) -> f32 {\n let L[i < 4, j < 4] = where(j <= i, p[i * 2 + j], 0.0)\n"
+             " return sum(L @ L) + sum(one_hot(y, 4) @ L)\n}"},
+    {OP_SCATTER, "fn f(x: f32[V, D], idx: i32[B], v: f32[B, D]) -> f32 {\n let r = index_add(x, idx, v * v, axis=0)\n return sum(r * r)\n}"},
+    {OP_SCATTER, "fn f(x: f32[N, K], idx: i32[N, M], v: f32[N, M]) -> f32 {\n let r = scatter_add(x * x, idx, tanh(v), axis=1)\n return sum(r * x)\n}"},
     {OP_CALL, "fn g(x: f32[N], y: f32[N]) -> f32[N] { return x * tanh(y) }\n"
               "fn f(x: f32[N], y: f32[N]) -> f32 { return sum(g(x, y) * g(y, x)) }"},
 };
