@@ -410,8 +410,9 @@ static bool lower_slice(Sema *s, const Expr *e, Dim extent, Sub *out) {
   bool bad_start = step > 0 ? dim_is_lit(start, &a) && a < 0 : dim_is_lit(dim_sub(t, extent, start), &a) && a < 1;
   bool bad_stop = step > 0 ? dim_is_lit(dim_sub(t, extent, stop), &b) && b < 0 : dim_is_lit(stop, &b) && b < -1;
   if (bad_start || bad_stop || (dim_is_lit(span, &a) && a < 0) || (!e->lhs && dim_is_lit(start, &a) && a < 0 && step < 0)) {
-    sema_error(s, e->loc, "slice %s out of range for an axis of extent %s (start %s, stop %s)", step > 0 ? "is" : "runs",
-               dim_text(s, extent, tb, sizeof tb), dim_text(s, start, tc, sizeof tc), e->rhs ? "given" : "the end");
+    char td[128];
+    sema_error(s, e->loc, "slice from %s to %s (step %lld) is out of range for an axis of extent %s", dim_text(s, start, tc, sizeof tc),
+               dim_text(s, stop, td, sizeof td), (long long)step, dim_text(s, extent, tb, sizeof tb));
     return false;
   }
   int64_t absstep = step > 0 ? step : -step;
@@ -464,7 +465,7 @@ static Val lower_indexing(Sema *s, const Expr *e, IrNode *x) {
   Sub sub[IR_MAX_RANK];
   char tb[256];
   if (e->nargs > x->rank) {
-    sema_error(s, e->loc, "%d subscripts for %s, which has %d axes", e->nargs, sema_type_text(s, x, tb, sizeof tb), x->rank);
+    sema_error(s, e->loc, "%d subscripts for %s, which has %d ax%s", e->nargs, sema_type_text(s, x, tb, sizeof tb), x->rank, x->rank == 1 ? "is" : "es");
     return sema_poison();
   }
   int narrays = 0, rank = 0;
