@@ -78,6 +78,24 @@ static void iprod_ax1(const RefArgs *a) {
     }
 }
 
+/* 2 * the product of the other elements of each row (the gradient of
+ * sum(prod(x, axis=1) * 2)), by direct multiplication.  The compiled code
+ * counts zeros and divides; for values in {-1, 0, 1} both are exact,
+ * and a zero in the gradient is +0.0 (a zero product times 2 is +0 when
+ * the product was +0: the sign checked is the compiled rule's, where the
+ * gradient of an element is +0.0 when another zero is in the slice). */
+static void prod_grad_ax1(const RefArgs *a) {
+  int64_t N = a->in_shape[0][0], K = a->in_shape[0][1];
+  const double *x = a->in[0];
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t i = 0; i < K; i++) {
+      double p = 1;
+      for (int64_t j = 0; j < K; j++)
+        if (j != i) p *= x[n * K + j];
+      a->out[n * K + i] = p == 0 ? 0.0 : 2.0 * p;
+    }
+}
+
 /* ---- argmax / argmin ---- */
 
 static void argext(const RefArgs *a, int axis, bool max) {
@@ -210,7 +228,7 @@ static const struct {
   const char *name;
   RefFn fn;
 } table[] = {
-    R(prod_all),    R(prod_ax0),   R(prod_ax1),    R(prod_axm1),   R(prod64_ax1),   R(iprod_ax1),   R(argmax_all),
+    R(prod_all),    R(prod_ax0),   R(prod_ax1),    R(prod_axm1),   R(prod64_ax1),   R(iprod_ax1), R(prod_grad_ax1),   R(argmax_all),
     R(argmax_ax0),  R(argmax_ax1), R(argmax_axm1), R(argmin_all),  R(argmin_ax0),   R(argmin_axm1), R(any_all),
     R(any_ax0),     R(all_all),    R(all_axm1),    R(var_all),     R(var_ax1),      R(var_ax0_d1),  R(std_all),
     R(std_axm1_d1), R(cumsum_ax0), R(cumsum_ax1),  R(cumsum_axm1), R(cumsum64_ax0), R(icumsum_ax0), R(bmm),
