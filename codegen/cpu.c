@@ -12,7 +12,10 @@
  *   K_REDUCE  explicit <32 x T> accumulation in texc's lane order, then the
  *             fixed tree (codegen.h, TEX_REDUCE_LANES).
  *   K_MATMUL  C[m,n] = fma(A[m,k], B[k,n], C[m,n]) for k ascending (i-k-j
- *             order: the n loop is parallel and vectorises).
+ *             order: the n loop is parallel and vectorises), inside the
+ *             batch loops.
+ *   K_SCAN    the parallel loops, then the scan loop with a scalar running
+ *             sum stored at every point.
  */
 #include <string.h>
 
@@ -342,24 +345,71 @@ static void emit_map(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
 
 /* ---- K_REDUCE -------------------------------------------------------------- */
 
-static LLVMValueRef combine(KEmit *e, LLVMValueRef a, LLVMValueRef b) {
-  LLVMValueRef args[2] = {a, b};
-  return cg_op(e->g->b, e->k->combiner, e->k->out.dtype, e->k->out.dtype, args);
+/* The accumulator of a reduction: W lanes of values in memory form (bool as
+ * i8, so lanes can be addressed one by one) and, for an indexed combiner
+ * (argmax/argmin), W lanes of i64 indices into the flattened reduced axes. */
+typedef struct Acc {
+  LLVMValueRef val, idx; /* allocas; idx NULL unless indexed */
+  DType t;               /* the values' dtype */
+} Acc;
+
+/* a := a (+) b.  An indexed combiner keeps the pair that wins: the larger
+ * value (smaller for argmin), a NaN over any number, and on a tie (or two
+ * NaNs) the smaller index, so the result is the first index of the extremum
+ * whatever order the pairs meet in.  The index identity is -1, the largest
+ * as unsigned, so any element beats it. */
+static void combine(KEmit *e, DType t, LLVMValueRef *a, LLVMValueRef *ai, LLVMValueRef b, LLVMValueRef bi) {
+  LLVMBuilderRef B = e->g->b;
+  Op c = e->k->combiner;
+  if (!kernel_indexed(e->k)) {
+    LLVMValueRef args[2] = {*a, b};
+    *a = cg_op(B, c, t, t, args);
+    return;
+  }
+  Op better_op = c == OP_ARGMAX ? OP_GT : OP_LT;
+  LLVMValueRef ab[2] = {b, *a};
+  LLVMValueRef better = cg_op(B, better_op, DT_BOOL, t, ab), tie = cg_op(B, OP_EQ, DT_BOOL, t, ab);
+  if (dtype_is_float(t)) {
+    LLVMValueRef nan_a = LLVMBuildFCmp(B, LLVMRealUNO, *a, *a, ""), nan_b = LLVMBuildFCmp(B, LLVMRealUNO, b, b, "");
+    better = LLVMBuildOr(B, better, LLVMBuildAnd(B, nan_b, LLVMBuildNot(B, nan_a, ""), ""), "");
+    tie = LLVMBuildOr(B, tie, LLVMBuildAnd(B, nan_a, nan_b, ""), "");
+  }
+  LLVMValueRef first = LLVMBuildICmp(B, LLVMIntULT, bi, *ai, "");
+  LLVMValueRef take = LLVMBuildOr(B, better, LLVMBuildAnd(B, tie, first, ""), "");
+  *a = LLVMBuildSelect(B, take, b, *a, "");
+  *ai = LLVMBuildSelect(B, take, bi, *ai, "");
 }
 
-/* The fixed tree: lane j combines with lane j + w, w = 16, 8, ..., 1. */
-static LLVMValueRef lane_tree(KEmit *e, LLVMValueRef v) {
+static LLVMValueRef acc_load(KEmit *e, const Acc *acc, int width, bool index) {
+  if (index) return load(e, vty(e, DT_I64, width, false), acc->idx, 8);
+  return cg_from_mem(e->g->b, acc->t, load(e, vty(e, acc->t, width, true), acc->val, 1));
+}
+
+static void acc_store(KEmit *e, const Acc *acc, LLVMValueRef v, LLVMValueRef vi) {
+  store(e, cg_to_mem(e->g->b, acc->t, v), acc->val, 1);
+  if (vi) store(e, vi, acc->idx, 8);
+}
+
+/* The fixed tree: lane j combines with lane j + w, w = 16, 8, ..., 1.
+ * Returns lane 0 (its index in *idx for an indexed combiner). */
+static LLVMValueRef lane_tree(KEmit *e, DType t, LLVMValueRef v, LLVMValueRef vi, LLVMValueRef *idx) {
   for (int w = W / 2; w >= 1; w /= 2) {
     LLVMValueRef lo[W / 2], hi[W / 2];
     for (int j = 0; j < w; j++) {
       lo[j] = LLVMConstInt(e->g->i32, (unsigned long long)j, 0);
       hi[j] = LLVMConstInt(e->g->i32, (unsigned long long)(j + w), 0);
     }
-    LLVMValueRef a = LLVMBuildShuffleVector(e->g->b, v, LLVMGetPoison(LLVMTypeOf(v)), LLVMConstVector(lo, (unsigned)w), "");
-    LLVMValueRef b = LLVMBuildShuffleVector(e->g->b, v, LLVMGetPoison(LLVMTypeOf(v)), LLVMConstVector(hi, (unsigned)w), "");
-    v = combine(e, a, b);
+    LLVMValueRef mlo = LLVMConstVector(lo, (unsigned)w), mhi = LLVMConstVector(hi, (unsigned)w);
+    LLVMValueRef a = LLVMBuildShuffleVector(e->g->b, v, LLVMGetPoison(LLVMTypeOf(v)), mlo, "");
+    LLVMValueRef b = LLVMBuildShuffleVector(e->g->b, v, LLVMGetPoison(LLVMTypeOf(v)), mhi, "");
+    LLVMValueRef ai = vi ? LLVMBuildShuffleVector(e->g->b, vi, LLVMGetPoison(LLVMTypeOf(vi)), mlo, "") : NULL;
+    LLVMValueRef bi = vi ? LLVMBuildShuffleVector(e->g->b, vi, LLVMGetPoison(LLVMTypeOf(vi)), mhi, "") : NULL;
+    combine(e, t, &a, &ai, b, bi);
+    v = a, vi = ai;
   }
-  return LLVMBuildExtractElement(e->g->b, v, LLVMConstInt(e->g->i32, 0, 0), "");
+  LLVMValueRef zero = LLVMConstInt(e->g->i32, 0, 0);
+  if (vi) *idx = LLVMBuildExtractElement(e->g->b, vi, zero, "");
+  return LLVMBuildExtractElement(e->g->b, v, zero, "");
 }
 
 /* True if every input walks the reduction loops as one contiguous block (or
@@ -382,17 +432,29 @@ static bool flat_reduction(KEmit *e, int npar) {
   return true;
 }
 
-/* Scalar accumulation of one element into lane `lane` of the accumulator. */
-static void accumulate_lane(KEmit *e, LLVMValueRef acc, LLVMValueRef lane, LLVMValueRef v) {
-  LLVMTypeRef et = cg_type(e->g->ctx, e->k->out.dtype);
-  LLVMValueRef p = LLVMBuildGEP2(e->g->b, et, acc, &lane, 1, "");
-  store(e, combine(e, load(e, et, p, 1), v), p, 1);
+/* Scalar accumulation of one element (v, at index vi) into lane `lane`. */
+static void accumulate_lane(KEmit *e, const Acc *acc, LLVMValueRef lane, LLVMValueRef v, LLVMValueRef vi) {
+  LLVMTypeRef mt = cg_mem_type(e->g->ctx, acc->t);
+  LLVMValueRef p = LLVMBuildGEP2(e->g->b, mt, acc->val, &lane, 1, "");
+  LLVMValueRef a = cg_from_mem(e->g->b, acc->t, load(e, mt, p, 1)), ai = NULL, pi = NULL;
+  if (vi) {
+    pi = LLVMBuildGEP2(e->g->b, e->g->i64, acc->idx, &lane, 1, "");
+    ai = load(e, e->g->i64, pi, 8);
+  }
+  combine(e, acc->t, &a, &ai, v, vi);
+  store(e, cg_to_mem(e->g->b, acc->t, a), p, 1);
+  if (vi) store(e, ai, pi, 8);
 }
 
-static void reduce_flat(KEmit *e, int npar, LLVMValueRef acc, LLVMValueRef count) {
+/* <0, 1, ..., W-1> + splat(base): the indices of W consecutive elements. */
+static LLVMValueRef lane_indices(KEmit *e, LLVMValueRef base) {
+  LLVMValueRef iota[W];
+  for (int j = 0; j < W; j++) iota[j] = i64c(e, j);
+  return LLVMBuildAdd(e->g->b, splat(e, base, W), LLVMConstVector(iota, W), "");
+}
+
+static void reduce_flat(KEmit *e, int npar, const Acc *acc, LLVMValueRef count) {
   const Kernel *k = e->k;
-  DType t = k->out.dtype;
-  LLVMTypeRef vt = vty(e, t, W, false);
   unsigned par_mask = (1u << npar) - 1;
   Access vec = {.loop_mask = par_mask, .width = W};
   for (int o = 0; o < k->ninputs; o++) {
@@ -408,7 +470,9 @@ static void reduce_flat(KEmit *e, int npar, LLVMValueRef acc, LLVMValueRef count
   LLVMValueRef full = LLVMBuildAnd(e->g->b, count, i64c(e, ~(int64_t)(W - 1)), "");
   Loop main;
   vec.flat = loop_open(e, &main, i64c(e, 0), full, W);
-  store(e, combine(e, load(e, vt, acc, 1), eval_body(e, &vec)), acc, 1);
+  LLVMValueRef a = acc_load(e, acc, W, false), ai = acc->idx ? acc_load(e, acc, W, true) : NULL;
+  combine(e, acc->t, &a, &ai, eval_body(e, &vec), acc->idx ? lane_indices(e, vec.flat) : NULL);
+  acc_store(e, acc, a, ai);
   loop_close(e, &main);
   Loop tail;
   LLVMValueRef lane = loop_open(e, &tail, i64c(e, 0), LLVMBuildSub(e->g->b, count, full, ""), 1);
@@ -416,12 +480,12 @@ static void reduce_flat(KEmit *e, int npar, LLVMValueRef acc, LLVMValueRef count
   sc.width = 1;
   sc.flat = LLVMBuildAdd(e->g->b, full, lane, "");
   LLVMValueRef v = LLVMBuildExtractElement(e->g->b, eval_body(e, &sc), LLVMConstInt(e->g->i32, 0, 0), "");
-  accumulate_lane(e, acc, lane, v);
+  accumulate_lane(e, acc, lane, v, acc->idx ? sc.flat : NULL);
   loop_close(e, &tail);
 }
 
 /* Any access pattern: element c of the reduction goes to lane c mod W. */
-static void reduce_general(KEmit *e, int npar, LLVMValueRef acc) {
+static void reduce_general(KEmit *e, int npar, const Acc *acc) {
   const Kernel *k = e->k;
   LLVMValueRef counter = entry_alloca(e, e->g->i64, "c");
   store(e, i64c(e, 0), counter, 8);
@@ -430,33 +494,61 @@ static void reduce_general(KEmit *e, int npar, LLVMValueRef acc) {
   Access ac = {.loop_mask = (1u << k->nloops) - 1};
   LLVMValueRef v = eval_body(e, &ac);
   LLVMValueRef c = load(e, e->g->i64, counter, 8);
-  accumulate_lane(e, acc, LLVMBuildAnd(e->g->b, c, i64c(e, W - 1), ""), v);
+  accumulate_lane(e, acc, LLVMBuildAnd(e->g->b, c, i64c(e, W - 1), ""), v, acc->idx ? c : NULL);
   store(e, LLVMBuildAdd(e->g->b, c, i64c(e, 1), ""), counter, 8);
   for (int l = k->nloops - 1; l >= npar; l--) loop_close(e, &loops[l]);
 }
 
 static void emit_reduce(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
   const Kernel *k = e->k;
-  DType t = k->out.dtype;
+  Acc acc = {.t = k->body[k->nbody - 1].dtype};
+  DType t = acc.t;
   LLVMTypeRef vt = vty(e, t, W, false);
   int npar = 0;
   while (npar < k->nloops && !k->reduce[npar]) npar++;
   bool flat = flat_reduction(e, npar);
   LLVMValueRef count = i64c(e, 1);
   for (int l = npar; l < k->nloops; l++) count = LLVMBuildMul(e->g->b, count, e->extent[l], "");
-  LLVMValueRef acc = entry_alloca(e, vt, "acc");
+  acc.val = entry_alloca(e, vty(e, t, W, true), "acc");
+  if (kernel_indexed(k)) acc.idx = entry_alloca(e, vty(e, DT_I64, W, false), "acci");
   Loop loops[IR_MAX_RANK + 1];
   for (int l = 0; l < npar; l++) e->iv[l] = loop_open(e, &loops[l], l ? i64c(e, 0) : begin, l ? e->extent[l] : end, 1);
-  store(e, cg_identity(vt, k->combiner, t), acc, 1);
+  acc_store(e, &acc, cg_identity(vt, k->combiner, t), acc.idx ? LLVMConstAllOnes(vty(e, DT_I64, W, false)) : NULL);
   if (flat)
-    reduce_flat(e, npar, acc, count);
+    reduce_flat(e, npar, &acc, count);
   else
-    reduce_general(e, npar, acc);
-  LLVMValueRef r = lane_tree(e, load(e, vt, acc, 1));
+    reduce_general(e, npar, &acc);
+  LLVMValueRef idx = NULL;
+  LLVMValueRef r = lane_tree(e, t, acc_load(e, &acc, W, false), acc.idx ? acc_load(e, &acc, W, true) : NULL, &idx);
   if (k->combiner == OP_ADD && dtype_is_float(t)) /* an empty sum is +0.0 */
     r = LLVMBuildSelect(e->g->b, LLVMBuildICmp(e->g->b, LLVMIntEQ, count, i64c(e, 0), ""), cg_const_real(LLVMTypeOf(r), 0.0), r, "");
-  store_out(e, r, (1u << npar) - 1);
+  store_out(e, idx ? idx : r, (1u << npar) - 1);
   for (int l = npar - 1; l >= 0; l--) loop_close(e, &loops[l]);
+}
+
+/* ---- K_SCAN ------------------------------------------------------------------ */
+
+/* Parallel loops, then the scan loop: acc = acc (+) body, stored at every
+ * point, from the identity (-0.0 for float sums, so x[0] comes out exactly). */
+static void emit_scan(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
+  const Kernel *k = e->k;
+  DType t = k->out.dtype;
+  int ls = k->nloops - 1;
+  Loop loops[IR_MAX_RANK + 1], scan;
+  for (int l = 0; l < ls; l++) e->iv[l] = loop_open(e, &loops[l], l ? i64c(e, 0) : begin, l ? e->extent[l] : end, 1);
+  LLVMTypeRef et = cg_type(e->g->ctx, t);
+  LLVMValueRef acc = entry_alloca(e, et, "acc");
+  store(e, cg_identity(et, k->combiner, t), acc, dtype_sizes[t]);
+  LLVMValueRef i = loop_open(e, &scan, i64c(e, 0), e->extent[ls], 1);
+  e->iv[ls] = k->scan_reverse ? LLVMBuildSub(e->g->b, LLVMBuildSub(e->g->b, e->extent[ls], i64c(e, 1), ""), i, "") : i;
+  unsigned all = (1u << k->nloops) - 1;
+  Access ac = {.loop_mask = all};
+  LLVMValueRef a = load(e, et, acc, dtype_sizes[t]);
+  combine(e, t, &a, NULL, eval_body(e, &ac), NULL);
+  store(e, a, acc, dtype_sizes[t]);
+  store_out(e, a, all);
+  loop_close(e, &scan);
+  for (int l = ls - 1; l >= 0; l--) loop_close(e, &loops[l]);
 }
 
 /* ---- K_MATMUL -------------------------------------------------------------- */
@@ -471,19 +563,23 @@ static LLVMValueRef multiply_add(KEmit *e, DType t, LLVMValueRef a, LLVMValueRef
 /* A matmul whose body is more than the accumulator has an epilogue. */
 static bool has_epilogue(const Kernel *k) { return k->nbody > 1; }
 
-static void emit_matmul(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
+/* One matrix product C[m,n] (or C[m], C[n], C) at the current batch
+ * indices (the loops in bm); the first of m and n that exists runs over
+ * [begin, end) when there are no batch loops. */
+static void emit_matmul_one(KEmit *e, unsigned bm, LLVMValueRef begin, LLVMValueRef end) {
   const Kernel *k = e->k;
   DType t = k->out.dtype;
   LLVMTypeRef et = cg_type(e->g->ctx, t);
   int lm = k->mm_m, ln = k->mm_n, lk = k->mm_k;
-  unsigned m = lm >= 0 ? 1u << lm : 0, n = ln >= 0 ? 1u << ln : 0, kk = 1u << lk;
+  unsigned m = (lm >= 0 ? 1u << lm : 0) | bm, n = ln >= 0 ? 1u << ln : 0, kk = 1u << lk;
   LLVMValueRef zero = dtype_is_float(t) ? LLVMConstReal(et, 0.0) : LLVMConstInt(et, 0, 0);
   Access ac = {0};
   Loop lmo, lno, lko;
-  if (lm >= 0) e->iv[lm] = loop_open(e, &lmo, begin, end, 1);
+  if (lm >= 0) e->iv[lm] = loop_open(e, &lmo, bm ? i64c(e, 0) : begin, bm ? e->extent[lm] : end, 1);
   if (ln >= 0) {
     /* i-k-j: zero the row of C, then C[m,:] += A[m,k] * B[k,:] for k ascending */
-    LLVMValueRef lo = lm >= 0 ? i64c(e, 0) : begin, hi = lm >= 0 ? e->extent[ln] : end;
+    bool outer = lm >= 0 || bm;
+    LLVMValueRef lo = outer ? i64c(e, 0) : begin, hi = outer ? e->extent[ln] : end;
     e->iv[ln] = loop_open(e, &lno, lo, hi, 1);
     store_out(e, zero, m | n);
     loop_close(e, &lno);
@@ -491,7 +587,7 @@ static void emit_matmul(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
     ac.loop_mask = m | kk;
     LLVMValueRef a = load_operand(e, &(KInstr){.op = OP_PARAM, .operand = 0}, &ac);
     e->iv[ln] = loop_open(e, &lno, lo, hi, 1);
-    ac.loop_mask = kk | n;
+    ac.loop_mask = bm | kk | n;
     LLVMValueRef b = load_operand(e, &(KInstr){.op = OP_PARAM, .operand = 1}, &ac);
     LLVMValueRef cp = address(e, K_MAX_INPUTS, t, m | n);
     store(e, multiply_add(e, t, a, b, load(e, et, cp, dtype_sizes[t])), cp, dtype_sizes[t]);
@@ -518,6 +614,17 @@ static void emit_matmul(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
     store_out(e, eval_body(e, &epi), m);
   }
   if (lm >= 0) loop_close(e, &lmo);
+}
+
+/* The batch loops (all loops before m, n and k; the first over [begin,
+ * end)), then one matrix product per batch point. */
+static void emit_matmul(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
+  const Kernel *k = e->k;
+  int nb = k->nloops - 1 - (k->mm_m >= 0) - (k->mm_n >= 0);
+  Loop loops[IR_MAX_RANK + 1];
+  for (int l = 0; l < nb; l++) e->iv[l] = loop_open(e, &loops[l], l ? i64c(e, 0) : begin, l ? e->extent[l] : end, 1);
+  emit_matmul_one(e, (1u << nb) - 1, begin, end);
+  for (int l = nb - 1; l >= 0; l--) loop_close(e, &loops[l]);
 }
 
 /* ---- the kernel function ---------------------------------------------------- */
@@ -569,6 +676,7 @@ static LLVMValueRef emit_body_function(KEmit *e, const Kernel *k) {
   case K_REDUCE: emit_reduce(e, begin, end); break;
   case K_MATMUL: emit_matmul(e, begin, end); break;
   case K_SCATTER: emit_map(e, begin, end); break; /* the same loops; the body ends in OP_SCATTER */
+  case K_SCAN: emit_scan(e, begin, end); break;
   }
   LLVMBuildRet(e->g->b, LLVMConstInt(e->g->i32, 0, 0));
   tex_free(e->depth);

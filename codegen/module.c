@@ -152,7 +152,7 @@ static char *kernel_key(Cg *cg, const Kernel *k) {
   char *key = NULL;
   size_t len = 0;
   FILE *f = tex_memstream(&key, &len);
-  fprintf(f, "%d %d %d %d|", k->kind, k->nloops, k->combiner, k->inplace);
+  fprintf(f, "%d %d %d %d %d %d %d %d|", k->kind, k->nloops, k->combiner, k->inplace, k->scan_reverse, k->mm_m, k->mm_n, k->mm_k);
   for (int l = 0; l < k->nloops; l++) fprintf(f, "%p %d,", (const void *)k->extent[l], k->reduce[l]);
   for (int o = 0; o <= k->ninputs; o++) {
     const KOperand *op = o < k->ninputs ? &k->in[o] : &k->out;

@@ -169,14 +169,20 @@ LLVMValueRef cg_op(LLVMBuilderRef b, Op op, DType t, DType arg_t, LLVMValueRef *
 }
 
 /* The identity of a reduction: -0.0 for float sums (so that -0.0 survives),
- * -inf/+inf for max/min, and the extreme integers. */
+ * 1 for products, -inf/+inf for max/min (and the values of argmax/argmin),
+ * the extreme integers, false for or and true for and. */
 LLVMValueRef cg_identity(LLVMTypeRef ty, Op combiner, DType t) {
   bool f = dtype_is_float(t);
   int64_t imax = t == DT_I32 ? INT32_MAX : INT64_MAX, imin = t == DT_I32 ? INT32_MIN : INT64_MIN;
   switch (combiner) {
   case OP_ADD: return f ? cg_const_real(ty, -0.0) : cg_const_int(ty, 0);
   case OP_MAX: return f ? cg_const_real(ty, -__builtin_inf()) : cg_const_int(ty, imin);
-  case OP_MIN: return f ? cg_const_real(ty, __builtin_inf()) : cg_const_int(ty, imax);
+  case OP_MIN:
+  case OP_ARGMIN: return f ? cg_const_real(ty, __builtin_inf()) : cg_const_int(ty, imax);
+  case OP_ARGMAX: return f ? cg_const_real(ty, -__builtin_inf()) : cg_const_int(ty, imin);
+  case OP_MUL: return f ? cg_const_real(ty, 1.0) : cg_const_int(ty, 1);
+  case OP_OR: return LLVMConstNull(ty);
+  case OP_AND: return LLVMConstAllOnes(ty);
   default: ice("not a combiner: %s", op_info[combiner].name);
   }
 }

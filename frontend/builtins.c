@@ -20,6 +20,7 @@ struct Builtin {
   int min_pos, max_pos;
   bool axis_arg;      /* accepts axis= */
   bool keepdims_arg;  /* accepts keepdims= */
+  bool ddof_arg;      /* accepts ddof= (var, std) */
   DeriveKind derive;  /* grad, value_and_grad, vjp, jvp */
 };
 
@@ -29,6 +30,7 @@ typedef struct CallArgs {
   int npos;
   bool has_axis, keepdims;
   int64_t axis;
+  int64_t ddof;
   SrcLoc axis_loc;
 } CallArgs;
 
@@ -74,10 +76,16 @@ static bool named_arg(Sema *s, const Expr *e, const Builtin *b, const Arg *a, Ca
     sema_error(s, a->loc, "%s() keeps the shape of its argument and takes no keepdims=", e->name);
     return false;
   }
-  const char *known[2];
+  if (b->ddof_arg && strcmp(a->name, "ddof") == 0) {
+    if (literal_int(a->value, &out->ddof) && out->ddof >= 0) return true;
+    sema_error(s, a->value->loc, "ddof= must be a non-negative integer literal");
+    return false;
+  }
+  const char *known[3];
   int nknown = 0;
   if (b->axis_arg) known[nknown++] = "axis";
   if (b->keepdims_arg) known[nknown++] = "keepdims";
+  if (b->ddof_arg) known[nknown++] = "ddof";
   unknown_named_arg(s, e, a, known, nknown);
   return false;
 }
@@ -142,6 +150,7 @@ static Val reduce(Sema *s, const Expr *e, Op op, CallArgs *a) {
   snprintf(what, sizeof what, "%s()", e->name);
   unsigned mask;
   if (!sema_check_operand_class(s, op, &x, what, e->loc) || !reduction_axes(s, a, x.node, &mask)) return sema_poison();
+  if (mask == 0 && op_info[op].dtype == DTR_INDEX) return sema_typed(ir_const(s->m, s->fn, DT_I64, 0, 0, e->loc)); /* argmax of a scalar */
   if (mask == 0) return x; /* a scalar: nothing to reduce */
   return sema_typed(ir_reduce(s->m, s->fn, op, x.node, mask, a->keepdims, e->loc));
 }
@@ -211,6 +220,13 @@ static IrNode *bcast(Sema *s, IrNode *kept, const IrNode *like, SrcLoc at) {
   return ir_broadcast(s->m, s->fn, kept, like->rank, like->shape, at);
 }
 
+/* A scalar broadcast to the shape x has after a keepdims reduction of mask. */
+static IrNode *bcast_scalar(Sema *s, IrNode *scalar, const IrNode *x, unsigned mask) {
+  Dim shape[IR_MAX_RANK];
+  for (int d = 0; d < x->rank; d++) shape[d] = mask & (1u << d) ? dim_lit(s->m->dims, 1) : x->shape[d];
+  return ir_broadcast(s->m, s->fn, scalar, x->rank, shape, scalar->loc);
+}
+
 /* m + log(sum(exp(x - m), axes, keepdims=true)), with the reduced axes kept. */
 static IrNode *logsumexp_kept(Sema *s, IrNode *x, unsigned mask, SrcLoc at) {
   IrNode *m = stable_shift(s, x, mask, at);
@@ -257,6 +273,60 @@ static Val lower_softmax(Sema *s, const Expr *e, const Builtin *b) {
   return sema_typed(node_op(s, OP_DIV, ex, bcast(s, sum, x, e->loc), e->loc));
 }
 
+/* ---- var, std, cumsum ---------------------------------------------------------
+ * var(x) = sum((x - mean(x))^2) / max(count - ddof, 0): two passes, the mean
+ * first, so no cancellation of E[x^2] - E[x]^2; std is its sqrt.  Both are
+ * sugar over sum, sub, mul, div and sqrt, so their gradients are those ops'. */
+
+static IrNode *sum_kept(Sema *s, IrNode *x, unsigned mask, bool keepdims, SrcLoc at) {
+  return mask ? ir_reduce(s->m, s->fn, OP_SUM, x, mask, keepdims, at) : x;
+}
+
+/* The count of the reduced axes, minus ddof, as a value of x's dtype. */
+static IrNode *count_of(Sema *s, const IrNode *x, unsigned mask, int64_t ddof, SrcLoc at) {
+  Dim prod = dim_lit(s->m->dims, 1);
+  for (int d = 0; d < x->rank; d++)
+    if (mask & (1u << d)) prod = dim_mul(s->m->dims, prod, x->shape[d]);
+  IrNode *n = ir_node(s->m, s->fn, OP_DIMSIZE, x->dtype, 0, NULL, 0, NULL, at);
+  n->attr.dim = ddof ? dim_sub(s->m->dims, prod, dim_lit(s->m->dims, ddof)) : prod;
+  return n;
+}
+
+static Val lower_var(Sema *s, const Expr *e, const Builtin *b) {
+  CallArgs a;
+  if (!builtin_args(s, e, b, &a)) return sema_poison();
+  Val xv = a.pos[0];
+  unsigned mask;
+  if (!float_operand(s, e, &xv) || !reduction_axes(s, &a, xv.node, &mask)) return sema_poison();
+  IrNode *x = xv.node;
+  IrNode *mean = node_op(s, OP_DIV, sum_kept(s, x, mask, true, e->loc), bcast_scalar(s, count_of(s, x, mask, 0, e->loc), x, mask), e->loc);
+  IrNode *d = node_op(s, OP_SUB, x, ir_broadcast(s->m, s->fn, mean, x->rank, x->shape, e->loc), e->loc);
+  IrNode *ss = sum_kept(s, node_op(s, OP_MUL, d, d, e->loc), mask, a.keepdims, e->loc);
+  IrNode *zero = ir_const(s->m, s->fn, x->dtype, 0, 0, e->loc);
+  IrNode *den = node_op(s, OP_MAX, count_of(s, x, mask, a.ddof, e->loc), zero, e->loc);
+  IrNode *v = node_op(s, OP_DIV, ss, ir_broadcast(s->m, s->fn, den, ss->rank, ss->shape, e->loc), e->loc);
+  return sema_typed(b->op == OP_SQRT ? node_op(s, OP_SQRT, v, NULL, e->loc) : v);
+}
+
+/* cumsum(x, axis=k): the inclusive running sum along axis k, in index order.
+ * A vector needs no axis=; a scalar is its own cumsum. */
+static Val lower_cumsum(Sema *s, const Expr *e, const Builtin *b) {
+  CallArgs a;
+  if (!builtin_args(s, e, b, &a)) return sema_poison();
+  Val x = sema_materialize_default(s, a.pos[0]);
+  unsigned mask;
+  if (x.poison || !sema_check_operand_class(s, OP_CUMSUM, &x, "cumsum()", e->loc)) return sema_poison();
+  if (x.node->rank == 0) return x;
+  if (!a.has_axis && x.node->rank > 1) {
+    char tb[256];
+    sema_error(s, e->loc, "cumsum() of %s needs axis= (which axis to run along)", sema_type_text(s, x.node, tb, sizeof tb));
+    return sema_poison();
+  }
+  if (!a.has_axis) a.has_axis = true, a.axis = 0;
+  if (!reduction_axes(s, &a, x.node, &mask)) return sema_poison();
+  return sema_typed(ir_scan(s->m, s->fn, OP_CUMSUM, x.node, __builtin_ctz(mask), e->loc));
+}
+
 /* ---- where, transpose, casts ------------------------------------------------ */
 
 static Val lower_where(Sema *s, const Expr *e, const Builtin *b) {
@@ -300,10 +370,10 @@ static Val lower_cast(Sema *s, const Expr *e, const Builtin *b) {
 typedef struct DeriveCall {
   const Expr *e;
   const Builtin *b;
-  const FnDecl *decl;   /* f */
+  const FnDecl *decl; /* f */
   IrFunc *of;
   ParamSet wrt;
-  char label[160];      /* "grad(f)" in messages */
+  char label[160]; /* "grad(f)" in messages */
 } DeriveCall;
 
 static int float_results(const IrFunc *f) {
@@ -504,6 +574,15 @@ static const Builtin builtins[] = {
     {ROW("mean", lower_mean, OP_SUM, OP_COUNT, 1, 1), .axis_arg = true, .keepdims_arg = true},
     {ROW("max", lower_reduction, OP_MAX, OP_RMAX, 1, 2), .axis_arg = true, .keepdims_arg = true},
     {ROW("min", lower_reduction, OP_MIN, OP_RMIN, 1, 2), .axis_arg = true, .keepdims_arg = true},
+    /* issue 9: more reductions and the scan */
+    {ROW("prod", lower_reduction, OP_PROD, OP_COUNT, 1, 1), .axis_arg = true, .keepdims_arg = true},
+    {ROW("argmax", lower_reduction, OP_ARGMAX, OP_COUNT, 1, 1), .axis_arg = true, .keepdims_arg = true},
+    {ROW("argmin", lower_reduction, OP_ARGMIN, OP_COUNT, 1, 1), .axis_arg = true, .keepdims_arg = true},
+    {ROW("any", lower_reduction, OP_ANY, OP_COUNT, 1, 1), .axis_arg = true, .keepdims_arg = true},
+    {ROW("all", lower_reduction, OP_ALL, OP_COUNT, 1, 1), .axis_arg = true, .keepdims_arg = true},
+    {ROW("var", lower_var, OP_COUNT, OP_COUNT, 1, 1), .axis_arg = true, .keepdims_arg = true, .ddof_arg = true},
+    {ROW("std", lower_var, OP_SQRT, OP_COUNT, 1, 1), .axis_arg = true, .keepdims_arg = true, .ddof_arg = true},
+    {ROW("cumsum", lower_cumsum, OP_CUMSUM, OP_COUNT, 1, 1), .axis_arg = true},
     {ROW("logsumexp", lower_logsumexp, OP_COUNT, OP_COUNT, 1, 1), .axis_arg = true, .keepdims_arg = true},
     {ROW("log_softmax", lower_log_softmax, OP_COUNT, OP_COUNT, 1, 1), .axis_arg = true},
     {ROW("softmax", lower_softmax, OP_COUNT, OP_COUNT, 1, 1), .axis_arg = true},

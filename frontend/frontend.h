@@ -257,6 +257,11 @@ Val sema_elementwise(Sema *s, Op op, Val *vals, int n, const char *what, SrcLoc 
 /* Lowers an expression that must be one array (a tuple is an error). */
 Val sema_lower_expr(Sema *s, const Expr *e);
 
+/* ---- batch.c ---- */
+/* The batch dims of a @ b broadcast (ir_matmul_batch), or an error at `at`
+ * naming both shapes and the batch dims that differ. */
+bool sema_check_matmul_batch(Sema *s, const IrNode *a, const IrNode *b, SrcLoc at);
+
 /* The function (not rule) named name, with its IrFunc; NULL if none. */
 const FnDecl *sema_find_fn(Sema *s, const char *name, IrFunc **f);
 /* The closest function name (of the file, and builtins if asked) for "did

@@ -302,20 +302,22 @@ static Val lower_matmul(Sema *s, const Expr *e, Val a, Val b) {
     sema_error(s, e->loc, "'@' needs numbers, not bool arrays");
     return sema_poison();
   }
-  if (x->rank < 1 || x->rank > 2 || y->rank < 1 || y->rank > 2) {
-    sema_error(s, e->loc, "'@' takes matrices and vectors (rank 1 or 2), got %s @ %s", sema_type_text(s, x, ta, sizeof ta),
+  if (x->rank < 1 || y->rank < 1) {
+    sema_error(s, e->loc, "'@' takes matrices and vectors (rank 1 or more), got %s @ %s", sema_type_text(s, x, ta, sizeof ta),
                sema_type_text(s, y, tb, sizeof tb));
     return sema_poison();
   }
-  if (x->shape[x->rank - 1] != y->shape[0]) {
+  Dim kx = x->shape[x->rank - 1], ky = y->shape[y->rank == 1 ? 0 : y->rank - 2];
+  if (kx != ky) {
     char da[64], db[64];
-    dim_snprint(s->m->dims, x->shape[x->rank - 1], da, sizeof da);
-    dim_snprint(s->m->dims, y->shape[0], db, sizeof db);
-    bool hint = y->rank == 2 && x->shape[x->rank - 1] == y->shape[1];
+    dim_snprint(s->m->dims, kx, da, sizeof da);
+    dim_snprint(s->m->dims, ky, db, sizeof db);
+    bool hint = y->rank == 2 && kx == y->shape[1];
     sema_error(s, e->loc, "matrix product %s @ %s: inner dims %s and %s differ%s", sema_type_text(s, x, ta, sizeof ta),
                sema_type_text(s, y, tb, sizeof tb), da, db, hint ? "; did you mean a @ transpose(b)?" : "");
     return sema_poison();
   }
+  if (!sema_check_matmul_batch(s, x, y, e->loc)) return sema_poison();
   return sema_typed(ir_matmul(s->m, s->fn, x, y, e->loc));
 }
 
@@ -324,7 +326,7 @@ bool sema_check_operand_class(Sema *s, Op op, const Val *v, const char *what, Sr
   DType t = v->node->dtype;
   DTypeRule rule = op_info[op].dtype;
   char tb[256];
-  if ((rule == DTR_NUM || rule == DTR_FLOAT) && t == DT_BOOL) {
+  if ((rule == DTR_NUM || rule == DTR_FLOAT || rule == DTR_INDEX) && t == DT_BOOL) {
     sema_error(s, at, "%s needs numbers, got %s", what, sema_type_text(s, v->node, tb, sizeof tb));
     return false;
   }

@@ -52,6 +52,8 @@ IrNode *irb_transpose(IrBuilder *ib, IrNode *x, const int64_t *perm) { return ir
 
 IrNode *irb_matmul(IrBuilder *ib, IrNode *a, IrNode *b) { return ir_matmul(ib->m, ib->f, a, b, ib->loc); }
 
+IrNode *irb_scan(IrBuilder *ib, Op op, IrNode *x, int axis) { return ir_scan(ib->m, ib->f, op, x, axis, ib->loc); }
+
 /* a + b where either may be NULL (a zero). */
 IrNode *irb_add(IrBuilder *ib, IrNode *a, IrNode *b) {
   if (!a) return b;
@@ -61,10 +63,14 @@ IrNode *irb_add(IrBuilder *ib, IrNode *a, IrNode *b) {
 
 IrNode *irb_or_zeros(IrBuilder *ib, IrNode *x, const IrNode *like) { return x ? x : irb_fill(ib, like, 0.0); }
 
-/* The reverse of a matrix (rank-2) transpose. */
+/* The matrix transpose: the last two axes swapped (a batch of matrices
+ * transposes each one); rank 0 and 1 are left alone. */
 IrNode *irb_t(IrBuilder *ib, IrNode *x) {
-  static const int64_t swap[2] = {1, 0};
-  return x->rank == 2 ? irb_transpose(ib, x, swap) : x;
+  int64_t perm[IR_MAX_RANK];
+  if (x->rank < 2) return x;
+  for (int a = 0; a < x->rank; a++) perm[a] = a;
+  perm[x->rank - 2] = x->rank - 1, perm[x->rank - 1] = x->rank - 2;
+  return irb_transpose(ib, x, perm);
 }
 
 /* The dims of callee's symbols at this call: bound from the arguments. */

@@ -277,14 +277,15 @@ IrNode *ir_transpose(IrModule *m, IrFunc *f, IrNode *a, const int64_t *perm, Src
 }
 
 IrNode *ir_reduce(IrModule *m, IrFunc *f, Op op, IrNode *a, unsigned axis_mask, bool keepdims, SrcLoc loc) {
-  IrNode tmp = {.op = op, .rank = 0, .nargs = 1, .args = &a};
+  IrNode tmp = {.op = op, .rank = 0, .nargs = 1, .args = &a, .dtype = a->dtype};
   for (int i = 0; i < a->rank; i++)
     if (axis_mask & (1u << i)) tmp.attr.axes[tmp.attr.naxes++] = i;
   tmp.attr.keepdims = keepdims;
   int rank;
   Dim shape[IR_MAX_RANK];
-  if (!ir_infer_shape(m, &tmp, &rank, shape)) ice("bad reduction axes");
-  IrNode *n = ir_node(m, f, op, a->dtype, rank, shape, 1, &a, loc);
+  DType t;
+  if (!ir_infer_shape(m, &tmp, &rank, shape) || !ir_infer_dtype(&tmp, &t)) ice("bad reduction axes or dtype");
+  IrNode *n = ir_node(m, f, op, t, rank, shape, 1, &a, loc);
   n->attr = tmp.attr;
   return n;
 }
@@ -296,6 +297,13 @@ IrNode *ir_matmul(IrModule *m, IrFunc *f, IrNode *a, IrNode *b, SrcLoc loc) {
   Dim shape[IR_MAX_RANK];
   if (!ir_infer_shape(m, &tmp, &rank, shape)) ice("bad matmul operands");
   return ir_node(m, f, OP_MATMUL, a->dtype, rank, shape, 2, args, loc);
+}
+
+IrNode *ir_scan(IrModule *m, IrFunc *f, Op op, IrNode *a, int axis, SrcLoc loc) {
+  IrNode *n = ir_node(m, f, op, a->dtype, a->rank, a->shape, 1, &a, loc);
+  n->attr.naxes = 1;
+  n->attr.axes[0] = axis;
+  return n;
 }
 
 /* ---- inference (shared by the builder and the verifier) ----------------- */
@@ -352,14 +360,36 @@ static bool infer_reduce(IrModule *m, const IrNode *n, int *rank, Dim *shape) {
   return true;
 }
 
+/* The batch dims of a matmul: a's and b's leading dims (all but the last two
+ * of a matrix; a vector has none), broadcast NumPy-style (right-aligned, a
+ * literal 1 stretches).  False if they do not broadcast. */
+bool ir_matmul_batch(const IrNode *a, const IrNode *b, int *nbatch, Dim *batch) {
+  int na = a->rank > 2 ? a->rank - 2 : 0, nb = b->rank > 2 ? b->rank - 2 : 0;
+  *nbatch = na > nb ? na : nb;
+  for (int i = 0; i < *nbatch; i++) {
+    int ia = i - (*nbatch - na), ib = i - (*nbatch - nb);
+    Dim da = ia >= 0 ? a->shape[ia] : NULL, db = ib >= 0 ? b->shape[ib] : NULL;
+    if (da && db && da != db && !dim_is_one(da) && !dim_is_one(db)) return false;
+    batch[i] = !da || (dim_is_one(da) && db) ? db : da;
+  }
+  return true;
+}
+
 static bool infer_matmul(const IrNode *n, int *rank, Dim *shape) {
   const IrNode *a = n->args[0], *b = n->args[1];
-  if (a->rank < 1 || a->rank > 2 || b->rank < 1 || b->rank > 2) return false;
-  Dim ka = a->shape[a->rank - 1], kb = b->shape[0];
-  if (ka != kb) return false;
-  *rank = 0;
-  if (a->rank == 2) shape[(*rank)++] = a->shape[0];
-  if (b->rank == 2) shape[(*rank)++] = b->shape[1];
+  if (a->rank < 1 || b->rank < 1) return false;
+  Dim ka = a->shape[a->rank - 1], kb = b->shape[b->rank == 1 ? 0 : b->rank - 2];
+  if (ka != kb || !ir_matmul_batch(a, b, rank, shape)) return false;
+  if (a->rank >= 2) shape[(*rank)++] = a->shape[a->rank - 2];
+  if (b->rank >= 2) shape[(*rank)++] = b->shape[b->rank - 1];
+  return *rank <= IR_MAX_RANK;
+}
+
+static bool infer_scan(const IrNode *n, int *rank, Dim *shape) {
+  const IrNode *a = n->args[0];
+  if (n->attr.naxes != 1 || n->attr.axes[0] < 0 || n->attr.axes[0] >= a->rank || n->attr.keepdims) return false;
+  *rank = a->rank;
+  for (int i = 0; i < a->rank; i++) shape[i] = a->shape[i];
   return true;
 }
 
@@ -379,6 +409,7 @@ bool ir_infer_shape(IrModule *m, const IrNode *n, int *rank, Dim *shape) {
   case SHAPE_TRANSPOSE: return infer_transpose(n, rank, shape);
   case SHAPE_REDUCE: return infer_reduce(m, n, rank, shape);
   case SHAPE_MATMUL: return infer_matmul(n, rank, shape);
+  case SHAPE_SCAN: return infer_scan(n, rank, shape);
   }
   return false;
 }
@@ -407,6 +438,7 @@ bool ir_infer_dtype(const IrNode *n, DType *out) {
     if (n->args[0]->dtype != DT_BOOL || n->args[1]->dtype != n->args[2]->dtype) return false;
     *out = n->args[1]->dtype;
     return true;
+  case DTR_INDEX: *out = DT_I64; return t0 != DT_BOOL;
   }
   return false;
 }

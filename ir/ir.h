@@ -176,7 +176,8 @@ enum OpFlags {
   F_BUILTIN = 1 << 5,
 };
 typedef enum AttrKind { ATTR_NONE, ATTR_INDEX, ATTR_VALUE, ATTR_DIM, ATTR_AXES, ATTR_REDUCE, ATTR_CALLEE, ATTR_REGION } AttrKind;
-typedef enum ShapeRule { SHAPE_LEAF, SHAPE_SAME, SHAPE_BROADCAST, SHAPE_TRANSPOSE, SHAPE_REDUCE, SHAPE_MATMUL } ShapeRule;
+/* SHAPE_SCAN: the operand's shape, along one axis of it (attr axes[0]). */
+typedef enum ShapeRule { SHAPE_LEAF, SHAPE_SAME, SHAPE_BROADCAST, SHAPE_TRANSPOSE, SHAPE_REDUCE, SHAPE_MATMUL, SHAPE_SCAN } ShapeRule;
 /* Result dtype and operand constraint. */
 typedef enum DTypeRule {
   DTR_ATTR,   /* given by the node (param, const, cast, call) */
@@ -186,6 +187,7 @@ typedef enum DTypeRule {
   DTR_CMP,    /* operands equal dtype; result bool */
   DTR_BOOL,   /* operands bool; result bool */
   DTR_SELECT, /* bool, T, T -> T */
+  DTR_INDEX,  /* operand numeric (not bool); result i64 (argmax, argmin) */
 } DTypeRule;
 
 typedef struct OpInfo {
@@ -324,6 +326,11 @@ IrNode *ir_broadcast(IrModule *m, IrFunc *f, IrNode *a, int rank, const Dim *sha
 IrNode *ir_transpose(IrModule *m, IrFunc *f, IrNode *a, const int64_t *perm, SrcLoc loc);
 IrNode *ir_reduce(IrModule *m, IrFunc *f, Op op, IrNode *a, unsigned axis_mask, bool keepdims, SrcLoc loc);
 IrNode *ir_matmul(IrModule *m, IrFunc *f, IrNode *a, IrNode *b, SrcLoc loc);
+/* cumsum or cumsum_rev of a along axis (0 <= axis < rank). */
+IrNode *ir_scan(IrModule *m, IrFunc *f, Op op, IrNode *a, int axis, SrcLoc loc);
+/* The broadcast batch dims of a @ b (all but the matrix dims); false if they
+ * do not broadcast.  batch has room for IR_MAX_RANK dims. */
+bool ir_matmul_batch(const IrNode *a, const IrNode *b, int *nbatch, Dim *batch);
 
 /* Shape inference by op_info[op].shape for a node with its args and attrs set;
  * false if the operands do not fit (ir_verify reports it). */
@@ -404,6 +411,7 @@ IrNode *irb_reduce(IrBuilder *ib, Op op, IrNode *x, unsigned mask, bool keepdims
 IrNode *irb_transpose(IrBuilder *ib, IrNode *x, const int64_t *perm);
 IrNode *irb_t(IrBuilder *ib, IrNode *x);
 IrNode *irb_matmul(IrBuilder *ib, IrNode *a, IrNode *b);
+IrNode *irb_scan(IrBuilder *ib, Op op, IrNode *x, int axis);
 IrNode *irb_add(IrBuilder *ib, IrNode *a, IrNode *b);
 IrNode *irb_or_zeros(IrBuilder *ib, IrNode *x, const IrNode *like);
 /* Calls callee with args; writes one value per callee result into results
@@ -444,7 +452,11 @@ int ir_verify(IrModule *m, FILE *out, const char *after);
 typedef enum KernelKind {
   K_MAP,      /* elementwise: every loop parallel */
   K_REDUCE,   /* trailing loops are reductions, combined in texc's order */
-  K_MATMUL,   /* C[m,n] = sum_k A[m,k]*B[k,n], k ascending with fma */
+  K_MATMUL,   /* C[b..,m,n] = sum_k A[b..,m,k]*B[b..,k,n], k ascending with fma;
+                 batch loops (parallel) come first */
+  K_SCAN,     /* the last loop is sequential: the output at each of its points
+                 combines the body's values up to there (from the end when
+                 scan_reverse), in index order: an inclusive scan (cumsum) */
   K_SCATTER,  /* the body ends in OP_SCATTER: out[subs] += value, every loop in
                  order (the output is zeroed by the kernel before); loops are
                  sequential, since two points may add into one element */
@@ -506,7 +518,12 @@ typedef struct Kernel {
   KOperand out;
   int nbody;
   KInstr *body;            /* value of the last instruction is the result */
-  Op combiner;             /* K_REDUCE: OP_ADD, OP_MAX or OP_MIN */
+  Op combiner;             /* K_REDUCE: OP_ADD, OP_MUL, OP_MAX, OP_MIN, OP_OR, OP_AND
+                              (values of the body's dtype), or OP_ARGMAX / OP_ARGMIN:
+                              an indexed combiner, whose accumulator is a pair (value,
+                              index in the flattened reduced axes) and whose result is
+                              the index (kernel_indexed); K_SCAN: OP_ADD */
+  bool scan_reverse;       /* K_SCAN: run from the last index down */
   int mm_m, mm_n, mm_k;    /* K_MATMUL: the loops of C's rows, C's columns and the
                               contraction, or -1 (a vector operand has no m or n);
                               an output axis of literal extent 1 has no loop in
@@ -542,6 +559,8 @@ typedef struct KProgram {
 } KProgram;
 
 void kernel_print(FILE *out, IrModule *m, const KProgram *p);
+/* True if k's combiner carries an index beside the value (argmax/argmin). */
+static inline bool kernel_indexed(const Kernel *k) { return k->kind == K_REDUCE && (k->combiner == OP_ARGMAX || k->combiner == OP_ARGMIN); }
 /* One function as a Graphviz cluster named by prefix; with kernel_of, the
  * values of each kernel are drawn inside a nested cluster (ir/dot.c). */
 void ir_dot_func(FILE *out, IrModule *m, IrFunc *f, const char *prefix, const int *kernel_of, int nkernels);

@@ -6,7 +6,7 @@
  * One line per kernel starting with "kernel NAME", then indented detail. */
 #include "ir.h"
 
-static const char *const kind_names[] = {"map", "reduce", "matmul"};
+static const char *const kind_names[] = {"map", "reduce", "matmul", "scan"};
 
 static void print_operand(FILE *out, IrModule *m, const char *role, const KOperand *o, int inplace) {
   char buf[512];
@@ -68,6 +68,7 @@ void kernel_print(FILE *out, IrModule *m, const KProgram *p) {
     }
     fputs("]", out);
     if (k->kind == K_REDUCE) fprintf(out, " combine %s", op_info[k->combiner].name);
+    if (k->kind == K_SCAN) fprintf(out, " scan %s%s", op_info[k->combiner].name, k->scan_reverse ? " reverse" : "");
     fputc('\n', out);
     for (int j = 0; j < k->ninputs; j++) print_operand(out, m, "in ", &k->in[j], -1);
     print_operand(out, m, "out", &k->out, k->inplace);

@@ -15,6 +15,7 @@
 #include "passes.h"
 
 #define X(i) (y->args[i])
+#define T(i) (t[i])
 
 /* ---- reverse rules ------------------------------------------------------- */
 
@@ -140,8 +141,81 @@ static IrNode *outer(IrBuilder *ib, IrNode *u, IrNode *v) {
   static const int64_t a0[1] = {0}, a1[1] = {1};
   return irb_bin(ib, OP_MUL, irb_bcast_axes(ib, u, 2, shape, a0), irb_bcast_axes(ib, v, 2, shape, a1));
 }
+/* ---- issue 9: prod, cumsum, batched matmul ---- */
+
+static unsigned reduced_axes(const IrNode *y) {
+  unsigned axes = 0;
+  for (int a = 0; a < y->attr.naxes; a++) axes |= 1u << y->attr.axes[a];
+  return axes;
+}
+/* d prod / d x_i = the product of the other elements of x_i's slice, found by
+ * counting zeros, so it is right where elements are exactly 0: with no zero
+ * in the slice it is p / x_i (p the product of the slice), with one zero it
+ * is the product of the nonzero elements at the zero and 0 elsewhere, with
+ * two or more it is 0. */
+static IrNode *prod_others(IrBuilder *ib, IrNode *y) {
+  IrNode *x = X(0), *zero = irb_fill(ib, x, 0);
+  unsigned axes = reduced_axes(y);
+  IrNode *is0 = irb_bin(ib, OP_EQ, x, zero);
+  IrNode *p = unreduce(ib, y, irb_reduce(ib, OP_PROD, irb_sel(ib, is0, irb_fill(ib, x, 1), x), axes, y->attr.keepdims));
+  IrNode *nzeros = unreduce(ib, y, irb_reduce(ib, OP_SUM, irb_cast(ib, is0, x->dtype), axes, y->attr.keepdims));
+  IrNode *at_zero = irb_sel(ib, irb_bin(ib, OP_EQ, nzeros, irb_fill(ib, x, 1)), p, zero);
+  IrNode *elsewhere = irb_sel(ib, irb_bin(ib, OP_EQ, nzeros, zero), irb_bin(ib, OP_DIV, p, x), zero);
+  return irb_sel(ib, is0, at_zero, elsewhere);
+}
+static IrNode *vjp_prod(IrBuilder *ib, IrNode *y, int i, IrNode *ct) {
+  return irb_bin(ib, OP_MUL, unreduce(ib, y, ct), prod_others(ib, y));
+}
+static IrNode *jvp_prod(IrBuilder *ib, IrNode *y, IrNode **t) {
+  if (!T(0)) return NULL;
+  return irb_reduce(ib, OP_SUM, irb_bin(ib, OP_MUL, prod_others(ib, y), T(0)), reduced_axes(y), y->attr.keepdims);
+}
+/* The cotangent of a running sum is the running sum of the cotangent from
+ * the other end. */
+static IrNode *vjp_scan(IrBuilder *ib, IrNode *y, int i, IrNode *ct) {
+  return irb_scan(ib, y->op == OP_CUMSUM ? OP_CUMSUM_REV : OP_CUMSUM, ct, (int)y->attr.axes[0]);
+}
+/* g, a gradient with the product's batch dims, summed to like's shape: over
+ * the batch axes like lacks, and those it has as a literal 1. */
+static IrNode *sum_to(IrBuilder *ib, IrNode *g, const IrNode *like) {
+  int lead = g->rank - like->rank;
+  unsigned created = (1u << lead) - 1, stretched = 0;
+  for (int a = 0; a < like->rank; a++)
+    if (dim_is_one(like->shape[a]) && !dim_is_one(g->shape[a + lead])) stretched |= 1u << (a + lead);
+  return irb_reduce(ib, OP_SUM, irb_reduce(ib, OP_SUM, g, stretched, true), created, false);
+}
+/* x with a literal-1 axis inserted before axis `at`. */
+static IrNode *insert_one(IrBuilder *ib, IrNode *x, int at) {
+  Dim shape[IR_MAX_RANK];
+  int64_t axes[IR_MAX_RANK];
+  for (int a = 0, j = 0; a <= x->rank; a++) {
+    if (a == at) {
+      shape[a] = dim_lit(ib->m->dims, 1);
+      continue;
+    }
+    shape[a] = x->shape[j];
+    axes[j++] = a;
+  }
+  return irb_bcast_axes(ib, x, x->rank + 1, shape, axes);
+}
+/* A batched product: vectors are made matrices ([K] -> [1, K] on the left,
+ * [K, 1] on the right, and ct gets the matching extent-1 axes), then
+ * dA = ct @ B^T and dB = A^T @ ct per batch, summed over broadcast batch
+ * dims, and the inserted axis summed away (exactly: its extent is 1). */
+static IrNode *vjp_batched_matmul(IrBuilder *ib, IrNode *y, int i, IrNode *ct) {
+  IrNode *a = X(0), *b = X(1);
+  int nb = y->rank - (a->rank >= 2) - (b->rank >= 2);
+  if (a->rank == 1) a = insert_one(ib, a, 0), ct = insert_one(ib, ct, nb);
+  if (X(1)->rank == 1) b = insert_one(ib, b, 1), ct = insert_one(ib, ct, ct->rank);
+  IrNode *g = i == 0 ? sum_to(ib, irb_matmul(ib, ct, irb_t(ib, b)), a) : sum_to(ib, irb_matmul(ib, irb_t(ib, a), ct), b);
+  if (i == 0 && X(0)->rank == 1) g = irb_reduce(ib, OP_SUM, g, 1u << 0, false);
+  if (i == 1 && X(1)->rank == 1) g = irb_reduce(ib, OP_SUM, g, 1u << 1, false);
+  return g;
+}
+
 static IrNode *vjp_matmul(IrBuilder *ib, IrNode *y, int i, IrNode *ct) {
   IrNode *a = X(0), *b = X(1);
+  if (a->rank > 2 || b->rank > 2) return vjp_batched_matmul(ib, y, i, ct);
   if (a->rank == 2 && b->rank == 2) return i == 0 ? irb_matmul(ib, ct, irb_t(ib, b)) : irb_matmul(ib, irb_t(ib, a), ct);
   if (a->rank == 2) return i == 0 ? outer(ib, ct, b) : irb_matmul(ib, irb_t(ib, a), ct);
   if (b->rank == 2) return i == 0 ? irb_matmul(ib, b, ct) : outer(ib, a, ct);
@@ -188,13 +262,14 @@ const VjpRule vjp_rules[OP_COUNT] = {
     [OP_MATMUL] = vjp_matmul,
     [OP_GEN] = vjp_region,
     [OP_SCATTER] = vjp_region,
+    [OP_PROD] = vjp_prod,
+    [OP_CUMSUM] = vjp_scan,
+    [OP_CUMSUM_REV] = vjp_scan,
     [OP_CALL] = vjp_by_pass,
     [OP_PROJ] = vjp_by_pass,
 };
 
 /* ---- forward rules ------------------------------------------------------- */
-
-#define T(i) (t[i])
 
 /* An elementwise op's Jacobian is diagonal, so its vjp rule multiplies the
  * cotangent by each partial derivative; fed a tangent instead, the same rule
@@ -240,10 +315,21 @@ static IrNode *jvp_by_pass(IrBuilder *ib, IrNode *y, IrNode **t) { ice("%s is di
  * whose tangent is not their cotangent rule's (a cast changes the dtype the
  * other way; where() picks instead of adding two masked terms). */
 static const JvpRule jvp_exceptions[OP_COUNT] = {
-    [OP_CAST] = jvp_cast,    [OP_SELECT] = jvp_select,        [OP_BROADCAST] = jvp_same_op,    [OP_TRANSPOSE] = jvp_same_op,
-    [OP_SUM] = jvp_same_op,  [OP_RMAX] = jvp_reduce_extremum, [OP_RMIN] = jvp_reduce_extremum, [OP_MATMUL] = jvp_matmul,
-    [OP_GEN] = jvp_region,   [OP_SCATTER] = jvp_region,
-    [OP_CALL] = jvp_by_pass, [OP_PROJ] = jvp_by_pass,
+    [OP_CAST] = jvp_cast,
+    [OP_SELECT] = jvp_select,
+    [OP_BROADCAST] = jvp_same_op,
+    [OP_TRANSPOSE] = jvp_same_op,
+    [OP_SUM] = jvp_same_op,
+    [OP_RMAX] = jvp_reduce_extremum,
+    [OP_RMIN] = jvp_reduce_extremum,
+    [OP_MATMUL] = jvp_matmul,
+    [OP_GEN] = jvp_region,
+    [OP_SCATTER] = jvp_region,
+    [OP_CALL] = jvp_by_pass,
+    [OP_PROJ] = jvp_by_pass,
+    [OP_PROD] = jvp_prod,
+    [OP_CUMSUM] = jvp_same_op,
+    [OP_CUMSUM_REV] = jvp_same_op,
 };
 
 JvpRule jvp_rule(Op op) {

@@ -169,8 +169,12 @@ static void build_elementwise(Builder *b, const IrNode *n, Op op, int buf) {
  * axes in row-major order: that order defines the result (lang/reference.md). */
 static void build_reduce(Builder *b, const IrNode *n, int buf) {
   const IrNode *x = n->args[0];
+  static const Op combiner_of[OP_COUNT] = {
+      [OP_SUM] = OP_ADD, [OP_RMAX] = OP_MAX, [OP_RMIN] = OP_MIN,      [OP_PROD] = OP_MUL,
+      [OP_ANY] = OP_OR,  [OP_ALL] = OP_AND,  [OP_ARGMAX] = OP_ARGMAX, [OP_ARGMIN] = OP_ARGMIN,
+  };
   Kernel *k = add_kernel(b, K_REDUCE, n);
-  k->combiner = n->op == OP_SUM ? OP_ADD : n->op == OP_RMAX ? OP_MAX : OP_MIN;
+  k->combiner = combiner_of[n->op];
   unsigned mask = 0;
   for (int i = 0; i < n->attr.naxes; i++) mask |= 1u << n->attr.axes[i];
   int xloops[IR_MAX_RANK], oloops[IR_MAX_RANK], npar = 0, o = 0;
@@ -191,6 +195,24 @@ static void build_reduce(Builder *b, const IrNode *n, int buf) {
   }
   operand_for(b, k, x, xloops);
   set_output(k, n, buf, oloops);
+}
+
+/* cumsum along one axis: parallel loops over the other axes, in order, then
+ * the sequential scan loop (marked a reduction loop: it carries the sum). */
+static void build_scan(Builder *b, const IrNode *n, int buf) {
+  const IrNode *x = n->args[0];
+  Kernel *k = add_kernel(b, K_SCAN, n);
+  k->combiner = OP_ADD;
+  k->scan_reverse = n->op == OP_CUMSUM_REV;
+  int axis = (int)n->attr.axes[0], loops[IR_MAX_RANK], npar = 0;
+  for (int a = 0; a < x->rank; a++)
+    if (a != axis) k->extent[npar] = x->shape[a], loops[a] = npar++;
+  k->extent[npar] = x->shape[axis];
+  k->reduce[npar] = true;
+  loops[axis] = npar;
+  k->nloops = npar + 1;
+  operand_for(b, k, x, loops);
+  set_output(k, n, buf, loops);
 }
 
 /* True if x, looked at through views without buffers, is a constant. */
@@ -220,24 +242,38 @@ static Kernel *matmul_kernel(Builder *b, const IrNode *mm, const IrNode *at, int
   if (is_view(y) || is_immediate(y)) materialise(b, y);
   if (reads_immediate(b, x)) materialise(b, x);
   Kernel *k = add_kernel(b, K_MATMUL, at);
-  /* loops: m (if x is a matrix), n (if y is a matrix), k (reduction) */
-  int lm = -1, ln = -1, lk, nl = 0;
-  if (x->rank == 2) k->extent[lm = nl++] = x->shape[0];
-  if (y->rank == 2) k->extent[ln = nl++] = y->shape[1];
-  k->extent[lk = nl] = y->shape[0];
+  /* loops: the batch dims (parallel), m (if x is a matrix), n (if y is a
+   * matrix), k (reduction).  A batch of x or y that is missing or of literal
+   * extent 1 is not indexed by its loop: a stride-0 broadcast. */
+  int nb, nl = 0, lm = -1, ln = -1, lk;
+  Dim batch[IR_MAX_RANK];
+  if (!ir_matmul_batch(x, y, &nb, batch)) ice("matmul batch dims do not broadcast");
+  for (int i = 0; i < nb; i++) k->extent[nl++] = batch[i];
+  if (x->rank >= 2) k->extent[lm = nl++] = x->shape[x->rank - 2];
+  if (y->rank >= 2) k->extent[ln = nl++] = y->shape[y->rank - 1];
+  k->extent[lk = nl] = x->shape[x->rank - 1];
   k->reduce[lk] = true;
   k->nloops = nl + 1;
   k->mm_m = lm, k->mm_n = ln, k->mm_k = lk;
-  int xl[2] = {lm, lk}, yl[2] = {lk, ln};
-  ol[0] = lm >= 0 ? lm : ln, ol[1] = ln;
-  operand_for(b, k, x, x->rank == 2 ? xl : xl + 1);
+  int xl[IR_MAX_RANK], yl[IR_MAX_RANK], o = 0;
+  int xb = x->rank > 2 ? x->rank - 2 : 0, yb = y->rank > 2 ? y->rank - 2 : 0;
+  for (int i = 0; i < xb; i++) xl[i] = i + nb - xb;
+  for (int i = 0; i < yb; i++) yl[i] = i + nb - yb;
+  if (x->rank >= 2) xl[xb++] = lm;
+  xl[xb] = lk;
+  yl[yb] = lk;
+  if (y->rank >= 2) yl[yb + 1] = ln;
+  for (int i = 0; i < nb; i++) ol[o++] = i;
+  if (lm >= 0) ol[o++] = lm;
+  if (ln >= 0) ol[o++] = ln;
+  operand_for(b, k, x, xl);
   operand_for(b, k, y, yl);
   k->nbody = 0; /* the operands' loads are emitted by the matmul itself */
   return k;
 }
 
 static void build_matmul(Builder *b, const IrNode *n, int buf) {
-  int ol[2];
+  int ol[IR_MAX_RANK];
   Kernel *k = matmul_kernel(b, n, n, ol);
   push_instr(k, (KInstr){.op = OP_MATMUL, .dtype = n->dtype});
   set_output(k, n, buf, ol);
@@ -245,7 +281,7 @@ static void build_matmul(Builder *b, const IrNode *n, int buf) {
 
 /* root's kernel is the matmul mm with root's elementwise tree as epilogue. */
 static void build_matmul_epilogue(Builder *b, const IrNode *root, const IrNode *mm, int buf) {
-  int ol[2];
+  int ol[IR_MAX_RANK];
   Kernel *k = matmul_kernel(b, mm, root, ol);
   b->epilogue_of = mm;
   KInstr in = {.op = root->op, .dtype = root->dtype};
@@ -454,6 +490,8 @@ static void build_node(Builder *b, const IrNode *n, int buf) {
     build_gen(b, n, buf);
   else if (n->op == OP_SCATTER)
     build_scatter(b, n, buf);
+  else if (op_info[n->op].shape == SHAPE_SCAN)
+    build_scan(b, n, buf);
   else
     ice("no kernel for op %s", op_info[n->op].name);
 }
@@ -579,13 +617,17 @@ static void read_arg(Reads *r, const IrNode *arg) {
   if (!is_immediate(x)) reads_add(r, arg);
 }
 
+/* Ops whose kernel computes fused producers in its body: elementwise ops,
+ * reductions and scans. */
+static bool hosts_fusion(const IrNode *c) { return (op_info[c->op].flags & (F_ELEM | F_REDUCE)) || op_info[c->op].shape == SHAPE_SCAN; }
+
 /* Marks the values computed inside their only consumer. */
 static void mark_fusion(Builder *b) {
   IrFunc *f = b->f;
   ir_count_uses(f);
   for (int i = 0; i < f->body.len; i++) {
     const IrNode *c = f->body.items[i];
-    if (!(op_info[c->op].flags & (F_ELEM | F_REDUCE)) || is_view(c)) continue;
+    if (!hosts_fusion(c) || is_view(c)) continue;
     Reads *rc = &b->reads[c->id];
     for (int a = 0; a < c->nargs; a++) {
       bool repeats, shared;
@@ -609,7 +651,7 @@ static void mark_fusion(Builder *b) {
   PtrVec found = {0};
   for (int i = f->body.len - 1; i >= 0; i--) {
     const IrNode *root = f->body.items[i];
-    if (b->fused[i] || !(op_info[root->op].flags & (F_ELEM | F_REDUCE))) continue;
+    if (b->fused[i] || !hosts_fusion(root)) continue;
     bool views = false;
     found.len = 0;
     fused_matmuls(b, root, false, &views, &found);

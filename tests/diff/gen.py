@@ -117,6 +117,10 @@ class Gen:
         if len(s) <= 2:
             kinds += ["matmul"] * 2
         if len(s) >= 2:
+            kinds += ["bmm"]
+        if s:
+            kinds += ["cumsum"]
+        if len(s) >= 2:
             kinds += ["transpose"]
         k = self.r.choice(kinds)
         return getattr(self, "f_" + k)(c, s, d)
@@ -188,7 +192,7 @@ class Gen:
         return out + (", keepdims=true" if keep else (", keepdims=false" if ax is not None and ax % 3 == 0 else ""))
 
     def f_reduce(self, c, s, d):
-        op = self.r.choice(("sum", "mean", "max", "min", "logsumexp", "sum"))
+        op = self.r.choice(("sum", "mean", "max", "min", "logsumexp", "sum", "var"))
         child, ax, keep = self.reduce_child(s)
         return "%s(%s%s)" % (op, self.gen(c, ("f64", child), d - 1), self.red_args(ax, keep))
 
@@ -216,6 +220,23 @@ class Gen:
             # bug (b): a broadcast constant cotangent (sum's seed, a zero) feeding a matmul
             return "%s(%s)" % (self.r.choice(("tanh", "sigmoid", "softplus")), mm)
         return mm
+
+    def f_bmm(self, c, s, d):
+        """A batched product giving s (rank >= 2): [..., M, K] @ [..., K, N]
+        with the batch dims broadcast (dropped or literal 1 on one side), or
+        with a vector: [B, M, K] @ [K], [K] @ [B, K, N]."""
+        k = self.dim()
+        if len(s) == 2:
+            sa, sb = (s + (k,), (k,)) if self.r.random() < 0.5 else ((k,), (s[0], k, s[1]))
+        else:
+            ba, bb = self.bpair(s[:-2], 2)
+            sa, sb = ba + (s[-2], k), bb + (k, s[-1])
+        return "(%s @ %s)" % (self.gen(c, ("f64", sa), d - 1), self.gen(c, ("f64", sb), d - 1))
+
+    def f_cumsum(self, c, s, d):
+        ax = self.r.randrange(len(s))
+        axt = "" if len(s) == 1 and self.r.random() < 0.5 else ", axis=%d" % (ax - len(s) * self.r.randint(0, 1))
+        return "cumsum(%s%s)" % (self.gen(c, ("f64", s), d - 1), axt)
 
     def f_transpose(self, c, s, d):
         return "transpose(%s)" % self.gen(c, ("f64", tuple(reversed(s))), d - 1)

@@ -366,6 +366,14 @@ class Interp:
             return R.reduce_op(name, x, axes, keep)
         if name == "mean":
             return R.mean(x, axes, keep)
+        if name == "cumsum":
+            return R.cumsum(x, 0 if axis is None else axis)
+        if name == "var":
+            # two passes: sum((x - mean)^2) / max(n - ddof, 0)
+            d = R.sub(x, R.mean(x, axes, True))
+            n = int(np.prod([x.v.shape[a] for a in axes])) if axes else 1
+            ddof = kw["ddof"][1] if "ddof" in kw else 0
+            return R.div(R.reduce_op("sum", R.mul(d, d), axes, keep), R.const(np.float64(max(n - ddof, 0)), x.dt))
         if name == "logsumexp":
             return R.logsumexp(x, axes, keep)
         if name in ("softmax", "log_softmax"):

@@ -580,9 +580,48 @@ def _outer(u, w):
     return mul(reshape(u, (u.shape[0], 1)), reshape(w, (1, w.shape[0])))
 
 
+def swap_last(x):
+    """The per-matrix transpose (last two axes swapped) of a batch."""
+    out = V(np.swapaxes(x.v, -1, -2).copy(), np.swapaxes(x.m, -1, -2).copy(), x.dt, "swap_last", (x,))
+    if x.is_float():
+        out.parents = [(x, lambda ct: swap_last(ct))]
+    return out
+
+
+def _bmm_ct(ct, other, me, side):
+    """The cotangent of a batched product's operand: vectors made matrices,
+    the product with the other operand per batch, summed over broadcast
+    batch dims, and the inserted axis dropped."""
+    a, b = (me, other) if side == 0 else (other, me)
+    a2 = reshape(a, (1,) + a.shape) if a.v.ndim == 1 else a
+    b2 = reshape(b, b.shape + (1,)) if b.v.ndim == 1 else b
+    cshape = np.matmul(a2.v, b2.v).shape
+    ct2 = reshape(ct, cshape)
+    if side == 0:
+        g = unbroadcast(matmul(ct2, swap_last(b2)), a2.shape)
+    else:
+        g = unbroadcast(matmul(swap_last(a2), ct2), b2.shape)
+    return reshape(g, me.shape)
+
+
+def cumsum(x, axis, rev=False):
+    """The running sum along axis (from the end if rev), in index order."""
+    x = strong(x)
+    ax = axis % x.v.ndim
+    fl = (lambda a: np.flip(a, ax)) if rev else (lambda a: a)
+    v = fl(np.cumsum(fl(x.v), axis=ax))
+    if not x.is_float():
+        return V(v, None, x.dt, "cumsum", (x,))
+    count = fl(np.cumsum(np.ones_like(x.v), axis=ax))
+    m = fl(np.cumsum(fl(x.m), axis=ax)) + (count + 1) * fl(np.cumsum(fl(np.abs(x.v)), axis=ax))
+    return _mk(v, m, x.dt, "cumsum", (x,), [lambda ct: cumsum(ct, ax, not rev)])
+
+
 def _mm_ct(ct, other, me, side):
     """The cotangent of operand `side` (0: a, 1: b) of a @ b."""
     ra, rb = (me.v.ndim, other.v.ndim) if side == 0 else (other.v.ndim, me.v.ndim)
+    if ra > 2 or rb > 2:
+        return _bmm_ct(ct, other, me, side)
     if side == 0:  # d a
         if ra == 2 and rb == 2:
             return matmul(ct, transpose(other))

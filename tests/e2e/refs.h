@@ -47,4 +47,9 @@ RefFn ref_lookup(const char *name);
 /* The names of all references, NULL-terminated (for "unknown ref" hints). */
 const char *ref_name_at(int i);
 
+/* The references of refs_red.c (reductions, scans, batched matmul), which
+ * ref_lookup and ref_name_at also search. */
+RefFn ref_red_lookup(const char *name);
+const char *ref_red_name_at(int i);
+
 #endif /* E2E_REFS_H */

@@ -69,6 +69,17 @@ static const struct {
              " return sum(L @ L) + sum(one_hot(y, 4) @ L)\n}"},
     {OP_SCATTER, "fn f(x: f32[V, D], idx: i32[B], v: f32[B, D]) -> f32 {\n let r = index_add(x, idx, v * v, axis=0)\n return sum(r * r)\n}"},
     {OP_SCATTER, "fn f(x: f32[N, K], idx: i32[N, M], v: f32[N, M]) -> f32 {\n let r = scatter_add(x * x, idx, tanh(v), axis=1)\n return sum(r * x)\n}"},
+    /* issue 9: prod (no zeros here: red_prod.tex checks the gradient at
+     * exact zeros against a C reference), cumsum and its reverse (the
+     * gradient of cumsum, reached through grad inside f), var/std (sugar),
+     * batched and broadcast matmul with the vector forms */
+    {OP_PROD, "fn f(x: f32[N, K]) -> f32 { return sum(prod(x, axis=1, keepdims=true) * prod(x, axis=0, keepdims=true)) + prod(x * 0.5 + 1.0) }"},
+    {OP_CUMSUM, "fn f(x: f32[N, K]) -> f32 { return sum(tanh(cumsum(x, axis=0)) * cumsum(x * x, axis=-1)) }"},
+    {OP_CUMSUM_REV, "fn g(x: f32[N, K]) -> f32 { return sum(tanh(cumsum(x, axis=1))) }\n"
+                    "fn f(x: f32[N, K]) -> f32 { return sum(grad(g, x) * x) }"},
+    {OP_SUM, "fn f(x: f32[N, K]) -> f32 { return sum(var(x, axis=1, keepdims=true) * std(x, axis=0, ddof=1, keepdims=true)) + std(x) }"},
+    {OP_MATMUL, "fn f(a: f32[B, M, K], b: f32[B, K, N], c: f32[K, N], d: f32[B, 1, M, K], v: f32[K]) -> f32 {\n"
+                "  return sum(tanh(a @ b)) + sum(a @ c) + sum(tanh(d @ b)) + sum(tanh(a @ v)) + sum(v @ b)\n}"},
     {OP_CALL, "fn g(x: f32[N], y: f32[N]) -> f32[N] { return x * tanh(y) }\n"
               "fn f(x: f32[N], y: f32[N]) -> f32 { return sum(g(x, y) * g(y, x)) }"},
 };
