@@ -25,6 +25,7 @@ typedef enum ExprKind {
   E_BINARY,
   E_CALL,
   E_TUPLE,
+  E_TYPE,  /* an array type as an argument: zeros(f32[N, 3]) */
   E_ERROR,
 } ExprKind;
 
@@ -65,11 +66,13 @@ struct Expr {
   double fval;       /* E_FLOAT */
   int nargs;         /* E_CALL; E_TUPLE `(a, b)`: its elements (unnamed) */
   Arg *args;
+  struct TypeExpr *type; /* E_TYPE */
 };
 
 typedef struct DimExpr {
   const char *sym;   /* symbol name, or NULL for a literal */
   int64_t lit;
+  Expr *poly;        /* else a polynomial (`N*D + 1`): + - * over literals and symbols */
   SrcLoc loc;
 } DimExpr;
 
@@ -262,5 +265,18 @@ bool sema_is_builtin(const char *name);
 bool sema_lower_builtin(Sema *s, const Expr *e, Val *out);
 /* The builtin name closest to name within max_distance, or NULL. */
 const char *sema_closest_builtin(const char *name, int *max_distance);
+
+/* shape.c: size symbols as values, dims as polynomials, the shape builtins. */
+/* The symbol id if name is a size symbol the function's parameters bind, else -1. */
+int sema_fn_symbol(Sema *s, const char *name);
+/* Reports (what: "let", "parameter") a name that is a size symbol of the function. */
+bool sema_check_not_symbol(Sema *s, const char *name, SrcLoc at, const char *what);
+/* e names a size symbol of the function: *out is its extent (i64). */
+bool sema_size_symbol(Sema *s, const Expr *e, Val *out);
+/* e as a dim (+ - * over literals and symbols); bound: only the function's symbols. */
+bool sema_dim_of_expr(Sema *s, const Expr *e, bool bound, Dim *out);
+bool sema_lower_shape_builtin(Sema *s, const Expr *e, Val *out);
+/* The i-th shape builtin's name, NULL past the last. */
+const char *sema_shape_builtin_name(int i);
 
 #endif /* TEXC_FRONTEND_H */

@@ -176,7 +176,7 @@ enum OpFlags {
   F_BUILTIN = 1 << 5,
 };
 typedef enum AttrKind { ATTR_NONE, ATTR_INDEX, ATTR_VALUE, ATTR_DIM, ATTR_AXES, ATTR_REDUCE, ATTR_CALLEE } AttrKind;
-typedef enum ShapeRule { SHAPE_LEAF, SHAPE_SAME, SHAPE_BROADCAST, SHAPE_TRANSPOSE, SHAPE_REDUCE, SHAPE_MATMUL } ShapeRule;
+typedef enum ShapeRule { SHAPE_LEAF, SHAPE_SAME, SHAPE_BROADCAST, SHAPE_TRANSPOSE, SHAPE_REDUCE, SHAPE_MATMUL, SHAPE_RESHAPE } ShapeRule;
 /* Result dtype and operand constraint. */
 typedef enum DTypeRule {
   DTR_ATTR,   /* given by the node (param, const, cast, call) */
@@ -321,6 +321,9 @@ IrNode *ir_broadcast(IrModule *m, IrFunc *f, IrNode *a, int rank, const Dim *sha
 IrNode *ir_transpose(IrModule *m, IrFunc *f, IrNode *a, const int64_t *perm, SrcLoc loc);
 IrNode *ir_reduce(IrModule *m, IrFunc *f, Op op, IrNode *a, unsigned axis_mask, bool keepdims, SrcLoc loc);
 IrNode *ir_matmul(IrModule *m, IrFunc *f, IrNode *a, IrNode *b, SrcLoc loc);
+IrNode *ir_reshape(IrModule *m, IrFunc *f, IrNode *a, int rank, const Dim *shape, SrcLoc loc);
+/* The element count of a shape, as a dim. */
+Dim ir_numel(IrModule *m, int rank, const Dim *shape);
 
 /* Shape inference by op_info[op].shape for a node with its args and attrs set;
  * false if the operands do not fit (ir_verify reports it). */
@@ -372,6 +375,8 @@ IrNode *irb_reduce(IrBuilder *ib, Op op, IrNode *x, unsigned mask, bool keepdims
 IrNode *irb_transpose(IrBuilder *ib, IrNode *x, const int64_t *perm);
 IrNode *irb_t(IrBuilder *ib, IrNode *x);
 IrNode *irb_matmul(IrBuilder *ib, IrNode *a, IrNode *b);
+/* x with like's shape (no node if the shapes are equal). */
+IrNode *irb_reshape_like(IrBuilder *ib, IrNode *x, const IrNode *like);
 IrNode *irb_add(IrBuilder *ib, IrNode *a, IrNode *b);
 IrNode *irb_or_zeros(IrBuilder *ib, IrNode *x, const IrNode *like);
 /* Calls callee with args; writes one value per callee result into results

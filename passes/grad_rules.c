@@ -119,6 +119,7 @@ static IrNode *unreduce(IrBuilder *ib, IrNode *y, IrNode *ct) {
       axes[j++] = a;
   return irb_bcast_axes(ib, ct, x->rank, x->shape, axes);
 }
+static IrNode *vjp_reshape(IrBuilder *ib, IrNode *y, int i, IrNode *ct) { return irb_reshape_like(ib, ct, X(0)); }
 static IrNode *vjp_sum(IrBuilder *ib, IrNode *y, int i, IrNode *ct) { return unreduce(ib, y, ct); }
 /* The maxima of reduce_max/min share the cotangent evenly. */
 static IrNode *extremum_mask(IrBuilder *ib, IrNode *y, IrNode **share_of, IrNode *v) {
@@ -182,6 +183,7 @@ const VjpRule vjp_rules[OP_COUNT] = {
     [OP_SELECT] = vjp_select,
     [OP_BROADCAST] = vjp_broadcast,
     [OP_TRANSPOSE] = vjp_transpose,
+    [OP_RESHAPE] = vjp_reshape,
     [OP_SUM] = vjp_sum,
     [OP_RMAX] = vjp_reduce_extremum,
     [OP_RMIN] = vjp_reduce_extremum,
@@ -240,7 +242,7 @@ static IrNode *jvp_by_pass(IrBuilder *ib, IrNode *y, IrNode **t) { ice("%s is di
 static const JvpRule jvp_exceptions[OP_COUNT] = {
     [OP_CAST] = jvp_cast,    [OP_SELECT] = jvp_select,        [OP_BROADCAST] = jvp_same_op,    [OP_TRANSPOSE] = jvp_same_op,
     [OP_SUM] = jvp_same_op,  [OP_RMAX] = jvp_reduce_extremum, [OP_RMIN] = jvp_reduce_extremum, [OP_MATMUL] = jvp_matmul,
-    [OP_CALL] = jvp_by_pass, [OP_PROJ] = jvp_by_pass,
+    [OP_CALL] = jvp_by_pass, [OP_PROJ] = jvp_by_pass,         [OP_RESHAPE] = jvp_same_op,
 };
 
 JvpRule jvp_rule(Op op) {

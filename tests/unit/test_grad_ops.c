@@ -52,10 +52,20 @@ static const struct {
     {OP_TRANSPOSE, "fn f(x: f32[N, K], y: f32[K, N]) -> f32 { return sum(transpose(x) * y) }"},
     {OP_SUM, "fn f(x: f32[N, K, M]) -> f32 {\n"
              "  return sum(tanh(sum(x, axis=1))) * sum(sum(x, axis=-1, keepdims=true) * x) + sum(tanh(sum(x, axis=0)))\n}"},
-    {OP_RMAX, "fn f(x: f32[N, K]) -> f32 { return sum(max(x, axis=1, keepdims=true) * max(x, axis=0, keepdims=true)) + max(x) * sum(max(x, axis=-1)) }"},
-    {OP_RMIN, "fn f(x: f32[N, K]) -> f32 { return sum(min(x, axis=1, keepdims=true) * min(x, axis=0, keepdims=true)) + min(x) * sum(min(x, axis=-1)) }"},
+    {OP_RMAX, "fn f(x: f32[N, K]) -> f32 { return sum(max(x, axis=1, keepdims=true) * max(x, axis=0, keepdims=true)) + max(x) * sum(max(x, "
+              "axis=-1)) }"},
+    {OP_RMIN, "fn f(x: f32[N, K]) -> f32 { return sum(min(x, axis=1, keepdims=true) * min(x, axis=0, keepdims=true)) + min(x) * sum(min(x, "
+              "axis=-1)) }"},
     {OP_MATMUL, "fn f(a: f32[M, K], b: f32[K, N], v: f32[K], w: f32[M]) -> f32 {\n"
                 "  return sum(tanh(a @ b)) + sum((a @ v) * w) + sum(w @ a) * (v @ v)\n}"},
+    /* shape ops (frontend/shape.c): reshape in both directions, through a
+     * fused producer and a view; permute of rank 3; squeeze, expand_dims, broadcast_to */
+    {OP_RESHAPE, "fn f(x: f32[N, K], y: f32[K*N]) -> f32 {\n"
+                 "  return sum(tanh(reshape(x * 2.0, N*K)) * y) + sum(reshape(y, (K, N)) * transpose(x)) + sum(reshape(transpose(x), (-1, "
+                 "1)) * reshape(y, (K*N, 1)))\n}"},
+    {OP_TRANSPOSE, "fn f(x: f32[N, K, M], y: f32[M, N, K]) -> f32 { return sum(tanh(permute(x, axes=(2, 0, 1))) * y) }"},
+    {OP_BROADCAST, "fn f(x: f32[N, 1, K], y: f32[N, K]) -> f32 {\n"
+                   "  return sum(tanh(squeeze(x, axis=1)) * y) + sum(broadcast_to(x, (2, N, 3, K)) * expand_dims(y, axis=1))\n}"},
     {OP_CALL, "fn g(x: f32[N], y: f32[N]) -> f32[N] { return x * tanh(y) }\n"
               "fn f(x: f32[N], y: f32[N]) -> f32 { return sum(g(x, y) * g(y, x)) }"},
 };
