@@ -77,13 +77,10 @@ static void expect(const char *name, const char *src, const char *args, int want
   static char out[1 << 16];
   int rc = run_texc(src, args, out, sizeof out);
   if (rc != want || (text && !strstr(out, text)))
-    fail_msg("%s: texc %s exited %d (want %d%s%s):\n%.2000s", name, args, rc, want, text ? ", printing " : "",
-             text ? text : "", out);
+    fail_msg("%s: texc %s exited %d (want %d%s%s):\n%.2000s", name, args, rc, want, text ? ", printing " : "", text ? text : "", out);
 }
 
-static void expect_grad_ok(const char *name, const char *src) {
-  expect(name, src, "check-grad %s f --jvp", 0, "check-grad: ok");
-}
+static void expect_grad_ok(const char *name, const char *src) { expect(name, src, "check-grad %s f --jvp", 0, "check-grad: ok"); }
 
 /* ---- a matrix product fed a constant ---------------------------------------- */
 
@@ -93,14 +90,23 @@ static void test_matmul_of_broadcast_constant(void **state) {
    * gradient matmul: it must be materialised, not left out of the kernel */
   expect_grad_ok("sum(b @ c)", "fn f(b: f64[3, 4], c: f64[4, 5]) -> f64 { return sum(b @ c) }");
   expect("sum(b @ c) --grad", "fn f(b: f32[N, K], c: f32[K, M]) -> f32 { return sum(b @ c) }", "--grad f %s -o /dev/null", 0, NULL);
-  expect_grad_ok("sum(r @ A @ c)",
-                 "fn f(A: f64[N, N], r: f64[M, N], c: f64[N, K]) -> f64 { return sum(r @ A @ c) }");
+  expect_grad_ok("sum(r @ A @ c)", "fn f(A: f64[N, N], r: f64[M, N], c: f64[N, K]) -> f64 { return sum(r @ A @ c) }");
   /* the unused second result's zero cotangent feeds a matmul */
   expect_grad_ok("unused result", "fn two(a: f64[N, K], b: f64[K, M]) -> (f64[N, M], f64[N, M]) {\n"
                                   "  let p = a @ b\n  return p, p * 2.0\n}\n"
                                   "fn f(a: f64[N, K], b: f64[K, M], c: f64[M, J]) -> f64 {\n"
                                   "  let (p, q) = two(a, b)\n  return sum(p @ c)\n}");
   expect_grad_ok("vector seed", "fn f(a: f64[K], b: f64[K, M]) -> f64 { return sum(a @ b) }");
+}
+
+/* ---- a loop extent with a constant term ---------------------------------------- */
+
+static void test_dim_with_constant_term(void **state) {
+  (void)state;
+  /* N*D + 1: the kernel's extent dropped the term 1 (coefficient 1, no
+   * symbol) and LLVM's verifier saw a null operand: an internal error */
+  expect("N*D + 1", "fn f(x: f32[N, D], y: f32[N*D + 1]) -> f32[N*D + 1] { return y * 2.0 }", "%s -o /dev/null", 0, NULL);
+  expect("N + 1", "fn f(x: f32[N], y: f64[N + 1, 2]) -> f64[2, N + 1] { return transpose(y) }", "%s -o /dev/null", 0, NULL);
 }
 
 /* ---- limits: split kernels, dynamic derivation, diagnostics ------------------- */
@@ -184,6 +190,7 @@ static void test_many_symbols(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_matmul_of_broadcast_constant),
+      cmocka_unit_test(test_dim_with_constant_term),
       cmocka_unit_test(test_wide_fusion_splits),
       cmocka_unit_test(test_many_parameters),
       cmocka_unit_test(test_many_symbols),
