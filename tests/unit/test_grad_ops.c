@@ -52,10 +52,8 @@ static const struct {
     {OP_TRANSPOSE, "fn f(x: f32[N, K], y: f32[K, N]) -> f32 { return sum(transpose(x) * y) }"},
     {OP_SUM, "fn f(x: f32[N, K, M]) -> f32 {\n"
              "  return sum(tanh(sum(x, axis=1))) * sum(sum(x, axis=-1, keepdims=true) * x) + sum(tanh(sum(x, axis=0)))\n}"},
-    {OP_RMAX, "fn f(x: f32[N, K]) -> f32 { return sum(max(x, axis=1, keepdims=true) * max(x, axis=0, keepdims=true)) + max(x) * sum(max(x, "
-              "axis=-1)) }"},
-    {OP_RMIN, "fn f(x: f32[N, K]) -> f32 { return sum(min(x, axis=1, keepdims=true) * min(x, axis=0, keepdims=true)) + min(x) * sum(min(x, "
-              "axis=-1)) }"},
+    {OP_RMAX, "fn f(x: f32[N, K]) -> f32 { return sum(max(x, axis=1, keepdims=true) * max(x, axis=0, keepdims=true)) + max(x) * sum(max(x, axis=-1)) }"},
+    {OP_RMIN, "fn f(x: f32[N, K]) -> f32 { return sum(min(x, axis=1, keepdims=true) * min(x, axis=0, keepdims=true)) + min(x) * sum(min(x, axis=-1)) }"},
     {OP_MATMUL, "fn f(a: f32[M, K], b: f32[K, N], v: f32[K], w: f32[M]) -> f32 {\n"
                 "  return sum(tanh(a @ b)) + sum((a @ v) * w) + sum(w @ a) * (v @ v)\n}"},
     /* shape ops (frontend/shape.c): reshape in both directions, through a

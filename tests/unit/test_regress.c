@@ -77,10 +77,13 @@ static void expect(const char *name, const char *src, const char *args, int want
   static char out[1 << 16];
   int rc = run_texc(src, args, out, sizeof out);
   if (rc != want || (text && !strstr(out, text)))
-    fail_msg("%s: texc %s exited %d (want %d%s%s):\n%.2000s", name, args, rc, want, text ? ", printing " : "", text ? text : "", out);
+    fail_msg("%s: texc %s exited %d (want %d%s%s):\n%.2000s", name, args, rc, want, text ? ", printing " : "",
+             text ? text : "", out);
 }
 
-static void expect_grad_ok(const char *name, const char *src) { expect(name, src, "check-grad %s f --jvp", 0, "check-grad: ok"); }
+static void expect_grad_ok(const char *name, const char *src) {
+  expect(name, src, "check-grad %s f --jvp", 0, "check-grad: ok");
+}
 
 /* ---- a matrix product fed a constant ---------------------------------------- */
 
@@ -90,7 +93,8 @@ static void test_matmul_of_broadcast_constant(void **state) {
    * gradient matmul: it must be materialised, not left out of the kernel */
   expect_grad_ok("sum(b @ c)", "fn f(b: f64[3, 4], c: f64[4, 5]) -> f64 { return sum(b @ c) }");
   expect("sum(b @ c) --grad", "fn f(b: f32[N, K], c: f32[K, M]) -> f32 { return sum(b @ c) }", "--grad f %s -o /dev/null", 0, NULL);
-  expect_grad_ok("sum(r @ A @ c)", "fn f(A: f64[N, N], r: f64[M, N], c: f64[N, K]) -> f64 { return sum(r @ A @ c) }");
+  expect_grad_ok("sum(r @ A @ c)",
+                 "fn f(A: f64[N, N], r: f64[M, N], c: f64[N, K]) -> f64 { return sum(r @ A @ c) }");
   /* the unused second result's zero cotangent feeds a matmul */
   expect_grad_ok("unused result", "fn two(a: f64[N, K], b: f64[K, M]) -> (f64[N, M], f64[N, M]) {\n"
                                   "  let p = a @ b\n  return p, p * 2.0\n}\n"
