@@ -61,6 +61,11 @@ bool sema_dim_of_expr(Sema *s, const Expr *e, bool bound, Dim *out) {
     return *out = dim_sym(t, e->name), true;
   }
   Dim a, b;
+  if (e->kind == E_UNARY && e->op == U_NEG) {
+    if (!sema_dim_of_expr(s, e->lhs, bound, &a)) return false;
+    *out = dim_sub(t, dim_lit(t, 0), a);
+    return dim_overflowed(t) ? dim_fail(s, e, "this dim overflows 64-bit integers%s", "") : true;
+  }
   if (e->kind != E_BINARY || (e->op != B_ADD && e->op != B_SUB && e->op != B_MUL))
     return dim_fail(s, e, "a dim is an integer polynomial over size symbols: literals and symbols with + - *%s", "");
   if (!sema_dim_of_expr(s, e->lhs, bound, &a) || !sema_dim_of_expr(s, e->rhs, bound, &b)) return false;
@@ -73,7 +78,7 @@ bool sema_dim_of_expr(Sema *s, const Expr *e, bool bound, Dim *out) {
 static bool dim_nonnegative(Sema *s, Dim d, SrcLoc at) {
   int64_t v;
   if (!dim_is_lit(d, &v) || v >= 0) return true;
-  sema_error(s, at, "this dim is %lld; extents are at least 0", (long long)v);
+  sema_error(s, at, "this dim is %lld; extents are at least 0 (-1 in reshape() infers one dim)", (long long)v);
   return false;
 }
 
@@ -112,7 +117,11 @@ static bool shape_arg(Sema *s, const Expr *e, DType want, bool infer, int *rank,
   *rank = n;
   for (int d = 0; d < n; d++) {
     const Expr *de = e->kind == E_TUPLE ? e->args[d].value : e;
-    if (infer && de->kind == E_UNARY && de->op == U_NEG && de->lhs->kind == E_INT && de->lhs->ival == 1 && *inferred < 0) {
+    if (infer && de->kind == E_UNARY && de->op == U_NEG && de->lhs->kind == E_INT && de->lhs->ival == 1) {
+      if (*inferred >= 0) {
+        sema_error(s, de->loc, "only one dim can be -1 (inferred)");
+        return false;
+      }
       *inferred = d;
       shape[d] = dim_lit(s->m->dims, 1);
       continue;
@@ -262,7 +271,7 @@ static Val lower_full(Sema *s, const Expr *e, const ShapeBuiltin *b, const Shape
   if (v.poison) return v;
   if (v.node->dtype != t->type->dtype) {
     char tb[256];
-    sema_error(s, a->pos[1]->loc, "full() of %s takes a %s value, got %s; cast first", dtype_names[t->type->dtype],
+    sema_error(s, a->pos[1]->loc, "full() of type %s takes a value of dtype %s, got %s; cast first", dtype_names[t->type->dtype],
                dtype_names[t->type->dtype], sema_type_text(s, v.node, tb, sizeof tb));
     return sema_poison();
   }
