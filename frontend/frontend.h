@@ -7,6 +7,7 @@
  *   sema.c     names, dtypes, symbolic shapes, broadcasting; lowers to IR
  *   builtins.c the builtins: sugar over IR ops (mean, softmax, ...) and the
  *              differentiation builtins (grad, value_and_grad, vjp, jvp)
+ *   shape.c    size symbols as values, polynomial dims, the shape builtins
  *   main.c     the texc command line
  */
 #ifndef TEXC_FRONTEND_H
