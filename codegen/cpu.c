@@ -62,7 +62,7 @@ static LLVMValueRef emit_dim(KEmit *e, Dim d) {
   if (dim_is_lit(d, &v)) return i64c(e, v);
   LLVMValueRef sum = NULL;
   for (int t = 0; t < d->nterms; t++) {
-    LLVMValueRef term = d->terms[t].coef != 1 ? i64c(e, d->terms[t].coef) : NULL;
+    LLVMValueRef term = d->terms[t].coef != 1 || d->terms[t].nfactors == 0 ? i64c(e, d->terms[t].coef) : NULL;
     for (int f = 0; f < d->terms[t].nfactors; f++)
       for (int p = 0; p < d->terms[t].factors[f].pow; p++) {
         LLVMValueRef s = e->sym_val[e->g->abi_sym[d->terms[t].factors[f].sym]];

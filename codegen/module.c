@@ -28,7 +28,7 @@ static MetaTypes meta_types(Cg *cg) {
   LLVMTypeRef p = cg->ptr, i32 = cg->i32, i16 = LLVMInt16TypeInContext(cg->ctx), i8 = cg->i8;
   t.dimexpr = struct_of(cg, (LLVMTypeRef[]){p, i32}, 2);
   t.param = struct_of(cg, (LLVMTypeRef[]){p, i8, i8, i16, p}, 5);
-  t.func = struct_of(cg, (LLVMTypeRef[]){p, p, i32, i32, p, i32, p, i32, p}, 9);
+  t.func = struct_of(cg, (LLVMTypeRef[]){p, p, i32, i32, p, i32, p, i32, p, p}, 10);
   t.module = struct_of(cg, (LLVMTypeRef[]){i32, p, p, p, p, p, p, i32, p}, 9);
   t.step = struct_of(cg, (LLVMTypeRef[]){p, t.dimexpr, p, i32, p, i32}, 6);
   t.check = struct_of(cg, (LLVMTypeRef[]){p, p, p, i32, i32, t.dimexpr}, 6);
@@ -56,16 +56,10 @@ static LLVMValueRef array_global(Cg *cg, LLVMTypeRef elem, LLVMValueRef *items, 
   return private_global(cg, LLVMConstArray2(elem, items, (uint64_t)n), name);
 }
 
-/* A dim as texrt bytecode over the function's symbols (texrt.h). */
-static LLVMValueRef dim_expr(Cg *cg, const MetaTypes *t, Dim d) {
-  size_t cap = 2;
-  for (int i = 0; i < d->nterms; i++) {
-    cap += 3 + 2; /* a coefficient, the add */
-    for (int f = 0; f < d->terms[i].nfactors; f++) cap += 3 * (size_t)d->terms[i].factors[f].pow;
-  }
-  LLVMValueRef *code = tex_calloc(cap, sizeof(LLVMValueRef));
+/* Words of the texrt bytecode of d (texrt.h), at most dim_words(NULL, d). */
+static int dim_code(Cg *cg, Dim d, LLVMValueRef *code) {
   int n = 0;
-#define EMIT(v) (code[n++] = LLVMConstInt(cg->i64, (unsigned long long)(int64_t)(v), 1))
+#define EMIT(v) (code ? (code[n] = LLVMConstInt(cg->i64, (unsigned long long)(int64_t)(v), 1)) : NULL, n++)
   if (d->nterms == 0) EMIT(TEX_DIM_LIT), EMIT(0);
   for (int i = 0; i < d->nterms; i++) {
     const DimTerm *term = &d->terms[i];
@@ -82,10 +76,21 @@ static LLVMValueRef dim_expr(Cg *cg, const MetaTypes *t, Dim d) {
     if (i > 0) EMIT(TEX_DIM_ADD);
   }
 #undef EMIT
-  LLVMValueRef arr = private_global(cg, LLVMConstArray2(cg->i64, code, (uint64_t)n), "dim");
-  tex_free(code);
-  return LLVMConstNamedStruct(t->dimexpr, (LLVMValueRef[]){arr, c32(cg, n)}, 2);
+  return n;
 }
+
+/* a, or a == b when b is given (an assertion), as texrt bytecode. */
+static LLVMValueRef dim_expr2(Cg *cg, const MetaTypes *t, Dim a, Dim b) {
+  int na = dim_code(cg, a, NULL), nb = b ? dim_code(cg, b, NULL) + 1 : 0;
+  LLVMValueRef *code = tex_calloc((size_t)(na + nb), sizeof(LLVMValueRef));
+  dim_code(cg, a, code);
+  if (b) dim_code(cg, b, code + na), code[na + nb - 1] = LLVMConstInt(cg->i64, TEX_DIM_EQ, 1);
+  LLVMValueRef arr = private_global(cg, LLVMConstArray2(cg->i64, code, (uint64_t)(na + nb)), "dim");
+  tex_free(code);
+  return LLVMConstNamedStruct(t->dimexpr, (LLVMValueRef[]){arr, c32(cg, na + nb)}, 2);
+}
+
+static LLVMValueRef dim_expr(Cg *cg, const MetaTypes *t, Dim d) { return dim_expr2(cg, t, d, NULL); }
 
 static LLVMValueRef dims_array(Cg *cg, const MetaTypes *t, int rank, const Dim *shape) {
   LLVMValueRef items[IR_MAX_RANK];
@@ -100,6 +105,33 @@ static LLVMValueRef param_info(Cg *cg, const MetaTypes *t, const char *name, con
   return LLVMConstNamedStruct(t->param, f, 5);
 }
 
+/* The call-time assertions of f: each reshape whose element counts are not
+ * provably equal asserts them equal (once per pair), with a note naming the
+ * reshape for the runtime's message. */
+static int reshape_asserts(Cg *cg, const MetaTypes *t, IrFunc *f, LLVMValueRef **exprs, LLVMValueRef **notes) {
+  int n = 0;
+  Dim(*seen)[2] = tex_calloc((size_t)f->body.len + 1, sizeof *seen);
+  *exprs = tex_calloc((size_t)f->body.len + 1, sizeof(LLVMValueRef));
+  *notes = tex_calloc((size_t)f->body.len + 1, sizeof(LLVMValueRef));
+  for (int i = 0; i < f->body.len; i++) {
+    const IrNode *r = f->body.items[i], *x = r->nargs ? r->args[0] : NULL;
+    if (r->op != OP_RESHAPE) continue;
+    Dim from = ir_numel(cg->m, x->rank, x->shape), to = ir_numel(cg->m, r->rank, r->shape);
+    bool dup = from == to;
+    for (int j = 0; j < n && !dup; j++) dup = (seen[j][0] == from && seen[j][1] == to) || (seen[j][0] == to && seen[j][1] == from);
+    if (dup) continue;
+    char tx[256], tr[256], note[700];
+    ir_type_snprint(cg->m, x->dtype, x->rank, x->shape, tx, sizeof tx);
+    ir_type_snprint(cg->m, r->dtype, r->rank, r->shape, tr, sizeof tr);
+    snprintf(note, sizeof note, "reshape at %s:%d:%d from %s to %s", r->loc.file ? r->loc.file : "?", r->loc.line, r->loc.col, tx, tr);
+    seen[n][0] = from, seen[n][1] = to;
+    (*notes)[n] = cstring(cg, note);
+    (*exprs)[n++] = dim_expr2(cg, t, from, to);
+  }
+  tex_free(seen);
+  return n;
+}
+
 static LLVMValueRef func_info(Cg *cg, const MetaTypes *t, const KProgram *p, const char *symbol) {
   IrFunc *f = p->func;
   LLVMValueRef params[TEX_MAX_ARGS], names[TEX_MAX_SYMS];
@@ -110,16 +142,21 @@ static LLVMValueRef func_info(Cg *cg, const MetaTypes *t, const KProgram *p, con
     params[i] = param_info(cg, t, in ? f->params[i]->name : f->result_names[i - p->ninputs], &p->bufs[i], role);
   }
   for (int s = 0; s < p->nsyms; s++) names[s] = cstring(cg, dim_symbol_name(cg->m->dims, p->syms[s]));
-  LLVMValueRef fields[9] = {cstring(cg, f->name),
-                            cstring(cg, symbol),
-                            c32(cg, p->nparams),
-                            c32(cg, p->ninputs),
-                            array_global(cg, t->param, params, p->nparams, "params"),
-                            c32(cg, p->nsyms),
-                            array_global(cg, cg->ptr, names, p->nsyms, "syms"),
-                            c32(cg, 0),
-                            LLVMConstNull(cg->ptr)};
-  return LLVMConstNamedStruct(t->func, fields, 9);
+  LLVMValueRef *asserts, *notes;
+  int nasserts = reshape_asserts(cg, t, f, &asserts, &notes);
+  LLVMValueRef fields[10] = {cstring(cg, f->name),
+                             cstring(cg, symbol),
+                             c32(cg, p->nparams),
+                             c32(cg, p->ninputs),
+                             array_global(cg, t->param, params, p->nparams, "params"),
+                             c32(cg, p->nsyms),
+                             array_global(cg, cg->ptr, names, p->nsyms, "syms"),
+                             c32(cg, nasserts),
+                             array_global(cg, t->dimexpr, asserts, nasserts, "asserts"),
+                             array_global(cg, cg->ptr, notes, nasserts, "notes")};
+  tex_free(asserts);
+  tex_free(notes);
+  return LLVMConstNamedStruct(t->func, fields, 10);
 }
 
 /* ---- plans and entry points ------------------------------------------------- */

@@ -36,6 +36,8 @@ static void print_binary(FILE *out, const Expr *e) {
   tex_free(spine);
 }
 
+static void print_type(FILE *out, const TypeExpr *t);
+
 static void print_list(FILE *out, const Arg *args, int n) {
   for (int i = 0; i < n; i++) {
     if (i) fputs(", ", out);
@@ -56,6 +58,7 @@ static void print_expr(FILE *out, const Expr *e) {
   case E_BOOL: fputs(e->ival ? "true" : "false", out); break;
   case E_NAME: fputs(e->name, out); break;
   case E_ERROR: fputs("<error>", out); break;
+  case E_TYPE: print_type(out, e->type); break;
   case E_UNARY:
     fprintf(out, "(%s%s", ast_binop_text(e->op), e->op == U_NOT ? " " : "");
     print_expr(out, e->lhs);
@@ -95,7 +98,9 @@ static void print_type(FILE *out, const TypeExpr *t) {
   fputs(dtype_names[t->dtype], out);
   for (int i = 0; i < t->rank; i++) {
     fputs(i ? ", " : "[", out);
-    if (t->dims[i].sym)
+    if (t->dims[i].poly)
+      print_expr(out, t->dims[i].poly);
+    else if (t->dims[i].sym)
       fputs(t->dims[i].sym, out);
     else
       fprintf(out, "%lld", (long long)t->dims[i].lit);

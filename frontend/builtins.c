@@ -619,11 +619,14 @@ static bool find_builtin(const char *name, Builtin *out) {
 
 bool sema_is_builtin(const char *name) {
   Builtin b;
+  for (int i = 0; sema_shape_builtin_name(i); i++)
+    if (strcmp(sema_shape_builtin_name(i), name) == 0) return true;
   return find_builtin(name, &b);
 }
 
 bool sema_lower_builtin(Sema *s, const Expr *e, Val *out) {
   Builtin b;
+  if (sema_lower_shape_builtin(s, e, out)) return true; /* frontend/shape.c */
   if (!find_builtin(e->name, &b)) return false;
   *out = b.lower(s, e, &b);
   return true;
@@ -637,6 +640,7 @@ const char *sema_closest_builtin(const char *name, int *max_distance) {
     if (d_ > 0 && d_ <= *max_distance) best = (cand), *max_distance = d_;                                                                  \
   } while (0)
   for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++) CONSIDER(builtins[i].name);
+  for (int i = 0; sema_shape_builtin_name(i); i++) CONSIDER(sema_shape_builtin_name(i));
   for (int i = 0; i < OP_COUNT; i++)
     if (op_info[i].flags & F_BUILTIN) CONSIDER(op_info[i].name);
 #undef CONSIDER

@@ -7,6 +7,7 @@
  *   sema.c     names, dtypes, symbolic shapes, broadcasting; lowers to IR
  *   builtins.c the builtins: sugar over IR ops (mean, softmax, ...) and the
  *              differentiation builtins (grad, value_and_grad, vjp, jvp)
+ *   shape.c    size symbols as values, polynomial dims, the shape builtins
  *   main.c     the texc command line
  */
 #ifndef TEXC_FRONTEND_H
@@ -29,6 +30,7 @@ typedef enum ExprKind {
   E_SLICE,   /* lhs:rhs:step inside a subscript; each part may be NULL */
   E_REDUCE,  /* name[args...] lhs: a reduction in index notation, `sum[k] x[i, k]` */
   E_LIST,    /* [args...]: an array literal */
+  E_TYPE,  /* an array type as an argument: zeros(f32[N, 3]) */
   E_ERROR,
 } ExprKind;
 
@@ -70,11 +72,13 @@ struct Expr {
   double fval;       /* E_FLOAT */
   int nargs;         /* E_CALL; E_TUPLE `(a, b)`: its elements (unnamed) */
   Arg *args;
+  struct TypeExpr *type; /* E_TYPE */
 };
 
 typedef struct DimExpr {
   const char *sym;   /* symbol name, or NULL for a literal */
   int64_t lit;
+  Expr *poly;        /* else a polynomial (`N*D + 1`): + - * over literals and symbols */
   SrcLoc loc;
 } DimExpr;
 
@@ -284,10 +288,10 @@ Val sema_lower_take(Sema *s, const Expr *e);
 Val sema_lower_one_hot(Sema *s, const Expr *e);
 Val sema_lower_index_add(Sema *s, const Expr *e);
 Val sema_lower_scatter_add(Sema *s, const Expr *e);
+/* The function being lowered (not a region's body). */
+IrFunc *sema_enclosing_fn(Sema *s);
 /* A name bound outside the region whose body is being lowered. */
 Val sema_gen_name(Sema *s, const Expr *e, Val v);
-/* A size written as an expression of literals and size symbols. */
-bool sema_dim_of_expr(Sema *s, const Expr *e, Dim *out);
 
 /* builtins.c: the surface builtins (rows of one table) and the elementwise
  * ops flagged F_BUILTIN in ops.def. */
@@ -296,5 +300,18 @@ bool sema_is_builtin(const char *name);
 bool sema_lower_builtin(Sema *s, const Expr *e, Val *out);
 /* The builtin name closest to name within max_distance, or NULL. */
 const char *sema_closest_builtin(const char *name, int *max_distance);
+
+/* shape.c: size symbols as values, dims as polynomials, the shape builtins. */
+/* The symbol id if name is a size symbol the function's parameters bind, else -1. */
+int sema_fn_symbol(Sema *s, const char *name);
+/* Reports (what: "let", "parameter") a name that is a size symbol of the function. */
+bool sema_check_not_symbol(Sema *s, const char *name, SrcLoc at, const char *what);
+/* e names a size symbol of the function: *out is its extent (i64). */
+bool sema_size_symbol(Sema *s, const Expr *e, Val *out);
+/* e as a dim (+ - * over literals and symbols); bound: only the function's symbols. */
+bool sema_dim_of_expr(Sema *s, const Expr *e, bool bound, Dim *out);
+bool sema_lower_shape_builtin(Sema *s, const Expr *e, Val *out);
+/* The i-th shape builtin's name, NULL past the last. */
+const char *sema_shape_builtin_name(int i);
 
 #endif /* TEXC_FRONTEND_H */

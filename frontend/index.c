@@ -42,43 +42,7 @@ struct SemaGen {
 
 /* ---- dims written as expressions ------------------------------------------ */
 
-static bool is_size_symbol(Sema *s, const char *name) {
-  IrFunc *f = s->gen ? s->gen->outer : s->fn;
-  for (int i = 0; i < f->nparams; i++)
-    for (int a = 0; a < f->params[i]->rank; a++) {
-      int sym = dim_as_sym(f->params[i]->shape[a]);
-      if (sym >= 0 && strcmp(dim_symbol_name(s->m->dims, sym), name) == 0) return true;
-    }
-  return false;
-}
-
-/* An integer expression of literals and size symbols (a range, a slice
- * bound) as a dim; false (reported) if it is anything else. */
-bool sema_dim_of_expr(Sema *s, const Expr *e, Dim *out) {
-  DimTable *t = s->m->dims;
-  Dim a, b;
-  switch (e->kind) {
-  case E_INT: *out = dim_lit(t, e->ival); return true;
-  case E_NAME:
-    if (!sema_lookup(s, e->name) && is_size_symbol(s, e->name)) return *out = dim_sym(t, e->name), true;
-    break;
-  case E_UNARY:
-    if (e->op == U_NEG && sema_dim_of_expr(s, e->lhs, &a)) return *out = dim_sub(t, dim_lit(t, 0), a), true;
-    return false;
-  case E_BINARY:
-    if (e->op != B_ADD && e->op != B_SUB && e->op != B_MUL) break;
-    if (!sema_dim_of_expr(s, e->lhs, &a) || !sema_dim_of_expr(s, e->rhs, &b)) return false;
-    *out = e->op == B_ADD ? dim_add(t, a, b) : e->op == B_SUB ? dim_sub(t, a, b) : dim_mul(t, a, b);
-    if (dim_overflowed(t)) {
-      sema_error(s, e->loc, "this size overflows 64 bits");
-      return false;
-    }
-    return true;
-  default: break;
-  }
-  sema_error(s, e->loc, "expected a size known at compile time: integers and size symbols with + - *");
-  return false;
-}
+IrFunc *sema_enclosing_fn(Sema *s) { return s->gen ? s->gen->outer : s->fn; }
 
 /* True if d >= 0 for every value of its symbols (sizes are >= 0). */
 static bool dim_nonneg(Dim d) {
@@ -254,12 +218,13 @@ static bool add_var(Sema *s, SemaGen *g, const Expr *e) {
   Dim extent = NULL;
   if (e->kind == E_BINARY && e->op == B_LT) {
     name = e->lhs;
-    if (!sema_dim_of_expr(s, e->rhs, &extent)) return false;
+    if (!sema_dim_of_expr(s, e->rhs, true, &extent)) return false;
   }
   if (name->kind != E_NAME) {
     sema_error(s, e->loc, "expected an index variable, `i`, or one with its range, `i < N`");
     return false;
   }
+  if (!sema_check_not_symbol(s, name->name, name->loc, "index variable")) return false;
   for (int k = 0; k < g->nvars; k++)
     if (strcmp(g->var[k].name, name->name) == 0) {
       sema_error(s, name->loc, "index variable '%s' appears twice", name->name);
@@ -390,7 +355,7 @@ static bool literal_step(Sema *s, const Expr *e, int64_t *step) {
 
 /* A slice bound: negative literals count from the end, as in NumPy. */
 static bool slice_bound(Sema *s, const Expr *e, Dim extent, Dim *out) {
-  if (!sema_dim_of_expr(s, e, out)) return false;
+  if (!sema_dim_of_expr(s, e, true, out)) return false;
   int64_t v;
   if (dim_is_lit(*out, &v) && v < 0) *out = dim_add(s->m->dims, extent, *out);
   return true;
@@ -701,7 +666,7 @@ Val sema_lower_one_hot(Sema *s, const Expr *e) {
   GArgs ga;
   Dim k;
   if (!gather_args(s, e, 2, false, &ga) || !array_arg(s, e, &ga.pos[0], 0, true)) return sema_poison();
-  if (!sema_dim_of_expr(s, e->args[1].value, &k)) return sema_poison();
+  if (!sema_dim_of_expr(s, e->args[1].value, true, &k)) return sema_poison();
   IrNode *y = ga.pos[0].node;
   if (y->rank + 1 > IR_MAX_RANK) {
     sema_error(s, e->loc, "the result would have %d axes; arrays have at most %d", y->rank + 1, IR_MAX_RANK);

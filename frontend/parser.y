@@ -132,6 +132,7 @@ static FnDecl *fn_decl(Lexer *lx, const char *name, YYLTYPE at, Param *params, i
 %type <arg> arg
 %type <dims> dims
 %type <dim> dim
+%type <expr> dimsum dimprod dimatom
 %type <type> type
 %type <params> params paramlist
 %type <param> param
@@ -228,10 +229,32 @@ dims
   | dims ',' dim       { $$ = $1; APPEND(lx->arena, $$.items, $$.n, $$.cap, DimExpr, $3); }
   ;
 
-/* dim: INT | NAME */
+/* dim: an integer polynomial over size symbols: INT | NAME | dim ('+' | '-' | '*') dim | '(' dim ')' */
 dim
-  : INT                { $$.sym = NULL; $$.lit = $1; $$.loc = LOC(@1); }
-  | IDENT              { $$.sym = $1; $$.lit = 0; $$.loc = LOC(@1); }
+  : dimsum {
+      memset(&$$, 0, sizeof $$);
+      $$.loc = LOC(@1);
+      if ($1->kind == E_INT) $$.lit = $1->ival;
+      else if ($1->kind == E_NAME) $$.sym = $1->name;
+      else $$.poly = $1;
+    }
+  ;
+
+dimsum
+  : dimprod
+  | dimsum '+' dimprod { $$ = binary(lx, B_ADD, $1, $3, @2); }
+  | dimsum '-' dimprod { $$ = binary(lx, B_SUB, $1, $3, @2); }
+  ;
+
+dimprod
+  : dimatom
+  | dimprod '*' dimatom { $$ = binary(lx, B_MUL, $1, $3, @2); }
+  ;
+
+dimatom
+  : INT                { $$ = ast_expr(lx->arena, E_INT, LOC(@1)); $$->ival = $1; }
+  | IDENT              { $$ = ast_expr(lx->arena, E_NAME, LOC(@1)); $$->name = $1; }
+  | '(' dimsum ')'     { $$ = $2; }
   ;
 
 stmts
@@ -305,7 +328,7 @@ expr
     }
   ;
 
-/* primary: literal | NAME | NAME '(' args ')' | DTYPE '(' args ')' | 'grad' '(' args ')'
+/* primary: literal | NAME | NAME '(' args ')' | DTYPE '(' args ')' | DTYPE '[' dims ']' | 'grad' '(' args ')'
  *        | '(' expr ')' | '(' expr ',' expr (',' expr)* ')'
  * A tuple `(a, b)` is only meaningful as wrt=(a, b); sema says so elsewhere. */
 primary
@@ -315,6 +338,11 @@ primary
   | IDENT              { $$ = ast_expr(lx->arena, E_NAME, LOC(@1)); $$->name = $1; }
   | IDENT '(' args ')' { $$ = call(lx, $1, $3.items, $3.n, @1); }
   | DTYPE '(' args ')' { $$ = call(lx, dtype_names[$1], $3.items, $3.n, @1); }
+  | DTYPE '[' dims ']' { /* a type as an argument: zeros(f32[N, 3]) */
+      $$ = ast_expr(lx->arena, E_TYPE, LOC(@1));
+      $$->type = ARENA_NEW(lx->arena, TypeExpr);
+      *$$->type = (TypeExpr){(DType)$1, $3.n, $3.items, LOC(@1)};
+    }
   | GRAD '(' args ')'  { $$ = call(lx, "grad", $3.items, $3.n, @1); }
   | '(' expr ')'       { $$ = $2; }
   | primary '[' subs ']' {

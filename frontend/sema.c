@@ -633,6 +633,8 @@ static Val lower_name(Sema *s, const Expr *e) {
     v.loc = e->loc; /* errors about a use point at the use */
     return s->gen ? sema_gen_name(s, e, v) : v;
   }
+  Val sym;
+  if (sema_size_symbol(s, e, &sym)) return sym; /* frontend/shape.c */
   if (s->decl->had_syntax_error) return sema_poison(); /* maybe a dropped `let` */
   const char *hint = suggest(s, e->name);
   if (hint)
@@ -653,7 +655,7 @@ static Val lower_kind(Sema *s, const Expr *e) {
   case E_BINARY: return lower_binary(s, e);
   case E_CALL: return lower_call(s, e);
   case E_TUPLE:
-    sema_error(s, e->loc, "a list in parentheses is not a value; it only names parameters, as in wrt=(W, b)");
+    sema_error(s, e->loc, "a list in parentheses is not a value; it only names parameters (wrt=(W, b)) or dims (reshape(x, (N, D)))");
     return sema_poison();
   case E_INDEX: return sema_lower_index(s, e);
   case E_REDUCE: return sema_lower_reduce(s, e);
@@ -661,6 +663,7 @@ static Val lower_kind(Sema *s, const Expr *e) {
   case E_SLICE:
     sema_error(s, e->loc, "a slice a:b only appears inside brackets, x[a:b]");
     return sema_poison();
+  case E_TYPE: sema_error(s, e->loc, "a type is not a value; it only gives a shape, as in zeros(f32[N, 3])"); return sema_poison();
   case E_ERROR: return sema_poison();
   }
   ice("bad expression kind %d", e->kind);
@@ -698,6 +701,10 @@ static bool lower_type(Sema *s, const TypeExpr *t, int *rank, Dim *shape) {
   *rank = t->rank;
   int64_t bytes = dtype_sizes[t->dtype];
   for (int d = 0; d < t->rank; d++) {
+    if (t->dims[d].poly) { /* frontend/shape.c; its symbols are checked with the signature */
+      if (!sema_dim_of_expr(s, t->dims[d].poly, false, &shape[d])) return false;
+      continue;
+    }
     shape[d] = t->dims[d].sym ? dim_sym(s->m->dims, t->dims[d].sym) : dim_lit(s->m->dims, t->dims[d].lit);
     if (!t->dims[d].sym && __builtin_mul_overflow(bytes, t->dims[d].lit, &bytes)) { /* no call could pass it */
       sema_error(s, t->dims[d].loc, "this array would have more than 2^63 bytes");
@@ -712,6 +719,29 @@ static bool symbol_bound_by_params(IrFunc *f, int sym) {
     for (int d = 0; d < f->params[i]->rank; d++)
       if (dim_as_sym(f->params[i]->shape[d]) == sym) return true;
   return false;
+}
+
+/* A dim written as a polynomial (`N*D`) binds nothing: every symbol in it
+ * must be bound by some parameter dim that is just that symbol. */
+static bool poly_dims_bound(Sema *s, IrFunc *f, const TypeExpr *t, const Dim *shape) {
+  for (int a = 0; a < t->rank; a++) {
+    int64_t v;
+    if (!t->dims[a].poly) continue;
+    if (dim_is_lit(shape[a], &v) && v < 0) {
+      sema_error(s, t->dims[a].loc, "this dim is %lld; extents are at least 0", (long long)v);
+      return false;
+    }
+    for (int i = 0; i < shape[a]->nterms; i++)
+      for (int k = 0; k < shape[a]->terms[i].nfactors; k++) {
+        int sym = shape[a]->terms[i].factors[k].sym;
+        if (symbol_bound_by_params(f, sym)) continue;
+        sema_error(s, t->dims[a].loc,
+                   "size symbol '%s' is bound by no parameter; a symbol gets its value from a parameter dim that is just the symbol",
+                   dim_symbol_name(s->m->dims, sym));
+        return false;
+      }
+  }
+  return true;
 }
 
 /* The limits a function's signature must keep (frontend.h). */
@@ -757,6 +787,7 @@ static bool lower_params(Sema *s, const FnDecl *d, IrFunc *f) {
     if (!lower_type(s, &p->type, &rank, shape)) ok = false, rank = 0;
     ir_param(s->m, f, p->name, p->type.dtype, rank, shape, p->loc)->inout = is_inout(d, i);
   }
+  for (int i = 0; ok && i < d->nparams; i++) ok = poly_dims_bound(s, f, &d->params[i].type, f->params[i]->shape);
   return check_signature_limits(s, d, f) && ok;
 }
 
@@ -771,6 +802,7 @@ static bool lower_result_types(Sema *s, const FnDecl *d, IrFunc *f, IrNode **res
       ok = false;
       continue;
     }
+    if (!poly_dims_bound(s, f, t, shape)) ok = false;
     for (int i = 0; i < t->rank; i++) {
       if (!t->dims[i].sym || symbol_bound_by_params(f, dim_symbol(s->m->dims, t->dims[i].sym))) continue;
       sema_error(s, t->dims[i].loc, "result dim '%s' does not appear in any parameter's type, so no call can give it a value",
@@ -845,17 +877,23 @@ static void lower_let_pattern(Sema *s, const Stmt *st) {
   }
   for (int i = 0; i < st->nnames; i++) {
     if (is_wildcard(st->names[i].name)) continue;
-    bind(s, st->names[i].name, !ok ? sema_poison() : v.ntuple ? sema_typed(v.tuple[i]) : v);
+    bool named = sema_check_not_symbol(s, st->names[i].name, st->names[i].loc, "let");
+    bind(s, st->names[i].name, !ok || !named ? sema_poison() : v.ntuple ? sema_typed(v.tuple[i]) : v);
   }
 }
 
 static void lower_let(Sema *s, const Stmt *st) {
-  if (st->nindex)
-    bind(s, st->name, sema_lower_comprehension(s, st));
-  else if (st->nnames)
+  if (st->nindex) {
+    Val v = sema_lower_comprehension(s, st);
+    bind(s, st->name, sema_check_not_symbol(s, st->name, st->loc, "let") ? v : sema_poison());
+    return;
+  }
+  if (st->nnames) {
     lower_let_pattern(s, st);
-  else
-    bind(s, st->name, sema_lower_expr(s, st->value));
+    return;
+  }
+  Val v = sema_lower_expr(s, st->value);
+  bind(s, st->name, sema_check_not_symbol(s, st->name, st->loc, "let") ? v : sema_poison());
 }
 
 static int param_index(const IrFunc *f, const char *name) {
@@ -988,7 +1026,9 @@ static void lower_body(Sema *s, const FnDecl *d, IrFunc *f) {
   clear_scope(s);
   s->updated = tex_calloc((size_t)f->nparams + 1, sizeof(IrNode *));
   IrNode **results = tex_calloc((size_t)(d->nresults + d->nparams) + 1, sizeof(IrNode *));
-  for (int i = 0; i < f->nparams; i++) bind(s, f->params[i]->name, sema_typed(f->params[i]));
+  for (int i = 0; i < f->nparams; i++)
+    bind(s, f->params[i]->name,
+         sema_check_not_symbol(s, f->params[i]->name, f->params[i]->loc, "parameter") ? sema_typed(f->params[i]) : sema_poison());
   bool returned = false, ok = false;
   for (int i = 0; i < d->nstmts; i++) {
     const Stmt *st = &d->stmts[i];

@@ -51,6 +51,9 @@ IrNode *irb_reduce(IrBuilder *ib, Op op, IrNode *x, unsigned mask, bool keepdims
 IrNode *irb_transpose(IrBuilder *ib, IrNode *x, const int64_t *perm) { return ir_transpose(ib->m, ib->f, x, perm, ib->loc); }
 
 IrNode *irb_matmul(IrBuilder *ib, IrNode *a, IrNode *b) { return ir_matmul(ib->m, ib->f, a, b, ib->loc); }
+IrNode *irb_reshape_like(IrBuilder *ib, IrNode *x, const IrNode *like) {
+  return ir_same_shape(x, like) ? x : ir_reshape(ib->m, ib->f, x, like->rank, like->shape, ib->loc);
+}
 
 IrNode *irb_scan(IrBuilder *ib, Op op, IrNode *x, int axis) { return ir_scan(ib->m, ib->f, op, x, axis, ib->loc); }
 

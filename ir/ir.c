@@ -306,6 +306,16 @@ IrNode *ir_scan(IrModule *m, IrFunc *f, Op op, IrNode *a, int axis, SrcLoc loc) 
   return n;
 }
 
+IrNode *ir_reshape(IrModule *m, IrFunc *f, IrNode *a, int rank, const Dim *shape, SrcLoc loc) {
+  return ir_node(m, f, OP_RESHAPE, a->dtype, rank, shape, 1, &a, loc);
+}
+
+Dim ir_numel(IrModule *m, int rank, const Dim *shape) {
+  Dim n = dim_lit(m->dims, 1);
+  for (int i = 0; i < rank; i++) n = dim_mul(m->dims, n, shape[i]);
+  return n;
+}
+
 /* ---- inference (shared by the builder and the verifier) ----------------- */
 
 bool ir_same_shape(const IrNode *a, const IrNode *b) {
@@ -393,6 +403,17 @@ static bool infer_scan(const IrNode *n, int *rank, Dim *shape) {
   return true;
 }
 
+/* A reshape keeps its own shape; element counts that are both literal must
+ * agree (symbolic ones are asserted at call time, codegen/module.c). */
+static bool infer_reshape(IrModule *m, const IrNode *n, int *rank, Dim *shape) {
+  int64_t a, b;
+  if (dim_is_lit(ir_numel(m, n->args[0]->rank, n->args[0]->shape), &a) && dim_is_lit(ir_numel(m, n->rank, n->shape), &b) && a != b)
+    return false;
+  *rank = n->rank;
+  for (int i = 0; i < n->rank; i++) shape[i] = n->shape[i];
+  return true;
+}
+
 bool ir_infer_shape(IrModule *m, const IrNode *n, int *rank, Dim *shape) {
   switch (op_info[n->op].shape) {
   case SHAPE_LEAF:
@@ -410,6 +431,7 @@ bool ir_infer_shape(IrModule *m, const IrNode *n, int *rank, Dim *shape) {
   case SHAPE_REDUCE: return infer_reduce(m, n, rank, shape);
   case SHAPE_MATMUL: return infer_matmul(n, rank, shape);
   case SHAPE_SCAN: return infer_scan(n, rank, shape);
+  case SHAPE_RESHAPE: return infer_reshape(m, n, rank, shape);
   }
   return false;
 }

@@ -177,7 +177,7 @@ enum OpFlags {
 };
 typedef enum AttrKind { ATTR_NONE, ATTR_INDEX, ATTR_VALUE, ATTR_DIM, ATTR_AXES, ATTR_REDUCE, ATTR_CALLEE, ATTR_REGION } AttrKind;
 /* SHAPE_SCAN: the operand's shape, along one axis of it (attr axes[0]). */
-typedef enum ShapeRule { SHAPE_LEAF, SHAPE_SAME, SHAPE_BROADCAST, SHAPE_TRANSPOSE, SHAPE_REDUCE, SHAPE_MATMUL, SHAPE_SCAN } ShapeRule;
+typedef enum ShapeRule { SHAPE_LEAF, SHAPE_SAME, SHAPE_BROADCAST, SHAPE_TRANSPOSE, SHAPE_REDUCE, SHAPE_MATMUL, SHAPE_SCAN, SHAPE_RESHAPE } ShapeRule;
 /* Result dtype and operand constraint. */
 typedef enum DTypeRule {
   DTR_ATTR,   /* given by the node (param, const, cast, call) */
@@ -331,6 +331,9 @@ IrNode *ir_scan(IrModule *m, IrFunc *f, Op op, IrNode *a, int axis, SrcLoc loc);
 /* The broadcast batch dims of a @ b (all but the matrix dims); false if they
  * do not broadcast.  batch has room for IR_MAX_RANK dims. */
 bool ir_matmul_batch(const IrNode *a, const IrNode *b, int *nbatch, Dim *batch);
+IrNode *ir_reshape(IrModule *m, IrFunc *f, IrNode *a, int rank, const Dim *shape, SrcLoc loc);
+/* The element count of a shape, as a dim. */
+Dim ir_numel(IrModule *m, int rank, const Dim *shape);
 
 /* Shape inference by op_info[op].shape for a node with its args and attrs set;
  * false if the operands do not fit (ir_verify reports it). */
@@ -412,6 +415,8 @@ IrNode *irb_transpose(IrBuilder *ib, IrNode *x, const int64_t *perm);
 IrNode *irb_t(IrBuilder *ib, IrNode *x);
 IrNode *irb_matmul(IrBuilder *ib, IrNode *a, IrNode *b);
 IrNode *irb_scan(IrBuilder *ib, Op op, IrNode *x, int axis);
+/* x with like's shape (no node if the shapes are equal). */
+IrNode *irb_reshape_like(IrBuilder *ib, IrNode *x, const IrNode *like);
 IrNode *irb_add(IrBuilder *ib, IrNode *a, IrNode *b);
 IrNode *irb_or_zeros(IrBuilder *ib, IrNode *x, const IrNode *like);
 /* Calls callee with args; writes one value per callee result into results

@@ -120,6 +120,7 @@ static IrNode *unreduce(IrBuilder *ib, IrNode *y, IrNode *ct) {
       axes[j++] = a;
   return irb_bcast_axes(ib, ct, x->rank, x->shape, axes);
 }
+static IrNode *vjp_reshape(IrBuilder *ib, IrNode *y, int i, IrNode *ct) { return irb_reshape_like(ib, ct, X(0)); }
 static IrNode *vjp_sum(IrBuilder *ib, IrNode *y, int i, IrNode *ct) { return unreduce(ib, y, ct); }
 /* The maxima of reduce_max/min share the cotangent evenly. */
 static IrNode *extremum_mask(IrBuilder *ib, IrNode *y, IrNode **share_of, IrNode *v) {
@@ -256,6 +257,7 @@ const VjpRule vjp_rules[OP_COUNT] = {
     [OP_SELECT] = vjp_select,
     [OP_BROADCAST] = vjp_broadcast,
     [OP_TRANSPOSE] = vjp_transpose,
+    [OP_RESHAPE] = vjp_reshape,
     [OP_SUM] = vjp_sum,
     [OP_RMAX] = vjp_reduce_extremum,
     [OP_RMIN] = vjp_reduce_extremum,
@@ -330,6 +332,7 @@ static const JvpRule jvp_exceptions[OP_COUNT] = {
     [OP_PROD] = jvp_prod,
     [OP_CUMSUM] = jvp_same_op,
     [OP_CUMSUM_REV] = jvp_same_op,
+    [OP_RESHAPE] = jvp_same_op,
 };
 
 JvpRule jvp_rule(Op op) {

@@ -82,7 +82,7 @@ static int find_load(const Kernel *k, int buf, const IrNode *x, const int *l) {
   for (int j = 0; j < k->ninputs; j++) {
     const KOperand *o = &k->in[j];
     bool same = o->buf == buf && o->rank == x->rank;
-    for (int a = 0; same && a < x->rank; a++) same = o->loop[a] == (dim_is_one(x->shape[a]) ? -1 : l[a]);
+    for (int a = 0; same && a < x->rank; a++) same = o->shape[a] == x->shape[a] && o->loop[a] == (dim_is_one(x->shape[a]) ? -1 : l[a]);
     for (int i = 0; same && i < k->nbody; i++)
       if (k->body[i].op == OP_PARAM && k->body[i].operand == j) return i;
   }
@@ -496,6 +496,16 @@ static void build_node(Builder *b, const IrNode *n, int buf) {
     ice("no kernel for op %s", op_info[n->op].name);
 }
 
+/* A reshape is its operand's buffer read with the reshape's shape (both are
+ * compact row-major, so the elements are the same): it gets no kernel and
+ * no memory of its own.  An operand without a buffer (a view, a constant)
+ * is materialised once first; reading the alias keeps that buffer alive. */
+static void alias_reshape(Builder *b, const IrNode *n) {
+  const IrNode *x = n->args[0];
+  if (b->buf_of[x->id] < 0) materialise(b, x);
+  b->buf_of[n->id] = b->buf_of[x->id];
+}
+
 /* In-place parameters are written back last, after every kernel that reads
  * them: the value is computed into a temporary and copied at the end.  A
  * value without a buffer of its own (a view, a parameter) is first
@@ -805,12 +815,16 @@ KProgram *kernels_build(IrModule *m, IrFunc *f) {
   for (int r = 0; r < nvalues; r++) {
     IrNode *n = f->results[r];
     result_buf[r] = add_buffer(&b, n, true);
-    if (b.buf_of[n->id] < 0 && n->op != OP_PARAM && !is_view(n) && !is_immediate(n)) b.buf_of[n->id] = result_buf[r];
+    if (b.buf_of[n->id] < 0 && n->op != OP_PARAM && n->op != OP_RESHAPE && !is_view(n) && !is_immediate(n)) b.buf_of[n->id] = result_buf[r];
   }
   b.p->nparams = b.p->nbufs;
   for (int i = 0; i < f->body.len; i++) {
     IrNode *n = f->body.items[i];
     if (n->op == OP_PARAM || is_view(n) || is_immediate(n) || b.fused[i]) continue;
+    if (n->op == OP_RESHAPE) {
+      alias_reshape(&b, n);
+      continue;
+    }
     if (b.buf_of[i] < 0) b.buf_of[i] = add_buffer(&b, n, false);
     build_node(&b, n, b.buf_of[i]);
   }

@@ -128,6 +128,18 @@ static IrNode *transpose_transpose(IrBuilder *ib, IrNode *n) {
   return identity ? inner->args[0] : irb_transpose(ib, inner->args[0], perm);
 }
 
+/* A reshape to its operand's own shape is the operand; a reshape of a
+ * reshape is one reshape, unless the inner one carries a call-time
+ * assertion (its element count not provably its operand's), which stays. */
+static IrNode *reshape_same(IrBuilder *ib, IrNode *n) { return ir_same_shape(n, n->args[0]) ? n->args[0] : NULL; }
+static IrNode *reshape_reshape(IrBuilder *ib, IrNode *n) {
+  IrNode *in = n->args[0];
+  if (!is_op(in, OP_RESHAPE)) return NULL;
+  IrNode *x = in->args[0];
+  if (ir_numel(ib->m, in->rank, in->shape) != ir_numel(ib->m, x->rank, x->shape)) return NULL;
+  return irb_reshape_like(ib, x, n);
+}
+
 static IrNode *broadcast_same(IrBuilder *ib, IrNode *n) { return ir_same_shape(n, n->args[0]) ? n->args[0] : NULL; }
 
 /* cast(cast(x)) back to x's dtype through a wider type: the inner cast lost nothing. */
@@ -342,6 +354,8 @@ const Rule rules[] = {
     {"div-by-power-of-two", OP_DIV, RULE_EXACT, div_pow2},
     {"transpose-transpose", OP_TRANSPOSE, RULE_EXACT, transpose_transpose},
     {"broadcast-to-same", OP_BROADCAST, RULE_EXACT, broadcast_same},
+    {"reshape-to-same", OP_RESHAPE, RULE_EXACT, reshape_same},
+    {"reshape-reshape", OP_RESHAPE, RULE_EXACT, reshape_reshape},
     {"cast-cast", OP_CAST, RULE_EXACT, cast_cast},
     {"hoist-broadcast", OP_COUNT, RULE_EXACT, hoist_broadcast}, /* any one-operand elementwise op */
     /* stability (language semantics) */

@@ -393,6 +393,24 @@ static int check_dims(const Bind *b) {
   return TEX_OK;
 }
 
+/* The two sides of an assertion a == b (postfix: a's words, b's words, EQ):
+ * b starts after the last point where the stack held one value. */
+static int eq_sides(const TexDimExpr *e, const int64_t *syms, int64_t *l, int64_t *r) {
+  if (!e->code || e->len < 5 || e->code[e->len - 1] != TEX_DIM_EQ) return 0;
+  int32_t depth = 0, split = -1;
+  for (int32_t pc = 0; pc < e->len - 1; pc++) {
+    int64_t op = e->code[pc];
+    if (op == TEX_DIM_LIT || op == TEX_DIM_SYM)
+      pc++, depth++;
+    else
+      depth--;
+    if (depth == 1 && pc + 1 < e->len - 1) split = pc + 1;
+  }
+  if (split < 0 || depth != 2) return 0;
+  TexDimExpr a = {e->code, split}, b2 = {e->code + split, e->len - 1 - split};
+  return texrt_dim_eval(&a, syms, l) == TEX_OK && texrt_dim_eval(&b2, syms, r) == TEX_OK;
+}
+
 /* Pass 3: the function's shape assertions, e.g. N == 2*D. */
 static int check_asserts(const Bind *b) {
   for (int a = 0; a < b->f->nasserts; a++) {
@@ -404,6 +422,11 @@ static int check_asserts(const Bind *b) {
     if (st != TEX_OK) return texrt_fail(st, "%s: shape assertion %s: %s", func_name(b->f), text, why);
     if (v == 0) {
       sym_values(b, e, vals, sizeof vals);
+      const char *note = b->f->assert_notes ? b->f->assert_notes[a] : NULL;
+      int64_t l, r;
+      if (note && eq_sides(e, b->syms, &l, &r))
+        return texrt_fail(TEX_ERR_ASSERT, "%s: %s: it has %lld elements, the new shape %lld (shape assertion failed: %s with %s)",
+                          func_name(b->f), note, (long long)l, (long long)r, text, vals);
       return texrt_fail(TEX_ERR_ASSERT, "%s: shape assertion failed: %s (%s)", func_name(b->f), text, vals);
     }
   }

@@ -111,6 +111,8 @@ typedef struct TexFuncInfo {
   const char *const *sym_names;  /* size symbols, e.g. {"N", "D"} */
   int32_t nasserts;              /* expressions that must evaluate to nonzero */
   const TexDimExpr *asserts;
+  const char *const *assert_notes; /* per assertion, what it checks ("reshape at m.tex:3:12
+                                      from f32[N] to f32[M, 2]"), or NULL */
 } TexFuncInfo;
 
 typedef struct TexModuleInfo {

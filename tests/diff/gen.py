@@ -122,6 +122,8 @@ class Gen:
             kinds += ["cumsum"]
         if len(s) >= 2:
             kinds += ["transpose"]
+        if s:
+            kinds += ["reshape", "permute", "squeeze", "expand_dims", "broadcast_to", "size"]
         k = self.r.choice(kinds)
         return getattr(self, "f_" + k)(c, s, d)
 
@@ -240,6 +242,61 @@ class Gen:
 
     def f_transpose(self, c, s, d):
         return "transpose(%s)" % self.gen(c, ("f64", tuple(reversed(s))), d - 1)
+
+    # ---- shape ops (frontend/shape.c) -------------------------------------------------
+
+    @staticmethod
+    def dims_text(s):
+        return str(s[0]) if len(s) == 1 else "(%s)" % ", ".join(str(x) for x in s)
+
+    def f_reshape(self, c, s, d):
+        """The same dims in another order (the same element count), maybe with a 1 added."""
+        child = list(s)
+        self.r.shuffle(child)
+        if len(child) < 3 and self.r.random() < 0.3:
+            child.insert(self.r.randint(0, len(child)), 1)
+        dims = list(s)
+        if self.r.random() < 0.3:
+            dims[self.r.randrange(len(dims))] = -1
+        return "reshape(%s, %s)" % (self.gen(c, ("f64", tuple(child)), d - 1), self.dims_text(dims))
+
+    def f_permute(self, c, s, d):
+        perm = list(range(len(s)))
+        self.r.shuffle(perm)  # output axis i is input axis perm[i]
+        child = [None] * len(s)
+        for i, p in enumerate(perm):
+            child[p] = s[i]
+        axes = ", ".join(str(p - len(s) if self.r.random() < 0.2 else p) for p in perm)
+        return "permute(%s, axes=%s)" % (self.gen(c, ("f64", tuple(child)), d - 1), axes if len(s) == 1 else "(%s)" % axes)
+
+    def f_squeeze(self, c, s, d):
+        k = self.r.randint(0, len(s))
+        return "squeeze(%s, axis=%d)" % (self.gen(c, ("f64", s[:k] + (1,) + s[k:]), d - 1), k)
+
+    def f_expand_dims(self, c, s, d):
+        ones = [i for i, x in enumerate(s) if x == 1]
+        if not ones:
+            return self.f_squeeze(c, s, d)
+        k = self.r.choice(ones)
+        return "expand_dims(%s, axis=%d)" % (self.gen(c, ("f64", s[:k] + s[k + 1:]), d - 1), k)
+
+    def f_broadcast_to(self, c, s, d):
+        """Literal dims may be dropped (leading) or 1 in the operand; a symbol
+        stays, so some parameter still binds it."""
+        lead = 0
+        while lead < len(s) and isinstance(s[lead], int) and self.r.random() < 0.5:
+            lead += 1
+        child = tuple(1 if isinstance(x, int) and self.r.random() < 0.5 else x for x in s[lead:])
+        return "broadcast_to(%s, %s)" % (self.gen(c, ("f64", child), d - 1), self.dims_text(s))
+
+    def f_size(self, c, s, d):
+        """A size symbol of the shape as a value: x / f64(N), x * f64(N - 1)."""
+        syms = [x for x in s if isinstance(x, str)]
+        e = self.gen(c, ("f64", s), d - 1)
+        if not syms:
+            return e
+        n = self.r.choice(syms)
+        return "(%s / f64(%s + 1))" % (e, n) if self.r.random() < 0.5 else "(%s * f64(%s - 1))" % (e, n)
 
     def f_cast(self, c, s, d):
         src = self.r.choice(("i32", "i64", "bool"))

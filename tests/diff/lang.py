@@ -229,6 +229,22 @@ def parse(text):
     return Parser(text).file()
 
 
+SYMS = "$syms"
+SHAPE_OPS = ("reshape", "broadcast_to", "permute", "squeeze", "expand_dims")
+
+
+def dim_value(e, syms):
+    """A dim expression (literals, size symbols, + - *, negation) as an int."""
+    if e[0] == "lit":
+        return int(e[1])
+    if e[0] == "var":
+        return syms[e[1]]
+    if e[0] == "neg":
+        return -dim_value(e[1], syms)
+    a, b = dim_value(e[2], syms), dim_value(e[3], syms)
+    return {"+": a + b, "-": a - b, "*": a * b}[e[1]]
+
+
 # ---- the interpreter -------------------------------------------------------------
 
 class Tuple(list):
@@ -258,6 +274,7 @@ class Interp:
         for (pname, inout, t), a in zip(f.params, args):
             env[pname] = R.settle(a, t[0]) if a.weak else a
             check_type(env[pname], t, syms, "argument %s of %s" % (pname, name))
+        env[SYMS] = syms  # size symbols are values too: i64 scalars
         for st in f.body:
             if st[0] == "let":
                 v = self.eval(st[2], env)
@@ -302,6 +319,8 @@ class Interp:
         if k == "boollit":
             return R.const(np.bool_(e[1]), "bool")
         if k == "var":
+            if e[1] not in env and e[1] in env[SYMS]:
+                return R.const(np.int64(env[SYMS][e[1]]), "i64")
             return env[e[1]]
         if k == "neg":
             return R.neg(self.eval(e[1], env))
@@ -335,6 +354,8 @@ class Interp:
         _, name, args, kw = e
         if name in ("grad", "value_and_grad", "vjp", "jvp"):
             return self.derive(name, args, kw, env)
+        if name in SHAPE_OPS:
+            return self.shape_op(name, self.eval(args[0], env), args[1:], kw, env[SYMS])
         vals = [self.eval(a, env) for a in args]
         if name in self.fns:
             res, _ = self.call(name, vals)
@@ -380,6 +401,31 @@ class Interp:
             axes = R._axes(x, -1 if axis is None else axis)
             return R.softmax_axes(x, axes) if name == "softmax" else R.log_softmax(x, axes)
         raise TypeError("unknown builtin " + name)
+
+    @staticmethod
+    def shape_op(name, x, args, kw, syms):
+        """reshape, broadcast_to, permute, squeeze, expand_dims (dims are
+        polynomials over the size symbols; -1 infers one reshape dim)."""
+        x = R.strong(x)
+        if name == "permute":
+            items = kw["axes"][1] if kw["axes"][0] == "tuple" else [kw["axes"]]
+            return R.permute(x, tuple(dim_value(a, syms) % x.v.ndim for a in items))
+        if name in ("squeeze", "expand_dims"):
+            shape = list(x.shape)
+            k = dim_value(kw["axis"], syms) if "axis" in kw else None
+            if name == "expand_dims":
+                shape.insert(k % (len(shape) + 1), 1)
+            else:
+                shape = [d for i, d in enumerate(shape) if (i != k % len(shape) if k is not None else d != 1)]
+            return R.reshape(x, tuple(shape))
+        items = args[0][1] if args[0][0] == "tuple" else [args[0]]
+        shape = tuple(dim_value(a, syms) for a in items)
+        if name == "broadcast_to":
+            return R.bcast_to(x, shape)
+        if -1 in shape:
+            known = int(np.prod([d for d in shape if d != -1]))
+            shape = tuple(x.v.size // known if d == -1 else d for d in shape)
+        return R.reshape(x, shape)
 
     def derive(self, kind, args, kw, env):
         """grad / value_and_grad / vjp / jvp of a function of the file."""

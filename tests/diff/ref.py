@@ -564,6 +564,16 @@ def transpose(x):
     return out
 
 
+def permute(x, axes):
+    """NumPy's transpose(x, axes); the cotangent goes back by the inverse permutation."""
+    x = strong(x)
+    out = V(np.transpose(x.v, axes).copy(), np.transpose(x.m, axes), x.dt, "transpose", (x,))
+    if x.is_float():
+        inv = tuple(int(i) for i in np.argsort(axes))
+        out.parents = [(x, lambda ct: permute(ct, inv))]
+    return out
+
+
 def matmul(a, b):
     a, b, dt = unify(a, b)
     a, b = strong(a), strong(b)

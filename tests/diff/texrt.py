@@ -36,7 +36,8 @@ class TexFuncInfo(C.Structure):
     _fields_ = [("name", C.c_char_p), ("symbol", C.c_char_p), ("nparams", C.c_int32),
                 ("ninputs", C.c_int32), ("params", C.POINTER(TexParamInfo)),
                 ("nsyms", C.c_int32), ("sym_names", C.POINTER(C.c_char_p)),
-                ("nasserts", C.c_int32), ("asserts", C.POINTER(TexDimExpr))]
+                ("nasserts", C.c_int32), ("asserts", C.POINTER(TexDimExpr)),
+                ("assert_notes", C.POINTER(C.c_char_p))]
 
 
 class TexModuleInfo(C.Structure):
@@ -46,7 +47,7 @@ class TexModuleInfo(C.Structure):
                 ("funcs", C.POINTER(TexFuncInfo))]
 
 
-ABI_VERSION = 3
+ABI_VERSION = 4
 # TexDType order: f32 f64 i32 i64 bool; DLPack codes: 0 int, 1 uint, 2 float
 NP_DTYPES = [np.float32, np.float64, np.int32, np.int64, np.bool_]
 DL_TYPES = [(2, 32), (2, 64), (0, 32), (0, 64), (1, 8)]

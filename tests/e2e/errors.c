@@ -353,11 +353,27 @@ void e2e_test_call_errors(void **state) {
   tx.data = ty.data = to.data = NULL;
   expect_status(&c, &e, "N = 0 with NULL data", e2e_call_fn(e.f, 3, a), TEX_OK, NULL);
 
-  /* TEX_ERR_ASSERT needs a shape assertion, which no .tex construct emits yet. */
-  for (int i = 0; i < e.lib.mi->nfuncs; i++)
-    if (e.lib.mi->funcs[i].nasserts != 0)
-      print_message("    note: %s has %d shape assertions; add a TEX_ERR_ASSERT case\n", e.lib.mi->funcs[i].name,
-                    e.lib.mi->funcs[i].nasserts);
+  /* TEX_ERR_ASSERT: r reshapes x[P] to [Q, 2], asserted P == 2*Q at call time. */
+  {
+    void *r = dlsym(e.lib.h, "errchk_r");
+    float rx[8] = {0}, ry[4] = {0}, rout[8];
+    int64_t sp[1] = {6}, sq[1] = {4}, sro[2] = {4, 2};
+    DLTensor trx, try_, tro, *ra[3] = {&trx, &try_, &tro};
+    tensor(&trx, rx, TEX_F32, 1, sp);
+    tensor(&try_, ry, TEX_F32, 1, sq);
+    tensor(&tro, rout, TEX_F32, 2, sro);
+    memset(rout, 0xEE, sizeof rout);
+    rc = r ? e2e_call_fn(r, 3, ra) : -1;
+    expect_status(&c, &e, "reshape of 6 elements into [4, 2]", rc, TEX_ERR_ASSERT, NULL);
+    const char *msg = e.lib.last_error();
+    static const char *const parts[] = {"errchk_r: reshape at ", "errs.tex:27:12 from f32[P] to f32[Q, 2]",
+                                        "it has 6 elements, the new shape 8", "P == 2*Q with P = 6, Q = 4"};
+    for (int i = 0; i < 4 && rc == TEX_ERR_ASSERT; i++)
+      if (!strstr(msg, parts[i])) e2e_failf(&c, "reshape assertion: the message lacks \"%s\": %s", parts[i], msg);
+    if (!all_bytes(rout, sizeof rout, 0xEE)) e2e_failf(&c, "reshape assertion: the output was written");
+    sp[0] = 8;
+    expect_status(&c, &e, "reshape of 8 elements into [4, 2]", r ? e2e_call_fn(r, 3, ra) : -1, TEX_OK, NULL);
+  }
   /* The message of a good call after a failing one: the contract is "meaningful
    * only after a nonzero return", so only check it is still a string. */
   if (!e.lib.last_error()) e2e_failf(&c, "last_error() returned NULL");

@@ -241,6 +241,89 @@ static void tcol(const RefArgs *a) { /* x[N,K]^T - c[K,1] */
     for (int64_t n = 0; n < N; n++) a->out[k * N + n] = a->in[0][n * K + k] - a->in[1][k];
 }
 
+/* ---- shape.tex, reshape_assert.tex ------------------------------------------------- */
+
+static void sh_second(const RefArgs *a) { copy_in(a, 1); }
+
+static void sh_affine(const RefArgs *a) { /* 2x + 1 over the flat elements */
+  for (int64_t i = 0; i < a->out_numel; i++) a->out[i] = 2 * a->in[0][i] + 1;
+}
+
+static void sh_rowsum(const RefArgs *a) { /* sum_d 0.5 w[n*D + d] + 0.5 x[n, d] */
+  int64_t N = a->in_shape[0][0], D = a->in_shape[0][1];
+  for (int64_t n = 0; n < N; n++) {
+    double acc = 0;
+    for (int64_t d = 0; d < D; d++) acc += 0.5 * a->in[1][n * D + d] + 0.5 * a->in[0][n * D + d];
+    a->out[n] = acc;
+  }
+}
+
+static void sh_rmm(const RefArgs *a) { /* x[N*D] as [N, D], @ w[D, K] */
+  int64_t D = a->in_shape[1][0], K = a->in_shape[1][1], N = a->in_shape[2][0];
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t k = 0; k < K; k++) {
+      double acc = 0;
+      for (int64_t d = 0; d < D; d++) acc += a->in[0][n * D + d] * a->in[1][d * K + k];
+      a->out[n * K + k] = acc;
+    }
+}
+
+static void sh_bget0(const RefArgs *a) { /* input 0 broadcast to the output's shape */
+  int64_t idx[REF_MAX_RANK] = {0};
+  for (int64_t o = 0; o < a->out_numel; o++) {
+    a->out[o] = bget(a, 0, idx);
+    next_index(idx, a->out_shape, a->out_rank);
+  }
+}
+static void sh_outer(const RefArgs *a) { /* out[n, d] = x[n] * y[d] */
+  int64_t N = a->in_shape[0][0], D = a->in_shape[1][0];
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t d = 0; d < D; d++) a->out[n * D + d] = a->in[0][n] * a->in[1][d];
+}
+EW(sh_fills, (float)((float)(v[0] + 2.5) - 4.0)) /* f32 rounding per step, as computed */
+EW(sh_likes, v[0] * 3 + 1)
+EW(sh_fullint, 7 + v[0])
+
+/* out[k, b, n] = x[b, n, k] */
+static void sh_perm201(const RefArgs *a) {
+  int64_t B = a->in_shape[0][0], N = a->in_shape[0][1], K = a->in_shape[0][2];
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t n = 0; n < N; n++)
+      for (int64_t k = 0; k < K; k++) a->out[(k * B + b) * N + n] = a->in[0][(b * N + n) * K + k];
+}
+
+/* out[n, b, k, d] = x[b, n, d, k] */
+static void sh_perm1032(const RefArgs *a) {
+  const int64_t *s = a->in_shape[0];
+  for (int64_t b = 0; b < s[0]; b++)
+    for (int64_t n = 0; n < s[1]; n++)
+      for (int64_t d = 0; d < s[2]; d++)
+        for (int64_t k = 0; k < s[3]; k++)
+          a->out[((n * s[0] + b) * s[3] + k) * s[2] + d] = a->in[0][((b * s[1] + n) * s[2] + d) * s[3] + k];
+}
+
+static void sh_meann(const RefArgs *a) { /* sum(x, axis=0) / N */
+  int64_t N = a->in_shape[0][0], D = a->in_shape[0][1];
+  for (int64_t d = 0; d < D; d++) {
+    double acc = 0;
+    for (int64_t n = 0; n < N; n++) acc += a->in[0][n * D + d];
+    a->out[d] = acc / (double)N;
+  }
+}
+
+static void sh_sizes(const RefArgs *a) {
+  int64_t N = a->in_shape[0][0], D = a->in_shape[0][1], B = a->in_shape[1][0];
+  a->out[0] = (double)(N * D - 1 + B * B);
+}
+
+static void sh_poly(const RefArgs *a) { /* y * (N + 1) */
+  for (int64_t i = 0; i < a->out_numel; i++) a->out[i] = a->in[1][i] * (double)(a->in_shape[0][0] + 1);
+}
+
+static void sh_pairs(const RefArgs *a) { /* x[N] as [M, 2], times 2, then + y[M] per row */
+  for (int64_t i = 0; i < a->out_numel; i++) a->out[i] = 2 * a->in[0][i] + a->in[1][i / 2];
+}
+
 /* ---- where.tex -------------------------------------------------------------------- */
 
 EW(w_relu, v[0] > 0 ? v[0] : 0)
@@ -714,6 +797,8 @@ static const struct {
     R(mm_max), R(mm_min), R(mm_clamp), R(mm_relu), R(mm_zmin), R(mm_lmaxmin), R(mm_nanprop),
     R(ln_layernorm), R(ln_standardize), R(ln_rms3), R(ln_center3),
     R(km_dist2), R(km_pairwise), R(km_nearest), R(km_assign),
+    R(sh_second), R(sh_affine), R(sh_rowsum), R(sh_rmm), R(sh_bget0), R(sh_outer), R(sh_fills), R(sh_likes),
+    R(sh_fullint), R(sh_perm201), R(sh_perm1032), R(sh_meann), R(sh_sizes), R(sh_poly), R(sh_pairs),
     R(so_sum_all), R(so_sum_ax0), R(so_sum_ax1), R(so_sum_axm1), R(so_mean_all), R(so_negzero), R(so_matmul),
 };
 #undef R

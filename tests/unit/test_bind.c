@@ -81,7 +81,7 @@ static const TexParamInfo f_params[] = {
     {"x", TEX_F32, TEX_IN, 2, x_dims},
     {"out", TEX_F32, TEX_OUT, 2, o_dims},
 };
-static const TexFuncInfo func_f = {"f", "m_f", 3, 2, f_params, 3, f_syms, 0, NULL};
+static const TexFuncInfo func_f = {"f", "m_f", 3, 2, f_params, 3, f_syms, 0, NULL, NULL};
 
 typedef struct FCall {
   float W[12], x[8], out[6];
@@ -277,7 +277,7 @@ static const TexParamInfo g_params[] = {
 };
 static const TexDimExpr g_asserts[] = {
     E(TEX_DIM_SYM, 1, TEX_DIM_LIT, 2, TEX_DIM_SYM, 0, TEX_DIM_MUL, TEX_DIM_EQ)};
-static const TexFuncInfo func_g = {"g", "m_g", 3, 2, g_params, 2, g_syms, 1, g_asserts};
+static const TexFuncInfo func_g = {"g", "m_g", 3, 2, g_params, 2, g_syms, 1, g_asserts, NULL};
 
 typedef struct GCall {
   float x[64], cc[3], out[64];
@@ -321,6 +321,25 @@ static void bind_assert(void **state) {
               "N = 6, D = 2", NULL);
 }
 
+/* An assertion with a note (a reshape's): the message names it and gives
+ * both sides of the equation, evaluated. */
+static void bind_assert_note(void **state) {
+  (void)state;
+  static const char *const notes[] = {"reshape at g.tex:3:12 from f32[N, D] to f32[2, D, D]"};
+  TexFuncInfo noted = func_g;
+  noted.assert_notes = notes;
+  GCall c;
+  g_setup(&c);
+  c.a[0].shape[0] = 6;
+  c.a[2].shape[0] = 13;
+  expect_fail(texrt_bind(&module, &noted, c.p, c.bufs, c.syms), TEX_ERR_ASSERT,
+              "m_g: reshape at g.tex:3:12 from f32[N, D] to f32[2, D, D]: it has 6 elements, the new shape 4 "
+              "(shape assertion failed: N == 2*D with N = 6, D = 2)",
+              NULL);
+  g_setup(&c);
+  assert_int_equal(texrt_bind(&module, &noted, c.p, c.bufs, c.syms), TEX_OK);
+}
+
 /* ---- one-output-expression functions for dim-eval failures --------------------- */
 
 static const char *const n_syms[] = {"N", "M"};
@@ -329,7 +348,7 @@ static const TexDimExpr n_dims[] = {SYM(0)};
 static int bind_out_expr(const TexDimExpr *out_dim, int64_t n, int64_t out) {
   const TexParamInfo params[] = {{"x", TEX_F32, TEX_IN, 1, n_dims},
                                  {"out", TEX_F32, TEX_OUT, 1, out_dim}};
-  const TexFuncInfo fn = {"e", "m_e", 2, 1, params, 2, n_syms, 0, NULL};
+  const TexFuncInfo fn = {"e", "m_e", 2, 1, params, 2, n_syms, 0, NULL, NULL};
   static float x[4], y[4]; /* never read: bind only looks at the pointers */
   Arg a[2];
   arg_init(&a[0], x, kDLFloat, 32, 1, n);
@@ -368,7 +387,7 @@ static const TexParamInfo h_params[] = {
     {"s", TEX_F64, TEX_IN, 0, NULL},
     {"out", TEX_I32, TEX_OUT, 1, h_dims},
 };
-static const TexFuncInfo func_h = {"h", "m_h", 4, 3, h_params, 1, n_syms, 0, NULL};
+static const TexFuncInfo func_h = {"h", "m_h", 4, 3, h_params, 1, n_syms, 0, NULL, NULL};
 
 static void bind_bool_i64_scalar(void **state) {
   (void)state;
@@ -412,7 +431,7 @@ static void bind_inout_and_outputs(void **state) {
       {"out", TEX_F32, TEX_OUT, 1, n_dims},
       {"out1", TEX_F32, TEX_OUT, 1, n_dims},
   };
-  const TexFuncInfo fn = {"step", "m_step", 4, 2, params, 1, n_syms, 0, NULL};
+  const TexFuncInfo fn = {"step", "m_step", 4, 2, params, 1, n_syms, 0, NULL, NULL};
   float buf[64];
   Arg a[4];
   for (int i = 0; i < 4; i++) arg_init(&a[i], buf + 8 * i, kDLFloat, 32, 1, (int64_t)8);
@@ -595,7 +614,7 @@ static int32_t k_never(void *const *bufs, const int64_t *syms, int64_t begin, in
 
 static const TexParamInfo r_params[] = {{"in", TEX_F32, TEX_IN, 1, n_dims},
                                         {"out", TEX_F32, TEX_OUT, 1, n_dims}};
-static const TexFuncInfo func_r = {"r", "m_r", 2, 1, r_params, 1, n_syms, 0, NULL};
+static const TexFuncInfo func_r = {"r", "m_r", 2, 1, r_params, 1, n_syms, 0, NULL, NULL};
 static const TexTemp r_temps[] = {{SYM(0), TEX_F32, 0}, {SYM(0), TEX_F64, 0}};
 static const int32_t copy_ops[] = {3, 1};
 static const TexStep r_steps[] = {{k_double, SYM(0), NULL, 0, NULL, 0},
@@ -840,6 +859,7 @@ int main(void) {
       cmocka_unit_test(bind_alias),
       cmocka_unit_test(bind_expr_dims),
       cmocka_unit_test(bind_assert),
+      cmocka_unit_test(bind_assert_note),
       cmocka_unit_test(bind_dim_eval_errors),
       cmocka_unit_test(bind_bool_i64_scalar),
       cmocka_unit_test(bind_inout_and_outputs),

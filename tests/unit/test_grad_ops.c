@@ -80,6 +80,14 @@ static const struct {
     {OP_SUM, "fn f(x: f32[N, K]) -> f32 { return sum(var(x, axis=1, keepdims=true) * std(x, axis=0, ddof=1, keepdims=true)) + std(x) }"},
     {OP_MATMUL, "fn f(a: f32[B, M, K], b: f32[B, K, N], c: f32[K, N], d: f32[B, 1, M, K], v: f32[K]) -> f32 {\n"
                 "  return sum(tanh(a @ b)) + sum(a @ c) + sum(tanh(d @ b)) + sum(tanh(a @ v)) + sum(v @ b)\n}"},
+    /* shape ops (frontend/shape.c): reshape in both directions, through a
+     * fused producer and a view; permute of rank 3; squeeze, expand_dims, broadcast_to */
+    {OP_RESHAPE, "fn f(x: f32[N, K], y: f32[K*N]) -> f32 {\n"
+                 "  return sum(tanh(reshape(x * 2.0, N*K)) * y) + sum(reshape(y, (K, N)) * transpose(x)) + sum(reshape(transpose(x), (-1, "
+                 "1)) * reshape(y, (K*N, 1)))\n}"},
+    {OP_TRANSPOSE, "fn f(x: f32[N, K, M], y: f32[M, N, K]) -> f32 { return sum(tanh(permute(x, axes=(2, 0, 1))) * y) }"},
+    {OP_BROADCAST, "fn f(x: f32[N, 1, K], y: f32[N, K]) -> f32 {\n"
+                   "  return sum(tanh(squeeze(x, axis=1)) * y) + sum(broadcast_to(x, (2, N, 3, K)) * expand_dims(y, axis=1))\n}"},
     {OP_CALL, "fn g(x: f32[N], y: f32[N]) -> f32[N] { return x * tanh(y) }\n"
               "fn f(x: f32[N], y: f32[N]) -> f32 { return sum(g(x, y) * g(y, x)) }"},
 };

@@ -103,6 +103,16 @@ static void test_matmul_of_broadcast_constant(void **state) {
   expect_grad_ok("vector seed", "fn f(a: f64[K], b: f64[K, M]) -> f64 { return sum(a @ b) }");
 }
 
+/* ---- a loop extent with a constant term ---------------------------------------- */
+
+static void test_dim_with_constant_term(void **state) {
+  (void)state;
+  /* N*D + 1: the kernel's extent dropped the term 1 (coefficient 1, no
+   * symbol) and LLVM's verifier saw a null operand: an internal error */
+  expect("N*D + 1", "fn f(x: f32[N, D], y: f32[N*D + 1]) -> f32[N*D + 1] { return y * 2.0 }", "%s -o /dev/null", 0, NULL);
+  expect("N + 1", "fn f(x: f32[N], y: f64[N + 1, 2]) -> f64[2, N + 1] { return transpose(y) }", "%s -o /dev/null", 0, NULL);
+}
+
 /* ---- limits: split kernels, dynamic derivation, diagnostics ------------------- */
 
 /* fn f(a0: T, ..., a{n-1}: T) -> R { return a0 OP a1 OP ... } */
@@ -184,6 +194,7 @@ static void test_many_symbols(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_matmul_of_broadcast_constant),
+      cmocka_unit_test(test_dim_with_constant_term),
       cmocka_unit_test(test_wide_fusion_splits),
       cmocka_unit_test(test_many_parameters),
       cmocka_unit_test(test_many_symbols),
