@@ -414,6 +414,7 @@ static int emit_ast(const TexcOptions *o, const char *text, Diag *diag) {
   if (out) ast_print(out, &prog);
   if (!rc && !close_output(o, out)) rc = TEXC_EXIT_OUTPUT;
   vec_free(&prog.fns);
+  vec_free(&prog.imports);
   arena_free(&arena);
   return rc;
 }
