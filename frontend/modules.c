@@ -162,7 +162,7 @@ static Unit *load_import(Sema *s, const Import *im) {
   const char *dirs[2] = {s->unit->dir, stdlib_dir(s->mods, std, sizeof std)};
   for (int i = 0; i < 2; i++) {
     if (!dirs[i]) continue;
-    snprintf(path, sizeof path, "%s/%s.tex", dirs[i], im->name);
+    snprintf(path, sizeof path, "%s%s%s.tex", strcmp(dirs[i], ".") ? dirs[i] : "", strcmp(dirs[i], ".") ? "/" : "", im->name);
     if (access(path, R_OK) == 0 && realpath(path, real)) return module_at(s, im, path, real);
   }
   if (dirs[1])

@@ -1327,7 +1327,16 @@ void sema_lower_unit(Sema *s) {
   }
 }
 
+/* The current unit's tables live in s while it is current. */
+static void store_unit(Sema *s) {
+  if (!s->unit) return;
+  s->unit->funcs = s->funcs;
+  s->unit->fn_slot = s->fn_slot;
+  s->unit->fn_nslots = s->fn_nslots;
+}
+
 void sema_enter_unit(Sema *s, Unit *u, Sema *saved) {
+  store_unit(s);
   *saved = *s;
   s->unit = u;
   s->prog = &u->prog;
@@ -1342,9 +1351,7 @@ void sema_enter_unit(Sema *s, Unit *u, Sema *saved) {
 }
 
 void sema_leave_unit(Sema *s, Sema *saved) {
-  s->unit->funcs = s->funcs;
-  s->unit->fn_slot = s->fn_slot;
-  s->unit->fn_nslots = s->fn_nslots;
+  store_unit(s);
   tex_free(s->scope);
   tex_free(s->index);
   tex_free(s->updated);
