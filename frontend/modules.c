@@ -122,17 +122,17 @@ static void report_cycle(Sema *s, const Import *im, const Unit *u) {
   while (from < s->mods->stack.len && s->mods->stack.items[from] != u) from++;
   for (int i = from; i < s->mods->stack.len && n < (int)sizeof path - 300; i++) {
     const Unit *a = s->mods->stack.items[i];
-    const Unit *b = i + 1 < s->mods->stack.len ? s->mods->stack.items[i + 1] : u;
-    n += snprintf(path + n, sizeof path - (size_t)n, "%s%s imports %s", i > from ? ", " : "", a->path, b->name);
+    const Unit *b = i + 1 < s->mods->stack.len ? s->mods->stack.items[i + 1] : NULL;
+    n += snprintf(path + n, sizeof path - (size_t)n, "%s%s imports %s", i > from ? ", " : "", a->path, b ? b->name : im->name);
   }
   sema_error(s, im->loc, "recursive import: %s; modules cannot import each other in a cycle", path);
 }
 
 /* The unit of file path (real: its real path), loaded on first use. */
 static Unit *module_at(Sema *s, const Import *im, const char *path, const char *real) {
-  for (int i = 1; i < s->mods->units.len; i++) {
+  for (int i = 0; i < s->mods->units.len; i++) {
     Unit *u = s->mods->units.items[i];
-    if (strcmp(u->real, real) != 0) continue;
+    if (!u->real || strcmp(u->real, real) != 0) continue;
     if (!u->loading) return u;
     report_cycle(s, im, u);
     return NULL;

@@ -17,7 +17,9 @@
  *     `let (a, b) = ...` and `return` take apart;
  *   - each error is reported once; a value that failed to type-check is
  *     "poisoned" so it causes no further errors. */
+#include <limits.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "frontend.h"
@@ -1365,7 +1367,11 @@ int fe_lower(const Program *prog, IrModule *m, const char *stdlib, Diag *diag) {
   Unit *main_unit = tex_calloc(1, sizeof(Unit));
   main_unit->prog = *prog;
   main_unit->path = prog->file;
+  char real[PATH_MAX]; /* NULL for a file that is not on disk (tests): */
+  main_unit->real = prog->file && realpath(prog->file, real) ? arena_strdup(&m->arena, real) : NULL;
+  main_unit->loading = true;
   vec_push(&mods.units, main_unit);
+  vec_push(&mods.stack, main_unit);
   Sema s = {.m = m, .diag = diag, .mods = &mods}, saved;
   int before = diag->errors;
   sema_enter_unit(&s, main_unit, &saved);
