@@ -218,7 +218,7 @@ static void unknown_in_module(Sema *s, const Expr *e, Unit *u) {
   for (int i = 0; i < u->prog.fns.len; i++) {
     const FnDecl *d = u->prog.fns.items[i];
     int dist = sema_edit_distance(e->name, d->name);
-    if (!d->is_rule && !d->private_ && dist > 0 && dist <= bestd) best = d->name, bestd = dist;
+    if (!d->is_rule && !d->private_ && dist > 0 && (dist < bestd || (!best && dist == bestd))) best = d->name, bestd = dist;
   }
   if (best)
     sema_error(s, e->loc, "module %s has no function '%s'; did you mean '%s.%s'?", e->qual, e->name, e->qual, best);

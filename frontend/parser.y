@@ -232,6 +232,10 @@ param
   | IDENT ':' INOUT type { memset(&$$, 0, sizeof $$); $$.name = $1; $$.type = $4; $$.inout = true; $$.loc = LOC(@1); }
   | IDENT                { memset(&$$, 0, sizeof $$); $$.name = $1; $$.poly = true; $$.loc = LOC(@1); }
   | IDENT '=' expr       { memset(&$$, 0, sizeof $$); $$.name = $1; $$.def = $3; $$.loc = LOC(@1); }
+  | IDENT type           { /* a forgotten ':' (else "expecting ')'" would mislead) */
+      diag_error(lx->diag, LOC(@2), "expected ':' between the parameter '%s' and its type", $1);
+      memset(&$$, 0, sizeof $$); $$.name = $1; $$.type = $2; $$.loc = LOC(@1);
+    }
   ;
 
 /* type: DTYPE | DTYPE '[' dim (',' dim)* ']' */
