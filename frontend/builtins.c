@@ -357,8 +357,10 @@ static bool derive_target(Sema *s, DeriveCall *dc) {
     return false;
   }
   if (!dc->of) {
-    sema_error(s, e->args[0].loc, "%s() is polymorphic (untyped or constant parameters): %s() needs its types; wrap the call in a "
-               "function with typed parameters", dc->decl->name, e->name);
+    sema_error(s, e->args[0].loc,
+               "%s() is polymorphic (untyped or constant parameters): %s() needs its types; wrap the call in a "
+               "function with typed parameters",
+               dc->decl->name, e->name);
     return false;
   }
   snprintf(dc->label, sizeof dc->label, "%s(%s)", e->name, dc->of->name);

@@ -169,8 +169,9 @@ static Unit *load_import(Sema *s, const Import *im) {
     sema_error(s, im->loc, "unknown module '%s': there is no %s.tex beside %s (in %s/) or in the standard library (%s/)", im->name,
                im->name, s->unit->path, s->unit->dir, shown_path(s, dirs[1]));
   else
-    sema_error(s, im->loc, "unknown module '%s': there is no %s.tex beside %s (in %s/), and no standard library was found (use --stdlib DIR)",
-               im->name, im->name, s->unit->path, s->unit->dir);
+    sema_error(s, im->loc,
+               "unknown module '%s': there is no %s.tex beside %s (in %s/), and no standard library was found (use --stdlib DIR)", im->name,
+               im->name, s->unit->path, s->unit->dir);
   return NULL;
 }
 

@@ -72,10 +72,14 @@ bool sema_decl_is_poly(const FnDecl *d) {
 static bool const_of_expr(const Expr *e, ConstVal *out) {
   bool neg = e->kind == E_UNARY && e->op == U_NEG;
   const Expr *x = neg ? e->lhs : e;
-  if (x->kind == E_INT) *out = (ConstVal){C_INT, neg ? -x->ival : x->ival, 0};
-  else if (x->kind == E_FLOAT) *out = (ConstVal){C_FLOAT, 0, neg ? -x->fval : x->fval};
-  else if (x->kind == E_BOOL && !neg) *out = (ConstVal){C_BOOL, x->ival, 0};
-  else return false;
+  if (x->kind == E_INT)
+    *out = (ConstVal){C_INT, neg ? -x->ival : x->ival, 0};
+  else if (x->kind == E_FLOAT)
+    *out = (ConstVal){C_FLOAT, 0, neg ? -x->fval : x->fval};
+  else if (x->kind == E_BOOL && !neg)
+    *out = (ConstVal){C_BOOL, x->ival, 0};
+  else
+    return false;
   return true;
 }
 
@@ -97,17 +101,21 @@ static bool check_poly_params(Sema *s, const FnDecl *d) {
       ok = false;
     }
     if (p->inout) {
-      sema_error(s, p->loc, "'%s' is inout, but %s() is polymorphic; only entry points (typed, exported) update in place", p->name, d->name);
+      sema_error(s, p->loc, "'%s' is inout, but %s() is polymorphic; only entry points (typed, exported) update in place", p->name,
+                 d->name);
       ok = false;
     }
   }
   if (!poly) {
-    sema_error(s, d->loc, "%s() declares no result type; write -> T after its parameters (only polymorphic functions, with untyped "
-               "parameters, infer it)", d->name);
+    sema_error(s, d->loc,
+               "%s() declares no result type; write -> T after its parameters (only polymorphic functions, with untyped "
+               "parameters, infer it)",
+               d->name);
     ok = false;
   }
   if (d->nparams > TEX_MAX_PARAMS) {
-    sema_error(s, d->params[TEX_MAX_PARAMS].loc, "%s() has %d parameters; a function takes at most %d", d->name, d->nparams, TEX_MAX_PARAMS);
+    sema_error(s, d->params[TEX_MAX_PARAMS].loc, "%s() has %d parameters; a function takes at most %d", d->name, d->nparams,
+               TEX_MAX_PARAMS);
     ok = false;
   }
   return ok;
@@ -115,8 +123,10 @@ static bool check_poly_params(Sema *s, const FnDecl *d) {
 
 void sema_check_poly_decl(Sema *s, const FnDecl *d) {
   if (!s->unit->name && !d->private_)
-    sema_error(s, d->loc, "cannot export polymorphic function '%s' (it has untyped or constant parameters): an exported function needs "
-               "every parameter's type; declare it 'private fn %s', or give its parameters types", d->name, d->name);
+    sema_error(s, d->loc,
+               "cannot export polymorphic function '%s' (it has untyped or constant parameters): an exported function needs "
+               "every parameter's type; declare it 'private fn %s', or give its parameters types",
+               d->name, d->name);
   check_poly_params(s, d);
 }
 
@@ -160,9 +170,12 @@ static bool match_args(Sema *s, PolyCall *pc) {
     }
     named = true;
     int k = param_named(d, a->name);
-    if (k < 0) unknown_param(s, pc, a), ok = false;
-    else if (pc->given[k]) sema_error(s, a->loc, "argument '%s' of %s() is given twice", a->name, pc->label), ok = false;
-    else pc->given[k] = a->value;
+    if (k < 0)
+      unknown_param(s, pc, a), ok = false;
+    else if (pc->given[k])
+      sema_error(s, a->loc, "argument '%s' of %s() is given twice", a->name, pc->label), ok = false;
+    else
+      pc->given[k] = a->value;
   }
   if (npos > d->nparams) {
     sema_error(s, e->loc, "%s() takes %d argument%s, got %d", pc->label, d->nparams, d->nparams == 1 ? "" : "s", npos);
@@ -187,8 +200,10 @@ static bool const_arg(Sema *s, PolyCall *pc, int i) {
   if (v.poison) return false;
   ConstVal got;
   const IrNode *n = v.node;
-  if (v.weak) got = (ConstVal){v.weak_float ? C_FLOAT : C_INT, v.i, v.weak_float ? v.f : (double)v.i};
-  else if (n->op == OP_CONST && n->dtype == DT_BOOL && n->rank == 0) got = (ConstVal){C_BOOL, n->attr.i, 0};
+  if (v.weak)
+    got = (ConstVal){v.weak_float ? C_FLOAT : C_INT, v.i, v.weak_float ? v.f : (double)v.i};
+  else if (n->op == OP_CONST && n->dtype == DT_BOOL && n->rank == 0)
+    got = (ConstVal){C_BOOL, n->attr.i, 0};
   else {
     sema_error(s, v.loc, "argument '%s' of %s() is a compile-time constant: give a literal, not an array", p->name, pc->label);
     return false;
@@ -246,8 +261,10 @@ static bool lower_args(Sema *s, PolyCall *pc) {
     Val v = sema_lower_expr(s, pc->given[i]);
     if (v.weak) v = p->poly ? sema_materialize_default(s, v) : sema_materialize(s, v, p->type.dtype);
     pc->vals[i] = v;
-    if (v.poison) ok = false;
-    else if (!p->poly) ok = typed_arg(s, pc, i) && ok;
+    if (v.poison)
+      ok = false;
+    else if (!p->poly)
+      ok = typed_arg(s, pc, i) && ok;
   }
   return ok;
 }
@@ -361,7 +378,8 @@ static bool declared_results(Sema *s, PolyCall *pc, IrFunc *f) {
   IrNode *res[TEX_MAX_RESULTS];
   const FnDecl *d = pc->d;
   if (d->nresults > TEX_MAX_RESULTS) {
-    sema_error(s, d->results[TEX_MAX_RESULTS].loc, "%s() has %d results; a function returns at most %d", d->name, d->nresults, TEX_MAX_RESULTS);
+    sema_error(s, d->results[TEX_MAX_RESULTS].loc, "%s() has %d results; a function returns at most %d", d->name, d->nresults,
+               TEX_MAX_RESULTS);
     return false;
   }
   for (int k = 0; k < d->nresults; k++) {
@@ -376,8 +394,10 @@ static bool declared_results(Sema *s, PolyCall *pc, IrFunc *f) {
       int j = 0;
       while (de->sym && j < nsyms && strcmp(syms[j], de->sym) != 0) j++;
       if (de->sym && j == nsyms) {
-        sema_error(s, de->loc, "result dim '%s' of %s() is not a dim of a typed parameter; an untyped function's results can also be "
-                   "left out (-> T is inferred)", de->sym, d->name);
+        sema_error(s, de->loc,
+                   "result dim '%s' of %s() is not a dim of a typed parameter; an untyped function's results can also be "
+                   "left out (-> T is inferred)",
+                   de->sym, d->name);
         return false;
       }
       shape[a] = de->sym ? canonical_dim(s, dims[j]) : dim_lit(s->m->dims, de->lit);
@@ -432,8 +452,10 @@ static IrFunc *specialise(Sema *s, PolyCall *pc, const char *name) {
 
 static bool check_recursion(Sema *s, PolyCall *pc) {
   if (s->spec_depth >= FE_MAX_SPEC_DEPTH) {
-    sema_error(s, pc->e->loc, "polymorphic functions call each other more than %d deep here (each call is specialised inside the "
-               "one before); the limit is %d", FE_MAX_SPEC_DEPTH, FE_MAX_SPEC_DEPTH);
+    sema_error(s, pc->e->loc,
+               "polymorphic functions call each other more than %d deep here (each call is specialised inside the "
+               "one before); the limit is %d",
+               FE_MAX_SPEC_DEPTH, FE_MAX_SPEC_DEPTH);
     return false;
   }
   int from = 0;

@@ -1122,8 +1122,10 @@ static void link_rule(Sema *s, int index) {
   const FnDecl *t = sema_find_fn(s, r->name, &tf);
   if (!t) return unknown_rule_target(s, r);
   if (!tf) {
-    sema_error(s, r->loc, "%s() is polymorphic (it has untyped or constant parameters), so it cannot have a grad rule; give its "
-               "parameters types", r->name);
+    sema_error(s, r->loc,
+               "%s() is polymorphic (it has untyped or constant parameters), so it cannot have a grad rule; give its "
+               "parameters types",
+               r->name);
     note_definition(s, t);
   } else if (prev) {
     sema_error(s, r->loc, "%s() already has a grad rule", r->name);
