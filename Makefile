@@ -4,6 +4,7 @@
 #   make test       every test, then again under ASan+UBSan (build/san), then
 #                   make fuzz-smoke
 #   make demo       compile examples/logreg.tex and run it on data
+#   make install PREFIX=DIR   texc, libtexrt.a, texrt.h, the stdlib, the docs
 #   make fuzz       every libFuzzer harness for FUZZ_SECONDS each (tests/fuzz)
 #
 # Each entry point first installs missing Debian packages (one stamp target).
@@ -66,7 +67,7 @@ RUNTIME_OBJS  := $(RUNTIME_SRCS:%.c=$(B)/rt/%.o)
 GEN_HDRS      := $(B)/gen/parser.h
 
 all: $(B)/texc $(B)/libtexrt.a
-.PHONY: all deps test check check-unit check-golden check-e2e check-hostile check-fault check-tsan demo clean bench test-diff fuzz-diff fuzz fuzz-smoke fuzz-build fuzz-harnesses
+.PHONY: all deps test check check-stdlib install check-install check-unit check-golden check-e2e check-hostile check-fault check-tsan demo clean bench test-diff fuzz-diff fuzz fuzz-smoke fuzz-build fuzz-harnesses
 
 $(B)/gen/parser.c $(B)/gen/parser.h &: frontend/parser.y | $(STAMP)
 	@mkdir -p $(@D)
@@ -119,7 +120,27 @@ check-golden: $(B)/texc
 	@TEXC_VERIFY=1 TEXC=$(B)/texc sh tests/run-golden.sh
 check-e2e: $(B)/tests/e2e $(B)/texc $(B)/libtexrt.a
 	@TEXC_VERIFY=1 TEXC=$(B)/texc $(B)/tests/e2e tests/e2e
-check: check-unit check-golden check-e2e check-hostile
+check: check-unit check-golden check-e2e check-hostile check-stdlib check-install
+
+# Every stdlib function under check-grad --jvp (tests/stdlib/run.sh).
+check-stdlib: $(B)/texc $(B)/libtexrt.a
+	@TEXC=$(B)/texc sh tests/stdlib/run.sh
+
+# make install PREFIX=DIR: the compiler, the runtime it links into models,
+# the runtime's header, the standard library and the docs.  The installed
+# texc finds PREFIX/lib/texc/libtexrt.a and PREFIX/share/texc/stdlib beside
+# itself.  check-install installs into a temporary prefix and uses it.
+PREFIX ?= /usr/local
+install: $(B)/texc $(B)/libtexrt.a
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/texc $(DESTDIR)$(PREFIX)/include \
+	  $(DESTDIR)$(PREFIX)/share/texc/stdlib $(DESTDIR)$(PREFIX)/share/doc/texc
+	install -m 755 $(B)/texc $(DESTDIR)$(PREFIX)/bin/texc
+	install -m 644 $(B)/libtexrt.a $(DESTDIR)$(PREFIX)/lib/texc/libtexrt.a
+	install -m 644 runtime/texrt.h $(DESTDIR)$(PREFIX)/include/texrt.h
+	install -m 644 stdlib/*.tex stdlib/README.md $(DESTDIR)$(PREFIX)/share/texc/stdlib/
+	install -m 644 lang/*.md lang/ops.def README.md ARCHITECTURE.md $(DESTDIR)$(PREFIX)/share/doc/texc/
+check-install: $(B)/texc $(B)/libtexrt.a
+	@MAKE="$(MAKE)" BUILD=$(B) CC="$(CC)" sh tests/install/run.sh
 
 # Fault injection (tests/fault/run.sh): texc_fault is texc (main.c compiled
 # as texc_main) with an allocation hook that fails the Nth allocation.  Under

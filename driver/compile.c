@@ -414,6 +414,7 @@ static int emit_ast(const TexcOptions *o, const char *text, Diag *diag) {
   if (out) ast_print(out, &prog);
   if (!rc && !close_output(o, out)) rc = TEXC_EXIT_OUTPUT;
   vec_free(&prog.fns);
+  vec_free(&prog.imports);
   arena_free(&arena);
   return rc;
 }
@@ -425,7 +426,7 @@ static int compile_module(const TexcOptions *o, const char *text, Diag *diag, do
   else
     default_prefix(o->input, prefix, sizeof prefix);
   bool ir = ends_with(o->input, ".ir");
-  IrModule *m = ir ? ir_parse(o->input, text, diag) : fe_compile_text(o->input, text, prefix, diag);
+  IrModule *m = ir ? ir_parse(o->input, text, diag) : fe_compile_text_stdlib(o->input, text, prefix, o->stdlib, diag);
   if (m && ir) m->name = arena_strdup(&m->arena, prefix);
   if (o->stats) fprintf(stderr, "frontend   %8.3f ms\n", now_ms() - t0);
   int rc;

@@ -31,6 +31,7 @@ typedef struct TexcOptions {
   bool grad_all;               /* --grad-all: every exported scalar function */
   bool fast_math;              /* --fast-math: value-changing rewrites */
   const char *dims;            /* --dims N=1024,...: evaluate --stats sizes */
+  const char *stdlib;          /* --stdlib DIR: where `import nn` looks after the file's folder */
 } TexcOptions;
 
 /* Why the options cannot be used together (unknown pass names, a lowering

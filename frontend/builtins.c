@@ -40,6 +40,25 @@ static bool literal_int(const Expr *e, int64_t *out) {
   return false;
 }
 
+/* axis=k and keepdims=b take literals, or the constant parameters of a
+ * polymorphic function (poly.c binds them as literals). */
+static bool const_int(Sema *s, const Expr *e, int64_t *out) {
+  if (literal_int(e, out)) return true;
+  const Binding *b = e->kind == E_NAME ? sema_lookup(s, e->name) : NULL;
+  if (!b || !b->val.weak || b->val.weak_float) return false;
+  *out = b->val.i;
+  return true;
+}
+
+static bool const_bool(Sema *s, const Expr *e, bool *out) {
+  if (e->kind == E_BOOL) return *out = e->ival, true;
+  const Binding *b = e->kind == E_NAME ? sema_lookup(s, e->name) : NULL;
+  const IrNode *n = b ? b->val.node : NULL;
+  if (!n || n->op != OP_CONST || n->dtype != DT_BOOL || n->rank) return false;
+  *out = n->attr.i;
+  return true;
+}
+
 static bool given_twice(Sema *s, const Expr *e, const Arg *a) {
   for (const Arg *prev = e->args; prev < a; prev++)
     if (prev->name && strcmp(prev->name, a->name) == 0) {
@@ -63,12 +82,12 @@ static bool named_arg(Sema *s, const Expr *e, const Builtin *b, const Arg *a, Ca
   if (b->axis_arg && strcmp(a->name, "axis") == 0) {
     out->has_axis = true;
     out->axis_loc = a->value->loc;
-    if (literal_int(a->value, &out->axis)) return true;
+    if (const_int(s, a->value, &out->axis)) return true;
     sema_error(s, a->value->loc, "axis= must be an integer literal");
     return false;
   }
   if (b->keepdims_arg && strcmp(a->name, "keepdims") == 0) {
-    if (a->value->kind == E_BOOL) return out->keepdims = a->value->ival, true;
+    if (const_bool(s, a->value, &out->keepdims)) return true;
     sema_error(s, a->value->loc, "keepdims= must be true or false");
     return false;
   }
@@ -405,6 +424,13 @@ static bool derive_target(Sema *s, DeriveCall *dc) {
   dc->decl = sema_find_fn(s, e->args[0].value->name, &dc->of);
   if (!dc->decl) {
     not_a_function(s, e, e->args[0].value);
+    return false;
+  }
+  if (!dc->of) {
+    sema_error(s, e->args[0].loc,
+               "%s() is polymorphic (untyped or constant parameters): %s() needs its types; wrap the call in a "
+               "function with typed parameters",
+               dc->decl->name, e->name);
     return false;
   }
   snprintf(dc->label, sizeof dc->label, "%s(%s)", e->name, dc->of->name);

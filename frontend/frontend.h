@@ -68,6 +68,7 @@ struct Expr {
   Expr *lhs, *rhs;   /* E_UNARY uses lhs */
   Expr *step;        /* E_SLICE */
   const char *name;  /* E_NAME, E_CALL (callee) */
+  const char *qual;  /* E_CALL `nn.relu(x)`: the module name ("nn"), else NULL */
   int64_t ival;      /* E_INT, E_BOOL */
   double fval;       /* E_FLOAT */
   int nargs;         /* E_CALL; E_TUPLE `(a, b)`: its elements (unnamed) */
@@ -93,6 +94,8 @@ typedef struct Param {
   const char *name;
   TypeExpr type;
   bool inout;        /* `x: inout f32[N]`: updated in place */
+  bool poly;         /* `x` without a type: any dtype and rank (poly.c) */
+  Expr *def;         /* `axis = -1`: a compile-time constant with this default */
   SrcLoc loc;
 } Param;
 
@@ -124,7 +127,8 @@ typedef struct FnDecl {
   bool is_rule;
   int nparams;
   Param *params;
-  int nresults;      /* `-> T` is one; `-> (T, U)` several */
+  int nresults;      /* `-> T` is one; `-> (T, U)` several; 0: no `-> T`
+                        (inferred, polymorphic functions only) */
   TypeExpr *results;
   int nstmts;
   Stmt *stmts;
@@ -133,10 +137,17 @@ typedef struct FnDecl {
                             what they may have defined */
 } FnDecl;
 
+/* `import NAME` at the top of a file. */
+typedef struct Import {
+  const char *name;
+  SrcLoc loc;
+} Import;
+
 typedef struct Program {
   Arena *arena;
   const char *file;
   PtrVec fns;        /* FnDecl*, functions and rules in source order */
+  PtrVec imports;    /* Import*, in source order */
 } Program;
 
 /* ==== lexer.re =========================================================== */
@@ -179,11 +190,64 @@ void ast_print(FILE *out, const Program *prog);
 /* ==== sema.c ============================================================= */
 
 /* Checks prog and lowers it into m: one IR function per fn (callees become
- * OP_CALL, inlined later).  Returns the number of errors reported to diag. */
-int fe_lower(const Program *prog, IrModule *m, Diag *diag);
+ * OP_CALL, inlined later).  The modules it imports are searched beside
+ * prog->file, then in stdlib (NULL: the default, modules.c).  Returns the
+ * number of errors reported to diag. */
+int fe_lower(const Program *prog, IrModule *m, const char *stdlib, Diag *diag);
 
 /* Reads, parses and lowers one .tex file (text owned by the caller). */
 IrModule *fe_compile_text(const char *file, const char *text, const char *prefix, Diag *diag);
+/* The same with a standard library folder (NULL: the default). */
+IrModule *fe_compile_text_stdlib(const char *file, const char *text, const char *prefix, const char *stdlib, Diag *diag);
+
+/* ==== modules.c ========================================================== */
+
+/* A program has at most FE_MAX_MODULES modules besides its main file (each
+ * file's source is kept for diagnostics); specialisations of polymorphic
+ * functions nest at most FE_MAX_SPEC_DEPTH deep (a chain of calls between
+ * them, each lowered inside the one before). */
+enum { FE_MAX_MODULES = DIAG_MAX_FILES - 1, FE_MAX_SPEC_DEPTH = 64 };
+
+/* One source file of a program: the main file or a module it imports. */
+typedef struct Unit {
+  const char *name;      /* module name ("nn"); NULL for the main file */
+  const char *irname;    /* prefix of its IR functions ("nn" -> @nn__relu) */
+  const char *path;      /* its file, as messages show it */
+  const char *real;      /* its real path (modules: each file is loaded once) */
+  const char *dir;       /* the folder its own imports are searched in first */
+  Program prog;
+  Arena ast;
+  IrFunc **funcs;        /* per item of prog.fns; NULL for polymorphic functions */
+  int *fn_slot;          /* name hash of prog.fns (sema.c) */
+  uint32_t fn_nslots;
+  struct Unit **imports; /* per item of prog.imports; NULL where it failed */
+  bool loading;          /* on the import stack: importing it again is a cycle */
+  PtrVec specs;          /* PolySpec* (poly.c): its memoised specialisations */
+} Unit;
+
+/* Every unit of one compilation: each module is parsed once. */
+typedef struct Modules {
+  PtrVec units;          /* Unit*, the main file first */
+  PtrVec stack;          /* Unit* being loaded, outermost first (cycle messages) */
+  const char *stdlib;    /* --stdlib / TEXC_STDLIB, or NULL */
+} Modules;
+
+struct Sema;
+/* Loads the imports of s->unit (each module once, lowered on first use). */
+void sema_load_imports(struct Sema *s);
+/* `nn.relu(x)`: a call into an imported module. */
+struct Val sema_lower_qualified_call(struct Sema *s, const Expr *e);
+void sema_free_modules(Modules *mods);
+
+/* ==== poly.c ============================================================= */
+
+/* Whether d has an untyped or constant parameter (or no result types). */
+bool sema_decl_is_poly(const FnDecl *d);
+/* Checks a polymorphic function's definition (index i of s->prog). */
+void sema_check_poly_decl(struct Sema *s, const FnDecl *d);
+/* A call to the polymorphic function d of unit u, label as messages show
+ * it ("relu", "nn.relu"): specialised for its arguments, memoised. */
+struct Val sema_poly_call(struct Sema *s, const Expr *e, const FnDecl *d, Unit *u, const char *label);
 
 /* ==== sema internals (sema.c, builtins.c) ================================ */
 
@@ -215,9 +279,20 @@ typedef struct Binding {
 } Binding;
 
 typedef struct SemaGen SemaGen; /* index.c: the region being lowered */
+/* A specialisation being lowered: the constant params' values. */
+typedef struct SpecBinds {
+  int nconst;
+  const char **names;
+  struct Val *vals;
+} SpecBinds;
 
 typedef struct Sema {
   IrModule *m;
+  Modules *mods;
+  Unit *unit;          /* the file whose names are in scope (prog, funcs, fn_slot are its) */
+  const SpecBinds *spec; /* lowering a specialisation: bind these too */
+  int spec_depth;      /* specialisations being lowered, nested */
+  PtrVec active;       /* FnDecl* of those specialisations (recursion) */
   Diag *diag;
   const Program *prog;
   IrFunc **funcs;      /* per item of prog->fns (functions and rules), created
@@ -265,6 +340,18 @@ Val sema_lower_expr(Sema *s, const Expr *e);
 /* The batch dims of a @ b broadcast (ir_matmul_batch), or an error at `at`
  * naming both shapes and the batch dims that differ. */
 bool sema_check_matmul_batch(Sema *s, const IrNode *a, const IrNode *b, SrcLoc at);
+/* Switches s to unit u (its names, a fresh scope), saving s in saved;
+ * sema_leave_unit stores u's tables back and restores s. */
+void sema_enter_unit(Sema *s, Unit *u, Sema *saved);
+void sema_leave_unit(Sema *s, Sema *saved);
+/* Lowers the functions and rules of s->unit (after sema_enter_unit). */
+void sema_lower_unit(Sema *s);
+/* Lowers d's statements into f, whose params are set; with s->spec, also
+ * binds the constants, and without declared results infers them. */
+void sema_lower_body(Sema *s, const FnDecl *d, IrFunc *f);
+/* Lowers the call e's arguments and calls callee (a non-polymorphic user
+ * function); label names it in messages ("f", "nn.f"). */
+Val sema_user_call(Sema *s, const Expr *e, IrFunc *callee, const FnDecl *d, const char *label);
 
 /* The function (not rule) named name, with its IrFunc; NULL if none. */
 const FnDecl *sema_find_fn(Sema *s, const char *name, IrFunc **f);

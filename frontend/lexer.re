@@ -141,6 +141,7 @@ int yylex(YYSTYPE *lval, YYLTYPE *lloc, Lexer *lx) {
       "inout"     { return INOUT; }
       "update"    { return UPDATE; }
       "grad"      { return GRAD; }
+      "import"    { return IMPORT; }
       "true"      { lval->ival = 1; return BOOL; }
       "false"     { lval->ival = 0; return BOOL; }
       "and"       { return AND; }
@@ -160,7 +161,7 @@ int yylex(YYSTYPE *lval, YYLTYPE *lloc, Lexer *lx) {
       ">="        { return GE; }
       [([]        { return open_bracket(lx); }
       [)\]]       { return close_bracket(lx); }
-      [-+*/@<>={},:] { return (unsigned char)lx->tok[0]; }
+      [-+*/@<>={},:.] { return (unsigned char)lx->tok[0]; }
 
       * { bad_char(lx, loc); continue; }
     */

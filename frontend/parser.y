@@ -78,6 +78,19 @@ static Expr *call(Lexer *lx, const char *name, Arg *args, int nargs, YYLTYPE at)
   return e;
 }
 
+/* `import NAME`: only before the first function (imports are declarations
+ * of the whole file, resolved before any body). */
+static void add_import(Lexer *lx, Program *prog, const char *name, YYLTYPE at) {
+  if (prog->fns.len) {
+    diag_error(lx->diag, LOC(at), "import %s comes after a function; imports go at the top of the file", name);
+    return;
+  }
+  Import *im = ARENA_NEW(lx->arena, Import);
+  im->name = name;
+  im->loc = LOC(at);
+  vec_push(&prog->imports, im);
+}
+
 /* A function or a rule: the parts both share. */
 static FnDecl *fn_decl(Lexer *lx, const char *name, YYLTYPE at, Param *params, int nparams, TypeExpr *results,
                        int nresults, Stmt *stmts, int nstmts, bool bad) {
@@ -123,7 +136,7 @@ static FnDecl *fn_decl(Lexer *lx, const char *name, YYLTYPE at, Param *params, i
 %token <ival> BOOL "true or false"
 %token <ival> DTYPE "dtype"
 %token FN "'fn'" LET "'let'" RETURN "'return'" PRIVATE "'private'"
-%token INOUT "'inout'" UPDATE "'update'" GRAD "'grad'"
+%token INOUT "'inout'" UPDATE "'update'" GRAD "'grad'" IMPORT "'import'"
 %token AND "'and'" OR "'or'" NOT "'not'"
 %token ARROW "'->'" POW "'**'" EQ "'=='" NE "'!='" LE "'<='" GE "'>='"
 
@@ -160,9 +173,10 @@ static FnDecl *fn_decl(Lexer *lx, const char *name, YYLTYPE at, Param *params, i
 
 %%
 
-/* module: fn* */
+/* module: ('import' NAME)* (fn | rule)* */
 module
   : %empty
+  | module IMPORT IDENT { add_import(lx, prog, $3, @3); }
   | module fn          { vec_push(&prog->fns, $2); }
   | module rule        { vec_push(&prog->fns, $2); }
   | module error
@@ -172,6 +186,10 @@ module
 fn
   : private FN IDENT '(' params ')' ARROW results '{' stmts '}' {
       $$ = fn_decl(lx, $3, @3, $5.items, $5.n, $8.items, $8.n, $10.items, $10.n, $10.bad);
+      $$->private_ = $1;
+    }
+  | private FN IDENT '(' params ')' '{' stmts '}' { /* results inferred: polymorphic functions */
+      $$ = fn_decl(lx, $3, @3, $5.items, $5.n, NULL, 0, $8.items, $8.n, $8.bad);
       $$->private_ = $1;
     }
   ;
@@ -212,10 +230,17 @@ paramlist
   | paramlist ',' param { $$ = $1; APPEND(lx->arena, $$.items, $$.n, $$.cap, Param, $3); }
   ;
 
-/* param: NAME ':' 'inout'? type */
+/* param: NAME ':' 'inout'? type | NAME | NAME '=' expr
+ * (untyped and `= default` params make a function polymorphic: poly.c) */
 param
-  : IDENT ':' type       { $$.name = $1; $$.type = $3; $$.inout = false; $$.loc = LOC(@1); }
-  | IDENT ':' INOUT type { $$.name = $1; $$.type = $4; $$.inout = true; $$.loc = LOC(@1); }
+  : IDENT ':' type       { memset(&$$, 0, sizeof $$); $$.name = $1; $$.type = $3; $$.loc = LOC(@1); }
+  | IDENT ':' INOUT type { memset(&$$, 0, sizeof $$); $$.name = $1; $$.type = $4; $$.inout = true; $$.loc = LOC(@1); }
+  | IDENT                { memset(&$$, 0, sizeof $$); $$.name = $1; $$.poly = true; $$.loc = LOC(@1); }
+  | IDENT '=' expr       { memset(&$$, 0, sizeof $$); $$.name = $1; $$.def = $3; $$.loc = LOC(@1); }
+  | IDENT type           { /* a forgotten ':' (else "expecting ')'" would mislead) */
+      diag_error(lx->diag, LOC(@2), "expected ':' between the parameter '%s' and its type", $1);
+      memset(&$$, 0, sizeof $$); $$.name = $1; $$.type = $2; $$.loc = LOC(@1);
+    }
   ;
 
 /* type: DTYPE | DTYPE '[' dim (',' dim)* ']' */
@@ -328,7 +353,8 @@ expr
     }
   ;
 
-/* primary: literal | NAME | NAME '(' args ')' | DTYPE '(' args ')' | DTYPE '[' dims ']' | 'grad' '(' args ')'
+/* primary: literal | NAME | NAME '(' args ')' | NAME '.' NAME '(' args ')' | DTYPE '(' args ')' | DTYPE '[' dims ']'
+ *        | 'grad' '(' args ')' | primary '[' subs ']' | '[' exprs ']'
  *        | '(' expr ')' | '(' expr ',' expr (',' expr)* ')'
  * A tuple `(a, b)` is only meaningful as wrt=(a, b); sema says so elsewhere. */
 primary
@@ -337,6 +363,7 @@ primary
   | BOOL               { $$ = ast_expr(lx->arena, E_BOOL, LOC(@1)); $$->ival = $1; }
   | IDENT              { $$ = ast_expr(lx->arena, E_NAME, LOC(@1)); $$->name = $1; }
   | IDENT '(' args ')' { $$ = call(lx, $1, $3.items, $3.n, @1); }
+  | IDENT '.' IDENT '(' args ')' { $$ = call(lx, $3, $5.items, $5.n, @3); $$->qual = $1; }
   | DTYPE '(' args ')' { $$ = call(lx, dtype_names[$1], $3.items, $3.n, @1); }
   | DTYPE '[' dims ']' { /* a type as an argument: zeros(f32[N, 3]) */
       $$ = ast_expr(lx->arena, E_TYPE, LOC(@1));

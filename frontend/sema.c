@@ -17,7 +17,9 @@
  *     `let (a, b) = ...` and `return` take apart;
  *   - each error is reported once; a value that failed to type-check is
  *     "poisoned" so it causes no further errors. */
+#include <limits.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "frontend.h"
@@ -536,26 +538,26 @@ static bool check_callable(Sema *s, const Expr *e, const FnDecl *d) {
   return false;
 }
 
-static Val lower_user_call(Sema *s, const Expr *e, IrFunc *callee, const FnDecl *d) {
+Val sema_user_call(Sema *s, const Expr *e, IrFunc *callee, const FnDecl *d, const char *name) {
   if (!check_callable(s, e, d)) return sema_poison();
   if (!callee->results) return sema_poison(); /* its signature had errors */
   if (e->nargs != callee->nparams) {
-    sema_error(s, e->loc, "%s() takes %d argument%s, got %d", callee->name, callee->nparams, callee->nparams == 1 ? "" : "s", e->nargs);
+    sema_error(s, e->loc, "%s() takes %d argument%s, got %d", name, callee->nparams, callee->nparams == 1 ? "" : "s", e->nargs);
     return sema_poison();
   }
   Val *args = tex_calloc((size_t)e->nargs + 1, sizeof(Val)); /* nargs == nparams, within TEX_MAX_PARAMS */
   bool ok = true;
   for (int i = 0; i < e->nargs; i++) {
     if (e->args[i].name) {
-      sema_error(s, e->args[i].loc, "%s() takes positional arguments only", callee->name);
+      sema_error(s, e->args[i].loc, "%s() takes positional arguments only", name);
       ok = false;
     }
     args[i] = sema_lower_expr(s, e->args[i].value);
     ok = ok && !args[i].poison;
   }
   char label[160];
-  snprintf(label, sizeof label, "%s()", callee->name);
-  Val v = ok ? sema_call(s, callee, args, e->nargs, e->loc, label, callee->name) : sema_poison();
+  snprintf(label, sizeof label, "%s()", name);
+  Val v = ok ? sema_call(s, callee, args, e->nargs, e->loc, label, name) : sema_poison();
   tex_free(args);
   return v;
 }
@@ -595,10 +597,12 @@ const char *sema_suggest_function(Sema *s, const char *name, bool builtins) {
 
 static Val lower_call(Sema *s, const Expr *e) {
   Val v;
+  if (e->qual) return sema_lower_qualified_call(s, e);
   if (sema_lower_builtin(s, e, &v)) return v;
   IrFunc *f;
   const FnDecl *d = sema_find_fn(s, e->name, &f);
-  if (d) return lower_user_call(s, e, f, d);
+  if (d && !f) return sema_poly_call(s, e, d, s->unit, e->name);
+  if (d) return sema_user_call(s, e, f, d, e->name);
   const char *hint = sema_suggest_function(s, e->name, true);
   if (hint)
     sema_error(s, e->loc, "unknown function '%s'; did you mean '%s'?", e->name, hint);
@@ -971,6 +975,18 @@ static IrNode *check_result(Sema *s, int k, Val v, SrcLoc at) {
   return NULL;
 }
 
+/* A polymorphic function without `-> T` returns what its body gives. */
+static bool infer_results(Sema *s, Val *vals, int n) {
+  IrNode *res[TEX_MAX_RESULTS];
+  for (int k = 0; k < n; k++) {
+    Val v = sema_materialize_default(s, vals[k]);
+    if (v.poison) return false;
+    res[k] = v.node;
+  }
+  ir_set_results(s->m, s->fn, n, res);
+  return true;
+}
+
 static bool lower_return(Sema *s, const Stmt *st, IrNode **results) {
   const FnDecl *d = s->decl;
   if (st->nvalues > TEX_MAX_RESULTS) {
@@ -980,6 +996,7 @@ static bool lower_return(Sema *s, const Stmt *st, IrNode **results) {
   Val vals[2 * TEX_MAX_RESULTS + 2];
   const char *producer;
   int n = return_values(s, st, vals, &producer);
+  if (!d->nresults && s->spec) return n <= TEX_MAX_RESULTS && infer_results(s, vals, n);
   bool ok = s->fn->results != NULL;
   for (int k = 0; k < n; k++) ok = ok && !vals[k].poison;
   if (!ok) return false;
@@ -1019,7 +1036,7 @@ static bool finish_updates(Sema *s, const FnDecl *d, IrNode **results) {
   return ok;
 }
 
-static void lower_body(Sema *s, const FnDecl *d, IrFunc *f) {
+void sema_lower_body(Sema *s, const FnDecl *d, IrFunc *f) {
   s->fn = f;
   s->decl = d;
   s->too_deep = false;
@@ -1029,6 +1046,7 @@ static void lower_body(Sema *s, const FnDecl *d, IrFunc *f) {
   for (int i = 0; i < f->nparams; i++)
     bind(s, f->params[i]->name,
          sema_check_not_symbol(s, f->params[i]->name, f->params[i]->loc, "parameter") ? sema_typed(f->params[i]) : sema_poison());
+  for (int i = 0; s->spec && i < s->spec->nconst; i++) bind(s, s->spec->names[i], s->spec->vals[i]);
   bool returned = false, ok = false;
   for (int i = 0; i < d->nstmts; i++) {
     const Stmt *st = &d->stmts[i];
@@ -1043,9 +1061,9 @@ static void lower_body(Sema *s, const FnDecl *d, IrFunc *f) {
   char label[160];
   if (!returned && !d->had_syntax_error) sema_error(s, d->loc, "%s has no 'return'", decl_label(d, label, sizeof label));
   ok = finish_updates(s, d, results) && ok;
-  if (ok && f->results)
+  if (ok && f->results && d->nresults)
     memcpy(f->results, results, sizeof(IrNode *) * (size_t)f->nresults);
-  else
+  else if (!ok)
     f->results = NULL; /* poisoned: callers stop here */
   tex_free(results);
   tex_free(s->updated);
@@ -1164,7 +1182,13 @@ static void link_rule(Sema *s, int index) {
   IrFunc *rf = s->funcs[index], *tf;
   const FnDecl *t = sema_find_fn(s, r->name, &tf);
   if (!t) return unknown_rule_target(s, r);
-  if (prev) {
+  if (!tf) {
+    sema_error(s, r->loc,
+               "%s() is polymorphic (it has untyped or constant parameters), so it cannot have a grad rule; give its "
+               "parameters types",
+               r->name);
+    note_definition(s, t);
+  } else if (prev) {
     sema_error(s, r->loc, "%s() already has a grad rule", r->name);
     diag_note(s->diag, prev->loc, "the first rule is here");
   } else if (sema_check_differentiable(s, t, r->loc, "write a grad rule for") && tf->results && rf->results) {
@@ -1317,13 +1341,17 @@ static void index_functions(Sema *s) {
   }
 }
 
-/* Function names must be unique and must not shadow builtins. */
+/* Function names must be unique and must not shadow builtins.  A module's
+ * functions are never exported, and may take a builtin's name: they are
+ * only reached qualified (nn.softmax), and inside the module the plain name
+ * still means the builtin. */
 static void check_names(Sema *s) {
+  bool main_file = !s->unit->name;
   for (int i = 0; i < s->prog->fns.len; i++) {
     const FnDecl *d = s->prog->fns.items[i];
     if (d->is_rule) continue;
-    if (sema_is_builtin(d->name)) sema_error(s, d->loc, "'%s' is a builtin; choose another name", d->name);
-    if (strcmp(d->name, "last_error") == 0 || strcmp(d->name, "module_info") == 0 || strcmp(d->name, "call") == 0)
+    if (main_file && sema_is_builtin(d->name)) sema_error(s, d->loc, "'%s' is a builtin; choose another name", d->name);
+    if (main_file && (strcmp(d->name, "last_error") == 0 || strcmp(d->name, "module_info") == 0 || strcmp(d->name, "call") == 0))
       sema_error(s, d->loc, "'%s' is reserved: every module exports <prefix>_%s", d->name, d->name);
     if (strstr(d->name, "__"))
       sema_error(s, d->loc, "'%s': names with '__' are reserved for the functions texc derives (f__grad, f__rule, ...)", d->name);
@@ -1331,40 +1359,108 @@ static void check_names(Sema *s) {
   index_functions(s);
 }
 
-int fe_lower(const Program *prog, IrModule *m, Diag *diag) {
-  Sema s = {.m = m, .diag = diag, .prog = prog};
-  int before = diag->errors;
-  check_names(&s);
-  s.funcs = tex_calloc((size_t)prog->fns.len + 1, sizeof(IrFunc *));
+/* The IR function of declaration d of the current unit: a module's are
+ * named <module>__<name> and never exported. */
+static IrFunc *new_func(Sema *s, const FnDecl *d) {
+  const char *name = d->is_rule ? arena_printf(&s->m->arena, "%s__rule", d->name) : d->name;
+  if (s->unit->irname) name = arena_printf(&s->m->arena, "%s__%s", s->unit->irname, name);
+  IrFunc *f = ir_func_new(s->m, name, d->loc);
+  lower_signature(s, d, f);
+  if (s->unit->irname) f->exported = false;
+  return f;
+}
+
+void sema_lower_unit(Sema *s) {
+  const Program *prog = s->prog;
+  check_names(s);
+  sema_load_imports(s);
+  s->funcs = s->unit->funcs = tex_calloc((size_t)prog->fns.len + 1, sizeof(IrFunc *));
   for (int i = 0; i < prog->fns.len; i++) {
     const FnDecl *d = prog->fns.items[i];
-    s.funcs[i] = ir_func_new(m, d->is_rule ? arena_printf(&m->arena, "%s__rule", d->name) : d->name, d->loc);
-    lower_signature(&s, d, s.funcs[i]);
+    if (!d->is_rule && sema_decl_is_poly(d))
+      sema_check_poly_decl(s, d); /* specialised at each call (poly.c) */
+    else
+      s->funcs[i] = new_func(s, d);
   }
   for (int i = 0; i < prog->fns.len; i++)
-    if (((const FnDecl *)prog->fns.items[i])->is_rule) link_rule(&s, i);
+    if (((const FnDecl *)prog->fns.items[i])->is_rule) link_rule(s, i);
   for (int i = 0; i < prog->fns.len; i++) {
     const FnDecl *d = prog->fns.items[i];
-    lower_body(&s, d, s.funcs[i]);
-    if (dim_overflowed(m->dims)) sema_error(&s, d->loc, "a shape in %s() is larger than 2^63", d->name);
+    if (!s->funcs[i]) continue;
+    sema_lower_body(s, d, s->funcs[i]);
+    if (dim_overflowed(s->m->dims)) sema_error(s, d->loc, "a shape in %s() is larger than 2^63", d->name);
   }
+}
+
+/* The current unit's tables live in s while it is current. */
+static void store_unit(Sema *s) {
+  if (!s->unit) return;
+  s->unit->funcs = s->funcs;
+  s->unit->fn_slot = s->fn_slot;
+  s->unit->fn_nslots = s->fn_nslots;
+}
+
+void sema_enter_unit(Sema *s, Unit *u, Sema *saved) {
+  store_unit(s);
+  *saved = *s;
+  s->unit = u;
+  s->prog = &u->prog;
+  s->funcs = u->funcs;
+  s->fn_slot = u->fn_slot;
+  s->fn_nslots = u->fn_nslots;
+  s->scope = NULL, s->nscope = s->scopecap = 0;
+  s->index = NULL, s->indexcap = 0;
+  s->updated = NULL;
+  s->fn = NULL, s->decl = NULL;
+  s->too_deep = false;
+}
+
+void sema_leave_unit(Sema *s, Sema *saved) {
+  store_unit(s);
+  tex_free(s->scope);
+  tex_free(s->index);
+  tex_free(s->updated);
+  /* what nested lowering shares with the caller's state */
+  saved->active = s->active;
+  *s = *saved;
+}
+
+int fe_lower(const Program *prog, IrModule *m, const char *stdlib, Diag *diag) {
+  Modules mods = {.stdlib = stdlib};
+  Unit *main_unit = tex_calloc(1, sizeof(Unit));
+  main_unit->prog = *prog;
+  main_unit->path = prog->file;
+  char real[PATH_MAX]; /* NULL for a file that is not on disk (tests): */
+  main_unit->real = prog->file && realpath(prog->file, real) ? arena_strdup(&m->arena, real) : NULL;
+  main_unit->loading = true;
+  vec_push(&mods.units, main_unit);
+  vec_push(&mods.stack, main_unit);
+  Sema s = {.m = m, .diag = diag, .mods = &mods}, saved;
+  int before = diag->errors;
+  sema_enter_unit(&s, main_unit, &saved);
+  sema_lower_unit(&s);
+  sema_leave_unit(&s, &saved);
   check_recursion(&s);
-  tex_free(s.funcs);
-  tex_free(s.scope);
-  tex_free(s.index);
-  tex_free(s.fn_slot);
+  main_unit->prog = (Program){0}; /* the caller's */
+  sema_free_modules(&mods);
+  vec_free(&s.active);
   return diag->errors - before;
 }
 
 IrModule *fe_compile_text(const char *file, const char *text, const char *prefix, Diag *diag) {
+  return fe_compile_text_stdlib(file, text, prefix, NULL, diag);
+}
+
+IrModule *fe_compile_text_stdlib(const char *file, const char *text, const char *prefix, const char *stdlib, Diag *diag) {
   IrModule *m = ir_module_new(prefix);
   m->source = arena_strdup(&m->arena, file);
   Arena ast = {0};
   Program prog = {0};
   diag_add_source(diag, m->source, text);
   int errors = fe_parse(&prog, m->source, text, &ast, diag);
-  errors += fe_lower(&prog, m, diag);
+  errors += fe_lower(&prog, m, stdlib, diag);
   vec_free(&prog.fns);
+  vec_free(&prog.imports);
   arena_free(&ast);
   if (errors) {
     ir_module_free(m);

@@ -10,8 +10,10 @@ void diag_init(Diag *d, FILE *out) {
   d->out = out ? out : stderr;
 }
 
+/* Sema refuses a program of more than DIAG_MAX_FILES files before it gets
+ * here (FE_MAX_MODULES); an extra file would only lose its source lines. */
 void diag_add_source(Diag *d, const char *file, const char *text) {
-  if (d->nfiles == (int)(sizeof d->files / sizeof d->files[0])) return;
+  if (d->nfiles == DIAG_MAX_FILES) return;
   d->files[d->nfiles] = file;
   d->texts[d->nfiles] = text;
   d->nfiles++;
@@ -57,7 +59,30 @@ static void report(Diag *d, const char *kind, SrcLoc loc, const char *fmt, va_li
   if (text) show_line(d->out, text, loc.line, loc.col);
 }
 
+static void note(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* The context notes of the last error, after its own notes. */
+static void flush_context(Diag *d) {
+  if (!d->ctx_pending) return;
+  d->ctx_pending = false;
+  int shown = d->nctx < DIAG_MAX_CONTEXT ? d->nctx : DIAG_MAX_CONTEXT;
+  for (int i = shown - 1; i >= 0; i--) note(d, d->ctx_loc[i], "%s", d->ctx_text[i]);
+}
+
+void diag_push_context(Diag *d, SrcLoc loc, const char *text) {
+  flush_context(d);
+  if (d->nctx < DIAG_MAX_CONTEXT) d->ctx_loc[d->nctx] = loc, d->ctx_text[d->nctx] = text;
+  d->nctx++;
+}
+
+void diag_pop_context(Diag *d) {
+  flush_context(d);
+  if (d->nctx > 0) d->nctx--;
+}
+
 void diag_verror(Diag *d, SrcLoc loc, const char *fmt, va_list ap) {
+  flush_context(d);
+  if (d->nctx && d->errors < DIAG_MAX_ERRORS) d->ctx_pending = true;
   if (++d->errors <= DIAG_MAX_ERRORS)
     report(d, "error", loc, fmt, ap);
   else if (d->errors == DIAG_MAX_ERRORS + 1)
@@ -71,10 +96,21 @@ void diag_error(Diag *d, SrcLoc loc, const char *fmt, ...) {
   va_end(ap);
 }
 
-void diag_note(Diag *d, SrcLoc loc, const char *fmt, ...) {
+static void vnote(Diag *d, SrcLoc loc, const char *fmt, va_list ap) {
   if (d->errors > DIAG_MAX_ERRORS) return; /* its error was not shown */
+  report(d, "note", loc, fmt, ap);
+}
+
+static void note(Diag *d, SrcLoc loc, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  report(d, "note", loc, fmt, ap);
+  vnote(d, loc, fmt, ap);
+  va_end(ap);
+}
+
+void diag_note(Diag *d, SrcLoc loc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vnote(d, loc, fmt, ap);
   va_end(ap);
 }

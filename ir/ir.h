@@ -87,10 +87,19 @@ typedef struct SrcLoc {
 
 /* Collects diagnostics for one compilation.  Knows the source text of every
  * file so errors can show the line and a caret. */
+enum { DIAG_MAX_FILES = 64, DIAG_MAX_CONTEXT = 16 };
 typedef struct Diag {
-  const char *files[16];
-  const char *texts[16];
+  const char *files[DIAG_MAX_FILES]; /* the main file and the modules it imports
+                                        (sema refuses more: FE_MAX_MODULES) */
+  const char *texts[DIAG_MAX_FILES];
   int nfiles;
+  /* Context notes: while sema lowers a specialised function, each error
+   * inside it is followed by "in f(x) called here with ..." for every
+   * active context, innermost first (texts owned by the caller). */
+  SrcLoc ctx_loc[DIAG_MAX_CONTEXT];
+  const char *ctx_text[DIAG_MAX_CONTEXT];
+  int nctx;          /* active contexts (only the first DIAG_MAX_CONTEXT are kept) */
+  bool ctx_pending;  /* an error was reported inside a context: its notes are due */
   int errors;
   FILE *out;     /* stderr by default */
   bool color;
@@ -100,6 +109,9 @@ void diag_add_source(Diag *d, const char *file, const char *text);
 void diag_error(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void diag_verror(Diag *d, SrcLoc loc, const char *fmt, va_list ap);
 void diag_note(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Opens and closes a context (see Diag): text is shown as a note at loc. */
+void diag_push_context(Diag *d, SrcLoc loc, const char *text);
+void diag_pop_context(Diag *d);
 
 /* ==== dims.c ============================================================= */
 

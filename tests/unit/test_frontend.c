@@ -172,6 +172,7 @@ static char *parse_print(const char *src, int *errors) {
   ast_print(out.f, &p);
   free(release(&err));
   vec_free(&p.fns);
+  vec_free(&p.imports);
   arena_free(&a);
   return release(&out);
 }
