@@ -47,8 +47,25 @@ static bool dim_fail(Sema *s, const Expr *e, const char *fmt, const char *arg) {
   return false;
 }
 
+/* dim(x, k): the extent of axis k of the array x, as a dim (what names a
+ * dim in a function whose parameters have no types). */
+static bool dim_of_array(Sema *s, const Expr *e, Dim *out) {
+  int64_t k;
+  bool neg = e->nargs == 2 && e->args[1].value->kind == E_UNARY && e->args[1].value->op == U_NEG;
+  const Expr *ke = e->nargs == 2 ? (neg ? e->args[1].value->lhs : e->args[1].value) : NULL;
+  if (e->nargs != 2 || e->args[0].name || e->args[1].name || ke->kind != E_INT)
+    return dim_fail(s, e, "dim(x, k) takes an array and an integer literal axis%s", "");
+  Val x = sema_lower_expr(s, e->args[0].value);
+  if (x.poison) return false;
+  if (x.weak || x.ntuple) return dim_fail(s, e, "dim(x, k) needs an array%s", "");
+  k = neg ? x.node->rank - ke->ival : ke->ival;
+  if (k < 0 || k >= x.node->rank) return dim_fail(s, e->args[1].value, "axis out of range for dim(x, k)%s", "");
+  *out = x.node->shape[k];
+  return true;
+}
+
 /* e as a dim: + - * over integer literals and symbols (bound ones only if
- * bound: symbols of the function's parameters). */
+ * bound: symbols of the function's parameters), and dim(x, k). */
 bool sema_dim_of_expr(Sema *s, const Expr *e, bool bound, Dim *out) {
   DimTable *t = s->m->dims;
   if (e->kind == E_INT) return *out = dim_lit(t, e->ival), true;
@@ -62,6 +79,7 @@ bool sema_dim_of_expr(Sema *s, const Expr *e, bool bound, Dim *out) {
     return *out = dim_sym(t, e->name), true;
   }
   Dim a, b;
+  if (e->kind == E_CALL && strcmp(e->name, "dim") == 0) return dim_of_array(s, e, out);
   if (e->kind == E_UNARY && e->op == U_NEG) {
     if (!sema_dim_of_expr(s, e->lhs, bound, &a)) return false;
     *out = dim_sub(t, dim_lit(t, 0), a);

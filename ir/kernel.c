@@ -11,8 +11,8 @@ static const char *const kind_names[] = {"map", "reduce", "matmul", "scan"};
 static void print_operand(FILE *out, IrModule *m, const char *role, const KOperand *o, int inplace) {
   char buf[512];
   ir_type_snprint(m, o->dtype, o->rank, o->shape, buf, sizeof buf);
-  fprintf(out, "    %s b%d %s map (", role, o->buf, buf);
-  for (int a = 0; a < o->rank; a++) {
+  fprintf(out, "    %s b%d %s %s (", role, o->buf, buf, o->gathered ? "gathered" : "map");
+  for (int a = 0; a < o->rank && !o->gathered; a++) {
     if (a) fputs(", ", out);
     if (o->loop[a] < 0)
       fputc('0', out);
@@ -32,6 +32,15 @@ static void print_body(FILE *out, IrModule *m, const Kernel *k) {
       ;
     else if (in->op == OP_PARAM)
       fprintf(out, " in%d", in->operand);
+    else if (in->op == OP_INDEX)
+      fprintf(out, " i%lld", (long long)in->i);
+    else if (in->op == OP_READ || in->op == OP_SCATTER) {
+      if (in->op == OP_READ) fprintf(out, " in%d", in->operand);
+      fputs(in->op == OP_READ ? "[" : " out[", out);
+      for (int a = 0; a < in->nsub; a++) fprintf(out, "%sv%d%s", a ? ", " : "", in->sub[a], in->check >> a & 1 ? " checked" : "");
+      fputc(']', out);
+      if (in->op == OP_SCATTER) fprintf(out, " += v%d", in->args[0]);
+    }
     else if (in->op == OP_CONST) {
       fputc(' ', out);
       ir_print_value(out, in->dtype, in->f, in->i);

@@ -2,8 +2,9 @@
  *
  * Interval arithmetic over a region's integer values with dims as bounds:
  * an index variable i < E lies in [0, E - 1], constants and dims are points,
- * and + - * by a nonnegative literal, negation and integer casts combine
- * intervals.  A subscript is in range of an axis of extent D when its lower
+ * and + - * by a nonnegative literal, negation, integer casts, max and min
+ * combine intervals (so a clamped subscript, min(max(i - 1, 0), N - 1), is
+ * proved).  A subscript is in range of an axis of extent D when its lower
  * bound is provably >= 0 and D - 1 - upper is provably >= 0 (dims are
  * polynomials over sizes, which are >= 0, so "provably" means: no negative
  * coefficient).  Anything else (a value read from an array, a product of two
@@ -46,6 +47,17 @@ static Interval interval_of(IrModule *m, const IrRegion *r, const IrNode *x, int
     if (a.known && a.lo == a.hi && dim_is_lit(a.lo, &c) && c >= 0 && b.known) return (Interval){true, dim_mul(t, a.lo, b.lo), dim_mul(t, a.lo, b.hi)};
     if (b.known && b.lo == b.hi && dim_is_lit(b.lo, &c) && c >= 0 && a.known) return (Interval){true, dim_mul(t, b.lo, a.lo), dim_mul(t, b.lo, a.hi)};
     return u;
+  case OP_MAX: /* max >= either lower bound; <= the larger upper bound, if provable */
+  case OP_MIN: /* min <= either upper bound; >= the smaller lower bound, if provable */
+    a = interval_of(m, r, x->args[0], depth + 1), b = interval_of(m, r, x->args[1], depth + 1);
+    if (!a.known || !b.known) return u;
+    if (x->op == OP_MAX) {
+      Dim lo = nonneg(a.lo) ? a.lo : b.lo;
+      if (nonneg(dim_sub(t, a.hi, b.hi))) return (Interval){true, lo, a.hi};
+      return nonneg(dim_sub(t, b.hi, a.hi)) ? (Interval){true, lo, b.hi} : u;
+    }
+    if (nonneg(dim_sub(t, b.lo, a.lo))) return (Interval){true, a.lo, b.hi};
+    return nonneg(dim_sub(t, a.lo, b.lo)) ? (Interval){true, b.lo, b.hi} : u;
   default: return u;
   }
 }
