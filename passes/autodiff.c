@@ -89,17 +89,61 @@ static bool result_depends_on(IrModule *m, IrFunc *f, int i) {
   return any;
 }
 
+/* f restricted to the float results that have a cotangent (keep[k]), as
+ * the private function f__keepK...: a result nobody uses gets no cotangent
+ * at all, rather than a zero one that its chain would turn into NaN where
+ * it overflowed (0 * inf).  Memoised by name; the pipeline drops the rest. */
+static IrFunc *restrict_results(IrModule *m, IrFunc *f, IrNode *const *cts) {
+  char name[512];
+  int n = snprintf(name, sizeof name, "%s__keep", f->name);
+  for (int k = 0; k < nvalues(f) && n < (int)sizeof name - 8; k++)
+    if (cts[k]) n += snprintf(name + n, sizeof name - (size_t)n, "%d_", k);
+  IrFunc *g = ir_find_func(m, name);
+  if (g) return g;
+  derive_ensure_built(m, f);
+  g = ir_func_new(m, name, f->loc);
+  g->exported = false;
+  for (int i = 0; i < f->nparams; i++) ir_param(m, g, f->params[i]->name, f->params[i]->dtype, f->params[i]->rank, f->params[i]->shape, f->params[i]->loc);
+  IrNode **map = irb_clone_body(m, f, g), **res = tex_calloc((size_t)f->nresults + 1, sizeof(IrNode *));
+  int nres = 0;
+  for (int k = 0; k < nvalues(f); k++)
+    if (cts[k]) res[nres++] = map[f->results[k]->id];
+  ir_set_results(m, g, nres, res);
+  tex_free(res);
+  tex_free(map);
+  return g;
+}
+
+/* The callee a call is differentiated through: f itself when every float
+ * result has a cotangent (or f has a user rule, which takes them all);
+ * else f restricted to those that do, with cts compacted to match. */
+static IrFunc *reverse_callee(Rev *r, IrFunc *f, IrNode **cts) {
+  bool all = true;
+  for (int k = 0; k < nvalues(f); k++) all = all && (cts[k] || !dtype_is_float(f->results[k]->dtype));
+  if (all || f->custom_vjp) return f;
+  IrFunc *g = restrict_results(r->ib.m, f, cts);
+  int n = 0;
+  for (int k = 0; k < nvalues(f); k++)
+    if (cts[k]) cts[n++] = cts[k];
+  return g;
+}
+
 /* A call: the callee's user rule, or its derived vjp_ct, gives the
  * cotangents of the active float arguments. */
 static void reverse_call(Rev *r, IrNode *call) {
-  IrFunc *callee = call->attr.callee;
-  IrNode **cts = tex_calloc((size_t)callee->nresults + 1, sizeof(IrNode *));
+  IrFunc *original = call->attr.callee;
+  IrNode **cts = tex_calloc((size_t)original->nresults + 1, sizeof(IrNode *));
+  if (!call_cotangents(r, call, original->nresults, cts)) {
+    tex_free(cts);
+    return;
+  }
+  IrFunc *callee = reverse_callee(r, original, cts);
   ParamSet active = {{0}};
   for (int j = 0; j < call->nargs; j++)
     if (r->active[call->args[j]->id] && dtype_is_float(call->args[j]->dtype) &&
         (callee->custom_vjp || result_depends_on(r->ib.m, callee, j)))
       ps_add(&active, j);
-  if (!call_cotangents(r, call, callee->nresults, cts) || ps_empty(&active)) {
+  if (ps_empty(&active)) {
     tex_free(cts);
     return;
   }
@@ -109,10 +153,10 @@ static void reverse_call(Rev *r, IrNode *call) {
   int n = 0;
   for (int j = 0; j < call->nargs; j++) args[n++] = r->map[call->args[j]->id];
   IrNode *copy = r->map[call->id];
-  for (int k = 0; k < nvalues(callee); k++) {
+  for (int k = 0, c = 0; k < nvalues(callee); k++) {
     if (!dtype_is_float(callee->results[k]->dtype)) continue;
-    IrNode *like = callee->nresults == 1 ? copy : irb_result_like(&r->ib, callee, args, k);
-    args[n++] = irb_or_zeros(&r->ib, cts[k], like);
+    IrNode *like = callee->nresults == 1 && callee == original ? copy : irb_result_like(&r->ib, callee, args, k);
+    args[n++] = irb_or_zeros(&r->ib, cts[callee == original ? k : c++], like);
   }
   irb_call(&r->ib, rule, args, out);
   ParamSet returned = callee->custom_vjp ? ir_float_params(callee) : active;
