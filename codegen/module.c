@@ -79,18 +79,19 @@ static int dim_code(Cg *cg, Dim d, LLVMValueRef *code) {
   return n;
 }
 
-/* a, or a == b when b is given (an assertion), as texrt bytecode. */
-static LLVMValueRef dim_expr2(Cg *cg, const MetaTypes *t, Dim a, Dim b) {
+/* a, or `a cmp b` when b is given (an assertion: TEX_DIM_EQ or
+ * TEX_DIM_LE), as texrt bytecode. */
+static LLVMValueRef dim_expr_cmp(Cg *cg, const MetaTypes *t, Dim a, Dim b, int cmp) {
   int na = dim_code(cg, a, NULL), nb = b ? dim_code(cg, b, NULL) + 1 : 0;
   LLVMValueRef *code = tex_calloc((size_t)(na + nb), sizeof(LLVMValueRef));
   dim_code(cg, a, code);
-  if (b) dim_code(cg, b, code + na), code[na + nb - 1] = LLVMConstInt(cg->i64, TEX_DIM_EQ, 1);
+  if (b) dim_code(cg, b, code + na), code[na + nb - 1] = LLVMConstInt(cg->i64, (unsigned long long)cmp, 1);
   LLVMValueRef arr = private_global(cg, LLVMConstArray2(cg->i64, code, (uint64_t)(na + nb)), "dim");
   tex_free(code);
   return LLVMConstNamedStruct(t->dimexpr, (LLVMValueRef[]){arr, c32(cg, na + nb)}, 2);
 }
 
-static LLVMValueRef dim_expr(Cg *cg, const MetaTypes *t, Dim d) { return dim_expr2(cg, t, d, NULL); }
+static LLVMValueRef dim_expr(Cg *cg, const MetaTypes *t, Dim d) { return dim_expr_cmp(cg, t, d, NULL, 0); }
 
 static LLVMValueRef dims_array(Cg *cg, const MetaTypes *t, int rank, const Dim *shape) {
   LLVMValueRef items[IR_MAX_RANK];
@@ -126,9 +127,40 @@ static int reshape_asserts(Cg *cg, const MetaTypes *t, IrFunc *f, LLVMValueRef *
     snprintf(note, sizeof note, "reshape at %s:%d:%d from %s to %s", r->loc.file ? r->loc.file : "?", r->loc.line, r->loc.col, tx, tr);
     seen[n][0] = from, seen[n][1] = to;
     (*notes)[n] = cstring(cg, note);
-    (*exprs)[n++] = dim_expr2(cg, t, from, to);
+    (*exprs)[n++] = dim_expr_cmp(cg, t, from, to, TEX_DIM_EQ);
   }
   tex_free(seen);
+  return n;
+}
+
+/* True if d is >= 0 for every value of its symbols (sizes are >= 0). */
+static bool dim_surely_nonneg(Dim d) {
+  for (int i = 0; i < d->nterms; i++)
+    if (d->terms[i].coef < 0) return false;
+  return true;
+}
+
+/* The ranges of index notation that may be negative (a slice x[1:N-1] has
+ * extent N - 2) are asserted >= 0 when the function is called, once each. */
+static int range_asserts(Cg *cg, const MetaTypes *t, IrFunc *f, int n, LLVMValueRef *exprs, LLVMValueRef *notes, int cap) {
+  Dim zero = dim_lit(cg->m->dims, 0), seen[64];
+  int nseen = 0;
+  for (int i = 0; i < f->body.len; i++) {
+    const IrNode *g = f->body.items[i];
+    const IrRegion *r = op_info[g->op].attr == ATTR_REGION ? g->attr.region : NULL;
+    for (int k = 0; r && k < r->nidx; k++) {
+      bool dup = dim_surely_nonneg(r->extent[k]);
+      for (int j = 0; j < nseen && !dup; j++) dup = seen[j] == r->extent[k];
+      if (dup || n == cap || nseen == 64) continue;
+      seen[nseen++] = r->extent[k];
+      char ext[256], note[700];
+      dim_snprint(cg->m->dims, r->extent[k], ext, sizeof ext);
+      snprintf(note, sizeof note, "the range of %s at %s:%d:%d is %s, which must not be negative", r->body->params[k]->name,
+               g->loc.file ? g->loc.file : "?", g->loc.line, g->loc.col, ext);
+      notes[n] = cstring(cg, note);
+      exprs[n++] = dim_expr_cmp(cg, t, zero, r->extent[k], TEX_DIM_LE);
+    }
+  }
   return n;
 }
 
@@ -144,6 +176,10 @@ static LLVMValueRef func_info(Cg *cg, const MetaTypes *t, const KProgram *p, con
   for (int s = 0; s < p->nsyms; s++) names[s] = cstring(cg, dim_symbol_name(cg->m->dims, p->syms[s]));
   LLVMValueRef *asserts, *notes;
   int nasserts = reshape_asserts(cg, t, f, &asserts, &notes);
+  int cap = nasserts + 64;
+  asserts = tex_realloc(asserts, sizeof(LLVMValueRef) * (size_t)cap);
+  notes = tex_realloc(notes, sizeof(LLVMValueRef) * (size_t)cap);
+  nasserts = range_asserts(cg, t, f, nasserts, asserts, notes, cap);
   LLVMValueRef fields[10] = {cstring(cg, f->name),
                              cstring(cg, symbol),
                              c32(cg, p->nparams),

@@ -427,6 +427,7 @@ static int check_asserts(const Bind *b) {
       if (note && eq_sides(e, b->syms, &l, &r))
         return texrt_fail(TEX_ERR_ASSERT, "%s: %s: it has %lld elements, the new shape %lld (shape assertion failed: %s with %s)",
                           func_name(b->f), note, (long long)l, (long long)r, text, vals);
+      if (note) return texrt_fail(TEX_ERR_ASSERT, "%s: %s (shape assertion failed: %s with %s)", func_name(b->f), note, text, vals);
       return texrt_fail(TEX_ERR_ASSERT, "%s: shape assertion failed: %s (%s)", func_name(b->f), text, vals);
     }
   }
