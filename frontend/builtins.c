@@ -594,6 +594,12 @@ static Val lower_take(Sema *s, const Expr *e, const Builtin *b) { return sema_lo
 static Val lower_one_hot(Sema *s, const Expr *e, const Builtin *b) { return sema_lower_one_hot(s, e); }
 static Val lower_index_add(Sema *s, const Expr *e, const Builtin *b) { return sema_lower_index_add(s, e); }
 static Val lower_scatter_add(Sema *s, const Expr *e, const Builtin *b) { return sema_lower_scatter_add(s, e); }
+static Val lower_stack(Sema *s, const Expr *e, const Builtin *b) { return sema_lower_stack(s, e); }
+static Val lower_concat(Sema *s, const Expr *e, const Builtin *b) { return sema_lower_concat(s, e); }
+static Val lower_flip(Sema *s, const Expr *e, const Builtin *b) { return sema_lower_flip(s, e); }
+static Val lower_tri(Sema *s, const Expr *e, const Builtin *b) { return sema_lower_tri(s, e); }
+static Val lower_diag(Sema *s, const Expr *e, const Builtin *b) { return sema_lower_diag(s, e); }
+static Val lower_iota(Sema *s, const Expr *e, const Builtin *b) { return sema_lower_iota(s, e); }
 
 static const Builtin builtins[] = {
     {ROW("sum", lower_reduction, OP_SUM, OP_COUNT, 1, 1), .axis_arg = true, .keepdims_arg = true},
@@ -622,6 +628,14 @@ static const Builtin builtins[] = {
     {ROW("one_hot", lower_one_hot, OP_COUNT, OP_COUNT, 2, 2)},
     {ROW("index_add", lower_index_add, OP_COUNT, OP_COUNT, 3, 3)},
     {ROW("scatter_add", lower_scatter_add, OP_COUNT, OP_COUNT, 3, 3)},
+    {ROW("stack", lower_stack, OP_COUNT, OP_COUNT, 0, 0)},
+    {ROW("concat", lower_concat, OP_COUNT, OP_COUNT, 0, 0)},
+    {ROW("flip", lower_flip, OP_COUNT, OP_COUNT, 0, 0)},
+    {ROW("tril", lower_tri, OP_COUNT, OP_COUNT, 0, 0)},
+    {ROW("triu", lower_tri, OP_COUNT, OP_COUNT, 0, 0)},
+    {ROW("diag", lower_diag, OP_COUNT, OP_COUNT, 0, 0)},
+    {ROW("iota", lower_iota, OP_COUNT, OP_COUNT, 0, 0)},
+    {ROW("arange", lower_iota, OP_COUNT, OP_COUNT, 0, 0)},
 };
 #undef ROW
 

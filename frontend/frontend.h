@@ -375,6 +375,12 @@ Val sema_lower_take(Sema *s, const Expr *e);
 Val sema_lower_one_hot(Sema *s, const Expr *e);
 Val sema_lower_index_add(Sema *s, const Expr *e);
 Val sema_lower_scatter_add(Sema *s, const Expr *e);
+Val sema_lower_stack(Sema *s, const Expr *e);
+Val sema_lower_concat(Sema *s, const Expr *e);
+Val sema_lower_flip(Sema *s, const Expr *e);
+Val sema_lower_tri(Sema *s, const Expr *e);
+Val sema_lower_diag(Sema *s, const Expr *e);
+Val sema_lower_iota(Sema *s, const Expr *e);
 /* The function being lowered (not a region's body). */
 IrFunc *sema_enclosing_fn(Sema *s);
 /* A name bound outside the region whose body is being lowered. */

@@ -502,50 +502,55 @@ Val sema_lower_index(Sema *s, const Expr *e) {
 
 /* ---- array literals ---------------------------------------------------------------- */
 
-/* [a, b, c]: the elements (conformed to one dtype and shape) stacked along a
- * new first axis, as gen [i < n] where(i == 0, a, where(i == 1, b, c)). */
+/* vals[0..n) (one dtype and shape, conformed) stacked along a new axis
+ * `axis`: gen [.., i < n, ..] where(i == 0, a[..], where(i == 1, b[..], ..)):
+ * every read is at the same in-range subscripts. */
+static Val stack_values(Sema *s, Val *vals, int n, int axis, SrcLoc at) {
+  const IrNode *x0 = vals[0].node;
+  SemaGen g = {0};
+  Dim shape[IR_MAX_RANK];
+  g.nvars = x0->rank + 1;
+  for (int k = 0, a = 0; k < g.nvars; k++) g.var[k].extent = shape[k] = k == axis ? dim_lit(s->m->dims, n) : x0->shape[a++];
+  gen_open(s, &g, at);
+  IrNode *value = NULL, *subs[IR_MAX_RANK];
+  for (int k = 0, a = 0; k < g.nvars; k++)
+    if (k != axis) subs[a++] = var_node(&g, k);
+  for (int i = n - 1; i >= 0; i--) {
+    IrNode *rd = gen_read(s, &g, vals[i].node, subs, vals[i].loc);
+    if (!value) {
+      value = rd;
+      continue;
+    }
+    IrNode *is_i = ir_binary(s->m, s->fn, OP_EQ, var_node(&g, axis), ir_const(s->m, s->fn, DT_I64, 0, i, at), at);
+    IrNode *args[3] = {is_i, rd, value};
+    value = ir_node(s->m, s->fn, OP_SELECT, rd->dtype, 0, NULL, 3, args, at);
+  }
+  gen_leave(s, &g);
+  return sema_typed(gen_node(s, &g, OP_GEN, &value, 1, g.nvars, shape, OP_SUM, at));
+}
+
+/* Lowers args as arrays of one dtype and shape; false (reported) if not. */
+static bool conformed_arrays(Sema *s, const Arg *args, int n, SrcLoc at, Val *vals) {
+  bool ok = true;
+  for (int i = 0; i < n; i++) vals[i] = sema_lower_expr(s, args[i].value), ok = ok && !vals[i].poison;
+  if (ok) ok = sema_conform(s, vals, n, at);
+  if (ok && vals[0].node->rank + 1 > IR_MAX_RANK) {
+    sema_error(s, at, "the result would have %d axes; arrays have at most %d", vals[0].node->rank + 1, IR_MAX_RANK);
+    ok = false;
+  }
+  return ok;
+}
+
+/* [a, b, c]: the elements stacked along a new first axis. */
 Val sema_lower_list(Sema *s, const Expr *e) {
   if (s->gen) {
     sema_error(s, e->loc, "an array literal inside index notation: build it outside and index it");
     return sema_poison();
   }
-  int n = e->nargs;
-  Val *vals = tex_calloc((size_t)n + 1, sizeof(Val));
-  bool ok = true;
-  for (int i = 0; i < n; i++) vals[i] = sema_lower_expr(s, e->args[i].value), ok = ok && !vals[i].poison;
-  ok = ok && sema_conform(s, vals, n, e->loc);
-  if (ok && vals[0].node->rank + 1 > IR_MAX_RANK) {
-    sema_error(s, e->loc, "the literal would have %d axes; arrays have at most %d", vals[0].node->rank + 1, IR_MAX_RANK);
-    ok = false;
-  }
-  if (!ok) {
-    tex_free(vals);
-    return sema_poison();
-  }
-  const IrNode *x0 = vals[0].node;
-  SemaGen g = {0};
-  Dim shape[IR_MAX_RANK];
-  shape[0] = dim_lit(s->m->dims, n);
-  for (int a = 0; a < x0->rank; a++) shape[a + 1] = x0->shape[a];
-  g.nvars = x0->rank + 1;
-  for (int k = 0; k < g.nvars; k++) g.var[k].extent = shape[k];
-  gen_open(s, &g, e->loc);
-  IrNode *value = NULL;
-  for (int i = n - 1; i >= 0; i--) {
-    IrNode *subs[IR_MAX_RANK], *rd;
-    for (int a = 0; a < x0->rank; a++) subs[a] = var_node(&g, a + 1);
-    rd = gen_read(s, &g, vals[i].node, subs, e->args[i].loc);
-    if (!value) {
-      value = rd;
-      continue;
-    }
-    IrNode *is_i = ir_binary(s->m, s->fn, OP_EQ, var_node(&g, 0), ir_const(s->m, s->fn, DT_I64, 0, i, e->loc), e->loc);
-    IrNode *args[3] = {is_i, rd, value};
-    value = ir_node(s->m, s->fn, OP_SELECT, rd->dtype, 0, NULL, 3, args, e->loc);
-  }
-  gen_leave(s, &g);
+  Val *vals = tex_calloc((size_t)e->nargs + 1, sizeof(Val));
+  Val r = conformed_arrays(s, e->args, e->nargs, e->loc, vals) ? stack_values(s, vals, e->nargs, 0, e->loc) : sema_poison();
   tex_free(vals);
-  return sema_typed(gen_node(s, &g, OP_GEN, &value, 1, g.nvars, shape, OP_SUM, e->loc));
+  return r;
 }
 
 /* ---- take, one_hot, index_add, scatter_add ------------------------------------------ */
@@ -758,4 +763,235 @@ Val sema_lower_scatter_add(Sema *s, const Expr *e) {
   for (int a = 0; a < idx->rank; a++) iv[a] = subs[a] = var_node(&g, a);
   subs[axis] = gen_read(s, &g, idx, iv, e->args[1].loc);
   return scatter_into(s, e, x, v.node, &g, subs);
+}
+
+/* ---- stack, concat, flip, tril, triu, diag, iota ------------------------------------ */
+
+/* The positional arguments of a call (unlowered) and its integer-literal
+ * named arguments among `names` (axis=, k=). */
+typedef struct LitArgs {
+  const Arg *pos[TEX_MAX_CALL_ARGS];
+  int npos;
+  int64_t val[2];
+  bool has[2];
+  SrcLoc at[2];
+} LitArgs;
+
+static bool lit_args(Sema *s, const Expr *e, const char *const *names, int nnames, int min_pos, int max_pos, LitArgs *a) {
+  memset(a, 0, sizeof *a);
+  for (int i = 0; i < e->nargs; i++) {
+    const Arg *g = &e->args[i];
+    if (!g->name) {
+      if (a->npos < TEX_MAX_CALL_ARGS) a->pos[a->npos] = g;
+      a->npos++;
+      continue;
+    }
+    int k = 0;
+    while (k < nnames && strcmp(names[k], g->name) != 0) k++;
+    const Expr *v = g->value;
+    bool neg = v->kind == E_UNARY && v->op == U_NEG && v->lhs->kind == E_INT;
+    if (k == nnames || (v->kind != E_INT && !neg)) {
+      sema_error(s, g->loc, k == nnames ? "%s() has no argument named '%s'" : "%s() needs an integer literal for %s=", e->name, g->name);
+      return false;
+    }
+    a->has[k] = true, a->at[k] = v->loc, a->val[k] = neg ? -v->lhs->ival : v->ival;
+  }
+  if (a->npos < min_pos || a->npos > max_pos) {
+    sema_error(s, e->loc, "%s() takes %d to %d arrays, got %d", e->name, min_pos, max_pos, a->npos);
+    return false;
+  }
+  return true;
+}
+
+static bool axis_in(Sema *s, int64_t axis, int rank, SrcLoc at, int *out) {
+  int64_t a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank) {
+    sema_error(s, at, "axis %lld is out of range for rank %d", (long long)axis, rank);
+    return false;
+  }
+  *out = (int)a;
+  return true;
+}
+
+/* stack(a, b, ..., axis=k): a new axis k (default 0). */
+Val sema_lower_stack(Sema *s, const Expr *e) {
+  static const char *const names[] = {"axis"};
+  LitArgs la;
+  int axis;
+  if (!lit_args(s, e, names, 1, 1, TEX_MAX_CALL_ARGS, &la)) return sema_poison();
+  Arg args[TEX_MAX_CALL_ARGS];
+  for (int i = 0; i < la.npos; i++) args[i] = *la.pos[i];
+  Val *vals = tex_calloc((size_t)la.npos + 1, sizeof(Val));
+  Val r = sema_poison();
+  if (conformed_arrays(s, args, la.npos, e->loc, vals) && axis_in(s, la.val[0], vals[0].node->rank + 1, la.at[0], &axis))
+    r = stack_values(s, vals, la.npos, axis, e->loc);
+  tex_free(vals);
+  return r;
+}
+
+/* concat(a, b, ..., axis=k): along axis k (default 0), the extents add up.
+ * Each part is scattered into its place (subscripts provably in range, so
+ * no part is ever read outside itself, also when one is empty), and the
+ * parts add up. */
+Val sema_lower_concat(Sema *s, const Expr *e) {
+  static const char *const names[] = {"axis"};
+  LitArgs la;
+  int axis;
+  char ta[256], tb[256];
+  if (!lit_args(s, e, names, 1, 1, TEX_MAX_CALL_ARGS, &la)) return sema_poison();
+  Val v0 = sema_materialize_default(s, sema_lower_expr(s, la.pos[0]->value));
+  if (v0.poison || !axis_in(s, la.val[0], v0.node->rank, la.has[0] ? la.at[0] : e->loc, &axis)) return sema_poison();
+  IrNode *parts[TEX_MAX_CALL_ARGS];
+  Dim shape[IR_MAX_RANK];
+  memcpy(shape, v0.node->shape, sizeof(Dim) * (size_t)v0.node->rank);
+  parts[0] = v0.node;
+  for (int i = 1; i < la.npos; i++) {
+    Val v = sema_materialize(s, sema_lower_expr(s, la.pos[i]->value), v0.node->dtype);
+    if (v.poison) return sema_poison();
+    bool ok = v.node->dtype == v0.node->dtype && v.node->rank == v0.node->rank;
+    for (int a = 0; ok && a < v.node->rank; a++) ok = a == axis || v.node->shape[a] == v0.node->shape[a];
+    if (!ok) {
+      sema_error(s, la.pos[i]->loc, "concat() along axis %d of %s and %s: the other dims must be equal and the dtypes the same", axis,
+                 sema_type_text(s, v0.node, ta, sizeof ta), sema_type_text(s, v.node, tb, sizeof tb));
+      return sema_poison();
+    }
+    parts[i] = v.node;
+    shape[axis] = dim_add(s->m->dims, shape[axis], v.node->shape[axis]);
+  }
+  if (la.npos == 1) return v0;
+  IrNode *sum = NULL;
+  Dim offset = dim_lit(s->m->dims, 0);
+  for (int i = 0; i < la.npos; i++) {
+    IrNode *x = parts[i];
+    SemaGen g = {0};
+    g.nvars = x->rank;
+    for (int k = 0; k < g.nvars; k++) g.var[k].extent = x->shape[k];
+    gen_open(s, &g, e->loc);
+    IrNode *res[IR_MAX_RANK + 1], *iv[IR_MAX_RANK];
+    for (int a = 0; a < x->rank; a++) iv[a] = res[a + 1] = var_node(&g, a);
+    res[0] = gen_read(s, &g, x, iv, la.pos[i]->loc);
+    res[axis + 1] = ir_binary(s->m, s->fn, OP_ADD, dim_node(s, offset, e->loc), iv[axis], e->loc);
+    gen_leave(s, &g);
+    IrNode *part = gen_node(s, &g, OP_SCATTER, res, x->rank + 1, x->rank, shape, OP_SUM, e->loc);
+    sum = sum ? ir_binary(s->m, s->fn, OP_ADD, sum, part, e->loc) : part;
+    offset = dim_add(s->m->dims, offset, x->shape[axis]);
+  }
+  return sema_typed(sum);
+}
+
+/* A gen over x's shape whose value is built by `body` from the variables. */
+typedef IrNode *(*GenBody)(Sema *s, SemaGen *g, IrNode *x, const int64_t *opt, SrcLoc at);
+
+static Val gen_like(Sema *s, IrNode *x, GenBody body, const int64_t *opt, SrcLoc at) {
+  SemaGen g = {0};
+  g.nvars = x->rank;
+  for (int k = 0; k < g.nvars; k++) g.var[k].extent = x->shape[k];
+  gen_open(s, &g, at);
+  IrNode *value = body(s, &g, x, opt, at);
+  gen_leave(s, &g);
+  return sema_typed(gen_node(s, &g, OP_GEN, &value, 1, x->rank, x->shape, OP_SUM, at));
+}
+
+/* flip: x[.., n - 1 - i, ..] along opt[0] (-1: every axis). */
+static IrNode *flip_body(Sema *s, SemaGen *g, IrNode *x, const int64_t *opt, SrcLoc at) {
+  IrNode *subs[IR_MAX_RANK];
+  for (int a = 0; a < x->rank; a++) {
+    subs[a] = var_node(g, a);
+    if (opt[0] >= 0 && a != opt[0]) continue;
+    IrNode *last = dim_node(s, dim_sub(s->m->dims, x->shape[a], dim_lit(s->m->dims, 1)), at);
+    subs[a] = ir_binary(s->m, s->fn, OP_SUB, last, subs[a], at);
+  }
+  return gen_read(s, g, x, subs, at);
+}
+
+/* tril (opt[1] = 0) / triu (1): x where j <= i + k (j >= i + k), else 0, on the last two axes. */
+static IrNode *tri_body(Sema *s, SemaGen *g, IrNode *x, const int64_t *opt, SrcLoc at) {
+  IrNode *subs[IR_MAX_RANK];
+  for (int a = 0; a < x->rank; a++) subs[a] = var_node(g, a);
+  IrNode *i = subs[x->rank - 2], *j = subs[x->rank - 1];
+  IrNode *ik = ir_binary(s->m, s->fn, OP_ADD, i, ir_const(s->m, s->fn, DT_I64, 0, opt[0], at), at);
+  IrNode *keep = ir_binary(s->m, s->fn, opt[1] ? OP_GE : OP_LE, j, ik, at);
+  IrNode *zero = ir_const(s->m, s->fn, x->dtype, 0, 0, at), *args[3] = {keep, gen_read(s, g, x, subs, at), zero};
+  return ir_node(s->m, s->fn, OP_SELECT, x->dtype, 0, NULL, 3, args, at);
+}
+
+static Val one_array(Sema *s, const Expr *e, const LitArgs *la, int min_rank) {
+  Val x = sema_materialize_default(s, sema_lower_expr(s, la->pos[0]->value));
+  if (x.poison) return x;
+  if (x.node->rank < min_rank) {
+    char tb[256];
+    sema_error(s, la->pos[0]->loc, "%s() needs an array of rank %d or more, not %s", e->name, min_rank, sema_type_text(s, x.node, tb, sizeof tb));
+    return sema_poison();
+  }
+  return x;
+}
+
+Val sema_lower_flip(Sema *s, const Expr *e) {
+  static const char *const names[] = {"axis"};
+  LitArgs la;
+  int axis = -1;
+  if (!lit_args(s, e, names, 1, 1, 1, &la)) return sema_poison();
+  Val x = one_array(s, e, &la, 0);
+  if (x.poison || (la.has[0] && !axis_in(s, la.val[0], x.node->rank, la.at[0], &axis))) return sema_poison();
+  int64_t opt[2] = {axis, 0};
+  return gen_like(s, x.node, flip_body, opt, e->loc);
+}
+
+/* tril(x, k=0) / triu(x, k=0) on the last two axes (NumPy). */
+Val sema_lower_tri(Sema *s, const Expr *e) {
+  static const char *const names[] = {"k"};
+  LitArgs la;
+  if (!lit_args(s, e, names, 1, 1, 1, &la)) return sema_poison();
+  Val x = one_array(s, e, &la, 2);
+  if (x.poison) return x;
+  int64_t opt[2] = {la.val[0], strcmp(e->name, "triu") == 0};
+  return gen_like(s, x.node, tri_body, opt, e->loc);
+}
+
+/* diag(v): the square matrix with v on its diagonal; diag(m) of a square
+ * matrix: its diagonal. */
+Val sema_lower_diag(Sema *s, const Expr *e) {
+  LitArgs la;
+  if (!lit_args(s, e, NULL, 0, 1, 1, &la)) return sema_poison();
+  Val x = one_array(s, e, &la, 1);
+  if (x.poison) return x;
+  IrNode *v = x.node;
+  char tb[256];
+  if (v->rank > 2 || (v->rank == 2 && v->shape[0] != v->shape[1])) {
+    sema_error(s, la.pos[0]->loc, "diag() takes a vector or a square matrix, not %s", sema_type_text(s, v, tb, sizeof tb));
+    return sema_poison();
+  }
+  SemaGen g = {0};
+  Dim shape[2] = {v->shape[0], v->shape[0]};
+  g.nvars = 3 - v->rank;
+  for (int k = 0; k < g.nvars; k++) g.var[k].extent = v->shape[0];
+  gen_open(s, &g, e->loc);
+  IrNode *i = var_node(&g, 0), *value;
+  if (v->rank == 2) {
+    IrNode *subs[2] = {i, i};
+    value = gen_read(s, &g, v, subs, e->loc);
+  } else {
+    IrNode *on = ir_binary(s->m, s->fn, OP_EQ, i, var_node(&g, 1), e->loc);
+    IrNode *args[3] = {on, gen_read(s, &g, v, &i, e->loc), ir_const(s->m, s->fn, v->dtype, 0, 0, e->loc)};
+    value = ir_node(s->m, s->fn, OP_SELECT, v->dtype, 0, NULL, 3, args, e->loc);
+  }
+  gen_leave(s, &g);
+  return sema_typed(gen_node(s, &g, OP_GEN, &value, 1, g.nvars, shape, OP_SUM, e->loc));
+}
+
+/* iota(N) / arange(N): i64[N] holding 0, 1, ..., N - 1. */
+Val sema_lower_iota(Sema *s, const Expr *e) {
+  Dim n;
+  if (e->nargs != 1 || e->args[0].name) {
+    sema_error(s, e->loc, "%s() takes one size, e.g. %s(N)", e->name, e->name);
+    return sema_poison();
+  }
+  if (!sema_dim_of_expr(s, e->args[0].value, true, &n)) return sema_poison();
+  SemaGen g = {0};
+  g.nvars = 1;
+  g.var[0].extent = n;
+  gen_open(s, &g, e->loc);
+  IrNode *value = var_node(&g, 0);
+  gen_leave(s, &g);
+  return sema_typed(gen_node(s, &g, OP_GEN, &value, 1, 1, &n, OP_SUM, e->loc));
 }

@@ -67,6 +67,9 @@ static const struct {
              " let y[n, o, r < H - 2, c < W - 2] = sum[i, u, v] x[n, i, r + u, c + v] * w[o, i, u, v]\n return sum(tanh(y))\n}"},
     {OP_GEN, "fn f(p: f32[10], y: i32[N]) -> f32 {\n let L[i < 4, j < 4] = where(j <= i, p[i * 2 + j], 0.0)\n"
              " return sum(L @ L) + sum(one_hot(y, 4) @ L)\n}"},
+    {OP_SCATTER, "fn f(a: f32[N, 3], b: f32[M, 3], v: f32[4], m: f32[4, 4]) -> f32 {\n let c = concat(a, b * 2.0, axis=0)\n"
+                 " let s = stack(v, v * v, axis=1)\n let t = tril(m) + triu(m, k=1) * 2.0 + diag(v) + flip(m, axis=0) + flip(m)\n"
+                 " return sum(c * c) + sum(tanh(s)) + sum(t * m) + sum(diag(m) * f32(iota(4)))\n}"},
     {OP_SCATTER, "fn f(x: f32[V, D], idx: i32[B], v: f32[B, D]) -> f32 {\n let r = index_add(x, idx, v * v, axis=0)\n return sum(r * r)\n}"},
     {OP_SCATTER, "fn f(x: f32[N, K], idx: i32[N, M], v: f32[N, M]) -> f32 {\n let r = scatter_add(x * x, idx, tanh(v), axis=1)\n return sum(r * x)\n}"},
     /* issue 9: prod (no zeros here: red_prod.tex checks the gradient at
