@@ -6,7 +6,7 @@
  * One line per kernel starting with "kernel NAME", then indented detail. */
 #include "ir.h"
 
-static const char *const kind_names[] = {"map", "reduce", "matmul", "scatter", "scan"};
+static const char *const kind_names[] = {"map", "reduce", "matmul", "scan", "scatter"};
 
 static void print_operand(FILE *out, IrModule *m, const char *role, const KOperand *o, int inplace) {
   char buf[512];
