@@ -1091,6 +1091,32 @@ static LLVMValueRef sin_cos(const Em *e, LLVMValueRef x, bool from_f32, bool wan
 static LLVMValueRef emit_sin(const Em *e, LLVMValueRef x, bool from_f32) { return sin_cos(e, x, from_f32, false); }
 static LLVMValueRef emit_cos(const Em *e, LLVMValueRef x, bool from_f32) { return sin_cos(e, x, from_f32, true); }
 
+/* ---- rsqrt --------------------------------------------------------------- */
+
+/* 1/sqrt(x).  For float, 1/sqrt in double (two roundings of 2^-53 each) and
+ * one narrowing: faithful, nearly correctly rounded.  For double, s =
+ * sqrt(x) and r = 1/s are corrected once: t = x - s^2 and e = 1 - r*s are
+ * exact (fma; s and r are correctly rounded), and 1/sqrt(x) =
+ * r*(1 + e)*(1 - t/(2 s^2)) up to terms of 2^-104, so the result is
+ * fma(r, e - t*r*r/2, r), rounded once.  x below 2^-900 or above 2^900 is
+ * scaled by 2^200 or 2^-200 first (and the result by 2^100 or 2^-100, both
+ * exact) so that t and r*r stay normal.  0, inf, NaN and negative x take the
+ * plain 1/sqrt(x): +-inf for +-0, +0 for +inf, NaN below 0. */
+static LLVMValueRef emit_rsqrt(const Em *e, LLVMValueRef x, bool from_f32) {
+  LLVMValueRef r0 = ir_fdiv(e, kf(e, 1.0), intrinsic(e, "llvm.sqrt", &x, 1));
+  if (from_f32) return r0;
+  LLVMValueRef tiny = fcmp(e, LLVMRealOLT, x, kf(e, 0x1p-900)), huge = fcmp(e, LLVMRealOGT, x, kf(e, 0x1p900));
+  LLVMValueRef xs = ir_fmul(e, x, sel(e, tiny, kf(e, 0x1p200), sel(e, huge, kf(e, 0x1p-200), kf(e, 1.0))));
+  LLVMValueRef s = intrinsic(e, "llvm.sqrt", &xs, 1);
+  LLVMValueRef r = ir_fdiv(e, kf(e, 1.0), s);
+  LLVMValueRef t = ir_fma(e, ir_fneg(e, s), s, xs);
+  LLVMValueRef err = ir_fma(e, ir_fneg(e, r), s, kf(e, 1.0));
+  LLVMValueRef c = ir_fsub(e, err, ir_fmul(e, ir_fmul(e, t, r), ir_fmul(e, r, kf(e, 0.5))));
+  LLVMValueRef res = ir_fmul(e, ir_fma(e, r, c, r), sel(e, tiny, kf(e, 0x1p100), sel(e, huge, kf(e, 0x1p-100), kf(e, 1.0))));
+  LLVMValueRef ok = bool_and(e, fcmp(e, LLVMRealOGT, x, kf(e, 0.0)), fcmp(e, LLVMRealOLT, x, kf(e, INFINITY)));
+  return sel(e, ok, res, r0);
+}
+
 /* ---- entry point ------------------------------------------------------- */
 
 static LLVMValueRef exp_any(const Em *e, LLVMValueRef x) { return e->f64 ? emit_exp(e, x) : emit_exp_f32(e, x); }
@@ -1099,6 +1125,7 @@ static LLVMValueRef erfc_any(const Em *e, LLVMValueRef x) { return in_double(e, 
 static LLVMValueRef log1mexp_any(const Em *e, LLVMValueRef x) { return in_double(e, x, emit_log1mexp); }
 static LLVMValueRef sin_any(const Em *e, LLVMValueRef x) { return in_double(e, x, emit_sin); }
 static LLVMValueRef cos_any(const Em *e, LLVMValueRef x) { return in_double(e, x, emit_cos); }
+static LLVMValueRef rsqrt_any(const Em *e, LLVMValueRef x) { return in_double(e, x, emit_rsqrt); }
 
 /* The one list of what this file implements, keyed by op: scalar.c sends an
  * op here exactly when its row is set, and the tests walk the same table. */
@@ -1106,7 +1133,7 @@ typedef LLVMValueRef (*MathFn)(const Em *e, LLVMValueRef x);
 static const MathFn math_fns[OP_COUNT] = {
     [OP_EXP] = exp_any,           [OP_LOG] = emit_log,     [OP_TANH] = emit_tanh, [OP_SIGMOID] = emit_sigmoid,
     [OP_EXPM1] = emit_expm1,      [OP_LOG1P] = emit_log1p, [OP_ERF] = erf_any,    [OP_ERFC] = erfc_any,
-    [OP_LOG1MEXP] = log1mexp_any, [OP_SIN] = sin_any,      [OP_COS] = cos_any,
+    [OP_LOG1MEXP] = log1mexp_any, [OP_SIN] = sin_any,      [OP_COS] = cos_any,    [OP_RSQRT] = rsqrt_any,
 };
 
 bool cg_math_has(Op op) { return op >= 0 && op < OP_COUNT && math_fns[op]; }

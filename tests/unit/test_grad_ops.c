@@ -56,6 +56,14 @@ static const struct {
     {OP_RMIN, "fn f(x: f32[N, K]) -> f32 { return sum(min(x, axis=1, keepdims=true) * min(x, axis=0, keepdims=true)) + min(x) * sum(min(x, axis=-1)) }"},
     {OP_MATMUL, "fn f(a: f32[M, K], b: f32[K, N], v: f32[K], w: f32[M]) -> f32 {\n"
                 "  return sum(tanh(a @ b)) + sum((a @ v) * w) + sum(w @ a) * (v @ v)\n}"},
+    /* issue 9: floor/ceil/round/sign are flat (the inputs avoid their jumps
+     * by far more than the finite-difference step); clamp is max and min */
+    {OP_SIGN, "fn f(x: f32[N]) -> f32 { return sum(sign(x) * x * x) }"},
+    {OP_FLOOR, "fn f(x: f32[N]) -> f32 { return sum(floor(x * 3.0) * x) }"},
+    {OP_CEIL, "fn f(x: f32[N]) -> f32 { return sum(ceil(x * 3.0) * x) }"},
+    {OP_ROUND, "fn f(x: f32[N]) -> f32 { return sum(round(x * 3.0) * x + clamp(x, -0.5, 0.5) * x) }"},
+    {OP_RSQRT, "fn f(x: f32[N]) -> f32 { return sum(rsqrt(x * x + 0.25)) }"},
+    {OP_LOGADDEXP, "fn f(x: f32[N], y: f32[N]) -> f32 { return sum(logaddexp(x * 3.0, y) * y) }"},
     {OP_CALL, "fn g(x: f32[N], y: f32[N]) -> f32[N] { return x * tanh(y) }\n"
               "fn f(x: f32[N], y: f32[N]) -> f32 { return sum(g(x, y) * g(y, x)) }"},
 };
