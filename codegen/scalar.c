@@ -43,36 +43,6 @@ static LLVMValueRef intrinsic1(LLVMBuilderRef b, const char *name, LLVMValueRef 
   return cg_intrinsic(b, name, &ty, 1, args, nargs);
 }
 
-/* x ** y is the C library's pow/powf, called as a plain function marked
- * nobuiltin: LLVM would otherwise rewrite pow(x, 2.0) as x*x at -O2 but not
- * at -O0, and glibc's powf is not always correctly rounded, so the levels
- * would differ.  Vectors are done lane by lane. */
-static LLVMValueRef libm_pow(LLVMBuilderRef b, LLVMValueRef x, LLVMValueRef y) {
-  LLVMTypeRef ty = LLVMTypeOf(x);
-  if (LLVMGetTypeKind(ty) == LLVMVectorTypeKind) {
-    LLVMTypeRef i32 = LLVMInt32TypeInContext(LLVMGetTypeContext(ty));
-    LLVMValueRef r = LLVMGetPoison(ty);
-    for (unsigned i = 0; i < LLVMGetVectorSize(ty); i++) {
-      LLVMValueRef lane = LLVMConstInt(i32, i, 0);
-      LLVMValueRef v = libm_pow(b, LLVMBuildExtractElement(b, x, lane, ""), LLVMBuildExtractElement(b, y, lane, ""));
-      r = LLVMBuildInsertElement(b, r, v, lane, "");
-    }
-    return r;
-  }
-  LLVMModuleRef mod = LLVMGetGlobalParent(LLVMGetBasicBlockParent(LLVMGetInsertBlock(b)));
-  const char *name = LLVMGetTypeKind(ty) == LLVMFloatTypeKind ? "powf" : "pow";
-  LLVMTypeRef params[2] = {ty, ty};
-  LLVMTypeRef fty = LLVMFunctionType(ty, params, 2, 0);
-  LLVMValueRef fn = LLVMGetNamedFunction(mod, name);
-  if (!fn) fn = LLVMAddFunction(mod, name, fty);
-  LLVMValueRef args[2] = {x, y};
-  LLVMValueRef call = LLVMBuildCall2(b, fty, fn, args, 2, "");
-  LLVMContextRef c = LLVMGetTypeContext(ty);
-  unsigned kind = LLVMGetEnumAttributeKindForName("nobuiltin", 9);
-  LLVMAddCallSiteAttribute(call, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c, kind, 0));
-  return call;
-}
-
 /* Value in memory form (bool as i8) -> value form (bool as i1), and back. */
 LLVMValueRef cg_from_mem(LLVMBuilderRef b, DType t, LLVMValueRef v) {
   if (t != DT_BOOL) return v;
@@ -244,7 +214,7 @@ LLVMValueRef cg_op(LLVMBuilderRef b, Op op, DType t, DType arg_t, LLVMValueRef *
   case OP_SUB: return f ? LLVMBuildFSub(b, a[0], a[1], "") : LLVMBuildSub(b, a[0], a[1], "");
   case OP_MUL: return f ? LLVMBuildFMul(b, a[0], a[1], "") : LLVMBuildMul(b, a[0], a[1], "");
   case OP_DIV: return LLVMBuildFDiv(b, a[0], a[1], "");
-  case OP_POW: return libm_pow(b, a[0], a[1]);
+  case OP_POW: return cg_math2(b, OP_POW, a[0], a[1]); /* texc's own, vecmath.c */
   case OP_MAX: return intrinsic1(b, f ? "llvm.maximum" : "llvm.smax", a, 2);
   case OP_MIN: return intrinsic1(b, f ? "llvm.minimum" : "llvm.smin", a, 2);
   case OP_AND: return LLVMBuildAnd(b, a[0], a[1], "");
