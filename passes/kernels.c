@@ -97,6 +97,9 @@ static int inline_producer(Builder *b, Kernel *k, const IrNode *x, const int *l)
   return push_instr(k, in);
 }
 
+/* A gen fused into its consumer (region.c, below). */
+static int inline_gen(Builder *b, Kernel *k, const IrNode *g, const int *loops);
+
 static int operand_for(Builder *b, Kernel *k, const IrNode *x, const int *loops) {
   int l[IR_MAX_RANK];
   memcpy(l, loops, sizeof(int) * (size_t)x->rank);
@@ -119,7 +122,7 @@ static int operand_for(Builder *b, Kernel *k, const IrNode *x, const int *loops)
     return push_instr(k, in);
   }
   if (x == b->epilogue_of) return push_instr(k, (KInstr){.op = OP_MATMUL, .dtype = x->dtype});
-  if (b->fused[x->id]) return inline_producer(b, k, x, l);
+  if (b->fused[x->id]) return x->op == OP_GEN ? inline_gen(b, k, x, l) : inline_producer(b, k, x, l);
   int buf = b->buf_of[x->id];
   if (buf < 0) ice("kernel operand %%%d has no buffer", x->id);
   int reuse = k->kind == K_MATMUL && k->ninputs < 2 ? -1 : find_load(k, buf, x, l); /* matmul's own in[0], in[1] */
@@ -305,7 +308,17 @@ typedef struct RegionCtx {
   const IrNode *node;   /* the gen or scatter */
   const IrRegion *r;
   int *instr;           /* per body node id: its instruction, or -1 */
+  const int *var_loop;  /* a gen fused into its consumer: the consumer's loop of
+                           each index variable (-1: index 0); NULL: variable k is loop k */
 } RegionCtx;
+
+static int var_loop(const RegionCtx *c, int k) { return c->var_loop ? c->var_loop[k] : k; }
+
+/* Index variable k's value: its loop's counter. */
+static int var_instr(RegionCtx *c, int k) {
+  int l = var_loop(c, k);
+  return push_instr(c->k, l < 0 ? (KInstr){.op = OP_CONST, .dtype = DT_I64} : (KInstr){.op = OP_INDEX, .dtype = DT_I64, .i = l});
+}
 
 static int region_instr(RegionCtx *c, const IrNode *x);
 
@@ -324,7 +337,7 @@ static bool plain_read(RegionCtx *c, const IrNode *rd, const IrNode *x, int *loo
     const IrNode *s = rd->args[a];
     if (s->op != OP_PARAM || (seen >> s->attr.i & 1) || !bounds_in_range(c->b->m, c->r, s, x->shape[a])) return false;
     seen |= 1u << s->attr.i;
-    loops[a] = (int)s->attr.i;
+    loops[a] = var_loop(c, (int)s->attr.i);
   }
   return true;
 }
@@ -356,7 +369,7 @@ static void add_check(RegionCtx *c, KInstr *in, int axis, const IrNode *x, const
   for (int l = 0; l < c->r->nidx && l <= IR_MAX_RANK; l++) {
     len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", l ? "," : "", c->r->body->params[l]->name);
     if (len >= sizeof names) len = sizeof names - 1;
-    ck->where[ck->nwhere++] = push_instr(k, (KInstr){.op = OP_INDEX, .dtype = DT_I64, .i = l});
+    ck->where[ck->nwhere++] = var_instr(c, l);
   }
   ck->where_names = arena_strdup(&b->m->arena, names);
 }
@@ -416,7 +429,7 @@ static int region_instr(RegionCtx *c, const IrNode *x) {
   if (c->instr[x->id] >= 0) return c->instr[x->id];
   int v;
   if (x->op == OP_PARAM)
-    v = push_instr(c->k, (KInstr){.op = OP_INDEX, .dtype = DT_I64, .i = x->attr.i});
+    v = var_instr(c, (int)x->attr.i);
   else if (x->op == OP_READ)
     v = region_read(c, x);
   else if (is_immediate(x))
@@ -429,13 +442,26 @@ static int region_instr(RegionCtx *c, const IrNode *x) {
   return c->instr[x->id] = v;
 }
 
+/* A gen without reductions computed inside its consumer's kernel: its index
+ * variables are the consumer's loops that index its axes. */
+static int inline_gen(Builder *b, Kernel *k, const IrNode *g, const int *loops) {
+  const IrRegion *r = g->attr.region;
+  b->p->kernel_of[g->id] = (int)(k - b->p->kernels);
+  ir_renumber(r->body);
+  RegionCtx c = {b, k, g, r, tex_calloc((size_t)r->body->body.len + 1, sizeof(int)), loops};
+  for (int i = 0; i < r->body->body.len; i++) c.instr[i] = -1;
+  int v = region_instr(&c, ir_resolve(r->body->results[0]));
+  tex_free(c.instr);
+  return v;
+}
+
 static Kernel *region_kernel(Builder *b, const IrNode *n, KernelKind kind, RegionCtx *c) {
   const IrRegion *r = n->attr.region;
   Kernel *k = add_kernel(b, kind, n);
   k->nloops = r->nidx;
   for (int l = 0; l < r->nidx; l++) k->extent[l] = r->extent[l], k->reduce[l] = kind == K_REDUCE && l >= n->rank;
   ir_renumber(r->body);
-  *c = (RegionCtx){b, k, n, r, tex_calloc((size_t)r->body->body.len + 1, sizeof(int))};
+  *c = (RegionCtx){b, k, n, r, tex_calloc((size_t)r->body->body.len + 1, sizeof(int)), NULL};
   for (int i = 0; i < r->body->body.len; i++) c->instr[i] = -1;
   return k;
 }
@@ -628,13 +654,52 @@ static void read_arg(Reads *r, const IrNode *arg) {
 }
 
 /* Ops whose kernel computes fused producers in its body: elementwise ops,
- * reductions and scans. */
-static bool hosts_fusion(const IrNode *c) { return (op_info[c->op].flags & (F_ELEM | F_REDUCE)) || op_info[c->op].shape == SHAPE_SCAN; }
+ * reductions, scans and gens. */
+static bool hosts_fusion(const IrNode *c) {
+  return (op_info[c->op].flags & (F_ELEM | F_REDUCE)) || op_info[c->op].shape == SHAPE_SCAN || c->op == OP_GEN;
+}
+
+static bool gen_reduces(const IrNode *g) { return g->op == OP_GEN && g->attr.region->nidx > g->rank; }
+
+/* A gen reads operand a exactly once, at distinct plain index variables
+ * spanning its whole index space, each over exactly that axis: a producer
+ * computed there is computed once per point, as in an elementwise op. */
+static bool gen_reads_once_everywhere(const IrNode *g, int a) {
+  const IrRegion *r = g->attr.region;
+  const IrNode *x = g->args[a], *only = NULL;
+  for (int i = 0; i < r->body->body.len; i++) {
+    const IrNode *rd = r->body->body.items[i];
+    if (rd->op != OP_READ || rd->attr.i != a) continue;
+    if (only) return false;
+    only = rd;
+  }
+  if (!only || x->rank != r->nidx) return false;
+  unsigned seen = 0;
+  for (int k = 0; k < only->nargs; k++) {
+    const IrNode *v = only->args[k];
+    if (v->op != OP_PARAM || (seen >> v->attr.i & 1) || r->extent[v->attr.i] != x->shape[k]) return false;
+    seen |= 1u << v->attr.i;
+  }
+  return true;
+}
+
+/* Whether c's kernel computes producer p (reached from argument a through
+ * views) in its body.  A gen without reductions is fused like an
+ * elementwise op, but only into elementwise consumers: in a reduction its
+ * loop counters and gathers would make the reduction scalar. */
+static bool can_fuse(const IrNode *c, int a, const IrNode *arg, const IrNode *p, bool repeats, bool shared) {
+  if (matmul_feeds_epilogue(c, arg)) return true;
+  if (is_view(p) || p->uses != 1 || repeats || shared) return false;
+  if (c->op == OP_GEN) return (op_info[p->op].flags & F_ELEM) && arg == p && gen_reads_once_everywhere(c, a);
+  if (p->op == OP_GEN) return !gen_reduces(p) && (op_info[c->op].flags & F_ELEM);
+  return op_info[p->op].flags & F_ELEM;
+}
 
 /* Marks the values computed inside their only consumer. */
 static void mark_fusion(Builder *b) {
   IrFunc *f = b->f;
   ir_count_uses(f);
+  const IrNode **into = tex_calloc((size_t)f->body.len + 1, sizeof(IrNode *)); /* the consumer a value is fused into */
   for (int i = 0; i < f->body.len; i++) {
     const IrNode *c = f->body.items[i];
     if (!hosts_fusion(c) || is_view(c)) continue;
@@ -646,10 +711,9 @@ static void mark_fusion(Builder *b) {
       Reads mm = {{0}, 0, 2, 0}, via_view = b->reads[p->id];
       if (arg != p) via_view.fixed += via_view.n, via_view.n = 0; /* read at other indices */
       const Reads *rp = matmul_feeds_epilogue(c, arg) ? &mm : &via_view;
-      bool fusable =
-          ((op_info[p->op].flags & F_ELEM) && !is_view(p) && p->uses == 1 && !repeats && !shared) || matmul_feeds_epilogue(c, arg);
-      if (fusable && reads_fit(rc, rp, reserve)) {
+      if (can_fuse(c, a, arg, p, repeats, shared) && reads_fit(rc, rp, reserve)) {
         b->fused[p->id] = true;
+        into[p->id] = c;
         reads_union(rc, rp);
       } else {
         read_arg(rc, arg);
@@ -672,6 +736,15 @@ static void mark_fusion(Builder *b) {
     for (int j = 0; j < found.len && !ok; j++) b->fused[((const IrNode *)found.items[j])->id] = false;
   }
   vec_free(&found);
+  /* A gen whose chain of consumers ends in a reduction gets its own kernel
+   * (its reads count as one operand there: never more than before). */
+  for (int i = 0; i < f->body.len; i++) {
+    const IrNode *g = f->body.items[i], *root = g;
+    if (g->op != OP_GEN || !b->fused[i]) continue;
+    while (b->fused[root->id] && into[root->id]) root = into[root->id];
+    if (!(op_info[root->op].flags & F_ELEM)) b->fused[i] = false;
+  }
+  tex_free(into);
 }
 
 /* ---- memory planning ---------------------------------------------------------
