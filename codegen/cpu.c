@@ -267,7 +267,9 @@ static void compute_depths(KEmit *e) {
     if (in->op == OP_PARAM)
       for (int a = 0; a < k->in[in->operand].rank; a++)
         if (k->in[in->operand].loop[a] + 1 > d) d = k->in[in->operand].loop[a] + 1;
-    int nargs = in->op == OP_READ || in->op == OP_SCATTER ? in->nsub : in->op < OP_COUNT && op_info[in->op].flags & F_ELEM ? op_info[in->op].arity : 0;
+    int nargs = in->op == OP_READ || in->op == OP_SCATTER             ? in->nsub
+                : in->op < OP_COUNT && op_info[in->op].flags & F_ELEM ? op_info[in->op].arity
+                                                                      : 0;
     for (int a = 0; a < nargs; a++) {
       int j = in->op == OP_READ || in->op == OP_SCATTER ? in->sub[a] : in->args[a];
       if (e->depth[j] > d) d = e->depth[j];

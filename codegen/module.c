@@ -269,8 +269,9 @@ static LLVMValueRef check_table(Cg *cg, const MetaTypes *t, const Kernel *k) {
   LLVMValueRef *items = tex_calloc((size_t)k->nchecks + 1, sizeof(LLVMValueRef));
   for (int c = 0; c < k->nchecks; c++) {
     const KCheck *ck = &k->checks[c];
-    LLVMValueRef f[6] = {cstring(cg, ck->what), cstring(cg, ck->array), ck->where_names ? cstring(cg, ck->where_names) : LLVMConstNull(cg->ptr),
-                         c32(cg, ck->axis), c32(cg, ck->nwhere), dim_expr(cg, t, ck->extent)};
+    LLVMValueRef f[6] = {
+        cstring(cg, ck->what), cstring(cg, ck->array), ck->where_names ? cstring(cg, ck->where_names) : LLVMConstNull(cg->ptr),
+        c32(cg, ck->axis),     c32(cg, ck->nwhere),    dim_expr(cg, t, ck->extent)};
     items[c] = LLVMConstNamedStruct(t->check, f, 6);
   }
   LLVMValueRef table = array_global(cg, t->check, items, k->nchecks, "checks");

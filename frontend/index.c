@@ -151,7 +151,8 @@ static void infer_from(Sema *s, SemaGen *g, int k, const IrNode *x, int axis, Sr
   }
   if (v->extent == x->shape[axis]) return;
   char a[128], b[128];
-  sema_error(s, at, "index '%s' ranges over axis %d of extent %s here, but over axis %d of extent %s before; declare its range, e.g. %s < %s",
+  sema_error(s, at,
+             "index '%s' ranges over axis %d of extent %s here, but over axis %d of extent %s before; declare its range, e.g. %s < %s",
              v->name, axis, dim_text(s, x->shape[axis], a, sizeof a), v->from_axis, dim_text(s, v->extent, b, sizeof b), v->name, b);
   diag_note(s->diag, v->from_loc, "'%s' first indexed here", v->name);
   v->extent = x->shape[axis]; /* one error per variable */
@@ -279,8 +280,11 @@ static Val comprehension(Sema *s, const Arg *outv, int nout, const Expr *body, S
   for (Op inner; body->kind == E_REDUCE; body = body->lhs) {
     if (!reduction_op(s, body, &inner)) return sema_poison();
     if (inner != reduce) {
-      sema_error(s, body->loc, "a %s[...] directly inside a %s[...] is not supported; bind the inner one with its own let",
-                 body->name, reductions[reduce == OP_SUM ? 0 : reduce == OP_RMAX ? 1 : 2].name);
+      sema_error(s, body->loc, "a %s[...] directly inside a %s[...] is not supported; bind the inner one with its own let", body->name,
+                 reductions[reduce == OP_SUM    ? 0
+                            : reduce == OP_RMAX ? 1
+                                                : 2]
+                     .name);
       return sema_poison();
     }
     if (!add_vars(s, &g, body->args, body->nargs)) return sema_poison();
@@ -292,7 +296,11 @@ static Val comprehension(Sema *s, const Arg *outv, int nout, const Expr *body, S
   bool ok = !v.poison && check_body(s, &g) && check_ranges(s, &g);
   gen_leave(s, &g);
   if (ok && g.nvars > nout && (v.node->dtype == DT_BOOL)) {
-    sema_error(s, at, "%s[...] of bool values: convert them first, e.g. i32(...)", reductions[reduce == OP_SUM ? 0 : reduce == OP_RMAX ? 1 : 2].name);
+    sema_error(s, at, "%s[...] of bool values: convert them first, e.g. i32(...)",
+               reductions[reduce == OP_SUM    ? 0
+                          : reduce == OP_RMAX ? 1
+                                              : 2]
+                   .name);
     ok = false;
   }
   if (!ok) {
@@ -408,7 +416,7 @@ static bool lower_subscript(Sema *s, const Expr *e, Dim extent, Sub *out) {
   char tb[256];
   if (v.weak || !dtype_is_int(v.node->dtype)) {
     const char *hint = !v.weak && v.node->dtype == DT_BOOL ? "; a bool mask would give a shape that depends on the data: use where(...)"
-                                                             : "; convert it, e.g. i64(...)";
+                                                           : "; convert it, e.g. i64(...)";
     sema_error(s, e->loc, "index %s %s: indices must be integers%s", v.weak || v.node->rank == 0 ? "is" : "array is",
                sema_val_text(s, &v, tb, sizeof tb), hint);
     return false;
@@ -423,7 +431,8 @@ static Val lower_indexing(Sema *s, const Expr *e, IrNode *x) {
   Sub sub[IR_MAX_RANK];
   char tb[256];
   if (e->nargs > x->rank) {
-    sema_error(s, e->loc, "%d subscripts for %s, which has %d ax%s", e->nargs, sema_type_text(s, x, tb, sizeof tb), x->rank, x->rank == 1 ? "is" : "es");
+    sema_error(s, e->loc, "%d subscripts for %s, which has %d ax%s", e->nargs, sema_type_text(s, x, tb, sizeof tb), x->rank,
+               x->rank == 1 ? "is" : "es");
     return sema_poison();
   }
   int narrays = 0, rank = 0;
@@ -447,13 +456,15 @@ static Val lower_indexing(Sema *s, const Expr *e, IrNode *x) {
     return sema_poison();
   }
   bool identity = true;
-  for (int a = 0; a < x->rank; a++) identity = identity && sub[a].kind == SUB_SLICE && sub[a].step == 1 && dim_is_lit(sub[a].start, NULL) && sub[a].len == x->shape[a];
+  for (int a = 0; a < x->rank; a++)
+    identity = identity && sub[a].kind == SUB_SLICE && sub[a].step == 1 && dim_is_lit(sub[a].start, NULL) && sub[a].len == x->shape[a];
   if (identity) return sema_typed(x);
   SemaGen g = {0};
   Dim shape[IR_MAX_RANK];
   for (int a = 0; a < x->rank; a++) {
     int n = sub[a].kind == SUB_SLICE ? 1 : sub[a].kind == SUB_ARRAY ? sub[a].node->rank : 0;
-    for (int i = 0; i < n; i++) g.var[g.nvars].extent = shape[g.nvars] = sub[a].kind == SUB_SLICE ? sub[a].len : sub[a].node->shape[i], g.nvars++;
+    for (int i = 0; i < n; i++)
+      g.var[g.nvars].extent = shape[g.nvars] = sub[a].kind == SUB_SLICE ? sub[a].len : sub[a].node->shape[i], g.nvars++;
   }
   gen_open(s, &g, e->loc);
   IrNode *subs[IR_MAX_RANK];
@@ -463,7 +474,9 @@ static Val lower_indexing(Sema *s, const Expr *e, IrNode *x) {
     if (u->kind == SUB_SLICE) {
       IrNode *i = var_node(&g, v++);
       if (u->step != 1) i = ir_binary(s->m, s->fn, OP_MUL, ir_const(s->m, s->fn, DT_I64, 0, u->step, u->loc), i, u->loc);
-      subs[a] = dim_is_lit(u->start, NULL) && u->start->nterms == 0 ? i : ir_binary(s->m, s->fn, OP_ADD, dim_node(s, u->start, u->loc), i, u->loc);
+      subs[a] = dim_is_lit(u->start, NULL) && u->start->nterms == 0
+                    ? i
+                    : ir_binary(s->m, s->fn, OP_ADD, dim_node(s, u->start, u->loc), i, u->loc);
     } else if (u->kind == SUB_SCALAR) {
       subs[a] = u->node ? gen_read(s, &g, u->node, NULL, u->loc) : dim_node(s, u->lit_dim, u->loc);
     } else {
@@ -480,7 +493,9 @@ static Val lower_indexing(Sema *s, const Expr *e, IrNode *x) {
 Val sema_lower_index(Sema *s, const Expr *e) {
   if (s->gen) return body_index(s, e);
   if (e->lhs->kind == E_NAME && !sema_lookup(s, e->lhs->name) && sema_is_builtin(e->lhs->name)) {
-    sema_error(s, e->loc, "'%s' is a builtin, not an array; a reduction in index notation is written %s[k] body (a body that starts with '-' needs parentheses)",
+    sema_error(s, e->loc,
+               "'%s' is a builtin, not an array; a reduction in index notation is written %s[k] body (a body that starts with '-' needs "
+               "parentheses)",
                e->lhs->name, e->lhs->name);
     return sema_poison();
   }
@@ -644,7 +659,8 @@ Val sema_lower_take(Sema *s, const Expr *e) {
   GArgs ga;
   int axis;
   Dim shape[IR_MAX_RANK];
-  if (!gather_args(s, e, 2, true, &ga) || !array_arg(s, e, &ga.pos[0], 0, false) || !array_arg(s, e, &ga.pos[1], 1, true)) return sema_poison();
+  if (!gather_args(s, e, 2, true, &ga) || !array_arg(s, e, &ga.pos[0], 0, false) || !array_arg(s, e, &ga.pos[1], 1, true))
+    return sema_poison();
   IrNode *x = ga.pos[0].node, *idx = ga.pos[1].node;
   if (!axis_of(s, &ga, x, &axis) || !taken_shape(s, e, x, idx, axis, shape)) return sema_poison();
   SemaGen g = {0};
@@ -701,7 +717,8 @@ static Val scatter_into(Sema *s, const Expr *e, IrNode *x, IrNode *v, SemaGen *g
 static bool values_fit(Sema *s, const Expr *e, const IrNode *x, const IrNode *v, const Dim *want, int rank) {
   char tb[256], tw[256];
   if (v->dtype != x->dtype) {
-    sema_error(s, e->args[2].loc, "%s() adds %s into %s: the dtypes differ", e->name, sema_type_text(s, v, tb, sizeof tb), sema_type_text(s, x, tw, sizeof tw));
+    sema_error(s, e->args[2].loc, "%s() adds %s into %s: the dtypes differ", e->name, sema_type_text(s, v, tb, sizeof tb),
+               sema_type_text(s, x, tw, sizeof tw));
     return false;
   }
   bool same = v->rank == rank;
@@ -718,7 +735,8 @@ Val sema_lower_index_add(Sema *s, const Expr *e) {
   GArgs ga;
   int axis;
   Dim shape[IR_MAX_RANK];
-  if (!gather_args(s, e, 3, true, &ga) || !array_arg(s, e, &ga.pos[0], 0, false) || !array_arg(s, e, &ga.pos[1], 1, true)) return sema_poison();
+  if (!gather_args(s, e, 3, true, &ga) || !array_arg(s, e, &ga.pos[0], 0, false) || !array_arg(s, e, &ga.pos[1], 1, true))
+    return sema_poison();
   IrNode *x = ga.pos[0].node, *idx = ga.pos[1].node;
   Val v = sema_materialize(s, ga.pos[2], x->dtype);
   if (v.poison || !axis_of(s, &ga, x, &axis) || !taken_shape(s, e, x, idx, axis, shape)) return sema_poison();
@@ -737,7 +755,8 @@ Val sema_lower_index_add(Sema *s, const Expr *e) {
 Val sema_lower_scatter_add(Sema *s, const Expr *e) {
   GArgs ga;
   int axis;
-  if (!gather_args(s, e, 3, true, &ga) || !array_arg(s, e, &ga.pos[0], 0, false) || !array_arg(s, e, &ga.pos[1], 1, true)) return sema_poison();
+  if (!gather_args(s, e, 3, true, &ga) || !array_arg(s, e, &ga.pos[0], 0, false) || !array_arg(s, e, &ga.pos[1], 1, true))
+    return sema_poison();
   IrNode *x = ga.pos[0].node, *idx = ga.pos[1].node;
   Val v = sema_materialize(s, ga.pos[2], x->dtype);
   if (v.poison || !axis_of(s, &ga, x, &axis)) return sema_poison();
@@ -913,7 +932,8 @@ static Val one_array(Sema *s, const Expr *e, const LitArgs *la, int min_rank) {
   if (x.poison) return x;
   if (x.node->rank < min_rank) {
     char tb[256];
-    sema_error(s, la->pos[0]->loc, "%s() needs an array of rank %d or more, not %s", e->name, min_rank, sema_type_text(s, x.node, tb, sizeof tb));
+    sema_error(s, la->pos[0]->loc, "%s() needs an array of rank %d or more, not %s", e->name, min_rank,
+               sema_type_text(s, x.node, tb, sizeof tb));
     return sema_poison();
   }
   return x;

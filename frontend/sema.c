@@ -675,9 +675,7 @@ static Val lower_kind(Sema *s, const Expr *e) {
   case E_INDEX: return sema_lower_index(s, e);
   case E_REDUCE: return sema_lower_reduce(s, e);
   case E_LIST: return sema_lower_list(s, e);
-  case E_SLICE:
-    sema_error(s, e->loc, "a slice a:b only appears inside brackets, x[a:b]");
-    return sema_poison();
+  case E_SLICE: sema_error(s, e->loc, "a slice a:b only appears inside brackets, x[a:b]"); return sema_poison();
   case E_TYPE: sema_error(s, e->loc, "a type is not a value; it only gives a shape, as in zeros(f32[N, 3])"); return sema_poison();
   case E_ERROR: return sema_poison();
   }

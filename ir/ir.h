@@ -189,7 +189,16 @@ enum OpFlags {
 };
 typedef enum AttrKind { ATTR_NONE, ATTR_INDEX, ATTR_VALUE, ATTR_DIM, ATTR_AXES, ATTR_REDUCE, ATTR_CALLEE, ATTR_REGION } AttrKind;
 /* SHAPE_SCAN: the operand's shape, along one axis of it (attr axes[0]). */
-typedef enum ShapeRule { SHAPE_LEAF, SHAPE_SAME, SHAPE_BROADCAST, SHAPE_TRANSPOSE, SHAPE_REDUCE, SHAPE_MATMUL, SHAPE_SCAN, SHAPE_RESHAPE } ShapeRule;
+typedef enum ShapeRule {
+  SHAPE_LEAF,
+  SHAPE_SAME,
+  SHAPE_BROADCAST,
+  SHAPE_TRANSPOSE,
+  SHAPE_REDUCE,
+  SHAPE_MATMUL,
+  SHAPE_SCAN,
+  SHAPE_RESHAPE
+} ShapeRule;
 /* Result dtype and operand constraint. */
 typedef enum DTypeRule {
   DTR_ATTR,   /* given by the node (param, const, cast, call) */

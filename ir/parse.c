@@ -534,7 +534,8 @@ static bool parse_attr(Parser *P, Line *l, bool comma) {
   if (kind == ATTR_VALUE) return parse_literal(P, &l->lit);
   if (kind == ATTR_DIM) return parse_dim(P, &l->attr.dim);
   if (kind == ATTR_INDEX) { /* a read without subscripts has no comma before it */
-    if ((!comma && !(l->op == OP_READ && l->nargs == 0)) || !expect_word(P, "index") || !expect(P, "=")) return unexpected(P, "', index=N'");
+    if ((!comma && !(l->op == OP_READ && l->nargs == 0)) || !expect_word(P, "index") || !expect(P, "="))
+      return unexpected(P, "', index=N'");
     return parse_int(P, MAX_ARGS, &l->attr.i);
   }
   if (kind == ATTR_REGION) return parse_reduce_attr(P, l, comma);

@@ -133,8 +133,10 @@ static void verify_region_node(Verifier *v, IrFunc *body, const IrNode *g, IrNod
   if (x->forward) problem(v, body, x, "replaced node still in the body");
   if (x->rank != 0) problem(v, body, x, "a region's values are scalars");
   if (!region_op_allowed(x, index, nidx)) problem(v, body, x, "op not allowed in a region");
-  if (x->op == OP_PARAM && (x->dtype != DT_I64 || body->params[index] != x)) problem(v, body, x, "index variable %d is not an i64 param", index);
-  if (op_info[x->op].arity >= 0 && x->nargs != op_info[x->op].arity) problem(v, body, x, "%d operands, op takes %d", x->nargs, op_info[x->op].arity);
+  if (x->op == OP_PARAM && (x->dtype != DT_I64 || body->params[index] != x))
+    problem(v, body, x, "index variable %d is not an i64 param", index);
+  if (op_info[x->op].arity >= 0 && x->nargs != op_info[x->op].arity)
+    problem(v, body, x, "%d operands, op takes %d", x->nargs, op_info[x->op].arity);
   for (int a = 0; a < x->nargs; a++)
     if (!x->args[a] || x->args[a]->id >= index || body->body.items[x->args[a]->id] != x->args[a]) {
       problem(v, body, x, "operand %d is not defined before its use", a);
@@ -235,10 +237,12 @@ static void check_dims(Verifier *v, IrFunc *f, const IrNode *n, const bool *boun
     problem(v, f, n, "dim attribute uses a size symbol no parameter binds");
   const IrRegion *r = op_info[n->op].attr == ATTR_REGION ? n->attr.region : NULL;
   for (int i = 0; r && i < r->nidx && i < IR_MAX_INDICES; i++)
-    if (!r->extent[i] || !dim_bound(r->extent[i], bound)) problem(v, f, n, "index variable %d's range uses a size symbol no parameter binds", i);
+    if (!r->extent[i] || !dim_bound(r->extent[i], bound))
+      problem(v, f, n, "index variable %d's range uses a size symbol no parameter binds", i);
   for (int i = 0; r && r->body && i < r->body->body.len; i++) {
     const IrNode *x = r->body->body.items[i];
-    if (x->op == OP_DIMSIZE && x->attr.dim && !dim_bound(x->attr.dim, bound)) problem(v, f, n, "a dim in its region uses a size symbol no parameter binds");
+    if (x->op == OP_DIMSIZE && x->attr.dim && !dim_bound(x->attr.dim, bound))
+      problem(v, f, n, "a dim in its region uses a size symbol no parameter binds");
   }
 }
 

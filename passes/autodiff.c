@@ -103,7 +103,8 @@ static IrFunc *restrict_results(IrModule *m, IrFunc *f, IrNode *const *cts) {
   derive_ensure_built(m, f);
   g = ir_func_new(m, name, f->loc);
   g->exported = false;
-  for (int i = 0; i < f->nparams; i++) ir_param(m, g, f->params[i]->name, f->params[i]->dtype, f->params[i]->rank, f->params[i]->shape, f->params[i]->loc);
+  for (int i = 0; i < f->nparams; i++)
+    ir_param(m, g, f->params[i]->name, f->params[i]->dtype, f->params[i]->rank, f->params[i]->shape, f->params[i]->loc);
   IrNode **map = irb_clone_body(m, f, g), **res = tex_calloc((size_t)f->nresults + 1, sizeof(IrNode *));
   int nres = 0;
   for (int k = 0; k < nvalues(f); k++)

@@ -32,7 +32,10 @@ static Interval interval_of(IrModule *m, const IrRegion *r, const IrNode *x, int
   case OP_PARAM: return (Interval){true, dim_lit(t, 0), dim_sub(t, r->extent[x->attr.i], dim_lit(t, 1))};
   case OP_CONST: return dtype_is_int(x->dtype) ? (Interval){true, dim_lit(t, x->attr.i), dim_lit(t, x->attr.i)} : u;
   case OP_DIMSIZE: return (Interval){true, x->attr.dim, x->attr.dim};
-  case OP_CAST: return dtype_is_int(x->dtype) && dtype_is_int(x->args[0]->dtype) && dtype_sizes[x->dtype] >= dtype_sizes[x->args[0]->dtype] ? interval_of(m, r, x->args[0], depth + 1) : u;
+  case OP_CAST:
+    return dtype_is_int(x->dtype) && dtype_is_int(x->args[0]->dtype) && dtype_sizes[x->dtype] >= dtype_sizes[x->args[0]->dtype]
+               ? interval_of(m, r, x->args[0], depth + 1)
+               : u;
   case OP_NEG:
     a = interval_of(m, r, x->args[0], depth + 1);
     return a.known ? (Interval){true, dim_sub(t, dim_lit(t, 0), a.hi), dim_sub(t, dim_lit(t, 0), a.lo)} : u;
@@ -44,8 +47,10 @@ static Interval interval_of(IrModule *m, const IrRegion *r, const IrNode *x, int
     return (Interval){true, dim_sub(t, a.lo, b.hi), dim_sub(t, a.hi, b.lo)};
   case OP_MUL:
     a = interval_of(m, r, x->args[0], depth + 1), b = interval_of(m, r, x->args[1], depth + 1);
-    if (a.known && a.lo == a.hi && dim_is_lit(a.lo, &c) && c >= 0 && b.known) return (Interval){true, dim_mul(t, a.lo, b.lo), dim_mul(t, a.lo, b.hi)};
-    if (b.known && b.lo == b.hi && dim_is_lit(b.lo, &c) && c >= 0 && a.known) return (Interval){true, dim_mul(t, b.lo, a.lo), dim_mul(t, b.lo, a.hi)};
+    if (a.known && a.lo == a.hi && dim_is_lit(a.lo, &c) && c >= 0 && b.known)
+      return (Interval){true, dim_mul(t, a.lo, b.lo), dim_mul(t, a.lo, b.hi)};
+    if (b.known && b.lo == b.hi && dim_is_lit(b.lo, &c) && c >= 0 && a.known)
+      return (Interval){true, dim_mul(t, b.lo, a.lo), dim_mul(t, b.lo, a.hi)};
     return u;
   case OP_MAX: /* max >= either lower bound; <= the larger upper bound, if provable */
   case OP_MIN: /* min <= either upper bound; >= the smaller lower bound, if provable */

@@ -77,7 +77,8 @@ static void rb_open(RBuild *b, IrBuilder *ib, const IrNode *y, const int *perm) 
 }
 
 /* The node of the finished region (its operands are b->ops). */
-static IrNode *rb_close(RBuild *b, IrBuilder *ib, Op op, IrNode *const *results, int nresults, const IrNode *like, int rank, const Dim *shape) {
+static IrNode *rb_close(RBuild *b, IrBuilder *ib, Op op, IrNode *const *results, int nresults, const IrNode *like, int rank,
+                        const Dim *shape) {
   ir_set_results(ib->m, b->r->body, nresults, results);
   IrNode *n = ir_node(ib->m, ib->f, op, like->dtype, rank, shape, b->ops.len, (IrNode *const *)b->ops.items, ib->loc);
   n->attr.region = b->r;

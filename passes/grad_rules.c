@@ -333,22 +333,10 @@ static IrNode *jvp_by_pass(IrBuilder *ib, IrNode *y, IrNode **t) { ice("%s is di
  * whose tangent is not their cotangent rule's (a cast changes the dtype the
  * other way; where() picks instead of adding two masked terms). */
 static const JvpRule jvp_exceptions[OP_COUNT] = {
-    [OP_CAST] = jvp_cast,
-    [OP_SELECT] = jvp_select,
-    [OP_BROADCAST] = jvp_same_op,
-    [OP_TRANSPOSE] = jvp_same_op,
-    [OP_SUM] = jvp_same_op,
-    [OP_RMAX] = jvp_reduce_extremum,
-    [OP_RMIN] = jvp_reduce_extremum,
-    [OP_MATMUL] = jvp_matmul,
-    [OP_GEN] = jvp_region,
-    [OP_SCATTER] = jvp_region,
-    [OP_CALL] = jvp_by_pass,
-    [OP_PROJ] = jvp_by_pass,
-    [OP_PROD] = jvp_prod,
-    [OP_CUMSUM] = jvp_same_op,
-    [OP_CUMSUM_REV] = jvp_same_op,
-    [OP_RESHAPE] = jvp_same_op,
+    [OP_CAST] = jvp_cast,   [OP_SELECT] = jvp_select,        [OP_BROADCAST] = jvp_same_op,    [OP_TRANSPOSE] = jvp_same_op,
+    [OP_SUM] = jvp_same_op, [OP_RMAX] = jvp_reduce_extremum, [OP_RMIN] = jvp_reduce_extremum, [OP_MATMUL] = jvp_matmul,
+    [OP_GEN] = jvp_region,  [OP_SCATTER] = jvp_region,       [OP_CALL] = jvp_by_pass,         [OP_PROJ] = jvp_by_pass,
+    [OP_PROD] = jvp_prod,   [OP_CUMSUM] = jvp_same_op,       [OP_CUMSUM_REV] = jvp_same_op,   [OP_RESHAPE] = jvp_same_op,
 };
 
 JvpRule jvp_rule(Op op) {

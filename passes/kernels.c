@@ -394,7 +394,8 @@ static int gather(RegionCtx *c, const IrNode *rd, const IrNode *x, int *subs, co
     memcpy(subnodes, yn, sizeof(IrNode *) * (size_t)y->rank);
     x = y;
   }
-  if (is_immediate(x)) return push_instr(c->k, (KInstr){.op = x->op, .dtype = x->dtype, .f = x->attr.f, .i = x->attr.i, .dim = x->attr.dim});
+  if (is_immediate(x))
+    return push_instr(c->k, (KInstr){.op = x->op, .dtype = x->dtype, .f = x->attr.f, .i = x->attr.i, .dim = x->attr.dim});
   if (b->buf_of[x->id] < 0) ice("gathered value %%%d has no buffer", x->id);
   Kernel *k = c->k;
   int j = 0;

@@ -135,10 +135,9 @@ static int index_error(const TexPlan *plan, const TexStep *step, int32_t s, cons
   if (nwhere && n < (int)sizeof pos - 1) snprintf(pos + n, sizeof pos - (size_t)n, "%s", ck->where_names ? ")" : "]");
   int64_t extent = -1;
   texrt_dim_eval(&ck->extent, syms, &extent);
-  return texrt_fail(TEX_ERR_INDEX, "%s: %s%s = %lld is out of range for axis %d of extent %lld (%s)", fn_name(plan), ck->what ? ck->what : "index",
-                    pos, (long long)err->value, ck->axis, (long long)extent, ck->array ? ck->array : "?");
+  return texrt_fail(TEX_ERR_INDEX, "%s: %s%s = %lld is out of range for axis %d of extent %lld (%s)", fn_name(plan),
+                    ck->what ? ck->what : "index", pos, (long long)err->value, ck->axis, (long long)extent, ck->array ? ck->array : "?");
 }
-
 
 static int run_steps(const TexPlan *plan, void *const *bufs, const int64_t *syms) {
   char why[256];
