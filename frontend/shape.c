@@ -128,14 +128,15 @@ static bool shape_arg(Sema *s, const Expr *e, DType want, bool infer, int *rank,
     }
     return type_shape(s, e->type, rank, shape);
   }
-  int n = e->kind == E_TUPLE ? e->nargs : 1;
+  bool list = e->kind == E_TUPLE || e->kind == E_LIST; /* (N, D) or [N, D] */
+  int n = list ? e->nargs : 1;
   if (n > IR_MAX_RANK) {
     sema_error(s, e->loc, "rank %d is more than the supported %d", n, IR_MAX_RANK);
     return false;
   }
   *rank = n;
   for (int d = 0; d < n; d++) {
-    const Expr *de = e->kind == E_TUPLE ? e->args[d].value : e;
+    const Expr *de = list ? e->args[d].value : e;
     if (infer && de->kind == E_UNARY && de->op == U_NEG && de->lhs->kind == E_INT && de->lhs->ival == 1) {
       if (*inferred >= 0) {
         sema_error(s, de->loc, "only one dim can be -1 (inferred)");
@@ -424,7 +425,8 @@ static Val lower_permute(Sema *s, const Expr *e, const ShapeBuiltin *b, const Sh
   if (!array_arg(s, a->pos[0], &x)) return sema_poison();
   IrNode *n = x.node;
   const Expr *list = a->named;
-  int count = list->kind == E_TUPLE ? list->nargs : 1;
+  bool many = list->kind == E_TUPLE || list->kind == E_LIST; /* (2, 0, 1) or [2, 0, 1] */
+  int count = many ? list->nargs : 1;
   char tx[256];
   if (count != n->rank) {
     sema_error(s, list->loc, "permute() axes= must list each of the %d axes of %s once; it lists %d", n->rank,
@@ -435,7 +437,7 @@ static Val lower_permute(Sema *s, const Expr *e, const ShapeBuiltin *b, const Sh
   unsigned seen = 0;
   bool identity = true;
   for (int i = 0; i < count; i++) {
-    const Expr *ax = list->kind == E_TUPLE ? list->args[i].value : list;
+    const Expr *ax = many ? list->args[i].value : list;
     int k;
     if (!axis_value(s, ax, n->rank, &k)) return sema_poison();
     if (seen & (1u << k)) {
