@@ -140,7 +140,7 @@ install: $(B)/texc $(B)/libtexrt.a
 	install -m 644 stdlib/*.tex stdlib/README.md $(DESTDIR)$(PREFIX)/share/texc/stdlib/
 	install -m 644 lang/*.md lang/ops.def README.md ARCHITECTURE.md $(DESTDIR)$(PREFIX)/share/doc/texc/
 check-install: $(B)/texc $(B)/libtexrt.a
-	@MAKE="$(MAKE)" BUILD=$(B) CC="$(CC)" sh tests/install/run.sh
+	@MAKE="$(MAKE)" BUILD=$(B) CC="$(CC) $(LDFLAGS)" sh tests/install/run.sh
 
 # Fault injection (tests/fault/run.sh): texc_fault is texc (main.c compiled
 # as texc_main) with an allocation hook that fails the Nth allocation.  Under
