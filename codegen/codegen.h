@@ -29,6 +29,9 @@ bool cg_math_has(Op op);
 /* x is float or double, scalar or a fixed vector of them; the result has x's
  * type.  Emits at the builder's position. */
 LLVMValueRef cg_math(LLVMBuilderRef b, Op op, LLVMValueRef x);
+/* The binary functions (pow): x and y of one type. */
+bool cg_math2_has(Op op);
+LLVMValueRef cg_math2(LLVMBuilderRef b, Op op, LLVMValueRef x, LLVMValueRef y);
 
 /* A constant of type ty (float/double/int, scalar or splat vector). */
 LLVMValueRef cg_const_real(LLVMTypeRef ty, double v);

@@ -43,36 +43,6 @@ static LLVMValueRef intrinsic1(LLVMBuilderRef b, const char *name, LLVMValueRef 
   return cg_intrinsic(b, name, &ty, 1, args, nargs);
 }
 
-/* x ** y is the C library's pow/powf, called as a plain function marked
- * nobuiltin: LLVM would otherwise rewrite pow(x, 2.0) as x*x at -O2 but not
- * at -O0, and glibc's powf is not always correctly rounded, so the levels
- * would differ.  Vectors are done lane by lane. */
-static LLVMValueRef libm_pow(LLVMBuilderRef b, LLVMValueRef x, LLVMValueRef y) {
-  LLVMTypeRef ty = LLVMTypeOf(x);
-  if (LLVMGetTypeKind(ty) == LLVMVectorTypeKind) {
-    LLVMTypeRef i32 = LLVMInt32TypeInContext(LLVMGetTypeContext(ty));
-    LLVMValueRef r = LLVMGetPoison(ty);
-    for (unsigned i = 0; i < LLVMGetVectorSize(ty); i++) {
-      LLVMValueRef lane = LLVMConstInt(i32, i, 0);
-      LLVMValueRef v = libm_pow(b, LLVMBuildExtractElement(b, x, lane, ""), LLVMBuildExtractElement(b, y, lane, ""));
-      r = LLVMBuildInsertElement(b, r, v, lane, "");
-    }
-    return r;
-  }
-  LLVMModuleRef mod = LLVMGetGlobalParent(LLVMGetBasicBlockParent(LLVMGetInsertBlock(b)));
-  const char *name = LLVMGetTypeKind(ty) == LLVMFloatTypeKind ? "powf" : "pow";
-  LLVMTypeRef params[2] = {ty, ty};
-  LLVMTypeRef fty = LLVMFunctionType(ty, params, 2, 0);
-  LLVMValueRef fn = LLVMGetNamedFunction(mod, name);
-  if (!fn) fn = LLVMAddFunction(mod, name, fty);
-  LLVMValueRef args[2] = {x, y};
-  LLVMValueRef call = LLVMBuildCall2(b, fty, fn, args, 2, "");
-  LLVMContextRef c = LLVMGetTypeContext(ty);
-  unsigned kind = LLVMGetEnumAttributeKindForName("nobuiltin", 9);
-  LLVMAddCallSiteAttribute(call, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c, kind, 0));
-  return call;
-}
-
 /* Value in memory form (bool as i8) -> value form (bool as i1), and back. */
 LLVMValueRef cg_from_mem(LLVMBuilderRef b, DType t, LLVMValueRef v) {
   if (t != DT_BOOL) return v;
@@ -132,9 +102,101 @@ static LLVMValueRef softplus(LLVMBuilderRef b, LLVMValueRef x) {
   return LLVMBuildFAdd(b, intrinsic1(b, "llvm.maxnum", mx, 2), cg_math(b, OP_LOG1P, e), "");
 }
 
+/* Floor division and modulo (lang/reference.md): the divisor is replaced by
+ * 1 where it is 0 or -1, so LLVM's sdiv/srem never see the two cases they
+ * leave undefined (x/0, INT_MIN/-1); those lanes then select 0 (x // 0,
+ * x % 0, x % -1) or the wrapping -x (x // -1).  The truncated quotient is
+ * moved down by one where the remainder is nonzero and its sign differs
+ * from the divisor's, and the remainder moved up by the divisor. */
+static LLVMValueRef int_divide(LLVMBuilderRef b, Op op, LLVMValueRef x, LLVMValueRef y) {
+  LLVMTypeRef ty = LLVMTypeOf(x);
+  LLVMValueRef zero = cg_const_int(ty, 0), one = cg_const_int(ty, 1), m1 = cg_const_int(ty, -1);
+  LLVMValueRef by0 = LLVMBuildICmp(b, LLVMIntEQ, y, zero, ""), bym1 = LLVMBuildICmp(b, LLVMIntEQ, y, m1, "");
+  LLVMValueRef d = LLVMBuildSelect(b, LLVMBuildOr(b, by0, bym1, ""), one, y, "");
+  LLVMValueRef q = LLVMBuildSDiv(b, x, d, ""), r = LLVMBuildSRem(b, x, d, "");
+  LLVMValueRef signs_differ = LLVMBuildICmp(b, LLVMIntSLT, LLVMBuildXor(b, r, y, ""), zero, "");
+  LLVMValueRef adjust = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntNE, r, zero, ""), signs_differ, "");
+  if (op == OP_MOD) return LLVMBuildSelect(b, adjust, LLVMBuildAdd(b, r, y, ""), r, "");
+  q = LLVMBuildSelect(b, adjust, LLVMBuildSub(b, q, one, ""), q, "");
+  q = LLVMBuildSelect(b, bym1, LLVMBuildNeg(b, x, ""), q, "");
+  return LLVMBuildSelect(b, by0, zero, q, "");
+}
+
+/* x << y and x >> y (arithmetic): a count outside [0, bits), negative
+ * included (compared unsigned), gives 0 or the sign fill x >> (bits - 1)
+ * instead of LLVM's poison. */
+static LLVMValueRef int_shift(LLVMBuilderRef b, Op op, LLVMValueRef x, LLVMValueRef y) {
+  LLVMTypeRef ty = LLVMTypeOf(x);
+  LLVMTypeRef elem = LLVMGetTypeKind(ty) == LLVMVectorTypeKind ? LLVMGetElementType(ty) : ty;
+  long long bits = (long long)LLVMGetIntTypeWidth(elem);
+  LLVMValueRef out = LLVMBuildICmp(b, LLVMIntUGE, y, cg_const_int(ty, bits), "");
+  LLVMValueRef n = LLVMBuildSelect(b, out, cg_const_int(ty, bits - 1), y, "");
+  if (op == OP_SHR) return LLVMBuildAShr(b, x, n, "");
+  return LLVMBuildSelect(b, out, cg_const_int(ty, 0), LLVMBuildShl(b, x, n, ""), "");
+}
+
+/* sign(x): -1, 0 or 1; floats keep +-0 and NaN (x itself). */
+static LLVMValueRef sign(LLVMBuilderRef b, bool f, LLVMValueRef x) {
+  LLVMTypeRef ty = LLVMTypeOf(x);
+  if (!f) {
+    LLVMValueRef pos = LLVMBuildZExt(b, LLVMBuildICmp(b, LLVMIntSGT, x, cg_const_int(ty, 0), ""), ty, "");
+    return LLVMBuildSub(b, pos, LLVMBuildZExt(b, LLVMBuildICmp(b, LLVMIntSLT, x, cg_const_int(ty, 0), ""), ty, ""), "");
+  }
+  LLVMValueRef zero = cg_const_real(ty, 0.0);
+  LLVMValueRef r = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLT, x, zero, ""), cg_const_real(ty, -1.0), x, "");
+  return LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, x, zero, ""), cg_const_real(ty, 1.0), r, "");
+}
+
+/* logaddexp(a, b) = m + log1p(e), m = max(a, b) (NaN propagates) and
+ * e = exp(-|a - b|).  a - b = d + lo exactly (TwoSum), and e is corrected
+ * by the rounding error lo of d (e * (1 -+ lo)): otherwise exp would turn
+ * d's absolute error (up to 2^-48 for |a - b| ~ 20 in f64) into as many ulps
+ * of e.  Where a == b (both infinite included, where a - b is NaN) the
+ * difference is taken as 0, so +-inf + log(2) = +-inf; lo is taken as 0
+ * where it is NaN (an infinite operand). */
+static LLVMValueRef logaddexp(LLVMBuilderRef b, LLVMValueRef *a) {
+  LLVMTypeRef ty = LLVMTypeOf(a[0]);
+  LLVMValueRef zero = cg_const_real(ty, 0.0), nb = LLVMBuildFNeg(b, a[1], "");
+  LLVMValueRef m = intrinsic1(b, "llvm.maximum", a, 2);
+  LLVMValueRef d = LLVMBuildFAdd(b, a[0], nb, "");
+  LLVMValueRef bb = LLVMBuildFSub(b, d, a[0], "");
+  LLVMValueRef lo = LLVMBuildFAdd(b, LLVMBuildFSub(b, a[0], LLVMBuildFSub(b, d, bb, ""), ""), LLVMBuildFSub(b, nb, bb, ""), "");
+  LLVMValueRef neg = LLVMBuildFCmp(b, LLVMRealOLT, d, zero, "");
+  LLVMValueRef nd = LLVMBuildFNeg(b, intrinsic1(b, "llvm.fabs", &d, 1), "");
+  LLVMValueRef nd_lo = LLVMBuildSelect(b, neg, lo, LLVMBuildFNeg(b, lo, ""), "");
+  LLVMValueRef same = LLVMBuildFCmp(b, LLVMRealOEQ, a[0], a[1], "");
+  nd = LLVMBuildSelect(b, same, zero, nd, "");
+  nd_lo = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealORD, lo, lo, ""), nd_lo, zero, "");
+  LLVMValueRef e = cg_math(b, OP_EXP, nd);
+  LLVMValueRef fma_args[3] = {e, nd_lo, e};
+  e = intrinsic1(b, "llvm.fma", fma_args, 3);
+  return LLVMBuildFAdd(b, m, cg_math(b, OP_LOG1P, e), "");
+}
+
+/* The ops of issue 9's block in ops.def; NULL for any other op. */
+static LLVMValueRef elementwise_ext(LLVMBuilderRef b, Op op, bool f, LLVMValueRef *a) {
+  switch (op) {
+  case OP_FLOORDIV:
+  case OP_MOD: return int_divide(b, op, a[0], a[1]);
+  case OP_BITAND: return LLVMBuildAnd(b, a[0], a[1], "");
+  case OP_BITOR: return LLVMBuildOr(b, a[0], a[1], "");
+  case OP_BITXOR: return LLVMBuildXor(b, a[0], a[1], "");
+  case OP_SHL:
+  case OP_SHR: return int_shift(b, op, a[0], a[1]);
+  case OP_SIGN: return sign(b, f, a[0]);
+  case OP_FLOOR: return intrinsic1(b, "llvm.floor", a, 1); /* exact; one roundss/vrndscale with SSE4.1 */
+  case OP_CEIL: return intrinsic1(b, "llvm.ceil", a, 1);
+  case OP_ROUND: return intrinsic1(b, "llvm.roundeven", a, 1);
+  case OP_LOGADDEXP: return logaddexp(b, a);
+  default: return NULL;
+  }
+}
+
 LLVMValueRef cg_op(LLVMBuilderRef b, Op op, DType t, DType arg_t, LLVMValueRef *a) {
   bool f = dtype_is_float(arg_t);
   if (cg_math_has(op)) return cg_math(b, op, a[0]); /* texc's own vector math (vecmath.c) */
+  LLVMValueRef ext = elementwise_ext(b, op, f, a);
+  if (ext) return ext;
   switch (op) {
   case OP_COPY:
   case OP_STOP_GRADIENT: return a[0];
@@ -152,7 +214,7 @@ LLVMValueRef cg_op(LLVMBuilderRef b, Op op, DType t, DType arg_t, LLVMValueRef *
   case OP_SUB: return f ? LLVMBuildFSub(b, a[0], a[1], "") : LLVMBuildSub(b, a[0], a[1], "");
   case OP_MUL: return f ? LLVMBuildFMul(b, a[0], a[1], "") : LLVMBuildMul(b, a[0], a[1], "");
   case OP_DIV: return LLVMBuildFDiv(b, a[0], a[1], "");
-  case OP_POW: return libm_pow(b, a[0], a[1]);
+  case OP_POW: return cg_math2(b, OP_POW, a[0], a[1]); /* texc's own, vecmath.c */
   case OP_MAX: return intrinsic1(b, f ? "llvm.maximum" : "llvm.smax", a, 2);
   case OP_MIN: return intrinsic1(b, f ? "llvm.minimum" : "llvm.smin", a, 2);
   case OP_AND: return LLVMBuildAnd(b, a[0], a[1], "");

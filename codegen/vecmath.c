@@ -1091,6 +1091,124 @@ static LLVMValueRef sin_cos(const Em *e, LLVMValueRef x, bool from_f32, bool wan
 static LLVMValueRef emit_sin(const Em *e, LLVMValueRef x, bool from_f32) { return sin_cos(e, x, from_f32, false); }
 static LLVMValueRef emit_cos(const Em *e, LLVMValueRef x, bool from_f32) { return sin_cos(e, x, from_f32, true); }
 
+/* ---- rsqrt --------------------------------------------------------------- */
+
+/* 1/sqrt(x).  For float, 1/sqrt in double (two roundings of 2^-53 each) and
+ * one narrowing: faithful, nearly correctly rounded.  For double, s =
+ * sqrt(x) and r = 1/s are corrected once: t = x - s^2 and e = 1 - r*s are
+ * exact (fma; s and r are correctly rounded), and 1/sqrt(x) =
+ * r*(1 + e)*(1 - t/(2 s^2)) up to terms of 2^-104, so the result is
+ * fma(r, e - t*r*r/2, r), rounded once.  x below 2^-900 or above 2^900 is
+ * scaled by 2^200 or 2^-200 first (and the result by 2^100 or 2^-100, both
+ * exact) so that t and r*r stay normal.  0, inf, NaN and negative x take the
+ * plain 1/sqrt(x): +-inf for +-0, +0 for +inf, NaN below 0. */
+static LLVMValueRef emit_rsqrt(const Em *e, LLVMValueRef x, bool from_f32) {
+  LLVMValueRef r0 = ir_fdiv(e, kf(e, 1.0), intrinsic(e, "llvm.sqrt", &x, 1));
+  if (from_f32) return r0;
+  LLVMValueRef tiny = fcmp(e, LLVMRealOLT, x, kf(e, 0x1p-900)), huge = fcmp(e, LLVMRealOGT, x, kf(e, 0x1p900));
+  LLVMValueRef xs = ir_fmul(e, x, sel(e, tiny, kf(e, 0x1p200), sel(e, huge, kf(e, 0x1p-200), kf(e, 1.0))));
+  LLVMValueRef s = intrinsic(e, "llvm.sqrt", &xs, 1);
+  LLVMValueRef r = ir_fdiv(e, kf(e, 1.0), s);
+  LLVMValueRef t = ir_fma(e, ir_fneg(e, s), s, xs);
+  LLVMValueRef err = ir_fma(e, ir_fneg(e, r), s, kf(e, 1.0));
+  LLVMValueRef c = ir_fsub(e, err, ir_fmul(e, ir_fmul(e, t, r), ir_fmul(e, r, kf(e, 0.5))));
+  LLVMValueRef res = ir_fmul(e, ir_fma(e, r, c, r), sel(e, tiny, kf(e, 0x1p100), sel(e, huge, kf(e, 0x1p-100), kf(e, 1.0))));
+  LLVMValueRef ok = bool_and(e, fcmp(e, LLVMRealOGT, x, kf(e, 0.0)), fcmp(e, LLVMRealOLT, x, kf(e, INFINITY)));
+  return sel(e, ok, res, r0);
+}
+
+/* ---- pow ---------------------------------------------------------------- */
+
+/* c[0] + t*(c[1] + t*(...)) with the last ndw steps in double-word
+ * arithmetic and double-word coefficients (hi[i] + lo[i]). */
+static Dw horner_dwc(const Em *e, Dw t, const double *hi, const double *lo, int n, int ndw) {
+  LLVMValueRef p = kf(e, hi[n - 1]);
+  int i = n - 2;
+  for (; i >= ndw; i--) p = ir_fma(e, t.hi, p, kf(e, hi[i]));
+  Dw r = {p, kf(e, 0.0)};
+  for (; i >= 0; i--) {
+    LLVMValueRef ph = ir_fmul(e, t.hi, r.hi);
+    LLVMValueRef pl = ir_fma(e, t.hi, r.lo, ir_fmul(e, t.lo, r.hi));
+    pl = ir_fadd(e, ir_fma(e, t.hi, r.hi, ir_fneg(e, ph)), pl);
+    Dw sum = two_sum(e, kf(e, hi[i]), ph);
+    r.hi = sum.hi;
+    r.lo = ir_fadd(e, sum.lo, ir_fadd(e, pl, kf(e, lo[i])));
+  }
+  return r;
+}
+
+/* a*b as a double-word (fma for the product's error, plus the cross terms). */
+static Dw dw_mul(const Em *e, Dw a, Dw b) {
+  Dw r;
+  r.hi = ir_fmul(e, a.hi, b.hi);
+  LLVMValueRef cross = ir_fma(e, a.hi, b.lo, ir_fmul(e, a.lo, b.hi));
+  r.lo = ir_fadd(e, ir_fma(e, a.hi, b.hi, ir_fneg(e, r.hi)), cross);
+  return r;
+}
+
+/* log(x) for positive finite double x as a double-word, relative error about
+ * 2^-70 (what pow needs: |y*log(x)| up to 745 must be known to ~2^-60).
+ * x = 2^k m as in log (subnormals scaled by 2^54 first), f = m - 1 (exact),
+ * s = f/(2 + f) as a double-word (2 + f by TwoSum, dw_div_dw), and
+ * log(m) = 2 atanh(s) = 2s A(s^2), A(z) = sum z^i/(2i+1) for i <= 12 (the
+ * Taylor series: the first omitted term is below 2^-70 for
+ * |s| <= 3 - 2 sqrt(2)), its last three Horner steps in double-word with
+ * double-word coefficients.  k ln2 = k ln2hi (exact) + k ln2lo. */
+static Dw log_dw(const Em *e, LLVMValueRef x) {
+  static const double a_hi[13] = {1.0,        1.0 / 3,    1.0 / 5,    1.0 / 7,    1.0 / 9,  1.0 / 11, 1.0 / 13,
+                                  1.0 / 15.0, 1.0 / 17.0, 1.0 / 19.0, 1.0 / 21.0, 1.0 / 23, 1.0 / 25};
+  static const double a_lo[3] = {0.0, 0x1.5555555555555p-56, -0x1.999999999999ap-57}; /* 1/3, 1/5 - hi */
+  LLVMValueRef tiny = fcmp(e, LLVMRealOLT, x, kf(e, 0x1p-1022));
+  LLVMValueRef xs = sel(e, tiny, ir_fmul(e, x, kf(e, 0x1p54)), x);
+  LLVMValueRef k;
+  LLVMValueRef m = from_bits(e, split_mantissa(e, xs, &k));
+  LLVMValueRef dk = to_real(e, iadd(e, k, sel(e, tiny, ki(e, -54), ki(e, 0))));
+  LLVMValueRef f = ir_fsub(e, m, kf(e, 1.0));
+  Dw num = {f, kf(e, 0.0)};
+  Dw s = dw_div_dw(e, num, two_sum(e, kf(e, 2.0), f));
+  Dw z = dw_mul(e, s, s);
+  Dw lm = dw_mul(e, s, horner_dwc(e, z, a_hi, a_lo, 13, 3));
+  Dw l = two_sum(e, ir_fmul(e, dk, kf(e, 0x1.62e42feep-1)), ir_fmul(e, lm.hi, kf(e, 2.0)));
+  l.lo = ir_fadd(e, l.lo, ir_fma(e, lm.lo, kf(e, 2.0), ir_fmul(e, dk, kf(e, 0x1.a39ef35793c76p-33))));
+  return fast_two_sum(e, l.hi, l.lo); /* renormalised: l.hi alone may be k*ln2hi, 32 bits */
+}
+
+/* x ** y, faithful: |x|^y = e^(y log|x|) with log|x| = L (log_dw), y*L =
+ * p.hi + p.lo (fma; |p.lo| <= 2^-43, so e^p.lo = 1 + p.lo to 2^-87),
+ * e^p.hi = (Y.hi + Y.lo) 2^k (exp_parts) and the result
+ * 2^k (Y.hi + (Y.lo + Y.hi p.lo)), rounded once before the scaling (so, as
+ * exp, subnormal results are rounded twice).  Special cases as C99's pow
+ * (Annex F), by select: y = 0 or x = 1 gives 1 (NaN included); other NaN
+ * operands give NaN; x = +-0, +-inf or y = +-inf give 0, 1 or inf by
+ * whether |x| > 1 and y > 0; a negative x with a non-integer finite y gives
+ * NaN; the sign of x shows for odd integer y.  Float computes all of this in
+ * double and rounds once. */
+static LLVMValueRef emit_pow(const Em *e, LLVMValueRef x, LLVMValueRef y) {
+  LLVMValueRef one = kf(e, 1.0), zero = kf(e, 0.0), inf = kf(e, INFINITY);
+  LLVMValueRef ax = ir_fabs(e, x), ay = ir_fabs(e, y);
+  LLVMValueRef regular =
+      bool_and(e, bool_and(e, fcmp(e, LLVMRealOGT, ax, zero), fcmp(e, LLVMRealOLT, ax, inf)), fcmp(e, LLVMRealOLT, ay, inf));
+  Dw l = log_dw(e, sel(e, regular, ax, kf(e, 2.0)));
+  LLVMValueRef yr = sel(e, regular, y, one);
+  LLVMValueRef ph = ir_fmul(e, yr, l.hi);
+  LLVMValueRef pl = ir_fma(e, yr, l.lo, ir_fma(e, yr, l.hi, ir_fneg(e, ph)));
+  pl = sel(e, fcmp(e, LLVMRealOLT, ir_fabs(e, ph), kf(e, 800.0)), pl, kf(e, 0.0)); /* beyond, 0 or inf anyway */
+  ExpParts ep = exp_parts(e, ph);
+  LLVMValueRef mag = scale_pow2(e, ir_fadd(e, ep.y.hi, ir_fma(e, ep.y.hi, pl, ep.y.lo)), ep.k);
+  LLVMValueRef up = LLVMBuildICmp(e->b, LLVMIntEQ, fcmp(e, LLVMRealOGT, ax, one), fcmp(e, LLVMRealOGT, y, zero), "");
+  LLVMValueRef edge = sel(e, fcmp(e, LLVMRealOEQ, ax, one), one, sel(e, up, inf, zero));
+  mag = sel(e, regular, mag, edge);
+  LLVMValueRef fl = intrinsic(e, "llvm.floor", &y, 1);
+  LLVMValueRef is_int = fcmp(e, LLVMRealOEQ, fl, y);
+  LLVMValueRef half = ir_fmul(e, y, kf(e, 0.5));
+  LLVMValueRef odd = bool_and(e, is_int, fcmp(e, LLVMRealONE, intrinsic(e, "llvm.floor", &half, 1), half));
+  LLVMValueRef res = sel(e, odd, ir_copysign(e, mag, x), mag);
+  LLVMValueRef neg_finite = bool_and(e, fcmp(e, LLVMRealOLT, x, zero), fcmp(e, LLVMRealOGT, x, ir_fneg(e, inf)));
+  res = sel(e, bool_and(e, neg_finite, bool_and(e, fcmp(e, LLVMRealUNE, fl, y), fcmp(e, LLVMRealOLT, ay, inf))), kf(e, NAN), res);
+  res = sel(e, bool_or(e, is_nan(e, x), is_nan(e, y)), ir_fadd(e, x, y), res);
+  return sel(e, bool_or(e, fcmp(e, LLVMRealOEQ, y, zero), fcmp(e, LLVMRealOEQ, x, one)), one, res);
+}
+
 /* ---- entry point ------------------------------------------------------- */
 
 static LLVMValueRef exp_any(const Em *e, LLVMValueRef x) { return e->f64 ? emit_exp(e, x) : emit_exp_f32(e, x); }
@@ -1099,6 +1217,7 @@ static LLVMValueRef erfc_any(const Em *e, LLVMValueRef x) { return in_double(e, 
 static LLVMValueRef log1mexp_any(const Em *e, LLVMValueRef x) { return in_double(e, x, emit_log1mexp); }
 static LLVMValueRef sin_any(const Em *e, LLVMValueRef x) { return in_double(e, x, emit_sin); }
 static LLVMValueRef cos_any(const Em *e, LLVMValueRef x) { return in_double(e, x, emit_cos); }
+static LLVMValueRef rsqrt_any(const Em *e, LLVMValueRef x) { return in_double(e, x, emit_rsqrt); }
 
 /* The one list of what this file implements, keyed by op: scalar.c sends an
  * op here exactly when its row is set, and the tests walk the same table. */
@@ -1106,10 +1225,27 @@ typedef LLVMValueRef (*MathFn)(const Em *e, LLVMValueRef x);
 static const MathFn math_fns[OP_COUNT] = {
     [OP_EXP] = exp_any,           [OP_LOG] = emit_log,     [OP_TANH] = emit_tanh, [OP_SIGMOID] = emit_sigmoid,
     [OP_EXPM1] = emit_expm1,      [OP_LOG1P] = emit_log1p, [OP_ERF] = erf_any,    [OP_ERFC] = erfc_any,
-    [OP_LOG1MEXP] = log1mexp_any, [OP_SIN] = sin_any,      [OP_COS] = cos_any,
+    [OP_LOG1MEXP] = log1mexp_any, [OP_SIN] = sin_any,      [OP_COS] = cos_any,    [OP_RSQRT] = rsqrt_any,
 };
 
 bool cg_math_has(Op op) { return op >= 0 && op < OP_COUNT && math_fns[op]; }
+
+/* The binary ones, likewise keyed by op. */
+typedef LLVMValueRef (*MathFn2)(const Em *e, LLVMValueRef x, LLVMValueRef y);
+static const MathFn2 math_fns2[OP_COUNT] = {[OP_POW] = emit_pow};
+
+bool cg_math2_has(Op op) { return op >= 0 && op < OP_COUNT && math_fns2[op]; }
+
+/* A float x and y are widened to double (exact), and the result narrowed
+ * once (pow's float case). */
+LLVMValueRef cg_math2(LLVMBuilderRef b, Op op, LLVMValueRef x, LLVMValueRef y) {
+  if (!cg_math2_has(op)) ice("no vector implementation of %s", op_info[op].name);
+  Em e = em_for(b, x);
+  if (e.f64) return math_fns2[op](&e, x, y);
+  Em d = em_double(&e);
+  LLVMValueRef r = math_fns2[op](&d, LLVMBuildFPExt(b, x, d.fty, ""), LLVMBuildFPExt(b, y, d.fty, ""));
+  return LLVMBuildFPTrunc(b, r, e.fty, "");
+}
 
 LLVMValueRef cg_math(LLVMBuilderRef b, Op op, LLVMValueRef x) {
   if (!cg_math_has(op)) ice("no vector implementation of %s", op_info[op].name);

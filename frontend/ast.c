@@ -10,8 +10,10 @@ Expr *ast_expr(Arena *a, ExprKind kind, SrcLoc loc) {
 
 const char *ast_binop_text(BinOp op) {
   static const char *const text[] = {
-      [B_ADD] = "+", [B_SUB] = "-", [B_MUL] = "*", [B_DIV] = "/", [B_POW] = "**",  [B_MATMUL] = "@", [B_EQ] = "==", [B_NE] = "!=",
-      [B_LT] = "<",  [B_LE] = "<=", [B_GT] = ">",  [B_GE] = ">=", [B_AND] = "and", [B_OR] = "or",    [U_NEG] = "-", [U_NOT] = "not",
+      [B_ADD] = "+",    [B_SUB] = "-",   [B_MUL] = "*",    [B_DIV] = "/",   [B_POW] = "**",      [B_MATMUL] = "@",
+      [B_EQ] = "==",    [B_NE] = "!=",   [B_LT] = "<",     [B_LE] = "<=",   [B_GT] = ">",        [B_GE] = ">=",
+      [B_AND] = "and",  [B_OR] = "or",   [U_NEG] = "-",    [U_NOT] = "not", [B_FLOORDIV] = "//", [B_MOD] = "%",
+      [B_BITAND] = "&", [B_BITOR] = "|", [B_BITXOR] = "^", [B_SHL] = "<<",  [B_SHR] = ">>",
   };
   return text[op];
 }

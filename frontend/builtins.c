@@ -356,6 +356,19 @@ static Val lower_where(Sema *s, const Expr *e, const Builtin *b) {
   return sema_elementwise(s, OP_SELECT, a.pos, 3, "where()", e->loc);
 }
 
+/* clamp(x, lo, hi) = min(max(x, lo), hi), as NumPy's clip: NaN propagates,
+ * lo > hi gives hi; its derivative is max's and min's (x gets the
+ * cotangent strictly inside [lo, hi], the bound outside, half each at a
+ * bound). */
+static Val lower_clamp(Sema *s, const Expr *e, const Builtin *b) {
+  CallArgs a;
+  if (!builtin_args(s, e, b, &a)) return sema_poison();
+  Val lo[2] = {a.pos[0], a.pos[1]};
+  Val hi[2] = {sema_elementwise(s, OP_MAX, lo, 2, "clamp()", e->loc), a.pos[2]};
+  if (hi[0].poison) return hi[0];
+  return sema_elementwise(s, OP_MIN, hi, 2, "clamp()", e->loc);
+}
+
 static Val lower_transpose(Sema *s, const Expr *e, const Builtin *b) {
   CallArgs a;
   if (!builtin_args(s, e, b, &a)) return sema_poison();
@@ -621,6 +634,7 @@ static const Builtin builtins[] = {
     {ROW("log_softmax", lower_log_softmax, OP_COUNT, OP_COUNT, 1, 1), .axis_arg = true},
     {ROW("softmax", lower_softmax, OP_COUNT, OP_COUNT, 1, 1), .axis_arg = true},
     {ROW("where", lower_where, OP_SELECT, OP_COUNT, 3, 3)},
+    {ROW("clamp", lower_clamp, OP_MAX, OP_COUNT, 3, 3)},
     {ROW("transpose", lower_transpose, OP_TRANSPOSE, OP_COUNT, 1, 1)},
     {ROW("grad", lower_derive, OP_COUNT, OP_COUNT, 0, 0), .derive = DERIVE_GRAD},
     {ROW("value_and_grad", lower_derive, OP_COUNT, OP_COUNT, 0, 0), .derive = DERIVE_VALUE_AND_GRAD},

@@ -50,6 +50,13 @@ typedef enum BinOp {
   B_GE,
   B_AND,
   B_OR,
+  B_FLOORDIV, /* issue 9: integer division and bit ops */
+  B_MOD,
+  B_BITAND,
+  B_BITOR,
+  B_BITXOR,
+  B_SHL,
+  B_SHR,
   U_NEG,
   U_NOT,
 } BinOp;
@@ -385,6 +392,13 @@ Val sema_lower_iota(Sema *s, const Expr *e);
 IrFunc *sema_enclosing_fn(Sema *s);
 /* A name bound outside the region whose body is being lowered. */
 Val sema_gen_name(Sema *s, const Expr *e, Val v);
+/* intops.c: the integer operators // % & | ^ << >>. */
+bool sema_is_int_operator(BinOp op);
+/* Literal op literal, folded in Python's semantics; errors (a float literal,
+ * division by zero, a negative shift count, overflow) give poison. */
+Val sema_fold_int_literals(Sema *s, BinOp op, const Val *a, const Val *b, SrcLoc at);
+/* False (reported) if b is a literal zero divisor of // or %. */
+bool sema_check_int_divisor(Sema *s, BinOp op, const Val *b);
 
 /* builtins.c: the surface builtins (rows of one table) and the elementwise
  * ops flagged F_BUILTIN in ops.def. */

@@ -155,13 +155,16 @@ int yylex(YYSTYPE *lval, YYLTYPE *lloc, Lexer *lx) {
 
       "->"        { return ARROW; }
       "**"        { return POW; }
+      "//"        { return FLOORDIV; }
+      "<<"        { return SHL; }
+      ">>"        { return SHR; }
       "=="        { return EQ; }
       "!="        { return NE; }
       "<="        { return LE; }
       ">="        { return GE; }
       [([]        { return open_bracket(lx); }
       [)\]]       { return close_bracket(lx); }
-      [-+*/@<>={},:.] { return (unsigned char)lx->tok[0]; }
+      [-+*/@<>={},:.%&|^] { return (unsigned char)lx->tok[0]; }
 
       * { bad_char(lx, loc); continue; }
     */

@@ -139,6 +139,7 @@ static FnDecl *fn_decl(Lexer *lx, const char *name, YYLTYPE at, Param *params, i
 %token INOUT "'inout'" UPDATE "'update'" GRAD "'grad'" IMPORT "'import'"
 %token AND "'and'" OR "'or'" NOT "'not'"
 %token ARROW "'->'" POW "'**'" EQ "'=='" NE "'!='" LE "'<='" GE "'>='"
+%token FLOORDIV "'//'" SHL "'<<'" SHR "'>>'"
 
 %type <expr> expr primary sub optexpr
 %type <args> args arglist
@@ -164,8 +165,12 @@ static FnDecl *fn_decl(Lexer *lx, const char *name, YYLTYPE at, Param *params, i
 %left AND
 %precedence NOT
 %nonassoc EQ NE '<' LE '>' GE
+%left '|'
+%left '^'
+%left '&'
+%left SHL SHR
 %left '+' '-'
-%left '*' '/' '@'
+%left '*' '/' '@' FLOORDIV '%'
 %precedence UMINUS
 %right POW
 %precedence '['
@@ -344,6 +349,13 @@ expr
   | expr '*' expr      { $$ = binary(lx, B_MUL, $1, $3, @2); }
   | expr '/' expr      { $$ = binary(lx, B_DIV, $1, $3, @2); }
   | expr '@' expr      { $$ = binary(lx, B_MATMUL, $1, $3, @2); }
+  | expr FLOORDIV expr { $$ = binary(lx, B_FLOORDIV, $1, $3, @2); }
+  | expr '%' expr      { $$ = binary(lx, B_MOD, $1, $3, @2); }
+  | expr '&' expr      { $$ = binary(lx, B_BITAND, $1, $3, @2); }
+  | expr '|' expr      { $$ = binary(lx, B_BITOR, $1, $3, @2); }
+  | expr '^' expr      { $$ = binary(lx, B_BITXOR, $1, $3, @2); }
+  | expr SHL expr      { $$ = binary(lx, B_SHL, $1, $3, @2); }
+  | expr SHR expr      { $$ = binary(lx, B_SHR, $1, $3, @2); }
   | expr POW expr      { $$ = binary(lx, B_POW, $1, $3, @2); }
   | '-' expr %prec UMINUS { $$ = unary(lx, U_NEG, $2, @1); }
   | primary '[' subs ']' expr %prec BODY {

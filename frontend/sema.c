@@ -240,8 +240,12 @@ static const struct {
   BinOp bin;
   Op op;
 } binop_ops[] = {
-    {B_ADD, OP_ADD}, {B_SUB, OP_SUB}, {B_MUL, OP_MUL}, {B_DIV, OP_DIV}, {B_POW, OP_POW}, {B_EQ, OP_EQ},   {B_NE, OP_NE},   {B_LT, OP_LT},
-    {B_LE, OP_LE},   {B_GT, OP_GT},   {B_GE, OP_GE},   {B_AND, OP_AND}, {B_OR, OP_OR},   {U_NEG, OP_NEG}, {U_NOT, OP_NOT},
+    {B_ADD, OP_ADD}, {B_SUB, OP_SUB},       {B_MUL, OP_MUL},     {B_DIV, OP_DIV},
+    {B_POW, OP_POW}, {B_EQ, OP_EQ},         {B_NE, OP_NE},       {B_LT, OP_LT},
+    {B_LE, OP_LE},   {B_GT, OP_GT},         {B_GE, OP_GE},       {B_AND, OP_AND},
+    {B_OR, OP_OR},   {U_NEG, OP_NEG},       {U_NOT, OP_NOT},     {B_FLOORDIV, OP_FLOORDIV},
+    {B_MOD, OP_MOD}, {B_BITAND, OP_BITAND}, {B_BITOR, OP_BITOR}, {B_BITXOR, OP_BITXOR},
+    {B_SHL, OP_SHL}, {B_SHR, OP_SHR},
 };
 
 static Op op_of(BinOp b) {
@@ -263,6 +267,7 @@ static bool int_pow(int64_t base, int64_t exp, int64_t *out) {
  * rounds once, when it meets its dtype.  `/` of literals is true division
  * and `**` of an integer by a negative one is a float, as in Python. */
 static bool fold_weak(Sema *s, BinOp op, const Val *a, const Val *b, SrcLoc at, Val *out) {
+  if (sema_is_int_operator(op)) return *out = sema_fold_int_literals(s, op, a, b, at), true;
   bool isf = a->weak_float || b->weak_float || op == B_DIV || (op == B_POW && b->i < 0);
   double x = a->weak_float ? a->f : (double)a->i, y = b->weak_float ? b->f : (double)b->i;
   *out = (Val){.weak = true, .weak_float = isf, .loc = at};
@@ -336,6 +341,11 @@ bool sema_check_operand_class(Sema *s, Op op, const Val *v, const char *what, Sr
     sema_error(s, at, "%s needs floating point, got %s; cast first, e.g. f32(x)", what, sema_type_text(s, v->node, tb, sizeof tb));
     return false;
   }
+  if (rule == DTR_INT && !dtype_is_int(t)) {
+    sema_error(s, at, "%s needs integers (i32 or i64), got %s%s", what, sema_type_text(s, v->node, tb, sizeof tb),
+               t == DT_BOOL ? "; for bools use and, or, !=" : "");
+    return false;
+  }
   if (rule == DTR_BOOL && t != DT_BOOL) {
     sema_error(s, at, "%s needs bool operands, got %s", what, sema_type_text(s, v->node, tb, sizeof tb));
     return false;
@@ -367,6 +377,7 @@ static Val binary_step(Sema *s, const Expr *e, Val a) {
   if (a.poison || b.poison) return sema_poison();
   Val folded;
   if (a.weak && b.weak && fold_weak(s, e->op, &a, &b, e->loc, &folded)) return folded;
+  if (!sema_check_int_divisor(s, e->op, &b)) return sema_poison();
   char what[32];
   snprintf(what, sizeof what, "'%s'", ast_binop_text(e->op));
   Val vals[2] = {a, b};

@@ -26,6 +26,25 @@ const int dtype_sizes[DT_COUNT] = {4, 8, 4, 8, 1};
 bool dtype_is_float(DType t) { return t == DT_F32 || t == DT_F64; }
 bool dtype_is_int(DType t) { return t == DT_I32 || t == DT_I64; }
 
+static int64_t wrap_to(int bits, uint64_t v) { return bits == 32 ? (int64_t)(int32_t)(uint32_t)v : (int64_t)v; }
+
+int64_t ir_int_binop(Op op, int bits, int64_t a, int64_t b) {
+  bool by_zero = b == 0, by_minus1 = b == -1; /* the two divisors C (and LLVM's sdiv) do not define for every a */
+  bool count_out = (uint64_t)b >= (uint64_t)bits; /* negative counts too */
+  int64_t q = by_zero || by_minus1 ? 0 : a / b, r = by_zero || by_minus1 ? 0 : a % b;
+  bool adjust = r != 0 && ((r < 0) != (b < 0));
+  switch (op) {
+  case OP_FLOORDIV: return by_zero ? 0 : by_minus1 ? wrap_to(bits, 0 - (uint64_t)a) : q - adjust;
+  case OP_MOD: return adjust ? r + b : r;
+  case OP_BITAND: return a & b;
+  case OP_BITOR: return a | b;
+  case OP_BITXOR: return a ^ b;
+  case OP_SHL: return count_out ? 0 : wrap_to(bits, (uint64_t)a << b);
+  case OP_SHR: return count_out ? (a < 0 ? -1 : 0) : a >> b; /* arithmetic: GCC and Clang define >> of negatives so */
+  default: ice("not an integer op: %s", op_info[op].name);
+  }
+}
+
 int dtype_from_name(const char *name) {
   for (int i = 0; i < DT_COUNT; i++)
     if (strcmp(dtype_names[i], name) == 0) return i;
@@ -444,11 +463,13 @@ bool ir_infer_dtype(const IrNode *n, DType *out) {
   case DTR_SAME: *out = t0; return true;
   case DTR_NUM:
   case DTR_FLOAT:
+  case DTR_INT:
   case DTR_CMP:
     for (int i = 0; i < n->nargs; i++)
       if (n->args[i]->dtype != t0) return false;
     if (info->dtype == DTR_NUM && t0 == DT_BOOL) return false;
     if (info->dtype == DTR_FLOAT && !dtype_is_float(t0)) return false;
+    if (info->dtype == DTR_INT && !dtype_is_int(t0)) return false;
     *out = info->dtype == DTR_CMP ? DT_BOOL : t0;
     return true;
   case DTR_BOOL:

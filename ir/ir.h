@@ -196,6 +196,7 @@ typedef enum DTypeRule {
   DTR_SAME,   /* any dtype; result = operand 0 */
   DTR_NUM,    /* operands numeric (not bool), equal; result = operand 0 */
   DTR_FLOAT,  /* operands floating point, equal; result = operand 0 */
+  DTR_INT,    /* operands integer (i32/i64), equal; result = operand 0 */
   DTR_CMP,    /* operands equal dtype; result bool */
   DTR_BOOL,   /* operands bool; result bool */
   DTR_SELECT, /* bool, T, T -> T */
@@ -212,6 +213,13 @@ typedef struct OpInfo {
 } OpInfo;
 extern const OpInfo op_info[OP_COUNT];
 int op_from_name(const char *name); /* -1 if unknown */
+/* The integer ops floordiv, mod, bitand, bitor, bitxor, shl, shr exactly as
+ * generated code computes them (lang/reference.md): floor division, modulo
+ * with the divisor's sign, x // 0 = x % 0 = 0, INT_MIN // -1 wraps to
+ * INT_MIN, a shift count outside [0, bits) gives 0 (<<) or the sign fill
+ * (>>).  bits is 32 or 64; a and b are values of that width, and so is the
+ * result. */
+int64_t ir_int_binop(Op op, int bits, int64_t a, int64_t b);
 
 #define IR_MAX_RANK 8
 

@@ -34,6 +34,10 @@ static bool fold_float(Op op, DType t, const double *x, double *out) {
   case OP_DIV: *out = f32 ? (double)(a / b) : x[0] / x[1]; return true;
   case OP_MAX: *out = R(fmax_nan(x[0], x[1], true)); return true;
   case OP_MIN: *out = R(fmax_nan(x[0], x[1], false)); return true;
+  case OP_SIGN: *out = x[0] > 0 ? 1.0 : x[0] < 0 ? -1.0 : x[0]; return true; /* keeps +-0 and NaN */
+  case OP_FLOOR: *out = floor(x[0]); return true;                           /* exact in either dtype */
+  case OP_CEIL: *out = ceil(x[0]); return true;
+  case OP_ROUND: *out = nearbyint(x[0]); return true; /* ties to even: the default rounding mode */
   default: return false;
   }
 #undef R
@@ -50,6 +54,14 @@ static bool fold_int(Op op, DType t, const int64_t *x, int64_t *out) {
   case OP_MUL: r = a * b; break;
   case OP_MAX: r = (uint64_t)(x[0] > x[1] ? x[0] : x[1]); break;
   case OP_MIN: r = (uint64_t)(x[0] < x[1] ? x[0] : x[1]); break;
+  case OP_SIGN: r = (uint64_t)(int64_t)((x[0] > 0) - (x[0] < 0)); break;
+  case OP_FLOORDIV:
+  case OP_MOD:
+  case OP_BITAND:
+  case OP_BITOR:
+  case OP_BITXOR:
+  case OP_SHL:
+  case OP_SHR: r = (uint64_t)ir_int_binop(op, t == DT_I32 ? 32 : 64, x[0], x[1]); break;
   default: return false;
   }
   *out = t == DT_I32 ? (int64_t)(int32_t)(uint32_t)r : (int64_t)r;

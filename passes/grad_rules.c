@@ -228,6 +228,15 @@ static IrNode *vjp_by_pass(IrBuilder *ib, IrNode *y, int i, IrNode *ct) {
   ice("%s is differentiated by the autodiff pass", op_info[y->op].name);
 }
 
+/* rsqrt'(x) = -rsqrt(x)^3 / 2 */
+static IrNode *vjp_rsqrt(IrBuilder *ib, IrNode *y, int i, IrNode *ct) {
+  return irb_bin(ib, OP_MUL, ct, irb_bin(ib, OP_MUL, irb_bin(ib, OP_MUL, y, y), irb_bin(ib, OP_MUL, y, irb_fill(ib, y, -0.5))));
+}
+/* d/da logaddexp(a, b) = e^a / (e^a + e^b) = sigmoid(a - b) */
+static IrNode *vjp_logaddexp(IrBuilder *ib, IrNode *y, int i, IrNode *ct) {
+  return irb_bin(ib, OP_MUL, ct, irb_un(ib, OP_SIGMOID, irb_bin(ib, OP_SUB, X(i), X(1 - i))));
+}
+
 const VjpRule vjp_rules[OP_COUNT] = {
     [OP_NEG] = vjp_neg,
     [OP_CAST] = vjp_cast,
@@ -269,6 +278,13 @@ const VjpRule vjp_rules[OP_COUNT] = {
     [OP_CUMSUM_REV] = vjp_scan,
     [OP_CALL] = vjp_by_pass,
     [OP_PROJ] = vjp_by_pass,
+    /* issue 9: floor, ceil, round and sign are flat (derivative 0) */
+    [OP_SIGN] = vjp_none,
+    [OP_FLOOR] = vjp_none,
+    [OP_CEIL] = vjp_none,
+    [OP_ROUND] = vjp_none,
+    [OP_RSQRT] = vjp_rsqrt,
+    [OP_LOGADDEXP] = vjp_logaddexp,
 };
 
 /* ---- forward rules ------------------------------------------------------- */

@@ -17,7 +17,7 @@ import random
 
 SYMS = ("N", "M", "K")
 FLOAT_UNARY = ("exp", "log", "sqrt", "tanh", "sigmoid", "log1p", "expm1", "softplus", "erf", "erfc",
-               "log1mexp", "sin", "cos", "abs", "neg", "stop_gradient")
+               "log1mexp", "sin", "cos", "abs", "neg", "stop_gradient", "rsqrt")
 PATTERNS = ("logaddexp", "logsumexp_pat", "softmax_pat", "log_softmax_pat", "log_sigmoid", "log_one_minus_sigmoid",
             "log1p_exp", "sigmoid_from_exp", "c_over_one_plus_exp", "one_minus_sigmoid", "one_minus_erf",
             "one_plus_erf", "log1p_neg_exp", "log_neg_expm1", "log_exp", "log1p_expm1", "sqrt_square",
@@ -131,7 +131,7 @@ class Gen:
         op = self.r.choice(FLOAT_UNARY)
         if op in ("exp", "expm1"):
             return "%s(%s)" % (op, self.bounded(c, s, d))
-        if op in ("log", "sqrt", "log1p"):
+        if op in ("log", "sqrt", "log1p", "rsqrt"):
             return "%s(%s)" % (op, self.pos(c, s, d))
         if op == "log1mexp":
             return "log1mexp(-%s)" % self.pos(c, s, d)
@@ -139,9 +139,11 @@ class Gen:
         return "(-%s)" % e if op == "neg" else "%s(%s)" % (op, e)
 
     def f_binary(self, c, s, d):
-        op = self.r.choice(("+", "-", "*", "/", "max", "min", "**", "+", "*"))
+        op = self.r.choice(("+", "-", "*", "/", "max", "min", "**", "+", "*", "logaddexp"))
         sa, sb = self.bpair(s)
         a = self.gen(c, ("f64", sa), d - 1)
+        if op == "logaddexp":
+            return "logaddexp(%s, %s)" % (a, self.gen(c, ("f64", sb), d - 1))
         if op == "/":
             return "(%s / %s)" % (a, self.pos(c, sb, d))
         if op == "**":

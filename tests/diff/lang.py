@@ -379,6 +379,8 @@ class Interp:
             return R.transpose(vals[0])
         if name == "where":
             return R.where(*vals)
+        if name == "logaddexp":
+            return R.logaddexp(vals[0], vals[1])
         if name in ("max", "min") and len(vals) == 2:
             return R.maxmin(vals[0], vals[1], name == "max")
         x = R.strong(vals[0])

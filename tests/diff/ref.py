@@ -170,6 +170,8 @@ UNARY = {
                  lambda x, y: 1 / np.abs(np.expm1(-x)), 2),
     "sin": (np.sin, lambda x, o: unary("cos", x), lambda x, y: np.abs(np.cos(x)), 2),
     "cos": (np.cos, lambda x, o: neg(unary("sin", x)), lambda x, y: np.abs(np.sin(x)), 2),
+    "rsqrt": (lambda x: 1 / np.sqrt(x), lambda x, o: mul(lit(-0.5), mul(o, mul(o, o))),
+              lambda x, y: 0.5 * np.abs(y) ** 3, 1),
 }
 
 

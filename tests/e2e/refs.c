@@ -344,6 +344,45 @@ EW(w_andor, (v[0] > 0 && v[1] > 0) || v[0] < -1 ? v[0] + v[1] : v[0] - v[1])
 EW(w_bool, v[0] != 0 ? v[1] : v[2])
 EW(w_not, !(v[0] >= v[1]) ? v[1] : v[0] * 2)
 
+/* ---- int_ops.tex: Python's // and % by the definition (floor of the exact
+ * quotient, here exact in double for these small values), 0 for a zero
+ * divisor; results wrapped to the width where the test provokes it ------------------ */
+
+static double ref_floordiv(double a, double b) { return b == 0 ? 0 : floor(a / b); }
+static double ref_mod(double a, double b) { return b == 0 ? 0 : a - b * floor(a / b); }
+/* (a // b) * b + a % b - a: 0 for b != 0, -a for b = 0 (both are 0 then) */
+static double b_or_zero_divmod(double a, double b) { return b == 0 ? -a : 0; }
+static double wrap32(int64_t v) { return (double)(int32_t)(uint32_t)(uint64_t)v; }
+static double ref_shl(double a, double s, int bits) {
+  if (s < 0 || s >= bits) return 0;
+  uint64_t v = (uint64_t)(int64_t)a << (int)s;
+  return bits == 32 ? wrap32((int64_t)v) : (double)(int64_t)v;
+}
+static double ref_shr(double a, double s, int bits) {
+  if (s < 0 || s >= bits) return a < 0 ? -1 : 0;
+  return floor(a / ldexp(1.0, (int)s)); /* arithmetic shift = floor division by 2^s */
+}
+static double ref_and(double a, double b) { return (double)((int64_t)a & (int64_t)b); }
+static double ref_xor(double a, double b) { return (double)((int64_t)a ^ (int64_t)b); }
+static double ref_or(double a, double b) { return (double)((int64_t)a | (int64_t)b); }
+static double ref_sign(double a) { return a > 0 ? 1 : a < 0 ? -1 : a; }
+
+EW(io_div, ref_floordiv(v[0], v[1]))
+EW(io_mod, ref_mod(v[0], v[1]))
+EW(io_divmod, b_or_zero_divmod(v[0], v[1]))
+EW(io_bits, ref_or(ref_and(v[0], v[1]), ref_xor(v[0], ref_and(12345, v[1]))))
+EW(io_shift32, ref_xor(ref_shl(v[0], v[1], 32), ref_shr(v[0], v[1], 32)))
+EW(io_shl64, ref_shl(v[0], v[1], 64))
+EW(io_shr64, ref_shr(v[0], v[1], 64))
+/* m = INT_MIN + a; m // -1 wraps (INT_MIN // -1 = INT_MIN), then + m % b, wrapped */
+EW(io_intmin32, wrap32((int64_t)wrap32((int64_t)ref_floordiv(v[0] - 2147483648.0, v[1])) + (int64_t)ref_mod(v[0] - 2147483648.0, v[1])))
+EW(io_intmin64, v[0] == -1 ? -9223372036854775808.0 : ref_floordiv(-9223372036854775808.0, v[0]))
+EW(io_weak, ref_mod(v[0], 7) + ref_floordiv(v[0], -3) + ref_floordiv(100, v[0] * v[0] + 1) + (-4 * 2) + 16 + (-1) + (2 | 9))
+EW(io_clamp, (v[0] < -10  ? -10
+              : v[0] > 12 ? 12
+                          : v[0]) +
+                 ref_sign(v[0]) * 100 + fabs(v[0]) - (v[0] > 3 ? v[0] : 3) + (v[0] < -4 ? v[0] : -4))
+
 /* ---- unary_f32.tex, unary_f64.tex -------------------------------------------------- */
 
 static double sigmoid_d(double x) { return 1.0 / (1.0 + exp(-x)); }
@@ -368,6 +407,25 @@ EW(u_sin_64, (double)sinl(v[0])) /* glibc's sinl/cosl reduce every argument exac
 EW(u_cos_64, (double)cosl(v[0]))
 EW(u_mix_64, (double)(expl(-fabsl(v[0])) * tanhl(v[0]) + sigmoid_l(v[0]) * sqrtl(fabsl(v[0])) -
                       logl(fabsl(v[0]) + 1)))
+
+/* issue 9: floor, ceil, round (ties to even: nearbyint in the default mode),
+ * sign (keeps +-0 and NaN), rsqrt, logaddexp (log(e^a + e^b) in long double:
+ * the larger plus log1p of the other's ratio, which is exact math) */
+static long double lae_l(long double a, long double b) {
+  if (isnan(a) || isnan(b)) return NAN;
+  if (a == b) return a + logl(2.0L);
+  long double m = a > b ? a : b, d = a > b ? b - a : a - b;
+  return m + log1pl(expl(d));
+}
+EW(u_floor, floor(v[0]))
+EW(u_ceil, ceil(v[0]))
+EW(u_round, nearbyint(v[0]))
+EW(u_sign, v[0] > 0 ? 1.0 : v[0] < 0 ? -1.0 : v[0])
+EW(u_rsqrt, 1.0 / sqrt(v[0])) /* double: ~2^-52 relative, far below an f32 ulp */
+EW(u_rsqrt_64, (double)(1.0L / sqrtl(v[0])))
+EW(u_logaddexp, (double)lae_l(v[0], v[1]))
+EW(u_logaddexp_64, (double)lae_l(v[0], v[1]))
+EW(u_clamp, isnan(v[0]) ? v[0] : v[0] < v[1] ? v[1] : v[0] > 1.5 ? 1.5 : v[0])
 
 /* ---- pow_neg.tex --------------------------------------------------------------------- */
 
@@ -802,12 +860,14 @@ static const struct {
     R(transpose), R(tmatmul), R(gram), R(tadd), R(tcol),
     R(w_relu), R(w_pick), R(w_maskrow), R(w_clamp), R(w_le), R(w_sign), R(w_eqne), R(w_ge), R(w_andor),
     R(w_bool), R(w_not),
+    R(u_floor), R(u_ceil), R(u_round), R(u_sign), R(u_rsqrt), R(u_rsqrt_64), R(u_logaddexp), R(u_logaddexp_64), R(u_clamp),
     R(u_exp), R(u_log), R(u_sqrt), R(u_tanh), R(u_sigmoid), R(u_abs), R(u_sin), R(u_cos), R(u_mix),
     R(u_exp_64), R(u_log_64), R(u_sqrt_64), R(u_tanh_64), R(u_sigmoid_64), R(u_abs_64), R(u_sin_64), R(u_cos_64), R(u_mix_64),
     R(p_sq), R(p_negsq), R(p_pow), R(p_rpow), R(p_right), R(p_pow_64), R(p_neg), R(p_negneg),
     R(wk_half), R(wk_plus1), R(wk_affine), R(wk_third), R(wk_ilit), R(wk_llit), R(wk_dlit), R(wk_fold),
     R(wk_mixed), R(wk_neglit), R(wk_third_const), R(wk_42), R(wk_point3),
-    R(ia_add), R(ia_mul), R(ia_abs), R(ia_maxmin), R(ia_col), R(ia_ge), R(ia_scal), R(ia_meanf), R(ia_dot),
+    R(io_div),      R(io_mod),      R(io_divmod),  R(io_bits),    R(io_shift32),
+    R(io_shl64),       R(io_shr64),     R(io_intmin32), R(io_intmin64), R(io_weak),     R(io_clamp),   R(ia_add), R(ia_mul), R(ia_abs), R(ia_maxmin), R(ia_col), R(ia_ge), R(ia_scal), R(ia_meanf), R(ia_dot),
     R(b_lt), R(b_gt), R(b_cmp6), R(b_logic), R(b_eq), R(b_ne), R(b_tonum), R(b_tobool), R(b_nan_ne),
     R(b_nan_cmp), R(b_lits),
     R(c_trunc_i32), R(c_trunc_i64), R(c_sat_i32), R(c_quarter), R(c_times3), R(c_roundtrip), R(c_bool2i),

@@ -91,6 +91,14 @@ static const struct {
     {OP_TRANSPOSE, "fn f(x: f32[N, K, M], y: f32[M, N, K]) -> f32 { return sum(tanh(permute(x, axes=(2, 0, 1))) * y) }"},
     {OP_BROADCAST, "fn f(x: f32[N, 1, K], y: f32[N, K]) -> f32 {\n"
                    "  return sum(tanh(squeeze(x, axis=1)) * y) + sum(broadcast_to(x, (2, N, 3, K)) * expand_dims(y, axis=1))\n}"},
+    /* issue 9: floor/ceil/round/sign are flat (the inputs avoid their jumps
+     * by far more than the finite-difference step); clamp is max and min */
+    {OP_SIGN, "fn f(x: f32[N]) -> f32 { return sum(sign(x) * x * x) }"},
+    {OP_FLOOR, "fn f(x: f32[N]) -> f32 { return sum(floor(x * 3.0) * x) }"},
+    {OP_CEIL, "fn f(x: f32[N]) -> f32 { return sum(ceil(x * 3.0) * x) }"},
+    {OP_ROUND, "fn f(x: f32[N]) -> f32 { return sum(round(x * 3.0) * x + clamp(x, -0.5, 0.5) * x) }"},
+    {OP_RSQRT, "fn f(x: f32[N]) -> f32 { return sum(rsqrt(x * x + 0.25)) }"},
+    {OP_LOGADDEXP, "fn f(x: f32[N], y: f32[N]) -> f32 { return sum(logaddexp(x * 3.0, y) * y) }"},
     {OP_CALL, "fn g(x: f32[N], y: f32[N]) -> f32[N] { return x * tanh(y) }\n"
               "fn f(x: f32[N], y: f32[N]) -> f32 { return sum(g(x, y) * g(y, x)) }"},
 };

@@ -58,7 +58,7 @@ static const double ulp_bound[OP_COUNT][NDT] = {
     [OP_EXP] = {1.0, 1.0},     [OP_LOG] = {1.0, 1.0},   [OP_TANH] = {1.0, 1.0},
     [OP_SIGMOID] = {1.0, 1.0}, [OP_EXPM1] = {1.0, 1.0}, [OP_LOG1P] = {1.0, 1.0},
     [OP_ERF] = {1.0, 1.0},     [OP_ERFC] = {1.0, 1.0},  [OP_LOG1MEXP] = {1.0, 1.0},
-    [OP_SIN] = {1.0, 1.0},     [OP_COS] = {1.0, 1.0},
+    [OP_SIN] = {1.0, 1.0},     [OP_COS] = {1.0, 1.0},   [OP_RSQRT] = {1.0, 1.0},
 };
 
 typedef void (*LoopFn)(const void *x, void *y, int64_t n);
@@ -351,6 +351,7 @@ static long double ref_f64(Op fn, long double x)
         return x > -0.693147180559945309417232121458176568L ? logl(-expm1l(x)) : log1pl(-expl(x));
     case OP_SIN: return sinl(x); /* glibc reduces with its own 2/pi table: good for every x */
     case OP_COS: return cosl(x);
+    case OP_RSQRT: return 1.0L / sqrtl(x);
     default: break;
     }
     return NAN;
@@ -370,6 +371,7 @@ static long double ref_f32(Op fn, double x)
     case OP_LOG1MEXP: return x > -0x1.62e42fefa39efp-1 ? log(-expm1(x)) : log1p(-exp(x));
     case OP_SIN: return sin(x);
     case OP_COS: return cos(x);
+    case OP_RSQRT: return 1.0L / sqrtl(x); /* double's 1/sqrt is off by up to 1 double ulp: too coarse near f32 ties */
     default: break;
     }
     return NAN;
@@ -540,6 +542,7 @@ static Ranges ranges_for(Op fn, int dt)
     case OP_ERFC: return (Ranges){-2, 4, d ? -7 : -5, d ? 28 : 11};
     case OP_LOG1MEXP: return (Ranges){-3, 0, d ? -750 : -110, 0};
     case OP_SIN: case OP_COS: return (Ranges){-7, 7, -0x1p24, 0x1p24}; /* the Cody-Waite range */
+    case OP_RSQRT: return (Ranges){0.25, 4, 0, d ? 1e300 : 1e38};
     default: break;
     }
     return (Ranges){0, 0, 0, 0};
@@ -731,6 +734,9 @@ static const Special specials[] = {
     {OP_SIN, -1e-30, -1e-30},       {OP_COS, 0.0, 1.0},               {OP_COS, -0.0, 1.0},
     {OP_COS, INFINITY, NAN},        {OP_COS, -INFINITY, NAN},         {OP_COS, NAN, NAN},
     {OP_COS, 1e-30, 1.0},           {OP_COS, -1e-30, 1.0},
+    {OP_RSQRT, 0.0, INFINITY},      {OP_RSQRT, -0.0, -INFINITY},      {OP_RSQRT, INFINITY, 0.0},
+    {OP_RSQRT, -1.0, NAN},          {OP_RSQRT, -INFINITY, NAN},       {OP_RSQRT, NAN, NAN},
+    {OP_RSQRT, 1.0, 1.0},           {OP_RSQRT, 4.0, 0.5},             {OP_RSQRT, 0.25, 2.0},
 };
 
 static void check_one_special(const KernelSet *k, Op fn, int dt, double x, double want)
@@ -883,6 +889,8 @@ FN_TEST(OP_SIN, F32)
 FN_TEST(OP_SIN, F64)
 FN_TEST(OP_COS, F32)
 FN_TEST(OP_COS, F64)
+FN_TEST(OP_RSQRT, F32)
+FN_TEST(OP_RSQRT, F64)
 
 /* After O3: no calls but llvm.* intrinsics (so no libm import), and the
  * scalar loops were vectorised. */
@@ -1035,6 +1043,8 @@ int main(void)
         cmocka_unit_test(test_OP_SIN_F64),
         cmocka_unit_test(test_OP_COS_F32),
         cmocka_unit_test(test_OP_COS_F64),
+        cmocka_unit_test(test_OP_RSQRT_F32),
+        cmocka_unit_test(test_OP_RSQRT_F64),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
