@@ -68,8 +68,30 @@ static bool dim_of_array(Sema *s, const Expr *e, Dim *out) {
   return true;
 }
 
+/* a // b and a % b of dims that are literals (after constants and literal
+ * dims are substituted), in Python's semantics: a dim is a polynomial, so a
+ * quotient of symbols has no dim. */
+static bool dim_floordiv(Sema *s, const Expr *e, bool bound, Dim *out) {
+  Dim a, b;
+  int64_t x, y;
+  if (!sema_dim_of_expr(s, e->lhs, bound, &a) || !sema_dim_of_expr(s, e->rhs, bound, &b)) return false;
+  const char *op = e->op == B_FLOORDIV ? "//" : "%";
+  if (!dim_is_lit(a, &x) || !dim_is_lit(b, &y))
+    return dim_fail(s, e,
+                    "'%s' in a dim needs both sides known at compile time (literals, constants, literal dims); a dim of size "
+                    "symbols is a polynomial (+ - *)",
+                    op);
+  if (y == 0) return dim_fail(s, e->rhs, "this dim divides by zero (with '%s')", op);
+  if (x == INT64_MIN && y == -1) return dim_fail(s, e, "this dim overflows 64-bit integers%s", "");
+  int64_t q = x / y, r = x % y;
+  if (r != 0 && (r < 0) != (y < 0)) q -= 1, r += y; /* floor, as Python */
+  *out = dim_lit(s->m->dims, e->op == B_FLOORDIV ? q : r);
+  return true;
+}
+
 /* e as a dim: + - * over integer literals and symbols (bound ones only if
- * bound: symbols of the function's parameters), dim(x, k), and names bound
+ * bound: symbols of the function's parameters), dim(x, k), // and % of
+ * literal dims, and names bound
  * to integer compile-time constants (a polymorphic function's constant
  * parameters, a let of integer literal arithmetic), which are literals. */
 bool sema_dim_of_expr(Sema *s, const Expr *e, bool bound, Dim *out) {
@@ -93,6 +115,7 @@ bool sema_dim_of_expr(Sema *s, const Expr *e, bool bound, Dim *out) {
     *out = dim_sub(t, dim_lit(t, 0), a);
     return dim_overflowed(t) ? dim_fail(s, e, "this dim overflows 64-bit integers%s", "") : true;
   }
+  if (e->kind == E_BINARY && (e->op == B_FLOORDIV || e->op == B_MOD)) return dim_floordiv(s, e, bound, out);
   if (e->kind != E_BINARY || (e->op != B_ADD && e->op != B_SUB && e->op != B_MUL))
     return dim_fail(s, e, "a dim is an integer polynomial over size symbols: literals and symbols with + - *%s", "");
   if (!sema_dim_of_expr(s, e->lhs, bound, &a) || !sema_dim_of_expr(s, e->rhs, bound, &b)) return false;
