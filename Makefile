@@ -3,7 +3,7 @@
 #   make            build/texc and the runtime archives
 #   make test       every test, then again under ASan+UBSan (build/san), then
 #                   make fuzz-smoke
-#   make demo       compile examples/logreg.tex and run it on data
+#   make demo       compile examples/logreg.tex and examples/convnet.tex and train them on the digits data
 #   make install PREFIX=DIR   texc, libtexrt.a, texrt.h, the stdlib, the docs
 #   make fuzz       every libFuzzer harness for FUZZ_SECONDS each (tests/fuzz)
 #
