@@ -3,7 +3,7 @@
 #   make            build/texc and the runtime archives
 #   make test       every test, then again under ASan+UBSan (build/san), then
 #                   make fuzz-smoke
-#   make demo       compile examples/logreg.tex and run it on data
+#   make demo       compile examples/logreg.tex and examples/convnet.tex and train them on the digits data
 #   make install PREFIX=DIR   texc, libtexrt.a, texrt.h, the stdlib, the docs
 #   make fuzz       every libFuzzer harness for FUZZ_SECONDS each (tests/fuzz)
 #
@@ -67,7 +67,7 @@ RUNTIME_OBJS  := $(RUNTIME_SRCS:%.c=$(B)/rt/%.o)
 GEN_HDRS      := $(B)/gen/parser.h
 
 all: $(B)/texc $(B)/libtexrt.a
-.PHONY: all deps test check check-stdlib install check-install check-unit check-golden check-e2e check-hostile check-fault check-tsan demo clean bench test-diff fuzz-diff fuzz fuzz-smoke fuzz-build fuzz-harnesses
+.PHONY: all deps test check check-stdlib check-models install check-install check-unit check-golden check-e2e check-hostile check-fault check-tsan demo clean bench test-diff fuzz-diff fuzz fuzz-smoke fuzz-build fuzz-harnesses
 
 $(B)/gen/parser.c $(B)/gen/parser.h &: frontend/parser.y | $(STAMP)
 	@mkdir -p $(@D)
@@ -120,11 +120,17 @@ check-golden: $(B)/texc
 	@TEXC_VERIFY=1 TEXC=$(B)/texc sh tests/run-golden.sh
 check-e2e: $(B)/tests/e2e $(B)/texc $(B)/libtexrt.a
 	@TEXC_VERIFY=1 TEXC=$(B)/texc $(B)/tests/e2e tests/e2e
-check: check-unit check-golden check-e2e check-hostile check-stdlib check-install
+check: check-unit check-golden check-e2e check-hostile check-stdlib check-models check-install
 
 # Every stdlib function under check-grad --jvp (tests/stdlib/run.sh).
 check-stdlib: $(B)/texc $(B)/libtexrt.a
 	@TEXC=$(B)/texc sh tests/stdlib/run.sh
+
+# End-to-end models written with the stdlib (a Gaussian mixture with packed
+# triangular precisions, a convnet) against NumPy: values and gradients.
+# Skipped under SAN=1: Python cannot dlopen a .so linked with the sanitizer runtime.
+check-models: $(B)/texc $(B)/libtexrt.a
+	@$(if $(SAN),echo "check-models: skipped under SAN=1",TEXC=$(B)/texc /usr/bin/python3 tests/models/run.py)
 
 # make install PREFIX=DIR: the compiler, the runtime it links into models,
 # the runtime's header, the standard library and the docs.  The installed

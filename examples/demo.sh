@@ -1,7 +1,8 @@
 #!/bin/sh
 # demo.sh BUILD — what `make demo` runs: fetch the digits data (offline, from
 # Debian's python3-sklearn package), compile examples/logreg.tex, show the
-# generated header, and run examples/demo.c against the .so.
+# generated header, and run examples/demo.c against the .so; then compile
+# examples/convnet.tex and train it with examples/demo_cnn.c.
 set -eu
 B=${1:-build}
 OUT=$B/demo
@@ -22,3 +23,9 @@ cat "$OUT/logreg.h"
 echo "== the C driver"
 cc -std=c11 -O2 -Iruntime -I"$OUT" examples/demo.c -o "$OUT/demo" -L"$OUT" -llogreg -Wl,-rpath,'$ORIGIN' -lm
 "$OUT/demo" "$DATA"
+
+echo
+echo "== texc examples/convnet.tex -o $OUT/libconvnet.so (a convolutional network, import nn, integer labels)"
+"$B/texc" examples/convnet.tex -o "$OUT/libconvnet.so"
+cc -std=c11 -O2 -Iruntime -I"$OUT" examples/demo_cnn.c -o "$OUT/demo_cnn" -L"$OUT" -lconvnet -Wl,-rpath,'$ORIGIN' -lm
+"$OUT/demo_cnn" "$DATA"

@@ -50,6 +50,8 @@ static bool const_int(Sema *s, const Expr *e, int64_t *out) {
   return true;
 }
 
+bool sema_const_int(Sema *s, const Expr *e, int64_t *out) { return const_int(s, e, out); }
+
 static bool const_bool(Sema *s, const Expr *e, bool *out) {
   if (e->kind == E_BOOL) return *out = e->ival, true;
   const Binding *b = e->kind == E_NAME ? sema_lookup(s, e->name) : NULL;

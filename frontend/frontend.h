@@ -407,6 +407,9 @@ bool sema_is_builtin(const char *name);
 bool sema_lower_builtin(Sema *s, const Expr *e, Val *out);
 /* The builtin name closest to name within max_distance, or NULL. */
 const char *sema_closest_builtin(const char *name, int *max_distance);
+/* An integer literal (or -literal), or a name bound to an integer constant
+ * (a polymorphic function's constant parameter): its value. */
+bool sema_const_int(Sema *s, const Expr *e, int64_t *out);
 
 /* shape.c: size symbols as values, dims as polynomials, the shape builtins. */
 /* The symbol id if name is a size symbol the function's parameters bind, else -1. */

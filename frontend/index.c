@@ -801,12 +801,11 @@ static bool lit_args(Sema *s, const Expr *e, const char *const *names, int nname
     int k = 0;
     while (k < nnames && strcmp(names[k], g->name) != 0) k++;
     const Expr *v = g->value;
-    bool neg = v->kind == E_UNARY && v->op == U_NEG && v->lhs->kind == E_INT;
-    if (k == nnames || (v->kind != E_INT && !neg)) {
+    if (k == nnames || !sema_const_int(s, v, &a->val[k])) {
       sema_error(s, g->loc, k == nnames ? "%s() has no argument named '%s'" : "%s() needs an integer literal for %s=", e->name, g->name);
       return false;
     }
-    a->has[k] = true, a->at[k] = v->loc, a->val[k] = neg ? -v->lhs->ival : v->ival;
+    a->has[k] = true, a->at[k] = v->loc;
   }
   if (a->npos < min_pos || a->npos > max_pos) {
     sema_error(s, e->loc, "%s() takes %d to %d arrays, got %d", e->name, min_pos, max_pos, a->npos);

@@ -55,7 +55,11 @@ static bool dim_of_array(Sema *s, const Expr *e, Dim *out) {
   const Expr *ke = e->nargs == 2 ? (neg ? e->args[1].value->lhs : e->args[1].value) : NULL;
   if (e->nargs != 2 || e->args[0].name || e->args[1].name || ke->kind != E_INT)
     return dim_fail(s, e, "dim(x, k) takes an array and an integer literal axis%s", "");
-  Val x = sema_lower_expr(s, e->args[0].value);
+  /* A name is looked up, not lowered: inside index notation an array
+   * cannot be lowered whole, but its extents are still known. */
+  const Expr *xe = e->args[0].value;
+  const Binding *b = xe->kind == E_NAME ? sema_lookup(s, xe->name) : NULL;
+  Val x = b && b->val.node ? b->val : sema_lower_expr(s, xe);
   if (x.poison) return false;
   if (x.weak || x.ntuple) return dim_fail(s, e, "dim(x, k) needs an array%s", "");
   k = neg ? x.node->rank - ke->ival : ke->ival;
@@ -64,14 +68,40 @@ static bool dim_of_array(Sema *s, const Expr *e, Dim *out) {
   return true;
 }
 
+/* a // b and a % b of dims that are literals (after constants and literal
+ * dims are substituted), in Python's semantics: a dim is a polynomial, so a
+ * quotient of symbols has no dim. */
+static bool dim_floordiv(Sema *s, const Expr *e, bool bound, Dim *out) {
+  Dim a, b;
+  int64_t x, y;
+  if (!sema_dim_of_expr(s, e->lhs, bound, &a) || !sema_dim_of_expr(s, e->rhs, bound, &b)) return false;
+  const char *op = e->op == B_FLOORDIV ? "//" : "%";
+  if (!dim_is_lit(a, &x) || !dim_is_lit(b, &y))
+    return dim_fail(s, e,
+                    "'%s' in a dim needs both sides known at compile time (literals, constants, literal dims); a dim of size "
+                    "symbols is a polynomial (+ - *)",
+                    op);
+  if (y == 0) return dim_fail(s, e->rhs, "this dim divides by zero (with '%s')", op);
+  if (x == INT64_MIN && y == -1) return dim_fail(s, e, "this dim overflows 64-bit integers%s", "");
+  int64_t q = x / y, r = x % y;
+  if (r != 0 && (r < 0) != (y < 0)) q -= 1, r += y; /* floor, as Python */
+  *out = dim_lit(s->m->dims, e->op == B_FLOORDIV ? q : r);
+  return true;
+}
+
 /* e as a dim: + - * over integer literals and symbols (bound ones only if
- * bound: symbols of the function's parameters), and dim(x, k). */
+ * bound: symbols of the function's parameters), dim(x, k), // and % of
+ * literal dims, and names bound
+ * to integer compile-time constants (a polymorphic function's constant
+ * parameters, a let of integer literal arithmetic), which are literals. */
 bool sema_dim_of_expr(Sema *s, const Expr *e, bool bound, Dim *out) {
   DimTable *t = s->m->dims;
   if (e->kind == E_INT) return *out = dim_lit(t, e->ival), true;
   if (e->kind == E_NAME) {
     if (bound && sema_fn_symbol(s, e->name) < 0) {
-      if (sema_lookup(s, e->name))
+      const Binding *c = sema_lookup(s, e->name);
+      if (c && c->val.weak && !c->val.weak_float) return *out = dim_lit(t, c->val.i), true; /* a constant: a literal */
+      if (c)
         return dim_fail(s, e, "'%s' is a value, not a size symbol; dims are written with the size symbols of the parameters' types",
                         e->name);
       return dim_fail(s, e, "'%s' is not a size symbol of any parameter of this function", e->name);
@@ -85,6 +115,7 @@ bool sema_dim_of_expr(Sema *s, const Expr *e, bool bound, Dim *out) {
     *out = dim_sub(t, dim_lit(t, 0), a);
     return dim_overflowed(t) ? dim_fail(s, e, "this dim overflows 64-bit integers%s", "") : true;
   }
+  if (e->kind == E_BINARY && (e->op == B_FLOORDIV || e->op == B_MOD)) return dim_floordiv(s, e, bound, out);
   if (e->kind != E_BINARY || (e->op != B_ADD && e->op != B_SUB && e->op != B_MUL))
     return dim_fail(s, e, "a dim is an integer polynomial over size symbols: literals and symbols with + - *%s", "");
   if (!sema_dim_of_expr(s, e->lhs, bound, &a) || !sema_dim_of_expr(s, e->rhs, bound, &b)) return false;
@@ -451,6 +482,20 @@ static Val lower_permute(Sema *s, const Expr *e, const ShapeBuiltin *b, const Sh
   return identity ? x : sema_typed(ir_transpose(s->m, s->fn, n, perm, e->loc));
 }
 
+/* ---- dim(x, k) as a value ------------------------------------------------------------ */
+
+/* The extent of axis k of x, an i64 scalar (a literal where the dim is). */
+static Val lower_dim(Sema *s, const Expr *e, const ShapeBuiltin *b, const ShapeArgs *a) {
+  (void)b, (void)a;
+  Dim d;
+  int64_t v;
+  if (!dim_of_array(s, e, &d)) return sema_poison();
+  if (dim_is_lit(d, &v)) return sema_typed(ir_const(s->m, s->fn, DT_I64, 0, v, e->loc));
+  IrNode *n = ir_node(s->m, s->fn, OP_DIMSIZE, DT_I64, 0, NULL, 0, NULL, e->loc);
+  n->attr.dim = d;
+  return sema_typed(n);
+}
+
 /* ---- the table ------------------------------------------------------------------------ */
 
 static const ShapeBuiltin shape_builtins[] = {
@@ -464,6 +509,7 @@ static const ShapeBuiltin shape_builtins[] = {
     {"permute", lower_permute, 1, "axes", true, 0},
     {"squeeze", lower_squeeze, 1, "axis", false, 0},
     {"expand_dims", lower_expand_dims, 1, "axis", true, 0},
+    {"dim", lower_dim, 2, NULL, false, 0},
 };
 enum { NSHAPE = sizeof shape_builtins / sizeof shape_builtins[0] };
 

@@ -723,6 +723,23 @@ static void ln_center3(const RefArgs *a) { /* x[B,N,D] - mean over axis 0 */
   }
 }
 
+/* ---- poly_dims.tex --------------------------------------------------------------------------------------------- */
+
+/* y[n, i] = x[n, i + 2] - 4 x[n, i] + N for x [N, 6]: float(N), float(4) exact. */
+static void pd_shift(const RefArgs *a) {
+  int64_t N = a->in_shape[0][0];
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t i = 0; i < 4; i++)
+      a->out[n * 4 + i] = (double)(float)((float)a->in[0][n * 6 + i + 2] - (float)a->in[0][n * 6 + i] * 4.0f) + (double)N;
+}
+
+/* tril(A, k=-1): strictly below the diagonal. */
+static void pd_tril(const RefArgs *a) {
+  int64_t N = a->in_shape[0][0];
+  for (int64_t i = 0; i < N; i++)
+    for (int64_t j = 0; j < 5; j++) a->out[i * 5 + j] = j <= i - 1 ? a->in[0][i * 5 + j] : 0.0;
+}
+
 /* ---- kmeans.tex ---------------------------------------------------------------------------------------------- */
 
 /* d[n,k] = sum_d (x[n,d] - c[k,d])^2 for x[N,...,D], c[...,K,D]. */
@@ -863,6 +880,7 @@ static const struct {
     R(mm_max), R(mm_min), R(mm_clamp), R(mm_relu), R(mm_zmin), R(mm_lmaxmin), R(mm_nanprop),
     R(ln_layernorm), R(ln_standardize), R(ln_rms3), R(ln_center3),
     R(km_dist2), R(km_pairwise), R(km_nearest), R(km_assign),
+    R(pd_shift), R(pd_tril),
     R(sh_second), R(sh_affine), R(sh_rowsum), R(sh_rmm), R(sh_bget0), R(sh_outer), R(sh_fills), R(sh_likes),
     R(sh_fullint), R(sh_perm201), R(sh_perm1032), R(sh_meann), R(sh_sizes), R(sh_poly), R(sh_pairs),
     R(so_sum_all), R(so_sum_ax0), R(so_sum_ax1), R(so_sum_axm1), R(so_mean_all), R(so_negzero), R(so_matmul),
