@@ -17,6 +17,7 @@
  * Requires: inlined, verified IR (no OP_CALL).  Produces: a KProgram whose
  * buffers are the ABI arguments, then one temporary per materialised value,
  * numbered in the order the kernels first write them. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "passes.h"
@@ -329,9 +330,17 @@ static bool plain_read(RegionCtx *c, const IrNode *rd, const IrNode *x, int *loo
   return true;
 }
 
+/* TEXC_UNCHECKED_GATHERS=1 drops every run-time subscript check: for
+ * measuring what the checks cost only (ARCHITECTURE.md), never for users. */
+static bool unchecked_gathers(void) {
+  const char *v = getenv("TEXC_UNCHECKED_GATHERS");
+  return v && strcmp(v, "1") == 0;
+}
+
 static void add_check(RegionCtx *c, KInstr *in, int axis, const IrNode *x, const IrNode *sub, const IrNode *rd) {
   Kernel *k = c->k;
   Builder *b = c->b;
+  if (unchecked_gathers()) return;
   if (!in->check) in->check_id = k->nchecks;
   in->check |= 1u << axis;
   k->checks = tex_realloc(k->checks, sizeof(KCheck) * (size_t)(k->nchecks + 1));
@@ -381,7 +390,8 @@ static int gather(RegionCtx *c, const IrNode *rd, const IrNode *x, int *subs, co
     memcpy(subnodes, yn, sizeof(IrNode *) * (size_t)y->rank);
     x = y;
   }
-  if (is_immediate(x)) return push_instr(c->k, (KInstr){.op = x->op, .dtype = x->dtype, .f = x->attr.f, .i = x->attr.i, .dim = x->attr.dim});
+  if (is_immediate(x))
+    return push_instr(c->k, (KInstr){.op = x->op, .dtype = x->dtype, .f = x->attr.f, .i = x->attr.i, .dim = x->attr.dim});
   if (b->buf_of[x->id] < 0) ice("gathered value %%%d has no buffer", x->id);
   Kernel *k = c->k;
   int j = 0;
