@@ -38,6 +38,8 @@ typedef struct KEmit {
   LLVMValueRef iv[IR_MAX_RANK + 1];
   LLVMValueRef err;                               /* TexIndexError *: filled by a failed check */
   int *depth;                                     /* per instruction: loops it needs (placement) */
+  int *check_depth;                               /* per instruction: loops its checks need */
+  bool *checked;                                  /* per instruction: its checks are emitted */
 } KEmit;
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -234,18 +236,29 @@ static void emit_checks(KEmit *e, const KInstr *in, const KOperand *o, LLVMValue
   }
 }
 
-static LLVMValueRef emit_read(KEmit *e, const KInstr *in, LLVMValueRef *v) {
+/* The checks of gather or scatter instruction i, once: they may come
+ * before the instruction, in an outer loop (see compute_depths). */
+static void checks_once(KEmit *e, int i, LLVMValueRef *v) {
+  const KInstr *in = &e->k->body[i];
+  if (!in->check || e->checked[i]) return;
+  e->checked[i] = true;
+  emit_checks(e, in, in->op == OP_SCATTER ? &e->k->out : &e->k->in[in->operand], v);
+}
+
+static LLVMValueRef emit_read(KEmit *e, int i, LLVMValueRef *v) {
+  const KInstr *in = &e->k->body[i];
   const KOperand *o = &e->k->in[in->operand];
-  emit_checks(e, in, o, v);
+  checks_once(e, i, v);
   LLVMTypeRef mt = cg_mem_type(e->g->ctx, o->dtype);
   LLVMValueRef p = LLVMBuildGEP2(e->g->b, mt, e->base[in->operand], (LLVMValueRef[]){gather_offset(e, o, in->sub, v)}, 1, "");
   return cg_from_mem(e->g->b, o->dtype, load(e, mt, p, dtype_sizes[o->dtype]));
 }
 
 /* out[sub] += value: a scatter's last instruction. */
-static void emit_scatter_add(KEmit *e, const KInstr *in, LLVMValueRef *v) {
+static void emit_scatter_add(KEmit *e, int i, LLVMValueRef *v) {
+  const KInstr *in = &e->k->body[i];
   const KOperand *o = &e->k->out;
-  emit_checks(e, in, o, v);
+  checks_once(e, i, v);
   LLVMTypeRef mt = cg_mem_type(e->g->ctx, o->dtype);
   LLVMValueRef p = LLVMBuildGEP2(e->g->b, mt, e->base[K_MAX_INPUTS], (LLVMValueRef[]){gather_offset(e, o, in->sub, v)}, 1, "");
   LLVMValueRef args[2] = {cg_from_mem(e->g->b, o->dtype, load(e, mt, p, dtype_sizes[o->dtype])), v[in->args[0]]};
@@ -256,8 +269,11 @@ static void emit_scatter_add(KEmit *e, const KInstr *in, LLVMValueRef *v) {
 
 /* The loops instruction i needs: it can be computed inside loop depth-1
  * (depth 0: before any loop), which K_MAP uses to hoist what does not
- * change in the inner loops (a gather's index and its check out of the
- * loop that copies a row). */
+ * change in the inner loops.  A gather's or scatter's checks need only
+ * their checked subscripts and the values a failed check reports, so they
+ * go in the outermost loop that has those (check_depth): an embedding
+ * lookup checks each row's index once, not once per element, and the loop
+ * that copies the row has no branch and vectorises. */
 static void compute_depths(KEmit *e) {
   const Kernel *k = e->k;
   for (int i = 0; i < k->nbody; i++) {
@@ -267,17 +283,23 @@ static void compute_depths(KEmit *e) {
     if (in->op == OP_PARAM)
       for (int a = 0; a < k->in[in->operand].rank; a++)
         if (k->in[in->operand].loop[a] + 1 > d) d = k->in[in->operand].loop[a] + 1;
-    int nargs = in->op == OP_READ || in->op == OP_SCATTER ? in->nsub : in->op < OP_COUNT && op_info[in->op].flags & F_ELEM ? op_info[in->op].arity : 0;
+    int nargs = in->op == OP_READ || in->op == OP_SCATTER             ? in->nsub
+                : in->op < OP_COUNT && op_info[in->op].flags & F_ELEM ? op_info[in->op].arity
+                                                                      : 0;
     for (int a = 0; a < nargs; a++) {
       int j = in->op == OP_READ || in->op == OP_SCATTER ? in->sub[a] : in->args[a];
       if (e->depth[j] > d) d = e->depth[j];
     }
     if (in->op == OP_SCATTER && e->depth[in->args[0]] > d) d = e->depth[in->args[0]];
-    for (int c = 0; in->check && c < k->nchecks; c++) /* a failed check stores its where[] values */
-      for (int w = 0; c >= in->check_id && c < in->check_id + __builtin_popcount(in->check) && w < k->checks[c].nwhere; w++)
-        if (e->depth[k->checks[c].where[w]] > d) d = e->depth[k->checks[c].where[w]];
+    int cd = 0;
+    for (int a = 0; a < in->nsub && in->check; a++)
+      if (in->check >> a & 1 && e->depth[in->sub[a]] > cd) cd = e->depth[in->sub[a]];
+    for (int c = in->check_id; in->check && c < in->check_id + __builtin_popcount(in->check); c++)
+      for (int w = 0; w < k->checks[c].nwhere; w++) /* a failed check stores its where[] values */
+        if (e->depth[k->checks[c].where[w]] > cd) cd = e->depth[k->checks[c].where[w]];
     if (in->op == OP_MATMUL || in->op == OP_SCATTER) d = k->nloops;
-    e->depth[i] = d;
+    e->check_depth[i] = cd;
+    e->depth[i] = d > cd ? d : cd;
   }
 }
 
@@ -286,6 +308,7 @@ static void eval_upto(KEmit *e, const Access *ac, LLVMValueRef *v, int level) {
   const Kernel *k = e->k;
   for (int i = 0; i < k->nbody; i++) {
     const KInstr *in = &k->body[i];
+    if (!v[i] && e->check_depth[i] <= level) checks_once(e, i, v);
     if (v[i] || e->depth[i] > level) continue;
     if (in->op == OP_PARAM) {
       v[i] = load_operand(e, in, ac);
@@ -296,9 +319,9 @@ static void eval_upto(KEmit *e, const Access *ac, LLVMValueRef *v, int level) {
     } else if (in->op == OP_INDEX) {
       v[i] = e->iv[in->i];
     } else if (in->op == OP_READ) {
-      v[i] = emit_read(e, in, v);
+      v[i] = emit_read(e, i, v);
     } else if (in->op == OP_SCATTER) {
-      emit_scatter_add(e, in, v);
+      emit_scatter_add(e, i, v);
       v[i] = v[in->args[0]];
     } else {
       LLVMValueRef args[3];
@@ -313,6 +336,7 @@ static void eval_upto(KEmit *e, const Access *ac, LLVMValueRef *v, int level) {
 static LLVMValueRef eval_body(KEmit *e, const Access *ac) {
   const Kernel *k = e->k;
   LLVMValueRef *v = tex_calloc((size_t)k->nbody, sizeof(LLVMValueRef));
+  memset(e->checked, 0, sizeof(bool) * (size_t)k->nbody);
   eval_upto(e, ac, v, 1 << 20);
   LLVMValueRef r = v[k->nbody - 1];
   tex_free(v);
@@ -333,6 +357,7 @@ static void emit_map(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
   unsigned all = (1u << k->nloops) - 1;
   Access ac = {.loop_mask = all};
   LLVMValueRef *v = tex_calloc((size_t)k->nbody, sizeof(LLVMValueRef));
+  memset(e->checked, 0, sizeof(bool) * (size_t)k->nbody);
   for (int l = 0; l < k->nloops; l++) {
     e->iv[l] = loop_open(e, &loops[l], l ? i64c(e, 0) : begin, l ? e->extent[l] : end, 1);
     eval_upto(e, &ac, v, l + 1);
@@ -670,6 +695,8 @@ static LLVMValueRef emit_body_function(KEmit *e, const Kernel *k) {
   LLVMValueRef begin = LLVMGetParam(fn, (unsigned)nptr + 1), end = LLVMGetParam(fn, (unsigned)nptr + 2);
   e->err = LLVMGetParam(fn, (unsigned)nptr + 3);
   e->depth = tex_calloc((size_t)k->nbody + 1, sizeof(int));
+  e->check_depth = tex_calloc((size_t)k->nbody + 1, sizeof(int));
+  e->checked = tex_calloc((size_t)k->nbody + 1, sizeof(bool));
   compute_depths(e);
   switch (k->kind) {
   case K_MAP: emit_map(e, begin, end); break;
@@ -679,6 +706,8 @@ static LLVMValueRef emit_body_function(KEmit *e, const Kernel *k) {
   case K_SCAN: emit_scan(e, begin, end); break;
   }
   LLVMBuildRet(e->g->b, LLVMConstInt(e->g->i32, 0, 0));
+  tex_free(e->checked);
+  tex_free(e->check_depth);
   tex_free(e->depth);
   return fn;
 }
