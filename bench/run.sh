@@ -5,11 +5,23 @@ set -eu
 B=${1:-build}
 OUT=$B/bench
 mkdir -p "$OUT"
+# everything printed also goes to $OUT/results.txt (the indexing cases also
+# to $OUT/index.tsv); a failed output check fails the run
+if [ -z "${BENCH_TEE:-}" ]; then
+  rm -f "$OUT/.rc"
+  BENCH_TEE=1 sh "$0" "$@" | tee "$OUT/results.txt"
+  exit "$(cat "$OUT/.rc")"
+fi
+trap 'echo $? > "$OUT/.rc"' EXIT
 cc -std=c11 -O2 -Iruntime bench/bench.c -o "$OUT/bench" -ldl
 cc -std=c11 -O2 -march=native bench/stream.c -o "$OUT/stream"
 "$B/texc" bench/mlp.tex --grad loss --wrt W1,b1,W2,b2,W3,b3 --prefix=mlp -o "$OUT/libmlp.so"
 "$B/texc" bench/mlp.tex --grad lse --prefix=lse -o "$OUT/liblse.so"
 "$B/texc" bench/fused.tex --prefix=fused -o "$OUT/libfused.so"
+# the indexing cases: the same source twice, the second without its
+# run-time subscript checks (TEXC_UNCHECKED_GATHERS: for measuring only)
+"$B/texc" bench/index.tex --grad conv_loss --wrt x,w --prefix=index -o "$OUT/libindex.so"
+TEXC_UNCHECKED_GATHERS=1 "$B/texc" bench/index.tex --prefix=index -o "$OUT/libindex_nc.so"
 run() { "$OUT/bench" "$@"; }
 MLP=N=256,D=784,H=512,K=10
 LSE=N=4096,K=1024
@@ -54,3 +66,7 @@ row "exp(-x*x/2)*a + b*sqrt(|x|) 2^24" "$chain" "$np_chain" "$f_chain"
 row "row softmax 4096x1024" "$smax" "$np_smax" "$f_rows"
 row "row logsumexp 4096x1024" "$lsex" "$np_lse" "$f_lse"
 row "sum of squares 2^24" "$ssq" "$np_ssq" "$f_ssq"
+echo
+# the indexing cases of issue 9: a table per case, run in one process so
+# every peer is checked against texc's output first (bench/peer_index.py)
+/usr/bin/python3 bench/peer_index.py "$OUT"

@@ -38,6 +38,8 @@ typedef struct KEmit {
   LLVMValueRef iv[IR_MAX_RANK + 1];
   LLVMValueRef err;                               /* TexIndexError *: filled by a failed check */
   int *depth;                                     /* per instruction: loops it needs (placement) */
+  int *check_depth;                               /* per instruction: loops its checks need */
+  bool *checked;                                  /* per instruction: its checks are emitted */
 } KEmit;
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -234,18 +236,29 @@ static void emit_checks(KEmit *e, const KInstr *in, const KOperand *o, LLVMValue
   }
 }
 
-static LLVMValueRef emit_read(KEmit *e, const KInstr *in, LLVMValueRef *v) {
+/* The checks of gather or scatter instruction i, once: they may come
+ * before the instruction, in an outer loop (see compute_depths). */
+static void checks_once(KEmit *e, int i, LLVMValueRef *v) {
+  const KInstr *in = &e->k->body[i];
+  if (!in->check || e->checked[i]) return;
+  e->checked[i] = true;
+  emit_checks(e, in, in->op == OP_SCATTER ? &e->k->out : &e->k->in[in->operand], v);
+}
+
+static LLVMValueRef emit_read(KEmit *e, int i, LLVMValueRef *v) {
+  const KInstr *in = &e->k->body[i];
   const KOperand *o = &e->k->in[in->operand];
-  emit_checks(e, in, o, v);
+  checks_once(e, i, v);
   LLVMTypeRef mt = cg_mem_type(e->g->ctx, o->dtype);
   LLVMValueRef p = LLVMBuildGEP2(e->g->b, mt, e->base[in->operand], (LLVMValueRef[]){gather_offset(e, o, in->sub, v)}, 1, "");
   return cg_from_mem(e->g->b, o->dtype, load(e, mt, p, dtype_sizes[o->dtype]));
 }
 
 /* out[sub] += value: a scatter's last instruction. */
-static void emit_scatter_add(KEmit *e, const KInstr *in, LLVMValueRef *v) {
+static void emit_scatter_add(KEmit *e, int i, LLVMValueRef *v) {
+  const KInstr *in = &e->k->body[i];
   const KOperand *o = &e->k->out;
-  emit_checks(e, in, o, v);
+  checks_once(e, i, v);
   LLVMTypeRef mt = cg_mem_type(e->g->ctx, o->dtype);
   LLVMValueRef p = LLVMBuildGEP2(e->g->b, mt, e->base[K_MAX_INPUTS], (LLVMValueRef[]){gather_offset(e, o, in->sub, v)}, 1, "");
   LLVMValueRef args[2] = {cg_from_mem(e->g->b, o->dtype, load(e, mt, p, dtype_sizes[o->dtype])), v[in->args[0]]};
@@ -256,8 +269,11 @@ static void emit_scatter_add(KEmit *e, const KInstr *in, LLVMValueRef *v) {
 
 /* The loops instruction i needs: it can be computed inside loop depth-1
  * (depth 0: before any loop), which K_MAP uses to hoist what does not
- * change in the inner loops (a gather's index and its check out of the
- * loop that copies a row). */
+ * change in the inner loops.  A gather's or scatter's checks need only
+ * their checked subscripts and the values a failed check reports, so they
+ * go in the outermost loop that has those (check_depth): an embedding
+ * lookup checks each row's index once, not once per element, and the loop
+ * that copies the row has no branch and vectorises. */
 static void compute_depths(KEmit *e) {
   const Kernel *k = e->k;
   for (int i = 0; i < k->nbody; i++) {
@@ -275,11 +291,15 @@ static void compute_depths(KEmit *e) {
       if (e->depth[j] > d) d = e->depth[j];
     }
     if (in->op == OP_SCATTER && e->depth[in->args[0]] > d) d = e->depth[in->args[0]];
-    for (int c = 0; in->check && c < k->nchecks; c++) /* a failed check stores its where[] values */
-      for (int w = 0; c >= in->check_id && c < in->check_id + __builtin_popcount(in->check) && w < k->checks[c].nwhere; w++)
-        if (e->depth[k->checks[c].where[w]] > d) d = e->depth[k->checks[c].where[w]];
+    int cd = 0;
+    for (int a = 0; a < in->nsub && in->check; a++)
+      if (in->check >> a & 1 && e->depth[in->sub[a]] > cd) cd = e->depth[in->sub[a]];
+    for (int c = in->check_id; in->check && c < in->check_id + __builtin_popcount(in->check); c++)
+      for (int w = 0; w < k->checks[c].nwhere; w++) /* a failed check stores its where[] values */
+        if (e->depth[k->checks[c].where[w]] > cd) cd = e->depth[k->checks[c].where[w]];
     if (in->op == OP_MATMUL || in->op == OP_SCATTER) d = k->nloops;
-    e->depth[i] = d;
+    e->check_depth[i] = cd;
+    e->depth[i] = d > cd ? d : cd;
   }
 }
 
@@ -288,6 +308,7 @@ static void eval_upto(KEmit *e, const Access *ac, LLVMValueRef *v, int level) {
   const Kernel *k = e->k;
   for (int i = 0; i < k->nbody; i++) {
     const KInstr *in = &k->body[i];
+    if (!v[i] && e->check_depth[i] <= level) checks_once(e, i, v);
     if (v[i] || e->depth[i] > level) continue;
     if (in->op == OP_PARAM) {
       v[i] = load_operand(e, in, ac);
@@ -298,9 +319,9 @@ static void eval_upto(KEmit *e, const Access *ac, LLVMValueRef *v, int level) {
     } else if (in->op == OP_INDEX) {
       v[i] = e->iv[in->i];
     } else if (in->op == OP_READ) {
-      v[i] = emit_read(e, in, v);
+      v[i] = emit_read(e, i, v);
     } else if (in->op == OP_SCATTER) {
-      emit_scatter_add(e, in, v);
+      emit_scatter_add(e, i, v);
       v[i] = v[in->args[0]];
     } else {
       LLVMValueRef args[3];
@@ -315,6 +336,7 @@ static void eval_upto(KEmit *e, const Access *ac, LLVMValueRef *v, int level) {
 static LLVMValueRef eval_body(KEmit *e, const Access *ac) {
   const Kernel *k = e->k;
   LLVMValueRef *v = tex_calloc((size_t)k->nbody, sizeof(LLVMValueRef));
+  memset(e->checked, 0, sizeof(bool) * (size_t)k->nbody);
   eval_upto(e, ac, v, 1 << 20);
   LLVMValueRef r = v[k->nbody - 1];
   tex_free(v);
@@ -335,6 +357,7 @@ static void emit_map(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
   unsigned all = (1u << k->nloops) - 1;
   Access ac = {.loop_mask = all};
   LLVMValueRef *v = tex_calloc((size_t)k->nbody, sizeof(LLVMValueRef));
+  memset(e->checked, 0, sizeof(bool) * (size_t)k->nbody);
   for (int l = 0; l < k->nloops; l++) {
     e->iv[l] = loop_open(e, &loops[l], l ? i64c(e, 0) : begin, l ? e->extent[l] : end, 1);
     eval_upto(e, &ac, v, l + 1);
@@ -501,31 +524,202 @@ static void reduce_general(KEmit *e, int npar, const Acc *acc) {
   for (int l = k->nloops - 1; l >= npar; l--) loop_close(e, &loops[l]);
 }
 
+/* ---- K_REDUCE across outputs ---------------------------------------------------
+ * A reduction with few elements per output (a convolution's 9) spends its
+ * time on each output's accumulator and lane tree.  When the innermost
+ * parallel loop lp walks the output with stride 1 and every value of the
+ * body is, along lp, uniform, an integer affine in lp (base + coef * lane:
+ * a subscript r + u), or a contiguous load, P outputs are computed side by
+ * side: each of the W accumulator lanes is a <P x T> vector, element c of
+ * every output goes to lane c mod W in the order reduce_general uses, and
+ * the lane tree runs on the vectors, so the results are bitwise those of
+ * the scalar code.  The last lp % P outputs take the scalar path. */
+enum { P = 16, UNI = 0, AFF = 1, VAR = 2 };
+
+typedef struct Wide {
+  int *cls;        /* per instruction: UNI, AFF or VAR along lp */
+  int64_t *coef;   /* AFF: the value's step per lane */
+  LLVMValueRef *s; /* UNI, AFF: the value at lane 0 */
+  LLVMValueRef *v; /* VAR: the vector */
+  int lp;
+} Wide;
+
+static bool is_lit(KEmit *e, Dim d, int64_t v) { return d == dim_lit(e->g->m->dims, v); }
+
+/* Classifies the body; false if some value is none of the three. */
+static bool wide_classify(KEmit *e, Wide *w) {
+  const Kernel *k = e->k;
+  for (int i = 0; i < k->nbody; i++) {
+    const KInstr *in = &k->body[i];
+    int c = UNI;
+    w->coef[i] = 0;
+    if (in->op == OP_INDEX) {
+      if (in->i == w->lp) c = AFF, w->coef[i] = 1;
+    } else if (in->op == OP_PARAM) {
+      Dim st = e->lstride[in->operand][w->lp];
+      if (!is_lit(e, st, 0) && !is_lit(e, st, 1)) return false;
+      c = is_lit(e, st, 0) ? UNI : VAR;
+    } else if (in->op == OP_READ) {
+      if (in->check) return false;
+      for (int a = 0; a < in->nsub; a++) {
+        int sc = w->cls[in->sub[a]];
+        if (sc == VAR || (sc == AFF && (a != in->nsub - 1 || w->coef[in->sub[a]] != 1))) return false;
+        if (sc == AFF) c = VAR;
+      }
+    } else if (in->op == OP_MATMUL || in->op == OP_SCATTER) {
+      return false;
+    } else if (in->op != OP_CONST && in->op != OP_DIMSIZE) {
+      int64_t cf[3] = {0};
+      for (int a = 0; a < op_info[in->op].arity; a++) {
+        c = w->cls[in->args[a]] > c ? w->cls[in->args[a]] : c;
+        cf[a] = w->coef[in->args[a]];
+      }
+      bool linear = (in->op == OP_ADD || in->op == OP_SUB) && dtype_is_int(in->dtype);
+      if (c == AFF && linear) w->coef[i] = in->op == OP_ADD ? cf[0] + cf[1] : cf[0] - cf[1];
+      if (c == AFF && !linear) c = VAR;
+      if (c == AFF && w->coef[i] == 0) c = UNI;
+    }
+    w->cls[i] = c;
+  }
+  return true;
+}
+
+/* Instruction i's value as a <P x T> vector. */
+static LLVMValueRef wide_vec(KEmit *e, Wide *w, int i) {
+  if (w->cls[i] == VAR) return w->v[i];
+  LLVMValueRef b = splat(e, w->s[i], P);
+  if (w->cls[i] == UNI) return b;
+  LLVMValueRef steps[P];
+  LLVMTypeRef it = cg_type(e->g->ctx, e->k->body[i].dtype);
+  for (int j = 0; j < P; j++) steps[j] = LLVMConstInt(it, (unsigned long long)(w->coef[i] * j), 1);
+  return LLVMBuildAdd(e->g->b, b, LLVMConstVector(steps, P), "");
+}
+
+/* A load at element pointer p: one element (uniform) or P consecutive. */
+static LLVMValueRef wide_load(KEmit *e, DType t, LLVMValueRef p, bool vec) {
+  LLVMTypeRef mt = vty(e, t, vec ? P : 0, true);
+  return cg_from_mem(e->g->b, t, load(e, mt, p, dtype_sizes[t]));
+}
+
+/* Evaluates the body at lanes iv[lp] .. iv[lp] + P - 1; returns the result vector. */
+static LLVMValueRef wide_eval(KEmit *e, Wide *w) {
+  const Kernel *k = e->k;
+  unsigned all = (1u << k->nloops) - 1;
+  for (int i = 0; i < k->nbody; i++) {
+    const KInstr *in = &k->body[i];
+    bool vec = w->cls[i] == VAR;
+    LLVMValueRef r;
+    if (in->op == OP_INDEX) {
+      r = e->iv[in->i];
+    } else if (in->op == OP_CONST || in->op == OP_DIMSIZE) {
+      r = immediate(e, in, 0);
+    } else if (in->op == OP_PARAM) {
+      r = wide_load(e, in->dtype, address(e, in->operand, in->dtype, all), vec);
+    } else if (in->op == OP_READ) {
+      const KOperand *o = &k->in[in->operand];
+      LLVMValueRef off = gather_offset(e, o, in->sub, w->s);
+      r = wide_load(e, o->dtype, LLVMBuildGEP2(e->g->b, cg_mem_type(e->g->ctx, o->dtype), e->base[in->operand], &off, 1, ""), vec);
+    } else {
+      LLVMValueRef args[3];
+      for (int a = 0; a < op_info[in->op].arity; a++) args[a] = vec ? wide_vec(e, w, in->args[a]) : w->s[in->args[a]];
+      r = cg_op(e->g->b, in->op, in->dtype, k->body[in->args[in->op == OP_SELECT ? 1 : 0]].dtype, args);
+    }
+    if (vec)
+      w->v[i] = r;
+    else
+      w->s[i] = r;
+  }
+  return wide_vec(e, w, k->nbody - 1);
+}
+
+/* P outputs at iv[lp]: W lanes of <P x T> in memory, the reduction loops,
+ * the lane tree on vectors, one vector store. */
+static void reduce_wide(KEmit *e, int npar, Wide *w, LLVMValueRef count) {
+  const Kernel *k = e->k;
+  DType t = k->body[k->nbody - 1].dtype;
+  LLVMTypeRef lt = vty(e, t, P, true), all_t = vty(e, t, W * P, false);
+  LLVMValueRef acc = entry_alloca(e, vty(e, t, W * P, true), "wacc"), counter = entry_alloca(e, e->g->i64, "c");
+  store(e, cg_to_mem(e->g->b, t, cg_identity(all_t, k->combiner, t)), acc, 1);
+  store(e, i64c(e, 0), counter, 8);
+  Loop loops[IR_MAX_RANK + 1];
+  for (int l = npar; l < k->nloops; l++) e->iv[l] = loop_open(e, &loops[l], i64c(e, 0), e->extent[l], 1);
+  LLVMValueRef x = wide_eval(e, w), c = load(e, e->g->i64, counter, 8);
+  LLVMValueRef lane = LLVMBuildMul(e->g->b, LLVMBuildAnd(e->g->b, c, i64c(e, W - 1), ""), i64c(e, P), "");
+  LLVMValueRef p = LLVMBuildGEP2(e->g->b, cg_mem_type(e->g->ctx, t), acc, &lane, 1, "");
+  LLVMValueRef a = cg_from_mem(e->g->b, t, load(e, lt, p, 1));
+  combine(e, t, &a, NULL, x, NULL);
+  store(e, cg_to_mem(e->g->b, t, a), p, 1);
+  store(e, LLVMBuildAdd(e->g->b, c, i64c(e, 1), ""), counter, 8);
+  for (int l = k->nloops - 1; l >= npar; l--) loop_close(e, &loops[l]);
+  LLVMValueRef v[W];
+  for (int j = 0; j < W; j++) {
+    LLVMValueRef pj = LLVMBuildGEP2(e->g->b, cg_mem_type(e->g->ctx, t), acc, (LLVMValueRef[]){i64c(e, j * P)}, 1, "");
+    v[j] = cg_from_mem(e->g->b, t, load(e, lt, pj, 1));
+  }
+  for (int h = W / 2; h >= 1; h /= 2) /* lane j combines with lane j + h, as lane_tree */
+    for (int j = 0; j < h; j++) combine(e, t, &v[j], NULL, v[j + h], NULL);
+  LLVMValueRef r = v[0];
+  if (k->combiner == OP_ADD && dtype_is_float(t)) /* an empty sum is +0.0 */
+    r = LLVMBuildSelect(e->g->b, LLVMBuildICmp(e->g->b, LLVMIntEQ, count, i64c(e, 0), ""), cg_const_real(LLVMTypeOf(r), 0.0), r, "");
+  store(e, cg_to_mem(e->g->b, t, r), address(e, K_MAX_INPUTS, t, (1u << npar) - 1), dtype_sizes[t]);
+}
+
+/* One output at the current parallel indices: the scalar paths. */
+static void reduce_one(KEmit *e, int npar, const Acc *acc, bool flat, LLVMValueRef count) {
+  const Kernel *k = e->k;
+  DType t = acc->t;
+  acc_store(e, acc, cg_identity(vty(e, t, W, false), k->combiner, t), acc->idx ? LLVMConstAllOnes(vty(e, DT_I64, W, false)) : NULL);
+  if (flat)
+    reduce_flat(e, npar, acc, count);
+  else
+    reduce_general(e, npar, acc);
+  LLVMValueRef idx = NULL;
+  LLVMValueRef r = lane_tree(e, t, acc_load(e, acc, W, false), acc->idx ? acc_load(e, acc, W, true) : NULL, &idx);
+  if (k->combiner == OP_ADD && dtype_is_float(t)) /* an empty sum is +0.0 */
+    r = LLVMBuildSelect(e->g->b, LLVMBuildICmp(e->g->b, LLVMIntEQ, count, i64c(e, 0), ""), cg_const_real(LLVMTypeOf(r), 0.0), r, "");
+  store_out(e, idx ? idx : r, (1u << npar) - 1);
+}
+
+/* True if the outputs can be computed P at a time (reduce_wide). */
+static bool use_wide(KEmit *e, int npar, bool flat, Wide *w) {
+  const Kernel *k = e->k;
+  if (flat || npar == 0 || kernel_indexed(k) || !is_lit(e, e->lstride[K_MAX_INPUTS][npar - 1], 1)) return false;
+  w->lp = npar - 1;
+  return wide_classify(e, w);
+}
+
 static void emit_reduce(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
   const Kernel *k = e->k;
   Acc acc = {.t = k->body[k->nbody - 1].dtype};
-  DType t = acc.t;
-  LLVMTypeRef vt = vty(e, t, W, false);
   int npar = 0;
   while (npar < k->nloops && !k->reduce[npar]) npar++;
   bool flat = flat_reduction(e, npar);
   LLVMValueRef count = i64c(e, 1);
   for (int l = npar; l < k->nloops; l++) count = LLVMBuildMul(e->g->b, count, e->extent[l], "");
-  acc.val = entry_alloca(e, vty(e, t, W, true), "acc");
+  acc.val = entry_alloca(e, vty(e, acc.t, W, true), "acc");
   if (kernel_indexed(k)) acc.idx = entry_alloca(e, vty(e, DT_I64, W, false), "acci");
+  size_t n = (size_t)k->nbody + 1;
+  Wide w = {tex_calloc(n, sizeof(int)), tex_calloc(n, sizeof(int64_t)), tex_calloc(n, sizeof(LLVMValueRef)),
+            tex_calloc(n, sizeof(LLVMValueRef)), 0};
+  bool wide = use_wide(e, npar, flat, &w);
+  int nout = wide ? npar - 1 : npar;
   Loop loops[IR_MAX_RANK + 1];
-  for (int l = 0; l < npar; l++) e->iv[l] = loop_open(e, &loops[l], l ? i64c(e, 0) : begin, l ? e->extent[l] : end, 1);
-  acc_store(e, &acc, cg_identity(vt, k->combiner, t), acc.idx ? LLVMConstAllOnes(vty(e, DT_I64, W, false)) : NULL);
-  if (flat)
-    reduce_flat(e, npar, &acc, count);
-  else
-    reduce_general(e, npar, &acc);
-  LLVMValueRef idx = NULL;
-  LLVMValueRef r = lane_tree(e, t, acc_load(e, &acc, W, false), acc.idx ? acc_load(e, &acc, W, true) : NULL, &idx);
-  if (k->combiner == OP_ADD && dtype_is_float(t)) /* an empty sum is +0.0 */
-    r = LLVMBuildSelect(e->g->b, LLVMBuildICmp(e->g->b, LLVMIntEQ, count, i64c(e, 0), ""), cg_const_real(LLVMTypeOf(r), 0.0), r, "");
-  store_out(e, idx ? idx : r, (1u << npar) - 1);
-  for (int l = npar - 1; l >= 0; l--) loop_close(e, &loops[l]);
+  for (int l = 0; l < nout; l++) e->iv[l] = loop_open(e, &loops[l], l ? i64c(e, 0) : begin, l ? e->extent[l] : end, 1);
+  if (wide) { /* P outputs at a time, then the rest one by one */
+    int lp = npar - 1;
+    LLVMValueRef lo = lp ? i64c(e, 0) : begin, hi = lp ? e->extent[lp] : end;
+    Loop chunk, tail;
+    e->iv[lp] = loop_open(e, &chunk, lo, LLVMBuildSub(e->g->b, hi, i64c(e, P - 1), ""), P);
+    reduce_wide(e, npar, &w, count);
+    loop_close(e, &chunk);
+    e->iv[lp] = loop_open(e, &tail, chunk.iv, hi, 1);
+    reduce_one(e, npar, &acc, flat, count);
+    loop_close(e, &tail);
+  } else {
+    reduce_one(e, npar, &acc, flat, count);
+  }
+  for (int l = nout - 1; l >= 0; l--) loop_close(e, &loops[l]);
+  tex_free(w.cls), tex_free(w.coef), tex_free(w.s), tex_free(w.v);
 }
 
 /* ---- K_SCAN ------------------------------------------------------------------ */
@@ -672,6 +866,8 @@ static LLVMValueRef emit_body_function(KEmit *e, const Kernel *k) {
   LLVMValueRef begin = LLVMGetParam(fn, (unsigned)nptr + 1), end = LLVMGetParam(fn, (unsigned)nptr + 2);
   e->err = LLVMGetParam(fn, (unsigned)nptr + 3);
   e->depth = tex_calloc((size_t)k->nbody + 1, sizeof(int));
+  e->check_depth = tex_calloc((size_t)k->nbody + 1, sizeof(int));
+  e->checked = tex_calloc((size_t)k->nbody + 1, sizeof(bool));
   compute_depths(e);
   switch (k->kind) {
   case K_MAP: emit_map(e, begin, end); break;
@@ -681,6 +877,8 @@ static LLVMValueRef emit_body_function(KEmit *e, const Kernel *k) {
   case K_SCAN: emit_scan(e, begin, end); break;
   }
   LLVMBuildRet(e->g->b, LLVMConstInt(e->g->i32, 0, 0));
+  tex_free(e->checked);
+  tex_free(e->check_depth);
   tex_free(e->depth);
   return fn;
 }

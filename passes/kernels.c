@@ -17,6 +17,7 @@
  * Requires: inlined, verified IR (no OP_CALL).  Produces: a KProgram whose
  * buffers are the ABI arguments, then one temporary per materialised value,
  * numbered in the order the kernels first write them. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "passes.h"
@@ -342,9 +343,17 @@ static bool plain_read(RegionCtx *c, const IrNode *rd, const IrNode *x, int *loo
   return true;
 }
 
+/* TEXC_UNCHECKED_GATHERS=1 drops every run-time subscript check: for
+ * measuring what the checks cost only (ARCHITECTURE.md), never for users. */
+static bool unchecked_gathers(void) {
+  const char *v = getenv("TEXC_UNCHECKED_GATHERS");
+  return v && strcmp(v, "1") == 0;
+}
+
 static void add_check(RegionCtx *c, KInstr *in, int axis, const IrNode *x, const IrNode *sub, const IrNode *rd) {
   Kernel *k = c->k;
   Builder *b = c->b;
+  if (unchecked_gathers()) return;
   if (!in->check) in->check_id = k->nchecks;
   in->check |= 1u << axis;
   k->checks = tex_realloc(k->checks, sizeof(KCheck) * (size_t)(k->nchecks + 1));

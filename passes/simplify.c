@@ -68,16 +68,27 @@ static int simplify_round(IrModule *m, IrFunc *f, const Buckets *bk) {
   return r.fired;
 }
 
+static void simplify_fn(IrModule *m, IrFunc *f, const char *name, const Buckets *bk) {
+  int last = -1;
+  for (int round = 0; round < MAX_ROUNDS; round++)
+    if ((last = simplify_round(m, f, bk)) < 0) break;
+  if (last >= 0)
+    fprintf(stderr, "texc: warning: rewrites in %s() did not settle in %d rounds; rule '%s' kept firing\n", name, MAX_ROUNDS,
+            rules[last].name);
+}
+
+/* Region bodies (gen, scatter) are functions of scalars and meet the same
+ * rules: x ** 2 inside a comprehension is x * x, as it is outside
+ * (small-int-power is the language's definition of small powers). */
 void pass_simplify(IrModule *m) {
   Buckets bk = make_buckets(m);
   for (int i = 0; i < m->funcs.len; i++) {
     IrFunc *f = m->funcs.items[i];
-    int last = -1;
-    for (int round = 0; round < MAX_ROUNDS; round++)
-      if ((last = simplify_round(m, f, &bk)) < 0) break;
-    if (last >= 0)
-      fprintf(stderr, "texc: warning: rewrites in %s() did not settle in %d rounds; rule '%s' kept firing\n", f->name, MAX_ROUNDS,
-              rules[last].name);
+    simplify_fn(m, f, f->name, &bk);
+    for (int j = 0; j < f->body.len; j++) {
+      const IrNode *n = f->body.items[j];
+      if (op_info[n->op].attr == ATTR_REGION) simplify_fn(m, n->attr.region->body, f->name, &bk);
+    }
   }
   tex_free(bk.rule_of);
   tex_free(bk.start);

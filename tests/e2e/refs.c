@@ -845,6 +845,25 @@ static void so_matmul(const RefArgs *a) { /* fma(a, b, acc), k ascending from +0
 /* ---- the table ----------------------------------------------------------------------------------------------------- */
 
 #define R(name) {#name, name}
+/* ---- conv_wide.tex ------------------------------------------------------------ */
+
+/* y[n, o, r, q] = sum over (i, u, v) of x[n, i, r + u, q + v] * w[o, i, u, v] */
+static void cw_conv(const RefArgs *a) {
+  const double *x = a->in[0], *w = a->in[1];
+  const int64_t *sx = a->in_shape[0], *sw = a->in_shape[1], *so = a->out_shape;
+  int64_t C = sx[1], H = sx[2], Wd = sx[3], U = sw[2], V = sw[3], o = 0;
+  for (int64_t n = 0; n < so[0]; n++)
+    for (int64_t k = 0; k < so[1]; k++)
+      for (int64_t r = 0; r < so[2]; r++)
+        for (int64_t q = 0; q < so[3]; q++, o++) {
+          double acc = 0;
+          for (int64_t i = 0; i < C; i++)
+            for (int64_t u = 0; u < U; u++)
+              for (int64_t v = 0; v < V; v++) acc += x[((n * C + i) * H + r + u) * Wd + q + v] * w[((k * C + i) * U + u) * V + v];
+          a->out[o] = acc;
+        }
+}
+
 static const struct {
   const char *name;
   RefFn fn;
@@ -883,6 +902,7 @@ static const struct {
     R(pd_shift), R(pd_tril),
     R(sh_second), R(sh_affine), R(sh_rowsum), R(sh_rmm), R(sh_bget0), R(sh_outer), R(sh_fills), R(sh_likes),
     R(sh_fullint), R(sh_perm201), R(sh_perm1032), R(sh_meann), R(sh_sizes), R(sh_poly), R(sh_pairs),
+    R(cw_conv),
     R(so_sum_all), R(so_sum_ax0), R(so_sum_ax1), R(so_sum_axm1), R(so_mean_all), R(so_negzero), R(so_matmul),
 };
 #undef R
