@@ -245,7 +245,7 @@ static void checks_once(KEmit *e, int i, LLVMValueRef *v) {
   emit_checks(e, in, in->op == OP_SCATTER ? &e->k->out : &e->k->in[in->operand], v);
 }
 
-static LLVMValueRef emit_read(KEmit *e, int i, LLVMValueRef *v) {
+static LLVMValueRef read_now(KEmit *e, int i, LLVMValueRef *v) {
   const KInstr *in = &e->k->body[i];
   const KOperand *o = &e->k->in[in->operand];
   checks_once(e, i, v);
@@ -254,15 +254,48 @@ static LLVMValueRef emit_read(KEmit *e, int i, LLVMValueRef *v) {
   return cg_from_mem(e->g->b, o->dtype, load(e, mt, p, dtype_sizes[o->dtype]));
 }
 
-/* out[sub] += value: a scatter's last instruction. */
+/* A read in a branch of where happens (checks included) only where its
+ * predicate holds; elsewhere its value is 0, which the where discards. */
+static LLVMValueRef emit_read(KEmit *e, int i, LLVMValueRef *v) {
+  const KInstr *in = &e->k->body[i];
+  if (!in->pred1) return read_now(e, i, v);
+  LLVMBasicBlockRef from = LLVMGetInsertBlock(e->g->b);
+  LLVMBasicBlockRef then = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "guarded");
+  LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "guarded_end");
+  LLVMBuildCondBr(e->g->b, v[in->pred1 - 1], then, join);
+  LLVMPositionBuilderAtEnd(e->g->b, then);
+  LLVMValueRef r = read_now(e, i, v);
+  LLVMBasicBlockRef end = LLVMGetInsertBlock(e->g->b);
+  LLVMBuildBr(e->g->b, join);
+  LLVMPositionBuilderAtEnd(e->g->b, join);
+  LLVMValueRef phi = LLVMBuildPhi(e->g->b, LLVMTypeOf(r), "");
+  LLVMValueRef vals[2] = {r, LLVMConstNull(LLVMTypeOf(r))};
+  LLVMBasicBlockRef blocks[2] = {end, from};
+  LLVMAddIncoming(phi, vals, blocks, 2);
+  return phi;
+}
+
+/* out[sub] += value: a scatter's last instruction (only where its
+ * predicate holds, if it has one). */
 static void emit_scatter_add(KEmit *e, int i, LLVMValueRef *v) {
   const KInstr *in = &e->k->body[i];
   const KOperand *o = &e->k->out;
+  LLVMBasicBlockRef join = NULL;
+  if (in->pred1) {
+    LLVMBasicBlockRef then = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "guarded");
+    join = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "guarded_end");
+    LLVMBuildCondBr(e->g->b, v[in->pred1 - 1], then, join);
+    LLVMPositionBuilderAtEnd(e->g->b, then);
+  }
   checks_once(e, i, v);
   LLVMTypeRef mt = cg_mem_type(e->g->ctx, o->dtype);
   LLVMValueRef p = LLVMBuildGEP2(e->g->b, mt, e->base[K_MAX_INPUTS], (LLVMValueRef[]){gather_offset(e, o, in->sub, v)}, 1, "");
   LLVMValueRef args[2] = {cg_from_mem(e->g->b, o->dtype, load(e, mt, p, dtype_sizes[o->dtype])), v[in->args[0]]};
   store(e, cg_to_mem(e->g->b, o->dtype, cg_op(e->g->b, OP_ADD, o->dtype, o->dtype, args)), p, dtype_sizes[o->dtype]);
+  if (join) {
+    LLVMBuildBr(e->g->b, join);
+    LLVMPositionBuilderAtEnd(e->g->b, join);
+  }
 }
 
 /* ---- evaluation --------------------------------------------------------------- */
@@ -298,6 +331,8 @@ static void compute_depths(KEmit *e) {
       for (int w = 0; w < k->checks[c].nwhere; w++) /* a failed check stores its where[] values */
         if (e->depth[k->checks[c].where[w]] > cd) cd = e->depth[k->checks[c].where[w]];
     if (in->op == OP_MATMUL || in->op == OP_SCATTER) d = k->nloops;
+    if (in->pred1 && e->depth[in->pred1 - 1] > d) d = e->depth[in->pred1 - 1];
+    if (in->pred1) cd = d; /* a guarded access checks inside its guard */
     e->check_depth[i] = cd;
     e->depth[i] = d > cd ? d : cd;
   }
@@ -308,7 +343,7 @@ static void eval_upto(KEmit *e, const Access *ac, LLVMValueRef *v, int level) {
   const Kernel *k = e->k;
   for (int i = 0; i < k->nbody; i++) {
     const KInstr *in = &k->body[i];
-    if (!v[i] && e->check_depth[i] <= level) checks_once(e, i, v);
+    if (!v[i] && !in->pred1 && e->check_depth[i] <= level) checks_once(e, i, v);
     if (v[i] || e->depth[i] > level) continue;
     if (in->op == OP_PARAM) {
       v[i] = load_operand(e, in, ac);

@@ -235,7 +235,7 @@ static char *kernel_key(Cg *cg, const Kernel *k) {
   for (int i = 0; i < k->nbody; i++) {
     const KInstr *in = &k->body[i];
     fprintf(f, "|%d %d %d %d %d %d %a %lld %p %d %u %d:", in->op, in->dtype, in->args[0], in->args[1], in->args[2], in->operand, in->f,
-            (long long)in->i, (const void *)in->dim, in->nsub, in->check, in->check_id);
+            (long long)in->i, (const void *)in->dim, in->nsub, in->check, in->check_id * 65536 + in->pred1);
     for (int a = 0; a < in->nsub; a++) fprintf(f, "%d,", in->sub[a]);
   }
   for (int c = 0; c < k->nchecks; c++) { /* the code stores where[]; the texts are the step's */

@@ -523,6 +523,9 @@ typedef struct KInstr {
   int sub[IR_MAX_RANK];
   unsigned check;          /* ... subscripts not proven in range: checked when run */
   int check_id;            /* ... the first of their entries in Kernel.checks */
+  int pred1;               /* ... 1 + the bool instruction under which it happens
+                              (a branch of where: neither read nor checked where it
+                              is false; a read then gives 0), or 0: always */
 } KInstr;
 
 /* A subscript checked when the kernel runs.  Out of range, the kernel stops

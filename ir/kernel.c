@@ -40,6 +40,7 @@ static void print_body(FILE *out, IrModule *m, const Kernel *k) {
       for (int a = 0; a < in->nsub; a++) fprintf(out, "%sv%d%s", a ? ", " : "", in->sub[a], in->check >> a & 1 ? " checked" : "");
       fputc(']', out);
       if (in->op == OP_SCATTER) fprintf(out, " += v%d", in->args[0]);
+      if (in->pred1) fprintf(out, " if v%d", in->pred1 - 1);
     } else if (in->op == OP_CONST) {
       fputc(' ', out);
       ir_print_value(out, in->dtype, in->f, in->i);

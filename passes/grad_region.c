@@ -29,6 +29,7 @@ typedef struct RBuild {
   IrRegion *r;
   PtrVec ops;        /* the new node's operands */
   IrNode **map;      /* old body node id -> its copy */
+  IrNode *mask;      /* the points of the new region that are points of y (NULL: all) */
 } RBuild;
 
 static int rb_operand(RBuild *b, IrNode *x) {
@@ -44,30 +45,55 @@ static IrNode *rb_read(RBuild *b, IrNode *x, IrNode *const *subs) {
   return rd;
 }
 
-/* A new region over the index space of y (variables permuted: new variable
- * perm[k] is old variable k; NULL keeps the order), with y's operands first
- * and a copy of y's body. */
-static void rb_open(RBuild *b, IrBuilder *ib, const IrNode *y, const int *perm) {
-  const IrRegion *r = y->attr.region;
+/* How a derivative's region lays out y's index space: old variable k is
+ * new variable to[k]; or, eliminated (to[k] < 0), k = new variable
+ * axis_var[k] - (the new variable of old variable partner[k]), clamped
+ * into its range, with the point masked off outside it. */
+typedef struct Layout {
+  int nidx;
   const char *names[IR_MAX_INDICES];
   Dim extent[IR_MAX_INDICES];
-  for (int k = 0; k < r->nidx; k++) {
-    int to = perm ? perm[k] : k;
-    names[to] = r->body->params[k]->name, extent[to] = r->extent[k];
-  }
-  b->r = ir_region_new(ib->m, r->nidx, names, extent, ib->loc);
+  int to[IR_MAX_INDICES];
+  int axis_var[IR_MAX_INDICES], partner[IR_MAX_INDICES];
+} Layout;
+
+static void layout_identity(const IrRegion *r, Layout *L) {
+  L->nidx = r->nidx;
+  for (int k = 0; k < r->nidx; k++) L->to[k] = k, L->names[k] = r->body->params[k]->name, L->extent[k] = r->extent[k];
+}
+
+/* The value of old variable k in the new region (and the mask's term). */
+static IrNode *old_var(RBuild *b, const IrRegion *r, const Layout *L, int k, IrNode **mask) {
+  if (L->to[k] >= 0) return b->r->body->params[L->to[k]];
+  IrBuilder *ib = &b->ib;
+  IrNode *d = irb_bin(ib, OP_SUB, b->r->body->params[L->axis_var[k]], b->r->body->params[L->to[L->partner[k]]]);
+  IrNode *hi = ir_node(ib->m, ib->f, OP_DIMSIZE, DT_I64, 0, NULL, 0, NULL, ib->loc);
+  hi->attr.dim = r->extent[k];
+  IrNode *zero = irb_const(ib, DT_I64, 0), *one = irb_const(ib, DT_I64, 1);
+  IrNode *inside = irb_bin(ib, OP_AND, irb_bin(ib, OP_GE, d, zero), irb_bin(ib, OP_LT, d, hi));
+  *mask = *mask ? irb_bin(ib, OP_AND, *mask, inside) : inside;
+  return irb_bin(ib, OP_MIN, irb_bin(ib, OP_MAX, d, zero), irb_bin(ib, OP_SUB, hi, one));
+}
+
+/* A new region over y's index space laid out by L (NULL: as it is), with
+ * y's operands first and a copy of y's body; b->mask is set if L
+ * eliminates variables (NULL: every point is valid). */
+static void rb_open(RBuild *b, IrBuilder *ib, const IrNode *y, const Layout *L) {
+  const IrRegion *r = y->attr.region;
+  Layout own;
+  if (!L) layout_identity(r, &own), L = &own;
+  b->r = ir_region_new(ib->m, L->nidx, L->names, L->extent, ib->loc);
   b->r->reduce = r->reduce;
   b->ib = (IrBuilder){ib->m, b->r->body, ib->loc};
   b->ops = (PtrVec){0};
+  b->mask = NULL;
   for (int i = 0; i < y->nargs; i++) vec_push(&b->ops, y->args[i]);
   ir_renumber(r->body);
   b->map = tex_calloc((size_t)r->body->body.len + 1, sizeof(IrNode *));
+  for (int k = 0; k < r->nidx; k++) b->map[r->body->params[k]->id] = old_var(b, r, L, k, &b->mask);
   for (int i = 0; i < r->body->body.len; i++) {
     IrNode *n = r->body->body.items[i];
-    if (n->op == OP_PARAM) {
-      b->map[i] = b->r->body->params[perm ? perm[n->attr.i] : n->attr.i];
-      continue;
-    }
+    if (n->op == OP_PARAM) continue;
     IrNode *args[IR_MAX_RANK + 3];
     for (int a = 0; a < n->nargs; a++) args[a] = b->map[n->args[a]->id];
     IrNode *c = ir_node(ib->m, b->r->body, n->op, n->dtype, 0, NULL, n->nargs, args, n->loc);
@@ -92,13 +118,16 @@ static void rb_drop(RBuild *b) {
   tex_free(b->map);
 }
 
-static IrNode *var(RBuild *b, int k) { return b->r->body->params[k]; }
+/* y's output index a at the point (a gen's variable a, as laid out). */
+static IrNode *out_index(RBuild *b, const IrNode *y, int a) {
+  const IrRegion *r = y->attr.region;
+  return b->map[y->op == OP_GEN ? r->body->params[a]->id : ir_resolve(r->body->results[a + 1])->id];
+}
 
 /* ct at the point: at the output indices of a gen, at the subscripts of a scatter. */
-static IrNode *ct_here(RBuild *b, const IrNode *y, IrNode *ct, const int *perm) {
+static IrNode *ct_here(RBuild *b, const IrNode *y, IrNode *ct) {
   IrNode *subs[IR_MAX_RANK];
-  for (int a = 0; a < y->rank; a++)
-    subs[a] = y->op == OP_GEN ? var(b, perm ? perm[a] : a) : b->map[ir_resolve(y->attr.region->body->results[a + 1])->id];
+  for (int a = 0; a < y->rank; a++) subs[a] = out_index(b, y, a);
   return rb_read(b, ct, subs);
 }
 
@@ -107,7 +136,7 @@ static IrNode *ct_here(RBuild *b, const IrNode *y, IrNode *ct, const int *perm) 
 /* (value == y[out]) as the value's dtype, in b (a copy of y's body). */
 static IrNode *is_extremum(RBuild *b, IrNode *y) {
   IrNode *subs[IR_MAX_RANK];
-  for (int a = 0; a < y->rank; a++) subs[a] = var(b, a);
+  for (int a = 0; a < y->rank; a++) subs[a] = out_index(b, y, a);
   IrNode *v = b->map[ir_resolve(y->attr.region->body->results[0])->id];
   return irb_cast(&b->ib, irb_bin(&b->ib, OP_EQ, v, rb_read(b, y, subs)), y->dtype);
 }
@@ -139,37 +168,79 @@ static void sweep(RBuild *b, const IrRegion *r, IrNode *seed, IrNode **adj) {
   }
 }
 
-/* The permutation making read rd's subscripts the leading variables, if
- * they are distinct plain variables each ranging exactly over its axis. */
-static bool gather_permutation(const IrRegion *r, const IrNode *rd, const IrNode *x, int *perm) {
+/* The layout making read rd's subscripts the leading variables, so the
+ * cotangent is a gen summing over the rest, not a scatter: each subscript
+ * is a variable ranging exactly over its axis, or the sum of two variables
+ * (`r + u`), one of which is eliminated (r = p - u, masked where r is out
+ * of its range); no variable appears twice.  False: a scatter it is. */
+static bool gather_layout(const IrNode *y, const IrRegion *r, const IrNode *rd, const IrNode *x, Layout *L) {
   unsigned used = 0;
+  for (int k = 0; k < r->nidx; k++) L->to[k] = -2; /* not placed yet */
   for (int a = 0; a < rd->nargs; a++) {
     const IrNode *s = rd->args[a];
-    if (s->op != OP_PARAM || (used >> s->attr.i & 1) || r->extent[s->attr.i] != x->shape[a]) return false;
-    used |= 1u << s->attr.i;
-    perm[s->attr.i] = a;
+    if (s->op == OP_PARAM && !(used >> s->attr.i & 1) && r->extent[s->attr.i] == x->shape[a]) {
+      used |= 1u << s->attr.i, L->to[s->attr.i] = a, L->names[a] = s->name, L->extent[a] = x->shape[a];
+      continue;
+    }
+    if (s->op != OP_ADD || s->args[0]->op != OP_PARAM || s->args[1]->op != OP_PARAM) return false;
+    int k = (int)s->args[0]->attr.i, m = (int)s->args[1]->attr.i;
+    if (k == m || (used >> k & 1) || (used >> m & 1)) return false;
+    if (y->op == OP_GEN && m < y->rank && k >= y->rank) k = m, m = (int)s->args[0]->attr.i; /* eliminate an output variable */
+    used |= 1u << k | 1u << m;
+    L->to[k] = -1, L->axis_var[k] = a, L->partner[k] = m, L->names[a] = r->body->params[k]->name, L->extent[a] = x->shape[a];
   }
-  int next = rd->nargs;
+  L->nidx = rd->nargs;
   for (int k = 0; k < r->nidx; k++)
-    if (!(used >> k & 1)) perm[k] = next++;
+    if (L->to[k] == -2) L->to[k] = L->nidx, L->names[L->nidx] = r->body->params[k]->name, L->extent[L->nidx++] = r->extent[k];
   return true;
+}
+
+/* When node `of` of y's body matters, as a condition in b (NULL: always):
+ * a value used only in a branch of where matters only where that branch
+ * is taken.  The cotangent of a read there is put under the same
+ * condition, so, like the read, it is neither computed nor scattered where
+ * the branch is not taken (a subscript there may be out of range). */
+static IrNode *guard_of(RBuild *b, const IrRegion *r, const IrNode *of) {
+  IrFunc *body = r->body;
+  int n = body->body.len;
+  IrNode **g = tex_calloc((size_t)n + 1, sizeof(IrNode *));
+  bool *seen = tex_calloc((size_t)n + 1, sizeof(bool));
+  seen[ir_resolve(body->results[0])->id] = true; /* g NULL: always */
+  for (int i = n - 1; i > of->id; i--) {
+    IrNode *u = body->body.items[i];
+    if (!seen[i]) continue;
+    for (int a = 0; a < u->nargs; a++) {
+      IrNode *c = g[i], *arg = u->args[a];
+      if (u->op == OP_SELECT && a > 0) {
+        IrNode *cond = b->map[u->args[0]->id];
+        if (a == 2) cond = irb_un(&b->ib, OP_NOT, cond);
+        c = c ? irb_bin(&b->ib, OP_AND, c, cond) : cond;
+      }
+      if (!seen[arg->id])
+        g[arg->id] = c, seen[arg->id] = true;
+      else if (g[arg->id])
+        g[arg->id] = c ? irb_bin(&b->ib, OP_OR, g[arg->id], c) : NULL;
+    }
+  }
+  IrNode *guard = g[of->id];
+  tex_free(g);
+  tex_free(seen);
+  return guard;
 }
 
 /* The cotangent of operand i that read rd (of y's body) contributes. */
 static IrNode *vjp_read(IrBuilder *ib, IrNode *y, const IrNode *rd, IrNode *ct, IrNode *count) {
   const IrRegion *r = y->attr.region;
   IrNode *x = y->args[rd->attr.i];
-  int perm[IR_MAX_INDICES];
-  bool as_gen = gather_permutation(r, rd, x, perm);
+  Layout L;
+  bool as_gen = gather_layout(y, r, rd, x, &L);
   RBuild b;
-  rb_open(&b, ib, y, as_gen ? perm : NULL);
-  IrNode *seed = ct_here(&b, y, ct, as_gen ? perm : NULL);
+  rb_open(&b, ib, y, as_gen ? &L : NULL);
+  IrNode *seed = ct_here(&b, y, ct);
   if (y->op == OP_GEN && y->rank < r->nidx && r->reduce != OP_SUM) { /* max/min: the tied maxima share */
     IrNode *subs[IR_MAX_RANK];
-    for (int a = 0; a < y->rank; a++) subs[a] = var(&b, as_gen ? perm[a] : a);
-    IrNode *v = b.map[ir_resolve(r->body->results[0])->id];
-    IrNode *hit = irb_cast(&b.ib, irb_bin(&b.ib, OP_EQ, v, rb_read(&b, y, subs)), y->dtype);
-    seed = irb_bin(&b.ib, OP_DIV, irb_bin(&b.ib, OP_MUL, seed, hit), rb_read(&b, count, subs));
+    for (int a = 0; a < y->rank; a++) subs[a] = out_index(&b, y, a);
+    seed = irb_bin(&b.ib, OP_DIV, irb_bin(&b.ib, OP_MUL, seed, is_extremum(&b, y)), rb_read(&b, count, subs));
   }
   IrNode **adj = tex_calloc((size_t)r->body->body.len + 1, sizeof(IrNode *));
   sweep(&b, r, seed, adj);
@@ -180,6 +251,9 @@ static IrNode *vjp_read(IrBuilder *ib, IrNode *y, const IrNode *rd, IrNode *ct, 
     return NULL;
   }
   b.r->reduce = OP_SUM;
+  IrNode *guard = guard_of(&b, r, rd);
+  if (b.mask) guard = guard ? irb_bin(&b.ib, OP_AND, b.mask, guard) : b.mask;
+  if (guard) d = irb_sel(&b.ib, guard, d, irb_const(&b.ib, d->dtype, 0));
   if (as_gen) return rb_close(&b, ib, OP_GEN, &d, 1, x, x->rank, x->shape);
   IrNode *res[IR_MAX_RANK + 1] = {d};
   for (int a = 0; a < rd->nargs; a++) res[a + 1] = irb_cast(&b.ib, b.map[rd->args[a]->id], DT_I64);

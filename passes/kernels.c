@@ -311,6 +311,9 @@ typedef struct RegionCtx {
   int *instr;           /* per body node id: its instruction, or -1 */
   const int *var_loop;  /* a gen fused into its consumer: the consumer's loop of
                            each index variable (-1: index 0); NULL: variable k is loop k */
+  int pred;             /* the predicate of the branch of where being built, or -1 */
+  PtrVec memos;         /* int*: instructions built under each enclosing predicate */
+  signed char *reads;   /* per body node id: 1 if its value depends on a read, 2 if not */
 } RegionCtx;
 
 static int var_loop(const RegionCtx *c, int k) { return c->var_loop ? c->var_loop[k] : k; }
@@ -416,7 +419,7 @@ static int gather(RegionCtx *c, const IrNode *rd, const IrNode *x, int *subs, co
     o->buf = b->buf_of[x->id], o->dtype = x->dtype, o->rank = x->rank, o->gathered = true;
     memcpy(o->shape, x->shape, sizeof(Dim) * (size_t)x->rank);
   }
-  KInstr in = {.op = OP_READ, .dtype = x->dtype, .operand = j, .nsub = x->rank};
+  KInstr in = {.op = OP_READ, .dtype = x->dtype, .operand = j, .nsub = x->rank, .pred1 = c->pred + 1};
   memcpy(in.sub, subs, sizeof(int) * (size_t)x->rank);
   for (int a = 0; a < x->rank; a++)
     if (!subnodes[a] || !bounds_in_range(b->m, c->r, subnodes[a], x->shape[a])) {
@@ -435,21 +438,84 @@ static int region_read(RegionCtx *c, const IrNode *rd) {
 }
 
 /* The instruction computing body node x (built once, operands first). */
-static int region_instr(RegionCtx *c, const IrNode *x) {
-  if (c->instr[x->id] >= 0) return c->instr[x->id];
-  int v;
-  if (x->op == OP_PARAM)
-    v = var_instr(c, (int)x->attr.i);
-  else if (x->op == OP_READ)
-    v = region_read(c, x);
-  else if (is_immediate(x))
-    v = push_instr(c->k, (KInstr){.op = x->op, .dtype = x->dtype, .f = x->attr.f, .i = x->attr.i, .dim = x->attr.dim});
-  else {
-    KInstr in = {.op = x->op, .dtype = x->dtype};
-    for (int a = 0; a < x->nargs; a++) in.args[a] = region_instr(c, x->args[a]);
-    v = push_instr(c->k, in);
+/* Whether x's value depends on a read of an array. */
+static bool depends_on_read(RegionCtx *c, const IrNode *x) {
+  if (!c->reads[x->id]) {
+    bool any = x->op == OP_READ;
+    for (int a = 0; a < x->nargs && !any; a++) any = depends_on_read(c, x->args[a]);
+    c->reads[x->id] = any ? 1 : 2;
   }
-  return c->instr[x->id] = v;
+  return c->reads[x->id] == 1;
+}
+
+/* The instruction already built for x here: in this branch, or outside it. */
+static int memo_find(RegionCtx *c, const IrNode *x) {
+  for (int l = c->memos.len - 1; l >= 0; l--) {
+    int v = ((int *)c->memos.items[l])[x->id];
+    if (v >= 0) return v;
+  }
+  return c->instr[x->id];
+}
+
+static int region_instr_new(RegionCtx *c, const IrNode *x);
+
+/* x built under the predicate cond (negated): its reads happen only where
+ * the predicate holds (and any enclosing one). */
+static int region_under(RegionCtx *c, const IrNode *x, int cond, bool negate) {
+  int p = negate ? push_instr(c->k, (KInstr){.op = OP_NOT, .dtype = DT_BOOL, .args = {cond}}) : cond;
+  if (c->pred >= 0) p = push_instr(c->k, (KInstr){.op = OP_AND, .dtype = DT_BOOL, .args = {c->pred, p}});
+  int *memo = tex_calloc((size_t)c->r->body->body.len + 1, sizeof(int)), outer = c->pred;
+  for (int i = 0; i < c->r->body->body.len; i++) memo[i] = -1;
+  vec_push(&c->memos, memo);
+  c->pred = p;
+  int v = region_instr(c, x);
+  c->pred = outer;
+  c->memos.len--;
+  tex_free(memo);
+  return v;
+}
+
+/* The instruction computing body node x (built once per branch, operands
+ * first).  The branches of a where that read arrays are built under its
+ * condition, so a subscript in the branch not taken is not read. */
+static int region_instr(RegionCtx *c, const IrNode *x) {
+  int v = memo_find(c, x);
+  if (v >= 0) return v;
+  v = region_instr_new(c, x);
+  if (c->pred >= 0)
+    ((int *)c->memos.items[c->memos.len - 1])[x->id] = v;
+  else
+    c->instr[x->id] = v;
+  return v;
+}
+
+static int region_instr_new(RegionCtx *c, const IrNode *x) {
+  if (x->op == OP_PARAM) return var_instr(c, (int)x->attr.i);
+  if (x->op == OP_READ) return region_read(c, x);
+  if (is_immediate(x)) return push_instr(c->k, (KInstr){.op = x->op, .dtype = x->dtype, .f = x->attr.f, .i = x->attr.i, .dim = x->attr.dim});
+  KInstr in = {.op = x->op, .dtype = x->dtype};
+  if (x->op == OP_SELECT && (depends_on_read(c, x->args[1]) || depends_on_read(c, x->args[2]))) {
+    in.args[0] = region_instr(c, x->args[0]);
+    in.args[1] = region_under(c, x->args[1], in.args[0], false);
+    in.args[2] = region_under(c, x->args[2], in.args[0], true);
+    return push_instr(c->k, in);
+  }
+  for (int a = 0; a < x->nargs; a++) in.args[a] = region_instr(c, x->args[a]);
+  return push_instr(c->k, in);
+}
+
+static void ctx_init(RegionCtx *c, Builder *b, Kernel *k, const IrNode *n, const int *loops) {
+  const IrRegion *r = n->attr.region;
+  ir_renumber(r->body);
+  size_t len = (size_t)r->body->body.len + 1;
+  *c = (RegionCtx){b, k, n, r, tex_calloc(len, sizeof(int)), loops, -1, {0}, tex_calloc(len, 1)};
+  for (int i = 0; i < r->body->body.len; i++) c->instr[i] = -1;
+}
+
+static void ctx_free(RegionCtx *c) {
+  tex_free(c->instr);
+  tex_free(c->reads);
+  vec_free(&c->memos);
 }
 
 /* A gen without reductions computed inside its consumer's kernel: its index
@@ -457,11 +523,10 @@ static int region_instr(RegionCtx *c, const IrNode *x) {
 static int inline_gen(Builder *b, Kernel *k, const IrNode *g, const int *loops) {
   const IrRegion *r = g->attr.region;
   b->p->kernel_of[g->id] = (int)(k - b->p->kernels);
-  ir_renumber(r->body);
-  RegionCtx c = {b, k, g, r, tex_calloc((size_t)r->body->body.len + 1, sizeof(int)), loops};
-  for (int i = 0; i < r->body->body.len; i++) c.instr[i] = -1;
+  RegionCtx c;
+  ctx_init(&c, b, k, g, loops);
   int v = region_instr(&c, ir_resolve(r->body->results[0]));
-  tex_free(c.instr);
+  ctx_free(&c);
   return v;
 }
 
@@ -470,9 +535,7 @@ static Kernel *region_kernel(Builder *b, const IrNode *n, KernelKind kind, Regio
   Kernel *k = add_kernel(b, kind, n);
   k->nloops = r->nidx;
   for (int l = 0; l < r->nidx; l++) k->extent[l] = r->extent[l], k->reduce[l] = kind == K_REDUCE && l >= n->rank;
-  ir_renumber(r->body);
-  *c = (RegionCtx){b, k, n, r, tex_calloc((size_t)r->body->body.len + 1, sizeof(int)), NULL};
-  for (int i = 0; i < r->body->body.len; i++) c->instr[i] = -1;
+  ctx_init(c, b, k, n, NULL);
   return k;
 }
 
@@ -486,7 +549,7 @@ static void build_gen(Builder *b, const IrNode *n, int buf) {
   int loops[IR_MAX_RANK];
   for (int a = 0; a < n->rank; a++) loops[a] = a;
   set_output(k, n, buf, loops);
-  tex_free(c.instr);
+  ctx_free(&c);
 }
 
 /* The output is zeroed, then every point adds its value at its subscripts. */
@@ -500,15 +563,28 @@ static void build_scatter(Builder *b, const IrNode *n, int buf) {
   RegionCtx c;
   Kernel *k = region_kernel(b, n, K_SCATTER, &c);
   KInstr st = {.op = OP_SCATTER, .dtype = n->dtype, .nsub = n->rank};
-  st.args[0] = region_instr(&c, ir_resolve(r->body->results[0]));
+  /* a value where(c, v, 0) adds only where c holds: nothing is computed,
+   * read, checked or written elsewhere (the gradient of a guarded read) */
+  const IrNode *v = ir_resolve(r->body->results[0]);
+  int cond = -1;
+  if (v->op == OP_SELECT && v->args[2]->op == OP_CONST && v->args[2]->attr.f == 0 && v->args[2]->attr.i == 0) {
+    c.pred = cond = region_instr(&c, v->args[0]);
+    int *memo = tex_calloc((size_t)r->body->body.len + 1, sizeof(int));
+    for (int i = 0; i < r->body->body.len; i++) memo[i] = -1;
+    vec_push(&c.memos, memo);
+    v = v->args[1];
+  }
+  st.args[0] = region_instr(&c, v);
   IrNode *subn[IR_MAX_RANK];
   for (int a = 0; a < n->rank; a++) subn[a] = ir_resolve(r->body->results[a + 1]), st.sub[a] = region_instr(&c, subn[a]);
   for (int a = 0; a < n->rank; a++)
     if (!bounds_in_range(b->m, r, subn[a], n->shape[a])) add_check(&c, &st, a, n, subn[a], subn[a]);
+  st.pred1 = c.pred + 1;
   push_instr(k, st);
   set_output(k, n, buf, loops);
   k->out.gathered = true;
-  tex_free(c.instr);
+  if (c.memos.len) tex_free(c.memos.items[0]);
+  ctx_free(&c);
 }
 
 static void build_node(Builder *b, const IrNode *n, int buf) {

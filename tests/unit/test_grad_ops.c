@@ -70,6 +70,10 @@ static const struct {
     {OP_SCATTER, "fn f(a: f32[N, 3], b: f32[M, 3], v: f32[4], m: f32[4, 4]) -> f32 {\n let c = concat(a, b * 2.0, axis=0)\n"
                  " let s = stack(v, v * v, axis=1)\n let t = tril(m) + triu(m, k=1) * 2.0 + diag(v) + flip(m, axis=0) + flip(m)\n"
                  " return sum(c * c) + sum(tanh(s)) + sum(t * m) + sum(diag(m) * f32(iota(4)))\n}"},
+    /* where in index notation reads only the branch taken: padding without clamping, and its gradient */
+    {OP_GEN, "fn f(x: f32[N], w: f32[N]) -> f32 {\n"
+             " let y[i < N + 2] = where(i >= 1 and i <= N, x[i - 1] * w[i - 1], 0.0) + where(i < N, x[min(i, N - 1)], 1.0)\n"
+             " return sum(y * y * y)\n}"},
     {OP_SCATTER, "fn f(x: f32[V, D], idx: i32[B], v: f32[B, D]) -> f32 {\n let r = index_add(x, idx, v * v, axis=0)\n return sum(r * r)\n}"},
     {OP_SCATTER, "fn f(x: f32[N, K], idx: i32[N, M], v: f32[N, M]) -> f32 {\n let r = scatter_add(x * x, idx, tanh(v), axis=1)\n return sum(r * x)\n}"},
     /* issue 9: prod (no zeros here: red_prod.tex checks the gradient at
