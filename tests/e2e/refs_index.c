@@ -455,6 +455,14 @@ static void kmeans_ref(const RefArgs *a, bool grad) {
 static void md_kmeans(const RefArgs *a) { kmeans_ref(a, false); }
 static void md_kmeans_gc(const RefArgs *a) { kmeans_ref(a, true); }
 
+/* ---- errs_index.tex ----------------------------------------------------------------------- */
+
+static void ierr_tri2(const RefArgs *a) { ix_unpack(a); }
+
+static void ierr_inner(const RefArgs *a) {
+  for (int64_t i = 0; i < a->out_numel; i++) a->out[i] = a->in[0][i + 1];
+}
+
 /* ---- the table ------------------------------------------------------------------------ */
 
 #define R(n) {#n, n}
@@ -469,7 +477,7 @@ static const struct {
     R(ga_takem1),    R(ga_computed), R(ga_onehot),    R(ga_iadd0),     R(ga_iadd1),  R(ga_sadd0),      R(ga_sadd1),    R(ga_pick),
     R(lt_rot),       R(lt_rows),     R(lt_bcast),     R(lt_weak),      R(lt_deep),   R(lt_ints),       R(lt_turn),     R(md_xent),
     R(md_xent_grad), R(md_embbag),   R(md_embbag_gW), R(md_embbag_gE), R(md_wdist),  R(md_wdist_gx),   R(md_wdist_gc), R(md_kmeans),
-    R(md_kmeans_gc),
+    R(md_kmeans_gc), R(ierr_tri2),   R(ierr_inner),
 };
 #undef R
 
