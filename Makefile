@@ -120,7 +120,15 @@ check-golden: $(B)/texc
 	@TEXC_VERIFY=1 TEXC=$(B)/texc sh tests/run-golden.sh
 check-e2e: $(B)/tests/e2e $(B)/texc $(B)/libtexrt.a
 	@TEXC_VERIFY=1 TEXC=$(B)/texc $(B)/tests/e2e tests/e2e
-check: check-unit check-golden check-e2e check-hostile check-stdlib check-install
+check: check-unit check-golden check-e2e check-hostile check-stdlib check-install check-docs
+
+# Every example of lang/reference.md compiles; those marked `tex run` run
+# (tests/docs/run.sh explains the info strings of the code blocks).
+$(B)/tests/docs_runner: tests/docs/runner.c runtime/texrt.h $(B)/libtexrt.a
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ tests/docs/runner.c $(B)/libtexrt.a $(LDFLAGS) -lm -ldl -lpthread
+check-docs: $(B)/texc $(B)/tests/docs_runner
+	@TEXC=$(B)/texc RUNNER=$(B)/tests/docs_runner sh tests/docs/run.sh lang/reference.md
 
 # Every stdlib function under check-grad --jvp (tests/stdlib/run.sh).
 check-stdlib: $(B)/texc $(B)/libtexrt.a
