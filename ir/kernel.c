@@ -6,7 +6,8 @@
  * One line per kernel starting with "kernel NAME", then indented detail. */
 #include "ir.h"
 
-static const char *const kind_names[] = {"map", "reduce", "matmul", "scan"};
+static const char *const kind_names[] = {"map", "reduce", "matmul", "scan", "scatter"};
+_Static_assert(sizeof kind_names / sizeof kind_names[0] == K_SCATTER + 1, "a name per KernelKind");
 
 static void print_operand(FILE *out, IrModule *m, const char *role, const KOperand *o, int inplace) {
   char buf[512];
@@ -40,8 +41,7 @@ static void print_body(FILE *out, IrModule *m, const Kernel *k) {
       for (int a = 0; a < in->nsub; a++) fprintf(out, "%sv%d%s", a ? ", " : "", in->sub[a], in->check >> a & 1 ? " checked" : "");
       fputc(']', out);
       if (in->op == OP_SCATTER) fprintf(out, " += v%d", in->args[0]);
-    }
-    else if (in->op == OP_CONST) {
+    } else if (in->op == OP_CONST) {
       fputc(' ', out);
       ir_print_value(out, in->dtype, in->f, in->i);
     } else if (in->op == OP_DIMSIZE) {
