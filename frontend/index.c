@@ -44,13 +44,6 @@ struct SemaGen {
 
 IrFunc *sema_enclosing_fn(Sema *s) { return s->gen ? s->gen->outer : s->fn; }
 
-/* True if d >= 0 for every value of its symbols (sizes are >= 0). */
-static bool dim_nonneg(Dim d) {
-  for (int t = 0; t < d->nterms; t++)
-    if (d->terms[t].coef < 0) return false;
-  return true;
-}
-
 static const char *dim_text(Sema *s, Dim d, char *buf, size_t len) {
   dim_snprint(s->m->dims, d, buf, len);
   return buf;
@@ -397,7 +390,8 @@ static bool literal_index(Sema *s, const Val *v, Dim extent, Sub *out) {
   DimTable *t = s->m->dims;
   int64_t n;
   Dim d = v->i < 0 ? dim_add(t, extent, dim_lit(t, v->i)) : dim_lit(t, v->i);
-  bool out_of_range = dim_is_lit(extent, &n) ? (v->i >= n || v->i < -n) : (v->i >= 0 ? false : !dim_nonneg(dim_add(t, d, dim_lit(t, 0))));
+  /* A symbolic extent is checked at run time, x[-1] as x[0] (the extent may be 0). */
+  bool out_of_range = dim_is_lit(extent, &n) && (v->i >= n || v->i < -n);
   if (out_of_range) {
     char tb[128];
     sema_error(s, v->loc, "index %lld is out of range for an axis of extent %s", (long long)v->i, dim_text(s, extent, tb, sizeof tb));

@@ -96,27 +96,32 @@ static void call_free(Call *c) {
   memset(c, 0, sizeof *c);
 }
 
+typedef int (*Size2)(const DLTensor *, DLTensor *, size_t *);
+typedef int (*Ws2)(const DLTensor *, DLTensor *, void *, size_t);
 typedef int (*Size3)(const DLTensor *, const DLTensor *, DLTensor *, size_t *);
 typedef int (*Ws3)(const DLTensor *, const DLTensor *, DLTensor *, void *, size_t);
 typedef int (*Size4)(const DLTensor *, const DLTensor *, const DLTensor *, DLTensor *, size_t *);
 typedef int (*Ws4)(const DLTensor *, const DLTensor *, const DLTensor *, DLTensor *, void *, size_t);
 
-/* Calls ierr_<fn>_ws with the workspace in guarded memory (3 or 4 tensors). */
+/* Calls ierr_<fn>_ws with the workspace in guarded memory (2 to 4 tensors). */
 static int run_ws(Ctx *ctx, const Lib *lib, const char *fn, Call *c, bool at_end) {
   char name[128];
   e2e_fmt(name, sizeof name, "ierr_%s_workspace_size", fn);
   void *size_fn = dlsym(lib->h, name);
   e2e_fmt(name, sizeof name, "ierr_%s_ws", fn);
   void *ws_fn = dlsym(lib->h, name);
-  if (!size_fn || !ws_fn || (c->n != 3 && c->n != 4)) {
+  if (!size_fn || !ws_fn || c->n < 2 || c->n > 4) {
     e2e_failf(ctx, "%s: no workspace entry points (or %d arguments)", fn, c->n);
     return -1;
   }
   DLTensor *t = c->t;
   size_t bytes = 0;
-  int rc = c->n == 3 ? ((Size3)size_fn)(&t[0], &t[1], &t[2], &bytes) : ((Size4)size_fn)(&t[0], &t[1], &t[2], &t[3], &bytes);
+  int rc = c->n == 2   ? ((Size2)size_fn)(&t[0], &t[1], &bytes)
+           : c->n == 3 ? ((Size3)size_fn)(&t[0], &t[1], &t[2], &bytes)
+                       : ((Size4)size_fn)(&t[0], &t[1], &t[2], &t[3], &bytes);
   if (rc != TEX_OK) return rc;
   void *ws = guarded(&c->ws, bytes, at_end);
+  if (c->n == 2) return ((Ws2)ws_fn)(&t[0], &t[1], ws, bytes);
   return c->n == 3 ? ((Ws3)ws_fn)(&t[0], &t[1], &t[2], ws, bytes) : ((Ws4)ws_fn)(&t[0], &t[1], &t[2], &t[3], ws, bytes);
 }
 
@@ -217,6 +222,25 @@ static void index_cases(Ctx *ctx, const Lib *lib, const char *src, bool at_end) 
   e2e_fmt(want, sizeof want,
           "ierr_twice: index array 'idx' (#2): idx[1] = -1 is out of range for axis 0 of extent 5 (the value of %s:36:21)", src);
   expect_index_error(ctx, lib, "twice", &c, at_end, TEX_ERR_INDEX, want);
+  call_free(&c);
+
+  /* x[-1] of an empty axis (a literal counts from the end, checked at run
+   * time where the extent is a symbol). */
+  arg(&c, at_end, TEX_F32, 2, DIMS(0, 3), NULL), arg(&c, at_end, TEX_F32, 1, DIMS(3), NULL);
+  e2e_fmt(want, sizeof want, "ierr_lastrow: index at %s:57:13 (i0 = 0) = -1 is out of range for axis 0 of extent 0 (argument 'x' (#1))",
+          src);
+  expect_index_error(ctx, lib, "lastrow", &c, at_end, TEX_ERR_INDEX, want);
+  call_free(&c);
+  /* Scalar indices that are values: k = 3 of 3 rows, then k - 1 = -1. */
+  static const float rows3[9] = {0};
+  static const int64_t k3 = 3, k0 = 0;
+  arg(&c, at_end, TEX_F32, 2, DIMS(3, 3), rows3), arg(&c, at_end, TEX_I64, 0, NULL, &k3), arg(&c, at_end, TEX_F32, 1, DIMS(3), NULL);
+  expect_index_error(ctx, lib, "at", &c, at_end, TEX_ERR_INDEX,
+                     "ierr_at: index 'k' (#2) = 3 is out of range for axis 0 of extent 3 (argument 'x' (#1))");
+  call_free(&c);
+  arg(&c, at_end, TEX_F32, 2, DIMS(3, 3), rows3), arg(&c, at_end, TEX_I64, 0, NULL, &k0), arg(&c, at_end, TEX_F32, 1, DIMS(3), NULL);
+  e2e_fmt(want, sizeof want, "ierr_at: index (the value of %s:65:23) = -1 is out of range for axis 0 of extent 3 (argument 'x' (#1))", src);
+  expect_index_error(ctx, lib, "at", &c, at_end, TEX_ERR_INDEX, want);
   call_free(&c);
 
   /* A slice of extent N - 2 called with N = 1: the output cannot have -1

@@ -219,6 +219,11 @@ static void sl_rank3(const RefArgs *a) {
     for (int64_t k = 0; k < 2; k++) a->out[j * 2 + k] = a->in[0][((N - 1) * M + j) * 4 + 3 - k];
 }
 
+static void sl_last(const RefArgs *a) {
+  int64_t N = dim(a, 0, 0);
+  for (int64_t j = 0; j < 6; j++) a->out[j] = (float)a->in[0][(N - 1) * 6 + j] + (float)a->in[0][5 - j];
+}
+
 static void sl_diff(const RefArgs *a) {
   for (int64_t i = 0; i + 1 < a->in_numel[0]; i++) a->out[i] = (float)a->in[0][i + 1] - (float)a->in[0][i];
 }
@@ -459,6 +464,14 @@ static void md_kmeans_gc(const RefArgs *a) { kmeans_ref(a, true); }
 
 static void ierr_tri2(const RefArgs *a) { ix_unpack(a); }
 
+static void ierr_lastrow(const RefArgs *a) {
+  for (int64_t j = 0; j < 3; j++) a->out[j] = a->in[0][a->in_numel[0] - 3 + j];
+}
+
+static void ierr_at(const RefArgs *a) {
+  for (int64_t j = 0; j < 3; j++) a->out[j] = (float)a->in[0][3 + j] + (float)a->in[0][j];
+}
+
 static void ierr_inner(const RefArgs *a) {
   for (int64_t i = 0; i < a->out_numel; i++) a->out[i] = a->in[0][i + 1];
 }
@@ -477,7 +490,7 @@ static const struct {
     R(ga_takem1),    R(ga_computed), R(ga_onehot),    R(ga_iadd0),     R(ga_iadd1),  R(ga_sadd0),      R(ga_sadd1),    R(ga_pick),
     R(lt_rot),       R(lt_rows),     R(lt_bcast),     R(lt_weak),      R(lt_deep),   R(lt_ints),       R(lt_turn),     R(md_xent),
     R(md_xent_grad), R(md_embbag),   R(md_embbag_gW), R(md_embbag_gE), R(md_wdist),  R(md_wdist_gx),   R(md_wdist_gc), R(md_kmeans),
-    R(md_kmeans_gc), R(ierr_tri2),   R(ierr_inner),
+    R(md_kmeans_gc), R(ierr_tri2),   R(ierr_inner),   R(ierr_lastrow), R(sl_last),   R(ierr_at),
 };
 #undef R
 
