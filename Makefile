@@ -109,9 +109,9 @@ $(B)/tests/%: tests/unit/%.c $(B)/libtexc.a $(B)/libtexrt.a
 	@echo "  TEST    $<"
 	$(Q)$(CC) $(CFLAGS) $(LLVM_CFLAGS) -Itests -o $@ $< $(B)/libtexc.a $(B)/libtexrt.a $(LDFLAGS) $(LLVM_LIBS) -lcmocka -lm -ldl -lpthread
 
-$(B)/tests/e2e: tests/e2e/driver.c tests/e2e/errors.c tests/e2e/refs.c tests/e2e/refs_red.c tests/e2e/e2e.h tests/e2e/refs.h $(B)/libtexrt.a
+$(B)/tests/e2e: tests/e2e/driver.c tests/e2e/errors.c tests/e2e/errors_index.c tests/e2e/refs.c tests/e2e/refs_red.c tests/e2e/refs_index.c tests/e2e/e2e.h tests/e2e/refs.h $(B)/libtexrt.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests -o $@ tests/e2e/driver.c tests/e2e/errors.c tests/e2e/refs.c tests/e2e/refs_red.c $(LDFLAGS) -lcmocka -lm -ldl -lpthread
+	$(CC) $(CFLAGS) -Itests -o $@ tests/e2e/driver.c tests/e2e/errors.c tests/e2e/errors_index.c tests/e2e/refs.c tests/e2e/refs_red.c tests/e2e/refs_index.c $(LDFLAGS) -lcmocka -lm -ldl -lpthread
 
 # Every texc the tests run verifies the IR after each pass (TEXC_VERIFY).
 check-unit: $(UNIT_BINS) $(B)/texc $(B)/libtexrt.a
@@ -120,7 +120,15 @@ check-golden: $(B)/texc
 	@TEXC_VERIFY=1 TEXC=$(B)/texc sh tests/run-golden.sh
 check-e2e: $(B)/tests/e2e $(B)/texc $(B)/libtexrt.a
 	@TEXC_VERIFY=1 TEXC=$(B)/texc $(B)/tests/e2e tests/e2e
-check: check-unit check-golden check-e2e check-hostile check-stdlib check-models check-install
+check: check-unit check-golden check-e2e check-hostile check-stdlib check-models check-install check-docs
+
+# Every example of lang/reference.md compiles; those marked `tex run` run
+# (tests/docs/run.sh explains the info strings of the code blocks).
+$(B)/tests/docs_runner: tests/docs/runner.c runtime/texrt.h $(B)/libtexrt.a
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ tests/docs/runner.c $(B)/libtexrt.a $(LDFLAGS) -lm -ldl -lpthread
+check-docs: $(B)/texc $(B)/tests/docs_runner
+	@TEXC=$(B)/texc RUNNER=$(B)/tests/docs_runner sh tests/docs/run.sh lang/reference.md
 
 # Every stdlib function under check-grad --jvp (tests/stdlib/run.sh).
 check-stdlib: $(B)/texc $(B)/libtexrt.a

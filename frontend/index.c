@@ -398,7 +398,8 @@ static bool literal_index(Sema *s, const Val *v, Dim extent, Sub *out) {
   DimTable *t = s->m->dims;
   int64_t n;
   Dim d = v->i < 0 ? dim_add(t, extent, dim_lit(t, v->i)) : dim_lit(t, v->i);
-  bool out_of_range = dim_is_lit(extent, &n) && (v->i >= n || v->i < -n); /* else checked when it runs */
+  /* A symbolic extent is checked at run time, x[-1] as x[0] (the extent may be 0). */
+  bool out_of_range = dim_is_lit(extent, &n) && (v->i >= n || v->i < -n);
   if (out_of_range) {
     char tb[128];
     sema_error(s, v->loc, "index %lld is out of range for an axis of extent %s", (long long)v->i, dim_text(s, extent, tb, sizeof tb));

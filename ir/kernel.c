@@ -7,6 +7,7 @@
 #include "ir.h"
 
 static const char *const kind_names[] = {"map", "reduce", "matmul", "scan", "scatter"};
+_Static_assert(sizeof kind_names / sizeof kind_names[0] == K_SCATTER + 1, "a name per KernelKind");
 
 static void print_operand(FILE *out, IrModule *m, const char *role, const KOperand *o, int inplace) {
   char buf[512];

@@ -369,8 +369,14 @@ static void add_check(RegionCtx *c, KInstr *in, int axis, const IrNode *x, const
   if (sub->op == OP_READ) { /* an index array: name it and its position */
     const IrNode *idx = c->node->args[sub->attr.i], *p = idx;
     while (is_view(p)) p = p->args[0];
-    ck->what = p->op == OP_PARAM ? arena_printf(&b->m->arena, "index array '%s' (#%lld): %s", p->name, (long long)p->attr.i + 1, p->name)
-                                 : arena_printf(&b->m->arena, "index array %s: index", describe(b, idx));
+    /* "index array 'y' (#4): y[17]", "index array (the value of m.tex:3:5): index[2]"; a scalar
+     * index has no position: "index 'k' (#2)", "index (the value of m.tex:3:5)" */
+    if (idx->rank == 0)
+      ck->what = p->op == OP_PARAM ? arena_printf(&b->m->arena, "index '%s' (#%lld)", p->name, (long long)p->attr.i + 1)
+                                   : arena_printf(&b->m->arena, "index (%s)", describe(b, idx));
+    else
+      ck->what = p->op == OP_PARAM ? arena_printf(&b->m->arena, "index array '%s' (#%lld): %s", p->name, (long long)p->attr.i + 1, p->name)
+                                   : arena_printf(&b->m->arena, "index array (%s): index", describe(b, idx));
     ck->nwhere = sub->nargs;
     for (int a = 0; a < sub->nargs; a++) ck->where[a] = region_instr(c, sub->args[a]);
     return;

@@ -124,6 +124,7 @@ class Gen:
             kinds += ["transpose"]
         if s:
             kinds += ["reshape", "permute", "squeeze", "expand_dims", "broadcast_to", "size"]
+        kinds += ["slice", "comp"] + (["gather"] if s else [])
         k = self.r.choice(kinds)
         return getattr(self, "f_" + k)(c, s, d)
 
@@ -300,6 +301,66 @@ class Gen:
         n = self.r.choice(syms)
         return "(%s / f64(%s + 1))" % (e, n) if self.r.random() < 0.5 else "(%s * f64(%s - 1))" % (e, n)
 
+    # ---- index notation, slices, gathers (frontend/index.c) ------------------------------
+
+    def f_slice(self, c, s, d):
+        """Each output dim from a slice of the operand's (1: or :-1 of one
+        more, a step of 2 of twice as many, a reversal, all), with scalar
+        indices (negative from the end) dropping extra axes."""
+        child, subs = [], []
+        for x in s:
+            r = self.r.random()
+            if isinstance(x, int) and r < 0.25:
+                child.append(x + 1), subs.append(self.r.choice(("1:", ":-1", "-%d:" % x)))
+            elif isinstance(x, int) and r < 0.4:
+                child.append(2 * x), subs.append(self.r.choice(("::2", "1::2", "::-2")))
+            else:
+                child.append(x), subs.append("::-1" if r < 0.6 else ":")
+            if self.r.random() < 0.2:
+                child.append(3), subs.append(self.r.choice(("0", "2", "-1", "1")))
+        if not subs or self.r.random() < 0.2:
+            child.insert(0, 2), subs.insert(0, self.r.choice(("0", "-2", "1")))
+        return "(%s)[%s]" % (self.gen(c, ("f64", tuple(child)), d - 1), ", ".join(subs))
+
+    def f_gather(self, c, s, d):
+        """Output axis k from an integer array clamped into the operand's axis:
+        x[idx], x[:, idx] or take(x, idx, axis=k)."""
+        k = self.r.randrange(len(s))
+        e = self.r.choice((3, 4, self.r.choice(SYMS)))
+        child = s[:k] + (e,) + s[k + 1:]
+        idx = "min(max(%s, 0), %s)" % (self.gen(c, ("i64", (s[k],)), d - 1), "%d" % (e - 1) if isinstance(e, int) else e + " - 1")
+        x = self.gen(c, ("f64", child), d - 1)
+        form = self.r.randrange(3)
+        if form == 0:
+            return "take(%s, %s, axis=%d)" % (x, idx, k - len(child) * self.r.randint(0, 1))
+        return "(%s)[%s%s]" % (x, ":, " * k, idx)
+
+    def f_comp(self, c, s, d):
+        """let v[i0, ..] = A[..] op B[..] (A read with permuted or reversed
+        indices), or = sum[k0] / max / min over one more index."""
+        ivars = ["i%d" % k for k in range(len(s))]
+        red = self.r.random() < 0.5 or not s
+        rvars = ["k0"] if red else []
+        ext = dict(zip(ivars, s))
+        if red:
+            ext["k0"] = self.dim()
+        names = ivars + rvars
+        order = names[:]
+        self.r.shuffle(order)
+        a = c.let(self.gen(c, ("f64", tuple(ext[v] for v in order)), d - 1), ("f64", tuple(ext[v] for v in order)))
+        j = self.r.choice(names)
+        b = c.param(self, ("f64", (ext[j],)))
+        body = "%s[%s] %s %s[%s]" % (a, ", ".join(order), self.r.choice("+-*"), b, j)
+        if self.r.random() < 0.3:
+            body = "tanh(%s)" % body
+        rhs = "%s[k0] %s" % (self.r.choice(("sum", "sum", "max", "min")), body) if red else body
+        if not s:
+            return c.let(rhs, ("f64", s))
+        n = "v%d" % c.nlet
+        c.nlet += 1
+        c.lets.append((n, ("f64", s), ("[%s]" % ", ".join(ivars), rhs)))
+        return n
+
     def f_cast(self, c, s, d):
         src = self.r.choice(("i32", "i64", "bool"))
         return "f64(%s)" % self.gen(c, (src, s), d - 1)
@@ -469,7 +530,7 @@ class Gen:
     def fn_text(self, c, results, rets, private=False, inout=(), updates=()):
         params = ", ".join("%s: %s%s" % (n, "inout " if n in inout else "", tstr(t)) for n, t in c.params)
         res = tstr(results[0]) if len(results) == 1 else "(%s)" % ", ".join(tstr(t) for t in results)
-        body = "".join("    let %s = %s\n" % (n, e) for n, _, e in c.lets)
+        body = "".join("    let %s%s = %s\n" % ((n,) + (e if isinstance(e, tuple) else ("", e))) for n, _, e in c.lets)
         body += "".join("    update %s = %s\n" % u for u in updates)
         return "%sfn %s(%s) -> %s {\n%s    return %s\n}\n" % ("private " if private else "", c.name, params, res, body,
                                                               ", ".join(rets))

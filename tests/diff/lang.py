@@ -122,6 +122,18 @@ class Parser:
 
     def statement(self):
         if self.accept("let"):
+            if self.peek(1) == ("op", "["):  # index notation: let d[i, j < D] = ...
+                name = self.name()
+                self.expect("[")
+                ivars = []
+                while True:
+                    v = self.name()
+                    ivars.append((v, self.additive() if self.accept("<") else None))
+                    if not self.accept(","):
+                        break
+                self.expect("]")
+                self.expect("=")
+                return ("letidx", name, ivars, self.expr())
             if self.accept("("):
                 names = [self.name()]
                 while self.accept(","):
@@ -192,6 +204,34 @@ class Parser:
         return e
 
     def postfix(self):
+        e = self.primary()
+        while self.accept("["):  # subscripts: x[1:N-1, ::-1, 0], x[idx], a[i, k]
+            subs = []
+            while True:
+                subs.append(self.subscript())
+                if not self.accept(","):
+                    break
+            self.expect("]")
+            e = ("index", e, subs)
+        return e
+
+    def subscript(self):
+        parts, cur = [], None
+        while True:
+            if self.peek() == ("op", ":"):
+                self.next()
+                parts.append(cur)
+                cur = None
+                continue
+            if self.peek()[1] in (",", "]") and self.peek()[0] == "op":
+                break
+            cur = self.expr()
+        if not parts:
+            return ("at", cur)
+        parts.append(cur)
+        return ("slice", (parts + [None, None])[:3])
+
+    def primary(self):
         kind, v = self.next()
         if kind in ("int", "float"):
             return ("lit", v)
@@ -211,6 +251,13 @@ class Parser:
             return e
         if kind != "name":
             raise ParseError("unexpected %r" % (v,))
+        if v in ("sum", "max", "min") and self.peek() == ("op", "["):  # sum[k] body: the rest
+            self.next()
+            rvars = [self.name()]
+            while self.accept(","):
+                rvars.append(self.name())
+            self.expect("]")
+            return ("red", v, rvars, self.expr())
         if not self.accept("("):
             return ("var", v)
         args, kw = [], {}
@@ -288,6 +335,8 @@ class Interp:
                     for n, x in zip(st[1], v):
                         if n != "_":
                             env[n] = x
+            elif st[0] == "letidx":
+                env[st[1]] = self.comprehension(st[2], st[3], env)
             elif st[0] == "update":
                 env[st[1]] = self.eval(st[2], env)
             else:
@@ -330,7 +379,81 @@ class Interp:
             return self.binary(e[1], self.eval(e[2], env), self.eval(e[3], env))
         if k == "call":
             return self.call_expr(e, env)
+        if k == "index":
+            return self.index(e, env)
+        if k == "red":  # a bare sum[k] body: a scalar
+            return self.comprehension([], e, env)
         raise TypeError("cannot evaluate " + k)
+
+    # ---- index notation, slices, gathers ------------------------------------------
+    IDX = "$idx"
+
+    def index(self, e, env):
+        """x[subs]: inside index notation every subscript is an index
+        expression (broadcast together); outside, NumPy basic slicing, scalar
+        indices (negative from the end) and one integer array in place."""
+        x = R.strong(self.eval(e[1], env))
+        subs = e[2]
+        if self.IDX in env:
+            return R.gather(x, tuple(self.eval(s[1], env).v for s in subs))
+        specs, pos = [], 0
+        for k in range(x.v.ndim):
+            n = x.v.shape[k]
+            s = subs[k] if k < len(subs) else ("slice", [None, None, None])
+            if s[0] == "slice":
+                a, b, c = (None if p is None else int(R.strong(self.eval(p, env)).v) for p in s[1])
+                specs.append((pos, np.arange(*slice(a, b, c).indices(n))))
+                pos += 1
+                continue
+            iv = R.strong(self.eval(s[1], env))
+            if s[1][0] in ("lit", "neg") or iv.v.ndim == 0:
+                i = int(iv.v)
+                specs.append((None, np.asarray(i + n if i < 0 and s[1][0] == "neg" else i)))
+            else:
+                specs.append((pos, iv.v.astype(np.int64)))
+                pos += iv.v.ndim
+        idx = []
+        for p, a in specs:
+            if p is None:
+                idx.append(a)
+            else:
+                shape = [1] * pos
+                shape[p:p + a.ndim] = a.shape
+                idx.append(a.reshape(shape))
+        for k, a in enumerate(idx):
+            if a.size and (a.min() < 0 or a.max() >= x.v.shape[k]):
+                raise IndexError("index out of range")  # texc: TEX_ERR_INDEX; the generator avoids it
+        return R.gather(x, tuple(idx))
+
+    def comprehension(self, ivars, rhs, env):
+        """let v[i, j] = body or = sum[k] body (max, min): the body over the
+        index space as broadcast arrays, reduced over the reduction indices."""
+        red = rhs if rhs[0] == "red" else None
+        body = red[3] if red else rhs
+        names = [v for v, _ in ivars] + (red[2] if red else [])
+        ext = {v: dim_value(d, env[SYMS]) for v, d in ivars if d is not None}
+
+        def infer(e):
+            if isinstance(e, tuple) and e and e[0] == "index" and e[1][0] == "var":
+                for pos, s in enumerate(e[2]):
+                    if s[0] == "at" and s[1][0] == "var" and s[1][1] in names and s[1][1] not in ext:
+                        ext[s[1][1]] = env[e[1][1]].v.shape[pos]
+            if isinstance(e, (tuple, list)):
+                for c in e:
+                    infer(c)
+        infer(body)
+        inner = dict(env)
+        inner[self.IDX] = True
+        for i, v in enumerate(names):
+            inner[v] = R.index_var(ext[v], i, len(names))
+        full = tuple(ext[v] for v in names)
+        val = self.eval(body, inner)
+        val = R.settle(val, "f64" if val.dt == "float" else "i64") if val.weak else val
+        val = R.bcast_to(val, full)
+        if not red:
+            return val
+        axes = tuple(range(len(ivars), len(names)))
+        return R.reduce_op(red[1], val, axes, False) if axes else val
 
     @staticmethod
     def binary(op, a, b):
@@ -381,6 +504,22 @@ class Interp:
             return R.where(*vals)
         if name == "logaddexp":
             return R.logaddexp(vals[0], vals[1])
+        if name == "take":
+            x, ix = R.strong(vals[0]), vals[1].v.astype(np.int64)
+            k = axis % x.v.ndim if axis is not None else 0
+            lead, rest = k, x.v.ndim - k - 1
+            rank = lead + ix.ndim + rest
+            idx = []
+            for a in range(x.v.ndim):
+                shape = [1] * rank
+                if a == k:
+                    shape[lead:lead + ix.ndim] = ix.shape
+                    idx.append(ix.reshape(shape))
+                else:
+                    p = a if a < k else a - 1 + ix.ndim
+                    shape[p] = x.v.shape[a]
+                    idx.append(np.arange(x.v.shape[a]).reshape(shape))
+            return R.gather(x, tuple(idx))
         if name in ("max", "min") and len(vals) == 2:
             return R.maxmin(vals[0], vals[1], name == "max")
         x = R.strong(vals[0])

@@ -39,6 +39,11 @@ def expr_text(e):
         return "(%s %s %s)" % (expr_text(e[2]), e[1], expr_text(e[3]))
     if k == "tuple":
         return "(%s)" % ", ".join(expr_text(x) for x in e[1])
+    if k == "index":
+        subs = [expr_text(x[1]) if x[0] == "at" else ":".join("" if p is None else expr_text(p) for p in x[1]) for x in e[2]]
+        return "(%s)[%s]" % (expr_text(e[1]), ", ".join(subs))
+    if k == "red":
+        return "%s[%s] %s" % (e[1], ", ".join(e[2]), expr_text(e[3]))
     args = [expr_text(a) for a in e[2]] + ["%s=%s" % (n, expr_text(v)) for n, v in e[3].items()]
     return "%s(%s)" % (e[1], ", ".join(args))
 
@@ -55,6 +60,9 @@ def fn_text(f):
         if st[0] == "let":
             names = st[1][0] if len(st[1]) == 1 else "(%s)" % ", ".join(st[1])
             lines.append("    let %s = %s" % (names, expr_text(st[2])))
+        elif st[0] == "letidx":
+            lhs = ", ".join(v if d is None else "%s < %s" % (v, expr_text(d)) for v, d in st[2])
+            lines.append("    let %s[%s] = %s" % (st[1], lhs, expr_text(st[3])))
         elif st[0] == "update":
             lines.append("    update %s = %s" % (st[1], expr_text(st[2])))
         else:
@@ -112,14 +120,22 @@ def uses(e, name):
         return uses(e[2], name) or uses(e[3], name)
     if e[0] == "tuple":
         return any(uses(x, name) for x in e[1])
+    if e[0] == "index":
+        return uses(e[1], name) or any(p is not None and uses(p, name) for x in e[2] for p in (x[1] if x[0] == "slice" else [x[1]]))
+    if e[0] == "red":
+        return uses(e[3], name)
     return e[1] == name or any(uses(a, name) for a in e[2]) or any(uses(v, name) for v in e[3].values())
 
 
 def stmt_exprs(st):
+    if st[0] == "letidx":
+        return [st[3]]
     return [st[2]] if st[0] in ("let", "update") else list(st[1])
 
 
 def with_stmt_expr(st, i, new):
+    if st[0] == "letidx":
+        return (st[0], st[1], st[2], new)
     if st[0] in ("let", "update"):
         return (st[0], st[1], new)
     es = list(st[1])

@@ -692,3 +692,42 @@ def identity(x):
     if x.is_float() and not x.weak:
         out.parents = [(x, lambda ct: ct)]
     return out
+
+
+# ---- index notation, slices, gathers (issue 9) ----------------------------------
+
+def gather(x, idx):
+    """x[idx[0], idx[1], ...] with NumPy advanced indexing: idx holds one
+    integer array per axis of x, broadcast together (in range: the generator
+    keeps them so).  The cotangent scatters back, adding at repeated indices."""
+    x = strong(x)
+    idx = tuple(np.asarray(i, np.int64) for i in idx)
+    out = V(x.v[idx].copy(), x.m[idx], x.dt, "gather", (x,))
+    if x.is_float():
+        shape = x.shape
+        out.parents = [(x, lambda ct: scatter(ct, idx, shape))]
+    return out
+
+
+def scatter(ct, idx, shape):
+    """zeros(shape) with ct added at idx (np.add.at, in index order); its
+    cotangent is the gather at idx."""
+    ct = strong(ct)
+    full = np.broadcast(*idx).shape if idx else ()
+    cv, cm = np.broadcast_to(ct.v, full), np.broadcast_to(ct.m, full)
+    v, m, a, n = (np.zeros(shape) for _ in range(4))
+    np.add.at(v, idx, cv)
+    np.add.at(m, idx, cm)
+    np.add.at(a, idx, np.abs(cv))
+    np.add.at(n, idx, np.ones(full))
+    out = V(v, m + (n + 1) * a, ct.dt, "scatter", (ct,))
+    out.parents = [(ct, lambda c: unbroadcast(gather(c, idx), ct.shape))]
+    return out
+
+
+def index_var(extent, axis, rank):
+    """Index variable number `axis` of a rank-`rank` index space: 0..extent-1
+    along its own axis (an i64 constant, no derivative)."""
+    shape = [1] * rank
+    shape[axis] = extent
+    return const(np.arange(extent, dtype=np.int64).reshape(shape), "i64")

@@ -1215,6 +1215,7 @@ int main(int argc, char **argv) {
     tests[n++] = (struct CMUnitTest){programs[i]->file, test_program, NULL, NULL, programs[i]};
   tests[n++] = (struct CMUnitTest){"call_errors", e2e_test_call_errors, NULL, NULL, NULL};
   tests[n++] = (struct CMUnitTest){"two_modules", e2e_test_two_modules, NULL, NULL, NULL};
+  tests[n++] = (struct CMUnitTest){"index_errors", e2e_test_index_errors, NULL, NULL, NULL};
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   int failed = _cmocka_run_group_tests("e2e", tests, n, group_setup, group_teardown);

@@ -115,5 +115,7 @@ int e2e_call_fn(void *fp, int n, DLTensor **a);
 
 void e2e_test_call_errors(void **state);
 void e2e_test_two_modules(void **state);
+/* errors_index.c: TEX_ERR_INDEX from gathers, scatters and computed subscripts. */
+void e2e_test_index_errors(void **state);
 
 #endif

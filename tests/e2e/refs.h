@@ -52,4 +52,9 @@ const char *ref_name_at(int i);
 RefFn ref_red_lookup(const char *name);
 const char *ref_red_name_at(int i);
 
+/* The references of refs_index.c (index notation, slices, gathers,
+ * scatters, array literals), searched after refs_red.c's. */
+RefFn ref_index_lookup(const char *name);
+const char *ref_index_name_at(int i);
+
 #endif /* E2E_REFS_H */

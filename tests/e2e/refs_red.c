@@ -228,17 +228,20 @@ static const struct {
   const char *name;
   RefFn fn;
 } table[] = {
-    R(prod_all),    R(prod_ax0),   R(prod_ax1),    R(prod_axm1),   R(prod64_ax1),   R(iprod_ax1), R(prod_grad_ax1),   R(argmax_all),
-    R(argmax_ax0),  R(argmax_ax1), R(argmax_axm1), R(argmin_all),  R(argmin_ax0),   R(argmin_axm1), R(any_all),
-    R(any_ax0),     R(all_all),    R(all_axm1),    R(var_all),     R(var_ax1),      R(var_ax0_d1),  R(std_all),
-    R(std_axm1_d1), R(cumsum_ax0), R(cumsum_ax1),  R(cumsum_axm1), R(cumsum64_ax0), R(icumsum_ax0), R(bmm),
+    R(prod_all),   R(prod_ax0),    R(prod_ax1),     R(prod_axm1),   R(prod64_ax1), R(iprod_ax1),   R(prod_grad_ax1), R(argmax_all),
+    R(argmax_ax0), R(argmax_ax1),  R(argmax_axm1),  R(argmin_all),  R(argmin_ax0), R(argmin_axm1), R(any_all),       R(any_ax0),
+    R(all_all),    R(all_axm1),    R(var_all),      R(var_ax1),     R(var_ax0_d1), R(std_all),     R(std_axm1_d1),   R(cumsum_ax0),
+    R(cumsum_ax1), R(cumsum_axm1), R(cumsum64_ax0), R(icumsum_ax0), R(bmm),
 };
 #undef R
 
 RefFn ref_red_lookup(const char *name) {
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
     if (strcmp(table[i].name, name) == 0) return table[i].fn;
-  return NULL;
+  return ref_index_lookup(name);
 }
 
-const char *ref_red_name_at(int i) { return i >= 0 && (size_t)i < sizeof table / sizeof table[0] ? table[i].name : NULL; }
+const char *ref_red_name_at(int i) {
+  int n = (int)(sizeof table / sizeof table[0]);
+  return i >= 0 && i < n ? table[i].name : ref_index_name_at(i - n);
+}

@@ -18,7 +18,10 @@
  *   3. if it succeeds and every tensor is honest (and the sizes small),
  *      <prefix>_call runs the plan on them and must succeed.
  * Bind accepting a dishonest tensor is not a failure by itself (a fake
- * pointer with the right header is indistinguishable): step 3 is skipped. */
+ * pointer with the right header is indistinguishable): step 3 is skipped.
+ * The functions of models/bind_gather.tex read index arrays filled from the
+ * fuzz bytes: their oracles (below) say whether TEX_ERR_INDEX or success is
+ * right, and check the values of a successful gather. */
 #include <dirent.h>
 #include <dlfcn.h>
 #include <stdbool.h>
@@ -221,6 +224,76 @@ static void decode_tensor(Bytes *b, Tensor *xs, int i, const TexParamInfo *p, co
   if (x->t.shape || !nd) decode_data(b, xs, i);
 }
 
+/* ---- oracles for the gathers of models/bind_gather.tex ------------------------- */
+
+/* Element i of an honest, compact tensor. */
+static const void *at(const DLTensor *t, size_t esize, int64_t i) { return (const char *)t->data + t->byte_offset + (size_t)i * esize; }
+static int64_t numel(const DLTensor *t) {
+  int64_t n = 1;
+  for (int k = 0; k < t->ndim; k++) n *= t->shape[k];
+  return n;
+}
+static int64_t idx_at(const DLTensor *t, int64_t i) {
+  if (t->dtype.bits == 32) {
+    int32_t v;
+    memcpy(&v, at(t, 4, i), 4);
+    return v;
+  }
+  int64_t v;
+  memcpy(&v, at(t, 8, i), 8);
+  return v;
+}
+/* Whether every index of t lies in [0, extent). */
+static bool all_in(const DLTensor *t, int64_t extent) {
+  for (int64_t i = 0; i < numel(t); i++)
+    if (idx_at(t, i) < 0 || idx_at(t, i) >= extent) return false;
+  return true;
+}
+enum { EITHER = -2 };
+/* The status a call must return: an index array with a bad value read by a
+ * loop nest that runs fails; with the other loops of the nest empty, the
+ * kernel may or may not look at the index (EITHER). */
+static int want_gather(const DLTensor *idx, int64_t extent, int64_t others) {
+  if (numel(idx) == 0 || all_in(idx, extent)) return TEX_OK;
+  return others == 0 ? EITHER : TEX_ERR_INDEX;
+}
+
+static int oracle_emb(DLTensor **a) { return want_gather(a[1], a[0]->shape[0], a[0]->shape[1]); }
+static int oracle_take1(DLTensor **a) { return want_gather(a[1], a[0]->shape[1], a[0]->shape[0]); }
+static int oracle_iadd(DLTensor **a) { return want_gather(a[1], a[0]->shape[0], a[0]->shape[1]); }
+static int oracle_pick(DLTensor **a) { return want_gather(a[1], a[0]->shape[1], 1); }
+static int oracle_tri(DLTensor **a) {
+  int64_t P = a[0]->shape[0], D = a[1]->shape[0];
+  return D == 0 || D * D + D - 2 < P ? TEX_OK : TEX_ERR_INDEX;
+}
+static int oracle_onehot(DLTensor **a) { return (void)a, TEX_OK; }
+
+/* After a successful emb, out[b, :] is E[idx[b], :] bit for bit. */
+static void values_emb(DLTensor **a) {
+  int64_t B = a[1]->shape[0], D = a[0]->shape[1];
+  for (int64_t b = 0; b < B && D > 0; b++) /* empty tensors may have NULL data */
+    if (memcmp(at(a[2], 4, b * D), at(a[0], 4, idx_at(a[1], b) * D), (size_t)D * 4) != 0) {
+      fprintf(stderr, "fuzz_bind: emb: row %lld is not E[%lld]\n", (long long)b, (long long)idx_at(a[1], b));
+      abort();
+    }
+}
+
+static const struct {
+  const char *name;
+  int (*want)(DLTensor **);
+  void (*values)(DLTensor **);
+} gather_oracles[] = {
+    {"bind_gather_emb", oracle_emb, values_emb}, {"bind_gather_take1", oracle_take1, NULL}, {"bind_gather_iadd", oracle_iadd, NULL},
+    {"bind_gather_pick", oracle_pick, NULL},     {"bind_gather_tri", oracle_tri, NULL},     {"bind_gather_onehot", oracle_onehot, NULL},
+};
+
+/* The oracle of f, or -1 if it has none. */
+static int find_oracle(const TexFuncInfo *f) {
+  for (int i = 0; i < (int)(sizeof gather_oracles / sizeof gather_oracles[0]); i++)
+    if (strcmp(f->symbol, gather_oracles[i].name) == 0) return i;
+  return -1;
+}
+
 /* ---- one input ----------------------------------------------------------------- */
 
 static void pick(Bytes *b, const Model **m, int *index) {
@@ -249,7 +322,16 @@ static void check(const Model *m, int index, DLTensor **args, Tensor *xs, int n)
   if (bound != TEX_OK || (honest && small)) {
     int st = m->call(index, (const DLTensor *const *)args);
     if (getenv("FUZZ_VERBOSE")) fprintf(stderr, "%s: bind %d, call %d: %s\n", f->symbol, bound, st, texrt_last_error());
-    if (st != bound) {
+    int o = bound == TEX_OK ? find_oracle(f) : -1;
+    if (o >= 0) {
+      int want = gather_oracles[o].want(args);
+      if (st != want && !(want == EITHER && (st == TEX_OK || st == TEX_ERR_INDEX))) {
+        fprintf(stderr, "fuzz_bind: %s: the indices want %d (%s), the call gave %d: %s\n", f->symbol, want, tex_status_text(want), st,
+                texrt_last_error());
+        abort();
+      }
+      if (st == TEX_OK && gather_oracles[o].values) gather_oracles[o].values(args);
+    } else if (st != bound) {
       fprintf(stderr, "fuzz_bind: %s: texrt_bind gave %d (%s), the call %d: %s\n", f->symbol, bound,
               tex_status_text(bound), st, texrt_last_error());
       abort();

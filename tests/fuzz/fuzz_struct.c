@@ -38,7 +38,7 @@ static const char *const dt_name[] = {"f32", "f64", "i32", "i64", "bool"};
 
 typedef struct GType {
   uint8_t dt, rank;
-  int16_t dim[8]; /* >= 0: a literal; < 0: symbol -(d + 1) */
+  int16_t dim[8]; /* >= 0: a literal; -1..-999: symbol -(d + 1); <= -1000: that symbol - 1 (a slice 1:) */
 } GType;
 
 typedef struct GVal {
@@ -136,6 +136,7 @@ static const char *type_text(Gen *g, const GType *t) {
   for (int k = 0; k < t->rank; k++) {
     int16_t d = t->dim[k];
     if (d >= 0) n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%d", k ? ", " : "", d);
+    else if (d <= -1000) n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s - 1", k ? ", " : "", sym_name(-(d + 1000) - 1));
     else n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", k ? ", " : "", sym_name(-d - 1));
   }
   snprintf(buf + n, sizeof buf - n, "]");
@@ -372,6 +373,145 @@ static void op_matmul(Gen *g) {
   push(g, r, hprintf(g, "(%s @ %s)", a->text, btext), maxi(a->depth, b ? b->depth : a->depth) + 1, true);
 }
 
+/* ---- index notation, slices, gathers (issue 9) -------------------------------- */
+
+/* v as a name: index notation reads arrays, not expressions. */
+static const char *as_name(Gen *g, GVal *v) {
+  if (v->depth == 0) return v->text;
+  const char *name = hprintf(g, "v%d", g->nlets++);
+  emit(g, "    let %s = %s\n", name, v->text);
+  v->text = name;
+  v->depth = 0;
+  return name;
+}
+
+/* One subscript per axis: a full slice, 0 (drops the axis), a reversal, a
+ * literal range or step on literal dims, 1: on a plain symbol (dim S - 1). */
+static void op_slice(Gen *g) {
+  GVal *v = pick(g);
+  if (v->t.rank == 0) return;
+  GType t = {.dt = v->t.dt};
+  char sub[256];
+  size_t n = 0;
+  for (int k = 0; k < v->t.rank; k++) {
+    int16_t d = v->t.dim[k];
+    uint8_t c = byte(g) % 8;
+    const char *s = ":";
+    int16_t nd = d;
+    if (c == 1 && d != 0)
+      s = "0", nd = -2000; /* dropped */
+    else if (c == 2)
+      s = "::-1";
+    else if (c == 3 && d >= 1)
+      s = "-1", nd = -2000;
+    else if (c == 4 && d >= 2)
+      s = "1:", nd = (int16_t)(d - 1);
+    else if (c == 5 && d >= 2)
+      s = "::2", nd = (int16_t)((d + 1) / 2);
+    else if (c == 6 && d < 0 && d > -1000)
+      s = "1:", nd = (int16_t)(d - 1000);
+    else if (c == 7 && d >= 3)
+      s = "-1:0:-2", nd = (int16_t)(d / 2);
+    n += (size_t)snprintf(sub + n, sizeof sub - n, "%s%s", k ? ", " : "", s);
+    if (nd != -2000) t.dim[t.rank++] = nd;
+  }
+  push(g, t, hprintf(g, "%s[%s]", v->text, sub), v->depth + 1, v->matmul);
+}
+
+/* x[i32(y)] or take(x, i64(y), axis=k): indices from any numeric value
+ * (compiled, never run here). */
+static void op_gather(Gen *g) {
+  GVal *x = pick(g), *y = find(g, ok_num, NULL);
+  if (!y || x->t.rank == 0 || x->t.rank - 1 + y->t.rank > 8) return;
+  int k = byte(g) % x->t.rank;
+  bool take = k > 0 || byte(g) & 1;
+  GType t = {.dt = x->t.dt};
+  for (int a = 0; a < k; a++) t.dim[t.rank++] = x->t.dim[a];
+  for (int a = 0; a < y->t.rank; a++) t.dim[t.rank++] = y->t.dim[a];
+  for (int a = k + 1; a < x->t.rank; a++) t.dim[t.rank++] = x->t.dim[a];
+  const char *idx = hprintf(g, "%s(%s)", byte(g) & 1 ? "i32" : "i64", y->text);
+  const char *text =
+      take ? hprintf(g, "take(%s, %s, axis=%d)", x->text, idx, byte(g) & 1 ? k : k - x->t.rank) : hprintf(g, "%s[%s]", as_name(g, x), idx);
+  push(g, t, text, maxi(x->depth, y->depth) + 2, x->matmul);
+}
+
+/* index_add(x, i(y), take(x, i(y), axis=k), axis=k), scatter_add(x, i64(x), x,
+ * axis=k), one_hot(i32(y), 3). */
+static void op_scatter(Gen *g) {
+  GVal *x = find(g, ok_num, NULL), *y = find(g, ok_num, NULL);
+  if (!x || !y) return;
+  uint8_t c = byte(g) % 3;
+  if (c == 2 && y->t.rank < 8) {
+    GType t = y->t;
+    t.dt = T_F32;
+    t.dim[t.rank++] = 3;
+    push(g, t, hprintf(g, "one_hot(i32(%s), 3)", y->text), y->depth + 2, y->matmul);
+    return;
+  }
+  if (x->t.rank == 0) return;
+  int k = byte(g) % x->t.rank;
+  if (c == 1) {
+    push(g, x->t, hprintf(g, "scatter_add(%s, i64(%s), %s, axis=%d)", x->text, x->text, x->text, k), x->depth + 2, x->matmul);
+    return;
+  }
+  if (x->t.rank - 1 + y->t.rank > 8) return;
+  const char *idx = hprintf(g, "i32(%s)", y->text);
+  push(g, x->t, hprintf(g, "index_add(%s, %s, take(%s, %s, axis=%d), axis=%d)", x->text, idx, x->text, idx, k, k),
+       maxi(x->depth, y->depth) + 3, x->matmul);
+}
+
+/* Comprehensions: elementwise (with a permutation), a reduction over the
+ * last axis (sum, max, min), an outer product; always a let. */
+static void op_comprehension(Gen *g) {
+  GVal *v = find(g, ok_num, NULL);
+  if (!v || v->t.rank == 0) return;
+  const char *x = as_name(g, v);
+  int r = v->t.rank;
+  char lhs[128], sub[128];
+  size_t nl = 0, ns = 0;
+  uint8_t c = byte(g) % 4;
+  GType t = {.dt = v->t.dt};
+  const char *name = hprintf(g, "v%d", g->nlets++);
+  for (int k = 0; k < r; k++) ns += (size_t)snprintf(sub + ns, sizeof sub - ns, "%si%d", k ? ", " : "", k);
+  if (c == 0 || c == 1) { /* reversed index order on the left: a transpose */
+    for (int k = 0; k < r; k++) {
+      int j = c == 0 ? k : r - 1 - k;
+      nl += (size_t)snprintf(lhs + nl, sizeof lhs - nl, "%si%d", k ? ", " : "", j);
+      t.dim[t.rank++] = v->t.dim[j];
+    }
+    emit(g, "    let %s[%s] = %s[%s] * %s\n", name, lhs, x, sub, literal(g, v->t.dt));
+  } else if (c == 2) {
+    static const char *const red[] = {"sum", "max", "min"};
+    for (int k = 0; k + 1 < r; k++) {
+      nl += (size_t)snprintf(lhs + nl, sizeof lhs - nl, "%si%d", k ? ", " : "", k);
+      t.dim[t.rank++] = v->t.dim[k];
+    }
+    if (r == 1)
+      emit(g, "    let %s = %s[i0] %s[i0] * %s[i0]\n", name, red[byte(g) % 3], x, x); /* a scalar */
+    else
+      emit(g, "    let %s[%s] = %s[i%d] %s[%s]\n", name, lhs, red[byte(g) % 3], r - 1, x, sub);
+  } else {
+    GVal *w = find(g, ok_num, NULL);
+    if (!w || w->t.dt != v->t.dt || w->t.rank != 1 || r != 1) return;
+    const char *y = as_name(g, w);
+    t.rank = 2, t.dim[0] = v->t.dim[0], t.dim[1] = w->t.dim[0];
+    emit(g, "    let %s[a, b] = %s[a] * %s[b]\n", name, x, y);
+  }
+  push(g, t, name, 0, v->matmul);
+}
+
+/* [a, b] of two values of one type, or [a, literal] (broadcast). */
+static void op_literal(Gen *g) {
+  GVal *a = pick(g);
+  if (a->t.rank >= 8) return;
+  GVal *b = find(g, ok_partner, a);
+  const char *bt = b && type_eq(&b->t, &a->t) ? b->text : literal(g, a->t.dt);
+  GType t = {.dt = a->t.dt, .rank = (uint8_t)(a->t.rank + 1)};
+  t.dim[0] = 2;
+  for (int k = 0; k < a->t.rank; k++) t.dim[k + 1] = a->t.dim[k];
+  push(g, t, hprintf(g, "[%s, %s]", a->text, bt), a->depth + 1, a->matmul);
+}
+
 /* ---- calls and derivatives --------------------------------------------------- */
 
 /* Arguments for f from the pool (exact types); false if one is missing. */
@@ -473,7 +613,11 @@ static void op_derive(Gen *g) {
 /* ---- functions ------------------------------------------------------------------ */
 
 static void one_op(Gen *g) {
-  switch (byte(g) % 16) {
+  switch (byte(g) % 20) {
+  case 16: op_slice(g); break;
+  case 17: op_gather(g); break;
+  case 18: op_scatter(g); break;
+  case 19: byte(g) & 1 ? op_comprehension(g) : op_literal(g); break;
   case 0: case 1: op_unary(g); break;
   case 2: case 3: case 4: op_binary(g); break;
   case 5: op_compare(g); break;
