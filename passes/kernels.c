@@ -498,7 +498,8 @@ static int region_instr(RegionCtx *c, const IrNode *x) {
 static int region_instr_new(RegionCtx *c, const IrNode *x) {
   if (x->op == OP_PARAM) return var_instr(c, (int)x->attr.i);
   if (x->op == OP_READ) return region_read(c, x);
-  if (is_immediate(x)) return push_instr(c->k, (KInstr){.op = x->op, .dtype = x->dtype, .f = x->attr.f, .i = x->attr.i, .dim = x->attr.dim});
+  if (is_immediate(x))
+    return push_instr(c->k, (KInstr){.op = x->op, .dtype = x->dtype, .f = x->attr.f, .i = x->attr.i, .dim = x->attr.dim});
   KInstr in = {.op = x->op, .dtype = x->dtype};
   if (x->op == OP_SELECT && (depends_on_read(c, x->args[1]) || depends_on_read(c, x->args[2]))) {
     in.args[0] = region_instr(c, x->args[0]);
