@@ -29,7 +29,6 @@ typedef struct RBuild {
   IrRegion *r;
   PtrVec ops;        /* the new node's operands */
   IrNode **map;      /* old body node id -> its copy */
-  IrNode *mask;      /* the points of the new region that are points of y (NULL: all) */
 } RBuild;
 
 static int rb_operand(RBuild *b, IrNode *x) {
@@ -46,15 +45,12 @@ static IrNode *rb_read(RBuild *b, IrNode *x, IrNode *const *subs) {
 }
 
 /* How a derivative's region lays out y's index space: old variable k is
- * new variable to[k]; or, eliminated (to[k] < 0), k = new variable
- * axis_var[k] - (the new variable of old variable partner[k]), clamped
- * into its range, with the point masked off outside it. */
+ * new variable to[k]. */
 typedef struct Layout {
   int nidx;
   const char *names[IR_MAX_INDICES];
   Dim extent[IR_MAX_INDICES];
   int to[IR_MAX_INDICES];
-  int axis_var[IR_MAX_INDICES], partner[IR_MAX_INDICES];
 } Layout;
 
 static void layout_identity(const IrRegion *r, Layout *L) {
@@ -62,22 +58,8 @@ static void layout_identity(const IrRegion *r, Layout *L) {
   for (int k = 0; k < r->nidx; k++) L->to[k] = k, L->names[k] = r->body->params[k]->name, L->extent[k] = r->extent[k];
 }
 
-/* The value of old variable k in the new region (and the mask's term). */
-static IrNode *old_var(RBuild *b, const IrRegion *r, const Layout *L, int k, IrNode **mask) {
-  if (L->to[k] >= 0) return b->r->body->params[L->to[k]];
-  IrBuilder *ib = &b->ib;
-  IrNode *d = irb_bin(ib, OP_SUB, b->r->body->params[L->axis_var[k]], b->r->body->params[L->to[L->partner[k]]]);
-  IrNode *hi = ir_node(ib->m, ib->f, OP_DIMSIZE, DT_I64, 0, NULL, 0, NULL, ib->loc);
-  hi->attr.dim = r->extent[k];
-  IrNode *zero = irb_const(ib, DT_I64, 0), *one = irb_const(ib, DT_I64, 1);
-  IrNode *inside = irb_bin(ib, OP_AND, irb_bin(ib, OP_GE, d, zero), irb_bin(ib, OP_LT, d, hi));
-  *mask = *mask ? irb_bin(ib, OP_AND, *mask, inside) : inside;
-  return irb_bin(ib, OP_MIN, irb_bin(ib, OP_MAX, d, zero), irb_bin(ib, OP_SUB, hi, one));
-}
-
 /* A new region over y's index space laid out by L (NULL: as it is), with
- * y's operands first and a copy of y's body; b->mask is set if L
- * eliminates variables (NULL: every point is valid). */
+ * y's operands first and a copy of y's body. */
 static void rb_open(RBuild *b, IrBuilder *ib, const IrNode *y, const Layout *L) {
   const IrRegion *r = y->attr.region;
   Layout own;
@@ -86,11 +68,10 @@ static void rb_open(RBuild *b, IrBuilder *ib, const IrNode *y, const Layout *L) 
   b->r->reduce = r->reduce;
   b->ib = (IrBuilder){ib->m, b->r->body, ib->loc};
   b->ops = (PtrVec){0};
-  b->mask = NULL;
   for (int i = 0; i < y->nargs; i++) vec_push(&b->ops, y->args[i]);
   ir_renumber(r->body);
   b->map = tex_calloc((size_t)r->body->body.len + 1, sizeof(IrNode *));
-  for (int k = 0; k < r->nidx; k++) b->map[r->body->params[k]->id] = old_var(b, r, L, k, &b->mask);
+  for (int k = 0; k < r->nidx; k++) b->map[r->body->params[k]->id] = b->r->body->params[L->to[k]];
   for (int i = 0; i < r->body->body.len; i++) {
     IrNode *n = r->body->body.items[i];
     if (n->op == OP_PARAM) continue;
@@ -168,30 +149,21 @@ static void sweep(RBuild *b, const IrRegion *r, IrNode *seed, IrNode **adj) {
   }
 }
 
-/* The layout making read rd's subscripts the leading variables, so the
- * cotangent is a gen summing over the rest, not a scatter: each subscript
- * is a variable ranging exactly over its axis, or the sum of two variables
- * (`r + u`), one of which is eliminated (r = p - u, masked where r is out
- * of its range); no variable appears twice.  False: a scatter it is. */
-static bool gather_layout(const IrNode *y, const IrRegion *r, const IrNode *rd, const IrNode *x, Layout *L) {
+/* The layout making read rd's subscripts the leading variables, if they
+ * are distinct plain variables each ranging exactly over its axis: then the
+ * cotangent is a gen summing over the other variables.  False: a scatter
+ * (a read at r + u is not injective; measured, the sequential scatter beats
+ * a gen that solves r = p - u and masks the points outside r's range). */
+static bool gather_layout(const IrRegion *r, const IrNode *rd, const IrNode *x, Layout *L) {
   unsigned used = 0;
-  for (int k = 0; k < r->nidx; k++) L->to[k] = -2; /* not placed yet */
   for (int a = 0; a < rd->nargs; a++) {
     const IrNode *s = rd->args[a];
-    if (s->op == OP_PARAM && !(used >> s->attr.i & 1) && r->extent[s->attr.i] == x->shape[a]) {
-      used |= 1u << s->attr.i, L->to[s->attr.i] = a, L->names[a] = s->name, L->extent[a] = x->shape[a];
-      continue;
-    }
-    if (s->op != OP_ADD || s->args[0]->op != OP_PARAM || s->args[1]->op != OP_PARAM) return false;
-    int k = (int)s->args[0]->attr.i, m = (int)s->args[1]->attr.i;
-    if (k == m || (used >> k & 1) || (used >> m & 1)) return false;
-    if (y->op == OP_GEN && m < y->rank && k >= y->rank) k = m, m = (int)s->args[0]->attr.i; /* eliminate an output variable */
-    used |= 1u << k | 1u << m;
-    L->to[k] = -1, L->axis_var[k] = a, L->partner[k] = m, L->names[a] = r->body->params[k]->name, L->extent[a] = x->shape[a];
+    if (s->op != OP_PARAM || (used >> s->attr.i & 1) || r->extent[s->attr.i] != x->shape[a]) return false;
+    used |= 1u << s->attr.i, L->to[s->attr.i] = a, L->names[a] = s->name, L->extent[a] = x->shape[a];
   }
   L->nidx = rd->nargs;
   for (int k = 0; k < r->nidx; k++)
-    if (L->to[k] == -2) L->to[k] = L->nidx, L->names[L->nidx] = r->body->params[k]->name, L->extent[L->nidx++] = r->extent[k];
+    if (!(used >> k & 1)) L->to[k] = L->nidx, L->names[L->nidx] = r->body->params[k]->name, L->extent[L->nidx++] = r->extent[k];
   return true;
 }
 
@@ -233,7 +205,7 @@ static IrNode *vjp_read(IrBuilder *ib, IrNode *y, const IrNode *rd, IrNode *ct, 
   const IrRegion *r = y->attr.region;
   IrNode *x = y->args[rd->attr.i];
   Layout L;
-  bool as_gen = gather_layout(y, r, rd, x, &L);
+  bool as_gen = gather_layout(r, rd, x, &L);
   RBuild b;
   rb_open(&b, ib, y, as_gen ? &L : NULL);
   IrNode *seed = ct_here(&b, y, ct);
@@ -252,7 +224,6 @@ static IrNode *vjp_read(IrBuilder *ib, IrNode *y, const IrNode *rd, IrNode *ct, 
   }
   b.r->reduce = OP_SUM;
   IrNode *guard = guard_of(&b, r, rd);
-  if (b.mask) guard = guard ? irb_bin(&b.ib, OP_AND, b.mask, guard) : b.mask;
   if (guard) d = irb_sel(&b.ib, guard, d, irb_const(&b.ib, d->dtype, 0));
   if (as_gen) return rb_close(&b, ib, OP_GEN, &d, 1, x, x->rank, x->shape);
   IrNode *res[IR_MAX_RANK + 1] = {d};
