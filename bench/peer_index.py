@@ -165,6 +165,8 @@ tx, tw, tg = torch.from_numpy(xi), torch.from_numpy(wi), torch.from_numpy(gi)
 txg, twg = tx.clone().requires_grad_(), tw.clone().requires_grad_()
 cf = Texc("libindex.so", "index", "conv", [xi, wi])
 cg = Texc("libindex.so", "index", "conv_loss_grad", [xi, wi, gi])
+cf3 = Texc("libindex.so", "index", "conv3", [xi, wi])  # literal shapes, as a model writes them
+cg3 = Texc("libindex.so", "index", "conv3_loss_grad", [xi, wi, gi])
 
 
 def torch_grad():
@@ -183,6 +185,7 @@ with torch.no_grad():
     scale_l = float((scale_y * np.abs(gi)).sum())
 case = "conv2d forward, 64x1x28x28 * 16x1x3x3, valid"
 check(case, "texc vs f64", cf()[0], ref_y, scale_y, 1e-5)
+check(case, "texc literal shapes vs f64", cf3()[0], ref_y, scale_y, 1e-5)
 with torch.no_grad():
     check(case, "torch conv2d", F.conv2d(tx, tw).numpy(), cf()[0], scale_y, 1e-5)
 case_g = "conv2d value + gradient (x and w), same shapes"
@@ -191,6 +194,10 @@ val, dx, dw = cg()
 check(case_g, "texc value", val, float(tl), scale_l, 1e-5)
 check(case_g, "torch d_x", tdx.numpy(), dx, scale_dx, 1e-5)
 check(case_g, "torch d_w", tdw.numpy(), dw, scale_dw, 1e-5)
+val3, dx3, dw3 = cg3()
+check(case_g, "texc literal shapes value", val3, float(tl), scale_l, 1e-5)
+check(case_g, "texc literal shapes d_x", tdx.numpy(), dx3, scale_dx, 1e-5)
+check(case_g, "texc literal shapes d_w", tdw.numpy(), dw3, scale_dw, 1e-5)
 
 
 def torch_fwd():
@@ -198,12 +205,12 @@ def torch_fwd():
         return F.conv2d(tx, tw)
 
 
-times = measure([("texc", cf), ("torch conv2d, 1 thread", torch_fwd)])
+times = measure([("texc", cf3), ("texc, symbolic shapes", cf), ("torch conv2d, 1 thread", torch_fwd)])
 torch.set_num_threads(ALL_THREADS)
 more = measure([("torch conv2d, %d threads (default %d)" % (ALL_THREADS, DEFAULT_THREADS), torch_fwd)])
 torch.set_num_threads(1)
 table(case, "conv_fwd", {**times, **more}, "texc", " (|diff| <= 1e-5 sum|x w|; torch %s)" % torch.__version__)
-times = measure([("texc conv_loss_grad", cg), ("torch conv2d + autograd.grad, 1 thread", torch_grad)])
+times = measure([("texc conv_loss_grad", cg3), ("texc, symbolic shapes", cg), ("torch conv2d + autograd.grad, 1 thread", torch_grad)])
 torch.set_num_threads(ALL_THREADS)
 more = measure([("torch, %d threads (default %d)" % (ALL_THREADS, DEFAULT_THREADS), torch_grad)])
 torch.set_num_threads(1)

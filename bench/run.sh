@@ -20,7 +20,7 @@ cc -std=c11 -O2 -march=native bench/stream.c -o "$OUT/stream"
 "$B/texc" bench/fused.tex --prefix=fused -o "$OUT/libfused.so"
 # the indexing cases: the same source twice, the second without its
 # run-time subscript checks (TEXC_UNCHECKED_GATHERS: for measuring only)
-"$B/texc" bench/index.tex --grad conv_loss --wrt x,w --prefix=index -o "$OUT/libindex.so"
+"$B/texc" bench/index.tex --grad conv_loss,conv3_loss --wrt x,w --prefix=index -o "$OUT/libindex.so"
 TEXC_UNCHECKED_GATHERS=1 "$B/texc" bench/index.tex --prefix=index -o "$OUT/libindex_nc.so"
 run() { "$OUT/bench" "$@"; }
 MLP=N=256,D=784,H=512,K=10

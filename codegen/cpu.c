@@ -715,6 +715,45 @@ static void reduce_one(KEmit *e, int npar, const Acc *acc, bool flat, LLVMValueR
   store_out(e, idx ? idx : r, (1u << npar) - 1);
 }
 
+/* The reduction's element count, if every reduced extent is a literal and
+ * the count is 1..W: each lane then holds at most one element, so the
+ * lanes are the elements themselves (combine(identity, x) is x exactly)
+ * and the fixed tree only combines lanes that hold one. */
+static int64_t short_reduction(KEmit *e, int npar) {
+  int64_t n = 1, v;
+  for (int l = npar; l < e->k->nloops; l++) {
+    if (!dim_is_lit(e->k->extent[l], &v)) return 0;
+    n *= v;
+    if (n > W) return 0;
+  }
+  return n >= 1 && !kernel_indexed(e->k) && e->k->nloops > npar ? n : 0;
+}
+
+/* One output of a short reduction: the body at each element (the reduced
+ * loops' counters are constants), combined by the part of the fixed tree
+ * that has elements in it.  No loop, no accumulator in memory: straight
+ * code the vectoriser widens across the innermost output loop (a 3x3
+ * convolution, a softmax over 10 classes), bitwise the same as the loop. */
+static void reduce_unrolled(KEmit *e, int npar, int64_t n) {
+  const Kernel *k = e->k;
+  DType t = k->body[k->nbody - 1].dtype;
+  LLVMValueRef lane[W] = {0};
+  for (int64_t c = 0; c < n; c++) {
+    int64_t rest = c, v;
+    for (int l = k->nloops - 1; l >= npar; l--) {
+      dim_is_lit(k->extent[l], &v);
+      e->iv[l] = i64c(e, rest % v);
+      rest /= v;
+    }
+    Access ac = {.loop_mask = (1u << k->nloops) - 1};
+    lane[c] = eval_body(e, &ac);
+  }
+  for (int w = W / 2; w >= 1; w /= 2)
+    for (int j = 0; j < w; j++)
+      if (lane[j] && lane[j + w]) combine(e, t, &lane[j], NULL, lane[j + w], NULL);
+  store_out(e, lane[0], (1u << npar) - 1);
+}
+
 /* True if the outputs can be computed P at a time (reduce_wide). */
 static bool use_wide(KEmit *e, int npar, bool flat, Wide *w) {
   const Kernel *k = e->k;
@@ -739,8 +778,12 @@ static void emit_reduce(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
   bool wide = use_wide(e, npar, flat, &w);
   int nout = wide ? npar - 1 : npar;
   Loop loops[IR_MAX_RANK + 1];
+  int64_t nshort = short_reduction(e, npar);
+  if (nshort) nout = npar, wide = false;
   for (int l = 0; l < nout; l++) e->iv[l] = loop_open(e, &loops[l], l ? i64c(e, 0) : begin, l ? e->extent[l] : end, 1);
-  if (wide) { /* P outputs at a time, then the rest one by one */
+  if (nshort) {
+    reduce_unrolled(e, npar, nshort);
+  } else if (wide) { /* P outputs at a time, then the rest one by one */
     int lp = npar - 1;
     LLVMValueRef lo = lp ? i64c(e, 0) : begin, hi = lp ? e->extent[lp] : end;
     Loop chunk, tail;
