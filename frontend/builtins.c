@@ -201,6 +201,16 @@ static bool float_operand(Sema *s, const Expr *e, Val *x) {
   return false;
 }
 
+/* The count of the reduced axes, minus ddof, as a value of x's dtype. */
+static IrNode *count_of(Sema *s, const IrNode *x, unsigned mask, int64_t ddof, SrcLoc at) {
+  Dim prod = dim_lit(s->m->dims, 1);
+  for (int d = 0; d < x->rank; d++)
+    if (mask & (1u << d)) prod = dim_mul(s->m->dims, prod, x->shape[d]);
+  IrNode *n = ir_node(s->m, s->fn, OP_DIMSIZE, x->dtype, 0, NULL, 0, NULL, at);
+  n->attr.dim = ddof ? dim_sub(s->m->dims, prod, dim_lit(s->m->dims, ddof)) : prod;
+  return n;
+}
+
 /* mean(x) = sum(x) / count, where count is the product of the reduced dims
  * (symbolic dims become a dimsize node evaluated at call time). */
 static Val lower_mean(Sema *s, const Expr *e, const Builtin *b) {
@@ -210,13 +220,8 @@ static Val lower_mean(Sema *s, const Expr *e, const Builtin *b) {
   unsigned mask;
   if (!float_operand(s, e, &x) || !reduction_axes(s, &a, x.node, &mask)) return sema_poison();
   if (mask == 0) return x;
-  Dim count = dim_lit(s->m->dims, 1);
-  for (int d = 0; d < x.node->rank; d++)
-    if (mask & (1u << d)) count = dim_mul(s->m->dims, count, x.node->shape[d]);
   IrNode *sum = ir_reduce(s->m, s->fn, OP_SUM, x.node, mask, a.keepdims, e->loc);
-  IrNode *n = ir_node(s->m, s->fn, OP_DIMSIZE, x.node->dtype, 0, NULL, 0, NULL, e->loc);
-  n->attr.dim = count;
-  Val vals[2] = {sema_typed(sum), sema_typed(n)};
+  Val vals[2] = {sema_typed(sum), sema_typed(count_of(s, x.node, mask, 0, e->loc))};
   return sema_elementwise(s, OP_DIV, vals, 2, "mean()", e->loc);
 }
 
@@ -301,16 +306,6 @@ static Val lower_softmax(Sema *s, const Expr *e, const Builtin *b) {
 
 static IrNode *sum_kept(Sema *s, IrNode *x, unsigned mask, bool keepdims, SrcLoc at) {
   return mask ? ir_reduce(s->m, s->fn, OP_SUM, x, mask, keepdims, at) : x;
-}
-
-/* The count of the reduced axes, minus ddof, as a value of x's dtype. */
-static IrNode *count_of(Sema *s, const IrNode *x, unsigned mask, int64_t ddof, SrcLoc at) {
-  Dim prod = dim_lit(s->m->dims, 1);
-  for (int d = 0; d < x->rank; d++)
-    if (mask & (1u << d)) prod = dim_mul(s->m->dims, prod, x->shape[d]);
-  IrNode *n = ir_node(s->m, s->fn, OP_DIMSIZE, x->dtype, 0, NULL, 0, NULL, at);
-  n->attr.dim = ddof ? dim_sub(s->m->dims, prod, dim_lit(s->m->dims, ddof)) : prod;
-  return n;
 }
 
 static Val lower_var(Sema *s, const Expr *e, const Builtin *b) {
