@@ -237,6 +237,11 @@ static IrNode *vjp_logaddexp(IrBuilder *ib, IrNode *y, int i, IrNode *ct) {
   return irb_bin(ib, OP_MUL, ct, irb_un(ib, OP_SIGMOID, irb_bin(ib, OP_SUB, X(i), X(1 - i))));
 }
 
+/* lgamma' = digamma, digamma' = trigamma (trigamma has no rule: see
+ * autodiff_nondiff) */
+static IrNode *vjp_lgamma(IrBuilder *ib, IrNode *y, int i, IrNode *ct) { return irb_bin(ib, OP_MUL, ct, irb_un(ib, OP_DIGAMMA, X(0))); }
+static IrNode *vjp_digamma(IrBuilder *ib, IrNode *y, int i, IrNode *ct) { return irb_bin(ib, OP_MUL, ct, irb_un(ib, OP_TRIGAMMA, X(0))); }
+
 const VjpRule vjp_rules[OP_COUNT] = {
     [OP_NEG] = vjp_neg,
     [OP_CAST] = vjp_cast,
@@ -285,6 +290,9 @@ const VjpRule vjp_rules[OP_COUNT] = {
     [OP_ROUND] = vjp_none,
     [OP_RSQRT] = vjp_rsqrt,
     [OP_LOGADDEXP] = vjp_logaddexp,
+    /* issue 9: the gamma family */
+    [OP_LGAMMA] = vjp_lgamma,
+    [OP_DIGAMMA] = vjp_digamma,
 };
 
 /* ---- forward rules ------------------------------------------------------- */
