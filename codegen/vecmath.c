@@ -1144,7 +1144,7 @@ bool cg_math_has(Op op) { return op >= 0 && op < OP_COUNT && math_fns[op]; }
 
 /* The binary ones, likewise keyed by op. */
 typedef LLVMValueRef (*MathFn2)(const Em *e, LLVMValueRef x, LLVMValueRef y);
-static const MathFn2 math_fns2[OP_COUNT] = {[OP_POW] = emit_pow};
+static const MathFn2 math_fns2[OP_COUNT] = {[OP_POW] = emit_pow, [OP_MOD] = cg_vm_mod /* floats; vecmath_mod.c */};
 
 bool cg_math2_has(Op op) { return op >= 0 && op < OP_COUNT && math_fns2[op]; }
 
@@ -1155,6 +1155,7 @@ LLVMValueRef cg_math2(LLVMBuilderRef b, Op op, LLVMValueRef x, LLVMValueRef y) {
   Em e = em_for(b, x);
   if (e.f64) return math_fns2[op](&e, x, y);
   Em d = em_double(&e);
+  d.from_f32 = true;
   LLVMValueRef r = math_fns2[op](&d, LLVMBuildFPExt(b, x, d.fty, ""), LLVMBuildFPExt(b, y, d.fty, ""));
   return LLVMBuildFPTrunc(b, r, e.fty, "");
 }

@@ -21,6 +21,7 @@ typedef struct Em {
   LLVMTypeRef fty;
   LLVMTypeRef ity;
   bool f64;
+  bool from_f32; /* a float function computed in double (cg_math2's float case) */
 } Em;
 
 static inline Em em_for(LLVMBuilderRef b, LLVMValueRef x) {
@@ -33,6 +34,7 @@ static inline Em em_for(LLVMBuilderRef b, LLVMValueRef x) {
   e.mod = LLVMGetGlobalParent(LLVMGetBasicBlockParent(LLVMGetInsertBlock(b)));
   e.fty = ty;
   e.f64 = LLVMGetTypeKind(elem) == LLVMDoubleTypeKind;
+  e.from_f32 = false;
   LLVMTypeRef ielem = LLVMIntTypeInContext(ctx, e.f64 ? 64 : 32);
   e.ity = vec ? LLVMVectorType(ielem, LLVMGetVectorSize(ty)) : ielem;
   return e;
@@ -143,5 +145,10 @@ Em cg_vm_em_double(const Em *e);
 LLVMValueRef cg_vm_lgamma(const Em *e, LLVMValueRef x);
 LLVMValueRef cg_vm_digamma(const Em *e, LLVMValueRef x);
 LLVMValueRef cg_vm_trigamma(const Em *e, LLVMValueRef x);
+
+/* ---- vecmath_mod.c ------------------------------------------------------ */
+
+/* a % b on floats, Python's semantics (exact fmod, the divisor's sign). */
+LLVMValueRef cg_vm_mod(const Em *e, LLVMValueRef a, LLVMValueRef b);
 
 #endif

@@ -242,6 +242,12 @@ static IrNode *vjp_logaddexp(IrBuilder *ib, IrNode *y, int i, IrNode *ct) {
 static IrNode *vjp_lgamma(IrBuilder *ib, IrNode *y, int i, IrNode *ct) { return irb_bin(ib, OP_MUL, ct, irb_un(ib, OP_DIGAMMA, X(0))); }
 static IrNode *vjp_digamma(IrBuilder *ib, IrNode *y, int i, IrNode *ct) { return irb_bin(ib, OP_MUL, ct, irb_un(ib, OP_TRIGAMMA, X(0))); }
 
+/* float a % b = a - b floor(a/b): d/da = 1, d/db = -floor(a/b) (piecewise) */
+static IrNode *vjp_mod(IrBuilder *ib, IrNode *y, int i, IrNode *ct) {
+  if (i == 0) return ct;
+  return irb_un(ib, OP_NEG, irb_bin(ib, OP_MUL, ct, irb_un(ib, OP_FLOOR, irb_bin(ib, OP_DIV, X(0), X(1)))));
+}
+
 const VjpRule vjp_rules[OP_COUNT] = {
     [OP_NEG] = vjp_neg,
     [OP_CAST] = vjp_cast,
@@ -293,6 +299,7 @@ const VjpRule vjp_rules[OP_COUNT] = {
     /* issue 9: the gamma family */
     [OP_LGAMMA] = vjp_lgamma,
     [OP_DIGAMMA] = vjp_digamma,
+    [OP_MOD] = vjp_mod, /* floats (integers carry no cotangent) */
 };
 
 /* ---- forward rules ------------------------------------------------------- */

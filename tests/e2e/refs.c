@@ -438,6 +438,24 @@ EW(u_trigamma, (double)gref_trigamma_ld(v[0]))
 EW(u_trigamma_64, (double)gref_trigamma_ld(v[0]))
 EW(u_gamma_poles, (double)(lgammal(v[0]) + gref_trigamma_ld(v[0]) + gref_digamma_ld(v[0])))
 
+/* ---- fmod.tex: Python's float %: glibc's fmod (exact), then the divisor's
+ * sign, the one addition rounded in the dtype ----------------------------- */
+static double pymod(double a, double b) {
+  if (isnan(a) || isnan(b) || isinf(a) || b == 0) return NAN;
+  double m = fmod(a, b);
+  if (m == 0) return copysign(0.0, b);
+  return (m < 0) != (b < 0) ? m + b : m;
+}
+static float pymodf(float a, float b) {
+  if (isnan(a) || isnan(b) || isinf(a) || b == 0) return NAN;
+  float m = fmodf(a, b);
+  if (m == 0) return copysignf(0.0f, b);
+  return (m < 0) != (b < 0) ? m + b : m;
+}
+EW(u_pymod, pymodf((float)v[0], (float)v[1]))
+EW(u_pymod_64, pymod(v[0], v[1]))
+EW(u_pymod_lit, pymod(v[0], -2.5) + (-0.5) * 0.5) /* 7.5 % -2.0 = -0.5, -7.5 % 2.0 = 0.5 */
+
 /* ---- pow_neg.tex --------------------------------------------------------------------- */
 
 EW(p_sq, pow(v[0], 2.0))
@@ -856,6 +874,7 @@ static const struct {
     R(w_bool), R(w_not),
     R(u_floor), R(u_ceil), R(u_round), R(u_sign), R(u_rsqrt), R(u_rsqrt_64), R(u_logaddexp), R(u_logaddexp_64), R(u_clamp),
     R(u_lgamma), R(u_lgamma_64), R(u_digamma), R(u_digamma_64), R(u_trigamma), R(u_trigamma_64), R(u_gamma_poles),
+    R(u_pymod), R(u_pymod_64), R(u_pymod_lit),
     R(u_exp), R(u_log), R(u_sqrt), R(u_tanh), R(u_sigmoid), R(u_abs), R(u_sin), R(u_cos), R(u_mix),
     R(u_exp_64), R(u_log_64), R(u_sqrt_64), R(u_tanh_64), R(u_sigmoid_64), R(u_abs_64), R(u_sin_64), R(u_cos_64), R(u_mix_64),
     R(p_sq), R(p_negsq), R(p_pow), R(p_rpow), R(p_right), R(p_pow_64), R(p_neg), R(p_negneg),
