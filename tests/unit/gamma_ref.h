@@ -1,7 +1,8 @@
 /* gamma_ref.h — reference digamma and trigamma for the tests (test_vecmath
  * in __float128 and long double, tests/e2e/refs.c in long double), written
  * independently of codegen/vecmath_gamma.c: the plain recurrence up to
- * y >= 60 (vecmath shifts to 8), the asymptotic series with Bernoulli numbers
+ * y >= Y0 (60 for __float128, 20 for long double; vecmath shifts to 8), the
+ * asymptotic series with Bernoulli numbers
  * as exact fractions, and libm's sin/tan of pi r (r = x - nearest integer,
  * exact in double) in the reflection formulas
  *   psi(x) = psi(1 - x) - pi cot(pi x),  psi1(x) = pi^2 / sin^2(pi x) - psi1(1 - x).
@@ -13,15 +14,16 @@
 
 #include <math.h>
 
-/* B_2k as num/den, k = 1..10: the tail term at y >= 60 is below 2^-113. */
+/* B_2k as num/den, k = 1..10: the tail term is below 2^-113 at y >= 60 and
+ * 2^-80 at y >= 20. */
 static const double gref_bnum[10] = {1, -1, 1, -1, 5, -691, 7, -3617, 43867, -174611};
 static const double gref_bden[10] = {6, 30, 42, 30, 66, 2730, 6, 510, 798, 330};
 
-#define GAMMA_REF(T, S, LOG, SIN, TAN, PI)                                                                        \
+#define GAMMA_REF(T, S, LOG, SIN, TAN, PI, Y0)                                                                        \
     static T gref_psi_pos_##S(T x) /* x > 0 */                                                                \
     {                                                                                                         \
         T sum = 0;                                                                                            \
-        for (; x < 60; x += 1)                                                                                \
+        for (; x < Y0; x += 1)                                                                                \
             sum += 1 / x;                                                                                     \
         T z = 1 / (x * x), zk = z, s = LOG(x) - 1 / (2 * x);                                                  \
         for (int k = 1; k <= 10; zk *= z, k++)                                                                \
@@ -31,7 +33,7 @@ static const double gref_bden[10] = {6, 30, 42, 30, 66, 2730, 6, 510, 798, 330};
     static T gref_psi1_pos_##S(T x)                                                                           \
     {                                                                                                         \
         T sum = 0;                                                                                            \
-        for (; x < 60; x += 1)                                                                                \
+        for (; x < Y0; x += 1)                                                                                \
             sum += 1 / (x * x);                                                                               \
         T z = 1 / (x * x), zk = z / x, s = 1 / x + z / 2;                                                     \
         for (int k = 1; k <= 10; zk *= z, k++)                                                                \
@@ -64,10 +66,10 @@ static const double gref_bden[10] = {6, 30, 42, 30, 66, 2730, 6, 510, 798, 330};
         return PI * PI / (sn * sn) - gref_psi1_pos_##S(1 - (T)x);                                             \
     }
 
-GAMMA_REF(long double, ld, logl, sinl, tanl, 3.141592653589793238462643383279502884L)
+GAMMA_REF(long double, ld, logl, sinl, tanl, 3.141592653589793238462643383279502884L, 20)
 #ifdef GAMMA_REF_QUAD
 #include <quadmath.h>
-GAMMA_REF(__float128, q, logq, sinq, tanq, M_PIq)
+GAMMA_REF(__float128, q, logq, sinq, tanq, M_PIq, 60)
 #endif
 
 #endif
