@@ -1138,6 +1138,7 @@ static const MathFn math_fns[OP_COUNT] = {
     [OP_LGAMMA] = cg_vm_lgamma,
     [OP_DIGAMMA] = cg_vm_digamma,
     [OP_TRIGAMMA] = cg_vm_trigamma,
+    [OP_TETRAGAMMA] = cg_vm_tetragamma,
 };
 
 bool cg_math_has(Op op) { return op >= 0 && op < OP_COUNT && math_fns[op]; }

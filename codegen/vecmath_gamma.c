@@ -1,4 +1,4 @@
-/* vecmath_gamma.c — lgamma, digamma and trigamma as inline LLVM IR: rows of
+/* vecmath_gamma.c — lgamma, digamma, trigamma and tetragamma as inline LLVM IR: rows of
  * vecmath.c's math_fns table, built on its double-word log and division
  * (vecmath_impl.h).
  *
@@ -10,6 +10,7 @@
  *   - shift: y = a + n with n = 8 - floor(a) for a < 8 (so y in [8, 9)),
  *     using lgamma(a) = lgamma(y) - log(a (a+1) ... (a+n-1)),
  *     psi(a) = psi(y) - sum 1/(a+k), psi1(a) = psi1(y) + sum 1/(a+k)^2,
+ *     psi2(a) = psi2(y + 1) - 2 sum 1/(a+k)^3 (k <= n),
  *     each a + k exact as a TwoSum, the product and the sums double-words;
  *   - the asymptotic (Stirling) series at y >= 8, its leading terms in
  *     double-word and the Bernoulli tail in double;
@@ -23,7 +24,8 @@
  *   lgamma(x) = log(pi) - log|x sin(pi x)| - lgamma(-x)
  *   psi(x)    = psi(-x) - 1/x - pi cot(pi x)
  *   psi1(x)   = pi^2 / sin^2(pi x) - psi1(-x) + 1/x^2
- * Near the zeros of lgamma and psi on the negative axis these cancel, and
+ *   psi2(x)   = psi2(-x) - 2/x^3 - 2 pi^3 cot(pi x) / sin^2(pi x)
+ * Near the zeros of lgamma, psi and psi2 on the negative axis these cancel, and
  * the double-word log (relative error 2^-70) bounds the absolute error: see
  * lang/math.md for what that costs.  Coefficients: tests/unit/gamma_coefs.py
  * (mpmath). */
@@ -78,6 +80,11 @@ static const double psi1_asym[17] = {0x1.5555555555555p-3,  -0x1.1111111111111p-
 static const double half_log_2pi[2] = {0x1.d67f1c864beb5p-1, -0x1.65b5a1b7ff5dfp-55};
 static const double log_pi[2] = {0x1.250d048e7a1bdp+0, 0x1.7abf2ad8d5088p-57};
 static const double pi[2] = {0x1.921fb54442d18p+1, 0x1.1a62633145c07p-53};
+static const double psi2_asym[16] = {0x1.0000000000000p-1,  -0x1.5555555555555p-3,  0x1.5555555555555p-3,  -0x1.3333333333333p-2,
+                                     0x1.aaaaaaaaaaaabp-1,  -0x1.a52e52e52e52ep+1,  0x1.1800000000000p+4,  -0x1.e244444444444p+6,
+                                     0x1.051cf3cf3cf3dp+10, -0x1.5b3cdf6b0df6bp+13, 0x1.16296aaaaaaabp+17, -0x1.0838d29f69f6ap+21,
+                                     0x1.25a5c1c000000p+25, -0x1.797ccde7bbbbcp+29, 0x1.15e450fcbadfep+34, -0x1.d09458ed682a3p+38};
+static const double two_pi3[2] = {0x1.f019b59389d7cp+5, 0x1.e019558e5380dp-51};
 static const double pi2[2] = {0x1.3bd3cc9be45dep+3, 0x1.692b71366cc04p-51};
 static const double euler[2] = {0x1.2788cfc6fb619p-1, -0x1.6cb90701fbfabp-58};
 
@@ -280,6 +287,49 @@ static LLVMValueRef trigamma_f64(const Em *e, LLVMValueRef x) {
   return sel(e, bool_or(e, is_nan(e, x), eq(e, x, -INFINITY)), kf(e, NAN), r);
 }
 
+/* ---- tetragamma ---------------------------------------------------------- */
+
+static Dw dwcube(const Em *e, Dw a) { return cg_vm_dw_mul(e, cg_vm_dw_mul(e, a, a), a); }
+
+/* psi2(a) for a > 0 finite, as a double-word (negative).  One recurrence
+ * step more than the others (y + 1 >= 9), where the series reaches 2^-64. */
+static Dw tetragamma_pos(const Em *e, LLVMValueRef a) {
+  Shift s = shift_up(e, a);
+  Dw sum = dwcube(e, dwrecip(e, s.y)); /* not 1/y^3: y^3 overflows */
+  for (int k = 0; k < GAMMA_SHIFT; k++) sum = dwsel(e, s.active[k], dwadd(e, sum, dwrecip(e, dwcube(e, s.ak[k]))), sum);
+  /* -1/y^2 - 1/y^3 - sum (2k+1) B2k / y^(2k+2), at y + 1; its leading 1/(2 y^4) in double-word */
+  Dw iy = dwrecip(e, dwadd(e, s.y, dw1(e, kf(e, 1.0))));
+  Dw iy2 = cg_vm_dw_mul(e, iy, iy);
+  LLVMValueRef z = iy2.hi;
+  LLVMValueRef rest = ir_fmul(e, ir_fmul(e, z, ir_fmul(e, z, z)), horner(e, z, psi2_asym + 1, NCOEF(psi2_asym) - 1));
+  Dw corr = dwadd(e, dwscale(e, cg_vm_dw_mul(e, iy2, iy2), 0.5), dw1(e, rest));
+  Dw asym = dwneg(e, dwadd(e, iy2, dwadd(e, cg_vm_dw_mul(e, iy2, iy), corr)));
+  return dwsub(e, asym, dwscale(e, sum, 2.0));
+}
+
+/* tetragamma(x) = trigamma'(x) = polygamma(2, x).  NaN at the poles (0, -0,
+ * negative integers: the one-sided limits are -inf and +inf) and at -inf,
+ * -0 at +inf; |x| < 2^-30 gives -2/x^3 (the next term, -2 zeta(3), is
+ * below 2^-88 of it).  x = -a < 0:
+ * psi2(x) = psi2(a) + 2/a^3 + 2 pi^3 cot(pi a) / sin^2(pi a). */
+static LLVMValueRef tetragamma_f64(const Em *e, LLVMValueRef x) {
+  LLVMValueRef a = ir_fabs(e, x);
+  Dw pos = tetragamma_pos(e, a);
+  SinCosPi p = sincospi(e, a);
+  Dw refl = cg_vm_dw_mul(e, dwk(e, two_pi3), cg_vm_dw_mul(e, cg_vm_dw_div_dw(e, p.c, p.s), dwrecip(e, cg_vm_dw_mul(e, p.s, p.s))));
+  Dw neg = dwadd(e, dwadd(e, pos, dwscale(e, dwrecip(e, dwcube(e, dw1(e, a))), 2.0)), refl);
+  LLVMValueRef r = dwround(e, dwsel(e, lt(e, x, 0.0), neg, pos));
+  Dw tiny = dwscale(e, dwcube(e, dwrecip(e, dw1(e, x))), -2.0);
+  r = sel(e, lt(e, a, 0x1p-30), dwround(e, tiny), r);
+  /* a > 2^484: -1/a^2 (the rest is below 2^-484 of it), from 1/(a 2^-600)
+   * squared, so that its double-word does not fall into the subnormals */
+  Dw inv = dwrecip(e, dw1(e, ir_fmul(e, a, kf(e, 0x1p-600))));
+  LLVMValueRef big = ir_fmul(e, ir_fmul(e, dwround(e, cg_vm_dw_mul(e, inv, inv)), kf(e, -0x1p-600)), kf(e, 0x1p-600));
+  r = sel(e, bool_and(e, fcmp(e, LLVMRealOGT, x, kf(e, 0x1p484)), lt(e, x, INFINITY)), big, r);
+  r = sel(e, eq(e, x, INFINITY), kf(e, -0.0), r);
+  return sel(e, bool_or(e, bool_or(e, at_pole(e, x), eq(e, x, -INFINITY)), is_nan(e, x)), kf(e, NAN), r);
+}
+
 /* ---- entry points (math_fns rows) --------------------------------------- */
 
 /* fn on double x; float x widened (exact), computed in double, narrowed once. */
@@ -292,3 +342,4 @@ static LLVMValueRef via_double(const Em *e, LLVMValueRef x, LLVMValueRef (*fn)(c
 LLVMValueRef cg_vm_lgamma(const Em *e, LLVMValueRef x) { return via_double(e, x, lgamma_f64); }
 LLVMValueRef cg_vm_digamma(const Em *e, LLVMValueRef x) { return via_double(e, x, digamma_f64); }
 LLVMValueRef cg_vm_trigamma(const Em *e, LLVMValueRef x) { return via_double(e, x, trigamma_f64); }
+LLVMValueRef cg_vm_tetragamma(const Em *e, LLVMValueRef x) { return via_double(e, x, tetragamma_f64); }

@@ -1,7 +1,7 @@
 /* vecmath_impl.h — what codegen/vecmath*.c share and nothing else includes:
  * the emission context, one-line IR helpers (static inline), double-word
  * arithmetic, and the vecmath.c pieces other vecmath files build on
- * (vecmath_gamma.c: lgamma, digamma, trigamma). */
+ * (vecmath_gamma.c: lgamma, digamma, trigamma, tetragamma; vecmath_mod.c). */
 #ifndef TEXC_VECMATH_IMPL_H
 #define TEXC_VECMATH_IMPL_H
 
@@ -145,6 +145,7 @@ Em cg_vm_em_double(const Em *e);
 LLVMValueRef cg_vm_lgamma(const Em *e, LLVMValueRef x);
 LLVMValueRef cg_vm_digamma(const Em *e, LLVMValueRef x);
 LLVMValueRef cg_vm_trigamma(const Em *e, LLVMValueRef x);
+LLVMValueRef cg_vm_tetragamma(const Em *e, LLVMValueRef x);
 
 /* ---- vecmath_mod.c ------------------------------------------------------ */
 

@@ -319,8 +319,8 @@ static void dot_write(FILE *out, IrModule *m, const char *before, KProgram **pro
 
 /* A derivative needed an op that has none (autodiff_note_nondiff). */
 static int report_nondiff(const TexcOptions *o, const IrModule *m) {
-  static const char *const why = "texc has no derivative for it (polygamma(2, x) is not implemented): lgamma() can be "
-                                 "differentiated twice, digamma() once, trigamma() not at all";
+  static const char *const why = "texc has no derivative for it (polygamma(3, x) is not implemented): lgamma() can be "
+                                 "differentiated three times, digamma() twice, trigamma() once, tetragamma() not at all";
   if (o->diag)
     diag_error(o->diag, m->nondiff_at, "cannot differentiate %s(), which this derivative needs: %s", m->nondiff_op, why);
   else

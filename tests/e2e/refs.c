@@ -436,6 +436,8 @@ EW(u_digamma, (double)gref_digamma_ld(v[0]))
 EW(u_digamma_64, (double)gref_digamma_ld(v[0]))
 EW(u_trigamma, (double)gref_trigamma_ld(v[0]))
 EW(u_trigamma_64, (double)gref_trigamma_ld(v[0]))
+EW(u_tetragamma, (double)gref_tetragamma_ld(v[0]))
+EW(u_tetragamma_64, (double)gref_tetragamma_ld(v[0]))
 EW(u_gamma_poles, (double)(lgammal(v[0]) + gref_trigamma_ld(v[0]) + gref_digamma_ld(v[0])))
 
 /* ---- fmod.tex: Python's float %: glibc's fmod (exact), then the divisor's
@@ -874,7 +876,7 @@ static const struct {
     R(w_bool), R(w_not),
     R(u_floor), R(u_ceil), R(u_round), R(u_sign), R(u_rsqrt), R(u_rsqrt_64), R(u_logaddexp), R(u_logaddexp_64), R(u_clamp),
     R(u_lgamma), R(u_lgamma_64), R(u_digamma), R(u_digamma_64), R(u_trigamma), R(u_trigamma_64), R(u_gamma_poles),
-    R(u_pymod), R(u_pymod_64), R(u_pymod_lit),
+    R(u_pymod), R(u_pymod_64), R(u_pymod_lit), R(u_tetragamma), R(u_tetragamma_64),
     R(u_exp), R(u_log), R(u_sqrt), R(u_tanh), R(u_sigmoid), R(u_abs), R(u_sin), R(u_cos), R(u_mix),
     R(u_exp_64), R(u_log_64), R(u_sqrt_64), R(u_tanh_64), R(u_sigmoid_64), R(u_abs_64), R(u_sin_64), R(u_cos_64), R(u_mix_64),
     R(p_sq), R(p_negsq), R(p_pow), R(p_rpow), R(p_right), R(p_pow_64), R(p_neg), R(p_negneg),

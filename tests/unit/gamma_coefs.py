@@ -65,6 +65,11 @@ for name, p, e, val, f in (("stirling", 1, 68, mp.loggamma(Y0), lambda k: B(k + 
                         ("psi1_asym", 3, 64, mp.polygamma(1, Y0), lambda k: B(k + 1))):
     n = next(k for k in range(60) if abs(f(k)) / mp.mpf(Y0) ** (2 * k + p) < mp.mpf(2) ** -e * abs(val))
     print("static const double %s[%d] = {%s};" % (name, n, ", ".join(hx(f(k)) for k in range(n))))
+# tetragamma: the shift goes one step further (y >= 9), where the series
+# reaches 2^-64 (at 8 it stops near 2^-62)
+f = lambda k: (2 * k + 3) * B(k + 1)
+n = next(k for k in range(60) if abs(f(k)) / mp.mpf(9) ** (2 * k + 4) < mp.mpf(2) ** -64 * abs(mp.polygamma(2, 9)))
+print("static const double psi2_asym[%d] = {%s};" % (n, ", ".join(hx(f(k)) for k in range(n))))
 for name, v in (("half_log_2pi", mp.log(2 * mp.pi) / 2), ("log_pi", mp.log(mp.pi)), ("pi", mp.pi),
-                ("pi2", mp.pi ** 2), ("euler", mp.euler)):
+                ("pi2", mp.pi ** 2), ("two_pi3", 2 * mp.pi ** 3), ("euler", mp.euler)):
     print("static const double %s[2] = {%s, %s};" % ((name,) + tuple(map(hx, dw(v)))))

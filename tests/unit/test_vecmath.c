@@ -62,6 +62,7 @@ static const double ulp_bound[OP_COUNT][NDT] = {
     [OP_ERF] = {1.0, 1.0},     [OP_ERFC] = {1.0, 1.0},  [OP_LOG1MEXP] = {1.0, 1.0},
     [OP_SIN] = {1.0, 1.0},     [OP_COS] = {1.0, 1.0},   [OP_RSQRT] = {1.0, 1.0},
     [OP_LGAMMA] = {1.0, 1.0},  [OP_DIGAMMA] = {1.0, 1.0}, [OP_TRIGAMMA] = {1.0, 1.0},
+    [OP_TETRAGAMMA] = {1.0, 1.0},
 };
 
 typedef void (*LoopFn)(const void *x, void *y, int64_t n);
@@ -360,6 +361,7 @@ static long double ref_f64(Op fn, long double x)
     case OP_LGAMMA: return (long double)lgammaq((__float128)x);
     case OP_DIGAMMA: return (long double)gref_digamma_q((double)x);
     case OP_TRIGAMMA: return (long double)gref_trigamma_q((double)x);
+    case OP_TETRAGAMMA: return (long double)gref_tetragamma_q((double)x);
     default: break;
     }
     return NAN;
@@ -383,6 +385,7 @@ static long double ref_f32(Op fn, double x)
     case OP_LGAMMA: return lgammal(x);
     case OP_DIGAMMA: return gref_digamma_ld(x);
     case OP_TRIGAMMA: return gref_trigamma_ld(x);
+    case OP_TETRAGAMMA: return gref_tetragamma_ld(x);
     default: break;
     }
     return NAN;
@@ -577,7 +580,7 @@ static Ranges ranges_for(Op fn, int dt)
     case OP_SIN: case OP_COS: return (Ranges){-7, 7, -0x1p24, 0x1p24}; /* the Cody-Waite range */
     case OP_RSQRT: return (Ranges){0.25, 4, 0, d ? 1e300 : 1e38};
     case OP_LGAMMA: return (Ranges){0.5, 8, -30, d ? 200 : 40};
-    case OP_DIGAMMA: case OP_TRIGAMMA: return (Ranges){0.25, 8, -30, 100};
+    case OP_DIGAMMA: case OP_TRIGAMMA: case OP_TETRAGAMMA: return (Ranges){0.25, 8, -30, 100};
     default: break;
     }
     return (Ranges){0, 0, 0, 0};
@@ -622,7 +625,7 @@ static Inputs make_inputs(Op fn, int dt)
     push_specials(&in, dt);
     if (fn == OP_SIN || fn == OP_COS)
         push_trig_hard(&in, dt);
-    if (fn == OP_LGAMMA || fn == OP_DIGAMMA || fn == OP_TRIGAMMA)
+    if (fn == OP_LGAMMA || fn == OP_DIGAMMA || fn == OP_TRIGAMMA || fn == OP_TETRAGAMMA)
         push_gamma_hard(&in, dt);
     for (int i = 0; i <= N_DENSE; i++)
         push(&in, to_dtype(r.core_lo + (r.core_hi - r.core_lo) * i / N_DENSE, dt));
@@ -784,6 +787,9 @@ static const Special specials[] = {
     {OP_TRIGAMMA, 0.0, INFINITY},   {OP_TRIGAMMA, -0.0, INFINITY},    {OP_TRIGAMMA, -1.0, INFINITY},
     {OP_TRIGAMMA, -1e30, INFINITY}, {OP_TRIGAMMA, INFINITY, 0.0},    {OP_TRIGAMMA, -INFINITY, NAN},
     {OP_TRIGAMMA, NAN, NAN},        {OP_TRIGAMMA, 1e-300, INFINITY},
+    {OP_TETRAGAMMA, 0.0, NAN},      {OP_TETRAGAMMA, -0.0, NAN},       {OP_TETRAGAMMA, -2.0, NAN},
+    {OP_TETRAGAMMA, -1e30, NAN},    {OP_TETRAGAMMA, INFINITY, -0.0},  {OP_TETRAGAMMA, -INFINITY, NAN},
+    {OP_TETRAGAMMA, NAN, NAN},      {OP_TETRAGAMMA, 1e300, -0.0},
 };
 
 static void check_one_special(const KernelSet *k, Op fn, int dt, double x, double want)
@@ -824,7 +830,7 @@ typedef struct Worst {
     long samples;
 } Worst;
 
-/* f64 lgamma and digamma at x < 0 cancel next to their zeros: there the bound is
+/* f64 lgamma, digamma and tetragamma at x < 0 cancel next to their zeros: there the bound is
  * in ulps of max(|f(x)|, gamma_neg_floor(x)), i.e. an absolute error below
  * 2^-66 (2 + |x|) log2(2 + |x|) (lang/math.md; measured: 2^-67.8 of it). */
 static long double gamma_neg_floor(double x)
@@ -837,7 +843,7 @@ static void account(Worst *w, Op fn, int dt, double x, double y)
 {
     long double ref = dt == F64 ? ref_f64(fn, x) : ref_f32(fn, x);
     double err = ulp_error(y, ref, dt);
-    if ((fn == OP_LGAMMA || fn == OP_DIGAMMA) && dt == F64 && x < 0 && isfinite(y) && fabsl(ref) < gamma_neg_floor(x))
+    if ((fn == OP_LGAMMA || fn == OP_DIGAMMA || fn == OP_TETRAGAMMA) && dt == F64 && x < 0 && isfinite(y) && fabsl(ref) < gamma_neg_floor(x))
         err = ulp_error(y, ref, dt) * (double)(fabsl(ref) / gamma_neg_floor(x));
     if (err > w->ulp || (isinf(err) && w->samples == 0)) {
         w->ulp = err;
@@ -955,6 +961,8 @@ FN_TEST(OP_DIGAMMA, F32)
 FN_TEST(OP_DIGAMMA, F64)
 FN_TEST(OP_TRIGAMMA, F32)
 FN_TEST(OP_TRIGAMMA, F64)
+FN_TEST(OP_TETRAGAMMA, F32)
+FN_TEST(OP_TETRAGAMMA, F64)
 
 /* After O3: no calls but llvm.* intrinsics (so no libm import), and the
  * scalar loops were vectorised. */
@@ -1115,6 +1123,8 @@ int main(void)
         cmocka_unit_test(test_OP_DIGAMMA_F64),
         cmocka_unit_test(test_OP_TRIGAMMA_F32),
         cmocka_unit_test(test_OP_TRIGAMMA_F64),
+        cmocka_unit_test(test_OP_TETRAGAMMA_F32),
+        cmocka_unit_test(test_OP_TETRAGAMMA_F64),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
