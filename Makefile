@@ -107,7 +107,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 $(B)/tests/%: tests/unit/%.c $(B)/libtexc.a $(B)/libtexrt.a
 	@mkdir -p $(@D)
 	@echo "  TEST    $<"
-	$(Q)$(CC) $(CFLAGS) $(LLVM_CFLAGS) -Itests -o $@ $< $(B)/libtexc.a $(B)/libtexrt.a $(LDFLAGS) $(LLVM_LIBS) -lcmocka -lm -ldl -lpthread
+	$(Q)$(CC) $(CFLAGS) $(LLVM_CFLAGS) -Itests -o $@ $< $(B)/libtexc.a $(B)/libtexrt.a $(LDFLAGS) $(LLVM_LIBS) -lcmocka -lquadmath -lm -ldl -lpthread
 
 $(B)/tests/e2e: tests/e2e/driver.c tests/e2e/errors.c tests/e2e/errors_index.c tests/e2e/refs.c tests/e2e/refs_red.c tests/e2e/refs_index.c tests/e2e/e2e.h tests/e2e/refs.h $(B)/libtexrt.a
 	@mkdir -p $(@D)

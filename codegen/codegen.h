@@ -1,7 +1,9 @@
 /* codegen.h — kernels -> LLVM IR -> x86-64 object -> .so and header.
  *
  * Sections follow the files of codegen/:
- *   vecmath.c  exp/log/tanh/sigmoid/... as inline LLVM IR (no libm calls)
+ *   vecmath.c  exp/log/tanh/sigmoid/... as inline LLVM IR (no libm calls);
+ *              vecmath_gamma.c (lgamma, digamma, trigamma) and vecmath_mod.c
+ *              (float %) add rows to its tables (vecmath_impl.h: shared)
  *   scalar.c   one op of a kernel body on scalars or vectors
  *   cpu.c      kernel loop nests for the CPU (the x86-64 target's emit_kernel)
  *   module.c   plans, metadata tables, exported wrappers (through the Target)

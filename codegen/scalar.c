@@ -176,8 +176,8 @@ static LLVMValueRef logaddexp(LLVMBuilderRef b, LLVMValueRef *a) {
 /* The ops of issue 9's block in ops.def; NULL for any other op. */
 static LLVMValueRef elementwise_ext(LLVMBuilderRef b, Op op, bool f, LLVMValueRef *a) {
   switch (op) {
-  case OP_FLOORDIV:
-  case OP_MOD: return int_divide(b, op, a[0], a[1]);
+  case OP_FLOORDIV: return int_divide(b, op, a[0], a[1]);
+  case OP_MOD: return f ? cg_math2(b, op, a[0], a[1]) : int_divide(b, op, a[0], a[1]); /* floats: vecmath_mod.c */
   case OP_BITAND: return LLVMBuildAnd(b, a[0], a[1], "");
   case OP_BITOR: return LLVMBuildOr(b, a[0], a[1], "");
   case OP_BITXOR: return LLVMBuildXor(b, a[0], a[1], "");

@@ -25,7 +25,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "codegen.h"
+#include "vecmath_impl.h"
 
 /* ---- constants ---------------------------------------------------------- */
 
@@ -54,80 +54,6 @@ LLVMValueRef cg_const_int(LLVMTypeRef ty, long long v) {
   return LLVMConstInt(ty, (unsigned long long)v, 1);
 }
 
-/* ---- the emission context and one-line IR helpers ----------------------- */
-
-/* What every helper needs: the builder, the module (for intrinsic
- * declarations), x's type and the integer type of the same shape whose
- * elements have the float's width (i32 for float, i64 for double). */
-typedef struct Em {
-  LLVMBuilderRef b;
-  LLVMModuleRef mod;
-  LLVMTypeRef fty;
-  LLVMTypeRef ity;
-  bool f64;
-} Em;
-
-static Em em_for(LLVMBuilderRef b, LLVMValueRef x) {
-  Em e;
-  LLVMTypeRef ty = LLVMTypeOf(x);
-  LLVMContextRef ctx = LLVMGetTypeContext(ty);
-  bool vec = LLVMGetTypeKind(ty) == LLVMVectorTypeKind;
-  LLVMTypeRef elem = vec ? LLVMGetElementType(ty) : ty;
-  e.b = b;
-  e.mod = LLVMGetGlobalParent(LLVMGetBasicBlockParent(LLVMGetInsertBlock(b)));
-  e.fty = ty;
-  e.f64 = LLVMGetTypeKind(elem) == LLVMDoubleTypeKind;
-  LLVMTypeRef ielem = LLVMIntTypeInContext(ctx, e.f64 ? 64 : 32);
-  e.ity = vec ? LLVMVectorType(ielem, LLVMGetVectorSize(ty)) : ielem;
-  return e;
-}
-
-static LLVMValueRef kf(const Em *e, double v) { return cg_const_real(e->fty, v); }
-static LLVMValueRef ki(const Em *e, long long v) { return cg_const_int(e->ity, v); }
-/* The constant for dtype: `d` when computing in double, `f` in float. */
-static LLVMValueRef kdf(const Em *e, double d, float f) { return kf(e, e->f64 ? d : (double)f); }
-
-static LLVMValueRef ir_fadd(const Em *e, LLVMValueRef a, LLVMValueRef c) { return LLVMBuildFAdd(e->b, a, c, ""); }
-static LLVMValueRef ir_fsub(const Em *e, LLVMValueRef a, LLVMValueRef c) { return LLVMBuildFSub(e->b, a, c, ""); }
-static LLVMValueRef ir_fmul(const Em *e, LLVMValueRef a, LLVMValueRef c) { return LLVMBuildFMul(e->b, a, c, ""); }
-static LLVMValueRef ir_fdiv(const Em *e, LLVMValueRef a, LLVMValueRef c) { return LLVMBuildFDiv(e->b, a, c, ""); }
-static LLVMValueRef ir_fneg(const Em *e, LLVMValueRef a) { return LLVMBuildFNeg(e->b, a, ""); }
-static LLVMValueRef iadd(const Em *e, LLVMValueRef a, LLVMValueRef c) { return LLVMBuildAdd(e->b, a, c, ""); }
-static LLVMValueRef isub(const Em *e, LLVMValueRef a, LLVMValueRef c) { return LLVMBuildSub(e->b, a, c, ""); }
-static LLVMValueRef iand(const Em *e, LLVMValueRef a, LLVMValueRef c) { return LLVMBuildAnd(e->b, a, c, ""); }
-static LLVMValueRef ishl(const Em *e, LLVMValueRef a, LLVMValueRef c) { return LLVMBuildShl(e->b, a, c, ""); }
-static LLVMValueRef ilshr(const Em *e, LLVMValueRef a, LLVMValueRef c) { return LLVMBuildLShr(e->b, a, c, ""); }
-static LLVMValueRef iashr(const Em *e, LLVMValueRef a, LLVMValueRef c) { return LLVMBuildAShr(e->b, a, c, ""); }
-static LLVMValueRef sel(const Em *e, LLVMValueRef c, LLVMValueRef t, LLVMValueRef f) { return LLVMBuildSelect(e->b, c, t, f, ""); }
-static LLVMValueRef bool_or(const Em *e, LLVMValueRef a, LLVMValueRef c) { return LLVMBuildOr(e->b, a, c, ""); }
-static LLVMValueRef bool_and(const Em *e, LLVMValueRef a, LLVMValueRef c) { return LLVMBuildAnd(e->b, a, c, ""); }
-static LLVMValueRef fcmp(const Em *e, LLVMRealPredicate p, LLVMValueRef a, LLVMValueRef c) { return LLVMBuildFCmp(e->b, p, a, c, ""); }
-static LLVMValueRef icmp(const Em *e, LLVMIntPredicate p, LLVMValueRef a, LLVMValueRef c) { return LLVMBuildICmp(e->b, p, a, c, ""); }
-static LLVMValueRef is_nan(const Em *e, LLVMValueRef a) { return fcmp(e, LLVMRealUNO, a, a); }
-static LLVMValueRef to_bits(const Em *e, LLVMValueRef a) { return LLVMBuildBitCast(e->b, a, e->ity, ""); }
-static LLVMValueRef from_bits(const Em *e, LLVMValueRef a) { return LLVMBuildBitCast(e->b, a, e->fty, ""); }
-static LLVMValueRef to_int(const Em *e, LLVMValueRef a) { return LLVMBuildFPToSI(e->b, a, e->ity, ""); }
-static LLVMValueRef to_real(const Em *e, LLVMValueRef a) { return LLVMBuildSIToFP(e->b, a, e->fty, ""); }
-
-/* A call to the overloaded intrinsic `name` instantiated at x's type. */
-static LLVMValueRef intrinsic(const Em *e, const char *name, LLVMValueRef *args, unsigned nargs) {
-  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-  LLVMTypeRef overload = e->fty;
-  LLVMTypeRef fn_ty = LLVMIntrinsicGetType(LLVMGetTypeContext(overload), id, &overload, 1);
-  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(e->mod, id, &overload, 1);
-  return LLVMBuildCall2(e->b, fn_ty, fn, args, nargs, "");
-}
-
-static LLVMValueRef ir_fma(const Em *e, LLVMValueRef a, LLVMValueRef c, LLVMValueRef d) {
-  LLVMValueRef args[3] = {a, c, d};
-  return intrinsic(e, "llvm.fma", args, 3);
-}
-static LLVMValueRef ir_fabs(const Em *e, LLVMValueRef a) { return intrinsic(e, "llvm.fabs", &a, 1); }
-static LLVMValueRef ir_roundeven(const Em *e, LLVMValueRef a) { return intrinsic(e, "llvm.roundeven", &a, 1); }
-static LLVMValueRef ir_copysign(const Em *e, LLVMValueRef mag, LLVMValueRef sgn) {
-  LLVMValueRef args[2] = {mag, sgn};
-  return intrinsic(e, "llvm.copysign", args, 2);
-}
 /* x limited to [lo, hi]; NaN becomes a number (callers select NaN back). */
 static LLVMValueRef clamp(const Em *e, LLVMValueRef x, double lo, double hi) {
   LLVMValueRef a[2] = {x, kf(e, hi)};
@@ -143,13 +69,6 @@ static LLVMValueRef clamp_keep_nan(const Em *e, LLVMValueRef x, double lo, doubl
   LLVMValueRef h = kf(e, hi), l = kf(e, lo);
   LLVMValueRef m = sel(e, fcmp(e, LLVMRealOGT, x, h), h, x);
   return sel(e, fcmp(e, LLVMRealOLT, m, l), l, m);
-}
-
-/* Horner's rule with fma: c[0] + t*(c[1] + t*(... + t*c[n-1])). */
-static LLVMValueRef horner(const Em *e, LLVMValueRef t, const double *c, int n) {
-  LLVMValueRef p = kf(e, c[n - 1]);
-  for (int i = n - 2; i >= 0; i--) p = ir_fma(e, t, p, kf(e, c[i]));
-  return p;
 }
 
 /* ---- float format facts ------------------------------------------------- */
@@ -171,37 +90,10 @@ static LLVMValueRef scale_pow2(const Em *e, LLVMValueRef y, LLVMValueRef k) {
   return ir_fmul(e, ir_fmul(e, y, pow2_int(e, k1)), pow2_int(e, k2));
 }
 
-/* ---- double-word arithmetic ------------------------------------------ */
-
-/* A value hi + lo with |lo| about ulp(hi) or less: twice the working precision,
- * used where a result feeds a subtraction or division that would otherwise
- * amplify its rounding error (exp's last step, tanh, sigmoid). */
-typedef struct Dw {
-  LLVMValueRef hi, lo;
-} Dw;
-
-/* a + b exactly as a double-word, any magnitudes (Knuth's TwoSum). */
-static Dw two_sum(const Em *e, LLVMValueRef a, LLVMValueRef b) {
-  Dw s;
-  s.hi = ir_fadd(e, a, b);
-  LLVMValueRef bb = ir_fsub(e, s.hi, a);
-  s.lo = ir_fadd(e, ir_fsub(e, a, ir_fsub(e, s.hi, bb)), ir_fsub(e, b, bb));
-  return s;
-}
-
-/* a + (b.hi + b.lo) for |a| >= |b.hi| (Dekker's Fast2Sum, then lo added). */
 static Dw fast_add_dw(const Em *e, LLVMValueRef a, Dw b) {
   Dw s;
   s.hi = ir_fadd(e, a, b.hi);
   s.lo = ir_fadd(e, ir_fadd(e, ir_fsub(e, a, s.hi), b.hi), b.lo);
-  return s;
-}
-
-/* a + b exactly as a double-word when |a| >= |b| or a = 0 (Fast2Sum). */
-static Dw fast_two_sum(const Em *e, LLVMValueRef a, LLVMValueRef b) {
-  Dw s;
-  s.hi = ir_fadd(e, a, b);
-  s.lo = ir_fadd(e, ir_fsub(e, a, s.hi), b);
   return s;
 }
 
@@ -1219,20 +1111,41 @@ static LLVMValueRef sin_any(const Em *e, LLVMValueRef x) { return in_double(e, x
 static LLVMValueRef cos_any(const Em *e, LLVMValueRef x) { return in_double(e, x, emit_cos); }
 static LLVMValueRef rsqrt_any(const Em *e, LLVMValueRef x) { return in_double(e, x, emit_rsqrt); }
 
+/* The pieces vecmath_gamma.c builds on (vecmath_impl.h). */
+Dw cg_vm_log_dw(const Em *e, LLVMValueRef x) { return log_dw(e, x); }
+Dw cg_vm_dw_div_dw(const Em *e, Dw n, Dw d) { return dw_div_dw(e, n, d); }
+Dw cg_vm_dw_mul(const Em *e, Dw a, Dw b) { return dw_mul(e, a, b); }
+Dw cg_vm_horner_dwc(const Em *e, Dw t, const double *hi, const double *lo, int n, int ndw) { return horner_dwc(e, t, hi, lo, n, ndw); }
+Em cg_vm_em_double(const Em *e) { return em_double(e); }
+
 /* The one list of what this file implements, keyed by op: scalar.c sends an
  * op here exactly when its row is set, and the tests walk the same table. */
 typedef LLVMValueRef (*MathFn)(const Em *e, LLVMValueRef x);
 static const MathFn math_fns[OP_COUNT] = {
-    [OP_EXP] = exp_any,           [OP_LOG] = emit_log,     [OP_TANH] = emit_tanh, [OP_SIGMOID] = emit_sigmoid,
-    [OP_EXPM1] = emit_expm1,      [OP_LOG1P] = emit_log1p, [OP_ERF] = erf_any,    [OP_ERFC] = erfc_any,
-    [OP_LOG1MEXP] = log1mexp_any, [OP_SIN] = sin_any,      [OP_COS] = cos_any,    [OP_RSQRT] = rsqrt_any,
+    [OP_EXP] = exp_any,
+    [OP_LOG] = emit_log,
+    [OP_TANH] = emit_tanh,
+    [OP_SIGMOID] = emit_sigmoid,
+    [OP_EXPM1] = emit_expm1,
+    [OP_LOG1P] = emit_log1p,
+    [OP_ERF] = erf_any,
+    [OP_ERFC] = erfc_any,
+    [OP_LOG1MEXP] = log1mexp_any,
+    [OP_SIN] = sin_any,
+    [OP_COS] = cos_any,
+    [OP_RSQRT] = rsqrt_any,
+    /* vecmath_gamma.c */
+    [OP_LGAMMA] = cg_vm_lgamma,
+    [OP_DIGAMMA] = cg_vm_digamma,
+    [OP_TRIGAMMA] = cg_vm_trigamma,
+    [OP_TETRAGAMMA] = cg_vm_tetragamma,
 };
 
 bool cg_math_has(Op op) { return op >= 0 && op < OP_COUNT && math_fns[op]; }
 
 /* The binary ones, likewise keyed by op. */
 typedef LLVMValueRef (*MathFn2)(const Em *e, LLVMValueRef x, LLVMValueRef y);
-static const MathFn2 math_fns2[OP_COUNT] = {[OP_POW] = emit_pow};
+static const MathFn2 math_fns2[OP_COUNT] = {[OP_POW] = emit_pow, [OP_MOD] = cg_vm_mod /* floats; vecmath_mod.c */};
 
 bool cg_math2_has(Op op) { return op >= 0 && op < OP_COUNT && math_fns2[op]; }
 
@@ -1243,6 +1156,7 @@ LLVMValueRef cg_math2(LLVMBuilderRef b, Op op, LLVMValueRef x, LLVMValueRef y) {
   Em e = em_for(b, x);
   if (e.f64) return math_fns2[op](&e, x, y);
   Em d = em_double(&e);
+  d.from_f32 = true;
   LLVMValueRef r = math_fns2[op](&d, LLVMBuildFPExt(b, x, d.fty, ""), LLVMBuildFPExt(b, y, d.fty, ""));
   return LLVMBuildFPTrunc(b, r, e.fty, "");
 }

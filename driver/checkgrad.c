@@ -282,7 +282,7 @@ int texc_check_grad(const char *file, const char *fn_name, uint64_t seed, bool j
   if (!mkdtemp(dir)) return TEXC_EXIT_OUTPUT;
   snprintf(so_path, sizeof so_path, "%s/libcheckgrad.so", dir);
   snprintf(h_path, sizeof h_path, "%s/checkgrad.h", dir);
-  TexcOptions o = {.emit = EMIT_SO, .output = so_path, .opt_level = 2};
+  TexcOptions o = {.emit = EMIT_SO, .output = so_path, .opt_level = 2, .diag = &d};
   int rc = texc_emit_module(&o, m);
   ir_module_free(m);
   void *so = rc == 0 ? dlopen(so_path, RTLD_NOW | RTLD_LOCAL) : NULL;

@@ -317,6 +317,18 @@ static void dot_write(FILE *out, IrModule *m, const char *before, KProgram **pro
   fputs("  }\n}\n", out);
 }
 
+/* A derivative needed an op that has none (autodiff_note_nondiff). */
+static int report_nondiff(const TexcOptions *o, const IrModule *m) {
+  static const char *const why = "texc has no derivative for it (polygamma(3, x) is not implemented): lgamma() can be "
+                                 "differentiated three times, digamma() twice, trigamma() once, tetragamma() not at all";
+  if (o->diag)
+    diag_error(o->diag, m->nondiff_at, "cannot differentiate %s(), which this derivative needs: %s", m->nondiff_op, why);
+  else
+    fprintf(stderr, "%s:%d:%d: error: cannot differentiate %s(), which this derivative needs: %s\n",
+            m->nondiff_at.file ? m->nondiff_at.file : "?", m->nondiff_at.line, m->nondiff_at.col, m->nondiff_op, why);
+  return TEXC_EXIT_ERROR;
+}
+
 int texc_emit_module(const TexcOptions *o, IrModule *m) {
   PassOptions po = {.opt_level = o->opt_level,
                     .print_after = o->print_after,
@@ -327,6 +339,7 @@ int texc_emit_module(const TexcOptions *o, IrModule *m) {
   m->fast_math = o->fast_math;
   char *before = o->emit == EMIT_DOT ? dot_before(m) : NULL;
   if (pass_run_pipeline(m, &po)) return tex_free(before), TEXC_EXIT_ERROR; /* the IR failed --verify */
+  if (m->nondiff_op) return tex_free(before), report_nondiff(o, m);
   if (o->stats) pass_print_rule_stats(stderr, m);
   if (o->emit == EMIT_IR) {
     FILE *out = open_output(o);
@@ -439,8 +452,11 @@ static int compile_module(const TexcOptions *o, const char *text, Diag *diag, do
     rc = TEXC_EXIT_ERROR;
   } else if ((o->grad || o->grad_all) && !texc_request_gradients(m, o, diag))
     rc = TEXC_EXIT_ERROR;
-  else
-    rc = texc_emit_module(o, m);
+  else {
+    TexcOptions with_diag = *o;
+    with_diag.diag = diag;
+    rc = texc_emit_module(&with_diag, m);
+  }
   ir_module_free(m);
   return rc;
 }

@@ -32,6 +32,7 @@ typedef struct TexcOptions {
   bool fast_math;              /* --fast-math: value-changing rewrites */
   const char *dims;            /* --dims N=1024,...: evaluate --stats sizes */
   const char *stdlib;          /* --stdlib DIR: where `import nn` looks after the file's folder */
+  Diag *diag;                  /* where texc_emit_module reports errors (NULL: plain stderr) */
 } TexcOptions;
 
 /* Why the options cannot be used together (unknown pass names, a lowering

@@ -327,6 +327,10 @@ typedef struct IrModule {
   PtrVec regions;      /* IrFunc*: the bodies of regions (not functions of the module) */
   bool fast_math;      /* --fast-math: value-changing rewrites allowed */
   int rule_hits[128];  /* times each rewrite rule fired (--stats) */
+  /* The first op autodiff or jvp had to differentiate without a rule
+   * (trigamma): the driver reports it as an error.  NULL if none. */
+  const char *nondiff_op;
+  SrcLoc nondiff_at;
 } IrModule;
 
 IrModule *ir_module_new(const char *name);

@@ -171,6 +171,14 @@ static void reverse_call(Rev *r, IrNode *call) {
   tex_free(cts);
 }
 
+/* n carries a derivative but its op has no rule: a float elementwise op
+ * without F_DIFF (trigamma).  Remembered for the driver's error. */
+void autodiff_note_nondiff(IrModule *m, const IrNode *n) {
+  if (!(op_info[n->op].flags & F_ELEM) || (op_info[n->op].flags & F_DIFF) || !dtype_is_float(n->dtype) || m->nondiff_op) return;
+  m->nondiff_op = op_info[n->op].name;
+  m->nondiff_at = n->loc;
+}
+
 static void sweep(Rev *r) {
   for (int i = r->of->body.len - 1; i >= 0; i--) {
     IrNode *n = r->of->body.items[i];
@@ -182,6 +190,7 @@ static void sweep(Rev *r) {
     }
     IrNode *ct = r->adj[i];
     VjpRule rule = vjp_rules[n->op];
+    if (ct && !rule) autodiff_note_nondiff(r->ib.m, n);
     if (!ct || !rule) continue;
     for (int j = 0; j < n->nargs; j++)
       if (r->active[n->args[j]->id]) accumulate(r, n->args[j], rule(&r->ib, r->map[i], j, ct));

@@ -237,6 +237,18 @@ static IrNode *vjp_logaddexp(IrBuilder *ib, IrNode *y, int i, IrNode *ct) {
   return irb_bin(ib, OP_MUL, ct, irb_un(ib, OP_SIGMOID, irb_bin(ib, OP_SUB, X(i), X(1 - i))));
 }
 
+/* lgamma' = digamma, digamma' = trigamma, trigamma' = tetragamma
+ * (tetragamma has no rule: see autodiff_note_nondiff) */
+static IrNode *vjp_lgamma(IrBuilder *ib, IrNode *y, int i, IrNode *ct) { return irb_bin(ib, OP_MUL, ct, irb_un(ib, OP_DIGAMMA, X(0))); }
+static IrNode *vjp_digamma(IrBuilder *ib, IrNode *y, int i, IrNode *ct) { return irb_bin(ib, OP_MUL, ct, irb_un(ib, OP_TRIGAMMA, X(0))); }
+static IrNode *vjp_trigamma(IrBuilder *ib, IrNode *y, int i, IrNode *ct) { return irb_bin(ib, OP_MUL, ct, irb_un(ib, OP_TETRAGAMMA, X(0))); }
+
+/* float a % b = a - b floor(a/b): d/da = 1, d/db = -floor(a/b) (piecewise) */
+static IrNode *vjp_mod(IrBuilder *ib, IrNode *y, int i, IrNode *ct) {
+  if (i == 0) return ct;
+  return irb_un(ib, OP_NEG, irb_bin(ib, OP_MUL, ct, irb_un(ib, OP_FLOOR, irb_bin(ib, OP_DIV, X(0), X(1)))));
+}
+
 const VjpRule vjp_rules[OP_COUNT] = {
     [OP_NEG] = vjp_neg,
     [OP_CAST] = vjp_cast,
@@ -285,6 +297,11 @@ const VjpRule vjp_rules[OP_COUNT] = {
     [OP_ROUND] = vjp_none,
     [OP_RSQRT] = vjp_rsqrt,
     [OP_LOGADDEXP] = vjp_logaddexp,
+    /* issue 9: the gamma family */
+    [OP_LGAMMA] = vjp_lgamma,
+    [OP_DIGAMMA] = vjp_digamma,
+    [OP_TRIGAMMA] = vjp_trigamma,
+    [OP_MOD] = vjp_mod, /* floats (integers carry no cotangent) */
 };
 
 /* ---- forward rules ------------------------------------------------------- */

@@ -67,13 +67,14 @@ static void push_tangents(Fwd *w) {
       continue;
     }
     JvpRule rule = jvp_rule(n->op);
-    if (!rule || !dtype_is_float(n->dtype)) continue;
+    if (!dtype_is_float(n->dtype)) continue;
     bool any = false;
     for (int j = 0; j < n->nargs; j++) {
       t[j] = w->tan[n->args[j]->id];
       any = any || t[j];
     }
-    if (any) w->tan[i] = rule(&w->ib, w->map[i], t);
+    if (any && !rule) autodiff_note_nondiff(w->ib.m, n);
+    if (any && rule) w->tan[i] = rule(&w->ib, w->map[i], t);
   }
   tex_free(t);
 }

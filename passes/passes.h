@@ -83,6 +83,9 @@ JvpRule jvp_rule(Op op);
  * kind each. */
 void derive_ensure_built(IrModule *m, IrFunc *f);
 bool derive_is_reverse(DeriveKind k);
+/* autodiff.c: records (in m->nondiff_op/at) that n, an op without a
+ * derivative rule, would need one; the driver reports it. */
+void autodiff_note_nondiff(IrModule *m, const IrNode *n);
 void autodiff_build(IrModule *m, IrFunc *g);
 void jvp_build(IrModule *m, IrFunc *g);
 

@@ -17,7 +17,7 @@ import random
 
 SYMS = ("N", "M", "K")
 FLOAT_UNARY = ("exp", "log", "sqrt", "tanh", "sigmoid", "log1p", "expm1", "softplus", "erf", "erfc",
-               "log1mexp", "sin", "cos", "abs", "neg", "stop_gradient", "rsqrt")
+               "log1mexp", "sin", "cos", "abs", "neg", "stop_gradient", "rsqrt", "lgamma")
 PATTERNS = ("logaddexp", "logsumexp_pat", "softmax_pat", "log_softmax_pat", "log_sigmoid", "log_one_minus_sigmoid",
             "log1p_exp", "sigmoid_from_exp", "c_over_one_plus_exp", "one_minus_sigmoid", "one_minus_erf",
             "one_plus_erf", "log1p_neg_exp", "log_neg_expm1", "log_exp", "log1p_expm1", "sqrt_square",
@@ -132,7 +132,7 @@ class Gen:
         op = self.r.choice(FLOAT_UNARY)
         if op in ("exp", "expm1"):
             return "%s(%s)" % (op, self.bounded(c, s, d))
-        if op in ("log", "sqrt", "log1p", "rsqrt"):
+        if op in ("log", "sqrt", "log1p", "rsqrt", "lgamma"):
             return "%s(%s)" % (op, self.pos(c, s, d))
         if op == "log1mexp":
             return "log1mexp(-%s)" % self.pos(c, s, d)

@@ -17,6 +17,7 @@ record their op and operands, which serves two purposes:
 Decisions that depend on a near-tie (a comparison, max, a cast to an integer,
 abs at 0) mark the evaluation `fragile`; the caller then draws other inputs.
 """
+import decimal
 import math
 
 import numpy as np
@@ -152,6 +153,59 @@ def _sigmoid(x):
     return np.where(x >= 0, 1 / (1 + np.exp(-x)), np.exp(x) / (1 + np.exp(x)))
 
 
+# lgamma (n = -1), digamma (0), trigamma (1), tetragamma (2) in 40-digit decimal arithmetic
+# (NumPy has none): the recurrence up to y >= 20, then the asymptotic series
+# with Bernoulli numbers B_2k, k <= 10 (tail below 1e-24).  Negative x by the
+# reflection formulas in double (the generator draws positive arguments).
+_B2K = ((1, 6), (-1, 30), (1, 42), (-1, 30), (5, 66), (-691, 2730), (7, 6), (-3617, 510), (43867, 798), (-174611, 330))
+
+
+def _gamma_fn(x, n):
+    if math.isnan(x) or x == -math.inf:
+        return math.nan
+    if x <= 0 and x == math.floor(x):
+        return math.nan if n in (0, 2) else math.inf
+    if x == math.inf:
+        return (math.inf, math.inf, 0.0, -0.0)[n + 1]
+    if x < 0:
+        r = x - round(x)
+        if n == -1:
+            return math.log(math.pi / abs(math.sin(math.pi * r))) - _gamma_fn(1 - x, -1)
+        if n == 0:
+            return _gamma_fn(1 - x, 0) - math.pi / math.tan(math.pi * r)
+        if n == 2:
+            return _gamma_fn(1 - x, 2) - 2 * math.pi ** 3 / (math.tan(math.pi * r) * math.sin(math.pi * r) ** 2)
+        return (math.pi / math.sin(math.pi * r)) ** 2 - _gamma_fn(1 - x, 1)
+    with decimal.localcontext() as ctx:
+        ctx.prec = 40
+        D = decimal.Decimal
+        y, acc = D(x), D(0)
+        while y < 20:
+            acc += (y.ln(), 1 / y, 1 / (y * y), -2 / (y * y * y))[n + 1]
+            y += 1
+        z = 1 / (y * y)
+        if n == -1:
+            r = (y - D("0.5")) * y.ln() - y + D("0.9189385332046727417803297364056176398614")
+            r += sum(D(a) / D(b) / (2 * k * (2 * k - 1)) * z ** (k - 1) / y for k, (a, b) in enumerate(_B2K, 1))
+            return float(r - acc)
+        if n == 0:
+            r = y.ln() - 1 / (2 * y) - sum(D(a) / D(b) / (2 * k) * z ** k for k, (a, b) in enumerate(_B2K, 1))
+            return float(r - acc)
+        if n == 1:
+            r = 1 / y + z / 2 + sum(D(a) / D(b) * z ** k / y for k, (a, b) in enumerate(_B2K, 1))
+            return float(r + acc)
+        r = -z - z / y - sum((2 * k + 1) * D(a) / D(b) * z ** (k + 1) for k, (a, b) in enumerate(_B2K, 1))
+        return float(r + acc)
+
+
+def _vec_gamma(n):
+    return lambda x: np.vectorize(lambda t: _gamma_fn(float(t), n), otypes=[np.float64])(x)
+
+
+def _no_derivative(x, o):
+    raise NotImplementedError("tetragamma has no derivative in texc")
+
+
 # name: (value, derivative as a function of (x, out) on V, |derivative| on arrays, ulps)
 UNARY = {
     "exp": (np.exp, lambda x, o: o, lambda x, y: np.abs(y), 2),
@@ -172,6 +226,10 @@ UNARY = {
     "cos": (np.cos, lambda x, o: neg(unary("sin", x)), lambda x, y: np.abs(np.sin(x)), 2),
     "rsqrt": (lambda x: 1 / np.sqrt(x), lambda x, o: mul(lit(-0.5), mul(o, mul(o, o))),
               lambda x, y: 0.5 * np.abs(y) ** 3, 1),
+    "lgamma": (_vec_gamma(-1), lambda x, o: unary("digamma", x), lambda x, y: np.abs(_vec_gamma(0)(x)), 1),
+    "digamma": (_vec_gamma(0), lambda x, o: unary("trigamma", x), lambda x, y: np.abs(_vec_gamma(1)(x)), 1),
+    "trigamma": (_vec_gamma(1), lambda x, o: unary("tetragamma", x), lambda x, y: np.abs(_vec_gamma(2)(x)), 1),
+    "tetragamma": (_vec_gamma(2), _no_derivative, lambda x, y: 6 * np.abs(y) ** (4 / 3), 1),
 }
 
 

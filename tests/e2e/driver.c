@@ -526,7 +526,8 @@ bool e2e_load(Ctx *c, Lib *lib) {
 static void check_imports(Ctx *c, const Lib *lib) {
   static const char *const banned[] = {"expf", "logf", "tanhf", "exp", "log", "tanh",
                                        "expm1f", "log1pf", "expm1", "log1p",
-                                       "erff", "erfcf", "erf", "erfc", "sinf", "cosf", "sin", "cos", "pow", "powf", NULL};
+                                       "erff", "erfcf", "erf", "erfc", "sinf", "cosf", "sin", "cos", "pow", "powf",
+                                       "lgamma", "lgammaf", "lgamma_r", "lgammaf_r", "tgamma", "tgammaf", NULL};
   char cmd[PATH_MAX + 64], line[512];
   e2e_fmt(cmd, sizeof cmd, "nm -D --undefined-only '%s' 2>&1", lib->so);
   FILE *f = popen(cmd, "r");

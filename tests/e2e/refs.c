@@ -7,6 +7,7 @@
  * literals rounded once; the documented reduction order in sum_order.tex);
  * they say so.  Each reference is named in the `# e2e: fn` directives. */
 #include "refs.h"
+#include "unit/gamma_ref.h"
 
 #include <float.h>
 #include <math.h>
@@ -426,6 +427,36 @@ EW(u_rsqrt_64, (double)(1.0L / sqrtl(v[0])))
 EW(u_logaddexp, (double)lae_l(v[0], v[1]))
 EW(u_logaddexp_64, (double)lae_l(v[0], v[1]))
 EW(u_clamp, isnan(v[0]) ? v[0] : v[0] < v[1] ? v[1] : v[0] > 1.5 ? 1.5 : v[0])
+
+/* ---- gamma.tex: glibc's lgamma/lgammal; digamma and trigamma in long
+ * double (tests/unit/gamma_ref.h) ---------------------------------------- */
+EW(u_lgamma, lgamma(v[0]))
+EW(u_lgamma_64, (double)lgammal(v[0]))
+EW(u_digamma, (double)gref_digamma_ld(v[0]))
+EW(u_digamma_64, (double)gref_digamma_ld(v[0]))
+EW(u_trigamma, (double)gref_trigamma_ld(v[0]))
+EW(u_trigamma_64, (double)gref_trigamma_ld(v[0]))
+EW(u_tetragamma, (double)gref_tetragamma_ld(v[0]))
+EW(u_tetragamma_64, (double)gref_tetragamma_ld(v[0]))
+EW(u_gamma_poles, (double)(lgammal(v[0]) + gref_trigamma_ld(v[0]) + gref_digamma_ld(v[0])))
+
+/* ---- fmod.tex: Python's float %: glibc's fmod (exact), then the divisor's
+ * sign, the one addition rounded in the dtype ----------------------------- */
+static double pymod(double a, double b) {
+  if (isnan(a) || isnan(b) || isinf(a) || b == 0) return NAN;
+  double m = fmod(a, b);
+  if (m == 0) return copysign(0.0, b);
+  return (m < 0) != (b < 0) ? m + b : m;
+}
+static float pymodf(float a, float b) {
+  if (isnan(a) || isnan(b) || isinf(a) || b == 0) return NAN;
+  float m = fmodf(a, b);
+  if (m == 0) return copysignf(0.0f, b);
+  return (m < 0) != (b < 0) ? m + b : m;
+}
+EW(u_pymod, pymodf((float)v[0], (float)v[1]))
+EW(u_pymod_64, pymod(v[0], v[1]))
+EW(u_pymod_lit, pymod(v[0], -2.5) + (-0.5) * 0.5) /* 7.5 % -2.0 = -0.5, -7.5 % 2.0 = 0.5 */
 
 /* ---- pow_neg.tex --------------------------------------------------------------------- */
 
@@ -880,6 +911,8 @@ static const struct {
     R(w_relu), R(w_pick), R(w_maskrow), R(w_clamp), R(w_le), R(w_sign), R(w_eqne), R(w_ge), R(w_andor),
     R(w_bool), R(w_not),
     R(u_floor), R(u_ceil), R(u_round), R(u_sign), R(u_rsqrt), R(u_rsqrt_64), R(u_logaddexp), R(u_logaddexp_64), R(u_clamp),
+    R(u_lgamma), R(u_lgamma_64), R(u_digamma), R(u_digamma_64), R(u_trigamma), R(u_trigamma_64), R(u_gamma_poles),
+    R(u_pymod), R(u_pymod_64), R(u_pymod_lit), R(u_tetragamma), R(u_tetragamma_64),
     R(u_exp), R(u_log), R(u_sqrt), R(u_tanh), R(u_sigmoid), R(u_abs), R(u_sin), R(u_cos), R(u_mix),
     R(u_exp_64), R(u_log_64), R(u_sqrt_64), R(u_tanh_64), R(u_sigmoid_64), R(u_abs_64), R(u_sin_64), R(u_cos_64), R(u_mix_64),
     R(p_sq), R(p_negsq), R(p_pow), R(p_rpow), R(p_right), R(p_pow_64), R(p_neg), R(p_negneg),

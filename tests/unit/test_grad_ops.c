@@ -103,6 +103,16 @@ static const struct {
     {OP_ROUND, "fn f(x: f32[N]) -> f32 { return sum(round(x * 3.0) * x + clamp(x, -0.5, 0.5) * x) }"},
     {OP_RSQRT, "fn f(x: f32[N]) -> f32 { return sum(rsqrt(x * x + 0.25)) }"},
     {OP_LOGADDEXP, "fn f(x: f32[N], y: f32[N]) -> f32 { return sum(logaddexp(x * 3.0, y) * y) }"},
+    /* issue 9: the gamma family, on both sides of 0 (between the poles -2 and
+     * -1, -1 and 0); lgamma twice through grad() (digamma, then trigamma;
+     * --jvp of it needs tetragamma); tetragamma itself has no derivative */
+    /* float %: d/da = 1, d/db = -floor(a/b) (away from the jumps) */
+    {OP_MOD, "fn f(x: f32[N], y: f32[N]) -> f32 { return sum((x * 3.0) % (y + 2.0) * x + (x * 5.0) % (-0.75 - y * y)) }"},
+    {OP_LGAMMA, "fn f(x: f32[N]) -> f32 { return sum(lgamma(x * 2.0 + 3.0) * x + lgamma(x * 0.4 - 1.5)) }"},
+    {OP_DIGAMMA, "fn f(x: f32[N]) -> f32 { return sum(digamma(x + 2.0) * x + digamma(x * 0.3 - 0.5)) }"},
+    {OP_TRIGAMMA, "fn f(x: f32[N]) -> f32 { return sum(trigamma(x + 2.0) * x + trigamma(x * 0.3 - 0.5)) }"},
+    {OP_LGAMMA, "fn g(x: f32[N]) -> f32 { return sum(lgamma(x * x + 0.5)) }\n"
+                "fn f(x: f32[N]) -> f32 { return sum(grad(g, x) * x) }"},
     {OP_CALL, "fn g(x: f32[N], y: f32[N]) -> f32[N] { return x * tanh(y) }\n"
               "fn f(x: f32[N], y: f32[N]) -> f32 { return sum(g(x, y) * g(y, x)) }"},
 };
