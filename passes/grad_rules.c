@@ -241,7 +241,9 @@ static IrNode *vjp_logaddexp(IrBuilder *ib, IrNode *y, int i, IrNode *ct) {
  * (tetragamma has no rule: see autodiff_note_nondiff) */
 static IrNode *vjp_lgamma(IrBuilder *ib, IrNode *y, int i, IrNode *ct) { return irb_bin(ib, OP_MUL, ct, irb_un(ib, OP_DIGAMMA, X(0))); }
 static IrNode *vjp_digamma(IrBuilder *ib, IrNode *y, int i, IrNode *ct) { return irb_bin(ib, OP_MUL, ct, irb_un(ib, OP_TRIGAMMA, X(0))); }
-static IrNode *vjp_trigamma(IrBuilder *ib, IrNode *y, int i, IrNode *ct) { return irb_bin(ib, OP_MUL, ct, irb_un(ib, OP_TETRAGAMMA, X(0))); }
+static IrNode *vjp_trigamma(IrBuilder *ib, IrNode *y, int i, IrNode *ct) {
+  return irb_bin(ib, OP_MUL, ct, irb_un(ib, OP_TETRAGAMMA, X(0)));
+}
 
 /* float a % b = a - b floor(a/b): d/da = 1, d/db = -floor(a/b) (piecewise) */
 static IrNode *vjp_mod(IrBuilder *ib, IrNode *y, int i, IrNode *ct) {
