@@ -59,6 +59,21 @@ static LLVMValueRef entry_alloca(KEmit *e, LLVMTypeRef ty, const char *name) {
   return a;
 }
 
+static LLVMValueRef emit_dim(KEmit *e, Dim d);
+
+/* The value of symbol sym: bound by an argument, or derived (num // den,
+ * floor division) and computed from its definition. */
+static LLVMValueRef emit_symbol(KEmit *e, int sym) {
+  Dim num;
+  int64_t den;
+  if (!dim_derived(e->g->m->dims, sym, &num, &den)) return e->sym_val[e->g->abi_sym[sym]];
+  LLVMBuilderRef B = e->g->b;
+  LLVMValueRef a = emit_dim(e, num), c = i64c(e, den), q = LLVMBuildSDiv(B, a, c, "");
+  LLVMValueRef neg = LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntSLT, a, i64c(e, 0), ""),
+                                  LLVMBuildICmp(B, LLVMIntNE, LLVMBuildSRem(B, a, c, ""), i64c(e, 0), ""), "");
+  return LLVMBuildSub(B, q, LLVMBuildZExt(B, neg, e->g->i64, ""), "");
+}
+
 static LLVMValueRef emit_dim(KEmit *e, Dim d) {
   int64_t v;
   if (dim_is_lit(d, &v)) return i64c(e, v);
@@ -67,7 +82,7 @@ static LLVMValueRef emit_dim(KEmit *e, Dim d) {
     LLVMValueRef term = d->terms[t].coef != 1 || d->terms[t].nfactors == 0 ? i64c(e, d->terms[t].coef) : NULL;
     for (int f = 0; f < d->terms[t].nfactors; f++)
       for (int p = 0; p < d->terms[t].factors[f].pow; p++) {
-        LLVMValueRef s = e->sym_val[e->g->abi_sym[d->terms[t].factors[f].sym]];
+        LLVMValueRef s = emit_symbol(e, d->terms[t].factors[f].sym);
         term = term ? LLVMBuildMul(e->g->b, term, s, "") : s;
       }
     sum = sum ? LLVMBuildAdd(e->g->b, sum, term, "") : term;

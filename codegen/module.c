@@ -57,9 +57,28 @@ static LLVMValueRef array_global(Cg *cg, LLVMTypeRef elem, LLVMValueRef *items, 
 }
 
 /* Words of the texrt bytecode of d (texrt.h), at most dim_words(NULL, d). */
-static int dim_code(Cg *cg, Dim d, LLVMValueRef *code) {
+static int dim_code(Cg *cg, Dim d, LLVMValueRef *code);
+
+/* Symbol sym's value as bytecode: an argument's (by ABI number), or a
+ * derived symbol's definition num // den. */
+static int sym_code(Cg *cg, int sym, LLVMValueRef *code) {
+  Dim num;
+  int64_t den;
   int n = 0;
 #define EMIT(v) (code ? (code[n] = LLVMConstInt(cg->i64, (unsigned long long)(int64_t)(v), 1)) : NULL, n++)
+  if (dim_derived(cg->m->dims, sym, &num, &den)) {
+    n = dim_code(cg, num, code);
+    EMIT(TEX_DIM_LIT), EMIT(den), EMIT(TEX_DIM_FLOORDIV);
+    return n;
+  }
+  int abi = cg->abi_sym[sym];
+  if (abi < 0) ice("dim symbol %s is not a parameter symbol", dim_symbol_name(cg->m->dims, sym));
+  EMIT(TEX_DIM_SYM), EMIT(abi);
+  return n;
+}
+
+static int dim_code(Cg *cg, Dim d, LLVMValueRef *code) {
+  int n = 0;
   if (d->nterms == 0) EMIT(TEX_DIM_LIT), EMIT(0);
   for (int i = 0; i < d->nterms; i++) {
     const DimTerm *term = &d->terms[i];
@@ -67,9 +86,7 @@ static int dim_code(Cg *cg, Dim d, LLVMValueRef *code) {
     if (term->coef != 1 || term->nfactors == 0) EMIT(TEX_DIM_LIT), EMIT(term->coef), first = false;
     for (int f = 0; f < term->nfactors; f++)
       for (int p = 0; p < term->factors[f].pow; p++) {
-        int abi = cg->abi_sym[term->factors[f].sym];
-        if (abi < 0) ice("dim symbol %s is not a parameter symbol", dim_symbol_name(cg->m->dims, term->factors[f].sym));
-        EMIT(TEX_DIM_SYM), EMIT(abi);
+        n += sym_code(cg, term->factors[f].sym, code ? code + n : NULL);
         if (!first) EMIT(TEX_DIM_MUL);
         first = false;
       }

@@ -279,7 +279,7 @@ static void print_bytes(FILE *out, IrModule *m, Dim bytes, const char *dims) {
   }
   bool bound = dims != NULL;
   for (int s = 0; s < n; s++) bound = bound && values[s] >= 0;
-  if (bound && dim_eval(bytes, values, &v)) fprintf(out, " = %lld", (long long)v);
+  if (bound && dim_eval(m->dims, bytes, values, &v)) fprintf(out, " = %lld", (long long)v);
   tex_free(values);
 }
 

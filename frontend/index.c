@@ -382,13 +382,9 @@ static bool lower_slice(Sema *s, const Expr *e, Dim extent, Sub *out) {
     return false;
   }
   int64_t absstep = step > 0 ? step : -step;
-  if (absstep != 1 && !dim_is_lit(span, &a)) {
-    sema_error(s, e->loc, "a step of %lld needs a length known at compile time, and this slice spans %s elements", (long long)step,
-               dim_text(s, span, tb, sizeof tb));
-    return false;
-  }
   *out = (Sub){.kind = SUB_SLICE, .start = start, .step = step, .loc = e->loc};
-  out->len = absstep == 1 ? span : dim_lit(t, (a + absstep - 1) / absstep);
+  /* ceil(span / |step|) elements: a derived dim when span is symbolic */
+  out->len = absstep == 1 ? span : dim_floordiv(t, dim_add(t, span, dim_lit(t, absstep - 1)), absstep);
   return true;
 }
 

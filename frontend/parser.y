@@ -279,6 +279,7 @@ dimsum
 dimprod
   : dimatom
   | dimprod '*' dimatom { $$ = binary(lx, B_MUL, $1, $3, @2); }
+  | dimprod FLOORDIV dimatom { $$ = binary(lx, B_FLOORDIV, $1, $3, @2); }
   ;
 
 dimatom

@@ -727,11 +727,24 @@ static bool lower_type(Sema *s, const TypeExpr *t, int *rank, Dim *shape) {
   return true;
 }
 
-static bool symbol_bound_by_params(IrFunc *f, int sym) {
+/* The first symbol of d that no parameter binds (a derived symbol is bound
+ * when its definition is), or -1. */
+static int unbound_symbol(Sema *s, IrFunc *f, Dim d);
+
+static bool symbol_bound_by_params(Sema *s, IrFunc *f, int sym) {
+  Dim num;
+  if (dim_derived(s->m->dims, sym, &num, NULL)) return unbound_symbol(s, f, num) < 0;
   for (int i = 0; i < f->nparams; i++)
     for (int d = 0; d < f->params[i]->rank; d++)
       if (dim_as_sym(f->params[i]->shape[d]) == sym) return true;
   return false;
+}
+
+static int unbound_symbol(Sema *s, IrFunc *f, Dim d) {
+  for (int i = 0; i < d->nterms; i++)
+    for (int k = 0; k < d->terms[i].nfactors; k++)
+      if (!symbol_bound_by_params(s, f, d->terms[i].factors[k].sym)) return d->terms[i].factors[k].sym;
+  return -1;
 }
 
 /* A dim written as a polynomial (`N*D`) binds nothing: every symbol in it
@@ -744,15 +757,12 @@ static bool poly_dims_bound(Sema *s, IrFunc *f, const TypeExpr *t, const Dim *sh
       sema_error(s, t->dims[a].loc, "this dim is %lld; extents are at least 0", (long long)v);
       return false;
     }
-    for (int i = 0; i < shape[a]->nterms; i++)
-      for (int k = 0; k < shape[a]->terms[i].nfactors; k++) {
-        int sym = shape[a]->terms[i].factors[k].sym;
-        if (symbol_bound_by_params(f, sym)) continue;
-        sema_error(s, t->dims[a].loc,
-                   "size symbol '%s' is bound by no parameter; a symbol gets its value from a parameter dim that is just the symbol",
-                   dim_symbol_name(s->m->dims, sym));
-        return false;
-      }
+    int sym = unbound_symbol(s, f, shape[a]);
+    if (sym < 0) continue;
+    sema_error(s, t->dims[a].loc,
+               "size symbol '%s' is bound by no parameter; a symbol gets its value from a parameter dim that is just the symbol",
+               dim_symbol_name(s->m->dims, sym));
+    return false;
   }
   return true;
 }
@@ -817,7 +827,7 @@ static bool lower_result_types(Sema *s, const FnDecl *d, IrFunc *f, IrNode **res
     }
     if (!poly_dims_bound(s, f, t, shape)) ok = false;
     for (int i = 0; i < t->rank; i++) {
-      if (!t->dims[i].sym || symbol_bound_by_params(f, dim_symbol(s->m->dims, t->dims[i].sym))) continue;
+      if (!t->dims[i].sym || symbol_bound_by_params(s, f, dim_symbol(s->m->dims, t->dims[i].sym))) continue;
       sema_error(s, t->dims[i].loc, "result dim '%s' does not appear in any parameter's type, so no call can give it a value",
                  t->dims[i].sym);
       ok = false;

@@ -25,7 +25,9 @@ int sema_fn_symbol(Sema *s, const char *name) {
 }
 
 bool sema_check_not_symbol(Sema *s, const char *name, SrcLoc at, const char *what) {
-  if (sema_fn_symbol(s, name) < 0) return true;
+  /* a polymorphic function's symbols are its caller's: its body never names
+   * them, so its own names (a library's `let H = dim(x, 2)`) may shadow them */
+  if (s->spec || sema_fn_symbol(s, name) < 0) return true;
   sema_error(s, at, "%s '%s' has the name of a size symbol of %s(); size symbols are values too (the extent), so pick another name", what,
              name, sema_enclosing_fn(s)->name);
   return false;
@@ -68,18 +70,20 @@ static bool dim_of_array(Sema *s, const Expr *e, Dim *out) {
   return true;
 }
 
-/* a // b and a % b of dims that are literals (after constants and literal
- * dims are substituted), in Python's semantics: a dim is a polynomial, so a
- * quotient of symbols has no dim. */
-static bool dim_floordiv(Sema *s, const Expr *e, bool bound, Dim *out) {
+/* a // b and a % b of dims in Python's semantics: both literal (after
+ * constants and literal dims are substituted), or a // c of any dim by a
+ * positive literal (ir.h, dim_floordiv: a derived symbol); a % of symbols
+ * has no dim. */
+static bool dims_floordiv(Sema *s, const Expr *e, bool bound, Dim *out) {
   Dim a, b;
   int64_t x, y;
   if (!sema_dim_of_expr(s, e->lhs, bound, &a) || !sema_dim_of_expr(s, e->rhs, bound, &b)) return false;
   const char *op = e->op == B_FLOORDIV ? "//" : "%";
+  if (e->op == B_FLOORDIV && !dim_is_lit(a, &x) && dim_is_lit(b, &y) && y > 0) return *out = dim_floordiv(s->m->dims, a, y), true;
   if (!dim_is_lit(a, &x) || !dim_is_lit(b, &y))
     return dim_fail(s, e,
-                    "'%s' in a dim needs both sides known at compile time (literals, constants, literal dims); a dim of size "
-                    "symbols is a polynomial (+ - *)",
+                    e->op == B_FLOORDIV ? "'%s' in a dim needs a positive literal divisor"
+                                        : "'%s' in a dim needs both sides known at compile time (literals, constants, literal dims)",
                     op);
   if (y == 0) return dim_fail(s, e->rhs, "this dim divides by zero (with '%s')", op);
   if (x == INT64_MIN && y == -1) return dim_fail(s, e, "this dim overflows 64-bit integers%s", "");
@@ -115,7 +119,7 @@ bool sema_dim_of_expr(Sema *s, const Expr *e, bool bound, Dim *out) {
     *out = dim_sub(t, dim_lit(t, 0), a);
     return dim_overflowed(t) ? dim_fail(s, e, "this dim overflows 64-bit integers%s", "") : true;
   }
-  if (e->kind == E_BINARY && (e->op == B_FLOORDIV || e->op == B_MOD)) return dim_floordiv(s, e, bound, out);
+  if (e->kind == E_BINARY && (e->op == B_FLOORDIV || e->op == B_MOD)) return dims_floordiv(s, e, bound, out);
   if (e->kind != E_BINARY || (e->op != B_ADD && e->op != B_SUB && e->op != B_MUL))
     return dim_fail(s, e, "a dim is an integer polynomial over size symbols: literals and symbols with + - *%s", "");
   if (!sema_dim_of_expr(s, e->lhs, bound, &a) || !sema_dim_of_expr(s, e->rhs, bound, &b)) return false;

@@ -13,6 +13,8 @@
 struct DimTable {
   Arena arena;
   const char **names; /* symbol names by id */
+  Dim *def;           /* derived symbols: the numerator of (def // den); NULL: a size symbol */
+  int64_t *den;
   int nsyms, symcap;
   Dim *slots;         /* open-addressing intern table */
   int nslots, nused;
@@ -30,6 +32,8 @@ void dim_table_free(DimTable *t) {
   if (!t) return;
   arena_free(&t->arena);
   tex_free(t->names);
+  tex_free(t->def);
+  tex_free(t->den);
   tex_free(t->slots);
   tex_free(t);
 }
@@ -40,8 +44,11 @@ int dim_symbol(DimTable *t, const char *name) {
   if (t->nsyms == t->symcap) {
     t->symcap = t->symcap ? t->symcap * 2 : 16;
     t->names = tex_realloc(t->names, sizeof(char *) * (size_t)t->symcap);
+    t->def = tex_realloc(t->def, sizeof(Dim) * (size_t)t->symcap);
+    t->den = tex_realloc(t->den, sizeof(int64_t) * (size_t)t->symcap);
   }
   t->names[t->nsyms] = arena_strdup(&t->arena, name);
+  t->def[t->nsyms] = NULL, t->den[t->nsyms] = 0;
   return t->nsyms++;
 }
 
@@ -238,9 +245,48 @@ bool dim_is_one(Dim d) {
 }
 
 int dim_as_sym(Dim d) {
+  if (d->derived) return -1; /* a derived symbol is computed, never bound */
   if (d->nterms == 1 && d->terms[0].coef == 1 && d->terms[0].nfactors == 1 && d->terms[0].factors[0].pow == 1)
     return d->terms[0].factors[0].sym;
   return -1;
+}
+
+bool dim_derived(DimTable *t, int sym, Dim *num, int64_t *den) {
+  if (sym < 0 || sym >= t->nsyms || !t->def[sym]) return false;
+  if (num) *num = t->def[sym];
+  if (den) *den = t->den[sym];
+  return true;
+}
+
+static int64_t floor_div(int64_t a, int64_t c) { return a / c - (a % c != 0 && (a < 0) != (c < 0)); }
+
+/* a // c for c >= 1: exact when every coefficient of a is a multiple of c,
+ * a literal when a is one, else the derived symbol "(a // c)": an atom of
+ * the polynomials (nothing is assumed about it), whose value is computed
+ * from its definition wherever a symbol's value is needed. */
+Dim dim_floordiv(DimTable *t, Dim a, int64_t c) {
+  int64_t v;
+  if (c < 1) ice("dim_floordiv by %lld", (long long)c);
+  if (dim_is_lit(a, &v)) return dim_lit(t, floor_div(v, c));
+  bool exact = true;
+  for (int i = 0; i < a->nterms; i++) exact = exact && a->terms[i].coef % c == 0;
+  if (exact) {
+    DimTerm *terms = tex_calloc((size_t)a->nterms + 1, sizeof *terms);
+    memcpy(terms, a->terms, sizeof *terms * (size_t)a->nterms);
+    for (int i = 0; i < a->nterms; i++) terms[i].coef /= c;
+    Dim r = intern(t, terms, a->nterms);
+    tex_free(terms);
+    return r;
+  }
+  char num[512], name[600];
+  dim_snprint(t, a, num, sizeof num);
+  bool bare = a->nterms == 1 && a->terms[0].coef == 1; /* a product of symbols: no parentheses needed */
+  snprintf(name, sizeof name, bare ? "(%s // %lld)" : "((%s) // %lld)", num, (long long)c);
+  int sym = dim_symbol(t, name);
+  t->def[sym] = a, t->den[sym] = c;
+  Dim r = dim_sym(t, name);
+  ((struct DimPoly *)r)->derived = true;
+  return r;
 }
 
 Dim dim_subst(DimTable *t, Dim d, Dim const *map) {
@@ -249,7 +295,9 @@ Dim dim_subst(DimTable *t, Dim d, Dim const *map) {
     Dim term = dim_lit(t, d->terms[i].coef);
     for (int j = 0; j < d->terms[i].nfactors; j++) {
       const DimFactor *f = &d->terms[i].factors[j];
-      Dim base = map[f->sym] ? map[f->sym] : dim_sym(t, t->names[f->sym]);
+      Dim base = map[f->sym]      ? map[f->sym]
+                 : t->def[f->sym] ? dim_floordiv(t, dim_subst(t, t->def[f->sym], map), t->den[f->sym])
+                                  : dim_sym(t, t->names[f->sym]);
       for (int p = 0; p < f->pow; p++) term = dim_mul(t, term, base);
     }
     r = dim_add(t, r, term);
@@ -257,13 +305,18 @@ Dim dim_subst(DimTable *t, Dim d, Dim const *map) {
   return r;
 }
 
-bool dim_eval(Dim d, const int64_t *sym_values, int64_t *out) {
+bool dim_eval(DimTable *t, Dim d, const int64_t *sym_values, int64_t *out) {
   int64_t sum = 0;
   for (int i = 0; i < d->nterms; i++) {
     int64_t v = d->terms[i].coef;
-    for (int j = 0; j < d->terms[i].nfactors; j++)
+    for (int j = 0; j < d->terms[i].nfactors; j++) {
+      int sym = d->terms[i].factors[j].sym;
+      int64_t x = sym_values[sym];
+      if (t->def[sym] && !dim_eval(t, t->def[sym], sym_values, &x)) return false;
+      if (t->def[sym]) x = floor_div(x, t->den[sym]);
       for (int p = 0; p < d->terms[i].factors[j].pow; p++)
-        if (__builtin_mul_overflow(v, sym_values[d->terms[i].factors[j].sym], &v)) return false;
+        if (__builtin_mul_overflow(v, x, &v)) return false;
+    }
     if (__builtin_add_overflow(sum, v, &sum)) return false;
   }
   *out = sum;

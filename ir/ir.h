@@ -135,6 +135,7 @@ struct DimPoly {
   int nterms;          /* 0 means the literal 0 */
   DimTerm *terms;      /* sorted: by degree descending, then factors */
   uint64_t hash;
+  bool derived;        /* a bare derived symbol (dim_floordiv) */
 };
 
 typedef struct DimTable DimTable;
@@ -151,14 +152,21 @@ Dim dim_sub(DimTable *t, Dim a, Dim b);
 Dim dim_mul(DimTable *t, Dim a, Dim b);
 bool dim_is_lit(Dim d, int64_t *value);   /* value may be NULL */
 bool dim_is_one(Dim d);
-int dim_as_sym(Dim d);                    /* symbol id if d is a bare symbol, else -1 */
+int dim_as_sym(Dim d);                    /* symbol id if d is a bare size symbol, else -1 */
+/* a // c (c >= 1, floor): exact, a literal, or a derived symbol "(a // c)"
+ * that stands for it (an atom of the polynomials, never bound by an
+ * argument: its value comes from its definition). */
+Dim dim_floordiv(DimTable *t, Dim a, int64_t c);
+/* True if symbol sym is derived, with its definition num // den. */
+bool dim_derived(DimTable *t, int sym, Dim *num, int64_t *den);
 /* Replaces each symbol s by map[s] (NULL keeps s). */
 Dim dim_subst(DimTable *t, Dim d, Dim const *map);
 /* Appends a printed form ("N*D + 1") to buf; returns chars written. */
 int dim_snprint(DimTable *t, Dim d, char *buf, size_t len);
 void dim_fprint(DimTable *t, Dim d, FILE *f);
-/* Evaluates with sym_values[symbol id]; false on overflow. */
-bool dim_eval(Dim d, const int64_t *sym_values, int64_t *out);
+/* Evaluates with sym_values[symbol id] (derived symbols from their
+ * definitions); false on overflow. */
+bool dim_eval(DimTable *t, Dim d, const int64_t *sym_values, int64_t *out);
 /* True (once) if arithmetic since the last call overflowed int64; the
  * result of that arithmetic is meaningless and must be reported. */
 bool dim_overflowed(DimTable *t);

@@ -2,7 +2,8 @@
  * pass tests can be written as text and `texc FILE.ir` works.
  *
  * Grammar.  Blanks and newlines between tokens do not matter; `//` and `#`
- * start comments that run to the end of the line.
+ * start comments that run to the end of the line, except that inside a
+ * dim's parentheses `//` is floor division (a derived dim, `((N + 1) // 2)`).
  *
  *   module  := func*
  *   func    := 'func' ['private'] '@'NAME '(' [param (',' param)*] ')'
@@ -72,6 +73,7 @@ typedef struct Token {
 typedef struct Parser {
   const char *file;  /* the IR file, for diagnostics */
   const char *p;     /* cursor into the text */
+  int dim_parens;    /* inside a dim's parentheses, `//` divides (not a comment) */
   int line, col;     /* position of *p */
   Token tok;         /* the current (lookahead) token */
   Diag *d;
@@ -181,7 +183,7 @@ static void skip_blank(Parser *P) {
     char c = *P->p;
     if (is_blank(c))
       bump(P);
-    else if (c == '#' || (c == '/' && P->p[1] == '/'))
+    else if (c == '#' || (c == '/' && P->p[1] == '/' && !P->dim_parens))
       while (*P->p && *P->p != '\n') bump(P);
     else
       return;
@@ -225,7 +227,7 @@ static void next(Parser *P) {
     bump(P);
     bump(P);
   } else {
-    if (!strchr("()[]{},:=*+-<", c)) t.kind = T_BAD;
+    if (!strchr("()[]{},:=*+-</", c)) t.kind = T_BAD;
     bump(P);
   }
   t.len = (int)(P->p - t.s);
@@ -325,7 +327,18 @@ static bool parse_factor_inner(Parser *P, Dim *out) {
   int64_t v;
   Dim x;
   if (accept(P, "-")) return parse_factor(P, &x) && dim_op(P, t, '-', dim_lit(P->m->dims, 0), x, out);
-  if (accept(P, "(")) return parse_dim(P, out) && expect(P, ")");
+  if (tok_is(&t, T_PUNCT, "(")) { /* (dim) or a derived symbol (dim // INT) */
+    P->dim_parens++;
+    next(P);
+    bool ok = parse_dim(P, out);
+    if (ok && accept(P, "/")) {
+      ok = expect(P, "/") && parse_int(P, DIM_LIMIT, &v);
+      if (ok && v < 1) ok = error_at(P, t, "a dim divides by %lld; the divisor must be at least 1", (long long)v);
+      if (ok) *out = dim_floordiv(P->m->dims, *out, v);
+    }
+    P->dim_parens--;
+    return ok && expect(P, ")");
+  }
   if (t.kind == T_NUM) {
     if (!parse_int(P, DIM_LIMIT, &v)) return false;
     *out = dim_lit(P->m->dims, v);

@@ -246,14 +246,21 @@ static void check_dims(Verifier *v, IrFunc *f, const IrNode *n, const bool *boun
   }
 }
 
-/* Symbols are bound at call time by parameters whose dim is that symbol. */
+/* Symbols are bound at call time by parameters whose dim is that symbol;
+ * a derived symbol is bound if its definition is (definitions only use
+ * symbols made before them). */
 static void verify_symbols(Verifier *v, IrFunc *f) {
-  bool *bound = tex_calloc((size_t)dim_nsymbols(v->m->dims) + 1, sizeof(bool));
+  int nsyms = dim_nsymbols(v->m->dims);
+  bool *bound = tex_calloc((size_t)nsyms + 1, sizeof(bool));
   for (int i = 0; i < f->nparams; i++)
     for (int a = 0; a < f->params[i]->rank; a++) {
       int sym = dim_as_sym(f->params[i]->shape[a]);
       if (sym >= 0) bound[sym] = true;
     }
+  for (int s = 0; s < nsyms; s++) {
+    Dim num;
+    if (dim_derived(v->m->dims, s, &num, NULL)) bound[s] = dim_bound(num, bound);
+  }
   for (int i = 0; !f->built && i < f->nresults; i++) /* built: the results are body nodes */
     if (f->results[i]) check_dims(v, f, f->results[i], bound, "result");
   for (int i = 0; f->built && i < f->body.len; i++) check_dims(v, f, f->body.items[i], bound, "a");

@@ -199,6 +199,33 @@ static void sl_scaled(const RefArgs *a) {
   for (int64_t i = 6; i < a->in_numel[0]; i++) a->out[i - 6] = a->in[0][i] * 2.0;
 }
 
+static void sl_evens(const RefArgs *a) {
+  int64_t N = dim(a, 0, 0), M = dim(a, 0, 1), n = 0;
+  for (int64_t i = 0; i < N; i += 2)
+    for (int64_t j = 2; j < M; j += 3) a->out[n++] = a->in[0][i * M + j];
+}
+
+/* sum(x[::-2] * 2) + sum(x[N // 2:]) in texc's order: lane i mod 32 of each sum */
+static double lane_sum_d(const double *v, int64_t n) {
+  double lane[32];
+  for (int j = 0; j < 32; j++) lane[j] = -0.0;
+  for (int64_t i = 0; i < n; i++) lane[i % 32] += v[i];
+  for (int w = 16; w >= 1; w /= 2)
+    for (int j = 0; j < w; j++) lane[j] += lane[j + w];
+  return n ? lane[0] : 0.0;
+}
+
+static void sl_revstep(const RefArgs *a) {
+  int64_t N = dim(a, 0, 0), n = 0;
+  double *v = calloc((size_t)N + 1, sizeof(double));
+  for (int64_t i = N - 1; i >= 0; i -= 2) v[n++] = a->in[0][i] * 2.0;
+  double s1 = lane_sum_d(v, n);
+  n = 0;
+  for (int64_t i = N / 2; i < N; i++) v[n++] = a->in[0][i];
+  a->out[0] = s1 + lane_sum_d(v, n);
+  free(v);
+}
+
 static void sl_negstep(const RefArgs *a) {
   a->out[0] = a->in[0][6];
   a->out[1] = a->in[0][3];
@@ -485,7 +512,7 @@ static const struct {
 } table[] = {
     R(ix_pdist),     R(ix_matvec),   R(ix_contract),  R(ix_rowdot),    R(ix_perm),   R(ix_trace),      R(ix_total),    R(ix_dot),
     R(ix_outer),     R(ix_rowmax),   R(ix_colmin),    R(ix_ivals),     R(ix_conv),   R(ix_interleave), R(ix_unpack),   R(ix_tril),
-    R(ix_rev),       R(sl_mid),      R(sl_col),       R(sl_tail),      R(sl_revrow), R(sl_revall),     R(sl_scaled),   R(sl_negstep),
+    R(ix_rev),       R(sl_mid),      R(sl_col),       R(sl_tail),      R(sl_revrow), R(sl_revall),     R(sl_scaled),   R(sl_negstep), R(sl_evens), R(sl_revstep),
     R(sl_elem),      R(sl_twice),    R(sl_rank3),     R(sl_diff),      R(ga_rows),   R(ga_cols),       R(ga_take0),    R(ga_take1),
     R(ga_takem1),    R(ga_computed), R(ga_onehot),    R(ga_iadd0),     R(ga_iadd1),  R(ga_sadd0),      R(ga_sadd1),    R(ga_pick),
     R(lt_rot),       R(lt_rows),     R(lt_bcast),     R(lt_weak),      R(lt_deep),   R(lt_ints),       R(lt_turn),     R(md_xent),

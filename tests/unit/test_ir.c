@@ -117,49 +117,48 @@ static uint64_t bits64(double v) {
 
 /* ---- round trips -------------------------------------------------------------- */
 
-static const char *const elementwise_ir =
-    "func @elementwise(%x: f32[N, 3], %y: f32[N, 3], %c: bool[N, 3]) -> (f32[N, 3], bool[N, 3]) {\n"
-    "  %3 = neg %x : f32[N, 3]\n"
-    "  %4 = abs %3 : f32[N, 3]\n"
-    "  %5 = exp %4 : f32[N, 3]\n"
-    "  %6 = log %5 : f32[N, 3]\n"
-    "  %7 = sqrt %6 : f32[N, 3]\n"
-    "  %8 = tanh %7 : f32[N, 3]\n"
-    "  %9 = sigmoid %8 : f32[N, 3]\n"
-    "  %10 = copy %9 : f32[N, 3]\n"
-    "  %11 = add %10, %y : f32[N, 3]\n"
-    "  %12 = sub %11, %y : f32[N, 3]\n"
-    "  %13 = mul %12, %y : f32[N, 3]\n"
-    "  %14 = div %13, %y : f32[N, 3]\n"
-    "  %15 = pow %14, %y : f32[N, 3]\n"
-    "  %16 = max %15, %y : f32[N, 3]\n"
-    "  %17 = min %16, %y : f32[N, 3]\n"
-    "  %18 = select %c, %17, %x : f32[N, 3]\n"
-    "  %19 = eq %18, %y : bool[N, 3]\n"
-    "  %20 = ne %18, %y : bool[N, 3]\n"
-    "  %21 = lt %18, %y : bool[N, 3]\n"
-    "  %22 = le %18, %y : bool[N, 3]\n"
-    "  %23 = gt %18, %y : bool[N, 3]\n"
-    "  %24 = ge %18, %y : bool[N, 3]\n"
-    "  %25 = and %19, %20 : bool[N, 3]\n"
-    "  %26 = or %25, %21 : bool[N, 3]\n"
-    "  %27 = not %26 : bool[N, 3]\n"
-    "  %28 = and %27, %c : bool[N, 3]\n"
-    "  return %18, %28\n"
-    "}\n"
-    "\n"
-    "func @ints(%i: i32[K], %j: i64[K], %x: f64[K]) -> (i32[K], i64[K], f32[K], f64[K]) {\n"
-    "  %3 = neg %i : i32[K]\n"
-    "  %4 = abs %3 : i32[K]\n"
-    "  %5 = max %4, %i : i32[K]\n"
-    "  %6 = mul %j, %j : i64[K]\n"
-    "  %7 = cast %5 : f32[K]\n"
-    "  %8 = cast %x : i64[K]\n"
-    "  %9 = sub %6, %8 : i64[K]\n"
-    "  %10 = cast %9 : f64[K]\n"
-    "  %11 = div %10, %x : f64[K]\n"
-    "  return %5, %9, %7, %11\n"
-    "}\n";
+static const char *const elementwise_ir = "func @elementwise(%x: f32[N, 3], %y: f32[N, 3], %c: bool[N, 3]) -> (f32[N, 3], bool[N, 3]) {\n"
+                                          "  %3 = neg %x : f32[N, 3]\n"
+                                          "  %4 = abs %3 : f32[N, 3]\n"
+                                          "  %5 = exp %4 : f32[N, 3]\n"
+                                          "  %6 = log %5 : f32[N, 3]\n"
+                                          "  %7 = sqrt %6 : f32[N, 3]\n"
+                                          "  %8 = tanh %7 : f32[N, 3]\n"
+                                          "  %9 = sigmoid %8 : f32[N, 3]\n"
+                                          "  %10 = copy %9 : f32[N, 3]\n"
+                                          "  %11 = add %10, %y : f32[N, 3]\n"
+                                          "  %12 = sub %11, %y : f32[N, 3]\n"
+                                          "  %13 = mul %12, %y : f32[N, 3]\n"
+                                          "  %14 = div %13, %y : f32[N, 3]\n"
+                                          "  %15 = pow %14, %y : f32[N, 3]\n"
+                                          "  %16 = max %15, %y : f32[N, 3]\n"
+                                          "  %17 = min %16, %y : f32[N, 3]\n"
+                                          "  %18 = select %c, %17, %x : f32[N, 3]\n"
+                                          "  %19 = eq %18, %y : bool[N, 3]\n"
+                                          "  %20 = ne %18, %y : bool[N, 3]\n"
+                                          "  %21 = lt %18, %y : bool[N, 3]\n"
+                                          "  %22 = le %18, %y : bool[N, 3]\n"
+                                          "  %23 = gt %18, %y : bool[N, 3]\n"
+                                          "  %24 = ge %18, %y : bool[N, 3]\n"
+                                          "  %25 = and %19, %20 : bool[N, 3]\n"
+                                          "  %26 = or %25, %21 : bool[N, 3]\n"
+                                          "  %27 = not %26 : bool[N, 3]\n"
+                                          "  %28 = and %27, %c : bool[N, 3]\n"
+                                          "  return %18, %28\n"
+                                          "}\n"
+                                          "\n"
+                                          "func @ints(%i: i32[K], %j: i64[K], %x: f64[K]) -> (i32[K], i64[K], f32[K], f64[K]) {\n"
+                                          "  %3 = neg %i : i32[K]\n"
+                                          "  %4 = abs %3 : i32[K]\n"
+                                          "  %5 = max %4, %i : i32[K]\n"
+                                          "  %6 = mul %j, %j : i64[K]\n"
+                                          "  %7 = cast %5 : f32[K]\n"
+                                          "  %8 = cast %x : i64[K]\n"
+                                          "  %9 = sub %6, %8 : i64[K]\n"
+                                          "  %10 = cast %9 : f64[K]\n"
+                                          "  %11 = div %10, %x : f64[K]\n"
+                                          "  return %5, %9, %7, %11\n"
+                                          "}\n";
 
 static void test_roundtrip_elementwise(void **state) { roundtrip(elementwise_ir, true); }
 
@@ -206,13 +205,12 @@ static void test_roundtrip_consts(void **state) {
 
 /* 0.1 as f64 and as f32 (rounded once, to float) survive two round trips. */
 static void test_constants_bit_exact(void **state) {
-  const char *text =
-      "func @c() -> (f64, f32, f32) {\n"
-      "  %0 = const 0.1 : f64\n"
-      "  %1 = const 0.1 : f32\n"
-      "  %2 = const -1e-3 : f32\n"
-      "  return %0, %1, %2\n"
-      "}\n";
+  const char *text = "func @c() -> (f64, f32, f32) {\n"
+                     "  %0 = const 0.1 : f64\n"
+                     "  %1 = const 0.1 : f32\n"
+                     "  %2 = const -1e-3 : f32\n"
+                     "  return %0, %1, %2\n"
+                     "}\n";
   IrModule *m1 = parse_ok(text);
   char *p1 = print_module(m1);
   IrModule *m2 = parse_ok(p1);
@@ -229,15 +227,14 @@ static void test_constants_bit_exact(void **state) {
   ir_module_free(m2);
 }
 
-static const char *const dims_ir =
-    "func @dims(%x: f32[N, D], %y: f32[D*N + 1], %z: f32[2*N, -N + 3]) -> (i64, i64, i64, i64, f32) {\n"
-    "  %3 = dimsize D*N + 1 : i64\n"
-    "  %4 = dimsize 2*N : i64\n"
-    "  %5 = dimsize -N + 3 : i64\n"
-    "  %6 = dimsize 0 : i64\n"
-    "  %7 = dimsize D*N*N - 2*D + 7 : f32\n"
-    "  return %3, %4, %5, %6, %7\n"
-    "}\n";
+static const char *const dims_ir = "func @dims(%x: f32[N, D], %y: f32[D*N + 1], %z: f32[2*N, -N + 3]) -> (i64, i64, i64, i64, f32) {\n"
+                                   "  %3 = dimsize D*N + 1 : i64\n"
+                                   "  %4 = dimsize 2*N : i64\n"
+                                   "  %5 = dimsize -N + 3 : i64\n"
+                                   "  %6 = dimsize 0 : i64\n"
+                                   "  %7 = dimsize D*N*N - 2*D + 7 : f32\n"
+                                   "  return %3, %4, %5, %6, %7\n"
+                                   "}\n";
 
 static void test_roundtrip_dims(void **state) {
   roundtrip(dims_ir, true);
@@ -282,28 +279,27 @@ static const char *const layout_ir =
 
 static void test_roundtrip_layout(void **state) { roundtrip(layout_ir, true); }
 
-static const char *const calls_ir =
-    "func @main(%x: f32[N, D], %W: f32[D, K]) -> f32[N, K] {\n"
-    "  %2 = call @helper %x, %W : f32[N, K] @model.tex:4:12\n"
-    "  %3 = tanh %2 : f32[N, K] @dir/sub-dir/my.model.tex:10:3\n"
-    "  %4 = call @one : f32\n"
-    "  return %3\n"
-    "}\n"
-    "\n"
-    "func private @helper(%a: f32[N, D], %b: f32[D, K]) -> f32[N, K] {\n"
-    "  %2 = matmul %a, %b : f32[N, K] @model.tex:2:5\n"
-    "  return %2\n"
-    "}\n"
-    "\n"
-    "func private @one() -> f32 {\n"
-    "  %0 = const 1.0 : f32 @model.tex:1:1\n"
-    "  return %0\n"
-    "}\n"
-    "\n"
-    "func private @pair(%p: f32) -> (f32, f32) {\n"
-    "  %1 = neg %p : f32\n"
-    "  return %1, %p\n"
-    "}\n";
+static const char *const calls_ir = "func @main(%x: f32[N, D], %W: f32[D, K]) -> f32[N, K] {\n"
+                                    "  %2 = call @helper %x, %W : f32[N, K] @model.tex:4:12\n"
+                                    "  %3 = tanh %2 : f32[N, K] @dir/sub-dir/my.model.tex:10:3\n"
+                                    "  %4 = call @one : f32\n"
+                                    "  return %3\n"
+                                    "}\n"
+                                    "\n"
+                                    "func private @helper(%a: f32[N, D], %b: f32[D, K]) -> f32[N, K] {\n"
+                                    "  %2 = matmul %a, %b : f32[N, K] @model.tex:2:5\n"
+                                    "  return %2\n"
+                                    "}\n"
+                                    "\n"
+                                    "func private @one() -> f32 {\n"
+                                    "  %0 = const 1.0 : f32 @model.tex:1:1\n"
+                                    "  return %0\n"
+                                    "}\n"
+                                    "\n"
+                                    "func private @pair(%p: f32) -> (f32, f32) {\n"
+                                    "  %1 = neg %p : f32\n"
+                                    "  return %1, %p\n"
+                                    "}\n";
 
 static void test_calls_and_locations(void **state) {
   const char *text = calls_ir;
@@ -330,35 +326,35 @@ static void test_calls_and_locations(void **state) {
 
 /* In-place params and updates, multi-result calls and proj, derived
  * functions not built yet, user gradient rules. */
-static const char autodiff_ir[] =
-    "func @loss(%W: f32[D, K], %x: f32[N, D]) -> f32 {\n"
-    "  %2 = matmul %x, %W : f32[N, K]\n"
-    "  %3 = sum %2, axes=[0, 1] : f32\n"
-    "  return %3\n"
-    "}\n"
-    "\n"
-    "func private @loss__value_and_grad(%W: f32[D, K], %x: f32[N, D]) -> (f32, f32[D, K], f32[N, D]) derive value_and_grad @loss wrt=[0, 1]\n"
-    "\n"
-    "func @step(%W: inout f32[D, K], %x: f32[N, D], %lr: f32) -> f32 {\n"
-    "  %3 = call @loss__value_and_grad %W, %x : f32\n"
-    "  %4 = proj %3, index=0 : f32\n"
-    "  %5 = proj %3, index=1 : f32[D, K]\n"
-    "  %6 = broadcast %lr, axes=[] : f32[D, K]\n"
-    "  %7 = mul %6, %5 : f32[D, K]\n"
-    "  %8 = sub %W, %7 : f32[D, K]\n"
-    "  update %W = %8\n"
-    "  return %4\n"
-    "}\n"
-    "\n"
-    "func @sq(%x: f32[N]) -> f32[N] rule @sq__rule {\n"
-    "  %1 = mul %x, %x : f32[N]\n"
-    "  return %1\n"
-    "}\n"
-    "\n"
-    "func private @sq__rule(%x: f32[N], %d: f32[N]) -> f32[N] {\n"
-    "  %2 = mul %d, %x : f32[N]\n"
-    "  return %2\n"
-    "}\n";
+static const char autodiff_ir[] = "func @loss(%W: f32[D, K], %x: f32[N, D]) -> f32 {\n"
+                                  "  %2 = matmul %x, %W : f32[N, K]\n"
+                                  "  %3 = sum %2, axes=[0, 1] : f32\n"
+                                  "  return %3\n"
+                                  "}\n"
+                                  "\n"
+                                  "func private @loss__value_and_grad(%W: f32[D, K], %x: f32[N, D]) -> (f32, f32[D, K], f32[N, D]) derive "
+                                  "value_and_grad @loss wrt=[0, 1]\n"
+                                  "\n"
+                                  "func @step(%W: inout f32[D, K], %x: f32[N, D], %lr: f32) -> f32 {\n"
+                                  "  %3 = call @loss__value_and_grad %W, %x : f32\n"
+                                  "  %4 = proj %3, index=0 : f32\n"
+                                  "  %5 = proj %3, index=1 : f32[D, K]\n"
+                                  "  %6 = broadcast %lr, axes=[] : f32[D, K]\n"
+                                  "  %7 = mul %6, %5 : f32[D, K]\n"
+                                  "  %8 = sub %W, %7 : f32[D, K]\n"
+                                  "  update %W = %8\n"
+                                  "  return %4\n"
+                                  "}\n"
+                                  "\n"
+                                  "func @sq(%x: f32[N]) -> f32[N] rule @sq__rule {\n"
+                                  "  %1 = mul %x, %x : f32[N]\n"
+                                  "  return %1\n"
+                                  "}\n"
+                                  "\n"
+                                  "func private @sq__rule(%x: f32[N], %d: f32[N]) -> f32[N] {\n"
+                                  "  %2 = mul %d, %x : f32[N]\n"
+                                  "  return %2\n"
+                                  "}\n";
 
 static void test_roundtrip_autodiff(void **state) {
   (void)state;
@@ -392,34 +388,32 @@ static void test_zero_results(void **state) {
 
 /* Hand-written input: comments, sparse and unordered ids, parens, spacing. */
 static void test_noncanonical_input(void **state) {
-  const char *text =
-      "// after cse\n"
-      "# a comment line\n"
-      "func   @f( %x :f32[ (N) , D ] ,%y: f32[N,D])->(f32[N, D],f32[N, (N + 1)*(N - 1) ]) {  # trailing\n"
-      "  %100 = add %x,%y:f32[N,D]\n"
-      "  %7 = mul %100 , %x : f32[N, D] @m.tex:1:2   // comment\n"
-      "  %50 = sum %7, axes=[1], keepdims=false : f32[N]\n"
-      "  %2 = dimsize (N+1)*(N-1) : i64\n"
-      "  %3 = dimsize -(N) + 3 - 0*D : i64\n"
-      "  %4 = const -1e-3 : f64\n"
-      "  %5 = const 3 : f32\n"
-      "  %1 = neg %x : f32[N, D]\n"
-      "  %9 = broadcast %50, axes=[0] : f32[N, N*N - 1]\n"
-      "  return %7,%9\n"
-      "}\n";
-  const char *want =
-      "func @f(%x: f32[N, D], %y: f32[N, D]) -> (f32[N, D], f32[N, N*N - 1]) {\n"
-      "  %2 = add %x, %y : f32[N, D]\n"
-      "  %3 = mul %2, %x : f32[N, D] @m.tex:1:2\n"
-      "  %4 = sum %3, axes=[1] : f32[N]\n"
-      "  %5 = dimsize N*N - 1 : i64\n"
-      "  %6 = dimsize -N + 3 : i64\n"
-      "  %7 = const -0.001 : f64\n"
-      "  %8 = const 3.0 : f32\n"
-      "  %9 = neg %x : f32[N, D]\n"
-      "  %10 = broadcast %4, axes=[0] : f32[N, N*N - 1]\n"
-      "  return %3, %10\n"
-      "}\n";
+  const char *text = "// after cse\n"
+                     "# a comment line\n"
+                     "func   @f( %x :f32[ (N) , D ] ,%y: f32[N,D])->(f32[N, D],f32[N, (N + 1)*(N - 1) ]) {  # trailing\n"
+                     "  %100 = add %x,%y:f32[N,D]\n"
+                     "  %7 = mul %100 , %x : f32[N, D] @m.tex:1:2   // comment\n"
+                     "  %50 = sum %7, axes=[1], keepdims=false : f32[N]\n"
+                     "  %2 = dimsize (N+1)*(N-1) : i64\n"
+                     "  %3 = dimsize -(N) + 3 - 0*D : i64\n"
+                     "  %4 = const -1e-3 : f64\n"
+                     "  %5 = const 3 : f32\n"
+                     "  %1 = neg %x : f32[N, D]\n"
+                     "  %9 = broadcast %50, axes=[0] : f32[N, N*N - 1]\n"
+                     "  return %7,%9\n"
+                     "}\n";
+  const char *want = "func @f(%x: f32[N, D], %y: f32[N, D]) -> (f32[N, D], f32[N, N*N - 1]) {\n"
+                     "  %2 = add %x, %y : f32[N, D]\n"
+                     "  %3 = mul %2, %x : f32[N, D] @m.tex:1:2\n"
+                     "  %4 = sum %3, axes=[1] : f32[N]\n"
+                     "  %5 = dimsize N*N - 1 : i64\n"
+                     "  %6 = dimsize -N + 3 : i64\n"
+                     "  %7 = const -0.001 : f64\n"
+                     "  %8 = const 3.0 : f32\n"
+                     "  %9 = neg %x : f32[N, D]\n"
+                     "  %10 = broadcast %4, axes=[0] : f32[N, N*N - 1]\n"
+                     "  return %3, %10\n"
+                     "}\n";
   IrModule *m = parse_ok(text);
   char *p = print_module(m);
   assert_string_equal(p, want);
@@ -522,18 +516,49 @@ static void test_dims_subst_eval(void **state) {
   assert_ptr_equal(dim_subst(t, e, none), e);
 
   int64_t vals[3] = {3, 4, 0}, out = 0;
-  assert_true(dim_eval(e, vals, &out));
+  assert_true(dim_eval(t, e, vals, &out));
   assert_int_equal(out, 13);
-  assert_true(dim_eval(dim_sub(t, dim_lit(t, 3), n), vals, &out));
+  assert_true(dim_eval(t, dim_sub(t, dim_lit(t, 3), n), vals, &out));
   assert_int_equal(out, 0);
-  assert_true(dim_eval(dim_lit(t, 0), vals, &out));
+  assert_true(dim_eval(t, dim_lit(t, 0), vals, &out));
   assert_int_equal(out, 0);
   int64_t big[3] = {(int64_t)1 << 32, (int64_t)1 << 32, 0};
-  assert_false(dim_eval(dim_mul(t, n, d), big, &out)); /* mul overflow */
+  assert_false(dim_eval(t, dim_mul(t, n, d), big, &out)); /* mul overflow */
   int64_t edge[3] = {INT64_MAX, 1, 0};
-  assert_false(dim_eval(dim_add(t, n, d), edge, &out)); /* add overflow */
-  assert_true(dim_eval(n, edge, &out));
+  assert_false(dim_eval(t, dim_add(t, n, d), edge, &out)); /* add overflow */
+  assert_true(dim_eval(t, n, edge, &out));
   assert_true(out == INT64_MAX);
+  dim_table_free(t);
+}
+
+/* Floor division: exact, literal, or a derived symbol that is an atom of
+ * the polynomials, never bound, substituted and evaluated through its
+ * definition. */
+static void test_dims_floordiv(void **state) {
+  DimTable *t = dim_table_new();
+  Dim n = dim_sym(t, "N"), m = dim_sym(t, "M"), one = dim_lit(t, 1);
+  assert_ptr_equal(dim_floordiv(t, dim_lit(t, -7), 2), dim_lit(t, -4)); /* floor, as Python */
+  assert_ptr_equal(dim_floordiv(t, dim_mul(t, dim_lit(t, 4), n), 2), dim_mul(t, dim_lit(t, 2), n)); /* exact */
+  assert_ptr_equal(dim_floordiv(t, n, 1), n);
+  Dim h = dim_floordiv(t, dim_add(t, n, one), 2);
+  assert_ptr_equal(h, dim_floordiv(t, dim_add(t, one, n), 2)); /* hash-consed */
+  assert_int_equal(dim_as_sym(h), -1);                             /* never bound by an argument */
+  char buf[64];
+  dim_snprint(t, dim_add(t, dim_mul(t, dim_lit(t, 2), h), one), buf, sizeof buf);
+  assert_string_equal(buf, "2*((N + 1) // 2) + 1");
+  Dim num;
+  int64_t den;
+  assert_true(dim_derived(t, dim_symbol(t, "((N + 1) // 2)"), &num, &den));
+  assert_ptr_equal(num, dim_add(t, n, one));
+  assert_int_equal(den, 2);
+  int64_t vals[8] = {4, 0};
+  int64_t out;
+  assert_true(dim_eval(t, dim_mul(t, h, dim_lit(t, 3)), vals, &out));
+  assert_int_equal(out, 6); /* (4 + 1) // 2 * 3 */
+  Dim map[8] = {dim_mul(t, dim_lit(t, 2), m)};                 /* N -> 2*M */
+  assert_ptr_equal(dim_subst(t, h, map), dim_floordiv(t, dim_add(t, dim_mul(t, dim_lit(t, 2), m), one), 2));
+  Dim lit[8] = {dim_lit(t, 9)};
+  assert_ptr_equal(dim_subst(t, h, lit), dim_lit(t, 5));
   dim_table_free(t);
 }
 
@@ -598,15 +623,13 @@ static void test_errors_attrs(void **state) {
 }
 
 static void test_errors_structure(void **state) {
-  expect_error(HEAD "  return %x\n}\n\nfunc @f() -> f32 {\n  %0 = const 1.0 : f32\n  return %0\n}\n",
-               "duplicate function @f");
+  expect_error(HEAD "  return %x\n}\n\nfunc @f() -> f32 {\n  %0 = const 1.0 : f32\n  return %0\n}\n", "duplicate function @f");
   expect_error("func @f(%x: f32, %x: f32) -> f32 {\n  return %x\n}\n", "duplicate parameter %x");
   expect_error("func @f(%0: f32) -> f32 {\n  return %0\n}\n", "expected a parameter like %x");
   expect_error(HEAD "  %x = neg %x : f32[N]\n  return %x\n}\n", "expected a node id like %3");
   expect_error(HEAD "  return %x, %y\n}\n", "@f returns 2 values, its signature declares 1");
   expect_error(HEAD "  %2 = sum %x, axes=[0] : f32\n  return %2\n}\n", "result 0 is f32, the signature declares f32[N]");
-  expect_error(HEAD "  return %x\n}\nfunc @g() -> f32 {\n  %0 = call @f!x : f32\n  return %0\n}\n",
-               "bad callee name '@f!x'");
+  expect_error(HEAD "  return %x\n}\nfunc @g() -> f32 {\n  %0 = call @f!x : f32\n  return %0\n}\n", "bad callee name '@f!x'");
   expect_error("func @a:b() -> f32 {", "bad function name");
   expect_error("func @f() -> f32 {\n  %0 = const 1.0 : f32\n  retur %0\n}\n", "expected a node like '%3 = ...' or 'return'");
   expect_error("func @f() -> f32 {\n  %0 = const 1.0 : f32\n  return %0\nfunc @g() -> f32 {\n", "expected '}', got 'func'");
@@ -614,8 +637,10 @@ static void test_errors_structure(void **state) {
   expect_error("func @f(%x: f32[A, B, C, D, E, F, G, H, I]) -> f32 {\n", "rank exceeds 8");
   expect_error("func @f(%x: f32[4611686018427387905]) -> f32 {\n", "bad integer");
   expect_error("func @f(%x: f32[99999999*99999999*9999]) -> f32 {\n", "dim expression too large");
-  expect_error("func @f(%x: f32[(A+B+C+D+E+F+G+H)*(A+B+C+D+E+F+G+H)*(A+B+C+D+E+F+G+H)*(A+B+C+D+E+F+G+H)*(A+B+C+D+E+F+G+H)*(A+B+C+D+E+F+G+H)]) -> f32 {\n",
-               "dim expression too large");
+  expect_error(
+      "func @f(%x: f32[(A+B+C+D+E+F+G+H)*(A+B+C+D+E+F+G+H)*(A+B+C+D+E+F+G+H)*(A+B+C+D+E+F+G+H)*(A+B+C+D+E+F+G+H)*(A+B+C+D+E+F+G+H)]) -> "
+      "f32 {\n",
+      "dim expression too large");
   /* nesting and names beyond the bounds */
   char deep[400], name[600];
   memset(deep, '(', sizeof deep);
@@ -688,12 +713,10 @@ static void test_verify_rejects(void **state) {
                         "verify after test: @f %2 (add): operand shapes or attributes do not fit the op");
   expect_verify_problem("func @f(%x: f32[N], %y: f64[N]) -> f32[N] {\n  %2 = add %x, %y : f32[N]\n  return %2\n}\n",
                         "operand dtypes do not fit the op");
-  expect_verify_problem("func @f(%x: f32[N]) -> f64[N] {\n  %1 = neg %x : f64[N]\n  return %1\n}\n",
-                        "dtype is f64, op gives f32");
+  expect_verify_problem("func @f(%x: f32[N]) -> f64[N] {\n  %1 = neg %x : f64[N]\n  return %1\n}\n", "dtype is f64, op gives f32");
   expect_verify_problem("func @f(%x: f32[N]) -> f32[M] {\n  %1 = neg %x : f32[M]\n  return %1\n}\n",
                         "shape differs from the one the op infers");
-  expect_verify_problem("func @f(%x: bool[N]) -> bool[N] {\n  %1 = neg %x : bool[N]\n  return %1\n}\n",
-                        "operand dtypes do not fit the op");
+  expect_verify_problem("func @f(%x: bool[N]) -> bool[N] {\n  %1 = neg %x : bool[N]\n  return %1\n}\n", "operand dtypes do not fit the op");
   expect_verify_problem("func @f(%x: f32[N, K]) -> f32[N] {\n  %1 = sum %x, axes=[1, 0] : f32[N]\n  return %1\n}\n",
                         "operand shapes or attributes do not fit the op");
   expect_verify_problem("func @f(%x: f32[N, K]) -> f32[K, N] {\n  %1 = transpose %x, axes=[0, 0] : f32[K, N]\n  return %1\n}\n",
@@ -721,6 +744,7 @@ int main(void) {
       cmocka_unit_test(test_dims_many),
       cmocka_unit_test(test_dims_print),
       cmocka_unit_test(test_dims_subst_eval),
+      cmocka_unit_test(test_dims_floordiv),
       cmocka_unit_test(test_errors_basic),
       cmocka_unit_test(test_errors_attrs),
       cmocka_unit_test(test_errors_structure),

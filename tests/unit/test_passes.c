@@ -237,8 +237,8 @@ static void test_memory_planning(void **state) {
   p = kernels_build(m, func(m, "g"));
   int64_t syms[64] = {0}, planned, unplanned;
   for (int s = 0; s < dim_nsymbols(m->dims); s++) syms[s] = 64;
-  assert_true(dim_eval(kernel_temp_bytes(m, p, true), syms, &planned));
-  assert_true(dim_eval(kernel_temp_bytes(m, p, false), syms, &unplanned));
+  assert_true(dim_eval(m->dims, kernel_temp_bytes(m, p, true), syms, &planned));
+  assert_true(dim_eval(m->dims, kernel_temp_bytes(m, p, false), syms, &unplanned));
   assert_true(planned > 0 && planned < unplanned);
   for (int b = p->nparams; b < p->nbufs; b++) /* reuse only of earlier, equal-size temporaries */
     if (p->bufs[b].reuses >= 0) assert_true(p->bufs[b].reuses < b && p->bufs[b].reuses >= p->nparams);
