@@ -543,12 +543,26 @@ static void reduce_flat(KEmit *e, int npar, const Acc *acc, LLVMValueRef count) 
     vec.par_off[o] = LLVMBuildSDiv(e->g->b, LLVMBuildPtrToInt(e->g->b, p, e->g->i64, ""), i64c(e, dtype_sizes[k->in[o].dtype]), "");
   }
   LLVMValueRef full = LLVMBuildAnd(e->g->b, count, i64c(e, ~(int64_t)(W - 1)), "");
+  /* the main loop keeps the lanes in registers (phis), not in acc's memory:
+   * a store and reload per block would put store forwarding on the
+   * critical path of every output */
+  LLVMBasicBlockRef pre = LLVMGetInsertBlock(e->g->b);
+  LLVMValueRef a0 = acc_load(e, acc, W, false), ai0 = acc->idx ? acc_load(e, acc, W, true) : NULL;
   Loop main;
   vec.flat = loop_open(e, &main, i64c(e, 0), full, W);
-  LLVMValueRef a = acc_load(e, acc, W, false), ai = acc->idx ? acc_load(e, acc, W, true) : NULL;
+  LLVMBasicBlockRef body = LLVMGetInsertBlock(e->g->b);
+  LLVMPositionBuilderBefore(e->g->b, LLVMGetNextInstruction(main.iv));
+  LLVMValueRef aphi = LLVMBuildPhi(e->g->b, LLVMTypeOf(a0), ""), aiphi = ai0 ? LLVMBuildPhi(e->g->b, LLVMTypeOf(ai0), "") : NULL;
+  LLVMAddIncoming(aphi, &a0, &pre, 1);
+  if (aiphi) LLVMAddIncoming(aiphi, &ai0, &pre, 1);
+  LLVMPositionBuilderAtEnd(e->g->b, body);
+  LLVMValueRef a = aphi, ai = aiphi;
   combine(e, acc->t, &a, &ai, eval_body(e, &vec), acc->idx ? lane_indices(e, vec.flat) : NULL);
-  acc_store(e, acc, a, ai);
+  LLVMBasicBlockRef latch = LLVMGetInsertBlock(e->g->b);
+  LLVMAddIncoming(aphi, &a, &latch, 1);
+  if (aiphi) LLVMAddIncoming(aiphi, &ai, &latch, 1);
   loop_close(e, &main);
+  acc_store(e, acc, aphi, aiphi);
   Loop tail;
   LLVMValueRef lane = loop_open(e, &tail, i64c(e, 0), LLVMBuildSub(e->g->b, count, full, ""), 1);
   Access sc = vec;
