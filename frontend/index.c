@@ -63,6 +63,13 @@ static void gen_open(Sema *s, SemaGen *g, SrcLoc at) {
   s->fn = g->r->body;
 }
 
+/* A region over the index space `extent` (n variables, unnamed). */
+static void gen_open_over(Sema *s, SemaGen *g, int n, const Dim *extent, SrcLoc at) {
+  *g = (SemaGen){.nvars = n};
+  for (int k = 0; k < n; k++) g->var[k].extent = extent[k];
+  gen_open(s, g, at);
+}
+
 /* Ends the body: back in the enclosing function, with the index variables
  * out of scope. */
 static void gen_leave(Sema *s, SemaGen *g) {
@@ -456,14 +463,14 @@ static Val lower_indexing(Sema *s, const Expr *e, IrNode *x) {
   for (int a = 0; a < x->rank; a++)
     identity = identity && sub[a].kind == SUB_SLICE && sub[a].step == 1 && dim_is_lit(sub[a].start, NULL) && sub[a].len == x->shape[a];
   if (identity) return sema_typed(x);
-  SemaGen g = {0};
+  SemaGen g;
   Dim shape[IR_MAX_RANK];
+  int nvars = 0;
   for (int a = 0; a < x->rank; a++) {
     int n = sub[a].kind == SUB_SLICE ? 1 : sub[a].kind == SUB_ARRAY ? sub[a].node->rank : 0;
-    for (int i = 0; i < n; i++)
-      g.var[g.nvars].extent = shape[g.nvars] = sub[a].kind == SUB_SLICE ? sub[a].len : sub[a].node->shape[i], g.nvars++;
+    for (int i = 0; i < n; i++) shape[nvars++] = sub[a].kind == SUB_SLICE ? sub[a].len : sub[a].node->shape[i];
   }
-  gen_open(s, &g, e->loc);
+  gen_open_over(s, &g, nvars, shape, e->loc);
   IrNode *subs[IR_MAX_RANK];
   int v = 0;
   for (int a = 0; a < x->rank; a++) {
@@ -512,11 +519,10 @@ Val sema_lower_index(Sema *s, const Expr *e) {
  * every read is at the same in-range subscripts. */
 static Val stack_values(Sema *s, Val *vals, int n, int axis, SrcLoc at) {
   const IrNode *x0 = vals[0].node;
-  SemaGen g = {0};
+  SemaGen g;
   Dim shape[IR_MAX_RANK];
-  g.nvars = x0->rank + 1;
-  for (int k = 0, a = 0; k < g.nvars; k++) g.var[k].extent = shape[k] = k == axis ? dim_lit(s->m->dims, n) : x0->shape[a++];
-  gen_open(s, &g, at);
+  for (int k = 0, a = 0; k <= x0->rank; k++) shape[k] = k == axis ? dim_lit(s->m->dims, n) : x0->shape[a++];
+  gen_open_over(s, &g, x0->rank + 1, shape, at);
   IrNode *value = NULL, *subs[IR_MAX_RANK];
   for (int k = 0, a = 0; k < g.nvars; k++)
     if (k != axis) subs[a++] = var_node(&g, k);
@@ -660,10 +666,8 @@ Val sema_lower_take(Sema *s, const Expr *e) {
     return sema_poison();
   IrNode *x = ga.pos[0].node, *idx = ga.pos[1].node;
   if (!axis_of(s, &ga, x, &axis) || !taken_shape(s, e, x, idx, axis, shape)) return sema_poison();
-  SemaGen g = {0};
-  g.nvars = x->rank - 1 + idx->rank;
-  for (int k = 0; k < g.nvars; k++) g.var[k].extent = shape[k];
-  gen_open(s, &g, e->loc);
+  SemaGen g;
+  gen_open_over(s, &g, x->rank - 1 + idx->rank, shape, e->loc);
   IrNode *subs[IR_MAX_RANK];
   taken_subscripts(s, &g, x, idx, axis, subs, e->args[1].loc);
   IrNode *value = gen_read(s, &g, x, subs, e->loc);
@@ -683,12 +687,11 @@ Val sema_lower_one_hot(Sema *s, const Expr *e) {
     sema_error(s, e->loc, "the result would have %d axes; arrays have at most %d", y->rank + 1, IR_MAX_RANK);
     return sema_poison();
   }
-  SemaGen g = {0};
+  SemaGen g;
   Dim shape[IR_MAX_RANK];
-  g.nvars = y->rank + 1;
-  for (int a = 0; a < y->rank; a++) g.var[a].extent = shape[a] = y->shape[a];
-  g.var[y->rank].extent = shape[y->rank] = k;
-  gen_open(s, &g, e->loc);
+  for (int a = 0; a < y->rank; a++) shape[a] = y->shape[a];
+  shape[y->rank] = k;
+  gen_open_over(s, &g, y->rank + 1, shape, e->loc);
   IrNode *iv[IR_MAX_RANK];
   for (int a = 0; a < y->rank; a++) iv[a] = var_node(&g, a);
   IrNode *label = ir_cast(s->m, s->fn, gen_read(s, &g, y, iv, e->loc), DT_I64, e->loc);
@@ -738,10 +741,8 @@ Val sema_lower_index_add(Sema *s, const Expr *e) {
   Val v = sema_materialize(s, ga.pos[2], x->dtype);
   if (v.poison || !axis_of(s, &ga, x, &axis) || !taken_shape(s, e, x, idx, axis, shape)) return sema_poison();
   if (!values_fit(s, e, x, v.node, shape, x->rank - 1 + idx->rank)) return sema_poison();
-  SemaGen g = {0};
-  g.nvars = v.node->rank;
-  for (int k = 0; k < g.nvars; k++) g.var[k].extent = shape[k];
-  gen_open(s, &g, e->loc);
+  SemaGen g;
+  gen_open_over(s, &g, v.node->rank, shape, e->loc);
   IrNode *subs[IR_MAX_RANK];
   taken_subscripts(s, &g, x, idx, axis, subs, e->args[1].loc);
   return scatter_into(s, e, x, v.node, &g, subs);
@@ -764,10 +765,8 @@ Val sema_lower_scatter_add(Sema *s, const Expr *e) {
     return sema_poison();
   }
   if (!values_fit(s, e, x, v.node, idx->shape, idx->rank)) return sema_poison();
-  SemaGen g = {0};
-  g.nvars = idx->rank;
-  for (int k = 0; k < g.nvars; k++) g.var[k].extent = idx->shape[k];
-  gen_open(s, &g, e->loc);
+  SemaGen g;
+  gen_open_over(s, &g, idx->rank, idx->shape, e->loc);
   IrNode *subs[IR_MAX_RANK], *iv[IR_MAX_RANK];
   for (int a = 0; a < idx->rank; a++) iv[a] = subs[a] = var_node(&g, a);
   subs[axis] = gen_read(s, &g, idx, iv, e->args[1].loc);
@@ -871,10 +870,8 @@ Val sema_lower_concat(Sema *s, const Expr *e) {
   Dim offset = dim_lit(s->m->dims, 0);
   for (int i = 0; i < la.npos; i++) {
     IrNode *x = parts[i];
-    SemaGen g = {0};
-    g.nvars = x->rank;
-    for (int k = 0; k < g.nvars; k++) g.var[k].extent = x->shape[k];
-    gen_open(s, &g, e->loc);
+    SemaGen g;
+    gen_open_over(s, &g, x->rank, x->shape, e->loc);
     IrNode *res[IR_MAX_RANK + 1], *iv[IR_MAX_RANK];
     for (int a = 0; a < x->rank; a++) iv[a] = res[a + 1] = var_node(&g, a);
     res[0] = gen_read(s, &g, x, iv, la.pos[i]->loc);
@@ -891,10 +888,8 @@ Val sema_lower_concat(Sema *s, const Expr *e) {
 typedef IrNode *(*GenBody)(Sema *s, SemaGen *g, IrNode *x, const int64_t *opt, SrcLoc at);
 
 static Val gen_like(Sema *s, IrNode *x, GenBody body, const int64_t *opt, SrcLoc at) {
-  SemaGen g = {0};
-  g.nvars = x->rank;
-  for (int k = 0; k < g.nvars; k++) g.var[k].extent = x->shape[k];
-  gen_open(s, &g, at);
+  SemaGen g;
+  gen_open_over(s, &g, x->rank, x->shape, at);
   IrNode *value = body(s, &g, x, opt, at);
   gen_leave(s, &g);
   return sema_typed(gen_node(s, &g, OP_GEN, &value, 1, x->rank, x->shape, OP_SUM, at));
@@ -970,11 +965,9 @@ Val sema_lower_diag(Sema *s, const Expr *e) {
     sema_error(s, la.pos[0]->loc, "diag() takes a vector or a square matrix, not %s", sema_type_text(s, v, tb, sizeof tb));
     return sema_poison();
   }
-  SemaGen g = {0};
+  SemaGen g;
   Dim shape[2] = {v->shape[0], v->shape[0]};
-  g.nvars = 3 - v->rank;
-  for (int k = 0; k < g.nvars; k++) g.var[k].extent = v->shape[0];
-  gen_open(s, &g, e->loc);
+  gen_open_over(s, &g, 3 - v->rank, shape, e->loc);
   IrNode *i = var_node(&g, 0), *value;
   if (v->rank == 2) {
     IrNode *subs[2] = {i, i};
@@ -996,10 +989,8 @@ Val sema_lower_iota(Sema *s, const Expr *e) {
     return sema_poison();
   }
   if (!sema_dim_of_expr(s, e->args[0].value, true, &n)) return sema_poison();
-  SemaGen g = {0};
-  g.nvars = 1;
-  g.var[0].extent = n;
-  gen_open(s, &g, e->loc);
+  SemaGen g;
+  gen_open_over(s, &g, 1, &n, e->loc);
   IrNode *value = var_node(&g, 0);
   gen_leave(s, &g);
   return sema_typed(gen_node(s, &g, OP_GEN, &value, 1, 1, &n, OP_SUM, e->loc));
