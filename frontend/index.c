@@ -566,6 +566,44 @@ Val sema_lower_list(Sema *s, const Expr *e) {
 
 /* ---- take, one_hot, index_add, scatter_add ------------------------------------------ */
 
+/* The positional arguments of a call (unlowered) and its integer-literal
+ * named arguments among `names` (axis=, k=). */
+typedef struct LitArgs {
+  const Arg *pos[TEX_MAX_CALL_ARGS];
+  int npos;
+  int64_t val[2];
+  bool has[2];
+  SrcLoc at[2];
+} LitArgs;
+
+static bool lit_args(Sema *s, const Expr *e, const char *const *names, int nnames, int min_pos, int max_pos, LitArgs *a) {
+  memset(a, 0, sizeof *a);
+  for (int i = 0; i < e->nargs; i++) {
+    const Arg *g = &e->args[i];
+    if (!g->name) {
+      if (a->npos < TEX_MAX_CALL_ARGS) a->pos[a->npos] = g;
+      a->npos++;
+      continue;
+    }
+    int k = 0;
+    while (k < nnames && strcmp(names[k], g->name) != 0) k++;
+    const Expr *v = g->value;
+    if (k == nnames || !sema_const_int(s, v, &a->val[k])) {
+      sema_error(s, g->loc, k == nnames ? "%s() has no argument named '%s'" : "%s() needs an integer literal for %s=", e->name, g->name);
+      return false;
+    }
+    a->has[k] = true, a->at[k] = v->loc;
+  }
+  if (a->npos < min_pos || a->npos > max_pos) {
+    if (min_pos == max_pos)
+      sema_error(s, e->loc, "%s() takes %d arguments, got %d", e->name, min_pos, a->npos);
+    else
+      sema_error(s, e->loc, "%s() takes %d to %d arrays, got %d", e->name, min_pos, max_pos, a->npos);
+    return false;
+  }
+  return true;
+}
+
 /* Positional arguments of a gather builtin (lowered), and axis=. */
 typedef struct GArgs {
   Val pos[3];
@@ -574,36 +612,15 @@ typedef struct GArgs {
   SrcLoc axis_loc;
 } GArgs;
 
+/* The first npos (all but the last unless lower_last) lowered. */
 static bool gather_args(Sema *s, const Expr *e, int npos, bool lower_last, GArgs *g) {
+  static const char *const names[] = {"axis"};
+  LitArgs la;
   memset(g, 0, sizeof *g);
-  g->axis_loc = e->loc;
+  if (!lit_args(s, e, names, 1, npos, npos, &la)) return false;
+  g->npos = npos, g->axis = la.val[0], g->axis_loc = la.has[0] ? la.at[0] : e->loc;
   bool ok = true;
-  for (int i = 0; i < e->nargs; i++) {
-    const Arg *a = &e->args[i];
-    if (a->name && strcmp(a->name, "axis") == 0) {
-      const Expr *v = a->value;
-      bool neg = v->kind == E_UNARY && v->op == U_NEG && v->lhs->kind == E_INT;
-      if (v->kind != E_INT && !neg) {
-        sema_error(s, v->loc, "axis= must be an integer literal");
-        ok = false;
-      }
-      g->axis = neg ? -v->lhs->ival : v->ival;
-      g->axis_loc = v->loc;
-    } else if (a->name) {
-      sema_error(s, a->loc, "%s() has no argument named '%s'", e->name, a->name);
-      ok = false;
-    } else if (g->npos < npos && (lower_last || g->npos + 1 < npos)) {
-      g->pos[g->npos] = sema_lower_expr(s, a->value);
-      ok = ok && !g->pos[g->npos].poison;
-      g->npos++;
-    } else {
-      g->npos++;
-    }
-  }
-  if (ok && g->npos != npos) {
-    sema_error(s, e->loc, "%s() takes %d arguments, got %d", e->name, npos, g->npos);
-    return false;
-  }
+  for (int i = 0; i < (lower_last ? npos : npos - 1); i++) ok = !(g->pos[i] = sema_lower_expr(s, la.pos[i]->value)).poison && ok;
   return ok;
 }
 
@@ -774,41 +791,6 @@ Val sema_lower_scatter_add(Sema *s, const Expr *e) {
 }
 
 /* ---- stack, concat, flip, tril, triu, diag, iota ------------------------------------ */
-
-/* The positional arguments of a call (unlowered) and its integer-literal
- * named arguments among `names` (axis=, k=). */
-typedef struct LitArgs {
-  const Arg *pos[TEX_MAX_CALL_ARGS];
-  int npos;
-  int64_t val[2];
-  bool has[2];
-  SrcLoc at[2];
-} LitArgs;
-
-static bool lit_args(Sema *s, const Expr *e, const char *const *names, int nnames, int min_pos, int max_pos, LitArgs *a) {
-  memset(a, 0, sizeof *a);
-  for (int i = 0; i < e->nargs; i++) {
-    const Arg *g = &e->args[i];
-    if (!g->name) {
-      if (a->npos < TEX_MAX_CALL_ARGS) a->pos[a->npos] = g;
-      a->npos++;
-      continue;
-    }
-    int k = 0;
-    while (k < nnames && strcmp(names[k], g->name) != 0) k++;
-    const Expr *v = g->value;
-    if (k == nnames || !sema_const_int(s, v, &a->val[k])) {
-      sema_error(s, g->loc, k == nnames ? "%s() has no argument named '%s'" : "%s() needs an integer literal for %s=", e->name, g->name);
-      return false;
-    }
-    a->has[k] = true, a->at[k] = v->loc;
-  }
-  if (a->npos < min_pos || a->npos > max_pos) {
-    sema_error(s, e->loc, "%s() takes %d to %d arrays, got %d", e->name, min_pos, max_pos, a->npos);
-    return false;
-  }
-  return true;
-}
 
 static bool axis_in(Sema *s, int64_t axis, int rank, SrcLoc at, int *out) {
   int64_t a = axis < 0 ? axis + rank : axis;

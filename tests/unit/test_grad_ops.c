@@ -77,6 +77,9 @@ static const struct {
     {OP_GEN, "import nn\nfn f(x: f32[N, M], w: f32[4, 1, 3, 3], b: f32[4]) -> f32 {\n"
              " let c = nn.conv2d(reshape(x, [1, 1, N, M]), w, b, stride=2, padding=1)\n"
              " return sum(tanh(x[::2, 1::3])) + sum(x[::-2, 0]) * sum(x[N // 2:, 1]) + sum(c * c)\n}"},
+    /* a gather's axis= may be a polymorphic function's constant */
+    {OP_GEN, "private fn pick(x, idx, ax = 1) { return take(x, idx, axis=ax) }\n"
+             "fn f(x: f32[N, K], idx: i32[P]) -> f32 { return sum(tanh(pick(x, idx))) + sum(pick(x, idx, ax=0)) }"},
     /* where in index notation reads only the branch taken: padding without clamping, and its gradient */
     {OP_GEN, "fn f(x: f32[N], w: f32[N]) -> f32 {\n"
              " let y[i < N + 2] = where(i >= 1 and i <= N, x[i - 1] * w[i - 1], 0.0) + where(i < N, x[min(i, N - 1)], 1.0)\n"
