@@ -124,7 +124,9 @@ class Gen:
             kinds += ["transpose"]
         if s:
             kinds += ["reshape", "permute", "squeeze", "expand_dims", "broadcast_to", "size"]
-        kinds += ["slice", "comp"] + (["gather"] if s else [])
+        kinds += ["slice", "comp"] + (["gather", "flip"] if s else []) + (["tri"] if len(s) >= 2 else [])
+        if len(s) == 1:
+            kinds += ["diag"]
         k = self.r.choice(kinds)
         return getattr(self, "f_" + k)(c, s, d)
 
@@ -334,6 +336,22 @@ class Gen:
         if form == 0:
             return "take(%s, %s, axis=%d)" % (x, idx, k - len(child) * self.r.randint(0, 1))
         return "(%s)[%s%s]" % (x, ":, " * k, idx)
+
+    def f_flip(self, c, s, d):
+        """flip(x) or flip(x, axis=k)."""
+        x = self.gen(c, ("f64", s), d - 1)
+        if self.r.random() < 0.3:
+            return "flip(%s)" % x
+        return "flip(%s, axis=%d)" % (x, self.r.randrange(len(s)) - len(s) * self.r.randint(0, 1))
+
+    def f_tri(self, c, s, d):
+        """tril/triu of the last two axes, from diagonal k."""
+        k = self.r.choice(("", ", k=1", ", k=-1", ", k=2"))
+        return "%s(%s%s)" % (self.r.choice(("tril", "triu")), self.gen(c, ("f64", s), d - 1), k)
+
+    def f_diag(self, c, s, d):
+        """The diagonal of a square matrix."""
+        return "diag(%s)" % self.gen(c, ("f64", (s[0], s[0])), d - 1)
 
     def f_comp(self, c, s, d):
         """let v[i0, ..] = A[..] op B[..] (A read with permuted or reversed

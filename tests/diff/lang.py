@@ -520,6 +520,21 @@ class Interp:
                     shape[p] = x.v.shape[a]
                     idx.append(np.arange(x.v.shape[a]).reshape(shape))
             return R.gather(x, tuple(idx))
+        if name == "flip":
+            x = R.strong(vals[0])
+            axes = range(x.v.ndim) if axis is None else [axis % x.v.ndim]
+            idx = tuple(np.arange(n)[::-1] if a in axes else np.arange(n) for a, n in enumerate(x.v.shape))
+            return R.gather(x, np.ix_(*idx))
+        if name in ("tril", "triu"):
+            x = R.strong(vals[0])
+            k = kw["k"][1] if "k" in kw and kw["k"][0] == "lit" else -kw["k"][1][1] if "k" in kw else 0
+            n, m = x.v.shape[-2:]
+            keep = (np.tril if name == "tril" else np.triu)(np.ones((n, m), bool), k)
+            return R.where(R.V(np.broadcast_to(keep, x.v.shape).copy(), None, "bool", "const", ()), x, R.const(np.zeros(x.v.shape), x.dt))
+        if name == "diag":
+            x = R.strong(vals[0])
+            i = np.arange(x.v.shape[0])
+            return R.gather(x, (i, i))
         if name in ("max", "min") and len(vals) == 2:
             return R.maxmin(vals[0], vals[1], name == "max")
         x = R.strong(vals[0])
