@@ -432,12 +432,16 @@ static const char *param_sig(Sema *s, const IrFunc *callee, int i, char *buf, si
 
 /* Binds the callee's size symbols in param i's dims to the argument's dims,
  * or reports the first dim that disagrees. */
-static bool bind_arg_dims(Sema *s, IrFunc *callee, const char *label, int i, const Val *arg, Dim *map, int *binder) {
+/* Pass 1 (!poly) binds and checks the dims that are plain symbols; pass 2
+ * (poly), once every argument has bound its symbols, checks the others
+ * (`N*D`, `(N + 1) // 2`, literals) with the call's binding substituted. */
+static bool bind_arg_dims(Sema *s, IrFunc *callee, const char *label, int i, const Val *arg, Dim *map, int *binder, bool poly) {
   IrNode *p = callee->params[i], *a = arg->node;
   for (int d = 0; d < p->rank; d++) {
     int sym = dim_as_sym(p->shape[d]);
+    if ((sym >= 0) == poly) continue;
     if (sym >= 0 && !map[sym]) map[sym] = a->shape[d], binder[sym] = i * IR_MAX_RANK + d;
-    Dim want = sym >= 0 ? map[sym] : p->shape[d];
+    Dim want = sym >= 0 ? map[sym] : dim_subst(s->m->dims, p->shape[d], map);
     if (want == a->shape[d]) continue;
     char ta[256], tb[256], sig[600], dw[64], dg[64];
     dim_snprint(s->m->dims, want, dw, sizeof dw);
@@ -475,8 +479,10 @@ static bool bind_call_args(Sema *s, IrFunc *callee, const char *label, Val *args
                  sema_type_text(s, a, tb, sizeof tb));
       return false;
     }
-    if (!bind_arg_dims(s, callee, label, i, &args[i], map, binder)) return false;
+    if (!bind_arg_dims(s, callee, label, i, &args[i], map, binder, false)) return false;
   }
+  for (int i = 0; i < callee->nparams; i++)
+    if (!bind_arg_dims(s, callee, label, i, &args[i], map, binder, true)) return false;
   return true;
 }
 
