@@ -1012,21 +1012,32 @@ static LLVMValueRef emit_rsqrt(const Em *e, LLVMValueRef x, bool from_f32) {
 /* ---- pow ---------------------------------------------------------------- */
 
 /* c[0] + t*(c[1] + t*(...)) with the last ndw steps in double-word
- * arithmetic and double-word coefficients (hi[i] + lo[i]). */
-static Dw horner_dwc(const Em *e, Dw t, const double *hi, const double *lo, int n, int ndw) {
-  LLVMValueRef p = kf(e, hi[n - 1]);
+ * arithmetic and double-word coefficients (hi[i] + lo[i], i < ndw); the
+ * coefficients are values (constants, or lanes gathered from a table). */
+static Dw horner_dwv(const Em *e, Dw t, const LLVMValueRef *hi, const LLVMValueRef *lo, int n, int ndw) {
+  LLVMValueRef p = hi[n - 1];
   int i = n - 2;
-  for (; i >= ndw; i--) p = ir_fma(e, t.hi, p, kf(e, hi[i]));
+  for (; i >= ndw; i--) p = ir_fma(e, t.hi, p, hi[i]);
   Dw r = {p, kf(e, 0.0)};
   for (; i >= 0; i--) {
     LLVMValueRef ph = ir_fmul(e, t.hi, r.hi);
     LLVMValueRef pl = ir_fma(e, t.hi, r.lo, ir_fmul(e, t.lo, r.hi));
     pl = ir_fadd(e, ir_fma(e, t.hi, r.hi, ir_fneg(e, ph)), pl);
-    Dw sum = two_sum(e, kf(e, hi[i]), ph);
+    Dw sum = two_sum(e, hi[i], ph);
     r.hi = sum.hi;
-    r.lo = ir_fadd(e, sum.lo, ir_fadd(e, pl, kf(e, lo[i])));
+    r.lo = ir_fadd(e, sum.lo, ir_fadd(e, pl, lo[i]));
   }
   return r;
+}
+
+/* horner_dwv with constant coefficients. */
+static Dw horner_dwc(const Em *e, Dw t, const double *hi, const double *lo, int n, int ndw) {
+  enum { MAX_TERMS = 64 };
+  LLVMValueRef h[MAX_TERMS], l[MAX_TERMS];
+  if (n > MAX_TERMS || ndw > n) ice("horner_dwc: %d terms", n);
+  for (int i = 0; i < n; i++) h[i] = kf(e, hi[i]);
+  for (int i = 0; i < ndw; i++) l[i] = kf(e, lo[i]);
+  return horner_dwv(e, t, h, l, n, ndw);
 }
 
 /* a*b as a double-word (fma for the product's error, plus the cross terms). */
@@ -1116,6 +1127,9 @@ Dw cg_vm_log_dw(const Em *e, LLVMValueRef x) { return log_dw(e, x); }
 Dw cg_vm_dw_div_dw(const Em *e, Dw n, Dw d) { return dw_div_dw(e, n, d); }
 Dw cg_vm_dw_mul(const Em *e, Dw a, Dw b) { return dw_mul(e, a, b); }
 Dw cg_vm_horner_dwc(const Em *e, Dw t, const double *hi, const double *lo, int n, int ndw) { return horner_dwc(e, t, hi, lo, n, ndw); }
+Dw cg_vm_horner_dwv(const Em *e, Dw t, const LLVMValueRef *hi, const LLVMValueRef *lo, int n, int ndw) {
+  return horner_dwv(e, t, hi, lo, n, ndw);
+}
 Em cg_vm_em_double(const Em *e) { return em_double(e); }
 
 /* The one list of what this file implements, keyed by op: scalar.c sends an

@@ -137,6 +137,8 @@ Dw cg_vm_dw_div_dw(const Em *e, Dw n, Dw d);
 Dw cg_vm_dw_mul(const Em *e, Dw a, Dw b);
 /* hi[0]+lo[0] + t*(... + t*hi[n-1]) with the last ndw steps in double-word. */
 Dw cg_vm_horner_dwc(const Em *e, Dw t, const double *hi, const double *lo, int n, int ndw);
+/* the same with coefficients as values (a table's gathered lanes) */
+Dw cg_vm_horner_dwv(const Em *e, Dw t, const LLVMValueRef *hi, const LLVMValueRef *lo, int n, int ndw);
 /* The double-typed context of x's shape (<N x float> -> <N x double>). */
 Em cg_vm_em_double(const Em *e);
 

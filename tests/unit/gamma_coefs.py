@@ -73,3 +73,41 @@ print("static const double psi2_asym[%d] = {%s};" % (n, ", ".join(hx(f(k)) for k
 for name, v in (("half_log_2pi", mp.log(2 * mp.pi) / 2), ("log_pi", mp.log(mp.pi)), ("pi", mp.pi),
                 ("pi2", mp.pi ** 2), ("two_pi3", 2 * mp.pi ** 3), ("euler", mp.euler)):
     print("static const double %s[2] = {%s, %s};" % ((name,) + tuple(map(hx, dw(v)))))
+# lgamma next to its zeros in (-16, -2), where the reflection formula cancels
+# (glibc's lgamma_neg.c has the same idea; below -16 no double is affected):
+# for each zero z, lgamma(z + t) = t (c0 + c1 t + ...), c_k = psi^(k)(z)/(k+1)!,
+# used for |t| <= w, w where |lgamma| reaches 2^-11 (2 + |z|) log2(2 + |z|)
+# (the reflection's absolute error is below 2^-66 of that: lang/math.md).
+# Zeros in pairs per interval (-n-1, -n), n = 2..15, left zero first.
+def lgamma_zeros():
+    f = lambda x: mp.log(abs(mp.gamma(x)))
+    out = []
+    for n in range(2, 16):
+        a, b = mp.mpf(-n - 1), mp.mpf(-n)
+        m = mp.findroot(mp.digamma, a + 0.5)  # |Gamma| is smallest there
+        for lo, hi in ((a, m), (m, b)):
+            l, h = lo + mp.mpf(2) ** -200, hi - mp.mpf(2) ** -200
+            l, h = (l, h) if f(l) > 0 else (h, l)
+            for _ in range(300):  # bisection to 2^-300
+                c = (l + h) / 2
+                l, h = (c, h) if f(c) > 0 else (l, c)
+            out.append((l + h) / 2)
+    return out
+
+
+mp.mp.dps = 90
+zs = lgamma_zeros()
+NT = 13
+cz = [[mp.polygamma(k, z) / mp.factorial(k + 1) for k in range(NT + 4)] for z in zs]
+ws = [mp.mpf(2) ** -11 * (2 + abs(z)) * mp.log(2 + abs(z), 2) / abs(mp.digamma(z)) for z in zs]
+for c, w in zip(cz, ws):  # the omitted terms are below 2^-64 of c0 on the whole window
+    assert all(abs(c[k]) * w ** k < mp.mpf(2) ** -64 * abs(c[0]) for k in range(NT, NT + 4))
+print("enum { LGNEG_ZEROS = %d, LGNEG_TERMS = %d };" % (len(zs), NT))
+print("static const double lgneg_x0_hi[%d] = {%s};" % (len(zs), ", ".join(hx(dw(z)[0]) for z in zs)))
+print("static const double lgneg_x0_lo[%d] = {%s};" % (len(zs), ", ".join(hx(dw(z)[1]) for z in zs)))
+# a third word: x - z must be accurate where x is the double nearest z
+print("static const double lgneg_x0_lo2[%d] = {%s};" % (len(zs), ", ".join(hx(z - sum(map(mp.mpf, dw(z)))) for z in zs)))
+print("static const double lgneg_w[%d] = {%s};" % (len(zs), ", ".join(hx(w) for w in ws)))
+print("/* coefficient k of zero i at [k * LGNEG_ZEROS + i]; the first 4 double-word */")
+print("static const double lgneg_c_hi[%d] = {%s};" % (NT * len(zs), ", ".join(hx(dw(c[k])[0]) for k in range(NT) for c in cz)))
+print("static const double lgneg_c_lo[%d] = {%s};" % (4 * len(zs), ", ".join(hx(dw(c[k])[1]) for k in range(4) for c in cz)))

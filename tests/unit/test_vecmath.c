@@ -538,10 +538,22 @@ static const double gamma_hard[] = {
     -0.5, -1.5, -2.5, -100.5, -170.5, -1e-5, -0.25,
 };
 
+/* The zeros of lgamma in (-16, -2) (gamma_coefs.py), where the reflection
+ * formula cancels and vecmath_gamma.c uses a series per zero instead. */
+static const double lgamma_neg_zeros[] = {-0x1.5fb410a1bd901p+1, -0x1.3a7fc9600f86cp+1, -0x1.fa471547c2fe5p+1, -0x1.9260dbc9e59afp+1, -0x1.3f7577a6eeafdp+2, -0x1.0284e78599581p+2, -0x1.7fe92f591f40dp+2, -0x1.4086a57f0b6d9p+2, -0x1.bffcbf76b86f0p+2, -0x1.8016b25897c8dp+2, -0x1.ffff97f8159cfp+2, -0x1.c0033fdedfe1fp+2, -0x1.1ffffa3884bd0p+3, -0x1.000034028b3f9p+3, -0x1.3fffff6c0d7c0p+3, -0x1.200005c7768fbp+3, -0x1.5ffffff28cdd4p+3, -0x1.40000093f2777p+3, -0x1.7ffffffee1127p+3, -0x1.6000000d7322ap+3, -0x1.9fffffffe9edcp+3, -0x1.800000011eed9p+3, -0x1.bffffffffe6c7p+3, -0x1.a000000016124p+3, -0x1.dfffffffffe52p+3, -0x1.c000000001939p+3, -0x1.fffffffffffe5p+3, -0x1.e0000000001aep+3};
+
 static void push_gamma_hard(Inputs *in, int dt)
 {
     for (size_t i = 0; i < sizeof gamma_hard / sizeof gamma_hard[0]; i++)
         push_around(in, gamma_hard[i], dt);
+    for (size_t i = 0; i < sizeof lgamma_neg_zeros / sizeof lgamma_neg_zeros[0]; i++) {
+        double z = lgamma_neg_zeros[i];
+        push_around(in, z, dt);
+        for (int k = 4; k <= 52; k++) { /* every scale of distance, the series' windows included */
+            push_around(in, z + ldexp(z, -k), dt);
+            push_around(in, z - ldexp(z, -k), dt);
+        }
+    }
     for (int n = 1; n <= 40; n++) { /* next to the poles */
         push_around(in, -n, dt);
         push_around(in, -n + 0.5, dt);
@@ -830,7 +842,7 @@ typedef struct Worst {
     long samples;
 } Worst;
 
-/* f64 lgamma, digamma and tetragamma at x < 0 cancel next to their zeros: there the bound is
+/* f64 digamma and tetragamma at x < 0 cancel next to their zeros: there the bound is
  * in ulps of max(|f(x)|, gamma_neg_floor(x)), i.e. an absolute error below
  * 2^-66 (2 + |x|) log2(2 + |x|) (lang/math.md; measured: 2^-67.8 of it). */
 static long double gamma_neg_floor(double x)
@@ -843,7 +855,7 @@ static void account(Worst *w, Op fn, int dt, double x, double y)
 {
     long double ref = dt == F64 ? ref_f64(fn, x) : ref_f32(fn, x);
     double err = ulp_error(y, ref, dt);
-    if ((fn == OP_LGAMMA || fn == OP_DIGAMMA || fn == OP_TETRAGAMMA) && dt == F64 && x < 0 && isfinite(y) && fabsl(ref) < gamma_neg_floor(x))
+    if ((fn == OP_DIGAMMA || fn == OP_TETRAGAMMA) && dt == F64 && x < 0 && isfinite(y) && fabsl(ref) < gamma_neg_floor(x))
         err = ulp_error(y, ref, dt) * (double)(fabsl(ref) / gamma_neg_floor(x));
     if (err > w->ulp || (isinf(err) && w->samples == 0)) {
         w->ulp = err;
