@@ -147,12 +147,24 @@ peers = [
     ("torch cdist(x, c)**2", lambda: torch.cdist(tx, tc) ** 2),
     ("torch ((x[:,None]-c[None])**2).sum(-1)", lambda: ((tx[:, None, :] - tc[None, :, :]) ** 2).sum(-1)),
 ]
+floor_lib = C.CDLL(os.path.join(OUT, "libpdist_floor.so"))
+floor_out = np.zeros((N, M), np.float32)
+
+
+def pdist_floor():
+    ptr = lambda a: a.ctypes.data_as(C.c_void_p)  # noqa: E731
+    if floor_lib.pdist_floor(ptr(x), ptr(c), ptr(floor_out), C.c_int64(N), C.c_int64(K), C.c_int64(M)):
+        raise RuntimeError("pdist_floor: unsupported shape")
+    return floor_out
+
+
 case = "pairwise squared distances 4096x64 vs 256x64"
 check(case, "texc vs f64", pd()[0], exact, scale, 1e-5)
+check(case, "exact-order floor (bench/pdist_floor.c)", pdist_floor(), pd()[0], np.ones_like(exact), 0)
 for name, fn in peers:
     out = fn()
     check(case, name, out.numpy() if isinstance(out, torch.Tensor) else out, pd()[0], scale, 1e-5)
-times = measure([("texc", pd)] + peers)
+times = measure([("texc", pd), ("texc order, hand-written C floor", pdist_floor)] + peers)
 table(case, "pdist", times, "texc", " (|diff| <= 1e-5 (|x|^2 + |c|^2); 1 thread)")
 
 # ---- conv2d forward and gradient ---------------------------------------------------

@@ -15,6 +15,7 @@ fi
 trap 'echo $? > "$OUT/.rc"' EXIT
 cc -std=c11 -O2 -Iruntime bench/bench.c -o "$OUT/bench" -ldl
 cc -std=c11 -O2 -march=native bench/stream.c -o "$OUT/stream"
+cc -std=c11 -O2 -march=native -ffp-contract=off -shared -fPIC bench/pdist_floor.c -o "$OUT/libpdist_floor.so"
 "$B/texc" bench/mlp.tex --grad loss --wrt W1,b1,W2,b2,W3,b3 --prefix=mlp -o "$OUT/libmlp.so"
 "$B/texc" bench/mlp.tex --grad lse --prefix=lse -o "$OUT/liblse.so"
 "$B/texc" bench/fused.tex --prefix=fused -o "$OUT/libfused.so"
