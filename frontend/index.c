@@ -36,6 +36,7 @@ struct SemaGen {
   int nvars;
   IdxVar var[IR_MAX_INDICES];
   PtrVec ops;        /* the outer values the body reads: the gen's operands */
+  int nested;        /* a nested reduction: its first `nested` variables are the body's */
   int scope_mark;    /* bindings of the enclosing function end here */
   struct SemaGen *prev;
 };
@@ -256,19 +257,31 @@ static bool add_vars(Sema *s, SemaGen *g, const Arg *args, int n) {
 static const struct {
   const char *name;
   Op op;
-} reductions[] = {{"sum", OP_SUM}, {"max", OP_RMAX}, {"min", OP_RMIN}};
+} reductions[] = {{"sum", OP_SUM}, {"max", OP_RMAX}, {"min", OP_RMIN}, {"prod", OP_PROD}};
 
 static bool reduction_op(Sema *s, const Expr *e, Op *op) {
   for (size_t i = 0; i < sizeof reductions / sizeof reductions[0]; i++)
     if (e->name && strcmp(e->name, reductions[i].name) == 0) return *op = reductions[i].op, true;
-  sema_error(s, e->loc, "only sum[...], max[...] and min[...] reduce in index notation");
+  sema_error(s, e->loc, "only sum[...], max[...], min[...] and prod[...] reduce in index notation");
   return false;
 }
 
+static const char *reduction_name(Op op) {
+  for (size_t i = 0; i < sizeof reductions / sizeof reductions[0]; i++)
+    if (reductions[i].op == op) return reductions[i].name;
+  return "?";
+}
+
 /* Every variable has a range: declared, or inferred from a plain subscript. */
-static bool check_ranges(Sema *s, SemaGen *g) {
+static bool check_ranges(Sema *s, SemaGen *g, SrcLoc at) {
   for (int k = 0; k < g->nvars; k++)
-    if (!g->var[k].extent) {
+    if (!g->var[k].extent && k < g->nested) {
+      sema_error(s, at,
+                 "the range of index '%s' is not known where this reduction is lowered; declare it (%s < N) or subscript an array with it "
+                 "to the left of the reduction",
+                 g->var[k].name, g->var[k].name);
+      return false;
+    } else if (!g->var[k].extent) {
       sema_error(s, g->var[k].loc,
                  "cannot infer the range of index '%s': it is not a plain subscript of any array here; declare it, e.g. %s < N",
                  g->var[k].name, g->var[k].name);
@@ -277,46 +290,60 @@ static bool check_ranges(Sema *s, SemaGen *g) {
   return true;
 }
 
-/* The comprehension `out[vars] = reduce[rvars] body`, or (nout = 0) a bare
- * reduction; binds the variables, lowers the body and builds the gen. */
-static Val comprehension(Sema *s, const Arg *outv, int nout, const Expr *body, SrcLoc at) {
-  SemaGen g = {0};
-  Op reduce = OP_SUM;
-  if (!add_vars(s, &g, outv, nout)) return sema_poison();
-  if (body->kind == E_REDUCE && !reduction_op(s, body, &reduce)) return sema_poison();
-  for (Op inner; body->kind == E_REDUCE; body = body->lhs) {
-    if (!reduction_op(s, body, &inner)) return sema_poison();
-    if (inner != reduce) {
-      sema_error(s, body->loc, "a %s[...] directly inside a %s[...] is not supported; bind the inner one with its own let", body->name,
-                 reductions[reduce == OP_SUM    ? 0
-                            : reduce == OP_RMAX ? 1
-                                                : 2]
-                     .name);
-      return sema_poison();
-    }
-    if (!add_vars(s, &g, body->args, body->nargs)) return sema_poison();
-  }
-  gen_open(s, &g, at);
-  for (int k = 0; k < g.nvars; k++) sema_bind(s, g.var[k].name, sema_typed(var_node(&g, k)));
-  Val v = sema_lower_expr(s, body);
-  if (!v.poison) v = sema_materialize_default(s, v);
-  bool ok = !v.poison && check_body(s, &g) && check_ranges(s, &g);
-  gen_leave(s, &g);
-  if (ok && g.nvars > nout && (v.node->dtype == DT_BOOL)) {
-    sema_error(s, at, "%s[...] of bool values: convert them first, e.g. i32(...)",
-               reductions[reduce == OP_SUM    ? 0
-                          : reduce == OP_RMAX ? 1
-                                              : 2]
-                   .name);
-    ok = false;
-  }
-  if (!ok) {
-    vec_free(&g.ops);
+/* prod[..] in index notation: the gen of every factor (all variables are
+ * its axes), then the prod op over the reduced ones: a product has no
+ * region combiner, and prod's gradients (zeros included) are the op's.  The
+ * factors go through memory (a gen does not fuse into a reduction yet). */
+static Val prod_of_gen(Sema *s, SemaGen *g, IrNode *body, int nout, SrcLoc at) {
+  if (g->nvars > IR_MAX_RANK) {
+    sema_error(s, at, "prod[...] over %d indices in all: at most %d (each becomes an array axis)", g->nvars, IR_MAX_RANK);
+    vec_free(&g->ops);
     return sema_poison();
   }
   Dim shape[IR_MAX_RANK];
-  for (int k = 0; k < nout; k++) shape[k] = g.var[k].extent;
-  return sema_typed(gen_node(s, &g, OP_GEN, &v.node, 1, nout, shape, reduce, at));
+  for (int k = 0; k < g->nvars; k++) shape[k] = g->var[k].extent;
+  IrNode *factors = gen_node(s, g, OP_GEN, &body, 1, g->nvars, shape, OP_SUM, at);
+  unsigned mask = ((1u << g->nvars) - 1) & ~((1u << nout) - 1);
+  return sema_typed(ir_reduce(s->m, s->fn, OP_PROD, factors, mask, false, at));
+}
+
+/* The comprehension over g's first nout variables (already added) of
+ * `reduce[rvars] body`: binds the variables, lowers the body, builds the
+ * gen.  A reduction of another kind inside it is lowered as nested. */
+static Val comprehension_over(Sema *s, SemaGen *g, int nout, const Expr *body, SrcLoc at) {
+  Op reduce = OP_SUM;
+  if (body->kind == E_REDUCE && !reduction_op(s, body, &reduce)) return sema_poison();
+  for (Op inner; body->kind == E_REDUCE; body = body->lhs) {
+    if (!reduction_op(s, body, &inner)) return sema_poison();
+    if (inner != reduce) break; /* e.g. sum[i] max[k] ..: the max is a nested reduction */
+    if (!add_vars(s, g, body->args, body->nargs)) return sema_poison();
+  }
+  gen_open(s, g, at);
+  for (int k = 0; k < g->nvars; k++) sema_bind(s, g->var[k].name, sema_typed(var_node(g, k)));
+  Val v = sema_lower_expr(s, body);
+  if (!v.poison) v = sema_materialize_default(s, v);
+  bool ok = !v.poison && check_body(s, g) && check_ranges(s, g, at);
+  gen_leave(s, g);
+  if (ok && g->nvars > nout && (v.node->dtype == DT_BOOL)) {
+    sema_error(s, at, "%s[...] of bool values: convert them first, e.g. i32(...)", reduction_name(reduce));
+    ok = false;
+  }
+  if (!ok) {
+    vec_free(&g->ops);
+    return sema_poison();
+  }
+  if (reduce == OP_PROD) return prod_of_gen(s, g, v.node, nout, at);
+  Dim shape[IR_MAX_RANK];
+  for (int k = 0; k < nout; k++) shape[k] = g->var[k].extent;
+  return sema_typed(gen_node(s, g, OP_GEN, &v.node, 1, nout, shape, reduce, at));
+}
+
+/* The comprehension `out[vars] = reduce[rvars] body`, or (nout = 0) a bare
+ * reduction. */
+static Val comprehension(Sema *s, const Arg *outv, int nout, const Expr *body, SrcLoc at) {
+  SemaGen g = {0};
+  if (!add_vars(s, &g, outv, nout)) return sema_poison();
+  return comprehension_over(s, &g, nout, body, at);
 }
 
 /* let NAME[i, j < M] = body */
@@ -329,12 +356,43 @@ Val sema_lower_comprehension(Sema *s, const Stmt *st) {
   return comprehension(s, st->index, st->nindex, st->value, st->loc);
 }
 
-/* sum[k] body as an expression: a scalar. */
-Val sema_lower_reduce(Sema *s, const Expr *e) {
-  if (s->gen) {
-    sema_error(s, e->loc, "a reduction inside index notation must be the whole right-hand side; bind it with its own let");
-    return sema_poison();
+/* True if the name `name` appears anywhere in e. */
+static bool mentions(const Expr *e, const char *name) {
+  if (!e) return false;
+  if (e->kind == E_NAME && e->name && strcmp(e->name, name) == 0) return true;
+  if (mentions(e->lhs, name) || mentions(e->rhs, name) || mentions(e->step, name)) return true;
+  for (int i = 0; i < e->nargs; i++)
+    if (mentions(e->args[i].value, name)) return true;
+  return false;
+}
+
+/* A reduction inside a comprehension's body (`exp(x[i, j] - max[k] x[i, k])`):
+ * a gen of its own in the enclosing function, over the body's variables it
+ * names (so max[k] above costs N*K, not N*M*K) and its reduced ones, read
+ * back at those variables.  Ranges it infers count for the body too. */
+static Val nested_reduction(Sema *s, const Expr *e) {
+  SemaGen *outer = s->gen, g = {0};
+  IrFunc *body = s->fn;
+  int used[IR_MAX_INDICES], n = 0;
+  for (int k = 0; k < outer->nvars; k++)
+    if (mentions(e, outer->var[k].name)) used[n] = k, g.var[n++] = outer->var[k];
+  g.nvars = g.nested = n;
+  s->gen = outer->prev, s->fn = outer->outer;
+  Val v = comprehension_over(s, &g, n, e, e->loc); /* adds the reduced variables after the n */
+  s->gen = outer, s->fn = body;
+  if (v.poison) return v;
+  IrNode *subs[IR_MAX_INDICES];
+  for (int j = 0; j < n; j++) {
+    if (!outer->var[used[j]].extent) outer->var[used[j]] = g.var[j];
+    subs[j] = var_node(outer, used[j]);
   }
+  return sema_typed(gen_read(s, outer, v.node, subs, e->loc));
+}
+
+/* sum[k] body as an expression: a scalar, or inside index notation a
+ * nested reduction. */
+Val sema_lower_reduce(Sema *s, const Expr *e) {
+  if (s->gen) return nested_reduction(s, e);
   return comprehension(s, NULL, 0, e, e->loc);
 }
 

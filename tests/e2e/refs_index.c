@@ -503,6 +503,37 @@ static void ierr_inner(const RefArgs *a) {
   for (int64_t i = 0; i < a->out_numel; i++) a->out[i] = a->in[0][i + 1];
 }
 
+static void ix_softmax(const RefArgs *a) {
+  int64_t N = dim(a, 0, 0), D = dim(a, 0, 1);
+  for (int64_t i = 0; i < N; i++) {
+    const double *x = a->in[0] + i * D;
+    double m = -INFINITY, s = 0;
+    for (int64_t k = 0; k < D; k++) m = fmax(m, x[k]);
+    for (int64_t k = 0; k < D; k++) s += exp(x[k] - m);
+    for (int64_t j = 0; j < D; j++) a->out[i * D + j] = exp(x[j] - m) / s;
+  }
+}
+
+static void ix_summax(const RefArgs *a) {
+  int64_t N = dim(a, 0, 0), D = dim(a, 0, 1);
+  double s = 0;
+  for (int64_t i = 0; i < N; i++) {
+    double m = -INFINITY;
+    for (int64_t k = 0; k < D; k++) m = fmax(m, a->in[0][i * D + k]);
+    s += m;
+  }
+  a->out[0] = s;
+}
+
+static void ix_rowprod(const RefArgs *a) {
+  int64_t N = dim(a, 0, 0), D = dim(a, 0, 1);
+  for (int64_t i = 0; i < N; i++) {
+    double p = 1;
+    for (int64_t k = 0; k < D; k++) p *= 1.0 + 0.01 * a->in[0][i * D + k];
+    a->out[i] = p;
+  }
+}
+
 /* ---- the table ------------------------------------------------------------------------ */
 
 #define R(n) {#n, n}
@@ -510,14 +541,15 @@ static const struct {
   const char *name;
   RefFn fn;
 } table[] = {
-    R(ix_pdist),     R(ix_matvec),   R(ix_contract),  R(ix_rowdot),    R(ix_perm),   R(ix_trace),      R(ix_total),    R(ix_dot),
-    R(ix_outer),     R(ix_rowmax),   R(ix_colmin),    R(ix_ivals),     R(ix_conv),   R(ix_interleave), R(ix_unpack),   R(ix_tril),
-    R(ix_rev),       R(sl_mid),      R(sl_col),       R(sl_tail),      R(sl_revrow), R(sl_revall),     R(sl_scaled),   R(sl_negstep), R(sl_evens), R(sl_revstep),
-    R(sl_elem),      R(sl_twice),    R(sl_rank3),     R(sl_diff),      R(ga_rows),   R(ga_cols),       R(ga_take0),    R(ga_take1),
-    R(ga_takem1),    R(ga_computed), R(ga_onehot),    R(ga_iadd0),     R(ga_iadd1),  R(ga_sadd0),      R(ga_sadd1),    R(ga_pick),
-    R(lt_rot),       R(lt_rows),     R(lt_bcast),     R(lt_weak),      R(lt_deep),   R(lt_ints),       R(lt_turn),     R(md_xent),
-    R(md_xent_grad), R(md_embbag),   R(md_embbag_gW), R(md_embbag_gE), R(md_wdist),  R(md_wdist_gx),   R(md_wdist_gc), R(md_kmeans),
-    R(md_kmeans_gc), R(ierr_tri2),   R(ierr_inner),   R(ierr_lastrow), R(sl_last),   R(ierr_at),
+    R(ix_pdist),     R(ix_matvec),  R(ix_contract),  R(ix_rowdot),   R(ix_perm),      R(ix_trace),      R(ix_total),  R(ix_dot),
+    R(ix_outer),     R(ix_rowmax),  R(ix_colmin),    R(ix_ivals),    R(ix_conv),      R(ix_interleave), R(ix_unpack), R(ix_tril),
+    R(ix_rev),       R(sl_mid),     R(sl_col),       R(sl_tail),     R(sl_revrow),    R(sl_revall),     R(sl_scaled), R(sl_negstep),
+    R(sl_evens),     R(sl_revstep), R(sl_elem),      R(sl_twice),    R(sl_rank3),     R(sl_diff),       R(ga_rows),   R(ga_cols),
+    R(ga_take0),     R(ga_take1),   R(ga_takem1),    R(ga_computed), R(ga_onehot),    R(ga_iadd0),      R(ga_iadd1),  R(ga_sadd0),
+    R(ga_sadd1),     R(ga_pick),    R(lt_rot),       R(lt_rows),     R(lt_bcast),     R(lt_weak),       R(lt_deep),   R(lt_ints),
+    R(lt_turn),      R(md_xent),    R(md_xent_grad), R(md_embbag),   R(md_embbag_gW), R(md_embbag_gE),  R(md_wdist),  R(md_wdist_gx),
+    R(md_wdist_gc),  R(md_kmeans),  R(ix_softmax),   R(ix_summax),   R(ix_rowprod),   R(md_kmeans_gc),  R(ierr_tri2), R(ierr_inner),
+    R(ierr_lastrow), R(sl_last),    R(ierr_at),
 };
 #undef R
 

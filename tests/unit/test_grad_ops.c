@@ -62,6 +62,9 @@ static const struct {
     {OP_GEN, "fn f(x: f32[N, D], c: f32[M, D]) -> f32 {\n let d[i, j] = sum[k] (x[i, k] - c[j, k]) ** 2\n return sum(tanh(d))\n}"},
     {OP_GEN,
      "fn f(x: f32[N, D]) -> f32 {\n let m[i] = max[k] x[i, k] * 3.0\n let n[k] = min[i] x[i, k] + x[0, k]\n return sum(m * m) + sum(n)\n}"},
+    {OP_GEN, "fn f(x: f32[N, D], w: f32[N, D]) -> f32 {\n let e[i, j] = exp(x[i, j] - max[k] x[i, k])\n"
+             " let p[i, j] = e[i, j] / sum[k] e[i, k]\n let q[i] = prod[k] (1.0 + 0.1 * x[i, k])\n"
+             " return sum(p * w) + (sum[i] w[i, 0] * max[k] x[i, k]) + sum(q)\n}"},
     {OP_GEN, "fn f(x: f32[N, 6], s: f32) -> f32 { return sum(tanh(x[1:, ::-2] * x[:-1, 0:6:2] * s)) + sum(x[:, 3]) * x[0, -1] }"},
     {OP_GEN, "fn f(E: f32[V, D], idx: i32[B, 3], y: i64[B]) -> f32 {\n let e = E[idx]\n let p[b] = e[b, 1, y[b]] * E[y[b], 0]\n"
              " return sum(e * e) + sum(p) + sum(take(E, y, axis=1) ** 2.0)\n}"},
