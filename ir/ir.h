@@ -613,6 +613,22 @@ typedef struct Kernel {
   SrcLoc loc;
 } Kernel;
 
+/* A loop of the plan (issue 10): the kernels [first, last) are its body
+ * (nested loops' kernels included), run `trip` times by the runtime, which
+ * writes the counter into `index` before each iteration.  The body reads
+ * the states from cur[k] and writes the next ones into next[k]; the runtime
+ * swaps the two pointers after each iteration (double buffering, nothing
+ * allocated), and after the last one leaves the final state in cur[k]'s
+ * own memory, which the code after the loop reads. */
+typedef struct KLoop {
+  int first, last;
+  int trip;                /* rank-0 i64 buffer: the trip count */
+  int index;               /* rank-0 i64 temporary: t */
+  int nstates;
+  int *cur, *next;         /* temporaries, per state */
+  SrcLoc loc;
+} KLoop;
+
 /* The compiled form of one function: its buffers and kernels in order. */
 typedef struct KBuffer {
   DType dtype;
@@ -634,6 +650,8 @@ typedef struct KProgram {
   int nsyms;
   int *syms;               /* DimTable symbol ids of the function, in ABI order */
   int *kernel_of;          /* per IR node id: the kernel computing it, or -1 */
+  int nloops;
+  KLoop *loops;            /* outer loops before the loops nested in them */
 } KProgram;
 
 void kernel_print(FILE *out, IrModule *m, const KProgram *p);

@@ -836,7 +836,7 @@ static void status_text(void **state) {
   static const char *const want[] = {
       "ok", "null pointer", "wrong dtype", "wrong rank", "wrong shape", "unsupported layout",
       "wrong device", "overlapping arguments", "index out of range", "out of memory",
-      "size overflow", "unsupported cpu", "cuda error", "shape assertion failed"};
+      "size overflow", "unsupported cpu", "cuda error", "shape assertion failed", "negative trip count"};
   assert_int_equal(sizeof want / sizeof want[0], TEX_STATUS_COUNT);
   for (int c = 0; c < TEX_STATUS_COUNT; c++) assert_string_equal(tex_status_text(c), want[c]);
   assert_string_equal(tex_status_text(-1), "unknown status");
