@@ -163,16 +163,10 @@ static bool lower_statements(Sema *s, const Expr *e, IrNode **init, IrNode **res
     case S_LET: sema_lower_let(s, st); break;
     case S_UPDATE: sema_error(s, st->loc, "update is not allowed in a loop body; carry the value as a state of the loop"); return false;
     case S_RETURN: sema_error(s, st->loc, "'return' inside a loop body; the body ends with 'next' and the states it gives"); return false;
-    case S_NEXT:
-      if (i + 1 < e->nstmts) {
-        sema_error(s, e->stmts[i + 1].loc, "statement after 'next' is never reached");
-        return false;
-      }
-      return next_states(s, e, st, init, res);
+    case S_NEXT: return next_states(s, e, st, init, res); /* the last statement (the grammar's) */
     }
   }
-  if (!e->body_bad) sema_error(s, e->loc, "the body of this loop has no 'next'; it ends with next and the new states");
-  return false;
+  ice("a loop body without 'next'");
 }
 
 /* Opens the body (params: t, then the states), lowers it, closes it. */
@@ -183,9 +177,10 @@ static bool lower_body(Sema *s, const Expr *e, SemaLoop *l, IrNode **init) {
   IrNode *t = ir_param(s->m, l->body, e->name, DT_I64, 0, NULL, e->loc);
   sema_bind(s, e->name, sema_check_not_symbol(s, e->name, e->loc, "loop index") ? sema_typed(t) : sema_poison());
   for (int i = 0; i < e->nargs; i++) {
-    IrNode *p = init[i] ? ir_param(s->m, l->body, e->args[i].name, init[i]->dtype, init[i]->rank, init[i]->shape, e->args[i].loc)
-                        : ir_param(s->m, l->body, e->args[i].name, DT_F32, 0, NULL, e->args[i].loc);
-    sema_bind(s, e->args[i].name, init[i] ? sema_typed(p) : sema_poison());
+    const char *name = e->args[i].name ? e->args[i].name : arena_printf(&s->m->arena, "_state%d", i); /* reported */
+    IrNode *p = init[i] ? ir_param(s->m, l->body, name, init[i]->dtype, init[i]->rank, init[i]->shape, e->args[i].loc)
+                        : ir_param(s->m, l->body, name, DT_F32, 0, NULL, e->args[i].loc);
+    sema_bind(s, name, init[i] ? sema_typed(p) : sema_poison());
   }
   IrNode *res[TEX_MAX_RESULTS];
   bool ok = lower_statements(s, e, init, res);

@@ -1,7 +1,7 @@
 /* parser.y — the grammar of .tex files (Bison, LALR(1), pure, with locations).
  *
  * Newlines are insignificant: every statement starts with a keyword (`let`,
- * `update`, `return`, `next`), which is what keeps the grammar LALR(1) without
+ * `update`, `return`; a loop body ends with `next`), which is what keeps the grammar LALR(1) without
  * terminators.  A comma after `return`'s expression can only continue its
  * list of results, for the same reason.
  * After a syntax error the parser skips to the next statement or function,
@@ -295,7 +295,7 @@ stmts
   ;
 
 /* stmt: 'let' NAME '=' expr | 'let' '(' NAME (',' NAME)* ')' '=' expr
- *     | 'update' NAME '=' expr | 'return' expr (',' expr)* | 'next' expr (',' expr)* */
+ *     | 'update' NAME '=' expr | 'return' expr (',' expr)* */
 stmt
   : LET IDENT '=' expr {
       memset(&$$, 0, sizeof $$);
@@ -317,10 +317,6 @@ stmt
   | RETURN exprs {
       memset(&$$, 0, sizeof $$);
       $$.kind = S_RETURN; $$.values = $2.items; $$.nvalues = $2.n; $$.value = $2.items[0]; $$.loc = LOC(@1);
-    }
-  | NEXT exprs { /* the end of a loop body: the next states */
-      memset(&$$, 0, sizeof $$);
-      $$.kind = S_NEXT; $$.values = $2.items; $$.nvalues = $2.n; $$.value = $2.items[0]; $$.loc = LOC(@1);
     }
   | error              { memset(&$$, 0, sizeof $$); }
   ;
@@ -373,7 +369,7 @@ expr
 
 /* primary: literal | NAME | NAME '(' args ')' | NAME '.' NAME '(' args ')' | DTYPE '(' args ')' | DTYPE '[' dims ']'
  *        | 'grad' '(' args ')' | primary '[' subs ']' | '[' exprs ']'
- *        | 'loop' NAME '<' expr 'with' '(' args ')' '{' stmt* '}'
+ *        | 'loop' NAME '<' expr 'with' '(' args ')' '{' stmt* 'next' expr (',' expr)* '}'
  *        | '(' expr ')' | '(' expr ',' expr (',' expr)* ')'
  * A tuple `(a, b)` is only meaningful as wrt=(a, b); sema says so elsewhere. */
 primary
@@ -390,9 +386,13 @@ primary
       *$$->type = (TypeExpr){(DType)$1, $3.n, $3.items, LOC(@1)};
     }
   | GRAD '(' args ')'  { $$ = call(lx, "grad", $3.items, $3.n, @1); }
-  | LOOP IDENT '<' expr WITH '(' args ')' '{' stmts '}' { /* issue 10: frontend/loop.c */
+  | LOOP IDENT '<' expr WITH '(' args ')' '{' stmts NEXT exprs '}' { /* issue 10: frontend/loop.c */
       $$ = ast_expr(lx->arena, E_LOOP, LOC(@1));
       $$->name = $2; $$->lhs = $4; $$->args = $7.items; $$->nargs = $7.n;
+      Stmt next; /* the body's statements, then `next` (the last, always) */
+      memset(&next, 0, sizeof next);
+      next.kind = S_NEXT; next.values = $12.items; next.nvalues = $12.n; next.value = $12.items[0]; next.loc = LOC(@11);
+      APPEND(lx->arena, $10.items, $10.n, $10.cap, Stmt, next);
       $$->stmts = $10.items; $$->nstmts = $10.n; $$->body_bad = $10.bad;
     }
   | '(' expr ')'       { $$ = $2; }

@@ -1082,7 +1082,6 @@ void sema_lower_body(Sema *s, const FnDecl *d, IrFunc *f) {
       break;
     }
     if (st->kind == S_LET) sema_lower_let(s, st);
-    if (st->kind == S_NEXT) sema_error(s, st->loc, "'next' ends the body of a loop; a function ends with 'return'");
     if (st->kind == S_UPDATE) lower_update(s, st);
     if (st->kind == S_RETURN) returned = true, ok = lower_return(s, st, results);
   }
