@@ -955,6 +955,10 @@ static void errs_lp(const RefArgs *a) { /* x * 2^k: exact */
   for (int64_t i = 0; i < a->out_numel; i++) a->out[i] = ldexp(a->in[0][i], (int)a->in[1][0]);
 }
 
+static void lp_inl(const RefArgs *a) { /* a / 4 + a / 8 */
+  for (int64_t i = 0; i < a->out_numel; i++) a->out[i] = a->in[0][i] / 4 + a->in[0][i] / 8;
+}
+
 static void lp_called(const RefArgs *a) { /* h = (h / 4) * w + 1 + t, 5 times */
   for (int64_t i = 0; i < a->out_numel; i++) {
     double h = a->in[0][i];
@@ -1005,7 +1009,7 @@ static const struct {
     R(sh_fullint), R(sh_perm201), R(sh_perm1032), R(sh_meann), R(sh_sizes), R(sh_poly), R(sh_pairs),
     R(cw_conv),
     R(so_sum_all), R(so_sum_ax0), R(so_sum_ax1), R(so_sum_axm1), R(so_mean_all), R(so_negzero), R(so_matmul),
-    R(errs_lp), R(lp_rnn), R(lp_euler), R(lp_fib), R(lp_grid), R(lp_called),
+    R(errs_lp), R(lp_rnn), R(lp_euler), R(lp_fib), R(lp_grid), R(lp_called), R(lp_inl),
 };
 #undef R
 
