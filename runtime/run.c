@@ -197,7 +197,8 @@ static int run_loop(const TexPlan *plan, void **bufs, const int64_t *syms, int32
   const TexLoop *l = plan->steps[s].loop;
   int st = check_loop(plan, l, s, to);
   if (st != TEX_OK) return st;
-  int64_t trip = *(const int64_t *)bufs[l->trip], t = 0;
+  int64_t trip, t = 0;
+  memcpy(&trip, bufs[l->trip], sizeof trip); /* an argument's data need not be aligned */
   if (trip < 0)
     return texrt_fail(TEX_ERR_TRIP, "%s: the trip count of the loop at %s is %lld; it must not be negative", fn_name(plan),
                       l->where ? l->where : "?", (long long)trip);
