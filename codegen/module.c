@@ -18,7 +18,7 @@
 /* ---- LLVM mirrors of the texrt.h structs ---------------------------------- */
 
 typedef struct MetaTypes {
-  LLVMTypeRef dimexpr, param, func, module, step, temp, plan, check;
+  LLVMTypeRef dimexpr, param, func, module, step, temp, plan, check, loop;
 } MetaTypes;
 
 static LLVMTypeRef struct_of(Cg *cg, LLVMTypeRef *fields, int n) { return LLVMStructTypeInContext(cg->ctx, fields, (unsigned)n, 0); }
@@ -30,7 +30,8 @@ static MetaTypes meta_types(Cg *cg) {
   t.param = struct_of(cg, (LLVMTypeRef[]){p, i8, i8, i16, p}, 5);
   t.func = struct_of(cg, (LLVMTypeRef[]){p, p, i32, i32, p, i32, p, i32, p, p}, 10);
   t.module = struct_of(cg, (LLVMTypeRef[]){i32, p, p, p, p, p, p, i32, p}, 9);
-  t.step = struct_of(cg, (LLVMTypeRef[]){p, t.dimexpr, p, i32, p, i32}, 6);
+  t.step = struct_of(cg, (LLVMTypeRef[]){p, t.dimexpr, p, i32, p, i32, p}, 7);
+  t.loop = struct_of(cg, (LLVMTypeRef[]){i32, i32, i32, i32, p, p, p}, 7);
   t.check = struct_of(cg, (LLVMTypeRef[]){p, p, p, i32, i32, t.dimexpr}, 6);
   t.temp = struct_of(cg, (LLVMTypeRef[]){t.dimexpr, i8, i32}, 3);
   t.plan = struct_of(cg, (LLVMTypeRef[]){p, p, i32, p, i32, p}, 6);
@@ -126,13 +127,13 @@ static LLVMValueRef param_info(Cg *cg, const MetaTypes *t, const char *name, con
 /* The call-time assertions of f: each reshape whose element counts are not
  * provably equal asserts them equal (once per pair), with a note naming the
  * reshape for the runtime's message. */
-static int reshape_asserts(Cg *cg, const MetaTypes *t, IrFunc *f, LLVMValueRef **exprs, LLVMValueRef **notes) {
+static int reshape_asserts(Cg *cg, const MetaTypes *t, const PtrVec *all, LLVMValueRef **exprs, LLVMValueRef **notes) {
   int n = 0;
-  Dim(*seen)[2] = tex_calloc((size_t)f->body.len + 1, sizeof *seen);
-  *exprs = tex_calloc((size_t)f->body.len + 1, sizeof(LLVMValueRef));
-  *notes = tex_calloc((size_t)f->body.len + 1, sizeof(LLVMValueRef));
-  for (int i = 0; i < f->body.len; i++) {
-    const IrNode *r = f->body.items[i], *x = r->nargs ? r->args[0] : NULL;
+  Dim(*seen)[2] = tex_calloc((size_t)all->len + 1, sizeof *seen);
+  *exprs = tex_calloc((size_t)all->len + 1, sizeof(LLVMValueRef));
+  *notes = tex_calloc((size_t)all->len + 1, sizeof(LLVMValueRef));
+  for (int i = 0; i < all->len; i++) {
+    const IrNode *r = all->items[i], *x = r->nargs ? r->args[0] : NULL;
     if (r->op != OP_RESHAPE) continue;
     Dim from = ir_numel(cg->m, x->rank, x->shape), to = ir_numel(cg->m, r->rank, r->shape);
     bool dup = from == to;
@@ -159,11 +160,11 @@ static bool dim_surely_nonneg(Dim d) {
 
 /* The ranges of index notation that may be negative (a slice x[1:N-1] has
  * extent N - 2) are asserted >= 0 when the function is called, once each. */
-static int range_asserts(Cg *cg, const MetaTypes *t, IrFunc *f, int n, LLVMValueRef *exprs, LLVMValueRef *notes, int cap) {
+static int range_asserts(Cg *cg, const MetaTypes *t, const PtrVec *all, int n, LLVMValueRef *exprs, LLVMValueRef *notes, int cap) {
   Dim zero = dim_lit(cg->m->dims, 0), seen[64];
   int nseen = 0;
-  for (int i = 0; i < f->body.len; i++) {
-    const IrNode *g = f->body.items[i];
+  for (int i = 0; i < all->len; i++) {
+    const IrNode *g = all->items[i];
     const IrRegion *r = op_info[g->op].attr == ATTR_REGION ? g->attr.region : NULL;
     for (int k = 0; r && k < r->nidx; k++) {
       bool dup = dim_surely_nonneg(r->extent[k]);
@@ -192,11 +193,14 @@ static LLVMValueRef func_info(Cg *cg, const MetaTypes *t, const KProgram *p, con
   }
   for (int s = 0; s < p->nsyms; s++) names[s] = cstring(cg, dim_symbol_name(cg->m->dims, p->syms[s]));
   LLVMValueRef *asserts, *notes;
-  int nasserts = reshape_asserts(cg, t, f, &asserts, &notes);
+  PtrVec all = {0};
+  ir_all_nodes(f, &all); /* the loop bodies' reshapes and ranges too */
+  int nasserts = reshape_asserts(cg, t, &all, &asserts, &notes);
   int cap = nasserts + 64;
   asserts = tex_realloc(asserts, sizeof(LLVMValueRef) * (size_t)cap);
   notes = tex_realloc(notes, sizeof(LLVMValueRef) * (size_t)cap);
-  nasserts = range_asserts(cg, t, f, nasserts, asserts, notes, cap);
+  nasserts = range_asserts(cg, t, &all, nasserts, asserts, notes, cap);
+  vec_free(&all);
   LLVMValueRef fields[10] = {cstring(cg, f->name),
                              cstring(cg, symbol),
                              c32(cg, p->nparams),
@@ -296,10 +300,56 @@ static LLVMValueRef check_table(Cg *cg, const MetaTypes *t, const Kernel *k) {
   return table;
 }
 
+/* A loop step (texrt.h, TexLoop): no kernel; the runtime runs the nbody
+ * steps after it trip times. */
+static LLVMValueRef loop_step(Cg *cg, const MetaTypes *t, const KProgram *p, int li) {
+  const KLoop *l = &p->loops[li];
+  int nbody = l->last - l->first;
+  for (int j = li + 1; j < p->nloops; j++) nbody += p->loops[j].first >= l->first && p->loops[j].last <= l->last;
+  LLVMValueRef *cur = tex_calloc((size_t)l->nstates + 1, sizeof(LLVMValueRef)),
+               *next = tex_calloc((size_t)l->nstates + 1, sizeof(LLVMValueRef));
+  for (int k = 0; k < l->nstates; k++) cur[k] = c32(cg, l->cur[k]), next[k] = c32(cg, l->next[k]);
+  char where[512];
+  snprintf(where, sizeof where, "%s:%d:%d", l->loc.file ? l->loc.file : "?", l->loc.line, l->loc.col);
+  LLVMValueRef lf[7] = {c32(cg, l->trip),
+                        c32(cg, l->index),
+                        c32(cg, nbody),
+                        c32(cg, l->nstates),
+                        array_global(cg, cg->i32, cur, l->nstates, "cur"),
+                        array_global(cg, cg->i32, next, l->nstates, "next"),
+                        cstring(cg, where)};
+  tex_free(cur);
+  tex_free(next);
+  LLVMValueRef loop = private_global(cg, LLVMConstNamedStruct(t->loop, lf, 7), "loop");
+  LLVMValueRef fields[7] = {LLVMConstNull(cg->ptr),
+                            dim_expr(cg, t, dim_lit(cg->m->dims, 1)),
+                            LLVMConstNull(cg->ptr),
+                            c32(cg, 0),
+                            LLVMConstNull(cg->ptr),
+                            c32(cg, 0),
+                            loop};
+  return LLVMConstNamedStruct(t->step, fields, 7);
+}
+
+static LLVMValueRef kernel_step(Cg *cg, Cg *aux, const MetaTypes *t, const Kernel *k) {
+  LLVMValueRef fn = shared_kernel(cg, aux, k), ops[K_MAX_INPUTS + 1];
+  for (int o = 0; o <= k->ninputs; o++) ops[o] = c32(cg, o < k->ninputs ? k->in[o].buf : k->out.buf);
+  LLVMValueRef fields[7] = {fn,
+                            dim_expr(cg, t, step_extent(cg->m, k)),
+                            array_global(cg, cg->i32, ops, k->ninputs + 1, "ops"),
+                            c32(cg, k->ninputs + 1),
+                            check_table(cg, t, k),
+                            c32(cg, k->nchecks),
+                            LLVMConstNull(cg->ptr)};
+  return LLVMConstNamedStruct(t->step, fields, 7);
+}
+
+/* The steps: the kernels in order, each loop's step just before its body's
+ * first kernel (outer loops first). */
 static LLVMValueRef plan_global(Cg *cg, Cg *aux, const MetaTypes *t, const KProgram *p, LLVMValueRef module, LLVMValueRef finfo) {
-  int ntemps = p->nbufs - p->nparams;
+  int ntemps = p->nbufs - p->nparams, nsteps = 0;
   LLVMValueRef *temps = tex_calloc((size_t)ntemps + 1, sizeof(LLVMValueRef));
-  LLVMValueRef *steps = tex_calloc((size_t)p->nkernels + 1, sizeof(LLVMValueRef));
+  LLVMValueRef *steps = tex_calloc((size_t)(p->nkernels + p->nloops) + 1, sizeof(LLVMValueRef));
   for (int i = 0; i < ntemps; i++) {
     const KBuffer *b = &p->bufs[p->nparams + i];
     int reuses = b->reuses >= 0 ? b->reuses - p->nparams + 1 : 0;
@@ -307,23 +357,13 @@ static LLVMValueRef plan_global(Cg *cg, Cg *aux, const MetaTypes *t, const KProg
         t->temp, (LLVMValueRef[]){dim_expr(cg, t, numel(cg->m, b)), LLVMConstInt(cg->i8, b->dtype, 0), c32(cg, reuses)}, 3);
   }
   for (int i = 0; i < p->nkernels; i++) {
-    const Kernel *k = &p->kernels[i];
-    LLVMValueRef fn = shared_kernel(cg, aux, k), ops[K_MAX_INPUTS + 1];
-    for (int o = 0; o <= k->ninputs; o++) ops[o] = c32(cg, o < k->ninputs ? k->in[o].buf : k->out.buf);
-    LLVMValueRef fields[6] = {fn,
-                              dim_expr(cg, t, step_extent(cg->m, k)),
-                              array_global(cg, cg->i32, ops, k->ninputs + 1, "ops"),
-                              c32(cg, k->ninputs + 1),
-                              check_table(cg, t, k),
-                              c32(cg, k->nchecks)};
-    steps[i] = LLVMConstNamedStruct(t->step, fields, 6);
+    for (int l = 0; l < p->nloops; l++)
+      if (p->loops[l].first == i) steps[nsteps++] = loop_step(cg, t, p, l);
+    steps[nsteps++] = kernel_step(cg, aux, t, &p->kernels[i]);
   }
-  LLVMValueRef fields[6] = {module,
-                            finfo,
-                            c32(cg, ntemps),
-                            array_global(cg, t->temp, temps, ntemps, "temps"),
-                            c32(cg, p->nkernels),
-                            array_global(cg, t->step, steps, p->nkernels, "steps")};
+  LLVMValueRef fields[6] = {module,          finfo,
+                            c32(cg, ntemps), array_global(cg, t->temp, temps, ntemps, "temps"),
+                            c32(cg, nsteps), array_global(cg, t->step, steps, nsteps, "steps")};
   tex_free(temps);
   tex_free(steps);
   return private_global(cg, LLVMConstNamedStruct(t->plan, fields, 6), "plan");

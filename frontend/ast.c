@@ -19,6 +19,7 @@ const char *ast_binop_text(BinOp op) {
 }
 
 static void print_expr(FILE *out, const Expr *e);
+static void print_stmt(FILE *out, const Stmt *st);
 
 /* A left-leaning chain ((a + b) + c) + ... as a loop over its left spine, so
  * a long sum does not recurse once per term (sema walks it the same way). */
@@ -86,6 +87,15 @@ static void print_expr(FILE *out, const Expr *e) {
     print_opt(out, e->rhs);
     if (e->step) fputc(':', out), print_expr(out, e->step);
     break;
+  case E_LOOP:
+    fprintf(out, "loop %s < ", e->name);
+    print_expr(out, e->lhs);
+    fputs(" with (", out);
+    print_list(out, e->args, e->nargs);
+    fputs(") {\n", out);
+    for (int i = 0; i < e->nstmts; i++) print_stmt(out, &e->stmts[i]);
+    fputc('}', out);
+    break;
   case E_REDUCE:
     fprintf(out, "(%s[", e->name ? e->name : "?");
     print_list(out, e->args, e->nargs);
@@ -138,14 +148,15 @@ static void print_stmt(FILE *out, const Stmt *st) {
     break;
   case S_UPDATE: fprintf(out, "  update %s = ", st->name); break;
   case S_RETURN:
-    fputs("  return ", out);
+  case S_NEXT:
+    fputs(st->kind == S_RETURN ? "  return " : "  next ", out);
     for (int i = 0; i + 1 < st->nvalues; i++) {
       print_expr(out, st->values[i]);
       fputs(", ", out);
     }
     break;
   }
-  print_expr(out, st->kind == S_RETURN ? st->values[st->nvalues - 1] : st->value);
+  print_expr(out, st->kind == S_RETURN || st->kind == S_NEXT ? st->values[st->nvalues - 1] : st->value);
   fputc('\n', out);
 }
 

@@ -31,6 +31,7 @@ typedef enum ExprKind {
   E_REDUCE,  /* name[args...] lhs: a reduction in index notation, `sum[k] x[i, k]` */
   E_LIST,    /* [args...]: an array literal */
   E_TYPE,  /* an array type as an argument: zeros(f32[N, 3]) */
+  E_LOOP,  /* loop name < lhs with (args) { stmts }: frontend/loop.c */
   E_ERROR,
 } ExprKind;
 
@@ -81,6 +82,9 @@ struct Expr {
   int nargs;         /* E_CALL; E_TUPLE `(a, b)`: its elements (unnamed) */
   Arg *args;
   struct TypeExpr *type; /* E_TYPE */
+  struct Stmt *stmts;    /* E_LOOP: the body, ending in S_NEXT */
+  int nstmts;
+  bool body_bad;         /* E_LOOP: statements of the body were dropped (syntax) */
 };
 
 typedef struct DimExpr {
@@ -112,13 +116,13 @@ typedef struct BindName {
   SrcLoc loc;
 } BindName;
 
-typedef enum StmtKind { S_LET, S_RETURN, S_UPDATE } StmtKind;
+typedef enum StmtKind { S_LET, S_RETURN, S_UPDATE, S_NEXT } StmtKind;
 typedef struct Stmt {
   StmtKind kind;
   const char *name;  /* S_LET `let x = ...`, S_UPDATE */
   int nnames;        /* S_LET with a pattern `let (a, _) = ...`: 0 otherwise */
   BindName *names;
-  int nvalues;       /* S_RETURN `return a, b`: its values */
+  int nvalues;       /* S_RETURN `return a, b`, S_NEXT `next a, b`: its values */
   Expr **values;
   Expr *value;       /* S_LET, S_UPDATE; S_RETURN: values[0] */
   int nindex;        /* S_LET in index notation, `let d[i, j < M] = ...`: its index list */
@@ -286,6 +290,7 @@ typedef struct Binding {
 } Binding;
 
 typedef struct SemaGen SemaGen; /* index.c: the region being lowered */
+typedef struct SemaLoop SemaLoop; /* loop.c: the loop body being lowered */
 /* A specialisation being lowered: the constant params' values. */
 typedef struct SpecBinds {
   int nconst;
@@ -316,6 +321,7 @@ typedef struct Sema {
   int depth;           /* expressions being lowered, innermost last */
   bool too_deep;       /* the nesting limit was reported */
   SemaGen *gen;        /* lowering the body of a region (index.c): fn is the body */
+  SemaLoop *loop;      /* lowering the body of a loop (loop.c): fn is the body */
 } Sema;
 
 static inline Val sema_poison(void) { return (Val){.poison = true}; }
@@ -392,6 +398,15 @@ Val sema_lower_iota(Sema *s, const Expr *e);
 IrFunc *sema_enclosing_fn(Sema *s);
 /* A name bound outside the region whose body is being lowered. */
 Val sema_gen_name(Sema *s, const Expr *e, Val v);
+/* loop.c: `loop t < T with (h = h0) { ...; next h2 }` (issue 10). */
+Val sema_lower_loop(Sema *s, const Expr *e);
+/* v, bound by b, as the loop body being lowered sees it: a value bound
+ * outside the body becomes a param of the body (captured). */
+Val sema_loop_capture(Sema *s, const Binding *b, Val v);
+/* The function the loops being lowered are in (s->fn outside loops). */
+IrFunc *sema_loop_fn(Sema *s);
+/* sema.c: one `let` statement (loop bodies are lowered by loop.c). */
+void sema_lower_let(Sema *s, const Stmt *st);
 /* intops.c: the integer operators // % & | ^ << >>. */
 bool sema_is_int_operator(BinOp op);
 /* Literal op literal, folded in Python's semantics; errors (a float literal,

@@ -43,7 +43,7 @@ struct SemaGen {
 
 /* ---- dims written as expressions ------------------------------------------ */
 
-IrFunc *sema_enclosing_fn(Sema *s) { return s->gen ? s->gen->outer : s->fn; }
+IrFunc *sema_enclosing_fn(Sema *s) { return s->loop ? sema_loop_fn(s) : s->gen ? s->gen->outer : s->fn; }
 
 static const char *dim_text(Sema *s, Dim d, char *buf, size_t len) {
   dim_snprint(s->m->dims, d, buf, len);

@@ -142,6 +142,9 @@ int yylex(YYSTYPE *lval, YYLTYPE *lloc, Lexer *lx) {
       "update"    { return UPDATE; }
       "grad"      { return GRAD; }
       "import"    { return IMPORT; }
+      "loop"      { return LOOP; }
+      "with"      { return WITH; }
+      "next"      { return NEXT; }
       "true"      { lval->ival = 1; return BOOL; }
       "false"     { lval->ival = 0; return BOOL; }
       "and"       { return AND; }

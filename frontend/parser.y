@@ -1,7 +1,7 @@
 /* parser.y — the grammar of .tex files (Bison, LALR(1), pure, with locations).
  *
  * Newlines are insignificant: every statement starts with a keyword (`let`,
- * `update`, `return`), which is what keeps the grammar LALR(1) without
+ * `update`, `return`; a loop body ends with `next`), which is what keeps the grammar LALR(1) without
  * terminators.  A comma after `return`'s expression can only continue its
  * list of results, for the same reason.
  * After a syntax error the parser skips to the next statement or function,
@@ -138,6 +138,7 @@ static FnDecl *fn_decl(Lexer *lx, const char *name, YYLTYPE at, Param *params, i
 %token FN "'fn'" LET "'let'" RETURN "'return'" PRIVATE "'private'"
 %token INOUT "'inout'" UPDATE "'update'" GRAD "'grad'" IMPORT "'import'"
 %token AND "'and'" OR "'or'" NOT "'not'"
+%token LOOP "'loop'" WITH "'with'" NEXT "'next'"
 %token ARROW "'->'" POW "'**'" EQ "'=='" NE "'!='" LE "'<='" GE "'>='"
 %token FLOORDIV "'//'" SHL "'<<'" SHR "'>>'"
 
@@ -368,6 +369,7 @@ expr
 
 /* primary: literal | NAME | NAME '(' args ')' | NAME '.' NAME '(' args ')' | DTYPE '(' args ')' | DTYPE '[' dims ']'
  *        | 'grad' '(' args ')' | primary '[' subs ']' | '[' exprs ']'
+ *        | 'loop' NAME '<' expr 'with' '(' args ')' '{' stmt* 'next' expr (',' expr)* '}'
  *        | '(' expr ')' | '(' expr ',' expr (',' expr)* ')'
  * A tuple `(a, b)` is only meaningful as wrt=(a, b); sema says so elsewhere. */
 primary
@@ -384,6 +386,15 @@ primary
       *$$->type = (TypeExpr){(DType)$1, $3.n, $3.items, LOC(@1)};
     }
   | GRAD '(' args ')'  { $$ = call(lx, "grad", $3.items, $3.n, @1); }
+  | LOOP IDENT '<' expr WITH '(' args ')' '{' stmts NEXT exprs '}' { /* issue 10: frontend/loop.c */
+      $$ = ast_expr(lx->arena, E_LOOP, LOC(@1));
+      $$->name = $2; $$->lhs = $4; $$->args = $7.items; $$->nargs = $7.n;
+      Stmt next; /* the body's statements, then `next` (the last, always) */
+      memset(&next, 0, sizeof next);
+      next.kind = S_NEXT; next.values = $12.items; next.nvalues = $12.n; next.value = $12.items[0]; next.loc = LOC(@11);
+      APPEND(lx->arena, $10.items, $10.n, $10.cap, Stmt, next);
+      $$->stmts = $10.items; $$->nstmts = $10.n; $$->body_bad = $10.bad;
+    }
   | '(' expr ')'       { $$ = $2; }
   | primary '[' subs ']' {
       $$ = ast_expr(lx->arena, E_INDEX, LOC(@2));

@@ -652,6 +652,7 @@ static Val lower_name(Sema *s, const Expr *e) {
   if (b) {
     Val v = b->val;
     v.loc = e->loc; /* errors about a use point at the use */
+    if (s->loop) v = sema_loop_capture(s, b, v); /* a value bound outside a loop body */
     return s->gen ? sema_gen_name(s, e, v) : v;
   }
   Val sym;
@@ -683,6 +684,7 @@ static Val lower_kind(Sema *s, const Expr *e) {
   case E_LIST: return sema_lower_list(s, e);
   case E_SLICE: sema_error(s, e->loc, "a slice a:b only appears inside brackets, x[a:b]"); return sema_poison();
   case E_TYPE: sema_error(s, e->loc, "a type is not a value; it only gives a shape, as in zeros(f32[N, 3])"); return sema_poison();
+  case E_LOOP: return sema_lower_loop(s, e);
   case E_ERROR: return sema_poison();
   }
   ice("bad expression kind %d", e->kind);
@@ -911,7 +913,7 @@ static void lower_let_pattern(Sema *s, const Stmt *st) {
   }
 }
 
-static void lower_let(Sema *s, const Stmt *st) {
+void sema_lower_let(Sema *s, const Stmt *st) {
   if (st->nindex) {
     Val v = sema_lower_comprehension(s, st);
     bind(s, st->name, sema_check_not_symbol(s, st->name, st->loc, "let") ? v : sema_poison());
@@ -1079,7 +1081,7 @@ void sema_lower_body(Sema *s, const FnDecl *d, IrFunc *f) {
       sema_error(s, st->loc, "statement after 'return' is never reached");
       break;
     }
-    if (st->kind == S_LET) lower_let(s, st);
+    if (st->kind == S_LET) sema_lower_let(s, st);
     if (st->kind == S_UPDATE) lower_update(s, st);
     if (st->kind == S_RETURN) returned = true, ok = lower_return(s, st, results);
   }
@@ -1291,8 +1293,10 @@ static void visit_calls(CallSearch *cs, IrFunc *f) {
   cs->colour[fi] = 1;
   vec_push(&cs->path, f);
   int64_t size = 0;
-  for (int i = 0; i < f->body.len; i++) {
-    IrNode *n = f->body.items[i];
+  PtrVec all = {0};
+  ir_all_nodes(f, &all); /* calls in loop bodies too */
+  for (int i = 0; i < all.len; i++) {
+    IrNode *n = all.items[i];
     if (n->op != OP_CALL) {
       size = add_size(size, 1);
       continue;
@@ -1306,7 +1310,7 @@ static void visit_calls(CallSearch *cs, IrFunc *f) {
     size = add_size(size, callee_size);
   }
   cs->size[fi] = size;
-  cs->path.len--;
+  cs->path.len--, vec_free(&all);
   cs->colour[fi] = 2;
 }
 
@@ -1436,7 +1440,7 @@ void sema_enter_unit(Sema *s, Unit *u, Sema *saved) {
   s->scope = NULL, s->nscope = s->scopecap = 0;
   s->index = NULL, s->indexcap = 0;
   s->updated = NULL;
-  s->fn = NULL, s->decl = NULL;
+  s->fn = NULL, s->decl = NULL, s->loop = NULL;
   s->too_deep = false;
 }
 

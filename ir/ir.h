@@ -195,7 +195,7 @@ enum OpFlags {
   F_FOLD = 1 << 4,
   F_BUILTIN = 1 << 5,
 };
-typedef enum AttrKind { ATTR_NONE, ATTR_INDEX, ATTR_VALUE, ATTR_DIM, ATTR_AXES, ATTR_REDUCE, ATTR_CALLEE, ATTR_REGION } AttrKind;
+typedef enum AttrKind { ATTR_NONE, ATTR_INDEX, ATTR_VALUE, ATTR_DIM, ATTR_AXES, ATTR_REDUCE, ATTR_CALLEE, ATTR_REGION, ATTR_BODY } AttrKind;
 /* SHAPE_SCAN: the operand's shape, along one axis of it (attr axes[0]). */
 typedef enum ShapeRule {
   SHAPE_LEAF,
@@ -256,6 +256,7 @@ typedef struct IrAttr {
   Dim dim;                   /* ATTR_DIM: the value is this dim */
   IrFunc *callee;            /* ATTR_CALLEE */
   IrRegion *region;          /* ATTR_REGION (gen, scatter); immutable, so copies share it */
+  IrFunc *body;              /* ATTR_BODY (loop): owned by the node (inlining copies it) */
 } IrAttr;
 
 struct IrNode {
@@ -431,6 +432,34 @@ IrRegion *ir_region_new(IrModule *m, int nidx, const char *const *names, const D
 /* r with every size symbol s replaced by map[s] (r itself if none changes). */
 IrRegion *ir_region_subst(IrModule *m, IrRegion *r, const Dim *map);
 
+/* ==== loop.c ============================================================= */
+
+/* A forward loop with carried state (design §3: a structured region).
+ *   %l = loop %T, %s0.., %c.. : type of state 0   body(%t: i64, %s: S.., %c: C..) { ... return %s1.. }
+ * runs the body T times (T < 0 is a call-time error), t = 0, 1, ..., T - 1,
+ * each time on the states the previous iteration returned (the initial ones
+ * first); its value is the last states (the initial ones when T = 0).  The
+ * body is a function of its own: it reads nothing of the enclosing function
+ * but its params, so every pass that works on a function works on a body
+ * unchanged; the captured values are the loop's trailing operands.  With
+ * several states the loop is used only through OP_PROJ (one per state).
+ * Bodies are kept in m->regions (freed with the module) and owned by one
+ * node: inlining and cloning copy them (ir_loop_body_copy). */
+enum { IR_LOOP_FIXED = 1 }; /* operands before the states: the trip count */
+IrFunc *ir_loop_body_new(IrModule *m, SrcLoc loc);
+/* Inserts a param into a body after its existing params (captures are
+ * found while the body is lowered). */
+IrNode *ir_loop_capture_param(IrModule *m, IrFunc *body, const char *name, const IrNode *like, SrcLoc loc);
+int ir_loop_nstates(const IrNode *loop);
+/* A copy of body with every size symbol s replaced by map[s] (NULL: none). */
+IrFunc *ir_loop_body_copy(IrModule *m, IrFunc *body, const Dim *map);
+/* Calls fn on every loop body nested in f (innermost first), then on f. */
+void ir_each_body(IrFunc *f, void (*fn)(void *ctx, IrFunc *f), void *ctx);
+/* The same for every built function of m. */
+void ir_module_each_body(IrModule *m, void (*fn)(void *ctx, IrFunc *f), void *ctx);
+/* Appends every node of f and of the loop bodies nested in it (pre-order). */
+void ir_all_nodes(IrFunc *f, PtrVec *out);
+
 /* ==== build.c =========================================================== */
 
 /* The IR builder passes write with (rewrite rules, gradient rules, derived
@@ -584,6 +613,22 @@ typedef struct Kernel {
   SrcLoc loc;
 } Kernel;
 
+/* A loop of the plan (issue 10): the kernels [first, last) are its body
+ * (nested loops' kernels included), run `trip` times by the runtime, which
+ * writes the counter into `index` before each iteration.  The body reads
+ * the states from cur[k] and writes the next ones into next[k]; the runtime
+ * swaps the two pointers after each iteration (double buffering, nothing
+ * allocated), and after the last one leaves the final state in cur[k]'s
+ * own memory, which the code after the loop reads. */
+typedef struct KLoop {
+  int first, last;
+  int trip;                /* rank-0 i64 buffer: the trip count */
+  int index;               /* rank-0 i64 temporary: t */
+  int nstates;
+  int *cur, *next;         /* temporaries, per state */
+  SrcLoc loc;
+} KLoop;
+
 /* The compiled form of one function: its buffers and kernels in order. */
 typedef struct KBuffer {
   DType dtype;
@@ -605,6 +650,8 @@ typedef struct KProgram {
   int nsyms;
   int *syms;               /* DimTable symbol ids of the function, in ABI order */
   int *kernel_of;          /* per IR node id: the kernel computing it, or -1 */
+  int nloops;
+  KLoop *loops;            /* outer loops before the loops nested in them */
 } KProgram;
 
 void kernel_print(FILE *out, IrModule *m, const KProgram *p);

@@ -552,6 +552,13 @@ static bool parse_attr(Parser *P, Line *l, bool comma) {
     return parse_int(P, MAX_ARGS, &l->attr.i);
   }
   if (kind == ATTR_REGION) return parse_reduce_attr(P, l, comma);
+  if (kind == ATTR_BODY) { /* a loop: ', states=N' */
+    if (!comma || !expect_word(P, "states") || !expect(P, "=")) return unexpected(P, "', states=N'");
+    if (!parse_int(P, MAX_ARGS, &l->attr.i)) return false;
+    if (l->attr.i < 1 || l->attr.i > l->nargs - 1)
+      return error_at(P, P->tok, "a loop with %d operands cannot have %lld states", l->nargs, (long long)l->attr.i);
+    return true;
+  }
   if (kind != ATTR_AXES && kind != ATTR_REDUCE) return !comma || unexpected(P, "an operand");
   if (!comma) return unexpected(P, "', axes=[...]'");
   if (!parse_axes(P, &l->attr)) return false;
@@ -718,6 +725,40 @@ static bool parse_region(Parser *P, Line *l) {
   return ok;
 }
 
+static bool parse_param(Parser *P);
+
+/* 'body' '(' param (',' param)* ')' '{' node* 'return' refs '}': a loop's
+ * body, whose results are the states (operands 1..states). */
+static bool parse_loop_body(Parser *P, Line *l) {
+  Token at = P->tok;
+  if (!expect_word(P, "body")) return false;
+  IrFunc *outer = P->f, *body = ir_loop_body_new(P->m, (SrcLoc){P->file, at.line, at.col});
+  int nupdates = P->nupdates;
+  PtrVec sigs = {0};
+  for (int k = 0; k < l->attr.i; k++) {
+    TypeSig *s = ARENA_NEW(&P->m->arena, TypeSig);
+    const IrNode *x = l->args[IR_LOOP_FIXED + k];
+    *s = (TypeSig){x->dtype, x->rank, {0}};
+    memcpy(s->shape, x->shape, sizeof(Dim) * (size_t)x->rank);
+    vec_push(&sigs, s);
+  }
+  P->f = body;
+  bool ok = expect(P, "(");
+  if (ok && !accept(P, ")")) {
+    do ok = parse_param(P);
+    while (ok && accept(P, ","));
+    ok = ok && expect(P, ")");
+  }
+  ok = ok && parse_body(P, &sigs);
+  if (ok) ir_renumber(body);
+  vec_free(&sigs);
+  P->f = outer;
+  P->nupdates = nupdates;
+  l->attr.i = 0;
+  l->attr.body = body;
+  return ok;
+}
+
 /* node := '%'INT '=' OPNAME ['@'NAME] [refs] [attr] ':' type ['@'LOC] [region] */
 static bool parse_node(Parser *P) {
   Line l;
@@ -728,6 +769,7 @@ static bool parse_node(Parser *P) {
   if (!parse_type(P, &l.dtype, &l.rank, l.shape)) return false;
   if (P->tok.kind == T_AT && !parse_loc(P, &l.loc)) return false;
   if (op_info[l.op].attr == ATTR_REGION && !parse_region(P, &l)) return false;
+  if (op_info[l.op].attr == ATTR_BODY && !parse_loop_body(P, &l)) return false;
   return build_node(P, &l);
 }
 
@@ -940,17 +982,17 @@ static void resolve_links(Parser *P) {
 
 /* Points every call at its callee, now that all functions are known. */
 static void resolve_calls(Parser *P) {
-  for (int i = 0; i < P->m->funcs.len; i++) {
-    IrFunc *f = P->m->funcs.items[i];
-    for (int j = 0; j < f->body.len; j++) {
-      IrNode *n = f->body.items[j];
-      PendingCall *pc = n->aux;
-      if (n->op != OP_CALL || !pc) continue;
-      n->attr.callee = ir_find_func(P->m, pc->name);
-      n->aux = NULL;
-      if (!n->attr.callee) error_at(P, (Token){.line = pc->at.line, .col = pc->at.col}, "unknown callee @%s", pc->name);
-    }
+  PtrVec all = {0};
+  for (int i = 0; i < P->m->funcs.len; i++) ir_all_nodes(P->m->funcs.items[i], &all); /* loop bodies too */
+  for (int j = 0; j < all.len; j++) {
+    IrNode *n = all.items[j];
+    PendingCall *pc = n->aux;
+    if (n->op != OP_CALL || !pc) continue;
+    n->attr.callee = ir_find_func(P->m, pc->name);
+    n->aux = NULL;
+    if (!n->attr.callee) error_at(P, (Token){.line = pc->at.line, .col = pc->at.col}, "unknown callee @%s", pc->name);
   }
+  vec_free(&all);
 }
 
 /* "dir/cse.ir" -> "cse": the module name until the driver sets the prefix. */

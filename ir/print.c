@@ -90,6 +90,27 @@ static void print_region(FILE *out, IrModule *m, const IrRegion *r, int indent) 
   fprintf(out, "\n%*s}", indent, "");
 }
 
+/* ' body(%t: i64, %h: T, ...) {' nodes 'return' ... '}' after a loop. */
+static void print_loop_body(FILE *out, IrModule *m, IrFunc *f, int indent) {
+  ir_renumber(f);
+  fputs(" body(", out);
+  for (int i = 0; i < f->nparams; i++) {
+    fprintf(out, "%s%%%s: ", i ? ", " : "", f->params[i]->name);
+    print_type(out, m, f->params[i]->dtype, f->params[i]->rank, f->params[i]->shape);
+  }
+  fputs(") {\n", out);
+  for (int i = 0; i < f->body.len; i++) {
+    IrNode *n = f->body.items[i];
+    if (n->op != OP_PARAM) print_node(out, m, n, indent + 2);
+  }
+  fprintf(out, "%*sreturn", indent + 2, "");
+  for (int i = 0; i < f->nresults; i++) {
+    fputs(i ? ", " : " ", out);
+    print_ref(out, f->results[i]);
+  }
+  fprintf(out, "\n%*s}", indent, "");
+}
+
 static void print_node(FILE *out, IrModule *m, const IrNode *n, int indent) {
   const OpInfo *info = &op_info[n->op];
   fprintf(out, "%*s%%%d = %s", indent, "", n->id, info->name);
@@ -121,12 +142,14 @@ static void print_node(FILE *out, IrModule *m, const IrNode *n, int indent) {
   case ATTR_REGION:
     if (n->op == OP_GEN && n->attr.region->nidx > n->rank) fprintf(out, "%sreduce=%s", sep, op_info[n->attr.region->reduce].name);
     break;
+  case ATTR_BODY: fprintf(out, "%sstates=%d", sep, ir_loop_nstates(n)); break;
   default: break;
   }
   fputs(" : ", out);
   print_type(out, m, n->dtype, n->rank, n->shape);
   if (n->loc.file) fprintf(out, " @%s:%d:%d", n->loc.file, n->loc.line, n->loc.col);
   if (info->attr == ATTR_REGION) print_region(out, m, n->attr.region, indent);
+  if (info->attr == ATTR_BODY && n->attr.body) print_loop_body(out, m, n->attr.body, indent);
   fputc('\n', out);
 }
 

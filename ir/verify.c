@@ -109,6 +109,31 @@ static void verify_types(Verifier *v, IrFunc *f, IrNode *n) {
   if (!same) problem(v, f, n, "shape differs from the one the op infers");
 }
 
+static bool same_type(const IrNode *a, const IrNode *b);
+static void verify_body(Verifier *v, IrFunc *f);
+
+/* ---- loops ---------------------------------------------------------------------
+ * Operands (trip count, states, captures) against the body's params (t,
+ * states, captures); the body's results are the states, of their types. */
+static void verify_loop(Verifier *v, IrFunc *f, IrNode *n) {
+  IrFunc *b = n->attr.body;
+  int ns = ir_loop_nstates(n);
+  if (!b || !b->built || ns < 1 || n->nargs < IR_LOOP_FIXED + ns || b->nparams != 1 + n->nargs - IR_LOOP_FIXED) {
+    problem(v, f, n, "malformed loop");
+    return;
+  }
+  const IrNode *trip = n->args[0];
+  if (trip->dtype != DT_I64 || trip->rank != 0) problem(v, f, n, "the trip count is not an i64 scalar");
+  if (b->params[0]->dtype != DT_I64 || b->params[0]->rank != 0) problem(v, f, n, "the body's index is not an i64 scalar");
+  for (int k = IR_LOOP_FIXED; k < n->nargs; k++)
+    if (!same_type(n->args[k], b->params[1 + k - IR_LOOP_FIXED])) problem(v, f, n, "operand %d differs from its body param", k);
+  for (int k = 0; k < ns; k++)
+    if (!b->results[k] || !same_type(b->results[k], n->args[IR_LOOP_FIXED + k]))
+      problem(v, f, n, "body result %d differs from the type of state %d", k, k);
+  if (!same_type(n, n->args[IR_LOOP_FIXED])) problem(v, f, n, "the loop's type differs from state 0");
+  verify_body(v, b);
+}
+
 /* ---- regions ------------------------------------------------------------------ */
 
 static bool region_op_allowed(const IrNode *x, int index, int nidx) {
@@ -205,6 +230,18 @@ static void verify_node(Verifier *v, IrFunc *f, IrNode *n, int index) {
     verify_call(v, f, n);
     return;
   }
+  if (n->op == OP_LOOP) {
+    verify_loop(v, f, n);
+    return;
+  }
+  if (n->op == OP_PROJ && n->args[0]->op == OP_LOOP) {
+    const IrNode *l = n->args[0];
+    if (n->attr.i < 0 || n->attr.i >= ir_loop_nstates(l) || ir_loop_nstates(l) < 2)
+      problem(v, f, n, "proj %lld of a loop with %d states", (long long)n->attr.i, ir_loop_nstates(l));
+    else if (!same_type(n, l->args[IR_LOOP_FIXED + n->attr.i]))
+      problem(v, f, n, "proj type differs from state %lld of the loop", (long long)n->attr.i);
+    return;
+  }
   if (n->op == OP_PROJ) {
     const IrNode *c = n->args[0];
     if (c->op != OP_CALL || !c->attr.callee || n->attr.i < 0 || n->attr.i >= c->attr.callee->nresults)
@@ -263,7 +300,10 @@ static void verify_symbols(Verifier *v, IrFunc *f) {
   }
   for (int i = 0; !f->built && i < f->nresults; i++) /* built: the results are body nodes */
     if (f->results[i]) check_dims(v, f, f->results[i], bound, "result");
-  for (int i = 0; f->built && i < f->body.len; i++) check_dims(v, f, f->body.items[i], bound, "a");
+  PtrVec all = {0};
+  if (f->built) ir_all_nodes(f, &all); /* and the loop bodies in it */
+  for (int i = 0; i < all.len; i++) check_dims(v, f, all.items[i], bound, "a");
+  vec_free(&all);
   tex_free(bound);
 }
 
@@ -312,10 +352,13 @@ static void verify_links(Verifier *v, IrFunc *f) {
 static void push_edges(IrFunc *f, PtrVec *out) {
   if (f->derive_of) vec_push(out, f->derive_of);
   if (f->custom_vjp) vec_push(out, f->custom_vjp);
-  for (int i = 0; f->built && i < f->body.len; i++) {
-    IrNode *n = f->body.items[i];
+  PtrVec all = {0};
+  if (f->built) ir_all_nodes(f, &all); /* calls inside loop bodies too */
+  for (int i = 0; i < all.len; i++) {
+    IrNode *n = all.items[i];
     if (n->op == OP_CALL && n->attr.callee) vec_push(out, n->attr.callee);
   }
+  vec_free(&all);
 }
 
 static int func_index(IrModule *m, const IrFunc *f) {
@@ -365,6 +408,12 @@ static void verify_func(Verifier *v, IrFunc *f) {
   verify_symbols(v, f);
   verify_links(v, f);
   if (!f->built) return; /* a derived function not yet built: its signature only */
+  verify_body(v, f);
+}
+
+/* A function's or a loop's body (a loop body's size symbols are its
+ * function's, checked with it). */
+static void verify_body(Verifier *v, IrFunc *f) {
   for (int i = 0; i < f->nparams; i++)
     if (i >= f->body.len || f->body.items[i] != f->params[i]) problem(v, f, NULL, "param %d is not node %d", i, i);
   for (int i = 0; i < f->body.len; i++) verify_node(v, f, f->body.items[i], i);

@@ -42,7 +42,7 @@ static void mark_active(Rev *r, const ParamSet *wrt) {
     IrNode *n = of->body.items[i];
     bool a = n->op == OP_PARAM && ps_has(wrt, (int)n->attr.i);
     for (int j = 0; j < n->nargs && !a; j++) a = r->active[n->args[j]->id];
-    r->active[i] = a && (n->op == OP_CALL || dtype_is_float(n->dtype));
+    r->active[i] = a && (n->op == OP_CALL || n->op == OP_LOOP || dtype_is_float(n->dtype));
   }
 }
 
@@ -172,9 +172,11 @@ static void reverse_call(Rev *r, IrNode *call) {
 }
 
 /* n carries a derivative but its op has no rule: a float elementwise op
- * without F_DIFF (trigamma).  Remembered for the driver's error. */
+ * without F_DIFF (trigamma), or a loop (not differentiable yet).
+ * Remembered for the driver's error. */
 void autodiff_note_nondiff(IrModule *m, const IrNode *n) {
-  if (!(op_info[n->op].flags & F_ELEM) || (op_info[n->op].flags & F_DIFF) || !dtype_is_float(n->dtype) || m->nondiff_op) return;
+  if (m->nondiff_op) return;
+  if (n->op != OP_LOOP && (!(op_info[n->op].flags & F_ELEM) || (op_info[n->op].flags & F_DIFF) || !dtype_is_float(n->dtype))) return;
   m->nondiff_op = op_info[n->op].name;
   m->nondiff_at = n->loc;
 }
@@ -186,6 +188,10 @@ static void sweep(Rev *r) {
     r->ib.loc = n->loc;
     if (n->op == OP_CALL) {
       reverse_call(r, n);
+      continue;
+    }
+    if (n->op == OP_LOOP) { /* its states' cotangents sit on its projs */
+      autodiff_note_nondiff(r->ib.m, n);
       continue;
     }
     IrNode *ct = r->adj[i];

@@ -149,6 +149,6 @@ static IrNode *fold_node(IrModule *m, IrFunc *f, IrNode *n) {
 
 static IrNode *visit(void *m, IrFunc *f, IrNode *n) { return fold_node(m, f, n); }
 
-void pass_constfold(IrModule *m) {
-  for (int i = 0; i < m->funcs.len; i++) ir_rewrite(m->funcs.items[i], visit, m);
-}
+static void fold_func(void *m, IrFunc *f) { ir_rewrite(f, visit, m); }
+
+void pass_constfold(IrModule *m) { ir_module_each_body(m, fold_func, m); /* loop bodies too */ }

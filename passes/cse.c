@@ -20,6 +20,7 @@ static bool same_attr(const IrNode *a, const IrNode *b) {
   case ATTR_DIM: return a->attr.dim == b->attr.dim;
   case ATTR_CALLEE: return a->attr.callee == b->attr.callee;
   case ATTR_REGION: return a->attr.region == b->attr.region;
+  case ATTR_BODY: return false; /* loops are never merged (cse_func skips them) */
   case ATTR_AXES:
   case ATTR_REDUCE:
     return a->attr.naxes == b->attr.naxes && a->attr.keepdims == b->attr.keepdims &&
@@ -53,14 +54,15 @@ static uint64_t node_hash(const IrNode *n) {
   return h;
 }
 
-static void cse_func(IrFunc *f) {
+static void cse_func(void *ctx, IrFunc *f) {
+  (void)ctx;
   int cap = 1;
   while (cap < f->body.len * 2) cap *= 2;
   IrNode **table = tex_calloc((size_t)cap, sizeof(IrNode *));
   for (int i = 0; i < f->body.len; i++) {
     IrNode *n = f->body.items[i];
     for (int j = 0; j < n->nargs; j++) n->args[j] = ir_resolve(n->args[j]);
-    if (n->op == OP_PARAM || n->op == OP_CALL) continue;
+    if (n->op == OP_PARAM || n->op == OP_CALL || n->op == OP_LOOP) continue;
     size_t k = (size_t)node_hash(n) & (size_t)(cap - 1);
     while (table[k] && !equivalent(table[k], n)) k = (k + 1) & (size_t)(cap - 1);
     if (table[k])
@@ -72,6 +74,4 @@ static void cse_func(IrFunc *f) {
   ir_compact(f);
 }
 
-void pass_cse(IrModule *m) {
-  for (int i = 0; i < m->funcs.len; i++) cse_func(m->funcs.items[i]);
-}
+void pass_cse(IrModule *m) { ir_module_each_body(m, cse_func, NULL); /* inside loop bodies too (each is closed) */ }

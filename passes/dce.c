@@ -4,7 +4,8 @@
  * on, params (they are the ABI).  Breaks: nothing; node ids are renumbered. */
 #include "passes.h"
 
-static void dce_func(IrFunc *f) {
+static void dce_func(void *ctx, IrFunc *f) {
+  (void)ctx;
   for (int i = 0; i < f->body.len; i++) ((IrNode *)f->body.items[i])->aux = NULL;
   for (int i = 0; i < f->nresults; i++) f->results[i]->aux = f->results[i];
   /* The body is topological, so one backward sweep marks everything live. */
@@ -23,6 +24,4 @@ static void dce_func(IrFunc *f) {
   ir_renumber(f);
 }
 
-void pass_dce(IrModule *m) {
-  for (int i = 0; i < m->funcs.len; i++) dce_func(m->funcs.items[i]);
-}
+void pass_dce(IrModule *m) { ir_module_each_body(m, dce_func, NULL); /* loop bodies too: their params stay */ }

@@ -46,6 +46,7 @@ static IrNode *clone_node(IrModule *m, IrFunc *into, const IrNode *n, IrNode *co
   c->attr = n->attr;
   if (op_info[n->op].attr == ATTR_DIM) c->attr.dim = dim_subst(m->dims, n->attr.dim, dimmap);
   if (op_info[n->op].attr == ATTR_REGION) c->attr.region = ir_region_subst(m, n->attr.region, dimmap);
+  if (op_info[n->op].attr == ATTR_BODY) c->attr.body = ir_loop_body_copy(m, n->attr.body, dimmap); /* one owner each */
   return c;
 }
 
@@ -83,21 +84,26 @@ static IrNode *visit(void *ctx, IrFunc *f, IrNode *n) {
   return NULL;
 }
 
+/* Loop bodies are functions too: their calls are inlined in them, and a
+ * body inlined into a caller is copied with the callee's symbols renamed. */
 static void inline_func(Inliner *in, IrFunc *f) {
   if (!mark_done(in, f)) return;
   for (int i = 0; i < f->body.len; i++) {
     IrNode *n = f->body.items[i];
     if (n->op == OP_CALL) inline_func(in, n->attr.callee);
+    if (n->op == OP_LOOP) inline_func(in, n->attr.body);
   }
   ir_rewrite(f, visit, in);
 }
 
 void pass_inline(IrModule *m) {
   Inliner in = {m, NULL, 16};
-  while (in.cap < 2 * (size_t)m->funcs.len + 2) in.cap *= 2;
+  while (in.cap < 2 * (size_t)(m->funcs.len + m->regions.len) + 2) in.cap *= 2;
   in.done = tex_calloc(in.cap, sizeof *in.done);
-  for (int i = 0; i < m->funcs.len; i++)
-    for (int j = 0; j < ((IrFunc *)m->funcs.items[i])->body.len; j++) ((IrNode *)((IrFunc *)m->funcs.items[i])->body.items[j])->aux = NULL;
+  PtrVec all = {0};
+  for (int i = 0; i < m->funcs.len; i++) ir_all_nodes(m->funcs.items[i], &all);
+  for (int j = 0; j < all.len; j++) ((IrNode *)all.items[j])->aux = NULL;
+  vec_free(&all);
   for (int i = 0; i < m->funcs.len; i++) inline_func(&in, m->funcs.items[i]);
   tex_free(in.done);
 }

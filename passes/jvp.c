@@ -67,7 +67,7 @@ static void push_tangents(Fwd *w) {
       continue;
     }
     JvpRule rule = jvp_rule(n->op);
-    if (!dtype_is_float(n->dtype)) continue;
+    if (!dtype_is_float(n->dtype) && n->op != OP_LOOP) continue;
     bool any = false;
     for (int j = 0; j < n->nargs; j++) {
       t[j] = w->tan[n->args[j]->id];

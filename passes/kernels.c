@@ -31,16 +31,17 @@ typedef struct Builder {
   const IrNode **epilogue;   /* per node id: the matmul it is the epilogue of */
   const IrNode *epilogue_of; /* the matmul whose epilogue is being built */
   struct Reads *reads;       /* per node id: what its fused tree reads (mark_fusion) */
-  int kcap, bcap;
+  int *kernel_of;            /* per node id: its kernel (p->kernel_of, or scratch in a loop body) */
+  int *kcap, *bcap;          /* capacities of p's arrays (shared with loop bodies' builders) */
 } Builder;
 
 static bool is_view(const IrNode *n) { return n->op == OP_BROADCAST || n->op == OP_TRANSPOSE || n->op == OP_STOP_GRADIENT; }
 static bool is_immediate(const IrNode *n) { return n->op == OP_CONST || n->op == OP_DIMSIZE; }
 
 static int add_buffer(Builder *b, const IrNode *n, bool is_param) {
-  if (b->p->nbufs == b->bcap) {
-    b->bcap = b->bcap ? b->bcap * 2 : 16;
-    b->p->bufs = tex_realloc(b->p->bufs, sizeof(KBuffer) * (size_t)b->bcap);
+  if (b->p->nbufs == *b->bcap) {
+    *b->bcap = *b->bcap ? *b->bcap * 2 : 16;
+    b->p->bufs = tex_realloc(b->p->bufs, sizeof(KBuffer) * (size_t)*b->bcap);
   }
   KBuffer *kb = &b->p->bufs[b->p->nbufs];
   memset(kb, 0, sizeof *kb);
@@ -53,16 +54,17 @@ static int add_buffer(Builder *b, const IrNode *n, bool is_param) {
 }
 
 static Kernel *add_kernel(Builder *b, KernelKind kind, const IrNode *n) {
-  if (b->p->nkernels == b->kcap) {
-    b->kcap = b->kcap ? b->kcap * 2 : 16;
-    b->p->kernels = tex_realloc(b->p->kernels, sizeof(Kernel) * (size_t)b->kcap);
+  if (b->p->nkernels == *b->kcap) {
+    *b->kcap = *b->kcap ? *b->kcap * 2 : 16;
+    b->p->kernels = tex_realloc(b->p->kernels, sizeof(Kernel) * (size_t)*b->kcap);
   }
   Kernel *k = &b->p->kernels[b->p->nkernels];
   memset(k, 0, sizeof *k);
   k->kind = kind;
   k->inplace = -1;
   k->loc = n->loc;
-  k->name = arena_printf(&b->m->arena, "%s_k%d_%s", b->f->name, b->p->nkernels, op_info[n->op].name);
+  k->name =
+      arena_printf(&b->m->arena, "%s_k%d_%s", b->p->func->name, b->p->nkernels, op_info[n->op].name); /* loop bodies: their function's */
   b->p->nkernels++;
   return k;
 }
@@ -92,7 +94,7 @@ static int find_load(const Kernel *k, int buf, const IrNode *x, const int *l) {
 
 /* A fused producer: its own body, its operands read at the same indices. */
 static int inline_producer(Builder *b, Kernel *k, const IrNode *x, const int *l) {
-  b->p->kernel_of[x->id] = (int)(k - b->p->kernels);
+  b->kernel_of[x->id] = (int)(k - b->p->kernels);
   KInstr in = {.op = x->op, .dtype = x->dtype};
   for (int i = 0; i < x->nargs; i++) in.args[i] = operand_for(b, k, x->args[i], l);
   return push_instr(k, in);
@@ -529,7 +531,7 @@ static void ctx_free(RegionCtx *c) {
  * variables are the consumer's loops that index its axes. */
 static int inline_gen(Builder *b, Kernel *k, const IrNode *g, const int *loops) {
   const IrRegion *r = g->attr.region;
-  b->p->kernel_of[g->id] = (int)(k - b->p->kernels);
+  b->kernel_of[g->id] = (int)(k - b->p->kernels);
   RegionCtx c;
   ctx_init(&c, b, k, g, loops);
   int v = region_instr(&c, ir_resolve(r->body->results[0]));
@@ -595,8 +597,8 @@ static void build_scatter(Builder *b, const IrNode *n, int buf) {
 }
 
 static void build_node(Builder *b, const IrNode *n, int buf) {
-  b->p->kernel_of[n->id] = b->p->nkernels;
-  if (b->epilogue[n->id]) b->p->kernel_of[b->epilogue[n->id]->id] = b->p->nkernels;
+  b->kernel_of[n->id] = b->p->nkernels;
+  if (b->epilogue[n->id]) b->kernel_of[b->epilogue[n->id]->id] = b->p->nkernels;
   if (b->epilogue[n->id])
     build_matmul_epilogue(b, n, b->epilogue[n->id], buf);
   else if (op_info[n->op].flags & F_ELEM)
@@ -899,11 +901,18 @@ static void order_temporaries(KProgram *p) {
     for (int j = 0; j < p->kernels[k].ninputs; j++) p->kernels[k].in[j].buf = to[p->kernels[k].in[j].buf];
     p->kernels[k].out.buf = to[p->kernels[k].out.buf];
   }
+  for (int i = 0; i < p->nloops; i++) {
+    KLoop *l = &p->loops[i];
+    l->trip = to[l->trip], l->index = to[l->index];
+    for (int k = 0; k < l->nstates; k++) l->cur[k] = to[l->cur[k]], l->next[k] = to[l->next[k]];
+  }
   tex_free(bufs);
   tex_free(to);
   tex_free(order);
   tex_free(when);
 }
+
+static void loop_liveness(const KProgram *p, int *first, int *last);
 
 static void plan_memory(Builder *b) {
   KProgram *p = b->p;
@@ -916,6 +925,7 @@ static void plan_memory(Builder *b) {
     if (first[kk->out.buf] < 0) first[kk->out.buf] = k;
     if (last[kk->out.buf] < k) last[kk->out.buf] = k;
   }
+  loop_liveness(p, first, last);
   /* free_after[slot]: the last kernel using the memory of leader slot */
   int *free_after = tex_calloc((size_t)n + 1, sizeof(int));
   for (int t = p->nparams; t < n; t++) {
@@ -956,17 +966,131 @@ static void collect_symbols(Builder *b) {
     }
 }
 
-KProgram *kernels_build(IrModule *m, IrFunc *f) {
+/* A builder for f's nodes, writing into p. */
+static void builder_open(Builder *b, IrModule *m, IrFunc *f, KProgram *p, int *kcap, int *bcap) {
   ir_renumber(f);
-  Builder b = {m, f, tex_calloc(1, sizeof(KProgram)), NULL, NULL, NULL, NULL, NULL, 0, 0};
+  *b = (Builder){.m = m, .f = f, .p = p, .kcap = kcap, .bcap = bcap};
+  size_t n = (size_t)f->body.len + 1;
+  b->buf_of = tex_calloc(n, sizeof(int));
+  b->fused = tex_calloc(n, sizeof(bool));
+  b->kernel_of = tex_calloc(n, sizeof(int));
+  b->epilogue = tex_calloc(n, sizeof(IrNode *));
+  b->reads = tex_calloc(n, sizeof(Reads));
+  for (int i = 0; i < f->body.len; i++) b->buf_of[i] = -1, b->kernel_of[i] = -1;
+}
+
+static void builder_close(Builder *b) {
+  tex_free(b->fused);
+  tex_free(b->epilogue);
+  tex_free(b->reads);
+  tex_free(b->buf_of);
+  if (b->kernel_of != b->p->kernel_of) tex_free(b->kernel_of);
+}
+
+/* Results computed by a kernel write straight into their buffer (an output,
+ * or a loop's next state); params, views, constants, loops and repeated
+ * results are copied there after the nodes (finish_results). */
+static void claim_results(Builder *b, const int *result_buf, int n) {
+  for (int r = 0; r < n; r++) {
+    const IrNode *x = b->f->results[r];
+    bool direct = x->op != OP_PARAM && x->op != OP_RESHAPE && x->op != OP_LOOP && x->op != OP_PROJ && !is_view(x) && !is_immediate(x);
+    if (b->buf_of[x->id] < 0 && direct) b->buf_of[x->id] = result_buf[r];
+  }
+}
+
+static void finish_results(Builder *b, const int *result_buf, int n) {
+  for (int r = 0; r < n; r++)
+    if (b->buf_of[b->f->results[r]->id] != result_buf[r]) build_elementwise(b, b->f->results[r], OP_COPY, result_buf[r]);
+}
+
+static void build_loop(Builder *b, const IrNode *n);
+
+static void build_nodes(Builder *b) {
+  IrFunc *f = b->f;
+  for (int i = 0; i < f->body.len; i++) {
+    IrNode *n = f->body.items[i];
+    if (n->op == OP_PARAM || is_view(n) || is_immediate(n) || b->fused[i]) continue;
+    if (n->op == OP_RESHAPE) {
+      alias_reshape(b, n);
+      continue;
+    }
+    if (n->op == OP_LOOP) {
+      build_loop(b, n);
+      continue;
+    }
+    if (n->op == OP_PROJ) { /* a loop's state k: its current-state buffer */
+      b->buf_of[i] = b->buf_of[n->args[0]->id] + (int)n->attr.i;
+      continue;
+    }
+    if (b->buf_of[i] < 0) b->buf_of[i] = add_buffer(b, n, false);
+    build_node(b, n, b->buf_of[i]);
+  }
+}
+
+/* ---- loops ---------------------------------------------------------------------
+ * Before the loop: the trip count and the captured values get buffers, and
+ * each initial state is copied into its current-state temporary (so the
+ * states' memory is the loop's own: the runtime swaps the pointers).  The
+ * body is built by a builder of its own, whose params are those buffers and
+ * whose results are the next states; its kernels follow, then the plan's
+ * KLoop says which kernels repeat.  The current-state buffers of a loop are
+ * consecutive, so proj k of the loop is buffer cur[0] + k. */
+static void build_loop(Builder *b, const IrNode *n) {
+  IrFunc *body = n->attr.body;
+  int ns = ir_loop_nstates(n), nargs = n->nargs;
+  for (int a = 0; a < nargs; a++)
+    if (a < IR_LOOP_FIXED || a >= IR_LOOP_FIXED + ns) materialise(b, n->args[a]); /* a view or a constant */
+  KProgram *p = b->p;
+  p->loops = tex_realloc(p->loops, sizeof(KLoop) * (size_t)(p->nloops + 1));
+  int li = p->nloops++;
+  KLoop l = {.trip = b->buf_of[n->args[0]->id], .nstates = ns, .loc = n->loc};
+  l.cur = tex_calloc((size_t)ns, sizeof(int)), l.next = tex_calloc((size_t)ns, sizeof(int));
+  for (int k = 0; k < ns; k++) l.cur[k] = add_buffer(b, n->args[IR_LOOP_FIXED + k], false);
+  for (int k = 0; k < ns; k++) l.next[k] = add_buffer(b, n->args[IR_LOOP_FIXED + k], false);
+  l.index = add_buffer(b, body->params[0], false);
+  for (int k = 0; k < ns; k++) build_elementwise(b, n->args[IR_LOOP_FIXED + k], OP_COPY, l.cur[k]);
+  b->buf_of[n->id] = l.cur[0];
+  Builder c;
+  builder_open(&c, b->m, body, p, b->kcap, b->bcap);
+  mark_fusion(&c);
+  c.buf_of[body->params[0]->id] = l.index;
+  for (int k = 0; k < ns; k++) c.buf_of[body->params[1 + k]->id] = l.cur[k];
+  for (int a = IR_LOOP_FIXED + ns; a < nargs; a++) c.buf_of[body->params[1 + a - IR_LOOP_FIXED]->id] = b->buf_of[n->args[a]->id];
+  claim_results(&c, l.next, ns);
+  l.first = p->nkernels;
+  build_nodes(&c);
+  finish_results(&c, l.next, ns);
+  l.last = p->nkernels;
+  builder_close(&c);
+  p->loops[li] = l;
+}
+
+/* Liveness across loops (plan_memory): a value made before a loop and read
+ * in its body is live until the loop ends; the loop's state buffers and its
+ * counter are live through the whole loop (they carry values between
+ * iterations); the trip count until the loop starts. */
+static void loop_liveness(const KProgram *p, int *first, int *last) {
+  for (int i = 0; i < p->nloops; i++) {
+    const KLoop *l = &p->loops[i];
+    for (int k = 0; k < l->nstates; k++) first[l->next[k]] = l->first, last[l->next[k]] = l->last;
+    first[l->index] = l->first, last[l->index] = l->last;
+    if (last[l->trip] < l->first) last[l->trip] = l->first;
+    for (int k = l->first; k < l->last; k++) {
+      const Kernel *kk = &p->kernels[k];
+      for (int j = 0; j < kk->ninputs; j++) {
+        int x = kk->in[j].buf;
+        if ((first[x] < l->first || x < p->nparams) && last[x] < l->last) last[x] = l->last;
+      }
+    }
+  }
+}
+
+KProgram *kernels_build(IrModule *m, IrFunc *f) {
+  int kcap = 0, bcap = 0;
+  Builder b;
+  builder_open(&b, m, f, tex_calloc(1, sizeof(KProgram)), &kcap, &bcap);
   b.p->func = f;
-  b.buf_of = tex_calloc((size_t)f->body.len, sizeof(int));
-  b.fused = tex_calloc((size_t)f->body.len + 1, sizeof(bool));
-  b.p->kernel_of = tex_calloc((size_t)f->body.len + 1, sizeof(int));
-  for (int i = 0; i < f->body.len; i++) b.p->kernel_of[i] = -1;
-  b.epilogue = tex_calloc((size_t)f->body.len + 1, sizeof(IrNode *));
-  b.reads = tex_calloc((size_t)f->body.len + 1, sizeof(Reads));
-  for (int i = 0; i < f->body.len; i++) b.buf_of[i] = -1;
+  b.p->kernel_of = b.kernel_of;
   collect_symbols(&b);
   mark_fusion(&b);
   for (int i = 0; i < f->nparams; i++) {
@@ -975,41 +1099,25 @@ KProgram *kernels_build(IrModule *m, IrFunc *f) {
   }
   b.p->ninputs = f->nparams;
   int nvalues = f->nresults - f->nupdates;
-  /* Results computed by a kernel write straight into their output buffer;
-   * params, views, constants and repeated results are copied there. */
-  int *result_buf = tex_calloc((size_t)f->nresults, sizeof(int));
-  for (int r = 0; r < nvalues; r++) {
-    IrNode *n = f->results[r];
-    result_buf[r] = add_buffer(&b, n, true);
-    if (b.buf_of[n->id] < 0 && n->op != OP_PARAM && n->op != OP_RESHAPE && !is_view(n) && !is_immediate(n)) b.buf_of[n->id] = result_buf[r];
-  }
+  int *result_buf = tex_calloc((size_t)f->nresults + 1, sizeof(int));
+  for (int r = 0; r < nvalues; r++) result_buf[r] = add_buffer(&b, f->results[r], true);
+  claim_results(&b, result_buf, nvalues);
   b.p->nparams = b.p->nbufs;
-  for (int i = 0; i < f->body.len; i++) {
-    IrNode *n = f->body.items[i];
-    if (n->op == OP_PARAM || is_view(n) || is_immediate(n) || b.fused[i]) continue;
-    if (n->op == OP_RESHAPE) {
-      alias_reshape(&b, n);
-      continue;
-    }
-    if (b.buf_of[i] < 0) b.buf_of[i] = add_buffer(&b, n, false);
-    build_node(&b, n, b.buf_of[i]);
-  }
-  for (int r = 0; r < nvalues; r++)
-    if (b.buf_of[f->results[r]->id] != result_buf[r]) build_elementwise(&b, f->results[r], OP_COPY, result_buf[r]);
+  build_nodes(&b);
+  finish_results(&b, result_buf, nvalues);
   write_back_updates(&b, nvalues);
   order_temporaries(b.p);
   plan_memory(&b);
   tex_free(result_buf);
-  tex_free(b.fused);
-  tex_free(b.epilogue);
-  tex_free(b.reads);
-  tex_free(b.buf_of);
+  builder_close(&b);
   return b.p;
 }
 
 void kernels_free(KProgram *p) {
   if (!p) return;
   for (int i = 0; i < p->nkernels; i++) tex_free(p->kernels[i].body), tex_free(p->kernels[i].checks);
+  for (int i = 0; i < p->nloops; i++) tex_free(p->loops[i].cur), tex_free(p->loops[i].next);
+  tex_free(p->loops);
   tex_free(p->kernels);
   tex_free(p->bufs);
   tex_free(p->syms);

@@ -77,18 +77,31 @@ static void simplify_fn(IrModule *m, IrFunc *f, const char *name, const Buckets 
             rules[last].name);
 }
 
+typedef struct SimplifyCtx {
+  IrModule *m;
+  const Buckets *bk;
+  const char *name;
+} SimplifyCtx;
+
 /* Region bodies (gen, scatter) are functions of scalars and meet the same
  * rules: x ** 2 inside a comprehension is x * x, as it is outside
- * (small-int-power is the language's definition of small powers). */
+ * (small-int-power is the language's definition of small powers).  Loop
+ * bodies are functions: they get every rule. */
+static void simplify_body(void *ctx, IrFunc *f) {
+  SimplifyCtx *c = ctx;
+  simplify_fn(c->m, f, c->name, c->bk);
+  for (int j = 0; j < f->body.len; j++) {
+    const IrNode *n = f->body.items[j];
+    if (op_info[n->op].attr == ATTR_REGION) simplify_fn(c->m, n->attr.region->body, c->name, c->bk);
+  }
+}
+
 void pass_simplify(IrModule *m) {
   Buckets bk = make_buckets(m);
   for (int i = 0; i < m->funcs.len; i++) {
     IrFunc *f = m->funcs.items[i];
-    simplify_fn(m, f, f->name, &bk);
-    for (int j = 0; j < f->body.len; j++) {
-      const IrNode *n = f->body.items[j];
-      if (op_info[n->op].attr == ATTR_REGION) simplify_fn(m, n->attr.region->body, f->name, &bk);
-    }
+    SimplifyCtx c = {m, &bk, f->name};
+    ir_each_body(f, simplify_body, &c);
   }
   tex_free(bk.rule_of);
   tex_free(bk.start);

@@ -139,30 +139,93 @@ static int index_error(const TexPlan *plan, const TexStep *step, int32_t s, cons
                     ck->what ? ck->what : "index", pos, (long long)err->value, ck->axis, (long long)extent, ck->array ? ck->array : "?");
 }
 
-static int run_steps(const TexPlan *plan, void *const *bufs, const int64_t *syms) {
+static int run_range(const TexPlan *plan, void **bufs, const int64_t *syms, int32_t from, int32_t to);
+
+static int run_kernel(const TexPlan *plan, void *const *bufs, const int64_t *syms, int32_t s) {
   char why[256];
-  for (int32_t s = 0; s < plan->nsteps; s++) {
-    const TexStep *step = &plan->steps[s];
-    int64_t extent;
-    int st = texrt_dim_eval(&step->extent, syms, &extent);
-    if (st != TEX_OK) {
-      snprintf(why, sizeof why, "%s", texrt_last_error());
-      return texrt_fail(st, "%s: step #%d: loop extent: %s", fn_name(plan), s, why);
-    }
-    if (!step->fn) return texrt_fail(TEX_ERR_NULL, "%s: step #%d has no kernel", fn_name(plan), s);
-    if (step->noperands > TEX_MAX_OPERANDS) return texrt_fail(TEX_ERR_OVERFLOW, "%s: step #%d has too many operands", fn_name(plan), s);
-    void *ops[TEX_MAX_OPERANDS];
-    int32_t nbufs = plan->func->nparams + plan->ntemps;
-    for (int32_t j = 0; j < step->noperands; j++) {
-      if (step->operands[j] < 0 || step->operands[j] >= nbufs)
-        return texrt_fail(TEX_ERR_SHAPE, "%s: step #%d: bad operand", fn_name(plan), s);
-      ops[j] = bufs[step->operands[j]];
-    }
-    TexIndexError err;
-    if (extent > 0 && step->fn(step->noperands ? ops : bufs, syms, 0, extent, &err)) return index_error(plan, step, s, &err, syms);
+  const TexStep *step = &plan->steps[s];
+  int64_t extent;
+  int st = texrt_dim_eval(&step->extent, syms, &extent);
+  if (st != TEX_OK) {
+    snprintf(why, sizeof why, "%s", texrt_last_error());
+    return texrt_fail(st, "%s: step #%d: loop extent: %s", fn_name(plan), s, why);
+  }
+  if (!step->fn) return texrt_fail(TEX_ERR_NULL, "%s: step #%d has no kernel", fn_name(plan), s);
+  if (step->noperands > TEX_MAX_OPERANDS) return texrt_fail(TEX_ERR_OVERFLOW, "%s: step #%d has too many operands", fn_name(plan), s);
+  void *ops[TEX_MAX_OPERANDS];
+  int32_t nbufs = plan->func->nparams + plan->ntemps;
+  for (int32_t j = 0; j < step->noperands; j++) {
+    if (step->operands[j] < 0 || step->operands[j] >= nbufs)
+      return texrt_fail(TEX_ERR_SHAPE, "%s: step #%d: bad operand", fn_name(plan), s);
+    ops[j] = bufs[step->operands[j]];
+  }
+  TexIndexError err;
+  if (extent > 0 && step->fn(step->noperands ? ops : bufs, syms, 0, extent, &err)) return index_error(plan, step, s, &err, syms);
+  return TEX_OK;
+}
+
+/* A loop's buffers: the trip count and t are 8-byte buffers, the states temporaries. */
+static int check_loop(const TexPlan *plan, const TexLoop *l, int32_t s, int32_t to) {
+  int32_t np = plan->func->nparams, nbufs = np + plan->ntemps;
+  bool ok = l->trip >= 0 && l->trip < nbufs && l->index >= np && l->index < nbufs && l->nbody >= 0 && l->nbody <= to - s - 1 &&
+            l->nstates >= 0 && (!l->nstates || (l->cur && l->next));
+  for (int32_t k = 0; ok && k < l->nstates; k++) ok = l->cur[k] >= np && l->cur[k] < nbufs && l->next[k] >= np && l->next[k] < nbufs;
+  return ok ? TEX_OK : texrt_fail(TEX_ERR_NULL, "%s: step #%d: malformed loop", fn_name(plan), s);
+}
+
+static void swap_states(void **bufs, const TexLoop *l) {
+  for (int32_t k = 0; k < l->nstates; k++) {
+    void *x = bufs[l->cur[k]];
+    bufs[l->cur[k]] = bufs[l->next[k]], bufs[l->next[k]] = x;
+  }
+}
+
+/* After an odd number of iterations the states are in the next buffers'
+ * memory: the pointers go back and the states are copied home. */
+static int settle_states(const TexPlan *plan, void **bufs, const int64_t *syms, const TexLoop *l) {
+  swap_states(bufs, l);
+  for (int32_t k = 0; k < l->nstates; k++) {
+    int64_t bytes;
+    int st = temp_bytes(plan, l->cur[k] - plan->func->nparams, syms, &bytes);
+    if (st != TEX_OK) return st;
+    if (bytes > 0) memcpy(bufs[l->cur[k]], bufs[l->next[k]], (size_t)bytes);
   }
   return TEX_OK;
 }
+
+static int run_loop(const TexPlan *plan, void **bufs, const int64_t *syms, int32_t s, int32_t to) {
+  const TexLoop *l = plan->steps[s].loop;
+  int st = check_loop(plan, l, s, to);
+  if (st != TEX_OK) return st;
+  int64_t trip, t = 0;
+  memcpy(&trip, bufs[l->trip], sizeof trip); /* an argument's data need not be aligned */
+  if (trip < 0)
+    return texrt_fail(TEX_ERR_TRIP, "%s: the trip count of the loop at %s is %lld; it must not be negative", fn_name(plan),
+                      l->where ? l->where : "?", (long long)trip);
+  for (; t < trip && st == TEX_OK; t++) {
+    *(int64_t *)bufs[l->index] = t;
+    st = run_range(plan, bufs, syms, s + 1, s + 1 + l->nbody);
+    swap_states(bufs, l);
+  }
+  if (t % 2) { /* the pointers go home even after an error: the block is freed by them */
+    int settled = settle_states(plan, bufs, syms, l);
+    if (st == TEX_OK) st = settled;
+  }
+  return st;
+}
+
+/* Steps [from, to): kernels, and loops that run the steps after them. */
+static int run_range(const TexPlan *plan, void **bufs, const int64_t *syms, int32_t from, int32_t to) {
+  for (int32_t s = from; s < to; s++) {
+    const TexStep *step = &plan->steps[s];
+    int st = step->loop ? run_loop(plan, bufs, syms, s, to) : run_kernel(plan, bufs, syms, s);
+    if (st != TEX_OK) return st;
+    if (step->loop) s += step->loop->nbody;
+  }
+  return TEX_OK;
+}
+
+static int run_steps(const TexPlan *plan, void **bufs, const int64_t *syms) { return run_range(plan, bufs, syms, 0, plan->nsteps); }
 
 /* The plan's own sizes, before they size anything. */
 static int check_plan(const TexPlan *plan) {

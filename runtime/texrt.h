@@ -28,7 +28,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct below changes layout. */
-#define TEX_ABI_VERSION 4
+#define TEX_ABI_VERSION 5
 
 /* Error codes returned by every generated function. 0 is success. */
 #define TEX_STATUS_LIST(X)                                                                                                                 \
@@ -45,7 +45,8 @@ extern "C" {
   X(TEX_ERR_OVERFLOW, "size overflow")                                                                                                     \
   X(TEX_ERR_CPU, "unsupported cpu")                                                                                                        \
   X(TEX_ERR_CUDA, "cuda error")                                                                                                            \
-  X(TEX_ERR_ASSERT, "shape assertion failed")
+  X(TEX_ERR_ASSERT, "shape assertion failed")                                                                                              \
+  X(TEX_ERR_TRIP, "negative trip count")
 
 typedef enum TexStatus {
 #define TEX_STATUS_ENUM(name, text) name,
@@ -160,13 +161,29 @@ typedef struct TexIndexCheck {
   TexDimExpr extent;
 } TexIndexCheck;
 
+/* A loop of the plan (issue 10): the `nbody` steps after its own are run
+ * once per t = 0 .. trip - 1, with t written into buffer `index` (an
+ * int64) first; after each iteration buffers cur[k] and next[k] swap their
+ * pointers (the body reads the states from cur and writes next), and at
+ * the end the final states are in cur[k]'s own memory.  A negative trip
+ * count is TEX_ERR_TRIP naming `where` ("model.tex:3:9"). */
+typedef struct TexLoop {
+  int32_t trip;                  /* buffer holding the trip count (int64) */
+  int32_t index;
+  int32_t nbody;
+  int32_t nstates;
+  const int32_t *cur, *next;     /* temporaries, per state */
+  const char *where;
+} TexLoop;
+
 typedef struct TexStep {
-  TexKernelFn fn;
+  TexKernelFn fn;                /* NULL for a loop step */
   TexDimExpr extent;             /* iterations of the outer parallel loop */
   const int32_t *operands;       /* buffer numbers: arguments in ABI order, then temporaries */
   int32_t noperands;             /* 0: the kernel gets every buffer, in that order */
   const TexIndexCheck *checks;   /* the kernel's subscript checks */
   int32_t nchecks;
+  const TexLoop *loop;           /* a loop step (fn NULL): the loop; else NULL */
 } TexStep;
 
 #define TEX_MAX_OPERANDS 32

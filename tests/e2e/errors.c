@@ -374,6 +374,28 @@ void e2e_test_call_errors(void **state) {
     sp[0] = 8;
     expect_status(&c, &e, "reshape of 8 elements into [4, 2]", r ? e2e_call_fn(r, 3, ra) : -1, TEX_OK, NULL);
   }
+  /* TEX_ERR_TRIP: lp loops k times; k = -3 is an error naming the loop's line. */
+  {
+    void *lp = dlsym(e.lib.h, "errchk_lp");
+    float lx[4] = {1, 2, 3, 4}, lout[4];
+    int64_t lk = -3, sn[1] = {4}, s0[1] = {0};
+    DLTensor tlx, tlk, tlo, *la[3] = {&tlx, &tlk, &tlo};
+    tensor(&tlx, lx, TEX_F32, 1, sn);
+    tensor(&tlk, &lk, TEX_I64, 0, s0);
+    tensor(&tlo, lout, TEX_F32, 1, sn);
+    memset(lout, 0xEE, sizeof lout);
+    rc = lp ? e2e_call_fn(lp, 3, la) : -1;
+    expect_status(&c, &e, "a loop with trip count -3", rc, TEX_ERR_TRIP, NULL);
+    const char *msg = e.lib.last_error();
+    if (rc == TEX_ERR_TRIP && (!strstr(msg, "errchk_lp: the trip count of the loop at ") || !strstr(msg, "errs.tex:35:12 is -3")))
+      e2e_failf(&c, "negative trip count: unexpected message: %s", msg);
+    if (!all_bytes(lout, sizeof lout, 0xEE)) e2e_failf(&c, "negative trip count: the output was written");
+    lk = 2;
+    rc = lp ? e2e_call_fn(lp, 3, la) : -1;
+    expect_status(&c, &e, "a loop with trip count 2", rc, TEX_OK, NULL);
+    for (int i = 0; i < 4 && rc == TEX_OK; i++)
+      if (lout[i] != 4 * lx[i]) e2e_failf(&c, "loop of 2 trips: out[%d] = %g, want %g", i, lout[i], 4 * lx[i]);
+  }
   /* The message of a good call after a failing one: the contract is "meaningful
    * only after a nonzero return", so only check it is still a string. */
   if (!e.lib.last_error()) e2e_failf(&c, "last_error() returned NULL");

@@ -895,6 +895,78 @@ static void cw_conv(const RefArgs *a) {
         }
 }
 
+
+/* ---- loops (loop.tex): the recurrences, in double ----------------------- */
+
+static void lp_rnn(const RefArgs *a) { /* h = tanh(h @ W + x[t] @ U + b), T times */
+  int64_t T = a->in_shape[0][0], N = a->in_shape[0][1], D = a->in_shape[0][2], H = a->in_shape[1][1];
+  double *h = malloc(sizeof(double) * (size_t)(N * H + 1)), *z = malloc(sizeof(double) * (size_t)(N * H + 1));
+  for (int64_t i = 0; i < N * H; i++) h[i] = a->in[1][i];
+  for (int64_t t = 0; t < T; t++) {
+    for (int64_t n = 0; n < N; n++)
+      for (int64_t j = 0; j < H; j++) {
+        double acc = a->in[4][j];
+        for (int64_t k = 0; k < H; k++) acc += h[n * H + k] * a->in[2][k * H + j];
+        for (int64_t d = 0; d < D; d++) acc += a->in[0][(t * N + n) * D + d] * a->in[3][d * H + j];
+        z[n * H + j] = tanh(acc);
+      }
+    memcpy(h, z, sizeof(double) * (size_t)(N * H));
+  }
+  memcpy(a->out, h, sizeof(double) * (size_t)(N * H));
+  free(h);
+  free(z);
+}
+
+static void lp_euler(const RefArgs *a) { /* y += dt * (-a*y + cos(y)), steps times */
+  int64_t steps = (int64_t)a->in[3][0];
+  for (int64_t i = 0; i < a->out_numel; i++) {
+    double y = a->in[0][i];
+    for (int64_t t = 0; t < steps; t++) y = y + a->in[2][0] * (-a->in[1][i] * y + cos(y));
+    a->out[i] = y;
+  }
+}
+
+static void lp_fib(const RefArgs *a) { /* (p, q) -> (q, p + q), K times; p - 2q */
+  int64_t K = a->in_shape[2][0];
+  for (int64_t i = 0; i < a->out_numel; i++) {
+    double p = a->in[0][i], q = a->in[1][i];
+    for (int64_t t = 0; t < K; t++) {
+      double r = p + q;
+      p = q, q = r;
+    }
+    a->out[i] = p - 2 * q;
+  }
+}
+
+static void lp_grid(const RefArgs *a) { /* s = (v <- v/2 + j, j < t + 1) + a0, t < k */
+  int64_t k = (int64_t)a->in[1][0];
+  for (int64_t i = 0; i < a->out_numel; i++) {
+    double s = a->in[0][i];
+    for (int64_t t = 0; t < k; t++) {
+      double v = s;
+      for (int64_t j = 0; j <= t; j++) v = v * 0.5 + (double)j;
+      s = v + a->in[0][i];
+    }
+    a->out[i] = s;
+  }
+}
+
+static void errs_lp(const RefArgs *a) { /* x * 2^k: exact */
+  for (int64_t i = 0; i < a->out_numel; i++) a->out[i] = ldexp(a->in[0][i], (int)a->in[1][0]);
+}
+
+static void lp_inl(const RefArgs *a) { /* a / 4 + a / 8 */
+  for (int64_t i = 0; i < a->out_numel; i++) a->out[i] = a->in[0][i] / 4 + a->in[0][i] / 8;
+}
+
+static void lp_called(const RefArgs *a) { /* h = (h / 4) * w + 1 + t, 5 times */
+  for (int64_t i = 0; i < a->out_numel; i++) {
+    double h = a->in[0][i];
+    for (int t = 0; t < 5; t++) h = h * 0.25 * a->in[1][i] + 1 + t;
+    a->out[i] = h;
+  }
+}
+
 static const struct {
   const char *name;
   RefFn fn;
@@ -937,6 +1009,7 @@ static const struct {
     R(sh_fullint), R(sh_perm201), R(sh_perm1032), R(sh_meann), R(sh_sizes), R(sh_poly), R(sh_pairs),
     R(cw_conv),
     R(so_sum_all), R(so_sum_ax0), R(so_sum_ax1), R(so_sum_axm1), R(so_mean_all), R(so_negzero), R(so_matmul),
+    R(errs_lp), R(lp_rnn), R(lp_euler), R(lp_fib), R(lp_grid), R(lp_called), R(lp_inl),
 };
 #undef R
 

@@ -617,9 +617,9 @@ static const TexParamInfo r_params[] = {{"in", TEX_F32, TEX_IN, 1, n_dims},
 static const TexFuncInfo func_r = {"r", "m_r", 2, 1, r_params, 1, n_syms, 0, NULL, NULL};
 static const TexTemp r_temps[] = {{SYM(0), TEX_F32, 0}, {SYM(0), TEX_F64, 0}};
 static const int32_t copy_ops[] = {3, 1};
-static const TexStep r_steps[] = {{k_double, SYM(0), NULL, 0, NULL, 0},
-                                  {k_never, E(TEX_DIM_SYM, 0, TEX_DIM_SYM, 0, TEX_DIM_SUB), NULL, 0, NULL, 0},
-                                  {k_copy, SYM(0), copy_ops, 2, NULL, 0}};
+static const TexStep r_steps[] = {{k_double, SYM(0), NULL, 0, NULL, 0, NULL},
+                                  {k_never, E(TEX_DIM_SYM, 0, TEX_DIM_SYM, 0, TEX_DIM_SUB), NULL, 0, NULL, 0, NULL},
+                                  {k_copy, SYM(0), copy_ops, 2, NULL, 0, NULL}};
 static const TexPlan plan_r = {&module, &func_r, 2, r_temps, 3, r_steps};
 
 static size_t allocs, last_align;
@@ -702,7 +702,7 @@ static void run_many_temps(void **state) {
   static const int64_t three[] = {TEX_DIM_LIT, 3};
   static TexTemp temps[200];
   for (int t = 0; t < 200; t++) temps[t] = (TexTemp){{three, 2}, t % 2 ? TEX_BOOL : TEX_F64, 0};
-  const TexStep steps[] = {{k_many, LIT(1), NULL, 0, NULL, 0}};
+  const TexStep steps[] = {{k_many, LIT(1), NULL, 0, NULL, 0, NULL}};
   TexPlan plan = {&module, &func_r, 200, temps, 1, steps};
   float in[3] = {0}, out[3] = {0};
   Arg a[2];
@@ -751,7 +751,7 @@ static void run_index_error(void **state) {
   (void)state;
   const TexIndexCheck checks[] = {{"index array 'y' (#4): y", "argument 'E' (#1)", NULL, 1, 2, SYM(0)},
                                   {"index at m.tex:3:9", "argument 'p' (#1)", "i,j", 0, 2, LIT(10)}};
-  TexStep steps[] = {{k_bad_index, LIT(1), NULL, 0, checks, 2}};
+  TexStep steps[] = {{k_bad_index, LIT(1), NULL, 0, checks, 2, NULL}};
   TexPlan plan = {&module, &func_r, 0, NULL, 1, steps};
   float in[3] = {0}, out[3] = {0};
   Arg a[2];
@@ -772,7 +772,7 @@ static void run_index_error(void **state) {
 static void run_reuse(void **state) {
   (void)state;
   const TexTemp temps[] = {{SYM(0), TEX_F32, 0}, {SYM(0), TEX_I32, 1}};
-  const TexStep steps[] = {{k_seen, LIT(1), NULL, 0, NULL, 0}};
+  const TexStep steps[] = {{k_seen, LIT(1), NULL, 0, NULL, 0, NULL}};
   TexPlan plan = {&module, &func_r, 2, temps, 1, steps};
   float in[3] = {0}, out[3] = {0};
   Arg a[2];
@@ -781,6 +781,66 @@ static void run_reuse(void **state) {
   const DLTensor *p[2] = {&a[0].t, &a[1].t};
   assert_int_equal(texrt_run(&plan, p), TEX_OK);
   assert_true(reuse_seen[0] != 0 && reuse_seen[0] == reuse_seen[1]);
+}
+
+/* ---- loops (issue 10): a LOOP step runs the steps after it ---------------------
+ * l(in: f32[N], k: i64) -> f32[N]: cur = in; k times next = cur * 2 + t,
+ * swap; out = cur.  Buffers: in 0, k 1, out 2, cur 3, next 4, t 5. */
+static int32_t k_lcopy(void *const *ops, const int64_t *syms, int64_t begin, int64_t end, TexIndexError *err) {
+  (void)syms, (void)err, (void)begin, (void)end;
+  memcpy(ops[1], ops[0], sizeof(float) * (size_t)syms[0]);
+  return 0;
+}
+
+static int32_t k_lstep(void *const *ops, const int64_t *syms, int64_t begin, int64_t end, TexIndexError *err) {
+  (void)err, (void)begin, (void)end;
+  const float *cur = ops[0];
+  float *next = ops[2];
+  for (int64_t i = 0; i < syms[0]; i++) next[i] = cur[i] * 2 + (float)*(const int64_t *)ops[1];
+  return 0;
+}
+
+static const TexParamInfo l_params[] = {
+    {"in", TEX_F32, TEX_IN, 1, n_dims}, {"k", TEX_I64, TEX_IN, 0, NULL}, {"out", TEX_F32, TEX_OUT, 1, n_dims}};
+static const TexFuncInfo func_l = {"l", "m_l", 3, 2, l_params, 1, n_syms, 0, NULL, NULL};
+static const TexTemp l_temps[] = {{SYM(0), TEX_F32, 0}, {SYM(0), TEX_F32, 0}, {LIT(1), TEX_I64, 0}};
+static const int32_t l_in_ops[] = {0, 3}, l_step_ops[] = {3, 5, 4}, l_out_ops[] = {3, 2}, l_cur[] = {3}, l_next[] = {4};
+
+static int run_l(TexLoop *loop, int64_t k, float *out) {
+  const TexStep steps[] = {{k_lcopy, LIT(1), l_in_ops, 2, NULL, 0, NULL},
+                           {NULL, LIT(1), NULL, 0, NULL, 0, loop},
+                           {k_lstep, LIT(1), l_step_ops, 3, NULL, 0, NULL},
+                           {k_lcopy, LIT(1), l_out_ops, 2, NULL, 0, NULL}};
+  const TexPlan plan = {&module, &func_l, 3, l_temps, 4, steps};
+  float in[3] = {1, -2, 0.5f};
+  Arg a[3];
+  arg_init(&a[0], in, kDLFloat, 32, 1, (int64_t)3);
+  arg_init(&a[1], &k, kDLInt, 64, 0);
+  arg_init(&a[2], out, kDLFloat, 32, 1, (int64_t)3);
+  const DLTensor *p[3] = {&a[0].t, &a[1].t, &a[2].t};
+  return texrt_run(&plan, p);
+}
+
+static void run_loops(void **state) {
+  (void)state;
+  TexLoop loop = {1, 5, 1, 1, l_cur, l_next, "m.tex:2:5"};
+  const float in[3] = {1, -2, 0.5f};
+  for (int64_t k = 0; k <= 5; k++) { /* 0 trips: the initial state; odd counts end in the other buffer */
+    float out[3];
+    assert_int_equal(run_l(&loop, k, out), TEX_OK);
+    for (int i = 0; i < 3; i++) {
+      float want = in[i];
+      for (int64_t t = 0; t < k; t++) want = want * 2 + (float)t;
+      assert_true(out[i] == want);
+    }
+  }
+  float out[3] = {7, 7, 7};
+  expect_fail(run_l(&loop, -3, out), TEX_ERR_TRIP, "m_l: the trip count of the loop at m.tex:2:5 is -3", NULL);
+  assert_true(out[0] == 7); /* nothing written */
+  loop.nbody = 3; /* past the plan's steps */
+  expect_fail(run_l(&loop, 1, out), TEX_ERR_NULL, "malformed loop", NULL);
+  loop.nbody = 1, loop.cur = l_next, loop.next = (const int32_t[]){1}; /* a state that is an argument */
+  expect_fail(run_l(&loop, 1, out), TEX_ERR_NULL, "malformed loop", NULL);
 }
 
 static void run_limits_and_cpu(void **state) {
@@ -836,7 +896,7 @@ static void status_text(void **state) {
   static const char *const want[] = {
       "ok", "null pointer", "wrong dtype", "wrong rank", "wrong shape", "unsupported layout",
       "wrong device", "overlapping arguments", "index out of range", "out of memory",
-      "size overflow", "unsupported cpu", "cuda error", "shape assertion failed"};
+      "size overflow", "unsupported cpu", "cuda error", "shape assertion failed", "negative trip count"};
   assert_int_equal(sizeof want / sizeof want[0], TEX_STATUS_COUNT);
   for (int c = 0; c < TEX_STATUS_COUNT; c++) assert_string_equal(tex_status_text(c), want[c]);
   assert_string_equal(tex_status_text(-1), "unknown status");
@@ -873,6 +933,7 @@ int main(void) {
       cmocka_unit_test(run_bind_error),
       cmocka_unit_test(run_many_temps),
       cmocka_unit_test(run_reuse),
+      cmocka_unit_test(run_loops),
       cmocka_unit_test(run_index_error),
       cmocka_unit_test(run_limits_and_cpu),
       cmocka_unit_test(messages),

@@ -693,6 +693,59 @@ static void test_errors_fuzz(void **state) {
   fclose(sink);
 }
 
+/* ---- loops (issue 10) ------------------------------------------------------------- */
+
+/* Two states (used through proj), a captured value, a nested loop, a call
+ * inside a body, a state passed through unchanged. */
+static const char *const loop_ir =
+    "func private @step(%h: f32[N], %w: f32[N]) -> f32[N] {\n"
+    "  %2 = mul %h, %w : f32[N]\n"
+    "  return %2\n"
+    "}\n"
+    "\n"
+    "func @two(%a: f32[N], %k: i64) -> (f32[N], f32[N]) {\n"
+    "  %2 = const 2.0 : f32\n"
+    "  %3 = broadcast %2, axes=[] : f32[N]\n"
+    "  %4 = mul %a, %3 : f32[N]\n"
+    "  %5 = loop %k, %a, %4, %3, states=2 : f32[N] body(%t: i64, %p: f32[N], %q: f32[N], %c: f32[N]) {\n"
+    "    %4 = const 3 : i64\n"
+    "    %5 = loop %4, %p, %q, states=1 : f32[N] body(%u: i64, %s: f32[N], %q: f32[N]) {\n"
+    "      %3 = add %s, %q : f32[N]\n"
+    "      return %3\n"
+    "    }\n"
+    "    %6 = call @step %5, %c : f32[N]\n"
+    "    return %6, %p\n"
+    "  }\n"
+    "  %6 = proj %5, index=0 : f32[N]\n"
+    "  %7 = proj %5, index=1 : f32[N]\n"
+    "  return %6, %7\n"
+    "}\n";
+
+static void expect_verify_problem(const char *text, const char *needle);
+
+static void test_roundtrip_loop(void **state) {
+  (void)state;
+  roundtrip(loop_ir, true);
+}
+
+static void test_verify_rejects_loops(void **state) {
+  (void)state;
+  expect_verify_problem("func @f(%x: f32[N], %k: i32) -> f32[N] {\n"
+                        "  %2 = loop %k, %x, states=1 : f32[N] body(%t: i64, %h: f32[N]) {\n    return %h\n  }\n  return %2\n}\n",
+                        "the trip count is not an i64 scalar");
+  expect_verify_problem("func @f(%x: f32[N], %y: f32[M], %k: i64) -> f32[N] {\n"
+                        "  %3 = loop %k, %x, %y, states=1 : f32[N] body(%t: i64, %h: f32[N], %c: f32[N]) {\n    return %h\n  }\n"
+                        "  return %3\n}\n",
+                        "operand 2 differs from its body param");
+  expect_verify_problem("func @f(%x: f32[N], %k: i64) -> f32[N] {\n"
+                        "  %2 = loop %k, %x, states=1 : f32[N] body(%t: i64, %h: f32[N], %c: f32[N]) {\n    return %h\n  }\n  return %2\n}\n",
+                        "malformed loop");
+  expect_verify_problem("func @f(%x: f32[N], %k: i64) -> f32[N] {\n"
+                        "  %2 = loop %k, %x, states=1 : f32[N] body(%t: i64, %h: f32[N]) {\n    return %h\n  }\n"
+                        "  %3 = proj %2, index=0 : f32[N]\n  return %3\n}\n",
+                        "proj 0 of a loop with 1 states");
+}
+
 /* ---- ir_verify on parseable but invalid modules ------------------------------------ */
 
 static void expect_verify_problem(const char *text, const char *needle) {
@@ -750,6 +803,8 @@ int main(void) {
       cmocka_unit_test(test_errors_structure),
       cmocka_unit_test(test_errors_fuzz),
       cmocka_unit_test(test_verify_rejects),
+      cmocka_unit_test(test_roundtrip_loop),
+      cmocka_unit_test(test_verify_rejects_loops),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

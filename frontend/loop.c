@@ -1,0 +1,224 @@
+/* loop.c — `loop t < T with (h = h0, c = c0) { ...; next h2, c2 }`: a
+ * forward loop with carried state (issue 10, lang/reference.md "loop").
+ *
+ * The body is lowered into a function of its own (ir.h, "loop.c"): its
+ * params are the index t (i64), the states, then every value of the
+ * enclosing code the body reads, captured when a name bound outside the
+ * body is first used in it (sema_loop_capture; nested loops capture
+ * through each other).  So the body reads nothing but its params, and the
+ * passes treat it as any function.  The loop node's operands are the trip
+ * count (i64), the initial states and the captured values.  A state keeps
+ * its type: `next` must give each state the type it had at `with`. */
+#include <string.h>
+
+#include "frontend.h"
+
+typedef struct Capture {
+  IrNode *outer; /* a value of the enclosing code */
+  IrNode *param; /* the body's param that stands for it */
+} Capture;
+
+struct SemaLoop {
+  IrFunc *body;
+  IrFunc *outer;    /* s->fn before the body */
+  int scope_mark;   /* bindings of the enclosing code end here */
+  int nstates;
+  PtrVec caps;      /* Capture*, in param order */
+  SemaLoop *prev;   /* the loop whose body this one is in */
+};
+
+IrFunc *sema_loop_fn(Sema *s) {
+  SemaLoop *l = s->loop;
+  while (l && l->prev) l = l->prev;
+  return l ? l->outer : s->fn;
+}
+
+/* A param name no other param of body has (captures are named after the
+ * binding they come from; printed IR must parse back). */
+static const char *fresh_name(Sema *s, IrFunc *body, const char *name) {
+  const char *n = name;
+  for (int k = 2;; k++) {
+    bool used = false;
+    for (int i = 0; i < body->nparams && !used; i++) used = strcmp(body->params[i]->name, n) == 0;
+    if (!used) return n;
+    n = arena_printf(&s->m->arena, "%s_%d", name, k);
+  }
+}
+
+static IrNode *capture_into(Sema *s, SemaLoop *l, int idx, const char *name, IrNode *x) {
+  if (idx >= l->scope_mark) return x;
+  if (l->prev) x = capture_into(s, l->prev, idx, name, x);
+  for (int k = 0; k < l->caps.len; k++)
+    if (((Capture *)l->caps.items[k])->outer == x) return ((Capture *)l->caps.items[k])->param;
+  Capture *c = ARENA_NEW(&s->m->arena, Capture);
+  c->outer = x;
+  c->param = ir_loop_capture_param(s->m, l->body, fresh_name(s, l->body, name), x, x->loc);
+  vec_push(&l->caps, c);
+  return c->param;
+}
+
+Val sema_loop_capture(Sema *s, const Binding *b, Val v) {
+  if (!s->loop || v.poison || v.weak || v.ntuple || !v.node) return v;
+  v.node = capture_into(s, s->loop, (int)(b - s->scope), b->name, v.node);
+  return v;
+}
+
+/* ---- the trip count and the states ------------------------------------------ */
+
+static IrNode *trip_count(Sema *s, const Expr *e) {
+  Val v = sema_lower_expr(s, e);
+  if (v.poison) return NULL;
+  char tb[256];
+  if (v.weak && !v.weak_float) {
+    if (v.i < 0) {
+      sema_error(s, e->loc, "the trip count of this loop is %lld; it must not be negative", (long long)v.i);
+      return NULL;
+    }
+    return ir_const(s->m, s->fn, DT_I64, 0, v.i, e->loc);
+  }
+  if (v.weak || !dtype_is_int(v.node->dtype) || v.node->rank != 0) {
+    sema_error(s, e->loc, "the trip count of a loop is an integer scalar (a literal, a size symbol, or an i32 or i64 value), not %s",
+               sema_val_text(s, &v, tb, sizeof tb));
+    return NULL;
+  }
+  return v.node->dtype == DT_I64 ? v.node : ir_cast(s->m, s->fn, v.node, DT_I64, e->loc);
+}
+
+/* The `with` list: one named initial value per state. */
+static bool initial_states(Sema *s, const Expr *e, IrNode **init) {
+  bool ok = true;
+  if (e->nargs == 0) {
+    sema_error(s, e->loc, "a loop carries at least one state: with (h = h0)");
+    return false;
+  }
+  if (e->nargs > TEX_MAX_RESULTS) {
+    sema_error(s, e->args[TEX_MAX_RESULTS].loc, "a loop carries at most %d states", TEX_MAX_RESULTS);
+    return false;
+  }
+  for (int i = 0; i < e->nargs; i++) {
+    const Arg *a = &e->args[i];
+    if (!a->name) {
+      sema_error(s, a->loc, "each state of a loop is named with its initial value: with (h = h0)");
+      ok = false;
+      continue;
+    }
+    for (int j = 0; j < i; j++)
+      if (e->args[j].name && strcmp(e->args[j].name, a->name) == 0) {
+        sema_error(s, a->loc, "state '%s' is named twice in this loop", a->name);
+        ok = false;
+      }
+    Val v = sema_materialize_default(s, sema_lower_expr(s, a->value));
+    ok = sema_check_not_symbol(s, a->name, a->loc, "loop state") && !v.poison && ok;
+    init[i] = v.poison ? NULL : v.node;
+  }
+  return ok;
+}
+
+/* ---- the body ------------------------------------------------------------------ */
+
+/* The states `next` gives, each of the type its state had at `with`. */
+static bool next_states(Sema *s, const Expr *e, const Stmt *st, IrNode **init, IrNode **res) {
+  const Expr *const *vals = (const Expr *const *)st->values;
+  int n = st->nvalues;
+  const Expr *tuple[TEX_MAX_RESULTS];
+  if (n == 1 && vals[0]->kind == E_TUPLE) { /* next (h2, c2) */
+    n = vals[0]->nargs < TEX_MAX_RESULTS ? vals[0]->nargs : TEX_MAX_RESULTS;
+    for (int i = 0; i < n; i++) tuple[i] = vals[0]->args[i].value;
+    vals = tuple;
+  }
+  if (n != e->nargs) {
+    sema_error(s, st->loc, "next gives %d value%s, but this loop carries %d state%s", n, n == 1 ? "" : "s", e->nargs,
+               e->nargs == 1 ? "" : "s");
+    return false;
+  }
+  bool ok = true;
+  for (int i = 0; i < n; i++) {
+    Val v = sema_lower_expr(s, vals[i]);
+    if (v.poison || !init[i]) {
+      ok = false;
+      continue;
+    }
+    v = sema_materialize(s, v, init[i]->dtype);
+    if (v.poison) {
+      ok = false;
+      continue;
+    }
+    if (v.node->dtype != init[i]->dtype || !ir_same_shape(v.node, init[i])) {
+      char tn[256], ti[256];
+      sema_error(s, vals[i]->loc, "next gives state '%s' the type %s, but it is %s at 'with'; a loop's state keeps its type",
+                 e->args[i].name, sema_type_text(s, v.node, tn, sizeof tn), sema_type_text(s, init[i], ti, sizeof ti));
+      diag_note(s->diag, e->args[i].loc, "state '%s' is %s here", e->args[i].name, ti);
+      ok = false;
+      continue;
+    }
+    res[i] = v.node;
+  }
+  return ok;
+}
+
+static bool lower_statements(Sema *s, const Expr *e, IrNode **init, IrNode **res) {
+  for (int i = 0; i < e->nstmts; i++) {
+    const Stmt *st = &e->stmts[i];
+    switch (st->kind) {
+    case S_LET: sema_lower_let(s, st); break;
+    case S_UPDATE: sema_error(s, st->loc, "update is not allowed in a loop body; carry the value as a state of the loop"); return false;
+    case S_RETURN: sema_error(s, st->loc, "'return' inside a loop body; the body ends with 'next' and the states it gives"); return false;
+    case S_NEXT: return next_states(s, e, st, init, res); /* the last statement (the grammar's) */
+    }
+  }
+  ice("a loop body without 'next'");
+}
+
+/* Opens the body (params: t, then the states), lowers it, closes it. */
+static bool lower_body(Sema *s, const Expr *e, SemaLoop *l, IrNode **init) {
+  *l = (SemaLoop){.body = ir_loop_body_new(s->m, e->loc), .outer = s->fn, .scope_mark = s->nscope, .nstates = e->nargs, .prev = s->loop};
+  s->loop = l;
+  s->fn = l->body;
+  IrNode *t = ir_param(s->m, l->body, e->name, DT_I64, 0, NULL, e->loc);
+  sema_bind(s, e->name, sema_check_not_symbol(s, e->name, e->loc, "loop index") ? sema_typed(t) : sema_poison());
+  for (int i = 0; i < e->nargs; i++) {
+    const char *name = e->args[i].name ? e->args[i].name : arena_printf(&s->m->arena, "_state%d", i); /* reported */
+    IrNode *p = init[i] ? ir_param(s->m, l->body, name, init[i]->dtype, init[i]->rank, init[i]->shape, e->args[i].loc)
+                        : ir_param(s->m, l->body, name, DT_F32, 0, NULL, e->args[i].loc);
+    sema_bind(s, name, init[i] ? sema_typed(p) : sema_poison());
+  }
+  IrNode *res[TEX_MAX_RESULTS];
+  bool ok = lower_statements(s, e, init, res);
+  if (ok) ir_set_results(s->m, l->body, e->nargs, res);
+  s->fn = l->outer;
+  s->loop = l->prev;
+  sema_unbind_to(s, l->scope_mark);
+  return ok;
+}
+
+Val sema_lower_loop(Sema *s, const Expr *e) {
+  if (s->gen) {
+    sema_error(s, e->loc, "a loop cannot appear inside index notation; compute it with let before the comprehension");
+    return sema_poison();
+  }
+  IrNode *trip = trip_count(s, e->lhs), *init[TEX_MAX_RESULTS] = {0};
+  bool ok = initial_states(s, e, init) && trip;
+  SemaLoop l;
+  ok = lower_body(s, e, &l, init) && ok;
+  if (!ok) {
+    vec_free(&l.caps);
+    return sema_poison();
+  }
+  int nargs = 1 + e->nargs + l.caps.len;
+  IrNode **args = tex_calloc((size_t)nargs, sizeof(IrNode *));
+  args[0] = trip;
+  for (int i = 0; i < e->nargs; i++) args[1 + i] = init[i];
+  for (int k = 0; k < l.caps.len; k++) args[1 + e->nargs + k] = ((Capture *)l.caps.items[k])->outer;
+  IrNode *loop = ir_node(s->m, s->fn, OP_LOOP, init[0]->dtype, init[0]->rank, init[0]->shape, nargs, args, e->loc);
+  loop->attr.body = l.body;
+  tex_free(args);
+  vec_free(&l.caps);
+  if (e->nargs == 1) return sema_typed(loop);
+  Val v = {.loc = e->loc, .ntuple = e->nargs, .producer = "loop"};
+  v.tuple = ARENA_ARRAY(&s->m->arena, IrNode *, e->nargs);
+  for (int i = 0; i < e->nargs; i++) {
+    v.tuple[i] = ir_node(s->m, s->fn, OP_PROJ, init[i]->dtype, init[i]->rank, init[i]->shape, 1, &loop, e->loc);
+    v.tuple[i]->attr.i = i;
+  }
+  return v;
+}

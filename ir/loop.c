@@ -1,0 +1,85 @@
+/* loop.c — the bodies of loop nodes (ir.h, "loop.c"): creating one, adding
+ * the params of captured values, copying one with its size symbols renamed,
+ * and walking the functions nested in a function. */
+#include <string.h>
+
+#include "ir.h"
+
+IrFunc *ir_loop_body_new(IrModule *m, SrcLoc loc) {
+  IrFunc *f = ARENA_NEW(&m->arena, IrFunc);
+  f->name = "loop";
+  f->loc = loc;
+  f->built = true;
+  vec_push(&m->regions, f);
+  return f;
+}
+
+IrNode *ir_loop_capture_param(IrModule *m, IrFunc *body, const char *name, const IrNode *like, SrcLoc loc) {
+  IrNode *p = ir_param(m, body, name, like->dtype, like->rank, like->shape, loc);
+  /* params are the first nodes: move it from the end to after the others */
+  int at = body->nparams - 1;
+  memmove(&body->body.items[at + 1], &body->body.items[at], sizeof(void *) * (size_t)(body->body.len - 1 - at));
+  body->body.items[at] = p;
+  ir_renumber(body);
+  return p;
+}
+
+int ir_loop_nstates(const IrNode *loop) {
+  const IrFunc *b = loop->attr.body;
+  return b ? b->nresults : 0;
+}
+
+static Dim subst(IrModule *m, Dim d, const Dim *map) { return map && d ? dim_subst(m->dims, d, map) : d; }
+
+IrFunc *ir_loop_body_copy(IrModule *m, IrFunc *from, const Dim *map) {
+  IrFunc *c = ir_loop_body_new(m, from->loc);
+  ir_renumber(from);
+  IrNode **copy = tex_calloc((size_t)from->body.len + 1, sizeof(IrNode *));
+  Dim shape[IR_MAX_RANK];
+  for (int i = 0; i < from->body.len; i++) {
+    const IrNode *n = from->body.items[i];
+    for (int d = 0; d < n->rank; d++) shape[d] = subst(m, n->shape[d], map);
+    if (n->op == OP_PARAM) {
+      copy[i] = ir_param(m, c, n->name, n->dtype, n->rank, shape, n->loc);
+      continue;
+    }
+    IrNode **args = tex_calloc((size_t)n->nargs + 1, sizeof(IrNode *));
+    for (int a = 0; a < n->nargs; a++) args[a] = copy[n->args[a]->id];
+    IrNode *k = ir_node(m, c, n->op, n->dtype, n->rank, shape, n->nargs, args, n->loc);
+    tex_free(args);
+    k->attr = n->attr;
+    if (op_info[n->op].attr == ATTR_DIM) k->attr.dim = subst(m, n->attr.dim, map);
+    if (op_info[n->op].attr == ATTR_REGION && map) k->attr.region = ir_region_subst(m, n->attr.region, map);
+    if (op_info[n->op].attr == ATTR_BODY) k->attr.body = ir_loop_body_copy(m, n->attr.body, map);
+    copy[i] = k;
+  }
+  IrNode **res = tex_calloc((size_t)from->nresults + 1, sizeof(IrNode *));
+  for (int i = 0; i < from->nresults; i++) res[i] = copy[ir_resolve(from->results[i])->id];
+  ir_set_results(m, c, from->nresults, res);
+  tex_free(res);
+  tex_free(copy);
+  return c;
+}
+
+void ir_each_body(IrFunc *f, void (*fn)(void *ctx, IrFunc *f), void *ctx) {
+  for (int i = 0; i < f->body.len; i++) {
+    IrNode *n = f->body.items[i];
+    if (n->op == OP_LOOP && n->attr.body) ir_each_body(n->attr.body, fn, ctx);
+  }
+  fn(ctx, f);
+}
+
+void ir_module_each_body(IrModule *m, void (*fn)(void *ctx, IrFunc *f), void *ctx) {
+  for (int i = 0; i < m->funcs.len; i++) {
+    IrFunc *f = m->funcs.items[i];
+    if (f->built) ir_each_body(f, fn, ctx);
+  }
+}
+
+void ir_all_nodes(IrFunc *f, PtrVec *out) {
+  for (int i = 0; i < f->body.len; i++) {
+    IrNode *n = f->body.items[i];
+    vec_push(out, n);
+    if (n->op == OP_LOOP && n->attr.body) ir_all_nodes(n->attr.body, out);
+  }
+}
