@@ -68,15 +68,8 @@ static void print_axes(FILE *out, const char *key, const IrAttr *a) {
 
 static void print_node(FILE *out, IrModule *m, const IrNode *n, int indent);
 
-/* ' region(%i < N, %k < D) {' nodes 'return' ... '}' after a gen or scatter. */
-static void print_region(FILE *out, IrModule *m, const IrRegion *r, int indent) {
-  IrFunc *f = r->body;
-  ir_renumber(f);
-  fputs(" region(", out);
-  for (int i = 0; i < r->nidx; i++) {
-    fprintf(out, "%s%%%s < ", i ? ", " : "", f->params[i]->name);
-    dim_fprint(m->dims, r->extent[i], out);
-  }
+/* ') {' the nodes of f, 'return' its results '}': a region's or a loop's body. */
+static void print_block(FILE *out, IrModule *m, IrFunc *f, int indent) {
   fputs(") {\n", out);
   for (int i = 0; i < f->body.len; i++) {
     IrNode *n = f->body.items[i];
@@ -90,6 +83,18 @@ static void print_region(FILE *out, IrModule *m, const IrRegion *r, int indent) 
   fprintf(out, "\n%*s}", indent, "");
 }
 
+/* ' region(%i < N, %k < D) {' nodes 'return' ... '}' after a gen or scatter. */
+static void print_region(FILE *out, IrModule *m, const IrRegion *r, int indent) {
+  IrFunc *f = r->body;
+  ir_renumber(f);
+  fputs(" region(", out);
+  for (int i = 0; i < r->nidx; i++) {
+    fprintf(out, "%s%%%s < ", i ? ", " : "", f->params[i]->name);
+    dim_fprint(m->dims, r->extent[i], out);
+  }
+  print_block(out, m, f, indent);
+}
+
 /* ' body(%t: i64, %h: T, ...) {' nodes 'return' ... '}' after a loop. */
 static void print_loop_body(FILE *out, IrModule *m, IrFunc *f, int indent) {
   ir_renumber(f);
@@ -98,17 +103,7 @@ static void print_loop_body(FILE *out, IrModule *m, IrFunc *f, int indent) {
     fprintf(out, "%s%%%s: ", i ? ", " : "", f->params[i]->name);
     print_type(out, m, f->params[i]->dtype, f->params[i]->rank, f->params[i]->shape);
   }
-  fputs(") {\n", out);
-  for (int i = 0; i < f->body.len; i++) {
-    IrNode *n = f->body.items[i];
-    if (n->op != OP_PARAM) print_node(out, m, n, indent + 2);
-  }
-  fprintf(out, "%*sreturn", indent + 2, "");
-  for (int i = 0; i < f->nresults; i++) {
-    fputs(i ? ", " : " ", out);
-    print_ref(out, f->results[i]);
-  }
-  fprintf(out, "\n%*s}", indent, "");
+  print_block(out, m, f, indent);
 }
 
 static void print_node(FILE *out, IrModule *m, const IrNode *n, int indent) {
