@@ -355,7 +355,8 @@ class Gen:
 
     def f_comp(self, c, s, d):
         """let v[i0, ..] = A[..] op B[..] (A read with permuted or reversed
-        indices), or = sum[k0] / max / min over one more index."""
+        indices), or = sum[k0] / max / min / prod over one more index; the
+        body may hold a reduction over m0 of its own."""
         ivars = ["i%d" % k for k in range(len(s))]
         red = self.r.random() < 0.5 or not s
         rvars = ["k0"] if red else []
@@ -369,9 +370,16 @@ class Gen:
         j = self.r.choice(names)
         b = c.param(self, ("f64", (ext[j],)))
         body = "%s[%s] %s %s[%s]" % (a, ", ".join(order), self.r.choice("+-*"), b, j)
+        if self.r.random() < 0.3:  # a reduction inside the body, over the one index it names
+            m = self.dim()
+            p = c.param(self, ("f64", (ext[j], m)))
+            body = "%s %s (%s[m0] %s[%s, m0])" % (body, self.r.choice("+-*"), self.r.choice(("sum", "max", "min")), p, j)
         if self.r.random() < 0.3:
             body = "tanh(%s)" % body
-        rhs = "%s[k0] %s" % (self.r.choice(("sum", "sum", "max", "min")), body) if red else body
+        kind = self.r.choice(("sum", "sum", "max", "min", "prod"))
+        if kind == "prod":  # factors in [0.75, 1.25]: no overflow, no zero
+            body = "(1.0 + 0.25 * tanh(%s))" % body
+        rhs = "%s[k0] %s" % (kind, body) if red else body
         if not s:
             return c.let(rhs, ("f64", s))
         n = "v%d" % c.nlet

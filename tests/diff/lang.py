@@ -251,7 +251,7 @@ class Parser:
             return e
         if kind != "name":
             raise ParseError("unexpected %r" % (v,))
-        if v in ("sum", "max", "min") and self.peek() == ("op", "["):  # sum[k] body: the rest
+        if v in ("sum", "max", "min", "prod") and self.peek() == ("op", "["):  # sum[k] body: the rest
             self.next()
             rvars = [self.name()]
             while self.accept(","):
@@ -387,6 +387,7 @@ class Interp:
 
     # ---- index notation, slices, gathers ------------------------------------------
     IDX = "$idx"
+    IVARS = "$ivars"  # inside a body: its index variables and their extents
 
     def index(self, e, env):
         """x[subs]: inside index notation every subscript is an index
@@ -426,12 +427,17 @@ class Interp:
         return R.gather(x, tuple(idx))
 
     def comprehension(self, ivars, rhs, env):
-        """let v[i, j] = body or = sum[k] body (max, min): the body over the
-        index space as broadcast arrays, reduced over the reduction indices."""
+        """let v[i, j] = body or = sum[k] body (max, min, prod): the body over
+        the index space as broadcast arrays, reduced over the reduction
+        indices.  A reduction inside a body runs over the body's index space
+        and its own indices (texc computes it over the variables it names:
+        the same values)."""
         red = rhs if rhs[0] == "red" else None
         body = red[3] if red else rhs
-        names = [v for v, _ in ivars] + (red[2] if red else [])
-        ext = {v: dim_value(d, env[SYMS]) for v, d in ivars if d is not None}
+        outer = env[self.IVARS] if self.IDX in env else []
+        names = [v for v, _ in outer] + [v for v, _ in ivars] + (red[2] if red else [])
+        ext = dict(outer)
+        ext.update({v: dim_value(d, env[SYMS]) for v, d in ivars if d is not None})
 
         def infer(e):
             if isinstance(e, tuple) and e and e[0] == "index" and e[1][0] == "var":
@@ -444,6 +450,7 @@ class Interp:
         infer(body)
         inner = dict(env)
         inner[self.IDX] = True
+        inner[self.IVARS] = [(v, ext[v]) for v in names]
         for i, v in enumerate(names):
             inner[v] = R.index_var(ext[v], i, len(names))
         full = tuple(ext[v] for v in names)
@@ -452,7 +459,7 @@ class Interp:
         val = R.bcast_to(val, full)
         if not red:
             return val
-        axes = tuple(range(len(ivars), len(names)))
+        axes = tuple(range(len(outer) + len(ivars), len(names)))
         return R.reduce_op(red[1], val, axes, False) if axes else val
 
     @staticmethod
