@@ -31,7 +31,7 @@ static MetaTypes meta_types(Cg *cg) {
   t.func = struct_of(cg, (LLVMTypeRef[]){p, p, i32, i32, p, i32, p, i32, p, p}, 10);
   t.module = struct_of(cg, (LLVMTypeRef[]){i32, p, p, p, p, p, p, i32, p}, 9);
   t.step = struct_of(cg, (LLVMTypeRef[]){p, t.dimexpr, p, i32, p, i32, p}, 7);
-  t.loop = struct_of(cg, (LLVMTypeRef[]){i32, i32, i32, i32, p, p, p}, 7);
+  t.loop = struct_of(cg, (LLVMTypeRef[]){i32, i32, i32, i32, p, p, p, i32, p, p}, 10);
   t.check = struct_of(cg, (LLVMTypeRef[]){p, p, p, i32, i32, t.dimexpr}, 6);
   t.temp = struct_of(cg, (LLVMTypeRef[]){t.dimexpr, i8, i32}, 3);
   t.plan = struct_of(cg, (LLVMTypeRef[]){p, p, i32, p, i32, p}, 6);
@@ -306,21 +306,27 @@ static LLVMValueRef loop_step(Cg *cg, const MetaTypes *t, const KProgram *p, int
   const KLoop *l = &p->loops[li];
   int nbody = l->last - l->first;
   for (int j = li + 1; j < p->nloops; j++) nbody += p->loops[j].first >= l->first && p->loops[j].last <= l->last;
-  LLVMValueRef *cur = tex_calloc((size_t)l->nstates + 1, sizeof(LLVMValueRef)),
-               *next = tex_calloc((size_t)l->nstates + 1, sizeof(LLVMValueRef));
-  for (int k = 0; k < l->nstates; k++) cur[k] = c32(cg, l->cur[k]), next[k] = c32(cg, l->next[k]);
+  int n = l->nstates > l->nouts ? l->nstates : l->nouts;
+  LLVMValueRef *a = tex_calloc((size_t)n + 1, sizeof(LLVMValueRef)), *b = tex_calloc((size_t)n + 1, sizeof(LLVMValueRef));
+  for (int k = 0; k < l->nstates; k++) a[k] = c32(cg, l->cur[k]), b[k] = c32(cg, l->next[k]);
+  LLVMValueRef cur = array_global(cg, cg->i32, a, l->nstates, "cur"), next = array_global(cg, cg->i32, b, l->nstates, "next");
+  for (int j = 0; j < l->nouts; j++) a[j] = c32(cg, l->slot[j]), b[j] = c32(cg, l->stack[j]);
+  LLVMValueRef slot = array_global(cg, cg->i32, a, l->nouts, "slot"), stack = array_global(cg, cg->i32, b, l->nouts, "stack");
   char where[512];
   snprintf(where, sizeof where, "%s:%d:%d", l->loc.file ? l->loc.file : "?", l->loc.line, l->loc.col);
-  LLVMValueRef lf[7] = {c32(cg, l->trip),
-                        c32(cg, l->index),
-                        c32(cg, nbody),
-                        c32(cg, l->nstates),
-                        array_global(cg, cg->i32, cur, l->nstates, "cur"),
-                        array_global(cg, cg->i32, next, l->nstates, "next"),
-                        cstring(cg, where)};
-  tex_free(cur);
-  tex_free(next);
-  LLVMValueRef loop = private_global(cg, LLVMConstNamedStruct(t->loop, lf, 7), "loop");
+  LLVMValueRef lf[10] = {c32(cg, l->trip),
+                         c32(cg, l->index),
+                         c32(cg, nbody),
+                         c32(cg, l->nstates),
+                         cur,
+                         next,
+                         cstring(cg, where),
+                         c32(cg, l->nouts),
+                         slot,
+                         stack};
+  tex_free(a);
+  tex_free(b);
+  LLVMValueRef loop = private_global(cg, LLVMConstNamedStruct(t->loop, lf, 10), "loop");
   LLVMValueRef fields[7] = {LLVMConstNull(cg->ptr),
                             dim_expr(cg, t, dim_lit(cg->m->dims, 1)),
                             LLVMConstNull(cg->ptr),

@@ -445,12 +445,24 @@ IrRegion *ir_region_subst(IrModule *m, IrRegion *r, const Dim *map);
  * several states the loop is used only through OP_PROJ (one per state).
  * Bodies are kept in m->regions (freed with the module) and owned by one
  * node: inlining and cloning copy them (ir_loop_body_copy). */
+/* A scan is a loop with stacked outputs (attr.i of them): its body returns
+ * the next states, then one per-step value per output, and output j is
+ * those values stacked along a new leading axis of the trip count's extent
+ * (so that count must be a size: ir_loop_trip_dim).  A loop with stacked
+ * outputs is used through OP_PROJ: proj k < nstates is a final state, proj
+ * nstates + j is output j. */
 enum { IR_LOOP_FIXED = 1 }; /* operands before the states: the trip count */
 IrFunc *ir_loop_body_new(IrModule *m, SrcLoc loc);
 /* Inserts a param into a body after its existing params (captures are
  * found while the body is lowered). */
 IrNode *ir_loop_capture_param(IrModule *m, IrFunc *body, const char *name, const IrNode *like, SrcLoc loc);
 int ir_loop_nstates(const IrNode *loop);
+int ir_loop_nouts(const IrNode *loop);
+/* The trip count as a dim (a constant or a dimsize operand), else NULL. */
+Dim ir_loop_trip_dim(IrModule *m, const IrNode *loop);
+/* The type of proj k of a loop (a state, or a stacked output); false if
+ * k is out of range or the output cannot be stacked (no trip dim, rank). */
+bool ir_loop_proj_type(IrModule *m, const IrNode *loop, int k, DType *t, int *rank, Dim *shape);
 /* A copy of body with every size symbol s replaced by map[s] (NULL: none). */
 IrFunc *ir_loop_body_copy(IrModule *m, IrFunc *body, const Dim *map);
 /* Calls fn on every loop body nested in f (innermost first), then on f. */
@@ -626,6 +638,8 @@ typedef struct KLoop {
   int index;               /* rank-0 i64 temporary: t */
   int nstates;
   int *cur, *next;         /* temporaries, per state */
+  int nouts;               /* stacked outputs: before iteration t the runtime points */
+  int *slot, *stack;       /* slot[j] at row t of stack[j], where the body writes it */
   SrcLoc loc;
 } KLoop;
 
@@ -638,6 +652,7 @@ typedef struct KBuffer {
   bool inout;              /* an input the function also writes (updated in place) */
   int reuses;              /* temporaries: the buffer whose memory this one takes over
                               (memory planning), or -1 */
+  bool repointed;          /* a loop's output slot: the runtime points it into a stack */
 } KBuffer;
 
 typedef struct KProgram {

@@ -26,7 +26,35 @@ IrNode *ir_loop_capture_param(IrModule *m, IrFunc *body, const char *name, const
 
 int ir_loop_nstates(const IrNode *loop) {
   const IrFunc *b = loop->attr.body;
-  return b ? b->nresults : 0;
+  return b ? b->nresults - (int)loop->attr.i : 0;
+}
+
+int ir_loop_nouts(const IrNode *loop) { return (int)loop->attr.i; }
+
+Dim ir_loop_trip_dim(IrModule *m, const IrNode *loop) {
+  const IrNode *trip = ir_resolve((IrNode *)loop->args[0]);
+  if (trip->op == OP_DIMSIZE) return trip->attr.dim;
+  if (trip->op == OP_CONST && trip->attr.i >= 0) return dim_lit(m->dims, trip->attr.i);
+  return NULL;
+}
+
+bool ir_loop_proj_type(IrModule *m, const IrNode *loop, int k, DType *t, int *rank, Dim *shape) {
+  int ns = ir_loop_nstates(loop);
+  const IrFunc *b = loop->attr.body;
+  if (!b || k < 0 || k >= b->nresults || !b->results[k]) return false;
+  const IrNode *x = k < ns ? loop->args[IR_LOOP_FIXED + k] : b->results[k];
+  *t = x->dtype;
+  if (k < ns) {
+    *rank = x->rank;
+    memcpy(shape, x->shape, sizeof(Dim) * (size_t)x->rank);
+    return true;
+  }
+  Dim trip = ir_loop_trip_dim(m, loop);
+  if (!trip || x->rank + 1 > IR_MAX_RANK) return false;
+  *rank = x->rank + 1;
+  shape[0] = trip;
+  memcpy(shape + 1, x->shape, sizeof(Dim) * (size_t)x->rank);
+  return true;
 }
 
 static Dim subst(IrModule *m, Dim d, const Dim *map) { return map && d ? dim_subst(m->dims, d, map) : d; }

@@ -117,6 +117,7 @@ typedef struct Line {
   int rank;
   Dim shape[IR_MAX_RANK];
   SrcLoc loc;
+  int nouts; /* a loop's stacked outputs */
 } Line;
 
 /* A declared result type from the signature. */
@@ -552,11 +553,15 @@ static bool parse_attr(Parser *P, Line *l, bool comma) {
     return parse_int(P, MAX_ARGS, &l->attr.i);
   }
   if (kind == ATTR_REGION) return parse_reduce_attr(P, l, comma);
-  if (kind == ATTR_BODY) { /* a loop: ', states=N' */
+  if (kind == ATTR_BODY) { /* a loop: ', states=N' [', outs=M'] */
+    int64_t outs = 0;
     if (!comma || !expect_word(P, "states") || !expect(P, "=")) return unexpected(P, "', states=N'");
     if (!parse_int(P, MAX_ARGS, &l->attr.i)) return false;
-    if (l->attr.i < 1 || l->attr.i > l->nargs - 1)
+    if (l->attr.i > l->nargs - 1)
       return error_at(P, P->tok, "a loop with %d operands cannot have %lld states", l->nargs, (long long)l->attr.i);
+    if (accept(P, ",") && (!expect_word(P, "outs") || !expect(P, "=") || !parse_int(P, MAX_ARGS, &outs))) return false;
+    if (l->attr.i + outs < 1) return error_at(P, P->tok, "a loop has a state or a stacked output");
+    l->nouts = (int)outs;
     return true;
   }
   if (kind != ATTR_AXES && kind != ATTR_REDUCE) return !comma || unexpected(P, "an operand");
@@ -742,6 +747,11 @@ static bool parse_loop_body(Parser *P, Line *l) {
     memcpy(s->shape, x->shape, sizeof(Dim) * (size_t)x->rank);
     vec_push(&sigs, s);
   }
+  for (int k = 0; k < l->nouts; k++) { /* per-step outputs: any type (ir_verify checks the projs) */
+    TypeSig *s = ARENA_NEW(&P->m->arena, TypeSig);
+    s->dtype = DT_COUNT;
+    vec_push(&sigs, s);
+  }
   P->f = body;
   bool ok = expect(P, "(");
   if (ok && !accept(P, ")")) {
@@ -754,7 +764,7 @@ static bool parse_loop_body(Parser *P, Line *l) {
   vec_free(&sigs);
   P->f = outer;
   P->nupdates = nupdates;
-  l->attr.i = 0;
+  l->attr.i = l->nouts;
   l->attr.body = body;
   return ok;
 }
@@ -827,6 +837,7 @@ static bool check_results(Parser *P, Token at, const PtrVec *sigs, IrNode **res,
     return error_at(P, at, "@%s returns %d value%s, its signature declares %d", P->f->name, n, n == 1 ? "" : "s", sigs->len);
   for (int i = 0; i < n; i++) {
     const TypeSig *s = sigs->items[i];
+    if (s->dtype == DT_COUNT) continue; /* any type */
     bool same = s->dtype == res[i]->dtype && s->rank == res[i]->rank;
     for (int k = 0; same && k < s->rank; k++) same = s->shape[k] == res[i]->shape[k];
     if (same) continue;

@@ -137,7 +137,10 @@ static void print_node(FILE *out, IrModule *m, const IrNode *n, int indent) {
   case ATTR_REGION:
     if (n->op == OP_GEN && n->attr.region->nidx > n->rank) fprintf(out, "%sreduce=%s", sep, op_info[n->attr.region->reduce].name);
     break;
-  case ATTR_BODY: fprintf(out, "%sstates=%d", sep, ir_loop_nstates(n)); break;
+  case ATTR_BODY:
+    fprintf(out, "%sstates=%d", sep, ir_loop_nstates(n));
+    if (ir_loop_nouts(n)) fprintf(out, ", outs=%d", ir_loop_nouts(n));
+    break;
   default: break;
   }
   fputs(" : ", out);

@@ -117,8 +117,8 @@ static void verify_body(Verifier *v, IrFunc *f);
  * states, captures); the body's results are the states, of their types. */
 static void verify_loop(Verifier *v, IrFunc *f, IrNode *n) {
   IrFunc *b = n->attr.body;
-  int ns = ir_loop_nstates(n);
-  if (!b || !b->built || ns < 1 || n->nargs < IR_LOOP_FIXED + ns || b->nparams != 1 + n->nargs - IR_LOOP_FIXED) {
+  int ns = ir_loop_nstates(n), ny = ir_loop_nouts(n);
+  if (!b || !b->built || ns < 0 || ny < 0 || ns + ny < 1 || n->nargs < IR_LOOP_FIXED + ns || b->nparams != 1 + n->nargs - IR_LOOP_FIXED) {
     problem(v, f, n, "malformed loop");
     return;
   }
@@ -130,7 +130,14 @@ static void verify_loop(Verifier *v, IrFunc *f, IrNode *n) {
   for (int k = 0; k < ns; k++)
     if (!b->results[k] || !same_type(b->results[k], n->args[IR_LOOP_FIXED + k]))
       problem(v, f, n, "body result %d differs from the type of state %d", k, k);
-  if (!same_type(n, n->args[IR_LOOP_FIXED])) problem(v, f, n, "the loop's type differs from state 0");
+  DType t;
+  int rank;
+  Dim shape[IR_MAX_RANK];
+  for (int k = 0; k < ns + ny; k++)
+    if (!b->results[k] || !ir_loop_proj_type(v->m, n, k, &t, &rank, shape))
+      problem(v, f, n, "stacked output %d: the trip count is not a size, or the rank exceeds %d", k - ns, IR_MAX_RANK);
+    else if (k == 0 && (t != n->dtype || rank != n->rank || memcmp(shape, n->shape, sizeof(Dim) * (size_t)rank) != 0))
+      problem(v, f, n, "the loop's type differs from its first state or output");
   verify_body(v, b);
 }
 
@@ -236,10 +243,15 @@ static void verify_node(Verifier *v, IrFunc *f, IrNode *n, int index) {
   }
   if (n->op == OP_PROJ && n->args[0]->op == OP_LOOP) {
     const IrNode *l = n->args[0];
-    if (n->attr.i < 0 || n->attr.i >= ir_loop_nstates(l) || ir_loop_nstates(l) < 2)
-      problem(v, f, n, "proj %lld of a loop with %d states", (long long)n->attr.i, ir_loop_nstates(l));
-    else if (!same_type(n, l->args[IR_LOOP_FIXED + n->attr.i]))
-      problem(v, f, n, "proj type differs from state %lld of the loop", (long long)n->attr.i);
+    int nproj = ir_loop_nstates(l) + ir_loop_nouts(l);
+    DType t;
+    int rank;
+    Dim shape[IR_MAX_RANK];
+    if (n->attr.i < 0 || n->attr.i >= nproj || nproj < 2)
+      problem(v, f, n, "proj %lld of a loop with %d states and outputs", (long long)n->attr.i, nproj);
+    else if (!ir_loop_proj_type(v->m, l, (int)n->attr.i, &t, &rank, shape) || t != n->dtype || rank != n->rank ||
+             memcmp(shape, n->shape, sizeof(Dim) * (size_t)rank) != 0)
+      problem(v, f, n, "proj type differs from state or output %lld of the loop", (long long)n->attr.i);
     return;
   }
   if (n->op == OP_PROJ) {

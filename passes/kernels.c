@@ -38,20 +38,22 @@ typedef struct Builder {
 static bool is_view(const IrNode *n) { return n->op == OP_BROADCAST || n->op == OP_TRANSPOSE || n->op == OP_STOP_GRADIENT; }
 static bool is_immediate(const IrNode *n) { return n->op == OP_CONST || n->op == OP_DIMSIZE; }
 
-static int add_buffer(Builder *b, const IrNode *n, bool is_param) {
+static int add_typed_buffer(Builder *b, DType t, int rank, const Dim *shape, bool is_param) {
   if (b->p->nbufs == *b->bcap) {
     *b->bcap = *b->bcap ? *b->bcap * 2 : 16;
     b->p->bufs = tex_realloc(b->p->bufs, sizeof(KBuffer) * (size_t)*b->bcap);
   }
   KBuffer *kb = &b->p->bufs[b->p->nbufs];
   memset(kb, 0, sizeof *kb);
-  kb->dtype = n->dtype;
-  kb->rank = n->rank;
-  memcpy(kb->shape, n->shape, sizeof(Dim) * (size_t)n->rank);
+  kb->dtype = t;
+  kb->rank = rank;
+  memcpy(kb->shape, shape, sizeof(Dim) * (size_t)rank);
   kb->is_param = is_param;
   kb->reuses = -1;
   return b->p->nbufs++;
 }
+
+static int add_buffer(Builder *b, const IrNode *n, bool is_param) { return add_typed_buffer(b, n->dtype, n->rank, n->shape, is_param); }
 
 static Kernel *add_kernel(Builder *b, KernelKind kind, const IrNode *n) {
   if (b->p->nkernels == *b->kcap) {
@@ -869,7 +871,7 @@ static int inplace_operand(const KProgram *p, const Kernel *k, int kidx, const i
   if (k->kind != K_MAP || k->out.buf < p->nparams) return -1;
   for (int j = 0; j < k->ninputs; j++) {
     int s = k->in[j].buf;
-    bool ok = s >= p->nparams && last[s] == kidx;
+    bool ok = s >= p->nparams && last[s] == kidx && !p->bufs[s].repointed;
     for (int i = 0; i < k->ninputs && ok; i++) ok = k->in[i].buf != s || (!k->in[i].gathered && same_access(&k->in[i], &k->out));
     if (ok) return j;
   }
@@ -905,6 +907,7 @@ static void order_temporaries(KProgram *p) {
     KLoop *l = &p->loops[i];
     l->trip = to[l->trip], l->index = to[l->index];
     for (int k = 0; k < l->nstates; k++) l->cur[k] = to[l->cur[k]], l->next[k] = to[l->next[k]];
+    for (int j = 0; j < l->nouts; j++) l->slot[j] = to[l->slot[j]], l->stack[j] = to[l->stack[j]];
   }
   tex_free(bufs);
   tex_free(to);
@@ -930,6 +933,10 @@ static void plan_memory(Builder *b) {
   int *free_after = tex_calloc((size_t)n + 1, sizeof(int));
   for (int t = p->nparams; t < n; t++) {
     KBuffer *kb = &p->bufs[t];
+    if (kb->repointed) { /* its writes go to a stack: its own memory is never shared with it */
+      free_after[t] = last[t];
+      continue;
+    }
     Kernel *writer = first[t] >= 0 ? &p->kernels[first[t]] : NULL;
     int j = writer && writer->out.buf == t ? inplace_operand(p, writer, first[t], last) : -1;
     if (j >= 0) {
@@ -1035,33 +1042,57 @@ static void build_nodes(Builder *b) {
  * whose results are the next states; its kernels follow, then the plan's
  * KLoop says which kernels repeat.  The current-state buffers of a loop are
  * consecutive, so proj k of the loop is buffer cur[0] + k. */
+/* The loop's own buffers: current states, stacks (consecutive, so proj k
+ * is the first of them + k), next states, slots, the counter. */
+static KLoop loop_buffers(Builder *b, const IrNode *n) {
+  int ns = ir_loop_nstates(n), ny = ir_loop_nouts(n);
+  KLoop l = {.trip = b->buf_of[n->args[0]->id], .nstates = ns, .nouts = ny, .loc = n->loc};
+  l.cur = tex_calloc((size_t)ns + 1, sizeof(int)), l.next = tex_calloc((size_t)ns + 1, sizeof(int));
+  l.slot = tex_calloc((size_t)ny + 1, sizeof(int)), l.stack = tex_calloc((size_t)ny + 1, sizeof(int));
+  for (int k = 0; k < ns; k++) l.cur[k] = add_buffer(b, n->args[IR_LOOP_FIXED + k], false);
+  for (int j = 0; j < ny; j++) {
+    DType t;
+    int rank;
+    Dim shape[IR_MAX_RANK];
+    if (!ir_loop_proj_type(b->m, n, ns + j, &t, &rank, shape)) ice("loop output %d cannot be stacked", j);
+    l.stack[j] = add_typed_buffer(b, t, rank, shape, false);
+  }
+  for (int k = 0; k < ns; k++) l.next[k] = add_buffer(b, n->args[IR_LOOP_FIXED + k], false);
+  for (int j = 0; j < ny; j++) {
+    l.slot[j] = add_buffer(b, n->attr.body->results[ns + j], false);
+    b->p->bufs[l.slot[j]].repointed = true;
+  }
+  l.index = add_buffer(b, n->attr.body->params[0], false);
+  b->buf_of[n->id] = ns ? l.cur[0] : l.stack[0];
+  return l;
+}
+
 static void build_loop(Builder *b, const IrNode *n) {
   IrFunc *body = n->attr.body;
-  int ns = ir_loop_nstates(n), nargs = n->nargs;
+  int ns = ir_loop_nstates(n), ny = ir_loop_nouts(n), nargs = n->nargs;
   for (int a = 0; a < nargs; a++)
     if (a < IR_LOOP_FIXED || a >= IR_LOOP_FIXED + ns) materialise(b, n->args[a]); /* a view or a constant */
   KProgram *p = b->p;
   p->loops = tex_realloc(p->loops, sizeof(KLoop) * (size_t)(p->nloops + 1));
   int li = p->nloops++;
-  KLoop l = {.trip = b->buf_of[n->args[0]->id], .nstates = ns, .loc = n->loc};
-  l.cur = tex_calloc((size_t)ns, sizeof(int)), l.next = tex_calloc((size_t)ns, sizeof(int));
-  for (int k = 0; k < ns; k++) l.cur[k] = add_buffer(b, n->args[IR_LOOP_FIXED + k], false);
-  for (int k = 0; k < ns; k++) l.next[k] = add_buffer(b, n->args[IR_LOOP_FIXED + k], false);
-  l.index = add_buffer(b, body->params[0], false);
+  KLoop l = loop_buffers(b, n);
   for (int k = 0; k < ns; k++) build_elementwise(b, n->args[IR_LOOP_FIXED + k], OP_COPY, l.cur[k]);
-  b->buf_of[n->id] = l.cur[0];
+  int *results = tex_calloc((size_t)(ns + ny) + 1, sizeof(int));
+  for (int k = 0; k < ns; k++) results[k] = l.next[k];
+  for (int j = 0; j < ny; j++) results[ns + j] = l.slot[j];
   Builder c;
   builder_open(&c, b->m, body, p, b->kcap, b->bcap);
   mark_fusion(&c);
   c.buf_of[body->params[0]->id] = l.index;
   for (int k = 0; k < ns; k++) c.buf_of[body->params[1 + k]->id] = l.cur[k];
   for (int a = IR_LOOP_FIXED + ns; a < nargs; a++) c.buf_of[body->params[1 + a - IR_LOOP_FIXED]->id] = b->buf_of[n->args[a]->id];
-  claim_results(&c, l.next, ns);
+  claim_results(&c, results, ns + ny);
   l.first = p->nkernels;
   build_nodes(&c);
-  finish_results(&c, l.next, ns);
+  finish_results(&c, results, ns + ny);
   l.last = p->nkernels;
   builder_close(&c);
+  tex_free(results);
   p->loops[li] = l;
 }
 
@@ -1073,6 +1104,11 @@ static void loop_liveness(const KProgram *p, int *first, int *last) {
   for (int i = 0; i < p->nloops; i++) {
     const KLoop *l = &p->loops[i];
     for (int k = 0; k < l->nstates; k++) first[l->next[k]] = l->first, last[l->next[k]] = l->last;
+    for (int j = 0; j < l->nouts; j++) { /* written in every iteration, through the slot */
+      first[l->slot[j]] = l->first, last[l->slot[j]] = l->last;
+      if (first[l->stack[j]] < 0 || first[l->stack[j]] > l->first) first[l->stack[j]] = l->first;
+      if (last[l->stack[j]] < l->last) last[l->stack[j]] = l->last;
+    }
     first[l->index] = l->first, last[l->index] = l->last;
     if (last[l->trip] < l->first) last[l->trip] = l->first;
     for (int k = l->first; k < l->last; k++) {
@@ -1116,7 +1152,8 @@ KProgram *kernels_build(IrModule *m, IrFunc *f) {
 void kernels_free(KProgram *p) {
   if (!p) return;
   for (int i = 0; i < p->nkernels; i++) tex_free(p->kernels[i].body), tex_free(p->kernels[i].checks);
-  for (int i = 0; i < p->nloops; i++) tex_free(p->loops[i].cur), tex_free(p->loops[i].next);
+  for (int i = 0; i < p->nloops; i++)
+    tex_free(p->loops[i].cur), tex_free(p->loops[i].next), tex_free(p->loops[i].slot), tex_free(p->loops[i].stack);
   tex_free(p->loops);
   tex_free(p->kernels);
   tex_free(p->bufs);

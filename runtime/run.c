@@ -168,9 +168,24 @@ static int run_kernel(const TexPlan *plan, void *const *bufs, const int64_t *sym
 static int check_loop(const TexPlan *plan, const TexLoop *l, int32_t s, int32_t to) {
   int32_t np = plan->func->nparams, nbufs = np + plan->ntemps;
   bool ok = l->trip >= 0 && l->trip < nbufs && l->index >= np && l->index < nbufs && l->nbody >= 0 && l->nbody <= to - s - 1 &&
-            l->nstates >= 0 && (!l->nstates || (l->cur && l->next));
+            l->nstates >= 0 && (!l->nstates || (l->cur && l->next)) && l->nouts >= 0 && (!l->nouts || (l->slot && l->stack));
   for (int32_t k = 0; ok && k < l->nstates; k++) ok = l->cur[k] >= np && l->cur[k] < nbufs && l->next[k] >= np && l->next[k] < nbufs;
+  for (int32_t j = 0; ok && j < l->nouts; j++) ok = l->slot[j] >= np && l->slot[j] < nbufs && l->stack[j] >= np && l->stack[j] < nbufs;
   return ok ? TEX_OK : texrt_fail(TEX_ERR_NULL, "%s: step #%d: malformed loop", fn_name(plan), s);
+}
+
+/* Points each output slot at row t of its stack (the rows are the slot's
+ * size; a stack holds trip rows, so the row is inside it).  Nothing else
+ * holds a slot's pointer: a temporary that shares its own memory took the
+ * pointer when the temporaries were laid out. */
+static int point_slots(const TexPlan *plan, void **bufs, const int64_t *syms, const TexLoop *l, int64_t t) {
+  for (int32_t j = 0; j < l->nouts; j++) {
+    int64_t bytes;
+    int st = temp_bytes(plan, l->slot[j] - plan->func->nparams, syms, &bytes);
+    if (st != TEX_OK) return st;
+    bufs[l->slot[j]] = (char *)bufs[l->stack[j]] + t * bytes;
+  }
+  return TEX_OK;
 }
 
 static void swap_states(void **bufs, const TexLoop *l) {
@@ -204,7 +219,8 @@ static int run_loop(const TexPlan *plan, void **bufs, const int64_t *syms, int32
                       l->where ? l->where : "?", (long long)trip);
   for (; t < trip && st == TEX_OK; t++) {
     *(int64_t *)bufs[l->index] = t;
-    st = run_range(plan, bufs, syms, s + 1, s + 1 + l->nbody);
+    st = point_slots(plan, bufs, syms, l, t);
+    if (st == TEX_OK) st = run_range(plan, bufs, syms, s + 1, s + 1 + l->nbody);
     swap_states(bufs, l);
   }
   if (t % 2) { /* the pointers go home even after an error: the block is freed by them */

@@ -28,7 +28,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct below changes layout. */
-#define TEX_ABI_VERSION 5
+#define TEX_ABI_VERSION 6
 
 /* Error codes returned by every generated function. 0 is success. */
 #define TEX_STATUS_LIST(X)                                                                                                                 \
@@ -165,8 +165,10 @@ typedef struct TexIndexCheck {
  * once per t = 0 .. trip - 1, with t written into buffer `index` (an
  * int64) first; after each iteration buffers cur[k] and next[k] swap their
  * pointers (the body reads the states from cur and writes next), and at
- * the end the final states are in cur[k]'s own memory.  A negative trip
- * count is TEX_ERR_TRIP naming `where` ("model.tex:3:9"). */
+ * the end the final states are in cur[k]'s own memory.  Before iteration
+ * t, buffer slot[j] is pointed at row t of buffer stack[j] (a stacked
+ * output, whose rows have slot[j]'s size), where the body writes it.  A
+ * negative trip count is TEX_ERR_TRIP naming `where` ("model.tex:3:9"). */
 typedef struct TexLoop {
   int32_t trip;                  /* buffer holding the trip count (int64) */
   int32_t index;
@@ -174,6 +176,8 @@ typedef struct TexLoop {
   int32_t nstates;
   const int32_t *cur, *next;     /* temporaries, per state */
   const char *where;
+  int32_t nouts;
+  const int32_t *slot, *stack;   /* temporaries, per stacked output */
 } TexLoop;
 
 typedef struct TexStep {
