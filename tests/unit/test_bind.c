@@ -823,7 +823,7 @@ static int run_l(TexLoop *loop, int64_t k, float *out) {
 
 static void run_loops(void **state) {
   (void)state;
-  TexLoop loop = {1, 5, 1, 1, l_cur, l_next, "m.tex:2:5"};
+  TexLoop loop = {1, 5, 1, 1, l_cur, l_next, "m.tex:2:5", 0, NULL, NULL};
   const float in[3] = {1, -2, 0.5f};
   for (int64_t k = 0; k <= 5; k++) { /* 0 trips: the initial state; odd counts end in the other buffer */
     float out[3];
@@ -839,7 +839,11 @@ static void run_loops(void **state) {
   assert_true(out[0] == 7); /* nothing written */
   loop.nbody = 3; /* past the plan's steps */
   expect_fail(run_l(&loop, 1, out), TEX_ERR_NULL, "malformed loop", NULL);
-  loop.nbody = 1, loop.cur = l_next, loop.next = (const int32_t[]){1}; /* a state that is an argument */
+  loop.nbody = 1, loop.nouts = 1; /* a stacked output without its slot */
+  expect_fail(run_l(&loop, 1, out), TEX_ERR_NULL, "malformed loop", NULL);
+  loop.slot = l_cur, loop.stack = (const int32_t[]){0}; /* a stack that is an argument */
+  expect_fail(run_l(&loop, 1, out), TEX_ERR_NULL, "malformed loop", NULL);
+  loop.nouts = 0, loop.cur = l_next, loop.next = (const int32_t[]){1}; /* a state that is an argument */
   expect_fail(run_l(&loop, 1, out), TEX_ERR_NULL, "malformed loop", NULL);
 }
 
