@@ -321,13 +321,12 @@ static void dot_write(FILE *out, IrModule *m, const char *before, KProgram **pro
 static int report_nondiff(const TexcOptions *o, const IrModule *m) {
   static const char *const why = "texc has no derivative for it (polygamma(3, x) is not implemented): lgamma() can be "
                                  "differentiated three times, digamma() twice, trigamma() once, tetragamma() not at all";
-  if (strcmp(m->nondiff_op, "loop") == 0) { /* issue 10: loops are not differentiable yet */
-    static const char *const loop = "differentiating through `loop` is not supported yet (reverse and forward mode); this "
-                                    "derivative needs the loop here";
+  if (m->nondiff_why) { /* a construct this derivative cannot go through (a loop) */
     if (o->diag)
-      diag_error(o->diag, m->nondiff_at, "%s", loop);
+      diag_error(o->diag, m->nondiff_at, "%s", m->nondiff_why);
     else
-      fprintf(stderr, "%s:%d:%d: error: %s\n", m->nondiff_at.file ? m->nondiff_at.file : "?", m->nondiff_at.line, m->nondiff_at.col, loop);
+      fprintf(stderr, "%s:%d:%d: error: %s\n", m->nondiff_at.file ? m->nondiff_at.file : "?", m->nondiff_at.line, m->nondiff_at.col,
+              m->nondiff_why);
     return TEXC_EXIT_ERROR;
   }
   if (o->diag)

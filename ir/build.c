@@ -114,20 +114,37 @@ void irb_call(IrBuilder *ib, IrFunc *callee, IrNode *const *args, IrNode **resul
   tex_free(map);
 }
 
+IrNode *irb_clone_node(IrModule *m, IrFunc *g, const IrNode *n, IrNode *const *map) {
+  IrNode **args = tex_calloc((size_t)n->nargs + 1, sizeof(IrNode *));
+  for (int a = 0; a < n->nargs; a++) args[a] = map[n->args[a]->id];
+  IrNode *c = ir_node(m, g, n->op, n->dtype, n->rank, n->shape, n->nargs, args, n->loc);
+  tex_free(args);
+  c->attr = n->attr;
+  if (op_info[n->op].attr == ATTR_BODY) c->attr.body = ir_loop_body_copy(m, n->attr.body, NULL); /* one owner each */
+  return c;
+}
+
 IrNode **irb_clone_body(IrModule *m, IrFunc *of, IrFunc *g) {
   ir_renumber(of);
   IrNode **map = tex_calloc((size_t)of->body.len + 1, sizeof(IrNode *));
   for (int i = 0; i < of->body.len; i++) {
     IrNode *n = of->body.items[i];
-    if (n->op == OP_PARAM) {
-      map[i] = g->params[n->attr.i];
-      continue;
-    }
-    IrNode **args = tex_calloc((size_t)n->nargs + 1, sizeof(IrNode *));
-    for (int a = 0; a < n->nargs; a++) args[a] = map[n->args[a]->id];
-    map[i] = ir_node(m, g, n->op, n->dtype, n->rank, n->shape, n->nargs, args, n->loc);
-    tex_free(args);
-    map[i]->attr = n->attr;
+    map[i] = n->op == OP_PARAM ? g->params[n->attr.i] : irb_clone_node(m, g, n, map);
   }
   return map;
+}
+
+IrNode *irb_row(IrBuilder *ib, IrNode *x, IrNode *t) {
+  Dim extent[IR_MAX_INDICES];
+  for (int d = 1; d < x->rank; d++) extent[d - 1] = x->shape[d];
+  IrRegion *r = ir_region_new(ib->m, x->rank - 1, NULL, extent, ib->loc);
+  IrNode *subs[IR_MAX_RANK];
+  subs[0] = ir_node(ib->m, r->body, OP_READ, DT_I64, 0, NULL, 0, NULL, ib->loc); /* operand 0: t */
+  for (int d = 1; d < x->rank; d++) subs[d] = r->body->params[d - 1];
+  IrNode *v = ir_node(ib->m, r->body, OP_READ, x->dtype, 0, NULL, x->rank, subs, ib->loc);
+  v->attr.i = 1;
+  ir_set_results(ib->m, r->body, 1, &v);
+  IrNode *ops[2] = {t, x}, *n = ir_node(ib->m, ib->f, OP_GEN, x->dtype, x->rank - 1, x->shape + 1, 2, ops, ib->loc);
+  n->attr.region = r;
+  return n;
 }

@@ -339,6 +339,7 @@ typedef struct IrModule {
   /* The first op autodiff or jvp had to differentiate without a rule
    * (trigamma): the driver reports it as an error.  NULL if none. */
   const char *nondiff_op;
+  const char *nondiff_why; /* the error's text when it is not a missing rule */
   SrcLoc nondiff_at;
 } IrModule;
 
@@ -497,6 +498,8 @@ IrNode *irb_transpose(IrBuilder *ib, IrNode *x, const int64_t *perm);
 IrNode *irb_t(IrBuilder *ib, IrNode *x);
 IrNode *irb_matmul(IrBuilder *ib, IrNode *a, IrNode *b);
 IrNode *irb_scan(IrBuilder *ib, Op op, IrNode *x, int axis);
+/* x[t]: row t (an i64 scalar) of x, by a gen that reads it. */
+IrNode *irb_row(IrBuilder *ib, IrNode *x, IrNode *t);
 /* x with like's shape (no node if the shapes are equal). */
 IrNode *irb_reshape_like(IrBuilder *ib, IrNode *x, const IrNode *like);
 IrNode *irb_add(IrBuilder *ib, IrNode *a, IrNode *b);
@@ -506,6 +509,8 @@ IrNode *irb_or_zeros(IrBuilder *ib, IrNode *x, const IrNode *like);
 void irb_call(IrBuilder *ib, IrFunc *callee, IrNode *const *args, IrNode **results);
 /* A placeholder with the type result k of callee has at this call. */
 IrNode *irb_result_like(IrBuilder *ib, IrFunc *callee, IrNode *const *args, int k);
+/* A copy of n at the end of g, its operands mapped through map (by id). */
+IrNode *irb_clone_node(IrModule *m, IrFunc *g, const IrNode *n, IrNode *const *map);
 /* Copies `of`'s body into g (params of `of` become g's first params);
  * returns the map from of-node ids to copies (caller frees). */
 IrNode **irb_clone_body(IrModule *m, IrFunc *of, IrFunc *g);

@@ -31,12 +31,22 @@ int ir_loop_nstates(const IrNode *loop) {
 
 int ir_loop_nouts(const IrNode *loop) { return (int)loop->attr.i; }
 
-Dim ir_loop_trip_dim(IrModule *m, const IrNode *loop) {
-  const IrNode *trip = ir_resolve((IrNode *)loop->args[0]);
-  if (trip->op == OP_DIMSIZE) return trip->attr.dim;
-  if (trip->op == OP_CONST && trip->attr.i >= 0) return dim_lit(m->dims, trip->attr.i);
-  return NULL;
+/* An integer scalar as a dim: sizes and literals combined by + - * (the
+ * trip count `T - 1` is add(dimsize T, const -1) by then), else NULL. */
+static Dim dim_of_value(IrModule *m, IrNode *x, int depth) {
+  x = ir_resolve(x);
+  if (x->rank != 0 || !dtype_is_int(x->dtype) || depth > 64) return NULL;
+  if (x->op == OP_DIMSIZE) return x->attr.dim;
+  if (x->op == OP_CONST) return dim_lit(m->dims, x->attr.i);
+  if (x->op == OP_CAST) return dim_of_value(m, x->args[0], depth + 1);
+  if (x->op != OP_ADD && x->op != OP_SUB && x->op != OP_MUL) return NULL;
+  Dim a = dim_of_value(m, x->args[0], depth + 1), b = a ? dim_of_value(m, x->args[1], depth + 1) : NULL;
+  if (!b) return NULL;
+  Dim d = x->op == OP_ADD ? dim_add(m->dims, a, b) : x->op == OP_SUB ? dim_sub(m->dims, a, b) : dim_mul(m->dims, a, b);
+  return dim_overflowed(m->dims) ? NULL : d;
 }
+
+Dim ir_loop_trip_dim(IrModule *m, const IrNode *loop) { return dim_of_value(m, loop->args[0], 0); }
 
 bool ir_loop_proj_type(IrModule *m, const IrNode *loop, int k, DType *t, int *rank, Dim *shape) {
   int ns = ir_loop_nstates(loop);

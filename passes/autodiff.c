@@ -172,13 +172,42 @@ static void reverse_call(Rev *r, IrNode *call) {
 }
 
 /* n carries a derivative but its op has no rule: a float elementwise op
- * without F_DIFF (trigamma), or a loop (not differentiable yet).
- * Remembered for the driver's error. */
+ * without F_DIFF (trigamma).  Remembered for the driver's error. */
 void autodiff_note_nondiff(IrModule *m, const IrNode *n) {
   if (m->nondiff_op) return;
-  if (n->op != OP_LOOP && (!(op_info[n->op].flags & F_ELEM) || (op_info[n->op].flags & F_DIFF) || !dtype_is_float(n->dtype))) return;
+  if (!(op_info[n->op].flags & F_ELEM) || (op_info[n->op].flags & F_DIFF) || !dtype_is_float(n->dtype)) return;
   m->nondiff_op = op_info[n->op].name;
   m->nondiff_at = n->loc;
+}
+
+void autodiff_fail(IrModule *m, const IrNode *n, const char *why) {
+  if (m->nondiff_op) return;
+  m->nondiff_op = op_info[n->op].name;
+  m->nondiff_why = why;
+  m->nondiff_at = n->loc;
+}
+
+/* A loop (grad_loop.c): the cotangents of its projs (a use of the loop
+ * itself is proj 0) give its operands'. */
+static void reverse_loop(Rev *r, IrNode *n) {
+  int nproj = ir_loop_nstates(n) + ir_loop_nouts(n);
+  IrNode **cts = tex_calloc((size_t)nproj + 1, sizeof(IrNode *)), **out = tex_calloc((size_t)n->nargs + 1, sizeof(IrNode *));
+  bool *active = tex_calloc((size_t)n->nargs + 1, sizeof(bool)), any = (cts[0] = r->adj[n->id]) != NULL;
+  for (int i = n->id + 1; i < r->of->body.len; i++) {
+    IrNode *p = r->of->body.items[i];
+    if (p->op == OP_PROJ && p->args[0] == n && r->adj[p->id]) {
+      cts[p->attr.i] = irb_add(&r->ib, cts[p->attr.i], r->adj[p->id]);
+      any = true;
+    }
+  }
+  for (int a = 0; a < n->nargs; a++) active[a] = r->active[n->args[a]->id];
+  const char *why = any ? loop_vjp(&r->ib, r->map[n->id], cts, active, out) : NULL;
+  if (why) autodiff_fail(r->ib.m, n, why);
+  for (int a = 0; a < n->nargs; a++)
+    if (out[a]) accumulate(r, n->args[a], out[a]);
+  tex_free(active);
+  tex_free(out);
+  tex_free(cts);
 }
 
 static void sweep(Rev *r) {
@@ -190,8 +219,8 @@ static void sweep(Rev *r) {
       reverse_call(r, n);
       continue;
     }
-    if (n->op == OP_LOOP) { /* its states' cotangents sit on its projs */
-      autodiff_note_nondiff(r->ib.m, n);
+    if (n->op == OP_LOOP) {
+      reverse_loop(r, n);
       continue;
     }
     IrNode *ct = r->adj[i];

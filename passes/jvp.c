@@ -14,11 +14,16 @@
 
 #include "passes.h"
 
+typedef struct LoopOut {
+  IrNode **prim, **tan; /* per proj of a loop with tangents (grad_loop.c) */
+} LoopOut;
+
 typedef struct Fwd {
   IrBuilder ib;
   IrFunc *of;
   IrNode **map;   /* primal node id -> copy */
   IrNode **tan;   /* primal node id -> tangent (NULL: zero) */
+  LoopOut *lout;  /* primal loop id -> its projs, when it carries tangents */
 } Fwd;
 
 static int nvalues(const IrFunc *f) { return f->nresults - f->nupdates; }
@@ -53,6 +58,30 @@ static void forward_call(Fwd *w, IrNode *call) {
   tex_free(args);
 }
 
+/* A loop with a tangent operand becomes one loop carrying states and
+ * tangents (grad_loop.c); false if it has none (it is copied). */
+static bool forward_loop(Fwd *w, IrNode *n) {
+  IrNode **args = tex_calloc((size_t)n->nargs + 1, sizeof(IrNode *)), **tans = tex_calloc((size_t)n->nargs + 1, sizeof(IrNode *));
+  bool any = false;
+  for (int a = 0; a < n->nargs; a++) {
+    args[a] = w->map[n->args[a]->id];
+    tans[a] = w->tan[n->args[a]->id];
+    any = any || tans[a];
+  }
+  if (any) {
+    int nproj = ir_loop_nstates(n) + ir_loop_nouts(n);
+    LoopOut *o = &w->lout[n->id];
+    o->prim = tex_calloc((size_t)nproj + 1, sizeof(IrNode *));
+    o->tan = tex_calloc((size_t)nproj + 1, sizeof(IrNode *));
+    loop_jvp(&w->ib, n, args, tans, o->prim, o->tan);
+    w->map[n->id] = o->prim[0];
+    w->tan[n->id] = o->tan[0];
+  }
+  tex_free(tans);
+  tex_free(args);
+  return any;
+}
+
 static void push_tangents(Fwd *w) {
   int most = 3;
   for (int i = 0; i < w->of->body.len; i++)
@@ -60,14 +89,22 @@ static void push_tangents(Fwd *w) {
   IrNode **t = tex_calloc((size_t)most, sizeof(IrNode *));
   for (int i = 0; i < w->of->body.len; i++) {
     IrNode *n = w->of->body.items[i];
-    if (n->op == OP_PARAM || n->op == OP_PROJ) continue;
+    if (n->op == OP_PARAM) continue;
     w->ib.loc = n->loc;
+    if (n->op == OP_LOOP && forward_loop(w, n)) continue;
+    if (n->op == OP_PROJ && w->lout[n->args[0]->id].prim) {
+      w->map[i] = w->lout[n->args[0]->id].prim[n->attr.i];
+      w->tan[i] = w->lout[n->args[0]->id].tan[n->attr.i];
+      continue;
+    }
+    w->map[i] = irb_clone_node(w->ib.m, w->ib.f, n, w->map); /* the primal, in order with the tangents */
+    if (n->op == OP_PROJ) continue;
     if (n->op == OP_CALL) {
       forward_call(w, n);
       continue;
     }
     JvpRule rule = jvp_rule(n->op);
-    if (!dtype_is_float(n->dtype) && n->op != OP_LOOP) continue;
+    if (!dtype_is_float(n->dtype)) continue;
     bool any = false;
     for (int j = 0; j < n->nargs; j++) {
       t[j] = w->tan[n->args[j]->id];
@@ -82,9 +119,12 @@ static void push_tangents(Fwd *w) {
 void jvp_build(IrModule *m, IrFunc *g) {
   IrFunc *of = g->derive_of;
   derive_ensure_built(m, of);
-  Fwd w = {{m, g, g->loc}, of, NULL, NULL};
-  w.map = irb_clone_body(m, of, g);
+  Fwd w = {{m, g, g->loc}, of, NULL, NULL, NULL};
+  ir_renumber(of);
+  w.map = tex_calloc((size_t)of->body.len + 1, sizeof(IrNode *));
+  for (int i = 0; i < of->nparams; i++) w.map[of->params[i]->id] = g->params[i];
   w.tan = tex_calloc((size_t)of->body.len + 1, sizeof(IrNode *));
+  w.lout = tex_calloc((size_t)of->body.len + 1, sizeof(LoopOut));
   for (int i = 0, next = of->nparams; i < of->nparams; i++)
     if (ps_has(&g->wrt, i)) w.tan[of->params[i]->id] = g->params[next++];
   push_tangents(&w);
@@ -99,6 +139,8 @@ void jvp_build(IrModule *m, IrFunc *g) {
   tex_free(res);
   g->built = true;
   ir_renumber(g);
+  for (int i = 0; i < of->body.len; i++) tex_free(w.lout[i].prim), tex_free(w.lout[i].tan);
+  tex_free(w.lout);
   tex_free(w.tan);
   tex_free(w.map);
 }

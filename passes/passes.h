@@ -71,6 +71,16 @@ typedef IrNode *(*VjpRule)(IrBuilder *ib, IrNode *y, int i, IrNode *ct);
 /* Tangent of y given the tangents t[i] of its inputs (NULL: zero). */
 typedef IrNode *(*JvpRule)(IrBuilder *ib, IrNode *y, IrNode **t);
 extern const VjpRule vjp_rules[OP_COUNT];
+/* grad_loop.c: the derivatives of a loop.  loop_vjp: cts has one
+ * cotangent (or NULL) per proj of the loop (its states, then its stacked
+ * outputs), active one flag per operand; it sets out[a] to the cotangent of
+ * each active operand a that gets one.  NULL, or why it cannot. */
+const char *loop_vjp(IrBuilder *ib, IrNode *loop, IrNode *const *cts, const bool *active, IrNode **out);
+/* loop_jvp: n is a loop of the primal function, args its operands where
+ * the derivative is built and tans their tangents (NULL: zero); builds
+ * there one loop carrying states and tangents, and sets prim[k] and tan[k]
+ * (NULL: zero) for each proj k of n. */
+void loop_jvp(IrBuilder *ib, const IrNode *n, IrNode *const *args, IrNode *const *tans, IrNode **prim, IrNode **tan);
 /* grad_region.c: the rules of gen and scatter (t has one entry per operand). */
 IrNode *vjp_region(IrBuilder *ib, IrNode *y, int i, IrNode *ct);
 IrNode *jvp_region(IrBuilder *ib, IrNode *y, IrNode **t);
@@ -86,6 +96,9 @@ bool derive_is_reverse(DeriveKind k);
 /* autodiff.c: records (in m->nondiff_op/at) that n, an op without a
  * derivative rule, would need one; the driver reports it. */
 void autodiff_note_nondiff(IrModule *m, const IrNode *n);
+/* A derivative cannot be built through n, for the reason why (the first
+ * one is the driver's error, at n). */
+void autodiff_fail(IrModule *m, const IrNode *n, const char *why);
 void autodiff_build(IrModule *m, IrFunc *g);
 void jvp_build(IrModule *m, IrFunc *g);
 

@@ -131,6 +131,26 @@ static const struct {
                 "fn f(x: f32[N]) -> f32 { return sum(grad(g, x) * x) }"},
     {OP_CALL, "fn g(x: f32[N], y: f32[N]) -> f32[N] { return x * tanh(y) }\n"
               "fn f(x: f32[N], y: f32[N]) -> f32 { return sum(g(x, y) * g(y, x)) }"},
+    /* issue 10: loops, reverse mode (states stacked, a backward loop) and
+     * forward mode (tangents as states).  A recurrent net over x[t]; */
+    {OP_LOOP, "fn f(x: f32[T, N, D], h0: f32[N, H], W: f32[H, H], U: f32[D, H], b: f32[H]) -> f32 {\n"
+              "  let h = loop t < T with (h = h0) { next tanh(h @ W + x[t] @ U + b) }\n  return sum(h * h)\n}"},
+    /* several states (one an integer), a call, a nested loop, t as a value, a size expression as trip count; */
+    {OP_LOOP, "fn g(a: f32[N], w: f32[N]) -> f32[N] { return sin(a * w) + a }\n"
+              "fn f(p0: f32[N], q0: f32[N], w: f32[N]) -> f32 {\n"
+              "  let (p, q, k) = loop t < N + 1 with (p = p0, q = q0, k = 1) {\n"
+              "    let r = loop j < 2 with (v = q) { next tanh(v * w + f32(j)) }\n"
+              "    next (g(q, w) * 0.5, p + r * f32(t) * 0.1, k * 2)\n  }\n"
+              "  return sum(p * q) * f32(k) / 64.0\n}"},
+    /* an optimiser inside the model: grad of an inner function in the body
+     * (the gradient of a gradient through a loop); */
+    {OP_LOOP, "fn g(w: f32[N], x: f32[N]) -> f32 { return sum((tanh(w * x) - 0.5) ** 2.0) }\n"
+              "fn f(w0: f32[N], x: f32[N]) -> f32 {\n"
+              "  let w = loop t < 3 with (w = w0) { next w - 0.3 * grad(g, w, x, wrt=w) }\n  return g(w, x) + sum(w * w)\n}"},
+    /* a Hessian-vector product: the reverse sweep's loop differentiated again. */
+    {OP_LOOP, "fn g(x: f32[N], w: f32[N]) -> f32 {\n"
+              "  let h = loop t < 4 with (h = x) { next sin(h * w) + x }\n  return sum(h * h)\n}\n"
+              "fn f(x: f32[N], w: f32[N], v: f32[N]) -> f32 { return sum(grad(g, x, w, wrt=x) * v) }"},
 };
 
 static void test_every_differentiable_op_has_rules(void **state) {
