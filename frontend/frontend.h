@@ -85,6 +85,7 @@ struct Expr {
   struct Stmt *stmts;    /* E_LOOP: the body, ending in S_NEXT */
   int nstmts;
   bool body_bad;         /* E_LOOP: statements of the body were dropped (syntax) */
+  Arg *opt;              /* E_LOOP: `checkpoint=K` after the states, else NULL */
 };
 
 typedef struct DimExpr {

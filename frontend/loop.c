@@ -191,13 +191,33 @@ static bool lower_body(Sema *s, const Expr *e, SemaLoop *l, IrNode **init) {
   return ok;
 }
 
+/* checkpoint=K: reverse mode stores every K-th state (a positive integer literal). */
+static bool checkpoint_every(Sema *s, const Arg *opt, Dim *every) {
+  *every = NULL;
+  if (!opt) return true;
+  if (!opt->name || strcmp(opt->name, "checkpoint") != 0) {
+    sema_error(s, opt->loc, "unknown loop option%s%s; a loop takes checkpoint=K (store every K-th state for reverse mode)",
+               opt->name ? " " : "", opt->name ? opt->name : "");
+    return false;
+  }
+  const Expr *k = opt->value;
+  if (k->kind != E_INT || k->ival < 1) {
+    sema_error(s, k->loc, "checkpoint= takes a positive integer literal: the number of steps between the states reverse mode stores");
+    return false;
+  }
+  *every = dim_lit(s->m->dims, k->ival);
+  return true;
+}
+
 Val sema_lower_loop(Sema *s, const Expr *e) {
   if (s->gen) {
     sema_error(s, e->loc, "a loop cannot appear inside index notation; compute it with let before the comprehension");
     return sema_poison();
   }
   IrNode *trip = trip_count(s, e->lhs), *init[TEX_MAX_RESULTS] = {0};
-  bool ok = initial_states(s, e, init) && trip;
+  Dim every;
+  bool ok = checkpoint_every(s, e->opt, &every) && trip;
+  ok = initial_states(s, e, init) && ok;
   SemaLoop l;
   ok = lower_body(s, e, &l, init) && ok;
   if (!ok) {
@@ -211,6 +231,7 @@ Val sema_lower_loop(Sema *s, const Expr *e) {
   for (int k = 0; k < l.caps.len; k++) args[1 + e->nargs + k] = ((Capture *)l.caps.items[k])->outer;
   IrNode *loop = ir_node(s->m, s->fn, OP_LOOP, init[0]->dtype, init[0]->rank, init[0]->shape, nargs, args, e->loc);
   loop->attr.body = l.body;
+  loop->attr.dim = every;
   tex_free(args);
   vec_free(&l.caps);
   if (e->nargs == 1) return sema_typed(loop);

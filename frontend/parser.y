@@ -144,7 +144,7 @@ static FnDecl *fn_decl(Lexer *lx, const char *name, YYLTYPE at, Param *params, i
 
 %type <expr> expr primary sub optexpr
 %type <args> args arglist
-%type <arg> arg
+%type <arg> arg loopopt
 %type <dims> dims
 %type <dim> dim
 %type <expr> dimsum dimprod dimatom
@@ -386,14 +386,15 @@ primary
       *$$->type = (TypeExpr){(DType)$1, $3.n, $3.items, LOC(@1)};
     }
   | GRAD '(' args ')'  { $$ = call(lx, "grad", $3.items, $3.n, @1); }
-  | LOOP IDENT '<' expr WITH '(' args ')' '{' stmts NEXT exprs '}' { /* issue 10: frontend/loop.c */
+  | LOOP IDENT '<' expr WITH '(' args ')' loopopt '{' stmts NEXT exprs '}' { /* issue 10: frontend/loop.c */
       $$ = ast_expr(lx->arena, E_LOOP, LOC(@1));
       $$->name = $2; $$->lhs = $4; $$->args = $7.items; $$->nargs = $7.n;
+      if ($9.value) { $$->opt = ARENA_NEW(lx->arena, Arg); *$$->opt = $9; }
       Stmt next; /* the body's statements, then `next` (the last, always) */
       memset(&next, 0, sizeof next);
-      next.kind = S_NEXT; next.values = $12.items; next.nvalues = $12.n; next.value = $12.items[0]; next.loc = LOC(@11);
-      APPEND(lx->arena, $10.items, $10.n, $10.cap, Stmt, next);
-      $$->stmts = $10.items; $$->nstmts = $10.n; $$->body_bad = $10.bad;
+      next.kind = S_NEXT; next.values = $13.items; next.nvalues = $13.n; next.value = $13.items[0]; next.loc = LOC(@12);
+      APPEND(lx->arena, $11.items, $11.n, $11.cap, Stmt, next);
+      $$->stmts = $11.items; $$->nstmts = $11.n; $$->body_bad = $11.bad;
     }
   | '(' expr ')'       { $$ = $2; }
   | primary '[' subs ']' {
@@ -445,6 +446,11 @@ arglist
   ;
 
 /* arg: expr | NAME '=' expr */
+loopopt /* checkpoint=K after a loop's states */
+  : %empty             { memset(&$$, 0, sizeof $$); }
+  | IDENT '=' expr     { $$.name = $1; $$.value = $3; $$.loc = LOC(@1); }
+  ;
+
 arg
   : expr               { $$.name = NULL; $$.value = $1; $$.loc = $1->loc; }
   | IDENT '=' expr     { $$.name = $1; $$.value = $3; $$.loc = LOC(@1); }

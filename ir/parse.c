@@ -559,7 +559,12 @@ static bool parse_attr(Parser *P, Line *l, bool comma) {
     if (!parse_int(P, MAX_ARGS, &l->attr.i)) return false;
     if (l->attr.i > l->nargs - 1)
       return error_at(P, P->tok, "a loop with %d operands cannot have %lld states", l->nargs, (long long)l->attr.i);
-    if (accept(P, ",") && (!expect_word(P, "outs") || !expect(P, "=") || !parse_int(P, MAX_ARGS, &outs))) return false;
+    bool comma2 = accept(P, ",");
+    if (comma2 && tok_is(&P->tok, T_IDENT, "outs")) {
+      if (!expect_word(P, "outs") || !expect(P, "=") || !parse_int(P, MAX_ARGS, &outs)) return false;
+      comma2 = accept(P, ",");
+    }
+    if (comma2 && (!expect_word(P, "checkpoint") || !expect(P, "=") || !parse_dim(P, &l->attr.dim))) return false;
     if (l->attr.i + outs < 1) return error_at(P, P->tok, "a loop has a state or a stacked output");
     l->nouts = (int)outs;
     return true;

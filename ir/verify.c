@@ -130,6 +130,8 @@ static void verify_loop(Verifier *v, IrFunc *f, IrNode *n) {
   for (int k = 0; k < ns; k++)
     if (!b->results[k] || !same_type(b->results[k], n->args[IR_LOOP_FIXED + k]))
       problem(v, f, n, "body result %d differs from the type of state %d", k, k);
+  int64_t every;
+  if (n->attr.dim && (!dim_is_lit(n->attr.dim, &every) || every < 1)) problem(v, f, n, "checkpoint= is not a positive literal");
   DType t;
   int rank;
   Dim shape[IR_MAX_RANK];

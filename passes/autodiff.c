@@ -28,6 +28,7 @@ typedef struct Rev {
   IrNode **map;     /* primal node id -> copy in the derived function */
   IrNode **adj;     /* primal node id -> cotangent (NULL: zero) */
   bool *active;     /* primal node id -> depends on a wrt parameter */
+  LoopTape **tape;  /* primal loop id -> its forward sweep, if active */
 } Rev;
 
 static int nvalues(const IrFunc *f) { return f->nresults - f->nupdates; }
@@ -44,6 +45,32 @@ static void mark_active(Rev *r, const ParamSet *wrt) {
     for (int j = 0; j < n->nargs && !a; j++) a = r->active[n->args[j]->id];
     r->active[i] = a && (n->op == OP_CALL || n->op == OP_LOOP || dtype_is_float(n->dtype));
   }
+}
+
+/* The copy of the primal body; an active loop becomes its forward sweep,
+ * which keeps what the backward sweep needs (grad_loop.c). */
+static void forward_sweep(Rev *r) {
+  IrFunc *of = r->of, *g = r->ib.f;
+  r->map = tex_calloc((size_t)of->body.len + 1, sizeof(IrNode *));
+  r->tape = tex_calloc((size_t)of->body.len + 1, sizeof(LoopTape *));
+  for (int i = 0; i < of->body.len; i++) {
+    IrNode *n = of->body.items[i];
+    r->ib.loc = n->loc;
+    if (n->op == OP_PARAM) {
+      r->map[i] = g->params[n->attr.i];
+    } else if (n->op == OP_LOOP && r->active[i]) {
+      IrNode **args = tex_calloc((size_t)n->nargs + 1, sizeof(IrNode *));
+      for (int a = 0; a < n->nargs; a++) args[a] = r->map[n->args[a]->id];
+      r->tape[i] = loop_tape(&r->ib, n, args);
+      r->map[i] = loop_tape_value(r->tape[i], 0);
+      tex_free(args);
+    } else if (n->op == OP_PROJ && r->tape[n->args[0]->id]) {
+      r->map[i] = loop_tape_value(r->tape[n->args[0]->id], (int)n->attr.i);
+    } else {
+      r->map[i] = irb_clone_node(r->ib.m, g, n, r->map);
+    }
+  }
+  r->ib.loc = g->loc;
 }
 
 /* Seeds: 1 for a scalar grad, else the d_out params, one per float result. */
@@ -201,7 +228,7 @@ static void reverse_loop(Rev *r, IrNode *n) {
     }
   }
   for (int a = 0; a < n->nargs; a++) active[a] = r->active[n->args[a]->id];
-  const char *why = any ? loop_vjp(&r->ib, r->map[n->id], cts, active, out) : NULL;
+  const char *why = any ? loop_vjp(&r->ib, r->tape[n->id], cts, active, out) : NULL;
   if (why) autodiff_fail(r->ib.m, n, why);
   for (int a = 0; a < n->nargs; a++)
     if (out[a]) accumulate(r, n->args[a], out[a]);
@@ -287,16 +314,19 @@ void autodiff_build(IrModule *m, IrFunc *g) {
     build_from_rule(m, g);
     return;
   }
-  Rev r = {{m, g, g->loc}, of, NULL, NULL, NULL};
-  r.map = irb_clone_body(m, of, g);
+  Rev r = {{m, g, g->loc}, of, NULL, NULL, NULL, NULL};
+  ir_renumber(of);
   r.adj = tex_calloc((size_t)of->body.len + 1, sizeof(IrNode *));
   r.active = tex_calloc((size_t)of->body.len + 1, sizeof(bool));
   mark_active(&r, &g->wrt);
+  forward_sweep(&r);
   seed(&r, g);
   sweep(&r);
   set_reverse_results(&r, g);
   g->built = true;
   ir_renumber(g);
+  for (int i = 0; i < of->body.len; i++) loop_tape_free(r.tape[i]);
+  tex_free(r.tape);
   tex_free(r.active);
   tex_free(r.adj);
   tex_free(r.map);

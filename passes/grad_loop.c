@@ -131,42 +131,159 @@ static IrNode *loop_close(NewLoop *l, IrBuilder *outer, IrNode *trip, IrNode *co
 
 /* ---- reverse mode -------------------------------------------------------------- */
 
-/* The loop's copy also stacks the states each step starts with; returns
- * the stacks (one per state).  The body's original results keep their
- * places, so the copy's existing uses are unchanged. */
-static IrNode **stack_states(IrBuilder *ib, const LoopParts *p) {
-  IrFunc *b = p->body;
-  int n = b->nresults;
-  IrNode **res = tex_calloc((size_t)(n + p->ns) + 1, sizeof(IrNode *)), **stacks = tex_calloc((size_t)p->ns + 1, sizeof(IrNode *));
-  memcpy(res, b->results, sizeof(IrNode *) * (size_t)n);
-  for (int k = 0; k < p->ns; k++) res[n + k] = b->params[1 + k];
-  ir_set_results(ib->m, b, n + p->ns, res);
-  p->loop->attr.i += p->ns;
-  for (int k = 0; k < p->ns; k++) stacks[k] = loop_proj(ib, p->loop, p->ns + p->ny + k);
+/* What the forward sweep keeps for the backward sweep (passes.h).  Without
+ * checkpointing: the states at the start of every step, stacks[k] (T rows).
+ * With checkpoint=K: the states at the start of each full segment of K
+ * steps, seg[k] (T // K rows), and the states where the last T % K steps
+ * start, tail[k]; the backward sweep recomputes one segment at a time. */
+struct LoopTape {
+  LoopParts p;        /* the primal loop (its body is only read) */
+  IrFunc *pristine;   /* a copy of the body: the forward steps call it; its vjp, the backward */
+  IrNode **args;      /* the loop's operands in the derived function */
+  IrNode **val;       /* the value of each proj there */
+  const char *why;    /* reverse mode cannot go through this loop */
+  IrNode **stacks;
+  int64_t K;          /* checkpoint=K, or 0 */
+  IrNode *nfull, *rem, *kval; /* T // K, T % K, K as values */
+  IrNode **seg, **tail;
+};
+
+/* A loop over j < trip computing the body at t = t0 + j from `init`; with
+ * `stack`, it also stacks the states each step starts with (proj ns + ny + k)
+ * and, with `outs`, the per-step outputs (proj ns + j).  Captures: the
+ * loop's captures, then t0. */
+static IrNode *forward_steps(IrBuilder *ib, LoopTape *tp, IrNode *trip, IrNode *t0, IrNode *const *init, bool outs, bool stack) {
+  const LoopParts *p = &tp->p;
+  int ny = outs ? p->ny : 0, nres = p->ns + ny + (stack ? p->ns : 0);
+  IrNode **caps = tex_calloc((size_t)p->ncap + 2, sizeof(IrNode *)), **res = tex_calloc((size_t)nres + 1, sizeof(IrNode *));
+  IrNode **args = tex_calloc((size_t)p->body->nparams + 1, sizeof(IrNode *)),
+         **val = tex_calloc((size_t)(p->ns + p->ny) + 1, sizeof(IrNode *));
+  for (int c = 0; c < p->ncap; c++) caps[c] = tp->args[IR_LOOP_FIXED + p->ns + c];
+  caps[p->ncap] = t0;
+  NewLoop l;
+  loop_open(&l, ib, init, p->ns, caps, p->ncap + 1);
+  args[0] = irb_bin(&l.ib, OP_ADD, l.cap[p->ncap], l.t);
+  for (int k = 0; k < p->ns; k++) args[1 + k] = l.state[k];
+  for (int c = 0; c < p->ncap; c++) args[1 + p->ns + c] = l.cap[c];
+  irb_call(&l.ib, tp->pristine, args, val);
+  memcpy(res, val, sizeof(IrNode *) * (size_t)(p->ns + ny));
+  for (int k = 0; stack && k < p->ns; k++) res[p->ns + ny + k] = l.state[k];
+  IrNode *loop = loop_close(&l, ib, trip, init, caps, res, nres - p->ns);
+  tex_free(val);
+  tex_free(args);
   tex_free(res);
-  return stacks;
+  tex_free(caps);
+  return loop;
 }
 
-/* The backward loop's state: a cotangent per followed state, then a sum per followed capture. */
+static IrNode **projs(IrBuilder *ib, IrNode *loop, int from, int n) {
+  IrNode **v = tex_calloc((size_t)n + 1, sizeof(IrNode *));
+  for (int k = 0; k < n; k++) v[k] = loop_proj(ib, loop, from + k);
+  return v;
+}
+
+/* checkpoint=K: full segments of K steps (stacking where each starts), then
+ * the last T % K steps. */
+static void forward_segments(IrBuilder *ib, LoopTape *tp, Dim trip) {
+  IrModule *m = ib->m;
+  const LoopParts *p = &tp->p;
+  Dim nfull = dim_floordiv(m->dims, trip, tp->K);
+  tp->nfull = ir_node(m, ib->f, OP_DIMSIZE, DT_I64, 0, NULL, 0, NULL, ib->loc);
+  tp->nfull->attr.dim = nfull;
+  tp->rem = ir_node(m, ib->f, OP_DIMSIZE, DT_I64, 0, NULL, 0, NULL, ib->loc);
+  tp->rem->attr.dim = dim_sub(m->dims, trip, dim_mul(m->dims, nfull, dim_lit(m->dims, tp->K)));
+  tp->kval = irb_const(ib, DT_I64, (double)tp->K);
+  /* outer: per segment s, K steps from t0 = s * K (an inner loop), stacking the segment's start */
+  IrNode **caps = tex_calloc((size_t)p->ncap + 1, sizeof(IrNode *)), **res = tex_calloc((size_t)(2 * p->ns) + 1, sizeof(IrNode *));
+  for (int c = 0; c < p->ncap; c++) caps[c] = tp->args[IR_LOOP_FIXED + p->ns + c];
+  NewLoop l;
+  loop_open(&l, ib, tp->args + IR_LOOP_FIXED, p->ns, caps, p->ncap);
+  LoopTape inner = *tp;
+  IrNode **iargs = tex_calloc((size_t)tp->p.loop->nargs + 1, sizeof(IrNode *));
+  for (int c = 0; c < p->ncap; c++) iargs[IR_LOOP_FIXED + p->ns + c] = l.cap[c];
+  inner.args = iargs;
+  IrNode *kv = irb_const(&l.ib, DT_I64, (double)tp->K);
+  IrNode *seg = forward_steps(&l.ib, &inner, kv, irb_bin(&l.ib, OP_MUL, l.t, kv), l.state, false, false);
+  IrNode **next = projs(&l.ib, seg, 0, p->ns);
+  memcpy(res, next, sizeof(IrNode *) * (size_t)p->ns);
+  memcpy(res + p->ns, l.state, sizeof(IrNode *) * (size_t)p->ns);
+  IrNode *outer = loop_close(&l, ib, tp->nfull, tp->args + IR_LOOP_FIXED, caps, res, p->ns);
+  tp->tail = projs(ib, outer, 0, p->ns);
+  tp->seg = projs(ib, outer, p->ns, p->ns);
+  IrNode *t0 = irb_bin(ib, OP_MUL, tp->nfull, tp->kval);
+  IrNode *last = forward_steps(ib, tp, tp->rem, t0, tp->tail, false, false);
+  IrNode **fin = projs(ib, last, 0, p->ns);
+  memcpy(tp->val, fin, sizeof(IrNode *) * (size_t)p->ns);
+  tex_free(fin);
+  tex_free(next);
+  tex_free(iargs);
+  tex_free(res);
+  tex_free(caps);
+}
+
+LoopTape *loop_tape(IrBuilder *ib, IrNode *n, IrNode *const *args) {
+  LoopTape *tp = tex_calloc(1, sizeof *tp);
+  tp->p = parts_of(n);
+  const LoopParts *p = &tp->p;
+  tp->args = tex_calloc((size_t)n->nargs + 1, sizeof(IrNode *));
+  memcpy(tp->args, args, sizeof(IrNode *) * (size_t)n->nargs);
+  tp->val = tex_calloc((size_t)(p->ns + p->ny) + 1, sizeof(IrNode *));
+  tp->pristine = pristine_body(ib->m, p->body);
+  Dim trip = ir_loop_trip_dim(ib->m, n), K = n->attr.dim;
+  if (!trip)
+    tp->why = "reverse mode through a loop keeps every step's states, so its trip count must be a size known when the call starts: "
+              "a literal, a size symbol or an expression of them (to loop over an argument's axis, loop to its size symbol), not an "
+              "integer value";
+  if (K && !dim_is_lit(K, &tp->K)) ice("checkpoint=%s is not a literal", "K");
+  if (!trip || (tp->K && p->ny)) { /* values only: the sweep reports why */
+    if (!tp->why) tp->why = "checkpoint= on a loop with stacked outputs (a scan) is not supported yet";
+    IrNode *copy = forward_steps(ib, tp, args[0], irb_const(ib, DT_I64, 0), args + IR_LOOP_FIXED, true, false);
+    IrNode **v = projs(ib, copy, 0, p->ns + p->ny);
+    memcpy(tp->val, v, sizeof(IrNode *) * (size_t)(p->ns + p->ny));
+    tex_free(v);
+    return tp;
+  }
+  if (tp->K) {
+    forward_segments(ib, tp, trip);
+    return tp;
+  }
+  IrNode *fwd = forward_steps(ib, tp, args[0], irb_const(ib, DT_I64, 0), args + IR_LOOP_FIXED, true, true);
+  IrNode **v = projs(ib, fwd, 0, p->ns + p->ny);
+  memcpy(tp->val, v, sizeof(IrNode *) * (size_t)(p->ns + p->ny));
+  tex_free(v);
+  tp->stacks = projs(ib, fwd, p->ns + p->ny, p->ns);
+  return tp;
+}
+
+IrNode *loop_tape_value(const LoopTape *tp, int k) { return tp->val[k]; }
+
+void loop_tape_free(LoopTape *tp) {
+  if (!tp) return;
+  tex_free(tp->args), tex_free(tp->val), tex_free(tp->stacks), tex_free(tp->seg), tex_free(tp->tail);
+  tex_free(tp);
+}
+
+/* The backward sweep's state: a cotangent per followed state, then a sum per followed capture. */
 typedef struct Backward {
-  const LoopParts *p;
+  const LoopTape *tp;
   ParamSet w;
   IrFunc *vjp;       /* of the pristine body, wrt w */
-  int nct;           /* followed states */
-  int ncap;          /* its captures: trip, stacks, the loop's captures, output cotangents */
+  int nw;
 } Backward;
 
-/* One backward step at t = trip - 1 - t': the body's vjp at step t's states. */
+/* One backward step at t = t0 + j, j = trip - 1 - t': the body's vjp at
+ * step t's states (row j of the stacks).  The loop's captures: trip, t0,
+ * the stacks, the loop's captures, the outputs' cotangents. */
 static void backward_body(const Backward *bw, NewLoop *l, IrNode *const *ycts, IrNode **next) {
-  const LoopParts *p = bw->p;
+  const LoopParts *p = &bw->tp->p;
   IrBuilder *ib = &l->ib;
   IrNode **args = tex_calloc((size_t)bw->vjp->nparams + 1, sizeof(IrNode *)),
          **out = tex_calloc((size_t)bw->vjp->nresults + 1, sizeof(IrNode *));
-  IrNode *t = irb_bin(ib, OP_SUB, irb_bin(ib, OP_SUB, l->cap[0], irb_const(ib, DT_I64, 1)), l->t);
-  int n = 0, ct = 0, yc = 1 + p->ns + p->ncap;
+  IrNode *j = irb_bin(ib, OP_SUB, irb_bin(ib, OP_SUB, l->cap[0], irb_const(ib, DT_I64, 1)), l->t), *t = irb_bin(ib, OP_ADD, l->cap[1], j);
+  int n = 0, ct = 0, yc = 2 + p->ns + p->ncap;
   args[n++] = t;
-  for (int k = 0; k < p->ns; k++) args[n++] = irb_row(ib, l->cap[1 + k], t);
-  for (int c = 0; c < p->ncap; c++) args[n++] = l->cap[1 + p->ns + c];
+  for (int k = 0; k < p->ns; k++) args[n++] = irb_row(ib, l->cap[2 + k], j);
+  for (int c = 0; c < p->ncap; c++) args[n++] = l->cap[2 + p->ns + c];
   for (int k = 0; k < p->ns + p->ny; k++) { /* a cotangent per float result */
     IrNode *r = p->body->results[k];
     if (!dtype_is_float(r->dtype)) continue;
@@ -186,45 +303,96 @@ static void backward_body(const Backward *bw, NewLoop *l, IrNode *const *ycts, I
   tex_free(args);
 }
 
-const char *loop_vjp(IrBuilder *ib, IrNode *loop, IrNode *const *cts, const bool *active, IrNode **out) {
-  LoopParts p = parts_of(loop);
-  if (!ir_loop_trip_dim(ib->m, loop))
-    return "reverse mode through a loop keeps every step's states, so its trip count must be a size known when the call starts: "
-           "a literal, a size symbol or an expression of them (to loop over an argument's axis, loop to its size symbol), not an "
-           "integer value";
-  Backward bw = {&p, followed_params(&p, active), NULL, 0, 0};
-  if (ps_empty(&bw.w)) return NULL;
-  IrFunc *pristine = pristine_body(ib->m, p.body);
-  bw.vjp = ir_derive(ib->m, pristine, DERIVE_VJP_CT, &bw.w, arena_printf(&ib->m->arena, "%s__vjp", pristine->name), loop->loc);
-  IrNode **stacks = stack_states(ib, &p);
-  int nw = ps_count(&bw.w), ncap = 1 + p.ns + p.ncap + p.ny, nc = 0;
-  IrNode **init = tex_calloc((size_t)nw + 1, sizeof(IrNode *)), **caps = tex_calloc((size_t)ncap + 1, sizeof(IrNode *));
-  IrNode **next = tex_calloc((size_t)nw + 1, sizeof(IrNode *));
-  for (int param = 1, s = 0; param < p.body->nparams; param++) {
-    if (!ps_has(&bw.w, param)) continue;
-    IrNode *x = loop->args[IR_LOOP_FIXED + param - 1];
-    init[s++] = param <= p.ns ? irb_or_zeros(ib, cts[param - 1], x) : irb_fill(ib, x, 0.0);
-    bw.nct += param <= p.ns;
-  }
-  caps[nc++] = loop->args[0];
-  for (int k = 0; k < p.ns; k++) caps[nc++] = stacks[k];
-  for (int c = 0; c < p.ncap; c++) caps[nc++] = loop->args[IR_LOOP_FIXED + p.ns + c];
-  for (int j = 0; j < p.ny; j++)
-    if (cts[p.ns + j] && dtype_is_float(cts[p.ns + j]->dtype)) caps[nc++] = cts[p.ns + j];
+/* The backward sweep over steps t0 .. t0 + trip - 1 (their states in
+ * stacks), from the cotangents and sums in `from`; its projs in `to`.
+ * `caps` are the loop's captures where this is built. */
+static void backward_steps(IrBuilder *ib, const Backward *bw, IrNode *trip, IrNode *t0, IrNode *const *stacks, IrNode *const *caps,
+                           IrNode *const *ycts, IrNode *const *from, IrNode **to) {
+  const LoopParts *p = &bw->tp->p;
+  IrNode **lc = tex_calloc((size_t)(2 + p->ns + p->ncap + p->ny) + 1, sizeof(IrNode *)),
+         **next = tex_calloc((size_t)bw->nw + 1, sizeof(IrNode *));
+  int nc = 0;
+  lc[nc++] = trip;
+  lc[nc++] = t0;
+  for (int k = 0; k < p->ns; k++) lc[nc++] = stacks[k];
+  for (int c = 0; c < p->ncap; c++) lc[nc++] = caps[c];
+  for (int j = 0; j < p->ny; j++)
+    if (ycts[j]) lc[nc++] = ycts[j];
   NewLoop l;
-  loop_open(&l, ib, init, nw, caps, nc);
-  backward_body(&bw, &l, cts + p.ns, next);
-  IrNode *back = loop_close(&l, ib, loop->args[0], init, caps, next, 0);
-  for (int param = 1, s = 0; param < p.body->nparams; param++) {
+  loop_open(&l, ib, from, bw->nw, lc, nc);
+  backward_body(bw, &l, ycts, next);
+  IrNode *back = loop_close(&l, ib, trip, from, lc, next, 0);
+  for (int s = 0; s < bw->nw; s++) to[s] = loop_proj(ib, back, s);
+  tex_free(next);
+  tex_free(lc);
+}
+
+/* checkpoint=K: the tail, then the full segments from the last: each
+ * recomputes its K steps' states from where it starts, then runs them back. */
+static void backward_segments(IrBuilder *ib, const Backward *bw, IrNode *const *ycts, IrNode *const *from, IrNode **to) {
+  const LoopTape *tp = bw->tp;
+  const LoopParts *p = &tp->p;
+  IrNode *const *caps = tp->args + IR_LOOP_FIXED + p->ns;
+  IrNode *t0 = irb_bin(ib, OP_MUL, tp->nfull, tp->kval);
+  IrNode *tail = forward_steps(ib, (LoopTape *)tp, tp->rem, t0, tp->tail, false, true);
+  IrNode **st = projs(ib, tail, p->ns, p->ns), **mid = tex_calloc((size_t)bw->nw + 1, sizeof(IrNode *));
+  backward_steps(ib, bw, tp->rem, t0, st, caps, ycts, from, mid);
+  /* segments s = nfull - 1 - s', each in a loop body of its own */
+  IrNode **lc = tex_calloc((size_t)(p->ns + p->ncap + 1) + 1, sizeof(IrNode *)), **next = tex_calloc((size_t)bw->nw + 1, sizeof(IrNode *));
+  int nc = 0;
+  for (int k = 0; k < p->ns; k++) lc[nc++] = tp->seg[k];
+  for (int c = 0; c < p->ncap; c++) lc[nc++] = caps[c];
+  lc[nc++] = tp->nfull;
+  NewLoop l;
+  loop_open(&l, ib, mid, bw->nw, lc, nc);
+  IrBuilder *lb = &l.ib;
+  IrNode *kv = irb_const(lb, DT_I64, (double)tp->K),
+         *s = irb_bin(lb, OP_SUB, irb_bin(lb, OP_SUB, l.cap[p->ns + p->ncap], irb_const(lb, DT_I64, 1)), l.t);
+  IrNode *s0 = irb_bin(lb, OP_MUL, s, kv), **start = tex_calloc((size_t)p->ns + 1, sizeof(IrNode *));
+  for (int k = 0; k < p->ns; k++) start[k] = irb_row(lb, l.cap[k], s);
+  LoopTape inner = *tp;
+  IrNode **iargs = tex_calloc((size_t)p->loop->nargs + 1, sizeof(IrNode *));
+  for (int c = 0; c < p->ncap; c++) iargs[IR_LOOP_FIXED + p->ns + c] = l.cap[p->ns + c];
+  inner.args = iargs;
+  IrNode *re = forward_steps(lb, &inner, kv, s0, start, false, true);
+  IrNode **rs = projs(lb, re, p->ns, p->ns);
+  Backward ibw = *bw;
+  ibw.tp = &inner;
+  backward_steps(lb, &ibw, kv, s0, rs, iargs + IR_LOOP_FIXED + p->ns, ycts, l.state, next);
+  IrNode *back = loop_close(&l, ib, tp->nfull, mid, lc, next, 0);
+  for (int k = 0; k < bw->nw; k++) to[k] = loop_proj(ib, back, k);
+  tex_free(rs), tex_free(iargs), tex_free(start), tex_free(next), tex_free(lc), tex_free(mid), tex_free(st);
+}
+
+const char *loop_vjp(IrBuilder *ib, LoopTape *tp, IrNode *const *cts, const bool *active, IrNode **out) {
+  const LoopParts *p = &tp->p;
+  if (tp->why) return tp->why;
+  Backward bw = {tp, followed_params(p, active), NULL, 0};
+  if (ps_empty(&bw.w)) return NULL;
+  bw.vjp = ir_derive(ib->m, tp->pristine, DERIVE_VJP_CT, &bw.w, arena_printf(&ib->m->arena, "%s__vjp", tp->pristine->name), p->loop->loc);
+  bw.nw = ps_count(&bw.w);
+  IrNode **from = tex_calloc((size_t)bw.nw + 1, sizeof(IrNode *)), **to = tex_calloc((size_t)bw.nw + 1, sizeof(IrNode *));
+  IrNode **ycts = tex_calloc((size_t)p->ny + 1, sizeof(IrNode *));
+  for (int j = 0; j < p->ny; j++)
+    if (cts[p->ns + j] && dtype_is_float(cts[p->ns + j]->dtype)) ycts[j] = cts[p->ns + j];
+  for (int param = 1, s = 0; param < p->body->nparams; param++) {
+    if (!ps_has(&bw.w, param)) continue;
+    IrNode *x = tp->args[IR_LOOP_FIXED + param - 1];
+    from[s++] = param <= p->ns ? irb_or_zeros(ib, cts[param - 1], x) : irb_fill(ib, x, 0.0);
+  }
+  if (tp->K)
+    backward_segments(ib, &bw, ycts, from, to);
+  else
+    backward_steps(ib, &bw, tp->args[0], irb_const(ib, DT_I64, 0), tp->stacks, tp->args + IR_LOOP_FIXED + p->ns, ycts, from, to);
+  for (int param = 1, s = 0; param < p->body->nparams; param++) {
     if (!ps_has(&bw.w, param)) continue;
     int a = IR_LOOP_FIXED + param - 1;
-    if (active[a]) out[a] = loop_proj(ib, back, s);
+    if (active[a]) out[a] = to[s];
     s++;
   }
-  tex_free(next);
-  tex_free(caps);
-  tex_free(init);
-  tex_free(stacks);
+  tex_free(ycts);
+  tex_free(to);
+  tex_free(from);
   return NULL;
 }
 

@@ -71,11 +71,18 @@ typedef IrNode *(*VjpRule)(IrBuilder *ib, IrNode *y, int i, IrNode *ct);
 /* Tangent of y given the tangents t[i] of its inputs (NULL: zero). */
 typedef IrNode *(*JvpRule)(IrBuilder *ib, IrNode *y, IrNode **t);
 extern const VjpRule vjp_rules[OP_COUNT];
-/* grad_loop.c: the derivatives of a loop.  loop_vjp: cts has one
- * cotangent (or NULL) per proj of the loop (its states, then its stacked
- * outputs), active one flag per operand; it sets out[a] to the cotangent of
- * each active operand a that gets one.  NULL, or why it cannot. */
-const char *loop_vjp(IrBuilder *ib, IrNode *loop, IrNode *const *cts, const bool *active, IrNode **out);
+/* grad_loop.c: the derivatives of a loop.  Reverse mode: loop_tape builds
+ * the forward sweep of primal loop n where ib builds (args: its operands
+ * there), keeping what the backward sweep needs; loop_tape_value is the
+ * value of proj k of n.  loop_vjp: cts has one cotangent (or NULL) per
+ * proj of n (its states, then its stacked outputs), active one flag per
+ * operand; it sets out[a] to the cotangent of each active operand a that
+ * gets one.  NULL, or why it cannot. */
+typedef struct LoopTape LoopTape;
+LoopTape *loop_tape(IrBuilder *ib, IrNode *n, IrNode *const *args);
+IrNode *loop_tape_value(const LoopTape *tp, int k);
+const char *loop_vjp(IrBuilder *ib, LoopTape *tp, IrNode *const *cts, const bool *active, IrNode **out);
+void loop_tape_free(LoopTape *tp);
 /* loop_jvp: n is a loop of the primal function, args its operands where
  * the derivative is built and tans their tangents (NULL: zero); builds
  * there one loop carrying states and tangents, and sets prim[k] and tan[k]
