@@ -195,9 +195,8 @@ static bool lower_body(Sema *s, const Expr *e, SemaLoop *l, IrNode **init) {
 static bool checkpoint_every(Sema *s, const Arg *opt, Dim *every) {
   *every = NULL;
   if (!opt) return true;
-  if (!opt->name || strcmp(opt->name, "checkpoint") != 0) {
-    sema_error(s, opt->loc, "unknown loop option%s%s; a loop takes checkpoint=K (store every K-th state for reverse mode)",
-               opt->name ? " " : "", opt->name ? opt->name : "");
+  if (strcmp(opt->name, "checkpoint") != 0) {
+    sema_error(s, opt->loc, "unknown loop option '%s'; a loop takes checkpoint=K (reverse mode stores every K-th state)", opt->name);
     return false;
   }
   const Expr *k = opt->value;

@@ -51,8 +51,8 @@ static void elementwise(const RefArgs *a, Elem f) {
   }
 }
 
-#define EW(name, expr)                                                  \
-  static double name##_elem(const double *v) { return (expr); }         \
+#define EW(name, expr)                                                                                                                     \
+  static double name##_elem(const double *v) { return (expr); }                                                                            \
   static void name(const RefArgs *a) { elementwise(a, name##_elem); }
 
 /* Splits input 0 around one axis (or all axes, axis == ALL) into
@@ -68,9 +68,12 @@ static void split(const RefArgs *a, int i, int axis, int64_t *outer, int64_t *le
   }
   if (axis < 0) axis += r;
   for (int d = 0; d < r; d++) {
-    if (d < axis) *outer *= sh[d];
-    else if (d == axis) *len = sh[d];
-    else *inner *= sh[d];
+    if (d < axis)
+      *outer *= sh[d];
+    else if (d == axis)
+      *len = sh[d];
+    else
+      *inner *= sh[d];
   }
 }
 
@@ -88,10 +91,15 @@ static void reduce(const RefArgs *a, int op, int axis) {
       for (int64_t k = 0; k < len; k++) {
         double v = x[(o * len + k) * inner + i];
         switch (op) {
-        case R_SUM: case R_MEAN: acc += v; break;
+        case R_SUM:
+        case R_MEAN: acc += v; break;
         case R_SUMSQ: acc += v * v; break;
-        case R_MAX: if (v > acc || isnan(v)) acc = v; break;
-        case R_MIN: if (v < acc || isnan(v)) acc = v; break;
+        case R_MAX:
+          if (v > acc || isnan(v)) acc = v;
+          break;
+        case R_MIN:
+          if (v < acc || isnan(v)) acc = v;
+          break;
         }
       }
       if (op == R_MEAN) acc = acc / (double)len; /* 0/0 = NaN for an empty axis */
@@ -99,11 +107,11 @@ static void reduce(const RefArgs *a, int op, int axis) {
     }
 }
 
-#define REDUCE_REFS(name, op)                                              \
-  static void name##_all(const RefArgs *a) { reduce(a, op, ALL); }         \
-  static void name##_ax0(const RefArgs *a) { reduce(a, op, 0); }          \
-  static void name##_ax1(const RefArgs *a) { reduce(a, op, 1); }          \
-  static void name##_ax2(const RefArgs *a) { reduce(a, op, 2); }          \
+#define REDUCE_REFS(name, op)                                                                                                              \
+  static void name##_all(const RefArgs *a) { reduce(a, op, ALL); }                                                                         \
+  static void name##_ax0(const RefArgs *a) { reduce(a, op, 0); }                                                                           \
+  static void name##_ax1(const RefArgs *a) { reduce(a, op, 1); }                                                                           \
+  static void name##_ax2(const RefArgs *a) { reduce(a, op, 2); }                                                                           \
   static void name##_axm1(const RefArgs *a) { reduce(a, op, -1); }
 
 REDUCE_REFS(sum, R_SUM)
@@ -113,8 +121,7 @@ REDUCE_REFS(min, R_MIN)
 static void sumsq_ax1(const RefArgs *a) { reduce(a, R_SUMSQ, 1); }
 
 /* C = A @ B in the four rank forms, into c (M*N values). */
-static void matmul_into(const double *A, int ra, const int64_t *sa, const double *B, int rb, const int64_t *sb,
-                        double *c) {
+static void matmul_into(const double *A, int ra, const int64_t *sa, const double *B, int rb, const int64_t *sb, double *c) {
   int64_t M = ra == 2 ? sa[0] : 1, K = sa[ra - 1], N = rb == 2 ? sb[1] : 1;
   for (int64_t m = 0; m < M; m++)
     for (int64_t n = 0; n < N; n++) {
@@ -128,9 +135,7 @@ static void matmul(const RefArgs *a) {
   matmul_into(a->in[0], a->in_rank[0], a->in_shape[0], a->in[1], a->in_rank[1], a->in_shape[1], a->out);
 }
 
-static void copy_in(const RefArgs *a, int i) {
-  memcpy(a->out, a->in[i], sizeof(double) * (size_t)a->out_numel);
-}
+static void copy_in(const RefArgs *a, int i) { memcpy(a->out, a->in[i], sizeof(double) * (size_t)a->out_numel); }
 
 static void ident(const RefArgs *a) { copy_in(a, 0); }
 
@@ -336,7 +341,7 @@ static void sh_pairs(const RefArgs *a) { /* x[N] as [M, 2], times 2, then + y[M]
 EW(w_relu, v[0] > 0 ? v[0] : 0)
 EW(w_pick, v[0] < v[1] ? v[0] : v[1])
 EW(w_maskrow, v[0] != 0 ? v[1] : v[2])
-EW(w_clamp, v[0] < v[1] ? v[1] : v[0] > v[2] ? v[2] : v[0])
+EW(w_clamp, v[0]<v[1] ? v[1] : v[0]> v[2] ? v[2] : v[0])
 EW(w_le, v[0] <= v[1] ? v[0] : -1.5)
 EW(w_sign, v[0] > 0 ? 1.0 : v[0] < 0 ? -1.0 : 0.0)
 EW(w_eqne, v[0] == v[1] ? 0 : v[0] != v[1] ? v[0] - v[1] : 7)
@@ -406,8 +411,7 @@ EW(u_sigmoid_64, (double)sigmoid_l(v[0]))
 EW(u_abs_64, fabs(v[0]))
 EW(u_sin_64, (double)sinl(v[0])) /* glibc's sinl/cosl reduce every argument exactly */
 EW(u_cos_64, (double)cosl(v[0]))
-EW(u_mix_64, (double)(expl(-fabsl(v[0])) * tanhl(v[0]) + sigmoid_l(v[0]) * sqrtl(fabsl(v[0])) -
-                      logl(fabsl(v[0]) + 1)))
+EW(u_mix_64, (double)(expl(-fabsl(v[0])) * tanhl(v[0]) + sigmoid_l(v[0]) * sqrtl(fabsl(v[0])) - logl(fabsl(v[0]) + 1)))
 
 /* issue 9: floor, ceil, round (ties to even: nearbyint in the default mode),
  * sign (keeps +-0 and NaN), rsqrt, logaddexp (log(e^a + e^b) in long double:
@@ -621,8 +625,7 @@ static void lsm_axm1(const RefArgs *a) { softmax_axis(a, -1, true); }
 /* ---- logreg.tex -------------------------------------------------------------------------------------- */
 
 /* z[N,K] = x @ W + b for W[D,K] (or w[D]: K = 1), b[K] or scalar. */
-static double *logits(const double *W, const int64_t *sw, int rw, const double *b, const double *x,
-                      const int64_t *sx, int64_t *kout) {
+static double *logits(const double *W, const int64_t *sw, int rw, const double *b, const double *x, const int64_t *sx, int64_t *kout) {
   int64_t N = sx[0], D = sx[1], K = rw == 2 ? sw[1] : 1;
   double *z = calloc((size_t)(N * K) + 1, sizeof(double));
   for (int64_t n = 0; n < N; n++)
@@ -683,8 +686,7 @@ static void lr_loss(const RefArgs *a) { /* W, b, x, y: -mean_n sum_k y log p */
 /* ---- errs.tex ---------------------------------------------------------------------------------------- */
 
 static void errs_f(const RefArgs *a) {
-  for (int64_t n = 0; n < a->out_numel; n++)
-    a->out[n] = a->in[0][3 * n] + a->in[0][3 * n + 1] + a->in[0][3 * n + 2] + a->in[1][n];
+  for (int64_t n = 0; n < a->out_numel; n++) a->out[n] = a->in[0][3 * n] + a->in[0][3 * n + 1] + a->in[0][3 * n + 2] + a->in[1][n];
 }
 EW(errs_g, v[0] != 0 ? v[1] : -v[1])
 EW(errs_h, v[0] * 2)
@@ -819,8 +821,7 @@ static void km_assign(const RefArgs *a) {
     int near = 0;
     for (int64_t k = 0; k < K; k++) m = fmin(m, d[n * K + k]);
     for (int64_t k = 0; k < K; k++) near += d[n * K + k] - m <= 1e-4;
-    for (int64_t k = 0; k < K; k++)
-      a->out[n * K + k] = d[n * K + k] - m > 1e-4 ? 0 : near == 1 ? 1 : REF_ANY;
+    for (int64_t k = 0; k < K; k++) a->out[n * K + k] = d[n * K + k] - m > 1e-4 ? 0 : near == 1 ? 1 : REF_ANY;
   }
   free(d);
 }
@@ -895,7 +896,6 @@ static void cw_conv(const RefArgs *a) {
         }
 }
 
-
 /* ---- loops (loop.tex): the recurrences, in double ----------------------- */
 
 static void lp_rnn(const RefArgs *a) { /* h = tanh(h @ W + x[t] @ U + b), T times */
@@ -916,6 +916,49 @@ static void lp_rnn(const RefArgs *a) { /* h = tanh(h @ W + x[t] @ U + b), T time
   free(h);
   free(z);
 }
+
+/* Backpropagation through time for sum(h_T * h_T) of lp_rnn's recurrence:
+ * the gradient with respect to W (which=0) or to x (which=1). */
+static void rnn_grad(const RefArgs *a, int which) {
+  int64_t T = a->in_shape[0][0], N = a->in_shape[0][1], D = a->in_shape[0][2], H = a->in_shape[1][1];
+  const double *x = a->in[0], *W = a->in[2], *U = a->in[3], *b = a->in[4];
+  double *hs = calloc((size_t)((T + 1) * N * H + 1), sizeof(double)), *dh = calloc((size_t)(N * H + 1), sizeof(double));
+  double *dz = calloc((size_t)(N * H + 1), sizeof(double));
+  for (int64_t i = 0; i < N * H; i++) hs[i] = a->in[1][i];
+  for (int64_t t = 0; t < T; t++)
+    for (int64_t n = 0; n < N; n++)
+      for (int64_t j = 0; j < H; j++) {
+        double acc = b[j];
+        for (int64_t k = 0; k < H; k++) acc += hs[(t * N + n) * H + k] * W[k * H + j];
+        for (int64_t d = 0; d < D; d++) acc += x[(t * N + n) * D + d] * U[d * H + j];
+        hs[((t + 1) * N + n) * H + j] = tanh(acc);
+      }
+  memset(a->out, 0, sizeof(double) * (size_t)a->out_numel);
+  for (int64_t i = 0; i < N * H; i++) dh[i] = 2 * hs[T * N * H + i];
+  for (int64_t t = T - 1; t >= 0; t--) {
+    const double *hn = hs + (t + 1) * N * H, *h = hs + t * N * H;
+    for (int64_t i = 0; i < N * H; i++) dz[i] = dh[i] * (1 - hn[i] * hn[i]);
+    for (int64_t n = 0; n < N; n++)
+      for (int64_t j = 0; j < H; j++) {
+        if (which == 0)
+          for (int64_t k = 0; k < H; k++) a->out[k * H + j] += h[n * H + k] * dz[n * H + j];
+        if (which == 1)
+          for (int64_t d = 0; d < D; d++) a->out[(t * N + n) * D + d] += dz[n * H + j] * U[d * H + j];
+      }
+    for (int64_t n = 0; n < N; n++)
+      for (int64_t k = 0; k < H; k++) {
+        double acc = 0;
+        for (int64_t j = 0; j < H; j++) acc += dz[n * H + j] * W[k * H + j];
+        dh[n * H + k] = acc;
+      }
+  }
+  free(dz);
+  free(dh);
+  free(hs);
+}
+
+static void lp_rnn_gW(const RefArgs *a) { rnn_grad(a, 0); }
+static void lp_rnn_gx(const RefArgs *a) { rnn_grad(a, 1); }
 
 static void lp_euler(const RefArgs *a) { /* y += dt * (-a*y + cos(y)), steps times */
   int64_t steps = (int64_t)a->in[3][0];
@@ -971,45 +1014,38 @@ static const struct {
   const char *name;
   RefFn fn;
 } table[] = {
-    R(ident), R(zero), R(matmul),
-    R(sum_all), R(sum_ax0), R(sum_ax1), R(sum_ax2), R(sum_axm1),
-    R(mean_all), R(mean_ax0), R(mean_ax1), R(mean_ax2), R(mean_axm1),
-    R(max_all), R(max_ax0), R(max_ax1), R(max_ax2), R(max_axm1),
-    R(min_all), R(min_ax0), R(min_ax1), R(min_ax2), R(min_axm1),
-    R(sumsq_ax1),
-    R(bc_scalar), R(bc_add), R(bc_sub), R(bc_mul), R(bc_div), R(bc_fma3), R(bc_colrow), R(bc_scal3),
-    R(mm_bias), R(mm_bias_relu), R(vm_bias2), R(mm_chain), R(mlp2),
-    R(transpose), R(tmatmul), R(gram), R(tadd), R(tcol),
-    R(w_relu), R(w_pick), R(w_maskrow), R(w_clamp), R(w_le), R(w_sign), R(w_eqne), R(w_ge), R(w_andor),
-    R(w_bool), R(w_not),
-    R(u_floor), R(u_ceil), R(u_round), R(u_sign), R(u_rsqrt), R(u_rsqrt_64), R(u_logaddexp), R(u_logaddexp_64), R(u_clamp),
-    R(u_lgamma), R(u_lgamma_64), R(u_digamma), R(u_digamma_64), R(u_trigamma), R(u_trigamma_64), R(u_gamma_poles),
-    R(u_pymod), R(u_pymod_64), R(u_pymod_lit), R(u_tetragamma), R(u_tetragamma_64),
-    R(u_exp), R(u_log), R(u_sqrt), R(u_tanh), R(u_sigmoid), R(u_abs), R(u_sin), R(u_cos), R(u_mix),
-    R(u_exp_64), R(u_log_64), R(u_sqrt_64), R(u_tanh_64), R(u_sigmoid_64), R(u_abs_64), R(u_sin_64), R(u_cos_64), R(u_mix_64),
-    R(p_sq), R(p_negsq), R(p_pow), R(p_rpow), R(p_right), R(p_pow_64), R(p_neg), R(p_negneg),
-    R(wk_half), R(wk_plus1), R(wk_affine), R(wk_third), R(wk_ilit), R(wk_llit), R(wk_dlit), R(wk_fold),
-    R(wk_mixed), R(wk_neglit), R(wk_third_const), R(wk_42), R(wk_point3),
-    R(io_div),      R(io_mod),      R(io_divmod),  R(io_bits),    R(io_shift32),
-    R(io_shl64),       R(io_shr64),     R(io_intmin32), R(io_intmin64), R(io_weak),     R(io_clamp),   R(ia_add), R(ia_mul), R(ia_abs), R(ia_maxmin), R(ia_col), R(ia_ge), R(ia_scal), R(ia_meanf), R(ia_dot),
-    R(b_lt), R(b_gt), R(b_cmp6), R(b_logic), R(b_eq), R(b_ne), R(b_tonum), R(b_tobool), R(b_nan_ne),
-    R(b_nan_cmp), R(b_lits),
-    R(c_trunc_i32), R(c_trunc_i64), R(c_sat_i32), R(c_quarter), R(c_times3), R(c_roundtrip), R(c_bool2i),
-    R(c_castlit),
-    R(cl_twice), R(cl_c3), R(cl_c3c3), R(cl_swapped), R(cl_second),
-    R(s_axpy), R(s_sci), R(s_scred), R(s_dot), R(s_norm), R(s_smat),
-    R(sm_ax0), R(sm_ax1), R(sm_axm1), R(lsm_axm1),
-    R(lr_predict), R(lr_binary), R(lr_classify), R(lr_loss),
-    R(errs_f), R(errs_g), R(errs_h),
-    R(mm_max), R(mm_min), R(mm_clamp), R(mm_relu), R(mm_zmin), R(mm_lmaxmin), R(mm_nanprop),
-    R(ln_layernorm), R(ln_standardize), R(ln_rms3), R(ln_center3),
-    R(km_dist2), R(km_pairwise), R(km_nearest), R(km_assign),
-    R(pd_shift), R(pd_tril),
-    R(sh_second), R(sh_affine), R(sh_rowsum), R(sh_rmm), R(sh_bget0), R(sh_outer), R(sh_fills), R(sh_likes),
-    R(sh_fullint), R(sh_perm201), R(sh_perm1032), R(sh_meann), R(sh_sizes), R(sh_poly), R(sh_pairs),
-    R(cw_conv),
-    R(so_sum_all), R(so_sum_ax0), R(so_sum_ax1), R(so_sum_axm1), R(so_mean_all), R(so_negzero), R(so_matmul),
-    R(errs_lp), R(lp_rnn), R(lp_euler), R(lp_fib), R(lp_grid), R(lp_called), R(lp_inl),
+    R(ident),          R(zero),        R(matmul),       R(sum_all),         R(sum_ax0),        R(sum_ax1),        R(sum_ax2),
+    R(sum_axm1),       R(mean_all),    R(mean_ax0),     R(mean_ax1),        R(mean_ax2),       R(mean_axm1),      R(max_all),
+    R(max_ax0),        R(max_ax1),     R(max_ax2),      R(max_axm1),        R(min_all),        R(min_ax0),        R(min_ax1),
+    R(min_ax2),        R(min_axm1),    R(sumsq_ax1),    R(bc_scalar),       R(bc_add),         R(bc_sub),         R(bc_mul),
+    R(bc_div),         R(bc_fma3),     R(bc_colrow),    R(bc_scal3),        R(mm_bias),        R(mm_bias_relu),   R(vm_bias2),
+    R(mm_chain),       R(mlp2),        R(transpose),    R(tmatmul),         R(gram),           R(tadd),           R(tcol),
+    R(w_relu),         R(w_pick),      R(w_maskrow),    R(w_clamp),         R(w_le),           R(w_sign),         R(w_eqne),
+    R(w_ge),           R(w_andor),     R(w_bool),       R(w_not),           R(u_floor),        R(u_ceil),         R(u_round),
+    R(u_sign),         R(u_rsqrt),     R(u_rsqrt_64),   R(u_logaddexp),     R(u_logaddexp_64), R(u_clamp),        R(u_lgamma),
+    R(u_lgamma_64),    R(u_digamma),   R(u_digamma_64), R(u_trigamma),      R(u_trigamma_64),  R(u_gamma_poles),  R(u_pymod),
+    R(u_pymod_64),     R(u_pymod_lit), R(u_tetragamma), R(u_tetragamma_64), R(u_exp),          R(u_log),          R(u_sqrt),
+    R(u_tanh),         R(u_sigmoid),   R(u_abs),        R(u_sin),           R(u_cos),          R(u_mix),          R(u_exp_64),
+    R(u_log_64),       R(u_sqrt_64),   R(u_tanh_64),    R(u_sigmoid_64),    R(u_abs_64),       R(u_sin_64),       R(u_cos_64),
+    R(u_mix_64),       R(p_sq),        R(p_negsq),      R(p_pow),           R(p_rpow),         R(p_right),        R(p_pow_64),
+    R(p_neg),          R(p_negneg),    R(wk_half),      R(wk_plus1),        R(wk_affine),      R(wk_third),       R(wk_ilit),
+    R(wk_llit),        R(wk_dlit),     R(wk_fold),      R(wk_mixed),        R(wk_neglit),      R(wk_third_const), R(wk_42),
+    R(wk_point3),      R(io_div),      R(io_mod),       R(io_divmod),       R(io_bits),        R(io_shift32),     R(io_shl64),
+    R(io_shr64),       R(io_intmin32), R(io_intmin64),  R(io_weak),         R(io_clamp),       R(ia_add),         R(ia_mul),
+    R(ia_abs),         R(ia_maxmin),   R(ia_col),       R(ia_ge),           R(ia_scal),        R(ia_meanf),       R(ia_dot),
+    R(b_lt),           R(b_gt),        R(b_cmp6),       R(b_logic),         R(b_eq),           R(b_ne),           R(b_tonum),
+    R(b_tobool),       R(b_nan_ne),    R(b_nan_cmp),    R(b_lits),          R(c_trunc_i32),    R(c_trunc_i64),    R(c_sat_i32),
+    R(c_quarter),      R(c_times3),    R(c_roundtrip),  R(c_bool2i),        R(c_castlit),      R(cl_twice),       R(cl_c3),
+    R(cl_c3c3),        R(cl_swapped),  R(cl_second),    R(s_axpy),          R(s_sci),          R(s_scred),        R(s_dot),
+    R(s_norm),         R(s_smat),      R(sm_ax0),       R(sm_ax1),          R(sm_axm1),        R(lsm_axm1),       R(lr_predict),
+    R(lr_binary),      R(lr_classify), R(lr_loss),      R(errs_f),          R(errs_g),         R(errs_h),         R(mm_max),
+    R(mm_min),         R(mm_clamp),    R(mm_relu),      R(mm_zmin),         R(mm_lmaxmin),     R(mm_nanprop),     R(ln_layernorm),
+    R(ln_standardize), R(ln_rms3),     R(ln_center3),   R(km_dist2),        R(km_pairwise),    R(km_nearest),     R(km_assign),
+    R(pd_shift),       R(pd_tril),     R(sh_second),    R(sh_affine),       R(sh_rowsum),      R(sh_rmm),         R(sh_bget0),
+    R(sh_outer),       R(sh_fills),    R(sh_likes),     R(sh_fullint),      R(sh_perm201),     R(sh_perm1032),    R(sh_meann),
+    R(sh_sizes),       R(sh_poly),     R(sh_pairs),     R(cw_conv),         R(so_sum_all),     R(so_sum_ax0),     R(so_sum_ax1),
+    R(so_sum_axm1),    R(so_mean_all), R(so_negzero),   R(so_matmul),       R(errs_lp),        R(lp_rnn),         R(lp_rnn_gW),
+    R(lp_rnn_gx),      R(lp_euler),    R(lp_fib),       R(lp_grid),         R(lp_called),      R(lp_inl),
 };
 #undef R
 
