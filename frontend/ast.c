@@ -88,7 +88,7 @@ static void print_expr(FILE *out, const Expr *e) {
     if (e->step) fputc(':', out), print_expr(out, e->step);
     break;
   case E_LOOP:
-    fprintf(out, "loop %s < ", e->name);
+    fprintf(out, "%s %s < ", e->scan ? "scan" : "loop", e->name);
     print_expr(out, e->lhs);
     fputs(" with (", out);
     print_list(out, e->args, e->nargs);
@@ -149,14 +149,15 @@ static void print_stmt(FILE *out, const Stmt *st) {
   case S_UPDATE: fprintf(out, "  update %s = ", st->name); break;
   case S_RETURN:
   case S_NEXT:
-    fputs(st->kind == S_RETURN ? "  return " : "  next ", out);
+  case S_EMIT:
+    fputs(st->kind == S_RETURN ? "  return " : st->kind == S_NEXT ? "  next " : "  emit ", out);
     for (int i = 0; i + 1 < st->nvalues; i++) {
       print_expr(out, st->values[i]);
       fputs(", ", out);
     }
     break;
   }
-  print_expr(out, st->kind == S_RETURN || st->kind == S_NEXT ? st->values[st->nvalues - 1] : st->value);
+  print_expr(out, st->kind == S_RETURN || st->kind == S_NEXT || st->kind == S_EMIT ? st->values[st->nvalues - 1] : st->value);
   fputc('\n', out);
 }
 

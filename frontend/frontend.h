@@ -86,6 +86,7 @@ struct Expr {
   int nstmts;
   bool body_bad;         /* E_LOOP: statements of the body were dropped (syntax) */
   Arg *opt;              /* E_LOOP: `checkpoint=K` after the states, else NULL */
+  bool scan;             /* E_LOOP: a scan (its body ends in S_EMIT) */
 };
 
 typedef struct DimExpr {
@@ -117,13 +118,13 @@ typedef struct BindName {
   SrcLoc loc;
 } BindName;
 
-typedef enum StmtKind { S_LET, S_RETURN, S_UPDATE, S_NEXT } StmtKind;
+typedef enum StmtKind { S_LET, S_RETURN, S_UPDATE, S_NEXT, S_EMIT } StmtKind;
 typedef struct Stmt {
   StmtKind kind;
   const char *name;  /* S_LET `let x = ...`, S_UPDATE */
   int nnames;        /* S_LET with a pattern `let (a, _) = ...`: 0 otherwise */
   BindName *names;
-  int nvalues;       /* S_RETURN `return a, b`, S_NEXT `next a, b`: its values */
+  int nvalues;       /* S_RETURN `return a, b`, S_NEXT `next a, b`, S_EMIT: its values */
   Expr **values;
   Expr *value;       /* S_LET, S_UPDATE; S_RETURN: values[0] */
   int nindex;        /* S_LET in index notation, `let d[i, j < M] = ...`: its index list */

@@ -143,6 +143,8 @@ int yylex(YYSTYPE *lval, YYLTYPE *lloc, Lexer *lx) {
       "grad"      { return GRAD; }
       "import"    { return IMPORT; }
       "loop"      { return LOOP; }
+      "scan"      { return SCAN; }
+      "emit"      { return EMIT; }
       "with"      { return WITH; }
       "next"      { return NEXT; }
       "true"      { lval->ival = 1; return BOOL; }

@@ -23,6 +23,7 @@ struct SemaLoop {
   IrFunc *outer;    /* s->fn before the body */
   int scope_mark;   /* bindings of the enclosing code end here */
   int nstates;
+  int nouts;        /* a scan's emitted values */
   PtrVec caps;      /* Capture*, in param order */
   SemaLoop *prev;   /* the loop whose body this one is in */
 };
@@ -87,7 +88,7 @@ static IrNode *trip_count(Sema *s, const Expr *e) {
 /* The `with` list: one named initial value per state. */
 static bool initial_states(Sema *s, const Expr *e, IrNode **init) {
   bool ok = true;
-  if (e->nargs == 0) {
+  if (e->nargs == 0 && !e->scan) {
     sema_error(s, e->loc, "a loop carries at least one state: with (h = h0)");
     return false;
   }
@@ -156,14 +157,52 @@ static bool next_states(Sema *s, const Expr *e, const Stmt *st, IrNode **init, I
   return ok;
 }
 
-static bool lower_statements(Sema *s, const Expr *e, IrNode **init, IrNode **res) {
+/* The values a scan's step emits (each stacked along a new leading axis):
+ * their number, or -1. */
+static int emitted(Sema *s, const Stmt *st, IrNode **out) {
+  const Expr *const *vals = (const Expr *const *)st->values;
+  int n = st->nvalues;
+  if (n == 1 && vals[0]->kind == E_TUPLE) { /* emit (y, z) */
+    n = vals[0]->nargs;
+    if (n > TEX_MAX_RESULTS) n = TEX_MAX_RESULTS + 1;
+    for (int i = 0; i < n && i < TEX_MAX_RESULTS; i++) out[i] = NULL;
+  }
+  if (n > TEX_MAX_RESULTS) {
+    sema_error(s, st->loc, "a scan emits at most %d values per step", TEX_MAX_RESULTS);
+    return -1;
+  }
+  bool ok = true;
+  for (int i = 0; i < n; i++) {
+    const Expr *x = st->nvalues == 1 && vals[0]->kind == E_TUPLE ? vals[0]->args[i].value : vals[i];
+    Val v = sema_materialize_default(s, sema_lower_expr(s, x));
+    if (!v.poison && v.node->rank + 1 > IR_MAX_RANK) {
+      sema_error(s, x->loc, "a scan stacks what it emits along a new axis, so an emitted value has rank at most %d", IR_MAX_RANK - 1);
+      v.poison = true;
+    }
+    ok = ok && !v.poison;
+    out[i] = v.poison ? NULL : v.node;
+  }
+  return ok ? n : -1;
+}
+
+/* The body's statements; res gets the next states, then (a scan) what it
+ * emits.  The number of emitted values, or -1. */
+static int lower_statements(Sema *s, const Expr *e, IrNode **init, IrNode **res) {
+  bool ok = true;
   for (int i = 0; i < e->nstmts; i++) {
     const Stmt *st = &e->stmts[i];
     switch (st->kind) {
     case S_LET: sema_lower_let(s, st); break;
-    case S_UPDATE: sema_error(s, st->loc, "update is not allowed in a loop body; carry the value as a state of the loop"); return false;
-    case S_RETURN: sema_error(s, st->loc, "'return' inside a loop body; the body ends with 'next' and the states it gives"); return false;
-    case S_NEXT: return next_states(s, e, st, init, res); /* the last statement (the grammar's) */
+    case S_UPDATE: sema_error(s, st->loc, "update is not allowed in a loop body; carry the value as a state of the loop"); return -1;
+    case S_RETURN: sema_error(s, st->loc, "'return' inside a loop body; the body ends with 'next' and the states it gives"); return -1;
+    case S_NEXT: /* the last statement (the grammar's), or before emit */
+      ok = next_states(s, e, st, init, res);
+      if (!e->scan) return ok ? 0 : -1;
+      break;
+    case S_EMIT: {
+      int n = emitted(s, st, res + e->nargs);
+      return ok ? n : -1;
+    }
     }
   }
   ice("a loop body without 'next'");
@@ -182,13 +221,13 @@ static bool lower_body(Sema *s, const Expr *e, SemaLoop *l, IrNode **init) {
                         : ir_param(s->m, l->body, name, DT_F32, 0, NULL, e->args[i].loc);
     sema_bind(s, name, init[i] ? sema_typed(p) : sema_poison());
   }
-  IrNode *res[TEX_MAX_RESULTS];
-  bool ok = lower_statements(s, e, init, res);
-  if (ok) ir_set_results(s->m, l->body, e->nargs, res);
+  IrNode *res[2 * TEX_MAX_RESULTS];
+  l->nouts = lower_statements(s, e, init, res);
+  if (l->nouts >= 0) ir_set_results(s->m, l->body, e->nargs + l->nouts, res);
   s->fn = l->outer;
   s->loop = l->prev;
   sema_unbind_to(s, l->scope_mark);
-  return ok;
+  return l->nouts >= 0;
 }
 
 /* checkpoint=K: reverse mode stores every K-th state (a positive integer literal). */
@@ -206,6 +245,35 @@ static bool checkpoint_every(Sema *s, const Arg *opt, Dim *every) {
   }
   *every = dim_lit(s->m->dims, k->ival);
   return true;
+}
+
+/* The loop's value: its one state (or output), else a tuple of its states
+ * then a scan's stacked outputs, each `[T, ...]` (T must be a size). */
+static Val loop_value(Sema *s, const Expr *e, IrNode *loop) {
+  int n = ir_loop_nstates(loop) + ir_loop_nouts(loop);
+  IrNode **v = ARENA_ARRAY(&s->m->arena, IrNode *, n);
+  Dim shape[IR_MAX_RANK];
+  if (ir_loop_nouts(loop) && !ir_loop_trip_dim(s->m, loop)) {
+    sema_error(s, e->lhs->loc,
+               "a scan stacks what it emits along its trip count, so the trip count must be a size known when the "
+               "call starts (a literal, a size symbol, or + - * of them), not an integer value that can change between calls or "
+               "iterations");
+    return sema_poison();
+  }
+  for (int k = n - 1; k >= 0; k--) { /* the loop is typed as proj 0 */
+    v[k] = k ? ir_node(s->m, s->fn, OP_PROJ, DT_F32, 0, NULL, 1, &loop, e->loc) : loop;
+    if (!ir_loop_proj_type(s->m, loop, k, &v[k]->dtype, &v[k]->rank, shape)) ice("loop proj %d has no type", k);
+    v[k]->shape = ARENA_ARRAY(&s->m->arena, Dim, v[k]->rank);
+    memcpy(v[k]->shape, shape, sizeof(Dim) * (size_t)v[k]->rank);
+    if (k) v[k]->attr.i = k;
+  }
+  if (n > 1) { /* proj 0 as a node of its own, like every other */
+    v[0] = ir_node(s->m, s->fn, OP_PROJ, loop->dtype, loop->rank, loop->shape, 1, &loop, e->loc);
+    v[0]->attr.i = 0;
+  }
+  if (n == 1) return sema_typed(loop);
+  Val t = {.loc = e->loc, .ntuple = n, .producer = e->scan ? "scan" : "loop", .tuple = v};
+  return t;
 }
 
 Val sema_lower_loop(Sema *s, const Expr *e) {
@@ -228,17 +296,11 @@ Val sema_lower_loop(Sema *s, const Expr *e) {
   args[0] = trip;
   for (int i = 0; i < e->nargs; i++) args[1 + i] = init[i];
   for (int k = 0; k < l.caps.len; k++) args[1 + e->nargs + k] = ((Capture *)l.caps.items[k])->outer;
-  IrNode *loop = ir_node(s->m, s->fn, OP_LOOP, init[0]->dtype, init[0]->rank, init[0]->shape, nargs, args, e->loc);
+  IrNode *loop = ir_node(s->m, s->fn, OP_LOOP, DT_F32, 0, NULL, nargs, args, e->loc);
   loop->attr.body = l.body;
   loop->attr.dim = every;
+  loop->attr.i = l.nouts;
   tex_free(args);
   vec_free(&l.caps);
-  if (e->nargs == 1) return sema_typed(loop);
-  Val v = {.loc = e->loc, .ntuple = e->nargs, .producer = "loop"};
-  v.tuple = ARENA_ARRAY(&s->m->arena, IrNode *, e->nargs);
-  for (int i = 0; i < e->nargs; i++) {
-    v.tuple[i] = ir_node(s->m, s->fn, OP_PROJ, init[i]->dtype, init[i]->rank, init[i]->shape, 1, &loop, e->loc);
-    v.tuple[i]->attr.i = i;
-  }
-  return v;
+  return loop_value(s, e, loop);
 }

@@ -70,6 +70,26 @@ static Expr *unary(Lexer *lx, BinOp op, Expr *x, YYLTYPE at) {
   return e;
 }
 
+/* `scan t < T with (...) [opt] { ... }` (frontend/loop.c): a loop whose
+ * body also emits values, stacked along a new leading axis. */
+static Expr *scan_expr(Lexer *lx, YYLTYPE at, const char *name, Expr *trip, Arg *states, int nstates, Arg opt) {
+  Expr *e = ast_expr(lx->arena, E_LOOP, LOC(at));
+  e->name = name, e->lhs = trip, e->args = states, e->nargs = nstates, e->scan = true;
+  if (opt.value) {
+    e->opt = ARENA_NEW(lx->arena, Arg);
+    *e->opt = opt;
+  }
+  return e;
+}
+
+/* The statement ending a loop body: `next` or `emit` and its values. */
+static Stmt body_end(Lexer *lx, StmtKind kind, Expr **values, int n, YYLTYPE at) {
+  Stmt st;
+  memset(&st, 0, sizeof st);
+  st.kind = kind, st.values = values, st.nvalues = n, st.value = values[0], st.loc = LOC(at);
+  return st;
+}
+
 static Expr *call(Lexer *lx, const char *name, Arg *args, int nargs, YYLTYPE at) {
   Expr *e = ast_expr(lx->arena, E_CALL, LOC(at));
   e->name = name;
@@ -139,6 +159,7 @@ static FnDecl *fn_decl(Lexer *lx, const char *name, YYLTYPE at, Param *params, i
 %token INOUT "'inout'" UPDATE "'update'" GRAD "'grad'" IMPORT "'import'"
 %token AND "'and'" OR "'or'" NOT "'not'"
 %token LOOP "'loop'" WITH "'with'" NEXT "'next'"
+%token SCAN "'scan'" EMIT "'emit'"
 %token ARROW "'->'" POW "'**'" EQ "'=='" NE "'!='" LE "'<='" GE "'>='"
 %token FLOORDIV "'//'" SHL "'<<'" SHR "'>>'"
 
@@ -395,6 +416,17 @@ primary
       next.kind = S_NEXT; next.values = $13.items; next.nvalues = $13.n; next.value = $13.items[0]; next.loc = LOC(@12);
       APPEND(lx->arena, $11.items, $11.n, $11.cap, Stmt, next);
       $$->stmts = $11.items; $$->nstmts = $11.n; $$->body_bad = $11.bad;
+    }
+  | SCAN IDENT '<' expr WITH '(' args ')' loopopt '{' stmts NEXT exprs EMIT exprs '}' { /* frontend/loop.c */
+      $$ = scan_expr(lx, @1, $2, $4, $7.items, $7.n, $9);
+      APPEND(lx->arena, $11.items, $11.n, $11.cap, Stmt, body_end(lx, S_NEXT, $13.items, $13.n, @12));
+      APPEND(lx->arena, $11.items, $11.n, $11.cap, Stmt, body_end(lx, S_EMIT, $15.items, $15.n, @14));
+      $$->stmts = $11.items; $$->nstmts = $11.n; $$->body_bad = $11.bad;
+    }
+  | SCAN IDENT '<' expr '{' stmts EMIT exprs '}' { /* a scan without states */
+      $$ = scan_expr(lx, @1, $2, $4, NULL, 0, (Arg){0});
+      APPEND(lx->arena, $6.items, $6.n, $6.cap, Stmt, body_end(lx, S_EMIT, $8.items, $8.n, @7));
+      $$->stmts = $6.items; $$->nstmts = $6.n; $$->body_bad = $6.bad;
     }
   | '(' expr ')'       { $$ = $2; }
   | primary '[' subs ']' {

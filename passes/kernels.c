@@ -871,7 +871,7 @@ static int inplace_operand(const KProgram *p, const Kernel *k, int kidx, const i
   if (k->kind != K_MAP || k->out.buf < p->nparams) return -1;
   for (int j = 0; j < k->ninputs; j++) {
     int s = k->in[j].buf;
-    bool ok = s >= p->nparams && last[s] == kidx && !p->bufs[s].repointed;
+    bool ok = s >= p->nparams && s < k->out.buf && last[s] == kidx && !p->bufs[s].repointed; /* only an earlier one's memory */
     for (int i = 0; i < k->ninputs && ok; i++) ok = k->in[i].buf != s || (!k->in[i].gathered && same_access(&k->in[i], &k->out));
     if (ok) return j;
   }
@@ -888,6 +888,12 @@ static void order_temporaries(KProgram *p) {
   int *to = tex_calloc((size_t)n + 1, sizeof(int));
   for (int t = 0; t < n; t++) when[t] = p->nkernels;
   for (int k = p->nkernels - 1; k >= 0; k--) when[p->kernels[k].out.buf] = k;
+  for (int i = 0; i < p->nloops; i++) { /* written by the runtime when the loop starts */
+    const KLoop *l = &p->loops[i];
+    for (int j = 0; j < l->nouts; j++)
+      if (when[l->stack[j]] > l->first) when[l->stack[j]] = l->first;
+    if (when[l->index] > l->first) when[l->index] = l->first;
+  }
   for (int t = p->nparams; t < n; t++) order[nt++] = t;
   for (int i = 1; i < nt; i++) /* stable insertion sort by first write */
     for (int j = i; j > 0 && when[order[j - 1]] > when[order[j]]; j--) {
