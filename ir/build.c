@@ -128,6 +128,10 @@ IrNode **irb_clone_body(IrModule *m, IrFunc *of, IrFunc *g) {
     map[i] = ir_node(m, g, n->op, n->dtype, n->rank, n->shape, n->nargs, args, n->loc);
     tex_free(args);
     map[i]->attr = n->attr;
+    if (n->op == OP_IF) { /* an if's bodies have one owner each */
+      map[i]->attr.body = ir_loop_body_copy(m, n->attr.body, NULL);
+      map[i]->attr.orelse = ir_loop_body_copy(m, n->attr.orelse, NULL);
+    }
   }
   return map;
 }
