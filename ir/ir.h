@@ -652,6 +652,17 @@ typedef struct KLoop {
   SrcLoc loc;
 } KLoop;
 
+/* An if of the plan (issue 10): the runtime reads the bool scalar buffer
+ * `cond` before kernel `first`, then runs the then kernels [first, mid) or
+ * the else kernels [mid, last) (nested loops' and ifs' included); both
+ * write value k into res[k]. */
+typedef struct KBranch {
+  int first, mid, last;
+  int cond;
+  int nvalues;
+  int *res;                /* temporaries, per value (consecutive when built) */
+} KBranch;
+
 /* The compiled form of one function: its buffers and kernels in order. */
 typedef struct KBuffer {
   DType dtype;
@@ -675,6 +686,8 @@ typedef struct KProgram {
   int *kernel_of;          /* per IR node id: the kernel computing it, or -1 */
   int nloops;
   KLoop *loops;            /* outer loops before the loops nested in them */
+  int nbranches;
+  KBranch *branches;       /* outer ifs before the ifs nested in them */
 } KProgram;
 
 void kernel_print(FILE *out, IrModule *m, const KProgram *p);

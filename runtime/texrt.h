@@ -28,7 +28,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct below changes layout. */
-#define TEX_ABI_VERSION 5
+#define TEX_ABI_VERSION 6
 
 /* Error codes returned by every generated function. 0 is success. */
 #define TEX_STATUS_LIST(X)                                                                                                                 \
@@ -176,6 +176,15 @@ typedef struct TexLoop {
   const char *where;
 } TexLoop;
 
+/* An if step (issue 10): reads the bool (uint8) buffer `cond`, runs the
+ * nthen steps after it if it is nonzero, else the nelse steps after those,
+ * and continues after both.  Both branches write the if's values into the
+ * same temporaries. */
+typedef struct TexBranch {
+  int32_t cond;
+  int32_t nthen, nelse;
+} TexBranch;
+
 typedef struct TexStep {
   TexKernelFn fn;                /* NULL for a loop step */
   TexDimExpr extent;             /* iterations of the outer parallel loop */
@@ -184,6 +193,7 @@ typedef struct TexStep {
   const TexIndexCheck *checks;   /* the kernel's subscript checks */
   int32_t nchecks;
   const TexLoop *loop;           /* a loop step (fn NULL): the loop; else NULL */
+  const TexBranch *branch;       /* an if step (fn NULL): the branches; else NULL */
 } TexStep;
 
 #define TEX_MAX_OPERANDS 32

@@ -967,6 +967,55 @@ static void lp_called(const RefArgs *a) { /* h = (h / 4) * w + 1 + t, 5 times */
   }
 }
 
+/* ---- ifs (cond.tex): the same choices, in double ------------------------------- */
+
+static void if_pick(const RefArgs *a) { /* s > 0 ? x*s + 1 : tanh(x)^2 - s */
+  double s = a->in[1][0];
+  for (int64_t i = 0; i < a->out_numel; i++) {
+    double x = a->in[0][i], y = tanh(x);
+    a->out[i] = s > 0 ? x * s + 1 : y * y - s;
+  }
+}
+
+static void if_pair(const RefArgs *a) { /* s > 0 ? sum(x^2) * s : sum(x) * 3s */
+  double s = a->in[1][0], sq = 0, sx = 0;
+  for (int64_t i = 0; i < a->in_numel[0]; i++) sq += a->in[0][i] * a->in[0][i], sx += a->in[0][i];
+  a->out[0] = s > 0 ? sq * s : sx * (s * 3);
+}
+
+static void if_chain(const RefArgs *a) { /* s > 1: x + 1; s > 0: 2x; s > -1: -x; else x^2 */
+  double s = a->in[1][0];
+  for (int64_t i = 0; i < a->out_numel; i++) {
+    double x = a->in[0][i];
+    a->out[i] = s > 1 ? x + 1 : s > 0 ? x * 2 : s > -1 ? -x : x * x;
+  }
+}
+
+static void if_iter(const RefArgs *a) { /* v = even t ? v / 2 : v + x, k times */
+  int64_t k = (int64_t)a->in[1][0];
+  for (int64_t i = 0; i < a->out_numel; i++) {
+    double v = a->in[0][i];
+    for (int64_t t = 0; t < k; t++) v = t % 2 == 0 ? v * 0.5 : v + a->in[0][i];
+    a->out[i] = v;
+  }
+}
+
+static void if_powsum(const RefArgs *a) { /* s > 0 ? x s^3 : x - s */
+  double s = a->in[1][0];
+  for (int64_t i = 0; i < a->out_numel; i++) a->out[i] = s > 0 ? a->in[0][i] * s * s * s : a->in[0][i] - s;
+}
+
+static void if_bysize(const RefArgs *a) { /* K > 1 ? x[0] + x[1] : sum(y) + 0.5 */
+  double sy = 0.5;
+  for (int64_t i = 0; i < a->in_numel[1]; i++) sy += a->in[1][i];
+  a->out[0] = a->in_shape[0][0] > 1 ? a->in[0][0] + a->in[0][1] : sy;
+}
+
+static void if_lazy(const RefArgs *a) { /* 0 <= i < N ? x[i] : -1 */
+  int64_t i = (int64_t)a->in[1][0];
+  a->out[0] = i >= 0 && i < a->in_numel[0] ? a->in[0][i] : -1;
+}
+
 static const struct {
   const char *name;
   RefFn fn;
@@ -1010,6 +1059,7 @@ static const struct {
     R(cw_conv),
     R(so_sum_all), R(so_sum_ax0), R(so_sum_ax1), R(so_sum_axm1), R(so_mean_all), R(so_negzero), R(so_matmul),
     R(errs_lp), R(lp_rnn), R(lp_euler), R(lp_fib), R(lp_grid), R(lp_called), R(lp_inl),
+    R(if_pick), R(if_pair), R(if_chain), R(if_iter), R(if_powsum), R(if_bysize), R(if_lazy),
 };
 #undef R
 
