@@ -53,6 +53,35 @@ static void forward_call(Fwd *w, IrNode *call) {
   tex_free(args);
 }
 
+/* An if (issue 10, grad_if.c): an if on the same condition gives the values
+ * and the tangents of the float ones; the tangents go to the if or its projs. */
+static void forward_if(Fwd *w, IrNode *n) {
+  ParamSet active = {{0}};
+  int nv = ir_if_nvalues(n);
+  IrNode **args = tex_calloc((size_t)n->nargs + 1, sizeof(IrNode *)), **tans = tex_calloc((size_t)n->nargs + 1, sizeof(IrNode *));
+  IrNode **vals = tex_calloc((size_t)nv + 1, sizeof(IrNode *)), **out = tex_calloc((size_t)nv + 1, sizeof(IrNode *));
+  for (int a = 0; a < n->nargs; a++) args[a] = w->map[n->args[a]->id];
+  for (int a = IR_IF_FIXED; a < n->nargs; a++)
+    if (w->tan[n->args[a]->id] && dtype_is_float(n->args[a]->dtype))
+      ps_add(&active, a - IR_IF_FIXED), tans[a - IR_IF_FIXED] = w->tan[n->args[a]->id];
+  if (!ps_empty(&active)) {
+    grad_if_forward(&w->ib, n, args, tans, &active, vals, out);
+    for (int k = 0, o = 0; k < nv; k++) {
+      if (!dtype_is_float(n->attr.body->results[k]->dtype)) continue;
+      if (nv == 1) w->tan[n->id] = out[o], w->map[n->id] = vals[0];
+      for (int i = n->id + 1; nv > 1 && i < w->of->body.len; i++) {
+        IrNode *p = w->of->body.items[i];
+        if (p->op == OP_PROJ && p->args[0] == n && p->attr.i == k) w->tan[p->id] = out[o], w->map[p->id] = vals[k];
+      }
+      o++;
+    }
+  }
+  tex_free(out);
+  tex_free(vals);
+  tex_free(tans);
+  tex_free(args);
+}
+
 static void push_tangents(Fwd *w) {
   int most = 3;
   for (int i = 0; i < w->of->body.len; i++)
@@ -64,6 +93,10 @@ static void push_tangents(Fwd *w) {
     w->ib.loc = n->loc;
     if (n->op == OP_CALL) {
       forward_call(w, n);
+      continue;
+    }
+    if (n->op == OP_IF) {
+      forward_if(w, n);
       continue;
     }
     JvpRule rule = jvp_rule(n->op);
