@@ -445,6 +445,18 @@ block
       $$->args = ARENA_NEW(lx->arena, Arg);
       $$->args[0] = (Arg){NULL, $2, $2->loc};
     }
+  | '{' stmts '}' { /* no value: an error sema reports after the statements' own */
+      $$ = ast_expr(lx->arena, E_BLOCK, LOC(@3));
+      $$->stmts = $2.items; $$->nstmts = $2.n; $$->body_bad = $2.bad;
+    }
+  | '{' stmts NEXT exprs '}' { /* `next` ends loop bodies only: sema says so */
+      $$ = ast_expr(lx->arena, E_BLOCK, LOC(@3));
+      Stmt next;
+      memset(&next, 0, sizeof next);
+      next.kind = S_NEXT; next.values = $4.items; next.nvalues = $4.n; next.value = $4.items[0]; next.loc = LOC(@3);
+      APPEND(lx->arena, $2.items, $2.n, $2.cap, Stmt, next);
+      $$->stmts = $2.items; $$->nstmts = $2.n; $$->body_bad = $2.bad;
+    }
   | '{' stmts YIELD exprs '}' {
       $$ = ast_expr(lx->arena, E_BLOCK, LOC(@1));
       $$->stmts = $2.items; $$->nstmts = $2.n; $$->body_bad = $2.bad;

@@ -131,6 +131,19 @@ static const struct {
                 "fn f(x: f32[N]) -> f32 { return sum(grad(g, x) * x) }"},
     {OP_CALL, "fn g(x: f32[N], y: f32[N]) -> f32[N] { return x * tanh(y) }\n"
               "fn f(x: f32[N], y: f32[N]) -> f32 { return sum(g(x, y) * g(y, x)) }"},
+    /* issue 10: if differentiates the branch taken; two ifs on opposite
+     * conditions, so every seed differentiates a then and an else branch */
+    {OP_IF, "fn f(x: f32[N], s: f32) -> f32 {\n let y = if s > 0.0 { x * s + 1.0 } else { tanh(x) * s }\n"
+            " let z = if s <= 0.0 { x * x } else { let u = sin(x)\n yield u * s }\n return sum(y * x + z)\n}"},
+    /* a tuple-valued if and an else-if chain */
+    {OP_IF, "fn f(x: f32[N], w: f32[N], s: f32) -> f32 {\n"
+            " let (a, b) = if s > 0.0 { (x * s, sum(w * x)) } else { (x * w, s * 2.0) }\n"
+            " let c = if s > 0.5 { x + w } else if s > -0.5 { x * w * s } else { tanh(w) }\n return sum(a * a) + b * sum(c)\n}"},
+    /* a gather only the branch taken runs (i is often out of range) */
+    {OP_IF, "fn f(x: f32[N], i: i64) -> f32 {\n let v = if i >= 0 and i < N { x[i] * x[i] } else { sum(x) }\n return v * 2.0 + sum(x * x)\n}"},
+    /* gradients of gradients: grad of a function with an if, inside an if */
+    {OP_IF, "fn g(x: f32[N], s: f32) -> f32 { return if s > 0.0 { sum(tanh(x) * x) * s } else { sum(x * x * x) } }\n"
+            "fn f(x: f32[N], s: f32) -> f32 {\n let d = grad(g, x, s, wrt=x)\n return sum(d * x) + if s > 0.0 { sum(d * d) } else { s }\n}"},
 };
 
 static void test_every_differentiable_op_has_rules(void **state) {
