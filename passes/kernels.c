@@ -1088,6 +1088,12 @@ static void loop_liveness(const KProgram *p, int *first, int *last) {
     for (int k = 0; k < l->nstates; k++) first[l->next[k]] = l->first, last[l->next[k]] = l->last;
     first[l->index] = l->first, last[l->index] = l->last;
     if (last[l->trip] < l->first) last[l->trip] = l->first;
+    for (int j = 0; j < p->nloops; j++) { /* a nested loop's trip count is read (by its step) every iteration */
+      int x = p->loops[j].trip;
+      if (j != i && p->loops[j].first >= l->first && p->loops[j].last <= l->last && (first[x] < l->first || x < p->nparams) &&
+          last[x] < l->last)
+        last[x] = l->last;
+    }
     for (int k = l->first; k < l->last; k++) {
       const Kernel *kk = &p->kernels[k];
       for (int j = 0; j < kk->ninputs; j++) {

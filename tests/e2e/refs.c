@@ -1016,6 +1016,22 @@ static void if_lazy(const RefArgs *a) { /* 0 <= i < N ? x[i] : -1 */
   a->out[0] = i >= 0 && i < a->in_numel[0] ? a->in[0][i] : -1;
 }
 
+static void lt_nested(const RefArgs *a) { /* 3 times: w = v / 2^(k+1); v = w + sum(w) */
+  int64_t k = (int64_t)a->in[1][0], n = a->out_numel;
+  double *v = malloc(sizeof(double) * (size_t)(n + 1));
+  for (int64_t i = 0; i < n; i++) v[i] = a->in[0][i];
+  for (int t = 0; t < 3; t++) {
+    double z = 0;
+    for (int64_t i = 0; i < n; i++) {
+      for (int64_t j = 0; j <= k; j++) v[i] *= 0.5;
+      z += v[i];
+    }
+    for (int64_t i = 0; i < n; i++) v[i] += z;
+  }
+  memcpy(a->out, v, sizeof(double) * (size_t)n);
+  free(v);
+}
+
 static const struct {
   const char *name;
   RefFn fn;
@@ -1060,6 +1076,7 @@ static const struct {
     R(so_sum_all), R(so_sum_ax0), R(so_sum_ax1), R(so_sum_axm1), R(so_mean_all), R(so_negzero), R(so_matmul),
     R(errs_lp), R(lp_rnn), R(lp_euler), R(lp_fib), R(lp_grid), R(lp_called), R(lp_inl),
     R(if_pick), R(if_pair), R(if_chain), R(if_iter), R(if_powsum), R(if_bysize), R(if_lazy),
+    R(lt_nested),
 };
 #undef R
 
