@@ -18,7 +18,7 @@
 /* ---- LLVM mirrors of the texrt.h structs ---------------------------------- */
 
 typedef struct MetaTypes {
-  LLVMTypeRef dimexpr, param, func, module, step, temp, plan, check, loop;
+  LLVMTypeRef dimexpr, param, func, module, step, temp, plan, check, loop, branch;
 } MetaTypes;
 
 static LLVMTypeRef struct_of(Cg *cg, LLVMTypeRef *fields, int n) { return LLVMStructTypeInContext(cg->ctx, fields, (unsigned)n, 0); }
@@ -30,7 +30,8 @@ static MetaTypes meta_types(Cg *cg) {
   t.param = struct_of(cg, (LLVMTypeRef[]){p, i8, i8, i16, p}, 5);
   t.func = struct_of(cg, (LLVMTypeRef[]){p, p, i32, i32, p, i32, p, i32, p, p}, 10);
   t.module = struct_of(cg, (LLVMTypeRef[]){i32, p, p, p, p, p, p, i32, p}, 9);
-  t.step = struct_of(cg, (LLVMTypeRef[]){p, t.dimexpr, p, i32, p, i32, p}, 7);
+  t.step = struct_of(cg, (LLVMTypeRef[]){p, t.dimexpr, p, i32, p, i32, p, p}, 8);
+  t.branch = struct_of(cg, (LLVMTypeRef[]){i32, i32, i32}, 3);
   t.loop = struct_of(cg, (LLVMTypeRef[]){i32, i32, i32, i32, p, p, p, i32, p, p}, 10);
   t.check = struct_of(cg, (LLVMTypeRef[]){p, p, p, i32, i32, t.dimexpr}, 6);
   t.temp = struct_of(cg, (LLVMTypeRef[]){t.dimexpr, i8, i32}, 3);
@@ -300,12 +301,60 @@ static LLVMValueRef check_table(Cg *cg, const MetaTypes *t, const Kernel *k) {
   return table;
 }
 
+/* ---- issue 10: if steps (texrt.h, TexBranch) --------------------------------------
+ * The steps of kernels [from, to) beyond the kernels: the if steps of the
+ * ifs in that range (and nested_steps adds the loop steps). */
+static int nested_branches(const KProgram *p, int from, int to) {
+  int n = 0;
+  for (int j = 0; j < p->nbranches; j++) n += p->branches[j].first >= from && p->branches[j].last <= to;
+  return n;
+}
+
+static int nested_steps(const KProgram *p, int from, int to) {
+  int n = to - from + nested_branches(p, from, to);
+  for (int j = 0; j < p->nloops; j++) n += p->loops[j].first >= from && p->loops[j].last <= to;
+  return n;
+}
+
+static LLVMValueRef branch_step(Cg *cg, const MetaTypes *t, const KProgram *p, const KBranch *br) {
+  LLVMValueRef bf[3] = {c32(cg, br->cond), c32(cg, nested_steps(p, br->first, br->mid)), c32(cg, nested_steps(p, br->mid, br->last))};
+  LLVMValueRef branch = private_global(cg, LLVMConstNamedStruct(t->branch, bf, 3), "branch");
+  LLVMValueRef fields[8] = {LLVMConstNull(cg->ptr), dim_expr(cg, t, dim_lit(cg->m->dims, 1)),
+                            LLVMConstNull(cg->ptr), c32(cg, 0),
+                            LLVMConstNull(cg->ptr), c32(cg, 0),
+                            LLVMConstNull(cg->ptr), branch};
+  return LLVMConstNamedStruct(t->step, fields, 8);
+}
+
+static LLVMValueRef loop_step(Cg *cg, const MetaTypes *t, const KProgram *p, int li);
+
+/* The loop and if steps that start at kernel i, outer first (an outer one
+ * ends later: every body and branch ends with a kernel of its own). */
+static int structured_steps(Cg *cg, const MetaTypes *t, const KProgram *p, int i, LLVMValueRef *out) {
+  int n = 0, end = p->nkernels + 1;
+  for (;;) {
+    int best = -1, kind = 0; /* the latest-ending one before end: 1 a loop, 2 an if */
+    for (int l = 0; l < p->nloops; l++)
+      if (p->loops[l].first == i && p->loops[l].last < end && (best < 0 || p->loops[l].last > best)) best = p->loops[l].last, kind = 1;
+    for (int b = 0; b < p->nbranches; b++)
+      if (p->branches[b].first == i && p->branches[b].last < end && (best < 0 || p->branches[b].last > best))
+        best = p->branches[b].last, kind = 2;
+    if (best < 0) return n;
+    for (int l = 0; kind == 1 && l < p->nloops; l++)
+      if (p->loops[l].first == i && p->loops[l].last == best) out[n++] = loop_step(cg, t, p, l);
+    for (int b = 0; kind == 2 && b < p->nbranches; b++)
+      if (p->branches[b].first == i && p->branches[b].last == best) out[n++] = branch_step(cg, t, p, &p->branches[b]);
+    end = best;
+  }
+}
+
 /* A loop step (texrt.h, TexLoop): no kernel; the runtime runs the nbody
  * steps after it trip times. */
 static LLVMValueRef loop_step(Cg *cg, const MetaTypes *t, const KProgram *p, int li) {
   const KLoop *l = &p->loops[li];
   int nbody = l->last - l->first;
   for (int j = li + 1; j < p->nloops; j++) nbody += p->loops[j].first >= l->first && p->loops[j].last <= l->last;
+  nbody += nested_branches(p, l->first, l->last);
   int n = l->nstates > l->nouts ? l->nstates : l->nouts;
   LLVMValueRef *a = tex_calloc((size_t)n + 1, sizeof(LLVMValueRef)), *b = tex_calloc((size_t)n + 1, sizeof(LLVMValueRef));
   for (int k = 0; k < l->nstates; k++) a[k] = c32(cg, l->cur[k]), b[k] = c32(cg, l->next[k]);
@@ -327,27 +376,29 @@ static LLVMValueRef loop_step(Cg *cg, const MetaTypes *t, const KProgram *p, int
   tex_free(a);
   tex_free(b);
   LLVMValueRef loop = private_global(cg, LLVMConstNamedStruct(t->loop, lf, 10), "loop");
-  LLVMValueRef fields[7] = {LLVMConstNull(cg->ptr),
+  LLVMValueRef fields[8] = {LLVMConstNull(cg->ptr),
                             dim_expr(cg, t, dim_lit(cg->m->dims, 1)),
                             LLVMConstNull(cg->ptr),
                             c32(cg, 0),
                             LLVMConstNull(cg->ptr),
                             c32(cg, 0),
-                            loop};
-  return LLVMConstNamedStruct(t->step, fields, 7);
+                            loop,
+                            LLVMConstNull(cg->ptr)};
+  return LLVMConstNamedStruct(t->step, fields, 8);
 }
 
 static LLVMValueRef kernel_step(Cg *cg, Cg *aux, const MetaTypes *t, const Kernel *k) {
   LLVMValueRef fn = shared_kernel(cg, aux, k), ops[K_MAX_INPUTS + 1];
   for (int o = 0; o <= k->ninputs; o++) ops[o] = c32(cg, o < k->ninputs ? k->in[o].buf : k->out.buf);
-  LLVMValueRef fields[7] = {fn,
+  LLVMValueRef fields[8] = {fn,
                             dim_expr(cg, t, step_extent(cg->m, k)),
                             array_global(cg, cg->i32, ops, k->ninputs + 1, "ops"),
                             c32(cg, k->ninputs + 1),
                             check_table(cg, t, k),
                             c32(cg, k->nchecks),
+                            LLVMConstNull(cg->ptr),
                             LLVMConstNull(cg->ptr)};
-  return LLVMConstNamedStruct(t->step, fields, 7);
+  return LLVMConstNamedStruct(t->step, fields, 8);
 }
 
 /* The steps: the kernels in order, each loop's step just before its body's
@@ -355,7 +406,7 @@ static LLVMValueRef kernel_step(Cg *cg, Cg *aux, const MetaTypes *t, const Kerne
 static LLVMValueRef plan_global(Cg *cg, Cg *aux, const MetaTypes *t, const KProgram *p, LLVMValueRef module, LLVMValueRef finfo) {
   int ntemps = p->nbufs - p->nparams, nsteps = 0;
   LLVMValueRef *temps = tex_calloc((size_t)ntemps + 1, sizeof(LLVMValueRef));
-  LLVMValueRef *steps = tex_calloc((size_t)(p->nkernels + p->nloops) + 1, sizeof(LLVMValueRef));
+  LLVMValueRef *steps = tex_calloc((size_t)(p->nkernels + p->nloops + p->nbranches) + 1, sizeof(LLVMValueRef));
   for (int i = 0; i < ntemps; i++) {
     const KBuffer *b = &p->bufs[p->nparams + i];
     int reuses = b->reuses >= 0 ? b->reuses - p->nparams + 1 : 0;
@@ -363,8 +414,7 @@ static LLVMValueRef plan_global(Cg *cg, Cg *aux, const MetaTypes *t, const KProg
         t->temp, (LLVMValueRef[]){dim_expr(cg, t, numel(cg->m, b)), LLVMConstInt(cg->i8, b->dtype, 0), c32(cg, reuses)}, 3);
   }
   for (int i = 0; i < p->nkernels; i++) {
-    for (int l = 0; l < p->nloops; l++)
-      if (p->loops[l].first == i) steps[nsteps++] = loop_step(cg, t, p, l);
+    nsteps += structured_steps(cg, t, p, i, steps + nsteps); /* loops and ifs, outer first */
     steps[nsteps++] = kernel_step(cg, aux, t, &p->kernels[i]);
   }
   LLVMValueRef fields[6] = {module,          finfo,

@@ -96,6 +96,21 @@ static void print_expr(FILE *out, const Expr *e) {
     for (int i = 0; i < e->nstmts; i++) print_stmt(out, &e->stmts[i]);
     fputc('}', out);
     break;
+  case E_IF:
+    fputs("if ", out);
+    print_expr(out, e->lhs);
+    fputc(' ', out);
+    print_expr(out, e->rhs);
+    fputs(" else ", out);
+    print_expr(out, e->orelse);
+    break;
+  case E_BLOCK:
+    fputs("{\n", out);
+    for (int i = 0; i < e->nstmts; i++) print_stmt(out, &e->stmts[i]);
+    fputs("  yield ", out);
+    print_list(out, e->args, e->nargs);
+    fputs("\n}", out);
+    break;
   case E_REDUCE:
     fprintf(out, "(%s[", e->name ? e->name : "?");
     print_list(out, e->args, e->nargs);

@@ -32,6 +32,8 @@ typedef enum ExprKind {
   E_LIST,    /* [args...]: an array literal */
   E_TYPE,  /* an array type as an argument: zeros(f32[N, 3]) */
   E_LOOP,  /* loop name < lhs with (args) { stmts }: frontend/loop.c */
+  E_IF,    /* if lhs rhs else orelse (E_BLOCKs; else if: a block whose value is an E_IF): frontend/cond.c */
+  E_BLOCK, /* { stmts yield args }: a branch of an if; args are its values */
   E_ERROR,
 } ExprKind;
 
@@ -84,9 +86,10 @@ struct Expr {
   struct TypeExpr *type; /* E_TYPE */
   struct Stmt *stmts;    /* E_LOOP: the body, ending in S_NEXT */
   int nstmts;
-  bool body_bad;         /* E_LOOP: statements of the body were dropped (syntax) */
+  bool body_bad;         /* E_LOOP, E_BLOCK: statements of the body were dropped (syntax) */
   Arg *opt;              /* E_LOOP: `checkpoint=K` after the states, else NULL */
   bool scan;             /* E_LOOP: a scan (its body ends in S_EMIT) */
+  Expr *orelse;          /* E_IF: the else block */
 };
 
 typedef struct DimExpr {
@@ -407,6 +410,22 @@ Val sema_lower_loop(Sema *s, const Expr *e);
 Val sema_loop_capture(Sema *s, const Binding *b, Val v);
 /* The function the loops being lowered are in (s->fn outside loops). */
 IrFunc *sema_loop_fn(Sema *s);
+/* Any body that captures (cond.c's branches): open makes body s->fn and
+ * captures names bound before it; close restores s->fn and the scope. */
+SemaLoop *sema_body_open(Sema *s, IrFunc *body);
+void sema_body_close(Sema *s, SemaLoop *l);
+void sema_body_free(SemaLoop *l);
+int sema_body_ncaps(const SemaLoop *l);
+/* Capture k: the body's param (param) or the enclosing code's value. */
+IrNode *sema_body_cap(const SemaLoop *l, int k, bool param);
+/* A param of body standing for `like`, named after name (made unique). */
+IrNode *sema_body_add_param(Sema *s, IrFunc *body, const char *name, const IrNode *like);
+/* Captures outer in l's body ahead of the names the body uses. */
+void sema_body_seed(Sema *s, SemaLoop *l, IrNode *outer, const char *name);
+/* sema.c: an expression that may be a tuple (sema_lower_expr rejects one). */
+Val sema_lower_value(Sema *s, const Expr *e);
+/* cond.c: `if c { a } else { b }` (issue 10). */
+Val sema_lower_if(Sema *s, const Expr *e);
 /* sema.c: one `let` statement (loop bodies are lowered by loop.c). */
 void sema_lower_let(Sema *s, const Stmt *st);
 /* intops.c: the integer operators // % & | ^ << >>. */

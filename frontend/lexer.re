@@ -147,6 +147,9 @@ int yylex(YYSTYPE *lval, YYLTYPE *lloc, Lexer *lx) {
       "emit"      { return EMIT; }
       "with"      { return WITH; }
       "next"      { return NEXT; }
+      "if"        { return IF; }
+      "else"      { return ELSE; }
+      "yield"     { return YIELD; }
       "true"      { lval->ival = 1; return BOOL; }
       "false"     { lval->ival = 0; return BOOL; }
       "and"       { return AND; }

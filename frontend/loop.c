@@ -304,3 +304,41 @@ Val sema_lower_loop(Sema *s, const Expr *e) {
   vec_free(&l.caps);
   return loop_value(s, e, loop);
 }
+
+/* ---- bodies of other constructs (cond.c: an if's branches) ------------------------
+ * The same capture machinery: while a body is open, a name bound outside it
+ * becomes a param of the body (and of the bodies it is nested in). */
+
+SemaLoop *sema_body_open(Sema *s, IrFunc *body) {
+  SemaLoop *l = ARENA_NEW(&s->m->arena, SemaLoop);
+  *l = (SemaLoop){.body = body, .outer = s->fn, .scope_mark = s->nscope, .prev = s->loop};
+  s->loop = l;
+  s->fn = body;
+  return l;
+}
+
+void sema_body_close(Sema *s, SemaLoop *l) {
+  s->fn = l->outer;
+  s->loop = l->prev;
+  sema_unbind_to(s, l->scope_mark);
+}
+
+void sema_body_free(SemaLoop *l) { vec_free(&l->caps); }
+
+int sema_body_ncaps(const SemaLoop *l) { return l->caps.len; }
+
+IrNode *sema_body_cap(const SemaLoop *l, int k, bool param) {
+  const Capture *c = l->caps.items[k];
+  return param ? c->param : c->outer;
+}
+
+IrNode *sema_body_add_param(Sema *s, IrFunc *body, const char *name, const IrNode *like) {
+  return ir_loop_capture_param(s->m, body, fresh_name(s, body, name), like, like->loc);
+}
+
+void sema_body_seed(Sema *s, SemaLoop *l, IrNode *outer, const char *name) {
+  Capture *c = ARENA_NEW(&s->m->arena, Capture);
+  c->outer = outer;
+  c->param = sema_body_add_param(s, l->body, name, outer);
+  vec_push(&l->caps, c);
+}

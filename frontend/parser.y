@@ -160,10 +160,12 @@ static FnDecl *fn_decl(Lexer *lx, const char *name, YYLTYPE at, Param *params, i
 %token AND "'and'" OR "'or'" NOT "'not'"
 %token LOOP "'loop'" WITH "'with'" NEXT "'next'"
 %token SCAN "'scan'" EMIT "'emit'"
+%token IF "'if'" ELSE "'else'" YIELD "'yield'"
 %token ARROW "'->'" POW "'**'" EQ "'=='" NE "'!='" LE "'<='" GE "'>='"
 %token FLOORDIV "'//'" SHL "'<<'" SHR "'>>'"
 
 %type <expr> expr primary sub optexpr
+%type <expr> ifexpr block
 %type <args> args arglist
 %type <arg> arg loopopt
 %type <dims> dims
@@ -390,7 +392,7 @@ expr
 
 /* primary: literal | NAME | NAME '(' args ')' | NAME '.' NAME '(' args ')' | DTYPE '(' args ')' | DTYPE '[' dims ']'
  *        | 'grad' '(' args ')' | primary '[' subs ']' | '[' exprs ']'
- *        | 'loop' NAME '<' expr 'with' '(' args ')' '{' stmt* 'next' expr (',' expr)* '}'
+ *        | 'loop' NAME '<' expr 'with' '(' args ')' '{' stmt* 'next' expr (',' expr)* '}' | ifexpr
  *        | '(' expr ')' | '(' expr ',' expr (',' expr)* ')'
  * A tuple `(a, b)` is only meaningful as wrt=(a, b); sema says so elsewhere. */
 primary
@@ -428,6 +430,7 @@ primary
       APPEND(lx->arena, $6.items, $6.n, $6.cap, Stmt, body_end(lx, S_EMIT, $8.items, $8.n, @7));
       $$->stmts = $6.items; $$->nstmts = $6.n; $$->body_bad = $6.bad;
     }
+  | ifexpr
   | '(' expr ')'       { $$ = $2; }
   | primary '[' subs ']' {
       $$ = ast_expr(lx->arena, E_INDEX, LOC(@2));
@@ -445,6 +448,54 @@ primary
       $$->args = ARENA_ARRAY(lx->arena, Arg, $$->nargs);
       $$->args[0] = (Arg){NULL, $2, $2->loc};
       for (int i = 0; i < $4.n; i++) $$->args[i + 1] = (Arg){NULL, $4.items[i], $4.items[i]->loc};
+    }
+  ;
+
+/* issue 10, frontend/cond.c: ifexpr: 'if' expr block 'else' (block | ifexpr);
+ * block: '{' expr '}' | '{' stmt* 'yield' expr (',' expr)* '}'.  A value
+ * after statements needs the keyword: newlines are insignificant, so
+ * `let a = b  -c` would otherwise be ambiguous.  `else if` is an else
+ * block whose value is the inner if. */
+ifexpr
+  : IF expr block ELSE block {
+      $$ = ast_expr(lx->arena, E_IF, LOC(@1));
+      $$->lhs = $2; $$->rhs = $3; $$->orelse = $5;
+    }
+  | IF expr block ELSE ifexpr {
+      $$ = ast_expr(lx->arena, E_IF, LOC(@1));
+      $$->lhs = $2; $$->rhs = $3;
+      $$->orelse = ast_expr(lx->arena, E_BLOCK, $5->loc);
+      $$->orelse->nargs = 1;
+      $$->orelse->args = ARENA_NEW(lx->arena, Arg);
+      $$->orelse->args[0] = (Arg){NULL, $5, $5->loc};
+    }
+  ;
+
+block
+  : '{' expr '}' {
+      $$ = ast_expr(lx->arena, E_BLOCK, LOC(@1));
+      $$->nargs = 1;
+      $$->args = ARENA_NEW(lx->arena, Arg);
+      $$->args[0] = (Arg){NULL, $2, $2->loc};
+    }
+  | '{' stmts '}' { /* no value: an error sema reports after the statements' own */
+      $$ = ast_expr(lx->arena, E_BLOCK, LOC(@3));
+      $$->stmts = $2.items; $$->nstmts = $2.n; $$->body_bad = $2.bad;
+    }
+  | '{' stmts NEXT exprs '}' { /* `next` ends loop bodies only: sema says so */
+      $$ = ast_expr(lx->arena, E_BLOCK, LOC(@3));
+      Stmt next;
+      memset(&next, 0, sizeof next);
+      next.kind = S_NEXT; next.values = $4.items; next.nvalues = $4.n; next.value = $4.items[0]; next.loc = LOC(@3);
+      APPEND(lx->arena, $2.items, $2.n, $2.cap, Stmt, next);
+      $$->stmts = $2.items; $$->nstmts = $2.n; $$->body_bad = $2.bad;
+    }
+  | '{' stmts YIELD exprs '}' {
+      $$ = ast_expr(lx->arena, E_BLOCK, LOC(@1));
+      $$->stmts = $2.items; $$->nstmts = $2.n; $$->body_bad = $2.bad;
+      $$->nargs = $4.n;
+      $$->args = ARENA_ARRAY(lx->arena, Arg, $4.n);
+      for (int i = 0; i < $4.n; i++) $$->args[i] = (Arg){NULL, $4.items[i], $4.items[i]->loc};
     }
   ;
 

@@ -685,14 +685,15 @@ static Val lower_kind(Sema *s, const Expr *e) {
   case E_SLICE: sema_error(s, e->loc, "a slice a:b only appears inside brackets, x[a:b]"); return sema_poison();
   case E_TYPE: sema_error(s, e->loc, "a type is not a value; it only gives a shape, as in zeros(f32[N, 3])"); return sema_poison();
   case E_LOOP: return sema_lower_loop(s, e);
+  case E_IF: return sema_lower_if(s, e);
+  case E_BLOCK: /* only inside an if */
   case E_ERROR: return sema_poison();
   }
   ice("bad expression kind %d", e->kind);
 }
 
-/* Nesting (operands in parentheses on the right, calls, unary operators)
- * recurses, so it is limited; one error per function is enough. */
-static Val lower_value(Sema *s, const Expr *e) {
+/* Nesting (operands in parentheses on the right, calls, unary operators) recurses, so it is limited; one error per function is enough. */
+Val sema_lower_value(Sema *s, const Expr *e) {
   if (s->depth >= TEX_MAX_NESTING) {
     if (!s->too_deep) sema_error(s, e->loc, "expressions nest more than %d levels deep here; split this one with let", TEX_MAX_NESTING);
     s->too_deep = true;
@@ -704,7 +705,7 @@ static Val lower_value(Sema *s, const Expr *e) {
   return v;
 }
 
-Val sema_lower_expr(Sema *s, const Expr *e) { return reject_tuple(s, lower_value(s, e)); }
+Val sema_lower_expr(Sema *s, const Expr *e) { return reject_tuple(s, sema_lower_value(s, e)); }
 
 /* ---- signatures ------------------------------------------------------------- */
 
@@ -895,7 +896,7 @@ static bool pattern_has_duplicates(Sema *s, const Stmt *st) {
 
 /* `let (a, _, c) = f(x)`: one name per value; `_` binds nothing. */
 static void lower_let_pattern(Sema *s, const Stmt *st) {
-  Val v = lower_value(s, st->value);
+  Val v = sema_lower_value(s, st->value);
   bool ok = !v.poison && !pattern_has_duplicates(s, st);
   int n = v.ntuple ? v.ntuple : 1;
   if (ok && n != st->nnames) {
@@ -972,7 +973,7 @@ static void lower_update(Sema *s, const Stmt *st) {
 static int return_values(Sema *s, const Stmt *st, Val *vals, const char **producer) {
   *producer = NULL;
   if (st->nvalues == 1) {
-    Val v = lower_value(s, st->values[0]);
+    Val v = sema_lower_value(s, st->values[0]);
     if (!v.ntuple) return vals[0] = v, 1;
     *producer = v.producer;
     for (int k = 0; k < v.ntuple; k++) vals[k] = sema_typed(v.tuple[k]);

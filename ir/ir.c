@@ -156,8 +156,17 @@ ParamSet ir_float_params(const IrFunc *f) {
 /* The value results of f: all but the in-place updates. */
 static int value_results(const IrFunc *f) { return f->nresults - f->nupdates; }
 
+/* A param of g like p, named name (name_2, ... if g has one of that name:
+ * the vjp of a vjp has two d_out, and printed IR must parse back). */
 static IrNode *like_param(IrModule *m, IrFunc *g, const IrNode *p, const char *name) {
-  return ir_param(m, g, name, p->dtype, p->rank, p->shape, p->loc);
+  const char *n = name;
+  for (int k = 2;; k++) {
+    bool used = false;
+    for (int i = 0; i < g->nparams && !used; i++) used = strcmp(g->params[i]->name, n) == 0;
+    if (!used) break;
+    n = arena_printf(&m->arena, "%s_%d", name, k);
+  }
+  return ir_param(m, g, n, p->dtype, p->rank, p->shape, p->loc);
 }
 
 /* Params of a derived function: those of `of`, then cotangents or tangents. */

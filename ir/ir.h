@@ -195,7 +195,18 @@ enum OpFlags {
   F_FOLD = 1 << 4,
   F_BUILTIN = 1 << 5,
 };
-typedef enum AttrKind { ATTR_NONE, ATTR_INDEX, ATTR_VALUE, ATTR_DIM, ATTR_AXES, ATTR_REDUCE, ATTR_CALLEE, ATTR_REGION, ATTR_BODY } AttrKind;
+typedef enum AttrKind {
+  ATTR_NONE,
+  ATTR_INDEX,
+  ATTR_VALUE,
+  ATTR_DIM,
+  ATTR_AXES,
+  ATTR_REDUCE,
+  ATTR_CALLEE,
+  ATTR_REGION,
+  ATTR_BODY,
+  ATTR_BRANCHES
+} AttrKind;
 /* SHAPE_SCAN: the operand's shape, along one axis of it (attr axes[0]). */
 typedef enum ShapeRule {
   SHAPE_LEAF,
@@ -256,7 +267,9 @@ typedef struct IrAttr {
   Dim dim;                   /* ATTR_DIM: the value is this dim */
   IrFunc *callee;            /* ATTR_CALLEE */
   IrRegion *region;          /* ATTR_REGION (gen, scatter); immutable, so copies share it */
-  IrFunc *body;              /* ATTR_BODY (loop): owned by the node (inlining copies it) */
+  IrFunc *body;              /* ATTR_BODY (loop): owned by the node (inlining copies it);
+                                ATTR_BRANCHES (if): the then body */
+  IrFunc *orelse;            /* ATTR_BRANCHES: the else body (owned like body) */
 } IrAttr;
 
 struct IrNode {
@@ -472,6 +485,16 @@ void ir_each_body(IrFunc *f, void (*fn)(void *ctx, IrFunc *f), void *ctx);
 void ir_module_each_body(IrModule *m, void (*fn)(void *ctx, IrFunc *f), void *ctx);
 /* Appends every node of f and of the loop bodies nested in it (pre-order). */
 void ir_all_nodes(IrFunc *f, PtrVec *out);
+/* The lazy conditional (issue 10):
+ *   %v = if %c, %x.., values=N : type of value 0  then(%x: X..) { ... return %a.. } else(%x: X..) { ... return %b.. }
+ * runs only the body the bool scalar c picks; both bodies have the same
+ * params (the captured values, operands 1..) and give N values of the same
+ * types; the node is value 0, and with N > 1 it is used only through
+ * OP_PROJ.  Bodies are made with ir_loop_body_new and owned like a loop's. */
+enum { IR_IF_FIXED = 1 }; /* operands before the captures: the condition */
+int ir_if_nvalues(const IrNode *n);
+/* The bodies a node owns (a loop's, an if's two) into out[2]; their number. */
+int ir_node_bodies(const IrNode *n, IrFunc **out);
 
 /* ==== build.c =========================================================== */
 
@@ -648,6 +671,17 @@ typedef struct KLoop {
   SrcLoc loc;
 } KLoop;
 
+/* An if of the plan (issue 10): the runtime reads the bool scalar buffer
+ * `cond` before kernel `first`, then runs the then kernels [first, mid) or
+ * the else kernels [mid, last) (nested loops' and ifs' included); both
+ * write value k into res[k]. */
+typedef struct KBranch {
+  int first, mid, last;
+  int cond;
+  int nvalues;
+  int *res;                /* temporaries, per value (consecutive when built) */
+} KBranch;
+
 /* The compiled form of one function: its buffers and kernels in order. */
 typedef struct KBuffer {
   DType dtype;
@@ -672,6 +706,8 @@ typedef struct KProgram {
   int *kernel_of;          /* per IR node id: the kernel computing it, or -1 */
   int nloops;
   KLoop *loops;            /* outer loops before the loops nested in them */
+  int nbranches;
+  KBranch *branches;       /* outer ifs before the ifs nested in them */
 } KProgram;
 
 void kernel_print(FILE *out, IrModule *m, const KProgram *p);

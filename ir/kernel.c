@@ -69,6 +69,13 @@ Dim kernel_temp_bytes(IrModule *m, const KProgram *p, bool planned) {
 void kernel_print(FILE *out, IrModule *m, const KProgram *p) {
   for (int i = 0; i < p->nkernels; i++) {
     const Kernel *k = &p->kernels[i];
+    for (int j = 0; j < p->nbranches; j++) { /* issue 10: an if's step comes before its first kernel */
+      const KBranch *br = &p->branches[j];
+      if (br->first != i) continue;
+      fprintf(out, "if b%d then kernels [%d, %d) else [%d, %d) values", br->cond, br->first, br->mid, br->mid, br->last);
+      for (int v = 0; v < br->nvalues; v++) fprintf(out, " b%d", br->res[v]);
+      fputc('\n', out);
+    }
     fprintf(out, "kernel %s %s loops [", k->name, kind_names[k->kind]);
     for (int l = 0; l < k->nloops; l++) {
       if (l) fputs(", ", out);

@@ -67,10 +67,20 @@ bool ir_loop_proj_type(IrModule *m, const IrNode *loop, int k, DType *t, int *ra
   return true;
 }
 
+int ir_if_nvalues(const IrNode *n) { return n->attr.body ? n->attr.body->nresults : 0; }
+
+int ir_node_bodies(const IrNode *n, IrFunc **out) {
+  int k = 0;
+  if ((n->op == OP_LOOP || n->op == OP_IF) && n->attr.body) out[k++] = n->attr.body;
+  if (n->op == OP_IF && n->attr.orelse) out[k++] = n->attr.orelse;
+  return k;
+}
+
 static Dim subst(IrModule *m, Dim d, const Dim *map) { return map && d ? dim_subst(m->dims, d, map) : d; }
 
 IrFunc *ir_loop_body_copy(IrModule *m, IrFunc *from, const Dim *map) {
   IrFunc *c = ir_loop_body_new(m, from->loc);
+  c->name = from->name;
   ir_renumber(from);
   IrNode **copy = tex_calloc((size_t)from->body.len + 1, sizeof(IrNode *));
   Dim shape[IR_MAX_RANK];
@@ -88,7 +98,8 @@ IrFunc *ir_loop_body_copy(IrModule *m, IrFunc *from, const Dim *map) {
     k->attr = n->attr;
     if (op_info[n->op].attr == ATTR_DIM) k->attr.dim = subst(m, n->attr.dim, map);
     if (op_info[n->op].attr == ATTR_REGION && map) k->attr.region = ir_region_subst(m, n->attr.region, map);
-    if (op_info[n->op].attr == ATTR_BODY) k->attr.body = ir_loop_body_copy(m, n->attr.body, map);
+    if (op_info[n->op].attr == ATTR_BODY || op_info[n->op].attr == ATTR_BRANCHES) k->attr.body = ir_loop_body_copy(m, n->attr.body, map);
+    if (op_info[n->op].attr == ATTR_BRANCHES) k->attr.orelse = ir_loop_body_copy(m, n->attr.orelse, map);
     copy[i] = k;
   }
   IrNode **res = tex_calloc((size_t)from->nresults + 1, sizeof(IrNode *));
@@ -101,8 +112,8 @@ IrFunc *ir_loop_body_copy(IrModule *m, IrFunc *from, const Dim *map) {
 
 void ir_each_body(IrFunc *f, void (*fn)(void *ctx, IrFunc *f), void *ctx) {
   for (int i = 0; i < f->body.len; i++) {
-    IrNode *n = f->body.items[i];
-    if (n->op == OP_LOOP && n->attr.body) ir_each_body(n->attr.body, fn, ctx);
+    IrFunc *b[2];
+    for (int k = 0, nb = ir_node_bodies(f->body.items[i], b); k < nb; k++) ir_each_body(b[k], fn, ctx);
   }
   fn(ctx, f);
 }
@@ -117,7 +128,8 @@ void ir_module_each_body(IrModule *m, void (*fn)(void *ctx, IrFunc *f), void *ct
 void ir_all_nodes(IrFunc *f, PtrVec *out) {
   for (int i = 0; i < f->body.len; i++) {
     IrNode *n = f->body.items[i];
+    IrFunc *b[2];
     vec_push(out, n);
-    if (n->op == OP_LOOP && n->attr.body) ir_all_nodes(n->attr.body, out);
+    for (int k = 0, nb = ir_node_bodies(n, b); k < nb; k++) ir_all_nodes(b[k], out);
   }
 }

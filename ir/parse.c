@@ -125,6 +125,7 @@ typedef struct TypeSig {
   DType dtype;
   int rank;
   Dim shape[IR_MAX_RANK];
+  bool any; /* not known yet: the first body returning it sets it (an if's values) */
 } TypeSig;
 
 /* A call's callee name until the whole module is read (kept in node->aux). */
@@ -569,6 +570,12 @@ static bool parse_attr(Parser *P, Line *l, bool comma) {
     l->nouts = (int)outs;
     return true;
   }
+  if (kind == ATTR_BRANCHES) { /* an if: ', values=N' */
+    if (!comma || !expect_word(P, "values") || !expect(P, "=")) return unexpected(P, "', values=N'");
+    if (!parse_int(P, MAX_ARGS, &l->attr.i)) return false;
+    if (l->attr.i < 1 || l->nargs < IR_IF_FIXED) return error_at(P, P->tok, "an if needs a condition and at least one value");
+    return true;
+  }
   if (kind != ATTR_AXES && kind != ATTR_REDUCE) return !comma || unexpected(P, "an operand");
   if (!comma) return unexpected(P, "', axes=[...]'");
   if (!parse_axes(P, &l->attr)) return false;
@@ -737,26 +744,14 @@ static bool parse_region(Parser *P, Line *l) {
 
 static bool parse_param(Parser *P);
 
-/* 'body' '(' param (',' param)* ')' '{' node* 'return' refs '}': a loop's
- * body, whose results are the states (operands 1..states). */
-static bool parse_loop_body(Parser *P, Line *l) {
+/* KW '(' param (',' param)* ')' '{' node* 'return' refs '}': a loop's body
+ * or a branch of an if, whose results have the types sigs gives. */
+static IrFunc *parse_sub_body(Parser *P, const char *kw, const PtrVec *sigs) {
   Token at = P->tok;
-  if (!expect_word(P, "body")) return false;
+  if (!expect_word(P, kw)) return NULL;
   IrFunc *outer = P->f, *body = ir_loop_body_new(P->m, (SrcLoc){P->file, at.line, at.col});
+  body->name = kw;
   int nupdates = P->nupdates;
-  PtrVec sigs = {0};
-  for (int k = 0; k < l->attr.i; k++) {
-    TypeSig *s = ARENA_NEW(&P->m->arena, TypeSig);
-    const IrNode *x = l->args[IR_LOOP_FIXED + k];
-    *s = (TypeSig){x->dtype, x->rank, {0}};
-    memcpy(s->shape, x->shape, sizeof(Dim) * (size_t)x->rank);
-    vec_push(&sigs, s);
-  }
-  for (int k = 0; k < l->nouts; k++) { /* per-step outputs: any type (ir_verify checks the projs) */
-    TypeSig *s = ARENA_NEW(&P->m->arena, TypeSig);
-    s->dtype = DT_COUNT;
-    vec_push(&sigs, s);
-  }
   P->f = body;
   bool ok = expect(P, "(");
   if (ok && !accept(P, ")")) {
@@ -764,14 +759,53 @@ static bool parse_loop_body(Parser *P, Line *l) {
     while (ok && accept(P, ","));
     ok = ok && expect(P, ")");
   }
-  ok = ok && parse_body(P, &sigs);
+  ok = ok && parse_body(P, sigs);
   if (ok) ir_renumber(body);
-  vec_free(&sigs);
   P->f = outer;
   P->nupdates = nupdates;
+  return ok ? body : NULL;
+}
+
+/* 'body' ...: a loop's body, whose results are the states (operands
+ * 1..states), then a scan's per-step outputs (any type: ir_verify checks
+ * the projs). */
+static bool parse_loop_body(Parser *P, Line *l) {
+  PtrVec sigs = {0};
+  for (int k = 0; k < l->attr.i; k++) {
+    TypeSig *s = ARENA_NEW(&P->m->arena, TypeSig);
+    const IrNode *x = l->args[IR_LOOP_FIXED + k];
+    *s = (TypeSig){x->dtype, x->rank, {0}, false};
+    memcpy(s->shape, x->shape, sizeof(Dim) * (size_t)x->rank);
+    vec_push(&sigs, s);
+  }
+  for (int k = 0; k < l->nouts; k++) {
+    TypeSig *s = ARENA_NEW(&P->m->arena, TypeSig);
+    s->any = true;
+    vec_push(&sigs, s);
+  }
+  IrFunc *body = parse_sub_body(P, "body", &sigs);
+  vec_free(&sigs);
   l->attr.i = l->nouts;
   l->attr.body = body;
-  return ok;
+  if (body) body->name = "loop";
+  return body != NULL;
+}
+
+/* 'then' ... 'else' ...: an if's bodies; value 0 has the node's type, the
+ * others the types the then body gives them (ir_verify checks the rest). */
+static bool parse_if_bodies(Parser *P, Line *l) {
+  PtrVec sigs = {0};
+  for (int k = 0; k < l->attr.i; k++) {
+    TypeSig *s = ARENA_NEW(&P->m->arena, TypeSig);
+    *s = (TypeSig){l->dtype, l->rank, {0}, k > 0};
+    memcpy(s->shape, l->shape, sizeof(Dim) * (size_t)l->rank);
+    vec_push(&sigs, s);
+  }
+  l->attr.i = 0;
+  l->attr.body = parse_sub_body(P, "then", &sigs);
+  l->attr.orelse = l->attr.body ? parse_sub_body(P, "else", &sigs) : NULL;
+  vec_free(&sigs);
+  return l->attr.orelse != NULL;
 }
 
 /* node := '%'INT '=' OPNAME ['@'NAME] [refs] [attr] ':' type ['@'LOC] [region] */
@@ -785,6 +819,7 @@ static bool parse_node(Parser *P) {
   if (P->tok.kind == T_AT && !parse_loc(P, &l.loc)) return false;
   if (op_info[l.op].attr == ATTR_REGION && !parse_region(P, &l)) return false;
   if (op_info[l.op].attr == ATTR_BODY && !parse_loop_body(P, &l)) return false;
+  if (op_info[l.op].attr == ATTR_BRANCHES && !parse_if_bodies(P, &l)) return false;
   return build_node(P, &l);
 }
 
@@ -841,8 +876,11 @@ static bool check_results(Parser *P, Token at, const PtrVec *sigs, IrNode **res,
   if (n != sigs->len)
     return error_at(P, at, "@%s returns %d value%s, its signature declares %d", P->f->name, n, n == 1 ? "" : "s", sigs->len);
   for (int i = 0; i < n; i++) {
-    const TypeSig *s = sigs->items[i];
-    if (s->dtype == DT_COUNT) continue; /* any type */
+    TypeSig *s = sigs->items[i];
+    if (s->any) {
+      *s = (TypeSig){res[i]->dtype, res[i]->rank, {0}, false};
+      memcpy(s->shape, res[i]->shape, sizeof(Dim) * (size_t)res[i]->rank);
+    }
     bool same = s->dtype == res[i]->dtype && s->rank == res[i]->rank;
     for (int k = 0; same && k < s->rank; k++) same = s->shape[k] == res[i]->shape[k];
     if (same) continue;

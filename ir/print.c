@@ -95,10 +95,11 @@ static void print_region(FILE *out, IrModule *m, const IrRegion *r, int indent) 
   print_block(out, m, f, indent);
 }
 
-/* ' body(%t: i64, %h: T, ...) {' nodes 'return' ... '}' after a loop. */
-static void print_loop_body(FILE *out, IrModule *m, IrFunc *f, int indent) {
+/* ' body(%t: i64, %h: T, ...) {' nodes 'return' ... '}' after a loop;
+ * ' then(...) {...} else(...) {...}' after an if. */
+static void print_loop_body(FILE *out, IrModule *m, IrFunc *f, int indent, const char *kw) {
   ir_renumber(f);
-  fputs(" body(", out);
+  fprintf(out, " %s(", kw);
   for (int i = 0; i < f->nparams; i++) {
     fprintf(out, "%s%%%s: ", i ? ", " : "", f->params[i]->name);
     print_type(out, m, f->params[i]->dtype, f->params[i]->rank, f->params[i]->shape);
@@ -145,13 +146,18 @@ static void print_node(FILE *out, IrModule *m, const IrNode *n, int indent) {
       dim_fprint(m->dims, n->attr.dim, out);
     }
     break;
+  case ATTR_BRANCHES: fprintf(out, "%svalues=%d", sep, ir_if_nvalues(n)); break;
   default: break;
   }
   fputs(" : ", out);
   print_type(out, m, n->dtype, n->rank, n->shape);
   if (n->loc.file) fprintf(out, " @%s:%d:%d", n->loc.file, n->loc.line, n->loc.col);
   if (info->attr == ATTR_REGION) print_region(out, m, n->attr.region, indent);
-  if (info->attr == ATTR_BODY && n->attr.body) print_loop_body(out, m, n->attr.body, indent);
+  if (info->attr == ATTR_BODY && n->attr.body) print_loop_body(out, m, n->attr.body, indent, "body");
+  if (info->attr == ATTR_BRANCHES && n->attr.body && n->attr.orelse) {
+    print_loop_body(out, m, n->attr.body, indent, "then");
+    print_loop_body(out, m, n->attr.orelse, indent, "else");
+  }
   fputc('\n', out);
 }
 
@@ -170,7 +176,7 @@ static void print_signature(FILE *out, IrModule *m, IrFunc *f) {
     print_type(out, m, f->results[i]->dtype, f->results[i]->rank, f->results[i]->shape);
   }
   if (nvalues != 1) fputc(')', out);
-  if (f->derive) {
+  if (f->derive && ir_find_func(m, f->derive_of->name) == f->derive_of) { /* not of a body (an if's branch) */
     fprintf(out, " derive %s @%s wrt=[", derive_kind_names[f->derive], f->derive_of->name);
     for (int i = ps_next(&f->wrt, -1), first = 1; i >= 0; i = ps_next(&f->wrt, i), first = 0) fprintf(out, "%s%d", first ? "" : ", ", i);
     fputc(']', out);

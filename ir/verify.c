@@ -143,6 +143,34 @@ static void verify_loop(Verifier *v, IrFunc *f, IrNode *n) {
   verify_body(v, b);
 }
 
+/* ---- ifs ------------------------------------------------------------------------
+ * A bool scalar condition; both bodies' params match the captures
+ * (operands 1..), and their results have the same types, value 0 the node's. */
+static void verify_if(Verifier *v, IrFunc *f, IrNode *n) {
+  IrFunc *b[2] = {n->attr.body, n->attr.orelse};
+  int nv = ir_if_nvalues(n);
+  if (!b[0] || !b[1] || !b[0]->built || !b[1]->built || nv < 1 || b[1]->nresults != nv || n->nargs < IR_IF_FIXED) {
+    problem(v, f, n, "malformed if");
+    return;
+  }
+  if (n->args[0]->dtype != DT_BOOL || n->args[0]->rank != 0) problem(v, f, n, "the condition is not a bool scalar");
+  for (int k = 0; k < 2; k++) {
+    if (b[k]->nparams != n->nargs - IR_IF_FIXED) {
+      problem(v, f, n, "the %s body has %d params for %d captured values", k ? "else" : "then", b[k]->nparams, n->nargs - IR_IF_FIXED);
+      continue;
+    }
+    for (int a = IR_IF_FIXED; a < n->nargs; a++)
+      if (!same_type(n->args[a], b[k]->params[a - IR_IF_FIXED]))
+        problem(v, f, n, "operand %d differs from its %s param", a, k ? "else" : "then");
+    for (int r = 0; r < nv; r++)
+      if (!b[k]->results[r] || !b[0]->results[r] || !same_type(b[k]->results[r], b[0]->results[r]))
+        problem(v, f, n, "value %d of the else body differs from the then body's", r);
+  }
+  if (b[0]->results[0] && !same_type(n, b[0]->results[0])) problem(v, f, n, "the if's type differs from value 0");
+  verify_body(v, b[0]);
+  verify_body(v, b[1]);
+}
+
 /* ---- regions ------------------------------------------------------------------ */
 
 static bool region_op_allowed(const IrNode *x, int index, int nidx) {
@@ -241,6 +269,19 @@ static void verify_node(Verifier *v, IrFunc *f, IrNode *n, int index) {
   }
   if (n->op == OP_LOOP) {
     verify_loop(v, f, n);
+    return;
+  }
+  if (n->op == OP_IF) {
+    verify_if(v, f, n);
+    return;
+  }
+  if (n->op == OP_PROJ && n->args[0]->op == OP_IF) {
+    const IrNode *c = n->args[0];
+    int nv = ir_if_nvalues(c);
+    if (n->attr.i < 0 || n->attr.i >= nv || nv < 2)
+      problem(v, f, n, "proj %lld of an if with %d values", (long long)n->attr.i, nv);
+    else if (!same_type(n, c->attr.body->results[n->attr.i]))
+      problem(v, f, n, "proj type differs from value %lld of the if", (long long)n->attr.i);
     return;
   }
   if (n->op == OP_PROJ && n->args[0]->op == OP_LOOP) {

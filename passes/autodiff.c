@@ -43,7 +43,7 @@ static void mark_active(Rev *r, const ParamSet *wrt) {
     IrNode *n = of->body.items[i];
     bool a = n->op == OP_PARAM && ps_has(wrt, (int)n->attr.i);
     for (int j = 0; j < n->nargs && !a; j++) a = r->active[n->args[j]->id];
-    r->active[i] = a && (n->op == OP_CALL || n->op == OP_LOOP || dtype_is_float(n->dtype));
+    r->active[i] = a && (n->op == OP_CALL || n->op == OP_LOOP || n->op == OP_IF || dtype_is_float(n->dtype));
   }
 }
 
@@ -198,6 +198,25 @@ static void reverse_call(Rev *r, IrNode *call) {
   tex_free(cts);
 }
 
+/* An if (issue 10, grad_if.c): an if on the same condition gives the
+ * cotangents of the active float captures from its values' cotangents. */
+static void reverse_if(Rev *r, IrNode *n) {
+  int nv = ir_if_nvalues(n);
+  IrNode **cts = tex_calloc((size_t)nv + 1, sizeof(IrNode *)), **args = tex_calloc((size_t)n->nargs + 1, sizeof(IrNode *));
+  IrNode **out = tex_calloc((size_t)n->nargs + 1, sizeof(IrNode *));
+  ParamSet active = {{0}};
+  for (int a = IR_IF_FIXED; a < n->nargs; a++)
+    if (r->active[n->args[a]->id] && dtype_is_float(n->args[a]->dtype)) ps_add(&active, a - IR_IF_FIXED);
+  if (call_cotangents(r, n, nv, cts) && !ps_empty(&active)) {
+    for (int a = 0; a < n->nargs; a++) args[a] = r->map[n->args[a]->id];
+    grad_if_reverse(&r->ib, n, args, cts, &active, out);
+    for (int k = ps_next(&active, -1), o = 0; k >= 0; k = ps_next(&active, k)) accumulate(r, n->args[IR_IF_FIXED + k], out[o++]);
+  }
+  tex_free(out);
+  tex_free(args);
+  tex_free(cts);
+}
+
 /* n carries a derivative but its op has no rule: a float elementwise op
  * without F_DIFF (trigamma).  Remembered for the driver's error. */
 void autodiff_note_nondiff(IrModule *m, const IrNode *n) {
@@ -244,6 +263,10 @@ static void sweep(Rev *r) {
     r->ib.loc = n->loc;
     if (n->op == OP_CALL) {
       reverse_call(r, n);
+      continue;
+    }
+    if (n->op == OP_IF) { /* its values' cotangents sit on it or on its projs */
+      reverse_if(r, n);
       continue;
     }
     if (n->op == OP_LOOP) {

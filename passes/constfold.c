@@ -147,7 +147,35 @@ static IrNode *fold_node(IrModule *m, IrFunc *f, IrNode *n) {
   return ir_const(m, f, n->dtype, of, oi, n->loc);
 }
 
-static IrNode *visit(void *m, IrFunc *f, IrNode *n) { return fold_node(m, f, n); }
+/* An if on a constant condition is the branch taken, inlined here (its
+ * bodies were folded first).  With several values the if is dropped and
+ * aux holds the copies of its values, which its projs become. */
+static IrNode *fold_if(IrModule *m, IrFunc *f, IrNode *n) {
+  IrFunc *b = n->args[0]->attr.i ? n->attr.body : n->attr.orelse;
+  ir_renumber(b);
+  IrNode **map = tex_calloc((size_t)b->body.len + 1, sizeof(IrNode *));
+  for (int i = 0; i < b->body.len; i++) {
+    IrNode *x = b->body.items[i], **args = tex_calloc((size_t)x->nargs + 1, sizeof(IrNode *));
+    for (int a = 0; a < x->nargs; a++) args[a] = map[x->args[a]->id];
+    map[i] =
+        x->op == OP_PARAM ? n->args[IR_IF_FIXED + x->attr.i] : ir_node(m, f, x->op, x->dtype, x->rank, x->shape, x->nargs, args, x->loc);
+    if (x->op != OP_PARAM) map[i]->attr = x->attr; /* nested bodies move with it: the if is dropped */
+    tex_free(args);
+  }
+  IrNode **values = ARENA_ARRAY(&m->arena, IrNode *, b->nresults);
+  for (int r = 0; r < b->nresults; r++) values[r] = map[ir_resolve(b->results[r])->id];
+  tex_free(map);
+  if (b->nresults == 1) return values[0];
+  n->aux = values;
+  return IR_DROPPED;
+}
+
+static IrNode *visit(void *m, IrFunc *f, IrNode *n) {
+  if (n->op == OP_IF && n->args[0]->op == OP_CONST) return fold_if(m, f, n);
+  if (n->op == OP_PROJ && n->args[0]->op == OP_IF && n->args[0]->args[0]->op == OP_CONST) /* its if was folded */
+    return ((IrNode **)n->args[0]->aux)[n->attr.i];
+  return fold_node(m, f, n);
+}
 
 static void fold_func(void *m, IrFunc *f) { ir_rewrite(f, visit, m); }
 

@@ -21,6 +21,7 @@ static bool same_attr(const IrNode *a, const IrNode *b) {
   case ATTR_CALLEE: return a->attr.callee == b->attr.callee;
   case ATTR_REGION: return a->attr.region == b->attr.region;
   case ATTR_BODY: return false; /* loops are never merged (cse_func skips them) */
+  case ATTR_BRANCHES: return false; /* nor ifs */
   case ATTR_AXES:
   case ATTR_REDUCE:
     return a->attr.naxes == b->attr.naxes && a->attr.keepdims == b->attr.keepdims &&
@@ -62,7 +63,7 @@ static void cse_func(void *ctx, IrFunc *f) {
   for (int i = 0; i < f->body.len; i++) {
     IrNode *n = f->body.items[i];
     for (int j = 0; j < n->nargs; j++) n->args[j] = ir_resolve(n->args[j]);
-    if (n->op == OP_PARAM || n->op == OP_CALL || n->op == OP_LOOP) continue;
+    if (n->op == OP_PARAM || n->op == OP_CALL || n->op == OP_LOOP || n->op == OP_IF) continue;
     size_t k = (size_t)node_hash(n) & (size_t)(cap - 1);
     while (table[k] && !equivalent(table[k], n)) k = (k + 1) & (size_t)(cap - 1);
     if (table[k])

@@ -292,6 +292,7 @@ const VjpRule vjp_rules[OP_COUNT] = {
     [OP_CUMSUM_REV] = vjp_scan,
     [OP_CALL] = vjp_by_pass,
     [OP_PROJ] = vjp_by_pass,
+    [OP_IF] = vjp_by_pass, /* issue 10: grad_if.c */
     /* issue 9: floor, ceil, round and sign are flat (derivative 0) */
     [OP_SIGN] = vjp_none,
     [OP_FLOOR] = vjp_none,
@@ -355,6 +356,7 @@ static const JvpRule jvp_exceptions[OP_COUNT] = {
     [OP_CAST] = jvp_cast,   [OP_SELECT] = jvp_select,        [OP_BROADCAST] = jvp_same_op,    [OP_TRANSPOSE] = jvp_same_op,
     [OP_SUM] = jvp_same_op, [OP_RMAX] = jvp_reduce_extremum, [OP_RMIN] = jvp_reduce_extremum, [OP_MATMUL] = jvp_matmul,
     [OP_GEN] = jvp_region,  [OP_SCATTER] = jvp_region,       [OP_CALL] = jvp_by_pass,         [OP_PROJ] = jvp_by_pass,
+    [OP_IF] = jvp_by_pass, /* issue 10: grad_if.c */
     [OP_PROD] = jvp_prod,   [OP_CUMSUM] = jvp_same_op,       [OP_CUMSUM_REV] = jvp_same_op,   [OP_RESHAPE] = jvp_same_op,
 };
 

@@ -23,7 +23,7 @@ typedef struct Fwd {
   IrFunc *of;
   IrNode **map;   /* primal node id -> copy */
   IrNode **tan;   /* primal node id -> tangent (NULL: zero) */
-  LoopOut *lout;  /* primal loop id -> its projs, when it carries tangents */
+  LoopOut *lout;  /* primal loop or if id -> its projs, when it carries tangents */
 } Fwd;
 
 static int nvalues(const IrFunc *f) { return f->nresults - f->nupdates; }
@@ -82,6 +82,38 @@ static bool forward_loop(Fwd *w, IrNode *n) {
   return any;
 }
 
+/* An if (issue 10, grad_if.c) with a tangent operand: an if on the same
+ * condition gives the values and the tangents of the float ones, which
+ * stand for the if and its projs (as a loop's do); false if it has none. */
+static bool forward_if(Fwd *w, IrNode *n) {
+  ParamSet active = {{0}};
+  int nv = ir_if_nvalues(n);
+  IrNode **args = tex_calloc((size_t)n->nargs + 1, sizeof(IrNode *)), **tans = tex_calloc((size_t)n->nargs + 1, sizeof(IrNode *));
+  IrNode **vals = tex_calloc((size_t)nv + 1, sizeof(IrNode *)), **out = tex_calloc((size_t)nv + 1, sizeof(IrNode *));
+  for (int a = 0; a < n->nargs; a++) args[a] = w->map[n->args[a]->id];
+  for (int a = IR_IF_FIXED; a < n->nargs; a++)
+    if (w->tan[n->args[a]->id] && dtype_is_float(n->args[a]->dtype))
+      ps_add(&active, a - IR_IF_FIXED), tans[a - IR_IF_FIXED] = w->tan[n->args[a]->id];
+  bool any = !ps_empty(&active);
+  if (any) {
+    grad_if_forward(&w->ib, n, args, tans, &active, vals, out);
+    LoopOut *o = &w->lout[n->id];
+    o->prim = tex_calloc((size_t)nv + 1, sizeof(IrNode *));
+    o->tan = tex_calloc((size_t)nv + 1, sizeof(IrNode *));
+    for (int k = 0, f = 0; k < nv; k++) {
+      o->prim[k] = vals[k];
+      if (dtype_is_float(n->attr.body->results[k]->dtype)) o->tan[k] = out[f++];
+    }
+    w->map[n->id] = o->prim[0];
+    w->tan[n->id] = o->tan[0];
+  }
+  tex_free(out);
+  tex_free(vals);
+  tex_free(tans);
+  tex_free(args);
+  return any;
+}
+
 static void push_tangents(Fwd *w) {
   int most = 3;
   for (int i = 0; i < w->of->body.len; i++)
@@ -92,6 +124,7 @@ static void push_tangents(Fwd *w) {
     if (n->op == OP_PARAM) continue;
     w->ib.loc = n->loc;
     if (n->op == OP_LOOP && forward_loop(w, n)) continue;
+    if (n->op == OP_IF && forward_if(w, n)) continue;
     if (n->op == OP_PROJ && w->lout[n->args[0]->id].prim) {
       w->map[i] = w->lout[n->args[0]->id].prim[n->attr.i];
       w->tan[i] = w->lout[n->args[0]->id].tan[n->attr.i];

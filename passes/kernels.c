@@ -909,6 +909,11 @@ static void order_temporaries(KProgram *p) {
     for (int j = 0; j < p->kernels[k].ninputs; j++) p->kernels[k].in[j].buf = to[p->kernels[k].in[j].buf];
     p->kernels[k].out.buf = to[p->kernels[k].out.buf];
   }
+  for (int i = 0; i < p->nbranches; i++) {
+    KBranch *br = &p->branches[i];
+    br->cond = to[br->cond];
+    for (int k = 0; k < br->nvalues; k++) br->res[k] = to[br->res[k]];
+  }
   for (int i = 0; i < p->nloops; i++) {
     KLoop *l = &p->loops[i];
     l->trip = to[l->trip], l->index = to[l->index];
@@ -922,6 +927,7 @@ static void order_temporaries(KProgram *p) {
 }
 
 static void loop_liveness(const KProgram *p, int *first, int *last);
+static void branch_liveness(const KProgram *p, int *first, int *last);
 
 static void plan_memory(Builder *b) {
   KProgram *p = b->p;
@@ -935,6 +941,7 @@ static void plan_memory(Builder *b) {
     if (last[kk->out.buf] < k) last[kk->out.buf] = k;
   }
   loop_liveness(p, first, last);
+  branch_liveness(p, first, last);
   /* free_after[slot]: the last kernel using the memory of leader slot */
   int *free_after = tex_calloc((size_t)n + 1, sizeof(int));
   for (int t = p->nparams; t < n; t++) {
@@ -1006,7 +1013,8 @@ static void builder_close(Builder *b) {
 static void claim_results(Builder *b, const int *result_buf, int n) {
   for (int r = 0; r < n; r++) {
     const IrNode *x = b->f->results[r];
-    bool direct = x->op != OP_PARAM && x->op != OP_RESHAPE && x->op != OP_LOOP && x->op != OP_PROJ && !is_view(x) && !is_immediate(x);
+    bool direct = x->op != OP_PARAM && x->op != OP_RESHAPE && x->op != OP_LOOP && x->op != OP_IF && x->op != OP_PROJ && !is_view(x) &&
+                  !is_immediate(x);
     if (b->buf_of[x->id] < 0 && direct) b->buf_of[x->id] = result_buf[r];
   }
 }
@@ -1017,6 +1025,7 @@ static void finish_results(Builder *b, const int *result_buf, int n) {
 }
 
 static void build_loop(Builder *b, const IrNode *n);
+static void build_if(Builder *b, const IrNode *n);
 
 static void build_nodes(Builder *b) {
   IrFunc *f = b->f;
@@ -1031,7 +1040,11 @@ static void build_nodes(Builder *b) {
       build_loop(b, n);
       continue;
     }
-    if (n->op == OP_PROJ) { /* a loop's state k: its current-state buffer */
+    if (n->op == OP_IF) {
+      build_if(b, n);
+      continue;
+    }
+    if (n->op == OP_PROJ) { /* a loop's state k: its current-state buffer; an if's value k: its result buffer */
       b->buf_of[i] = b->buf_of[n->args[0]->id] + (int)n->attr.i;
       continue;
     }
@@ -1117,6 +1130,12 @@ static void loop_liveness(const KProgram *p, int *first, int *last) {
     }
     first[l->index] = l->first, last[l->index] = l->last;
     if (last[l->trip] < l->first) last[l->trip] = l->first;
+    for (int j = 0; j < p->nloops; j++) { /* a nested loop's trip count is read (by its step) every iteration */
+      int x = p->loops[j].trip;
+      if (j != i && p->loops[j].first >= l->first && p->loops[j].last <= l->last && (first[x] < l->first || x < p->nparams) &&
+          last[x] < l->last)
+        last[x] = l->last;
+    }
     for (int k = l->first; k < l->last; k++) {
       const Kernel *kk = &p->kernels[k];
       for (int j = 0; j < kk->ninputs; j++) {
@@ -1124,6 +1143,66 @@ static void loop_liveness(const KProgram *p, int *first, int *last) {
         if ((first[x] < l->first || x < p->nparams) && last[x] < l->last) last[x] = l->last;
       }
     }
+  }
+}
+
+/* ---- ifs -------------------------------------------------------------------------
+ * Before the if: the condition and the captured values get buffers, and the
+ * values get one temporary each (consecutive, so proj k is res[0] + k).
+ * Each body is built by a builder of its own, whose params are the
+ * captures' buffers and whose results are written into those temporaries:
+ * the then kernels, then the else kernels, and the plan's KBranch says
+ * which are which. */
+static void build_branch_body(Builder *b, const IrNode *n, IrFunc *body, const int *res) {
+  Builder c;
+  builder_open(&c, b->m, body, b->p, b->kcap, b->bcap);
+  mark_fusion(&c);
+  for (int a = IR_IF_FIXED; a < n->nargs; a++) c.buf_of[body->params[a - IR_IF_FIXED]->id] = b->buf_of[n->args[a]->id];
+  claim_results(&c, res, body->nresults);
+  build_nodes(&c);
+  finish_results(&c, res, body->nresults);
+  builder_close(&c);
+}
+
+static void build_if(Builder *b, const IrNode *n) {
+  for (int a = 0; a < n->nargs; a++) materialise(b, n->args[a]); /* a view or a constant */
+  KProgram *p = b->p;
+  p->branches = tex_realloc(p->branches, sizeof(KBranch) * (size_t)(p->nbranches + 1));
+  int bi = p->nbranches++, nv = ir_if_nvalues(n);
+  KBranch br = {.cond = b->buf_of[n->args[0]->id], .nvalues = nv, .res = tex_calloc((size_t)nv, sizeof(int))};
+  for (int k = 0; k < nv; k++) br.res[k] = add_buffer(b, n->attr.body->results[k], false);
+  b->buf_of[n->id] = br.res[0];
+  br.first = p->nkernels;
+  build_branch_body(b, n, n->attr.body, br.res);
+  br.mid = p->nkernels;
+  build_branch_body(b, n, n->attr.orelse, br.res);
+  br.last = p->nkernels;
+  p->branches[bi] = br;
+}
+
+/* Liveness across ifs (plan_memory): a value made before an if and read in
+ * it lives until the if ends, and so does the condition (read before its
+ * first kernel; through an enclosing loop if made before that loop); the
+ * values' temporaries live from the if's start. */
+static void branch_liveness(const KProgram *p, int *first, int *last) {
+  for (int i = 0; i < p->nbranches; i++) {
+    const KBranch *br = &p->branches[i];
+    for (int k = 0; k < br->nvalues; k++) {
+      int r = br->res[k];
+      if (first[r] < 0 || first[r] > br->first) first[r] = br->first;
+      if (last[r] < br->last) last[r] = br->last;
+    }
+    int c = br->cond;
+    if (last[c] < br->first) last[c] = br->first;
+    for (int l = 0; l < p->nloops; l++)
+      if (p->loops[l].first <= br->first && br->last <= p->loops[l].last && (c < p->nparams || first[c] < p->loops[l].first) &&
+          last[c] < p->loops[l].last)
+        last[c] = p->loops[l].last;
+    for (int k = br->first; k < br->last; k++)
+      for (int j = 0; j < p->kernels[k].ninputs; j++) {
+        int x = p->kernels[k].in[j].buf;
+        if ((first[x] < br->first || x < p->nparams) && last[x] < br->last) last[x] = br->last;
+      }
   }
 }
 
@@ -1161,6 +1240,8 @@ void kernels_free(KProgram *p) {
   for (int i = 0; i < p->nloops; i++)
     tex_free(p->loops[i].cur), tex_free(p->loops[i].next), tex_free(p->loops[i].slot), tex_free(p->loops[i].stack);
   tex_free(p->loops);
+  for (int i = 0; i < p->nbranches; i++) tex_free(p->branches[i].res);
+  tex_free(p->branches);
   tex_free(p->kernels);
   tex_free(p->bufs);
   tex_free(p->syms);

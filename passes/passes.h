@@ -108,6 +108,14 @@ void autodiff_note_nondiff(IrModule *m, const IrNode *n);
 void autodiff_fail(IrModule *m, const IrNode *n, const char *why);
 void autodiff_build(IrModule *m, IrFunc *g);
 void jvp_build(IrModule *m, IrFunc *g);
+/* grad_if.c (issue 10): the derivatives of if n, built with ib, whose
+ * operands are args in the derived function.  Reverse: cts[k] is value k's
+ * cotangent (NULL: zero); out gets one cotangent per capture in wrt (param
+ * indices of the bodies).  Forward: tans[k] is capture k's tangent for k in
+ * wrt; values gets the if's values, tangents one per float value. */
+void grad_if_reverse(IrBuilder *ib, const IrNode *n, IrNode *const *args, IrNode *const *cts, const ParamSet *wrt, IrNode **out);
+void grad_if_forward(IrBuilder *ib, const IrNode *n, IrNode *const *args, IrNode *const *tans, const ParamSet *wrt, IrNode **values,
+                     IrNode **tangents);
 
 /* ==== simplify.c / rules.c =============================================== */
 

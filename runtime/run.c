@@ -230,13 +230,28 @@ static int run_loop(const TexPlan *plan, void **bufs, const int64_t *syms, int32
   return st;
 }
 
-/* Steps [from, to): kernels, and loops that run the steps after them. */
+/* An if step: the then steps after it, or the else steps after those. */
+static int run_branch(const TexPlan *plan, void **bufs, const int64_t *syms, int32_t s, int32_t to) {
+  const TexBranch *b = plan->steps[s].branch;
+  int32_t nbufs = plan->func->nparams + plan->ntemps;
+  if (b->cond < 0 || b->cond >= nbufs || b->nthen < 0 || b->nelse < 0 || b->nthen > to - s - 1 || b->nelse > to - s - 1 - b->nthen)
+    return texrt_fail(TEX_ERR_NULL, "%s: step #%d: malformed if", fn_name(plan), s);
+  uint8_t c;
+  memcpy(&c, bufs[b->cond], 1);
+  return c ? run_range(plan, bufs, syms, s + 1, s + 1 + b->nthen)
+           : run_range(plan, bufs, syms, s + 1 + b->nthen, s + 1 + b->nthen + b->nelse);
+}
+
+/* Steps [from, to): kernels, and loops and ifs that run the steps after them. */
 static int run_range(const TexPlan *plan, void **bufs, const int64_t *syms, int32_t from, int32_t to) {
   for (int32_t s = from; s < to; s++) {
     const TexStep *step = &plan->steps[s];
-    int st = step->loop ? run_loop(plan, bufs, syms, s, to) : run_kernel(plan, bufs, syms, s);
+    int st = step->loop     ? run_loop(plan, bufs, syms, s, to)
+             : step->branch ? run_branch(plan, bufs, syms, s, to)
+                            : run_kernel(plan, bufs, syms, s);
     if (st != TEX_OK) return st;
     if (step->loop) s += step->loop->nbody;
+    if (step->branch && !step->loop) s += step->branch->nthen + step->branch->nelse;
   }
   return TEX_OK;
 }

@@ -180,6 +180,15 @@ typedef struct TexLoop {
   const int32_t *slot, *stack;   /* temporaries, per stacked output */
 } TexLoop;
 
+/* An if step (issue 10): reads the bool (uint8) buffer `cond`, runs the
+ * nthen steps after it if it is nonzero, else the nelse steps after those,
+ * and continues after both.  Both branches write the if's values into the
+ * same temporaries. */
+typedef struct TexBranch {
+  int32_t cond;
+  int32_t nthen, nelse;
+} TexBranch;
+
 typedef struct TexStep {
   TexKernelFn fn;                /* NULL for a loop step */
   TexDimExpr extent;             /* iterations of the outer parallel loop */
@@ -188,6 +197,7 @@ typedef struct TexStep {
   const TexIndexCheck *checks;   /* the kernel's subscript checks */
   int32_t nchecks;
   const TexLoop *loop;           /* a loop step (fn NULL): the loop; else NULL */
+  const TexBranch *branch;       /* an if step (fn NULL): the branches; else NULL */
 } TexStep;
 
 #define TEX_MAX_OPERANDS 32

@@ -1010,6 +1010,71 @@ static void lp_called(const RefArgs *a) { /* h = (h / 4) * w + 1 + t, 5 times */
   }
 }
 
+/* ---- ifs (cond.tex): the same choices, in double ------------------------------- */
+
+static void if_pick(const RefArgs *a) { /* s > 0 ? x*s + 1 : tanh(x)^2 - s */
+  double s = a->in[1][0];
+  for (int64_t i = 0; i < a->out_numel; i++) {
+    double x = a->in[0][i], y = tanh(x);
+    a->out[i] = s > 0 ? x * s + 1 : y * y - s;
+  }
+}
+
+static void if_pair(const RefArgs *a) { /* s > 0 ? sum(x^2) * s : sum(x) * 3s */
+  double s = a->in[1][0], sq = 0, sx = 0;
+  for (int64_t i = 0; i < a->in_numel[0]; i++) sq += a->in[0][i] * a->in[0][i], sx += a->in[0][i];
+  a->out[0] = s > 0 ? sq * s : sx * (s * 3);
+}
+
+static void if_chain(const RefArgs *a) { /* s > 1: x + 1; s > 0: 2x; s > -1: -x; else x^2 */
+  double s = a->in[1][0];
+  for (int64_t i = 0; i < a->out_numel; i++) {
+    double x = a->in[0][i];
+    a->out[i] = s > 1 ? x + 1 : s > 0 ? x * 2 : s > -1 ? -x : x * x;
+  }
+}
+
+static void if_iter(const RefArgs *a) { /* v = even t ? v / 2 : v + x, k times */
+  int64_t k = (int64_t)a->in[1][0];
+  for (int64_t i = 0; i < a->out_numel; i++) {
+    double v = a->in[0][i];
+    for (int64_t t = 0; t < k; t++) v = t % 2 == 0 ? v * 0.5 : v + a->in[0][i];
+    a->out[i] = v;
+  }
+}
+
+static void if_powsum(const RefArgs *a) { /* s > 0 ? x s^3 : x - s */
+  double s = a->in[1][0];
+  for (int64_t i = 0; i < a->out_numel; i++) a->out[i] = s > 0 ? a->in[0][i] * s * s * s : a->in[0][i] - s;
+}
+
+static void if_bysize(const RefArgs *a) { /* K > 1 ? x[0] + x[1] : sum(y) + 0.5 */
+  double sy = 0.5;
+  for (int64_t i = 0; i < a->in_numel[1]; i++) sy += a->in[1][i];
+  a->out[0] = a->in_shape[0][0] > 1 ? a->in[0][0] + a->in[0][1] : sy;
+}
+
+static void if_lazy(const RefArgs *a) { /* 0 <= i < N ? x[i] : -1 */
+  int64_t i = (int64_t)a->in[1][0];
+  a->out[0] = i >= 0 && i < a->in_numel[0] ? a->in[0][i] : -1;
+}
+
+static void lt_nested(const RefArgs *a) { /* 3 times: w = v / 2^(k+1); v = w + sum(w) */
+  int64_t k = (int64_t)a->in[1][0], n = a->out_numel;
+  double *v = malloc(sizeof(double) * (size_t)(n + 1));
+  for (int64_t i = 0; i < n; i++) v[i] = a->in[0][i];
+  for (int t = 0; t < 3; t++) {
+    double z = 0;
+    for (int64_t i = 0; i < n; i++) {
+      for (int64_t j = 0; j <= k; j++) v[i] *= 0.5;
+      z += v[i];
+    }
+    for (int64_t i = 0; i < n; i++) v[i] += z;
+  }
+  memcpy(a->out, v, sizeof(double) * (size_t)n);
+  free(v);
+}
+
 static const struct {
   const char *name;
   RefFn fn;
@@ -1045,7 +1110,8 @@ static const struct {
     R(sh_outer),       R(sh_fills),    R(sh_likes),     R(sh_fullint),      R(sh_perm201),     R(sh_perm1032),    R(sh_meann),
     R(sh_sizes),       R(sh_poly),     R(sh_pairs),     R(cw_conv),         R(so_sum_all),     R(so_sum_ax0),     R(so_sum_ax1),
     R(so_sum_axm1),    R(so_mean_all), R(so_negzero),   R(so_matmul),       R(errs_lp),        R(lp_rnn),         R(lp_rnn_gW),
-    R(lp_rnn_gx),      R(lp_euler),    R(lp_fib),       R(lp_grid),         R(lp_called),      R(lp_inl),
+    R(lp_rnn_gx),      R(lp_euler),    R(lp_fib),       R(lp_grid),         R(lp_called),      R(lp_inl),         R(if_pick),
+    R(if_pair),        R(if_chain),    R(if_iter),      R(if_powsum),       R(if_bysize),      R(if_lazy),        R(lt_nested),
 };
 #undef R
 

@@ -617,9 +617,9 @@ static const TexParamInfo r_params[] = {{"in", TEX_F32, TEX_IN, 1, n_dims},
 static const TexFuncInfo func_r = {"r", "m_r", 2, 1, r_params, 1, n_syms, 0, NULL, NULL};
 static const TexTemp r_temps[] = {{SYM(0), TEX_F32, 0}, {SYM(0), TEX_F64, 0}};
 static const int32_t copy_ops[] = {3, 1};
-static const TexStep r_steps[] = {{k_double, SYM(0), NULL, 0, NULL, 0, NULL},
-                                  {k_never, E(TEX_DIM_SYM, 0, TEX_DIM_SYM, 0, TEX_DIM_SUB), NULL, 0, NULL, 0, NULL},
-                                  {k_copy, SYM(0), copy_ops, 2, NULL, 0, NULL}};
+static const TexStep r_steps[] = {{k_double, SYM(0), NULL, 0, NULL, 0, NULL, NULL},
+                                  {k_never, E(TEX_DIM_SYM, 0, TEX_DIM_SYM, 0, TEX_DIM_SUB), NULL, 0, NULL, 0, NULL, NULL},
+                                  {k_copy, SYM(0), copy_ops, 2, NULL, 0, NULL, NULL}};
 static const TexPlan plan_r = {&module, &func_r, 2, r_temps, 3, r_steps};
 
 static size_t allocs, last_align;
@@ -702,7 +702,7 @@ static void run_many_temps(void **state) {
   static const int64_t three[] = {TEX_DIM_LIT, 3};
   static TexTemp temps[200];
   for (int t = 0; t < 200; t++) temps[t] = (TexTemp){{three, 2}, t % 2 ? TEX_BOOL : TEX_F64, 0};
-  const TexStep steps[] = {{k_many, LIT(1), NULL, 0, NULL, 0, NULL}};
+  const TexStep steps[] = {{k_many, LIT(1), NULL, 0, NULL, 0, NULL, NULL}};
   TexPlan plan = {&module, &func_r, 200, temps, 1, steps};
   float in[3] = {0}, out[3] = {0};
   Arg a[2];
@@ -751,7 +751,7 @@ static void run_index_error(void **state) {
   (void)state;
   const TexIndexCheck checks[] = {{"index array 'y' (#4): y", "argument 'E' (#1)", NULL, 1, 2, SYM(0)},
                                   {"index at m.tex:3:9", "argument 'p' (#1)", "i,j", 0, 2, LIT(10)}};
-  TexStep steps[] = {{k_bad_index, LIT(1), NULL, 0, checks, 2, NULL}};
+  TexStep steps[] = {{k_bad_index, LIT(1), NULL, 0, checks, 2, NULL, NULL}};
   TexPlan plan = {&module, &func_r, 0, NULL, 1, steps};
   float in[3] = {0}, out[3] = {0};
   Arg a[2];
@@ -772,7 +772,7 @@ static void run_index_error(void **state) {
 static void run_reuse(void **state) {
   (void)state;
   const TexTemp temps[] = {{SYM(0), TEX_F32, 0}, {SYM(0), TEX_I32, 1}};
-  const TexStep steps[] = {{k_seen, LIT(1), NULL, 0, NULL, 0, NULL}};
+  const TexStep steps[] = {{k_seen, LIT(1), NULL, 0, NULL, 0, NULL, NULL}};
   TexPlan plan = {&module, &func_r, 2, temps, 1, steps};
   float in[3] = {0}, out[3] = {0};
   Arg a[2];
@@ -807,10 +807,10 @@ static const TexTemp l_temps[] = {{SYM(0), TEX_F32, 0}, {SYM(0), TEX_F32, 0}, {L
 static const int32_t l_in_ops[] = {0, 3}, l_step_ops[] = {3, 5, 4}, l_out_ops[] = {3, 2}, l_cur[] = {3}, l_next[] = {4};
 
 static int run_l(TexLoop *loop, int64_t k, float *out) {
-  const TexStep steps[] = {{k_lcopy, LIT(1), l_in_ops, 2, NULL, 0, NULL},
-                           {NULL, LIT(1), NULL, 0, NULL, 0, loop},
-                           {k_lstep, LIT(1), l_step_ops, 3, NULL, 0, NULL},
-                           {k_lcopy, LIT(1), l_out_ops, 2, NULL, 0, NULL}};
+  const TexStep steps[] = {{k_lcopy, LIT(1), l_in_ops, 2, NULL, 0, NULL, NULL},
+                           {NULL, LIT(1), NULL, 0, NULL, 0, loop, NULL},
+                           {k_lstep, LIT(1), l_step_ops, 3, NULL, 0, NULL, NULL},
+                           {k_lcopy, LIT(1), l_out_ops, 2, NULL, 0, NULL, NULL}};
   const TexPlan plan = {&module, &func_l, 3, l_temps, 4, steps};
   float in[3] = {1, -2, 0.5f};
   Arg a[3];
@@ -845,6 +845,54 @@ static void run_loops(void **state) {
   expect_fail(run_l(&loop, 1, out), TEX_ERR_NULL, "malformed loop", NULL);
   loop.nouts = 0, loop.cur = l_next, loop.next = (const int32_t[]){1}; /* a state that is an argument */
   expect_fail(run_l(&loop, 1, out), TEX_ERR_NULL, "malformed loop", NULL);
+}
+
+/* ---- ifs (issue 10): an if step runs the then steps or the else steps --------
+ * c(in: f32[N], c: bool) -> f32[N]: tmp = c ? in * 2 + 0 (k_lstep with t = 0)
+ * : in (k_lcopy); out = tmp.  Buffers: in 0, c 1, out 2, tmp 3, zero 4. */
+static const TexParamInfo c_params[] = {
+    {"in", TEX_F32, TEX_IN, 1, n_dims}, {"c", TEX_BOOL, TEX_IN, 0, NULL}, {"out", TEX_F32, TEX_OUT, 1, n_dims}};
+static const TexFuncInfo func_c = {"c", "m_c", 3, 2, c_params, 1, n_syms, 0, NULL, NULL};
+static const TexTemp c_temps[] = {{SYM(0), TEX_F32, 0}, {LIT(1), TEX_I64, 0}};
+static const int32_t c_then_ops[] = {0, 4, 3}, c_else_ops[] = {0, 3}, c_out_ops[] = {3, 2};
+
+static int32_t k_czero(void *const *ops, const int64_t *syms, int64_t begin, int64_t end, TexIndexError *err) {
+  (void)syms, (void)err, (void)begin, (void)end;
+  *(int64_t *)ops[0] = 0;
+  return 0;
+}
+
+static int run_c(const TexBranch *br, uint8_t c, float *out) {
+  static const int32_t zero_ops[] = {4};
+  const TexStep steps[] = {{k_czero, LIT(1), zero_ops, 1, NULL, 0, NULL, NULL},
+                           {NULL, LIT(1), NULL, 0, NULL, 0, NULL, br},
+                           {k_lstep, LIT(1), c_then_ops, 3, NULL, 0, NULL, NULL},
+                           {k_lcopy, LIT(1), c_else_ops, 2, NULL, 0, NULL, NULL},
+                           {k_lcopy, LIT(1), c_out_ops, 2, NULL, 0, NULL, NULL}};
+  const TexPlan plan = {&module, &func_c, 2, c_temps, 5, steps};
+  float in[3] = {1, -2, 0.5f};
+  Arg a[3];
+  arg_init(&a[0], in, kDLFloat, 32, 1, (int64_t)3);
+  arg_init(&a[1], &c, kDLUInt, 8, 0);
+  arg_init(&a[2], out, kDLFloat, 32, 1, (int64_t)3);
+  const DLTensor *p[3] = {&a[0].t, &a[1].t, &a[2].t};
+  return texrt_run(&plan, p);
+}
+
+static void run_branches(void **state) {
+  (void)state;
+  TexBranch br = {1, 1, 1};
+  const float in[3] = {1, -2, 0.5f};
+  for (int c = 0; c < 2; c++) {
+    float out[3];
+    assert_int_equal(run_c(&br, (uint8_t)c, out), TEX_OK);
+    for (int i = 0; i < 3; i++) assert_true(out[i] == (c ? in[i] * 2 : in[i]));
+  }
+  float out[3];
+  br.nelse = 3; /* past the plan's steps */
+  expect_fail(run_c(&br, 1, out), TEX_ERR_NULL, "malformed if", NULL);
+  br.nelse = 1, br.cond = 9; /* no such buffer */
+  expect_fail(run_c(&br, 0, out), TEX_ERR_NULL, "malformed if", NULL);
 }
 
 static void run_limits_and_cpu(void **state) {
@@ -938,6 +986,7 @@ int main(void) {
       cmocka_unit_test(run_many_temps),
       cmocka_unit_test(run_reuse),
       cmocka_unit_test(run_loops),
+      cmocka_unit_test(run_branches),
       cmocka_unit_test(run_index_error),
       cmocka_unit_test(run_limits_and_cpu),
       cmocka_unit_test(messages),

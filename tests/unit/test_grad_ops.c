@@ -155,10 +155,30 @@ static const struct {
      "  let m = scan t < T { emit sin(x[t]) }\n"
      "  let g = loop t < T + 1 with (g = h) checkpoint=2 { next tanh(g * 0.5 + h) }\n"
      "  return sum(all * all) * 0.5 + sum(s) + sum(g) + sum(m * m)\n}"},
+    /* an if whose branch holds a loop, and a loop whose body holds an if; */
+    {OP_IF, "fn f(x: f32[N], s: f32) -> f32 {\n"
+            "  let a = if s > 0.0 { let h = loop t < 3 with (h = x) { next sin(h * s) + x }\n yield sum(h * h) } else { sum(x * x * s) }\n"
+            "  let b = loop t < N with (v = x) { next if t % 2 == 0 { tanh(v * s) } else { v * x } }\n"
+            "  return a + sum(b)\n}"},
     /* a Hessian-vector product: the reverse sweep's loop differentiated again. */
     {OP_LOOP, "fn g(x: f32[N], w: f32[N]) -> f32 {\n"
               "  let h = loop t < 4 with (h = x) { next sin(h * w) + x }\n  return sum(h * h)\n}\n"
               "fn f(x: f32[N], w: f32[N], v: f32[N]) -> f32 { return sum(grad(g, x, w, wrt=x) * v) }"},
+    /* issue 10: if differentiates the branch taken; two ifs on opposite
+     * conditions, so every seed differentiates a then and an else branch */
+    {OP_IF, "fn f(x: f32[N], s: f32) -> f32 {\n let y = if s > 0.0 { x * s + 1.0 } else { tanh(x) * s }\n"
+            " let z = if s <= 0.0 { x * x } else { let u = sin(x)\n yield u * s }\n return sum(y * x + z)\n}"},
+    /* a tuple-valued if and an else-if chain */
+    {OP_IF, "fn f(x: f32[N], w: f32[N], s: f32) -> f32 {\n"
+            " let (a, b) = if s > 0.0 { (x * s, sum(w * x)) } else { (x * w, s * 2.0) }\n"
+            " let c = if s > 0.5 { x + w } else if s > -0.5 { x * w * s } else { tanh(w) }\n return sum(a * a) + b * sum(c)\n}"},
+    /* a gather only the branch taken runs (i is often out of range) */
+    {OP_IF,
+     "fn f(x: f32[N], i: i64) -> f32 {\n let v = if i >= 0 and i < N { x[i] * x[i] } else { sum(x) }\n return v * 2.0 + sum(x * x)\n}"},
+    /* gradients of gradients: grad of a function with an if, inside an if */
+    {OP_IF,
+     "fn g(x: f32[N], s: f32) -> f32 { return if s > 0.0 { sum(tanh(x) * x) * s } else { sum(x * x * x) } }\n"
+     "fn f(x: f32[N], s: f32) -> f32 {\n let d = grad(g, x, s, wrt=x)\n return sum(d * x) + if s > 0.0 { sum(d * d) } else { s }\n}"},
 };
 
 static void test_every_differentiable_op_has_rules(void **state) {

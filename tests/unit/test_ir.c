@@ -746,6 +746,72 @@ static void test_verify_rejects_loops(void **state) {
                         "proj 0 of a loop with 1 states");
 }
 
+/* ---- ifs (issue 10) --------------------------------------------------------------- */
+
+/* Two values (used through proj), captures in an order of their own, an if
+ * nested in a branch, a loop in a branch, a call inside a body. */
+static const char *const if_ir =
+    "func private @sq(%h: f32[N]) -> f32[N] {\n"
+    "  %1 = mul %h, %h : f32[N]\n"
+    "  return %1\n"
+    "}\n"
+    "\n"
+    "func @two(%a: f32[N], %s: f32, %k: i64) -> (f32[N], f32) {\n"
+    "  %3 = const 0.0 : f32\n"
+    "  %4 = gt %s, %3 : bool\n"
+    "  %5 = if %4, %s, %a, %k, values=2 : f32[N] then(%s: f32, %a: f32[N], %k: i64) {\n"
+    "    %3 = call @sq %a : f32[N]\n"
+    "    %4 = lt %s, %s : bool\n"
+    "    %5 = if %4, %a, values=1 : f32[N] then(%a: f32[N]) {\n"
+    "      return %a\n"
+    "    } else(%a: f32[N]) {\n"
+    "      %1 = neg %a : f32[N]\n"
+    "      return %1\n"
+    "    }\n"
+    "    return %5, %s\n"
+    "  } else(%s: f32, %a: f32[N], %k: i64) {\n"
+    "    %3 = loop %k, %a, states=1 : f32[N] body(%t: i64, %h: f32[N]) {\n"
+    "      %2 = add %h, %h : f32[N]\n"
+    "      return %2\n"
+    "    }\n"
+    "    %4 = const 1.0 : f32\n"
+    "    return %3, %4\n"
+    "  }\n"
+    "  %6 = proj %5, index=0 : f32[N]\n"
+    "  %7 = proj %5, index=1 : f32\n"
+    "  return %6, %7\n"
+    "}\n";
+
+static void test_roundtrip_if(void **state) {
+  (void)state;
+  roundtrip(if_ir, true);
+}
+
+static void test_verify_rejects_ifs(void **state) {
+  (void)state;
+  expect_verify_problem("func @f(%x: f32[N], %c: f32) -> f32[N] {\n"
+                        "  %2 = if %c, %x, values=1 : f32[N] then(%x: f32[N]) {\n    return %x\n  } else(%x: f32[N]) {\n    return %x\n  }\n"
+                        "  return %2\n}\n",
+                        "the condition is not a bool scalar");
+  expect_verify_problem("func @f(%x: f32[N], %c: bool[N]) -> f32[N] {\n"
+                        "  %2 = if %c, %x, values=1 : f32[N] then(%x: f32[N]) {\n    return %x\n  } else(%x: f32[N]) {\n    return %x\n  }\n"
+                        "  return %2\n}\n",
+                        "the condition is not a bool scalar");
+  expect_verify_problem("func @f(%x: f32[N], %y: f32[M], %c: bool) -> f32[N] {\n"
+                        "  %3 = if %c, %x, values=1 : f32[N] then(%x: f32[N]) {\n    return %x\n  } else(%y: f32[M]) {\n"
+                        "    %1 = sum %y, axes=[0] : f32\n    %2 = broadcast %1, axes=[] : f32[N]\n    return %2\n  }\n"
+                        "  return %3\n}\n",
+                        "operand 1 differs from its else param");
+  expect_verify_problem("func @f(%x: f32[N], %c: bool) -> f32[N] {\n"
+                        "  %2 = if %c, %x, values=1 : f32[N] then(%x: f32[N]) {\n    return %x\n  } else(%x: f32[N], %z: f32) {\n"
+                        "    return %x\n  }\n  return %2\n}\n",
+                        "the else body has 2 params for 1 captured values");
+  expect_verify_problem("func @f(%x: f32[N], %c: bool) -> f32[N] {\n"
+                        "  %2 = if %c, %x, values=1 : f32[N] then(%x: f32[N]) {\n    return %x\n  } else(%x: f32[N]) {\n    return %x\n  }\n"
+                        "  %3 = proj %2, index=0 : f32[N]\n  return %3\n}\n",
+                        "proj 0 of an if with 1 values");
+}
+
 /* ---- ir_verify on parseable but invalid modules ------------------------------------ */
 
 static void expect_verify_problem(const char *text, const char *needle) {
@@ -805,6 +871,8 @@ int main(void) {
       cmocka_unit_test(test_verify_rejects),
       cmocka_unit_test(test_roundtrip_loop),
       cmocka_unit_test(test_verify_rejects_loops),
+      cmocka_unit_test(test_roundtrip_if),
+      cmocka_unit_test(test_verify_rejects_ifs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
