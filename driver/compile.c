@@ -269,18 +269,17 @@ bool texc_request_gradients(IrModule *m, const TexcOptions *o, Diag *d) {
 static void print_bytes(FILE *out, IrModule *m, Dim bytes, const char *dims) {
   dim_fprint(m->dims, bytes, out);
   int n = dim_nsymbols(m->dims);
-  int64_t *values = tex_calloc((size_t)n + 1, sizeof(int64_t)), v;
-  for (int s = 0; s < n; s++) {
+  Dim *map = tex_calloc((size_t)n + 1, sizeof(Dim)); /* the symbols --dims gives, as literals */
+  for (int s = 0; s < n && dims; s++) {
     const char *name = dim_symbol_name(m->dims, s);
     size_t len = strlen(name);
-    values[s] = -1;
     for (const char *p = dims; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
-      if (strncmp(p, name, len) == 0 && p[len] == '=') values[s] = atoll(p + len + 1);
+      if (strncmp(p, name, len) == 0 && p[len] == '=') map[s] = dim_lit(m->dims, atoll(p + len + 1));
   }
-  bool bound = dims != NULL;
-  for (int s = 0; s < n; s++) bound = bound && values[s] >= 0;
-  if (bound && dim_eval(m->dims, bytes, values, &v)) fprintf(out, " = %lld", (long long)v);
-  tex_free(values);
+  int64_t v;
+  Dim value = dims ? dim_subst(m->dims, bytes, map) : NULL; /* derived symbols follow their definitions */
+  if (value && dim_is_lit(value, &v) && !dim_overflowed(m->dims)) fprintf(out, " = %lld", (long long)v);
+  tex_free(map);
 }
 
 /* --stats: the temporaries each function needs, with and without planning. */
