@@ -409,7 +409,8 @@ class Interp:
             raise TypeError("trip count of dtype %s" % n.dt)
         if int(n.v) < 0:
             raise ValueError("negative trip count")  # texc: TEX_ERR_TRIP at call time
-        states = [R.barrier(R.strong(self.eval(x, env))) for _, x in inits]
+        states = [self.eval(x, env) for _, x in inits]  # a weak literal is f32 or i32 (as at a return)
+        states = [R.barrier(R.settle(v, "f32" if v.dt == "float" else "i32") if v.weak else v) for v in states]
         for t in range(int(n.v)):
             inner = dict(env)
             inner[tvar] = R.const(np.int64(t), "i64")
