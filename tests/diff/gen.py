@@ -167,7 +167,7 @@ class Gen:
         if s:
             kinds += ["reshape", "permute", "squeeze", "expand_dims", "broadcast_to", "size"]
         if d >= 2 and c.depth < 2:
-            kinds += ["loop"] * 2
+            kinds += ["loop"]
         kinds += ["slice", "comp"] + (["gather", "flip"] if s else []) + (["tri"] if len(s) >= 2 else [])
         if len(s) == 1:
             kinds += ["diag"]
@@ -694,7 +694,7 @@ class Gen:
         results = [("f64", ())] if kind in ("grad", "value_and_grad") else \
             [("f64", self.shape()) for _ in range(self.r.choice((1, 1, 2)))]
         rets = [self.gen(h, t, depth - 1) for t in results]
-        if self.r.random() < 0.4:  # differentiating through a loop, in the language
+        if self.r.random() < 0.3:  # differentiating through a loop, in the language
             rets[0] = self.f_loop(h, results[0][1], depth - 1)
         if not any(t[0] == "f64" for _, t in h.params):
             h.params.append(("p%d" % len(h.params), ("f64", ())))
