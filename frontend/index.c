@@ -196,7 +196,8 @@ static Val body_index(Sema *s, const Expr *e) {
     return sema_lower_expr(s, e->lhs); /* unknown name: its own error */
   }
   if (b->val.poison) return sema_poison();
-  IrNode *x = b->val.node;
+  Val bv = s->loop ? sema_loop_capture(s, b, b->val) : b->val; /* an array bound outside a loop body */
+  IrNode *x = bv.node;
   if (b->val.ntuple || e->nargs != x->rank) {
     char tb[256];
     sema_error(s, e->loc, "'%s' is %s: index notation needs exactly one subscript per axis (%d)", e->lhs->name,

@@ -32,6 +32,8 @@ def tstr(t):
 class FnCtx:
     def __init__(self, name):
         self.name, self.params, self.lets, self.nlet = name, [], [], 0
+        self.bound = []  # (name, type) bound by let patterns (a loop's states)
+        self.root, self.depth = self, 0
 
     def param(self, g, t, reuse=0.6):
         same = [p for p, pt in self.params if pt == t]
@@ -48,12 +50,52 @@ class FnCtx:
         return n
 
 
+def let_text(n, e):
+    """`let NAME = EXPR`, `let (a, b) = EXPR` or `let v[i0, i1] = EXPR`."""
+    return "let %s%s = %s" % ((n,) + (e if isinstance(e, tuple) else ("", e)))
+
+
+class BodyCtx(FnCtx):
+    """A loop body: lets of its own, leaves that read the states, the trip
+    variable and anything of the enclosing code (through `outer`)."""
+
+    def __init__(self, outer, states, tvar):
+        self.outer, self.states, self.tvar = outer, states, tvar
+        self.root, self.depth = outer.root, outer.depth + 1
+        self.name, self.lets = outer.name, []
+        self.bound = [(n, t) for n, t, _ in outer.lets if isinstance(t, tuple)] + outer.bound
+
+    @property
+    def params(self):
+        return self.root.params
+
+    @property
+    def nlet(self):  # one numbering per function: a body's lets shadow nothing
+        return self.root.nlet
+
+    @nlet.setter
+    def nlet(self, v):
+        self.root.nlet = v
+
+    def param(self, g, t, reuse=0.6):
+        r = g.r.random()
+        same = [n for n, st in self.states if st == t]
+        if same and r < 0.5:
+            return g.r.choice(same)
+        if t == ("i64", ()) and r < 0.7:
+            return self.tvar
+        if t == ("f64", ()) and r < 0.7:
+            return "(f64(%s) * 0.25)" % self.tvar
+        return self.outer.param(g, t, reuse)
+
+
 class Gen:
     def __init__(self, seed, avoid=()):
         self.r = random.Random(seed)
         self.avoid = set(avoid)
         self.helpers = []      # private functions, text
         self.nhelp = 0
+        self.nstate = 0
 
     # ---- shapes ----------------------------------------------------------
     def dim(self):
@@ -85,7 +127,7 @@ class Gen:
     # ---- expressions -----------------------------------------------------
     def gen(self, c, t, d):
         """An expression of type t (dtype, dims) at depth budget d."""
-        reuse = [n for n, lt, _ in c.lets if lt == t]
+        reuse = [n for n, lt, _ in c.lets if lt == t] + [n for n, lt in c.bound if lt == t]
         if reuse and self.r.random() < 0.15:
             return self.r.choice(reuse)
         dt = t[0]
@@ -124,6 +166,8 @@ class Gen:
             kinds += ["transpose"]
         if s:
             kinds += ["reshape", "permute", "squeeze", "expand_dims", "broadcast_to", "size"]
+        if d >= 2 and c.depth < 2:
+            kinds += ["loop"]
         kinds += ["slice", "comp"] + (["gather", "flip"] if s else []) + (["tri"] if len(s) >= 2 else [])
         if len(s) == 1:
             kinds += ["diag"]
@@ -387,6 +431,66 @@ class Gen:
         c.lets.append((n, ("f64", s), ("[%s]" % ", ".join(ivars), rhs)))
         return n
 
+    # ---- loops (frontend/loop.c) ---------------------------------------------------------
+
+    def trips(self, c):
+        """A trip count that is a size (reverse mode needs one): a literal
+        0..4, or a size symbol of the function, maybe plus or minus 1,
+        doubled or summed with another (sizes are 1..5 in the runner)."""
+        syms = sorted({x for _, t in c.root.params for x in t[1] if isinstance(x, str)})
+        if not syms or self.r.random() < 0.45:
+            return str(self.r.choice((0, 1, 2, 2, 3, 3, 4)))
+        a = self.r.choice(syms)
+        forms = ["%s", "%s + 1", "%s - 1"] + (["2 * %s", "%s + " + self.r.choice(syms)] if c.depth == 0 else [])
+        return self.r.choice(forms) % a
+
+    def step(self, body, name, t, d):
+        """The next value of state `name` (of type t): bounded, so long loops
+        stay finite (tanh, sin, * 0.5)."""
+        if t[0] == "i64":
+            return self.r.choice(("(%s + %s)" % (name, body.tvar), "(%s + 1)" % name, "(%s - %s * 2)" % (name, body.tvar),
+                                  "min(max(%s + %s, -8), 8)" % (name, self.gen(body, t, 1))))
+        nest = body.depth < 2 and d >= 2 and self.r.random() < 0.2
+        e = self.f_loop(body, t[1], d - 1) if nest else self.gen(body, t, d)
+        other = [n for n, st in body.states if st == t and n != name]
+        k = self.r.randrange(6 if other else 5)
+        return ("tanh(%s)" % e, "sin(%s)" % e, "(%s * 0.5 + tanh(%s))" % (name, e), "(%s + 0.25 * sin(%s))" % (name, e),
+                "tanh(%s * %s + f64(%s))" % (name, e, body.tvar),
+                "(%s * 0.5 + %s * 0.25)" % (self.r.choice(other), e) if other else "")[k]
+
+    def f_loop(self, c, s, d):
+        """let s0 = loop t < T with (s0 = ..) [checkpoint=K] { lets; next .. }
+        with one to three states (the first of type f64[s], an i64 counter
+        now and then), the body over the states, t and outer values, nested
+        one level at most; the value is the first state, maybe with the
+        others mixed in."""
+        n = self.r.choice((1, 1, 2, 2, 3))
+        types = [("f64", s)] + [("i64", ()) if self.r.random() < 0.25 else ("f64", self.shape(2)) for _ in range(n - 1)]
+        names = ["s%d" % (self.nstate + i) for i in range(n)]
+        self.nstate += n
+        inits = [self.gen(c, t, d - 1) for t in types]
+        trips = self.trips(c)
+        body = BodyCtx(c, list(zip(names, types)), ("t", "j")[c.depth])
+        nexts = [self.step(body, nm, t, d - 1) for nm, t in zip(names, types)]
+        ind = "    " * (body.depth + 1)
+        text = "loop %s < %s with (%s)%s {\n%s%snext %s\n%s}" % (
+            body.tvar, trips, ", ".join("%s = %s" % x for x in zip(names, inits)),
+            " checkpoint=%d" % self.r.randint(1, 3) if self.r.random() < 0.25 else "",
+            "".join("%s%s\n" % (ind, let_text(ln, le)) for ln, _, le in body.lets), ind,
+            nexts[0] if n == 1 else "(%s)" % ", ".join(nexts) if self.r.random() < 0.7 else ", ".join(nexts),
+            "    " * body.depth)
+        if n == 1:
+            c.lets.append((names[0], types[0], text))
+        else:
+            c.lets.append(("(%s)" % ", ".join(names), "tuple", text))
+            c.bound.extend(zip(names, types))
+        out = names[0]
+        for nm, t in zip(names[1:], types[1:]):
+            if self.r.random() < 0.5:
+                x = "f64(%s)" % nm if t[0] == "i64" else "mean(%s)" % nm if t[1] else nm
+                out = "(%s + %s * 0.125)" % (out, x)
+        return out
+
     def f_cast(self, c, s, d):
         src = self.r.choice(("i32", "i64", "bool"))
         return "f64(%s)" % self.gen(c, (src, s), d - 1)
@@ -590,6 +694,8 @@ class Gen:
         results = [("f64", ())] if kind in ("grad", "value_and_grad") else \
             [("f64", self.shape()) for _ in range(self.r.choice((1, 1, 2)))]
         rets = [self.gen(h, t, depth - 1) for t in results]
+        if self.r.random() < 0.3:  # differentiating through a loop, in the language
+            rets[0] = self.f_loop(h, results[0][1], depth - 1)
         if not any(t[0] == "f64" for _, t in h.params):
             h.params.append(("p%d" % len(h.params), ("f64", ())))
             rets[0] = "(%s + %s)" % (rets[0], h.params[-1][0]) if results[0][1] == () else \

@@ -147,11 +147,48 @@ class Parser:
             n = self.name()
             self.expect("=")
             return ("update", n, self.expr())
-        self.expect("return")
+        kind = "next" if self.accept("next") else "return"
+        if kind == "return":
+            self.expect("return")
         es = [self.expr()]
         while self.accept(","):
             es.append(self.expr())
-        return ("return", es)
+        if kind == "next" and len(es) == 1 and es[0][0] == "tuple":  # next (a, b)
+            es = es[0][1]
+        return (kind, es)
+
+    def loop(self):
+        """loop NAME < EXPR with (NAME = EXPR, ...) [checkpoint=INT] { stmts next EXPR, ... }"""
+        tvar = self.name()
+        self.expect("<")
+        trips = self.additive()
+        self.expect("with")
+        self.expect("(")
+        states = []
+        while True:
+            n = self.name()
+            self.expect("=")
+            states.append((n, self.expr()))
+            if not self.accept(","):
+                break
+        self.expect(")")
+        ck = None
+        if self.accept("checkpoint"):
+            self.expect("=")
+            kind, ck = self.next()
+            if kind != "int" or ck < 1:
+                raise ParseError("checkpoint wants a positive integer literal")
+        self.expect("{")
+        body = []
+        while True:
+            st = self.statement()
+            body.append(st)
+            if st[0] == "next":
+                break
+            if st[0] != "let" and st[0] != "letidx":
+                raise ParseError("a loop body holds lets, then next")
+        self.expect("}")
+        return ("loop", tvar, trips, states, body, ck)
 
     # precedence climbing, lowest first
     def expr(self):
@@ -235,6 +272,8 @@ class Parser:
         kind, v = self.next()
         if kind in ("int", "float"):
             return ("lit", v)
+        if kind == "name" and v == "loop":
+            return self.loop()
         if kind == "name" and v in ("true", "false"):
             return ("boollit", v == "true")
         if kind == "op" and v == "(":
@@ -323,23 +362,7 @@ class Interp:
             check_type(env[pname], t, syms, "argument %s of %s" % (pname, name))
         env[SYMS] = syms  # size symbols are values too: i64 scalars
         for st in f.body:
-            if st[0] == "let":
-                v = self.eval(st[2], env)
-                if len(st[1]) == 1:
-                    if isinstance(v, Tuple):
-                        raise TypeError("tuple bound to one name")
-                    env[st[1][0]] = v
-                else:
-                    if not isinstance(v, Tuple) or len(v) != len(st[1]):
-                        raise TypeError("let pattern does not match")
-                    for n, x in zip(st[1], v):
-                        if n != "_":
-                            env[n] = x
-            elif st[0] == "letidx":
-                env[st[1]] = self.comprehension(st[2], st[3], env)
-            elif st[0] == "update":
-                env[st[1]] = self.eval(st[2], env)
-            else:
+            if st[0] == "return":
                 vals = []
                 for e in st[1]:
                     v = self.eval(e, env)
@@ -351,7 +374,65 @@ class Interp:
                     check_type(v, t, syms, "result of " + name)
                 inouts = [env[p] for p, io, _ in f.params if io]
                 return res, inouts
+            self.statement(st, env)
         raise TypeError("no return")
+
+    def statement(self, st, env):
+        """let, a let pattern, index notation or update: binds in env."""
+        if st[0] == "let":
+            v = self.eval(st[2], env)
+            if len(st[1]) == 1:
+                if isinstance(v, Tuple):
+                    raise TypeError("tuple bound to one name")
+                env[st[1][0]] = v
+            else:
+                if not isinstance(v, Tuple) or len(v) != len(st[1]):
+                    raise TypeError("let pattern does not match")
+                for n, x in zip(st[1], v):
+                    if n != "_":
+                        env[n] = x
+        elif st[0] == "letidx":
+            env[st[1]] = self.comprehension(st[2], st[3], env)
+        elif st[0] == "update":
+            env[st[1]] = self.eval(st[2], env)
+        else:
+            raise TypeError("%s outside its place" % st[0])
+
+    def loop(self, e, env):
+        """The body run T times on the states; each state enters an iteration
+        and leaves the loop as an opaque node (R.barrier: texc's rewrites do
+        not look through a loop's states), so the recorded graph is the
+        unrolled loop and reverse mode goes through it."""
+        _, tvar, trips, inits, body, _ = e  # checkpoint=K: the same values and gradients
+        n = R.strong(self.eval(trips, env))
+        if n.dt not in ("i32", "i64") or n.v.ndim:
+            raise TypeError("trip count of dtype %s" % n.dt)
+        if int(n.v) < 0:
+            raise ValueError("negative trip count")  # texc: TEX_ERR_TRIP at call time
+        states = [self.eval(x, env) for _, x in inits]  # a weak literal is f32 or i32 (as at a return)
+        states = [R.barrier(R.settle(v, "f32" if v.dt == "float" else "i32") if v.weak else v) for v in states]
+        for t in range(int(n.v)):
+            inner = dict(env)
+            inner[tvar] = R.const(np.int64(t), "i64")
+            for (name, _), v in zip(inits, states):
+                inner[name] = v
+            for st in body[:-1]:
+                self.statement(st, inner)
+            nxt = []
+            for x in body[-1][1]:
+                v = self.eval(x, inner)
+                nxt.extend(v if isinstance(v, Tuple) else [v])
+            if len(nxt) != len(states):
+                raise TypeError("next gives %d values for %d states" % (len(nxt), len(states)))
+            out = []
+            for v, s in zip(nxt, states):
+                v = R.settle(v, s.dt) if v.weak else v
+                if v.dt != s.dt or v.shape != s.shape:
+                    raise TypeError("next: %s%s for a state %s%s" % (v.dt, v.shape, s.dt, s.shape))
+                out.append(R.barrier(v))
+            states = out
+        states = [R.barrier(s) for s in states]
+        return states[0] if len(states) == 1 else Tuple(states)
 
     @staticmethod
     def _result(v, t):
@@ -381,6 +462,8 @@ class Interp:
             return self.call_expr(e, env)
         if k == "index":
             return self.index(e, env)
+        if k == "loop":
+            return self.loop(e, env)
         if k == "red":  # a bare sum[k] body: a scalar
             return self.comprehension([], e, env)
         raise TypeError("cannot evaluate " + k)

@@ -44,6 +44,11 @@ def expr_text(e):
         return "(%s)[%s]" % (expr_text(e[1]), ", ".join(subs))
     if k == "red":
         return "%s[%s] %s" % (e[1], ", ".join(e[2]), expr_text(e[3]))
+    if k == "loop":
+        _, tvar, trips, states, body, ck = e
+        return "loop %s < %s with (%s)%s {\n%s\n}" % (
+            tvar, expr_text(trips), ", ".join("%s = %s" % (n, expr_text(x)) for n, x in states),
+            "" if ck is None else " checkpoint=%d" % ck, "\n".join(stmt_text(st) for st in body))
     args = [expr_text(a) for a in e[2]] + ["%s=%s" % (n, expr_text(v)) for n, v in e[3].items()]
     return "%s(%s)" % (e[1], ", ".join(args))
 
@@ -52,21 +57,22 @@ def type_text(t):
     return t[0] if not t[1] else "%s[%s]" % (t[0], ", ".join(str(d) for d in t[1]))
 
 
+def stmt_text(st):
+    if st[0] == "let":
+        names = st[1][0] if len(st[1]) == 1 else "(%s)" % ", ".join(st[1])
+        return "    let %s = %s" % (names, expr_text(st[2]))
+    if st[0] == "letidx":
+        lhs = ", ".join(v if d is None else "%s < %s" % (v, expr_text(d)) for v, d in st[2])
+        return "    let %s[%s] = %s" % (st[1], lhs, expr_text(st[3]))
+    if st[0] == "update":
+        return "    update %s = %s" % (st[1], expr_text(st[2]))
+    return "    %s %s" % (st[0], ", ".join(expr_text(e) for e in st[1]))
+
+
 def fn_text(f):
     params = ", ".join("%s: %s%s" % (n, "inout " if io else "", type_text(t)) for n, io, t in f.params)
     res = type_text(f.results[0]) if len(f.results) == 1 else "(%s)" % ", ".join(type_text(t) for t in f.results)
-    lines = []
-    for st in f.body:
-        if st[0] == "let":
-            names = st[1][0] if len(st[1]) == 1 else "(%s)" % ", ".join(st[1])
-            lines.append("    let %s = %s" % (names, expr_text(st[2])))
-        elif st[0] == "letidx":
-            lhs = ", ".join(v if d is None else "%s < %s" % (v, expr_text(d)) for v, d in st[2])
-            lines.append("    let %s[%s] = %s" % (st[1], lhs, expr_text(st[3])))
-        elif st[0] == "update":
-            lines.append("    update %s = %s" % (st[1], expr_text(st[2])))
-        else:
-            lines.append("    return %s" % ", ".join(expr_text(e) for e in st[1]))
+    lines = [stmt_text(st) for st in f.body]
     return "%sfn %s(%s) -> %s {\n%s\n}\n" % ("private " if f.private else "", f.name, params, res, "\n".join(lines))
 
 
@@ -84,7 +90,21 @@ def children(e):
         return [(2,), (3,)]
     if k == "call":
         return [(2, i) for i in range(len(e[2]))]
+    if k == "loop":  # the trip count, the initial states, the body's expressions
+        out = [(2,)] + [(3, i, 1) for i in range(len(e[3]))]
+        for si, st in enumerate(e[4]):
+            out += [(4, si) + p for p in stmt_paths(st)]
+        return out
     return []
+
+
+def stmt_paths(st):
+    """Paths to a statement's expressions."""
+    if st[0] == "letidx":
+        return [(3,)]
+    if st[0] in ("let", "update"):
+        return [(2,)]
+    return [(1, i) for i in range(len(st[1]))]
 
 
 def get(e, path):
@@ -124,6 +144,9 @@ def uses(e, name):
         return uses(e[1], name) or any(p is not None and uses(p, name) for x in e[2] for p in (x[1] if x[0] == "slice" else [x[1]]))
     if e[0] == "red":
         return uses(e[3], name)
+    if e[0] == "loop":
+        return uses(e[2], name) or any(uses(x, name) for _, x in e[3]) or any(
+            uses(x, name) for st in e[4] for x in stmt_exprs(st))
     return e[1] == name or any(uses(a, name) for a in e[2]) or any(uses(v, name) for v in e[3].values())
 
 
@@ -133,6 +156,19 @@ def stmt_exprs(st):
     return [st[2]] if st[0] in ("let", "update") else list(st[1])
 
 
+def drop_body_lets(e):
+    """Copies of expression e with one unused let of one loop body dropped."""
+    for path in positions(e):
+        node = get(e, path)
+        if node[0] != "loop":
+            continue
+        body = node[4]
+        for si, st in enumerate(body[:-1]):
+            if st[0] == "let" and len(st[1]) == 1 and not any(
+                    uses(x, st[1][0]) for later in body[si + 1:] for x in stmt_exprs(later)):
+                yield put(e, path, node[:4] + (body[:si] + body[si + 1:],) + node[5:])
+
+
 def with_stmt_expr(st, i, new):
     if st[0] == "letidx":
         return (st[0], st[1], st[2], new)
@@ -140,7 +176,7 @@ def with_stmt_expr(st, i, new):
         return (st[0], st[1], new)
     es = list(st[1])
     es[i] = new
-    return ("return", es)
+    return (st[0], es)
 
 
 def clone(fns):
@@ -180,6 +216,12 @@ def candidates(fns, target):
                 c = clone(fns)
                 c[n].params.pop(pi)
                 yield c
+        for si, st in enumerate(f.body):
+            for ei, e in enumerate(stmt_exprs(st)):
+                for smaller in drop_body_lets(e):
+                    c = clone(fns)
+                    c[n].body[si] = with_stmt_expr(st, ei, smaller)
+                    yield c
         for si, st in enumerate(f.body):
             for ei, e in enumerate(stmt_exprs(st)):
                 for path in positions(e):

@@ -777,6 +777,15 @@ def identity(x):
     return out
 
 
+def barrier(x):
+    """The same value behind a node no rewrite looks through: a loop's state
+    at an iteration's start and its value after the loop."""
+    out = V(x.v, x.m, x.dt, "loop_state", (x,))
+    if x.is_float() and not x.weak:
+        out.parents = [(x, lambda ct: ct)]
+    return out
+
+
 # ---- index notation, slices, gathers (issue 9) ----------------------------------
 
 def gather(x, idx):

@@ -10,7 +10,10 @@ and -O2 with `--grad` for every function with float parameters and results;
 for each function the runner checks, on inputs for which the reference is
 well-conditioned: the values against the reference (ref.py) within 1e-9 of
 its error bound, the exported gradient (_grad / _vjp) the same way, and -O0
-against -O2 bit for bit.  A failure prints the seed and the saved program."""
+against -O2 bit for bit.  Loops (gen.py f_loop) have trip counts that are
+sizes, so every function stays differentiable in reverse mode; the
+reference runs their bodies T times and differentiates the unrolled graph.
+A failure prints the seed and the saved program."""
 import argparse
 import json
 import os
