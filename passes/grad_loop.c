@@ -235,8 +235,7 @@ LoopTape *loop_tape(IrBuilder *ib, IrNode *n, IrNode *const *args) {
               "a literal, a size symbol or an expression of them (to loop over an argument's axis, loop to its size symbol), not an "
               "integer value";
   if (K && !dim_is_lit(K, &tp->K)) ice("checkpoint=%s is not a literal", "K");
-  if (!trip || (tp->K && p->ny)) { /* values only: the sweep reports why */
-    if (!tp->why) tp->why = "checkpoint= on a loop with stacked outputs (a scan) is not supported yet";
+  if (!trip) { /* values only: the sweep reports why */
     IrNode *copy = forward_steps(ib, tp, args[0], irb_const(ib, DT_I64, 0), args + IR_LOOP_FIXED, true, false);
     IrNode **v = projs(ib, copy, 0, p->ns + p->ny);
     memcpy(tp->val, v, sizeof(IrNode *) * (size_t)(p->ns + p->ny));
@@ -245,6 +244,12 @@ LoopTape *loop_tape(IrBuilder *ib, IrNode *n, IrNode *const *args) {
   }
   if (tp->K) {
     forward_segments(ib, tp, trip);
+    if (p->ny) { /* a scan's outputs: a sweep of their own (the segments keep states only) */
+      IrNode *copy = forward_steps(ib, tp, args[0], irb_const(ib, DT_I64, 0), args + IR_LOOP_FIXED, true, false);
+      IrNode **v = projs(ib, copy, 0, p->ns + p->ny);
+      memcpy(tp->val, v, sizeof(IrNode *) * (size_t)(p->ns + p->ny));
+      tex_free(v);
+    }
     return tp;
   }
   IrNode *fwd = forward_steps(ib, tp, args[0], irb_const(ib, DT_I64, 0), args + IR_LOOP_FIXED, true, true);
@@ -338,13 +343,18 @@ static void backward_segments(IrBuilder *ib, const Backward *bw, IrNode *const *
   IrNode **st = projs(ib, tail, p->ns, p->ns), **mid = tex_calloc((size_t)bw->nw + 1, sizeof(IrNode *));
   backward_steps(ib, bw, tp->rem, t0, st, caps, ycts, from, mid);
   /* segments s = nfull - 1 - s', each in a loop body of its own */
-  IrNode **lc = tex_calloc((size_t)(p->ns + p->ncap + 1) + 1, sizeof(IrNode *)), **next = tex_calloc((size_t)bw->nw + 1, sizeof(IrNode *));
+  IrNode **lc = tex_calloc((size_t)(p->ns + p->ncap + 1 + p->ny) + 1, sizeof(IrNode *)),
+         **next = tex_calloc((size_t)bw->nw + 1, sizeof(IrNode *));
+  IrNode **iy = tex_calloc((size_t)p->ny + 1, sizeof(IrNode *)); /* the outputs' cotangents, captured */
   int nc = 0;
   for (int k = 0; k < p->ns; k++) lc[nc++] = tp->seg[k];
   for (int c = 0; c < p->ncap; c++) lc[nc++] = caps[c];
   lc[nc++] = tp->nfull;
+  for (int j = 0; j < p->ny; j++)
+    if (ycts[j]) lc[nc++] = ycts[j];
   NewLoop l;
   loop_open(&l, ib, mid, bw->nw, lc, nc);
+  for (int j = 0, c = p->ns + p->ncap + 1; j < p->ny; j++) iy[j] = ycts[j] ? l.cap[c++] : NULL;
   IrBuilder *lb = &l.ib;
   IrNode *kv = irb_const(lb, DT_I64, (double)tp->K),
          *s = irb_bin(lb, OP_SUB, irb_bin(lb, OP_SUB, l.cap[p->ns + p->ncap], irb_const(lb, DT_I64, 1)), l.t);
@@ -358,10 +368,10 @@ static void backward_segments(IrBuilder *ib, const Backward *bw, IrNode *const *
   IrNode **rs = projs(lb, re, p->ns, p->ns);
   Backward ibw = *bw;
   ibw.tp = &inner;
-  backward_steps(lb, &ibw, kv, s0, rs, iargs + IR_LOOP_FIXED + p->ns, ycts, l.state, next);
+  backward_steps(lb, &ibw, kv, s0, rs, iargs + IR_LOOP_FIXED + p->ns, iy, l.state, next);
   IrNode *back = loop_close(&l, ib, tp->nfull, mid, lc, next, 0);
   for (int k = 0; k < bw->nw; k++) to[k] = loop_proj(ib, back, k);
-  tex_free(rs), tex_free(iargs), tex_free(start), tex_free(next), tex_free(lc), tex_free(mid), tex_free(st);
+  tex_free(rs), tex_free(iargs), tex_free(start), tex_free(next), tex_free(lc), tex_free(mid), tex_free(st), tex_free(iy);
 }
 
 const char *loop_vjp(IrBuilder *ib, LoopTape *tp, IrNode *const *cts, const bool *active, IrNode **out) {

@@ -148,13 +148,14 @@ static const struct {
               "fn f(w0: f32[N], x: f32[N]) -> f32 {\n"
               "  let w = loop t < 3 with (w = w0) { next w - 0.3 * grad(g, w, x, wrt=w) }\n  return g(w, x) + sum(w * w)\n}"},
     /* scan: stacked outputs (their cotangents read back row by row), two
-     * emitted values, a state-less scan, and checkpoint=2 on a loop; */
-    {OP_LOOP,
-     "fn f(x: f32[T, N, D], h0: f32[N, H], W: f32[H, H], U: f32[D, H]) -> f32 {\n"
-     "  let (h, all, s) = scan t < T with (h = h0) {\n    let h2 = tanh(h @ W + x[t] @ U)\n    next h2 emit (h2, sum(h2 * h2))\n  }\n"
-     "  let m = scan t < T { emit sin(x[t]) }\n"
-     "  let g = loop t < T + 1 with (g = h) checkpoint=2 { next tanh(g * 0.5 + h) }\n"
-     "  return sum(all * all) * 0.5 + sum(s) + sum(g) + sum(m * m)\n}"},
+     * emitted values, checkpoint=2 on it, a state-less scan, and
+     * checkpoint=2 on a loop; */
+    {OP_LOOP, "fn f(x: f32[T, N, D], h0: f32[N, H], W: f32[H, H], U: f32[D, H]) -> f32 {\n"
+              "  let (h, all, s) = scan t < T with (h = h0) checkpoint=2 {\n    let h2 = tanh(h @ W + x[t] @ U)\n    next h2 emit (h2, "
+              "sum(h2 * h2))\n  }\n"
+              "  let m = scan t < T { emit sin(x[t]) }\n"
+              "  let g = loop t < T + 1 with (g = h) checkpoint=2 { next tanh(g * 0.5 + h) }\n"
+              "  return sum(all * all) * 0.5 + sum(s) + sum(g) + sum(m * m)\n}"},
     /* an if whose branch holds a loop, and a loop whose body holds an if; */
     {OP_IF, "fn f(x: f32[N], s: f32) -> f32 {\n"
             "  let a = if s > 0.0 { let h = loop t < 3 with (h = x) { next sin(h * s) + x }\n yield sum(h * h) } else { sum(x * x * s) }\n"
