@@ -168,6 +168,8 @@ class Gen:
             kinds += ["reshape", "permute", "squeeze", "expand_dims", "broadcast_to", "size"]
         if d >= 2 and c.depth < 2:
             kinds += ["loop"]
+        if d >= 2:
+            kinds += ["if"]
         kinds += ["slice", "comp"] + (["gather", "flip"] if s else []) + (["tri"] if len(s) >= 2 else [])
         if len(s) == 1:
             kinds += ["diag"]
@@ -458,6 +460,15 @@ class Gen:
                 "tanh(%s * %s + f64(%s))" % (name, e, body.tvar),
                 "(%s * 0.5 + %s * 0.25)" % (self.r.choice(other), e) if other else "")[k]
 
+    def f_if(self, c, s, d):
+        """(if a < b { A } else [if ...] { B }): a lazy conditional on two f64 scalars."""
+        def cond():
+            return "%s %s %s" % (self.gen(c, ("f64", ()), d - 1), self.r.choice(("<", ">", "<=")), self.gen(c, ("f64", ()), d - 1))
+        text = "(if %s { %s } else " % (cond(), self.gen(c, ("f64", s), d - 1))
+        if self.r.random() < 0.3:
+            text += "if %s { %s } else " % (cond(), self.gen(c, ("f64", s), d - 1))
+        return text + "{ %s })" % self.gen(c, ("f64", s), d - 1)
+
     def f_loop(self, c, s, d):
         """let s0 = loop t < T with (s0 = ..) [checkpoint=K] { lets; next .. }
         with one to three states (the first of type f64[s], an i64 counter
@@ -472,19 +483,21 @@ class Gen:
         trips = self.trips(c)
         body = BodyCtx(c, list(zip(names, types)), ("t", "j")[c.depth])
         nexts = [self.step(body, nm, t, d - 1) for nm, t in zip(names, types)]
+        ys = "ys%d" % self.nstate if self.r.random() < 0.3 else None  # a scan, emitting a value of s0's type
+        emit = " emit %s" % self.step(body, names[0], types[0], d - 1) if ys else ""
         ind = "    " * (body.depth + 1)
-        text = "loop %s < %s with (%s)%s {\n%s%snext %s\n%s}" % (
-            body.tvar, trips, ", ".join("%s = %s" % x for x in zip(names, inits)),
+        text = "%s %s < %s with (%s)%s {\n%s%snext %s%s\n%s}" % (
+            "scan" if ys else "loop", body.tvar, trips, ", ".join("%s = %s" % x for x in zip(names, inits)),
             " checkpoint=%d" % self.r.randint(1, 3) if self.r.random() < 0.25 else "",
             "".join("%s%s\n" % (ind, let_text(ln, le)) for ln, _, le in body.lets), ind,
-            nexts[0] if n == 1 else "(%s)" % ", ".join(nexts) if self.r.random() < 0.7 else ", ".join(nexts),
+            nexts[0] if n == 1 else "(%s)" % ", ".join(nexts) if self.r.random() < 0.7 else ", ".join(nexts), emit,
             "    " * body.depth)
-        if n == 1:
+        if n == 1 and not ys:
             c.lets.append((names[0], types[0], text))
-        else:
-            c.lets.append(("(%s)" % ", ".join(names), "tuple", text))
+        else:  # the stacked values ([T, ...]) stay out of the generator's bound names
+            c.lets.append(("(%s)" % ", ".join(names + ([ys] if ys else [])), "tuple", text))
             c.bound.extend(zip(names, types))
-        out = names[0]
+        out = names[0] if not ys else "(%s + sum(%s, axis=0) * 0.125)" % (names[0], ys)
         for nm, t in zip(names[1:], types[1:]):
             if self.r.random() < 0.5:
                 x = "f64(%s)" % nm if t[0] == "i64" else "mean(%s)" % nm if t[1] else nm

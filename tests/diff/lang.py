@@ -157,8 +157,9 @@ class Parser:
             es = es[0][1]
         return (kind, es)
 
-    def loop(self):
-        """loop NAME < EXPR with (NAME = EXPR, ...) [checkpoint=INT] { stmts next EXPR, ... }"""
+    def loop(self, scan=False):
+        """loop NAME < EXPR with (NAME = EXPR, ...) [checkpoint=INT] { stmts next EXPR, ... }
+        (scan: the body ends in next ..., then an ("emit", exprs) statement)"""
         tvar = self.name()
         self.expect("<")
         trips = self.additive()
@@ -187,8 +188,28 @@ class Parser:
                 break
             if st[0] != "let" and st[0] != "letidx":
                 raise ParseError("a loop body holds lets, then next")
+        if scan:
+            self.expect("emit")
+            es = [self.expr()]
+            while self.accept(","):
+                es.append(self.expr())
+            body.append(("emit", es[0][1] if len(es) == 1 and es[0][0] == "tuple" else es))
         self.expect("}")
         return ("loop", tvar, trips, states, body, ck)
+
+    def cond(self):
+        """if EXPR { EXPR } else { EXPR }, or else if ... (the generator's form)"""
+        c = self.expr()
+        self.expect("{")
+        a = self.expr()
+        self.expect("}")
+        self.expect("else")
+        if self.accept("if"):
+            return ("if", c, a, self.cond())
+        self.expect("{")
+        b = self.expr()
+        self.expect("}")
+        return ("if", c, a, b)
 
     # precedence climbing, lowest first
     def expr(self):
@@ -272,8 +293,10 @@ class Parser:
         kind, v = self.next()
         if kind in ("int", "float"):
             return ("lit", v)
-        if kind == "name" and v == "loop":
-            return self.loop()
+        if kind == "name" and v in ("loop", "scan"):
+            return self.loop(v == "scan")
+        if kind == "name" and v == "if":
+            return self.cond()
         if kind == "name" and v in ("true", "false"):
             return ("boollit", v == "true")
         if kind == "op" and v == "(":
@@ -332,6 +355,16 @@ def dim_value(e, syms):
 
 
 # ---- the interpreter -------------------------------------------------------------
+
+def _names(e):
+    """The names an expression reads."""
+    if isinstance(e, tuple) and len(e) == 2 and e[0] == "var" and isinstance(e[1], str):
+        return {e[1]}
+    out = set()
+    for x in (e.values() if isinstance(e, dict) else e if isinstance(e, (tuple, list)) else ()):
+        out |= _names(x)
+    return out
+
 
 class Tuple(list):
     """Several values (a call to a function with several results, grad of several)."""
@@ -411,15 +444,25 @@ class Interp:
             raise ValueError("negative trip count")  # texc: TEX_ERR_TRIP at call time
         states = [self.eval(x, env) for _, x in inits]  # a weak literal is f32 or i32 (as at a return)
         states = [R.barrier(R.settle(v, "f32" if v.dt == "float" else "i32") if v.weak else v) for v in states]
-        for t in range(int(n.v)):
+        scan = body[-1][0] == "emit"
+        nexts = body[-2] if scan else body[-1]
+        rows = []  # a scan's emitted values, per step
+        for t in range(max(int(n.v), 1) if scan else int(n.v)):  # a scan with 0 trips: one dry step for the types
+            dry = t >= int(n.v)
             inner = dict(env)
             inner[tvar] = R.const(np.int64(t), "i64")
             for (name, _), v in zip(inits, states):
                 inner[name] = v
-            for st in body[:-1]:
+            saved = R.Ctx.fragile
+            for st in body[:-2 if scan else -1]:
                 self.statement(st, inner)
+            if scan:
+                rows.append([R.strong(self.eval(x, inner)) for x in body[-1][1]])
+            if dry:
+                R.Ctx.fragile = saved  # the dry step's values are not used
+                break
             nxt = []
-            for x in body[-1][1]:
+            for x in nexts[1]:
                 v = self.eval(x, inner)
                 nxt.extend(v if isinstance(v, Tuple) else [v])
             if len(nxt) != len(states):
@@ -432,7 +475,34 @@ class Interp:
                 out.append(R.barrier(v))
             states = out
         states = [R.barrier(s) for s in states]
+        if scan:  # the emitted values stacked along a new leading axis
+            live = rows[:int(n.v)]
+            states += [R.stack([r[k] for r in live], rows[0][k].dt, rows[0][k].shape) for k in range(len(rows[0]))]
         return states[0] if len(states) == 1 else Tuple(states)
+
+    def cond(self, e, env):
+        """Only the branch taken is evaluated (texc's if is lazy); a literal
+        there takes the other branch's type, evaluated for its type alone."""
+        c = self.eval(e[1], env)
+        if c.dt != "bool" or c.v.ndim:
+            raise TypeError("if condition of type %s%s" % (c.dt, c.shape))
+        taken, other = (e[2], e[3]) if bool(c.v) else (e[3], e[2])
+        v = self.eval(taken, env)
+        if v.weak:
+            saved = R.Ctx.fragile
+            o = self.eval(other, env)
+            R.Ctx.fragile = saved
+            if not o.weak:
+                v = R.bcast_to(R.settle(v, o.dt), o.shape)
+        # texc's derivative is an if too: a value only the other branch reads
+        # gets a zero cotangent (which a chain that overflowed turns into NaN)
+        zeros = [env[n] for n in sorted(_names(other) - _names(taken))
+                 if n in env and isinstance(env[n], R.V) and env[n].is_float() and not env[n].weak]
+        if not zeros or not v.is_float():
+            return v
+        out = R.V(v.v, v.m, v.dt, "if", (v,))
+        out.parents = [(v, lambda ct: ct)] + [(z, (lambda z: lambda ct: R.const(np.zeros(z.shape), z.dt))(z)) for z in zeros]
+        return out
 
     @staticmethod
     def _result(v, t):
@@ -464,6 +534,8 @@ class Interp:
             return self.index(e, env)
         if k == "loop":
             return self.loop(e, env)
+        if k == "if":
+            return self.cond(e, env)
         if k == "red":  # a bare sum[k] body: a scalar
             return self.comprehension([], e, env)
         raise TypeError("cannot evaluate " + k)

@@ -39,6 +39,8 @@ def expr_text(e):
         return "(%s %s %s)" % (expr_text(e[2]), e[1], expr_text(e[3]))
     if k == "tuple":
         return "(%s)" % ", ".join(expr_text(x) for x in e[1])
+    if k == "if":
+        return "(if %s { %s } else { %s })" % (expr_text(e[1]), expr_text(e[2]), expr_text(e[3]))
     if k == "index":
         subs = [expr_text(x[1]) if x[0] == "at" else ":".join("" if p is None else expr_text(p) for p in x[1]) for x in e[2]]
         return "(%s)[%s]" % (expr_text(e[1]), ", ".join(subs))
@@ -46,8 +48,8 @@ def expr_text(e):
         return "%s[%s] %s" % (e[1], ", ".join(e[2]), expr_text(e[3]))
     if k == "loop":
         _, tvar, trips, states, body, ck = e
-        return "loop %s < %s with (%s)%s {\n%s\n}" % (
-            tvar, expr_text(trips), ", ".join("%s = %s" % (n, expr_text(x)) for n, x in states),
+        return "%s %s < %s with (%s)%s {\n%s\n}" % (
+            "scan" if body[-1][0] == "emit" else "loop", tvar, expr_text(trips), ", ".join("%s = %s" % (n, expr_text(x)) for n, x in states),
             "" if ck is None else " checkpoint=%d" % ck, "\n".join(stmt_text(st) for st in body))
     args = [expr_text(a) for a in e[2]] + ["%s=%s" % (n, expr_text(v)) for n, v in e[3].items()]
     return "%s(%s)" % (e[1], ", ".join(args))
@@ -88,6 +90,8 @@ def children(e):
         return [(1,)]
     if k == "bin":
         return [(2,), (3,)]
+    if k == "if":
+        return [(1,), (2,), (3,)]
     if k == "call":
         return [(2, i) for i in range(len(e[2]))]
     if k == "loop":  # the trip count, the initial states, the body's expressions
@@ -138,6 +142,8 @@ def uses(e, name):
         return uses(e[1], name)
     if e[0] == "bin":
         return uses(e[2], name) or uses(e[3], name)
+    if e[0] == "if":
+        return any(uses(x, name) for x in e[1:])
     if e[0] == "tuple":
         return any(uses(x, name) for x in e[1])
     if e[0] == "index":

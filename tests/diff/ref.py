@@ -786,6 +786,20 @@ def barrier(x):
     return out
 
 
+def stack(vals, dt, shape):
+    """Values of one type stacked along a new leading axis (a scan's emitted
+    values); row k's cotangent is row k of the stack's (a gather, recorded)."""
+    if not vals:
+        return V(np.zeros((0,) + tuple(shape)), None, dt, "stack")
+    out = V(np.stack([v.v for v in vals]), np.stack([v.m for v in vals]), dt, "stack", tuple(vals))
+    rows = tuple(np.indices(shape)) if shape else ()
+    for k, v in enumerate(vals):
+        if v.is_float() and not v.weak and v.op != "const":
+            idx = (np.full(shape, k, np.int64),) + rows
+            out.parents.append((v, (lambda idx: lambda ct: gather(ct, idx))(idx)))
+    return out
+
+
 # ---- index notation, slices, gathers (issue 9) ----------------------------------
 
 def gather(x, idx):
