@@ -1122,7 +1122,10 @@ static void build_loop(Builder *b, const IrNode *n) {
 static void loop_liveness(const KProgram *p, int *first, int *last) {
   for (int i = 0; i < p->nloops; i++) {
     const KLoop *l = &p->loops[i];
-    for (int k = 0; k < l->nstates; k++) first[l->next[k]] = l->first, last[l->next[k]] = l->last;
+    for (int k = 0; k < l->nstates; k++) { /* swapped every iteration: cur's memory is next's every other one */
+      first[l->next[k]] = l->first, last[l->next[k]] = l->last;
+      if (last[l->cur[k]] < l->last) last[l->cur[k]] = l->last;
+    }
     for (int j = 0; j < l->nouts; j++) { /* written in every iteration, through the slot */
       first[l->slot[j]] = l->first, last[l->slot[j]] = l->last;
       if (first[l->stack[j]] < 0 || first[l->stack[j]] > l->first) first[l->stack[j]] = l->first;
