@@ -221,6 +221,13 @@ static void forward_segments(IrBuilder *ib, LoopTape *tp, Dim trip) {
   tex_free(caps);
 }
 
+/* The loop's values (its projs) are those of a forward sweep's. */
+static void take_values(IrBuilder *ib, LoopTape *tp, IrNode *sweep) {
+  IrNode **v = projs(ib, sweep, 0, tp->p.ns + tp->p.ny);
+  memcpy(tp->val, v, sizeof(IrNode *) * (size_t)(tp->p.ns + tp->p.ny));
+  tex_free(v);
+}
+
 LoopTape *loop_tape(IrBuilder *ib, IrNode *n, IrNode *const *args) {
   LoopTape *tp = tex_calloc(1, sizeof *tp);
   tp->p = parts_of(n);
@@ -236,26 +243,18 @@ LoopTape *loop_tape(IrBuilder *ib, IrNode *n, IrNode *const *args) {
               "integer value";
   if (K && !dim_is_lit(K, &tp->K)) ice("checkpoint=%s is not a literal", "K");
   if (!trip) { /* values only: the sweep reports why */
-    IrNode *copy = forward_steps(ib, tp, args[0], irb_const(ib, DT_I64, 0), args + IR_LOOP_FIXED, true, false);
-    IrNode **v = projs(ib, copy, 0, p->ns + p->ny);
-    memcpy(tp->val, v, sizeof(IrNode *) * (size_t)(p->ns + p->ny));
-    tex_free(v);
+    take_values(ib, tp, forward_steps(ib, tp, args[0], irb_const(ib, DT_I64, 0), args + IR_LOOP_FIXED, true, false));
     return tp;
   }
   if (tp->K) {
     forward_segments(ib, tp, trip);
     if (p->ny) { /* a scan's outputs: a sweep of their own (the segments keep states only) */
-      IrNode *copy = forward_steps(ib, tp, args[0], irb_const(ib, DT_I64, 0), args + IR_LOOP_FIXED, true, false);
-      IrNode **v = projs(ib, copy, 0, p->ns + p->ny);
-      memcpy(tp->val, v, sizeof(IrNode *) * (size_t)(p->ns + p->ny));
-      tex_free(v);
+      take_values(ib, tp, forward_steps(ib, tp, args[0], irb_const(ib, DT_I64, 0), args + IR_LOOP_FIXED, true, false));
     }
     return tp;
   }
   IrNode *fwd = forward_steps(ib, tp, args[0], irb_const(ib, DT_I64, 0), args + IR_LOOP_FIXED, true, true);
-  IrNode **v = projs(ib, fwd, 0, p->ns + p->ny);
-  memcpy(tp->val, v, sizeof(IrNode *) * (size_t)(p->ns + p->ny));
-  tex_free(v);
+  take_values(ib, tp, fwd);
   tp->stacks = projs(ib, fwd, p->ns + p->ny, p->ns);
   return tp;
 }
