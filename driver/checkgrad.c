@@ -248,15 +248,15 @@ static bool has_float_param(const IrFunc *f) {
   return !ps_empty(&all);
 }
 
-static IrModule *prepare(const char *file, const char *fn_name, bool jvp, Diag *d) {
+/* *text is the source, which d shows in diagnostics until the caller frees it. */
+static IrModule *prepare(const char *file, const char *fn_name, bool jvp, Diag *d, char **text) {
   size_t len;
-  char *text = texc_read_file(file, &len);
-  if (!text) {
+  *text = texc_read_file(file, &len);
+  if (!*text) {
     fprintf(stderr, "texc: cannot read %s: %s\n", file, strerror(errno));
     return NULL;
   }
-  IrModule *m = fe_compile_text(file, text, "checkgrad", d);
-  tex_free(text);
+  IrModule *m = fe_compile_text(file, *text, "checkgrad", d);
   IrFunc *f = m ? ir_find_func(m, fn_name) : NULL;
   if (m && (!f || !has_float_param(f) || f->nupdates || f->derive)) {
     fprintf(stderr, "texc check-grad: %s has no function '%s' with floating-point parameters to check\n", file, fn_name);
@@ -276,15 +276,24 @@ static IrModule *prepare(const char *file, const char *fn_name, bool jvp, Diag *
 int texc_check_grad(const char *file, const char *fn_name, uint64_t seed, bool jvp) {
   Diag d;
   diag_init(&d, stderr);
-  IrModule *m = prepare(file, fn_name, jvp, &d);
-  if (!m) return TEXC_EXIT_ERROR;
+  char *text = NULL;
+  IrModule *m = prepare(file, fn_name, jvp, &d, &text);
+  if (!m) {
+    tex_free(text);
+    return TEXC_EXIT_ERROR;
+  }
   char dir[] = "/tmp/texc-checkgrad-XXXXXX", so_path[64], h_path[64];
-  if (!mkdtemp(dir)) return TEXC_EXIT_OUTPUT;
+  if (!mkdtemp(dir)) {
+    ir_module_free(m);
+    tex_free(text);
+    return TEXC_EXIT_OUTPUT;
+  }
   snprintf(so_path, sizeof so_path, "%s/libcheckgrad.so", dir);
   snprintf(h_path, sizeof h_path, "%s/checkgrad.h", dir);
   TexcOptions o = {.emit = EMIT_SO, .output = so_path, .opt_level = 2, .diag = &d};
   int rc = texc_emit_module(&o, m);
   ir_module_free(m);
+  tex_free(text);
   void *so = rc == 0 ? dlopen(so_path, RTLD_NOW | RTLD_LOCAL) : NULL;
   if (so) {
     rc = check_loaded(so, fn_name, seed, jvp);
