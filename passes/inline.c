@@ -78,13 +78,15 @@ static void inline_call(Inliner *in, IrFunc *f, IrNode *call) {
   tex_free(map);
 }
 
-/* A call becomes a copy of its callee's body; a proj, the copy of its result. */
+/* A call becomes a copy of its callee's body; a proj, the copy of its
+ * result.  A derived callee not built yet (`--passes=` without autodiff or
+ * jvp before inline) stays a call. */
 static IrNode *visit(void *ctx, IrFunc *f, IrNode *n) {
-  if (n->op == OP_CALL) {
+  if (n->op == OP_CALL && n->attr.callee->built) {
     inline_call(ctx, f, n);
     return IR_DROPPED;
   }
-  if (n->op == OP_PROJ && n->args[0]->op == OP_CALL) return ((IrNode **)n->args[0]->aux)[n->attr.i];
+  if (n->op == OP_PROJ && n->args[0]->op == OP_CALL && n->args[0]->aux) return ((IrNode **)n->args[0]->aux)[n->attr.i];
   return NULL;
 }
 
