@@ -32,7 +32,7 @@ static MetaTypes meta_types(Cg *cg) {
   t.module = struct_of(cg, (LLVMTypeRef[]){i32, p, p, p, p, p, p, i32, p}, 9);
   t.step = struct_of(cg, (LLVMTypeRef[]){p, t.dimexpr, p, i32, p, i32, p, p}, 8);
   t.branch = struct_of(cg, (LLVMTypeRef[]){i32, i32, i32}, 3);
-  t.loop = struct_of(cg, (LLVMTypeRef[]){i32, i32, i32, i32, p, p, p, i32, p, p}, 10);
+  t.loop = struct_of(cg, (LLVMTypeRef[]){i32, i32, i32, i32, p, p, p, i32, p, p, i32}, 11);
   t.check = struct_of(cg, (LLVMTypeRef[]){p, p, p, i32, i32, t.dimexpr}, 6);
   t.temp = struct_of(cg, (LLVMTypeRef[]){t.dimexpr, i8, i32}, 3);
   t.plan = struct_of(cg, (LLVMTypeRef[]){p, p, i32, p, i32, p}, 6);
@@ -363,7 +363,7 @@ static LLVMValueRef loop_step(Cg *cg, const MetaTypes *t, const KProgram *p, int
   LLVMValueRef slot = array_global(cg, cg->i32, a, l->nouts, "slot"), stack = array_global(cg, cg->i32, b, l->nouts, "stack");
   char where[512];
   snprintf(where, sizeof where, "%s:%d:%d", l->loc.file ? l->loc.file : "?", l->loc.line, l->loc.col);
-  LLVMValueRef lf[10] = {c32(cg, l->trip),
+  LLVMValueRef lf[11] = {c32(cg, l->trip),
                          c32(cg, l->index),
                          c32(cg, nbody),
                          c32(cg, l->nstates),
@@ -372,10 +372,11 @@ static LLVMValueRef loop_step(Cg *cg, const MetaTypes *t, const KProgram *p, int
                          cstring(cg, where),
                          c32(cg, l->nouts),
                          slot,
-                         stack};
+                         stack,
+                         c32(cg, l->cond_state)};
   tex_free(a);
   tex_free(b);
-  LLVMValueRef loop = private_global(cg, LLVMConstNamedStruct(t->loop, lf, 10), "loop");
+  LLVMValueRef loop = private_global(cg, LLVMConstNamedStruct(t->loop, lf, 11), "loop");
   LLVMValueRef fields[8] = {LLVMConstNull(cg->ptr),
                             dim_expr(cg, t, dim_lit(cg->m->dims, 1)),
                             LLVMConstNull(cg->ptr),

@@ -10,7 +10,9 @@
  * eps^(1/3), balancing truncation and rounding error in f64).
  *
  * With --jvp, forward mode is checked against reverse mode too: for a random
- * tangent t, <r, J t> (jvp) must equal <J^T r, t> (vjp). */
+ * tangent t, <r, J t> (jvp) must equal <J^T r, t> (vjp).  With --forward,
+ * only the jvp is built, and <r, J t> is checked against the central
+ * difference of phi along t (functions reverse mode cannot go through). */
 #include <dlfcn.h>
 #include <errno.h>
 #include <math.h>
@@ -152,20 +154,18 @@ static double dot(const Tensor *a, const Tensor *b) {
   return s;
 }
 
-/* <r, J t> from the jvp against <J^T r, t> from the vjp gradients. */
-static bool check_jvp(Check *c, Tensor *grads) {
-  Tensor tangents[MAX_PARAMS], outs[MAX_PARAMS];
-  memset(tangents, 0, sizeof tangents);
+/* <r, J t> from the jvp, for random tangents (one per float input, kept):
+ * their number, or -1 if the call failed. */
+static int jvp_dot(Check *c, Tensor *tangents, double *forward) {
+  Tensor outs[MAX_PARAMS];
   memset(outs, 0, sizeof outs);
   DLTensor *a[3 * MAX_PARAMS];
   int n = 0, nt = 0, no = 0;
-  double reverse = 0, forward = 0;
   for (int i = 0; i < c->fn->ninputs; i++) a[n++] = &c->args[i].t;
   for (int i = 0; i < c->fn->ninputs; i++)
     if (c->fn->params[i].dtype == TEX_F64) {
       alloc_arg(c, &tangents[nt], &c->fn->params[i]);
       fill(c, &tangents[nt], TEX_F64, -1, 1);
-      reverse += dot(&grads[nt], &tangents[nt]);
       a[n++] = &tangents[nt++].t;
     }
   for (int i = c->fn->ninputs; i < c->fn->nparams; i++)
@@ -174,10 +174,58 @@ static bool check_jvp(Check *c, Tensor *grads) {
       a[n++] = &outs[no++].t;
     }
   bool ok = call_fn(c, c->jvp_index, n, a) == 0;
-  for (int k = 0; ok && k < no; k++) forward += dot(&outs[k], &c->args[c->fn->nparams + k]);
+  *forward = 0;
+  for (int k = 0; ok && k < no; k++) *forward += dot(&outs[k], &c->args[c->fn->nparams + k]);
+  for (int k = 0; k < MAX_PARAMS; k++) tex_free(outs[k].data);
+  return ok ? nt : -1;
+}
+
+/* The central difference of phi along the tangents. */
+static double directional(Check *c, const Tensor *tangents) {
+  double big = 1;
+  for (int i = 0; i < c->fn->ninputs; i++)
+    for (int64_t j = 0; c->fn->params[i].dtype == TEX_F64 && j < c->args[i].numel; j++)
+      big = fmax(big, fabs(((double *)c->args[i].data)[j]));
+  double h = 6e-6 * big, value[2] = {0, 0};
+  for (int side = 0; side < 3; side++) { /* +h, -h, back */
+    double step = side == 0 ? h : side == 1 ? -2 * h : h;
+    for (int i = 0, g = 0; i < c->fn->ninputs; i++) {
+      if (c->fn->params[i].dtype != TEX_F64) continue;
+      for (int64_t j = 0; j < c->args[i].numel; j++) ((double *)c->args[i].data)[j] += step * ((double *)tangents[g].data)[j];
+      g++;
+    }
+    if (side < 2) phi(c, &value[side]);
+  }
+  return (value[0] - value[1]) / (2 * h);
+}
+
+/* Forward mode alone against finite differences. */
+static bool check_forward(Check *c) {
+  Tensor tangents[MAX_PARAMS];
+  memset(tangents, 0, sizeof tangents);
+  double forward;
+  bool ok = jvp_dot(c, tangents, &forward) >= 0;
+  double numeric_dd = ok ? directional(c, tangents) : 0;
+  double err = fabs(forward - numeric_dd) / fmax(fmax(fabs(forward), fabs(numeric_dd)), 1e-3);
+  if (ok)
+    printf("jvp_vs_fd rel_err=%.3g\n", err);
+  else
+    fprintf(stderr, "texc check-grad: the jvp of %s failed: %s\n", c->fn->name, c->last_error());
+  for (int k = 0; k < MAX_PARAMS; k++) tex_free(tangents[k].data);
+  return ok && err <= TOLERANCE;
+}
+
+/* <r, J t> from the jvp against <J^T r, t> from the vjp gradients. */
+static bool check_jvp(Check *c, Tensor *grads) {
+  Tensor tangents[MAX_PARAMS];
+  memset(tangents, 0, sizeof tangents);
+  double forward, reverse = 0;
+  int nt = jvp_dot(c, tangents, &forward);
+  for (int k = 0; k < nt; k++) reverse += dot(&grads[k], &tangents[k]);
+  bool ok = nt >= 0;
   double err = fabs(forward - reverse) / fmax(fmax(fabs(forward), fabs(reverse)), 1e-3);
   if (ok) printf("jvp_vs_vjp rel_err=%.3g\n", err);
-  for (int k = 0; k < MAX_PARAMS; k++) tex_free(tangents[k].data), tex_free(outs[k].data);
+  for (int k = 0; k < MAX_PARAMS; k++) tex_free(tangents[k].data);
   return ok && err <= TOLERANCE;
 }
 
@@ -207,7 +255,7 @@ static const TexFuncInfo *find(const TexModuleInfo *mi, const char *name) {
   return NULL;
 }
 
-static int check_loaded(void *so, const char *fn_name, uint64_t seed, bool jvp) {
+static int check_loaded(void *so, const char *fn_name, uint64_t seed, CheckMode mode) {
   Check c = {0};
   c.rng = seed * 0x9E3779B97F4A7C15ull + 1;
   const TexModuleInfo *(*info)(void) = (const TexModuleInfo *(*)(void))dlsym(so, "checkgrad_module_info");
@@ -218,10 +266,10 @@ static int check_loaded(void *so, const char *fn_name, uint64_t seed, bool jvp) 
   c.mi = mi;
   c.call = (int (*)(int, const DLTensor *const *))dlsym(so, "checkgrad_call");
   c.fn_index = (int)(c.fn - mi->funcs);
-  c.vjp_index = (int)(c.vjp - mi->funcs);
-  c.jvp = jvp ? find(mi, "jvp") : NULL;
+  c.vjp_index = c.vjp ? (int)(c.vjp - mi->funcs) : -1;
+  c.jvp = mode != CHECK_VJP ? find(mi, "jvp") : NULL;
   c.jvp_index = c.jvp ? (int)(c.jvp - mi->funcs) : -1;
-  if (c.fn->nparams > MAX_PARAMS || c.vjp->nparams > MAX_CALL_ARGS || (c.jvp && c.jvp->nparams > MAX_CALL_ARGS)) {
+  if (c.fn->nparams > MAX_PARAMS || (c.vjp && c.vjp->nparams > MAX_CALL_ARGS) || (c.jvp && c.jvp->nparams > MAX_CALL_ARGS)) {
     fprintf(stderr, "texc check-grad: %s has too many parameters for check-grad\n", fn_name);
     return TEXC_EXIT_USAGE;
   }
@@ -231,6 +279,10 @@ static int check_loaded(void *so, const char *fn_name, uint64_t seed, bool jvp) 
   if (!setup_args(&c)) {
     fprintf(stderr, "texc check-grad: %s is not finite at random inputs (or failed: %s)\n", fn_name, c.last_error());
     rc = TEXC_EXIT_ERROR;
+  } else if (mode == CHECK_JVP_ONLY) {
+    bool ok = check_forward(&c);
+    printf("check-grad: %s\n", ok ? "ok" : "FAILED");
+    rc = ok ? TEXC_EXIT_OK : TEXC_EXIT_ERROR;
   } else if (!analytic(&c, grads)) {
     fprintf(stderr, "texc check-grad: the gradient of %s failed: %s\n", fn_name, c.last_error());
     rc = TEXC_EXIT_ERROR;
@@ -242,14 +294,15 @@ static int check_loaded(void *so, const char *fn_name, uint64_t seed, bool jvp) 
   return rc;
 }
 
-/* Lowers FILE, keeps only FN and its vjp exported, re-types to f64. */
 static bool has_float_param(const IrFunc *f) {
   ParamSet all = ir_float_params(f);
   return !ps_empty(&all);
 }
 
-/* *text is the source, which d shows in diagnostics until the caller frees it. */
-static IrModule *prepare(const char *file, const char *fn_name, bool jvp, Diag *d, char **text) {
+/* Lowers FILE, keeps only FN and its vjp (and jvp) exported, re-types to
+ * f64.  *text is the source, which d shows in diagnostics until the caller
+ * frees it. */
+static IrModule *prepare(const char *file, const char *fn_name, CheckMode mode, Diag *d, char **text) {
   size_t len;
   *text = texc_read_file(file, &len);
   if (!*text) {
@@ -268,16 +321,16 @@ static IrModule *prepare(const char *file, const char *fn_name, bool jvp, Diag *
   f->exported = true;
   pass_specialise_f64(m);
   ParamSet all = ir_float_params(f);
-  ir_derive(m, f, DERIVE_VJP, &all, "vjp", f->loc)->exported = true;
-  if (jvp) ir_derive(m, f, DERIVE_JVP, &all, "jvp", f->loc)->exported = true;
+  if (mode != CHECK_JVP_ONLY) ir_derive(m, f, DERIVE_VJP, &all, "vjp", f->loc)->exported = true;
+  if (mode != CHECK_VJP) ir_derive(m, f, DERIVE_JVP, &all, "jvp", f->loc)->exported = true;
   return m;
 }
 
-int texc_check_grad(const char *file, const char *fn_name, uint64_t seed, bool jvp) {
+int texc_check_grad(const char *file, const char *fn_name, uint64_t seed, CheckMode mode) {
   Diag d;
   diag_init(&d, stderr);
   char *text = NULL;
-  IrModule *m = prepare(file, fn_name, jvp, &d, &text);
+  IrModule *m = prepare(file, fn_name, mode, &d, &text);
   if (!m) {
     tex_free(text);
     return TEXC_EXIT_ERROR;
@@ -296,7 +349,7 @@ int texc_check_grad(const char *file, const char *fn_name, uint64_t seed, bool j
   tex_free(text);
   void *so = rc == 0 ? dlopen(so_path, RTLD_NOW | RTLD_LOCAL) : NULL;
   if (so) {
-    rc = check_loaded(so, fn_name, seed, jvp);
+    rc = check_loaded(so, fn_name, seed, mode);
     dlclose(so);
   } else if (rc == 0) {
     fprintf(stderr, "texc check-grad: %s\n", dlerror());

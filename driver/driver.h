@@ -51,7 +51,10 @@ char *texc_read_file(const char *path, size_t *len);
 
 /* ==== checkgrad.c ======================================================== */
 
-/* texc check-grad: the gradient of fn_name against finite differences. */
-int texc_check_grad(const char *file, const char *fn_name, uint64_t seed, bool jvp);
+/* texc check-grad: the gradient of fn_name against finite differences.
+ * Modes: reverse mode; reverse mode and jvp against it; jvp alone against
+ * finite differences (for what reverse mode cannot go through: while). */
+typedef enum CheckMode { CHECK_VJP, CHECK_VJP_JVP, CHECK_JVP_ONLY } CheckMode;
+int texc_check_grad(const char *file, const char *fn_name, uint64_t seed, CheckMode mode);
 
 #endif /* TEXC_DRIVER_H */

@@ -6,7 +6,7 @@
 #include "driver.h"
 
 static const char usage[] = "usage: texc FILE.tex [options]\n"
-                            "       texc check-grad FILE.tex FN [--seed S] [--jvp]\n"
+                            "       texc check-grad FILE.tex FN [--seed S] [--jvp | --forward]\n"
                             "\n"
                             "Compiles FILE.tex into a shared object lib<prefix>.so and a C header <prefix>.h\n"
                             "beside it.  Every exported function becomes\n"
@@ -53,7 +53,9 @@ static const char usage[] = "usage: texc FILE.tex [options]\n"
                             "check-grad compiles FN in f64 and compares its reverse-mode gradient with\n"
                             "central finite differences at random inputs (symbol sizes 2..7); it prints\n"
                             "ARG max_rel_err=E per parameter and exits 1 if any error exceeds 1e-6;\n"
-                            "--jvp also checks forward mode against reverse mode.\n";
+                            "--jvp also checks forward mode against reverse mode; --forward checks only\n"
+                            "forward mode (jvp), against central differences along a random direction\n"
+                            "(for functions reverse mode cannot go through, such as while loops).\n";
 
 static const struct {
   const char *name;
@@ -137,10 +139,12 @@ static int parse_option(TexcOptions *o, int argc, char **argv, int *i) {
 static int check_grad_command(int argc, char **argv) {
   const char *file = NULL, *fn = NULL;
   uint64_t seed = 1;
-  bool jvp = false;
+  CheckMode mode = CHECK_VJP;
   for (int i = 2; i < argc; i++) {
     if (strcmp(argv[i], "--jvp") == 0)
-      jvp = true;
+      mode = CHECK_VJP_JVP;
+    else if (strcmp(argv[i], "--forward") == 0)
+      mode = CHECK_JVP_ONLY;
     else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
       seed = strtoull(argv[++i], NULL, 10);
     else if (strncmp(argv[i], "--seed=", 7) == 0)
@@ -153,7 +157,7 @@ static int check_grad_command(int argc, char **argv) {
       return bad_usage("check-grad: unexpected argument '%s' (usage: texc check-grad FILE FN [--seed S])", argv[i]);
   }
   if (!file || !fn) return bad_usage("%s", "usage: texc check-grad FILE FN [--seed S]");
-  return texc_check_grad(file, fn, seed, jvp);
+  return texc_check_grad(file, fn, seed, mode);
 }
 
 int main(int argc, char **argv) {

@@ -88,11 +88,18 @@ static void print_expr(FILE *out, const Expr *e) {
     if (e->step) fputc(':', out), print_expr(out, e->step);
     break;
   case E_LOOP:
-    fprintf(out, "%s %s < ", e->scan ? "scan" : "loop", e->name);
-    print_expr(out, e->lhs);
+    if (e->rhs) {
+      fputs("while ", out);
+      print_expr(out, e->rhs);
+    } else {
+      fprintf(out, "%s %s < ", e->scan ? "scan" : "loop", e->name);
+      print_expr(out, e->lhs);
+    }
     fputs(" with (", out);
     print_list(out, e->args, e->nargs);
-    fputs(") {\n", out);
+    fputs(")", out);
+    if (e->opt) fprintf(out, " %s=", e->opt->name), print_expr(out, e->opt->value);
+    fputs(" {\n", out);
     for (int i = 0; i < e->nstmts; i++) print_stmt(out, &e->stmts[i]);
     fputc('}', out);
     break;

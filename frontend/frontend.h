@@ -31,7 +31,7 @@ typedef enum ExprKind {
   E_REDUCE,  /* name[args...] lhs: a reduction in index notation, `sum[k] x[i, k]` */
   E_LIST,    /* [args...]: an array literal */
   E_TYPE,  /* an array type as an argument: zeros(f32[N, 3]) */
-  E_LOOP,  /* loop name < lhs with (args) { stmts }: frontend/loop.c */
+  E_LOOP,  /* loop name < lhs with (args) { stmts }, or while rhs with (args) max=N { stmts }: frontend/loop.c */
   E_IF,    /* if lhs rhs else orelse (E_BLOCKs; else if: a block whose value is an E_IF): frontend/cond.c */
   E_BLOCK, /* { stmts yield args }: a branch of an if; args are its values */
   E_ERROR,
@@ -87,7 +87,7 @@ struct Expr {
   struct Stmt *stmts;    /* E_LOOP: the body, ending in S_NEXT */
   int nstmts;
   bool body_bad;         /* E_LOOP, E_BLOCK: statements of the body were dropped (syntax) */
-  Arg *opt;              /* E_LOOP: `checkpoint=K` after the states, else NULL */
+  Arg *opt;              /* E_LOOP: `checkpoint=K` (`max=N` of a while) after the states, else NULL */
   bool scan;             /* E_LOOP: a scan (its body ends in S_EMIT) */
   Expr *orelse;          /* E_IF: the else block */
 };

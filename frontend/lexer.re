@@ -144,6 +144,7 @@ int yylex(YYSTYPE *lval, YYLTYPE *lloc, Lexer *lx) {
       "import"    { return IMPORT; }
       "loop"      { return LOOP; }
       "scan"      { return SCAN; }
+      "while"     { return WHILE; }
       "emit"      { return EMIT; }
       "with"      { return WITH; }
       "next"      { return NEXT; }

@@ -66,19 +66,20 @@ Val sema_loop_capture(Sema *s, const Binding *b, Val v) {
 
 /* ---- the trip count and the states ------------------------------------------ */
 
-static IrNode *trip_count(Sema *s, const Expr *e) {
+/* The trip count (what: "the trip count of a loop"), or a while loop's max=. */
+static IrNode *trip_count(Sema *s, const Expr *e, const char *what) {
   Val v = sema_lower_expr(s, e);
   if (v.poison) return NULL;
   char tb[256];
   if (v.weak && !v.weak_float) {
     if (v.i < 0) {
-      sema_error(s, e->loc, "the trip count of this loop is %lld; it must not be negative", (long long)v.i);
+      sema_error(s, e->loc, "%s is %lld; it must not be negative", what, (long long)v.i);
       return NULL;
     }
     return ir_const(s->m, s->fn, DT_I64, 0, v.i, e->loc);
   }
   if (v.weak || !dtype_is_int(v.node->dtype) || v.node->rank != 0) {
-    sema_error(s, e->loc, "the trip count of a loop is an integer scalar (a literal, a size symbol, or an i32 or i64 value), not %s",
+    sema_error(s, e->loc, "%s is an integer scalar (a literal, a size symbol, or an i32 or i64 value), not %s", what,
                sema_val_text(s, &v, tb, sizeof tb));
     return NULL;
   }
@@ -208,31 +209,21 @@ static int lower_statements(Sema *s, const Expr *e, IrNode **init, IrNode **res)
   ice("a loop body without 'next'");
 }
 
-/* Opens the body (params: t, then the states), lowers it, closes it. */
-static bool lower_body(Sema *s, const Expr *e, SemaLoop *l, IrNode **init) {
-  *l = (SemaLoop){.body = ir_loop_body_new(s->m, e->loc), .outer = s->fn, .scope_mark = s->nscope, .nstates = e->nargs, .prev = s->loop};
-  s->loop = l;
-  s->fn = l->body;
-  IrNode *t = ir_param(s->m, l->body, e->name, DT_I64, 0, NULL, e->loc);
-  sema_bind(s, e->name, sema_check_not_symbol(s, e->name, e->loc, "loop index") ? sema_typed(t) : sema_poison());
-  for (int i = 0; i < e->nargs; i++) {
-    const char *name = e->args[i].name ? e->args[i].name : arena_printf(&s->m->arena, "_state%d", i); /* reported */
-    IrNode *p = init[i] ? ir_param(s->m, l->body, name, init[i]->dtype, init[i]->rank, init[i]->shape, e->args[i].loc)
-                        : ir_param(s->m, l->body, name, DT_F32, 0, NULL, e->args[i].loc);
-    sema_bind(s, name, init[i] ? sema_typed(p) : sema_poison());
+/* The option after the states: checkpoint=K on a loop or scan (reverse mode
+ * stores every K-th state: a positive integer literal), max=N on a while
+ * (required: the most iterations it may run). */
+static bool loop_option(Sema *s, const Expr *e, Dim *every, const Expr **max) {
+  const Arg *opt = e->opt;
+  *every = NULL, *max = NULL;
+  if (e->rhs) {
+    if (opt && strcmp(opt->name, "max") == 0) return (*max = opt->value) != NULL;
+    sema_error(s, opt ? opt->loc : e->loc,
+               "a while loop takes max=N after its states: the most iterations it may run (reaching it with the condition "
+               "still true is an error)%s",
+               opt && strcmp(opt->name, "checkpoint") == 0 ? "; checkpoint= is for reverse mode, which cannot go through a while loop"
+                                                           : "");
+    return false;
   }
-  IrNode *res[2 * TEX_MAX_RESULTS];
-  l->nouts = lower_statements(s, e, init, res);
-  if (l->nouts >= 0) ir_set_results(s->m, l->body, e->nargs + l->nouts, res);
-  s->fn = l->outer;
-  s->loop = l->prev;
-  sema_unbind_to(s, l->scope_mark);
-  return l->nouts >= 0;
-}
-
-/* checkpoint=K: reverse mode stores every K-th state (a positive integer literal). */
-static bool checkpoint_every(Sema *s, const Arg *opt, Dim *every) {
-  *every = NULL;
   if (!opt) return true;
   if (strcmp(opt->name, "checkpoint") != 0) {
     sema_error(s, opt->loc, "unknown loop option '%s'; a loop takes checkpoint=K (reverse mode stores every K-th state)", opt->name);
@@ -245,6 +236,54 @@ static bool checkpoint_every(Sema *s, const Arg *opt, Dim *every) {
   }
   *every = dim_lit(s->m->dims, k->ival);
   return true;
+}
+
+/* A while loop's condition on the states vals (bound to the states' names
+ * over the bindings up to mark, so the body's own lets are not seen): a
+ * bool scalar, or NULL. */
+static IrNode *while_condition(Sema *s, const Expr *e, IrNode *const *vals, int mark) {
+  sema_unbind_to(s, mark);
+  for (int i = 0; i < e->nargs; i++) sema_bind(s, e->args[i].name, sema_typed(vals[i]));
+  Val c = sema_lower_expr(s, e->rhs);
+  sema_unbind_to(s, mark);
+  if (c.poison) return NULL;
+  c = sema_materialize_default(s, c);
+  if (c.poison || c.node->dtype != DT_BOOL || c.node->rank != 0) {
+    char tb[256];
+    if (!c.poison)
+      sema_error(s, e->rhs->loc, "the condition of a while loop is a bool scalar, not %s", sema_val_text(s, &c, tb, sizeof tb));
+    return NULL;
+  }
+  return c.node;
+}
+
+/* Opens the body (params: t, then the states), lowers it, closes it.  A
+ * while loop's body has its flag as state 0 (computed last, on the next
+ * states; not lowered again when !cond_ok), and its t is not named. */
+static bool lower_body(Sema *s, const Expr *e, SemaLoop *l, IrNode **init, bool cond_ok) {
+  int w = e->rhs != NULL;
+  *l =
+      (SemaLoop){.body = ir_loop_body_new(s->m, e->loc), .outer = s->fn, .scope_mark = s->nscope, .nstates = w + e->nargs, .prev = s->loop};
+  s->loop = l;
+  s->fn = l->body;
+  IrNode *t = ir_param(s->m, l->body, w ? "_t" : e->name, DT_I64, 0, NULL, e->loc);
+  if (!w) sema_bind(s, e->name, sema_check_not_symbol(s, e->name, e->loc, "loop index") ? sema_typed(t) : sema_poison());
+  if (w) ir_param(s->m, l->body, "_go", DT_BOOL, 0, NULL, e->rhs->loc);
+  for (int i = 0; i < e->nargs; i++) {
+    const char *name = e->args[i].name ? e->args[i].name : arena_printf(&s->m->arena, "_state%d", i); /* reported */
+    IrNode *p = init[i] ? ir_param(s->m, l->body, name, init[i]->dtype, init[i]->rank, init[i]->shape, e->args[i].loc)
+                        : ir_param(s->m, l->body, name, DT_F32, 0, NULL, e->args[i].loc);
+    sema_bind(s, name, init[i] ? sema_typed(p) : sema_poison());
+  }
+  int mark = s->nscope;
+  IrNode *res[2 * TEX_MAX_RESULTS + 1];
+  l->nouts = lower_statements(s, e, init, res + w);
+  if (w && l->nouts >= 0 && !(cond_ok && (res[0] = while_condition(s, e, res + 1, mark)))) l->nouts = -1; /* once wrong is enough */
+  if (l->nouts >= 0) ir_set_results(s->m, l->body, l->nstates + l->nouts, res);
+  s->fn = l->outer;
+  s->loop = l->prev;
+  sema_unbind_to(s, l->scope_mark);
+  return l->nouts >= 0;
 }
 
 /* The loop's value: its one state (or output), else a tuple of its states
@@ -271,8 +310,10 @@ static Val loop_value(Sema *s, const Expr *e, IrNode *loop) {
     v[0] = ir_node(s->m, s->fn, OP_PROJ, loop->dtype, loop->rank, loop->shape, 1, &loop, e->loc);
     v[0]->attr.i = 0;
   }
+  int w = loop->attr.is_while; /* its flag is not a value */
   if (n == 1) return sema_typed(loop);
-  Val t = {.loc = e->loc, .ntuple = n, .producer = e->scan ? "scan" : "loop", .tuple = v};
+  if (n == 2 && w) return sema_typed(v[1]);
+  Val t = {.loc = e->loc, .ntuple = n - w, .producer = w ? "while" : e->scan ? "scan" : "loop", .tuple = v + w};
   return t;
 }
 
@@ -281,25 +322,30 @@ Val sema_lower_loop(Sema *s, const Expr *e) {
     sema_error(s, e->loc, "a loop cannot appear inside index notation; compute it with let before the comprehension");
     return sema_poison();
   }
-  IrNode *trip = trip_count(s, e->lhs), *init[TEX_MAX_RESULTS] = {0};
   Dim every;
-  bool ok = checkpoint_every(s, e->opt, &every) && trip;
-  ok = initial_states(s, e, init) && ok;
+  const Expr *max;
+  int w = e->rhs != NULL;
+  bool ok = loop_option(s, e, &every, &max);
+  IrNode *trip = w ? (max ? trip_count(s, max, "max= of a while loop") : NULL) : trip_count(s, e->lhs, "the trip count of this loop");
+  IrNode *init[TEX_MAX_RESULTS + 1] = {0};
+  ok = initial_states(s, e, init + w) && trip && ok;
+  if (ok && w) ok = (init[0] = while_condition(s, e, init + 1, s->nscope)) != NULL;
   SemaLoop l;
-  ok = lower_body(s, e, &l, init) && ok;
+  ok = lower_body(s, e, &l, init + w, !w || init[0]) && ok;
   if (!ok) {
     vec_free(&l.caps);
     return sema_poison();
   }
-  int nargs = 1 + e->nargs + l.caps.len;
+  int nargs = 1 + l.nstates + l.caps.len;
   IrNode **args = tex_calloc((size_t)nargs, sizeof(IrNode *));
   args[0] = trip;
-  for (int i = 0; i < e->nargs; i++) args[1 + i] = init[i];
-  for (int k = 0; k < l.caps.len; k++) args[1 + e->nargs + k] = ((Capture *)l.caps.items[k])->outer;
+  for (int i = 0; i < l.nstates; i++) args[1 + i] = init[i];
+  for (int k = 0; k < l.caps.len; k++) args[1 + l.nstates + k] = ((Capture *)l.caps.items[k])->outer;
   IrNode *loop = ir_node(s->m, s->fn, OP_LOOP, DT_F32, 0, NULL, nargs, args, e->loc);
   loop->attr.body = l.body;
   loop->attr.dim = every;
   loop->attr.i = l.nouts;
+  loop->attr.is_while = w;
   tex_free(args);
   vec_free(&l.caps);
   return loop_value(s, e, loop);

@@ -71,7 +71,8 @@ static Expr *unary(Lexer *lx, BinOp op, Expr *x, YYLTYPE at) {
 }
 
 /* `scan t < T with (...) [opt] { ... }` (frontend/loop.c): a loop whose
- * body also emits values, stacked along a new leading axis. */
+ * body also emits values, stacked along a new leading axis; `loop` and
+ * `while` reset .scan. */
 static Expr *scan_expr(Lexer *lx, YYLTYPE at, const char *name, Expr *trip, Arg *states, int nstates, Arg opt) {
   Expr *e = ast_expr(lx->arena, E_LOOP, LOC(at));
   e->name = name, e->lhs = trip, e->args = states, e->nargs = nstates, e->scan = true;
@@ -159,7 +160,7 @@ static FnDecl *fn_decl(Lexer *lx, const char *name, YYLTYPE at, Param *params, i
 %token INOUT "'inout'" UPDATE "'update'" GRAD "'grad'" IMPORT "'import'"
 %token AND "'and'" OR "'or'" NOT "'not'"
 %token LOOP "'loop'" WITH "'with'" NEXT "'next'"
-%token SCAN "'scan'" EMIT "'emit'"
+%token SCAN "'scan'" EMIT "'emit'" WHILE "'while'"
 %token IF "'if'" ELSE "'else'" YIELD "'yield'"
 %token ARROW "'->'" POW "'**'" EQ "'=='" NE "'!='" LE "'<='" GE "'>='"
 %token FLOORDIV "'//'" SHL "'<<'" SHR "'>>'"
@@ -393,6 +394,7 @@ expr
 /* primary: literal | NAME | NAME '(' args ')' | NAME '.' NAME '(' args ')' | DTYPE '(' args ')' | DTYPE '[' dims ']'
  *        | 'grad' '(' args ')' | primary '[' subs ']' | '[' exprs ']'
  *        | 'loop' NAME '<' expr 'with' '(' args ')' '{' stmt* 'next' expr (',' expr)* '}' | ifexpr
+ *        | 'while' expr 'with' '(' args ')' 'max' '=' expr '{' stmt* 'next' expr (',' expr)* '}' 
  *        | '(' expr ')' | '(' expr ',' expr (',' expr)* ')'
  * A tuple `(a, b)` is only meaningful as wrt=(a, b); sema says so elsewhere. */
 primary
@@ -410,14 +412,16 @@ primary
     }
   | GRAD '(' args ')'  { $$ = call(lx, "grad", $3.items, $3.n, @1); }
   | LOOP IDENT '<' expr WITH '(' args ')' loopopt '{' stmts NEXT exprs '}' { /* issue 10: frontend/loop.c */
-      $$ = ast_expr(lx->arena, E_LOOP, LOC(@1));
-      $$->name = $2; $$->lhs = $4; $$->args = $7.items; $$->nargs = $7.n;
-      if ($9.value) { $$->opt = ARENA_NEW(lx->arena, Arg); *$$->opt = $9; }
-      Stmt next; /* the body's statements, then `next` (the last, always) */
-      memset(&next, 0, sizeof next);
-      next.kind = S_NEXT; next.values = $13.items; next.nvalues = $13.n; next.value = $13.items[0]; next.loc = LOC(@12);
-      APPEND(lx->arena, $11.items, $11.n, $11.cap, Stmt, next);
+      $$ = scan_expr(lx, @1, $2, $4, $7.items, $7.n, $9);
+      $$->scan = false;
+      APPEND(lx->arena, $11.items, $11.n, $11.cap, Stmt, body_end(lx, S_NEXT, $13.items, $13.n, @12));
       $$->stmts = $11.items; $$->nstmts = $11.n; $$->body_bad = $11.bad;
+    }
+  | WHILE expr WITH '(' args ')' loopopt '{' stmts NEXT exprs '}' { /* frontend/loop.c: max=N is the loopopt */
+      $$ = scan_expr(lx, @1, NULL, NULL, $5.items, $5.n, $7);
+      $$->scan = false, $$->rhs = $2;
+      APPEND(lx->arena, $9.items, $9.n, $9.cap, Stmt, body_end(lx, S_NEXT, $11.items, $11.n, @10));
+      $$->stmts = $9.items; $$->nstmts = $9.n; $$->body_bad = $9.bad;
     }
   | SCAN IDENT '<' expr WITH '(' args ')' loopopt '{' stmts NEXT exprs EMIT exprs '}' { /* frontend/loop.c */
       $$ = scan_expr(lx, @1, $2, $4, $7.items, $7.n, $9);

@@ -270,6 +270,9 @@ typedef struct IrAttr {
   IrFunc *body;              /* ATTR_BODY (loop): owned by the node (inlining copies it);
                                 ATTR_BRANCHES (if): the then body */
   IrFunc *orelse;            /* ATTR_BRANCHES: the else body (owned like body) */
+  bool is_while;             /* ATTR_BODY: a while loop: state 0 is its bool "go on" flag (the
+                                body computes it for the next states), the trip count its
+                                maximum; reaching it with the flag set is an error */
 } IrAttr;
 
 struct IrNode {
@@ -668,6 +671,7 @@ typedef struct KLoop {
   int *cur, *next;         /* temporaries, per state */
   int nouts;               /* stacked outputs: before iteration t the runtime points */
   int *slot, *stack;       /* slot[j] at row t of stack[j], where the body writes it */
+  int cond_state;          /* -1, or a while loop's bool flag state (runs while it is set) */
   SrcLoc loc;
 } KLoop;
 

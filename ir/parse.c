@@ -554,7 +554,7 @@ static bool parse_attr(Parser *P, Line *l, bool comma) {
     return parse_int(P, MAX_ARGS, &l->attr.i);
   }
   if (kind == ATTR_REGION) return parse_reduce_attr(P, l, comma);
-  if (kind == ATTR_BODY) { /* a loop: ', states=N' [', outs=M'] */
+  if (kind == ATTR_BODY) { /* a loop: ', states=N' [', outs=M'] [', while'] [', checkpoint=K'] */
     int64_t outs = 0;
     if (!comma || !expect_word(P, "states") || !expect(P, "=")) return unexpected(P, "', states=N'");
     if (!parse_int(P, MAX_ARGS, &l->attr.i)) return false;
@@ -563,6 +563,11 @@ static bool parse_attr(Parser *P, Line *l, bool comma) {
     bool comma2 = accept(P, ",");
     if (comma2 && tok_is(&P->tok, T_IDENT, "outs")) {
       if (!expect_word(P, "outs") || !expect(P, "=") || !parse_int(P, MAX_ARGS, &outs)) return false;
+      comma2 = accept(P, ",");
+    }
+    if (comma2 && tok_is(&P->tok, T_IDENT, "while")) {
+      if (!expect_word(P, "while")) return false;
+      l->attr.is_while = true;
       comma2 = accept(P, ",");
     }
     if (comma2 && (!expect_word(P, "checkpoint") || !expect(P, "=") || !parse_dim(P, &l->attr.dim))) return false;

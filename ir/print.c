@@ -141,6 +141,7 @@ static void print_node(FILE *out, IrModule *m, const IrNode *n, int indent) {
   case ATTR_BODY:
     fprintf(out, "%sstates=%d", sep, ir_loop_nstates(n));
     if (ir_loop_nouts(n)) fprintf(out, ", outs=%d", ir_loop_nouts(n));
+    if (n->attr.is_while) fputs(", while", out);
     if (n->attr.dim) {
       fputs(", checkpoint=", out);
       dim_fprint(m->dims, n->attr.dim, out);

@@ -132,6 +132,8 @@ static void verify_loop(Verifier *v, IrFunc *f, IrNode *n) {
       problem(v, f, n, "body result %d differs from the type of state %d", k, k);
   int64_t every;
   if (n->attr.dim && (!dim_is_lit(n->attr.dim, &every) || every < 1)) problem(v, f, n, "checkpoint= is not a positive literal");
+  if (n->attr.is_while && (ns < 1 || ny || n->attr.dim || n->args[IR_LOOP_FIXED]->dtype != DT_BOOL || n->args[IR_LOOP_FIXED]->rank))
+    problem(v, f, n, "a while loop's state 0 is its bool scalar flag, and it has no stacked outputs or checkpoint=");
   DType t;
   int rank;
   Dim shape[IR_MAX_RANK];

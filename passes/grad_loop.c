@@ -241,8 +241,12 @@ LoopTape *loop_tape(IrBuilder *ib, IrNode *n, IrNode *const *args) {
     tp->why = "reverse mode through a loop keeps every step's states, so its trip count must be a size known when the call starts: "
               "a literal, a size symbol or an expression of them (to loop over an argument's axis, loop to its size symbol), not an "
               "integer value";
+  if (n->attr.is_while)
+    tp->why = "reverse mode cannot go through a while loop: the number of steps it would have to store is known only when it "
+              "stops; write it as loop t < N with a fixed trip count (states that have converged can stay put), or "
+              "differentiate in forward mode (jvp)";
   if (K && !dim_is_lit(K, &tp->K)) ice("checkpoint=%s is not a literal", "K");
-  if (!trip) { /* values only: the sweep reports why */
+  if (!trip || n->attr.is_while) { /* values only: the sweep reports why */
     take_values(ib, tp, forward_steps(ib, tp, args[0], irb_const(ib, DT_I64, 0), args + IR_LOOP_FIXED, true, false));
     return tp;
   }
@@ -462,6 +466,7 @@ void loop_jvp(IrBuilder *ib, const IrNode *n, IrNode *const *args, IrNode *const
   loop_open(&l, ib, init, p.ns + nws, caps, nc);
   forward_body(&p, &w, pristine, jvp, &l, res);
   IrNode *f = loop_close(&l, ib, args[0], init, caps, res, p.ny + nfy);
+  f->attr.is_while = n->attr.is_while; /* its flag is state 0, which carries no tangent */
   int nsf = p.ns + nws, ts = p.ns, ty = nsf + p.ny;
   for (int k = 0; k < p.ns; k++) {
     prim[k] = loop_proj(ib, f, k);

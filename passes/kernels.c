@@ -1065,7 +1065,7 @@ static void build_nodes(Builder *b) {
  * is the first of them + k), next states, slots, the counter. */
 static KLoop loop_buffers(Builder *b, const IrNode *n) {
   int ns = ir_loop_nstates(n), ny = ir_loop_nouts(n);
-  KLoop l = {.trip = b->buf_of[n->args[0]->id], .nstates = ns, .nouts = ny, .loc = n->loc};
+  KLoop l = {.trip = b->buf_of[n->args[0]->id], .nstates = ns, .nouts = ny, .cond_state = n->attr.is_while ? 0 : -1, .loc = n->loc};
   l.cur = tex_calloc((size_t)ns + 1, sizeof(int)), l.next = tex_calloc((size_t)ns + 1, sizeof(int));
   l.slot = tex_calloc((size_t)ny + 1, sizeof(int)), l.stack = tex_calloc((size_t)ny + 1, sizeof(int));
   for (int k = 0; k < ns; k++) l.cur[k] = add_buffer(b, n->args[IR_LOOP_FIXED + k], false);

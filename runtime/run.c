@@ -168,7 +168,8 @@ static int run_kernel(const TexPlan *plan, void *const *bufs, const int64_t *sym
 static int check_loop(const TexPlan *plan, const TexLoop *l, int32_t s, int32_t to) {
   int32_t np = plan->func->nparams, nbufs = np + plan->ntemps;
   bool ok = l->trip >= 0 && l->trip < nbufs && l->index >= np && l->index < nbufs && l->nbody >= 0 && l->nbody <= to - s - 1 &&
-            l->nstates >= 0 && (!l->nstates || (l->cur && l->next)) && l->nouts >= 0 && (!l->nouts || (l->slot && l->stack));
+            l->nstates >= 0 && (!l->nstates || (l->cur && l->next)) && l->nouts >= 0 && (!l->nouts || (l->slot && l->stack)) &&
+            l->cond_state >= -1 && l->cond_state < l->nstates;
   for (int32_t k = 0; ok && k < l->nstates; k++) ok = l->cur[k] >= np && l->cur[k] < nbufs && l->next[k] >= np && l->next[k] < nbufs;
   for (int32_t j = 0; ok && j < l->nouts; j++) ok = l->slot[j] >= np && l->slot[j] < nbufs && l->stack[j] >= np && l->stack[j] < nbufs;
   return ok ? TEX_OK : texrt_fail(TEX_ERR_NULL, "%s: step #%d: malformed loop", fn_name(plan), s);
@@ -208,6 +209,13 @@ static int settle_states(const TexPlan *plan, void **bufs, const int64_t *syms, 
   return TEX_OK;
 }
 
+/* A while loop's flag: its state cond_state, a bool scalar, in cur. */
+static bool go_on(void **bufs, const TexLoop *l) {
+  uint8_t c;
+  memcpy(&c, bufs[l->cur[l->cond_state]], 1);
+  return c != 0;
+}
+
 static int run_loop(const TexPlan *plan, void **bufs, const int64_t *syms, int32_t s, int32_t to) {
   const TexLoop *l = plan->steps[s].loop;
   int st = check_loop(plan, l, s, to);
@@ -218,11 +226,15 @@ static int run_loop(const TexPlan *plan, void **bufs, const int64_t *syms, int32
     return texrt_fail(TEX_ERR_TRIP, "%s: the trip count of the loop at %s is %lld; it must not be negative", fn_name(plan),
                       l->where ? l->where : "?", (long long)trip);
   for (; t < trip && st == TEX_OK; t++) {
+    if (l->cond_state >= 0 && !go_on(bufs, l)) break;
     *(int64_t *)bufs[l->index] = t;
     st = point_slots(plan, bufs, syms, l, t);
     if (st == TEX_OK) st = run_range(plan, bufs, syms, s + 1, s + 1 + l->nbody);
     swap_states(bufs, l);
   }
+  if (st == TEX_OK && l->cond_state >= 0 && t == trip && go_on(bufs, l))
+    st = texrt_fail(TEX_ERR_MAXITER, "%s: the while loop at %s reached its maximum of %lld iterations with its condition still true",
+                    fn_name(plan), l->where ? l->where : "?", (long long)trip);
   if (t % 2) { /* the pointers go home even after an error: the block is freed by them */
     int settled = settle_states(plan, bufs, syms, l);
     if (st == TEX_OK) st = settled;

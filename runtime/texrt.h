@@ -28,7 +28,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct below changes layout. */
-#define TEX_ABI_VERSION 6
+#define TEX_ABI_VERSION 7
 
 /* Error codes returned by every generated function. 0 is success. */
 #define TEX_STATUS_LIST(X)                                                                                                                 \
@@ -46,7 +46,8 @@ extern "C" {
   X(TEX_ERR_CPU, "unsupported cpu")                                                                                                        \
   X(TEX_ERR_CUDA, "cuda error")                                                                                                            \
   X(TEX_ERR_ASSERT, "shape assertion failed")                                                                                              \
-  X(TEX_ERR_TRIP, "negative trip count")
+  X(TEX_ERR_TRIP, "negative trip count")                                                                                                   \
+  X(TEX_ERR_MAXITER, "while loop reached its maximum")
 
 typedef enum TexStatus {
 #define TEX_STATUS_ENUM(name, text) name,
@@ -168,7 +169,10 @@ typedef struct TexIndexCheck {
  * the end the final states are in cur[k]'s own memory.  Before iteration
  * t, buffer slot[j] is pointed at row t of buffer stack[j] (a stacked
  * output, whose rows have slot[j]'s size), where the body writes it.  A
- * negative trip count is TEX_ERR_TRIP naming `where` ("model.tex:3:9"). */
+ * negative trip count is TEX_ERR_TRIP naming `where` ("model.tex:3:9").
+ * A while loop (cond_state >= 0) runs iteration t only while that state, a
+ * bool (uint8) scalar, is nonzero in cur; still nonzero after trip
+ * iterations is TEX_ERR_MAXITER naming `where`. */
 typedef struct TexLoop {
   int32_t trip;                  /* buffer holding the trip count (int64) */
   int32_t index;
@@ -178,6 +182,7 @@ typedef struct TexLoop {
   const char *where;
   int32_t nouts;
   const int32_t *slot, *stack;   /* temporaries, per stacked output */
+  int32_t cond_state;            /* -1, or the while loop's flag state */
 } TexLoop;
 
 /* An if step (issue 10): reads the bool (uint8) buffer `cond`, runs the

@@ -37,8 +37,8 @@ static void tensor(DLTensor *t, void *data, int dtype, int rank, int64_t *shape)
 static void expect_status(Ctx *c, const ErrLib *e, const char *what, int rc, int want, const char *const *names) {
   const char *msg = e->lib.last_error();
   if (rc != want) {
-    e2e_failf(c, "%s: status %d (%s), want %d (%s); message: %s", what, rc, tex_status_text(rc), want,
-              tex_status_text(want), msg ? msg : "(null)");
+    e2e_failf(c, "%s: status %d (%s), want %d (%s); message: %s", what, rc, tex_status_text(rc), want, tex_status_text(want),
+              msg ? msg : "(null)");
     return;
   }
   if (want == TEX_OK) return;
@@ -71,8 +71,7 @@ void e2e_test_call_errors(void **state) {
   ErrLib e;
   memset(&e, 0, sizeof e);
   e.lib.what = "default";
-  if (!e2e_compile(&c, &prog, "errchk", "--prefix=errchk", &e.lib) || !e2e_load(&c, &e.lib))
-    fail_msg("cannot build tests/e2e/errs.tex");
+  if (!e2e_compile(&c, &prog, "errchk", "--prefix=errchk", &e.lib) || !e2e_load(&c, &e.lib)) fail_msg("cannot build tests/e2e/errs.tex");
   e.f = dlsym(e.lib.h, "errchk_f");
   e.g = dlsym(e.lib.h, "errchk_g");
   e.h = dlsym(e.lib.h, "errchk_h");
@@ -89,20 +88,20 @@ void e2e_test_call_errors(void **state) {
   for (int i = 0; i < N; i++) y[i] = 0.25f * (float)i;
   for (int i = 0; i < N * K; i++) xk[i] = (float)i * 0.5f - 3.0f;
   DLTensor tx, ty, to, *a[3];
-  const char *const nx[] = {"x", NULL}, *const ny[] = {"y", NULL}, *const nout[] = {"out", NULL},
-                    *const nm[] = {"m", NULL}, *const nalias[] = {"out", "y", NULL};
-#define RESET()                                            \
-  do {                                                     \
-    tensor(&tx, x, TEX_F32, 2, sx);                        \
-    tensor(&ty, y, TEX_F32, 1, sy);                        \
-    tensor(&to, out, TEX_F32, 1, so);                      \
-    sx[0] = N, sx[1] = 3, sy[0] = N, so[0] = N;            \
-    memset(out, 0xEE, sizeof out);                         \
-    a[0] = &tx, a[1] = &ty, a[2] = &to;                    \
+  const char *const nx[] = {"x", NULL}, *const ny[] = {"y", NULL}, *const nout[] = {"out", NULL}, *const nm[] = {"m", NULL},
+                    *const nalias[] = {"out", "y", NULL};
+#define RESET()                                                                                                                            \
+  do {                                                                                                                                     \
+    tensor(&tx, x, TEX_F32, 2, sx);                                                                                                        \
+    tensor(&ty, y, TEX_F32, 1, sy);                                                                                                        \
+    tensor(&to, out, TEX_F32, 1, so);                                                                                                      \
+    sx[0] = N, sx[1] = 3, sy[0] = N, so[0] = N;                                                                                            \
+    memset(out, 0xEE, sizeof out);                                                                                                         \
+    a[0] = &tx, a[1] = &ty, a[2] = &to;                                                                                                    \
   } while (0)
-#define UNTOUCHED(what)                                                                     \
-  do {                                                                                      \
-    if (!all_bytes(out, sizeof out, 0xEE)) e2e_failf(&c, "%s: the output was written", what); \
+#define UNTOUCHED(what)                                                                                                                    \
+  do {                                                                                                                                     \
+    if (!all_bytes(out, sizeof out, 0xEE)) e2e_failf(&c, "%s: the output was written", what);                                              \
   } while (0)
 
   /* The good call first: f = sum(x, axis=1) + y. */
@@ -395,6 +394,29 @@ void e2e_test_call_errors(void **state) {
     expect_status(&c, &e, "a loop with trip count 2", rc, TEX_OK, NULL);
     for (int i = 0; i < 4 && rc == TEX_OK; i++)
       if (lout[i] != 4 * lx[i]) e2e_failf(&c, "loop of 2 trips: out[%d] = %g, want %g", i, lout[i], 4 * lx[i]);
+  }
+  /* TEX_ERR_MAXITER: wh halves x until max |x| <= 1, at most k times; 40
+   * needs 6 halvings, so k = 3 is an error naming the loop's line. */
+  {
+    void *wh = dlsym(e.lib.h, "errchk_wh");
+    float wx[4] = {1, 2, 3, 40}, wout[4];
+    int64_t wk = 3, sn[1] = {4}, s0[1] = {0};
+    DLTensor twx, twk, two, *wa[3] = {&twx, &twk, &two};
+    tensor(&twx, wx, TEX_F32, 1, sn);
+    tensor(&twk, &wk, TEX_I64, 0, s0);
+    tensor(&two, wout, TEX_F32, 1, sn);
+    memset(wout, 0xEE, sizeof wout);
+    rc = wh ? e2e_call_fn(wh, 3, wa) : -1;
+    expect_status(&c, &e, "a while loop past its max=3", rc, TEX_ERR_MAXITER, NULL);
+    const char *msg = e.lib.last_error();
+    if (rc == TEX_ERR_MAXITER && (!strstr(msg, "errchk_wh: the while loop at ") || !strstr(msg, "errs.tex:43:12 reached its maximum of 3")))
+      e2e_failf(&c, "while at its max: unexpected message: %s", msg);
+    if (!all_bytes(wout, sizeof wout, 0xEE)) e2e_failf(&c, "while at its max: the output was written");
+    wk = 6;
+    rc = wh ? e2e_call_fn(wh, 3, wa) : -1;
+    expect_status(&c, &e, "a while loop of 6 steps with max=6", rc, TEX_OK, NULL);
+    for (int i = 0; i < 4 && rc == TEX_OK; i++)
+      if (wout[i] != wx[i] / 64) e2e_failf(&c, "while of 6 steps: out[%d] = %g, want %g", i, wout[i], wx[i] / 64);
   }
   /* The message of a good call after a failing one: the contract is "meaningful
    * only after a nonzero return", so only check it is still a string. */

@@ -998,6 +998,14 @@ static void errs_lp(const RefArgs *a) { /* x * 2^k: exact */
   for (int64_t i = 0; i < a->out_numel; i++) a->out[i] = ldexp(a->in[0][i], (int)a->in[1][0]);
 }
 
+static void errs_wh(const RefArgs *a) { /* x / 2^k, k the halvings until max |x| <= 1 (exact) */
+  double m = 0;
+  for (int64_t i = 0; i < a->out_numel; i++) m = fmax(m, fabs(a->in[0][i]));
+  int k = 0;
+  for (; m > 1; m *= 0.5) k++;
+  for (int64_t i = 0; i < a->out_numel; i++) a->out[i] = ldexp(a->in[0][i], -k);
+}
+
 static void lp_inl(const RefArgs *a) { /* a / 4 + a / 8 */
   for (int64_t i = 0; i < a->out_numel; i++) a->out[i] = a->in[0][i] / 4 + a->in[0][i] / 8;
 }
@@ -1075,6 +1083,47 @@ static void lt_nested(const RefArgs *a) { /* 3 times: w = v / 2^(k+1); v = w + s
   free(v);
 }
 
+/* ---- while loops (while.tex) ---- */
+
+static void wh_sqrt(const RefArgs *a) {
+  for (int64_t i = 0; i < a->out_numel; i++) a->out[i] = sqrt(a->in[0][i]);
+}
+
+static void wh_dsqrt(const RefArgs *a) {
+  for (int64_t i = 0; i < a->out_numel; i++) a->out[i] = a->in[1][i] / (2 * sqrt(a->in[0][i]));
+}
+
+/* Halvings until every |x| <= 1 (the same for all elements). */
+static int64_t wh_count(const RefArgs *a) {
+  double m = 0;
+  for (int64_t i = 0; i < a->in_numel[0]; i++) m = fmax(m, fabs(a->in[0][i]));
+  int64_t k = 0;
+  for (; m > 1; m *= 0.5) k++;
+  return k;
+}
+
+static void wh_halve(const RefArgs *a) {
+  int64_t k = wh_count(a);
+  for (int64_t i = 0; i < a->out_numel; i++) a->out[i] = ldexp(a->in[0][i], (int)-k) + (double)k;
+}
+
+static void wh_halves(const RefArgs *a) { a->out[0] = (double)wh_count(a); }
+
+static void wh_nested(const RefArgs *a) { /* K times: z = 3y + w[t], halved until max |z| <= 1; y = z + 1 */
+  int64_t n = a->out_numel, K = a->in_numel[1];
+  double *y = malloc(sizeof(double) * (size_t)(n + 1));
+  for (int64_t i = 0; i < n; i++) y[i] = a->in[0][i];
+  for (int64_t t = 0; t < K; t++) {
+    double m = 0;
+    for (int64_t i = 0; i < n; i++) y[i] = y[i] * 3.0 + a->in[1][t], m = fmax(m, fabs(y[i]));
+    for (int it = 0; it < 200 && m > 1; it++, m *= 0.5)
+      for (int64_t i = 0; i < n; i++) y[i] *= 0.5;
+    for (int64_t i = 0; i < n; i++) y[i] += 1.0;
+  }
+  memcpy(a->out, y, sizeof(double) * (size_t)n);
+  free(y);
+}
+
 static const struct {
   const char *name;
   RefFn fn;
@@ -1109,9 +1158,10 @@ static const struct {
     R(pd_shift),       R(pd_tril),     R(sh_second),    R(sh_affine),       R(sh_rowsum),      R(sh_rmm),         R(sh_bget0),
     R(sh_outer),       R(sh_fills),    R(sh_likes),     R(sh_fullint),      R(sh_perm201),     R(sh_perm1032),    R(sh_meann),
     R(sh_sizes),       R(sh_poly),     R(sh_pairs),     R(cw_conv),         R(so_sum_all),     R(so_sum_ax0),     R(so_sum_ax1),
-    R(so_sum_axm1),    R(so_mean_all), R(so_negzero),   R(so_matmul),       R(errs_lp),        R(lp_rnn),         R(lp_rnn_gW),
-    R(lp_rnn_gx),      R(lp_euler),    R(lp_fib),       R(lp_grid),         R(lp_called),      R(lp_inl),         R(if_pick),
-    R(if_pair),        R(if_chain),    R(if_iter),      R(if_powsum),       R(if_bysize),      R(if_lazy),        R(lt_nested),
+    R(so_sum_axm1),    R(so_mean_all), R(so_negzero),   R(so_matmul),       R(errs_lp),        R(errs_wh),        R(lp_rnn),
+    R(lp_rnn_gW),      R(lp_rnn_gx),   R(lp_euler),     R(lp_fib),          R(lp_grid),        R(lp_called),      R(lp_inl),
+    R(if_pick),        R(if_pair),     R(if_chain),     R(if_iter),         R(if_powsum),      R(if_bysize),      R(if_lazy),
+    R(lt_nested),      R(wh_sqrt),     R(wh_dsqrt),     R(wh_halve),        R(wh_halves),      R(wh_nested),
 };
 #undef R
 

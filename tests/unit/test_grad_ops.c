@@ -182,6 +182,22 @@ static const struct {
      "fn f(x: f32[N], s: f32) -> f32 {\n let d = grad(g, x, s, wrt=x)\n return sum(d * x) + if s > 0.0 { sum(d * d) } else { s }\n}"},
 };
 
+/* Forward mode only (check-grad --forward: jvp against central differences
+ * along a random direction), for what reverse mode cannot go through: while
+ * loops.  Newton's method for sqrt (the inputs are redrawn in [0.1, 1.1]
+ * when [-1, 1] makes it reach its max), and a while in a loop body whose
+ * step count depends on the data (a difference step rarely changes it). */
+static const char *const forward_programs[] = {
+    "fn f(a: f32[N], w: f32[N]) -> f32 {\n"
+    "  let x = while max(abs(x * x - a)) > 1e-9 with (x = a + 1.0) max=60 { next 0.5 * (x + a / x) }\n"
+    "  return sum(x * w)\n}",
+    "fn f(x: f32[N], w: f32[N]) -> f32 {\n"
+    "  let y = loop t < 3 with (y = x) {\n"
+    "    let (z, k) = while max(abs(z)) > 0.5 with (z = y * w, k = 0) max=60 { next (z * 0.5 + 0.01 * tanh(z), k + 1) }\n"
+    "    next z * f32(k) + y * 0.1\n  }\n"
+    "  return sum(y * y)\n}",
+};
+
 static void test_every_differentiable_op_has_rules(void **state) {
   (void)state;
   for (int op = 0; op < OP_COUNT; op++) {
@@ -201,8 +217,8 @@ static void test_every_differentiable_op_has_a_program(void **state) {
   }
 }
 
-/* Runs texc check-grad --jvp on src; fails with its output unless ok. */
-static void check_grad(const char *name, const char *src, int seed) {
+/* Runs texc check-grad MODE on src; fails with its output unless ok. */
+static void check_grad(const char *name, const char *src, int seed, const char *mode) {
   char path[] = "/tmp/texc-gradop-XXXXXX.tex", cmd[512], out[4096] = "";
   int fd = mkstemps(path, 4);
   assert_true(fd >= 0);
@@ -210,20 +226,26 @@ static void check_grad(const char *name, const char *src, int seed) {
   fputs(src, f);
   fclose(f);
   const char *texc = getenv("TEXC") ? getenv("TEXC") : "build/texc";
-  snprintf(cmd, sizeof cmd, "%s check-grad %s f --jvp --seed %d 2>&1", texc, path, seed);
+  snprintf(cmd, sizeof cmd, "%s check-grad %s f %s --seed %d 2>&1", texc, path, mode, seed);
   FILE *p = popen(cmd, "r");
   size_t n = fread(out, 1, sizeof out - 1, p);
   out[n] = 0;
   int rc = pclose(p);
   unlink(path);
-  if (rc != 0 || !strstr(out, "check-grad: ok") || !strstr(out, "jvp_vs_vjp"))
+  if (rc != 0 || !strstr(out, "check-grad: ok") || !strstr(out, strcmp(mode, "--jvp") == 0 ? "jvp_vs_vjp" : "jvp_vs_fd"))
     fail_msg("%s: check-grad failed (status %d):\n%s\n%s", name, rc, src, out);
 }
 
 static void test_finite_differences_per_op(void **state) {
   (void)state;
   for (size_t i = 0; i < sizeof programs / sizeof programs[0]; i++)
-    for (int seed = 1; seed <= 2; seed++) check_grad(op_info[programs[i].op].name, programs[i].src, seed);
+    for (int seed = 1; seed <= 2; seed++) check_grad(op_info[programs[i].op].name, programs[i].src, seed, "--jvp");
+}
+
+static void test_forward_mode_alone(void **state) {
+  (void)state;
+  for (size_t i = 0; i < sizeof forward_programs / sizeof forward_programs[0]; i++)
+    for (int seed = 1; seed <= 3; seed++) check_grad("while", forward_programs[i], seed, "--forward");
 }
 
 int main(void) {
@@ -231,6 +253,7 @@ int main(void) {
       cmocka_unit_test(test_every_differentiable_op_has_rules),
       cmocka_unit_test(test_every_differentiable_op_has_a_program),
       cmocka_unit_test(test_finite_differences_per_op),
+      cmocka_unit_test(test_forward_mode_alone),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
