@@ -21,9 +21,11 @@
  * pointer with the right header is indistinguishable): step 3 is skipped.
  * The functions of models/bind_gather.tex read index arrays filled from the
  * fuzz bytes: their oracles (below) say whether TEX_ERR_INDEX or success is
- * right, and check the values of a successful gather. */
+ * right, and check the values of a successful gather; those of
+ * models/bind_loops.tex read trip counts from the fuzz bytes. */
 #include <dirent.h>
 #include <dlfcn.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -139,9 +141,12 @@ static void decode_dtype(Bytes *b, DLTensor *t, const TexParamInfo *p) {
   uint8_t c = byte(b);
   int d = p->dtype < TEX_DTYPE_COUNT ? p->dtype : 0;
   if (c >= 200 && c < 220) d = c % TEX_DTYPE_COUNT;
-  if (c < 220) t->dtype = (DLDataType){dl_code[d], dl_bits[d], 1};
-  else if (c < 230) t->dtype = (DLDataType){6 /* kDLBool */, 8, 1};
-  else t->dtype = (DLDataType){byte(b), byte(b), (uint16_t)(byte(b) | byte(b) << 8)};
+  if (c < 220)
+    t->dtype = (DLDataType){dl_code[d], dl_bits[d], 1};
+  else if (c < 230)
+    t->dtype = (DLDataType){6 /* kDLBool */, 8, 1};
+  else
+    t->dtype = (DLDataType){byte(b), byte(b), (uint16_t)(byte(b) | byte(b) << 8)};
 }
 
 /* One dim: mostly what the metadata's expression gives for this input's
@@ -268,6 +273,28 @@ static int oracle_tri(DLTensor **a) {
 }
 static int oracle_onehot(DLTensor **a) { return (void)a, TEX_OK; }
 
+/* models/bind_loops.tex: lp loops k % 64 - 8 times (floor modulo);
+ * wh halves x until max |x| <= 1 (NaN: at once; inf: never), at most k
+ * times. */
+static int64_t scalar_i64(const DLTensor *t) {
+  int64_t v;
+  memcpy(&v, at(t, 8, 0), 8);
+  return v;
+}
+static int oracle_lp(DLTensor **a) { return (scalar_i64(a[1]) % 64 + 64) % 64 - 8 < 0 ? TEX_ERR_TRIP : TEX_OK; }
+static int oracle_wh(DLTensor **a) {
+  int64_t k = scalar_i64(a[1]), n = numel(a[0]), need = 0;
+  if (k < 0) return TEX_ERR_TRIP;
+  float m = -INFINITY;
+  for (int64_t i = 0; i < n; i++) {
+    float v;
+    memcpy(&v, at(a[0], 4, i), 4);
+    m = isnan(v) || isnan(m) ? NAN : fmaxf(m, fabsf(v));
+  }
+  for (; m > 1.0f && need <= k; m *= 0.5f) need++;
+  return need > k ? TEX_ERR_MAXITER : TEX_OK;
+}
+
 /* After a successful emb, out[b, :] is E[idx[b], :] bit for bit. */
 static void values_emb(DLTensor **a) {
   int64_t B = a[1]->shape[0], D = a[0]->shape[1];
@@ -282,15 +309,16 @@ static const struct {
   const char *name;
   int (*want)(DLTensor **);
   void (*values)(DLTensor **);
-} gather_oracles[] = {
+} call_oracles[] = {
     {"bind_gather_emb", oracle_emb, values_emb}, {"bind_gather_take1", oracle_take1, NULL}, {"bind_gather_iadd", oracle_iadd, NULL},
     {"bind_gather_pick", oracle_pick, NULL},     {"bind_gather_tri", oracle_tri, NULL},     {"bind_gather_onehot", oracle_onehot, NULL},
+    {"bind_loops_lp", oracle_lp, NULL},          {"bind_loops_wh", oracle_wh, NULL},
 };
 
 /* The oracle of f, or -1 if it has none. */
 static int find_oracle(const TexFuncInfo *f) {
-  for (int i = 0; i < (int)(sizeof gather_oracles / sizeof gather_oracles[0]); i++)
-    if (strcmp(f->symbol, gather_oracles[i].name) == 0) return i;
+  for (int i = 0; i < (int)(sizeof call_oracles / sizeof call_oracles[0]); i++)
+    if (strcmp(f->symbol, call_oracles[i].name) == 0) return i;
   return -1;
 }
 
@@ -324,16 +352,16 @@ static void check(const Model *m, int index, DLTensor **args, Tensor *xs, int n)
     if (getenv("FUZZ_VERBOSE")) fprintf(stderr, "%s: bind %d, call %d: %s\n", f->symbol, bound, st, texrt_last_error());
     int o = bound == TEX_OK ? find_oracle(f) : -1;
     if (o >= 0) {
-      int want = gather_oracles[o].want(args);
+      int want = call_oracles[o].want(args);
       if (st != want && !(want == EITHER && (st == TEX_OK || st == TEX_ERR_INDEX))) {
         fprintf(stderr, "fuzz_bind: %s: the indices want %d (%s), the call gave %d: %s\n", f->symbol, want, tex_status_text(want), st,
                 texrt_last_error());
         abort();
       }
-      if (st == TEX_OK && gather_oracles[o].values) gather_oracles[o].values(args);
+      if (st == TEX_OK && call_oracles[o].values) call_oracles[o].values(args);
     } else if (st != bound) {
-      fprintf(stderr, "fuzz_bind: %s: texrt_bind gave %d (%s), the call %d: %s\n", f->symbol, bound,
-              tex_status_text(bound), st, texrt_last_error());
+      fprintf(stderr, "fuzz_bind: %s: texrt_bind gave %d (%s), the call %d: %s\n", f->symbol, bound, tex_status_text(bound), st,
+              texrt_last_error());
       abort();
     }
   }
