@@ -146,6 +146,87 @@ static void ls_gbo(const RefArgs *a) { lstm_ref(a, 6); }
 static void ls_gh0(const RefArgs *a) { lstm_ref(a, 7); }
 static void ls_gc0(const RefArgs *a) { lstm_ref(a, 8); }
 
+/* ---- rk4.tex -------------------------------------------------------------------
+ * Per pendulum: y = (q, p), F(y) = (p, -a sin q - b p + c) with th = (a, b, c);
+ * 40 RK4 steps of size dt; loss = sum q^2 + p^2 / 2.  The discrete adjoint of
+ * a step y' = y + dt/6 (k1 + 2 k2 + 2 k3 + k4), k_i = F(y_i), y_1 = y,
+ * y_2 = y + dt/2 k1, y_3 = y + dt/2 k2, y_4 = y + dt k3, from ybar' = l:
+ *   kbar = dt/6 l, dt/3 l, dt/3 l, dt/6 l;  ybar = l;  then i = 4, 3, 2, 1:
+ *   s = J(y_i)^T kbar_i;  thbar += F_th(y_i)^T kbar_i;  ybar += s;
+ *   kbar_{i-1} += (dt, dt/2, dt/2)[i] s
+ * with J^T (u, v) = (-a cos(q) v, u - b v) and F_th^T v = (-sin(q) v, -p v, v). */
+
+enum { RK_STEPS = 40 };
+
+static void rk_f(const double *th, double q, double p, double *fq, double *fp) {
+  *fq = p;
+  *fp = -th[0] * sin(q) - th[1] * p + th[2];
+}
+
+/* One step from (q, p); the four stage points into yq[4], yp[4]. */
+static void rk_step(const double *th, double dt, double *q, double *p, double *yq, double *yp) {
+  double kq[4], kp[4];
+  const double c[4] = {0, 0.5 * dt, 0.5 * dt, dt};
+  for (int i = 0; i < 4; i++) {
+    yq[i] = i ? *q + c[i] * kq[i - 1] : *q;
+    yp[i] = i ? *p + c[i] * kp[i - 1] : *p;
+    rk_f(th, yq[i], yp[i], &kq[i], &kp[i]);
+  }
+  *q += dt / 6 * (kq[0] + 2 * kq[1] + 2 * kq[2] + kq[3]);
+  *p += dt / 6 * (kp[0] + 2 * kp[1] + 2 * kp[2] + kp[3]);
+}
+
+/* The adjoint of one step: (lq, lp) is ybar after it on entry, before it on return. */
+static void rk_step_adj(const double *th, double dt, const double *yq, const double *yp, double *lq, double *lp, double *gth) {
+  const double w[4] = {dt / 6, dt / 3, dt / 3, dt / 6}, c[4] = {0, 0.5 * dt, 0.5 * dt, dt};
+  double kbq[4], kbp[4], bq = *lq, bp = *lp;
+  for (int i = 0; i < 4; i++) kbq[i] = w[i] * *lq, kbp[i] = w[i] * *lp;
+  for (int i = 3; i >= 0; i--) {
+    double sq = -th[0] * cos(yq[i]) * kbp[i], sp = kbq[i] - th[1] * kbp[i];
+    gth[0] += -sin(yq[i]) * kbp[i], gth[1] += -yp[i] * kbp[i], gth[2] += kbp[i];
+    bq += sq, bp += sp;
+    if (i > 0) kbq[i - 1] += c[i] * sq, kbp[i - 1] += c[i] * sp;
+  }
+  *lq = bq, *lp = bp;
+}
+
+/* Pendulum n: its final state, its loss term, and (if gq) the gradients. */
+static void rk_one(const RefArgs *a, int64_t n, double *qT, double *pT, double *gq, double *gp, double *gth) {
+  const double *th = a->in[2], dt = a->in[3][0];
+  double q = a->in[0][n], p = a->in[1][n], yq[RK_STEPS][4], yp[RK_STEPS][4];
+  for (int t = 0; t < RK_STEPS; t++) rk_step(th, dt, &q, &p, yq[t], yp[t]);
+  *qT = q, *pT = p;
+  if (!gq) return;
+  double lq = 2 * q, lp = p;
+  for (int t = RK_STEPS - 1; t >= 0; t--) rk_step_adj(th, dt, yq[t], yp[t], &lq, &lp, gth);
+  *gq = lq, *gp = lp;
+}
+
+/* which: 0 final q, 1 loss, 2 dq0, 3 dp0, 4 dth, 5 the gradients contracted with in[4..6]. */
+static void rk_ref(const RefArgs *a, int which) {
+  int64_t N = a->in_numel[0];
+  double loss = 0, gth[3] = {0, 0, 0}, dot = 0;
+  for (int64_t n = 0; n < N; n++) {
+    double q, p, gq = 0, gp = 0;
+    rk_one(a, n, &q, &p, &gq, &gp, gth);
+    loss += q * q + 0.5 * p * p;
+    if (which == 0) a->out[n] = q;
+    if (which == 2) a->out[n] = gq;
+    if (which == 3) a->out[n] = gp;
+    if (which == 5) dot += gq * a->in[4][n] + gp * a->in[5][n];
+  }
+  if (which == 1) a->out[0] = loss;
+  if (which == 4) memcpy(a->out, gth, sizeof gth);
+  if (which == 5) a->out[0] = dot + gth[0] * a->in[6][0] + gth[1] * a->in[6][1] + gth[2] * a->in[6][2];
+}
+
+static void rk_q(const RefArgs *a) { rk_ref(a, 0); }
+static void rk_loss(const RefArgs *a) { rk_ref(a, 1); }
+static void rk_gq0(const RefArgs *a) { rk_ref(a, 2); }
+static void rk_gp0(const RefArgs *a) { rk_ref(a, 3); }
+static void rk_gth(const RefArgs *a) { rk_ref(a, 4); }
+static void rk_jvp(const RefArgs *a) { rk_ref(a, 5); }
+
 /* ---- the table ------------------------------------------------------------------- */
 
 #define R(n) {#n, n}
@@ -153,7 +234,8 @@ static const struct {
   const char *name;
   RefFn fn;
 } table[] = {
-    R(ls_loss), R(ls_gE), R(ls_gW), R(ls_gU), R(ls_gb), R(ls_gWo), R(ls_gbo), R(ls_gh0), R(ls_gc0),
+    R(ls_loss), R(ls_gE), R(ls_gW),   R(ls_gU),  R(ls_gb),  R(ls_gWo), R(ls_gbo), R(ls_gh0),
+    R(ls_gc0),  R(rk_q),  R(rk_loss), R(rk_gq0), R(rk_gp0), R(rk_gth), R(rk_jvp),
 };
 #undef R
 
