@@ -227,6 +227,97 @@ static void rk_gp0(const RefArgs *a) { rk_ref(a, 3); }
 static void rk_gth(const RefArgs *a) { rk_ref(a, 4); }
 static void rk_jvp(const RefArgs *a) { rk_ref(a, 5); }
 
+/* ---- loop_grad.tex: nest ---------------------------------------------------------
+ * Inputs x[T, N], s0[N], w[N], a[M]; per row n, step t:
+ *   v_0 = s;  v_{j+1} = tanh(v_j w + s a[j] + x[t]) (j < M);  s' = s + v_M / 2
+ * loss sum s_T^2.  Backward from sb = 2 s_T, step t = T - 1 .. 0:
+ *   vb = sb / 2 (then sb is s's own path);  j = M - 1 .. 0:
+ *   zb = vb (1 - v_{j+1}^2);  wb += zb v_j;  sb += zb a[j];  ab[j] += zb s;
+ *   xb[t] += zb;  vb = zb w;  after j: sb += vb (v_0 = s). */
+
+/* which: 0 loss, 1 dx, 2 ds0, 3 dw, 4 da. */
+static void nest_ref(const RefArgs *a, int which) {
+  int64_t T = a->in_shape[0][0], N = a->in_shape[0][1], M = a->in_shape[3][0];
+  const double *x = a->in[0], *w = a->in[2], *c = a->in[3];
+  double *s = dalloc(T + 1), *v = dalloc(T * (M + 1)), *ab = dalloc(M), loss = 0;
+  memset(a->out, 0, sizeof(double) * (size_t)a->out_numel);
+  for (int64_t n = 0; n < N; n++) {
+    s[0] = a->in[1][n];
+    for (int64_t t = 0; t < T; t++) {
+      double *vt = v + t * (M + 1);
+      vt[0] = s[t];
+      for (int64_t j = 0; j < M; j++) vt[j + 1] = tanh(vt[j] * w[n] + s[t] * c[j] + x[t * N + n]);
+      s[t + 1] = s[t] + vt[M] * 0.5;
+    }
+    loss += s[T] * s[T];
+    double sb = 2 * s[T], wb = 0;
+    for (int64_t t = T - 1; t >= 0; t--) {
+      const double *vt = v + t * (M + 1);
+      double vb = sb * 0.5;
+      for (int64_t j = M - 1; j >= 0; j--) {
+        double zb = vb * (1 - vt[j + 1] * vt[j + 1]);
+        wb += zb * vt[j], sb += zb * c[j], ab[j] += zb * s[t];
+        if (which == 1) a->out[t * N + n] += zb;
+        vb = zb * w[n];
+      }
+      sb += vb;
+    }
+    if (which == 2) a->out[n] = sb;
+    if (which == 3) a->out[n] = wb;
+  }
+  if (which == 0) a->out[0] = loss;
+  if (which == 4) memcpy(a->out, ab, sizeof(double) * (size_t)M);
+  free(s), free(v), free(ab);
+}
+
+static void lg_nest(const RefArgs *a) { nest_ref(a, 0); }
+static void lg_nest_gx(const RefArgs *a) { nest_ref(a, 1); }
+static void lg_nest_gs0(const RefArgs *a) { nest_ref(a, 2); }
+static void lg_nest_gw(const RefArgs *a) { nest_ref(a, 3); }
+static void lg_nest_ga(const RefArgs *a) { nest_ref(a, 4); }
+
+/* ---- loop_grad.tex: ifl ----------------------------------------------------------
+ * Inputs x[T], v0[N], w[N]; per row, step t:
+ *   x[t] > 0:  v' = tanh(v w) + x[t];   else  v' = v w x[t] + sin(v)
+ * loss sum v_T^2.  Backward from vb = 2 v_T, t = T - 1 .. 0:
+ *   then: zb = vb (1 - tanh(v w)^2);  wb += zb v;  xb[t] += vb;  vb = zb w
+ *   else: wb += vb v x[t];  xb[t] += vb v w;  vb = vb (w x[t] + cos(v)) */
+
+/* which: 0 loss, 1 dx, 2 dv0, 3 dw. */
+static void ifl_ref(const RefArgs *a, int which) {
+  int64_t T = a->in_shape[0][0], N = a->in_shape[1][0];
+  const double *x = a->in[0], *w = a->in[2];
+  double *v = dalloc(T + 1), loss = 0;
+  memset(a->out, 0, sizeof(double) * (size_t)a->out_numel);
+  for (int64_t n = 0; n < N; n++) {
+    v[0] = a->in[1][n];
+    for (int64_t t = 0; t < T; t++) v[t + 1] = x[t] > 0 ? tanh(v[t] * w[n]) + x[t] : v[t] * w[n] * x[t] + sin(v[t]);
+    loss += v[T] * v[T];
+    double vb = 2 * v[T], wb = 0;
+    for (int64_t t = T - 1; t >= 0; t--) {
+      if (x[t] > 0) {
+        double th = tanh(v[t] * w[n]), zb = vb * (1 - th * th);
+        wb += zb * v[t];
+        if (which == 1) a->out[t] += vb;
+        vb = zb * w[n];
+      } else {
+        wb += vb * v[t] * x[t];
+        if (which == 1) a->out[t] += vb * v[t] * w[n];
+        vb = vb * (w[n] * x[t] + cos(v[t]));
+      }
+    }
+    if (which == 2) a->out[n] = vb;
+    if (which == 3) a->out[n] = wb;
+  }
+  if (which == 0) a->out[0] = loss;
+  free(v);
+}
+
+static void lg_ifl(const RefArgs *a) { ifl_ref(a, 0); }
+static void lg_ifl_gx(const RefArgs *a) { ifl_ref(a, 1); }
+static void lg_ifl_gv0(const RefArgs *a) { ifl_ref(a, 2); }
+static void lg_ifl_gw(const RefArgs *a) { ifl_ref(a, 3); }
+
 /* ---- the table ------------------------------------------------------------------- */
 
 #define R(n) {#n, n}
@@ -234,8 +325,9 @@ static const struct {
   const char *name;
   RefFn fn;
 } table[] = {
-    R(ls_loss), R(ls_gE), R(ls_gW),   R(ls_gU),  R(ls_gb),  R(ls_gWo), R(ls_gbo), R(ls_gh0),
-    R(ls_gc0),  R(rk_q),  R(rk_loss), R(rk_gq0), R(rk_gp0), R(rk_gth), R(rk_jvp),
+    R(ls_loss),    R(ls_gE),       R(ls_gW),      R(ls_gU),      R(ls_gb),  R(ls_gWo),    R(ls_gbo),     R(ls_gh0),
+    R(ls_gc0),     R(rk_q),        R(rk_loss),    R(rk_gq0),     R(rk_gp0), R(rk_gth),    R(rk_jvp),     R(lg_nest),
+    R(lg_nest_gx), R(lg_nest_gs0), R(lg_nest_gw), R(lg_nest_ga), R(lg_ifl), R(lg_ifl_gx), R(lg_ifl_gv0), R(lg_ifl_gw),
 };
 #undef R
 
