@@ -708,8 +708,14 @@ typedef int (*Fn5)(DLTensor *, DLTensor *, DLTensor *, DLTensor *, DLTensor *);
 typedef int (*Fn6)(DLTensor *, DLTensor *, DLTensor *, DLTensor *, DLTensor *, DLTensor *);
 typedef int (*Fn7)(DLTensor *, DLTensor *, DLTensor *, DLTensor *, DLTensor *, DLTensor *, DLTensor *);
 typedef int (*Fn8)(DLTensor *, DLTensor *, DLTensor *, DLTensor *, DLTensor *, DLTensor *, DLTensor *, DLTensor *);
+#define DL9 DLTensor *, DLTensor *, DLTensor *, DLTensor *, DLTensor *, DLTensor *, DLTensor *, DLTensor *, DLTensor *
+typedef int (*Fn9)(DL9);
+typedef int (*Fn10)(DL9, DLTensor *);
+typedef int (*Fn11)(DL9, DLTensor *, DLTensor *);
+typedef int (*Fn12)(DL9, DLTensor *, DLTensor *, DLTensor *);
+#undef DL9
 
-/* Calls a generated function with n tensor arguments (n <= 8). */
+/* Calls a generated function with n tensor arguments (n <= MAX_PARAMS). */
 int e2e_call_fn(void *fp, int n, DLTensor **a) {
   switch (n) {
   case 1: return ((Fn1)fp)(a[0]);
@@ -720,6 +726,10 @@ int e2e_call_fn(void *fp, int n, DLTensor **a) {
   case 6: return ((Fn6)fp)(a[0], a[1], a[2], a[3], a[4], a[5]);
   case 7: return ((Fn7)fp)(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
   case 8: return ((Fn8)fp)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+  case 9: return ((Fn9)fp)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+  case 10: return ((Fn10)fp)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  case 11: return ((Fn11)fp)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+  case 12: return ((Fn12)fp)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
   default: return -1;
   }
 }
@@ -1067,7 +1077,7 @@ static void test_function(Ctx *c, const Program *p, const FnSpec *s, Lib *libs, 
     if (!funcs[v]) return; /* reported by check_metadata */
   }
   const TexFuncInfo *f = funcs[0];
-  if (f->nparams < 1 || f->nparams > 8 || f->ninputs != f->nparams - 1 || f->nsyms > 16) {
+  if (f->nparams < 1 || f->nparams > MAX_PARAMS || f->ninputs != f->nparams - 1 || f->nsyms > 16) {
     e2e_failf(c, "%s: cannot call a function with %d params", s->name, f->nparams);
     return;
   }

@@ -57,4 +57,10 @@ const char *ref_red_name_at(int i);
 RefFn ref_index_lookup(const char *name);
 const char *ref_index_name_at(int i);
 
+/* The references of refs_loop.c (differentiable loops: an LSTM, RK4,
+ * nested loops and ifs in loops, with hand-written backward passes),
+ * searched after refs_index.c's. */
+RefFn ref_loop_lookup(const char *name);
+const char *ref_loop_name_at(int i);
+
 #endif /* E2E_REFS_H */

@@ -556,7 +556,10 @@ static const struct {
 RefFn ref_index_lookup(const char *name) {
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
     if (strcmp(table[i].name, name) == 0) return table[i].fn;
-  return NULL;
+  return ref_loop_lookup(name);
 }
 
-const char *ref_index_name_at(int i) { return i >= 0 && (size_t)i < sizeof table / sizeof table[0] ? table[i].name : NULL; }
+const char *ref_index_name_at(int i) {
+  int n = (int)(sizeof table / sizeof table[0]);
+  return i >= 0 && i < n ? table[i].name : ref_loop_name_at(i - n);
+}

@@ -165,6 +165,38 @@ static const struct {
     {OP_LOOP, "fn g(x: f32[N], w: f32[N]) -> f32 {\n"
               "  let h = loop t < 4 with (h = x) { next sin(h * w) + x }\n  return sum(h * h)\n}\n"
               "fn f(x: f32[N], w: f32[N], v: f32[N]) -> f32 { return sum(grad(g, x, w, wrt=x) * v) }"},
+    /* issue 10, the proofs of tests/e2e/lstm.tex, rk4.tex and loop_grad.tex:
+     * an LSTM language model (a gather of the token's embedding, fused
+     * gates, a per-step cross-entropy of the next token as a third state),
+     * checkpointed every 2 steps; */
+    {OP_LOOP, "fn f(tok: i64[S, N], E: f32[V, D], W: f32[D, 4 * H], U: f32[H, 4 * H], b: f32[4 * H], Wo: f32[H, V], bo: f32[V],\n"
+              "      h0: f32[N, H], c0: f32[N, H]) -> f32 {\n"
+              "  let (h, c, L) = loop t < S - 1 with (h = h0, c = c0, L = 0.0) checkpoint=2 {\n"
+              "    let z = E[tok[t]] @ W + h @ U + b\n"
+              "    let c2 = sigmoid(z[:, H:2*H]) * c + sigmoid(z[:, 0:H]) * tanh(z[:, 2*H:3*H])\n"
+              "    let h2 = sigmoid(z[:, 3*H:4*H]) * tanh(c2)\n"
+              "    let lp = log_softmax(h2 @ Wo + bo, axis=1)\n"
+              "    let y = tok[t + 1]\n    let p[n] = lp[n, y[n]]\n    next (h2, c2, L - sum(p))\n  }\n"
+              "  return L / f32(N) + sum(h * c)\n}"},
+    /* RK4 steps of a pendulum with parameters th (a call giving two results, four times per step); */
+    {OP_LOOP, "fn rhs(q: f32[N], p: f32[N], th: f32[3]) -> (f32[N], f32[N]) { return p, -th[0] * sin(q) - th[1] * p + th[2] }\n"
+              "fn f(q0: f32[N], p0: f32[N], th: f32[3], dt: f32) -> f32 {\n"
+              "  let (q, p) = loop t < 8 with (q = q0, p = p0) {\n"
+              "    let (k1q, k1p) = rhs(q, p, th)\n"
+              "    let (k2q, k2p) = rhs(q + 0.5 * dt * k1q, p + 0.5 * dt * k1p, th)\n"
+              "    let (k3q, k3p) = rhs(q + 0.5 * dt * k2q, p + 0.5 * dt * k2p, th)\n"
+              "    let (k4q, k4p) = rhs(q + dt * k3q, p + dt * k3p, th)\n"
+              "    next (q + dt / 6.0 * (k1q + 2.0 * k2q + 2.0 * k3q + k4q), p + dt / 6.0 * (k1p + 2.0 * k2p + 2.0 * k3p + k4p))\n  }\n"
+              "  return sum(q * q) + 0.5 * sum(p * p)\n}"},
+    /* an inner loop reading the outer state and the inner counter's a[j] (outer checkpoint=2); */
+    {OP_LOOP, "fn f(x: f32[T, N], s0: f32[N], w: f32[N], a: f32[M]) -> f32 {\n"
+              "  let s = loop t < T with (s = s0) checkpoint=2 {\n"
+              "    let u = loop j < M with (v = s) { next tanh(v * w + s * a[j] + x[t]) }\n    next s + u * 0.5\n  }\n"
+              "  return sum(s * s)\n}"},
+    /* an if on data (x[t] > 0) picking a formula at every step. */
+    {OP_IF, "fn f(x: f32[T], v0: f32[N], w: f32[N]) -> f32 {\n"
+            "  let v = loop t < T with (v = v0) { next if x[t] > 0.0 { tanh(v * w) + x[t] } else { v * w * x[t] + sin(v) } }\n"
+            "  return sum(v * v)\n}"},
     /* issue 10: if differentiates the branch taken; two ifs on opposite
      * conditions, so every seed differentiates a then and an else branch */
     {OP_IF, "fn f(x: f32[N], s: f32) -> f32 {\n let y = if s > 0.0 { x * s + 1.0 } else { tanh(x) * s }\n"
