@@ -36,7 +36,7 @@ import texrt  # noqa: E402
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else "build/bench"
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
-B, D, H, T, V, K = 64, 64, 256, 50, 96, 7
+B, D, H, T, V = 64, 64, 256, 50, 96
 TOL = 1e-5
 WRT = ["E", "Wx", "Wh", "b", "Wy", "by"]
 
@@ -92,13 +92,14 @@ class Torch:
             self.out.weight.copy_(f(Wy.T))
             self.out.bias.copy_(f(by))
         self.h0, self.c0, self.x, self.y = f(h0)[None], f(c0)[None], x, y.reshape(-1)
+        self.nb = h0.shape[0]  # the batch (B, or smaller for the warm-up in peak())
         self.params = [self.emb.weight, self.lstm.weight_ih_l0, self.lstm.weight_hh_l0, self.lstm.bias_ih_l0,
                        self.lstm.bias_hh_l0, self.out.weight, self.out.bias]
 
     def loss(self):
         hs, _ = self.lstm(self.emb(self.x), (self.h0, self.c0))
-        z = self.out(hs).reshape(T * B, V)
-        return self.torch.nn.functional.cross_entropy(z, self.y, reduction="sum") / B
+        z = self.out(hs).reshape(-1, V)
+        return self.torch.nn.functional.cross_entropy(z, self.y, reduction="sum") / self.nb
 
     def forward(self):
         with self.torch.no_grad():
@@ -124,12 +125,8 @@ def peak(who):
         import torch
         torch.set_num_threads(1)
         # one-time set-up (thread pools, kernel dispatch) on a batch of 2 first
-        small = [a[:, :2].copy() if a.dtype == np.int64 else a for a in inputs]
-        small[6], small[7] = inputs[6][:2].copy(), inputs[7][:2].copy()
-        global B
-        B, b0 = 2, B
+        small = inputs[:6] + [a[:2].copy() for a in inputs[6:8]] + [a[:, :2].copy() for a in inputs[8:]]
         Torch(small, torch.float32).grad()
-        B = b0
         model = Torch(inputs, torch.float32)
         run = model.grad
     else:
