@@ -3,7 +3,8 @@
 #   make            build/texc and the runtime archives
 #   make test       every test, then again under ASan+UBSan (build/san), then
 #                   make fuzz-smoke
-#   make demo       compile examples/logreg.tex and examples/convnet.tex and train them on the digits data
+#   make demo       compile examples/logreg.tex and examples/convnet.tex and train them on the digits data,
+#                   then the char-LSTM of examples/charlstm.tex on /usr/share/common-licenses/GPL-3
 #   make install PREFIX=DIR   texc, libtexrt.a, texrt.h, the stdlib, the docs
 #   make fuzz       every libFuzzer harness for FUZZ_SECONDS each (tests/fuzz)
 #
@@ -135,7 +136,8 @@ check-stdlib: $(B)/texc $(B)/libtexrt.a
 	@TEXC=$(B)/texc sh tests/stdlib/run.sh
 
 # End-to-end models written with the stdlib (a Gaussian mixture with packed
-# triangular precisions, a convnet) against NumPy: values and gradients.
+# triangular precisions, a convnet, the char-LSTM of examples/charlstm.tex)
+# against NumPy: values and gradients.
 # Skipped under SAN=1: Python cannot dlopen a .so linked with the sanitizer runtime.
 check-models: $(B)/texc $(B)/libtexrt.a
 	@$(if $(SAN),echo "check-models: skipped under SAN=1",TEXC=$(B)/texc /usr/bin/python3 tests/models/run.py)

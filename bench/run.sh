@@ -23,6 +23,11 @@ cc -std=c11 -O2 -march=native -ffp-contract=off -shared -fPIC bench/pdist_floor.
 # run-time subscript checks (TEXC_UNCHECKED_GATHERS: for measuring only)
 "$B/texc" bench/index.tex --grad conv_loss,conv3_loss --wrt x,w --prefix=index -o "$OUT/libindex.so"
 TEXC_UNCHECKED_GATHERS=1 "$B/texc" bench/index.tex --prefix=index -o "$OUT/libindex_nc.so"
+# the LSTM case of issue 10: loss and loss_ck (checkpoint=7), with gradients;
+# --stats gives each function's static peak as a size expression
+LSTM_DIMS=B=64,D=64,H=256,T=50,V=96
+"$B/texc" bench/lstm.tex --grad loss,loss_ck --wrt E,Wx,Wh,b,Wy,by --prefix=lstm -o "$OUT/liblstm.so" \
+  --stats --dims $LSTM_DIMS 2>&1 | grep '^peak temporary bytes' > "$OUT/lstm_stats.txt"
 run() { "$OUT/bench" "$@"; }
 MLP=N=256,D=784,H=512,K=10
 LSE=N=4096,K=1024
@@ -71,3 +76,26 @@ echo
 # the indexing cases of issue 9: a table per case, run in one process so
 # every peer is checked against texc's output first (bench/peer_index.py)
 /usr/bin/python3 bench/peer_index.py "$OUT"
+
+# the LSTM case of issue 10: timings and checks (bench/peer_lstm.py), then
+# peak memory: the static peak of --stats, and the growth of the peak RSS
+# over one call, each in a fresh process
+/usr/bin/python3 bench/peer_lstm.py "$OUT"
+echo
+echo "== LSTM gradient peak memory ($LSTM_DIMS; static: texc --stats --dims, measured: peak-RSS growth over one call)"
+static() { grep "($1;" "$OUT/lstm_stats.txt" | sed 's/^peak temporary bytes: \(.*\) = \([0-9]*\)  (.*/\2/'; }
+expr_of() { grep "($1;" "$OUT/lstm_stats.txt" | sed 's/^peak temporary bytes: \(.*\) = [0-9]*  (.*/\1/'; }
+mib() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1048576 }'; }
+printf "%-34s %12s %14s %10s\n" "" "static MiB" "workspace MiB" "RSS MiB"
+for who in texc texc_ck torch; do
+  set -- $(OMP_NUM_THREADS=1 /usr/bin/python3 bench/peer_lstm.py "$OUT" --peak $who)
+  case $who in
+  texc) name="texc loss_grad" st=$(static loss_grad) ;;
+  texc_ck) name="texc loss_grad, checkpoint=7" st=$(static loss_ck_grad) ;;
+  torch) name="torch loss + backward()" st= ;;
+  esac
+  if [ -n "$st" ]; then printf "%-34s %12s %14s %10s\n" "$name" "$(mib "$st")" "$(mib "$2")" "$(mib "$1")"
+  else printf "%-34s %12s %14s %10s\n" "$name" "-" "-" "$(mib "$1")"; fi
+done
+echo "static peak of loss_grad:    $(expr_of loss_grad)"
+echo "static peak of loss_ck_grad: $(expr_of loss_ck_grad)"

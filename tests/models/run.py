@@ -1,4 +1,5 @@
-"""run.py — tests/models/models.tex against NumPy (what `make check-models` runs).
+"""run.py — tests/models/models.tex, and the model of the char-LSTM example
+(examples/charlstm.tex), against NumPy (what `make check-models` runs).
 
     TEXC=build/texc /usr/bin/python3 tests/models/run.py
 
@@ -106,6 +107,54 @@ def cnn_ref(x, w1, b1, W2, b2, y):
     return sce_ref(q @ W2 + b2, y)
 
 
+def sigmoid(v):
+    return 1 / (1 + np.exp(-v))
+
+
+def lstm_cell_ref(e, h, c, Wx, Wh, b):
+    z = e @ Wx + h @ Wh + b
+    i, f, g, o = np.split(z, 4, axis=1)
+    c2 = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+    return sigmoid(o) * np.tanh(c2), c2
+
+
+def charlstm_ref(E, Wx, Wh, b, Wy, by, x, y):
+    """examples/charlstm.tex's loss: sum over t of the batch-mean cross-entropy."""
+    h = c = np.zeros((x.shape[1], Wh.shape[0]))
+    total = 0.0
+    for t in range(x.shape[0]):
+        h, c = lstm_cell_ref(E[x[t]], h, c, Wx, Wh, b)
+        total += sce_ref(h @ Wy + by, y[t])
+    return total
+
+
+def check_charlstm(tmp):
+    """The model of the char-LSTM example (make demo), in f32: loss, gradient
+    and sample_step against the f64 reference and its central differences."""
+    so = os.path.join(tmp, "libcharlstm.so")
+    src = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "charlstm.tex")
+    subprocess.run([TEXC, src, "--grad", "loss", "--wrt", "E,Wx,Wh,b,Wy,by", "-o", so], check=True)
+    m = texrt.Module(so, "charlstm")
+    V, D, H, B, T = 6, 3, 4, 2, 5
+    f = lambda *s: rng.uniform(-1, 1, size=s).astype(np.float32)  # noqa: E731
+    w = [f(V, D), f(D, 4 * H), f(H, 4 * H), f(4 * H), f(H, V), f(V)]
+    x, y = rng.integers(0, V, size=(T, B)), rng.integers(0, V, size=(T, B))
+    w64 = [a.astype(np.float64) for a in w]
+    check("charlstm loss", m.call("loss", w + [x, y])[0][0], charlstm_ref(*w64, x, y), 1e-5, 1e-5)
+    got = m.call("loss_grad", w + [x, y])[0]
+    check("charlstm loss (grad)", got[0], charlstm_ref(*w64, x, y), 1e-5, 1e-5)
+    want = fd_grad(lambda *a: charlstm_ref(*a, x, y), w64, range(6))
+    for name, g, wg in zip(("E", "Wx", "Wh", "b", "Wy", "by"), got[1:], want):
+        check("d charlstm/d %s" % name, g, wg, 1e-4, 1e-5)
+    h, c, tok, temp = f(B, H), f(B, H), rng.integers(0, V, size=B), np.float32(0.7)
+    h2, c2, p = m.call("sample_step", w + [h, c, tok, temp])[0]
+    rh, rc = lstm_cell_ref(w64[0][tok], h.astype(np.float64), c.astype(np.float64), *w64[1:4])
+    z = (rh @ w64[4] + w64[5]) / 0.7
+    check("charlstm sample_step h", h2, rh, 1e-5, 1e-6)
+    check("charlstm sample_step c", c2, rc, 1e-5, 1e-6)
+    check("charlstm sample_step p", p, np.exp(z - logsumexp(z, 1)[:, None]), 1e-5, 1e-6)
+
+
 def main():
     tmp = tempfile.mkdtemp()
     so = os.path.join(tmp, "libmodels.so")
@@ -155,6 +204,7 @@ def main():
         failures.append("sce with label 7 of 7 classes did not fail")
     except RuntimeError as e:
         print("ok   label out of range: %s" % e)
+    check_charlstm(tmp)
     print("== models: %d failed" % len(failures))
     return 1 if failures else 0
 
