@@ -11,7 +11,11 @@
  * loop's body: a function derived from a copy of the body, so the vjp of a
  * loop inside the body is built by this same code, and the inliner then
  * merges everything into one function.  A stacked output's cotangent is
- * read at row t and passed as the cotangent of that step's value.
+ * read at row t and passed as the cotangent of that step's value.  A
+ * captured value the body reads only as row t (x[t]) is no running sum:
+ * the vjp is that of a copy of the body taking the row as a param
+ * (row_body), and each backward step emits the row's cotangent as a
+ * stacked output (last step first; reversed once after the sweep).
  *
  * Forward mode.  A loop carrying each state and its tangent: its body calls
  * the loop's body and its jvp (CSE merges the primal work they share).
