@@ -11,7 +11,11 @@
  * loop's body: a function derived from a copy of the body, so the vjp of a
  * loop inside the body is built by this same code, and the inliner then
  * merges everything into one function.  A stacked output's cotangent is
- * read at row t and passed as the cotangent of that step's value.
+ * read at row t and passed as the cotangent of that step's value.  A
+ * captured value the body reads only as row t (x[t]) is no running sum:
+ * the vjp is that of a copy of the body taking the row as a param
+ * (row_body), and each backward step emits the row's cotangent as a
+ * stacked output (last step first; reversed once after the sweep).
  *
  * Forward mode.  A loop carrying each state and its tangent: its body calls
  * the loop's body and its jvp (CSE merges the primal work they share).
@@ -143,6 +147,7 @@ struct LoopTape {
   IrNode **val;       /* the value of each proj there */
   const char *why;    /* reverse mode cannot go through this loop */
   IrNode **stacks;
+  Dim trip;           /* the trip count, NULL if not a size */
   int64_t K;          /* checkpoint=K, or 0 */
   IrNode *nfull, *rem, *kval; /* T // K, T % K, K as values */
   IrNode **seg, **tail;
@@ -236,7 +241,7 @@ LoopTape *loop_tape(IrBuilder *ib, IrNode *n, IrNode *const *args) {
   memcpy(tp->args, args, sizeof(IrNode *) * (size_t)n->nargs);
   tp->val = tex_calloc((size_t)(p->ns + p->ny) + 1, sizeof(IrNode *));
   tp->pristine = pristine_body(ib->m, p->body);
-  Dim trip = ir_loop_trip_dim(ib->m, n), K = n->attr.dim;
+  Dim trip = tp->trip = ir_loop_trip_dim(ib->m, n), K = n->attr.dim;
   if (!trip)
     tp->why = "reverse mode through a loop keeps every step's states, so its trip count must be a size known when the call starts: "
               "a literal, a size symbol or an expression of them (to loop over an argument's axis, loop to its size symbol), not an "
@@ -271,17 +276,119 @@ void loop_tape_free(LoopTape *tp) {
   tex_free(tp);
 }
 
-/* The backward sweep's state: a cotangent per followed state, then a sum per followed capture. */
+/* ---- captures read as row t ------------------------------------------------------ */
+
+/* Whether n (in body) is x[t]: a gen copying row t (the counter, param 0)
+ * of param x, as the frontend lowers it and irb_row builds it. */
+static bool is_row_read(const IrFunc *body, const IrNode *n, const IrNode *x) {
+  if (n->op != OP_GEN || n->nargs != 2 || n->args[0] != body->params[0] || n->args[1] != x || n->dtype != x->dtype) return false;
+  const IrRegion *r = n->attr.region;
+  if (r->nidx != x->rank - 1 || r->body->nresults != 1) return false;
+  for (int d = 1; d < x->rank; d++)
+    if (r->extent[d - 1] != x->shape[d]) return false;
+  const IrNode *v = ir_resolve(r->body->results[0]), *s = v->nargs ? v->args[0] : NULL;
+  if (v->op != OP_READ || v->attr.i != 1 || v->nargs != x->rank || s->op != OP_READ || s->attr.i != 0 || s->nargs) return false;
+  for (int d = 1; d < x->rank; d++)
+    if (v->args[d] != r->body->params[d - 1]) return false;
+  return true;
+}
+
+/* The followed captures that the body reads only as row t, the loop
+ * running over all their rows: their cotangents are not running sums
+ * (a T x ... state of the backward sweep, each step adding a scatter of one
+ * row) but rows the backward sweep emits, one per step. */
+static ParamSet row_captures(const LoopParts *p, const IrFunc *body, const ParamSet *w, Dim trip, int64_t K) {
+  ParamSet rows = {{0}};
+  ir_renumber((IrFunc *)body);
+  for (int param = 1 + p->ns; param < body->nparams; param++) {
+    const IrNode *x = body->params[param];
+    bool ok = ps_has(w, param) && x->rank >= 1 && x->shape[0] == trip && (!K || x->rank < IR_MAX_RANK), used = false;
+    for (int k = 0; ok && k < body->nresults; k++) ok = ir_resolve(body->results[k]) != x;
+    for (int i = 0; ok && i < body->body.len; i++) {
+      const IrNode *n = body->body.items[i];
+      for (int a = 0; ok && a < n->nargs; a++)
+        if (n->args[a] == x) ok = is_row_read(body, n, x), used = true;
+    }
+    if (ok && used) ps_add(&rows, param);
+  }
+  return rows;
+}
+
+/* A copy of body whose row captures are params of one row, each x[t] read
+ * of them that param: its vjp gives a row's cotangent. */
+static IrFunc *row_body(IrModule *m, IrFunc *body, const ParamSet *rows) {
+  IrFunc *c = ir_loop_body_new(m, body->loc);
+  c->name = arena_printf(&m->arena, "loop%d", m->regions.len - 1);
+  ir_renumber(body);
+  IrNode **map = tex_calloc((size_t)body->body.len + 1, sizeof(IrNode *)), **res = tex_calloc((size_t)body->nresults + 1, sizeof(IrNode *));
+  for (int i = 0; i < body->nparams; i++) {
+    const IrNode *x = body->params[i];
+    bool row = ps_has(rows, i);
+    map[x->id] = ir_param(m, c, x->name, x->dtype, x->rank - row, x->shape + row, x->loc);
+  }
+  for (int i = 0; i < body->body.len; i++) {
+    IrNode *n = body->body.items[i];
+    if (n->op == OP_PARAM) continue;
+    bool row = n->op == OP_GEN && n->nargs == 2 && n->args[1]->op == OP_PARAM && ps_has(rows, (int)n->args[1]->attr.i);
+    map[i] = row ? map[n->args[1]->id] : irb_clone_node(m, c, n, map);
+  }
+  for (int k = 0; k < body->nresults; k++) res[k] = map[ir_resolve(body->results[k])->id];
+  ir_set_results(m, c, body->nresults, res);
+  tex_free(res);
+  tex_free(map);
+  return c;
+}
+
+static IrNode *dimsize(IrBuilder *ib, Dim d) {
+  IrNode *n = ir_node(ib->m, ib->f, OP_DIMSIZE, DT_I64, 0, NULL, 0, NULL, ib->loc);
+  n->attr.dim = d;
+  return n;
+}
+
+/* The cotangent of a row capture from its rows as the backward sweeps
+ * emitted them, last step first: a stack `rev` whose row f is step
+ * T - 1 - f; with checkpoint=K, the stacks `segs` (nfull x K rows: row
+ * (s', j') is step nfull*K - 1 - (s'*K + j')) and `tail` (row f is step
+ * T - 1 - f, for the steps from nfull*K on). */
+static IrNode *rows_in_order(IrBuilder *ib, const LoopTape *tp, const IrNode *x, IrNode *rev, IrNode *segs, IrNode *tail) {
+  IrModule *m = ib->m;
+  IrRegion *r = ir_region_new(m, x->rank, NULL, x->shape, ib->loc);
+  IrBuilder rb = {m, r->body, ib->loc};
+  IrNode *ops[2] = {rev ? rev : tail, segs}, *subs[IR_MAX_RANK + 1], *i0 = r->body->params[0];
+  for (int d = 1; d < x->rank; d++) subs[d] = r->body->params[d];
+  subs[0] = irb_bin(&rb, OP_SUB, dimsize(&rb, dim_sub(m->dims, tp->trip, dim_lit(m->dims, 1))), i0);
+  IrNode *v = ir_node(m, r->body, OP_READ, x->dtype, 0, NULL, x->rank, subs, ib->loc);
+  if (segs) { /* i0 < nfull*K: from segs, at f = nfull*K - 1 - i0 */
+    Dim nk = dim_mul(m->dims, tp->nfull->attr.dim, dim_lit(m->dims, tp->K));
+    IrNode *k = irb_const(&rb, DT_I64, (double)tp->K),
+           *f = irb_bin(&rb, OP_SUB, dimsize(&rb, dim_sub(m->dims, nk, dim_lit(m->dims, 1))), i0);
+    IrNode *ssubs[IR_MAX_RANK + 1] = {irb_bin(&rb, OP_FLOORDIV, f, k), irb_bin(&rb, OP_MOD, f, k)};
+    for (int d = 1; d < x->rank; d++) ssubs[d + 1] = r->body->params[d];
+    IrNode *sv = ir_node(m, r->body, OP_READ, x->dtype, 0, NULL, x->rank + 1, ssubs, ib->loc);
+    sv->attr.i = 1;
+    v = irb_sel(&rb, irb_bin(&rb, OP_LT, i0, dimsize(&rb, nk)), sv, v);
+  }
+  v = irb_bin(&rb, OP_ADD, irb_const(&rb, x->dtype, 0), v); /* -0 is +0, as in a gather's cotangent (a scatter into zeros) */
+  ir_set_results(m, r->body, 1, &v);
+  IrNode *n = ir_node(m, ib->f, OP_GEN, x->dtype, x->rank, x->shape, segs ? 2 : 1, ops, ib->loc);
+  n->attr.region = r;
+  return n;
+}
+
+/* The backward sweep's states: a cotangent per followed state, then a sum
+ * per followed capture not read by rows; its stacked outputs: the rows of
+ * the cotangent of each row capture. */
 typedef struct Backward {
   const LoopTape *tp;
-  ParamSet w;
-  IrFunc *vjp;       /* of the pristine body, wrt w */
-  int nw;
+  ParamSet w, rows;  /* followed params; the row captures among them */
+  IrFunc *vjp;       /* of the body (of its row_body if rows), wrt w */
+  int nw, nrow;      /* states (w less rows), stacked outputs */
 } Backward;
 
 /* One backward step at t = t0 + j, j = trip - 1 - t': the body's vjp at
  * step t's states (row j of the stacks).  The loop's captures: trip, t0,
- * the stacks, the loop's captures, the outputs' cotangents. */
+ * the stacks, the loop's captures, the outputs' cotangents.  next: the
+ * next states, then the row captures' rows. */
 static void backward_body(const Backward *bw, NewLoop *l, IrNode *const *ycts, IrNode **next) {
   const LoopParts *p = &bw->tp->p;
   IrBuilder *ib = &l->ib;
@@ -291,7 +398,10 @@ static void backward_body(const Backward *bw, NewLoop *l, IrNode *const *ycts, I
   int n = 0, ct = 0, yc = 2 + p->ns + p->ncap;
   args[n++] = t;
   for (int k = 0; k < p->ns; k++) args[n++] = irb_row(ib, l->cap[2 + k], j);
-  for (int c = 0; c < p->ncap; c++) args[n++] = l->cap[2 + p->ns + c];
+  for (int c = 0; c < p->ncap; c++) {
+    IrNode *x = l->cap[2 + p->ns + c];
+    args[n++] = ps_has(&bw->rows, 1 + p->ns + c) ? irb_row(ib, x, t) : x;
+  }
   for (int k = 0; k < p->ns + p->ny; k++) { /* a cotangent per float result */
     IrNode *r = p->body->results[k];
     if (!dtype_is_float(r->dtype)) continue;
@@ -301,24 +411,28 @@ static void backward_body(const Backward *bw, NewLoop *l, IrNode *const *ycts, I
       args[n++] = ycts[k - p->ns] ? irb_row(ib, l->cap[yc++], t) : irb_fill(ib, r, 0.0);
   }
   irb_call(ib, bw->vjp, args, out);
-  int o = 0, s = 0;
+  int o = 0, s = 0, y = bw->nw;
   for (int param = 1; param < p->body->nparams; param++) {
     if (!ps_has(&bw->w, param)) continue;
-    next[s] = param <= p->ns ? out[o] : irb_add(ib, l->state[s], out[o]);
-    o++, s++;
+    if (ps_has(&bw->rows, param))
+      next[y++] = out[o];
+    else
+      next[s] = param <= p->ns ? out[o] : irb_add(ib, l->state[s], out[o]), s++;
+    o++;
   }
   tex_free(out);
   tex_free(args);
 }
 
 /* The backward sweep over steps t0 .. t0 + trip - 1 (their states in
- * stacks), from the cotangents and sums in `from`; its projs in `to`.
- * `caps` are the loop's captures where this is built. */
+ * stacks), from the cotangents and sums in `from`; its states in `to`, its
+ * stacked rows (last step first) in `rows`.  `caps` are the loop's
+ * captures where this is built. */
 static void backward_steps(IrBuilder *ib, const Backward *bw, IrNode *trip, IrNode *t0, IrNode *const *stacks, IrNode *const *caps,
-                           IrNode *const *ycts, IrNode *const *from, IrNode **to) {
+                           IrNode *const *ycts, IrNode *const *from, IrNode **to, IrNode **rows) {
   const LoopParts *p = &bw->tp->p;
   IrNode **lc = tex_calloc((size_t)(2 + p->ns + p->ncap + p->ny) + 1, sizeof(IrNode *)),
-         **next = tex_calloc((size_t)bw->nw + 1, sizeof(IrNode *));
+         **next = tex_calloc((size_t)(bw->nw + bw->nrow) + 1, sizeof(IrNode *));
   int nc = 0;
   lc[nc++] = trip;
   lc[nc++] = t0;
@@ -329,25 +443,28 @@ static void backward_steps(IrBuilder *ib, const Backward *bw, IrNode *trip, IrNo
   NewLoop l;
   loop_open(&l, ib, from, bw->nw, lc, nc);
   backward_body(bw, &l, ycts, next);
-  IrNode *back = loop_close(&l, ib, trip, from, lc, next, 0);
+  IrNode *back = loop_close(&l, ib, trip, from, lc, next, bw->nrow);
   for (int s = 0; s < bw->nw; s++) to[s] = loop_proj(ib, back, s);
+  for (int r = 0; r < bw->nrow; r++) rows[r] = loop_proj(ib, back, bw->nw + r);
   tex_free(next);
   tex_free(lc);
 }
 
 /* checkpoint=K: the tail, then the full segments from the last: each
- * recomputes its K steps' states from where it starts, then runs them back. */
-static void backward_segments(IrBuilder *ib, const Backward *bw, IrNode *const *ycts, IrNode *const *from, IrNode **to) {
+ * recomputes its K steps' states from where it starts, then runs them back
+ * (the segment loop stacks each one's rows: segrows, nfull x K rows). */
+static void backward_segments(IrBuilder *ib, const Backward *bw, IrNode *const *ycts, IrNode *const *from, IrNode **to, IrNode **tailrows,
+                              IrNode **segrows) {
   const LoopTape *tp = bw->tp;
   const LoopParts *p = &tp->p;
   IrNode *const *caps = tp->args + IR_LOOP_FIXED + p->ns;
   IrNode *t0 = irb_bin(ib, OP_MUL, tp->nfull, tp->kval);
   IrNode *tail = forward_steps(ib, (LoopTape *)tp, tp->rem, t0, tp->tail, false, true);
   IrNode **st = projs(ib, tail, p->ns, p->ns), **mid = tex_calloc((size_t)bw->nw + 1, sizeof(IrNode *));
-  backward_steps(ib, bw, tp->rem, t0, st, caps, ycts, from, mid);
+  backward_steps(ib, bw, tp->rem, t0, st, caps, ycts, from, mid, tailrows);
   /* segments s = nfull - 1 - s', each in a loop body of its own */
   IrNode **lc = tex_calloc((size_t)(p->ns + p->ncap + 1 + p->ny) + 1, sizeof(IrNode *)),
-         **next = tex_calloc((size_t)bw->nw + 1, sizeof(IrNode *));
+         **next = tex_calloc((size_t)(bw->nw + bw->nrow) + 1, sizeof(IrNode *));
   IrNode **iy = tex_calloc((size_t)p->ny + 1, sizeof(IrNode *)); /* the outputs' cotangents, captured */
   int nc = 0;
   for (int k = 0; k < p->ns; k++) lc[nc++] = tp->seg[k];
@@ -371,38 +488,51 @@ static void backward_segments(IrBuilder *ib, const Backward *bw, IrNode *const *
   IrNode **rs = projs(lb, re, p->ns, p->ns);
   Backward ibw = *bw;
   ibw.tp = &inner;
-  backward_steps(lb, &ibw, kv, s0, rs, iargs + IR_LOOP_FIXED + p->ns, iy, l.state, next);
-  IrNode *back = loop_close(&l, ib, tp->nfull, mid, lc, next, 0);
+  backward_steps(lb, &ibw, kv, s0, rs, iargs + IR_LOOP_FIXED + p->ns, iy, l.state, next, next + bw->nw);
+  IrNode *back = loop_close(&l, ib, tp->nfull, mid, lc, next, bw->nrow);
   for (int k = 0; k < bw->nw; k++) to[k] = loop_proj(ib, back, k);
+  for (int r = 0; r < bw->nrow; r++) segrows[r] = loop_proj(ib, back, bw->nw + r);
   tex_free(rs), tex_free(iargs), tex_free(start), tex_free(next), tex_free(lc), tex_free(mid), tex_free(st), tex_free(iy);
+}
+
+/* The vjp the backward sweep calls: of the body, or of its row_body. */
+static void backward_rule(IrBuilder *ib, LoopTape *tp, Backward *bw) {
+  const LoopParts *p = &tp->p;
+  bw->rows = row_captures(p, tp->pristine, &bw->w, tp->trip, tp->K);
+  bw->nrow = ps_count(&bw->rows);
+  bw->nw = ps_count(&bw->w) - bw->nrow;
+  IrFunc *body = bw->nrow ? row_body(ib->m, tp->pristine, &bw->rows) : tp->pristine;
+  bw->vjp = ir_derive(ib->m, body, DERIVE_VJP_CT, &bw->w, arena_printf(&ib->m->arena, "%s__vjp", body->name), p->loop->loc);
 }
 
 const char *loop_vjp(IrBuilder *ib, LoopTape *tp, IrNode *const *cts, const bool *active, IrNode **out) {
   const LoopParts *p = &tp->p;
   if (tp->why) return tp->why;
-  Backward bw = {tp, followed_params(p, active), NULL, 0};
+  Backward bw = {tp, followed_params(p, active), {{0}}, NULL, 0, 0};
   if (ps_empty(&bw.w)) return NULL;
-  bw.vjp = ir_derive(ib->m, tp->pristine, DERIVE_VJP_CT, &bw.w, arena_printf(&ib->m->arena, "%s__vjp", tp->pristine->name), p->loop->loc);
-  bw.nw = ps_count(&bw.w);
+  backward_rule(ib, tp, &bw);
   IrNode **from = tex_calloc((size_t)bw.nw + 1, sizeof(IrNode *)), **to = tex_calloc((size_t)bw.nw + 1, sizeof(IrNode *));
-  IrNode **ycts = tex_calloc((size_t)p->ny + 1, sizeof(IrNode *));
+  IrNode **ycts = tex_calloc((size_t)p->ny + 1, sizeof(IrNode *)), **rows = tex_calloc(2 * (size_t)bw.nrow + 1, sizeof(IrNode *));
   for (int j = 0; j < p->ny; j++)
     if (cts[p->ns + j] && dtype_is_float(cts[p->ns + j]->dtype)) ycts[j] = cts[p->ns + j];
   for (int param = 1, s = 0; param < p->body->nparams; param++) {
-    if (!ps_has(&bw.w, param)) continue;
+    if (!ps_has(&bw.w, param) || ps_has(&bw.rows, param)) continue;
     IrNode *x = tp->args[IR_LOOP_FIXED + param - 1];
     from[s++] = param <= p->ns ? irb_or_zeros(ib, cts[param - 1], x) : irb_fill(ib, x, 0.0);
   }
   if (tp->K)
-    backward_segments(ib, &bw, ycts, from, to);
+    backward_segments(ib, &bw, ycts, from, to, rows, rows + bw.nrow);
   else
-    backward_steps(ib, &bw, tp->args[0], irb_const(ib, DT_I64, 0), tp->stacks, tp->args + IR_LOOP_FIXED + p->ns, ycts, from, to);
-  for (int param = 1, s = 0; param < p->body->nparams; param++) {
+    backward_steps(ib, &bw, tp->args[0], irb_const(ib, DT_I64, 0), tp->stacks, tp->args + IR_LOOP_FIXED + p->ns, ycts, from, to, rows);
+  for (int param = 1, s = 0, r = 0; param < p->body->nparams; param++) {
     if (!ps_has(&bw.w, param)) continue;
     int a = IR_LOOP_FIXED + param - 1;
-    if (active[a]) out[a] = to[s];
-    s++;
+    bool row = ps_has(&bw.rows, param);
+    IrNode *ct = row ? rows_in_order(ib, tp, tp->args[a], tp->K ? NULL : rows[r], tp->K ? rows[bw.nrow + r] : NULL, rows[r]) : to[s];
+    if (active[a]) out[a] = ct;
+    row ? r++ : s++;
   }
+  tex_free(rows);
   tex_free(ycts);
   tex_free(to);
   tex_free(from);
