@@ -10,6 +10,7 @@
  *   constfold.c fold ops on constants, bit-exactly as codegen computes them
  *   cse.c       merge identical nodes, keeping the earliest source location
  *   dce.c       drop nodes no result depends on
+ *   hoist.c     move loop-invariant code in front of its loop
  *   kernels.c   group IR nodes into kernels (the seam to codegen)
  */
 #ifndef TEXC_PASSES_H
@@ -57,6 +58,10 @@ void pass_inline(IrModule *m);
 void pass_constfold(IrModule *m);
 void pass_cse(IrModule *m);
 void pass_dce(IrModule *m);
+void pass_hoist(IrModule *m);
+/* CSE of one function (not of the bodies nested in it): hoist.c merges
+ * what it moved with what was there. */
+void pass_cse_func(IrFunc *f);
 
 /* ==== constfold.c ======================================================== */
 
