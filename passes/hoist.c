@@ -36,8 +36,17 @@
 
 #include "passes.h"
 
-/* Ops that only name or rearrange a value: not worth a buffer of their own. */
-static bool is_cheap(Op op) { return op == OP_CONST || op == OP_DIMSIZE || op == OP_BROADCAST || op == OP_TRANSPOSE || op == OP_RESHAPE; }
+/* Nodes that only name or rearrange a value, not worth a buffer of their
+ * own: constants, sizes, views, and integer scalars computed from sizes and
+ * constants by + - * (they must stay: a scan's trip count must be such a
+ * size expression in its own body, ir_loop_trip_dim).  cheap[] holds the
+ * answer for the body's earlier nodes. */
+static bool is_cheap(const IrNode *n, const bool *cheap) {
+  if (n->op == OP_CONST || n->op == OP_DIMSIZE || n->op == OP_BROADCAST || n->op == OP_TRANSPOSE || n->op == OP_RESHAPE) return true;
+  bool size = n->rank == 0 && dtype_is_int(n->dtype) && (n->op == OP_ADD || n->op == OP_SUB || n->op == OP_MUL || n->op == OP_CAST);
+  for (int a = 0; a < n->nargs && size; a++) size = n->args[a]->op != OP_PARAM && cheap[n->args[a]->id];
+  return size;
+}
 
 static bool func_can_fail(IrModule *m, const IrFunc *f, int depth);
 
@@ -89,7 +98,7 @@ typedef struct Hoist {
   IrFunc *f;     /* holds the loop */
   IrNode *loop;
   IrFunc *body;
-  bool *inv, *moved;
+  bool *inv, *cheap, *moved;
   IrNode **copy;
 } Hoist;
 
@@ -112,7 +121,8 @@ static bool mark_invariant(Hoist *h) {
     for (int a = 0; a < n->nargs && inv; a++) inv = h->inv[n->args[a]->id];
     if (inv && !runs && node_can_fail(h->m, n, 0)) inv = false;
     h->inv[i] = inv;
-    any = any || (inv && !is_cheap(n->op));
+    h->cheap[i] = is_cheap(n, h->cheap);
+    any = any || (inv && !h->cheap[i]);
   }
   return any;
 }
@@ -125,7 +135,7 @@ static void mark_moved(Hoist *h) {
   for (int i = b->body.len - 1; i >= 0; i--) {
     IrNode *n = b->body.items[i];
     if (n->op == OP_PARAM || !h->inv[i]) continue;
-    if (!is_cheap(n->op)) h->moved[i] = true;
+    if (!h->cheap[i]) h->moved[i] = true;
     if (!h->moved[i]) continue;
     for (int a = 0; a < n->nargs; a++)
       if (n->args[a]->op != OP_PARAM) h->moved[n->args[a]->id] = true;
@@ -174,7 +184,7 @@ static void capture_moved(Hoist *h) {
   memcpy(old, b->body.items, sizeof(IrNode *) * (size_t)len);
   for (int i = 0; i < len; i++) {
     IrNode *n = old[i];
-    bool gone = h->moved[i] && !is_cheap(n->op);
+    bool gone = h->moved[i] && !h->cheap[i];
     n->aux = gone ? &gone_mark : h->inv[i] && n->op != OP_PARAM ? &left_mark : NULL;
     for (int a = 0; a < n->nargs && !gone; a++) read[n->args[a]->id] = true;
   }
@@ -286,7 +296,14 @@ static bool hoist_loop(IrModule *m, IrFunc *f, IrNode *n) {
   IrFunc *b = n->attr.body;
   ir_renumber(b);
   size_t len = (size_t)b->body.len + 1;
-  Hoist h = {m, f, n, b, tex_calloc(len, sizeof(bool)), tex_calloc(len, sizeof(bool)), tex_calloc(len, sizeof(IrNode *))};
+  Hoist h = {m,
+             f,
+             n,
+             b,
+             tex_calloc(len, sizeof(bool)),
+             tex_calloc(len, sizeof(bool)),
+             tex_calloc(len, sizeof(bool)),
+             tex_calloc(len, sizeof(IrNode *))};
   bool any = mark_invariant(&h);
   if (any) {
     mark_moved(&h);
@@ -296,6 +313,7 @@ static bool hoist_loop(IrModule *m, IrFunc *f, IrNode *n) {
   }
   tex_free(h.inv);
   tex_free(h.moved);
+  tex_free(h.cheap);
   tex_free(h.copy);
   return any;
 }
