@@ -1107,11 +1107,13 @@ static bool fuse_steps(KProgram *p, KLoop *l) {
     if (!same) return false; /* read at another element, or twice */
     state = j;
   }
-  for (int i = 0; i < k->nbody; i++) {
-    KInstr *in = &k->body[i];
-    if ((in->op == OP_READ && in->operand == state) || in->op == OP_SCATTER) return false;
-    if (in->op == OP_PARAM && k->in[in->operand].buf == l->index) *in = (KInstr){.op = OP_INDEX, .dtype = DT_I64, .i = k->nloops};
+  for (int i = 0; i < k->nbody; i++) { /* checked before anything changes */
+    const KInstr *in = &k->body[i];
+    if ((in->op == OP_READ && (in->operand == state || k->in[in->operand].buf == l->index)) || in->op == OP_SCATTER) return false;
   }
+  for (int i = 0; i < k->nbody; i++)
+    if (k->body[i].op == OP_PARAM && k->in[k->body[i].operand].buf == l->index)
+      k->body[i] = (KInstr){.op = OP_INDEX, .dtype = DT_I64, .i = k->nloops};
   KOperand *trip = &k->in[k->ninputs];
   memset(trip, 0, sizeof *trip);
   trip->buf = l->trip, trip->dtype = DT_I64;

@@ -65,17 +65,14 @@ static void set_strides(Arg *a, int64_t s0, int64_t s1) {
 
 static const TexModuleInfo module = {TEX_ABI_VERSION, "m", "m.tex", "test", "cpu", "testcpu", "", 0, NULL};
 /* Static like every real module: texrt_check_cpu caches by module address. */
-static const TexModuleInfo module_sse2 = {TEX_ABI_VERSION, "m", "m.tex", "test", "cpu", "testcpu",
-                                          "sse2,some-tuning-flag", 0, NULL};
-static const TexModuleInfo module_xop = {TEX_ABI_VERSION, "m", "m.tex", "test", "cpu", "testcpu",
-                                         "sse2,xop", 0, NULL};
+static const TexModuleInfo module_sse2 = {TEX_ABI_VERSION, "m", "m.tex", "test", "cpu", "testcpu", "sse2,some-tuning-flag", 0, NULL};
+static const TexModuleInfo module_xop = {TEX_ABI_VERSION, "m", "m.tex", "test", "cpu", "testcpu", "sse2,xop", 0, NULL};
 
 /* ---- f(W: f32[D, K], x: f32[N, D]) -> f32[N, K] ---------------------------------- */
 
 enum { D, K, N };
 static const char *const f_syms[] = {"D", "K", "N"};
-static const TexDimExpr W_dims[] = {SYM(D), SYM(K)}, x_dims[] = {SYM(N), SYM(D)},
-                        o_dims[] = {SYM(N), SYM(K)};
+static const TexDimExpr W_dims[] = {SYM(D), SYM(K)}, x_dims[] = {SYM(N), SYM(D)}, o_dims[] = {SYM(N), SYM(K)};
 static const TexParamInfo f_params[] = {
     {"W", TEX_F32, TEX_IN, 2, W_dims},
     {"x", TEX_F32, TEX_IN, 2, x_dims},
@@ -162,8 +159,7 @@ static void bind_dtype(void **state) {
   FCall c;
   f_setup(&c);
   c.a[2].t.dtype.bits = 64;
-  expect_fail(f_bind(&c), TEX_ERR_DTYPE, "m_f: output 'out' (#3): expected dtype f32, got f64",
-              NULL);
+  expect_fail(f_bind(&c), TEX_ERR_DTYPE, "m_f: output 'out' (#3): expected dtype f32, got f64", NULL);
   c.a[2].t.dtype = (DLDataType){kDLUInt, 16, 1};
   expect_fail(f_bind(&c), TEX_ERR_DTYPE, "got uint16", NULL);
   c.a[2].t.dtype = (DLDataType){kDLFloat, 16, 1};
@@ -183,8 +179,7 @@ static void bind_rank(void **state) {
   FCall c;
   f_setup(&c);
   c.a[1].t.ndim = 3;
-  expect_fail(f_bind(&c), TEX_ERR_RANK, "'x' (#2)", "expected rank 2 (f32[N, D]), got rank 3",
-              NULL);
+  expect_fail(f_bind(&c), TEX_ERR_RANK, "'x' (#2)", "expected rank 2 (f32[N, D]), got rank 3", NULL);
 }
 
 static void bind_negative_dim(void **state) {
@@ -200,8 +195,7 @@ static void bind_symbol_mismatch(void **state) {
   FCall c;
   f_setup(&c);
   c.a[1].shape[1] = 5;
-  expect_fail(f_bind(&c), TEX_ERR_SHAPE,
-              "m_f: argument 'x' (#2): dim 1 is 5, but D = 4 (bound by argument 'W' dim 0)", NULL);
+  expect_fail(f_bind(&c), TEX_ERR_SHAPE, "m_f: argument 'x' (#2): dim 1 is 5, but D = 4 (bound by argument 'W' dim 0)", NULL);
 }
 
 static void bind_output_shape(void **state) {
@@ -235,8 +229,7 @@ static void bind_strides(void **state) {
   set_strides(&c.a[1], 4, 1); /* explicit compact strides */
   assert_int_equal(f_bind(&c), TEX_OK);
   set_strides(&c.a[1], 1, 2); /* a transposed view */
-  expect_fail(f_bind(&c), TEX_ERR_LAYOUT, "'x' (#2)", "non-compact strides [1, 2]", "contiguous",
-              NULL);
+  expect_fail(f_bind(&c), TEX_ERR_LAYOUT, "'x' (#2)", "non-compact strides [1, 2]", "contiguous", NULL);
   c.a[1].shape[0] = 1; /* PyTorch's odd stride on an extent-1 axis */
   c.a[2].shape[0] = 1;
   set_strides(&c.a[1], 99, 1);
@@ -267,16 +260,14 @@ static void bind_alias(void **state) {
 /* ---- g(x: f32[N, D], c: f32[3]) -> f32[N*D + 1]; asserts N == 2*D ------------- */
 
 static const TexDimExpr gx_dims[] = {SYM(1), SYM(0)}, gc_dims[] = {LIT(3)},
-                        go_dims[] = {E(TEX_DIM_SYM, 1, TEX_DIM_SYM, 0, TEX_DIM_MUL, TEX_DIM_LIT, 1,
-                                       TEX_DIM_ADD)};
+                        go_dims[] = {E(TEX_DIM_SYM, 1, TEX_DIM_SYM, 0, TEX_DIM_MUL, TEX_DIM_LIT, 1, TEX_DIM_ADD)};
 static const char *const g_syms[] = {"D", "N"};
 static const TexParamInfo g_params[] = {
     {"x", TEX_F32, TEX_IN, 2, gx_dims},
     {"c", TEX_F32, TEX_IN, 1, gc_dims},
     {"out", TEX_F32, TEX_OUT, 1, go_dims},
 };
-static const TexDimExpr g_asserts[] = {
-    E(TEX_DIM_SYM, 1, TEX_DIM_LIT, 2, TEX_DIM_SYM, 0, TEX_DIM_MUL, TEX_DIM_EQ)};
+static const TexDimExpr g_asserts[] = {E(TEX_DIM_SYM, 1, TEX_DIM_LIT, 2, TEX_DIM_SYM, 0, TEX_DIM_MUL, TEX_DIM_EQ)};
 static const TexFuncInfo func_g = {"g", "m_g", 3, 2, g_params, 2, g_syms, 1, g_asserts, NULL};
 
 typedef struct GCall {
@@ -304,8 +295,7 @@ static void bind_expr_dims(void **state) {
   g_setup(&c);
   assert_int_equal(g_bind(&c), TEX_OK);
   c.a[2].shape[0] = 8;
-  expect_fail(g_bind(&c), TEX_ERR_SHAPE, "m_g: output 'out' (#3): dim 0 is 8, but N*D + 1 = 9",
-              "N = 4, D = 2", NULL);
+  expect_fail(g_bind(&c), TEX_ERR_SHAPE, "m_g: output 'out' (#3): dim 0 is 8, but N*D + 1 = 9", "N = 4, D = 2", NULL);
   g_setup(&c);
   c.a[1].shape[0] = 4;
   expect_fail(g_bind(&c), TEX_ERR_SHAPE, "argument 'c' (#2): dim 0 is 4, but it must be 3", NULL);
@@ -317,8 +307,7 @@ static void bind_assert(void **state) {
   g_setup(&c);
   c.a[0].shape[0] = 6; /* N = 6, D = 2: N*D + 1 = 13 */
   c.a[2].shape[0] = 13;
-  expect_fail(g_bind(&c), TEX_ERR_ASSERT, "m_g: shape assertion failed: N == 2*D",
-              "N = 6, D = 2", NULL);
+  expect_fail(g_bind(&c), TEX_ERR_ASSERT, "m_g: shape assertion failed: N == 2*D", "N = 6, D = 2", NULL);
 }
 
 /* An assertion with a note (a reshape's): the message names it and gives
@@ -346,8 +335,7 @@ static const char *const n_syms[] = {"N", "M"};
 static const TexDimExpr n_dims[] = {SYM(0)};
 
 static int bind_out_expr(const TexDimExpr *out_dim, int64_t n, int64_t out) {
-  const TexParamInfo params[] = {{"x", TEX_F32, TEX_IN, 1, n_dims},
-                                 {"out", TEX_F32, TEX_OUT, 1, out_dim}};
+  const TexParamInfo params[] = {{"x", TEX_F32, TEX_IN, 1, n_dims}, {"out", TEX_F32, TEX_OUT, 1, out_dim}};
   const TexFuncInfo fn = {"e", "m_e", 2, 1, params, 2, n_syms, 0, NULL, NULL};
   static float x[4], y[4]; /* never read: bind only looks at the pointers */
   Arg a[2];
@@ -361,19 +349,13 @@ static int bind_out_expr(const TexDimExpr *out_dim, int64_t n, int64_t out) {
 
 static void bind_dim_eval_errors(void **state) {
   (void)state;
-  const TexDimExpr pow4 = E(TEX_DIM_SYM, 0, TEX_DIM_SYM, 0, TEX_DIM_MUL, TEX_DIM_SYM, 0,
-                            TEX_DIM_MUL, TEX_DIM_SYM, 0, TEX_DIM_MUL);
-  expect_fail(bind_out_expr(&pow4, (int64_t)1 << 20, 1), TEX_ERR_OVERFLOW, "output 'out' (#2)",
-              "N*N*N*N", "overflow", NULL);
-  const TexDimExpr div0 = E(TEX_DIM_SYM, 0, TEX_DIM_SYM, 0, TEX_DIM_SYM, 0, TEX_DIM_SUB,
-                            TEX_DIM_FLOORDIV);
-  expect_fail(bind_out_expr(&div0, 3, 1), TEX_ERR_SHAPE, "output 'out' (#2)", "N//(N - N)",
-              "division by zero", NULL);
+  const TexDimExpr pow4 = E(TEX_DIM_SYM, 0, TEX_DIM_SYM, 0, TEX_DIM_MUL, TEX_DIM_SYM, 0, TEX_DIM_MUL, TEX_DIM_SYM, 0, TEX_DIM_MUL);
+  expect_fail(bind_out_expr(&pow4, (int64_t)1 << 20, 1), TEX_ERR_OVERFLOW, "output 'out' (#2)", "N*N*N*N", "overflow", NULL);
+  const TexDimExpr div0 = E(TEX_DIM_SYM, 0, TEX_DIM_SYM, 0, TEX_DIM_SYM, 0, TEX_DIM_SUB, TEX_DIM_FLOORDIV);
+  expect_fail(bind_out_expr(&div0, 3, 1), TEX_ERR_SHAPE, "output 'out' (#2)", "N//(N - N)", "division by zero", NULL);
   const TexDimExpr unbound = SYM(1); /* M: no input binds it */
-  expect_fail(bind_out_expr(&unbound, 3, 3), TEX_ERR_SHAPE, "output 'out' (#2)", "'M'",
-              "no input binds", NULL);
-  const TexDimExpr minmax = E(TEX_DIM_SYM, 0, TEX_DIM_LIT, 2, TEX_DIM_MIN, TEX_DIM_LIT, 1,
-                              TEX_DIM_MAX);
+  expect_fail(bind_out_expr(&unbound, 3, 3), TEX_ERR_SHAPE, "output 'out' (#2)", "'M'", "no input binds", NULL);
+  const TexDimExpr minmax = E(TEX_DIM_SYM, 0, TEX_DIM_LIT, 2, TEX_DIM_MIN, TEX_DIM_LIT, 1, TEX_DIM_MAX);
   assert_int_equal(bind_out_expr(&minmax, 3, 2), TEX_OK);
   expect_fail(bind_out_expr(&minmax, 3, 3), TEX_ERR_SHAPE, "max(min(N, 2), 1) = 2", NULL);
 }
@@ -409,16 +391,13 @@ static void bind_bool_i64_scalar(void **state) {
   a[0].t.dtype.code = 6; /* kDLBool of newer DLPack */
   assert_int_equal(texrt_bind(&module, &func_h, p, bufs, syms), TEX_OK);
   a[0].t.dtype.code = kDLInt;
-  expect_fail(texrt_bind(&module, &func_h, p, bufs, syms), TEX_ERR_DTYPE,
-              "argument 'mask' (#1): expected dtype bool, got int8", NULL);
+  expect_fail(texrt_bind(&module, &func_h, p, bufs, syms), TEX_ERR_DTYPE, "argument 'mask' (#1): expected dtype bool, got int8", NULL);
   a[0].t.dtype.code = kDLUInt;
   a[1].t.dtype.bits = 32;
-  expect_fail(texrt_bind(&module, &func_h, p, bufs, syms), TEX_ERR_DTYPE,
-              "'idx' (#2): expected dtype i64, got i32", NULL);
+  expect_fail(texrt_bind(&module, &func_h, p, bufs, syms), TEX_ERR_DTYPE, "'idx' (#2): expected dtype i64, got i32", NULL);
   a[1].t.dtype.bits = 64;
   a[2].t.ndim = 1;
-  expect_fail(texrt_bind(&module, &func_h, p, bufs, syms), TEX_ERR_RANK, "'s' (#3)",
-              "expected rank 0 (f64[])", NULL);
+  expect_fail(texrt_bind(&module, &func_h, p, bufs, syms), TEX_ERR_RANK, "'s' (#3)", "expected rank 0 (f64[])", NULL);
 }
 
 /* ---- in-place parameters and several outputs -------------------------------------- */
@@ -440,12 +419,10 @@ static void bind_inout_and_outputs(void **state) {
   int64_t syms[1];
   assert_int_equal(texrt_bind(&module, &fn, p, bufs, syms), TEX_OK);
   a[3].t.data = buf + 20; /* out1 overlaps out */
-  expect_fail(texrt_bind(&module, &fn, p, bufs, syms), TEX_ERR_ALIAS, "output 'out1' (#4)",
-              "output 'out' (#3)", NULL);
+  expect_fail(texrt_bind(&module, &fn, p, bufs, syms), TEX_ERR_ALIAS, "output 'out1' (#4)", "output 'out' (#3)", NULL);
   a[3].t.data = buf + 24;
   a[1].t.data = buf + 4; /* g overlaps the in-place w */
-  expect_fail(texrt_bind(&module, &fn, p, bufs, syms), TEX_ERR_ALIAS,
-              "in-place argument 'w' (#1)", "argument 'g' (#2)", NULL);
+  expect_fail(texrt_bind(&module, &fn, p, bufs, syms), TEX_ERR_ALIAS, "in-place argument 'w' (#1)", "argument 'g' (#2)", NULL);
 }
 
 /* ---- texrt_dim_eval --------------------------------------------------------------- */
@@ -553,11 +530,9 @@ static void features(void **state) {
   assert_string_equal(missing, "");
   assert_int_equal(texrt_check_features(req, fake_has, missing, sizeof missing), TEX_ERR_CPU);
   assert_string_equal(missing, "avx512f, avx512bw");
-  assert_int_equal(texrt_check_features("+sse2, +avx512f ,-avx512bw", fake_has, missing,
-                                        sizeof missing), TEX_ERR_CPU);
+  assert_int_equal(texrt_check_features("+sse2, +avx512f ,-avx512bw", fake_has, missing, sizeof missing), TEX_ERR_CPU);
   assert_string_equal(missing, "avx512f");
-  assert_int_equal(texrt_check_features("fast-variable-perlane-shuffle,64bit,sse2", fake_has,
-                                        missing, sizeof missing), TEX_OK);
+  assert_int_equal(texrt_check_features("fast-variable-perlane-shuffle,64bit,sse2", fake_has, missing, sizeof missing), TEX_OK);
   assert_int_equal(asked_unknown, 0);
   assert_int_equal(texrt_check_features(req, fake_has, missing, 10), TEX_ERR_CPU);
   assert_string_equal(missing, "avx512f"); /* whole names only */
@@ -571,8 +546,8 @@ static void check_cpu(void **state) {
   assert_int_equal(texrt_check_cpu(&module_sse2), TEX_OK); /* the cached path */
 #if defined(__x86_64__) || defined(__i386__)
   if (!__builtin_cpu_supports("xop")) { /* AMD Bulldozer only: absent here */
-    expect_fail(texrt_check_cpu(&module_xop), TEX_ERR_CPU, "m: this module was built for CPU 'testcpu'",
-                "needs xop", "--cpu=x86-64-v2", NULL);
+    expect_fail(texrt_check_cpu(&module_xop), TEX_ERR_CPU, "m: this module was built for CPU 'testcpu'", "needs xop", "--cpu=x86-64-v2",
+                NULL);
   }
 #endif
 }
@@ -612,8 +587,7 @@ static int32_t k_never(void *const *bufs, const int64_t *syms, int64_t begin, in
   return 0;
 }
 
-static const TexParamInfo r_params[] = {{"in", TEX_F32, TEX_IN, 1, n_dims},
-                                        {"out", TEX_F32, TEX_OUT, 1, n_dims}};
+static const TexParamInfo r_params[] = {{"in", TEX_F32, TEX_IN, 1, n_dims}, {"out", TEX_F32, TEX_OUT, 1, n_dims}};
 static const TexFuncInfo func_r = {"r", "m_r", 2, 1, r_params, 1, n_syms, 0, NULL, NULL};
 static const TexTemp r_temps[] = {{SYM(0), TEX_F32, 0}, {SYM(0), TEX_F64, 0}};
 static const int32_t copy_ops[] = {3, 1};
@@ -678,8 +652,7 @@ static void run_alloc_fail(void **state) {
 static void run_bind_error(void **state) {
   (void)state;
   float in[3] = {1, 2, 3}, out[4] = {0};
-  expect_fail(run_r2(in, 3, out, 4), TEX_ERR_SHAPE, "m_r: output 'out' (#2): dim 0 is 4, but N = 3",
-              NULL);
+  expect_fail(run_r2(in, 3, out, 4), TEX_ERR_SHAPE, "m_r: output 'out' (#2): dim 0 is 4, but N = 3", NULL);
   assert_true(out[0] == 0); /* no kernel ran */
 }
 
@@ -758,15 +731,16 @@ static void run_index_error(void **state) {
   arg_init(&a[0], in, kDLFloat, 32, 1, (int64_t)3);
   arg_init(&a[1], out, kDLFloat, 32, 1, (int64_t)3);
   const DLTensor *p[2] = {&a[0].t, &a[1].t};
-  expect_fail(texrt_run(&plan, p), TEX_ERR_INDEX, "m_r: index at m.tex:3:9 (i = 2, j = 7) = -3 is out of range for axis 0 of extent 10 (argument 'p' (#1))", NULL);
+  expect_fail(texrt_run(&plan, p), TEX_ERR_INDEX,
+              "m_r: index at m.tex:3:9 (i = 2, j = 7) = -3 is out of range for axis 0 of extent 10 (argument 'p' (#1))", NULL);
   steps[0].checks = checks + 0; /* check 1 of a table of 1: malformed, still an error */
   steps[0].nchecks = 1;
   expect_fail(texrt_run(&plan, p), TEX_ERR_INDEX, "m_r: step #0: an index is out of range", NULL);
   const TexIndexCheck first[] = {checks[0], checks[0]};
   steps[0].checks = first;
   steps[0].nchecks = 2;
-  expect_fail(texrt_run(&plan, p), TEX_ERR_INDEX, "m_r: index array 'y' (#4): y[2, 7] = -3 is out of range for axis 1 of extent 3 (argument 'E' (#1))",
-              NULL);
+  expect_fail(texrt_run(&plan, p), TEX_ERR_INDEX,
+              "m_r: index array 'y' (#4): y[2, 7] = -3 is out of range for axis 1 of extent 3 (argument 'E' (#1))", NULL);
 }
 
 static void run_reuse(void **state) {
@@ -823,7 +797,7 @@ static int run_l(TexLoop *loop, int64_t k, float *out) {
 
 static void run_loops(void **state) {
   (void)state;
-  TexLoop loop = {1, 5, 1, 1, l_cur, l_next, "m.tex:2:5", 0, NULL, NULL};
+  TexLoop loop = {1, 5, 1, 1, l_cur, l_next, "m.tex:2:5", 0, NULL, NULL, 0};
   const float in[3] = {1, -2, 0.5f};
   for (int64_t k = 0; k <= 5; k++) { /* 0 trips: the initial state; odd counts end in the other buffer */
     float out[3];
@@ -845,6 +819,57 @@ static void run_loops(void **state) {
   expect_fail(run_l(&loop, 1, out), TEX_ERR_NULL, "malformed loop", NULL);
   loop.nouts = 0, loop.cur = l_next, loop.next = (const int32_t[]){1}; /* a state that is an argument */
   expect_fail(run_l(&loop, 1, out), TEX_ERR_NULL, "malformed loop", NULL);
+}
+
+/* A one-kernel loop (once): its one body step does the k steps itself, in
+ * place on cur (buffer 3), reading the trip count (buffer 1); the runtime
+ * checks the trip count and runs the step once, swapping nothing. */
+static int lonce_calls;
+static int32_t k_lonce(void *const *ops, const int64_t *syms, int64_t begin, int64_t end, TexIndexError *err) {
+  (void)err, (void)begin, (void)end;
+  float *cur = ops[0];
+  lonce_calls++;
+  for (int64_t t = 0; t < *(const int64_t *)ops[1]; t++)
+    for (int64_t i = 0; i < syms[0]; i++) cur[i] = cur[i] * 2 + (float)t;
+  return 0;
+}
+
+static int run_once(int64_t k, float *out) {
+  static const int32_t ops[] = {3, 1};
+  static const TexLoop loop = {1, 5, 1, 1, l_cur, l_next, "m.tex:2:5", 0, NULL, NULL, 1};
+  const TexStep steps[] = {{k_lcopy, LIT(1), l_in_ops, 2, NULL, 0, NULL, NULL},
+                           {NULL, LIT(1), NULL, 0, NULL, 0, &loop, NULL},
+                           {k_lonce, LIT(1), ops, 2, NULL, 0, NULL, NULL},
+                           {k_lcopy, LIT(1), l_out_ops, 2, NULL, 0, NULL, NULL}};
+  const TexPlan plan = {&module, &func_l, 3, l_temps, 4, steps};
+  float in[3] = {1, -2, 0.5f};
+  Arg a[3];
+  arg_init(&a[0], in, kDLFloat, 32, 1, (int64_t)3);
+  arg_init(&a[1], &k, kDLInt, 64, 0);
+  arg_init(&a[2], out, kDLFloat, 32, 1, (int64_t)3);
+  const DLTensor *p[3] = {&a[0].t, &a[1].t, &a[2].t};
+  return texrt_run(&plan, p);
+}
+
+static void run_loops_once(void **state) {
+  (void)state;
+  const float in[3] = {1, -2, 0.5f};
+  for (int64_t k = 0; k <= 5; k++) {
+    float out[3];
+    lonce_calls = 0;
+    assert_int_equal(run_once(k, out), TEX_OK);
+    assert_int_equal(lonce_calls, 1);
+    for (int i = 0; i < 3; i++) {
+      float want = in[i];
+      for (int64_t t = 0; t < k; t++) want = want * 2 + (float)t;
+      assert_true(out[i] == want);
+    }
+  }
+  float out[3] = {7, 7, 7};
+  lonce_calls = 0;
+  expect_fail(run_once(-3, out), TEX_ERR_TRIP, "m_l: the trip count of the loop at m.tex:2:5 is -3", NULL);
+  assert_int_equal(lonce_calls, 0);
+  assert_true(out[0] == 7);
 }
 
 /* ---- ifs (issue 10): an if step runs the then steps or the else steps --------
@@ -946,9 +971,9 @@ static void messages(void **state) {
 static void status_text(void **state) {
   (void)state;
   static const char *const want[] = {
-      "ok", "null pointer", "wrong dtype", "wrong rank", "wrong shape", "unsupported layout",
-      "wrong device", "overlapping arguments", "index out of range", "out of memory",
-      "size overflow", "unsupported cpu", "cuda error", "shape assertion failed", "negative trip count"};
+      "ok",           "null pointer",           "wrong dtype",        "wrong rank",    "wrong shape",   "unsupported layout",
+      "wrong device", "overlapping arguments",  "index out of range", "out of memory", "size overflow", "unsupported cpu",
+      "cuda error",   "shape assertion failed", "negative trip count"};
   assert_int_equal(sizeof want / sizeof want[0], TEX_STATUS_COUNT);
   for (int c = 0; c < TEX_STATUS_COUNT; c++) assert_string_equal(tex_status_text(c), want[c]);
   assert_string_equal(tex_status_text(-1), "unknown status");
@@ -986,6 +1011,7 @@ int main(void) {
       cmocka_unit_test(run_many_temps),
       cmocka_unit_test(run_reuse),
       cmocka_unit_test(run_loops),
+      cmocka_unit_test(run_loops_once),
       cmocka_unit_test(run_branches),
       cmocka_unit_test(run_index_error),
       cmocka_unit_test(run_limits_and_cpu),
