@@ -930,6 +930,14 @@ static void order_temporaries(KProgram *p) {
 static void loop_liveness(const KProgram *p, int *first, int *last);
 static void branch_liveness(const KProgram *p, int *first, int *last);
 
+/* The state buffer cur[0] of the one-kernel loop whose next[0] is t, or -1:
+ * that loop never touches next[0], which takes no memory of its own. */
+static int once_cur(const KProgram *p, int t) {
+  for (int i = 0; i < p->nloops; i++)
+    if (p->loops[i].once && p->loops[i].next[0] == t && p->loops[i].cur[0] < t) return p->loops[i].cur[0];
+  return -1;
+}
+
 static void plan_memory(Builder *b) {
   KProgram *p = b->p;
   int n = p->nbufs;
@@ -949,6 +957,11 @@ static void plan_memory(Builder *b) {
     KBuffer *kb = &p->bufs[t];
     if (kb->repointed) { /* its writes go to a stack: its own memory is never shared with it */
       free_after[t] = last[t];
+      continue;
+    }
+    int c = once_cur(p, t);
+    if (c >= 0) {
+      kb->reuses = p->bufs[c].reuses >= 0 ? p->bufs[c].reuses : c;
       continue;
     }
     Kernel *writer = first[t] >= 0 ? &p->kernels[first[t]] : NULL;
