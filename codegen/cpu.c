@@ -323,15 +323,25 @@ static void emit_scatter_add(KEmit *e, int i, LLVMValueRef *v) {
  * go in the outermost loop that has those (check_depth): an embedding
  * lookup checks each row's index once, not once per element, and the loop
  * that copies the row has no branch and vectorises. */
+/* The depth of loop l's counter: l + 1, except in a one-kernel loop
+ * (emit_seq_map), where the step loop (l = nloops) sits between the outer
+ * loops and the innermost one: t is depth nloops (1 without loops), the
+ * innermost loop's counter and the state depth nloops + 1. */
+static int loop_depth(const Kernel *k, int l) {
+  int n = k->nloops;
+  if (k->seq_trip < 0 || l < n - 1) return l + 1;
+  return l == n - 1 ? n + 1 : n ? n : 1;
+}
+
 static void compute_depths(KEmit *e) {
   const Kernel *k = e->k;
   for (int i = 0; i < k->nbody; i++) {
     const KInstr *in = &k->body[i];
     int d = 0;
-    if (in->op == OP_INDEX) d = (int)in->i + 1;
+    if (in->op == OP_INDEX) d = loop_depth(k, (int)in->i);
     if (in->op == OP_PARAM)
       for (int a = 0; a < k->in[in->operand].rank; a++)
-        if (k->in[in->operand].loop[a] + 1 > d) d = k->in[in->operand].loop[a] + 1;
+        if (k->in[in->operand].loop[a] >= 0 && loop_depth(k, k->in[in->operand].loop[a]) > d) d = loop_depth(k, k->in[in->operand].loop[a]);
     int nargs = in->op == OP_READ || in->op == OP_SCATTER             ? in->nsub
                 : in->op < OP_COUNT && op_info[in->op].flags & F_ELEM ? op_info[in->op].arity
                                                                       : 0;
@@ -425,7 +435,9 @@ static void emit_map(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
  * T steps (counter iv[nloops], OP_INDEX nloops), each a pass over the block
  * that reads the state and writes it back in place: the block stays in the
  * L1 cache from step to step and each pass vectorises.  Instructions that
- * depend on neither t nor the state are computed outside the steps. */
+ * depend on neither t nor the state are computed outside the steps, those
+ * that depend on t but not on the innermost loop once per step
+ * (loop_depth). */
 enum { SEQ_BLOCK = 256 };
 static void emit_seq_map(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
   const Kernel *k = e->k;
@@ -448,7 +460,10 @@ static void emit_seq_map(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
     last = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, b_end, hi, ""), b_end, hi, "");
   }
   e->iv[n] = loop_open(e, &step, i64c(e, 0), trip, 1);
-  if (n) e->iv[n - 1] = loop_open(e, &inner, first, last, 1);
+  if (n) { /* what depends on t but not on the innermost loop: once per step */
+    eval_upto(e, &ac, v, n);
+    e->iv[n - 1] = loop_open(e, &inner, first, last, 1);
+  }
   eval_upto(e, &ac, v, n + 1);
   store_out(e, v[k->nbody - 1], ac.loop_mask);
   tex_free(v);

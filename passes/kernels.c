@@ -1100,42 +1100,6 @@ static KLoop loop_buffers(Builder *b, const IrNode *n) {
   return l;
 }
 
-/* A one-kernel loop (ARCHITECTURE.md, "Loops"): a loop with one state
- * whose body is one elementwise kernel, reading the state only at the
- * element it writes, becomes that kernel running all the steps itself (an
- * inner sequential loop over t, codegen's emit_seq_map), in place on the
- * state's current buffer: one kernel call instead of T, and the same ops
- * per element in the same order.  t (the loop's counter buffer) becomes
- * the kernel's OP_INDEX nloops; the trip count is one more input. */
-static bool fuse_steps(KProgram *p, KLoop *l) {
-  Kernel *k = &p->kernels[l->first];
-  if (l->nstates != 1 || l->nouts || l->last != l->first + 1 || k->kind != K_MAP || k->out.buf != l->next[0] || k->ninputs == K_MAX_INPUTS)
-    return false;
-  int state = -1;
-  for (int j = 0; j < k->ninputs; j++) {
-    const KOperand *o = &k->in[j];
-    if (o->buf != l->cur[0]) continue;
-    bool same = state < 0 && !o->gathered && o->rank == k->out.rank;
-    for (int a = 0; same && a < o->rank; a++) same = o->shape[a] == k->out.shape[a] && o->loop[a] == k->out.loop[a];
-    if (!same) return false; /* read at another element, or twice */
-    state = j;
-  }
-  for (int i = 0; i < k->nbody; i++) { /* checked before anything changes */
-    const KInstr *in = &k->body[i];
-    if ((in->op == OP_READ && (in->operand == state || k->in[in->operand].buf == l->index)) || in->op == OP_SCATTER) return false;
-  }
-  for (int i = 0; i < k->nbody; i++)
-    if (k->body[i].op == OP_PARAM && k->in[k->body[i].operand].buf == l->index)
-      k->body[i] = (KInstr){.op = OP_INDEX, .dtype = DT_I64, .i = k->nloops};
-  KOperand *trip = &k->in[k->ninputs];
-  memset(trip, 0, sizeof *trip);
-  trip->buf = l->trip, trip->dtype = DT_I64;
-  k->seq_trip = k->ninputs++;
-  k->seq_state = k->inplace = state;
-  k->out.buf = l->cur[0];
-  return true;
-}
-
 static void build_loop(Builder *b, const IrNode *n) {
   IrFunc *body = n->attr.body;
   int ns = ir_loop_nstates(n), ny = ir_loop_nouts(n), nargs = n->nargs;
@@ -1163,7 +1127,7 @@ static void build_loop(Builder *b, const IrNode *n) {
   l.last = p->nkernels;
   builder_close(&c);
   tex_free(results);
-  l.once = p->nloops == li + 1 && p->nbranches == nbranches && fuse_steps(p, &l);
+  l.once = p->nloops == li + 1 && p->nbranches == nbranches && kernels_fuse_steps(b->m, p, &l);
   p->loops[li] = l;
 }
 
