@@ -8,7 +8,8 @@
  * sum(iv[l] * lstride[l]) over the loops, with strides computed symbolically
  * so the innermost stride is a literal 1 (or 0) that LLVM vectorises on.
  *
- *   K_MAP     elementwise loops; LLVM's loop vectoriser widens them.
+ *   K_MAP     elementwise loops; LLVM's loop vectoriser widens them.  A
+ *             one-kernel loop (seq_trip) runs its T steps inside them.
  *   K_REDUCE  explicit <32 x T> accumulation in texc's lane order, then the
  *             fixed tree (codegen.h, TEX_REDUCE_LANES).
  *   K_MATMUL  C[m,n] = fma(A[m,k], B[k,n], C[m,n]) for k ascending (i-k-j
@@ -322,15 +323,25 @@ static void emit_scatter_add(KEmit *e, int i, LLVMValueRef *v) {
  * go in the outermost loop that has those (check_depth): an embedding
  * lookup checks each row's index once, not once per element, and the loop
  * that copies the row has no branch and vectorises. */
+/* The depth of loop l's counter: l + 1, except in a one-kernel loop
+ * (emit_seq_map), where the step loop (l = nloops) sits between the outer
+ * loops and the innermost one: t is depth nloops (1 without loops), the
+ * innermost loop's counter and the state depth nloops + 1. */
+static int loop_depth(const Kernel *k, int l) {
+  int n = k->nloops;
+  if (k->seq_trip < 0 || l < n - 1) return l + 1;
+  return l == n - 1 ? n + 1 : n ? n : 1;
+}
+
 static void compute_depths(KEmit *e) {
   const Kernel *k = e->k;
   for (int i = 0; i < k->nbody; i++) {
     const KInstr *in = &k->body[i];
     int d = 0;
-    if (in->op == OP_INDEX) d = (int)in->i + 1;
+    if (in->op == OP_INDEX) d = loop_depth(k, (int)in->i);
     if (in->op == OP_PARAM)
       for (int a = 0; a < k->in[in->operand].rank; a++)
-        if (k->in[in->operand].loop[a] + 1 > d) d = k->in[in->operand].loop[a] + 1;
+        if (k->in[in->operand].loop[a] >= 0 && loop_depth(k, k->in[in->operand].loop[a]) > d) d = loop_depth(k, k->in[in->operand].loop[a]);
     int nargs = in->op == OP_READ || in->op == OP_SCATTER             ? in->nsub
                 : in->op < OP_COUNT && op_info[in->op].flags & F_ELEM ? op_info[in->op].arity
                                                                       : 0;
@@ -346,6 +357,7 @@ static void compute_depths(KEmit *e) {
       for (int w = 0; w < k->checks[c].nwhere; w++) /* a failed check stores its where[] values */
         if (e->depth[k->checks[c].where[w]] > cd) cd = e->depth[k->checks[c].where[w]];
     if (in->op == OP_MATMUL || in->op == OP_SCATTER) d = k->nloops;
+    if (in->op == OP_PARAM && in->operand == k->seq_state) d = k->nloops + 1; /* changes every step, like t */
     if (in->pred1 && e->depth[in->pred1 - 1] > d) d = e->depth[in->pred1 - 1];
     if (in->pred1) cd = d; /* a guarded access checks inside its guard */
     e->check_depth[i] = cd;
@@ -416,6 +428,49 @@ static void emit_map(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
   if (k->kind == K_MAP) store_out(e, v[k->nbody - 1], all);
   tex_free(v);
   for (int l = k->nloops - 1; l >= 0; l--) loop_close(e, &loops[l]);
+}
+
+/* A one-kernel loop (K_MAP with seq_trip): the element loops with the
+ * innermost cut into blocks of SEQ_BLOCK elements, and in each block the
+ * T steps (counter iv[nloops], OP_INDEX nloops), each a pass over the block
+ * that reads the state and writes it back in place: the block stays in the
+ * L1 cache from step to step and each pass vectorises.  Instructions that
+ * depend on neither t nor the state are computed outside the steps, those
+ * that depend on t but not on the innermost loop once per step
+ * (loop_depth). */
+enum { SEQ_BLOCK = 256 };
+static void emit_seq_map(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
+  const Kernel *k = e->k;
+  LLVMBuilderRef B = e->g->b;
+  int n = k->nloops;
+  Loop loops[IR_MAX_RANK + 1], block, step, inner;
+  Access ac = {.loop_mask = (1u << n) - 1};
+  LLVMValueRef *v = tex_calloc((size_t)k->nbody, sizeof(LLVMValueRef)), first = NULL, last = NULL;
+  memset(e->checked, 0, sizeof(bool) * (size_t)k->nbody);
+  LLVMValueRef trip = load(e, e->g->i64, e->base[k->seq_trip], 8);
+  eval_upto(e, &ac, v, 0);
+  for (int l = 0; l + 1 < n; l++) {
+    e->iv[l] = loop_open(e, &loops[l], l ? i64c(e, 0) : begin, l ? e->extent[l] : end, 1);
+    eval_upto(e, &ac, v, l + 1);
+  }
+  if (n) {
+    LLVMValueRef hi = n == 1 ? end : e->extent[n - 1];
+    first = loop_open(e, &block, n == 1 ? begin : i64c(e, 0), hi, SEQ_BLOCK);
+    LLVMValueRef b_end = LLVMBuildAdd(B, first, i64c(e, SEQ_BLOCK), "");
+    last = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, b_end, hi, ""), b_end, hi, "");
+  }
+  e->iv[n] = loop_open(e, &step, i64c(e, 0), trip, 1);
+  if (n) { /* what depends on t but not on the innermost loop: once per step */
+    eval_upto(e, &ac, v, n);
+    e->iv[n - 1] = loop_open(e, &inner, first, last, 1);
+  }
+  eval_upto(e, &ac, v, n + 1);
+  store_out(e, v[k->nbody - 1], ac.loop_mask);
+  tex_free(v);
+  if (n) loop_close(e, &inner);
+  loop_close(e, &step);
+  if (n) loop_close(e, &block);
+  for (int l = n - 2; l >= 0; l--) loop_close(e, &loops[l]);
 }
 
 /* ---- K_REDUCE -------------------------------------------------------------- */
@@ -977,7 +1032,7 @@ static LLVMValueRef emit_body_function(KEmit *e, const Kernel *k) {
   e->checked = tex_calloc((size_t)k->nbody + 1, sizeof(bool));
   compute_depths(e);
   switch (k->kind) {
-  case K_MAP: emit_map(e, begin, end); break;
+  case K_MAP: k->seq_trip >= 0 ? emit_seq_map(e, begin, end) : emit_map(e, begin, end); break;
   case K_REDUCE: emit_reduce(e, begin, end); break;
   case K_MATMUL: emit_matmul(e, begin, end); break;
   case K_SCATTER: emit_map(e, begin, end); break; /* the same loops; the body ends in OP_SCATTER */

@@ -32,7 +32,7 @@ static MetaTypes meta_types(Cg *cg) {
   t.module = struct_of(cg, (LLVMTypeRef[]){i32, p, p, p, p, p, p, i32, p}, 9);
   t.step = struct_of(cg, (LLVMTypeRef[]){p, t.dimexpr, p, i32, p, i32, p, p}, 8);
   t.branch = struct_of(cg, (LLVMTypeRef[]){i32, i32, i32}, 3);
-  t.loop = struct_of(cg, (LLVMTypeRef[]){i32, i32, i32, i32, p, p, p, i32, p, p, i32}, 11);
+  t.loop = struct_of(cg, (LLVMTypeRef[]){i32, i32, i32, i32, p, p, p, i32, p, p, i32, i32}, 12);
   t.check = struct_of(cg, (LLVMTypeRef[]){p, p, p, i32, i32, t.dimexpr}, 6);
   t.temp = struct_of(cg, (LLVMTypeRef[]){t.dimexpr, i8, i32}, 3);
   t.plan = struct_of(cg, (LLVMTypeRef[]){p, p, i32, p, i32, p}, 6);
@@ -247,7 +247,8 @@ static char *kernel_key(Cg *cg, const Kernel *k) {
   char *key = NULL;
   size_t len = 0;
   FILE *f = tex_memstream(&key, &len);
-  fprintf(f, "%d %d %d %d %d %d %d %d|", k->kind, k->nloops, k->combiner, k->inplace, k->scan_reverse, k->mm_m, k->mm_n, k->mm_k);
+  fprintf(f, "%d %d %d %d %d %d %d %d %d %d|", k->kind, k->nloops, k->combiner, k->inplace, k->scan_reverse, k->mm_m, k->mm_n, k->mm_k,
+          k->seq_trip, k->seq_state);
   for (int l = 0; l < k->nloops; l++) fprintf(f, "%p %d,", (const void *)k->extent[l], k->reduce[l]);
   for (int o = 0; o <= k->ninputs; o++) {
     const KOperand *op = o < k->ninputs ? &k->in[o] : &k->out;
@@ -363,7 +364,7 @@ static LLVMValueRef loop_step(Cg *cg, const MetaTypes *t, const KProgram *p, int
   LLVMValueRef slot = array_global(cg, cg->i32, a, l->nouts, "slot"), stack = array_global(cg, cg->i32, b, l->nouts, "stack");
   char where[512];
   snprintf(where, sizeof where, "%s:%d:%d", l->loc.file ? l->loc.file : "?", l->loc.line, l->loc.col);
-  LLVMValueRef lf[11] = {c32(cg, l->trip),
+  LLVMValueRef lf[12] = {c32(cg, l->trip),
                          c32(cg, l->index),
                          c32(cg, nbody),
                          c32(cg, l->nstates),
@@ -373,10 +374,11 @@ static LLVMValueRef loop_step(Cg *cg, const MetaTypes *t, const KProgram *p, int
                          c32(cg, l->nouts),
                          slot,
                          stack,
-                         c32(cg, l->cond_state)};
+                         c32(cg, l->cond_state),
+                         c32(cg, l->once)};
   tex_free(a);
   tex_free(b);
-  LLVMValueRef loop = private_global(cg, LLVMConstNamedStruct(t->loop, lf, 11), "loop");
+  LLVMValueRef loop = private_global(cg, LLVMConstNamedStruct(t->loop, lf, 12), "loop");
   LLVMValueRef fields[8] = {LLVMConstNull(cg->ptr),
                             dim_expr(cg, t, dim_lit(cg->m->dims, 1)),
                             LLVMConstNull(cg->ptr),

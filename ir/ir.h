@@ -653,6 +653,12 @@ typedef struct Kernel {
                               overwrites element by element (memory planning), or -1 */
   int nchecks;
   KCheck *checks;          /* run-time subscript checks (gathers, computed subscripts) */
+  int seq_trip;            /* K_MAP of a one-kernel loop (issue 10): the input holding
+                              the trip count T, or -1.  The kernel runs the T steps itself:
+                              a sequential loop inside its element loops, whose counter is
+                              OP_INDEX i = nloops (t) */
+  int seq_state;           /* ... the input that is the loop's state, or -1: read at the
+                              output's element, and the output is the same buffer */
   SrcLoc loc;
 } Kernel;
 
@@ -672,6 +678,8 @@ typedef struct KLoop {
   int nouts;               /* stacked outputs: before iteration t the runtime points */
   int *slot, *stack;       /* slot[j] at row t of stack[j], where the body writes it */
   int cond_state;          /* -1, or a while loop's bool flag state (runs while it is set) */
+  bool once;               /* a one-kernel loop: its body is one kernel (seq_trip) that
+                              runs every step on cur[0] in place; the runtime runs it once */
   SrcLoc loc;
 } KLoop;
 

@@ -75,4 +75,6 @@ static void cse_func(void *ctx, IrFunc *f) {
   ir_compact(f);
 }
 
+void pass_cse_func(IrFunc *f) { cse_func(NULL, f); }
+
 void pass_cse(IrModule *m) { ir_module_each_body(m, cse_func, NULL); /* inside loop bodies too (each is closed) */ }

@@ -64,6 +64,7 @@ static Kernel *add_kernel(Builder *b, KernelKind kind, const IrNode *n) {
   memset(k, 0, sizeof *k);
   k->kind = kind;
   k->inplace = -1;
+  k->seq_trip = k->seq_state = -1;
   k->loc = n->loc;
   k->name =
       arena_printf(&b->m->arena, "%s_k%d_%s", b->p->func->name, b->p->nkernels, op_info[n->op].name); /* loop bodies: their function's */
@@ -929,6 +930,14 @@ static void order_temporaries(KProgram *p) {
 static void loop_liveness(const KProgram *p, int *first, int *last);
 static void branch_liveness(const KProgram *p, int *first, int *last);
 
+/* The state buffer cur[0] of the one-kernel loop whose next[0] is t, or -1:
+ * that loop never touches next[0], which takes no memory of its own. */
+static int once_cur(const KProgram *p, int t) {
+  for (int i = 0; i < p->nloops; i++)
+    if (p->loops[i].once && p->loops[i].next[0] == t && p->loops[i].cur[0] < t) return p->loops[i].cur[0];
+  return -1;
+}
+
 static void plan_memory(Builder *b) {
   KProgram *p = b->p;
   int n = p->nbufs;
@@ -948,6 +957,11 @@ static void plan_memory(Builder *b) {
     KBuffer *kb = &p->bufs[t];
     if (kb->repointed) { /* its writes go to a stack: its own memory is never shared with it */
       free_after[t] = last[t];
+      continue;
+    }
+    int c = once_cur(p, t);
+    if (c >= 0) {
+      kb->reuses = p->bufs[c].reuses >= 0 ? p->bufs[c].reuses : c;
       continue;
     }
     Kernel *writer = first[t] >= 0 ? &p->kernels[first[t]] : NULL;
@@ -1095,6 +1109,7 @@ static void build_loop(Builder *b, const IrNode *n) {
   p->loops = tex_realloc(p->loops, sizeof(KLoop) * (size_t)(p->nloops + 1));
   int li = p->nloops++;
   KLoop l = loop_buffers(b, n);
+  int nbranches = p->nbranches;
   for (int k = 0; k < ns; k++) build_elementwise(b, n->args[IR_LOOP_FIXED + k], OP_COPY, l.cur[k]);
   int *results = tex_calloc((size_t)(ns + ny) + 1, sizeof(int));
   for (int k = 0; k < ns; k++) results[k] = l.next[k];
@@ -1112,6 +1127,7 @@ static void build_loop(Builder *b, const IrNode *n) {
   l.last = p->nkernels;
   builder_close(&c);
   tex_free(results);
+  l.once = p->nloops == li + 1 && p->nbranches == nbranches && kernels_fuse_steps(b->m, p, &l);
   p->loops[li] = l;
 }
 

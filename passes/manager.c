@@ -1,7 +1,7 @@
 /* manager.c — the pass table and the pipeline.
  *
  * Order: specialise (sema) -> stabilize -> AD (autodiff, jvp) -> inline ->
- * simplify -> constfold -> CSE -> DCE -> kernels.  stabilize and simplify
+ * simplify -> constfold -> CSE -> hoist -> DCE -> kernels.  stabilize and simplify
  * are the same rewrite engine; neither is an optimising pass: the stability
  * rules are the language's semantics, so they run at -O0 too (stabilize
  * first, so derivatives are taken of the stable forms).  A pass's name is its command-line name: --print-after=cse
@@ -20,6 +20,7 @@ const Pass pass_table[] = {
     {"simplify", "rewrite rules: exact and stability always, value-changing with --fast-math", false, pass_simplify},
     {"constfold", "fold ops whose operands are constants (bit-exact)", true, pass_constfold},
     {"cse", "merge identical computations, keeping the earliest location", true, pass_cse},
+    {"hoist", "move loop-invariant code out of loop bodies", true, pass_hoist},
     {"dce", "remove values no result depends on", true, pass_dce},
 };
 const int pass_count = sizeof pass_table / sizeof pass_table[0];

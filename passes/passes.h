@@ -10,7 +10,9 @@
  *   constfold.c fold ops on constants, bit-exactly as codegen computes them
  *   cse.c       merge identical nodes, keeping the earliest source location
  *   dce.c       drop nodes no result depends on
+ *   hoist.c     move loop-invariant code in front of its loop
  *   kernels.c   group IR nodes into kernels (the seam to codegen)
+ *   kernels_steps.c  one-kernel loops (a loop whose body is elementwise)
  */
 #ifndef TEXC_PASSES_H
 #define TEXC_PASSES_H
@@ -57,6 +59,10 @@ void pass_inline(IrModule *m);
 void pass_constfold(IrModule *m);
 void pass_cse(IrModule *m);
 void pass_dce(IrModule *m);
+void pass_hoist(IrModule *m);
+/* CSE of one function (not of the bodies nested in it): hoist.c merges
+ * what it moved with what was there. */
+void pass_cse_func(IrFunc *f);
 
 /* ==== constfold.c ======================================================== */
 
@@ -149,5 +155,9 @@ bool bounds_in_range(IrModule *m, const IrRegion *r, const IrNode *sub, Dim exte
  * operand access maps instead of being materialised. */
 KProgram *kernels_build(IrModule *m, IrFunc *f);
 void kernels_free(KProgram *p);
+/* kernels_steps.c: makes loop l (its kernels the last of p, no loop or if
+ * nested) a one-kernel loop if it can be one (named <fn>_k<first>_steps);
+ * true if it did. */
+bool kernels_fuse_steps(IrModule *m, KProgram *p, KLoop *l);
 
 #endif /* TEXC_PASSES_H */

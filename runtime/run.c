@@ -225,6 +225,7 @@ static int run_loop(const TexPlan *plan, void **bufs, const int64_t *syms, int32
   if (trip < 0)
     return texrt_fail(TEX_ERR_TRIP, "%s: the trip count of the loop at %s is %lld; it must not be negative", fn_name(plan),
                       l->where ? l->where : "?", (long long)trip);
+  if (l->once) return run_range(plan, bufs, syms, s + 1, s + 1 + l->nbody);
   for (; t < trip && st == TEX_OK; t++) {
     if (l->cond_state >= 0 && !go_on(bufs, l)) break;
     *(int64_t *)bufs[l->index] = t;

@@ -183,6 +183,8 @@ typedef struct TexLoop {
   int32_t nouts;
   const int32_t *slot, *stack;   /* temporaries, per stacked output */
   int32_t cond_state;            /* -1, or the while loop's flag state */
+  int32_t once;                  /* 1: a one-kernel loop, whose one body step runs all
+                                    the iterations itself, on cur[0] in place: run it once */
 } TexLoop;
 
 /* An if step (issue 10): reads the bool (uint8) buffer `cond`, runs the

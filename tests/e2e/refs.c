@@ -876,6 +876,67 @@ static void so_matmul(const RefArgs *a) { /* fma(a, b, acc), k ascending from +0
 
 /* ---- the table ----------------------------------------------------------------------------------------------------- */
 
+/* ---- loop_hoist.tex: loops with invariant code, in double ------------------- */
+
+/* out = h0, then `steps` times h = tanh(h @ W + (x @ U + b)) */
+static void lh_xu(const RefArgs *a) {
+  int64_t N = a->in_shape[0][0], D = a->in_shape[0][1], H = a->in_shape[1][1], steps = (int64_t)a->in[5][0];
+  double *h = malloc(sizeof(double) * (size_t)(N * H + 1)), *z = malloc(sizeof(double) * (size_t)(N * H + 1));
+  for (int64_t i = 0; i < N * H; i++) h[i] = a->in[1][i];
+  for (int64_t t = 0; t < steps; t++) {
+    for (int64_t n = 0; n < N; n++)
+      for (int64_t j = 0; j < H; j++) {
+        double hw = 0, xu = 0;
+        for (int64_t k = 0; k < H; k++) hw += h[n * H + k] * a->in[2][k * H + j];
+        for (int64_t d = 0; d < D; d++) xu += a->in[0][n * D + d] * a->in[3][d * H + j];
+        z[n * H + j] = tanh(hw + (xu + a->in[4][j]));
+      }
+    memcpy(h, z, sizeof(double) * (size_t)(N * H));
+  }
+  memcpy(a->out, h, sizeof(double) * (size_t)(N * H));
+  free(h);
+  free(z);
+}
+
+/* h = h * keep + x @ U[0], `trips` times (U's first row; not read if trips = 0) */
+static void lh_rows(const RefArgs *a, int64_t trips, double keep) {
+  int64_t N = a->in_shape[0][0], D = a->in_shape[0][1], H = a->in_shape[1][1];
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t j = 0; j < H; j++) {
+      double xu = 0, h = a->in[1][n * H + j];
+      for (int64_t d = 0; d < D && trips > 0; d++) xu += a->in[0][n * D + d] * a->in[2][d * H + j];
+      for (int64_t t = 0; t < trips; t++) h = h * keep + xu;
+      a->out[n * H + j] = h;
+    }
+}
+static void lh_row0(const RefArgs *a) { lh_rows(a, a->in_shape[2][0], 1.0); }
+static void lh_row0_3(const RefArgs *a) { lh_rows(a, 3, 0.5); }
+
+static void lh_inner(const RefArgs *a) { /* r = (v <- v/2 + 1, 4 times from w); p + 3r */
+  for (int64_t i = 0; i < a->out_numel; i++) {
+    double r = a->in[1][i], p = a->in[0][i];
+    for (int j = 0; j < 4; j++) r = r * 0.5 + 1;
+    for (int t = 0; t < 3; t++) p = p + r;
+    a->out[i] = p;
+  }
+}
+
+static void lh_emits(const RefArgs *a) { /* row t: (2 exp(w) + h_t) - exp(w), h_t = h0 + t exp(w) */
+  int64_t T = a->in_shape[2][0], N = a->in_shape[0][0];
+  for (int64_t i = 0; i < N; i++) {
+    double e = exp(a->in[1][i]), h = a->in[0][i];
+    for (int64_t t = 0; t < T; t++, h += e) a->out[t * N + i] = (e * 2 + h) - e;
+  }
+}
+
+static void lh_pick(const RefArgs *a) { /* h = h/2 + (c > 0 ? exp(w) : 2w), 4 times */
+  for (int64_t i = 0; i < a->out_numel; i++) {
+    double g = a->in[2][0] > 0 ? exp(a->in[1][i]) : 2 * a->in[1][i], h = a->in[0][i];
+    for (int t = 0; t < 4; t++) h = h * 0.5 + g;
+    a->out[i] = h;
+  }
+}
+
 #define R(name) {#name, name}
 /* ---- conv_wide.tex ------------------------------------------------------------ */
 
@@ -1161,7 +1222,8 @@ static const struct {
     R(so_sum_axm1),    R(so_mean_all), R(so_negzero),   R(so_matmul),       R(errs_lp),        R(errs_wh),        R(lp_rnn),
     R(lp_rnn_gW),      R(lp_rnn_gx),   R(lp_euler),     R(lp_fib),          R(lp_grid),        R(lp_called),      R(lp_inl),
     R(if_pick),        R(if_pair),     R(if_chain),     R(if_iter),         R(if_powsum),      R(if_bysize),      R(if_lazy),
-    R(lt_nested),      R(wh_sqrt),     R(wh_dsqrt),     R(wh_halve),        R(wh_halves),      R(wh_nested),
+    R(lt_nested),      R(wh_sqrt),     R(wh_dsqrt),     R(wh_halve),        R(wh_halves),      R(wh_nested),      R(lh_xu),
+    R(lh_row0),        R(lh_row0_3),   R(lh_inner),     R(lh_emits),        R(lh_pick),
 };
 #undef R
 

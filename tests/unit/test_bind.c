@@ -797,7 +797,7 @@ static int run_l(TexLoop *loop, int64_t k, float *out) {
 
 static void run_loops(void **state) {
   (void)state;
-  TexLoop loop = {1, 5, 1, 1, l_cur, l_next, "m.tex:2:5", 0, NULL, NULL, -1};
+  TexLoop loop = {1, 5, 1, 1, l_cur, l_next, "m.tex:2:5", 0, NULL, NULL, -1, 0};
   const float in[3] = {1, -2, 0.5f};
   for (int64_t k = 0; k <= 5; k++) { /* 0 trips: the initial state; odd counts end in the other buffer */
     float out[3];
@@ -821,6 +821,57 @@ static void run_loops(void **state) {
   expect_fail(run_l(&loop, 1, out), TEX_ERR_NULL, "malformed loop", NULL);
   loop.nouts = 0, loop.cur = l_next, loop.next = (const int32_t[]){1}; /* a state that is an argument */
   expect_fail(run_l(&loop, 1, out), TEX_ERR_NULL, "malformed loop", NULL);
+}
+
+/* A one-kernel loop (once): its one body step does the k steps itself, in
+ * place on cur (buffer 3), reading the trip count (buffer 1); the runtime
+ * checks the trip count and runs the step once, swapping nothing. */
+static int lonce_calls;
+static int32_t k_lonce(void *const *ops, const int64_t *syms, int64_t begin, int64_t end, TexIndexError *err) {
+  (void)err, (void)begin, (void)end;
+  float *cur = ops[0];
+  lonce_calls++;
+  for (int64_t t = 0; t < *(const int64_t *)ops[1]; t++)
+    for (int64_t i = 0; i < syms[0]; i++) cur[i] = cur[i] * 2 + (float)t;
+  return 0;
+}
+
+static int run_once(int64_t k, float *out) {
+  static const int32_t ops[] = {3, 1};
+  static const TexLoop loop = {1, 5, 1, 1, l_cur, l_next, "m.tex:2:5", 0, NULL, NULL, -1, 1};
+  const TexStep steps[] = {{k_lcopy, LIT(1), l_in_ops, 2, NULL, 0, NULL, NULL},
+                           {NULL, LIT(1), NULL, 0, NULL, 0, &loop, NULL},
+                           {k_lonce, LIT(1), ops, 2, NULL, 0, NULL, NULL},
+                           {k_lcopy, LIT(1), l_out_ops, 2, NULL, 0, NULL, NULL}};
+  const TexPlan plan = {&module, &func_l, 3, l_temps, 4, steps};
+  float in[3] = {1, -2, 0.5f};
+  Arg a[3];
+  arg_init(&a[0], in, kDLFloat, 32, 1, (int64_t)3);
+  arg_init(&a[1], &k, kDLInt, 64, 0);
+  arg_init(&a[2], out, kDLFloat, 32, 1, (int64_t)3);
+  const DLTensor *p[3] = {&a[0].t, &a[1].t, &a[2].t};
+  return texrt_run(&plan, p);
+}
+
+static void run_loops_once(void **state) {
+  (void)state;
+  const float in[3] = {1, -2, 0.5f};
+  for (int64_t k = 0; k <= 5; k++) {
+    float out[3];
+    lonce_calls = 0;
+    assert_int_equal(run_once(k, out), TEX_OK);
+    assert_int_equal(lonce_calls, 1);
+    for (int i = 0; i < 3; i++) {
+      float want = in[i];
+      for (int64_t t = 0; t < k; t++) want = want * 2 + (float)t;
+      assert_true(out[i] == want);
+    }
+  }
+  float out[3] = {7, 7, 7};
+  lonce_calls = 0;
+  expect_fail(run_once(-3, out), TEX_ERR_TRIP, "m_l: the trip count of the loop at m.tex:2:5 is -3", NULL);
+  assert_int_equal(lonce_calls, 0);
+  assert_true(out[0] == 7);
 }
 
 /* ---- ifs (issue 10): an if step runs the then steps or the else steps --------
@@ -974,6 +1025,7 @@ int main(void) {
       cmocka_unit_test(run_many_temps),
       cmocka_unit_test(run_reuse),
       cmocka_unit_test(run_loops),
+      cmocka_unit_test(run_loops_once),
       cmocka_unit_test(run_branches),
       cmocka_unit_test(run_index_error),
       cmocka_unit_test(run_limits_and_cpu),
