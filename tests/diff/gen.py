@@ -96,6 +96,7 @@ class Gen:
         self.helpers = []      # private functions, text
         self.nhelp = 0
         self.nstate = 0
+        self.no_while = False  # while generating what reverse mode differentiates
 
     # ---- shapes ----------------------------------------------------------
     def dim(self):
@@ -168,6 +169,8 @@ class Gen:
             kinds += ["reshape", "permute", "squeeze", "expand_dims", "broadcast_to", "size"]
         if d >= 2 and c.depth < 2:
             kinds += ["loop"]
+        if d >= 2 and c.depth < 2 and not self.no_while:
+            kinds += ["while"]
         if d >= 2:
             kinds += ["if"]
         kinds += ["slice", "comp"] + (["gather", "flip"] if s else []) + (["tri"] if len(s) >= 2 else [])
@@ -504,6 +507,25 @@ class Gen:
                 out = "(%s + %s * 0.125)" % (out, x)
         return out
 
+    def f_while(self, c, s, d):
+        """let (wN, kN) = while max(abs(wN)) > 0.5 with (wN = .., kN = i64(0)) max=400 { lets; next .. }:
+        a contraction (|w| goes below 0.25 + 0.125), so it stops well before
+        its max unless an input overflowed; the count is the loop variable of
+        the body and is mixed into the value."""
+        w, k = "w%d" % self.nstate, "k%d" % self.nstate
+        self.nstate += 1
+        t = ("f64", s)
+        init = self.gen(c, t, d - 1)
+        body = BodyCtx(c, [(w, t), (k, ("i64", ()))], k)
+        e = self.gen(body, t, d - 1)
+        ind = "    " * (body.depth + 1)
+        text = "while %s > 0.5 with (%s = %s, %s = i64(0)) max=400 {\n%s%snext (%s * 0.5 + 0.125 * tanh(%s), %s + 1)\n%s}" % (
+            "max(abs(%s))" % w if s else "abs(%s)" % w, w, init, k,
+            "".join("%s%s\n" % (ind, let_text(ln, le)) for ln, _, le in body.lets), ind, w, e, k, "    " * body.depth)
+        c.lets.append(("(%s, %s)" % (w, k), "tuple", text))
+        c.bound.extend([(w, t), (k, ("i64", ()))])
+        return "(%s + f64(%s) * 0.125)" % (w, k)
+
     def f_cast(self, c, s, d):
         src = self.r.choice(("i32", "i64", "bool"))
         return "f64(%s)" % self.gen(c, (src, s), d - 1)
@@ -706,9 +728,11 @@ class Gen:
         h = FnCtx(name + "_h")
         results = [("f64", ())] if kind in ("grad", "value_and_grad") else \
             [("f64", self.shape()) for _ in range(self.r.choice((1, 1, 2)))]
+        self.no_while = kind != "jvp"
         rets = [self.gen(h, t, depth - 1) for t in results]
         if self.r.random() < 0.3:  # differentiating through a loop, in the language
             rets[0] = self.f_loop(h, results[0][1], depth - 1)
+        self.no_while = False
         if not any(t[0] == "f64" for _, t in h.params):
             h.params.append(("p%d" % len(h.params), ("f64", ())))
             rets[0] = "(%s + %s)" % (rets[0], h.params[-1][0]) if results[0][1] == () else \

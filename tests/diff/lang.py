@@ -157,12 +157,8 @@ class Parser:
             es = es[0][1]
         return (kind, es)
 
-    def loop(self, scan=False):
-        """loop NAME < EXPR with (NAME = EXPR, ...) [checkpoint=INT] { stmts next EXPR, ... }
-        (scan: the body ends in next ..., then an ("emit", exprs) statement)"""
-        tvar = self.name()
-        self.expect("<")
-        trips = self.additive()
+    def states(self):
+        """with (NAME = EXPR, ...)"""
         self.expect("with")
         self.expect("(")
         states = []
@@ -173,21 +169,45 @@ class Parser:
             if not self.accept(","):
                 break
         self.expect(")")
-        ck = None
-        if self.accept("checkpoint"):
-            self.expect("=")
-            kind, ck = self.next()
-            if kind != "int" or ck < 1:
-                raise ParseError("checkpoint wants a positive integer literal")
+        return states
+
+    def body(self):
+        """{ lets; next EXPR, ... (without the closing brace)"""
         self.expect("{")
         body = []
         while True:
             st = self.statement()
             body.append(st)
             if st[0] == "next":
-                break
+                return body
             if st[0] != "let" and st[0] != "letidx":
                 raise ParseError("a loop body holds lets, then next")
+
+    def while_(self):
+        """while COND with (NAME = EXPR, ...) max=EXPR { stmts next EXPR, ... }"""
+        cond = self.expr()
+        states = self.states()
+        self.expect("max")
+        self.expect("=")
+        mx = self.additive()
+        body = self.body()
+        self.expect("}")
+        return ("while", cond, states, mx, body)
+
+    def loop(self, scan=False):
+        """loop NAME < EXPR with (NAME = EXPR, ...) [checkpoint=INT] { stmts next EXPR, ... }
+        (scan: the body ends in next ..., then an ("emit", exprs) statement)"""
+        tvar = self.name()
+        self.expect("<")
+        trips = self.additive()
+        states = self.states()
+        ck = None
+        if self.accept("checkpoint"):
+            self.expect("=")
+            kind, ck = self.next()
+            if kind != "int" or ck < 1:
+                raise ParseError("checkpoint wants a positive integer literal")
+        body = self.body()
         if scan:
             self.expect("emit")
             es = [self.expr()]
@@ -295,6 +315,8 @@ class Parser:
             return ("lit", v)
         if kind == "name" and v in ("loop", "scan"):
             return self.loop(v == "scan")
+        if kind == "name" and v == "while":
+            return self.while_()
         if kind == "name" and v == "if":
             return self.cond()
         if kind == "name" and v in ("true", "false"):
@@ -364,6 +386,22 @@ def _names(e):
     for x in (e.values() if isinstance(e, dict) else e if isinstance(e, (tuple, list)) else ()):
         out |= _names(x)
     return out
+
+
+def reaches_while(fns, name, seen=None):
+    """Whether fns[name] runs a while loop, itself or through the functions
+    it calls or differentiates (reverse mode cannot go through one)."""
+    seen = set() if seen is None else seen
+    seen.add(name)
+
+    def walk(e):
+        if isinstance(e, tuple) and e and e[0] == "while":
+            return True
+        if isinstance(e, str):
+            return e in fns and e not in seen and reaches_while(fns, e, seen)
+        items = e.values() if isinstance(e, dict) else e if isinstance(e, (tuple, list)) else ()
+        return any(walk(x) for x in items)
+    return walk(fns[name].body)
 
 
 class Tuple(list):
@@ -480,6 +518,47 @@ class Interp:
             states += [R.stack([r[k] for r in live], rows[0][k].dt, rows[0][k].shape) for k in range(len(rows[0]))]
         return states[0] if len(states) == 1 else Tuple(states)
 
+    def while_(self, e, env):
+        """The body run while the condition (on the states, not the body's
+        lets) holds, at most max times: past it texc fails the call with
+        TEX_ERR_MAXITER, so the inputs are redrawn (OverflowError)."""
+        _, cond, inits, mx, body = e
+        n = R.strong(self.eval(mx, env))
+        if n.dt not in ("i32", "i64") or n.v.ndim:
+            raise TypeError("max= of dtype %s" % n.dt)
+        if int(n.v) < 0:
+            raise ValueError("negative max=")  # texc: TEX_ERR_TRIP at call time
+        states = [self.eval(x, env) for _, x in inits]
+        states = [R.barrier(R.settle(v, "f32" if v.dt == "float" else "i32") if v.weak else v) for v in states]
+        for it in range(int(n.v) + 1):
+            inner = dict(env)
+            for (name, _), v in zip(inits, states):
+                inner[name] = v
+            c = self.eval(cond, inner)
+            if c.dt != "bool" or c.v.ndim:
+                raise TypeError("while condition of type %s%s" % (c.dt, c.shape))
+            if not bool(c.v):
+                break
+            if it == int(n.v):
+                raise OverflowError("the while loop reached its max=")
+            for st in body[:-1]:
+                self.statement(st, inner)
+            nxt = []
+            for x in body[-1][1]:
+                v = self.eval(x, inner)
+                nxt.extend(v if isinstance(v, Tuple) else [v])
+            if len(nxt) != len(states):
+                raise TypeError("next gives %d values for %d states" % (len(nxt), len(states)))
+            out = []
+            for v, st in zip(nxt, states):
+                v = R.settle(v, st.dt) if v.weak else v
+                if v.dt != st.dt or v.shape != st.shape:
+                    raise TypeError("next: %s%s for a state %s%s" % (v.dt, v.shape, st.dt, st.shape))
+                out.append(R.barrier(v))
+            states = out
+        states = [R.barrier(st) for st in states]
+        return states[0] if len(states) == 1 else Tuple(states)
+
     def cond(self, e, env):
         """Only the branch taken is evaluated (texc's if is lazy); a literal
         there takes the other branch's type, evaluated for its type alone."""
@@ -534,6 +613,8 @@ class Interp:
             return self.index(e, env)
         if k == "loop":
             return self.loop(e, env)
+        if k == "while":
+            return self.while_(e, env)
         if k == "if":
             return self.cond(e, env)
         if k == "red":  # a bare sum[k] body: a scalar

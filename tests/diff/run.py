@@ -82,9 +82,10 @@ def acceptable(vals):
     return True
 
 
-def grad_kind(f):
-    """What `texc --grad` exports for f: 'grad', 'vjp' or None."""
-    if any(io for _, io, _ in f.params) or not any(t[0] in FLOATS for _, _, t in f.params):
+def grad_kind(f, fns):
+    """What `texc --grad` exports for f: 'grad', 'vjp' or None (also for a
+    function that runs a while loop: reverse mode cannot go through it)."""
+    if lang.reaches_while(fns, f.name) or any(io for _, io, _ in f.params) or not any(t[0] in FLOATS for _, _, t in f.params):
         return None
     if not any(t[0] in FLOATS for t in f.results):
         return None
@@ -95,7 +96,7 @@ def prepare(interp, name, seed, tries=6):
     """Inputs on which the reference is well-conditioned, and what to expect.
     Returns a dict (arrays and expectations) or None."""
     f = interp.fns[name]
-    gk = grad_kind(f)
+    gk = grad_kind(f, interp.fns)
     for attempt in range(tries):
         rng = np.random.default_rng([seed, zlib.crc32(name.encode()), attempt])
         sizes = {s: int(rng.integers(1, 6)) for s in G.SYMS}
