@@ -70,12 +70,12 @@ static Expr *unary(Lexer *lx, BinOp op, Expr *x, YYLTYPE at) {
   return e;
 }
 
-/* `scan t < T with (...) [opt] { ... }` (frontend/loop.c): a loop whose
- * body also emits values, stacked along a new leading axis; `loop` and
- * `while` reset .scan. */
-static Expr *scan_expr(Lexer *lx, YYLTYPE at, const char *name, Expr *trip, Arg *states, int nstates, Arg opt) {
+/* `loop`, `scan` and `while` (frontend/loop.c): a scan's body also emits
+ * values, stacked along a new leading axis; a while has a condition (rhs)
+ * and no name or trip count. */
+static Expr *loop_expr(Lexer *lx, YYLTYPE at, const char *name, Expr *trip, Arg *states, int nstates, Arg opt, bool scan) {
   Expr *e = ast_expr(lx->arena, E_LOOP, LOC(at));
-  e->name = name, e->lhs = trip, e->args = states, e->nargs = nstates, e->scan = true;
+  e->name = name, e->lhs = trip, e->args = states, e->nargs = nstates, e->scan = scan;
   if (opt.value) {
     e->opt = ARENA_NEW(lx->arena, Arg);
     *e->opt = opt;
@@ -412,25 +412,24 @@ primary
     }
   | GRAD '(' args ')'  { $$ = call(lx, "grad", $3.items, $3.n, @1); }
   | LOOP IDENT '<' expr WITH '(' args ')' loopopt '{' stmts NEXT exprs '}' { /* issue 10: frontend/loop.c */
-      $$ = scan_expr(lx, @1, $2, $4, $7.items, $7.n, $9);
-      $$->scan = false;
+      $$ = loop_expr(lx, @1, $2, $4, $7.items, $7.n, $9, false);
       APPEND(lx->arena, $11.items, $11.n, $11.cap, Stmt, body_end(lx, S_NEXT, $13.items, $13.n, @12));
       $$->stmts = $11.items; $$->nstmts = $11.n; $$->body_bad = $11.bad;
     }
   | WHILE expr WITH '(' args ')' loopopt '{' stmts NEXT exprs '}' { /* frontend/loop.c: max=N is the loopopt */
-      $$ = scan_expr(lx, @1, NULL, NULL, $5.items, $5.n, $7);
-      $$->scan = false, $$->rhs = $2;
+      $$ = loop_expr(lx, @1, NULL, NULL, $5.items, $5.n, $7, false);
+      $$->rhs = $2;
       APPEND(lx->arena, $9.items, $9.n, $9.cap, Stmt, body_end(lx, S_NEXT, $11.items, $11.n, @10));
       $$->stmts = $9.items; $$->nstmts = $9.n; $$->body_bad = $9.bad;
     }
   | SCAN IDENT '<' expr WITH '(' args ')' loopopt '{' stmts NEXT exprs EMIT exprs '}' { /* frontend/loop.c */
-      $$ = scan_expr(lx, @1, $2, $4, $7.items, $7.n, $9);
+      $$ = loop_expr(lx, @1, $2, $4, $7.items, $7.n, $9, true);
       APPEND(lx->arena, $11.items, $11.n, $11.cap, Stmt, body_end(lx, S_NEXT, $13.items, $13.n, @12));
       APPEND(lx->arena, $11.items, $11.n, $11.cap, Stmt, body_end(lx, S_EMIT, $15.items, $15.n, @14));
       $$->stmts = $11.items; $$->nstmts = $11.n; $$->body_bad = $11.bad;
     }
   | SCAN IDENT '<' expr '{' stmts EMIT exprs '}' { /* a scan without states */
-      $$ = scan_expr(lx, @1, $2, $4, NULL, 0, (Arg){0});
+      $$ = loop_expr(lx, @1, $2, $4, NULL, 0, (Arg){0}, true);
       APPEND(lx->arena, $6.items, $6.n, $6.cap, Stmt, body_end(lx, S_EMIT, $8.items, $8.n, @7));
       $$->stmts = $6.items; $$->nstmts = $6.n; $$->body_bad = $6.bad;
     }
