@@ -188,6 +188,8 @@ enum { FE_MAX_IDENT = 1024, FE_MAX_NESTING = 256, FE_MAX_PARSE_DEPTH = 8 * FE_MA
 /* Operations in all functions once every call is inlined (sema checks it
  * before the inline pass builds them). */
 enum { FE_MAX_INLINED = 1 << 20 };
+/* checkpoint= segment lengths (the IR text form's limit too). */
+enum { FE_MAX_CHECKPOINT = 0x7fffffff };
 
 void lexer_init(Lexer *lx, const char *file, const char *text, Arena *arena, Diag *diag);
 

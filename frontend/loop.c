@@ -209,12 +209,42 @@ static int lower_statements(Sema *s, const Expr *e, IrNode **init, IrNode **res)
   ice("a loop body without 'next'");
 }
 
-/* The option after the states: checkpoint=K on a loop or scan (reverse mode
- * stores every K-th state: a positive integer literal), max=N on a while
- * (required: the most iterations it may run). */
-static bool loop_option(Sema *s, const Expr *e, Dim *every, const Expr **max) {
+/* The option after the states: checkpoint=K or checkpoint=(K1, K2, ...) on
+ * a loop or scan (reverse mode stores every K1-th state and recomputes the
+ * steps in between by the next levels: positive integer literals, each
+ * smaller than the one before), max=N on a while (required: the most
+ * iterations it may run).  The levels go to loop->attr.axes. */
+static bool checkpoint_levels(Sema *s, const Expr *k, IrAttr *a) {
+  int n = k->kind == E_TUPLE ? k->nargs : 1;
+  if (n > IR_MAX_RANK) {
+    sema_error(s, k->loc, "checkpoint= takes at most %d levels, not %d", IR_MAX_RANK, n);
+    return false;
+  }
+  for (int i = 0; i < n; i++) {
+    const Expr *v = k->kind == E_TUPLE ? k->args[i].value : k;
+    if (v->kind != E_INT || v->ival < 1) {
+      sema_error(s, v->loc,
+                 "checkpoint= takes a positive integer literal, the number of steps between the states reverse mode stores, or "
+                 "a list of them, (K1, K2, ...), one per level");
+      return false;
+    }
+    if (v->ival > FE_MAX_CHECKPOINT) { /* a segment's K states are allocated even if the loop runs fewer steps */
+      sema_error(s, v->loc, "checkpoint=%lld is over the limit of %d steps per segment", (long long)v->ival, FE_MAX_CHECKPOINT);
+      return false;
+    }
+    if (i && v->ival >= a->axes[i - 1]) {
+      sema_error(s, v->loc, "checkpoint= levels are segment lengths, each smaller than the one before: %lld after %lld", (long long)v->ival,
+                 (long long)a->axes[i - 1]);
+      return false;
+    }
+    a->axes[a->naxes++] = v->ival;
+  }
+  return true;
+}
+
+static bool loop_option(Sema *s, const Expr *e, IrAttr *a, const Expr **max) {
   const Arg *opt = e->opt;
-  *every = NULL, *max = NULL;
+  *max = NULL;
   if (e->rhs) {
     if (opt && strcmp(opt->name, "max") == 0) return (*max = opt->value) != NULL;
     sema_error(s, opt ? opt->loc : e->loc,
@@ -229,13 +259,7 @@ static bool loop_option(Sema *s, const Expr *e, Dim *every, const Expr **max) {
     sema_error(s, opt->loc, "unknown loop option '%s'; a loop takes checkpoint=K (reverse mode stores every K-th state)", opt->name);
     return false;
   }
-  const Expr *k = opt->value;
-  if (k->kind != E_INT || k->ival < 1) {
-    sema_error(s, k->loc, "checkpoint= takes a positive integer literal: the number of steps between the states reverse mode stores");
-    return false;
-  }
-  *every = dim_lit(s->m->dims, k->ival);
-  return true;
+  return checkpoint_levels(s, opt->value, a);
 }
 
 /* A while loop's condition on the states vals (bound to the states' names
@@ -322,10 +346,10 @@ Val sema_lower_loop(Sema *s, const Expr *e) {
     sema_error(s, e->loc, "a loop cannot appear inside index notation; compute it with let before the comprehension");
     return sema_poison();
   }
-  Dim every;
+  IrAttr levels = {0};
   const Expr *max;
   int w = e->rhs != NULL;
-  bool ok = loop_option(s, e, &every, &max);
+  bool ok = loop_option(s, e, &levels, &max);
   IrNode *trip = w ? (max ? trip_count(s, max, "max= of a while loop") : NULL) : trip_count(s, e->lhs, "the trip count of this loop");
   IrNode *init[TEX_MAX_RESULTS + 1] = {0};
   ok = initial_states(s, e, init + w) && trip && ok;
@@ -343,7 +367,8 @@ Val sema_lower_loop(Sema *s, const Expr *e) {
   for (int k = 0; k < l.caps.len; k++) args[1 + l.nstates + k] = ((Capture *)l.caps.items[k])->outer;
   IrNode *loop = ir_node(s->m, s->fn, OP_LOOP, DT_F32, 0, NULL, nargs, args, e->loc);
   loop->attr.body = l.body;
-  loop->attr.dim = every;
+  memcpy(loop->attr.axes, levels.axes, sizeof levels.axes);
+  loop->attr.naxes = levels.naxes;
   loop->attr.i = l.nouts;
   loop->attr.is_while = w;
   tex_free(args);

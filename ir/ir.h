@@ -259,7 +259,8 @@ typedef struct IrRegion IrRegion;
 typedef struct IrAttr {
   int64_t axes[IR_MAX_RANK]; /* ATTR_AXES: broadcast: output axis of each input axis;
                                 transpose: perm (output axis i = input axis axes[i]);
-                                ATTR_REDUCE: reduced axes, ascending */
+                                ATTR_REDUCE: reduced axes, ascending;
+                                ATTR_BODY (loop): checkpoint= levels, decreasing */
   int naxes;
   bool keepdims;             /* ATTR_REDUCE */
   double f;                  /* ATTR_VALUE for float dtypes */

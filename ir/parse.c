@@ -516,6 +516,16 @@ static bool parse_axes(Parser *P, IrAttr *a) {
   return expect(P, "]");
 }
 
+/* a loop's checkpoint levels: int | '[' int (',' int)* ']' (ir_verify checks them) */
+static bool parse_levels(Parser *P, IrAttr *a) {
+  bool list = accept(P, "[");
+  do {
+    if (a->naxes == IR_MAX_RANK) return error_at(P, P->tok, "more than %d checkpoint levels", IR_MAX_RANK);
+    if (!parse_int(P, 0x7fffffff, &a->axes[a->naxes++])) return false;
+  } while (list && accept(P, ","));
+  return !list || expect(P, "]");
+}
+
 /* [',' 'keepdims' '=' ('true' | 'false')] */
 static bool parse_keepdims(Parser *P, IrAttr *a) {
   if (!accept(P, ",")) return true;
@@ -570,7 +580,7 @@ static bool parse_attr(Parser *P, Line *l, bool comma) {
       l->attr.is_while = true;
       comma2 = accept(P, ",");
     }
-    if (comma2 && (!expect_word(P, "checkpoint") || !expect(P, "=") || !parse_dim(P, &l->attr.dim))) return false;
+    if (comma2 && (!expect_word(P, "checkpoint") || !expect(P, "=") || !parse_levels(P, &l->attr))) return false;
     if (l->attr.i + outs < 1) return error_at(P, P->tok, "a loop has a state or a stacked output");
     l->nouts = (int)outs;
     return true;

@@ -142,9 +142,11 @@ static void print_node(FILE *out, IrModule *m, const IrNode *n, int indent) {
     fprintf(out, "%sstates=%d", sep, ir_loop_nstates(n));
     if (ir_loop_nouts(n)) fprintf(out, ", outs=%d", ir_loop_nouts(n));
     if (n->attr.is_while) fputs(", while", out);
-    if (n->attr.dim) {
-      fputs(", checkpoint=", out);
-      dim_fprint(m->dims, n->attr.dim, out);
+    if (n->attr.naxes == 1) fprintf(out, ", checkpoint=%lld", (long long)n->attr.axes[0]);
+    if (n->attr.naxes > 1) {
+      fputs(", checkpoint=[", out);
+      for (int i = 0; i < n->attr.naxes; i++) fprintf(out, "%s%lld", i ? ", " : "", (long long)n->attr.axes[i]);
+      fputc(']', out);
     }
     break;
   case ATTR_BRANCHES: fprintf(out, "%svalues=%d", sep, ir_if_nvalues(n)); break;

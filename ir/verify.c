@@ -130,9 +130,11 @@ static void verify_loop(Verifier *v, IrFunc *f, IrNode *n) {
   for (int k = 0; k < ns; k++)
     if (!b->results[k] || !same_type(b->results[k], n->args[IR_LOOP_FIXED + k]))
       problem(v, f, n, "body result %d differs from the type of state %d", k, k);
-  int64_t every;
-  if (n->attr.dim && (!dim_is_lit(n->attr.dim, &every) || every < 1)) problem(v, f, n, "checkpoint= is not a positive literal");
-  if (n->attr.is_while && (ns < 1 || ny || n->attr.dim || n->args[IR_LOOP_FIXED]->dtype != DT_BOOL || n->args[IR_LOOP_FIXED]->rank))
+  if (n->attr.naxes < 0 || n->attr.naxes > IR_MAX_RANK) problem(v, f, n, "checkpoint= has %d levels", n->attr.naxes);
+  for (int i = 0; i < n->attr.naxes && n->attr.naxes <= IR_MAX_RANK; i++)
+    if (n->attr.axes[i] < 1 || (i && n->attr.axes[i] >= n->attr.axes[i - 1]))
+      problem(v, f, n, "checkpoint= levels are not positive and decreasing");
+  if (n->attr.is_while && (ns < 1 || ny || n->attr.naxes || n->args[IR_LOOP_FIXED]->dtype != DT_BOOL || n->args[IR_LOOP_FIXED]->rank))
     problem(v, f, n, "a while loop's state 0 is its bool scalar flag, and it has no stacked outputs or checkpoint=");
   DType t;
   int rank;

@@ -135,11 +135,30 @@ static IrNode *loop_close(NewLoop *l, IrBuilder *outer, IrNode *trip, IrNode *co
 
 /* ---- reverse mode -------------------------------------------------------------- */
 
+/* A run of n steps from t0: the states it starts with, the captures where
+ * it is built (the loop's captures, or the params of an enclosing derived
+ * loop that captures them). */
+typedef struct Range {
+  Dim n;
+  IrNode *trip, *t0; /* n and the first step's t, as values */
+  IrNode **start, **caps;
+} Range;
+
+/* checkpoint= level K over a range: the states at the start of each of its
+ * nfull = n // K full segments (seg[k], nfull rows), and those where its
+ * last rem = n % K steps start (tail[k]). */
+typedef struct Segments {
+  int64_t K;
+  Dim rem_dim;
+  IrNode *nfull, *rem, *kval; /* as values */
+  IrNode **seg, **tail;
+} Segments;
+
 /* What the forward sweep keeps for the backward sweep (passes.h).  Without
  * checkpointing: the states at the start of every step, stacks[k] (T rows).
- * With checkpoint=K: the states at the start of each full segment of K
- * steps, seg[k] (T // K rows), and the states where the last T % K steps
- * start, tail[k]; the backward sweep recomputes one segment at a time. */
+ * With checkpoint=(K1, K2, ...): level K1's segments (top); the backward
+ * sweep recomputes one segment at a time, each by the next level's
+ * segments, down to a segment of the last level, whose steps it stacks. */
 struct LoopTape {
   LoopParts p;        /* the primal loop (its body is only read) */
   IrFunc *pristine;   /* a copy of the body: the forward steps call it; its vjp, the backward */
@@ -148,36 +167,38 @@ struct LoopTape {
   const char *why;    /* reverse mode cannot go through this loop */
   IrNode **stacks;
   Dim trip;           /* the trip count, NULL if not a size */
-  int64_t K;          /* checkpoint=K, or 0 */
-  IrNode *nfull, *rem, *kval; /* T // K, T % K, K as values */
-  IrNode **seg, **tail;
+  const int64_t *levels; /* checkpoint= segment lengths, decreasing */
+  int nlevels;
+  Range all;          /* the whole loop */
+  Segments top;       /* level 0's segments, if nlevels */
 };
 
 /* A loop over j < trip computing the body at t = t0 + j from `init`; with
  * `stack`, it also stacks the states each step starts with (proj ns + ny + k)
  * and, with `outs`, the per-step outputs (proj ns + j).  Captures: the
- * loop's captures, then t0. */
-static IrNode *forward_steps(IrBuilder *ib, LoopTape *tp, IrNode *trip, IrNode *t0, IrNode *const *init, bool outs, bool stack) {
+ * loop's captures (caps), then t0. */
+static IrNode *forward_steps(IrBuilder *ib, const LoopTape *tp, IrNode *const *caps, IrNode *trip, IrNode *t0, IrNode *const *init,
+                             bool outs, bool stack) {
   const LoopParts *p = &tp->p;
   int ny = outs ? p->ny : 0, nres = p->ns + ny + (stack ? p->ns : 0);
-  IrNode **caps = tex_calloc((size_t)p->ncap + 2, sizeof(IrNode *)), **res = tex_calloc((size_t)nres + 1, sizeof(IrNode *));
+  IrNode **lc = tex_calloc((size_t)p->ncap + 2, sizeof(IrNode *)), **res = tex_calloc((size_t)nres + 1, sizeof(IrNode *));
   IrNode **args = tex_calloc((size_t)p->body->nparams + 1, sizeof(IrNode *)),
          **val = tex_calloc((size_t)(p->ns + p->ny) + 1, sizeof(IrNode *));
-  for (int c = 0; c < p->ncap; c++) caps[c] = tp->args[IR_LOOP_FIXED + p->ns + c];
-  caps[p->ncap] = t0;
+  memcpy(lc, caps, sizeof(IrNode *) * (size_t)p->ncap);
+  lc[p->ncap] = t0;
   NewLoop l;
-  loop_open(&l, ib, init, p->ns, caps, p->ncap + 1);
+  loop_open(&l, ib, init, p->ns, lc, p->ncap + 1);
   args[0] = irb_bin(&l.ib, OP_ADD, l.cap[p->ncap], l.t);
   for (int k = 0; k < p->ns; k++) args[1 + k] = l.state[k];
   for (int c = 0; c < p->ncap; c++) args[1 + p->ns + c] = l.cap[c];
   irb_call(&l.ib, tp->pristine, args, val);
   memcpy(res, val, sizeof(IrNode *) * (size_t)(p->ns + ny));
   for (int k = 0; stack && k < p->ns; k++) res[p->ns + ny + k] = l.state[k];
-  IrNode *loop = loop_close(&l, ib, trip, init, caps, res, nres - p->ns);
+  IrNode *loop = loop_close(&l, ib, trip, init, lc, res, nres - p->ns);
   tex_free(val);
   tex_free(args);
   tex_free(res);
-  tex_free(caps);
+  tex_free(lc);
   return loop;
 }
 
@@ -187,43 +208,44 @@ static IrNode **projs(IrBuilder *ib, IrNode *loop, int from, int n) {
   return v;
 }
 
-/* checkpoint=K: full segments of K steps (stacking where each starts), then
- * the last T % K steps. */
-static void forward_segments(IrBuilder *ib, LoopTape *tp, Dim trip) {
+static IrNode *dimsize(IrBuilder *ib, Dim d) {
+  IrNode *n = ir_node(ib->m, ib->f, OP_DIMSIZE, DT_I64, 0, NULL, 0, NULL, ib->loc);
+  n->attr.dim = d;
+  return n;
+}
+
+/* Level K's segments of r: a loop over s < nfull, each running K steps
+ * from t0 + s*K (an inner loop) and stacking the states it starts with. */
+static Segments segments(IrBuilder *ib, const LoopTape *tp, const Range *r, int64_t K) {
   IrModule *m = ib->m;
   const LoopParts *p = &tp->p;
-  Dim nfull = dim_floordiv(m->dims, trip, tp->K);
-  tp->nfull = ir_node(m, ib->f, OP_DIMSIZE, DT_I64, 0, NULL, 0, NULL, ib->loc);
-  tp->nfull->attr.dim = nfull;
-  tp->rem = ir_node(m, ib->f, OP_DIMSIZE, DT_I64, 0, NULL, 0, NULL, ib->loc);
-  tp->rem->attr.dim = dim_sub(m->dims, trip, dim_mul(m->dims, nfull, dim_lit(m->dims, tp->K)));
-  tp->kval = irb_const(ib, DT_I64, (double)tp->K);
-  /* outer: per segment s, K steps from t0 = s * K (an inner loop), stacking the segment's start */
-  IrNode **caps = tex_calloc((size_t)p->ncap + 1, sizeof(IrNode *)), **res = tex_calloc((size_t)(2 * p->ns) + 1, sizeof(IrNode *));
-  for (int c = 0; c < p->ncap; c++) caps[c] = tp->args[IR_LOOP_FIXED + p->ns + c];
+  Dim nfull = dim_floordiv(m->dims, r->n, K);
+  Segments sg = {.K = K, .rem_dim = dim_sub(m->dims, r->n, dim_mul(m->dims, nfull, dim_lit(m->dims, K)))};
+  sg.nfull = dimsize(ib, nfull), sg.rem = dimsize(ib, sg.rem_dim), sg.kval = irb_const(ib, DT_I64, (double)K);
+  IrNode **lc = tex_calloc((size_t)p->ncap + 2, sizeof(IrNode *)), **res = tex_calloc((size_t)(2 * p->ns) + 1, sizeof(IrNode *));
+  memcpy(lc, r->caps, sizeof(IrNode *) * (size_t)p->ncap);
+  lc[p->ncap] = r->t0;
   NewLoop l;
-  loop_open(&l, ib, tp->args + IR_LOOP_FIXED, p->ns, caps, p->ncap);
-  LoopTape inner = *tp;
-  IrNode **iargs = tex_calloc((size_t)tp->p.loop->nargs + 1, sizeof(IrNode *));
-  for (int c = 0; c < p->ncap; c++) iargs[IR_LOOP_FIXED + p->ns + c] = l.cap[c];
-  inner.args = iargs;
-  IrNode *kv = irb_const(&l.ib, DT_I64, (double)tp->K);
-  IrNode *seg = forward_steps(&l.ib, &inner, kv, irb_bin(&l.ib, OP_MUL, l.t, kv), l.state, false, false);
-  IrNode **next = projs(&l.ib, seg, 0, p->ns);
+  loop_open(&l, ib, r->start, p->ns, lc, p->ncap + 1);
+  IrNode *kv = irb_const(&l.ib, DT_I64, (double)K);
+  IrNode *t0 = irb_add(&l.ib, l.cap[p->ncap], irb_bin(&l.ib, OP_MUL, l.t, kv));
+  IrNode **next = projs(&l.ib, forward_steps(&l.ib, tp, l.cap, kv, t0, l.state, false, false), 0, p->ns);
   memcpy(res, next, sizeof(IrNode *) * (size_t)p->ns);
   memcpy(res + p->ns, l.state, sizeof(IrNode *) * (size_t)p->ns);
-  IrNode *outer = loop_close(&l, ib, tp->nfull, tp->args + IR_LOOP_FIXED, caps, res, p->ns);
-  tp->tail = projs(ib, outer, 0, p->ns);
-  tp->seg = projs(ib, outer, p->ns, p->ns);
-  IrNode *t0 = irb_bin(ib, OP_MUL, tp->nfull, tp->kval);
-  IrNode *last = forward_steps(ib, tp, tp->rem, t0, tp->tail, false, false);
-  IrNode **fin = projs(ib, last, 0, p->ns);
-  memcpy(tp->val, fin, sizeof(IrNode *) * (size_t)p->ns);
-  tex_free(fin);
+  IrNode *outer = loop_close(&l, ib, sg.nfull, r->start, lc, res, p->ns);
+  sg.tail = projs(ib, outer, 0, p->ns);
+  sg.seg = projs(ib, outer, p->ns, p->ns);
   tex_free(next);
-  tex_free(iargs);
   tex_free(res);
-  tex_free(caps);
+  tex_free(lc);
+  return sg;
+}
+
+static void segments_free(Segments *sg) { tex_free(sg->seg), tex_free(sg->tail); }
+
+/* The range of r's last rem steps. */
+static Range tail_range(IrBuilder *ib, const Range *r, const Segments *sg) {
+  return (Range){sg->rem_dim, sg->rem, irb_add(ib, r->t0, irb_bin(ib, OP_MUL, sg->nfull, sg->kval)), sg->tail, r->caps};
 }
 
 /* The loop's values (its projs) are those of a forward sweep's. */
@@ -231,6 +253,27 @@ static void take_values(IrBuilder *ib, LoopTape *tp, IrNode *sweep) {
   IrNode **v = projs(ib, sweep, 0, tp->p.ns + tp->p.ny);
   memcpy(tp->val, v, sizeof(IrNode *) * (size_t)(tp->p.ns + tp->p.ny));
   tex_free(v);
+}
+
+/* The sweep that gives the loop's values: one forward sweep from the start
+ * (stacking every step's states without checkpointing), or level 0's
+ * segments, then its tail (a scan's outputs: a sweep of their own, as the
+ * segments keep states only). */
+static void forward_sweep(IrBuilder *ib, LoopTape *tp) {
+  const LoopParts *p = &tp->p;
+  Range *r = &tp->all;
+  if (!tp->nlevels) {
+    IrNode *fwd = forward_steps(ib, tp, r->caps, r->trip, r->t0, r->start, true, true);
+    take_values(ib, tp, fwd);
+    tp->stacks = projs(ib, fwd, p->ns + p->ny, p->ns);
+    return;
+  }
+  tp->top = segments(ib, tp, r, tp->levels[0]);
+  Range tail = tail_range(ib, r, &tp->top);
+  IrNode **fin = projs(ib, forward_steps(ib, tp, r->caps, tail.trip, tail.t0, tail.start, false, false), 0, p->ns);
+  memcpy(tp->val, fin, sizeof(IrNode *) * (size_t)p->ns);
+  tex_free(fin);
+  if (p->ny) take_values(ib, tp, forward_steps(ib, tp, r->caps, r->trip, r->t0, r->start, true, false));
 }
 
 LoopTape *loop_tape(IrBuilder *ib, IrNode *n, IrNode *const *args) {
@@ -241,8 +284,10 @@ LoopTape *loop_tape(IrBuilder *ib, IrNode *n, IrNode *const *args) {
   memcpy(tp->args, args, sizeof(IrNode *) * (size_t)n->nargs);
   tp->val = tex_calloc((size_t)(p->ns + p->ny) + 1, sizeof(IrNode *));
   tp->pristine = pristine_body(ib->m, p->body);
-  Dim trip = tp->trip = ir_loop_trip_dim(ib->m, n), K = n->attr.dim;
-  if (!trip)
+  tp->trip = ir_loop_trip_dim(ib->m, n);
+  tp->levels = n->attr.axes, tp->nlevels = n->attr.naxes;
+  tp->all = (Range){tp->trip, args[0], irb_const(ib, DT_I64, 0), tp->args + IR_LOOP_FIXED, tp->args + IR_LOOP_FIXED + p->ns};
+  if (!tp->trip)
     tp->why = "reverse mode through a loop keeps every step's states, so its trip count must be a size known when the call starts: "
               "a literal, a size symbol or an expression of them (to loop over an argument's axis, loop to its size symbol), not an "
               "integer value";
@@ -250,21 +295,11 @@ LoopTape *loop_tape(IrBuilder *ib, IrNode *n, IrNode *const *args) {
     tp->why = "reverse mode cannot go through a while loop: the number of steps it would have to store is known only when it "
               "stops; write it as loop t < N with a fixed trip count (states that have converged can stay put), or "
               "differentiate in forward mode (jvp)";
-  if (K && !dim_is_lit(K, &tp->K)) ice("checkpoint=%s is not a literal", "K");
-  if (!trip || n->attr.is_while) { /* values only: the sweep reports why */
-    take_values(ib, tp, forward_steps(ib, tp, args[0], irb_const(ib, DT_I64, 0), args + IR_LOOP_FIXED, true, false));
+  if (tp->why) { /* values only: the sweep reports why */
+    take_values(ib, tp, forward_steps(ib, tp, tp->all.caps, args[0], tp->all.t0, tp->all.start, true, false));
     return tp;
   }
-  if (tp->K) {
-    forward_segments(ib, tp, trip);
-    if (p->ny) { /* a scan's outputs: a sweep of their own (the segments keep states only) */
-      take_values(ib, tp, forward_steps(ib, tp, args[0], irb_const(ib, DT_I64, 0), args + IR_LOOP_FIXED, true, false));
-    }
-    return tp;
-  }
-  IrNode *fwd = forward_steps(ib, tp, args[0], irb_const(ib, DT_I64, 0), args + IR_LOOP_FIXED, true, true);
-  take_values(ib, tp, fwd);
-  tp->stacks = projs(ib, fwd, p->ns + p->ny, p->ns);
+  forward_sweep(ib, tp);
   return tp;
 }
 
@@ -272,7 +307,7 @@ IrNode *loop_tape_value(const LoopTape *tp, int k) { return tp->val[k]; }
 
 void loop_tape_free(LoopTape *tp) {
   if (!tp) return;
-  tex_free(tp->args), tex_free(tp->val), tex_free(tp->stacks), tex_free(tp->seg), tex_free(tp->tail);
+  tex_free(tp->args), tex_free(tp->val), tex_free(tp->stacks), segments_free(&tp->top);
   tex_free(tp);
 }
 
@@ -297,12 +332,12 @@ static bool is_row_read(const IrFunc *body, const IrNode *n, const IrNode *x) {
  * running over all their rows: their cotangents are not running sums
  * (a T x ... state of the backward sweep, each step adding a scatter of one
  * row) but rows the backward sweep emits, one per step. */
-static ParamSet row_captures(const LoopParts *p, const IrFunc *body, const ParamSet *w, Dim trip, int64_t K) {
+static ParamSet row_captures(const LoopParts *p, const IrFunc *body, const ParamSet *w, Dim trip, int nlevels) {
   ParamSet rows = {{0}};
   ir_renumber((IrFunc *)body);
   for (int param = 1 + p->ns; param < body->nparams; param++) {
     const IrNode *x = body->params[param];
-    bool ok = ps_has(w, param) && x->rank >= 1 && x->shape[0] == trip && (!K || x->rank < IR_MAX_RANK), used = false;
+    bool ok = ps_has(w, param) && x->rank >= 1 && x->shape[0] == trip && (!nlevels || x->rank < IR_MAX_RANK), used = false;
     for (int k = 0; ok && k < body->nresults; k++) ok = ir_resolve(body->results[k]) != x;
     for (int i = 0; ok && i < body->body.len; i++) {
       const IrNode *n = body->body.items[i];
@@ -339,40 +374,35 @@ static IrFunc *row_body(IrModule *m, IrFunc *body, const ParamSet *rows) {
   return c;
 }
 
-static IrNode *dimsize(IrBuilder *ib, Dim d) {
-  IrNode *n = ir_node(ib->m, ib->f, OP_DIMSIZE, DT_I64, 0, NULL, 0, NULL, ib->loc);
-  n->attr.dim = d;
-  return n;
-}
-
-/* The cotangent of a row capture from its rows as the backward sweeps
- * emitted them, last step first: a stack `rev` whose row f is step
- * T - 1 - f; with checkpoint=K, the stacks `segs` (nfull x K rows: row
- * (s', j') is step nfull*K - 1 - (s'*K + j')) and `tail` (row f is step
- * T - 1 - f, for the steps from nfull*K on). */
-static IrNode *rows_in_order(IrBuilder *ib, const LoopTape *tp, const IrNode *x, IrNode *rev, IrNode *segs, IrNode *tail) {
+/* A row capture's cotangent rows over a range of n steps, from those of
+ * its parts as the backward sweeps emit them, last step first: the tail's
+ * (rem rows) then, with segs, the segment loop's (nfull x K rows: it runs
+ * the segments from the last).  The result's row f is step n - 1 - f, or
+ * with `in_order` step f.  shape: [n, the row's axes]. */
+static IrNode *range_rows(IrBuilder *ib, const IrNode *x, Dim n, IrNode *tail, IrNode *segs, const Segments *sg, bool in_order) {
   IrModule *m = ib->m;
-  IrRegion *r = ir_region_new(m, x->rank, NULL, x->shape, ib->loc);
+  Dim shape[IR_MAX_RANK];
+  memcpy(shape, x->shape, sizeof(Dim) * (size_t)x->rank);
+  shape[0] = n;
+  IrRegion *r = ir_region_new(m, x->rank, NULL, shape, ib->loc);
   IrBuilder rb = {m, r->body, ib->loc};
-  IrNode *ops[2] = {rev ? rev : tail, segs}, *subs[IR_MAX_RANK + 1], *i0 = r->body->params[0];
-  for (int d = 1; d < x->rank; d++) subs[d] = r->body->params[d];
-  subs[0] = irb_bin(&rb, OP_SUB, dimsize(&rb, dim_sub(m->dims, tp->trip, dim_lit(m->dims, 1))), i0);
+  IrNode *ops[2] = {tail, segs}, *subs[IR_MAX_RANK], *ssubs[IR_MAX_RANK + 1], *f = r->body->params[0];
+  if (in_order) f = irb_bin(&rb, OP_SUB, dimsize(&rb, dim_sub(m->dims, n, dim_lit(m->dims, 1))), f);
+  for (int d = 1; d < x->rank; d++) subs[d] = ssubs[d + 1] = r->body->params[d];
+  subs[0] = f;
   IrNode *v = ir_node(m, r->body, OP_READ, x->dtype, 0, NULL, x->rank, subs, ib->loc);
-  if (segs) { /* i0 < nfull*K: from segs, at f = nfull*K - 1 - i0 */
-    Dim nk = dim_mul(m->dims, tp->nfull->attr.dim, dim_lit(m->dims, tp->K));
-    IrNode *k = irb_const(&rb, DT_I64, (double)tp->K),
-           *f = irb_bin(&rb, OP_SUB, dimsize(&rb, dim_sub(m->dims, nk, dim_lit(m->dims, 1))), i0);
-    IrNode *ssubs[IR_MAX_RANK + 1] = {irb_bin(&rb, OP_FLOORDIV, f, k), irb_bin(&rb, OP_MOD, f, k)};
-    for (int d = 1; d < x->rank; d++) ssubs[d + 1] = r->body->params[d];
+  if (segs) { /* f >= rem: segment loop row (f - rem) // K, its row (f - rem) % K */
+    IrNode *rem = dimsize(&rb, sg->rem_dim), *k = irb_const(&rb, DT_I64, (double)sg->K), *g = irb_bin(&rb, OP_SUB, f, rem);
+    ssubs[0] = irb_bin(&rb, OP_FLOORDIV, g, k), ssubs[1] = irb_bin(&rb, OP_MOD, g, k);
     IrNode *sv = ir_node(m, r->body, OP_READ, x->dtype, 0, NULL, x->rank + 1, ssubs, ib->loc);
     sv->attr.i = 1;
-    v = irb_sel(&rb, irb_bin(&rb, OP_LT, i0, dimsize(&rb, nk)), sv, v);
+    v = irb_sel(&rb, irb_bin(&rb, OP_LT, f, rem), v, sv);
   }
-  v = irb_bin(&rb, OP_ADD, irb_const(&rb, x->dtype, 0), v); /* -0 is +0, as in a gather's cotangent (a scatter into zeros) */
+  if (in_order) v = irb_bin(&rb, OP_ADD, irb_const(&rb, x->dtype, 0), v); /* -0 is +0, as in a gather's cotangent */
   ir_set_results(m, r->body, 1, &v);
-  IrNode *n = ir_node(m, ib->f, OP_GEN, x->dtype, x->rank, x->shape, segs ? 2 : 1, ops, ib->loc);
-  n->attr.region = r;
-  return n;
+  IrNode *g = ir_node(m, ib->f, OP_GEN, x->dtype, x->rank, shape, segs ? 2 : 1, ops, ib->loc);
+  g->attr.region = r;
+  return g;
 }
 
 /* The backward sweep's states: a cotangent per followed state, then a sum
@@ -383,6 +413,7 @@ typedef struct Backward {
   ParamSet w, rows;  /* followed params; the row captures among them */
   IrFunc *vjp;       /* of the body (of its row_body if rows), wrt w */
   int nw, nrow;      /* states (w less rows), stacked outputs */
+  int *row_param;    /* the body param of each row capture */
 } Backward;
 
 /* One backward step at t = t0 + j, j = trip - 1 - t': the body's vjp at
@@ -450,57 +481,87 @@ static void backward_steps(IrBuilder *ib, const Backward *bw, IrNode *trip, IrNo
   tex_free(lc);
 }
 
-/* checkpoint=K: the tail, then the full segments from the last: each
- * recomputes its K steps' states from where it starts, then runs them back
- * (the segment loop stacks each one's rows: segrows, nfull x K rows). */
-static void backward_segments(IrBuilder *ib, const Backward *bw, IrNode *const *ycts, IrNode *const *from, IrNode **to, IrNode **tailrows,
-                              IrNode **segrows) {
-  const LoopTape *tp = bw->tp;
-  const LoopParts *p = &tp->p;
-  IrNode *const *caps = tp->args + IR_LOOP_FIXED + p->ns;
-  IrNode *t0 = irb_bin(ib, OP_MUL, tp->nfull, tp->kval);
-  IrNode *tail = forward_steps(ib, (LoopTape *)tp, tp->rem, t0, tp->tail, false, true);
-  IrNode **st = projs(ib, tail, p->ns, p->ns), **mid = tex_calloc((size_t)bw->nw + 1, sizeof(IrNode *));
-  backward_steps(ib, bw, tp->rem, t0, st, caps, ycts, from, mid, tailrows);
-  /* segments s = nfull - 1 - s', each in a loop body of its own */
-  IrNode **lc = tex_calloc((size_t)(p->ns + p->ncap + 1 + p->ny) + 1, sizeof(IrNode *)),
-         **next = tex_calloc((size_t)(bw->nw + bw->nrow) + 1, sizeof(IrNode *));
-  IrNode **iy = tex_calloc((size_t)p->ny + 1, sizeof(IrNode *)); /* the outputs' cotangents, captured */
-  int nc = 0;
-  for (int k = 0; k < p->ns; k++) lc[nc++] = tp->seg[k];
-  for (int c = 0; c < p->ncap; c++) lc[nc++] = caps[c];
-  lc[nc++] = tp->nfull;
-  for (int j = 0; j < p->ny; j++)
-    if (ycts[j]) lc[nc++] = ycts[j];
+static void reverse_segments(IrBuilder *ib, const Backward *bw, const Range *r, const Segments *sg, const int64_t *levels, int nlev,
+                             IrNode *const *ycts, IrNode *const *from, IrNode **to, IrNode **rows);
+
+/* The backward sweep over the range r, from the cotangents and sums in
+ * `from` to `to`; the row captures' rows over it, last step first, in
+ * `rows`.  With checkpoint levels left, level K's segments of r, run back
+ * one at a time; without, its states stacked by a forward sweep. */
+static void reverse_range(IrBuilder *ib, const Backward *bw, const Range *r, const int64_t *levels, int nlev, IrNode *const *ycts,
+                          IrNode *const *from, IrNode **to, IrNode **rows) {
+  const LoopParts *p = &bw->tp->p;
+  if (nlev) {
+    Segments sg = segments(ib, bw->tp, r, levels[0]);
+    reverse_segments(ib, bw, r, &sg, levels + 1, nlev - 1, ycts, from, to, rows);
+    segments_free(&sg);
+    return;
+  }
+  IrNode **st = projs(ib, forward_steps(ib, bw->tp, r->caps, r->trip, r->t0, r->start, false, true), p->ns, p->ns);
+  backward_steps(ib, bw, r->trip, r->t0, st, r->caps, ycts, from, to, rows);
+  tex_free(st);
+}
+
+/* The segments' loop of reverse_segments: its captures are the segments'
+ * starts, the loop's captures, nfull, t0 and the outputs' cotangents. */
+typedef struct SegLoop {
   NewLoop l;
-  loop_open(&l, ib, mid, bw->nw, lc, nc);
-  for (int j = 0, c = p->ns + p->ncap + 1; j < p->ny; j++) iy[j] = ycts[j] ? l.cap[c++] : NULL;
-  IrBuilder *lb = &l.ib;
-  IrNode *kv = irb_const(lb, DT_I64, (double)tp->K),
-         *s = irb_bin(lb, OP_SUB, irb_bin(lb, OP_SUB, l.cap[p->ns + p->ncap], irb_const(lb, DT_I64, 1)), l.t);
-  IrNode *s0 = irb_bin(lb, OP_MUL, s, kv), **start = tex_calloc((size_t)p->ns + 1, sizeof(IrNode *));
-  for (int k = 0; k < p->ns; k++) start[k] = irb_row(lb, l.cap[k], s);
-  LoopTape inner = *tp;
-  IrNode **iargs = tex_calloc((size_t)p->loop->nargs + 1, sizeof(IrNode *));
-  for (int c = 0; c < p->ncap; c++) iargs[IR_LOOP_FIXED + p->ns + c] = l.cap[p->ns + c];
-  inner.args = iargs;
-  IrNode *re = forward_steps(lb, &inner, kv, s0, start, false, true);
-  IrNode **rs = projs(lb, re, p->ns, p->ns);
-  Backward ibw = *bw;
-  ibw.tp = &inner;
-  backward_steps(lb, &ibw, kv, s0, rs, iargs + IR_LOOP_FIXED + p->ns, iy, l.state, next, next + bw->nw);
-  IrNode *back = loop_close(&l, ib, tp->nfull, mid, lc, next, bw->nrow);
+  IrNode **lc, **iy;
+  int nc;
+} SegLoop;
+
+static void seg_loop_open(SegLoop *sl, IrBuilder *ib, const LoopParts *p, const Range *r, const Segments *sg, IrNode *const *ycts,
+                          IrNode *const *from, int nw) {
+  sl->lc = tex_calloc((size_t)(p->ns + p->ncap + 2 + p->ny) + 1, sizeof(IrNode *));
+  sl->iy = tex_calloc((size_t)p->ny + 1, sizeof(IrNode *));
+  sl->nc = 0;
+  for (int k = 0; k < p->ns; k++) sl->lc[sl->nc++] = sg->seg[k];
+  for (int c = 0; c < p->ncap; c++) sl->lc[sl->nc++] = r->caps[c];
+  sl->lc[sl->nc++] = sg->nfull;
+  sl->lc[sl->nc++] = r->t0;
+  for (int j = 0; j < p->ny; j++)
+    if (ycts[j]) sl->lc[sl->nc++] = ycts[j];
+  loop_open(&sl->l, ib, from, nw, sl->lc, sl->nc);
+  for (int j = 0, c = p->ns + p->ncap + 2; j < p->ny; j++) sl->iy[j] = ycts[j] ? sl->l.cap[c++] : NULL;
+}
+
+/* Runs r back by its segments sg: the tail, then the full segments from
+ * the last, each from the state stacked where it starts, by the levels
+ * after sg's. */
+static void reverse_segments(IrBuilder *ib, const Backward *bw, const Range *r, const Segments *sg, const int64_t *levels, int nlev,
+                             IrNode *const *ycts, IrNode *const *from, IrNode **to, IrNode **rows) {
+  const LoopParts *p = &bw->tp->p;
+  IrNode **mid = tex_calloc((size_t)bw->nw + 1, sizeof(IrNode *)), **tailrows = tex_calloc((size_t)bw->nrow + 1, sizeof(IrNode *));
+  Range tail = tail_range(ib, r, sg);
+  reverse_range(ib, bw, &tail, levels, nlev, ycts, from, mid, tailrows);
+  SegLoop sl;
+  seg_loop_open(&sl, ib, p, r, sg, ycts, mid, bw->nw);
+  IrBuilder *lb = &sl.l.ib;
+  IrNode **cap = sl.l.cap, **next = tex_calloc((size_t)(bw->nw + bw->nrow) + 1, sizeof(IrNode *)),
+         **start = tex_calloc((size_t)p->ns + 1, sizeof(IrNode *));
+  IrNode *kv = irb_const(lb, DT_I64, (double)sg->K); /* segment s = nfull - 1 - t starts at t0 + s*K */
+  IrNode *s = irb_bin(lb, OP_SUB, irb_bin(lb, OP_SUB, cap[p->ns + p->ncap], irb_const(lb, DT_I64, 1)), sl.l.t);
+  for (int k = 0; k < p->ns; k++) start[k] = irb_row(lb, cap[k], s);
+  Range seg = {dim_lit(ib->m->dims, sg->K), kv, irb_add(lb, cap[p->ns + p->ncap + 1], irb_bin(lb, OP_MUL, s, kv)), start, cap + p->ns};
+  reverse_range(lb, bw, &seg, levels, nlev, sl.iy, sl.l.state, next, next + bw->nw);
+  IrNode *back = loop_close(&sl.l, ib, sg->nfull, mid, sl.lc, next, bw->nrow);
   for (int k = 0; k < bw->nw; k++) to[k] = loop_proj(ib, back, k);
-  for (int r = 0; r < bw->nrow; r++) segrows[r] = loop_proj(ib, back, bw->nw + r);
-  tex_free(rs), tex_free(iargs), tex_free(start), tex_free(next), tex_free(lc), tex_free(mid), tex_free(st), tex_free(iy);
+  for (int k = 0; k < bw->nrow; k++) {
+    const IrNode *x = bw->tp->args[IR_LOOP_FIXED + bw->row_param[k] - 1];
+    rows[k] = range_rows(ib, x, r->n, tailrows[k], loop_proj(ib, back, bw->nw + k), sg, false);
+  }
+  tex_free(start), tex_free(next), tex_free(sl.lc), tex_free(sl.iy), tex_free(tailrows), tex_free(mid);
 }
 
 /* The vjp the backward sweep calls: of the body, or of its row_body. */
 static void backward_rule(IrBuilder *ib, LoopTape *tp, Backward *bw) {
   const LoopParts *p = &tp->p;
-  bw->rows = row_captures(p, tp->pristine, &bw->w, tp->trip, tp->K);
+  bw->rows = row_captures(p, tp->pristine, &bw->w, tp->trip, tp->nlevels);
   bw->nrow = ps_count(&bw->rows);
   bw->nw = ps_count(&bw->w) - bw->nrow;
+  bw->row_param = tex_calloc((size_t)bw->nrow + 1, sizeof(int));
+  for (int param = 1, r = 0; param < p->body->nparams; param++)
+    if (ps_has(&bw->rows, param)) bw->row_param[r++] = param;
   IrFunc *body = bw->nrow ? row_body(ib->m, tp->pristine, &bw->rows) : tp->pristine;
   bw->vjp = ir_derive(ib->m, body, DERIVE_VJP_CT, &bw->w, arena_printf(&ib->m->arena, "%s__vjp", body->name), p->loop->loc);
 }
@@ -508,11 +569,11 @@ static void backward_rule(IrBuilder *ib, LoopTape *tp, Backward *bw) {
 const char *loop_vjp(IrBuilder *ib, LoopTape *tp, IrNode *const *cts, const bool *active, IrNode **out) {
   const LoopParts *p = &tp->p;
   if (tp->why) return tp->why;
-  Backward bw = {tp, followed_params(p, active), {{0}}, NULL, 0, 0};
+  Backward bw = {tp, followed_params(p, active), {{0}}, NULL, 0, 0, NULL};
   if (ps_empty(&bw.w)) return NULL;
   backward_rule(ib, tp, &bw);
   IrNode **from = tex_calloc((size_t)bw.nw + 1, sizeof(IrNode *)), **to = tex_calloc((size_t)bw.nw + 1, sizeof(IrNode *));
-  IrNode **ycts = tex_calloc((size_t)p->ny + 1, sizeof(IrNode *)), **rows = tex_calloc(2 * (size_t)bw.nrow + 1, sizeof(IrNode *));
+  IrNode **ycts = tex_calloc((size_t)p->ny + 1, sizeof(IrNode *)), **rows = tex_calloc((size_t)bw.nrow + 1, sizeof(IrNode *));
   for (int j = 0; j < p->ny; j++)
     if (cts[p->ns + j] && dtype_is_float(cts[p->ns + j]->dtype)) ycts[j] = cts[p->ns + j];
   for (int param = 1, s = 0; param < p->body->nparams; param++) {
@@ -520,18 +581,19 @@ const char *loop_vjp(IrBuilder *ib, LoopTape *tp, IrNode *const *cts, const bool
     IrNode *x = tp->args[IR_LOOP_FIXED + param - 1];
     from[s++] = param <= p->ns ? irb_or_zeros(ib, cts[param - 1], x) : irb_fill(ib, x, 0.0);
   }
-  if (tp->K)
-    backward_segments(ib, &bw, ycts, from, to, rows, rows + bw.nrow);
+  if (tp->nlevels)
+    reverse_segments(ib, &bw, &tp->all, &tp->top, tp->levels + 1, tp->nlevels - 1, ycts, from, to, rows);
   else
-    backward_steps(ib, &bw, tp->args[0], irb_const(ib, DT_I64, 0), tp->stacks, tp->args + IR_LOOP_FIXED + p->ns, ycts, from, to, rows);
+    backward_steps(ib, &bw, tp->all.trip, tp->all.t0, tp->stacks, tp->all.caps, ycts, from, to, rows);
   for (int param = 1, s = 0, r = 0; param < p->body->nparams; param++) {
     if (!ps_has(&bw.w, param)) continue;
     int a = IR_LOOP_FIXED + param - 1;
     bool row = ps_has(&bw.rows, param);
-    IrNode *ct = row ? rows_in_order(ib, tp, tp->args[a], tp->K ? NULL : rows[r], tp->K ? rows[bw.nrow + r] : NULL, rows[r]) : to[s];
+    IrNode *ct = row ? range_rows(ib, tp->args[a], tp->trip, rows[r], NULL, NULL, true) : to[s];
     if (active[a]) out[a] = ct;
     row ? r++ : s++;
   }
+  tex_free(bw.row_param);
   tex_free(rows);
   tex_free(ycts);
   tex_free(to);

@@ -472,8 +472,18 @@ class Gen:
             text += "if %s { %s } else " % (cond(), self.gen(c, ("f64", s), d - 1))
         return text + "{ %s })" % self.gen(c, ("f64", s), d - 1)
 
+    def checkpoint(self):
+        """ checkpoint=K (one level) or checkpoint=(K1, K2, ..) (decreasing), a quarter of the time"""
+        x = self.r.random()
+        if x < 0.15:
+            return " checkpoint=%d" % self.r.randint(1, 3)
+        if x < 0.25:
+            levels = sorted(self.r.sample(range(1, 7), self.r.randint(2, 3)), reverse=True)
+            return " checkpoint=(%s)" % ", ".join(map(str, levels))
+        return ""
+
     def f_loop(self, c, s, d):
-        """let s0 = loop t < T with (s0 = ..) [checkpoint=K] { lets; next .. }
+        """let s0 = loop t < T with (s0 = ..) [checkpoint=K | checkpoint=(K1, K2, ..)] { lets; next .. }
         with one to three states (the first of type f64[s], an i64 counter
         now and then), the body over the states, t and outer values, nested
         one level at most; the value is the first state, maybe with the
@@ -491,7 +501,7 @@ class Gen:
         ind = "    " * (body.depth + 1)
         text = "%s %s < %s with (%s)%s {\n%s%snext %s%s\n%s}" % (
             "scan" if ys else "loop", body.tvar, trips, ", ".join("%s = %s" % x for x in zip(names, inits)),
-            " checkpoint=%d" % self.r.randint(1, 3) if self.r.random() < 0.25 else "",
+            self.checkpoint(),
             "".join("%s%s\n" % (ind, let_text(ln, le)) for ln, _, le in body.lets), ind,
             nexts[0] if n == 1 else "(%s)" % ", ".join(nexts) if self.r.random() < 0.7 else ", ".join(nexts), emit,
             "    " * body.depth)

@@ -195,7 +195,7 @@ class Parser:
         return ("while", cond, states, mx, body)
 
     def loop(self, scan=False):
-        """loop NAME < EXPR with (NAME = EXPR, ...) [checkpoint=INT] { stmts next EXPR, ... }
+        """loop NAME < EXPR with (NAME = EXPR, ...) [checkpoint=INT | checkpoint=(INT, ...)] { stmts next EXPR, ... }
         (scan: the body ends in next ..., then an ("emit", exprs) statement)"""
         tvar = self.name()
         self.expect("<")
@@ -204,9 +204,18 @@ class Parser:
         ck = None
         if self.accept("checkpoint"):
             self.expect("=")
-            kind, ck = self.next()
-            if kind != "int" or ck < 1:
-                raise ParseError("checkpoint wants a positive integer literal")
+            ck = []
+            paren = self.accept("(")
+            while True:
+                kind, k = self.next()
+                if kind != "int" or k < 1 or (ck and k >= ck[-1]):
+                    raise ParseError("checkpoint wants positive decreasing integer literals")
+                ck.append(k)
+                if not (paren and self.accept(",")):
+                    break
+            if paren:
+                self.expect(")")
+            ck = tuple(ck)
         body = self.body()
         if scan:
             self.expect("emit")

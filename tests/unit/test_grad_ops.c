@@ -193,6 +193,13 @@ static const struct {
               "  let s = loop t < T with (s = s0) checkpoint=2 {\n"
               "    let u = loop j < M with (v = s) { next tanh(v * w + s * a[j] + x[t]) }\n    next s + u * 0.5\n  }\n"
               "  return sum(s * s)\n}"},
+    /* multi-level checkpointing on both loops, the outer scan's rows of x
+     * and its stacked outputs coming back through three levels; */
+    {OP_LOOP, "fn f(x: f32[T, N], s0: f32[N], w: f32[N], a: f32[M]) -> f32 {\n"
+              "  let (s, ys) = scan t < T + 9 with (s = s0) checkpoint=(7, 3, 2) {\n"
+              "    let u = loop j < M with (v = s) checkpoint=(3, 2) { next tanh(v * w + s * a[j] + x[t % T]) }\n"
+              "    next s + u * 0.5 emit sin(s)\n  }\n"
+              "  return sum(s * s) + sum(ys * ys)\n}"},
     /* an if on data (x[t] > 0) picking a formula at every step. */
     {OP_IF, "fn f(x: f32[T], v0: f32[N], w: f32[N]) -> f32 {\n"
             "  let v = loop t < T with (v = v0) { next if x[t] > 0.0 { tanh(v * w) + x[t] } else { v * w * x[t] + sin(v) } }\n"
