@@ -10,6 +10,7 @@
  *   int P_call(int index, const DLTensor *const *args);
  *                                   function #index of the metadata, its
  *                                   arguments as an array (generic loaders)
+ *   int P_set_num_threads(int n);   this module's thread count (see Threads)
  *
  * The metadata is the single source of the call-time checks: one runtime
  * function, texrt_bind, reads it to check every argument and bind the size

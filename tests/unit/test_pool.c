@@ -2,7 +2,7 @@
  * kernels: every outer iteration runs exactly once at every thread count,
  * the chunks really run on several threads, the reported index error is the
  * one a serial run meets first, concurrent callers and a forked child work,
- * and texrt_set_num_threads rejects bad counts.  main sets
+ * and texrt_set_num_threads rejects bad counts (fork: not under TSan).  main sets
  * TEX_PARALLEL_MIN_WORK=0 before the runtime reads it, so every call with
  * more than one thread splits.  tests/tsan/run.sh also builds this file with
  * -fsanitize=thread (the kernels here are instrumented, unlike generated ones). */
@@ -148,6 +148,9 @@ static void concurrent_callers(void **state) {
 /* After the pool has run, a forked child can use it (its workers are new). */
 static void fork_child(void **state) {
   (void)state;
+#ifdef __SANITIZE_THREAD__
+  skip(); /* ThreadSanitizer cannot start threads after a multi-threaded fork */
+#endif
   static int32_t hits[MAXN];
   static uintptr_t who[MAXN];
   assert_int_equal(texrt_set_num_threads(3), TEX_OK);
