@@ -153,6 +153,11 @@ void cg_write_header(FILE *out, IrModule *m, KProgram *const *progs, int nprogs)
   }
   fprintf(out, "/* Thread-local message of the last failed call in this module. */\nconst char *%s_last_error(void);\n\n", m->name);
   fprintf(out,
+          "/* Threads for this module's later calls, callers included (1..256; 1: no\n"
+          " * pool); overrides TEX_NUM_THREADS.  Returns 0 or TEX_ERR_ARG. */\n"
+          "int %s_set_num_threads(int n);\n\n",
+          m->name);
+  fprintf(out,
           "/* Function #index of %s_module_info()->funcs, its arguments (inputs, then\n"
           " * outputs) as an array: for generic loaders. */\n"
           "int %s_call(int index, const DLTensor *const *args);\n\n",

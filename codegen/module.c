@@ -30,7 +30,7 @@ static MetaTypes meta_types(Cg *cg) {
   t.param = struct_of(cg, (LLVMTypeRef[]){p, i8, i8, i16, p}, 5);
   t.func = struct_of(cg, (LLVMTypeRef[]){p, p, i32, i32, p, i32, p, i32, p, p}, 10);
   t.module = struct_of(cg, (LLVMTypeRef[]){i32, p, p, p, p, p, p, i32, p}, 9);
-  t.step = struct_of(cg, (LLVMTypeRef[]){p, t.dimexpr, p, i32, p, i32, p, p}, 8);
+  t.step = struct_of(cg, (LLVMTypeRef[]){p, t.dimexpr, p, i32, p, i32, p, p, t.dimexpr, i32}, 10);
   t.branch = struct_of(cg, (LLVMTypeRef[]){i32, i32, i32}, 3);
   t.loop = struct_of(cg, (LLVMTypeRef[]){i32, i32, i32, i32, p, p, p, i32, p, p, i32, i32}, 12);
   t.check = struct_of(cg, (LLVMTypeRef[]){p, p, p, i32, i32, t.dimexpr}, 6);
@@ -222,6 +222,29 @@ static LLVMValueRef func_info(Cg *cg, const MetaTypes *t, const KProgram *p, con
 /* Iterations of a kernel's outermost parallel loop (1 if it has none). */
 static Dim step_extent(IrModule *m, const Kernel *k) { return k->nloops > 0 && !k->reduce[0] ? k->extent[0] : dim_lit(m->dims, 1); }
 
+/* May the runtime split the outer loop over threads (texrt.h TexStep.split)?
+ * Only if every outer iteration writes its own output elements: loop 0 is
+ * parallel and indexes an axis of the plainly addressed output.  That holds
+ * for maps, reductions over trailing axes, matmul over batch/m (or n), and
+ * scans along a later axis; it does not for a scan or dot whose loop 0 is
+ * the sequential one, nor for a scatter (two points may add into one
+ * element, and the kernel zeroes the whole output first). */
+static int step_split(const Kernel *k) {
+  if (k->nloops == 0 || k->reduce[0] || k->kind == K_SCATTER || k->out.gathered) return 0;
+  if ((k->kind == K_SCAN && k->nloops < 2) || (k->kind == K_MATMUL && k->mm_k == 0)) return 0;
+  for (int a = 0; a < k->out.rank; a++)
+    if (k->out.loop[a] == 0) return 1;
+  return 0;
+}
+
+/* Element-operations per outer iteration, for the runtime's "worth waking
+ * the pool" test: the inner iterations times the body's length. */
+static Dim step_work(IrModule *m, const Kernel *k) {
+  Dim w = dim_lit(m->dims, k->nbody < 1 ? 1 : k->nbody > 64 ? 64 : k->nbody);
+  for (int l = 1; l < k->nloops; l++) w = dim_mul(m->dims, w, k->extent[l]);
+  return w;
+}
+
 static Dim numel(IrModule *m, const KBuffer *b) {
   Dim n = dim_lit(m->dims, 1);
   for (int i = 0; i < b->rank; i++) n = dim_mul(m->dims, n, b->shape[i]);
@@ -320,11 +343,17 @@ static int nested_steps(const KProgram *p, int from, int to) {
 static LLVMValueRef branch_step(Cg *cg, const MetaTypes *t, const KProgram *p, const KBranch *br) {
   LLVMValueRef bf[3] = {c32(cg, br->cond), c32(cg, nested_steps(p, br->first, br->mid)), c32(cg, nested_steps(p, br->mid, br->last))};
   LLVMValueRef branch = private_global(cg, LLVMConstNamedStruct(t->branch, bf, 3), "branch");
-  LLVMValueRef fields[8] = {LLVMConstNull(cg->ptr), dim_expr(cg, t, dim_lit(cg->m->dims, 1)),
-                            LLVMConstNull(cg->ptr), c32(cg, 0),
-                            LLVMConstNull(cg->ptr), c32(cg, 0),
-                            LLVMConstNull(cg->ptr), branch};
-  return LLVMConstNamedStruct(t->step, fields, 8);
+  LLVMValueRef fields[10] = {LLVMConstNull(cg->ptr),
+                             dim_expr(cg, t, dim_lit(cg->m->dims, 1)),
+                             LLVMConstNull(cg->ptr),
+                             c32(cg, 0),
+                             LLVMConstNull(cg->ptr),
+                             c32(cg, 0),
+                             LLVMConstNull(cg->ptr),
+                             branch,
+                             dim_expr(cg, t, dim_lit(cg->m->dims, 1)),
+                             c32(cg, 0)};
+  return LLVMConstNamedStruct(t->step, fields, 10);
 }
 
 static LLVMValueRef loop_step(Cg *cg, const MetaTypes *t, const KProgram *p, int li);
@@ -379,29 +408,33 @@ static LLVMValueRef loop_step(Cg *cg, const MetaTypes *t, const KProgram *p, int
   tex_free(a);
   tex_free(b);
   LLVMValueRef loop = private_global(cg, LLVMConstNamedStruct(t->loop, lf, 12), "loop");
-  LLVMValueRef fields[8] = {LLVMConstNull(cg->ptr),
-                            dim_expr(cg, t, dim_lit(cg->m->dims, 1)),
-                            LLVMConstNull(cg->ptr),
-                            c32(cg, 0),
-                            LLVMConstNull(cg->ptr),
-                            c32(cg, 0),
-                            loop,
-                            LLVMConstNull(cg->ptr)};
-  return LLVMConstNamedStruct(t->step, fields, 8);
+  LLVMValueRef fields[10] = {LLVMConstNull(cg->ptr),
+                             dim_expr(cg, t, dim_lit(cg->m->dims, 1)),
+                             LLVMConstNull(cg->ptr),
+                             c32(cg, 0),
+                             LLVMConstNull(cg->ptr),
+                             c32(cg, 0),
+                             loop,
+                             LLVMConstNull(cg->ptr),
+                             dim_expr(cg, t, dim_lit(cg->m->dims, 1)),
+                             c32(cg, 0)};
+  return LLVMConstNamedStruct(t->step, fields, 10);
 }
 
 static LLVMValueRef kernel_step(Cg *cg, Cg *aux, const MetaTypes *t, const Kernel *k) {
   LLVMValueRef fn = shared_kernel(cg, aux, k), ops[K_MAX_INPUTS + 1];
   for (int o = 0; o <= k->ninputs; o++) ops[o] = c32(cg, o < k->ninputs ? k->in[o].buf : k->out.buf);
-  LLVMValueRef fields[8] = {fn,
-                            dim_expr(cg, t, step_extent(cg->m, k)),
-                            array_global(cg, cg->i32, ops, k->ninputs + 1, "ops"),
-                            c32(cg, k->ninputs + 1),
-                            check_table(cg, t, k),
-                            c32(cg, k->nchecks),
-                            LLVMConstNull(cg->ptr),
-                            LLVMConstNull(cg->ptr)};
-  return LLVMConstNamedStruct(t->step, fields, 8);
+  LLVMValueRef fields[10] = {fn,
+                             dim_expr(cg, t, step_extent(cg->m, k)),
+                             array_global(cg, cg->i32, ops, k->ninputs + 1, "ops"),
+                             c32(cg, k->ninputs + 1),
+                             check_table(cg, t, k),
+                             c32(cg, k->nchecks),
+                             LLVMConstNull(cg->ptr),
+                             LLVMConstNull(cg->ptr),
+                             dim_expr(cg, t, step_work(cg->m, k)),
+                             c32(cg, step_split(k))};
+  return LLVMConstNamedStruct(t->step, fields, 10);
 }
 
 /* The steps: the kernels in order, each loop's step just before its body's
@@ -488,7 +521,7 @@ static void call_by_index(Cg *cg, const char *prefix, LLVMValueRef *plans, int n
   LLVMBuildRet(cg->b, LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(call), call, args, 4, ""));
 }
 
-/* <prefix>_last_error and <prefix>_module_info. */
+/* <prefix>_last_error, <prefix>_set_num_threads and <prefix>_module_info. */
 static void module_entry_points(Cg *cg, const char *prefix, LLVMValueRef module) {
   char name[512];
   snprintf(name, sizeof name, "%s_last_error", prefix);
@@ -496,6 +529,12 @@ static void module_entry_points(Cg *cg, const char *prefix, LLVMValueRef module)
   LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
   LLVMValueRef le = declare(cg, "texrt_last_error", cg->ptr, NULL, 0);
   LLVMBuildRet(cg->b, LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(le), le, NULL, 0, ""));
+  snprintf(name, sizeof name, "%s_set_num_threads", prefix); /* int (int n): texrt_set_num_threads */
+  LLVMTypeRef i32 = cg->i32;
+  fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(i32, &i32, 1, 0));
+  LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
+  LLVMValueRef sn = declare(cg, "texrt_set_num_threads", i32, &i32, 1), n = LLVMGetParam(fn, 0);
+  LLVMBuildRet(cg->b, LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(sn), sn, &n, 1, ""));
   snprintf(name, sizeof name, "%s_module_info", prefix);
   fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->ptr, NULL, 0, 0));
   LLVMPositionBuilderAtEnd(cg->b, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));

@@ -1381,8 +1381,8 @@ static void check_names(Sema *s) {
     const FnDecl *d = s->prog->fns.items[i];
     if (d->is_rule) continue;
     if (main_file && sema_is_builtin(d->name)) sema_error(s, d->loc, "'%s' is a builtin; choose another name", d->name);
-    if (main_file && (strcmp(d->name, "last_error") == 0 || strcmp(d->name, "module_info") == 0 || strcmp(d->name, "call") == 0))
-      sema_error(s, d->loc, "'%s' is reserved: every module exports <prefix>_%s", d->name, d->name);
+    for (const char *const *r = (const char *const[]){"last_error", "module_info", "call", "set_num_threads", NULL}; main_file && *r; r++)
+      if (strcmp(d->name, *r) == 0) sema_error(s, d->loc, "'%s' is reserved: every module exports <prefix>_%s", d->name, d->name);
     if (strstr(d->name, "__"))
       sema_error(s, d->loc, "'%s': names with '__' are reserved for the functions texc derives (f__grad, f__rule, ...)", d->name);
   }

@@ -5,7 +5,9 @@
  * check, bind, temporaries, kernels, free.  Temporaries (and, past
  * INLINE_BUFS buffers, the table of their pointers) are the runtime's only
  * allocations, so the hook that tests use to inject out-of-memory lives
- * here with them; a _ws call takes both from the caller's workspace.  Everything per call is on the stack (or in one block from
+ * here with them; a _ws call takes both from the caller's workspace, and
+ * with the default allocator each thread keeps its temporaries' block
+ * between calls (the cache below).  Everything per call is on the stack (or in one block from
  * the hook), which keeps calls reentrant and thread-safe.
  * On success the thread's error message is left untouched, not cleared: the
  * hot path writes no thread-local memory, and the message is documented as
@@ -13,6 +15,7 @@
  */
 #include "texrt.h"
 
+#include <pthread.h>
 #include <stdalign.h>
 #include <stdbool.h>
 #include <stdatomic.h>
@@ -94,9 +97,62 @@ static int layout_temps(const TexPlan *plan, const int64_t *syms, char *base, vo
   return TEX_OK;
 }
 
-/* Allocates one block for all temporaries into *block (NULL if they are all
- * empty) and points tbufs at them. */
-static int alloc_temps(const TexPlan *plan, const int64_t *syms, void **tbufs, void **block, TexAllocFn alloc) {
+/* ---- the per-thread cache of temporaries ----------------------------------------
+ * With the default allocator, a thread keeps its temporaries' block between
+ * calls (grow only; freed when the thread exits, or at dlclose for the
+ * thread that unloads): a call then touches pages that are already mapped,
+ * where a fresh block of a few MiB faults in every page again (glibc maps
+ * large blocks anew each time).  A custom hook (texrt_set_allocator) sees
+ * every call's allocation and release, as before; _ws calls use only the
+ * caller's workspace. */
+typedef struct Cache {
+  void *block;
+  size_t bytes;
+  bool busy; /* taken by a call on this thread (a reentrant call allocates) */
+} Cache;
+
+static _Thread_local Cache cache;
+static pthread_key_t cache_key; /* its destructor frees a thread's block at exit */
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static bool cache_keyed;
+
+static void cache_free(void *arg) {
+  Cache *c = arg;
+  free(c->block);
+  c->block = NULL, c->bytes = 0;
+}
+
+static void cache_init(void) { cache_keyed = pthread_key_create(&cache_key, cache_free) == 0; }
+
+/* This thread's cached block, grown to `total` bytes; NULL if it is in use
+ * or the memory is not there. */
+static void *cache_take(size_t total) {
+  Cache *c = &cache;
+  if (c->busy) return NULL;
+  if (c->bytes < total) {
+    pthread_once(&cache_once, cache_init);
+    size_t bytes = (total + 4095) & ~(size_t)4095; /* whole pages: a slightly larger call fits */
+    void *p = bytes < total ? NULL : default_alloc(bytes, 4096);
+    if (!p) return NULL;
+    free(c->block);
+    c->block = p, c->bytes = bytes;
+    if (cache_keyed) pthread_setspecific(cache_key, c);
+  }
+  c->busy = true;
+  return c->block;
+}
+
+/* dlclose (or exit): no thread's exit may call into unmapped code; the
+ * unloading thread's block is freed, other threads' blocks are left. */
+__attribute__((destructor)) static void cache_shutdown(void) {
+  if (cache_keyed) pthread_key_delete(cache_key);
+  cache_keyed = false;
+  if (!cache.busy) cache_free(&cache);
+}
+
+/* Points tbufs at one block for all temporaries: the thread's cached block
+ * (*cached set) or one from the hook into *block (NULL if all are empty). */
+static int alloc_temps(const TexPlan *plan, const int64_t *syms, void **tbufs, void **block, TexAllocFn alloc, bool *cached) {
   size_t total = 0;
   int st = layout_temps(plan, syms, NULL, tbufs, &total);
   *block = NULL;
@@ -105,12 +161,14 @@ static int alloc_temps(const TexPlan *plan, const int64_t *syms, void **tbufs, v
     for (int32_t t = 0; t < plan->ntemps; t++) tbufs[t] = NULL;
     return TEX_OK;
   }
-  if (!(*block = alloc(total, TEMP_ALIGN)))
+  void *base = alloc == default_alloc ? cache_take(total) : NULL;
+  *cached = base != NULL;
+  if (!base && !(base = *block = alloc(total, TEMP_ALIGN)))
     return texrt_fail(TEX_ERR_ALLOC,
                       "%s: out of memory allocating %zu bytes for %d "
                       "temporaries",
                       fn_name(plan), total, plan->ntemps);
-  return layout_temps(plan, syms, *block, tbufs, &total);
+  return layout_temps(plan, syms, base, tbufs, &total);
 }
 
 /* ---- the call ------------------------------------------------------------------ */
@@ -160,7 +218,12 @@ static int run_kernel(const TexPlan *plan, void *const *bufs, const int64_t *sym
     ops[j] = bufs[step->operands[j]];
   }
   TexIndexError err;
-  if (extent > 0 && step->fn(step->noperands ? ops : bufs, syms, 0, extent, &err)) return index_error(plan, step, s, &err, syms);
+  int64_t work = 1; /* an estimate: a malformed expression only keeps the step serial */
+  if (step->split && step->work.len && texrt_dim_eval(&step->work, syms, &work) != TEX_OK) work = 0;
+  void *const *args = step->noperands ? ops : bufs;
+  if (extent > 0 &&
+      (step->split && work > 0 ? texrt_parallel_for(step->fn, args, syms, extent, work, &err) : step->fn(args, syms, 0, extent, &err)))
+    return index_error(plan, step, s, &err, syms);
   return TEX_OK;
 }
 
@@ -293,8 +356,9 @@ typedef struct Memory {
   bool use_ws;
 } Memory;
 
-static int place_temps(const TexPlan *plan, const int64_t *syms, void **tbufs, void **block, TexAllocFn alloc, const Memory *mem) {
-  if (!mem->use_ws) return alloc_temps(plan, syms, tbufs, block, alloc);
+static int place_temps(const TexPlan *plan, const int64_t *syms, void **tbufs, void **block, TexAllocFn alloc, const Memory *mem,
+                       bool *cached) {
+  if (!mem->use_ws) return alloc_temps(plan, syms, tbufs, block, alloc, cached);
   size_t total = 0;
   int st = layout_temps(plan, syms, NULL, tbufs, &total);
   if (st != TEX_OK || total == 0) return st;
@@ -358,8 +422,10 @@ static int run(const TexPlan *plan, const DLTensor *const *args, const Memory *m
     if (*measure) *measure += TEMP_ALIGN - 1; /* room to align any workspace pointer */
     if (table) *measure += table + alignof(void *) - 1;
   } else if (st == TEX_OK) {
-    st = place_temps(plan, syms, bufs + plan->func->nparams, &block, alloc, &rest);
+    bool cached = false;
+    st = place_temps(plan, syms, bufs + plan->func->nparams, &block, alloc, &rest, &cached);
     if (st == TEX_OK) st = run_steps(plan, bufs, syms);
+    if (cached) cache.busy = false;
   }
   if (block) release(block);
   if (bufs != local && !mem->use_ws) release(bufs);

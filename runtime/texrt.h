@@ -10,6 +10,7 @@
  *   int P_call(int index, const DLTensor *const *args);
  *                                   function #index of the metadata, its
  *                                   arguments as an array (generic loaders)
+ *   int P_set_num_threads(int n);   this module's thread count (see Threads)
  *
  * The metadata is the single source of the call-time checks: one runtime
  * function, texrt_bind, reads it to check every argument and bind the size
@@ -28,7 +29,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct below changes layout. */
-#define TEX_ABI_VERSION 7
+#define TEX_ABI_VERSION 8
 
 /* Error codes returned by every generated function. 0 is success. */
 #define TEX_STATUS_LIST(X)                                                                                                                 \
@@ -47,7 +48,8 @@ extern "C" {
   X(TEX_ERR_CUDA, "cuda error")                                                                                                            \
   X(TEX_ERR_ASSERT, "shape assertion failed")                                                                                              \
   X(TEX_ERR_TRIP, "negative trip count")                                                                                                   \
-  X(TEX_ERR_MAXITER, "while loop reached its maximum")
+  X(TEX_ERR_MAXITER, "while loop reached its maximum")                                                                                     \
+  X(TEX_ERR_ARG, "bad argument")
 
 typedef enum TexStatus {
 #define TEX_STATUS_ENUM(name, text) name,
@@ -205,6 +207,10 @@ typedef struct TexStep {
   int32_t nchecks;
   const TexLoop *loop;           /* a loop step (fn NULL): the loop; else NULL */
   const TexBranch *branch;       /* an if step (fn NULL): the branches; else NULL */
+  TexDimExpr work;               /* estimated element-operations per outer iteration */
+  int32_t split;                 /* 1: outer iterations write disjoint memory, so the
+                                    runtime may run [0, extent) as chunks on several
+                                    threads (runtime/pool.c); 0: one call */
 } TexStep;
 
 #define TEX_MAX_OPERANDS 32
@@ -269,6 +275,24 @@ int texrt_check_cpu(const TexModuleInfo *module);
 
 /* The check itself, with the CPU's features given by a predicate: unit-testable. */
 int texrt_check_features(const char *required, int (*has)(const char *feature), char *missing, size_t missing_len);
+
+/* ---- Threads (runtime/pool.c) ----------------------------------------------
+ * A step marked split whose extent * work reaches TEX_PARALLEL_MIN_WORK
+ * (default 131072) runs as contiguous chunks of its outer loop on a pool of
+ * threads; results are bitwise identical at every thread count.  The count
+ * is read once from TEX_NUM_THREADS (1..TEX_MAX_THREADS; another value is
+ * ignored with a line on stderr), else the CPUs of sched_getaffinity.  Each
+ * module (.so) has its own pool; <prefix>_set_num_threads calls the setter. */
+#define TEX_MAX_THREADS 256
+
+/* Sets the thread count (callers included) for later steps; 1 runs every
+ * step on the calling thread.  TEX_ERR_ARG for n outside 1..TEX_MAX_THREADS. */
+int texrt_set_num_threads(int n);
+int texrt_num_threads(void);
+
+/* Runs fn over [0, extent), split over the pool when worth it: 0, or 1
+ * with *err the failure a serial run would have met first. */
+int32_t texrt_parallel_for(TexKernelFn fn, void *const *ops, const int64_t *syms, int64_t extent, int64_t work, TexIndexError *err);
 
 /* The one allocation hook of the runtime; tests replace it to inject failures. */
 typedef void *(*TexAllocFn)(size_t bytes, size_t align);

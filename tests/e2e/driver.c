@@ -60,7 +60,9 @@
  *     axes), data pointer or byte_offset, aligned or misaligned data.
  *     Every call checks: status 0, the output within tolerance of the
  *     reference, guard bytes around the output untouched, inputs unchanged,
- *     and the -O0 and x86-64-v2 builds' outputs bitwise identical (memcmp).
+ *     and the -O0 and x86-64-v2 builds' outputs, and the default build's at 2, 3
+ *     and 7 threads (thread_runs), bitwise identical to the default build's at
+ *     1 thread (memcmp; TEX_PARALLEL_MIN_WORK=0 splits even small steps).
  * Then one test calls a generated .so with every kind of bad argument, and
  * one loads two modules at once (errors.c; e2e.h is what the two share).
  * Inputs are reproducible: each trial's generator is seeded from E2E_SEED,
@@ -507,8 +509,11 @@ bool e2e_load(Ctx *c, Lib *lib) {
   const TexModuleInfo *(*info)(void) = (const TexModuleInfo *(*)(void))dlsym(lib->h, sym);
   e2e_fmt(sym, sizeof sym, "%s_last_error", lib->prefix);
   lib->last_error = (const char *(*)(void))dlsym(lib->h, sym);
-  if (!info || !lib->last_error) {
-    e2e_failf(c, "%s: %s_module_info or %s_last_error is not exported", lib->so, lib->prefix, lib->prefix);
+  e2e_fmt(sym, sizeof sym, "%s_set_num_threads", lib->prefix);
+  lib->set_threads = (int (*)(int))dlsym(lib->h, sym);
+  if (!info || !lib->last_error || !lib->set_threads) {
+    e2e_failf(c, "%s: %s_module_info, %s_last_error or %s_set_num_threads is not exported", lib->so, lib->prefix,
+              lib->prefix, lib->prefix);
     e2e_unload(lib);
     return false;
   }
@@ -583,6 +588,7 @@ static void check_header(Ctx *c, const Lib *lib) {
   fprintf(f, "#include \"texrt.h\"\n#include \"%s.h\"\n#include \"%s.h\"\n", lib->prefix, lib->prefix);
   fprintf(f, "const struct TexModuleInfo *(*e2e_info)(void) = %s_module_info;\n", lib->prefix);
   fprintf(f, "const char *(*e2e_err)(void) = %s_last_error;\n", lib->prefix);
+  fprintf(f, "int (*e2e_thr)(int) = %s_set_num_threads;\n", lib->prefix);
   fprintf(f, "int e2e_abi = TEX_ABI_VERSION;\n");
   for (int i = 0; i < lib->mi->nfuncs; i++) {
     const TexFuncInfo *fi = &lib->mi->funcs[i];
@@ -921,6 +927,13 @@ static void describe_inputs(FnRun *fr, const TexFuncInfo *f, int64_t shapes[][RE
   (void)fr;
 }
 
+/* The default build runs at 1 thread first (the reference of the bitwise
+ * comparisons), then again at these counts; main sets TEX_PARALLEL_MIN_WORK=0
+ * so every splittable step is split even at the suite's small sizes.  The
+ * other builds run at the default count (TEX_NUM_THREADS or the CPUs). */
+static const int thread_runs[] = {2, 3, 7};
+#define N_THREAD_RUNS 3
+
 static void run_trial(FnRun *fr, const TexFuncInfo *const *funcs, int trial, const int64_t *syms) {
   const TexFuncInfo *f = funcs[0];
   const FnSpec *s = fr->spec;
@@ -995,26 +1008,31 @@ static void run_trial(FnRun *fr, const TexFuncInfo *const *funcs, int trial, con
   /* Each build, same inputs. */
   size_t obytes = (size_t)on * esize(po->dtype);
   Buf out[8];
-  for (int v = 0; v < nl; v++) {
+  for (int v = 0; v < nl + N_THREAD_RUNS; v++) {
+    int lv = v < nl ? v : 0; /* past the builds: the default build again at more threads */
+    char what[64];
+    if (v == 0 || v >= nl) e2e_fmt(what, sizeof what, "default, %d thread%s,", v ? thread_runs[v - nl] : 1, v ? "s" : "");
+    else e2e_fmt(what, sizeof what, "%s", what);
+    if (v == 0 || v >= nl) fr->libs[0].set_threads(v == 0 ? 1 : thread_runs[v - nl]);
     buf_alloc(&out[v], obytes, L.misalign_out);
     memset(buf_data(&out[v]), 0xFF, obytes);
     DLTensor to;
     make_tensor(&to, &out[v], po->dtype, po->rank, shapes[np - 1], strides[np - 1], &L, on);
     args[np - 1] = &to;
-    void *fp = dlsym(fr->libs[v].h, funcs[v]->symbol);
+    void *fp = dlsym(fr->libs[lv].h, funcs[lv]->symbol);
     int rc = fp ? e2e_call_fn(fp, np, args) : -1;
     fr->calls++;
     if (rc != 0) {
-      e2e_failf(c, "%s (%s build) returned %d (%s): %s  [trial %d, %s, %s]", funcs[v]->symbol, fr->libs[v].what, rc,
-                tex_status_text(rc), fr->libs[v].last_error(), trial, symtext, desc);
+      e2e_failf(c, "%s (%s build) returned %d (%s): %s  [trial %d, %s, %s]", funcs[lv]->symbol, what, rc,
+                tex_status_text(rc), fr->libs[lv].last_error(), trial, symtext, desc);
       continue;
     }
     if (!buf_guards_ok(&out[v]))
-      e2e_failf(c, "%s (%s build) wrote outside its output [trial %d, %s]", funcs[v]->symbol, fr->libs[v].what, trial,
+      e2e_failf(c, "%s (%s build) wrote outside its output [trial %d, %s]", funcs[lv]->symbol, what, trial,
                 symtext);
     for (int k = 0; k < nin; k++)
       if (memcmp(saved[k].raw, in[k].raw, in[k].total) != 0)
-        e2e_failf(c, "%s (%s build) modified its input '%s' [trial %d, %s]", funcs[v]->symbol, fr->libs[v].what,
+        e2e_failf(c, "%s (%s build) modified its input '%s' [trial %d, %s]", funcs[lv]->symbol, what,
                   f->params[k].name, trial, symtext);
     if (v == 0) {
       int printed = 0, bad = 0;
@@ -1050,12 +1068,12 @@ static void run_trial(FnRun *fr, const TexFuncInfo *const *funcs, int trial, con
       if (i == on) continue;
       char at[128];
       index_text(i, shapes[np - 1], po->rank, at, sizeof at);
-      e2e_failf(c, "%s: %s build is not bitwise identical to the default build: out%s = %a vs %a  [trial %d, %s]",
-                s->name, fr->libs[v].what, at, load_elem(buf_data(&out[v]), po->dtype, i),
+      e2e_failf(c, "%s: %s build is not bitwise identical to the default build at 1 thread: out%s = %a vs %a  [trial %d, %s]",
+                s->name, what, at, load_elem(buf_data(&out[v]), po->dtype, i),
                 load_elem(buf_data(&out[0]), po->dtype, i), trial, symtext);
     }
   }
-  for (int v = 0; v < nl; v++) free(out[v].raw);
+  for (int v = 0; v < nl + N_THREAD_RUNS; v++) free(out[v].raw);
   for (int k = 0; k < nin; k++) {
     free(in[k].raw);
     free(saved[k].raw);
@@ -1215,6 +1233,7 @@ int main(int argc, char **argv) {
   const char *seed = getenv("E2E_SEED");
   if (seed && *seed) base_seed = strtoull(seed, NULL, 0);
   e2e_verbose = getenv("E2E_VERBOSE") && *getenv("E2E_VERBOSE") == '1';
+  setenv("TEX_PARALLEL_MIN_WORK", "0", 0); /* split every splittable step (read at a module's first call) */
   scan_programs(e2e_dir);
   printf("e2e: %d programs in %s, TEXC=%s, E2E_SEED=%llu\n", nprograms, e2e_dir, e2e_texc_path,
          (unsigned long long)base_seed);

@@ -100,6 +100,7 @@ typedef struct Lib {
   char header[PATH_MAX];
   const TexModuleInfo *mi;
   const char *(*last_error)(void);
+  int (*set_threads)(int n); /* <prefix>_set_num_threads */
   const char *what; /* "default", "-O0", "x86-64-v2" */
 } Lib;
 

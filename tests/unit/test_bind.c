@@ -62,6 +62,7 @@ static void set_strides(Arg *a, int64_t s0, int64_t s1) {
 #define E(...) {(const int64_t[]){__VA_ARGS__}, sizeof((const int64_t[]){__VA_ARGS__}) / 8}
 #define SYM(s) E(TEX_DIM_SYM, s)
 #define LIT(v) E(TEX_DIM_LIT, v)
+#define SERIAL {NULL, 0}, 0 /* TexStep.work and .split: one call */
 
 static const TexModuleInfo module = {TEX_ABI_VERSION, "m", "m.tex", "test", "cpu", "testcpu", "", 0, NULL};
 /* Static like every real module: texrt_check_cpu caches by module address. */
@@ -591,9 +592,9 @@ static const TexParamInfo r_params[] = {{"in", TEX_F32, TEX_IN, 1, n_dims}, {"ou
 static const TexFuncInfo func_r = {"r", "m_r", 2, 1, r_params, 1, n_syms, 0, NULL, NULL};
 static const TexTemp r_temps[] = {{SYM(0), TEX_F32, 0}, {SYM(0), TEX_F64, 0}};
 static const int32_t copy_ops[] = {3, 1};
-static const TexStep r_steps[] = {{k_double, SYM(0), NULL, 0, NULL, 0, NULL, NULL},
-                                  {k_never, E(TEX_DIM_SYM, 0, TEX_DIM_SYM, 0, TEX_DIM_SUB), NULL, 0, NULL, 0, NULL, NULL},
-                                  {k_copy, SYM(0), copy_ops, 2, NULL, 0, NULL, NULL}};
+static const TexStep r_steps[] = {{k_double, SYM(0), NULL, 0, NULL, 0, NULL, NULL, SERIAL},
+                                  {k_never, E(TEX_DIM_SYM, 0, TEX_DIM_SYM, 0, TEX_DIM_SUB), NULL, 0, NULL, 0, NULL, NULL, SERIAL},
+                                  {k_copy, SYM(0), copy_ops, 2, NULL, 0, NULL, NULL, SERIAL}};
 static const TexPlan plan_r = {&module, &func_r, 2, r_temps, 3, r_steps};
 
 static size_t allocs, last_align;
@@ -640,6 +641,25 @@ static void run_ok(void **state) {
   assert_int_equal(allocs, 0);
 }
 
+/* With the default allocator a thread keeps its temporaries between calls
+ * (grown when a call needs more); a custom hook sees every call's block. */
+static void run_cache(void **state) {
+  (void)state;
+  static float in[1000] = {1, 2, 3}, out[1000];
+  assert_int_equal(run_r(in, out, 3), TEX_OK);
+  uintptr_t first = seen_tmp[0];
+  assert_int_equal(run_r(in, out, 2), TEX_OK);
+  assert_int_equal(seen_tmp[0], first);
+  assert_int_equal(run_r(in, out, 1000), TEX_OK); /* 12000 bytes: the block grows */
+  assert_true(out[999] == 0 && out[2] == 6);
+  allocs = 0;
+  texrt_set_allocator(count_alloc, free);
+  assert_int_equal(run_r(in, out, 3), TEX_OK);
+  assert_int_equal(run_r(in, out, 3), TEX_OK);
+  texrt_set_allocator(NULL, NULL);
+  assert_int_equal(allocs, 2);
+}
+
 static void run_alloc_fail(void **state) {
   (void)state;
   float in[3] = {1, 2, 3}, out[3] = {0};
@@ -675,7 +695,7 @@ static void run_many_temps(void **state) {
   static const int64_t three[] = {TEX_DIM_LIT, 3};
   static TexTemp temps[200];
   for (int t = 0; t < 200; t++) temps[t] = (TexTemp){{three, 2}, t % 2 ? TEX_BOOL : TEX_F64, 0};
-  const TexStep steps[] = {{k_many, LIT(1), NULL, 0, NULL, 0, NULL, NULL}};
+  const TexStep steps[] = {{k_many, LIT(1), NULL, 0, NULL, 0, NULL, NULL, SERIAL}};
   TexPlan plan = {&module, &func_r, 200, temps, 1, steps};
   float in[3] = {0}, out[3] = {0};
   Arg a[2];
@@ -724,7 +744,7 @@ static void run_index_error(void **state) {
   (void)state;
   const TexIndexCheck checks[] = {{"index array 'y' (#4): y", "argument 'E' (#1)", NULL, 1, 2, SYM(0)},
                                   {"index at m.tex:3:9", "argument 'p' (#1)", "i,j", 0, 2, LIT(10)}};
-  TexStep steps[] = {{k_bad_index, LIT(1), NULL, 0, checks, 2, NULL, NULL}};
+  TexStep steps[] = {{k_bad_index, LIT(1), NULL, 0, checks, 2, NULL, NULL, SERIAL}};
   TexPlan plan = {&module, &func_r, 0, NULL, 1, steps};
   float in[3] = {0}, out[3] = {0};
   Arg a[2];
@@ -746,7 +766,7 @@ static void run_index_error(void **state) {
 static void run_reuse(void **state) {
   (void)state;
   const TexTemp temps[] = {{SYM(0), TEX_F32, 0}, {SYM(0), TEX_I32, 1}};
-  const TexStep steps[] = {{k_seen, LIT(1), NULL, 0, NULL, 0, NULL, NULL}};
+  const TexStep steps[] = {{k_seen, LIT(1), NULL, 0, NULL, 0, NULL, NULL, SERIAL}};
   TexPlan plan = {&module, &func_r, 2, temps, 1, steps};
   float in[3] = {0}, out[3] = {0};
   Arg a[2];
@@ -781,10 +801,10 @@ static const TexTemp l_temps[] = {{SYM(0), TEX_F32, 0}, {SYM(0), TEX_F32, 0}, {L
 static const int32_t l_in_ops[] = {0, 3}, l_step_ops[] = {3, 5, 4}, l_out_ops[] = {3, 2}, l_cur[] = {3}, l_next[] = {4};
 
 static int run_l(TexLoop *loop, int64_t k, float *out) {
-  const TexStep steps[] = {{k_lcopy, LIT(1), l_in_ops, 2, NULL, 0, NULL, NULL},
-                           {NULL, LIT(1), NULL, 0, NULL, 0, loop, NULL},
-                           {k_lstep, LIT(1), l_step_ops, 3, NULL, 0, NULL, NULL},
-                           {k_lcopy, LIT(1), l_out_ops, 2, NULL, 0, NULL, NULL}};
+  const TexStep steps[] = {{k_lcopy, LIT(1), l_in_ops, 2, NULL, 0, NULL, NULL, SERIAL},
+                           {NULL, LIT(1), NULL, 0, NULL, 0, loop, NULL, SERIAL},
+                           {k_lstep, LIT(1), l_step_ops, 3, NULL, 0, NULL, NULL, SERIAL},
+                           {k_lcopy, LIT(1), l_out_ops, 2, NULL, 0, NULL, NULL, SERIAL}};
   const TexPlan plan = {&module, &func_l, 3, l_temps, 4, steps};
   float in[3] = {1, -2, 0.5f};
   Arg a[3];
@@ -839,10 +859,10 @@ static int32_t k_lonce(void *const *ops, const int64_t *syms, int64_t begin, int
 static int run_once(int64_t k, float *out) {
   static const int32_t ops[] = {3, 1};
   static const TexLoop loop = {1, 5, 1, 1, l_cur, l_next, "m.tex:2:5", 0, NULL, NULL, -1, 1};
-  const TexStep steps[] = {{k_lcopy, LIT(1), l_in_ops, 2, NULL, 0, NULL, NULL},
-                           {NULL, LIT(1), NULL, 0, NULL, 0, &loop, NULL},
-                           {k_lonce, LIT(1), ops, 2, NULL, 0, NULL, NULL},
-                           {k_lcopy, LIT(1), l_out_ops, 2, NULL, 0, NULL, NULL}};
+  const TexStep steps[] = {{k_lcopy, LIT(1), l_in_ops, 2, NULL, 0, NULL, NULL, SERIAL},
+                           {NULL, LIT(1), NULL, 0, NULL, 0, &loop, NULL, SERIAL},
+                           {k_lonce, LIT(1), ops, 2, NULL, 0, NULL, NULL, SERIAL},
+                           {k_lcopy, LIT(1), l_out_ops, 2, NULL, 0, NULL, NULL, SERIAL}};
   const TexPlan plan = {&module, &func_l, 3, l_temps, 4, steps};
   float in[3] = {1, -2, 0.5f};
   Arg a[3];
@@ -891,11 +911,11 @@ static int32_t k_czero(void *const *ops, const int64_t *syms, int64_t begin, int
 
 static int run_c(const TexBranch *br, uint8_t c, float *out) {
   static const int32_t zero_ops[] = {4};
-  const TexStep steps[] = {{k_czero, LIT(1), zero_ops, 1, NULL, 0, NULL, NULL},
-                           {NULL, LIT(1), NULL, 0, NULL, 0, NULL, br},
-                           {k_lstep, LIT(1), c_then_ops, 3, NULL, 0, NULL, NULL},
-                           {k_lcopy, LIT(1), c_else_ops, 2, NULL, 0, NULL, NULL},
-                           {k_lcopy, LIT(1), c_out_ops, 2, NULL, 0, NULL, NULL}};
+  const TexStep steps[] = {{k_czero, LIT(1), zero_ops, 1, NULL, 0, NULL, NULL, SERIAL},
+                           {NULL, LIT(1), NULL, 0, NULL, 0, NULL, br, SERIAL},
+                           {k_lstep, LIT(1), c_then_ops, 3, NULL, 0, NULL, NULL, SERIAL},
+                           {k_lcopy, LIT(1), c_else_ops, 2, NULL, 0, NULL, NULL, SERIAL},
+                           {k_lcopy, LIT(1), c_out_ops, 2, NULL, 0, NULL, NULL, SERIAL}};
   const TexPlan plan = {&module, &func_c, 2, c_temps, 5, steps};
   float in[3] = {1, -2, 0.5f};
   Arg a[3];
@@ -987,7 +1007,8 @@ static void status_text(void **state) {
                                      "cuda error",
                                      "shape assertion failed",
                                      "negative trip count",
-                                     "while loop reached its maximum"};
+                                     "while loop reached its maximum",
+                                     "bad argument"};
   assert_int_equal(sizeof want / sizeof want[0], TEX_STATUS_COUNT);
   for (int c = 0; c < TEX_STATUS_COUNT; c++) assert_string_equal(tex_status_text(c), want[c]);
   assert_string_equal(tex_status_text(-1), "unknown status");
@@ -1020,6 +1041,7 @@ int main(void) {
       cmocka_unit_test(features),
       cmocka_unit_test(check_cpu),
       cmocka_unit_test(run_ok),
+      cmocka_unit_test(run_cache),
       cmocka_unit_test(run_alloc_fail),
       cmocka_unit_test(run_bind_error),
       cmocka_unit_test(run_many_temps),
