@@ -42,12 +42,12 @@ class Case:
     (texc only: gradient / forward)."""
 
     def __init__(self, cid, title, family, make, systems, tol, texc, floor=None, target=None,
-                 check_inputs=None, group="peers", big=False):
+                 check_inputs=None, group="peers"):
         self.id, self.title, self.family, self.make = cid, title, family, make
         self.systems, self.tol, self.texc = systems, tol, texc
         self.floor, self.target = floor, target
         self.check_inputs = check_inputs or {}
-        self.group, self.big = group, big
+        self.group = group
 
 
 # ---- inputs ----------------------------------------------------------------------
@@ -131,7 +131,7 @@ def cases(quick):
             out.append(Case("%s_%d" % (name, n), "%s n=%d" % (name, n), "gemm",
                             (lambda n=n, dt=dt: gemm_inputs(n, dt)), ["texc", "openblas", "torch2", "jax"],
                             F32 if dt == np.float32 else F64, ("libgemm.so", "gemm", name),
-                            floor=("flops32" if dt == np.float32 else "flops64", 2 * n ** 3), target="gemm", big=n >= 2048))
+                            floor=("flops32" if dt == np.float32 else "flops64", 2 * n ** 3), target="gemm"))
     out += [
         Case("chain", "exp(-x*x/2)*a + b*sqrt(|x|), 2^24 f32", "chain", chain_inputs, PEERS_ALL, F32,
              ("libfused.so", "fused", "chain"), floor=("bytes", 8 << 24), target="chain"),

@@ -22,7 +22,8 @@ fails the run (exit 1), after the table.
 Environment: BENCH_QUICK=1 (3 samples of >= 5 ms, fewer gemm sizes, no
 torch.compile compile time), BENCH_SAMPLES, BENCH_SAMPLE_MS, BENCH_THREADS
 (default 1,2), BENCH_CASES (comma-separated case ids or prefixes),
-BENCH_VENV (default BUILD/bench-venv), BENCH_CPUS (default 0,1: the 1-thread
+BENCH_VENV (default BUILD/bench-venv), BENCH_METRIC=cpu (1-thread rows
+from process CPU time instead of wall time: steadier under contention), BENCH_CPUS (default 0,1: the 1-thread
 workers use the first)."""
 import json
 import os
@@ -177,31 +178,33 @@ class Run:
         by_home = {}
         for s in systems:
             by_home.setdefault(HOME[s], []).append(s)
-        built, outputs = [], {}
+        built, outputs, reps = [], {}, {}
         for home, ss in by_home.items():
-            r = self.workers[home, t].ask("setup", case=case.id, mode=mode, systems=ss, check=True)
+            r = self.workers[home, t].ask("setup", case=case.id, mode=mode, systems=ss, sample_ms=SAMPLE_MS)
             built += r["built"]
             outputs.update(r["outputs"])
+            reps.update(r["reps"])
             for s, why in r["failed"].items():
                 self.errors["%s %s t=%d" % (case.id, s, t)] = why
                 print("bench: %s: %s failed, skipped: %s" % (case.id, s, why), file=sys.stderr)
         errs = self.check(case, t, mode, outputs, ref, texc0)
         order = [s for s in systems if s in built]
-        reps = {s: self.workers[HOME[s], t].ask("calibrate", system=s, ms=SAMPLE_MS)["reps"] for s in order}
         ms = {s: [] for s in order}
         cpu = {s: [] for s in order}
-        n = SAMPLES if not case.big else max(3, SAMPLES // 2)
-        for _ in range(n):
+        # calls over 5 sample lengths (texc's dgemm 2048, PyTorch's chain) get 3 samples
+        n = {s: SAMPLES if reps[s]["once"] < 5 * SAMPLE_MS else min(SAMPLES, 3) for s in order}
+        for i in range(max(n.values(), default=0)):
             for s in order:
-                r = self.workers[HOME[s], t].ask("sample", system=s, reps=reps[s])
-                ms[s].append(r["ms"])
-                cpu[s].append(r["cpu"])
+                if i < n[s]:
+                    r = self.workers[HOME[s], t].ask("sample", system=s, reps=reps[s]["reps"])
+                    ms[s].append(r["ms"])
+                    cpu[s].append(r["cpu"])
         for home in by_home:
             self.workers[home, t].ask("teardown")
         for s in order:
             v = sorted(ms[s])
             self.results.append(dict(case=case.id, threads=t, mode=mode, system=s, median=statistics.median(v), min=v[0],
-                                     max=v[-1], cpu_median=statistics.median(cpu[s]), samples=len(v), reps=reps[s],
+                                     max=v[-1], cpu_median=statistics.median(cpu[s]), cpu_min=min(cpu[s]), cpu_max=max(cpu[s]), samples=len(v), reps=reps[s]["reps"],
                                      check_err=errs.get(s if s != "texc" else "texc vs f64")))
         line = "  ".join("%s %.3f" % (s, statistics.median(ms[s])) for s in order)
         print("  %-10s t=%d %-7s %s" % (case.id, t, mode, line), flush=True)
@@ -249,7 +252,7 @@ def main():
         run.close()
     lim = best_limits(lim0, limits(outdir))
     comp = compile_times(build, venv) if not want or "compile" in want else {}
-    data = dict(date=time.strftime("%Y-%m-%d %H:%M"), quick=QUICK, subset=bool(want), samples=SAMPLES, sample_ms=SAMPLE_MS,
+    data = dict(date=time.strftime("%Y-%m-%d %H:%M"), quick=QUICK, subset=bool(want), metric=ENV.get("BENCH_METRIC", "wall"), samples=SAMPLES, sample_ms=SAMPLE_MS,
                 threads=THREADS, seconds=round(time.time() - t_start), machine=report.machine(), limits=lim,
                 versions=run.versions, skipped=run.skipped, errors=run.errors, results=run.results,
                 compile_ms=comp, failures=run.failures, cases={c.id: c.title for c in cases})

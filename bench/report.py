@@ -73,9 +73,18 @@ def status(met):
     return "-" if met is None else ("MET" if met else "NOT MET")
 
 
+def by_metric(data):
+    """The results with median/min/max from process CPU time for 1-thread rows
+    when BENCH_METRIC=cpu (with 2 threads CPU time adds both threads: wall)."""
+    if data.get("metric") != "cpu":
+        return data["results"]
+    return [dict(r, median=r["cpu_median"], min=r["cpu_min"], max=r["cpu_max"]) if r["threads"] == 1 else r
+            for r in data["results"]]
+
+
 def peers_table(data, cases, names):
     by = {}
-    for r in data["results"]:
+    for r in by_metric(data):
         by.setdefault((r["case"], r["threads"], r["mode"]), {})[r["system"]] = r
     cols = [c for c in COLUMNS if any(r["system"] == c for r in data["results"])]
     head = ["case", "thr", "buffers", "texc ms (min-max)"] + [names.get(c, c) + " / texc" for c in cols] + \
@@ -103,7 +112,7 @@ def peers_table(data, cases, names):
 
 
 def ratio_table(data, cases):
-    med = {(r["case"], r["threads"], r["mode"]): r["median"] for r in data["results"] if r["system"] == "texc"}
+    med = {(r["case"], r["threads"], r["mode"]): r["median"] for r in by_metric(data) if r["system"] == "texc"}
     head = ["model", "thr", "buffers", "forward ms", "value+grad ms", "grad / forward", "target", "status"]
     rows, summary = [], []
     for case in cases:
@@ -133,10 +142,12 @@ def write(data, cases, outdir):
     h2, r2, s2 = ratio_table(data, cases)
     lines = ["# texc `make bench` — %s%s" % (data["date"], " (BENCH_QUICK)" if data["quick"] else ""), "",
              "%s. Medians of %d samples (a sample: back-to-back calls lasting >= %g ms), systems interleaved "
-             "round-robin per case; ratios are peer median / texc median (above 1: texc is faster). Buffers: "
+             "round-robin per case; %s; ratios are peer median / texc median (above 1: texc is faster). Buffers: "
              "'aligned' = every input and output on a page boundary, 'offset' = 16 + 1088 k bytes into a page for "
              "operand k (JAX copies inputs into its own buffers). Run took %d s." %
-             (data["machine"], data["samples"], data["sample_ms"], data["seconds"]), "",
+             (data["machine"], data["samples"], data["sample_ms"],
+              "1-thread rows in process CPU time (BENCH_METRIC=cpu), 2-thread rows in wall time" if data.get("metric") == "cpu"
+              else "wall time", data["seconds"]), "",
              "Peers: " + ", ".join(sorted(set(v for k, v in names.items() if not k.startswith("texc")))) + ".", ""]
     lim = data["limits"]
     lines += ["Machine limits measured in this run (best of start and end): " + "; ".join(

@@ -38,7 +38,8 @@ JIT = {
     "softmax": jax.jit(lambda x: jax.nn.softmax(x, axis=1)),
     "logsumexp": jax.jit(lambda x: jax.nn.logsumexp(x, axis=1)),
     "conv": jax.jit(jax.value_and_grad(conv_loss, argnums=(0, 1))),
-    "reduce": jax.jit(lambda a, b: jnp.sum(a * b, axis=0)),
+    # einsum (a dot_general): jnp.sum(a * b, axis=0) took 7.9 s here, 40x einsum
+    "reduce": jax.jit(lambda a, b: jnp.einsum("nkd,nke->kde", a[:, :, :, 0], b[:, :, 0, :])),
 }
 ARGS = {"gemm": "ab", "chain": "xab", "softmax": "x", "logsumexp": "x", "conv": "xwg", "reduce": "ab"}
 

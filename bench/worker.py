@@ -8,11 +8,12 @@ Commands arrive as JSON lines on stdin; each gets one JSON line back on the
 stdout the process started with (fd 1 is then pointed at stderr, so that
 nothing a library prints can garble a reply):
   hello                      -> {versions: {system: text}, failed: {system: why}}
-  setup case mode check      -> builds each system on the case's inputs
-                                placed per mode; with check, first runs each
-                                once on the check inputs and saves its outputs
+  setup case mode systems sample_ms
+                             -> builds each system on the case's inputs placed
+                                per mode, runs it once and saves its outputs
+                                (for the check), and gives {reps}: calls that
+                                last about sample_ms
   ref case                   -> the f64 reference outputs of the case, saved
-  calibrate system ms        -> {reps}: calls that last about ms
   sample system reps         -> {ms, cpu}: wall and process-CPU ms per call
   teardown, quit"""
 import faulthandler
@@ -71,24 +72,28 @@ class Worker:
         return self.mods[system].build(case, placed, lambda arr, slot: common.place(arr, mode, slot), self.outdir, system)
 
     def setup(self, cmd):
+        """Builds each system; its first call (the warm-up: jit and
+        torch.compile compile here) gives the check outputs unless the case
+        has check inputs of its own; one more timed call sets the reps."""
         case, mode = self.cases[cmd["case"]], cmd["mode"]
-        built, failed, outputs = [], {}, {}
+        built, failed, outputs, reps = [], {}, {}, {}
         for s in cmd["systems"]:
             try:
-                if cmd["check"]:
-                    r = self.build(case, mode, s, True)
-                    r.run()
-                    path = os.path.join(common.out_dir(self.outdir, "outputs", case.id), "%s-t%d-%s.npz" % (s, self.threads, mode))
-                    np.savez(path, *r.outputs())
-                    outputs[s] = path
+                r = self.build(case, mode, s, True)
+                r.run()
+                path = os.path.join(common.out_dir(self.outdir, "outputs", case.id), "%s-t%d-%s.npz" % (s, self.threads, mode))
+                np.savez(path, *r.outputs())
+                outputs[s] = path
+                if case.check_inputs:
                     del r
-                r = self.build(case, mode, s, False)
-                r.run()  # warm-up (and torch.compile / jit compile)
+                    r = self.build(case, mode, s, False)
+                    r.run()
                 self.runs[s] = r
+                reps[s] = self.calibrate({"system": s, "ms": cmd["sample_ms"]})
                 built.append(s)
             except Exception:
                 failed[s] = traceback.format_exc(limit=3).strip().splitlines()[-1]
-        return {"built": built, "failed": failed, "outputs": outputs}
+        return {"built": built, "failed": failed, "outputs": outputs, "reps": reps}
 
     def ref(self, cmd):
         case = self.cases[cmd["case"]]
@@ -111,7 +116,7 @@ class Worker:
 
     def calibrate(self, cmd):
         once = self.sample({"system": cmd["system"], "reps": 1})["ms"]
-        return {"reps": max(1, min(1000, int(cmd["ms"] / max(once, 1e-3))))}
+        return {"reps": max(1, min(1000, int(cmd["ms"] / max(once, 1e-3)))), "once": once}
 
     def teardown(self, cmd):
         self.runs.clear()
