@@ -35,8 +35,17 @@ typedef __m256d VD;
 #define FMA_PD _mm256_fmadd_pd
 #define ADD_PS _mm256_add_ps
 #define ADD_PD _mm256_add_pd
-static float SUM_PS(VF v) { float f[8]; _mm256_storeu_ps(f, v); return f[0]; }
-static double SUM_PD(VD v) { double d[4]; _mm256_storeu_pd(d, v); return d[0]; }
+/* the sums only keep the chains live: one lane is enough */
+static float SUM_PS(VF v) {
+  float f[8];
+  _mm256_storeu_ps(f, v);
+  return f[0];
+}
+static double SUM_PD(VD v) {
+  double d[4];
+  _mm256_storeu_pd(d, v);
+  return d[0];
+}
 #endif
 
 static volatile double sink;
