@@ -1,6 +1,6 @@
 """The indexing cases of `make bench` (issue 9), texc beside its peers in one
-process: an embedding gather with and without the range check, pairwise
-squared distances, a conv2d forward and its gradient.
+process: an embedding gather with and without the range check, and pairwise
+squared distances (the conv2d case moved to the main table, driver.py).
 
     peer_index.py OUTDIR     (OUTDIR holds libindex.so and libindex_nc.so)
 
@@ -30,8 +30,6 @@ import texrt  # noqa: E402
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else "build/bench"
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
-DEFAULT_THREADS = torch.get_num_threads()
-ALL_THREADS = max(DEFAULT_THREADS, os.cpu_count() or 1)  # for information
 torch.set_num_threads(1)
 rng = np.random.default_rng(1)
 failures = []
@@ -166,67 +164,6 @@ for name, fn in peers:
     check(case, name, out.numpy() if isinstance(out, torch.Tensor) else out, pd()[0], scale, 1e-5)
 times = measure([("texc", pd), ("texc order, hand-written C floor", pdist_floor)] + peers)
 table(case, "pdist", times, "texc", " (|diff| <= 1e-5 (|x|^2 + |c|^2); 1 thread)")
-
-# ---- conv2d forward and gradient ---------------------------------------------------
-Bn, Ci, Co, H, Wd, U = 64, 1, 16, 28, 28, 3
-xi = rng.uniform(-1, 1, (Bn, Ci, H, Wd)).astype(np.float32)
-wi = rng.uniform(-1, 1, (Co, Ci, U, U)).astype(np.float32)
-gi = rng.uniform(-1, 1, (Bn, Co, H - U + 1, Wd - U + 1)).astype(np.float32)
-F = torch.nn.functional
-tx, tw, tg = torch.from_numpy(xi), torch.from_numpy(wi), torch.from_numpy(gi)
-txg, twg = tx.clone().requires_grad_(), tw.clone().requires_grad_()
-cf = Texc("libindex.so", "index", "conv", [xi, wi])
-cg = Texc("libindex.so", "index", "conv_loss_grad", [xi, wi, gi])
-cf3 = Texc("libindex.so", "index", "conv3", [xi, wi])  # literal shapes, as a model writes them
-cg3 = Texc("libindex.so", "index", "conv3_loss_grad", [xi, wi, gi])
-
-
-def torch_grad():
-    loss = (F.conv2d(txg, twg) * tg).sum()
-    dx, dw = torch.autograd.grad(loss, [txg, twg])
-    return loss, dx, dw
-
-
-with torch.no_grad():
-    d = lambda a: torch.from_numpy(a).double()  # noqa: E731
-    ref_y = F.conv2d(d(xi), d(wi)).numpy()
-    scale_y = F.conv2d(d(np.abs(xi)), d(np.abs(wi))).numpy()
-    # gradients: dx = conv_transpose(g, w), dw = conv of x with g; scales from |.|
-    scale_dx = F.conv_transpose2d(d(np.abs(gi)), d(np.abs(wi))).numpy()
-    scale_dw = F.conv2d(d(np.abs(xi)).transpose(0, 1), d(np.abs(gi)).transpose(0, 1)).transpose(0, 1).numpy()
-    scale_l = float((scale_y * np.abs(gi)).sum())
-case = "conv2d forward, 64x1x28x28 * 16x1x3x3, valid"
-check(case, "texc vs f64", cf()[0], ref_y, scale_y, 1e-5)
-check(case, "texc literal shapes vs f64", cf3()[0], ref_y, scale_y, 1e-5)
-with torch.no_grad():
-    check(case, "torch conv2d", F.conv2d(tx, tw).numpy(), cf()[0], scale_y, 1e-5)
-case_g = "conv2d value + gradient (x and w), same shapes"
-tl, tdx, tdw = torch_grad()
-val, dx, dw = cg()
-check(case_g, "texc value", val, float(tl), scale_l, 1e-5)
-check(case_g, "torch d_x", tdx.numpy(), dx, scale_dx, 1e-5)
-check(case_g, "torch d_w", tdw.numpy(), dw, scale_dw, 1e-5)
-val3, dx3, dw3 = cg3()
-check(case_g, "texc literal shapes value", val3, float(tl), scale_l, 1e-5)
-check(case_g, "texc literal shapes d_x", tdx.numpy(), dx3, scale_dx, 1e-5)
-check(case_g, "texc literal shapes d_w", tdw.numpy(), dw3, scale_dw, 1e-5)
-
-
-def torch_fwd():
-    with torch.no_grad():
-        return F.conv2d(tx, tw)
-
-
-times = measure([("texc", cf3), ("texc, symbolic shapes", cf), ("torch conv2d, 1 thread", torch_fwd)])
-torch.set_num_threads(ALL_THREADS)
-more = measure([("torch conv2d, %d threads (default %d)" % (ALL_THREADS, DEFAULT_THREADS), torch_fwd)])
-torch.set_num_threads(1)
-table(case, "conv_fwd", {**times, **more}, "texc", " (|diff| <= 1e-5 sum|x w|; torch %s)" % torch.__version__)
-times = measure([("texc conv_loss_grad", cg3), ("texc, symbolic shapes", cg), ("torch conv2d + autograd.grad, 1 thread", torch_grad)])
-torch.set_num_threads(ALL_THREADS)
-more = measure([("torch, %d threads (default %d)" % (ALL_THREADS, DEFAULT_THREADS), torch_grad)])
-torch.set_num_threads(1)
-table(case_g, "conv_grad", {**times, **more}, "texc conv_loss_grad", " (loss = sum(conv(x, w) * g); target <= 3x torch at 1 thread)")
 
 with open(os.path.join(OUT, "index.tsv"), "w") as f:
     f.write("section\tcase\tcontestant\tmedian_ms\tmin_ms\tmax_ms\ttexc_over_peer\n")
