@@ -1045,6 +1045,64 @@ static LLVMValueRef emit_body_function(KEmit *e, const Kernel *k) {
   return fn;
 }
 
+/* ---- row groups (issue 11, passes/kernels_rows.c) ----------------------------- */
+
+enum { ROW_BLOCK_ELEMS = 2048 }; /* elements of a row block per member: 8 KiB of f32, L1-resident */
+
+/* The step function of row group ks[0..n): for each block of rows in
+ * [begin, end), every member's function (fns[m], with its operands at
+ * ops[map[m][o]]) on that block, in order.  A block has max(1, 2048 / inner)
+ * rows, inner the largest count of elements a member computes per row. */
+LLVMValueRef cg_cpu_emit_rows(Cg *cg, const Kernel *ks, int n, const LLVMValueRef *fns, int *const *map) {
+  KEmit *e = tex_calloc(1, sizeof *e);
+  e->g = cg;
+  LLVMBuilderRef B = cg->b;
+  LLVMTypeRef params[5] = {cg->ptr, cg->ptr, cg->i64, cg->i64, cg->ptr};
+  LLVMTypeRef fty = LLVMFunctionType(cg->i32, params, 5, 0);
+  char name[300];
+  snprintf(name, sizeof name, "%s_rows", ks[0].name);
+  LLVMValueRef fn = LLVMAddFunction(cg->mod, name, fty);
+  LLVMSetLinkage(fn, LLVMInternalLinkage);
+  e->fn = fn;
+  LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
+  LLVMValueRef ops = LLVMGetParam(fn, 0), syms = LLVMGetParam(fn, 1), err = LLVMGetParam(fn, 4);
+  for (int s = 0; s < cg->p->nsyms; s++)
+    e->sym_val[s] = load(e, cg->i64, LLVMBuildGEP2(B, cg->i64, syms, (LLVMValueRef[]){i64c(e, s)}, 1, ""), 8);
+  LLVMValueRef inner = i64c(e, 1), mops[TEX_ROWS_MAX_OPERANDS];
+  for (int m = 0; m < n; m++) {
+    LLVMValueRef in = i64c(e, 1);
+    for (int l = 1; l < ks[m].nloops; l++) in = LLVMBuildMul(B, in, emit_dim(e, ks[m].extent[l]), "");
+    inner = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSGT, in, inner, ""), in, inner, "");
+    mops[m] = entry_alloca(e, LLVMArrayType(cg->ptr, (unsigned)ks[m].ninputs + 1), "ops");
+    for (int o = 0; o <= ks[m].ninputs; o++) {
+      LLVMValueRef src = LLVMBuildGEP2(B, cg->ptr, ops, (LLVMValueRef[]){i64c(e, map[m][o])}, 1, "");
+      store(e, load(e, cg->ptr, src, 8), LLVMBuildGEP2(B, cg->ptr, mops[m], (LLVMValueRef[]){i64c(e, o)}, 1, ""), 8);
+    }
+  }
+  LLVMValueRef rb = LLVMBuildSDiv(B, i64c(e, ROW_BLOCK_ELEMS), inner, "");
+  rb = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSGT, rb, i64c(e, 1), ""), rb, i64c(e, 1), "");
+  Loop blk;
+  LLVMValueRef end = LLVMGetParam(fn, 3), r = loop_open(e, &blk, LLVMGetParam(fn, 2), end, 1);
+  LLVMValueRef stop = LLVMBuildAdd(B, r, rb, "");
+  stop = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, stop, end, ""), stop, end, "");
+  for (int m = 0; m < n; m++) {
+    LLVMValueRef args[5] = {mops[m], syms, r, stop, err};
+    LLVMValueRef rc = LLVMBuildCall2(B, fty, fns[m], args, 5, "");
+    LLVMBasicBlockRef fail = LLVMAppendBasicBlockInContext(cg->ctx, fn, "failed"), ok = LLVMAppendBasicBlockInContext(cg->ctx, fn, "ok");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntNE, rc, LLVMConstInt(cg->i32, 0, 0), ""), fail, ok);
+    LLVMPositionBuilderAtEnd(B, fail);
+    LLVMBuildRet(B, rc);
+    LLVMPositionBuilderAtEnd(B, ok);
+  }
+  LLVMBasicBlockRef latch = LLVMGetInsertBlock(B);
+  no_unroll(e, LLVMBuildBr(B, blk.header));
+  LLVMAddIncoming(blk.iv, &stop, &latch, 1); /* the next block starts where this one stopped */
+  LLVMPositionBuilderAtEnd(B, blk.exit);
+  LLVMBuildRet(B, LLVMConstInt(cg->i32, 0, 0));
+  tex_free(e);
+  return fn;
+}
+
 /* The x86-64 target's emit_kernel (codegen.h). */
 LLVMValueRef cg_cpu_emit_kernel(Cg *cg, const Kernel *k) {
   KEmit *e = tex_calloc(1, sizeof *e);

@@ -659,8 +659,12 @@ typedef struct Kernel {
                               OP_INDEX i = nloops (t) */
   int seq_state;           /* ... the input that is the loop's state, or -1: read at the
                               output's element, and the output is the same buffer */
+  int rows;                /* issue 11, a row group (passes/kernels_rows.c): on its first
+                              kernel the number of kernels in it (>= 2), -1 on the others
+                              (run by the first's step, row block by row block), else 0 */
   SrcLoc loc;
 } Kernel;
+#define TEX_ROWS_MAX_OPERANDS 32 /* operands of a row group's step (texrt.h TEX_MAX_OPERANDS) */
 
 /* A loop of the plan (issue 10): the kernels [first, last) are its body
  * (nested loops' kernels included), run `trip` times by the runtime, which

@@ -951,6 +951,7 @@ static void plan_memory(Builder *b) {
   }
   loop_liveness(p, first, last);
   branch_liveness(p, first, last);
+  kernels_rows_liveness(p, first, last);
   /* free_after[slot]: the last kernel using the memory of leader slot */
   int *free_after = tex_calloc((size_t)n + 1, sizeof(int));
   for (int t = p->nparams; t < n; t++) {
@@ -1247,6 +1248,7 @@ KProgram *kernels_build(IrModule *m, IrFunc *f) {
   finish_results(&b, result_buf, nvalues);
   write_back_updates(&b, nvalues);
   order_temporaries(b.p);
+  kernels_rows(b.p);
   plan_memory(&b);
   tex_free(result_buf);
   builder_close(&b);
