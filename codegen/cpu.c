@@ -583,7 +583,9 @@ static LLVMValueRef lane_indices(KEmit *e, LLVMValueRef base) {
   return LLVMBuildAdd(e->g->b, splat(e, base, W), LLVMConstVector(iota, W), "");
 }
 
-static void reduce_flat(KEmit *e, int npar, const Acc *acc, LLVMValueRef count) {
+/* Elements [start, start + count) of the flattened reduced axes, lane
+ * (i - start) mod W (start is a multiple of W). */
+static void reduce_flat(KEmit *e, int npar, const Acc *acc, LLVMValueRef start, LLVMValueRef count) {
   const Kernel *k = e->k;
   unsigned par_mask = (1u << npar) - 1;
   Access vec = {.loop_mask = par_mask, .width = W};
@@ -596,6 +598,7 @@ static void reduce_flat(KEmit *e, int npar, const Acc *acc, LLVMValueRef count) 
     LLVMValueRef p = address(e, o, k->in[o].dtype, par_mask);
     e->base[o] = base;
     vec.par_off[o] = LLVMBuildSDiv(e->g->b, LLVMBuildPtrToInt(e->g->b, p, e->g->i64, ""), i64c(e, dtype_sizes[k->in[o].dtype]), "");
+    if (!zero) vec.par_off[o] = LLVMBuildAdd(e->g->b, vec.par_off[o], start, "");
   }
   LLVMValueRef full = LLVMBuildAnd(e->g->b, count, i64c(e, ~(int64_t)(W - 1)), "");
   /* the main loop keeps the lanes in registers (phis), not in acc's memory:
@@ -628,19 +631,85 @@ static void reduce_flat(KEmit *e, int npar, const Acc *acc, LLVMValueRef count) 
   loop_close(e, &tail);
 }
 
-/* Any access pattern: element c of the reduction goes to lane c mod W. */
-static void reduce_general(KEmit *e, int npar, const Acc *acc) {
+/* ---- blocks (lang/reference.md, reduction order, rule 4) ------------------------ */
+
+enum { BLK = TEX_REDUCE_BLOCK, BLK_LOG2 = 12 };
+_Static_assert(1 << BLK_LOG2 == BLK && BLK % W == 0, "TEX_REDUCE_BLOCK: a power of two, whole lanes");
+
+/* True if a reduction of this kernel may have more than BLK elements. */
+static bool may_block(KEmit *e, int npar) {
+  if (e->k->unblocked || kernel_indexed(e->k)) return false;
+  int64_t n = 1, v;
+  for (int l = npar; l < e->k->nloops; l++) {
+    if (!dim_is_lit(e->k->extent[l], &v)) return true;
+    if (v > BLK || (n *= v) > BLK) return true;
+  }
+  return false;
+}
+
+/* A finished block: its lanes' tree goes to lane `lane` of outer, and the
+ * lanes start again from the identity. */
+static void fold_block(KEmit *e, const Acc *acc, const Acc *outer, LLVMValueRef lane) {
+  DType t = acc->t;
+  LLVMValueRef r = lane_tree(e, t, acc_load(e, acc, W, false), NULL, NULL);
+  accumulate_lane(e, outer, LLVMBuildAnd(e->g->b, lane, i64c(e, W - 1), ""), r, NULL);
+  acc_store(e, acc, cg_identity(vty(e, t, W, false), e->k->combiner, t), NULL);
+}
+
+static Acc outer_lanes(KEmit *e, const Acc *acc) {
+  Acc outer = {.val = entry_alloca(e, vty(e, acc->t, W, true), "blocks"), .t = acc->t};
+  acc_store(e, &outer, cg_identity(vty(e, acc->t, W, false), e->k->combiner, acc->t), NULL);
+  return outer;
+}
+
+/* reduce_flat block by block; leaves the blocks' lanes in acc. */
+static void reduce_flat_blocked(KEmit *e, int npar, const Acc *acc, LLVMValueRef count) {
+  LLVMBuilderRef B = e->g->b;
+  Acc outer = outer_lanes(e, acc);
+  Loop blk;
+  LLVMValueRef lo = loop_open(e, &blk, i64c(e, 0), count, BLK), rest = LLVMBuildSub(B, count, lo, "");
+  LLVMValueRef n = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, rest, i64c(e, BLK), ""), rest, i64c(e, BLK), "");
+  reduce_flat(e, npar, acc, lo, n);
+  fold_block(e, acc, &outer, LLVMBuildLShr(B, lo, i64c(e, BLK_LOG2), ""));
+  loop_close(e, &blk);
+  acc_store(e, acc, acc_load(e, &outer, W, false), NULL);
+}
+
+/* Any access pattern: element c of the reduction goes to lane c mod W; when
+ * blocked, every BLK elements fold into the blocks' lanes (left in acc). */
+static void reduce_general(KEmit *e, int npar, const Acc *acc, bool blocked) {
   const Kernel *k = e->k;
+  LLVMBuilderRef B = e->g->b;
   LLVMValueRef counter = entry_alloca(e, e->g->i64, "c");
   store(e, i64c(e, 0), counter, 8);
+  Acc outer = blocked ? outer_lanes(e, acc) : (Acc){0};
   Loop loops[IR_MAX_RANK + 1];
   for (int l = npar; l < k->nloops; l++) e->iv[l] = loop_open(e, &loops[l], i64c(e, 0), e->extent[l], 1);
   Access ac = {.loop_mask = (1u << k->nloops) - 1};
   LLVMValueRef v = eval_body(e, &ac);
-  LLVMValueRef c = load(e, e->g->i64, counter, 8);
-  accumulate_lane(e, acc, LLVMBuildAnd(e->g->b, c, i64c(e, W - 1), ""), v, acc->idx ? c : NULL);
-  store(e, LLVMBuildAdd(e->g->b, c, i64c(e, 1), ""), counter, 8);
+  LLVMValueRef c = load(e, e->g->i64, counter, 8), c1 = LLVMBuildAdd(B, c, i64c(e, 1), "");
+  accumulate_lane(e, acc, LLVMBuildAnd(B, c, i64c(e, W - 1), ""), v, acc->idx ? c : NULL);
+  store(e, c1, counter, 8);
+  if (blocked) { /* a block is full: fold it */
+    LLVMBasicBlockRef fold = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "fold"),
+                      go = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "go");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, LLVMBuildAnd(B, c1, i64c(e, BLK - 1), ""), i64c(e, 0), ""), fold, go);
+    LLVMPositionBuilderAtEnd(B, fold);
+    fold_block(e, acc, &outer, LLVMBuildSub(B, LLVMBuildLShr(B, c1, i64c(e, BLK_LOG2), ""), i64c(e, 1), ""));
+    LLVMBuildBr(B, go);
+    LLVMPositionBuilderAtEnd(B, go);
+  }
   for (int l = k->nloops - 1; l >= npar; l--) loop_close(e, &loops[l]);
+  if (!blocked) return;
+  c = load(e, e->g->i64, counter, 8); /* the last, partial block */
+  LLVMBasicBlockRef fold = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "fold"),
+                    done = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "done");
+  LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntNE, LLVMBuildAnd(B, c, i64c(e, BLK - 1), ""), i64c(e, 0), ""), fold, done);
+  LLVMPositionBuilderAtEnd(B, fold);
+  fold_block(e, acc, &outer, LLVMBuildLShr(B, c, i64c(e, BLK_LOG2), ""));
+  LLVMBuildBr(B, done);
+  LLVMPositionBuilderAtEnd(B, done);
+  acc_store(e, acc, acc_load(e, &outer, W, false), NULL);
 }
 
 /* ---- K_REDUCE across outputs ---------------------------------------------------
@@ -783,20 +852,61 @@ static void reduce_wide(KEmit *e, int npar, Wide *w, LLVMValueRef count) {
   store(e, cg_to_mem(e->g->b, t, r), address(e, K_MAX_INPUTS, t, (1u << npar) - 1), dtype_sizes[t]);
 }
 
-/* One output at the current parallel indices: the scalar paths. */
-static void reduce_one(KEmit *e, int npar, const Acc *acc, bool flat, LLVMValueRef count) {
+/* One output at the current parallel indices: the scalar paths, one block
+ * (rules 2-3) or blocked (rule 4). */
+static void reduce_one_level(KEmit *e, int npar, const Acc *acc, bool flat, LLVMValueRef count, bool blocked) {
   const Kernel *k = e->k;
   DType t = acc->t;
   acc_store(e, acc, cg_identity(vty(e, t, W, false), k->combiner, t), acc->idx ? LLVMConstAllOnes(vty(e, DT_I64, W, false)) : NULL);
-  if (flat)
-    reduce_flat(e, npar, acc, count);
+  if (flat && blocked)
+    reduce_flat_blocked(e, npar, acc, count);
+  else if (flat)
+    reduce_flat(e, npar, acc, i64c(e, 0), count);
   else
-    reduce_general(e, npar, acc);
+    reduce_general(e, npar, acc, blocked);
   LLVMValueRef idx = NULL;
   LLVMValueRef r = lane_tree(e, t, acc_load(e, acc, W, false), acc->idx ? acc_load(e, acc, W, true) : NULL, &idx);
   if (k->combiner == OP_ADD && dtype_is_float(t)) /* an empty sum is +0.0 */
     r = LLVMBuildSelect(e->g->b, LLVMBuildICmp(e->g->b, LLVMIntEQ, count, i64c(e, 0), ""), cg_const_real(LLVMTypeOf(r), 0.0), r, "");
   store_out(e, idx ? idx : r, (1u << npar) - 1);
+}
+
+/* Up to BLK elements take the one-block code (the blocked code would give
+ * the same bits, with a second tree per output). */
+static void reduce_one(KEmit *e, int npar, const Acc *acc, bool flat, LLVMValueRef count) {
+  if (!may_block(e, npar)) {
+    reduce_one_level(e, npar, acc, flat, count, false);
+    return;
+  }
+  LLVMBuilderRef B = e->g->b;
+  LLVMBasicBlockRef one = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "one_block");
+  LLVMBasicBlockRef many = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "blocks");
+  LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "reduced");
+  LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLE, count, i64c(e, BLK), ""), one, many);
+  LLVMPositionBuilderAtEnd(B, one);
+  reduce_one_level(e, npar, acc, flat, count, false);
+  LLVMBuildBr(B, join);
+  LLVMPositionBuilderAtEnd(B, many);
+  reduce_one_level(e, npar, acc, flat, count, true);
+  LLVMBuildBr(B, join);
+  LLVMPositionBuilderAtEnd(B, join);
+}
+
+/* A blocks kernel (Kernel.blocks): out[b] is block b's result, for the
+ * blocks in [begin, end); passes/kernels.c made it only for flat inputs. */
+static void emit_reduce_blocks(KEmit *e, const Acc *acc, LLVMValueRef count, LLVMValueRef begin, LLVMValueRef end) {
+  LLVMBuilderRef B = e->g->b;
+  DType t = acc->t;
+  if (!flat_reduction(e, 0)) ice("blocks kernel %s does not read its inputs flat", e->k->name);
+  Loop blk;
+  LLVMValueRef b = loop_open(e, &blk, begin, end, 1), lo = LLVMBuildShl(B, b, i64c(e, BLK_LOG2), ""), rest = LLVMBuildSub(B, count, lo, "");
+  LLVMValueRef n = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, rest, i64c(e, BLK), ""), rest, i64c(e, BLK), "");
+  acc_store(e, acc, cg_identity(vty(e, t, W, false), e->k->combiner, t), NULL);
+  reduce_flat(e, 0, acc, lo, n);
+  LLVMValueRef r = lane_tree(e, t, acc_load(e, acc, W, false), NULL, NULL);
+  LLVMValueRef p = LLVMBuildGEP2(B, cg_mem_type(e->g->ctx, t), e->base[K_MAX_INPUTS], &b, 1, "");
+  store(e, cg_to_mem(B, t, r), p, dtype_sizes[t]);
+  loop_close(e, &blk);
 }
 
 /* The reduction's element count, if every reduced extent is a literal and
@@ -856,6 +966,10 @@ static void emit_reduce(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
   for (int l = npar; l < k->nloops; l++) count = LLVMBuildMul(e->g->b, count, e->extent[l], "");
   acc.val = entry_alloca(e, vty(e, acc.t, W, true), "acc");
   if (kernel_indexed(k)) acc.idx = entry_alloca(e, vty(e, DT_I64, W, false), "acci");
+  if (k->blocks) {
+    emit_reduce_blocks(e, &acc, count, begin, end);
+    return;
+  }
   size_t n = (size_t)k->nbody + 1;
   Wide w = {tex_calloc(n, sizeof(int)), tex_calloc(n, sizeof(int64_t)), tex_calloc(n, sizeof(LLVMValueRef)),
             tex_calloc(n, sizeof(LLVMValueRef)), 0};
@@ -871,7 +985,10 @@ static void emit_reduce(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
     int lp = npar - 1;
     LLVMValueRef lo = lp ? i64c(e, 0) : begin, hi = lp ? e->extent[lp] : end;
     Loop chunk, tail;
-    e->iv[lp] = loop_open(e, &chunk, lo, LLVMBuildSub(e->g->b, hi, i64c(e, P - 1), ""), P);
+    LLVMValueRef chunk_hi = LLVMBuildSub(e->g->b, hi, i64c(e, P - 1), "");
+    if (may_block(e, npar)) /* more than a block per output: the scalar paths block */
+      chunk_hi = LLVMBuildSelect(e->g->b, LLVMBuildICmp(e->g->b, LLVMIntSLE, count, i64c(e, BLK), ""), chunk_hi, lo, "");
+    e->iv[lp] = loop_open(e, &chunk, lo, chunk_hi, P);
     reduce_wide(e, npar, &w, count);
     loop_close(e, &chunk);
     e->iv[lp] = loop_open(e, &tail, chunk.iv, hi, 1);

@@ -220,7 +220,10 @@ static LLVMValueRef func_info(Cg *cg, const MetaTypes *t, const KProgram *p, con
 /* ---- plans and entry points ------------------------------------------------- */
 
 /* Iterations of a kernel's outermost parallel loop (1 if it has none). */
-static Dim step_extent(IrModule *m, const Kernel *k) { return k->nloops > 0 && !k->reduce[0] ? k->extent[0] : dim_lit(m->dims, 1); }
+static Dim step_extent(IrModule *m, const Kernel *k) {
+  if (k->blocks) return k->out.shape[0]; /* one iteration per block (issue 11) */
+  return k->nloops > 0 && !k->reduce[0] ? k->extent[0] : dim_lit(m->dims, 1);
+}
 
 static Dim numel(IrModule *m, const KBuffer *b) {
   Dim n = dim_lit(m->dims, 1);
@@ -247,8 +250,8 @@ static char *kernel_key(Cg *cg, const Kernel *k) {
   char *key = NULL;
   size_t len = 0;
   FILE *f = tex_memstream(&key, &len);
-  fprintf(f, "%d %d %d %d %d %d %d %d %d %d|", k->kind, k->nloops, k->combiner, k->inplace, k->scan_reverse, k->mm_m, k->mm_n, k->mm_k,
-          k->seq_trip, k->seq_state);
+  fprintf(f, "%d %d %d %d %d %d %d %d %d %d %d %d|", k->kind, k->nloops, k->combiner, k->inplace, k->scan_reverse, k->mm_m, k->mm_n,
+          k->mm_k, k->seq_trip, k->seq_state, k->blocks, k->unblocked);
   for (int l = 0; l < k->nloops; l++) fprintf(f, "%p %d,", (const void *)k->extent[l], k->reduce[l]);
   for (int o = 0; o <= k->ninputs; o++) {
     const KOperand *op = o < k->ninputs ? &k->in[o] : &k->out;

@@ -829,16 +829,30 @@ static void km_assign(const RefArgs *a) {
 /* ---- sum_order.tex: texc's documented order, emulated in f32 ----------------------------------------------------- */
 
 /* Element i (at x[i * stride]) to lane i mod 32, lanes from -0.0 in increasing
- * i, then lane j += lane j + 16, + 8, + 4, + 2, + 1.  Empty: +0.0. */
-static float lane_sum(const double *x, int64_t stride, int64_t len) {
-  float lane[32];
-  if (len == 0) return 0.0f;
-  for (int j = 0; j < 32; j++) lane[j] = -0.0f;
-  for (int64_t i = 0; i < len; i++) lane[i % 32] = lane[i % 32] + (float)x[i * stride];
-  for (int w = 16; w >= 1; w /= 2)
-    for (int j = 0; j < w; j++) lane[j] = lane[j] + lane[j + w];
-  return lane[0];
-}
+ * i, then lane j += lane j + 16, + 8, + 4, + 2, + 1.  Empty: +0.0.  Blocked
+ * (rule 4): more than 4096 elements are summed per block of 4096 so, and the
+ * block results, in order, once more so. */
+#define LANE_SUM(name, T)                                                                                                                  \
+  static T name##_level(const double *x, int64_t stride, int64_t len) {                                                                    \
+    T lane[32];                                                                                                                            \
+    for (int j = 0; j < 32; j++) lane[j] = -(T)0.0;                                                                                        \
+    for (int64_t i = 0; i < len; i++) lane[i % 32] = lane[i % 32] + (T)x[i * stride];                                                      \
+    for (int w = 16; w >= 1; w /= 2)                                                                                                       \
+      for (int j = 0; j < w; j++) lane[j] = lane[j] + lane[j + w];                                                                         \
+    return lane[0];                                                                                                                        \
+  }                                                                                                                                        \
+  static T name(const double *x, int64_t stride, int64_t len) {                                                                            \
+    if (len == 0) return (T)0.0;                                                                                                           \
+    int64_t nb = (len + 4095) / 4096;                                                                                                      \
+    double *blocks = malloc(sizeof(double) * (size_t)nb);                                                                                  \
+    for (int64_t b = 0; b < nb; b++)                                                                                                       \
+      blocks[b] = (double)name##_level(x + b * 4096 * stride, stride, len - b * 4096 < 4096 ? len - b * 4096 : 4096);                      \
+    T r = name##_level(blocks, 1, nb); /* each block result is exactly a T */                                                              \
+    free(blocks);                                                                                                                          \
+    return r;                                                                                                                              \
+  }
+LANE_SUM(lane_sum, float)
+LANE_SUM(lane_sum_f64, double)
 
 static void ordered_sum(const RefArgs *a, int axis, bool mean) {
   int64_t outer, len, inner;
@@ -851,6 +865,22 @@ static void ordered_sum(const RefArgs *a, int axis, bool mean) {
 }
 
 static void so_sum_all(const RefArgs *a) { ordered_sum(a, ALL, false); }
+static void so_sum_all_f64(const RefArgs *a) { a->out[0] = lane_sum_f64(a->in[0], 1, a->in_numel[0]); }
+static void so_sumsq(const RefArgs *a) { /* sum(x * x) in f32: the products rounded to f32 first */
+  int64_t n = a->in_numel[0];
+  double *sq = malloc(sizeof(double) * (size_t)(n + 1));
+  for (int64_t i = 0; i < n; i++) sq[i] = (double)((float)a->in[0][i] * (float)a->in[0][i]);
+  a->out[0] = lane_sum(sq, 1, n);
+  free(sq);
+}
+static void so_sum_t(const RefArgs *a) { /* sum(transpose(x)) of x [N, K]: x[n, k] is element k * N + n */
+  int64_t N = a->in_shape[0][0], K = a->in_shape[0][1];
+  double *t = malloc(sizeof(double) * (size_t)(N * K + 1));
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t k = 0; k < K; k++) t[k * N + n] = a->in[0][n * K + k];
+  a->out[0] = lane_sum(t, 1, N * K);
+  free(t);
+}
 static void so_sum_ax0(const RefArgs *a) { ordered_sum(a, 0, false); }
 static void so_sum_ax1(const RefArgs *a) { ordered_sum(a, 1, false); }
 static void so_sum_axm1(const RefArgs *a) { ordered_sum(a, -1, false); }
@@ -1218,12 +1248,13 @@ static const struct {
     R(ln_standardize), R(ln_rms3),     R(ln_center3),   R(km_dist2),        R(km_pairwise),    R(km_nearest),     R(km_assign),
     R(pd_shift),       R(pd_tril),     R(sh_second),    R(sh_affine),       R(sh_rowsum),      R(sh_rmm),         R(sh_bget0),
     R(sh_outer),       R(sh_fills),    R(sh_likes),     R(sh_fullint),      R(sh_perm201),     R(sh_perm1032),    R(sh_meann),
-    R(sh_sizes),       R(sh_poly),     R(sh_pairs),     R(cw_conv),         R(so_sum_all),     R(so_sum_ax0),     R(so_sum_ax1),
-    R(so_sum_axm1),    R(so_mean_all), R(so_negzero),   R(so_matmul),       R(errs_lp),        R(errs_wh),        R(lp_rnn),
-    R(lp_rnn_gW),      R(lp_rnn_gx),   R(lp_euler),     R(lp_fib),          R(lp_grid),        R(lp_called),      R(lp_inl),
-    R(if_pick),        R(if_pair),     R(if_chain),     R(if_iter),         R(if_powsum),      R(if_bysize),      R(if_lazy),
-    R(lt_nested),      R(wh_sqrt),     R(wh_dsqrt),     R(wh_halve),        R(wh_halves),      R(wh_nested),      R(lh_xu),
-    R(lh_row0),        R(lh_row0_3),   R(lh_inner),     R(lh_emits),        R(lh_pick),
+    R(sh_sizes),       R(sh_poly),     R(sh_pairs),     R(cw_conv),         R(so_sum_all),     R(so_sum_all_f64), R(so_sumsq),
+    R(so_sum_t),       R(so_sum_ax0),  R(so_sum_ax1),   R(so_sum_axm1),     R(so_mean_all),    R(so_negzero),     R(so_matmul),
+    R(errs_lp),        R(errs_wh),     R(lp_rnn),       R(lp_rnn_gW),       R(lp_rnn_gx),      R(lp_euler),       R(lp_fib),
+    R(lp_grid),        R(lp_called),   R(lp_inl),       R(if_pick),         R(if_pair),        R(if_chain),       R(if_iter),
+    R(if_powsum),      R(if_bysize),   R(if_lazy),      R(lt_nested),       R(wh_sqrt),        R(wh_dsqrt),       R(wh_halve),
+    R(wh_halves),      R(wh_nested),   R(lh_xu),        R(lh_row0),         R(lh_row0_3),      R(lh_inner),       R(lh_emits),
+    R(lh_pick),
 };
 #undef R
 
