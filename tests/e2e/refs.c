@@ -873,6 +873,11 @@ static void so_sumsq(const RefArgs *a) { /* sum(x * x) in f32: the products roun
   a->out[0] = lane_sum(sq, 1, n);
   free(sq);
 }
+static void so_sumsq_exact(const RefArgs *a) { /* in f64: the accuracy the blocked order must get near */
+  double sum = 0;
+  for (int64_t i = 0; i < a->in_numel[0]; i++) sum += (double)((float)a->in[0][i] * (float)a->in[0][i]);
+  a->out[0] = sum;
+}
 static void so_sum_t(const RefArgs *a) { /* sum(transpose(x)) of x [N, K]: x[n, k] is element k * N + n */
   int64_t N = a->in_shape[0][0], K = a->in_shape[0][1];
   double *t = malloc(sizeof(double) * (size_t)(N * K + 1));
@@ -1249,12 +1254,12 @@ static const struct {
     R(pd_shift),       R(pd_tril),     R(sh_second),    R(sh_affine),       R(sh_rowsum),      R(sh_rmm),         R(sh_bget0),
     R(sh_outer),       R(sh_fills),    R(sh_likes),     R(sh_fullint),      R(sh_perm201),     R(sh_perm1032),    R(sh_meann),
     R(sh_sizes),       R(sh_poly),     R(sh_pairs),     R(cw_conv),         R(so_sum_all),     R(so_sum_all_f64), R(so_sumsq),
-    R(so_sum_t),       R(so_sum_ax0),  R(so_sum_ax1),   R(so_sum_axm1),     R(so_mean_all),    R(so_negzero),     R(so_matmul),
-    R(errs_lp),        R(errs_wh),     R(lp_rnn),       R(lp_rnn_gW),       R(lp_rnn_gx),      R(lp_euler),       R(lp_fib),
-    R(lp_grid),        R(lp_called),   R(lp_inl),       R(if_pick),         R(if_pair),        R(if_chain),       R(if_iter),
-    R(if_powsum),      R(if_bysize),   R(if_lazy),      R(lt_nested),       R(wh_sqrt),        R(wh_dsqrt),       R(wh_halve),
-    R(wh_halves),      R(wh_nested),   R(lh_xu),        R(lh_row0),         R(lh_row0_3),      R(lh_inner),       R(lh_emits),
-    R(lh_pick),
+    R(so_sumsq_exact), R(so_sum_t),    R(so_sum_ax0),   R(so_sum_ax1),      R(so_sum_axm1),    R(so_mean_all),    R(so_negzero),
+    R(so_matmul),      R(errs_lp),     R(errs_wh),      R(lp_rnn),          R(lp_rnn_gW),      R(lp_rnn_gx),      R(lp_euler),
+    R(lp_fib),         R(lp_grid),     R(lp_called),    R(lp_inl),          R(if_pick),        R(if_pair),        R(if_chain),
+    R(if_iter),        R(if_powsum),   R(if_bysize),    R(if_lazy),         R(lt_nested),      R(wh_sqrt),        R(wh_dsqrt),
+    R(wh_halve),       R(wh_halves),   R(wh_nested),    R(lh_xu),           R(lh_row0),        R(lh_row0_3),      R(lh_inner),
+    R(lh_emits),       R(lh_pick),
 };
 #undef R
 
