@@ -617,6 +617,59 @@ static void softmax_axis(const RefArgs *a, int axis, bool logp) {
     }
 }
 
+/* ---- rows.tex: row-resident kernels -------------------------------------------------------------------- */
+
+static void row_softmax(const double *x, int64_t K, double *p, double *lse) {
+  double m = -INFINITY, s = 0;
+  for (int64_t k = 0; k < K; k++) m = fmax(m, x[k]);
+  for (int64_t k = 0; k < K; k++) s += exp(x[k] - m);
+  for (int64_t k = 0; k < K; k++) p[k] = exp(x[k] - m) / s;
+  *lse = m + log(s);
+}
+
+static void rows_lse(const RefArgs *a) {
+  int64_t N = a->in_shape[0][0], K = a->in_shape[0][1];
+  double *p = malloc(sizeof(double) * (size_t)(K + 1));
+  for (int64_t n = 0; n < N; n++) row_softmax(a->in[0] + n * K, K, p, &a->out[n]);
+  free(p);
+}
+
+/* d/dx sum(softmax(x) w) = p (w - sum(p w)); of sum(log_softmax(x) w) = w - p sum(w);
+ * of sum(logsumexp(x) w) = w_n p */
+static void rows_grad(const RefArgs *a, int which) {
+  int64_t N = a->in_shape[0][0], K = a->in_shape[0][1];
+  double *p = malloc(sizeof(double) * (size_t)(K + 1)), lse;
+  for (int64_t n = 0; n < N; n++) {
+    const double *w = a->in[1] + (which == 2 ? n : n * K);
+    double *g = a->out + n * K, pw = 0, sw = 0;
+    row_softmax(a->in[0] + n * K, K, p, &lse);
+    for (int64_t k = 0; which < 2 && k < K; k++) pw += p[k] * w[k], sw += w[k];
+    for (int64_t k = 0; k < K; k++) g[k] = which == 0 ? p[k] * (w[k] - pw) : which == 1 ? w[k] - p[k] * sw : w[0] * p[k];
+  }
+  free(p);
+}
+static void rows_sm_grad(const RefArgs *a) { rows_grad(a, 0); }
+static void rows_lsm_grad(const RefArgs *a) { rows_grad(a, 1); }
+static void rows_lse_grad(const RefArgs *a) { rows_grad(a, 2); }
+
+/* y = xhat g + b, xhat = (x - mu) r, r = 1/sqrt(var + eps); dy = w g:
+ * dx = r (dy - mean(dy) - xhat mean(dy xhat)) */
+static void rows_ln_grad(const RefArgs *a) {
+  int64_t N = a->in_shape[0][0], D = a->in_shape[0][1];
+  for (int64_t n = 0; n < N; n++) {
+    const double *x = a->in[0] + n * D, *w = a->in[3] + n * D, *g = a->in[1];
+    double mu = 0, var = 0, mdy = 0, mdyx = 0;
+    for (int64_t d = 0; d < D; d++) mu += x[d];
+    mu /= (double)D;
+    for (int64_t d = 0; d < D; d++) var += (x[d] - mu) * (x[d] - mu);
+    var /= (double)D;
+    double r = 1 / sqrt(var + 1e-5);
+    for (int64_t d = 0; d < D; d++) mdy += w[d] * g[d], mdyx += w[d] * g[d] * (x[d] - mu) * r;
+    mdy /= (double)D, mdyx /= (double)D;
+    for (int64_t d = 0; d < D; d++) a->out[n * D + d] = r * (w[d] * g[d] - mdy - (x[d] - mu) * r * mdyx);
+  }
+}
+
 static void sm_ax0(const RefArgs *a) { softmax_axis(a, 0, false); }
 static void sm_ax1(const RefArgs *a) { softmax_axis(a, 1, false); }
 static void sm_axm1(const RefArgs *a) { softmax_axis(a, -1, false); }
@@ -1254,12 +1307,12 @@ static const struct {
     R(pd_shift),       R(pd_tril),     R(sh_second),    R(sh_affine),       R(sh_rowsum),      R(sh_rmm),         R(sh_bget0),
     R(sh_outer),       R(sh_fills),    R(sh_likes),     R(sh_fullint),      R(sh_perm201),     R(sh_perm1032),    R(sh_meann),
     R(sh_sizes),       R(sh_poly),     R(sh_pairs),     R(cw_conv),         R(so_sum_all),     R(so_sum_all_f64), R(so_sumsq),
-    R(so_sumsq_exact), R(so_sum_t),    R(so_sum_ax0),   R(so_sum_ax1),      R(so_sum_axm1),    R(so_mean_all),    R(so_negzero),
-    R(so_matmul),      R(errs_lp),     R(errs_wh),      R(lp_rnn),          R(lp_rnn_gW),      R(lp_rnn_gx),      R(lp_euler),
-    R(lp_fib),         R(lp_grid),     R(lp_called),    R(lp_inl),          R(if_pick),        R(if_pair),        R(if_chain),
-    R(if_iter),        R(if_powsum),   R(if_bysize),    R(if_lazy),         R(lt_nested),      R(wh_sqrt),        R(wh_dsqrt),
-    R(wh_halve),       R(wh_halves),   R(wh_nested),    R(lh_xu),           R(lh_row0),        R(lh_row0_3),      R(lh_inner),
-    R(lh_emits),       R(lh_pick),
+    R(so_sumsq_exact), R(rows_lse),    R(rows_sm_grad), R(rows_lsm_grad),   R(rows_lse_grad),  R(rows_ln_grad),   R(so_sum_t),
+    R(so_sum_ax0),     R(so_sum_ax1),  R(so_sum_axm1),  R(so_mean_all),     R(so_negzero),     R(so_matmul),      R(errs_lp),
+    R(errs_wh),        R(lp_rnn),      R(lp_rnn_gW),    R(lp_rnn_gx),       R(lp_euler),       R(lp_fib),         R(lp_grid),
+    R(lp_called),      R(lp_inl),      R(if_pick),      R(if_pair),         R(if_chain),       R(if_iter),        R(if_powsum),
+    R(if_bysize),      R(if_lazy),     R(lt_nested),    R(wh_sqrt),         R(wh_dsqrt),       R(wh_halve),       R(wh_halves),
+    R(wh_nested),      R(lh_xu),       R(lh_row0),      R(lh_row0_3),       R(lh_inner),       R(lh_emits),       R(lh_pick),
 };
 #undef R
 
