@@ -677,9 +677,31 @@ static void reduce_flat_blocked(KEmit *e, int npar, const Acc *acc, LLVMValueRef
 
 /* Any access pattern: element c of the reduction goes to lane c mod W; when
  * blocked, every BLK elements fold into the blocks' lanes (left in acc). */
+/* reduce_general over one reduction loop, blocked: a loop over the blocks,
+ * each a loop over its elements, then its fold (no test per element). */
+static void reduce_one_loop_blocked(KEmit *e, int npar, const Acc *acc) {
+  LLVMBuilderRef B = e->g->b;
+  Acc outer = outer_lanes(e, acc);
+  LLVMValueRef count = e->extent[npar];
+  Loop blk, in;
+  LLVMValueRef lo = loop_open(e, &blk, i64c(e, 0), count, BLK), hi = LLVMBuildAdd(B, lo, i64c(e, BLK), "");
+  hi = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, hi, count, ""), hi, count, "");
+  e->iv[npar] = loop_open(e, &in, lo, hi, 1);
+  Access ac = {.loop_mask = (1u << e->k->nloops) - 1};
+  accumulate_lane(e, acc, LLVMBuildAnd(B, e->iv[npar], i64c(e, W - 1), ""), eval_body(e, &ac), NULL);
+  loop_close(e, &in);
+  fold_block(e, acc, &outer, LLVMBuildLShr(B, lo, i64c(e, BLK_LOG2), ""));
+  loop_close(e, &blk);
+  acc_store(e, acc, acc_load(e, &outer, W, false), NULL);
+}
+
 static void reduce_general(KEmit *e, int npar, const Acc *acc, bool blocked) {
   const Kernel *k = e->k;
   LLVMBuilderRef B = e->g->b;
+  if (blocked && k->nloops == npar + 1) {
+    reduce_one_loop_blocked(e, npar, acc);
+    return;
+  }
   LLVMValueRef counter = entry_alloca(e, e->g->i64, "c");
   store(e, i64c(e, 0), counter, 8);
   Acc outer = blocked ? outer_lanes(e, acc) : (Acc){0};
@@ -820,36 +842,50 @@ static LLVMValueRef wide_eval(KEmit *e, Wide *w) {
   return wide_vec(e, w, k->nbody - 1);
 }
 
-/* P outputs at iv[lp]: W lanes of <P x T> in memory, the reduction loops,
- * the lane tree on vectors, one vector store. */
-static void reduce_wide(KEmit *e, int npar, Wide *w, LLVMValueRef count) {
+/* Q rows (loop lq = lp - 1 at q0 .. q0 + Q - 1; Q = 1: the current row) of
+ * P outputs at iv[lp]: W lanes of Q x <P x T> in memory, the reduction
+ * loops, the lane tree on vectors, one vector store per row.  The Q rows
+ * share each pass over the reduced elements, so an operand that does not
+ * depend on lq (a sum over an outer axis of a * b broadcast) is read once
+ * for Q rows. */
+static void reduce_wide(KEmit *e, int npar, Wide *w, LLVMValueRef count, LLVMValueRef q0, int Q) {
   const Kernel *k = e->k;
+  LLVMBuilderRef B = e->g->b;
   DType t = k->body[k->nbody - 1].dtype;
-  LLVMTypeRef lt = vty(e, t, P, true), all_t = vty(e, t, W * P, false);
-  LLVMValueRef acc = entry_alloca(e, vty(e, t, W * P, true), "wacc"), counter = entry_alloca(e, e->g->i64, "c");
-  store(e, cg_to_mem(e->g->b, t, cg_identity(all_t, k->combiner, t)), acc, 1);
+  LLVMTypeRef lt = vty(e, t, P, true), mt = cg_mem_type(e->g->ctx, t);
+  LLVMValueRef acc = entry_alloca(e, LLVMArrayType(vty(e, t, P, true), (unsigned)(W * Q)), "wacc"),
+               counter = entry_alloca(e, e->g->i64, "c");
+  LLVMValueRef id = cg_to_mem(B, t, cg_identity(vty(e, t, P, false), k->combiner, t));
+  for (int j = 0; j < W * Q; j++) store(e, id, LLVMBuildGEP2(B, mt, acc, (LLVMValueRef[]){i64c(e, j * P)}, 1, ""), 1);
   store(e, i64c(e, 0), counter, 8);
   Loop loops[IR_MAX_RANK + 1];
   for (int l = npar; l < k->nloops; l++) e->iv[l] = loop_open(e, &loops[l], i64c(e, 0), e->extent[l], 1);
-  LLVMValueRef x = wide_eval(e, w), c = load(e, e->g->i64, counter, 8);
-  LLVMValueRef lane = LLVMBuildMul(e->g->b, LLVMBuildAnd(e->g->b, c, i64c(e, W - 1), ""), i64c(e, P), "");
-  LLVMValueRef p = LLVMBuildGEP2(e->g->b, cg_mem_type(e->g->ctx, t), acc, &lane, 1, "");
-  LLVMValueRef a = cg_from_mem(e->g->b, t, load(e, lt, p, 1));
-  combine(e, t, &a, NULL, x, NULL);
-  store(e, cg_to_mem(e->g->b, t, a), p, 1);
-  store(e, LLVMBuildAdd(e->g->b, c, i64c(e, 1), ""), counter, 8);
-  for (int l = k->nloops - 1; l >= npar; l--) loop_close(e, &loops[l]);
-  LLVMValueRef v[W];
-  for (int j = 0; j < W; j++) {
-    LLVMValueRef pj = LLVMBuildGEP2(e->g->b, cg_mem_type(e->g->ctx, t), acc, (LLVMValueRef[]){i64c(e, j * P)}, 1, "");
-    v[j] = cg_from_mem(e->g->b, t, load(e, lt, pj, 1));
+  LLVMValueRef c = load(e, e->g->i64, counter, 8);
+  LLVMValueRef lane = LLVMBuildMul(B, LLVMBuildAnd(B, c, i64c(e, W - 1), ""), i64c(e, Q * P), "");
+  for (int q = 0; q < Q; q++) {
+    if (Q > 1) e->iv[npar - 2] = LLVMBuildAdd(B, q0, i64c(e, q), "");
+    LLVMValueRef x = wide_eval(e, w), off = LLVMBuildAdd(B, lane, i64c(e, q * P), "");
+    LLVMValueRef p = LLVMBuildGEP2(B, mt, acc, &off, 1, "");
+    LLVMValueRef a = cg_from_mem(B, t, load(e, lt, p, 1));
+    combine(e, t, &a, NULL, x, NULL);
+    store(e, cg_to_mem(B, t, a), p, 1);
   }
-  for (int h = W / 2; h >= 1; h /= 2) /* lane j combines with lane j + h, as lane_tree */
-    for (int j = 0; j < h; j++) combine(e, t, &v[j], NULL, v[j + h], NULL);
-  LLVMValueRef r = v[0];
-  if (k->combiner == OP_ADD && dtype_is_float(t)) /* an empty sum is +0.0 */
-    r = LLVMBuildSelect(e->g->b, LLVMBuildICmp(e->g->b, LLVMIntEQ, count, i64c(e, 0), ""), cg_const_real(LLVMTypeOf(r), 0.0), r, "");
-  store(e, cg_to_mem(e->g->b, t, r), address(e, K_MAX_INPUTS, t, (1u << npar) - 1), dtype_sizes[t]);
+  store(e, LLVMBuildAdd(B, c, i64c(e, 1), ""), counter, 8);
+  for (int l = k->nloops - 1; l >= npar; l--) loop_close(e, &loops[l]);
+  for (int q = 0; q < Q; q++) {
+    LLVMValueRef v[W];
+    for (int j = 0; j < W; j++) {
+      LLVMValueRef pj = LLVMBuildGEP2(B, mt, acc, (LLVMValueRef[]){i64c(e, (j * Q + q) * P)}, 1, "");
+      v[j] = cg_from_mem(B, t, load(e, lt, pj, 1));
+    }
+    for (int h = W / 2; h >= 1; h /= 2) /* lane j combines with lane j + h, as lane_tree */
+      for (int j = 0; j < h; j++) combine(e, t, &v[j], NULL, v[j + h], NULL);
+    LLVMValueRef r = v[0];
+    if (k->combiner == OP_ADD && dtype_is_float(t)) /* an empty sum is +0.0 */
+      r = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntEQ, count, i64c(e, 0), ""), cg_const_real(LLVMTypeOf(r), 0.0), r, "");
+    if (Q > 1) e->iv[npar - 2] = LLVMBuildAdd(B, q0, i64c(e, q), "");
+    store(e, cg_to_mem(B, t, r), address(e, K_MAX_INPUTS, t, (1u << npar) - 1), dtype_sizes[t]);
+  }
 }
 
 /* One output at the current parallel indices: the scalar paths, one block
@@ -956,6 +992,28 @@ static bool use_wide(KEmit *e, int npar, bool flat, Wide *w) {
   return wide_classify(e, w);
 }
 
+/* The outputs along lp, P at a time, then one by one (reduce_one), at Q
+ * rows of lq from q0 (Q = 1: at the current iv[lq]). */
+enum { Q_ROWS = 8 };
+static void wide_sweep(KEmit *e, int npar, Wide *w, const Acc *acc, bool flat, LLVMValueRef count, LLVMValueRef q0, int Q,
+                       LLVMValueRef begin, LLVMValueRef end) {
+  LLVMBuilderRef B = e->g->b;
+  int lp = npar - 1;
+  LLVMValueRef lo = lp ? i64c(e, 0) : begin, hi = lp ? e->extent[lp] : end;
+  Loop chunk, tail, row;
+  LLVMValueRef chunk_hi = LLVMBuildSub(B, hi, i64c(e, P - 1), "");
+  if (may_block(e, npar)) /* more than a block per output: the scalar paths block */
+    chunk_hi = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLE, count, i64c(e, BLK), ""), chunk_hi, lo, "");
+  e->iv[lp] = loop_open(e, &chunk, lo, chunk_hi, P);
+  reduce_wide(e, npar, w, count, q0, Q);
+  loop_close(e, &chunk);
+  e->iv[lp] = loop_open(e, &tail, chunk.iv, hi, 1);
+  if (Q > 1) e->iv[npar - 2] = loop_open(e, &row, q0, LLVMBuildAdd(B, q0, i64c(e, Q), ""), 1);
+  reduce_one(e, npar, acc, flat, count);
+  if (Q > 1) loop_close(e, &row);
+  loop_close(e, &tail);
+}
+
 static void emit_reduce(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
   const Kernel *k = e->k;
   Acc acc = {.t = k->body[k->nbody - 1].dtype};
@@ -974,26 +1032,27 @@ static void emit_reduce(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
   Wide w = {tex_calloc(n, sizeof(int)), tex_calloc(n, sizeof(int64_t)), tex_calloc(n, sizeof(LLVMValueRef)),
             tex_calloc(n, sizeof(LLVMValueRef)), 0};
   bool wide = use_wide(e, npar, flat, &w);
-  int nout = wide ? npar - 1 : npar;
+  int q_rows = wide && npar >= 2 ? Q_ROWS : 1;
+  int nout = npar;
   Loop loops[IR_MAX_RANK + 1];
   int64_t nshort = short_reduction(e, npar);
   if (nshort) nout = npar, wide = false;
+  if (wide) nout = q_rows > 1 ? npar - 2 : npar - 1;
   for (int l = 0; l < nout; l++) e->iv[l] = loop_open(e, &loops[l], l ? i64c(e, 0) : begin, l ? e->extent[l] : end, 1);
   if (nshort) {
     reduce_unrolled(e, npar, nshort);
-  } else if (wide) { /* P outputs at a time, then the rest one by one */
-    int lp = npar - 1;
-    LLVMValueRef lo = lp ? i64c(e, 0) : begin, hi = lp ? e->extent[lp] : end;
-    Loop chunk, tail;
-    LLVMValueRef chunk_hi = LLVMBuildSub(e->g->b, hi, i64c(e, P - 1), "");
-    if (may_block(e, npar)) /* more than a block per output: the scalar paths block */
-      chunk_hi = LLVMBuildSelect(e->g->b, LLVMBuildICmp(e->g->b, LLVMIntSLE, count, i64c(e, BLK), ""), chunk_hi, lo, "");
-    e->iv[lp] = loop_open(e, &chunk, lo, chunk_hi, P);
-    reduce_wide(e, npar, &w, count);
-    loop_close(e, &chunk);
-    e->iv[lp] = loop_open(e, &tail, chunk.iv, hi, 1);
-    reduce_one(e, npar, &acc, flat, count);
-    loop_close(e, &tail);
+  } else if (wide && q_rows > 1) { /* Q rows at a time, then the rest one by one */
+    int lq = npar - 2;
+    LLVMValueRef lo = lq ? i64c(e, 0) : begin, hi = lq ? e->extent[lq] : end;
+    Loop rows, rest;
+    e->iv[lq] = loop_open(e, &rows, lo, LLVMBuildSub(e->g->b, hi, i64c(e, q_rows - 1), ""), q_rows);
+    wide_sweep(e, npar, &w, &acc, flat, count, rows.iv, q_rows, begin, end);
+    loop_close(e, &rows);
+    e->iv[lq] = loop_open(e, &rest, rows.iv, hi, 1);
+    wide_sweep(e, npar, &w, &acc, flat, count, NULL, 1, begin, end);
+    loop_close(e, &rest);
+  } else if (wide) {
+    wide_sweep(e, npar, &w, &acc, flat, count, NULL, 1, begin, end);
   } else {
     reduce_one(e, npar, &acc, flat, count);
   }
