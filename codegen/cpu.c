@@ -752,6 +752,7 @@ typedef struct Wide {
   LLVMValueRef *s; /* UNI, AFF: the value at lane 0 */
   LLVMValueRef *v; /* VAR: the vector */
   int lp;
+  int np;          /* outputs per vector: P, or lp's literal extent if smaller */
 } Wide;
 
 static bool is_lit(KEmit *e, Dim d, int64_t v) { return d == dim_lit(e->g->m->dims, v); }
@@ -797,17 +798,17 @@ static bool wide_classify(KEmit *e, Wide *w) {
 /* Instruction i's value as a <P x T> vector. */
 static LLVMValueRef wide_vec(KEmit *e, Wide *w, int i) {
   if (w->cls[i] == VAR) return w->v[i];
-  LLVMValueRef b = splat(e, w->s[i], P);
+  LLVMValueRef b = splat(e, w->s[i], w->np);
   if (w->cls[i] == UNI) return b;
   LLVMValueRef steps[P];
   LLVMTypeRef it = cg_type(e->g->ctx, e->k->body[i].dtype);
-  for (int j = 0; j < P; j++) steps[j] = LLVMConstInt(it, (unsigned long long)(w->coef[i] * j), 1);
-  return LLVMBuildAdd(e->g->b, b, LLVMConstVector(steps, P), "");
+  for (int j = 0; j < w->np; j++) steps[j] = LLVMConstInt(it, (unsigned long long)(w->coef[i] * j), 1);
+  return LLVMBuildAdd(e->g->b, b, LLVMConstVector(steps, (unsigned)w->np), "");
 }
 
-/* A load at element pointer p: one element (uniform) or P consecutive. */
-static LLVMValueRef wide_load(KEmit *e, DType t, LLVMValueRef p, bool vec) {
-  LLVMTypeRef mt = vty(e, t, vec ? P : 0, true);
+/* A load at element pointer p: one element (uniform) or np consecutive. */
+static LLVMValueRef wide_load(KEmit *e, const Wide *w, DType t, LLVMValueRef p, bool vec) {
+  LLVMTypeRef mt = vty(e, t, vec ? w->np : 0, true);
   return cg_from_mem(e->g->b, t, load(e, mt, p, dtype_sizes[t]));
 }
 
@@ -824,11 +825,11 @@ static LLVMValueRef wide_eval(KEmit *e, Wide *w) {
     } else if (in->op == OP_CONST || in->op == OP_DIMSIZE) {
       r = immediate(e, in, 0);
     } else if (in->op == OP_PARAM) {
-      r = wide_load(e, in->dtype, address(e, in->operand, in->dtype, all), vec);
+      r = wide_load(e, w, in->dtype, address(e, in->operand, in->dtype, all), vec);
     } else if (in->op == OP_READ) {
       const KOperand *o = &k->in[in->operand];
       LLVMValueRef off = gather_offset(e, o, in->sub, w->s);
-      r = wide_load(e, o->dtype, LLVMBuildGEP2(e->g->b, cg_mem_type(e->g->ctx, o->dtype), e->base[in->operand], &off, 1, ""), vec);
+      r = wide_load(e, w, o->dtype, LLVMBuildGEP2(e->g->b, cg_mem_type(e->g->ctx, o->dtype), e->base[in->operand], &off, 1, ""), vec);
     } else {
       LLVMValueRef args[3];
       for (int a = 0; a < op_info[in->op].arity; a++) args[a] = vec ? wide_vec(e, w, in->args[a]) : w->s[in->args[a]];
@@ -843,44 +844,87 @@ static LLVMValueRef wide_eval(KEmit *e, Wide *w) {
 }
 
 /* Q rows (loop lq = lp - 1 at q0 .. q0 + Q - 1; Q = 1: the current row) of
- * P outputs at iv[lp]: W lanes of Q x <P x T> in memory, the reduction
+ * np outputs at iv[lp]: W lanes of Q x <np x T> in memory, the reduction
  * loops, the lane tree on vectors, one vector store per row.  The Q rows
  * share each pass over the reduced elements, so an operand that does not
  * depend on lq (a sum over an outer axis of a * b broadcast) is read once
- * for Q rows. */
+ * for Q rows.  One reduction loop of more than BLK elements is blocked:
+ * each block's lane trees fold into a second set of lanes. */
+typedef struct WideAcc {
+  LLVMValueRef mem; /* W * Q vectors of np */
+  LLVMTypeRef lt, mt;
+  int Q, np;
+} WideAcc;
+
+static WideAcc wide_acc(KEmit *e, DType t, int Q, int np, const char *name) {
+  WideAcc a = {entry_alloca(e, LLVMArrayType(vty(e, t, np, true), (unsigned)(W * Q)), name), vty(e, t, np, true), cg_mem_type(e->g->ctx, t),
+               Q, np};
+  return a;
+}
+
+static LLVMValueRef wide_slot(KEmit *e, const WideAcc *a, LLVMValueRef off) { return LLVMBuildGEP2(e->g->b, a->mt, a->mem, &off, 1, ""); }
+
+static void wide_reset(KEmit *e, const WideAcc *a, DType t) {
+  LLVMValueRef id = cg_to_mem(e->g->b, t, cg_identity(vty(e, t, a->np, false), e->k->combiner, t));
+  for (int j = 0; j < W * a->Q; j++) store(e, id, wide_slot(e, a, i64c(e, j * a->np)), 1);
+}
+
+/* slot (lane, q) (+)= x */
+static void wide_add(KEmit *e, const WideAcc *a, DType t, LLVMValueRef lane, int q, LLVMValueRef x) {
+  LLVMValueRef off = LLVMBuildAdd(e->g->b, LLVMBuildMul(e->g->b, lane, i64c(e, a->Q * a->np), ""), i64c(e, q * a->np), "");
+  LLVMValueRef p = wide_slot(e, a, off), v = cg_from_mem(e->g->b, t, load(e, a->lt, p, 1));
+  combine(e, t, &v, NULL, x, NULL);
+  store(e, cg_to_mem(e->g->b, t, v), p, 1);
+}
+
+static LLVMValueRef wide_tree(KEmit *e, const WideAcc *a, DType t, int q) {
+  LLVMValueRef v[W];
+  for (int j = 0; j < W; j++) v[j] = cg_from_mem(e->g->b, t, load(e, a->lt, wide_slot(e, a, i64c(e, (j * a->Q + q) * a->np)), 1));
+  for (int h = W / 2; h >= 1; h /= 2) /* lane j combines with lane j + h, as lane_tree */
+    for (int j = 0; j < h; j++) combine(e, t, &v[j], NULL, v[j + h], NULL);
+  return v[0];
+}
+
+/* The body at element counter c (lane c mod W) for the Q rows. */
+static void wide_step(KEmit *e, Wide *w, const WideAcc *a, DType t, LLVMValueRef c, LLVMValueRef q0, int npar) {
+  LLVMValueRef lane = LLVMBuildAnd(e->g->b, c, i64c(e, W - 1), "");
+  for (int q = 0; q < a->Q; q++) {
+    if (a->Q > 1) e->iv[npar - 2] = LLVMBuildAdd(e->g->b, q0, i64c(e, q), "");
+    wide_add(e, a, t, lane, q, wide_eval(e, w));
+  }
+}
+
 static void reduce_wide(KEmit *e, int npar, Wide *w, LLVMValueRef count, LLVMValueRef q0, int Q) {
   const Kernel *k = e->k;
   LLVMBuilderRef B = e->g->b;
   DType t = k->body[k->nbody - 1].dtype;
-  LLVMTypeRef lt = vty(e, t, P, true), mt = cg_mem_type(e->g->ctx, t);
-  LLVMValueRef acc = entry_alloca(e, LLVMArrayType(vty(e, t, P, true), (unsigned)(W * Q)), "wacc"),
-               counter = entry_alloca(e, e->g->i64, "c");
-  LLVMValueRef id = cg_to_mem(B, t, cg_identity(vty(e, t, P, false), k->combiner, t));
-  for (int j = 0; j < W * Q; j++) store(e, id, LLVMBuildGEP2(B, mt, acc, (LLVMValueRef[]){i64c(e, j * P)}, 1, ""), 1);
-  store(e, i64c(e, 0), counter, 8);
-  Loop loops[IR_MAX_RANK + 1];
-  for (int l = npar; l < k->nloops; l++) e->iv[l] = loop_open(e, &loops[l], i64c(e, 0), e->extent[l], 1);
-  LLVMValueRef c = load(e, e->g->i64, counter, 8);
-  LLVMValueRef lane = LLVMBuildMul(B, LLVMBuildAnd(B, c, i64c(e, W - 1), ""), i64c(e, Q * P), "");
-  for (int q = 0; q < Q; q++) {
-    if (Q > 1) e->iv[npar - 2] = LLVMBuildAdd(B, q0, i64c(e, q), "");
-    LLVMValueRef x = wide_eval(e, w), off = LLVMBuildAdd(B, lane, i64c(e, q * P), "");
-    LLVMValueRef p = LLVMBuildGEP2(B, mt, acc, &off, 1, "");
-    LLVMValueRef a = cg_from_mem(B, t, load(e, lt, p, 1));
-    combine(e, t, &a, NULL, x, NULL);
-    store(e, cg_to_mem(B, t, a), p, 1);
+  WideAcc acc = wide_acc(e, t, Q, w->np, "wacc"), res = acc;
+  wide_reset(e, &acc, t);
+  if (k->nloops == npar + 1 && may_block(e, npar)) { /* blocks of BLK, folded into res */
+    res = wide_acc(e, t, Q, w->np, "wblocks");
+    wide_reset(e, &res, t);
+    Loop blk, in;
+    LLVMValueRef lo = loop_open(e, &blk, i64c(e, 0), count, BLK), hi = LLVMBuildAdd(B, lo, i64c(e, BLK), "");
+    hi = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, hi, count, ""), hi, count, "");
+    e->iv[npar] = loop_open(e, &in, lo, hi, 1);
+    wide_step(e, w, &acc, t, e->iv[npar], q0, npar);
+    loop_close(e, &in);
+    LLVMValueRef b = LLVMBuildLShr(B, lo, i64c(e, BLK_LOG2), "");
+    for (int q = 0; q < Q; q++) wide_add(e, &res, t, LLVMBuildAnd(B, b, i64c(e, W - 1), ""), q, wide_tree(e, &acc, t, q));
+    wide_reset(e, &acc, t);
+    loop_close(e, &blk);
+  } else {
+    LLVMValueRef counter = entry_alloca(e, e->g->i64, "c");
+    store(e, i64c(e, 0), counter, 8);
+    Loop loops[IR_MAX_RANK + 1];
+    for (int l = npar; l < k->nloops; l++) e->iv[l] = loop_open(e, &loops[l], i64c(e, 0), e->extent[l], 1);
+    LLVMValueRef c = load(e, e->g->i64, counter, 8);
+    wide_step(e, w, &acc, t, c, q0, npar);
+    store(e, LLVMBuildAdd(B, c, i64c(e, 1), ""), counter, 8);
+    for (int l = k->nloops - 1; l >= npar; l--) loop_close(e, &loops[l]);
   }
-  store(e, LLVMBuildAdd(B, c, i64c(e, 1), ""), counter, 8);
-  for (int l = k->nloops - 1; l >= npar; l--) loop_close(e, &loops[l]);
   for (int q = 0; q < Q; q++) {
-    LLVMValueRef v[W];
-    for (int j = 0; j < W; j++) {
-      LLVMValueRef pj = LLVMBuildGEP2(B, mt, acc, (LLVMValueRef[]){i64c(e, (j * Q + q) * P)}, 1, "");
-      v[j] = cg_from_mem(B, t, load(e, lt, pj, 1));
-    }
-    for (int h = W / 2; h >= 1; h /= 2) /* lane j combines with lane j + h, as lane_tree */
-      for (int j = 0; j < h; j++) combine(e, t, &v[j], NULL, v[j + h], NULL);
-    LLVMValueRef r = v[0];
+    LLVMValueRef r = wide_tree(e, &res, t, q);
     if (k->combiner == OP_ADD && dtype_is_float(t)) /* an empty sum is +0.0 */
       r = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntEQ, count, i64c(e, 0), ""), cg_const_real(LLVMTypeOf(r), 0.0), r, "");
     if (Q > 1) e->iv[npar - 2] = LLVMBuildAdd(B, q0, i64c(e, q), "");
@@ -989,6 +1033,8 @@ static bool use_wide(KEmit *e, int npar, bool flat, Wide *w) {
   const Kernel *k = e->k;
   if (flat || npar == 0 || kernel_indexed(k) || !is_lit(e, e->lstride[K_MAX_INPUTS][npar - 1], 1)) return false;
   w->lp = npar - 1;
+  int64_t v;
+  w->np = dim_is_lit(k->extent[w->lp], &v) && v >= 2 && v < P ? (int)v : P;
   return wide_classify(e, w);
 }
 
@@ -1001,10 +1047,10 @@ static void wide_sweep(KEmit *e, int npar, Wide *w, const Acc *acc, bool flat, L
   int lp = npar - 1;
   LLVMValueRef lo = lp ? i64c(e, 0) : begin, hi = lp ? e->extent[lp] : end;
   Loop chunk, tail, row;
-  LLVMValueRef chunk_hi = LLVMBuildSub(B, hi, i64c(e, P - 1), "");
-  if (may_block(e, npar)) /* more than a block per output: the scalar paths block */
+  LLVMValueRef chunk_hi = LLVMBuildSub(B, hi, i64c(e, w->np - 1), "");
+  if (may_block(e, npar) && e->k->nloops > npar + 1) /* blocked over several loops: the scalar paths */
     chunk_hi = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLE, count, i64c(e, BLK), ""), chunk_hi, lo, "");
-  e->iv[lp] = loop_open(e, &chunk, lo, chunk_hi, P);
+  e->iv[lp] = loop_open(e, &chunk, lo, chunk_hi, w->np);
   reduce_wide(e, npar, w, count, q0, Q);
   loop_close(e, &chunk);
   e->iv[lp] = loop_open(e, &tail, chunk.iv, hi, 1);
@@ -1029,8 +1075,12 @@ static void emit_reduce(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
     return;
   }
   size_t n = (size_t)k->nbody + 1;
-  Wide w = {tex_calloc(n, sizeof(int)), tex_calloc(n, sizeof(int64_t)), tex_calloc(n, sizeof(LLVMValueRef)),
-            tex_calloc(n, sizeof(LLVMValueRef)), 0};
+  Wide w = {tex_calloc(n, sizeof(int)),
+            tex_calloc(n, sizeof(int64_t)),
+            tex_calloc(n, sizeof(LLVMValueRef)),
+            tex_calloc(n, sizeof(LLVMValueRef)),
+            0,
+            P};
   bool wide = use_wide(e, npar, flat, &w);
   int q_rows = wide && npar >= 2 ? Q_ROWS : 1;
   int nout = npar;
