@@ -79,6 +79,9 @@ typedef struct Cg {
 /* Emits kernel k as `void name(ptr ops, ptr syms, i64 begin, i64 end)`: the
  * x86-64 target's emit_kernel. */
 LLVMValueRef cg_cpu_emit_kernel(Cg *cg, const Kernel *k);
+/* The step function of row group ks[0..n) (issue 11): fns[m] is member m's
+ * kernel function, map[m][o] where its operand o is in the step's operands. */
+LLVMValueRef cg_cpu_emit_rows(Cg *cg, const Kernel *ks, int n, const LLVMValueRef *fns, int *const *map);
 
 /* ==== target.c / module.c ============================================== */
 
@@ -102,6 +105,8 @@ struct Target {
   const char *device;  /* the metadata's target: what the runtime checks ("cpu") */
   bool (*init)(CgModule *cm, const char *module_name, const char *cpu);
   LLVMValueRef (*emit_kernel)(Cg *cg, const Kernel *k);
+  /* a row group's step function (NULL: the target runs the members one by one) */
+  LLVMValueRef (*emit_rows)(Cg *cg, const Kernel *ks, int n, const LLVMValueRef *fns, int *const *map);
   /* the exported C entry points of one function, which run plan */
   void (*emit_entry)(Cg *cg, const char *symbol, int nparams, LLVMValueRef plan);
   void (*optimize)(CgModule *cm, int opt_level);

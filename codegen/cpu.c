@@ -583,7 +583,9 @@ static LLVMValueRef lane_indices(KEmit *e, LLVMValueRef base) {
   return LLVMBuildAdd(e->g->b, splat(e, base, W), LLVMConstVector(iota, W), "");
 }
 
-static void reduce_flat(KEmit *e, int npar, const Acc *acc, LLVMValueRef count) {
+/* Elements [start, start + count) of the flattened reduced axes, lane
+ * (i - start) mod W (start is a multiple of W). */
+static void reduce_flat(KEmit *e, int npar, const Acc *acc, LLVMValueRef start, LLVMValueRef count) {
   const Kernel *k = e->k;
   unsigned par_mask = (1u << npar) - 1;
   Access vec = {.loop_mask = par_mask, .width = W};
@@ -596,6 +598,7 @@ static void reduce_flat(KEmit *e, int npar, const Acc *acc, LLVMValueRef count) 
     LLVMValueRef p = address(e, o, k->in[o].dtype, par_mask);
     e->base[o] = base;
     vec.par_off[o] = LLVMBuildSDiv(e->g->b, LLVMBuildPtrToInt(e->g->b, p, e->g->i64, ""), i64c(e, dtype_sizes[k->in[o].dtype]), "");
+    if (!zero) vec.par_off[o] = LLVMBuildAdd(e->g->b, vec.par_off[o], start, "");
   }
   LLVMValueRef full = LLVMBuildAnd(e->g->b, count, i64c(e, ~(int64_t)(W - 1)), "");
   /* the main loop keeps the lanes in registers (phis), not in acc's memory:
@@ -628,19 +631,107 @@ static void reduce_flat(KEmit *e, int npar, const Acc *acc, LLVMValueRef count) 
   loop_close(e, &tail);
 }
 
-/* Any access pattern: element c of the reduction goes to lane c mod W. */
-static void reduce_general(KEmit *e, int npar, const Acc *acc) {
+/* ---- blocks (lang/reference.md, reduction order, rule 4) ------------------------ */
+
+enum { BLK = TEX_REDUCE_BLOCK, BLK_LOG2 = 12 };
+_Static_assert(1 << BLK_LOG2 == BLK && BLK % W == 0, "TEX_REDUCE_BLOCK: a power of two, whole lanes");
+
+/* True if a reduction of this kernel may have more than BLK elements. */
+static bool may_block(KEmit *e, int npar) {
+  if (e->k->unblocked || kernel_indexed(e->k)) return false;
+  int64_t n = 1, v;
+  for (int l = npar; l < e->k->nloops; l++) {
+    if (!dim_is_lit(e->k->extent[l], &v)) return true;
+    if (v > BLK || (n *= v) > BLK) return true;
+  }
+  return false;
+}
+
+/* A finished block: its lanes' tree goes to lane `lane` of outer, and the
+ * lanes start again from the identity. */
+static void fold_block(KEmit *e, const Acc *acc, const Acc *outer, LLVMValueRef lane) {
+  DType t = acc->t;
+  LLVMValueRef r = lane_tree(e, t, acc_load(e, acc, W, false), NULL, NULL);
+  accumulate_lane(e, outer, LLVMBuildAnd(e->g->b, lane, i64c(e, W - 1), ""), r, NULL);
+  acc_store(e, acc, cg_identity(vty(e, t, W, false), e->k->combiner, t), NULL);
+}
+
+static Acc outer_lanes(KEmit *e, const Acc *acc) {
+  Acc outer = {.val = entry_alloca(e, vty(e, acc->t, W, true), "blocks"), .t = acc->t};
+  acc_store(e, &outer, cg_identity(vty(e, acc->t, W, false), e->k->combiner, acc->t), NULL);
+  return outer;
+}
+
+/* reduce_flat block by block; leaves the blocks' lanes in acc. */
+static void reduce_flat_blocked(KEmit *e, int npar, const Acc *acc, LLVMValueRef count) {
+  LLVMBuilderRef B = e->g->b;
+  Acc outer = outer_lanes(e, acc);
+  Loop blk;
+  LLVMValueRef lo = loop_open(e, &blk, i64c(e, 0), count, BLK), rest = LLVMBuildSub(B, count, lo, "");
+  LLVMValueRef n = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, rest, i64c(e, BLK), ""), rest, i64c(e, BLK), "");
+  reduce_flat(e, npar, acc, lo, n);
+  fold_block(e, acc, &outer, LLVMBuildLShr(B, lo, i64c(e, BLK_LOG2), ""));
+  loop_close(e, &blk);
+  acc_store(e, acc, acc_load(e, &outer, W, false), NULL);
+}
+
+/* Any access pattern: element c of the reduction goes to lane c mod W; when
+ * blocked, every BLK elements fold into the blocks' lanes (left in acc). */
+/* reduce_general over one reduction loop, blocked: a loop over the blocks,
+ * each a loop over its elements, then its fold (no test per element). */
+static void reduce_one_loop_blocked(KEmit *e, int npar, const Acc *acc) {
+  LLVMBuilderRef B = e->g->b;
+  Acc outer = outer_lanes(e, acc);
+  LLVMValueRef count = e->extent[npar];
+  Loop blk, in;
+  LLVMValueRef lo = loop_open(e, &blk, i64c(e, 0), count, BLK), hi = LLVMBuildAdd(B, lo, i64c(e, BLK), "");
+  hi = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, hi, count, ""), hi, count, "");
+  e->iv[npar] = loop_open(e, &in, lo, hi, 1);
+  Access ac = {.loop_mask = (1u << e->k->nloops) - 1};
+  accumulate_lane(e, acc, LLVMBuildAnd(B, e->iv[npar], i64c(e, W - 1), ""), eval_body(e, &ac), NULL);
+  loop_close(e, &in);
+  fold_block(e, acc, &outer, LLVMBuildLShr(B, lo, i64c(e, BLK_LOG2), ""));
+  loop_close(e, &blk);
+  acc_store(e, acc, acc_load(e, &outer, W, false), NULL);
+}
+
+static void reduce_general(KEmit *e, int npar, const Acc *acc, bool blocked) {
   const Kernel *k = e->k;
+  LLVMBuilderRef B = e->g->b;
+  if (blocked && k->nloops == npar + 1) {
+    reduce_one_loop_blocked(e, npar, acc);
+    return;
+  }
   LLVMValueRef counter = entry_alloca(e, e->g->i64, "c");
   store(e, i64c(e, 0), counter, 8);
+  Acc outer = blocked ? outer_lanes(e, acc) : (Acc){0};
   Loop loops[IR_MAX_RANK + 1];
   for (int l = npar; l < k->nloops; l++) e->iv[l] = loop_open(e, &loops[l], i64c(e, 0), e->extent[l], 1);
   Access ac = {.loop_mask = (1u << k->nloops) - 1};
   LLVMValueRef v = eval_body(e, &ac);
-  LLVMValueRef c = load(e, e->g->i64, counter, 8);
-  accumulate_lane(e, acc, LLVMBuildAnd(e->g->b, c, i64c(e, W - 1), ""), v, acc->idx ? c : NULL);
-  store(e, LLVMBuildAdd(e->g->b, c, i64c(e, 1), ""), counter, 8);
+  LLVMValueRef c = load(e, e->g->i64, counter, 8), c1 = LLVMBuildAdd(B, c, i64c(e, 1), "");
+  accumulate_lane(e, acc, LLVMBuildAnd(B, c, i64c(e, W - 1), ""), v, acc->idx ? c : NULL);
+  store(e, c1, counter, 8);
+  if (blocked) { /* a block is full: fold it */
+    LLVMBasicBlockRef fold = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "fold"),
+                      go = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "go");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, LLVMBuildAnd(B, c1, i64c(e, BLK - 1), ""), i64c(e, 0), ""), fold, go);
+    LLVMPositionBuilderAtEnd(B, fold);
+    fold_block(e, acc, &outer, LLVMBuildSub(B, LLVMBuildLShr(B, c1, i64c(e, BLK_LOG2), ""), i64c(e, 1), ""));
+    LLVMBuildBr(B, go);
+    LLVMPositionBuilderAtEnd(B, go);
+  }
   for (int l = k->nloops - 1; l >= npar; l--) loop_close(e, &loops[l]);
+  if (!blocked) return;
+  c = load(e, e->g->i64, counter, 8); /* the last, partial block */
+  LLVMBasicBlockRef fold = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "fold"),
+                    done = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "done");
+  LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntNE, LLVMBuildAnd(B, c, i64c(e, BLK - 1), ""), i64c(e, 0), ""), fold, done);
+  LLVMPositionBuilderAtEnd(B, fold);
+  fold_block(e, acc, &outer, LLVMBuildLShr(B, c, i64c(e, BLK_LOG2), ""));
+  LLVMBuildBr(B, done);
+  LLVMPositionBuilderAtEnd(B, done);
+  acc_store(e, acc, acc_load(e, &outer, W, false), NULL);
 }
 
 /* ---- K_REDUCE across outputs ---------------------------------------------------
@@ -661,6 +752,7 @@ typedef struct Wide {
   LLVMValueRef *s; /* UNI, AFF: the value at lane 0 */
   LLVMValueRef *v; /* VAR: the vector */
   int lp;
+  int np;          /* outputs per vector: P, or lp's literal extent if smaller */
 } Wide;
 
 static bool is_lit(KEmit *e, Dim d, int64_t v) { return d == dim_lit(e->g->m->dims, v); }
@@ -706,17 +798,17 @@ static bool wide_classify(KEmit *e, Wide *w) {
 /* Instruction i's value as a <P x T> vector. */
 static LLVMValueRef wide_vec(KEmit *e, Wide *w, int i) {
   if (w->cls[i] == VAR) return w->v[i];
-  LLVMValueRef b = splat(e, w->s[i], P);
+  LLVMValueRef b = splat(e, w->s[i], w->np);
   if (w->cls[i] == UNI) return b;
   LLVMValueRef steps[P];
   LLVMTypeRef it = cg_type(e->g->ctx, e->k->body[i].dtype);
-  for (int j = 0; j < P; j++) steps[j] = LLVMConstInt(it, (unsigned long long)(w->coef[i] * j), 1);
-  return LLVMBuildAdd(e->g->b, b, LLVMConstVector(steps, P), "");
+  for (int j = 0; j < w->np; j++) steps[j] = LLVMConstInt(it, (unsigned long long)(w->coef[i] * j), 1);
+  return LLVMBuildAdd(e->g->b, b, LLVMConstVector(steps, (unsigned)w->np), "");
 }
 
-/* A load at element pointer p: one element (uniform) or P consecutive. */
-static LLVMValueRef wide_load(KEmit *e, DType t, LLVMValueRef p, bool vec) {
-  LLVMTypeRef mt = vty(e, t, vec ? P : 0, true);
+/* A load at element pointer p: one element (uniform) or np consecutive. */
+static LLVMValueRef wide_load(KEmit *e, const Wide *w, DType t, LLVMValueRef p, bool vec) {
+  LLVMTypeRef mt = vty(e, t, vec ? w->np : 0, true);
   return cg_from_mem(e->g->b, t, load(e, mt, p, dtype_sizes[t]));
 }
 
@@ -733,11 +825,11 @@ static LLVMValueRef wide_eval(KEmit *e, Wide *w) {
     } else if (in->op == OP_CONST || in->op == OP_DIMSIZE) {
       r = immediate(e, in, 0);
     } else if (in->op == OP_PARAM) {
-      r = wide_load(e, in->dtype, address(e, in->operand, in->dtype, all), vec);
+      r = wide_load(e, w, in->dtype, address(e, in->operand, in->dtype, all), vec);
     } else if (in->op == OP_READ) {
       const KOperand *o = &k->in[in->operand];
       LLVMValueRef off = gather_offset(e, o, in->sub, w->s);
-      r = wide_load(e, o->dtype, LLVMBuildGEP2(e->g->b, cg_mem_type(e->g->ctx, o->dtype), e->base[in->operand], &off, 1, ""), vec);
+      r = wide_load(e, w, o->dtype, LLVMBuildGEP2(e->g->b, cg_mem_type(e->g->ctx, o->dtype), e->base[in->operand], &off, 1, ""), vec);
     } else {
       LLVMValueRef args[3];
       for (int a = 0; a < op_info[in->op].arity; a++) args[a] = vec ? wide_vec(e, w, in->args[a]) : w->s[in->args[a]];
@@ -751,52 +843,150 @@ static LLVMValueRef wide_eval(KEmit *e, Wide *w) {
   return wide_vec(e, w, k->nbody - 1);
 }
 
-/* P outputs at iv[lp]: W lanes of <P x T> in memory, the reduction loops,
- * the lane tree on vectors, one vector store. */
-static void reduce_wide(KEmit *e, int npar, Wide *w, LLVMValueRef count) {
-  const Kernel *k = e->k;
-  DType t = k->body[k->nbody - 1].dtype;
-  LLVMTypeRef lt = vty(e, t, P, true), all_t = vty(e, t, W * P, false);
-  LLVMValueRef acc = entry_alloca(e, vty(e, t, W * P, true), "wacc"), counter = entry_alloca(e, e->g->i64, "c");
-  store(e, cg_to_mem(e->g->b, t, cg_identity(all_t, k->combiner, t)), acc, 1);
-  store(e, i64c(e, 0), counter, 8);
-  Loop loops[IR_MAX_RANK + 1];
-  for (int l = npar; l < k->nloops; l++) e->iv[l] = loop_open(e, &loops[l], i64c(e, 0), e->extent[l], 1);
-  LLVMValueRef x = wide_eval(e, w), c = load(e, e->g->i64, counter, 8);
-  LLVMValueRef lane = LLVMBuildMul(e->g->b, LLVMBuildAnd(e->g->b, c, i64c(e, W - 1), ""), i64c(e, P), "");
-  LLVMValueRef p = LLVMBuildGEP2(e->g->b, cg_mem_type(e->g->ctx, t), acc, &lane, 1, "");
-  LLVMValueRef a = cg_from_mem(e->g->b, t, load(e, lt, p, 1));
-  combine(e, t, &a, NULL, x, NULL);
-  store(e, cg_to_mem(e->g->b, t, a), p, 1);
-  store(e, LLVMBuildAdd(e->g->b, c, i64c(e, 1), ""), counter, 8);
-  for (int l = k->nloops - 1; l >= npar; l--) loop_close(e, &loops[l]);
-  LLVMValueRef v[W];
-  for (int j = 0; j < W; j++) {
-    LLVMValueRef pj = LLVMBuildGEP2(e->g->b, cg_mem_type(e->g->ctx, t), acc, (LLVMValueRef[]){i64c(e, j * P)}, 1, "");
-    v[j] = cg_from_mem(e->g->b, t, load(e, lt, pj, 1));
-  }
-  for (int h = W / 2; h >= 1; h /= 2) /* lane j combines with lane j + h, as lane_tree */
-    for (int j = 0; j < h; j++) combine(e, t, &v[j], NULL, v[j + h], NULL);
-  LLVMValueRef r = v[0];
-  if (k->combiner == OP_ADD && dtype_is_float(t)) /* an empty sum is +0.0 */
-    r = LLVMBuildSelect(e->g->b, LLVMBuildICmp(e->g->b, LLVMIntEQ, count, i64c(e, 0), ""), cg_const_real(LLVMTypeOf(r), 0.0), r, "");
-  store(e, cg_to_mem(e->g->b, t, r), address(e, K_MAX_INPUTS, t, (1u << npar) - 1), dtype_sizes[t]);
+/* Q rows (loop lq = lp - 1 at q0 .. q0 + Q - 1; Q = 1: the current row) of
+ * np outputs at iv[lp]: W lanes of Q x <np x T> in memory, the reduction
+ * loops, the lane tree on vectors, one vector store per row.  The Q rows
+ * share each pass over the reduced elements, so an operand that does not
+ * depend on lq (a sum over an outer axis of a * b broadcast) is read once
+ * for Q rows.  One reduction loop of more than BLK elements is blocked:
+ * each block's lane trees fold into a second set of lanes. */
+typedef struct WideAcc {
+  LLVMValueRef mem; /* W * Q vectors of np */
+  LLVMTypeRef lt, mt;
+  int Q, np;
+} WideAcc;
+
+static WideAcc wide_acc(KEmit *e, DType t, int Q, int np, const char *name) {
+  WideAcc a = {entry_alloca(e, LLVMArrayType(vty(e, t, np, true), (unsigned)(W * Q)), name), vty(e, t, np, true), cg_mem_type(e->g->ctx, t),
+               Q, np};
+  return a;
 }
 
-/* One output at the current parallel indices: the scalar paths. */
-static void reduce_one(KEmit *e, int npar, const Acc *acc, bool flat, LLVMValueRef count) {
+static LLVMValueRef wide_slot(KEmit *e, const WideAcc *a, LLVMValueRef off) { return LLVMBuildGEP2(e->g->b, a->mt, a->mem, &off, 1, ""); }
+
+static void wide_reset(KEmit *e, const WideAcc *a, DType t) {
+  LLVMValueRef id = cg_to_mem(e->g->b, t, cg_identity(vty(e, t, a->np, false), e->k->combiner, t));
+  for (int j = 0; j < W * a->Q; j++) store(e, id, wide_slot(e, a, i64c(e, j * a->np)), 1);
+}
+
+/* slot (lane, q) (+)= x */
+static void wide_add(KEmit *e, const WideAcc *a, DType t, LLVMValueRef lane, int q, LLVMValueRef x) {
+  LLVMValueRef off = LLVMBuildAdd(e->g->b, LLVMBuildMul(e->g->b, lane, i64c(e, a->Q * a->np), ""), i64c(e, q * a->np), "");
+  LLVMValueRef p = wide_slot(e, a, off), v = cg_from_mem(e->g->b, t, load(e, a->lt, p, 1));
+  combine(e, t, &v, NULL, x, NULL);
+  store(e, cg_to_mem(e->g->b, t, v), p, 1);
+}
+
+static LLVMValueRef wide_tree(KEmit *e, const WideAcc *a, DType t, int q) {
+  LLVMValueRef v[W];
+  for (int j = 0; j < W; j++) v[j] = cg_from_mem(e->g->b, t, load(e, a->lt, wide_slot(e, a, i64c(e, (j * a->Q + q) * a->np)), 1));
+  for (int h = W / 2; h >= 1; h /= 2) /* lane j combines with lane j + h, as lane_tree */
+    for (int j = 0; j < h; j++) combine(e, t, &v[j], NULL, v[j + h], NULL);
+  return v[0];
+}
+
+/* The body at element counter c (lane c mod W) for the Q rows. */
+static void wide_step(KEmit *e, Wide *w, const WideAcc *a, DType t, LLVMValueRef c, LLVMValueRef q0, int npar) {
+  LLVMValueRef lane = LLVMBuildAnd(e->g->b, c, i64c(e, W - 1), "");
+  for (int q = 0; q < a->Q; q++) {
+    if (a->Q > 1) e->iv[npar - 2] = LLVMBuildAdd(e->g->b, q0, i64c(e, q), "");
+    wide_add(e, a, t, lane, q, wide_eval(e, w));
+  }
+}
+
+static void reduce_wide(KEmit *e, int npar, Wide *w, LLVMValueRef count, LLVMValueRef q0, int Q) {
+  const Kernel *k = e->k;
+  LLVMBuilderRef B = e->g->b;
+  DType t = k->body[k->nbody - 1].dtype;
+  WideAcc acc = wide_acc(e, t, Q, w->np, "wacc"), res = acc;
+  wide_reset(e, &acc, t);
+  if (k->nloops == npar + 1 && may_block(e, npar)) { /* blocks of BLK, folded into res */
+    res = wide_acc(e, t, Q, w->np, "wblocks");
+    wide_reset(e, &res, t);
+    Loop blk, in;
+    LLVMValueRef lo = loop_open(e, &blk, i64c(e, 0), count, BLK), hi = LLVMBuildAdd(B, lo, i64c(e, BLK), "");
+    hi = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, hi, count, ""), hi, count, "");
+    e->iv[npar] = loop_open(e, &in, lo, hi, 1);
+    wide_step(e, w, &acc, t, e->iv[npar], q0, npar);
+    loop_close(e, &in);
+    LLVMValueRef b = LLVMBuildLShr(B, lo, i64c(e, BLK_LOG2), "");
+    for (int q = 0; q < Q; q++) wide_add(e, &res, t, LLVMBuildAnd(B, b, i64c(e, W - 1), ""), q, wide_tree(e, &acc, t, q));
+    wide_reset(e, &acc, t);
+    loop_close(e, &blk);
+  } else {
+    LLVMValueRef counter = entry_alloca(e, e->g->i64, "c");
+    store(e, i64c(e, 0), counter, 8);
+    Loop loops[IR_MAX_RANK + 1];
+    for (int l = npar; l < k->nloops; l++) e->iv[l] = loop_open(e, &loops[l], i64c(e, 0), e->extent[l], 1);
+    LLVMValueRef c = load(e, e->g->i64, counter, 8);
+    wide_step(e, w, &acc, t, c, q0, npar);
+    store(e, LLVMBuildAdd(B, c, i64c(e, 1), ""), counter, 8);
+    for (int l = k->nloops - 1; l >= npar; l--) loop_close(e, &loops[l]);
+  }
+  for (int q = 0; q < Q; q++) {
+    LLVMValueRef r = wide_tree(e, &res, t, q);
+    if (k->combiner == OP_ADD && dtype_is_float(t)) /* an empty sum is +0.0 */
+      r = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntEQ, count, i64c(e, 0), ""), cg_const_real(LLVMTypeOf(r), 0.0), r, "");
+    if (Q > 1) e->iv[npar - 2] = LLVMBuildAdd(B, q0, i64c(e, q), "");
+    store(e, cg_to_mem(B, t, r), address(e, K_MAX_INPUTS, t, (1u << npar) - 1), dtype_sizes[t]);
+  }
+}
+
+/* One output at the current parallel indices: the scalar paths, one block
+ * (rules 2-3) or blocked (rule 4). */
+static void reduce_one_level(KEmit *e, int npar, const Acc *acc, bool flat, LLVMValueRef count, bool blocked) {
   const Kernel *k = e->k;
   DType t = acc->t;
   acc_store(e, acc, cg_identity(vty(e, t, W, false), k->combiner, t), acc->idx ? LLVMConstAllOnes(vty(e, DT_I64, W, false)) : NULL);
-  if (flat)
-    reduce_flat(e, npar, acc, count);
+  if (flat && blocked)
+    reduce_flat_blocked(e, npar, acc, count);
+  else if (flat)
+    reduce_flat(e, npar, acc, i64c(e, 0), count);
   else
-    reduce_general(e, npar, acc);
+    reduce_general(e, npar, acc, blocked);
   LLVMValueRef idx = NULL;
   LLVMValueRef r = lane_tree(e, t, acc_load(e, acc, W, false), acc->idx ? acc_load(e, acc, W, true) : NULL, &idx);
   if (k->combiner == OP_ADD && dtype_is_float(t)) /* an empty sum is +0.0 */
     r = LLVMBuildSelect(e->g->b, LLVMBuildICmp(e->g->b, LLVMIntEQ, count, i64c(e, 0), ""), cg_const_real(LLVMTypeOf(r), 0.0), r, "");
   store_out(e, idx ? idx : r, (1u << npar) - 1);
+}
+
+/* Up to BLK elements take the one-block code (the blocked code would give
+ * the same bits, with a second tree per output). */
+static void reduce_one(KEmit *e, int npar, const Acc *acc, bool flat, LLVMValueRef count) {
+  if (!may_block(e, npar)) {
+    reduce_one_level(e, npar, acc, flat, count, false);
+    return;
+  }
+  LLVMBuilderRef B = e->g->b;
+  LLVMBasicBlockRef one = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "one_block");
+  LLVMBasicBlockRef many = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "blocks");
+  LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "reduced");
+  LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLE, count, i64c(e, BLK), ""), one, many);
+  LLVMPositionBuilderAtEnd(B, one);
+  reduce_one_level(e, npar, acc, flat, count, false);
+  LLVMBuildBr(B, join);
+  LLVMPositionBuilderAtEnd(B, many);
+  reduce_one_level(e, npar, acc, flat, count, true);
+  LLVMBuildBr(B, join);
+  LLVMPositionBuilderAtEnd(B, join);
+}
+
+/* A blocks kernel (Kernel.blocks): out[b] is block b's result, for the
+ * blocks in [begin, end); passes/kernels.c made it only for flat inputs. */
+static void emit_reduce_blocks(KEmit *e, const Acc *acc, LLVMValueRef count, LLVMValueRef begin, LLVMValueRef end) {
+  LLVMBuilderRef B = e->g->b;
+  DType t = acc->t;
+  if (!flat_reduction(e, 0)) ice("blocks kernel %s does not read its inputs flat", e->k->name);
+  Loop blk;
+  LLVMValueRef b = loop_open(e, &blk, begin, end, 1), lo = LLVMBuildShl(B, b, i64c(e, BLK_LOG2), ""), rest = LLVMBuildSub(B, count, lo, "");
+  LLVMValueRef n = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, rest, i64c(e, BLK), ""), rest, i64c(e, BLK), "");
+  acc_store(e, acc, cg_identity(vty(e, t, W, false), e->k->combiner, t), NULL);
+  reduce_flat(e, 0, acc, lo, n);
+  LLVMValueRef r = lane_tree(e, t, acc_load(e, acc, W, false), NULL, NULL);
+  LLVMValueRef p = LLVMBuildGEP2(B, cg_mem_type(e->g->ctx, t), e->base[K_MAX_INPUTS], &b, 1, "");
+  store(e, cg_to_mem(B, t, r), p, dtype_sizes[t]);
+  loop_close(e, &blk);
 }
 
 /* The reduction's element count, if every reduced extent is a literal and
@@ -843,7 +1033,31 @@ static bool use_wide(KEmit *e, int npar, bool flat, Wide *w) {
   const Kernel *k = e->k;
   if (flat || npar == 0 || kernel_indexed(k) || !is_lit(e, e->lstride[K_MAX_INPUTS][npar - 1], 1)) return false;
   w->lp = npar - 1;
+  int64_t v;
+  w->np = dim_is_lit(k->extent[w->lp], &v) && v >= 2 && v < P ? (int)v : P;
   return wide_classify(e, w);
+}
+
+/* The outputs along lp, P at a time, then one by one (reduce_one), at Q
+ * rows of lq from q0 (Q = 1: at the current iv[lq]). */
+enum { Q_ROWS = 8 };
+static void wide_sweep(KEmit *e, int npar, Wide *w, const Acc *acc, bool flat, LLVMValueRef count, LLVMValueRef q0, int Q,
+                       LLVMValueRef begin, LLVMValueRef end) {
+  LLVMBuilderRef B = e->g->b;
+  int lp = npar - 1;
+  LLVMValueRef lo = lp ? i64c(e, 0) : begin, hi = lp ? e->extent[lp] : end;
+  Loop chunk, tail, row;
+  LLVMValueRef chunk_hi = LLVMBuildSub(B, hi, i64c(e, w->np - 1), "");
+  if (may_block(e, npar) && e->k->nloops > npar + 1) /* blocked over several loops: the scalar paths */
+    chunk_hi = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLE, count, i64c(e, BLK), ""), chunk_hi, lo, "");
+  e->iv[lp] = loop_open(e, &chunk, lo, chunk_hi, w->np);
+  reduce_wide(e, npar, w, count, q0, Q);
+  loop_close(e, &chunk);
+  e->iv[lp] = loop_open(e, &tail, chunk.iv, hi, 1);
+  if (Q > 1) e->iv[npar - 2] = loop_open(e, &row, q0, LLVMBuildAdd(B, q0, i64c(e, Q), ""), 1);
+  reduce_one(e, npar, acc, flat, count);
+  if (Q > 1) loop_close(e, &row);
+  loop_close(e, &tail);
 }
 
 static void emit_reduce(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
@@ -856,27 +1070,39 @@ static void emit_reduce(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
   for (int l = npar; l < k->nloops; l++) count = LLVMBuildMul(e->g->b, count, e->extent[l], "");
   acc.val = entry_alloca(e, vty(e, acc.t, W, true), "acc");
   if (kernel_indexed(k)) acc.idx = entry_alloca(e, vty(e, DT_I64, W, false), "acci");
+  if (k->blocks) {
+    emit_reduce_blocks(e, &acc, count, begin, end);
+    return;
+  }
   size_t n = (size_t)k->nbody + 1;
-  Wide w = {tex_calloc(n, sizeof(int)), tex_calloc(n, sizeof(int64_t)), tex_calloc(n, sizeof(LLVMValueRef)),
-            tex_calloc(n, sizeof(LLVMValueRef)), 0};
+  Wide w = {tex_calloc(n, sizeof(int)),
+            tex_calloc(n, sizeof(int64_t)),
+            tex_calloc(n, sizeof(LLVMValueRef)),
+            tex_calloc(n, sizeof(LLVMValueRef)),
+            0,
+            P};
   bool wide = use_wide(e, npar, flat, &w);
-  int nout = wide ? npar - 1 : npar;
+  int q_rows = wide && npar >= 2 ? Q_ROWS : 1;
+  int nout = npar;
   Loop loops[IR_MAX_RANK + 1];
   int64_t nshort = short_reduction(e, npar);
   if (nshort) nout = npar, wide = false;
+  if (wide) nout = q_rows > 1 ? npar - 2 : npar - 1;
   for (int l = 0; l < nout; l++) e->iv[l] = loop_open(e, &loops[l], l ? i64c(e, 0) : begin, l ? e->extent[l] : end, 1);
   if (nshort) {
     reduce_unrolled(e, npar, nshort);
-  } else if (wide) { /* P outputs at a time, then the rest one by one */
-    int lp = npar - 1;
-    LLVMValueRef lo = lp ? i64c(e, 0) : begin, hi = lp ? e->extent[lp] : end;
-    Loop chunk, tail;
-    e->iv[lp] = loop_open(e, &chunk, lo, LLVMBuildSub(e->g->b, hi, i64c(e, P - 1), ""), P);
-    reduce_wide(e, npar, &w, count);
-    loop_close(e, &chunk);
-    e->iv[lp] = loop_open(e, &tail, chunk.iv, hi, 1);
-    reduce_one(e, npar, &acc, flat, count);
-    loop_close(e, &tail);
+  } else if (wide && q_rows > 1) { /* Q rows at a time, then the rest one by one */
+    int lq = npar - 2;
+    LLVMValueRef lo = lq ? i64c(e, 0) : begin, hi = lq ? e->extent[lq] : end;
+    Loop rows, rest;
+    e->iv[lq] = loop_open(e, &rows, lo, LLVMBuildSub(e->g->b, hi, i64c(e, q_rows - 1), ""), q_rows);
+    wide_sweep(e, npar, &w, &acc, flat, count, rows.iv, q_rows, begin, end);
+    loop_close(e, &rows);
+    e->iv[lq] = loop_open(e, &rest, rows.iv, hi, 1);
+    wide_sweep(e, npar, &w, &acc, flat, count, NULL, 1, begin, end);
+    loop_close(e, &rest);
+  } else if (wide) {
+    wide_sweep(e, npar, &w, &acc, flat, count, NULL, 1, begin, end);
   } else {
     reduce_one(e, npar, &acc, flat, count);
   }
@@ -1042,6 +1268,64 @@ static LLVMValueRef emit_body_function(KEmit *e, const Kernel *k) {
   tex_free(e->checked);
   tex_free(e->check_depth);
   tex_free(e->depth);
+  return fn;
+}
+
+/* ---- row groups (issue 11, passes/kernels_rows.c) ----------------------------- */
+
+enum { ROW_BLOCK_ELEMS = 2048 }; /* elements of a row block per member: 8 KiB of f32, L1-resident */
+
+/* The step function of row group ks[0..n): for each block of rows in
+ * [begin, end), every member's function (fns[m], with its operands at
+ * ops[map[m][o]]) on that block, in order.  A block has max(1, 2048 / inner)
+ * rows, inner the largest count of elements a member computes per row. */
+LLVMValueRef cg_cpu_emit_rows(Cg *cg, const Kernel *ks, int n, const LLVMValueRef *fns, int *const *map) {
+  KEmit *e = tex_calloc(1, sizeof *e);
+  e->g = cg;
+  LLVMBuilderRef B = cg->b;
+  LLVMTypeRef params[5] = {cg->ptr, cg->ptr, cg->i64, cg->i64, cg->ptr};
+  LLVMTypeRef fty = LLVMFunctionType(cg->i32, params, 5, 0);
+  char name[300];
+  snprintf(name, sizeof name, "%s_rows", ks[0].name);
+  LLVMValueRef fn = LLVMAddFunction(cg->mod, name, fty);
+  LLVMSetLinkage(fn, LLVMInternalLinkage);
+  e->fn = fn;
+  LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry"));
+  LLVMValueRef ops = LLVMGetParam(fn, 0), syms = LLVMGetParam(fn, 1), err = LLVMGetParam(fn, 4);
+  for (int s = 0; s < cg->p->nsyms; s++)
+    e->sym_val[s] = load(e, cg->i64, LLVMBuildGEP2(B, cg->i64, syms, (LLVMValueRef[]){i64c(e, s)}, 1, ""), 8);
+  LLVMValueRef inner = i64c(e, 1), mops[TEX_ROWS_MAX_OPERANDS];
+  for (int m = 0; m < n; m++) {
+    LLVMValueRef in = i64c(e, 1);
+    for (int l = 1; l < ks[m].nloops; l++) in = LLVMBuildMul(B, in, emit_dim(e, ks[m].extent[l]), "");
+    inner = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSGT, in, inner, ""), in, inner, "");
+    mops[m] = entry_alloca(e, LLVMArrayType(cg->ptr, (unsigned)ks[m].ninputs + 1), "ops");
+    for (int o = 0; o <= ks[m].ninputs; o++) {
+      LLVMValueRef src = LLVMBuildGEP2(B, cg->ptr, ops, (LLVMValueRef[]){i64c(e, map[m][o])}, 1, "");
+      store(e, load(e, cg->ptr, src, 8), LLVMBuildGEP2(B, cg->ptr, mops[m], (LLVMValueRef[]){i64c(e, o)}, 1, ""), 8);
+    }
+  }
+  LLVMValueRef rb = LLVMBuildSDiv(B, i64c(e, ROW_BLOCK_ELEMS), inner, "");
+  rb = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSGT, rb, i64c(e, 1), ""), rb, i64c(e, 1), "");
+  Loop blk;
+  LLVMValueRef end = LLVMGetParam(fn, 3), r = loop_open(e, &blk, LLVMGetParam(fn, 2), end, 1);
+  LLVMValueRef stop = LLVMBuildAdd(B, r, rb, "");
+  stop = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, stop, end, ""), stop, end, "");
+  for (int m = 0; m < n; m++) {
+    LLVMValueRef args[5] = {mops[m], syms, r, stop, err};
+    LLVMValueRef rc = LLVMBuildCall2(B, fty, fns[m], args, 5, "");
+    LLVMBasicBlockRef fail = LLVMAppendBasicBlockInContext(cg->ctx, fn, "failed"), ok = LLVMAppendBasicBlockInContext(cg->ctx, fn, "ok");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntNE, rc, LLVMConstInt(cg->i32, 0, 0), ""), fail, ok);
+    LLVMPositionBuilderAtEnd(B, fail);
+    LLVMBuildRet(B, rc);
+    LLVMPositionBuilderAtEnd(B, ok);
+  }
+  LLVMBasicBlockRef latch = LLVMGetInsertBlock(B);
+  no_unroll(e, LLVMBuildBr(B, blk.header));
+  LLVMAddIncoming(blk.iv, &stop, &latch, 1); /* the next block starts where this one stopped */
+  LLVMPositionBuilderAtEnd(B, blk.exit);
+  LLVMBuildRet(B, LLVMConstInt(cg->i32, 0, 0));
+  tex_free(e);
   return fn;
 }
 

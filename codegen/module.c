@@ -220,7 +220,10 @@ static LLVMValueRef func_info(Cg *cg, const MetaTypes *t, const KProgram *p, con
 /* ---- plans and entry points ------------------------------------------------- */
 
 /* Iterations of a kernel's outermost parallel loop (1 if it has none). */
-static Dim step_extent(IrModule *m, const Kernel *k) { return k->nloops > 0 && !k->reduce[0] ? k->extent[0] : dim_lit(m->dims, 1); }
+static Dim step_extent(IrModule *m, const Kernel *k) {
+  if (k->blocks) return k->out.shape[0]; /* one iteration per block (issue 11) */
+  return k->nloops > 0 && !k->reduce[0] ? k->extent[0] : dim_lit(m->dims, 1);
+}
 
 /* May the runtime split the outer loop over threads (texrt.h TexStep.split)?
  * Only if every outer iteration writes its own output elements: loop 0 is
@@ -270,8 +273,8 @@ static char *kernel_key(Cg *cg, const Kernel *k) {
   char *key = NULL;
   size_t len = 0;
   FILE *f = tex_memstream(&key, &len);
-  fprintf(f, "%d %d %d %d %d %d %d %d %d %d|", k->kind, k->nloops, k->combiner, k->inplace, k->scan_reverse, k->mm_m, k->mm_n, k->mm_k,
-          k->seq_trip, k->seq_state);
+  fprintf(f, "%d %d %d %d %d %d %d %d %d %d %d %d|", k->kind, k->nloops, k->combiner, k->inplace, k->scan_reverse, k->mm_m, k->mm_n,
+          k->mm_k, k->seq_trip, k->seq_state, k->blocks, k->unblocked);
   for (int l = 0; l < k->nloops; l++) fprintf(f, "%p %d,", (const void *)k->extent[l], k->reduce[l]);
   for (int o = 0; o <= k->ninputs; o++) {
     const KOperand *op = o < k->ninputs ? &k->in[o] : &k->out;
@@ -334,14 +337,23 @@ static int nested_branches(const KProgram *p, int from, int to) {
   return n;
 }
 
-static int nested_steps(const KProgram *p, int from, int to) {
-  int n = to - from + nested_branches(p, from, to);
+/* Kernels in [from, to) with a step of their own: all but the later members
+ * of row groups, which their first member's step runs (issue 11). */
+static int kernel_steps(const Cg *cg, const KProgram *p, int from, int to) {
+  int n = 0;
+  for (int i = from; i < to; i++) n += !(p->kernels[i].rows < 0 && cg->target->emit_rows);
+  return n;
+}
+
+static int nested_steps(const Cg *cg, const KProgram *p, int from, int to) {
+  int n = kernel_steps(cg, p, from, to) + nested_branches(p, from, to);
   for (int j = 0; j < p->nloops; j++) n += p->loops[j].first >= from && p->loops[j].last <= to;
   return n;
 }
 
 static LLVMValueRef branch_step(Cg *cg, const MetaTypes *t, const KProgram *p, const KBranch *br) {
-  LLVMValueRef bf[3] = {c32(cg, br->cond), c32(cg, nested_steps(p, br->first, br->mid)), c32(cg, nested_steps(p, br->mid, br->last))};
+  LLVMValueRef bf[3] = {c32(cg, br->cond), c32(cg, nested_steps(cg, p, br->first, br->mid)),
+                        c32(cg, nested_steps(cg, p, br->mid, br->last))};
   LLVMValueRef branch = private_global(cg, LLVMConstNamedStruct(t->branch, bf, 3), "branch");
   LLVMValueRef fields[10] = {LLVMConstNull(cg->ptr),
                              dim_expr(cg, t, dim_lit(cg->m->dims, 1)),
@@ -382,7 +394,7 @@ static int structured_steps(Cg *cg, const MetaTypes *t, const KProgram *p, int i
  * steps after it trip times. */
 static LLVMValueRef loop_step(Cg *cg, const MetaTypes *t, const KProgram *p, int li) {
   const KLoop *l = &p->loops[li];
-  int nbody = l->last - l->first;
+  int nbody = kernel_steps(cg, p, l->first, l->last);
   for (int j = li + 1; j < p->nloops; j++) nbody += p->loops[j].first >= l->first && p->loops[j].last <= l->last;
   nbody += nested_branches(p, l->first, l->last);
   int n = l->nstates > l->nouts ? l->nstates : l->nouts;
@@ -437,8 +449,39 @@ static LLVMValueRef kernel_step(Cg *cg, Cg *aux, const MetaTypes *t, const Kerne
   return LLVMConstNamedStruct(t->step, fields, 10);
 }
 
+/* The step of the row group starting at kernel i (issue 11): its operands are
+ * the members' buffers, each once; the target's function runs the members
+ * row block by row block. */
+static LLVMValueRef rows_step(Cg *cg, Cg *aux, const MetaTypes *t, const KProgram *p, int i) {
+  const Kernel *ks = &p->kernels[i];
+  int n = ks[0].rows, nops = 0, bufs[TEX_ROWS_MAX_OPERANDS], *map[TEX_ROWS_MAX_OPERANDS];
+  LLVMValueRef fns[TEX_ROWS_MAX_OPERANDS], ops[TEX_ROWS_MAX_OPERANDS];
+  for (int m = 0; m < n; m++) {
+    fns[m] = shared_kernel(cg, aux, &ks[m]);
+    map[m] = tex_calloc((size_t)ks[m].ninputs + 1, sizeof(int));
+    for (int o = 0; o <= ks[m].ninputs; o++) {
+      int b = o < ks[m].ninputs ? ks[m].in[o].buf : ks[m].out.buf, at = 0;
+      while (at < nops && bufs[at] != b) at++;
+      if (at == nops) bufs[nops++] = b;
+      map[m][o] = at;
+    }
+  }
+  LLVMValueRef fn = cg->target->emit_rows(cg, ks, n, fns, map);
+  for (int m = 0; m < n; m++) tex_free(map[m]);
+  for (int o = 0; o < nops; o++) ops[o] = c32(cg, bufs[o]);
+  LLVMValueRef fields[8] = {fn,
+                            dim_expr(cg, t, step_extent(cg->m, &ks[0])),
+                            array_global(cg, cg->i32, ops, nops, "ops"),
+                            c32(cg, nops),
+                            check_table(cg, t, &ks[0]),
+                            c32(cg, 0),
+                            LLVMConstNull(cg->ptr),
+                            LLVMConstNull(cg->ptr)};
+  return LLVMConstNamedStruct(t->step, fields, 8);
+}
+
 /* The steps: the kernels in order, each loop's step just before its body's
- * first kernel (outer loops first). */
+ * first kernel (outer loops first); a row group is one step. */
 static LLVMValueRef plan_global(Cg *cg, Cg *aux, const MetaTypes *t, const KProgram *p, LLVMValueRef module, LLVMValueRef finfo) {
   int ntemps = p->nbufs - p->nparams, nsteps = 0;
   LLVMValueRef *temps = tex_calloc((size_t)ntemps + 1, sizeof(LLVMValueRef));
@@ -451,7 +494,9 @@ static LLVMValueRef plan_global(Cg *cg, Cg *aux, const MetaTypes *t, const KProg
   }
   for (int i = 0; i < p->nkernels; i++) {
     nsteps += structured_steps(cg, t, p, i, steps + nsteps); /* loops and ifs, outer first */
-    steps[nsteps++] = kernel_step(cg, aux, t, &p->kernels[i]);
+    bool rows = cg->target->emit_rows != NULL;
+    if (rows && p->kernels[i].rows < 0) continue;
+    steps[nsteps++] = rows && p->kernels[i].rows > 0 ? rows_step(cg, aux, t, p, i) : kernel_step(cg, aux, t, &p->kernels[i]);
   }
   LLVMValueRef fields[6] = {module,          finfo,
                             c32(cg, ntemps), array_global(cg, t->temp, temps, ntemps, "temps"),

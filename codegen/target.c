@@ -134,6 +134,7 @@ const Target cg_target_x86_64 = {
     .device = "cpu",
     .init = x86_init,
     .emit_kernel = cg_cpu_emit_kernel,
+    .emit_rows = cg_cpu_emit_rows,
     .emit_entry = cg_cpu_emit_entry,
     .optimize = cg_optimize,
     .emit = cg_emit,

@@ -660,8 +660,20 @@ typedef struct Kernel {
                               OP_INDEX i = nloops (t) */
   int seq_state;           /* ... the input that is the loop's state, or -1: read at the
                               output's element, and the output is the same buffer */
+  int rows;                /* issue 11, a row group (passes/kernels_rows.c): on its first
+                              kernel the number of kernels in it (>= 2), -1 on the others
+                              (run by the first's step, row block by row block), else 0 */
+  bool blocks;             /* issue 11, K_REDUCE over every loop (no parallel loop): one
+                              result per block of TEX_REDUCE_BLOCK elements, out[b] for the
+                              blocks b in [begin, end) (out is [ceil(L / B)]) */
+  bool unblocked;          /* K_REDUCE: rules 2-3 of the reduction order only, never
+                              blocked (the final combination of a blocks kernel's results) */
   SrcLoc loc;
 } Kernel;
+/* lang/reference.md, reduction order, rule 4: reductions of more elements are
+ * blocked, and a full reduction's blocks are the range threads split. */
+#define TEX_REDUCE_BLOCK 4096
+#define TEX_ROWS_MAX_OPERANDS 32 /* operands of a row group's step (texrt.h TEX_MAX_OPERANDS) */
 
 /* A loop of the plan (issue 10): the kernels [first, last) are its body
  * (nested loops' kernels included), run `trip` times by the runtime, which

@@ -87,6 +87,10 @@ void kernel_print(FILE *out, IrModule *m, const KProgram *p) {
     if (k->kind == K_REDUCE) fprintf(out, " combine %s", op_info[k->combiner].name);
     if (k->kind == K_SCAN) fprintf(out, " scan %s%s", op_info[k->combiner].name, k->scan_reverse ? " reverse" : "");
     if (k->seq_trip >= 0) fprintf(out, " steps t<in%d state in%d", k->seq_trip, k->seq_state);
+    if (k->blocks) fputs(" blocks", out);
+    if (k->unblocked) fputs(" unblocked", out);
+    if (k->rows > 0) fprintf(out, " rows %d", k->rows);
+    if (k->rows < 0) fputs(" rows", out);
     fputc('\n', out);
     for (int j = 0; j < k->ninputs; j++) print_operand(out, m, "in ", &k->in[j], -1);
     print_operand(out, m, "out", &k->out, k->inplace);

@@ -174,6 +174,57 @@ static void build_elementwise(Builder *b, const IrNode *n, Op op, int buf) {
   set_output(k, n, buf, loops);
 }
 
+/* True if every input of reduction k walks all its loops as one contiguous
+ * block in loop order (or not at all), and the body reads nothing else. */
+static bool reads_flat(const Kernel *k) {
+  for (int i = 0; i < k->nbody; i++)
+    if (k->body[i].op == OP_INDEX || k->body[i].op == OP_READ) return false;
+  for (int j = 0; j < k->ninputs; j++) {
+    int next = 0;
+    for (int a = 0; a < k->in[j].rank; a++)
+      if (k->in[j].loop[a] >= 0 && k->in[j].loop[a] != next++) return false;
+    if (next != 0 && next != k->nloops) return false;
+  }
+  return true;
+}
+
+/* A full reduction (kernel ki) that may have more than TEX_REDUCE_BLOCK
+ * elements becomes a blocks kernel writing one result per block into a
+ * temporary, whose blocks are the range threads split, then an unblocked
+ * reduction of those results into buf: lang/reference.md, reduction order,
+ * rule 4 (with one block the result is that block's, exactly as before). */
+static void split_blocks(Builder *b, int ki, const IrNode *n, int buf) {
+  Kernel *k = &b->p->kernels[ki];
+  DimTable *dt = b->m->dims;
+  Dim count = dim_lit(dt, 1);
+  int64_t c = 1, v;
+  bool small = true;
+  for (int l = 0; l < k->nloops; l++) {
+    count = dim_mul(dt, count, k->extent[l]);
+    small = small && dim_is_lit(k->extent[l], &v) && v <= TEX_REDUCE_BLOCK && (c *= v) <= TEX_REDUCE_BLOCK;
+  }
+  if (small || k->nloops == 0 || kernel_indexed(k) || !reads_flat(k)) return;
+  DType t = k->body[k->nbody - 1].dtype;
+  Dim nb = dim_floordiv(dt, dim_add(dt, count, dim_lit(dt, TEX_REDUCE_BLOCK - 1)), TEX_REDUCE_BLOCK);
+  int part = add_typed_buffer(b, t, 1, &nb, false);
+  k = &b->p->kernels[ki]; /* add_typed_buffer may not move kernels, but stay safe */
+  k->blocks = true;
+  k->out = (KOperand){.buf = part, .dtype = t, .rank = 1, .shape = {nb}, .loop = {-1}};
+  Kernel *f = add_kernel(b, K_REDUCE, n);
+  k = &b->p->kernels[ki];
+  f->combiner = k->combiner;
+  f->unblocked = true;
+  f->nloops = 1;
+  f->extent[0] = nb;
+  f->reduce[0] = true;
+  f->in[0] = (KOperand){.buf = part, .dtype = t, .rank = 1, .shape = {nb}, .loop = {0}};
+  f->ninputs = 1;
+  push_instr(f, (KInstr){.op = OP_PARAM, .dtype = t, .operand = 0});
+  int none[IR_MAX_RANK];
+  for (int a = 0; a < IR_MAX_RANK; a++) none[a] = -1;
+  set_output(f, n, buf, none);
+}
+
 /* Parallel loops over the kept axes, then reduction loops over the reduced
  * axes in row-major order: that order defines the result (lang/reference.md). */
 static void build_reduce(Builder *b, const IrNode *n, int buf) {
@@ -204,6 +255,7 @@ static void build_reduce(Builder *b, const IrNode *n, int buf) {
   }
   operand_for(b, k, x, xloops);
   set_output(k, n, buf, oloops);
+  if (npar == 0) split_blocks(b, (int)(k - b->p->kernels), n, buf);
 }
 
 /* cumsum along one axis: parallel loops over the other axes, in order, then
@@ -951,6 +1003,7 @@ static void plan_memory(Builder *b) {
   }
   loop_liveness(p, first, last);
   branch_liveness(p, first, last);
+  kernels_rows_liveness(p, first, last);
   /* free_after[slot]: the last kernel using the memory of leader slot */
   int *free_after = tex_calloc((size_t)n + 1, sizeof(int));
   for (int t = p->nparams; t < n; t++) {
@@ -1247,6 +1300,7 @@ KProgram *kernels_build(IrModule *m, IrFunc *f) {
   finish_results(&b, result_buf, nvalues);
   write_back_updates(&b, nvalues);
   order_temporaries(b.p);
+  kernels_rows(b.p);
   plan_memory(&b);
   tex_free(result_buf);
   builder_close(&b);

@@ -13,6 +13,7 @@
  *   hoist.c     move loop-invariant code in front of its loop
  *   kernels.c   group IR nodes into kernels (the seam to codegen)
  *   kernels_steps.c  one-kernel loops (a loop whose body is elementwise)
+ *   kernels_rows.c   row groups: kernels over the same rows run row block by row block
  */
 #ifndef TEXC_PASSES_H
 #define TEXC_PASSES_H
@@ -159,5 +160,10 @@ void kernels_free(KProgram *p);
  * nested) a one-kernel loop if it can be one (named <fn>_k<first>_steps);
  * true if it did. */
 bool kernels_fuse_steps(IrModule *m, KProgram *p, KLoop *l);
+/* kernels_rows.c (issue 11): temporaries in results and row groups (Kernel.rows),
+ * after the temporaries are ordered and before memory planning, which calls
+ * kernels_rows_liveness: a buffer a group touches lives through the group. */
+void kernels_rows(KProgram *p);
+void kernels_rows_liveness(const KProgram *p, int *first, int *last);
 
 #endif /* TEXC_PASSES_H */

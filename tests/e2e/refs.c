@@ -617,6 +617,59 @@ static void softmax_axis(const RefArgs *a, int axis, bool logp) {
     }
 }
 
+/* ---- rows.tex: row-resident kernels -------------------------------------------------------------------- */
+
+static void row_softmax(const double *x, int64_t K, double *p, double *lse) {
+  double m = -INFINITY, s = 0;
+  for (int64_t k = 0; k < K; k++) m = fmax(m, x[k]);
+  for (int64_t k = 0; k < K; k++) s += exp(x[k] - m);
+  for (int64_t k = 0; k < K; k++) p[k] = exp(x[k] - m) / s;
+  *lse = m + log(s);
+}
+
+static void rows_lse(const RefArgs *a) {
+  int64_t N = a->in_shape[0][0], K = a->in_shape[0][1];
+  double *p = malloc(sizeof(double) * (size_t)(K + 1));
+  for (int64_t n = 0; n < N; n++) row_softmax(a->in[0] + n * K, K, p, &a->out[n]);
+  free(p);
+}
+
+/* d/dx sum(softmax(x) w) = p (w - sum(p w)); of sum(log_softmax(x) w) = w - p sum(w);
+ * of sum(logsumexp(x) w) = w_n p */
+static void rows_grad(const RefArgs *a, int which) {
+  int64_t N = a->in_shape[0][0], K = a->in_shape[0][1];
+  double *p = malloc(sizeof(double) * (size_t)(K + 1)), lse;
+  for (int64_t n = 0; n < N; n++) {
+    const double *w = a->in[1] + (which == 2 ? n : n * K);
+    double *g = a->out + n * K, pw = 0, sw = 0;
+    row_softmax(a->in[0] + n * K, K, p, &lse);
+    for (int64_t k = 0; which < 2 && k < K; k++) pw += p[k] * w[k], sw += w[k];
+    for (int64_t k = 0; k < K; k++) g[k] = which == 0 ? p[k] * (w[k] - pw) : which == 1 ? w[k] - p[k] * sw : w[0] * p[k];
+  }
+  free(p);
+}
+static void rows_sm_grad(const RefArgs *a) { rows_grad(a, 0); }
+static void rows_lsm_grad(const RefArgs *a) { rows_grad(a, 1); }
+static void rows_lse_grad(const RefArgs *a) { rows_grad(a, 2); }
+
+/* y = xhat g + b, xhat = (x - mu) r, r = 1/sqrt(var + eps); dy = w g:
+ * dx = r (dy - mean(dy) - xhat mean(dy xhat)) */
+static void rows_ln_grad(const RefArgs *a) {
+  int64_t N = a->in_shape[0][0], D = a->in_shape[0][1];
+  for (int64_t n = 0; n < N; n++) {
+    const double *x = a->in[0] + n * D, *w = a->in[3] + n * D, *g = a->in[1];
+    double mu = 0, var = 0, mdy = 0, mdyx = 0;
+    for (int64_t d = 0; d < D; d++) mu += x[d];
+    mu /= (double)D;
+    for (int64_t d = 0; d < D; d++) var += (x[d] - mu) * (x[d] - mu);
+    var /= (double)D;
+    double r = 1 / sqrt(var + 1e-5);
+    for (int64_t d = 0; d < D; d++) mdy += w[d] * g[d], mdyx += w[d] * g[d] * (x[d] - mu) * r;
+    mdy /= (double)D, mdyx /= (double)D;
+    for (int64_t d = 0; d < D; d++) a->out[n * D + d] = r * (w[d] * g[d] - mdy - (x[d] - mu) * r * mdyx);
+  }
+}
+
 static void sm_ax0(const RefArgs *a) { softmax_axis(a, 0, false); }
 static void sm_ax1(const RefArgs *a) { softmax_axis(a, 1, false); }
 static void sm_axm1(const RefArgs *a) { softmax_axis(a, -1, false); }
@@ -829,16 +882,30 @@ static void km_assign(const RefArgs *a) {
 /* ---- sum_order.tex: texc's documented order, emulated in f32 ----------------------------------------------------- */
 
 /* Element i (at x[i * stride]) to lane i mod 32, lanes from -0.0 in increasing
- * i, then lane j += lane j + 16, + 8, + 4, + 2, + 1.  Empty: +0.0. */
-static float lane_sum(const double *x, int64_t stride, int64_t len) {
-  float lane[32];
-  if (len == 0) return 0.0f;
-  for (int j = 0; j < 32; j++) lane[j] = -0.0f;
-  for (int64_t i = 0; i < len; i++) lane[i % 32] = lane[i % 32] + (float)x[i * stride];
-  for (int w = 16; w >= 1; w /= 2)
-    for (int j = 0; j < w; j++) lane[j] = lane[j] + lane[j + w];
-  return lane[0];
-}
+ * i, then lane j += lane j + 16, + 8, + 4, + 2, + 1.  Empty: +0.0.  Blocked
+ * (rule 4): more than 4096 elements are summed per block of 4096 so, and the
+ * block results, in order, once more so. */
+#define LANE_SUM(name, T)                                                                                                                  \
+  static T name##_level(const double *x, int64_t stride, int64_t len) {                                                                    \
+    T lane[32];                                                                                                                            \
+    for (int j = 0; j < 32; j++) lane[j] = -(T)0.0;                                                                                        \
+    for (int64_t i = 0; i < len; i++) lane[i % 32] = lane[i % 32] + (T)x[i * stride];                                                      \
+    for (int w = 16; w >= 1; w /= 2)                                                                                                       \
+      for (int j = 0; j < w; j++) lane[j] = lane[j] + lane[j + w];                                                                         \
+    return lane[0];                                                                                                                        \
+  }                                                                                                                                        \
+  static T name(const double *x, int64_t stride, int64_t len) {                                                                            \
+    if (len == 0) return (T)0.0;                                                                                                           \
+    int64_t nb = (len + 4095) / 4096;                                                                                                      \
+    double *blocks = malloc(sizeof(double) * (size_t)nb);                                                                                  \
+    for (int64_t b = 0; b < nb; b++)                                                                                                       \
+      blocks[b] = (double)name##_level(x + b * 4096 * stride, stride, len - b * 4096 < 4096 ? len - b * 4096 : 4096);                      \
+    T r = name##_level(blocks, 1, nb); /* each block result is exactly a T */                                                              \
+    free(blocks);                                                                                                                          \
+    return r;                                                                                                                              \
+  }
+LANE_SUM(lane_sum, float)
+LANE_SUM(lane_sum_f64, double)
 
 static void ordered_sum(const RefArgs *a, int axis, bool mean) {
   int64_t outer, len, inner;
@@ -850,7 +917,44 @@ static void ordered_sum(const RefArgs *a, int axis, bool mean) {
     }
 }
 
+static void so_sum_ax0_f64(const RefArgs *a) {
+  int64_t outer, len, inner;
+  split(a, 0, 0, &outer, &len, &inner);
+  for (int64_t i = 0; i < inner; i++) a->out[i] = lane_sum_f64(a->in[0] + i, inner, len);
+}
+static void so_outer(const RefArgs *a) { /* sum(a * b, axis=0), a [N, R, D, 1], b [N, R, 1, D]: f64 products */
+  int64_t N = a->in_shape[0][0], R = a->in_shape[0][1], D = a->in_shape[0][2];
+  double *p = malloc(sizeof(double) * (size_t)(N + 1));
+  for (int64_t r = 0; r < R; r++)
+    for (int64_t i = 0; i < D; i++)
+      for (int64_t j = 0; j < D; j++) {
+        for (int64_t n = 0; n < N; n++) p[n] = a->in[0][(n * R + r) * D + i] * a->in[1][(n * R + r) * D + j];
+        a->out[(r * D + i) * D + j] = lane_sum_f64(p, 1, N);
+      }
+  free(p);
+}
 static void so_sum_all(const RefArgs *a) { ordered_sum(a, ALL, false); }
+static void so_sum_all_f64(const RefArgs *a) { a->out[0] = lane_sum_f64(a->in[0], 1, a->in_numel[0]); }
+static void so_sumsq(const RefArgs *a) { /* sum(x * x) in f32: the products rounded to f32 first */
+  int64_t n = a->in_numel[0];
+  double *sq = malloc(sizeof(double) * (size_t)(n + 1));
+  for (int64_t i = 0; i < n; i++) sq[i] = (double)((float)a->in[0][i] * (float)a->in[0][i]);
+  a->out[0] = lane_sum(sq, 1, n);
+  free(sq);
+}
+static void so_sumsq_exact(const RefArgs *a) { /* in f64: the accuracy the blocked order must get near */
+  double sum = 0;
+  for (int64_t i = 0; i < a->in_numel[0]; i++) sum += (double)((float)a->in[0][i] * (float)a->in[0][i]);
+  a->out[0] = sum;
+}
+static void so_sum_t(const RefArgs *a) { /* sum(transpose(x)) of x [N, K]: x[n, k] is element k * N + n */
+  int64_t N = a->in_shape[0][0], K = a->in_shape[0][1];
+  double *t = malloc(sizeof(double) * (size_t)(N * K + 1));
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t k = 0; k < K; k++) t[k * N + n] = a->in[0][n * K + k];
+  a->out[0] = lane_sum(t, 1, N * K);
+  free(t);
+}
 static void so_sum_ax0(const RefArgs *a) { ordered_sum(a, 0, false); }
 static void so_sum_ax1(const RefArgs *a) { ordered_sum(a, 1, false); }
 static void so_sum_axm1(const RefArgs *a) { ordered_sum(a, -1, false); }
@@ -1189,41 +1293,43 @@ static const struct {
   const char *name;
   RefFn fn;
 } table[] = {
-    R(ident),          R(zero),        R(matmul),       R(sum_all),         R(sum_ax0),        R(sum_ax1),        R(sum_ax2),
-    R(sum_axm1),       R(mean_all),    R(mean_ax0),     R(mean_ax1),        R(mean_ax2),       R(mean_axm1),      R(max_all),
-    R(max_ax0),        R(max_ax1),     R(max_ax2),      R(max_axm1),        R(min_all),        R(min_ax0),        R(min_ax1),
-    R(min_ax2),        R(min_axm1),    R(sumsq_ax1),    R(bc_scalar),       R(bc_add),         R(bc_sub),         R(bc_mul),
-    R(bc_div),         R(bc_fma3),     R(bc_colrow),    R(bc_scal3),        R(mm_bias),        R(mm_bias_relu),   R(vm_bias2),
-    R(mm_chain),       R(mlp2),        R(transpose),    R(tmatmul),         R(gram),           R(tadd),           R(tcol),
-    R(w_relu),         R(w_pick),      R(w_maskrow),    R(w_clamp),         R(w_le),           R(w_sign),         R(w_eqne),
-    R(w_ge),           R(w_andor),     R(w_bool),       R(w_not),           R(u_floor),        R(u_ceil),         R(u_round),
-    R(u_sign),         R(u_rsqrt),     R(u_rsqrt_64),   R(u_logaddexp),     R(u_logaddexp_64), R(u_clamp),        R(u_lgamma),
-    R(u_lgamma_64),    R(u_digamma),   R(u_digamma_64), R(u_trigamma),      R(u_trigamma_64),  R(u_gamma_poles),  R(u_pymod),
-    R(u_pymod_64),     R(u_pymod_lit), R(u_tetragamma), R(u_tetragamma_64), R(u_exp),          R(u_log),          R(u_sqrt),
-    R(u_tanh),         R(u_sigmoid),   R(u_abs),        R(u_sin),           R(u_cos),          R(u_mix),          R(u_exp_64),
-    R(u_log_64),       R(u_sqrt_64),   R(u_tanh_64),    R(u_sigmoid_64),    R(u_abs_64),       R(u_sin_64),       R(u_cos_64),
-    R(u_mix_64),       R(p_sq),        R(p_negsq),      R(p_pow),           R(p_rpow),         R(p_right),        R(p_pow_64),
-    R(p_neg),          R(p_negneg),    R(wk_half),      R(wk_plus1),        R(wk_affine),      R(wk_third),       R(wk_ilit),
-    R(wk_llit),        R(wk_dlit),     R(wk_fold),      R(wk_mixed),        R(wk_neglit),      R(wk_third_const), R(wk_42),
-    R(wk_point3),      R(io_div),      R(io_mod),       R(io_divmod),       R(io_bits),        R(io_shift32),     R(io_shl64),
-    R(io_shr64),       R(io_intmin32), R(io_intmin64),  R(io_weak),         R(io_clamp),       R(ia_add),         R(ia_mul),
-    R(ia_abs),         R(ia_maxmin),   R(ia_col),       R(ia_ge),           R(ia_scal),        R(ia_meanf),       R(ia_dot),
-    R(b_lt),           R(b_gt),        R(b_cmp6),       R(b_logic),         R(b_eq),           R(b_ne),           R(b_tonum),
-    R(b_tobool),       R(b_nan_ne),    R(b_nan_cmp),    R(b_lits),          R(c_trunc_i32),    R(c_trunc_i64),    R(c_sat_i32),
-    R(c_quarter),      R(c_times3),    R(c_roundtrip),  R(c_bool2i),        R(c_castlit),      R(cl_twice),       R(cl_c3),
-    R(cl_c3c3),        R(cl_swapped),  R(cl_second),    R(s_axpy),          R(s_sci),          R(s_scred),        R(s_dot),
-    R(s_norm),         R(s_smat),      R(sm_ax0),       R(sm_ax1),          R(sm_axm1),        R(lsm_axm1),       R(lr_predict),
-    R(lr_binary),      R(lr_classify), R(lr_loss),      R(errs_f),          R(errs_g),         R(errs_h),         R(mm_max),
-    R(mm_min),         R(mm_clamp),    R(mm_relu),      R(mm_zmin),         R(mm_lmaxmin),     R(mm_nanprop),     R(ln_layernorm),
-    R(ln_standardize), R(ln_rms3),     R(ln_center3),   R(km_dist2),        R(km_pairwise),    R(km_nearest),     R(km_assign),
-    R(pd_shift),       R(pd_tril),     R(sh_second),    R(sh_affine),       R(sh_rowsum),      R(sh_rmm),         R(sh_bget0),
-    R(sh_outer),       R(sh_fills),    R(sh_likes),     R(sh_fullint),      R(sh_perm201),     R(sh_perm1032),    R(sh_meann),
-    R(sh_sizes),       R(sh_poly),     R(sh_pairs),     R(cw_conv),         R(so_sum_all),     R(so_sum_ax0),     R(so_sum_ax1),
-    R(so_sum_axm1),    R(so_mean_all), R(so_negzero),   R(so_matmul),       R(errs_lp),        R(errs_wh),        R(lp_rnn),
-    R(lp_rnn_gW),      R(lp_rnn_gx),   R(lp_euler),     R(lp_fib),          R(lp_grid),        R(lp_called),      R(lp_inl),
-    R(if_pick),        R(if_pair),     R(if_chain),     R(if_iter),         R(if_powsum),      R(if_bysize),      R(if_lazy),
-    R(lt_nested),      R(wh_sqrt),     R(wh_dsqrt),     R(wh_halve),        R(wh_halves),      R(wh_nested),      R(lh_xu),
-    R(lh_row0),        R(lh_row0_3),   R(lh_inner),     R(lh_emits),        R(lh_pick),
+    R(ident),          R(zero),           R(matmul),       R(sum_all),         R(sum_ax0),        R(sum_ax1),        R(sum_ax2),
+    R(sum_axm1),       R(mean_all),       R(mean_ax0),     R(mean_ax1),        R(mean_ax2),       R(mean_axm1),      R(max_all),
+    R(max_ax0),        R(max_ax1),        R(max_ax2),      R(max_axm1),        R(min_all),        R(min_ax0),        R(min_ax1),
+    R(min_ax2),        R(min_axm1),       R(sumsq_ax1),    R(bc_scalar),       R(bc_add),         R(bc_sub),         R(bc_mul),
+    R(bc_div),         R(bc_fma3),        R(bc_colrow),    R(bc_scal3),        R(mm_bias),        R(mm_bias_relu),   R(vm_bias2),
+    R(mm_chain),       R(mlp2),           R(transpose),    R(tmatmul),         R(gram),           R(tadd),           R(tcol),
+    R(w_relu),         R(w_pick),         R(w_maskrow),    R(w_clamp),         R(w_le),           R(w_sign),         R(w_eqne),
+    R(w_ge),           R(w_andor),        R(w_bool),       R(w_not),           R(u_floor),        R(u_ceil),         R(u_round),
+    R(u_sign),         R(u_rsqrt),        R(u_rsqrt_64),   R(u_logaddexp),     R(u_logaddexp_64), R(u_clamp),        R(u_lgamma),
+    R(u_lgamma_64),    R(u_digamma),      R(u_digamma_64), R(u_trigamma),      R(u_trigamma_64),  R(u_gamma_poles),  R(u_pymod),
+    R(u_pymod_64),     R(u_pymod_lit),    R(u_tetragamma), R(u_tetragamma_64), R(u_exp),          R(u_log),          R(u_sqrt),
+    R(u_tanh),         R(u_sigmoid),      R(u_abs),        R(u_sin),           R(u_cos),          R(u_mix),          R(u_exp_64),
+    R(u_log_64),       R(u_sqrt_64),      R(u_tanh_64),    R(u_sigmoid_64),    R(u_abs_64),       R(u_sin_64),       R(u_cos_64),
+    R(u_mix_64),       R(p_sq),           R(p_negsq),      R(p_pow),           R(p_rpow),         R(p_right),        R(p_pow_64),
+    R(p_neg),          R(p_negneg),       R(wk_half),      R(wk_plus1),        R(wk_affine),      R(wk_third),       R(wk_ilit),
+    R(wk_llit),        R(wk_dlit),        R(wk_fold),      R(wk_mixed),        R(wk_neglit),      R(wk_third_const), R(wk_42),
+    R(wk_point3),      R(io_div),         R(io_mod),       R(io_divmod),       R(io_bits),        R(io_shift32),     R(io_shl64),
+    R(io_shr64),       R(io_intmin32),    R(io_intmin64),  R(io_weak),         R(io_clamp),       R(ia_add),         R(ia_mul),
+    R(ia_abs),         R(ia_maxmin),      R(ia_col),       R(ia_ge),           R(ia_scal),        R(ia_meanf),       R(ia_dot),
+    R(b_lt),           R(b_gt),           R(b_cmp6),       R(b_logic),         R(b_eq),           R(b_ne),           R(b_tonum),
+    R(b_tobool),       R(b_nan_ne),       R(b_nan_cmp),    R(b_lits),          R(c_trunc_i32),    R(c_trunc_i64),    R(c_sat_i32),
+    R(c_quarter),      R(c_times3),       R(c_roundtrip),  R(c_bool2i),        R(c_castlit),      R(cl_twice),       R(cl_c3),
+    R(cl_c3c3),        R(cl_swapped),     R(cl_second),    R(s_axpy),          R(s_sci),          R(s_scred),        R(s_dot),
+    R(s_norm),         R(s_smat),         R(sm_ax0),       R(sm_ax1),          R(sm_axm1),        R(lsm_axm1),       R(lr_predict),
+    R(lr_binary),      R(lr_classify),    R(lr_loss),      R(errs_f),          R(errs_g),         R(errs_h),         R(mm_max),
+    R(mm_min),         R(mm_clamp),       R(mm_relu),      R(mm_zmin),         R(mm_lmaxmin),     R(mm_nanprop),     R(ln_layernorm),
+    R(ln_standardize), R(ln_rms3),        R(ln_center3),   R(km_dist2),        R(km_pairwise),    R(km_nearest),     R(km_assign),
+    R(pd_shift),       R(pd_tril),        R(sh_second),    R(sh_affine),       R(sh_rowsum),      R(sh_rmm),         R(sh_bget0),
+    R(sh_outer),       R(sh_fills),       R(sh_likes),     R(sh_fullint),      R(sh_perm201),     R(sh_perm1032),    R(sh_meann),
+    R(sh_sizes),       R(sh_poly),        R(sh_pairs),     R(cw_conv),         R(so_sum_all),     R(so_sum_all_f64), R(so_sumsq),
+    R(so_sumsq_exact), R(so_sum_ax0_f64), R(so_outer),     R(rows_lse),        R(rows_sm_grad),   R(rows_lsm_grad),  R(rows_lse_grad),
+    R(rows_ln_grad),   R(so_sum_t),       R(so_sum_ax0),   R(so_sum_ax1),      R(so_sum_axm1),    R(so_mean_all),    R(so_negzero),
+    R(so_matmul),      R(errs_lp),        R(errs_wh),      R(lp_rnn),          R(lp_rnn_gW),      R(lp_rnn_gx),      R(lp_euler),
+    R(lp_fib),         R(lp_grid),        R(lp_called),    R(lp_inl),          R(if_pick),        R(if_pair),        R(if_chain),
+    R(if_iter),        R(if_powsum),      R(if_bysize),    R(if_lazy),         R(lt_nested),      R(wh_sqrt),        R(wh_dsqrt),
+    R(wh_halve),       R(wh_halves),      R(wh_nested),    R(lh_xu),           R(lh_row0),        R(lh_row0_3),      R(lh_inner),
+    R(lh_emits),       R(lh_pick),
 };
 #undef R
 
