@@ -31,6 +31,8 @@
  * The plain path (integers, vector operands, a C with n stride 0): i-k-j
  * loops, whose n loop LLVM vectorises; matrix-vector products run R_MV rows
  * at a time, each with its own accumulator (independent fma chains). */
+#include <llvm-c/DebugInfo.h>
+
 #include "cpu_impl.h"
 
 /* Register tile and cache blocks of the packed path. */
@@ -42,7 +44,6 @@ typedef struct Mm {
   unsigned bm;            /* batch loops */
   bool vec_epi;           /* epilogue on the tile's vectors */
   LLVMValueRef ap, bp;    /* the packed A panel and B block */
-  LLVMValueRef iota;      /* <vl x i64> 0, 1, ... */
 } Mm;
 
 enum { R_MV = 8 };
@@ -124,15 +125,38 @@ static bool packed_config(KEmit *e, Mm *mm) {
   mm->lm = k->mm_m, mm->ln = k->mm_n, mm->lk = k->mm_k;
   mm->bm = (1u << (k->nloops - 3)) - 1;
   mm->vec_epi = vector_epilogue(e, mm->ln);
-  LLVMValueRef lanes[64];
-  for (int i = 0; i < mm->vl; i++) lanes[i] = i64c(e, i);
-  mm->iota = LLVMConstVector(lanes, (unsigned)mm->vl);
   return true;
 }
 
 static int64_t scratch_bytes(const Mm *mm) {
   int64_t size = dtype_sizes[mm->t];
   return ((int64_t)mm->kc * mm->nc * size + 63) / 64 * 64 + (int64_t)mm->mr * mm->kc * size;
+}
+
+/* Closes loop l with metadata that keeps LLVM from vectorising or
+ * unrolling it: packing loops that scatter or pad (a vectorised version is
+ * no faster and costs compile time in every matmul kernel). */
+static void loop_close_scalar(KEmit *e, Loop *l) {
+  LLVMBasicBlockRef latch = LLVMGetInsertBlock(e->g->b);
+  loop_close(e, l);
+  LLVMContextRef c = e->g->ctx;
+  LLVMMetadataRef self = LLVMTemporaryMDNode(c, NULL, 0);
+  LLVMMetadataRef s1 = LLVMMDStringInContext2(c, "llvm.loop.unroll.disable", 24);
+  LLVMMetadataRef s2[2] = {LLVMMDStringInContext2(c, "llvm.loop.vectorize.enable", 26),
+                           LLVMValueAsMetadata(LLVMConstInt(LLVMInt1TypeInContext(c), 0, 0))};
+  LLVMMetadataRef ops[3] = {self, LLVMMDNodeInContext2(c, &s1, 1), LLVMMDNodeInContext2(c, s2, 2)};
+  LLVMMetadataRef loop = LLVMMDNodeInContext2(c, ops, 3);
+  LLVMMetadataReplaceAllUsesWith(self, loop);
+  LLVMSetMetadata(LLVMGetBasicBlockTerminator(latch), LLVMGetMDKindIDInContext(c, "llvm.loop", 9), LLVMMetadataAsValue(c, loop));
+}
+
+/* A loop of the plain path: scalar where `small` (the fallback of a packed
+ * kernel, for when no scratch memory can be had: only correct, small). */
+static void close_plain(KEmit *e, Loop *l, bool small) {
+  if (small)
+    loop_close_scalar(e, l);
+  else
+    loop_close(e, l);
 }
 
 /* ---- packing ------------------------------------------------------------------ */
@@ -155,13 +179,16 @@ static void pack_panel(KEmit *e, const Mm *mm, LLVMValueRef dst, LLVMValueRef sr
   }
   LLVMValueRef x = load(e, mm->et, gep(e, mm->et, src, add(e, mul(e, p, sp), mul(e, j, sj))), dtype_sizes[mm->t]);
   store(e, x, gep(e, mm->et, dst, add(e, mul(e, p, wv), j)), dtype_sizes[mm->t]);
-  loop_close(e, &inner);
+  if (p_inner || !lit_is(sj_dim, 1))
+    loop_close_scalar(e, &inner); /* strided on one side */
+  else
+    loop_close(e, &inner); /* a contiguous copy: vectorised */
   loop_close(e, &outer);
   /* the padding: columns [cols, w) of every row */
   p = loop_open(e, &outer, i64c(e, 0), kc, 1);
   j = loop_open(e, &inner, cols, wv, 1);
   store(e, LLVMConstNull(mm->et), gep(e, mm->et, dst, add(e, mul(e, p, wv), j)), dtype_sizes[mm->t]);
-  loop_close(e, &inner);
+  loop_close_scalar(e, &inner);
   loop_close(e, &outer);
 }
 
@@ -192,16 +219,21 @@ static void pack_a(KEmit *e, const Mm *mm, LLVMValueRef ir, LLVMValueRef rows, L
  * col0+cols) of which the first nr*vl are the tile's. */
 typedef struct Tile {
   LLVMValueRef bp, kc, ir, col0, rows, cols, first, last, rowmax;
-  LLVMValueRef acc[8][4]; /* allocas: promoted to registers */
+  LLVMValueRef acc[8][4];  /* allocas: promoted to registers */
+  LLVMValueRef mask[8][4]; /* tile_mask */
 } Tile;
 
-/* The lanes of vector j in row r that lie inside C. */
+/* The lanes of vector j in row r that lie inside C: the low
+ * min(cols - j*vl, vl) bits of an integer (none past the last row), as
+ * <vl x i1>. */
 static LLVMValueRef tile_mask(KEmit *e, const Mm *mm, const Tile *tl, int r, int j) {
   LLVMBuilderRef B = e->g->b;
-  LLVMValueRef col = LLVMBuildAdd(B, mm->iota, splat(e, i64c(e, (int64_t)j * mm->vl), mm->vl), "");
-  LLVMValueRef in = LLVMBuildICmp(B, LLVMIntSLT, col, splat(e, tl->cols, mm->vl), "");
-  LLVMValueRef row = LLVMBuildICmp(B, LLVMIntSLT, i64c(e, r), tl->rows, "");
-  return LLVMBuildAnd(B, in, splat(e, row, mm->vl), "");
+  LLVMValueRef n = smin(e, sub(e, tl->cols, i64c(e, (int64_t)j * mm->vl)), i64c(e, mm->vl));
+  n = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, i64c(e, r), tl->rows, ""), n, i64c(e, 0), "");
+  n = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, n, i64c(e, 0), ""), i64c(e, 0), n, "");
+  LLVMValueRef bits = sub(e, LLVMBuildShl(B, i64c(e, 1), n, ""), i64c(e, 1)); /* n <= vl <= 16 */
+  LLVMTypeRef it = LLVMIntTypeInContext(e->g->ctx, (unsigned)mm->vl);
+  return LLVMBuildBitCast(B, LLVMBuildTrunc(B, bits, it, ""), mm->mt, "");
 }
 
 static LLVMValueRef masked_load(KEmit *e, LLVMTypeRef vt, LLVMValueRef p, int align, LLVMValueRef mask) {
@@ -230,7 +262,8 @@ static void tile_init(KEmit *e, const Mm *mm, Tile *tl) {
   for (int r = 0; r < mm->mr; r++)
     for (int j = 0; j < mm->nr; j++) {
       tl->acc[r][j] = entry_alloca(e, mm->vt, "acc");
-      LLVMValueRef m = LLVMBuildAnd(e->g->b, tile_mask(e, mm, tl, r, j), later, "");
+      tl->mask[r][j] = tile_mask(e, mm, tl, r, j);
+      LLVMValueRef m = LLVMBuildAnd(e->g->b, tl->mask[r][j], later, "");
       store(e, masked_load(e, mm->vt, tile_c(e, mm, tl, r, j), dtype_sizes[mm->t], m), tl->acc[r][j], mm->vb);
     }
 }
@@ -266,36 +299,23 @@ static LLVMValueRef tile_epilogue(KEmit *e, const Mm *mm, const Tile *tl, int r,
   return eval_body(e, &ac);
 }
 
-/* The tile into C: after the last k block through the epilogue. */
+/* The tile into C: after the last k block through the epilogue (computed
+ * after every block, kept after the last). */
 static void tile_store(KEmit *e, const Mm *mm, const Tile *tl) {
   bool epi = has_epilogue(e->k) && mm->vec_epi;
-  LLVMBasicBlockRef fin = NULL, plain = NULL, join = NULL;
-  if (epi) {
-    fin = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "tile_last");
-    plain = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "tile_partial");
-    join = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "tile_stored");
-    LLVMBuildCondBr(e->g->b, tl->last, fin, plain);
-    LLVMPositionBuilderAtEnd(e->g->b, fin);
-  }
-  for (int pass = 0; pass < (epi ? 2 : 1); pass++) {
-    for (int r = 0; r < mm->mr; r++)
-      for (int j = 0; j < mm->nr; j++) {
-        LLVMValueRef m = tile_mask(e, mm, tl, r, j), v = load(e, mm->vt, tl->acc[r][j], mm->vb);
-        if (epi && pass == 0) v = cg_to_mem(e->g->b, mm->t, tile_epilogue(e, mm, tl, r, j, v, m));
-        masked_store(e, v, tile_c(e, mm, tl, r, j), dtype_sizes[mm->t], m);
-      }
-    if (epi) {
-      LLVMBuildBr(e->g->b, join);
-      LLVMPositionBuilderAtEnd(e->g->b, pass == 0 ? plain : join);
+  for (int r = 0; r < mm->mr; r++)
+    for (int j = 0; j < mm->nr; j++) {
+      LLVMValueRef m = tl->mask[r][j], v = load(e, mm->vt, tl->acc[r][j], mm->vb);
+      if (epi) v = LLVMBuildSelect(e->g->b, tl->last, cg_to_mem(e->g->b, mm->t, tile_epilogue(e, mm, tl, r, j, v, m)), v, "");
+      masked_store(e, v, tile_c(e, mm, tl, r, j), dtype_sizes[mm->t], m);
     }
-  }
 }
 
 /* ---- the blocked loops -------------------------------------------------------------- */
 
 /* The finished rows [lo, hi) of C through the epilogue, element by element
  * (an epilogue the tile cannot apply). */
-static void epilogue_rows(KEmit *e, unsigned bm, LLVMValueRef mlo, LLVMValueRef mhi, LLVMValueRef nlo, LLVMValueRef nhi) {
+static void epilogue_rows(KEmit *e, unsigned bm, LLVMValueRef mlo, LLVMValueRef mhi, LLVMValueRef nlo, LLVMValueRef nhi, bool small) {
   DType t = e->k->out.dtype;
   int lm = e->k->mm_m, ln = e->k->mm_n;
   unsigned mask = (lm >= 0 ? 1u << lm : 0) | bm | 1u << ln;
@@ -305,8 +325,8 @@ static void epilogue_rows(KEmit *e, unsigned bm, LLVMValueRef mlo, LLVMValueRef 
   LLVMValueRef op = address(e, K_MAX_INPUTS, t, mask);
   Access epi = {.loop_mask = mask, .acc = load(e, cg_type(e->g->ctx, t), op, dtype_sizes[t])};
   store(e, cg_to_mem(e->g->b, t, eval_body(e, &epi)), op, dtype_sizes[t]);
-  loop_close(e, &lno);
-  if (mlo) loop_close(e, &lmo);
+  close_plain(e, &lno, small);
+  if (mlo) close_plain(e, &lmo, small);
 }
 
 /* C rows [lo, hi) at the current batch point, packed. */
@@ -345,7 +365,7 @@ static void emit_packed(KEmit *e, const Mm *mm, LLVMValueRef lo, LLVMValueRef hi
 
 /* Matrix-vector rows [lo, hi) (or all rows, at a batch point): R_MV rows at
  * a time, one accumulator each, k ascending; then the rows left. */
-static void emit_matvec(KEmit *e, unsigned bm, LLVMValueRef lo, LLVMValueRef hi) {
+static void emit_matvec(KEmit *e, unsigned bm, LLVMValueRef lo, LLVMValueRef hi, bool small) {
   const Kernel *k = e->k;
   DType t = k->out.dtype;
   LLVMTypeRef et = cg_type(e->g->ctx, t);
@@ -366,20 +386,20 @@ static void emit_matvec(KEmit *e, unsigned bm, LLVMValueRef lo, LLVMValueRef hi)
       LLVMValueRef a = load_operand(e, &(KInstr){.op = OP_PARAM, .operand = 0}, &ac);
       store(e, multiply_add(e, t, a, b, load(e, et, acc[r], size)), acc[r], size);
     }
-    loop_close(e, &lko);
+    close_plain(e, &lko, small);
     for (int r = 0; r < R; r++) {
       e->iv[lm] = add(e, m0, i64c(e, r));
       Access epi = {.loop_mask = m, .acc = load(e, et, acc[r], size)};
       store_out(e, eval_body(e, &epi), m);
     }
-    loop_close(e, pass ? &rest : &group);
+    close_plain(e, pass ? &rest : &group, small);
   }
 }
 
 /* One matrix product C[m,n] (or C[n], C) at the current batch indices (the
  * loops in bm); the first of m and n that exists runs over [begin, end)
  * when there are no batch loops. */
-static void emit_matmul_one(KEmit *e, unsigned bm, LLVMValueRef begin, LLVMValueRef end) {
+static void emit_matmul_one(KEmit *e, unsigned bm, LLVMValueRef begin, LLVMValueRef end, bool small) {
   const Kernel *k = e->k;
   DType t = k->out.dtype;
   LLVMTypeRef et = cg_type(e->g->ctx, t);
@@ -388,7 +408,7 @@ static void emit_matmul_one(KEmit *e, unsigned bm, LLVMValueRef begin, LLVMValue
   LLVMValueRef zero = dtype_is_float(t) ? LLVMConstReal(et, 0.0) : LLVMConstInt(et, 0, 0);
   Access ac = {0};
   Loop lmo, lno, lko;
-  if (lm >= 0 && ln < 0) return emit_matvec(e, bm, bm ? i64c(e, 0) : begin, bm ? e->extent[lm] : end);
+  if (lm >= 0 && ln < 0) return emit_matvec(e, bm, bm ? i64c(e, 0) : begin, bm ? e->extent[lm] : end, small);
   if (lm >= 0) e->iv[lm] = loop_open(e, &lmo, bm ? i64c(e, 0) : begin, bm ? e->extent[lm] : end, 1);
   if (ln >= 0) {
     /* i-k-j: zero the row of C, then C[m,:] += A[m,k] * B[k,:] for k ascending */
@@ -396,7 +416,7 @@ static void emit_matmul_one(KEmit *e, unsigned bm, LLVMValueRef begin, LLVMValue
     LLVMValueRef lo = outer ? i64c(e, 0) : begin, hi = outer ? e->extent[ln] : end;
     e->iv[ln] = loop_open(e, &lno, lo, hi, 1);
     store_out(e, zero, m | n);
-    loop_close(e, &lno);
+    close_plain(e, &lno, small);
     e->iv[lk] = loop_open(e, &lko, i64c(e, 0), e->extent[lk], 1);
     ac.loop_mask = m | kk;
     LLVMValueRef a = load_operand(e, &(KInstr){.op = OP_PARAM, .operand = 0}, &ac);
@@ -405,9 +425,9 @@ static void emit_matmul_one(KEmit *e, unsigned bm, LLVMValueRef begin, LLVMValue
     LLVMValueRef b = load_operand(e, &(KInstr){.op = OP_PARAM, .operand = 1}, &ac);
     LLVMValueRef cp = address(e, K_MAX_INPUTS, t, m | n);
     store(e, multiply_add(e, t, a, b, load(e, et, cp, dtype_sizes[t])), cp, dtype_sizes[t]);
-    loop_close(e, &lno);
-    loop_close(e, &lko);
-    if (has_epilogue(k)) epilogue_rows(e, bm, NULL, NULL, lo, hi); /* the finished row, still in cache */
+    close_plain(e, &lno, small);
+    close_plain(e, &lko, small);
+    if (has_epilogue(k)) epilogue_rows(e, bm, NULL, NULL, lo, hi, small); /* the finished row, still in cache */
   } else {
     /* a dot product: one accumulator */
     LLVMValueRef acc = entry_alloca(e, et, "acc");
@@ -417,29 +437,29 @@ static void emit_matmul_one(KEmit *e, unsigned bm, LLVMValueRef begin, LLVMValue
     LLVMValueRef a = load_operand(e, &(KInstr){.op = OP_PARAM, .operand = 0}, &ac);
     LLVMValueRef b = load_operand(e, &(KInstr){.op = OP_PARAM, .operand = 1}, &ac);
     store(e, multiply_add(e, t, a, b, load(e, et, acc, dtype_sizes[t])), acc, dtype_sizes[t]);
-    loop_close(e, &lko);
+    close_plain(e, &lko, small);
     Access epi = {.loop_mask = m, .acc = load(e, et, acc, dtype_sizes[t])};
     store_out(e, eval_body(e, &epi), m);
   }
-  if (lm >= 0) loop_close(e, &lmo);
+  if (lm >= 0) close_plain(e, &lmo, small);
 }
 
 /* ---- the kernel --------------------------------------------------------------------- */
 
 /* The batch loops (all loops before m, n and k; the first over [begin,
  * end)), then one product per batch point: packed (mm) or plain. */
-static void batch_loops(KEmit *e, const Mm *mm, LLVMValueRef begin, LLVMValueRef end) {
+static void batch_loops(KEmit *e, const Mm *mm, LLVMValueRef begin, LLVMValueRef end, bool small) {
   const Kernel *k = e->k;
   int nb = k->nloops - 1 - (k->mm_m >= 0) - (k->mm_n >= 0);
   Loop loops[IR_MAX_RANK + 1];
   for (int l = 0; l < nb; l++) e->iv[l] = loop_open(e, &loops[l], l ? i64c(e, 0) : begin, l ? e->extent[l] : end, 1);
   unsigned bm = (1u << nb) - 1;
   if (!mm) {
-    emit_matmul_one(e, bm, begin, end);
+    emit_matmul_one(e, bm, begin, end, small);
   } else {
     LLVMValueRef lo = nb ? i64c(e, 0) : begin, hi = nb ? e->extent[mm->lm] : end;
     emit_packed(e, mm, lo, hi);
-    if (has_epilogue(k) && !mm->vec_epi) epilogue_rows(e, bm, lo, hi, i64c(e, 0), e->extent[mm->ln]);
+    if (has_epilogue(k) && !mm->vec_epi) epilogue_rows(e, bm, lo, hi, i64c(e, 0), e->extent[mm->ln], false);
   }
   for (int l = nb - 1; l >= 0; l--) loop_close(e, &loops[l]);
 }
@@ -447,7 +467,7 @@ static void batch_loops(KEmit *e, const Mm *mm, LLVMValueRef begin, LLVMValueRef
 void cg_k_emit_matmul(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
   Mm mm;
   if (!packed_config(e, &mm)) {
-    batch_loops(e, NULL, begin, end);
+    batch_loops(e, NULL, begin, end, false);
     return;
   }
   LLVMTypeRef ft = LLVMFunctionType(e->g->ptr, &e->g->i64, 1, 0);
@@ -462,10 +482,10 @@ void cg_k_emit_matmul(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
   int64_t bbytes = ((int64_t)mm.kc * mm.nc * dtype_sizes[mm.t] + 63) / 64 * 64;
   mm.bp = s;
   mm.ap = gep(e, e->g->i8, s, i64c(e, bbytes));
-  batch_loops(e, &mm, begin, end);
+  batch_loops(e, &mm, begin, end, false);
   LLVMBuildBr(e->g->b, done);
   LLVMPositionBuilderAtEnd(e->g->b, plain); /* no scratch memory: the same results, slower */
-  batch_loops(e, NULL, begin, end);
+  batch_loops(e, NULL, begin, end, true);
   LLVMBuildBr(e->g->b, done);
   LLVMPositionBuilderAtEnd(e->g->b, done);
 }
