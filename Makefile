@@ -110,9 +110,9 @@ $(B)/tests/%: tests/unit/%.c $(B)/libtexc.a $(B)/libtexrt.a
 	@echo "  TEST    $<"
 	$(Q)$(CC) $(CFLAGS) $(LLVM_CFLAGS) -Itests -o $@ $< $(B)/libtexc.a $(B)/libtexrt.a $(LDFLAGS) $(LLVM_LIBS) -lcmocka -lquadmath -lm -ldl -lpthread
 
-$(B)/tests/e2e: tests/e2e/driver.c tests/e2e/errors.c tests/e2e/errors_index.c tests/e2e/refs.c tests/e2e/refs_red.c tests/e2e/refs_index.c tests/e2e/refs_loop.c tests/e2e/e2e.h tests/e2e/refs.h $(B)/libtexrt.a
+$(B)/tests/e2e: tests/e2e/driver.c tests/e2e/errors.c tests/e2e/errors_index.c tests/e2e/refs.c tests/e2e/refs_red.c tests/e2e/refs_index.c tests/e2e/refs_loop.c tests/e2e/refs_mm.c tests/e2e/e2e.h tests/e2e/refs.h $(B)/libtexrt.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests -o $@ tests/e2e/driver.c tests/e2e/errors.c tests/e2e/errors_index.c tests/e2e/refs.c tests/e2e/refs_red.c tests/e2e/refs_index.c tests/e2e/refs_loop.c $(LDFLAGS) -lcmocka -lm -ldl -lpthread
+	$(CC) $(CFLAGS) -Itests -o $@ tests/e2e/driver.c tests/e2e/errors.c tests/e2e/errors_index.c tests/e2e/refs.c tests/e2e/refs_red.c tests/e2e/refs_index.c tests/e2e/refs_loop.c tests/e2e/refs_mm.c $(LDFLAGS) -lcmocka -lm -ldl -lpthread
 
 # Every texc the tests run verifies the IR after each pass (TEXC_VERIFY).
 check-unit: $(UNIT_BINS) $(B)/texc $(B)/libtexrt.a

@@ -12,9 +12,8 @@
  *             one-kernel loop (seq_trip) runs its T steps inside them.
  *   K_REDUCE  explicit <32 x T> accumulation in texc's lane order, then the
  *             fixed tree (codegen.h, TEX_REDUCE_LANES).
- *   K_MATMUL  C[m,n] = fma(A[m,k], B[k,n], C[m,n]) for k ascending (i-k-j
- *             order: the n loop is parallel and vectorises), inside the
- *             batch loops.
+ *   K_MATMUL  C[m,n] = fma(A[m,k], B[k,n], acc) for k ascending: packed
+ *             panels and a register tile, or plain loops (matmul.c).
  *   K_SCAN    the parallel loops, then the scan loop with a scalar running
  *             sum stored at every point.
  */
@@ -22,32 +21,13 @@
 
 #include <llvm-c/DebugInfo.h>
 
-#include "codegen.h"
+#include "cpu_impl.h"
 
 enum { W = TEX_REDUCE_LANES };
 
-/* The state of the kernel being emitted: the CPU emitter's own, beside the
- * module-level codegen state it shares with module.c (g). */
-typedef struct KEmit {
-  Cg *g;
-  const Kernel *k;
-  LLVMValueRef fn;
-  LLVMValueRef sym_val[TEX_MAX_SYMS];
-  LLVMValueRef extent[IR_MAX_RANK + 1];
-  LLVMValueRef base[K_MAX_INPUTS + 1];            /* inputs, then the output */
-  Dim lstride[K_MAX_INPUTS + 1][IR_MAX_RANK + 1]; /* elements per loop step */
-  LLVMValueRef iv[IR_MAX_RANK + 1];
-  LLVMValueRef err;                               /* TexIndexError *: filled by a failed check */
-  int *depth;                                     /* per instruction: loops it needs (placement) */
-  int *check_depth;                               /* per instruction: loops its checks need */
-  bool *checked;                                  /* per instruction: its checks are emitted */
-} KEmit;
-
 /* ---- small helpers ------------------------------------------------------ */
 
-static LLVMValueRef i64c(KEmit *e, int64_t v) { return LLVMConstInt(e->g->i64, (unsigned long long)v, 1); }
-
-static LLVMValueRef entry_alloca(KEmit *e, LLVMTypeRef ty, const char *name) {
+LLVMValueRef entry_alloca(KEmit *e, LLVMTypeRef ty, const char *name) {
   LLVMBuilderRef eb = LLVMCreateBuilderInContext(e->g->ctx);
   LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(e->fn);
   LLVMValueRef first = LLVMGetFirstInstruction(entry);
@@ -59,8 +39,6 @@ static LLVMValueRef entry_alloca(KEmit *e, LLVMTypeRef ty, const char *name) {
   LLVMDisposeBuilder(eb);
   return a;
 }
-
-static LLVMValueRef emit_dim(KEmit *e, Dim d);
 
 /* The value of symbol sym: bound by an argument, or derived (num // den,
  * floor division) and computed from its definition. */
@@ -75,7 +53,7 @@ static LLVMValueRef emit_symbol(KEmit *e, int sym) {
   return LLVMBuildSub(B, q, LLVMBuildZExt(B, neg, e->g->i64, ""), "");
 }
 
-static LLVMValueRef emit_dim(KEmit *e, Dim d) {
+LLVMValueRef emit_dim(KEmit *e, Dim d) {
   int64_t v;
   if (dim_is_lit(d, &v)) return i64c(e, v);
   LLVMValueRef sum = NULL;
@@ -104,7 +82,7 @@ static void operand_strides(KEmit *e, const KOperand *o, Dim *lstride) {
 
 /* Pointer to the element of operand slot (inputs, then K_MAX_INPUTS = out)
  * at the current induction variables of the loops in mask. */
-static LLVMValueRef address(KEmit *e, int slot, DType t, unsigned loop_mask) {
+LLVMValueRef address(KEmit *e, int slot, DType t, unsigned loop_mask) {
   LLVMValueRef off = NULL;
   for (int l = 0; l < e->k->nloops; l++) {
     if (!(loop_mask & (1u << l)) || e->lstride[slot][l]->nterms == 0) continue; /* stride 0 */
@@ -117,23 +95,9 @@ static LLVMValueRef address(KEmit *e, int slot, DType t, unsigned loop_mask) {
   return LLVMBuildGEP2(e->g->b, cg_mem_type(e->g->ctx, t), base, &off, 1, "");
 }
 
-static LLVMValueRef load(KEmit *e, LLVMTypeRef ty, LLVMValueRef p, int align) {
-  LLVMValueRef v = LLVMBuildLoad2(e->g->b, ty, p, "");
-  LLVMSetAlignment(v, (unsigned)align);
-  return v;
-}
-
-static void store(KEmit *e, LLVMValueRef v, LLVMValueRef p, int align) { LLVMSetAlignment(LLVMBuildStore(e->g->b, v, p), (unsigned)align); }
-
 /* ---- loops --------------------------------------------------------------- */
 
-typedef struct Loop {
-  LLVMBasicBlockRef header, exit;
-  LLVMValueRef iv;
-  int64_t step;
-} Loop;
-
-static LLVMValueRef loop_open(KEmit *e, Loop *l, LLVMValueRef lo, LLVMValueRef hi, int64_t step) {
+LLVMValueRef loop_open(KEmit *e, Loop *l, LLVMValueRef lo, LLVMValueRef hi, int64_t step) {
   LLVMBasicBlockRef pre = LLVMGetInsertBlock(e->g->b);
   l->header = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "loop");
   LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "body");
@@ -161,7 +125,7 @@ static void no_unroll(KEmit *e, LLVMValueRef latch_branch) {
   LLVMSetMetadata(latch_branch, LLVMGetMDKindIDInContext(e->g->ctx, "llvm.loop", 9), LLVMMetadataAsValue(e->g->ctx, loop));
 }
 
-static void loop_close(KEmit *e, Loop *l) {
+void loop_close(KEmit *e, Loop *l) {
   LLVMValueRef next = LLVMBuildAdd(e->g->b, l->iv, i64c(e, l->step), "");
   LLVMBasicBlockRef latch = LLVMGetInsertBlock(e->g->b);
   no_unroll(e, LLVMBuildBr(e->g->b, l->header));
@@ -171,29 +135,14 @@ static void loop_close(KEmit *e, Loop *l) {
 
 /* ---- bodies -------------------------------------------------------------- */
 
-/* How operands are read while evaluating a body. */
-typedef struct Access {
-  unsigned loop_mask;       /* loops whose ivs address the operands */
-  int width;                /* 0: scalar; else vector lanes (reductions) */
-  LLVMValueRef flat;        /* vector mode: flat index into the reduced block */
-  LLVMValueRef par_off[K_MAX_INPUTS]; /* vector mode: offset of the parallel point */
-  bool broadcast[K_MAX_INPUTS];       /* vector mode: operand constant over the block */
-  LLVMValueRef acc;                   /* K_MATMUL: the finished accumulator */
-} Access;
-
-static LLVMTypeRef vty(KEmit *e, DType t, int width, bool mem) {
-  LLVMTypeRef elem = mem ? cg_mem_type(e->g->ctx, t) : cg_type(e->g->ctx, t);
-  return width ? LLVMVectorType(elem, (unsigned)width) : elem;
-}
-
-static LLVMValueRef splat(KEmit *e, LLVMValueRef x, int width) {
+LLVMValueRef splat(KEmit *e, LLVMValueRef x, int width) {
   if (!width) return x;
   LLVMTypeRef ty = LLVMVectorType(LLVMTypeOf(x), (unsigned)width);
   LLVMValueRef v = LLVMBuildInsertElement(e->g->b, LLVMGetPoison(ty), x, LLVMConstInt(e->g->i32, 0, 0), "");
   return LLVMBuildShuffleVector(e->g->b, v, LLVMGetPoison(ty), LLVMConstNull(LLVMVectorType(e->g->i32, (unsigned)width)), "");
 }
 
-static LLVMValueRef load_operand(KEmit *e, const KInstr *in, const Access *ac) {
+LLVMValueRef load_operand(KEmit *e, const KInstr *in, const Access *ac) {
   const KOperand *o = &e->k->in[in->operand];
   int size = dtype_sizes[o->dtype];
   LLVMTypeRef mt = cg_mem_type(e->g->ctx, o->dtype);
@@ -201,7 +150,13 @@ static LLVMValueRef load_operand(KEmit *e, const KInstr *in, const Access *ac) {
   LLVMValueRef p = LLVMBuildGEP2(e->g->b, mt, e->base[in->operand], (LLVMValueRef[]){ac->par_off[in->operand]}, 1, "");
   if (ac->broadcast[in->operand]) return splat(e, cg_from_mem(e->g->b, o->dtype, load(e, mt, p, size)), ac->width);
   p = LLVMBuildGEP2(e->g->b, mt, p, (LLVMValueRef[]){ac->flat}, 1, "");
-  return cg_from_mem(e->g->b, o->dtype, load(e, vty(e, o->dtype, ac->width, true), p, size));
+  LLVMTypeRef vt = vty(e, o->dtype, ac->width, true);
+  if (ac->mask) { /* lanes outside the operand are not read (0) */
+    LLVMTypeRef ov[2] = {vt, e->g->ptr};
+    LLVMValueRef args[4] = {p, LLVMConstInt(e->g->i32, (unsigned)size, 0), ac->mask, LLVMConstNull(vt)};
+    return cg_from_mem(e->g->b, o->dtype, cg_intrinsic(e->g->b, "llvm.masked.load", ov, 2, args, 4));
+  }
+  return cg_from_mem(e->g->b, o->dtype, load(e, vt, p, size));
 }
 
 static LLVMValueRef immediate(KEmit *e, const KInstr *in, int width) {
@@ -395,7 +350,7 @@ static void eval_upto(KEmit *e, const Access *ac, LLVMValueRef *v, int level) {
 }
 
 /* Evaluates the kernel body; returns the value of its last instruction. */
-static LLVMValueRef eval_body(KEmit *e, const Access *ac) {
+LLVMValueRef eval_body(KEmit *e, const Access *ac) {
   const Kernel *k = e->k;
   LLVMValueRef *v = tex_calloc((size_t)k->nbody, sizeof(LLVMValueRef));
   memset(e->checked, 0, sizeof(bool) * (size_t)k->nbody);
@@ -405,7 +360,7 @@ static LLVMValueRef eval_body(KEmit *e, const Access *ac) {
   return r;
 }
 
-static void store_out(KEmit *e, LLVMValueRef v, unsigned loop_mask) {
+void store_out(KEmit *e, LLVMValueRef v, unsigned loop_mask) {
   DType t = e->k->out.dtype;
   store(e, cg_to_mem(e->g->b, t, v), address(e, K_MAX_INPUTS, t, loop_mask), dtype_sizes[t]);
 }
@@ -1135,82 +1090,6 @@ static void emit_scan(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
   for (int l = ls - 1; l >= 0; l--) loop_close(e, &loops[l]);
 }
 
-/* ---- K_MATMUL -------------------------------------------------------------- */
-
-static LLVMValueRef multiply_add(KEmit *e, DType t, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c) {
-  if (!dtype_is_float(t)) return LLVMBuildAdd(e->g->b, LLVMBuildMul(e->g->b, a, b, ""), c, "");
-  LLVMValueRef args[3] = {a, b, c};
-  LLVMTypeRef ty = LLVMTypeOf(a);
-  return cg_intrinsic(e->g->b, "llvm.fma", &ty, 1, args, 3);
-}
-
-/* A matmul whose body is more than the accumulator has an epilogue. */
-static bool has_epilogue(const Kernel *k) { return k->nbody > 1; }
-
-/* One matrix product C[m,n] (or C[m], C[n], C) at the current batch
- * indices (the loops in bm); the first of m and n that exists runs over
- * [begin, end) when there are no batch loops. */
-static void emit_matmul_one(KEmit *e, unsigned bm, LLVMValueRef begin, LLVMValueRef end) {
-  const Kernel *k = e->k;
-  DType t = k->out.dtype;
-  LLVMTypeRef et = cg_type(e->g->ctx, t);
-  int lm = k->mm_m, ln = k->mm_n, lk = k->mm_k;
-  unsigned m = (lm >= 0 ? 1u << lm : 0) | bm, n = ln >= 0 ? 1u << ln : 0, kk = 1u << lk;
-  LLVMValueRef zero = dtype_is_float(t) ? LLVMConstReal(et, 0.0) : LLVMConstInt(et, 0, 0);
-  Access ac = {0};
-  Loop lmo, lno, lko;
-  if (lm >= 0) e->iv[lm] = loop_open(e, &lmo, bm ? i64c(e, 0) : begin, bm ? e->extent[lm] : end, 1);
-  if (ln >= 0) {
-    /* i-k-j: zero the row of C, then C[m,:] += A[m,k] * B[k,:] for k ascending */
-    bool outer = lm >= 0 || bm;
-    LLVMValueRef lo = outer ? i64c(e, 0) : begin, hi = outer ? e->extent[ln] : end;
-    e->iv[ln] = loop_open(e, &lno, lo, hi, 1);
-    store_out(e, zero, m | n);
-    loop_close(e, &lno);
-    e->iv[lk] = loop_open(e, &lko, i64c(e, 0), e->extent[lk], 1);
-    ac.loop_mask = m | kk;
-    LLVMValueRef a = load_operand(e, &(KInstr){.op = OP_PARAM, .operand = 0}, &ac);
-    e->iv[ln] = loop_open(e, &lno, lo, hi, 1);
-    ac.loop_mask = bm | kk | n;
-    LLVMValueRef b = load_operand(e, &(KInstr){.op = OP_PARAM, .operand = 1}, &ac);
-    LLVMValueRef cp = address(e, K_MAX_INPUTS, t, m | n);
-    store(e, multiply_add(e, t, a, b, load(e, et, cp, dtype_sizes[t])), cp, dtype_sizes[t]);
-    loop_close(e, &lno);
-    loop_close(e, &lko);
-    if (has_epilogue(k)) { /* the finished row, still in cache: out = epilogue(acc) */
-      e->iv[ln] = loop_open(e, &lno, lo, hi, 1);
-      LLVMValueRef op = address(e, K_MAX_INPUTS, t, m | n);
-      Access epi = {.loop_mask = m | n, .acc = load(e, et, op, dtype_sizes[t])};
-      store(e, cg_to_mem(e->g->b, t, eval_body(e, &epi)), op, dtype_sizes[t]);
-      loop_close(e, &lno);
-    }
-  } else {
-    /* matrix-vector or dot: one accumulator per output element */
-    LLVMValueRef acc = entry_alloca(e, et, "acc");
-    store(e, zero, acc, dtype_sizes[t]);
-    e->iv[lk] = loop_open(e, &lko, i64c(e, 0), e->extent[lk], 1);
-    ac.loop_mask = m | kk;
-    LLVMValueRef a = load_operand(e, &(KInstr){.op = OP_PARAM, .operand = 0}, &ac);
-    LLVMValueRef b = load_operand(e, &(KInstr){.op = OP_PARAM, .operand = 1}, &ac);
-    store(e, multiply_add(e, t, a, b, load(e, et, acc, dtype_sizes[t])), acc, dtype_sizes[t]);
-    loop_close(e, &lko);
-    Access epi = {.loop_mask = m, .acc = load(e, et, acc, dtype_sizes[t])};
-    store_out(e, eval_body(e, &epi), m);
-  }
-  if (lm >= 0) loop_close(e, &lmo);
-}
-
-/* The batch loops (all loops before m, n and k; the first over [begin,
- * end)), then one matrix product per batch point. */
-static void emit_matmul(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
-  const Kernel *k = e->k;
-  int nb = k->nloops - 1 - (k->mm_m >= 0) - (k->mm_n >= 0);
-  Loop loops[IR_MAX_RANK + 1];
-  for (int l = 0; l < nb; l++) e->iv[l] = loop_open(e, &loops[l], l ? i64c(e, 0) : begin, l ? e->extent[l] : end, 1);
-  emit_matmul_one(e, (1u << nb) - 1, begin, end);
-  for (int l = nb - 1; l >= 0; l--) loop_close(e, &loops[l]);
-}
-
 /* ---- the kernel function ---------------------------------------------------- */
 
 static void add_attr(KEmit *e, LLVMValueRef fn, unsigned index, const char *name) {
@@ -1260,7 +1139,7 @@ static LLVMValueRef emit_body_function(KEmit *e, const Kernel *k) {
   switch (k->kind) {
   case K_MAP: k->seq_trip >= 0 ? emit_seq_map(e, begin, end) : emit_map(e, begin, end); break;
   case K_REDUCE: emit_reduce(e, begin, end); break;
-  case K_MATMUL: emit_matmul(e, begin, end); break;
+  case K_MATMUL: cg_k_emit_matmul(e, begin, end); break;
   case K_SCATTER: emit_map(e, begin, end); break; /* the same loops; the body ends in OP_SCATTER */
   case K_SCAN: emit_scan(e, begin, end); break;
   }

@@ -606,6 +606,7 @@ static Cg cg_open(CgModule *cm, IrModule *m) {
   cg.i8 = LLVMInt8TypeInContext(cg.ctx);
   cg.ptr = LLVMPointerTypeInContext(cg.ctx, 0);
   cg.voidt = LLVMVoidTypeInContext(cg.ctx);
+  cg.vec_bytes = strstr(cm->checked_features, "avx512f") ? 64 : strstr(cm->checked_features, "avx") ? 32 : 16;
   cg.abi_sym = tex_calloc((size_t)dim_nsymbols(m->dims) + 1, sizeof(int));
   return cg;
 }

@@ -296,11 +296,11 @@ static void materialise(Builder *b, const IrNode *v) {
  * stored; a plain matmul's epilogue is the accumulator itself. */
 static Kernel *matmul_kernel(Builder *b, const IrNode *mm, const IrNode *at, int *ol) {
   const IrNode *x = mm->args[0], *y = mm->args[1];
-  /* The i-k-j loops stream rows of B; a transposed or broadcast B would be
-   * read with a stride, so it is copied into a compact temporary first.
-   * Both operands are read from memory: a view of a constant (the seed of a
-   * gradient, a zero cotangent) is materialised too. */
-  if (is_view(y) || is_immediate(y)) materialise(b, y);
+  /* A and B are read through their access maps (a transposed or broadcast
+   * operand is a stride, codegen/matmul.c packs it); both are read from
+   * memory, so a constant or a view of one (the seed of a gradient, a zero
+   * cotangent) is materialised. */
+  if (reads_immediate(b, y)) materialise(b, y);
   if (reads_immediate(b, x)) materialise(b, x);
   Kernel *k = add_kernel(b, K_MATMUL, at);
   /* loops: the batch dims (parallel), m (if x is a matrix), n (if y is a

@@ -256,6 +256,11 @@ int texrt_run(const TexPlan *plan, const DLTensor *const *args);
 /* The same with the temporaries in the caller's workspace: no allocation. */
 int texrt_run_ws(const TexPlan *plan, const DLTensor *const *args, void *workspace, size_t workspace_bytes);
 
+/* Per-thread scratch memory of at least `bytes` (4096-aligned), kept between
+ * calls and freed at thread exit; NULL if it cannot be had.  Generated
+ * kernels call it (the packed matmul's panels: runtime/scratch.c). */
+void *texrt_scratch(size_t bytes);
+
 /* Bytes of workspace texrt_run_ws needs for these arguments (0 if none). */
 int texrt_workspace_size(const TexPlan *plan, const DLTensor *const *args, size_t *bytes);
 

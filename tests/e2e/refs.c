@@ -1336,10 +1336,13 @@ static const struct {
 RefFn ref_lookup(const char *name) {
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
     if (strcmp(table[i].name, name) == 0) return table[i].fn;
-  return ref_red_lookup(name);
+  RefFn mm = ref_mm_lookup(name);
+  return mm ? mm : ref_red_lookup(name);
 }
 
 const char *ref_name_at(int i) {
-  int n = (int)(sizeof table / sizeof table[0]);
-  return i >= 0 && i < n ? table[i].name : ref_red_name_at(i - n);
+  int n = (int)(sizeof table / sizeof table[0]), nmm = 0;
+  while (ref_mm_name_at(nmm)) nmm++;
+  if (i >= 0 && i < n) return table[i].name;
+  return i - n < nmm ? ref_mm_name_at(i - n) : ref_red_name_at(i - n - nmm);
 }

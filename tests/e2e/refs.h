@@ -63,4 +63,9 @@ const char *ref_index_name_at(int i);
 RefFn ref_loop_lookup(const char *name);
 const char *ref_loop_name_at(int i);
 
+/* The references of refs_mm.c (matrix products in texc's fma order, with
+ * transposed operands and epilogues), searched before refs_red.c's. */
+RefFn ref_mm_lookup(const char *name);
+const char *ref_mm_name_at(int i);
+
 #endif /* E2E_REFS_H */
