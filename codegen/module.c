@@ -351,21 +351,25 @@ static int nested_steps(const Cg *cg, const KProgram *p, int from, int to) {
   return n;
 }
 
-static LLVMValueRef branch_step(Cg *cg, const MetaTypes *t, const KProgram *p, const KBranch *br) {
-  LLVMValueRef bf[3] = {c32(cg, br->cond), c32(cg, nested_steps(cg, p, br->first, br->mid)),
-                        c32(cg, nested_steps(cg, p, br->mid, br->last))};
-  LLVMValueRef branch = private_global(cg, LLVMConstNamedStruct(t->branch, bf, 3), "branch");
+/* A loop or if step: no kernel, one iteration, never split. */
+static LLVMValueRef control_step(Cg *cg, const MetaTypes *t, LLVMValueRef loop, LLVMValueRef branch) {
   LLVMValueRef fields[10] = {LLVMConstNull(cg->ptr),
                              dim_expr(cg, t, dim_lit(cg->m->dims, 1)),
                              LLVMConstNull(cg->ptr),
                              c32(cg, 0),
                              LLVMConstNull(cg->ptr),
                              c32(cg, 0),
-                             LLVMConstNull(cg->ptr),
+                             loop,
                              branch,
                              dim_expr(cg, t, dim_lit(cg->m->dims, 1)),
                              c32(cg, 0)};
   return LLVMConstNamedStruct(t->step, fields, 10);
+}
+
+static LLVMValueRef branch_step(Cg *cg, const MetaTypes *t, const KProgram *p, const KBranch *br) {
+  LLVMValueRef bf[3] = {c32(cg, br->cond), c32(cg, nested_steps(cg, p, br->first, br->mid)),
+                        c32(cg, nested_steps(cg, p, br->mid, br->last))};
+  return control_step(cg, t, LLVMConstNull(cg->ptr), private_global(cg, LLVMConstNamedStruct(t->branch, bf, 3), "branch"));
 }
 
 static LLVMValueRef loop_step(Cg *cg, const MetaTypes *t, const KProgram *p, int li);
@@ -419,18 +423,7 @@ static LLVMValueRef loop_step(Cg *cg, const MetaTypes *t, const KProgram *p, int
                          c32(cg, l->once)};
   tex_free(a);
   tex_free(b);
-  LLVMValueRef loop = private_global(cg, LLVMConstNamedStruct(t->loop, lf, 12), "loop");
-  LLVMValueRef fields[10] = {LLVMConstNull(cg->ptr),
-                             dim_expr(cg, t, dim_lit(cg->m->dims, 1)),
-                             LLVMConstNull(cg->ptr),
-                             c32(cg, 0),
-                             LLVMConstNull(cg->ptr),
-                             c32(cg, 0),
-                             loop,
-                             LLVMConstNull(cg->ptr),
-                             dim_expr(cg, t, dim_lit(cg->m->dims, 1)),
-                             c32(cg, 0)};
-  return LLVMConstNamedStruct(t->step, fields, 10);
+  return control_step(cg, t, private_global(cg, LLVMConstNamedStruct(t->loop, lf, 12), "loop"), LLVMConstNull(cg->ptr));
 }
 
 static LLVMValueRef kernel_step(Cg *cg, Cg *aux, const MetaTypes *t, const Kernel *k) {
