@@ -462,15 +462,19 @@ static LLVMValueRef rows_step(Cg *cg, Cg *aux, const MetaTypes *t, const KProgra
   LLVMValueRef fn = cg->target->emit_rows(cg, ks, n, fns, map);
   for (int m = 0; m < n; m++) tex_free(map[m]);
   for (int o = 0; o < nops; o++) ops[o] = c32(cg, bufs[o]);
-  LLVMValueRef fields[8] = {fn,
-                            dim_expr(cg, t, step_extent(cg->m, &ks[0])),
-                            array_global(cg, cg->i32, ops, nops, "ops"),
-                            c32(cg, nops),
-                            check_table(cg, t, &ks[0]),
-                            c32(cg, 0),
-                            LLVMConstNull(cg->ptr),
-                            LLVMConstNull(cg->ptr)};
-  return LLVMConstNamedStruct(t->step, fields, 8);
+  int split = 1; /* the members share the outer loop over rows: split if each may be */
+  for (int m = 0; m < n; m++) split &= step_split(&ks[m]);
+  LLVMValueRef fields[10] = {fn,
+                             dim_expr(cg, t, step_extent(cg->m, &ks[0])),
+                             array_global(cg, cg->i32, ops, nops, "ops"),
+                             c32(cg, nops),
+                             check_table(cg, t, &ks[0]),
+                             c32(cg, 0),
+                             LLVMConstNull(cg->ptr),
+                             LLVMConstNull(cg->ptr),
+                             dim_expr(cg, t, step_work(cg->m, &ks[0])),
+                             c32(cg, split)};
+  return LLVMConstNamedStruct(t->step, fields, 10);
 }
 
 /* The steps: the kernels in order, each loop's step just before its body's
