@@ -70,6 +70,7 @@ typedef struct Cg {
   IrModule *m;
   LLVMTypeRef i64, i32, i8, ptr, voidt;
   int vec_bytes;            /* widest vector the target CPU has: 64 (AVX-512), 32 (AVX), 16 */
+  struct Cg *home;          /* the Cg whose module defines functions kernels share (NULL: this) */
   const KProgram *p;
   int *abi_sym;             /* DimTable symbol id -> index in the syms argument */
   int nplaced;              /* kernels placed so far (module.c alternates modules) */

@@ -1097,6 +1097,33 @@ static void add_attr(KEmit *e, LLVMValueRef fn, unsigned index, const char *name
   LLVMAddAttributeAtIndex(fn, index, LLVMCreateEnumAttribute(e->g->ctx, kind, 0));
 }
 
+void kemit_init(KEmit *e, const Kernel *k, LLVMValueRef fn, const LLVMValueRef *ops, LLVMValueRef syms, LLVMValueRef err) {
+  e->fn = fn;
+  e->k = k;
+  e->syms = syms;
+  e->err = err;
+  for (int s = 0; s < e->g->p->nsyms; s++) {
+    LLVMValueRef p = LLVMBuildGEP2(e->g->b, e->g->i64, syms, (LLVMValueRef[]){i64c(e, s)}, 1, "");
+    e->sym_val[s] = load(e, e->g->i64, p, 8);
+  }
+  for (int o = 0; o <= k->ninputs; o++) {
+    int slot = o < k->ninputs ? o : K_MAX_INPUTS;
+    e->base[slot] = ops[o];
+    operand_strides(e, o < k->ninputs ? &k->in[o] : &k->out, e->lstride[slot]);
+  }
+  for (int l = 0; l < k->nloops; l++) e->extent[l] = emit_dim(e, k->extent[l]);
+  e->depth = tex_calloc((size_t)k->nbody + 1, sizeof(int));
+  e->check_depth = tex_calloc((size_t)k->nbody + 1, sizeof(int));
+  e->checked = tex_calloc((size_t)k->nbody + 1, sizeof(bool));
+  compute_depths(e);
+}
+
+void kemit_fini(KEmit *e) {
+  tex_free(e->checked);
+  tex_free(e->check_depth);
+  tex_free(e->depth);
+}
+
 /* The body takes one `noalias` pointer per operand: memory planning
  * guarantees that an output shares memory with no input, so LLVM needs no
  * runtime alias checks before vectorising.  The exception is an in-place
@@ -1116,26 +1143,11 @@ static LLVMValueRef emit_body_function(KEmit *e, const Kernel *k) {
   add_attr(e, fn, LLVMAttributeFunctionIndex, "alwaysinline");
   for (int i = 0; i < nptr; i++)
     if (k->inplace < 0 || (i != k->inplace && i != k->ninputs)) add_attr(e, fn, (unsigned)i + 1, "noalias");
-  e->fn = fn;
-  e->k = k;
   LLVMPositionBuilderAtEnd(e->g->b, LLVMAppendBasicBlockInContext(e->g->ctx, fn, "entry"));
-  LLVMValueRef syms = LLVMGetParam(fn, (unsigned)nptr);
-  for (int s = 0; s < e->g->p->nsyms; s++) {
-    LLVMValueRef p = LLVMBuildGEP2(e->g->b, e->g->i64, syms, (LLVMValueRef[]){i64c(e, s)}, 1, "");
-    e->sym_val[s] = load(e, e->g->i64, p, 8);
-  }
-  for (int o = 0; o < nptr; o++) {
-    int slot = o < k->ninputs ? o : K_MAX_INPUTS;
-    e->base[slot] = LLVMGetParam(fn, (unsigned)o);
-    operand_strides(e, o < k->ninputs ? &k->in[o] : &k->out, e->lstride[slot]);
-  }
-  for (int l = 0; l < k->nloops; l++) e->extent[l] = emit_dim(e, k->extent[l]);
+  LLVMValueRef ops[K_MAX_INPUTS + 1];
+  for (int o = 0; o < nptr; o++) ops[o] = LLVMGetParam(fn, (unsigned)o);
+  kemit_init(e, k, fn, ops, LLVMGetParam(fn, (unsigned)nptr), LLVMGetParam(fn, (unsigned)nptr + 3));
   LLVMValueRef begin = LLVMGetParam(fn, (unsigned)nptr + 1), end = LLVMGetParam(fn, (unsigned)nptr + 2);
-  e->err = LLVMGetParam(fn, (unsigned)nptr + 3);
-  e->depth = tex_calloc((size_t)k->nbody + 1, sizeof(int));
-  e->check_depth = tex_calloc((size_t)k->nbody + 1, sizeof(int));
-  e->checked = tex_calloc((size_t)k->nbody + 1, sizeof(bool));
-  compute_depths(e);
   switch (k->kind) {
   case K_MAP: k->seq_trip >= 0 ? emit_seq_map(e, begin, end) : emit_map(e, begin, end); break;
   case K_REDUCE: emit_reduce(e, begin, end); break;
@@ -1144,9 +1156,7 @@ static LLVMValueRef emit_body_function(KEmit *e, const Kernel *k) {
   case K_SCAN: emit_scan(e, begin, end); break;
   }
   LLVMBuildRet(e->g->b, LLVMConstInt(e->g->i32, 0, 0));
-  tex_free(e->checked);
-  tex_free(e->check_depth);
-  tex_free(e->depth);
+  kemit_fini(e);
   return fn;
 }
 

@@ -19,6 +19,7 @@ typedef struct KEmit {
   LLVMValueRef base[K_MAX_INPUTS + 1];            /* inputs, then the output */
   Dim lstride[K_MAX_INPUTS + 1][IR_MAX_RANK + 1]; /* elements per loop step */
   LLVMValueRef iv[IR_MAX_RANK + 1];
+  LLVMValueRef syms;                              /* i64 *: the symbols' values */
   LLVMValueRef err;                               /* TexIndexError *: filled by a failed check */
   int *depth;                                     /* per instruction: loops it needs (placement) */
   int *check_depth;                               /* per instruction: loops its checks need */
@@ -72,7 +73,14 @@ static inline LLVMTypeRef vty(KEmit *e, DType t, int width, bool mem) {
 #define load_operand cg_k_load_operand
 #define eval_body cg_k_eval_body
 #define store_out cg_k_store_out
+#define kemit_init cg_k_init
+#define kemit_fini cg_k_fini
 
+/* Sets e up to emit kernel k into fn at the builder's position: operand
+ * bases ops (inputs, then the output), the symbols' array syms, the error
+ * record err; kemit_fini frees what it allocated. */
+void kemit_init(KEmit *e, const Kernel *k, LLVMValueRef fn, const LLVMValueRef *ops, LLVMValueRef syms, LLVMValueRef err);
+void kemit_fini(KEmit *e);
 /* An alloca in the entry block (promoted to registers by sroa). */
 LLVMValueRef entry_alloca(KEmit *e, LLVMTypeRef ty, const char *name);
 /* The value of size expression d (i64). */

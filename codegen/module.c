@@ -618,6 +618,7 @@ static void cg_close(Cg *cg) {
 
 void cg_build_module(CgModule *out, CgModule *second, IrModule *m, KProgram *const *progs, int nprogs) {
   Cg cg = cg_open(out, m), aux = second ? cg_open(second, m) : (Cg){0};
+  aux.home = &cg; /* one GEMM driver for both modules (codegen/matmul.c) */
   MetaTypes t = meta_types(&cg);
 
   /* The module info refers to the func infos and the plans to both, so the
