@@ -508,24 +508,29 @@ class Interp:
             if dry:
                 R.Ctx.fragile = saved  # the dry step's values are not used
                 break
-            nxt = []
-            for x in nexts[1]:
-                v = self.eval(x, inner)
-                nxt.extend(v if isinstance(v, Tuple) else [v])
-            if len(nxt) != len(states):
-                raise TypeError("next gives %d values for %d states" % (len(nxt), len(states)))
-            out = []
-            for v, s in zip(nxt, states):
-                v = R.settle(v, s.dt) if v.weak else v
-                if v.dt != s.dt or v.shape != s.shape:
-                    raise TypeError("next: %s%s for a state %s%s" % (v.dt, v.shape, s.dt, s.shape))
-                out.append(R.barrier(v))
-            states = out
+            states = self.next_states(nexts[1], inner, states)
         states = [R.barrier(s) for s in states]
         if scan:  # the emitted values stacked along a new leading axis
             live = rows[:int(n.v)]
             states += [R.stack([r[k] for r in live], rows[0][k].dt, rows[0][k].shape) for k in range(len(rows[0]))]
         return states[0] if len(states) == 1 else Tuple(states)
+
+    def next_states(self, exprs, inner, states):
+        """The values of a body's next (tuples flattened) as the new states:
+        as many as the states, each of its state's type."""
+        nxt = []
+        for x in exprs:
+            v = self.eval(x, inner)
+            nxt.extend(v if isinstance(v, Tuple) else [v])
+        if len(nxt) != len(states):
+            raise TypeError("next gives %d values for %d states" % (len(nxt), len(states)))
+        out = []
+        for v, st in zip(nxt, states):
+            v = R.settle(v, st.dt) if v.weak else v
+            if v.dt != st.dt or v.shape != st.shape:
+                raise TypeError("next: %s%s for a state %s%s" % (v.dt, v.shape, st.dt, st.shape))
+            out.append(R.barrier(v))
+        return out
 
     def while_(self, e, env):
         """The body run while the condition (on the states, not the body's
@@ -552,19 +557,7 @@ class Interp:
                 raise OverflowError("the while loop reached its max=")
             for st in body[:-1]:
                 self.statement(st, inner)
-            nxt = []
-            for x in body[-1][1]:
-                v = self.eval(x, inner)
-                nxt.extend(v if isinstance(v, Tuple) else [v])
-            if len(nxt) != len(states):
-                raise TypeError("next gives %d values for %d states" % (len(nxt), len(states)))
-            out = []
-            for v, st in zip(nxt, states):
-                v = R.settle(v, st.dt) if v.weak else v
-                if v.dt != st.dt or v.shape != st.shape:
-                    raise TypeError("next: %s%s for a state %s%s" % (v.dt, v.shape, st.dt, st.shape))
-                out.append(R.barrier(v))
-            states = out
+            states = self.next_states(body[-1][1], inner, states)
         states = [R.barrier(st) for st in states]
         return states[0] if len(states) == 1 else Tuple(states)
 
