@@ -800,19 +800,24 @@ static const TexFuncInfo func_l = {"l", "m_l", 3, 2, l_params, 1, n_syms, 0, NUL
 static const TexTemp l_temps[] = {{SYM(0), TEX_F32, 0}, {SYM(0), TEX_F32, 0}, {LIT(1), TEX_I64, 0}};
 static const int32_t l_in_ops[] = {0, 3}, l_step_ops[] = {3, 5, 4}, l_out_ops[] = {3, 2}, l_cur[] = {3}, l_next[] = {4};
 
+/* Runs plan on in = {1, -2, 0.5}, a scalar argument and out (f32[3] each). */
+static int run_in_scalar_out(const TexPlan *plan, void *scalar, uint8_t code, uint8_t bits, float *out) {
+  float in[3] = {1, -2, 0.5f};
+  Arg a[3];
+  arg_init(&a[0], in, kDLFloat, 32, 1, (int64_t)3);
+  arg_init(&a[1], scalar, code, bits, 0);
+  arg_init(&a[2], out, kDLFloat, 32, 1, (int64_t)3);
+  const DLTensor *p[3] = {&a[0].t, &a[1].t, &a[2].t};
+  return texrt_run(plan, p);
+}
+
 static int run_l(TexLoop *loop, int64_t k, float *out) {
   const TexStep steps[] = {{k_lcopy, LIT(1), l_in_ops, 2, NULL, 0, NULL, NULL, SERIAL},
                            {NULL, LIT(1), NULL, 0, NULL, 0, loop, NULL, SERIAL},
                            {k_lstep, LIT(1), l_step_ops, 3, NULL, 0, NULL, NULL, SERIAL},
                            {k_lcopy, LIT(1), l_out_ops, 2, NULL, 0, NULL, NULL, SERIAL}};
   const TexPlan plan = {&module, &func_l, 3, l_temps, 4, steps};
-  float in[3] = {1, -2, 0.5f};
-  Arg a[3];
-  arg_init(&a[0], in, kDLFloat, 32, 1, (int64_t)3);
-  arg_init(&a[1], &k, kDLInt, 64, 0);
-  arg_init(&a[2], out, kDLFloat, 32, 1, (int64_t)3);
-  const DLTensor *p[3] = {&a[0].t, &a[1].t, &a[2].t};
-  return texrt_run(&plan, p);
+  return run_in_scalar_out(&plan, &k, kDLInt, 64, out);
 }
 
 static void run_loops(void **state) {
@@ -864,13 +869,7 @@ static int run_once(int64_t k, float *out) {
                            {k_lonce, LIT(1), ops, 2, NULL, 0, NULL, NULL, SERIAL},
                            {k_lcopy, LIT(1), l_out_ops, 2, NULL, 0, NULL, NULL, SERIAL}};
   const TexPlan plan = {&module, &func_l, 3, l_temps, 4, steps};
-  float in[3] = {1, -2, 0.5f};
-  Arg a[3];
-  arg_init(&a[0], in, kDLFloat, 32, 1, (int64_t)3);
-  arg_init(&a[1], &k, kDLInt, 64, 0);
-  arg_init(&a[2], out, kDLFloat, 32, 1, (int64_t)3);
-  const DLTensor *p[3] = {&a[0].t, &a[1].t, &a[2].t};
-  return texrt_run(&plan, p);
+  return run_in_scalar_out(&plan, &k, kDLInt, 64, out);
 }
 
 static void run_loops_once(void **state) {
@@ -917,13 +916,7 @@ static int run_c(const TexBranch *br, uint8_t c, float *out) {
                            {k_lcopy, LIT(1), c_else_ops, 2, NULL, 0, NULL, NULL, SERIAL},
                            {k_lcopy, LIT(1), c_out_ops, 2, NULL, 0, NULL, NULL, SERIAL}};
   const TexPlan plan = {&module, &func_c, 2, c_temps, 5, steps};
-  float in[3] = {1, -2, 0.5f};
-  Arg a[3];
-  arg_init(&a[0], in, kDLFloat, 32, 1, (int64_t)3);
-  arg_init(&a[1], &c, kDLUInt, 8, 0);
-  arg_init(&a[2], out, kDLFloat, 32, 1, (int64_t)3);
-  const DLTensor *p[3] = {&a[0].t, &a[1].t, &a[2].t};
-  return texrt_run(&plan, p);
+  return run_in_scalar_out(&plan, &c, kDLUInt, 8, out);
 }
 
 static void run_branches(void **state) {
