@@ -351,25 +351,36 @@ static int nested_steps(const Cg *cg, const KProgram *p, int from, int to) {
   return n;
 }
 
-/* A loop or if step: no kernel, one iteration, never split. */
-static LLVMValueRef control_step(Cg *cg, const MetaTypes *t, LLVMValueRef loop, LLVMValueRef branch) {
-  LLVMValueRef fields[10] = {LLVMConstNull(cg->ptr),
-                             dim_expr(cg, t, dim_lit(cg->m->dims, 1)),
-                             LLVMConstNull(cg->ptr),
-                             c32(cg, 0),
-                             LLVMConstNull(cg->ptr),
-                             c32(cg, 0),
-                             loop,
-                             branch,
-                             dim_expr(cg, t, dim_lit(cg->m->dims, 1)),
-                             c32(cg, 0)};
+/* One TexStep: a kernel's (its function, operands and checks, its work and
+ * whether the pool may split it), or a loop's or an if's (no function, one
+ * iteration, never split).  A NULL pointer field is a null pointer, a NULL
+ * dim is 1. */
+typedef struct StepFields {
+  LLVMValueRef fn, ops, checks, loop, branch;
+  Dim extent, work;
+  int nops, nchecks, split;
+} StepFields;
+
+static LLVMValueRef step_value(Cg *cg, const MetaTypes *t, StepFields f) {
+  LLVMValueRef null = LLVMConstNull(cg->ptr);
+  Dim one = dim_lit(cg->m->dims, 1);
+  LLVMValueRef fields[10] = {f.fn ? f.fn : null,
+                             dim_expr(cg, t, f.extent ? f.extent : one),
+                             f.ops ? f.ops : null,
+                             c32(cg, f.nops),
+                             f.checks ? f.checks : null,
+                             c32(cg, f.nchecks),
+                             f.loop ? f.loop : null,
+                             f.branch ? f.branch : null,
+                             dim_expr(cg, t, f.work ? f.work : one),
+                             c32(cg, f.split)};
   return LLVMConstNamedStruct(t->step, fields, 10);
 }
 
 static LLVMValueRef branch_step(Cg *cg, const MetaTypes *t, const KProgram *p, const KBranch *br) {
   LLVMValueRef bf[3] = {c32(cg, br->cond), c32(cg, nested_steps(cg, p, br->first, br->mid)),
                         c32(cg, nested_steps(cg, p, br->mid, br->last))};
-  return control_step(cg, t, LLVMConstNull(cg->ptr), private_global(cg, LLVMConstNamedStruct(t->branch, bf, 3), "branch"));
+  return step_value(cg, t, (StepFields){.branch = private_global(cg, LLVMConstNamedStruct(t->branch, bf, 3), "branch")});
 }
 
 static LLVMValueRef loop_step(Cg *cg, const MetaTypes *t, const KProgram *p, int li);
@@ -423,23 +434,21 @@ static LLVMValueRef loop_step(Cg *cg, const MetaTypes *t, const KProgram *p, int
                          c32(cg, l->once)};
   tex_free(a);
   tex_free(b);
-  return control_step(cg, t, private_global(cg, LLVMConstNamedStruct(t->loop, lf, 12), "loop"), LLVMConstNull(cg->ptr));
+  return step_value(cg, t, (StepFields){.loop = private_global(cg, LLVMConstNamedStruct(t->loop, lf, 12), "loop")});
 }
 
 static LLVMValueRef kernel_step(Cg *cg, Cg *aux, const MetaTypes *t, const Kernel *k) {
   LLVMValueRef fn = shared_kernel(cg, aux, k), ops[K_MAX_INPUTS + 1];
   for (int o = 0; o <= k->ninputs; o++) ops[o] = c32(cg, o < k->ninputs ? k->in[o].buf : k->out.buf);
-  LLVMValueRef fields[10] = {fn,
-                             dim_expr(cg, t, step_extent(cg->m, k)),
-                             array_global(cg, cg->i32, ops, k->ninputs + 1, "ops"),
-                             c32(cg, k->ninputs + 1),
-                             check_table(cg, t, k),
-                             c32(cg, k->nchecks),
-                             LLVMConstNull(cg->ptr),
-                             LLVMConstNull(cg->ptr),
-                             dim_expr(cg, t, step_work(cg->m, k)),
-                             c32(cg, step_split(k))};
-  return LLVMConstNamedStruct(t->step, fields, 10);
+  return step_value(cg, t,
+                    (StepFields){.fn = fn,
+                                 .extent = step_extent(cg->m, k),
+                                 .ops = array_global(cg, cg->i32, ops, k->ninputs + 1, "ops"),
+                                 .nops = k->ninputs + 1,
+                                 .checks = check_table(cg, t, k),
+                                 .nchecks = k->nchecks,
+                                 .work = step_work(cg->m, k),
+                                 .split = step_split(k)});
 }
 
 /* The step of the row group starting at kernel i (issue 11): its operands are
@@ -464,17 +473,14 @@ static LLVMValueRef rows_step(Cg *cg, Cg *aux, const MetaTypes *t, const KProgra
   for (int o = 0; o < nops; o++) ops[o] = c32(cg, bufs[o]);
   int split = 1; /* the members share the outer loop over rows: split if each may be */
   for (int m = 0; m < n; m++) split &= step_split(&ks[m]);
-  LLVMValueRef fields[10] = {fn,
-                             dim_expr(cg, t, step_extent(cg->m, &ks[0])),
-                             array_global(cg, cg->i32, ops, nops, "ops"),
-                             c32(cg, nops),
-                             check_table(cg, t, &ks[0]),
-                             c32(cg, 0),
-                             LLVMConstNull(cg->ptr),
-                             LLVMConstNull(cg->ptr),
-                             dim_expr(cg, t, step_work(cg->m, &ks[0])),
-                             c32(cg, split)};
-  return LLVMConstNamedStruct(t->step, fields, 10);
+  return step_value(cg, t,
+                    (StepFields){.fn = fn,
+                                 .extent = step_extent(cg->m, &ks[0]),
+                                 .ops = array_global(cg, cg->i32, ops, nops, "ops"),
+                                 .nops = nops,
+                                 .checks = check_table(cg, t, &ks[0]),
+                                 .work = step_work(cg->m, &ks[0]),
+                                 .split = split});
 }
 
 /* The steps: the kernels in order, each loop's step just before its body's
