@@ -68,7 +68,7 @@ RUNTIME_OBJS  := $(RUNTIME_SRCS:%.c=$(B)/rt/%.o)
 GEN_HDRS      := $(B)/gen/parser.h
 
 all: $(B)/texc $(B)/libtexrt.a
-.PHONY: all deps test check check-stdlib check-models install check-install check-unit check-golden check-e2e check-hostile check-fault check-tsan demo clean bench bench-venv check-bench-logic test-diff fuzz-diff fuzz fuzz-smoke fuzz-build fuzz-harnesses
+.PHONY: all deps test check check-stdlib check-models install check-install check-unit check-golden check-e2e check-hostile check-fault check-tsan demo clean bench bench-venv check-bench-logic check-python test-torch2 test-diff fuzz-diff fuzz fuzz-smoke fuzz-build fuzz-harnesses
 
 $(B)/gen/parser.c $(B)/gen/parser.h &: frontend/parser.y | $(STAMP)
 	@mkdir -p $(@D)
@@ -201,6 +201,7 @@ test: $(STAMP)
 	$(MAKE) check
 	$(MAKE) test-diff
 	$(MAKE) check-bench-logic
+	$(MAKE) check-python
 	$(MAKE) check-tsan
 	$(MAKE) BUILD=$(B)/san SAN=1 check
 	$(MAKE) BUILD=$(B)/san SAN=1 check-fault
@@ -230,6 +231,38 @@ test-diff: $(B)/texc $(B)/libtexrt.a $(DIFF_STAMP)
 fuzz-diff: $(B)/texc $(B)/libtexrt.a $(DIFF_STAMP)
 	@$(DIFF_PY) --seconds $(DIFF_SECONDS)
 
+# ---- the Python package (python/) --------------------------------------------
+# check-python: python/tests with Debian's Python (NumPy 1.24, PyTorch 1.13),
+# then with JAX from PyPI in $(PY_VENV) (made once and kept), where the
+# package is pip-installed from a copy of python/, so the packaging is tested
+# too.  Without PyPI the JAX half is skipped, and says so.  test-torch2: the
+# same tests with PyPI's PyTorch 2.x (torch.compile, torch.library) in the
+# bench's venv, whose CUDA wheel is several GB: not part of `make test`.
+PY_PKGS  := python3-numpy python3-torch python3-venv
+PY_STAMP := $(B)/.py-deps-stamp
+PY_VENV  := $(B)/py-venv
+PY_PYPI  := jax[cpu]==0.10.2 setuptools wheel
+PY_TESTS := -m unittest discover -s $(CURDIR)/python/tests
+$(PY_STAMP): $(STAMP)
+	@missing=""; for p in $(PY_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@touch $@
+$(PY_VENV)/.stamp: | $(PY_STAMP)
+	@echo "check-python: installing $(PY_PYPI) into $(PY_VENV) (once)"
+	@rm -rf $(PY_VENV) && /usr/bin/python3 -m venv $(PY_VENV) && \
+	if $(PY_VENV)/bin/pip install -q $(PY_PYPI); then touch $@; \
+	else echo "check-python: could not install $(PY_PYPI) (no network?)"; rm -rf $(PY_VENV); fi
+check-python: $(B)/texc $(B)/libtexrt.a $(PY_STAMP)
+	@[ -f $(PY_VENV)/.stamp ] || $(MAKE) --no-print-directory $(PY_VENV)/.stamp
+	TEXC=$(CURDIR)/$(B)/texc PYTHONPATH=$(CURDIR)/python /usr/bin/python3 $(PY_TESTS)
+	@if [ -f $(PY_VENV)/.stamp ]; then \
+	  rm -rf $(B)/py-src && cp -r python $(B)/py-src && rm -rf $(B)/py-src/tests && \
+	  $(PY_VENV)/bin/pip install -q --no-deps --no-build-isolation --force-reinstall $(B)/py-src && \
+	  cd $(B) && TEXC=$(CURDIR)/$(B)/texc $(CURDIR)/$(PY_VENV)/bin/python $(PY_TESTS); \
+	else echo "check-python: SKIPPED the JAX tests and the pip install: $(PY_VENV) could not be made"; fi
 # ---- fuzz: libFuzzer harnesses (tests/fuzz/README.md) ----------------------
 FUZZERS       := fuzz_source fuzz_llvm fuzz_ir fuzz_bind fuzz_struct
 FUZZ_SECONDS  ?= 60
@@ -294,6 +327,10 @@ bench-venv: $(BENCH_STAMP)
 	@[ -f $(BENCH_VENV)/.stamp ] || $(MAKE) --no-print-directory $(BENCH_VENV)/.stamp
 bench: $(B)/texc $(B)/libtexrt.a $(BENCH_STAMP) bench-venv
 	@sh bench/run.sh $(B)
+# the Python package's tests with PyPI's PyTorch 2.x (see check-python)
+test-torch2: $(B)/texc $(B)/libtexrt.a $(BENCH_STAMP) bench-venv
+	TEXC=$(CURDIR)/$(B)/texc PYTHONPATH=$(CURDIR)/python $(BENCH_VENV)/bin/python $(PY_TESTS)
+
 # the peer-check logic of the bench (bench/selftest.py): Debian's NumPy only
 check-bench-logic: $(DIFF_STAMP)
 	@/usr/bin/python3 bench/selftest.py

@@ -439,6 +439,37 @@ static int emit_ast(const TexcOptions *o, const char *text, Diag *diag) {
   return rc;
 }
 
+/* A file name in a make rule: spaces, '#' and '$' escaped as make reads them. */
+static void put_make_name(FILE *f, const char *name) {
+  for (const char *p = name; *p; p++) {
+    if (*p == ' ' || *p == '#' || *p == '\\') fputc('\\', f);
+    if (*p == '$') fputc('$', f);
+    fputc(*p, f);
+  }
+}
+
+/* --depfile: "OUTPUT: FILE IMPORT...", the output depending on the source
+ * and every module it imported (their real paths). */
+static bool write_depfile(const TexcOptions *o, IrModule *m) {
+  FILE *f = fopen(o->depfile, "w");
+  if (!f) {
+    fprintf(stderr, "texc: cannot write %s: %s\n", o->depfile, strerror(errno));
+    return false;
+  }
+  char so[4096];
+  snprintf(so, sizeof so, "lib%s.so", m->name);
+  put_make_name(f, o->output && strcmp(o->output, "-") != 0 ? o->output : so);
+  fputc(':', f);
+  fputc(' ', f);
+  put_make_name(f, o->input);
+  for (int i = 0; i < m->imports.len; i++) fputs(" ", f), put_make_name(f, m->imports.items[i]);
+  fputc('\n', f);
+  bool ok = !ferror(f);
+  ok = fclose(f) == 0 && ok;
+  if (!ok) fprintf(stderr, "texc: cannot write %s\n", o->depfile);
+  return ok;
+}
+
 static int compile_module(const TexcOptions *o, const char *text, Diag *diag, double t0) {
   char prefix[256];
   if (o->prefix)
@@ -463,6 +494,7 @@ static int compile_module(const TexcOptions *o, const char *text, Diag *diag, do
     TexcOptions with_diag = *o;
     with_diag.diag = diag;
     rc = texc_emit_module(&with_diag, m);
+    if (rc == TEXC_EXIT_OK && o->depfile && !write_depfile(o, m)) rc = TEXC_EXIT_OUTPUT;
   }
   ir_module_free(m);
   return rc;

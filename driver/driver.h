@@ -32,6 +32,7 @@ typedef struct TexcOptions {
   bool fast_math;              /* --fast-math: value-changing rewrites */
   const char *dims;            /* --dims N=1024,...: evaluate --stats sizes */
   const char *stdlib;          /* --stdlib DIR: where `import nn` looks after the file's folder */
+  const char *depfile;         /* --depfile PATH: a make rule naming every file the output depends on */
   Diag *diag;                  /* where texc_emit_module reports errors (NULL: plain stderr) */
 } TexcOptions;
 

@@ -38,6 +38,8 @@ static const char usage[] = "usage: texc FILE.tex [options]\n"
                             "  --stats             print phase timings, rewrite-rule hits and each function's\n"
                             "                      peak temporary bytes (a size expression) to stderr\n"
                             "  --dims N=1024,...   give --stats sizes a value\n"
+                            "  --depfile PATH      also write a make rule: the output depends on FILE and\n"
+                            "                      every module it imports (for build systems and caches)\n"
                             "  --stdlib DIR        where `import NAME` looks after FILE's folder (default:\n"
                             "                      $TEXC_STDLIB, else PREFIX/share/texc/stdlib beside the\n"
                             "                      installed texc, else the source tree's stdlib/)\n"
@@ -120,6 +122,11 @@ static int parse_option(TexcOptions *o, int argc, char **argv, int *i) {
   } else if (strcmp(a, "--dims") == 0) {
     if (*i + 1 >= argc) return bad_usage("%s needs SYM=VALUE,...", a);
     o->dims = argv[++*i];
+  } else if ((v = option_value(a, "--depfile"))) {
+    o->depfile = v;
+  } else if (strcmp(a, "--depfile") == 0) {
+    if (*i + 1 >= argc) return bad_usage("%s needs a file", a);
+    o->depfile = argv[++*i];
   } else if ((v = option_value(a, "--stdlib"))) {
     o->stdlib = v;
   } else if (strcmp(a, "--stdlib") == 0) {

@@ -150,6 +150,7 @@ static Unit *module_at(Sema *s, const Import *im, const char *path, const char *
   u->real = arena_strdup(&s->m->arena, real);
   u->dir = dir_of(s, path);
   vec_push(&s->mods->units, u);
+  vec_push(&s->m->imports, (void *)u->real);
   diag_add_source(s->diag, u->path, text);
   fe_parse(&u->prog, u->path, text, &u->ast, s->diag);
   lower_module(s, u);

@@ -66,6 +66,7 @@ void ir_module_free(IrModule *m) {
   for (int i = 0; i < m->regions.len; i++) vec_free(&((IrFunc *)m->regions.items[i])->body);
   vec_free(&m->funcs);
   vec_free(&m->regions);
+  vec_free(&m->imports);
   dim_table_free(m->dims);
   arena_free(&m->arena);
   tex_free(m);

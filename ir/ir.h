@@ -351,6 +351,7 @@ typedef struct IrModule {
   const char *source;  /* file it came from */
   PtrVec funcs;        /* IrFunc* */
   PtrVec regions;      /* IrFunc*: the bodies of regions (not functions of the module) */
+  PtrVec imports;      /* const char*: real paths of the modules `import` read (--depfile) */
   bool fast_math;      /* --fast-math: value-changing rewrites allowed */
   int rule_hits[128];  /* times each rewrite rule fired (--stats) */
   /* The first op autodiff or jvp had to differentiate without a rule

@@ -5,72 +5,22 @@ every function's parameters; inputs travel as DLPack DLTensors
 (dlpack/dlpack.h), outputs are allocated here from the metadata's dim
 expressions, evaluated over the symbols bound from the inputs."""
 import ctypes as C
+import os
+import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
+from texc._abi import (ABI_VERSION, DIM_SYM, DL_TYPES, ROLE_IN, ROLE_INOUT, ROLE_OUT, DLDataType,  # noqa: E402,F401
+                       DLDevice, DLTensor, TexModuleInfo, dim_code)
+from texc import _abi  # noqa: E402
 
-class DLDevice(C.Structure):
-    _fields_ = [("device_type", C.c_int), ("device_id", C.c_int32)]
-
-
-class DLDataType(C.Structure):
-    _fields_ = [("code", C.c_uint8), ("bits", C.c_uint8), ("lanes", C.c_uint16)]
-
-
-class DLTensor(C.Structure):
-    _fields_ = [("data", C.c_void_p), ("device", DLDevice), ("ndim", C.c_int32),
-                ("dtype", DLDataType), ("shape", C.POINTER(C.c_int64)),
-                ("strides", C.POINTER(C.c_int64)), ("byte_offset", C.c_uint64)]
-
-
-class TexDimExpr(C.Structure):
-    _fields_ = [("code", C.POINTER(C.c_int64)), ("len", C.c_int32)]
-
-
-class TexParamInfo(C.Structure):
-    _fields_ = [("name", C.c_char_p), ("dtype", C.c_uint8), ("role", C.c_uint8),
-                ("rank", C.c_uint16), ("dims", C.POINTER(TexDimExpr))]
-
-
-class TexFuncInfo(C.Structure):
-    _fields_ = [("name", C.c_char_p), ("symbol", C.c_char_p), ("nparams", C.c_int32),
-                ("ninputs", C.c_int32), ("params", C.POINTER(TexParamInfo)),
-                ("nsyms", C.c_int32), ("sym_names", C.POINTER(C.c_char_p)),
-                ("nasserts", C.c_int32), ("asserts", C.POINTER(TexDimExpr)),
-                ("assert_notes", C.POINTER(C.c_char_p))]
-
-
-class TexModuleInfo(C.Structure):
-    _fields_ = [("abi_version", C.c_uint32), ("prefix", C.c_char_p), ("source", C.c_char_p),
-                ("texc_version", C.c_char_p), ("target", C.c_char_p), ("cpu", C.c_char_p),
-                ("cpu_features", C.c_char_p), ("nfuncs", C.c_int32),
-                ("funcs", C.POINTER(TexFuncInfo))]
-
-
-ABI_VERSION = 8
-# TexDType order: f32 f64 i32 i64 bool; DLPack codes: 0 int, 1 uint, 2 float
 NP_DTYPES = [np.float32, np.float64, np.int32, np.int64, np.bool_]
-DL_TYPES = [(2, 32), (2, 64), (0, 32), (0, 64), (1, 8)]
-DIM_LIT, DIM_SYM, DIM_ADD, DIM_SUB, DIM_MUL, DIM_FLOORDIV, DIM_MOD, DIM_MIN, DIM_MAX, DIM_EQ, DIM_LE = range(11)
-ROLE_IN, ROLE_OUT, ROLE_INOUT = range(3)
 
 
 def dim_eval(e, syms):
     """Evaluates a TexDimExpr (postfix bytecode) over the bound symbols."""
-    stack, i = [], 0
-    while i < e.len:
-        op = e.code[i]
-        i += 1
-        if op in (DIM_LIT, DIM_SYM):
-            w = e.code[i]
-            i += 1
-            stack.append(w if op == DIM_LIT else syms[w])
-            continue
-        b, a = stack.pop(), stack.pop()
-        stack.append({DIM_ADD: a + b, DIM_SUB: a - b, DIM_MUL: a * b, DIM_FLOORDIV: a // b if b else 0,
-                      DIM_MOD: a % b if b else 0, DIM_MIN: min(a, b), DIM_MAX: max(a, b),
-                      DIM_EQ: int(a == b), DIM_LE: int(a <= b)}[op])
-    return stack[-1]
+    return _abi.dim_eval(dim_code(e), syms)
 
 
 class Param:
