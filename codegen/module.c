@@ -229,10 +229,12 @@ static Dim step_extent(IrModule *m, const Kernel *k) {
  * Only if every outer iteration writes its own output elements: loop 0 is
  * parallel and indexes an axis of the plainly addressed output.  That holds
  * for maps, reductions over trailing axes, matmul over batch/m (or n), and
- * scans along a later axis; it does not for a scan or dot whose loop 0 is
+ * scans along a later axis, and the blocks of a blocked full reduction
+ * (Kernel.blocks: each writes its own block result); it does not for a scan or dot whose loop 0 is
  * the sequential one, nor for a scatter (two points may add into one
  * element, and the kernel zeroes the whole output first). */
 static int step_split(const Kernel *k) {
+  if (k->blocks) return 1; /* each block writes its own out[b] (issue 11) */
   if (k->nloops == 0 || k->reduce[0] || k->kind == K_SCATTER || k->out.gathered) return 0;
   if ((k->kind == K_SCAN && k->nloops < 2) || (k->kind == K_MATMUL && k->mm_k == 0)) return 0;
   for (int a = 0; a < k->out.rank; a++)
@@ -244,6 +246,7 @@ static int step_split(const Kernel *k) {
  * the pool" test: the inner iterations times the body's length. */
 static Dim step_work(IrModule *m, const Kernel *k) {
   Dim w = dim_lit(m->dims, k->nbody < 1 ? 1 : k->nbody > 64 ? 64 : k->nbody);
+  if (k->blocks) return dim_mul(m->dims, w, dim_lit(m->dims, TEX_REDUCE_BLOCK)); /* an iteration is a block */
   for (int l = 1; l < k->nloops; l++) w = dim_mul(m->dims, w, k->extent[l]);
   return w;
 }
