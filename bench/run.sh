@@ -25,6 +25,8 @@ MLP_WRT=W1,b1,W2,b2,W3,b3
 "$B/texc" bench/fused.tex --prefix=fused -o "$OUT/libfused.so"
 "$B/texc" bench/gemm.tex --prefix=gemm -o "$OUT/libgemm.so"
 "$B/texc" bench/reduce.tex --prefix=reduce -o "$OUT/libreduce.so"
+"$B/texc" bench/tiny.tex --prefix=tiny -o "$OUT/libtiny.so"
+cc -std=c11 -O2 -Iruntime bench/call_c.c -o "$OUT/call_c" -ldl
 # the indexing cases: the same source twice, the second without its
 # run-time subscript checks (TEXC_UNCHECKED_GATHERS: for measuring only)
 "$B/texc" bench/index.tex --grad conv_loss,conv3_loss --wrt x,w --prefix=index -o "$OUT/libindex.so"
@@ -38,6 +40,10 @@ LSTM_DIMS=B=64,D=64,H=256,T=50,V=96
 rc=0
 /usr/bin/python3 bench/driver.py "$B" "$OUT" || rc=$?
 if [ -n "${BENCH_QUICK:-}" ] && [ "$BENCH_QUICK" != 0 ] || [ -n "${BENCH_CASES:-}" ]; then exit $rc; fi
+
+# the Python package's overhead per call (issue 12)
+echo
+/usr/bin/python3 bench/call_python.py "$OUT" || rc=$?
 
 # the indexing cases of issue 9: a table per case, run in one process so
 # every peer is checked against texc's output first (bench/peer_index.py)

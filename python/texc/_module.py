@@ -3,7 +3,7 @@ import ctypes as C
 import os
 import re
 
-from . import _arrays
+from . import _arrays, _fastcall
 from ._abi import ABI_VERSION, DIM_SYM, DTYPE_NAMES, STATUS_NAMES, DLTensor, TexModuleInfo, dim_code, dim_eval
 
 
@@ -90,7 +90,7 @@ class Function:
     first array argument (NumPy, PyTorch or JAX).  Returns the single
     output, or a tuple of them; inout parameters are updated in place."""
 
-    def __init__(self, module, info):
+    def __init__(self, module, info, index):
         self.module = module
         self.name = info.name.decode()
         self.symbol = info.symbol.decode()
@@ -101,6 +101,7 @@ class Function:
         self._c = getattr(module._lib, self.symbol)
         self._c.restype = C.c_int
         self._c.argtypes = [C.POINTER(DLTensor)] * info.nparams
+        self._fast = _fastcall.FastCall(self, index, module._call, self._fail)
         self.__doc__ = "%s(%s) -> %s" % (self.name, ", ".join("%s: %s%s" % (p.name, "inout " if p.role == "inout" else "",
                                                                               p.type_text()) for p in self.inputs),
                                          ", ".join(p.type_text() for p in self.outputs))
@@ -154,7 +155,14 @@ class Function:
             raise ValueError("%s: argument '%s' (#%d) is updated in place, but %s; pass a writable NumPy array "
                              "or PyTorch tensor" % (self.symbol, p.name, self.inputs.index(p) + 1, why))
 
+    def _fail(self, rc):
+        raise error(self.module._last_error().decode(errors="replace"), rc)
+
     def __call__(self, *args, **kwargs):
+        if not kwargs:
+            res = self._fast(args)
+            if res is not _fastcall.FALLBACK:
+                return res
         vals = self.arguments(args, kwargs)
         fw, like = None, None
         for v in vals:
@@ -172,7 +180,7 @@ class Function:
         tensors += [_arrays.to_dltensor(o, p, keep) for p, o in zip(self.outputs, outs)]
         rc = self._c(*[C.byref(t) for t in tensors])
         if rc:
-            raise error(self.module._last_error().decode(errors="replace"), rc)
+            self._fail(rc)
         res = tuple(_arrays.finish_output(fw, o) for o in outs)
         return res[0] if len(res) == 1 else res
 
@@ -205,12 +213,15 @@ class Module:
         self._last_error.restype = C.c_char_p
         self._set_threads = getattr(self._lib, prefix + "_set_num_threads")
         self._set_threads.argtypes = [C.c_int]
+        self._call = getattr(self._lib, prefix + "_call")
+        self._call.argtypes = [C.c_int, C.c_void_p]
+        self._call.restype = C.c_int
         self.source = info.source.decode()
         self.target = info.target.decode()
         self.cpu = info.cpu.decode()
         self.functions = {}
         for i in range(info.nfuncs):
-            f = Function(self, info.funcs[i])
+            f = Function(self, info.funcs[i], i)
             self.functions[f.name] = f
 
     def __getattr__(self, name):
