@@ -99,6 +99,26 @@ class Calls(unittest.TestCase):
             ro.flags.writeable = False
             m.sgd(ro, np.ones(3, np.float32), 0.1)
 
+    def test_fast_and_general_paths_agree(self):
+        """Positional contiguous NumPy arrays take the packed fast path;
+        keywords, 0-d arrays, read-only or strided inputs the general one."""
+        from texc import _fastcall
+        W, b, x, y = data(9)
+        self.assertIsNot(m.loss._fast((W, b, x, y)), _fastcall.FALLBACK)
+        fast = m.loss(W, b, x, y)
+        Wr = W.copy()
+        Wr.flags.writeable = False
+        for v in (m.loss(W=W, b=b, x=x, y=y), m.loss(Wr, b, x, y), m.loss(W, b, np.asarray(x, order="C"), y)):
+            self.assertEqual(v, fast)
+        self.assertIs(m.loss._fast((W.astype(np.float32), b, x, y)), _fastcall.FALLBACK)
+        a = np.linspace(-1, 1, 9)
+        for s in (1.5, np.float64(1.5), np.array(1.5), np.float32(1.5)):
+            t, q = m.pair(a, s)
+            np.testing.assert_array_equal(t, np.tanh(a) * 1.5)
+        W32, g = np.ones(3, np.float32), np.full(3, 2, np.float32)
+        self.assertEqual(m.sgd(W32, g, 0.25), 12)
+        np.testing.assert_array_equal(W32, [0.5, 0.5, 0.5])
+
     def test_python_scalars_and_lists(self):
         self.assertEqual(m.pair([0.0, 0.0], 1)[1], 0.0)
 
