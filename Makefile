@@ -147,15 +147,29 @@ check-models: $(B)/texc $(B)/libtexrt.a
 # texc finds PREFIX/lib/texc/libtexrt.a and PREFIX/share/texc/stdlib beside
 # itself.  check-install installs into a temporary prefix and uses it.
 PREFIX ?= /usr/local
+# The Python package goes where Debian's python3 looks under PREFIX
+# (dist-packages for /usr and /usr/local, site-packages elsewhere, such as
+# ~/.local, the user site); PYTHON_SITE overrides it.
+PY_PKGS  := python3-numpy python3-torch python3-venv pkg-config man-db  # check-install: pkg-config, man
+PY_STAMP := $(B)/.py-deps-stamp
+PYVER       := $(shell /usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+PYTHON_SITE ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/python3/dist-packages,$(if $(filter /usr/local,$(PREFIX)),/usr/local/lib/python$(PYVER)/dist-packages,$(PREFIX)/lib/python$(PYVER)/site-packages))
 install: $(B)/texc $(B)/libtexrt.a
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/texc $(DESTDIR)$(PREFIX)/include \
-	  $(DESTDIR)$(PREFIX)/share/texc/stdlib $(DESTDIR)$(PREFIX)/share/doc/texc
+	  $(DESTDIR)$(PREFIX)/share/texc/stdlib $(DESTDIR)$(PREFIX)/share/doc/texc $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	  $(DESTDIR)$(PYTHON_SITE)/texc
 	install -m 755 $(B)/texc $(DESTDIR)$(PREFIX)/bin/texc
 	install -m 644 $(B)/libtexrt.a $(DESTDIR)$(PREFIX)/lib/texc/libtexrt.a
 	install -m 644 runtime/texrt.h $(DESTDIR)$(PREFIX)/include/texrt.h
 	install -m 644 stdlib/*.tex stdlib/README.md $(DESTDIR)$(PREFIX)/share/texc/stdlib/
 	install -m 644 lang/*.md lang/ops.def README.md ARCHITECTURE.md $(DESTDIR)$(PREFIX)/share/doc/texc/
-check-install: $(B)/texc $(B)/libtexrt.a
+	install -m 644 driver/texc.1 $(DESTDIR)$(PREFIX)/share/man/man1/texc.1
+	install -m 644 driver/texc.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/texc
+	install -m 644 python/texc/*.py $(DESTDIR)$(PYTHON_SITE)/texc/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/^#define TEXC_VERSION "\(.*\)"/\1/p' ir/ir.h)|' \
+	  runtime/texrt.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/texrt.pc
+check-install: $(B)/texc $(B)/libtexrt.a $(PY_STAMP)
 	@MAKE="$(MAKE)" BUILD=$(B) CC="$(CC) $(LDFLAGS)" sh tests/install/run.sh
 
 # Fault injection (tests/fault/run.sh): texc_fault is texc (main.c compiled
@@ -238,8 +252,6 @@ fuzz-diff: $(B)/texc $(B)/libtexrt.a $(DIFF_STAMP)
 # too.  Without PyPI the JAX half is skipped, and says so.  test-torch2: the
 # same tests with PyPI's PyTorch 2.x (torch.compile, torch.library) in the
 # bench's venv, whose CUDA wheel is several GB: not part of `make test`.
-PY_PKGS  := python3-numpy python3-torch python3-venv
-PY_STAMP := $(B)/.py-deps-stamp
 PY_VENV  := $(B)/py-venv
 PY_PYPI  := jax[cpu]==0.10.2 setuptools wheel
 PY_TESTS := -m unittest discover -s $(CURDIR)/python/tests

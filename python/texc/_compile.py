@@ -23,16 +23,18 @@ class CompileError(Exception):
 
 
 def find_texc(texc=None):
-    """The texc executable: the argument, $TEXC, the source tree's build/texc
-    beside this package, or `texc` on PATH."""
+    """The texc executable: the argument, $TEXC, the one installed with this
+    package (make install: PREFIX/lib/pythonX/...-packages/texc beside
+    PREFIX/bin/texc), the source tree's build/texc, or `texc` on PATH."""
     if texc:
         return texc
     if os.environ.get("TEXC"):
         return os.environ["TEXC"]
     here = os.path.dirname(os.path.abspath(__file__))
-    tree = os.path.join(here, "..", "..", "build", "texc")
-    if os.path.isfile(tree) and os.access(tree, os.X_OK):
-        return os.path.abspath(tree)
+    for rel in (("..", "..", "..", "..", "bin", "texc"), ("..", "..", "build", "texc")):
+        exe = os.path.normpath(os.path.join(here, *rel))
+        if os.path.isfile(exe) and os.access(exe, os.X_OK):
+            return exe
     found = shutil.which("texc")
     if not found:
         raise FileNotFoundError("texc.compile: no texc executable (set $TEXC, pass texc=, or put texc on PATH)")
