@@ -24,7 +24,19 @@ torch.compile compile time), BENCH_SAMPLES, BENCH_SAMPLE_MS, BENCH_THREADS
 (default 1,2), BENCH_CASES (comma-separated case ids or prefixes),
 BENCH_VENV (default BUILD/bench-venv), BENCH_METRIC=cpu (1-thread rows
 from process CPU time instead of wall time: steadier under contention), BENCH_CPUS (default 0,1: the 1-thread
-workers use the first)."""
+workers use the first), BENCH_SETTLE_MS (default 400; 0: off).
+
+Before each sample the driver waits (up to BENCH_SETTLE_MS) until no other
+worker process uses the CPU: a pool that spins after its call would
+otherwise take a core from the next system's sample.  Debian's OpenBLAS
+(the "blas" process, and NumPy's in "debian") keeps one thread per extra
+core spinning for ~100 ms after its last call (measured: 50 ms of CPU in
+the first 50 ms idle, 53 in the next 100, 0 after); a texc call at 2
+threads then ran at its 1-thread speed with process CPU = wall (the
+worker's half shared a core), which the 2026-12-07 table showed as
+aligned/offset differences (dgemm 512 aligned 5.77 vs offset 2.83 ms,
+dgemm 1024 offset 44.0 vs aligned 26.1) that are not there in a quiet
+process (both 2.6-2.8 ms)."""
 import json
 import os
 import statistics
@@ -45,6 +57,8 @@ SAMPLES = int(ENV.get("BENCH_SAMPLES", "3" if QUICK else "7"))
 SAMPLE_MS = float(ENV.get("BENCH_SAMPLE_MS", "5" if QUICK else "20"))
 THREADS = [int(t) for t in ENV.get("BENCH_THREADS", "1,2").split(",")]
 CPUS = [int(c) for c in ENV.get("BENCH_CPUS", "0,1").split(",")]
+SETTLE_MS = float(ENV.get("BENCH_SETTLE_MS", "400"))
+SETTLED = [0, 0.0]  # settle() calls, seconds spent in them
 HOME = {"texc": "texc", "texc_inner": "texc", "texc_ck": "texc", "numpy": "debian", "torch1": "debian", "openblas": "blas",
         "torch2": "pypi", "compile": "pypi", "jax": "pypi"}
 
@@ -68,6 +82,18 @@ class Worker:
             raise RuntimeError("bench worker: " + out["error"])
         return out
 
+    def cpu_ns(self):
+        """CPU time of all the process's threads so far (ns; /proc schedstat)."""
+        total = 0
+        d = "/proc/%d/task" % self.p.pid
+        try:
+            for t in os.listdir(d):
+                with open(os.path.join(d, t, "schedstat")) as f:
+                    total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass  # a thread that left meanwhile, or no /proc: counts as idle
+        return total
+
     def close(self):
         try:
             self.p.stdin.write('{"op": "quit"}\n')
@@ -75,6 +101,31 @@ class Worker:
         except OSError:
             pass
         self.p.wait()
+
+
+def settle(workers):
+    """Waits until the worker processes used under 0.5 ms of CPU over the
+    last 10 ms (a spinning pool winds down), at most SETTLE_MS."""
+    workers = list(workers)
+    if SETTLE_MS <= 0 or not workers:
+        return
+    t0 = time.perf_counter()
+    t_end = t0 + SETTLE_MS / 1e3
+    try:
+        _settle_loop(workers, t_end)
+    finally:
+        SETTLED[0] += 1
+        SETTLED[1] += time.perf_counter() - t0
+
+
+def _settle_loop(workers, t_end):
+    last = sum(w.cpu_ns() for w in workers)
+    while time.perf_counter() < t_end:
+        time.sleep(0.01)
+        now = sum(w.cpu_ns() for w in workers)
+        if now - last < 500000:
+            return
+        last = now
 
 
 def worker_env(threads, outdir):
@@ -196,6 +247,7 @@ class Run:
         for i in range(max(n.values(), default=0)):
             for s in order:
                 if i < n[s]:
+                    settle(self.workers.values())  # all wait on stdin: CPU use is a spinning pool
                     r = self.workers[HOME[s], t].ask("sample", system=s, reps=reps[s]["reps"])
                     ms[s].append(r["ms"])
                     cpu[s].append(r["cpu"])
@@ -251,6 +303,8 @@ def main():
     finally:
         run.close()
     lim = best_limits(lim0, limits(outdir))
+    if SETTLED[0]:
+        print("bench: waited %.1f s in all for idle workers before %d samples" % (SETTLED[1], SETTLED[0]), flush=True)
     comp = compile_times(build, venv) if not want or "compile" in want else {}
     data = dict(date=time.strftime("%Y-%m-%d %H:%M"), quick=QUICK, subset=bool(want), metric=ENV.get("BENCH_METRIC", "wall"), samples=SAMPLES, sample_ms=SAMPLE_MS,
                 threads=THREADS, seconds=round(time.time() - t_start), machine=report.machine(), limits=lim,

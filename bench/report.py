@@ -142,7 +142,8 @@ def write(data, cases, outdir):
     h2, r2, s2 = ratio_table(data, cases)
     lines = ["# texc `make bench` — %s%s" % (data["date"], " (BENCH_QUICK)" if data["quick"] else ""), "",
              "%s. Medians of %d samples (a sample: back-to-back calls lasting >= %g ms), systems interleaved "
-             "round-robin per case; %s; ratios are peer median / texc median (above 1: texc is faster). Buffers: "
+             "round-robin per case, each sample after every worker process is idle (a pool that spins after its call, "
+             "as OpenBLAS's does for ~100 ms, would take a core from the next sample); %s; ratios are peer median / texc median (above 1: texc is faster). Buffers: "
              "'aligned' = every input and output on a page boundary, 'offset' = 16 + 1088 k bytes into a page for "
              "operand k (JAX copies inputs into its own buffers). Run took %d s." %
              (data["machine"], data["samples"], data["sample_ms"],

@@ -95,7 +95,35 @@ def targets():
     expect("torch: as fast", report.target(cases["conv"], 2, {"texc": 1.0, "torch1": 1.0, "torch2": 3.0}, None)[1] is True)
 
 
-for f in (placement, comparison, sgd_transform, checks, targets):
+def settling():
+    """settle() waits while a process spins (as OpenBLAS's pool does ~100 ms
+    after a call) and returns at once when all are idle."""
+    import subprocess
+    import time
+
+    class P:
+        def __init__(self, p):
+            self.p = p
+    cpu_ns = driver.Worker.cpu_ns
+    spin = "import time\nt = time.perf_counter()\nwhile time.perf_counter() - t < 0.15: pass\nimport sys\nsys.stdin.read()"
+    kids = [subprocess.Popen([sys.executable, "-c", c], stdin=subprocess.PIPE) for c in (spin, "import sys\nsys.stdin.read()")]
+    busy, idle = P(kids[0]), P(kids[1])
+    P.cpu_ns = cpu_ns
+    time.sleep(0.03)
+    t0 = time.perf_counter()
+    driver.settle([busy, idle])
+    waited = time.perf_counter() - t0
+    expect("settle waits for a spinning process (%.3f s)" % waited, 0.07 <= waited < 0.4)
+    t0 = time.perf_counter()
+    driver.settle([busy, idle])
+    waited = time.perf_counter() - t0
+    expect("settle returns soon when all are idle (%.3f s)" % waited, waited < 0.05)
+    for k in kids:
+        k.stdin.close()
+        k.wait()
+
+
+for f in (placement, comparison, sgd_transform, checks, targets, settling):
     f()
 print("bench logic: %d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)

@@ -87,6 +87,32 @@ static void chunks_on_several_threads(void **state) {
   assert_true(several);
 }
 
+static atomic_int_fast64_t longest; /* the longest chunk that k_len ran */
+
+static int32_t k_len(void *const *ops, const int64_t *syms, int64_t begin, int64_t end, TexIndexError *err) {
+  (void)ops, (void)syms, (void)err;
+  int64_t m = atomic_load(&longest);
+  while (end - begin > m && !atomic_compare_exchange_weak(&longest, &m, end - begin)) {}
+  return 0;
+}
+
+/* The chunks split the extent evenly up to rounding to 64 iterations (long
+ * chunks) or 8 (shorter ones): 784 rows at 2 threads are 392 + 392. */
+static void chunks_balanced(void **state) {
+  (void)state;
+  const struct {
+    int n;
+    int64_t extent, longest;
+  } cases[] = {{2, 784, 392}, {2, 512, 256}, {3, 784, 264}, {7, 4096, 592}, {2, 4096, 2048}, {2, 2100, 1088}, {2, 100, 50}, {2, 15, 8}};
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    TexIndexError err;
+    atomic_store(&longest, 0);
+    assert_int_equal(texrt_set_num_threads(cases[c].n), TEX_OK);
+    assert_int_equal(texrt_parallel_for(k_len, NULL, NULL, cases[c].extent, 1, &err), 0);
+    assert_int_equal(atomic_load(&longest), cases[c].longest);
+  }
+}
+
 static void first_error_wins(void **state) {
   (void)state;
   const int counts[] = {1, 2, 3, 7};
@@ -174,8 +200,10 @@ int main(void) {
   setenv("TEX_PARALLEL_MIN_WORK", "0", 1);
   unsetenv("TEX_NUM_THREADS");
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(every_iteration_once), cmocka_unit_test(chunks_on_several_threads), cmocka_unit_test(first_error_wins),
-      cmocka_unit_test(bad_counts),           cmocka_unit_test(concurrent_callers),        cmocka_unit_test(fork_child),
+      cmocka_unit_test(every_iteration_once), cmocka_unit_test(chunks_on_several_threads),
+      cmocka_unit_test(chunks_balanced),      cmocka_unit_test(first_error_wins),
+      cmocka_unit_test(bad_counts),           cmocka_unit_test(concurrent_callers),
+      cmocka_unit_test(fork_child),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
