@@ -130,6 +130,7 @@ $(B)/tests/docs_runner: tests/docs/runner.c runtime/texrt.h $(B)/libtexrt.a
 	$(Q)$(CC) $(CFLAGS) -o $@ tests/docs/runner.c $(B)/libtexrt.a $(LDFLAGS) -lm -ldl -lpthread
 check-docs: $(B)/texc $(B)/tests/docs_runner
 	@TEXC=$(B)/texc RUNNER=$(B)/tests/docs_runner sh tests/docs/run.sh lang/reference.md
+	@sh tests/docs/editors.sh
 
 # Every stdlib function under check-grad --jvp (tests/stdlib/run.sh).
 check-stdlib: $(B)/texc $(B)/libtexrt.a
