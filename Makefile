@@ -272,7 +272,7 @@ check-python: $(B)/texc $(B)/libtexrt.a $(PY_STAMP)
 	@[ -f $(PY_VENV)/.stamp ] || $(MAKE) --no-print-directory $(PY_VENV)/.stamp
 	TEXC=$(CURDIR)/$(B)/texc PYTHONPATH=$(CURDIR)/python /usr/bin/python3 $(PY_TESTS)
 	@if [ -f $(PY_VENV)/.stamp ]; then \
-	  rm -rf $(B)/py-src && cp -r python $(B)/py-src && rm -rf $(B)/py-src/tests && \
+	  rm -rf $(B)/py-src && cp -r python $(B)/py-src && rm -rf $(B)/py-src/tests $(B)/py-src/build $(B)/py-src/*.egg-info && \
 	  $(PY_VENV)/bin/pip install -q --no-deps --no-build-isolation --force-reinstall $(B)/py-src && \
 	  cd $(B) && TEXC=$(CURDIR)/$(B)/texc $(CURDIR)/$(PY_VENV)/bin/python $(PY_TESTS); \
 	else echo "check-python: SKIPPED the JAX tests and the pip install: $(PY_VENV) could not be made"; fi

@@ -23,6 +23,24 @@ class Derivative:
         self.grads_of = [n[2:] for n in names]
         self.index = {p.name: i for i, p in enumerate(f.inputs)}
 
+    def grads(self, res):
+        """{input name: gradient} from the derivative's results."""
+        res = res if isinstance(res, tuple) else (res,)
+        return dict(zip(self.grads_of, res[self.nvalues:]))
+
+    def input_grads(self, grads, needed):
+        """One gradient per input of f: None where not needed; an input that
+        needs one the module was not compiled for is an error."""
+        out = []
+        for i, p in enumerate(self.f.inputs):
+            if not needed[i]:
+                out.append(None)
+            elif p.name not in grads:
+                raise self.missing(i)
+            else:
+                out.append(grads[p.name])
+        return tuple(out)
+
     def missing(self, i):
         """The error for asking the gradient of input i, which was not compiled."""
         p = self.f.inputs[i]

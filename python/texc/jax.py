@@ -55,7 +55,7 @@ def function(f):
                 raise d.missing(i)
         if d.scalar:
             res = _callback(d.fn, args)
-            return res[0], (args, dict(zip(d.grads_of, res[d.nvalues:])))
+            return res[0], (args, d.grads(res))
         return unpack(_callback(f, args)), (args, None)
 
     def bwd(saved, g):
@@ -63,8 +63,7 @@ def function(f):
         gs = (g,) if single else tuple(g)
         gs = tuple(jnp.zeros(np.shape(v), v.dtype) if _is_zero(c) else c for c, v in zip(gs, _values(f, args)))
         if grads is None:
-            res = _callback(d.fn, tuple(args) + gs)
-            grads = dict(zip(d.grads_of, res[d.nvalues:]))
+            grads = d.grads(_callback(d.fn, tuple(args) + gs))
         else:
             grads = {k: gs[0] * v for k, v in grads.items()}
         return tuple(grads.get(p.name) for p in f.inputs)

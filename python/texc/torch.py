@@ -31,7 +31,7 @@ def function(f):
             ctx.args = args
             if d.scalar and any(ctx.needs_input_grad):
                 res = d.fn(*args)
-                ctx.grads = dict(zip(d.grads_of, res[d.nvalues:]))
+                ctx.grads = d.grads(res)
                 return res[0]
             ctx.grads = None
             return f(*args)
@@ -39,20 +39,10 @@ def function(f):
         @staticmethod
         def backward(ctx, *gouts):
             if ctx.grads is None:
-                res = d.fn(*ctx.args, *[g.contiguous() for g in gouts])
-                res = res if isinstance(res, tuple) else (res,)
-                grads = dict(zip(d.grads_of, res[d.nvalues:]))
+                grads = d.grads(d.fn(*ctx.args, *[g.contiguous() for g in gouts]))
             else:
                 grads = {k: gouts[0] * v for k, v in ctx.grads.items()}
-            out = []
-            for i, p in enumerate(f.inputs):
-                if not ctx.needs_input_grad[i]:
-                    out.append(None)
-                elif p.name not in grads:
-                    raise d.missing(i)
-                else:
-                    out.append(grads[p.name])
-            return tuple(out)
+            return d.input_grads(grads, ctx.needs_input_grad)
 
     TexcFunction.__name__ = TexcFunction.__qualname__ = "texc_" + f.symbol
     run = _custom_op(f, d) if hasattr(torch.library, "custom_op") else TexcFunction.apply
@@ -77,7 +67,6 @@ def _custom_op(f, d):
         return _ops[key]
     tensors = ", ".join("Tensor %s" % _arg(p.name) for p in f.inputs)
     value = _op("texc::" + f.symbol, f, "(%s) -> Tensor[]" % tensors)
-    grad_op = None
     if d.scalar:
         grad_op = _op("texc::" + d.fn.symbol, d.fn, "(%s) -> Tensor[]" % tensors)
     else:
@@ -89,20 +78,10 @@ def _custom_op(f, d):
 
     def backward(ctx, gouts):
         if d.scalar:
-            res = grad_op(*ctx.args)
-            grads = {k: gouts[0] * v for k, v in zip(d.grads_of, res[d.nvalues:])}
+            grads = {k: gouts[0] * v for k, v in d.grads(tuple(grad_op(*ctx.args))).items()}
         else:
-            res = grad_op(*ctx.args, *[g.contiguous() for g in gouts])
-            grads = dict(zip(d.grads_of, res[d.nvalues:]))
-        out = []
-        for i, p in enumerate(f.inputs):
-            if not ctx.needs_input_grad[i]:
-                out.append(None)
-            elif p.name not in grads:
-                raise d.missing(i)
-            else:
-                out.append(grads[p.name])
-        return tuple(out)
+            grads = d.grads(tuple(grad_op(*ctx.args, *[g.contiguous() for g in gouts])))
+        return d.input_grads(grads, ctx.needs_input_grad)
 
     torch.library.register_autograd(value, backward, setup_context=setup_context)
     single = len(f.outputs) == 1
