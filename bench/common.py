@@ -141,7 +141,7 @@ def cases(quick):
              ("libfused.so", "fused", "logsumexp_rows"), floor=("bytes", 4 * 4096 * 1024 + 4 * 4096), target="rows"),
         Case("conv", "conv2d 64x1x28x28 * 16x1x3x3: value + grad (x, w)", "conv", conv_inputs,
              ["texc", "numpy", "torch1", "torch2", "jax"], F32, ("libindex.so", "index", "conv3_loss_grad"), target="torch"),
-        Case("lstm", "LSTM loss + grad B=64 D=64 H=256 T=50 V=96", "lstm", lstm_inputs, ["texc", "texc_ck", "torch1", "torch2"], F32,
+        Case("lstm", "LSTM loss + grad B=64 D=64 H=256 T=50 V=96", "lstm", lstm_inputs, ["texc", "texc_ck", "torch1", "torch2", "jax"], F32,
              ("liblstm.so", "lstm", "loss_grad"), target="torch"),
         Case("reduce", "sum(a*b, axis=0), a f64[1000,100,64,1], b f64[1000,100,1,64]", "reduce", reduce_inputs,
              ["texc", "texc_inner", "numpy", "torch2", "jax"], F64, ("libreduce.so", "reduce", "outer"),

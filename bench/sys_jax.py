@@ -28,6 +28,33 @@ def mlp_step(p, x, y, lr):
     return [w - lr * gw for w, gw in zip(p, g)], loss
 
 
+def lstm_loss(p, h0, c0, x, y):
+    """bench/lstm.tex's loss: lax.scan over the T steps of the LSTM cell
+    (gates i, f, g, o as column blocks of z), the batch-mean cross-entropy
+    of each step's logits summed over the steps."""
+    E, Wx, Wh, b, Wy, by = p
+    H = Wh.shape[0]
+
+    def step(carry, xy):
+        h, c, l = carry
+        xt, yt = xy
+        z = E[xt] @ Wx + h @ Wh + b
+        i, f = jax.nn.sigmoid(z[:, :H]), jax.nn.sigmoid(z[:, H:2 * H])
+        g, o = jnp.tanh(z[:, 2 * H:3 * H]), jax.nn.sigmoid(z[:, 3 * H:])
+        c2 = f * c + i * g
+        h2 = o * jnp.tanh(c2)
+        lp = jax.nn.log_softmax(h2 @ Wy + by, axis=1)
+        return (h2, c2, l - jnp.take_along_axis(lp, yt[:, None], axis=1).mean()), None
+
+    (_, _, l), _ = jax.lax.scan(step, (h0, c0, jnp.zeros((), h0.dtype)), (x, y))
+    return l
+
+
+@jax.jit
+def lstm_grad(p, h0, c0, x, y):
+    return jax.value_and_grad(lstm_loss)(p, h0, c0, x, y)
+
+
 def conv_loss(x, w, g):
     return (jax.lax.conv_general_dilated(x, w, (1, 1), "VALID") * g).sum()
 
@@ -63,6 +90,12 @@ def build(case, a, place, outdir, system):
             box[0] = mlp_step(box[0][0], j["x"], j["y"], j["lr"])
             jax.block_until_ready(box[0])
         return Run(step, lambda: [box[0][1]] + box[0][0])
+    if f == "lstm":
+        p = [j[k] for k in ("E", "Wx", "Wh", "b", "Wy", "by")]
+
+        def lstm():
+            box[0] = jax.block_until_ready(lstm_grad(p, j["h0"], j["c0"], j["x"], j["y"]))
+        return Run(lstm, lambda: [box[0][0]] + list(box[0][1]))
     fn, args = JIT[f], [j[k] for k in ARGS[f]]
 
     def run():
