@@ -538,9 +538,7 @@ static LLVMValueRef lane_indices(KEmit *e, LLVMValueRef base) {
   return LLVMBuildAdd(e->g->b, splat(e, base, W), LLVMConstVector(iota, W), "");
 }
 
-/* Elements [start, start + count) of the flattened reduced axes, lane
- * (i - start) mod W (start is a multiple of W). */
-static void reduce_flat(KEmit *e, int npar, const Acc *acc, LLVMValueRef start, LLVMValueRef count) {
+Access flat_access(KEmit *e, int npar, LLVMValueRef start) {
   const Kernel *k = e->k;
   unsigned par_mask = (1u << npar) - 1;
   Access vec = {.loop_mask = par_mask, .width = W};
@@ -555,6 +553,13 @@ static void reduce_flat(KEmit *e, int npar, const Acc *acc, LLVMValueRef start, 
     vec.par_off[o] = LLVMBuildSDiv(e->g->b, LLVMBuildPtrToInt(e->g->b, p, e->g->i64, ""), i64c(e, dtype_sizes[k->in[o].dtype]), "");
     if (!zero) vec.par_off[o] = LLVMBuildAdd(e->g->b, vec.par_off[o], start, "");
   }
+  return vec;
+}
+
+/* Elements [start, start + count) of the flattened reduced axes, lane
+ * (i - start) mod W (start is a multiple of W). */
+static void reduce_flat(KEmit *e, int npar, const Acc *acc, LLVMValueRef start, LLVMValueRef count) {
+  Access vec = flat_access(e, npar, start);
   LLVMValueRef full = LLVMBuildAnd(e->g->b, count, i64c(e, ~(int64_t)(W - 1)), "");
   /* the main loop keeps the lanes in registers (phis), not in acc's memory:
    * a store and reload per block would put store forwarding on the
@@ -908,7 +913,7 @@ static void reduce_one_level(KEmit *e, int npar, const Acc *acc, bool flat, LLVM
 
 /* Up to BLK elements take the one-block code (the blocked code would give
  * the same bits, with a second tree per output). */
-static void reduce_one(KEmit *e, int npar, const Acc *acc, bool flat, LLVMValueRef count) {
+static void reduce_exact(KEmit *e, int npar, const Acc *acc, bool flat, LLVMValueRef count) {
   if (!may_block(e, npar)) {
     reduce_one_level(e, npar, acc, flat, count, false);
     return;
@@ -923,6 +928,29 @@ static void reduce_one(KEmit *e, int npar, const Acc *acc, bool flat, LLVMValueR
   LLVMBuildBr(B, join);
   LLVMPositionBuilderAtEnd(B, many);
   reduce_one_level(e, npar, acc, flat, count, true);
+  LLVMBuildBr(B, join);
+  LLVMPositionBuilderAtEnd(B, join);
+}
+
+/* A flat float max/min takes the fast path (cpu_extremum.c) and falls back
+ * on reduce_exact where that path says it may differ. */
+static void reduce_one(KEmit *e, int npar, const Acc *acc, bool flat, LLVMValueRef count) {
+  if (!flat || !cg_k_extremum_kernel(e)) {
+    reduce_exact(e, npar, acc, flat, count);
+    return;
+  }
+  LLVMBuilderRef B = e->g->b;
+  Access vec = flat_access(e, npar, i64c(e, 0));
+  LLVMValueRef redo, r = cg_k_extremum_fast(e, &vec, count, &redo);
+  LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "fast"),
+                    exact = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "exact"),
+                    join = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "reduced");
+  LLVMBuildCondBr(B, redo, exact, fast);
+  LLVMPositionBuilderAtEnd(B, fast);
+  store_out(e, r, (1u << npar) - 1);
+  LLVMBuildBr(B, join);
+  LLVMPositionBuilderAtEnd(B, exact);
+  reduce_exact(e, npar, acc, flat, count);
   LLVMBuildBr(B, join);
   LLVMPositionBuilderAtEnd(B, join);
 }
