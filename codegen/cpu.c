@@ -538,9 +538,7 @@ static LLVMValueRef lane_indices(KEmit *e, LLVMValueRef base) {
   return LLVMBuildAdd(e->g->b, splat(e, base, W), LLVMConstVector(iota, W), "");
 }
 
-/* Elements [start, start + count) of the flattened reduced axes, lane
- * (i - start) mod W (start is a multiple of W). */
-static void reduce_flat(KEmit *e, int npar, const Acc *acc, LLVMValueRef start, LLVMValueRef count) {
+Access flat_access(KEmit *e, int npar, LLVMValueRef start) {
   const Kernel *k = e->k;
   unsigned par_mask = (1u << npar) - 1;
   Access vec = {.loop_mask = par_mask, .width = W};
@@ -555,6 +553,13 @@ static void reduce_flat(KEmit *e, int npar, const Acc *acc, LLVMValueRef start, 
     vec.par_off[o] = LLVMBuildSDiv(e->g->b, LLVMBuildPtrToInt(e->g->b, p, e->g->i64, ""), i64c(e, dtype_sizes[k->in[o].dtype]), "");
     if (!zero) vec.par_off[o] = LLVMBuildAdd(e->g->b, vec.par_off[o], start, "");
   }
+  return vec;
+}
+
+/* Elements [start, start + count) of the flattened reduced axes, lane
+ * (i - start) mod W (start is a multiple of W). */
+static void reduce_flat(KEmit *e, int npar, const Acc *acc, LLVMValueRef start, LLVMValueRef count) {
+  Access vec = flat_access(e, npar, start);
   LLVMValueRef full = LLVMBuildAnd(e->g->b, count, i64c(e, ~(int64_t)(W - 1)), "");
   /* the main loop keeps the lanes in registers (phis), not in acc's memory:
    * a store and reload per block would put store forwarding on the
@@ -805,6 +810,7 @@ static LLVMValueRef wide_eval(KEmit *e, Wide *w) {
  * depend on lq (a sum over an outer axis of a * b broadcast) is read once
  * for Q rows.  One reduction loop of more than BLK elements is blocked:
  * each block's lane trees fold into a second set of lanes. */
+enum { Q_MAX = 8 }; /* the most rows a WideAcc holds */
 typedef struct WideAcc {
   LLVMValueRef mem; /* W * Q vectors of np */
   LLVMTypeRef lt, mt;
@@ -849,6 +855,35 @@ static void wide_step(KEmit *e, Wide *w, const WideAcc *a, DType t, LLVMValueRef
   }
 }
 
+/* Elements [lo, hi) of the one reduction loop (lo a multiple of W), lane
+ * by lane: lane j's elements lo + j, lo + j + W, ... accumulate in
+ * registers in increasing order (the defined order) and reach a's slots
+ * once, so no slot's load and store is on the path of every element. */
+static void wide_lanes(KEmit *e, Wide *w, const WideAcc *a, DType t, LLVMValueRef lo, LLVMValueRef hi, LLVMValueRef q0, int npar) {
+  LLVMBuilderRef B = e->g->b;
+  LLVMValueRef reg = entry_alloca(e, LLVMArrayType(a->lt, (unsigned)a->Q), "lanes"), p[Q_MAX];
+  LLVMValueRef id = cg_to_mem(B, t, cg_identity(vty(e, t, a->np, false), e->k->combiner, t));
+  Loop lane, in;
+  LLVMValueRef j = loop_open(e, &lane, i64c(e, 0), i64c(e, W), 1);
+  for (int q = 0; q < a->Q; q++) {
+    p[q] = LLVMBuildGEP2(B, a->lt, reg, (LLVMValueRef[]){i64c(e, q)}, 1, "");
+    store(e, id, p[q], 1);
+  }
+  e->iv[npar] = loop_open(e, &in, LLVMBuildAdd(B, lo, j, ""), hi, W);
+  for (int q = 0; q < a->Q; q++) {
+    if (a->Q > 1) e->iv[npar - 2] = LLVMBuildAdd(B, q0, i64c(e, q), "");
+    LLVMValueRef v = cg_from_mem(B, t, load(e, a->lt, p[q], 1));
+    combine(e, t, &v, NULL, wide_eval(e, w), NULL);
+    store(e, cg_to_mem(B, t, v), p[q], 1);
+  }
+  loop_close(e, &in);
+  for (int q = 0; q < a->Q; q++) {
+    LLVMValueRef off = LLVMBuildAdd(B, LLVMBuildMul(B, j, i64c(e, a->Q * a->np), ""), i64c(e, q * a->np), "");
+    store(e, load(e, a->lt, p[q], 1), wide_slot(e, a, off), 1);
+  }
+  loop_close(e, &lane);
+}
+
 static void reduce_wide(KEmit *e, int npar, Wide *w, LLVMValueRef count, LLVMValueRef q0, int Q) {
   const Kernel *k = e->k;
   LLVMBuilderRef B = e->g->b;
@@ -858,16 +893,16 @@ static void reduce_wide(KEmit *e, int npar, Wide *w, LLVMValueRef count, LLVMVal
   if (k->nloops == npar + 1 && may_block(e, npar)) { /* blocks of BLK, folded into res */
     res = wide_acc(e, t, Q, w->np, "wblocks");
     wide_reset(e, &res, t);
-    Loop blk, in;
+    Loop blk;
     LLVMValueRef lo = loop_open(e, &blk, i64c(e, 0), count, BLK), hi = LLVMBuildAdd(B, lo, i64c(e, BLK), "");
     hi = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, hi, count, ""), hi, count, "");
-    e->iv[npar] = loop_open(e, &in, lo, hi, 1);
-    wide_step(e, w, &acc, t, e->iv[npar], q0, npar);
-    loop_close(e, &in);
+    wide_lanes(e, w, &acc, t, lo, hi, q0, npar);
     LLVMValueRef b = LLVMBuildLShr(B, lo, i64c(e, BLK_LOG2), "");
     for (int q = 0; q < Q; q++) wide_add(e, &res, t, LLVMBuildAnd(B, b, i64c(e, W - 1), ""), q, wide_tree(e, &acc, t, q));
     wide_reset(e, &acc, t);
     loop_close(e, &blk);
+  } else if (k->nloops == npar + 1) {
+    wide_lanes(e, w, &acc, t, i64c(e, 0), count, q0, npar);
   } else {
     LLVMValueRef counter = entry_alloca(e, e->g->i64, "c");
     store(e, i64c(e, 0), counter, 8);
@@ -908,7 +943,7 @@ static void reduce_one_level(KEmit *e, int npar, const Acc *acc, bool flat, LLVM
 
 /* Up to BLK elements take the one-block code (the blocked code would give
  * the same bits, with a second tree per output). */
-static void reduce_one(KEmit *e, int npar, const Acc *acc, bool flat, LLVMValueRef count) {
+static void reduce_exact(KEmit *e, int npar, const Acc *acc, bool flat, LLVMValueRef count) {
   if (!may_block(e, npar)) {
     reduce_one_level(e, npar, acc, flat, count, false);
     return;
@@ -927,6 +962,29 @@ static void reduce_one(KEmit *e, int npar, const Acc *acc, bool flat, LLVMValueR
   LLVMPositionBuilderAtEnd(B, join);
 }
 
+/* A flat float max/min takes the fast path (cpu_extremum.c) and falls back
+ * on reduce_exact where that path says it may differ. */
+static void reduce_one(KEmit *e, int npar, const Acc *acc, bool flat, LLVMValueRef count) {
+  if (!flat || !cg_k_extremum_kernel(e)) {
+    reduce_exact(e, npar, acc, flat, count);
+    return;
+  }
+  LLVMBuilderRef B = e->g->b;
+  Access vec = flat_access(e, npar, i64c(e, 0));
+  LLVMValueRef redo, r = cg_k_extremum_fast(e, &vec, count, &redo);
+  LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "fast"),
+                    exact = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "exact"),
+                    join = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "reduced");
+  LLVMBuildCondBr(B, redo, exact, fast);
+  LLVMPositionBuilderAtEnd(B, fast);
+  store_out(e, r, (1u << npar) - 1);
+  LLVMBuildBr(B, join);
+  LLVMPositionBuilderAtEnd(B, exact);
+  reduce_exact(e, npar, acc, flat, count);
+  LLVMBuildBr(B, join);
+  LLVMPositionBuilderAtEnd(B, join);
+}
+
 /* A blocks kernel (Kernel.blocks): out[b] is block b's result, for the
  * blocks in [begin, end); passes/kernels.c made it only for flat inputs. */
 static void emit_reduce_blocks(KEmit *e, const Acc *acc, LLVMValueRef count, LLVMValueRef begin, LLVMValueRef end) {
@@ -936,11 +994,29 @@ static void emit_reduce_blocks(KEmit *e, const Acc *acc, LLVMValueRef count, LLV
   Loop blk;
   LLVMValueRef b = loop_open(e, &blk, begin, end, 1), lo = LLVMBuildShl(B, b, i64c(e, BLK_LOG2), ""), rest = LLVMBuildSub(B, count, lo, "");
   LLVMValueRef n = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, rest, i64c(e, BLK), ""), rest, i64c(e, BLK), "");
+  LLVMValueRef p = LLVMBuildGEP2(B, cg_mem_type(e->g->ctx, t), e->base[K_MAX_INPUTS], &b, 1, ""), r;
+  LLVMBasicBlockRef done = NULL;
+  if (cg_k_extremum_kernel(e)) { /* the fast path, as reduce_one */
+    Access vec = flat_access(e, 0, lo);
+    LLVMValueRef redo;
+    r = cg_k_extremum_fast(e, &vec, n, &redo);
+    LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "fast"),
+                      exact = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "exact");
+    done = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "reduced");
+    LLVMBuildCondBr(B, redo, exact, fast);
+    LLVMPositionBuilderAtEnd(B, fast);
+    store(e, cg_to_mem(B, t, r), p, dtype_sizes[t]);
+    LLVMBuildBr(B, done);
+    LLVMPositionBuilderAtEnd(B, exact);
+  }
   acc_store(e, acc, cg_identity(vty(e, t, W, false), e->k->combiner, t), NULL);
   reduce_flat(e, 0, acc, lo, n);
-  LLVMValueRef r = lane_tree(e, t, acc_load(e, acc, W, false), NULL, NULL);
-  LLVMValueRef p = LLVMBuildGEP2(B, cg_mem_type(e->g->ctx, t), e->base[K_MAX_INPUTS], &b, 1, "");
+  r = lane_tree(e, t, acc_load(e, acc, W, false), NULL, NULL);
   store(e, cg_to_mem(B, t, r), p, dtype_sizes[t]);
+  if (done) {
+    LLVMBuildBr(B, done);
+    LLVMPositionBuilderAtEnd(B, done);
+  }
   loop_close(e, &blk);
 }
 
@@ -995,7 +1071,7 @@ static bool use_wide(KEmit *e, int npar, bool flat, Wide *w) {
 
 /* The outputs along lp, P at a time, then one by one (reduce_one), at Q
  * rows of lq from q0 (Q = 1: at the current iv[lq]). */
-enum { Q_ROWS = 8 };
+enum { Q_ROWS = Q_MAX };
 static void wide_sweep(KEmit *e, int npar, Wide *w, const Acc *acc, bool flat, LLVMValueRef count, LLVMValueRef q0, int Q,
                        LLVMValueRef begin, LLVMValueRef end) {
   LLVMBuilderRef B = e->g->b;

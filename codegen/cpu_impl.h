@@ -75,6 +75,7 @@ static inline LLVMTypeRef vty(KEmit *e, DType t, int width, bool mem) {
 #define store_out cg_k_store_out
 #define kemit_init cg_k_init
 #define kemit_fini cg_k_fini
+#define flat_access cg_k_flat_access
 
 /* Sets e up to emit kernel k into fn at the builder's position: operand
  * bases ops (inputs, then the output), the symbols' array syms, the error
@@ -99,6 +100,21 @@ LLVMValueRef load_operand(KEmit *e, const KInstr *in, const Access *ac);
 LLVMValueRef eval_body(KEmit *e, const Access *ac);
 /* Stores v into the output at the loops in loop_mask. */
 void store_out(KEmit *e, LLVMValueRef v, unsigned loop_mask);
+
+/* The W-lane reading of a flat reduction (every input walks the reduced
+ * loops as one contiguous block, or not at all) at the current parallel
+ * indices (loops 0..npar), from element start; set .flat before eval_body. */
+Access flat_access(KEmit *e, int npar, LLVMValueRef start);
+
+/* ---- cpu_extremum.c --------------------------------------------------------- */
+
+/* True if kernel e->k is a float max/min reduction (not argmax/argmin). */
+bool cg_k_extremum_kernel(const KEmit *e);
+/* The fast max/min of elements [0, count) read through vec (flat_access):
+ * plain compare-and-select in any order.  *redo is an i1, true where the
+ * result may differ from the defined order's (a NaN was seen, or the result
+ * is a zero); elsewhere the two are bitwise equal (cpu_extremum.c). */
+LLVMValueRef cg_k_extremum_fast(KEmit *e, Access *vec, LLVMValueRef count, LLVMValueRef *redo);
 
 /* ---- matmul.c ------------------------------------------------------------- */
 

@@ -223,15 +223,68 @@ static void bmm(const RefArgs *a) {
   }
 }
 
+/* ---- red_extremum.tex: rows built from classes (see the program) -------------
+ * max/min by lang/reference.md: NaN anywhere gives NaN, max(-0.0, 0.0) is
+ * 0.0 and min(-0.0, 0.0) is -0.0; the element values are computed in the
+ * program's float type (f32 emulated with float). */
+static double ext_val(const RefArgs *a, int64_t n, int64_t k, bool f64) {
+  int64_t i = n * a->in_shape[0][1] + k;
+  double x = a->in[0][i], ax = fabs(x);
+  int c = (int)a->in[1][i], r = (int)a->in[2][n], g = (int)a->in[3][n];
+  if (c == 0 && g == 1) return NAN;
+  if (c >= 1 && c <= 4) return (const double[]){INFINITY, -INFINITY, -0.0, 0.0}[c - 1];
+  switch (r) {
+  case 0: return x;
+  case 1: return -ax;
+  case 2: return x * 0.0;
+  case 3: return ax;
+  case 4: return -0.0;
+  default: return f64 ? x * 1e-310 : (double)((float)x * 1e-39f);
+  }
+}
+
+static double ext_pick(double acc, double v, bool mx) {
+  if (isnan(acc) || isnan(v)) return NAN;
+  if (v == acc) return signbit(v) == mx ? acc : v; /* zeros: max keeps +0.0, min -0.0 */
+  return (mx ? v > acc : v < acc) ? v : acc;
+}
+
+/* The extremum of row n (all rows if n < 0). */
+static double ext_row(const RefArgs *a, int64_t n, bool mx, bool f64) {
+  int64_t N = a->in_shape[0][0], K = a->in_shape[0][1];
+  double m = mx ? -INFINITY : INFINITY;
+  for (int64_t q = n < 0 ? 0 : n; q < (n < 0 ? N : n + 1); q++)
+    for (int64_t k = 0; k < K; k++) m = ext_pick(m, ext_val(a, q, k, f64), mx);
+  return m;
+}
+
+static void ext_rows(const RefArgs *a, bool mx, bool f64) {
+  for (int64_t n = 0; n < a->in_shape[0][0]; n++) a->out[n] = ext_row(a, n, mx, f64);
+}
+static void ext_max_rows(const RefArgs *a) { ext_rows(a, true, false); }
+static void ext_min_rows(const RefArgs *a) { ext_rows(a, false, false); }
+static void ext_max_rows64(const RefArgs *a) { ext_rows(a, true, true); }
+static void ext_min_rows64(const RefArgs *a) { ext_rows(a, false, true); }
+static void ext_max_all(const RefArgs *a) { a->out[0] = ext_row(a, -1, true, false); }
+
+static void ext_max_sub(const RefArgs *a) {
+  int64_t N = a->in_shape[0][0], K = a->in_shape[0][1];
+  for (int64_t n = 0; n < N; n++) {
+    float m = (float)ext_row(a, n, true, false);
+    for (int64_t k = 0; k < K; k++) a->out[n * K + k] = (double)((float)ext_val(a, n, k, false) - m);
+  }
+}
+
 #define R(n) {#n, n}
 static const struct {
   const char *name;
   RefFn fn;
 } table[] = {
-    R(prod_all),   R(prod_ax0),    R(prod_ax1),     R(prod_axm1),   R(prod64_ax1), R(iprod_ax1),   R(prod_grad_ax1), R(argmax_all),
-    R(argmax_ax0), R(argmax_ax1),  R(argmax_axm1),  R(argmin_all),  R(argmin_ax0), R(argmin_axm1), R(any_all),       R(any_ax0),
-    R(all_all),    R(all_axm1),    R(var_all),      R(var_ax1),     R(var_ax0_d1), R(std_all),     R(std_axm1_d1),   R(cumsum_ax0),
-    R(cumsum_ax1), R(cumsum_axm1), R(cumsum64_ax0), R(icumsum_ax0), R(bmm),
+    R(prod_all),   R(prod_ax0),     R(prod_ax1),     R(prod_axm1),      R(prod64_ax1),     R(iprod_ax1),    R(prod_grad_ax1),
+    R(argmax_all), R(argmax_ax0),   R(argmax_ax1),   R(argmax_axm1),    R(argmin_all),     R(argmin_ax0),   R(argmin_axm1),
+    R(any_all),    R(any_ax0),      R(all_all),      R(all_axm1),       R(var_all),        R(var_ax1),      R(var_ax0_d1),
+    R(std_all),    R(std_axm1_d1),  R(cumsum_ax0),   R(cumsum_ax1),     R(cumsum_axm1),    R(cumsum64_ax0), R(icumsum_ax0),
+    R(bmm),        R(ext_max_rows), R(ext_min_rows), R(ext_max_rows64), R(ext_min_rows64), R(ext_max_all),  R(ext_max_sub),
 };
 #undef R
 
