@@ -47,7 +47,7 @@ class TexModuleInfo(C.Structure):
                 ("funcs", C.POINTER(TexFuncInfo))]
 
 
-ABI_VERSION = 8
+ABI_VERSION = 9
 # TexDType order: f32 f64 i32 i64 bool; DLPack codes: 0 int, 1 uint, 2 float
 NP_DTYPES = [np.float32, np.float64, np.int32, np.int64, np.bool_]
 DL_TYPES = [(2, 32), (2, 64), (0, 32), (0, 64), (1, 8)]
