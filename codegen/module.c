@@ -32,7 +32,7 @@ static MetaTypes meta_types(Cg *cg) {
   t.module = struct_of(cg, (LLVMTypeRef[]){i32, p, p, p, p, p, p, i32, p}, 9);
   t.step = struct_of(cg, (LLVMTypeRef[]){p, t.dimexpr, p, i32, p, i32, p, p, t.dimexpr, i32}, 10);
   t.branch = struct_of(cg, (LLVMTypeRef[]){i32, i32, i32}, 3);
-  t.loop = struct_of(cg, (LLVMTypeRef[]){i32, i32, i32, i32, p, p, p, i32, p, p, i32, i32}, 12);
+  t.loop = struct_of(cg, (LLVMTypeRef[]){i32, i32, i32, i32, p, p, p, i32, p, p, i32, i32, i32, i32, i32, p}, 16);
   t.check = struct_of(cg, (LLVMTypeRef[]){p, p, p, i32, i32, t.dimexpr}, 6);
   t.temp = struct_of(cg, (LLVMTypeRef[]){t.dimexpr, i8, i32}, 3);
   t.plan = struct_of(cg, (LLVMTypeRef[]){p, p, i32, p, i32, p}, 6);
@@ -412,18 +412,21 @@ static int structured_steps(Cg *cg, const MetaTypes *t, const KProgram *p, int i
  * steps after it trip times. */
 static LLVMValueRef loop_step(Cg *cg, const MetaTypes *t, const KProgram *p, int li) {
   const KLoop *l = &p->loops[li];
-  int nbody = kernel_steps(cg, p, l->first, l->last);
-  for (int j = li + 1; j < p->nloops; j++) nbody += p->loops[j].first >= l->first && p->loops[j].last <= l->last;
-  nbody += nested_branches(p, l->first, l->last);
+  int mid = l->snaps ? l->mid : l->last, nbody = kernel_steps(cg, p, l->first, mid);
+  for (int j = li + 1; j < p->nloops; j++) nbody += p->loops[j].first >= l->first && p->loops[j].last <= mid;
+  nbody += nested_branches(p, l->first, mid);
+  int nadvance = l->snaps ? nested_steps(cg, p, mid, l->last) : 0;
   int n = l->nstates > l->nouts ? l->nstates : l->nouts;
   LLVMValueRef *a = tex_calloc((size_t)n + 1, sizeof(LLVMValueRef)), *b = tex_calloc((size_t)n + 1, sizeof(LLVMValueRef));
   for (int k = 0; k < l->nstates; k++) a[k] = c32(cg, l->cur[k]), b[k] = c32(cg, l->next[k]);
   LLVMValueRef cur = array_global(cg, cg->i32, a, l->nstates, "cur"), next = array_global(cg, cg->i32, b, l->nstates, "next");
   for (int j = 0; j < l->nouts; j++) a[j] = c32(cg, l->slot[j]), b[j] = c32(cg, l->stack[j]);
   LLVMValueRef slot = array_global(cg, cg->i32, a, l->nouts, "slot"), stack = array_global(cg, cg->i32, b, l->nouts, "stack");
+  for (int k = 0; k < l->nprim; k++) a[k] = c32(cg, l->snap[k]);
+  LLVMValueRef snap = array_global(cg, cg->i32, a, l->snaps ? l->nprim : 0, "snap");
   char where[512];
   snprintf(where, sizeof where, "%s:%d:%d", l->loc.file ? l->loc.file : "?", l->loc.line, l->loc.col);
-  LLVMValueRef lf[12] = {c32(cg, l->trip),
+  LLVMValueRef lf[16] = {c32(cg, l->trip),
                          c32(cg, l->index),
                          c32(cg, nbody),
                          c32(cg, l->nstates),
@@ -434,10 +437,14 @@ static LLVMValueRef loop_step(Cg *cg, const MetaTypes *t, const KProgram *p, int
                          slot,
                          stack,
                          c32(cg, l->cond_state),
-                         c32(cg, l->once)};
+                         c32(cg, l->once),
+                         c32(cg, nadvance),
+                         c32(cg, l->nprim),
+                         c32(cg, l->snaps),
+                         snap};
   tex_free(a);
   tex_free(b);
-  return step_value(cg, t, (StepFields){.loop = private_global(cg, LLVMConstNamedStruct(t->loop, lf, 12), "loop")});
+  return step_value(cg, t, (StepFields){.loop = private_global(cg, LLVMConstNamedStruct(t->loop, lf, 16), "loop")});
 }
 
 static LLVMValueRef kernel_step(Cg *cg, Cg *aux, const MetaTypes *t, const Kernel *k) {

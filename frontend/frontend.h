@@ -190,6 +190,9 @@ enum { FE_MAX_IDENT = 1024, FE_MAX_NESTING = 256, FE_MAX_PARSE_DEPTH = 8 * FE_MA
 enum { FE_MAX_INLINED = 1 << 20 };
 /* checkpoint= segment lengths (the IR text form's limit too). */
 enum { FE_MAX_CHECKPOINT = 0x7fffffff };
+/* checkpoint=revolve(S): the stored states at most (each slot is a state's
+ * memory, taken when the call starts, whatever the trip count). */
+enum { FE_MAX_REVOLVE = 4096 };
 
 void lexer_init(Lexer *lx, const char *file, const char *text, Arena *arena, Diag *diag);
 

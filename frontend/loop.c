@@ -214,7 +214,26 @@ static int lower_statements(Sema *s, const Expr *e, IrNode **init, IrNode **res)
  * steps in between by the next levels: positive integer literals, each
  * smaller than the one before), max=N on a while (required: the most
  * iterations it may run).  The levels go to loop->attr.axes. */
+static bool is_revolve(const Expr *k) { return k->kind == E_CALL && !k->qual && strcmp(k->name, "revolve") == 0; }
+
+/* checkpoint=revolve(S): binomial checkpointing keeping at most S states. */
+static bool checkpoint_revolve(Sema *s, const Expr *k, IrAttr *a) {
+  const Expr *v = k->nargs == 1 && !k->args[0].name ? k->args[0].value : NULL;
+  if (!v || v->kind != E_INT || v->ival < 1) {
+    sema_error(s, v ? v->loc : k->loc,
+               "checkpoint=revolve(S) takes one positive integer literal, the most states reverse mode stores at once");
+    return false;
+  }
+  if (v->ival > FE_MAX_REVOLVE) {
+    sema_error(s, v->loc, "checkpoint=revolve(%lld) is over the limit of %d stored states", (long long)v->ival, FE_MAX_REVOLVE);
+    return false;
+  }
+  a->snaps = (int)v->ival;
+  return true;
+}
+
 static bool checkpoint_levels(Sema *s, const Expr *k, IrAttr *a) {
+  if (is_revolve(k)) return checkpoint_revolve(s, k, a);
   int n = k->kind == E_TUPLE ? k->nargs : 1;
   if (n > IR_MAX_RANK) {
     sema_error(s, k->loc, "checkpoint= takes at most %d levels, not %d", IR_MAX_RANK, n);
@@ -222,6 +241,10 @@ static bool checkpoint_levels(Sema *s, const Expr *k, IrAttr *a) {
   }
   for (int i = 0; i < n; i++) {
     const Expr *v = k->kind == E_TUPLE ? k->args[i].value : k;
+    if (is_revolve(v)) {
+      sema_error(s, v->loc, "checkpoint=revolve(S) is a schedule of its own, not a level of checkpoint=(K1, K2, ...)");
+      return false;
+    }
     if (v->kind != E_INT || v->ival < 1) {
       sema_error(s, v->loc,
                  "checkpoint= takes a positive integer literal, the number of steps between the states reverse mode stores, or "
@@ -368,7 +391,7 @@ Val sema_lower_loop(Sema *s, const Expr *e) {
   IrNode *loop = ir_node(s->m, s->fn, OP_LOOP, DT_F32, 0, NULL, nargs, args, e->loc);
   loop->attr.body = l.body;
   memcpy(loop->attr.axes, levels.axes, sizeof levels.axes);
-  loop->attr.naxes = levels.naxes;
+  loop->attr.naxes = levels.naxes, loop->attr.snaps = levels.snaps;
   loop->attr.i = l.nouts;
   loop->attr.is_while = w;
   tex_free(args);

@@ -121,6 +121,7 @@ IrNode *irb_clone_node(IrModule *m, IrFunc *g, const IrNode *n, IrNode *const *m
   tex_free(args);
   c->attr = n->attr;
   if (op_info[n->op].attr == ATTR_BODY) c->attr.body = ir_loop_body_copy(m, n->attr.body, NULL); /* one owner each */
+  if (op_info[n->op].attr == ATTR_BODY && n->attr.orelse) c->attr.orelse = ir_loop_body_copy(m, n->attr.orelse, NULL);
   if (n->op == OP_IF) { /* an if's bodies have one owner each too */
     c->attr.body = ir_loop_body_copy(m, n->attr.body, NULL);
     c->attr.orelse = ir_loop_body_copy(m, n->attr.orelse, NULL);

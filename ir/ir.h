@@ -270,7 +270,11 @@ typedef struct IrAttr {
   IrRegion *region;          /* ATTR_REGION (gen, scatter); immutable, so copies share it */
   IrFunc *body;              /* ATTR_BODY (loop): owned by the node (inlining copies it);
                                 ATTR_BRANCHES (if): the then body */
-  IrFunc *orelse;            /* ATTR_BRANCHES: the else body (owned like body) */
+  IrFunc *orelse;            /* ATTR_BRANCHES: the else body (owned like body);
+                                ATTR_BODY: a revolve loop's advance body, else NULL */
+  int snaps;                 /* ATTR_BODY: checkpoint=revolve(S): S (0: none); with orelse set,
+                                a revolve loop (loop.c) keeping at most S primal states */
+  int nprim;                 /* ATTR_BODY, a revolve loop: its primal states (the first ones) */
   bool is_while;             /* ATTR_BODY: a while loop: state 0 is its bool "go on" flag (the
                                 body computes it for the next states), the trip count its
                                 maximum; reaching it with the flag set is an error */
@@ -470,6 +474,17 @@ IrRegion *ir_region_subst(IrModule *m, IrRegion *r, const Dim *map);
  * (so that count must be a size: ir_loop_trip_dim).  A loop with stacked
  * outputs is used through OP_PROJ: proj k < nstates is a final state, proj
  * nstates + j is output j. */
+/* A revolve loop (attr.orelse set: the backward sweep of a loop with
+ * checkpoint=revolve(S), passes/grad_loop.c) has a second body, the advance
+ * body, with the body's params; states 0 .. nprim-1 are primal states P,
+ * the others the sweep's own C.  With P_0 the initial primal states and
+ * P_{t+1} the first nprim results of advance(t, P_t, C, captures), iteration
+ * t of the body runs on P_{T-1-t} and the current C; its results past the
+ * primal ones are the next C (and its outputs).  Each body returns the
+ * states it does not compute as they came (the advance body C, the body P),
+ * and the loop's primal states are P_0 at the end.  The runtime keeps at
+ * most attr.snaps of the P_t and recomputes the others (texrt_revolve).
+ *   %l = loop %T, %p0.., %c0.., %x.., states=N, revolve=S, primal=M : T  body(...) { ... } advance(...) { ... } */
 enum { IR_LOOP_FIXED = 1 }; /* operands before the states: the trip count */
 IrFunc *ir_loop_body_new(IrModule *m, SrcLoc loc);
 /* Inserts a param into a body after its existing params (captures are
@@ -695,6 +710,10 @@ typedef struct KLoop {
   bool once;               /* a one-kernel loop: its body is one kernel (seq_trip) that
                               runs every step on cur[0] in place; the runtime runs it once */
   SrcLoc loc;
+  int mid;                 /* revolve: the body is [first, mid), the advance body [mid, last);
+                              else last */
+  int snaps, nprim;        /* revolve: S, the primal states (the first nprim) */
+  int *snap;               /* revolve: per primal state, a temporary of snaps rows */
 } KLoop;
 
 /* An if of the plan (issue 10): the runtime reads the bool scalar buffer

@@ -72,7 +72,7 @@ int ir_if_nvalues(const IrNode *n) { return n->attr.body ? n->attr.body->nresult
 int ir_node_bodies(const IrNode *n, IrFunc **out) {
   int k = 0;
   if ((n->op == OP_LOOP || n->op == OP_IF) && n->attr.body) out[k++] = n->attr.body;
-  if (n->op == OP_IF && n->attr.orelse) out[k++] = n->attr.orelse;
+  if ((n->op == OP_IF || n->op == OP_LOOP) && n->attr.orelse) out[k++] = n->attr.orelse; /* else, or advance */
   return k;
 }
 
@@ -99,7 +99,8 @@ IrFunc *ir_loop_body_copy(IrModule *m, IrFunc *from, const Dim *map) {
     if (op_info[n->op].attr == ATTR_DIM) k->attr.dim = subst(m, n->attr.dim, map);
     if (op_info[n->op].attr == ATTR_REGION && map) k->attr.region = ir_region_subst(m, n->attr.region, map);
     if (op_info[n->op].attr == ATTR_BODY || op_info[n->op].attr == ATTR_BRANCHES) k->attr.body = ir_loop_body_copy(m, n->attr.body, map);
-    if (op_info[n->op].attr == ATTR_BRANCHES) k->attr.orelse = ir_loop_body_copy(m, n->attr.orelse, map);
+    if (n->attr.orelse && (op_info[n->op].attr == ATTR_BRANCHES || op_info[n->op].attr == ATTR_BODY))
+      k->attr.orelse = ir_loop_body_copy(m, n->attr.orelse, map);
     copy[i] = k;
   }
   IrNode **res = tex_calloc((size_t)from->nresults + 1, sizeof(IrNode *));

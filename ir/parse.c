@@ -526,6 +526,26 @@ static bool parse_levels(Parser *P, IrAttr *a) {
   return !list || expect(P, "]");
 }
 
+/* levels, or 'revolve' '(' int ')' */
+static bool parse_checkpoint(Parser *P, IrAttr *a) {
+  if (!accept_word(P, "revolve")) return parse_levels(P, a);
+  int64_t s;
+  if (!expect(P, "(") || !parse_int(P, 0x7fffffff, &s) || !expect(P, ")")) return false;
+  a->snaps = (int)s;
+  return true;
+}
+
+/* a revolve loop's 'revolve' '=' int ',' 'primal' '=' int (its advance body follows its body) */
+static bool parse_revolve(Parser *P, IrAttr *a) {
+  int64_t s, np;
+  if (!expect_word(P, "revolve") || !expect(P, "=") || !parse_int(P, 0x7fffffff, &s) || !expect(P, ",") || !expect_word(P, "primal") ||
+      !expect(P, "=") || !parse_int(P, MAX_ARGS, &np))
+    return false;
+  a->snaps = (int)s, a->nprim = (int)np;
+  a->orelse = (IrFunc *)1; /* parse_loop_body parses it */
+  return true;
+}
+
 /* [',' 'keepdims' '=' ('true' | 'false')] */
 static bool parse_keepdims(Parser *P, IrAttr *a) {
   if (!accept(P, ",")) return true;
@@ -580,7 +600,11 @@ static bool parse_attr(Parser *P, Line *l, bool comma) {
       l->attr.is_while = true;
       comma2 = accept(P, ",");
     }
-    if (comma2 && (!expect_word(P, "checkpoint") || !expect(P, "=") || !parse_levels(P, &l->attr))) return false;
+    if (comma2 && tok_is(&P->tok, T_IDENT, "checkpoint")) {
+      if (!expect_word(P, "checkpoint") || !expect(P, "=") || !parse_checkpoint(P, &l->attr)) return false;
+      comma2 = accept(P, ",");
+    }
+    if (comma2 && !parse_revolve(P, &l->attr)) return false;
     if (l->attr.i + outs < 1) return error_at(P, P->tok, "a loop has a state or a stacked output");
     l->nouts = (int)outs;
     return true;
@@ -799,11 +823,19 @@ static bool parse_loop_body(Parser *P, Line *l) {
     vec_push(&sigs, s);
   }
   IrFunc *body = parse_sub_body(P, "body", &sigs);
+  IrFunc *adv = NULL;
+  if (body && l->attr.orelse) { /* a revolve loop: the advance body gives the states */
+    sigs.len = (int)l->attr.i;
+    adv = parse_sub_body(P, "advance", &sigs);
+    if (adv) adv->name = "loop";
+  }
   vec_free(&sigs);
+  bool ok = body && (!l->attr.orelse || adv);
+  l->attr.orelse = adv;
   l->attr.i = l->nouts;
   l->attr.body = body;
   if (body) body->name = "loop";
-  return body != NULL;
+  return ok;
 }
 
 /* 'then' ... 'else' ...: an if's bodies; value 0 has the node's type, the

@@ -148,6 +148,8 @@ static void print_node(FILE *out, IrModule *m, const IrNode *n, int indent) {
       for (int i = 0; i < n->attr.naxes; i++) fprintf(out, "%s%lld", i ? ", " : "", (long long)n->attr.axes[i]);
       fputc(']', out);
     }
+    if (n->attr.snaps && !n->attr.orelse) fprintf(out, ", checkpoint=revolve(%d)", n->attr.snaps);
+    if (n->attr.orelse) fprintf(out, ", revolve=%d, primal=%d", n->attr.snaps, n->attr.nprim);
     break;
   case ATTR_BRANCHES: fprintf(out, "%svalues=%d", sep, ir_if_nvalues(n)); break;
   default: break;
@@ -157,6 +159,7 @@ static void print_node(FILE *out, IrModule *m, const IrNode *n, int indent) {
   if (n->loc.file) fprintf(out, " @%s:%d:%d", n->loc.file, n->loc.line, n->loc.col);
   if (info->attr == ATTR_REGION) print_region(out, m, n->attr.region, indent);
   if (info->attr == ATTR_BODY && n->attr.body) print_loop_body(out, m, n->attr.body, indent, "body");
+  if (info->attr == ATTR_BODY && n->attr.orelse) print_loop_body(out, m, n->attr.orelse, indent, "advance");
   if (info->attr == ATTR_BRANCHES && n->attr.body && n->attr.orelse) {
     print_loop_body(out, m, n->attr.body, indent, "then");
     print_loop_body(out, m, n->attr.orelse, indent, "else");

@@ -112,6 +112,28 @@ static void verify_types(Verifier *v, IrFunc *f, IrNode *n) {
 static bool same_type(const IrNode *a, const IrNode *b);
 static void verify_body(Verifier *v, IrFunc *f);
 
+/* A revolve loop (ir.h, loop.c): S >= 1 and primal states among the
+ * states; the advance body has the body's params and gives the states; each
+ * body returns the states it does not compute unchanged. */
+static void verify_revolve(Verifier *v, IrFunc *f, IrNode *n, int ns) {
+  IrFunc *b = n->attr.body, *a = n->attr.orelse;
+  int np = n->attr.nprim;
+  if (!a->built || n->attr.snaps < 1 || np < 0 || np > ns || a->nparams != b->nparams || a->nresults != ns) {
+    problem(v, f, n, "malformed revolve loop");
+    return;
+  }
+  for (int i = 0; i < b->nparams; i++)
+    if (!same_type(a->params[i], b->params[i])) problem(v, f, n, "param %d of the advance body differs from the body's", i);
+  for (int k = 0; k < ns; k++) {
+    const IrFunc *keeps = k < np ? b : a; /* the body that passes state k through */
+    if (!a->results[k] || !same_type(a->results[k], n->args[IR_LOOP_FIXED + k]))
+      problem(v, f, n, "advance result %d differs from the type of state %d", k, k);
+    else if (!keeps->results[k] || ir_resolve(keeps->results[k]) != keeps->params[1 + k])
+      problem(v, f, n, "the %s does not return state %d unchanged", k < np ? "body" : "advance body", k);
+  }
+  verify_body(v, a);
+}
+
 /* ---- loops ---------------------------------------------------------------------
  * Operands (trip count, states, captures) against the body's params (t,
  * states, captures); the body's results are the states, of their types. */
@@ -144,7 +166,10 @@ static void verify_loop(Verifier *v, IrFunc *f, IrNode *n) {
       problem(v, f, n, "stacked output %d: the trip count is not a size, or the rank exceeds %d", k - ns, IR_MAX_RANK);
     else if (k == 0 && (t != n->dtype || rank != n->rank || memcmp(shape, n->shape, sizeof(Dim) * (size_t)rank) != 0))
       problem(v, f, n, "the loop's type differs from its first state or output");
+  if (n->attr.snaps < 0 || (n->attr.snaps && (n->attr.naxes || n->attr.is_while)))
+    problem(v, f, n, "checkpoint=revolve(%d) with checkpoint levels or on a while loop", n->attr.snaps);
   verify_body(v, b);
+  if (n->attr.orelse) verify_revolve(v, f, n, ns);
 }
 
 /* ---- ifs ------------------------------------------------------------------------

@@ -171,6 +171,7 @@ struct LoopTape {
   int nlevels;
   Range all;          /* the whole loop */
   Segments top;       /* level 0's segments, if nlevels */
+  int snaps;          /* checkpoint=revolve(S): S, else 0 */
 };
 
 /* A loop over j < trip computing the body at t = t0 + j from `init`; with
@@ -262,6 +263,10 @@ static void take_values(IrBuilder *ib, LoopTape *tp, IrNode *sweep) {
 static void forward_sweep(IrBuilder *ib, LoopTape *tp) {
   const LoopParts *p = &tp->p;
   Range *r = &tp->all;
+  if (tp->snaps) { /* the backward sweep recomputes the states itself (revolve_backward) */
+    take_values(ib, tp, forward_steps(ib, tp, r->caps, r->trip, r->t0, r->start, true, false));
+    return;
+  }
   if (!tp->nlevels) {
     IrNode *fwd = forward_steps(ib, tp, r->caps, r->trip, r->t0, r->start, true, true);
     take_values(ib, tp, fwd);
@@ -285,9 +290,9 @@ LoopTape *loop_tape(IrBuilder *ib, IrNode *n, IrNode *const *args) {
   tp->val = tex_calloc((size_t)(p->ns + p->ny) + 1, sizeof(IrNode *));
   tp->pristine = pristine_body(ib->m, p->body);
   tp->trip = ir_loop_trip_dim(ib->m, n);
-  tp->levels = n->attr.axes, tp->nlevels = n->attr.naxes;
+  tp->levels = n->attr.axes, tp->nlevels = n->attr.naxes, tp->snaps = n->attr.snaps;
   tp->all = (Range){tp->trip, args[0], irb_const(ib, DT_I64, 0), tp->args + IR_LOOP_FIXED, tp->args + IR_LOOP_FIXED + p->ns};
-  if (!tp->trip)
+  if (!tp->trip && !tp->snaps)
     tp->why = "reverse mode through a loop keeps every step's states, so its trip count must be a size known when the call starts: "
               "a literal, a size symbol or an expression of them (to loop over an argument's axis, loop to its size symbol), not an "
               "integer value";
@@ -295,6 +300,9 @@ LoopTape *loop_tape(IrBuilder *ib, IrNode *n, IrNode *const *args) {
     tp->why = "reverse mode cannot go through a while loop: the number of steps it would have to store is known only when it "
               "stops; write it as loop t < N with a fixed trip count (states that have converged can stay put), or "
               "differentiate in forward mode (jvp)";
+  if (n->attr.orelse)
+    tp->why = "reverse mode cannot go through the backward sweep of a loop with checkpoint=revolve(S) yet (a derivative of its "
+              "gradient); give that loop checkpoint=K instead";
   if (tp->why) { /* values only: the sweep reports why */
     take_values(ib, tp, forward_steps(ib, tp, tp->all.caps, args[0], tp->all.t0, tp->all.start, true, false));
     return tp;
@@ -417,10 +425,11 @@ typedef struct Backward {
 } Backward;
 
 /* One backward step at t = t0 + j, j = trip - 1 - t': the body's vjp at
- * step t's states (row j of the stacks).  The loop's captures: trip, t0,
- * the stacks, the loop's captures, the outputs' cotangents.  next: the
+ * step t's states (row j of the stacks, or prim when given).  The loop's
+ * captures: trip, t0, the stacks, the loop's captures, the outputs'
+ * cotangents.  next: the
  * next states, then the row captures' rows. */
-static void backward_body(const Backward *bw, NewLoop *l, IrNode *const *ycts, IrNode **next) {
+static void backward_body(const Backward *bw, NewLoop *l, IrNode *const *ycts, IrNode **next, IrNode *const *prim) {
   const LoopParts *p = &bw->tp->p;
   IrBuilder *ib = &l->ib;
   IrNode **args = tex_calloc((size_t)bw->vjp->nparams + 1, sizeof(IrNode *)),
@@ -428,7 +437,7 @@ static void backward_body(const Backward *bw, NewLoop *l, IrNode *const *ycts, I
   IrNode *j = irb_bin(ib, OP_SUB, irb_bin(ib, OP_SUB, l->cap[0], irb_const(ib, DT_I64, 1)), l->t), *t = irb_bin(ib, OP_ADD, l->cap[1], j);
   int n = 0, ct = 0, yc = 2 + p->ns + p->ncap;
   args[n++] = t;
-  for (int k = 0; k < p->ns; k++) args[n++] = irb_row(ib, l->cap[2 + k], j);
+  for (int k = 0; k < p->ns; k++) args[n++] = prim ? prim[k] : irb_row(ib, l->cap[2 + k], j);
   for (int c = 0; c < p->ncap; c++) {
     IrNode *x = l->cap[2 + p->ns + c];
     args[n++] = ps_has(&bw->rows, 1 + p->ns + c) ? irb_row(ib, x, t) : x;
@@ -473,7 +482,7 @@ static void backward_steps(IrBuilder *ib, const Backward *bw, IrNode *trip, IrNo
     if (ycts[j]) lc[nc++] = ycts[j];
   NewLoop l;
   loop_open(&l, ib, from, bw->nw, lc, nc);
-  backward_body(bw, &l, ycts, next);
+  backward_body(bw, &l, ycts, next, NULL);
   IrNode *back = loop_close(&l, ib, trip, from, lc, next, bw->nrow);
   for (int s = 0; s < bw->nw; s++) to[s] = loop_proj(ib, back, s);
   for (int r = 0; r < bw->nrow; r++) rows[r] = loop_proj(ib, back, bw->nw + r);
@@ -553,6 +562,65 @@ static void reverse_segments(IrBuilder *ib, const Backward *bw, const Range *r, 
   tex_free(start), tex_free(next), tex_free(sl.lc), tex_free(sl.iy), tex_free(tailrows), tex_free(mid);
 }
 
+/* ---- checkpoint=revolve(S) ------------------------------------------------------
+ * The backward sweep is a revolve loop (ir.h): its primal states are the
+ * loop's states, which the runtime recomputes by the advance body (a call of
+ * the pristine body) keeping at most S of them; its body is backward_body
+ * on them.  Its captures are backward_steps', with the initial states where
+ * the stacks were (unread: hoist drops them). */
+
+/* The advance body of the revolve loop whose body is b: the primal states
+ * (the first np) by the loop's body, the others as they came.  b's params:
+ * t, the states, then trip, t0, np initial states, the loop's captures. */
+static IrFunc *advance_body(IrBuilder *ib, const LoopTape *tp, const IrFunc *b, int ns) {
+  const LoopParts *p = &tp->p;
+  IrFunc *a = ir_loop_body_new(ib->m, ib->loc);
+  for (int i = 0; i < b->nparams; i++) {
+    const IrNode *x = b->params[i];
+    ir_param(ib->m, a, x->name, x->dtype, x->rank, x->shape, ib->loc);
+  }
+  IrBuilder ab = {ib->m, a, ib->loc};
+  IrNode **args = tex_calloc((size_t)p->body->nparams + 1, sizeof(IrNode *)),
+         **val = tex_calloc((size_t)(p->ns + p->ny) + 1, sizeof(IrNode *)), **res = tex_calloc((size_t)ns + 1, sizeof(IrNode *));
+  args[0] = a->params[0];
+  for (int k = 0; k < p->ns; k++) args[1 + k] = a->params[1 + k];
+  for (int c = 0; c < p->ncap; c++) args[1 + p->ns + c] = a->params[1 + ns + 2 + p->ns + c];
+  irb_call(&ab, tp->pristine, args, val);
+  for (int k = 0; k < ns; k++) res[k] = k < p->ns ? val[k] : a->params[1 + k];
+  ir_set_results(ib->m, a, ns, res);
+  tex_free(res), tex_free(val), tex_free(args);
+  return a;
+}
+
+static void revolve_backward(IrBuilder *ib, const Backward *bw, IrNode *const *ycts, IrNode *const *from, IrNode **to, IrNode **rows) {
+  const LoopTape *tp = bw->tp;
+  const LoopParts *p = &tp->p;
+  const Range *r = &tp->all;
+  int np = p->ns, ns = np + bw->nw, nc = 0;
+  IrNode **init = tex_calloc((size_t)ns + 1, sizeof(IrNode *)), **res = tex_calloc((size_t)(ns + bw->nrow) + 1, sizeof(IrNode *));
+  IrNode **lc = tex_calloc((size_t)(2 + p->ns + p->ncap + p->ny) + 1, sizeof(IrNode *));
+  memcpy(init, r->start, sizeof(IrNode *) * (size_t)np);
+  memcpy(init + np, from, sizeof(IrNode *) * (size_t)bw->nw);
+  lc[nc++] = r->trip;
+  lc[nc++] = r->t0;
+  for (int k = 0; k < p->ns; k++) lc[nc++] = r->start[k];
+  for (int c = 0; c < p->ncap; c++) lc[nc++] = r->caps[c];
+  for (int j = 0; j < p->ny; j++)
+    if (ycts[j]) lc[nc++] = ycts[j];
+  NewLoop l, lb;
+  loop_open(&l, ib, init, ns, lc, nc);
+  lb = l;
+  lb.state = l.state + np; /* backward_body's states are the sweep's own */
+  memcpy(res, l.state, sizeof(IrNode *) * (size_t)np);
+  backward_body(bw, &lb, ycts, res + np, l.state);
+  IrFunc *adv = advance_body(ib, tp, l.ib.f, ns);
+  IrNode *back = loop_close(&l, ib, r->trip, init, lc, res, bw->nrow);
+  back->attr.orelse = adv, back->attr.snaps = tp->snaps, back->attr.nprim = np;
+  for (int s = 0; s < bw->nw; s++) to[s] = loop_proj(ib, back, np + s);
+  for (int k = 0; k < bw->nrow; k++) rows[k] = loop_proj(ib, back, ns + k);
+  tex_free(lc), tex_free(res), tex_free(init);
+}
+
 /* The vjp the backward sweep calls: of the body, or of its row_body. */
 static void backward_rule(IrBuilder *ib, LoopTape *tp, Backward *bw) {
   const LoopParts *p = &tp->p;
@@ -581,7 +649,9 @@ const char *loop_vjp(IrBuilder *ib, LoopTape *tp, IrNode *const *cts, const bool
     IrNode *x = tp->args[IR_LOOP_FIXED + param - 1];
     from[s++] = param <= p->ns ? irb_or_zeros(ib, cts[param - 1], x) : irb_fill(ib, x, 0.0);
   }
-  if (tp->nlevels)
+  if (tp->snaps)
+    revolve_backward(ib, &bw, ycts, from, to, rows);
+  else if (tp->nlevels)
     reverse_segments(ib, &bw, &tp->all, &tp->top, tp->levels + 1, tp->nlevels - 1, ycts, from, to, rows);
   else
     backward_steps(ib, &bw, tp->all.trip, tp->all.t0, tp->stacks, tp->all.caps, ycts, from, to, rows);
@@ -635,6 +705,16 @@ static void forward_body(const LoopParts *p, const ParamSet *w, IrFunc *pristine
 
 void loop_jvp(IrBuilder *ib, const IrNode *n, IrNode *const *args, IrNode *const *tans, IrNode **prim, IrNode **tan) {
   LoopParts p = parts_of((IrNode *)n);
+  if (n->attr.orelse) { /* a revolve loop: the values, no tangents, and the error */
+    autodiff_fail(ib->m, n,
+                  "forward mode cannot go through the backward sweep of a loop with checkpoint=revolve(S) yet (a derivative "
+                  "of its gradient); give that loop checkpoint=K instead");
+    IrNode *c = ir_node(ib->m, ib->f, OP_LOOP, n->dtype, n->rank, n->shape, n->nargs, (IrNode **)args, n->loc);
+    c->attr = n->attr;
+    c->attr.body = ir_loop_body_copy(ib->m, n->attr.body, NULL), c->attr.orelse = ir_loop_body_copy(ib->m, n->attr.orelse, NULL);
+    for (int k = 0; k < p.ns + p.ny; k++) prim[k] = loop_proj(ib, c, k), tan[k] = NULL;
+    return;
+  }
   bool *active = tex_calloc((size_t)n->nargs + 1, sizeof(bool));
   for (int a = 0; a < n->nargs; a++) active[a] = tans[a] != NULL;
   ParamSet w = followed_params(&p, active);

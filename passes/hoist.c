@@ -82,7 +82,7 @@ static bool node_can_fail(IrModule *m, const IrNode *n, int depth) {
   case OP_LOOP: {
     Dim d = ir_loop_trip_dim(m, n);
     if (!d || !dim_is_lit(d, &trip) || trip < 0) return true;
-    return func_can_fail(m, n->attr.body, depth + 1);
+    return func_can_fail(m, n->attr.body, depth + 1) || (n->attr.orelse && func_can_fail(m, n->attr.orelse, depth + 1));
   }
   case OP_IF: return func_can_fail(m, n->attr.body, depth + 1) || func_can_fail(m, n->attr.orelse, depth + 1);
   default: return false;
@@ -103,6 +103,7 @@ typedef struct Hoist {
   IrFunc *f;     /* holds the loop */
   IrNode *loop;
   IrFunc *body;
+  IrFunc *other; /* a revolve loop's other body, which takes the same captures */
   bool *inv, *cheap, *moved, *mm_read;
   IrNode **copy;
 } Hoist;
@@ -209,6 +210,7 @@ static void capture_moved(Hoist *h) {
     IrNode *n = old[i];
     if (n->aux != &gone_mark || !read[i]) continue;
     IrNode *p = ir_loop_capture_param(h->m, b, fresh_name(h, &k), n, n->loc);
+    if (h->other) ir_loop_capture_param(h->m, h->other, p->name, n, n->loc);
     IrNode **args = ARENA_ARRAY(&h->m->arena, IrNode *, h->loop->nargs + 1);
     memcpy(args, h->loop->args, sizeof(IrNode *) * (size_t)h->loop->nargs);
     args[h->loop->nargs++] = h->copy[i];
@@ -270,52 +272,62 @@ static void body_dce(IrFunc *b) {
  * the loop (so a moved value's inputs need not live through the loop), and
  * merges captures of the same value. */
 static void drop_unused_captures(IrNode *loop) {
-  IrFunc *b = loop->attr.body;
-  int first = 1 + ir_loop_nstates(loop);
-  for (int p = first; p < b->nparams; p++) {
+  IrFunc *bs[2];
+  int nb = ir_node_bodies(loop, bs), first = 1 + ir_loop_nstates(loop); /* a revolve loop's two bodies share the captures */
+  for (int p = first; p < bs[0]->nparams; p++) {
     loop->args[p] = ir_resolve(loop->args[p]);
     for (int q = first; q < p; q++)
-      if (loop->args[q] == loop->args[p] && !b->params[q]->forward) {
-        ir_replace(b->params[p], b->params[q]);
+      if (loop->args[q] == loop->args[p] && !bs[0]->params[q]->forward) {
+        for (int k = 0; k < nb; k++) ir_replace(bs[k]->params[p], bs[k]->params[q]);
         break;
       }
   }
-  ir_compact(b);
-  body_dce(b);
-  ir_count_uses(b);
-  int out = first;
-  for (int p = out; p < b->nparams; p++) {
-    IrNode *x = b->params[p];
-    if (!x->uses || x->forward) {
-      x->aux = x; /* dropped */
-      continue;
+  for (int k = 0; k < nb; k++) {
+    ir_compact(bs[k]);
+    body_dce(bs[k]);
+    ir_count_uses(bs[k]);
+  }
+  int out = first, n0 = bs[0]->nparams;
+  for (int p = out; p < n0; p++) {
+    bool keep = false;
+    for (int k = 0; k < nb; k++) keep = keep || (bs[k]->params[p]->uses && !bs[k]->params[p]->forward);
+    for (int k = 0; k < nb; k++) {
+      IrNode *x = bs[k]->params[p];
+      if (!keep) {
+        x->aux = x; /* dropped */
+        continue;
+      }
+      x->attr.i = out;
+      bs[k]->params[out] = x;
     }
-    x->attr.i = out;
-    b->params[out] = x;
-    loop->args[out++] = loop->args[p];
+    if (keep) loop->args[out++] = loop->args[p];
   }
-  if (out == b->nparams) return;
-  b->nparams = loop->nargs = out;
-  int kept = 0;
-  for (int i = 0; i < b->body.len; i++) {
-    IrNode *n = b->body.items[i];
-    if (n->op != OP_PARAM || n->aux != n) b->body.items[kept++] = n;
-    n->aux = NULL;
+  if (out == n0) return;
+  loop->nargs = out;
+  for (int k = 0; k < nb; k++) {
+    IrFunc *b = bs[k];
+    b->nparams = out;
+    int kept = 0;
+    for (int i = 0; i < b->body.len; i++) {
+      IrNode *n = b->body.items[i];
+      if (n->op != OP_PARAM || n->aux != n) b->body.items[kept++] = n;
+      n->aux = NULL;
+    }
+    b->body.len = kept;
+    ir_renumber(b);
   }
-  b->body.len = kept;
-  ir_renumber(b);
 }
 
 /* Moves the invariant code of loop n (a node of f, being rebuilt by
  * ir_rewrite, so nodes built now land in front of n). */
-static bool hoist_loop(IrModule *m, IrFunc *f, IrNode *n) {
-  IrFunc *b = n->attr.body;
+static bool hoist_body(IrModule *m, IrFunc *f, IrNode *n, IrFunc *b, IrFunc *other) {
   ir_renumber(b);
   size_t len = (size_t)b->body.len + 1;
   Hoist h = {m,
              f,
              n,
              b,
+             other,
              tex_calloc(len, sizeof(bool)),
              tex_calloc(len, sizeof(bool)),
              tex_calloc(len, sizeof(bool)),
@@ -333,6 +345,12 @@ static bool hoist_loop(IrModule *m, IrFunc *f, IrNode *n) {
   tex_free(h.cheap);
   tex_free(h.mm_read);
   tex_free(h.copy);
+  return any;
+}
+
+static bool hoist_loop(IrModule *m, IrFunc *f, IrNode *n) {
+  bool any = hoist_body(m, f, n, n->attr.body, n->attr.orelse);
+  if (n->attr.orelse) any = hoist_body(m, f, n, n->attr.orelse, n->attr.body) || any;
   return any;
 }
 

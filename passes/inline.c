@@ -47,6 +47,7 @@ static IrNode *clone_node(IrModule *m, IrFunc *into, const IrNode *n, IrNode *co
   if (op_info[n->op].attr == ATTR_DIM) c->attr.dim = dim_subst(m->dims, n->attr.dim, dimmap);
   if (op_info[n->op].attr == ATTR_REGION) c->attr.region = ir_region_subst(m, n->attr.region, dimmap);
   if (op_info[n->op].attr == ATTR_BODY) c->attr.body = ir_loop_body_copy(m, n->attr.body, dimmap); /* one owner each */
+  if (op_info[n->op].attr == ATTR_BODY && n->attr.orelse) c->attr.orelse = ir_loop_body_copy(m, n->attr.orelse, dimmap);
   if (op_info[n->op].attr == ATTR_BRANCHES) {
     c->attr.body = ir_loop_body_copy(m, n->attr.body, dimmap);
     c->attr.orelse = ir_loop_body_copy(m, n->attr.orelse, dimmap);
@@ -98,6 +99,7 @@ static void inline_func(Inliner *in, IrFunc *f) {
     IrNode *n = f->body.items[i];
     if (n->op == OP_CALL) inline_func(in, n->attr.callee);
     if (n->op == OP_LOOP) inline_func(in, n->attr.body);
+    if (n->op == OP_LOOP && n->attr.orelse) inline_func(in, n->attr.orelse);
     if (n->op == OP_IF) inline_func(in, n->attr.body), inline_func(in, n->attr.orelse);
   }
   ir_rewrite(f, visit, in);

@@ -946,6 +946,8 @@ static void order_temporaries(KProgram *p) {
     for (int j = 0; j < l->nouts; j++)
       if (when[l->stack[j]] > l->first) when[l->stack[j]] = l->first;
     if (when[l->index] > l->first) when[l->index] = l->first;
+    for (int k = 0; l->snaps && k < l->nprim; k++)
+      if (when[l->snap[k]] > l->first) when[l->snap[k]] = l->first;
   }
   for (int t = p->nparams; t < n; t++) order[nt++] = t;
   for (int i = 1; i < nt; i++) /* stable insertion sort by first write */
@@ -972,6 +974,7 @@ static void order_temporaries(KProgram *p) {
     l->trip = to[l->trip], l->index = to[l->index];
     for (int k = 0; k < l->nstates; k++) l->cur[k] = to[l->cur[k]], l->next[k] = to[l->next[k]];
     for (int j = 0; j < l->nouts; j++) l->slot[j] = to[l->slot[j]], l->stack[j] = to[l->stack[j]];
+    for (int k = 0; l->snaps && k < l->nprim; k++) l->snap[k] = to[l->snap[k]];
   }
   tex_free(bufs);
   tex_free(to);
@@ -1082,13 +1085,14 @@ static void claim_results(Builder *b, const int *result_buf, int n) {
     const IrNode *x = b->f->results[r];
     bool direct = x->op != OP_PARAM && x->op != OP_RESHAPE && x->op != OP_LOOP && x->op != OP_IF && x->op != OP_PROJ && !is_view(x) &&
                   !is_immediate(x);
-    if (b->buf_of[x->id] < 0 && direct) b->buf_of[x->id] = result_buf[r];
+    if (b->buf_of[x->id] < 0 && direct && result_buf[r] >= 0) b->buf_of[x->id] = result_buf[r];
   }
 }
 
 static void finish_results(Builder *b, const int *result_buf, int n) {
   for (int r = 0; r < n; r++)
-    if (b->buf_of[b->f->results[r]->id] != result_buf[r]) build_elementwise(b, b->f->results[r], OP_COPY, result_buf[r]);
+    if (result_buf[r] >= 0 && b->buf_of[b->f->results[r]->id] != result_buf[r]) /* < 0: a revolve body's state kept */
+      build_elementwise(b, b->f->results[r], OP_COPY, result_buf[r]);
 }
 
 static void build_loop(Builder *b, const IrNode *n);
@@ -1149,8 +1153,34 @@ static KLoop loop_buffers(Builder *b, const IrNode *n) {
     b->p->bufs[l.slot[j]].repointed = true;
   }
   l.index = add_buffer(b, n->attr.body->params[0], false);
+  if (n->attr.orelse) { /* a revolve loop: snaps rows per primal state */
+    l.snaps = n->attr.snaps, l.nprim = n->attr.nprim;
+    l.snap = tex_calloc((size_t)l.nprim + 1, sizeof(int));
+    for (int k = 0; k < l.nprim; k++) {
+      const IrNode *x = n->args[IR_LOOP_FIXED + k];
+      Dim elems = dim_lit(b->m->dims, l.snaps);
+      for (int a = 0; a < x->rank; a++) elems = dim_mul(b->m->dims, elems, x->shape[a]);
+      l.snap[k] = add_typed_buffer(b, x->dtype, 1, &elems, false);
+    }
+  }
   b->buf_of[n->id] = ns ? l.cur[0] : l.stack[0];
   return l;
+}
+
+/* One of a loop's bodies, its params the loop's buffers, its results
+ * written into `results` (-1: not written). */
+static void build_loop_body(Builder *b, const IrNode *n, IrFunc *body, const KLoop *l, const int *results, int nres) {
+  int ns = l->nstates;
+  Builder c;
+  builder_open(&c, b->m, body, b->p, b->kcap, b->bcap);
+  mark_fusion(&c);
+  c.buf_of[body->params[0]->id] = l->index;
+  for (int k = 0; k < ns; k++) c.buf_of[body->params[1 + k]->id] = l->cur[k];
+  for (int a = IR_LOOP_FIXED + ns; a < n->nargs; a++) c.buf_of[body->params[1 + a - IR_LOOP_FIXED]->id] = b->buf_of[n->args[a]->id];
+  claim_results(&c, results, nres);
+  build_nodes(&c);
+  finish_results(&c, results, nres);
+  builder_close(&c);
 }
 
 static void build_loop(Builder *b, const IrNode *n) {
@@ -1165,22 +1195,18 @@ static void build_loop(Builder *b, const IrNode *n) {
   int nbranches = p->nbranches;
   for (int k = 0; k < ns; k++) build_elementwise(b, n->args[IR_LOOP_FIXED + k], OP_COPY, l.cur[k]);
   int *results = tex_calloc((size_t)(ns + ny) + 1, sizeof(int));
-  for (int k = 0; k < ns; k++) results[k] = l.next[k];
+  for (int k = 0; k < ns; k++) results[k] = k < l.nprim ? -1 : l.next[k]; /* a revolve body keeps the primal states */
   for (int j = 0; j < ny; j++) results[ns + j] = l.slot[j];
-  Builder c;
-  builder_open(&c, b->m, body, p, b->kcap, b->bcap);
-  mark_fusion(&c);
-  c.buf_of[body->params[0]->id] = l.index;
-  for (int k = 0; k < ns; k++) c.buf_of[body->params[1 + k]->id] = l.cur[k];
-  for (int a = IR_LOOP_FIXED + ns; a < nargs; a++) c.buf_of[body->params[1 + a - IR_LOOP_FIXED]->id] = b->buf_of[n->args[a]->id];
-  claim_results(&c, results, ns + ny);
   l.first = p->nkernels;
-  build_nodes(&c);
-  finish_results(&c, results, ns + ny);
+  build_loop_body(b, n, body, &l, results, ns + ny);
+  l.mid = p->nkernels;
+  if (n->attr.orelse) { /* the advance body computes the primal states only */
+    for (int k = 0; k < ns; k++) results[k] = k < l.nprim ? l.next[k] : -1;
+    build_loop_body(b, n, n->attr.orelse, &l, results, ns);
+  }
   l.last = p->nkernels;
-  builder_close(&c);
   tex_free(results);
-  l.once = p->nloops == li + 1 && p->nbranches == nbranches && kernels_fuse_steps(b->m, p, &l);
+  l.once = !l.snaps && p->nloops == li + 1 && p->nbranches == nbranches && kernels_fuse_steps(b->m, p, &l);
   p->loops[li] = l;
 }
 
@@ -1201,6 +1227,7 @@ static void loop_liveness(const KProgram *p, int *first, int *last) {
       if (last[l->stack[j]] < l->last) last[l->stack[j]] = l->last;
     }
     first[l->index] = l->first, last[l->index] = l->last;
+    for (int k = 0; l->snaps && k < l->nprim; k++) first[l->snap[k]] = l->first, last[l->snap[k]] = l->last;
     if (last[l->trip] < l->first) last[l->trip] = l->first;
     for (int j = 0; j < p->nloops; j++) { /* a nested loop's trip count is read (by its step) every iteration */
       int x = p->loops[j].trip;
@@ -1311,7 +1338,8 @@ void kernels_free(KProgram *p) {
   if (!p) return;
   for (int i = 0; i < p->nkernels; i++) tex_free(p->kernels[i].body), tex_free(p->kernels[i].checks);
   for (int i = 0; i < p->nloops; i++)
-    tex_free(p->loops[i].cur), tex_free(p->loops[i].next), tex_free(p->loops[i].slot), tex_free(p->loops[i].stack);
+    tex_free(p->loops[i].cur), tex_free(p->loops[i].next), tex_free(p->loops[i].slot), tex_free(p->loops[i].stack),
+        tex_free(p->loops[i].snap);
   tex_free(p->loops);
   for (int i = 0; i < p->nbranches; i++) tex_free(p->branches[i].res);
   tex_free(p->branches);

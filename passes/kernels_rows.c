@@ -30,6 +30,7 @@ static bool inside_one_region(const KProgram *p, int from, int to) {
   for (int i = 0; i < p->nloops; i++) {
     const KLoop *l = &p->loops[i];
     if (!(to <= l->first || from >= l->last) && !(from >= l->first && to <= l->last)) return false;
+    if (l->snaps && from < l->mid && to > l->mid) return false; /* a revolve loop's body and advance body */
   }
   for (int i = 0; i < p->nbranches; i++) {
     const KBranch *b = &p->branches[i];

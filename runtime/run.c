@@ -235,6 +235,10 @@ static int check_loop(const TexPlan *plan, const TexLoop *l, int32_t s, int32_t 
             l->cond_state >= -1 && l->cond_state < l->nstates;
   for (int32_t k = 0; ok && k < l->nstates; k++) ok = l->cur[k] >= np && l->cur[k] < nbufs && l->next[k] >= np && l->next[k] < nbufs;
   for (int32_t j = 0; ok && j < l->nouts; j++) ok = l->slot[j] >= np && l->slot[j] < nbufs && l->stack[j] >= np && l->stack[j] < nbufs;
+  ok = ok && l->snaps >= 0 && l->nadvance >= 0 &&
+       (!l->snaps ||
+        (l->nadvance <= to - s - 1 - l->nbody && l->nprim >= 0 && l->nprim <= l->nstates && (!l->nprim || l->snap) && !l->once));
+  for (int32_t k = 0; ok && l->snaps && k < l->nprim; k++) ok = l->snap[k] >= np && l->snap[k] < nbufs;
   return ok ? TEX_OK : texrt_fail(TEX_ERR_NULL, "%s: step #%d: malformed loop", fn_name(plan), s);
 }
 
@@ -250,6 +254,13 @@ static int point_slots(const TexPlan *plan, void **bufs, const int64_t *syms, co
     bufs[l->slot[j]] = (char *)bufs[l->stack[j]] + t * bytes;
   }
   return TEX_OK;
+}
+
+static void swap_range(void **bufs, const TexLoop *l, int32_t from, int32_t to) {
+  for (int32_t k = from; k < to; k++) {
+    void *x = bufs[l->cur[k]];
+    bufs[l->cur[k]] = bufs[l->next[k]], bufs[l->next[k]] = x;
+  }
 }
 
 static void swap_states(void **bufs, const TexLoop *l) {
@@ -279,6 +290,82 @@ static bool go_on(void **bufs, const TexLoop *l) {
   return c != 0;
 }
 
+/* ---- revolve loops (texrt.h TexLoop.snaps; the schedule is revolve.c's) ---- */
+
+typedef struct Revolve {
+  const TexPlan *plan;
+  void **bufs;
+  const int64_t *syms;
+  const TexLoop *l;
+  int32_t s;            /* the loop's step */
+  int64_t trip, primal_swaps, back_swaps;
+} Revolve;
+
+static int rv_advance(void *ctx, int64_t t) {
+  Revolve *v = ctx;
+  const TexLoop *l = v->l;
+  *(int64_t *)v->bufs[l->index] = t;
+  int32_t from = v->s + 1 + l->nbody;
+  int st = run_range(v->plan, v->bufs, v->syms, from, from + l->nadvance);
+  swap_range(v->bufs, l, 0, l->nprim);
+  v->primal_swaps++;
+  return st;
+}
+
+static int rv_back(void *ctx, int64_t t) {
+  Revolve *v = ctx;
+  const TexLoop *l = v->l;
+  int64_t it = v->trip - 1 - t; /* iteration it of the body runs step t back */
+  *(int64_t *)v->bufs[l->index] = it;
+  int st = point_slots(v->plan, v->bufs, v->syms, l, it);
+  if (st == TEX_OK) st = run_range(v->plan, v->bufs, v->syms, v->s + 1, v->s + 1 + l->nbody);
+  swap_range(v->bufs, l, l->nprim, l->nstates);
+  v->back_swaps++;
+  return st;
+}
+
+/* Copies the primal states between the current buffers and row `slot` of
+ * their snapshot temporaries. */
+static int rv_copy(Revolve *v, int32_t slot, bool store) {
+  const TexLoop *l = v->l;
+  int32_t np = v->plan->func->nparams;
+  for (int32_t k = 0; k < l->nprim; k++) {
+    int64_t bytes;
+    int st = temp_bytes(v->plan, l->cur[k] - np, v->syms, &bytes);
+    if (st != TEX_OK) return st;
+    char *row = (char *)v->bufs[l->snap[k]] + (size_t)slot * (size_t)bytes;
+    if (bytes > 0) memcpy(store ? row : v->bufs[l->cur[k]], store ? v->bufs[l->cur[k]] : row, (size_t)bytes);
+  }
+  return TEX_OK;
+}
+
+static int rv_store(void *ctx, int32_t slot) { return rv_copy(ctx, slot, true); }
+static int rv_restore(void *ctx, int32_t slot) { return rv_copy(ctx, slot, false); }
+
+/* The backward sweep by the schedule; at the end the pointers go home, the
+ * primal states P_0 (slot 0) and the others' final values in cur. */
+static int run_revolve(const TexPlan *plan, void **bufs, const int64_t *syms, int32_t s, int64_t trip) {
+  const TexLoop *l = plan->steps[s].loop;
+  Revolve v = {plan, bufs, syms, l, s, trip, 0, 0};
+  TexRevolveOps ops = {&v, rv_advance, rv_back, rv_store, rv_restore};
+  int st = texrt_revolve(trip, l->snaps, &ops);
+  if (v.primal_swaps % 2) swap_range(bufs, l, 0, l->nprim);
+  if (trip > 0) {
+    int restored = rv_restore(&v, 0);
+    if (st == TEX_OK) st = restored;
+  }
+  if (v.back_swaps % 2) {
+    swap_range(bufs, l, l->nprim, l->nstates);
+    for (int32_t k = l->nprim; k < l->nstates; k++) {
+      int64_t bytes;
+      int sb = temp_bytes(plan, l->cur[k] - plan->func->nparams, syms, &bytes);
+      if (sb == TEX_OK && bytes > 0) memcpy(bufs[l->cur[k]], bufs[l->next[k]], (size_t)bytes);
+      if (st == TEX_OK) st = sb;
+    }
+  }
+  return st;
+}
+
 static int run_loop(const TexPlan *plan, void **bufs, const int64_t *syms, int32_t s, int32_t to) {
   const TexLoop *l = plan->steps[s].loop;
   int st = check_loop(plan, l, s, to);
@@ -288,6 +375,7 @@ static int run_loop(const TexPlan *plan, void **bufs, const int64_t *syms, int32
   if (trip < 0)
     return texrt_fail(TEX_ERR_TRIP, "%s: the trip count of the loop at %s is %lld; it must not be negative", fn_name(plan),
                       l->where ? l->where : "?", (long long)trip);
+  if (l->snaps) return run_revolve(plan, bufs, syms, s, trip);
   if (l->once) return run_range(plan, bufs, syms, s + 1, s + 1 + l->nbody);
   for (; t < trip && st == TEX_OK; t++) {
     if (l->cond_state >= 0 && !go_on(bufs, l)) break;
@@ -326,7 +414,7 @@ static int run_range(const TexPlan *plan, void **bufs, const int64_t *syms, int3
              : step->branch ? run_branch(plan, bufs, syms, s, to)
                             : run_kernel(plan, bufs, syms, s);
     if (st != TEX_OK) return st;
-    if (step->loop) s += step->loop->nbody;
+    if (step->loop) s += step->loop->nbody + step->loop->nadvance;
     if (step->branch && !step->loop) s += step->branch->nthen + step->branch->nelse;
   }
   return TEX_OK;

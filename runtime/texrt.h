@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct below changes layout. */
-#define TEX_ABI_VERSION 8
+#define TEX_ABI_VERSION 9
 
 /* Error codes returned by every generated function. 0 is success. */
 #define TEX_STATUS_LIST(X)                                                                                                                 \
@@ -174,7 +174,16 @@ typedef struct TexIndexCheck {
  * negative trip count is TEX_ERR_TRIP naming `where` ("model.tex:3:9").
  * A while loop (cond_state >= 0) runs iteration t only while that state, a
  * bool (uint8) scalar, is nonzero in cur; still nonzero after trip
- * iterations is TEX_ERR_MAXITER naming `where`. */
+ * iterations is TEX_ERR_MAXITER naming `where`.
+ * A revolve loop (snaps > 0, the backward sweep of checkpoint=revolve(S)):
+ * states 0 .. nprim-1 are primal states, the others the sweep's own.  The
+ * nadvance steps after the body's nbody steps are the advance body: run
+ * with step t in `index`, it turns the primal states P_t in cur into P_{t+1}
+ * in next (those pointers then swap).  Iteration t of the body runs with
+ * P_{trip-1-t} in cur (the runtime recomputes it by texrt_revolve's
+ * schedule, keeping at most snaps of them, in the rows of buffer snap[k]
+ * per primal state) and swaps only the other states; at the end the
+ * primal states are P_0 again. */
 typedef struct TexLoop {
   int32_t trip;                  /* buffer holding the trip count (int64) */
   int32_t index;
@@ -187,6 +196,10 @@ typedef struct TexLoop {
   int32_t cond_state;            /* -1, or the while loop's flag state */
   int32_t once;                  /* 1: a one-kernel loop, whose one body step runs all
                                     the iterations itself, on cur[0] in place: run it once */
+  int32_t nadvance;              /* revolve: the advance body's steps, after the body's */
+  int32_t nprim;                 /* revolve: primal states (the first ones) */
+  int32_t snaps;                 /* 0, or revolve: the stored states at most (S) */
+  const int32_t *snap;           /* revolve: per primal state, a temporary of snaps rows */
 } TexLoop;
 
 /* An if step (issue 10): reads the bool (uint8) buffer `cond`, runs the
@@ -298,6 +311,27 @@ int texrt_num_threads(void);
 /* Runs fn over [0, extent), split over the pool when worth it: 0, or 1
  * with *err the failure a serial run would have met first. */
 int32_t texrt_parallel_for(TexKernelFn fn, void *const *ops, const int64_t *syms, int64_t extent, int64_t work, TexIndexError *err);
+
+/* ---- Binomial checkpointing (runtime/revolve.c) ------------------------------
+ * texrt_revolve runs steps trip-1 .. 0 back (back(t), each once, in that
+ * order) with the state each starts with in the current buffers, keeping at
+ * most `snaps` states (slots 0 .. snaps-1): the current buffers hold P_0
+ * when it starts, advance(t) turns P_t into P_{t+1}, store(i) copies the
+ * current state into slot i, restore(i) slot i into the current state.  The
+ * advances are the fewest possible, texrt_revolve_advances(trip, snaps).
+ * Returns 0, the first nonzero status of a callback, or -1 for snaps < 1. */
+typedef struct TexRevolveOps {
+  void *ctx;
+  int (*advance)(void *ctx, int64_t t);
+  int (*back)(void *ctx, int64_t t);
+  int (*store)(void *ctx, int32_t slot);
+  int (*restore)(void *ctx, int32_t slot);
+} TexRevolveOps;
+int texrt_revolve(int64_t trip, int32_t snaps, const TexRevolveOps *ops);
+int64_t texrt_revolve_advances(int64_t n, int64_t snaps);
+/* C(s+r, s) saturated at INT64_MAX (0 for r < 0); the split of n steps. */
+int64_t texrt_revolve_beta(int64_t s, int64_t r);
+int64_t texrt_revolve_split(int64_t n, int64_t s);
 
 /* The one allocation hook of the runtime; tests replace it to inject failures. */
 typedef void *(*TexAllocFn)(size_t bytes, size_t align);

@@ -5,7 +5,7 @@ Only what a caller sees: DLPack's DLTensor, the module metadata returned by
 ABI_VERSION must equal TEX_ABI_VERSION in runtime/texrt.h (a test checks it)."""
 import ctypes as C
 
-ABI_VERSION = 8
+ABI_VERSION = 9
 
 
 class DLDevice(C.Structure):

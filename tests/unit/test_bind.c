@@ -822,7 +822,7 @@ static int run_l(TexLoop *loop, int64_t k, float *out) {
 
 static void run_loops(void **state) {
   (void)state;
-  TexLoop loop = {1, 5, 1, 1, l_cur, l_next, "m.tex:2:5", 0, NULL, NULL, -1, 0};
+  TexLoop loop = {1, 5, 1, 1, l_cur, l_next, "m.tex:2:5", 0, NULL, NULL, -1, 0, 0, 0, 0, NULL};
   const float in[3] = {1, -2, 0.5f};
   for (int64_t k = 0; k <= 5; k++) { /* 0 trips: the initial state; odd counts end in the other buffer */
     float out[3];
@@ -863,7 +863,7 @@ static int32_t k_lonce(void *const *ops, const int64_t *syms, int64_t begin, int
 
 static int run_once(int64_t k, float *out) {
   static const int32_t ops[] = {3, 1};
-  static const TexLoop loop = {1, 5, 1, 1, l_cur, l_next, "m.tex:2:5", 0, NULL, NULL, -1, 1};
+  static const TexLoop loop = {1, 5, 1, 1, l_cur, l_next, "m.tex:2:5", 0, NULL, NULL, -1, 1, 0, 0, 0, NULL};
   const TexStep steps[] = {{k_lcopy, LIT(1), l_in_ops, 2, NULL, 0, NULL, NULL, SERIAL},
                            {NULL, LIT(1), NULL, 0, NULL, 0, &loop, NULL, SERIAL},
                            {k_lonce, LIT(1), ops, 2, NULL, 0, NULL, NULL, SERIAL},

@@ -193,6 +193,17 @@ static const struct {
               "  let s = loop t < T with (s = s0) checkpoint=2 {\n"
               "    let u = loop j < M with (v = s) { next tanh(v * w + s * a[j] + x[t]) }\n    next s + u * 0.5\n  }\n"
               "  return sum(s * s)\n}"},
+    /* binomial checkpointing, checkpoint=revolve(S): a scan reading x[t]
+     * (rows) at revolve(2) with an inner loop at revolve(1), and an LSTM
+     * cell at revolve(3) whose trip count is an integer value, not a size; */
+    {OP_LOOP, "fn f(x: f32[T, N], s0: f32[N], w: f32[N], a: f32[M]) -> f32 {\n"
+              "  let (s, ys) = scan t < T + 5 with (s = s0) checkpoint=revolve(2) {\n"
+              "    let u = loop j < M with (v = s) checkpoint=revolve(1) { next tanh(v * w + s * a[j] + x[t % T]) }\n"
+              "    next s + u * 0.5 emit sin(s)\n  }\n"
+              "  let n = T + 4 + i64(sum(s0) * 0.0)\n"
+              "  let (h, c) = loop t < n with (h = s0, c = w) checkpoint=revolve(3) {\n"
+              "    let c2 = sigmoid(h * w) * c + tanh(h + x[t % T])\n    next (tanh(c2) * sigmoid(c + h), c2)\n  }\n"
+              "  return sum(s * s) + sum(ys * ys) + sum(h * c)\n}"},
     /* multi-level checkpointing on both loops, the outer scan's rows of x
      * and its stacked outputs coming back through three levels; */
     {OP_LOOP, "fn f(x: f32[T, N], s0: f32[N], w: f32[N], a: f32[M]) -> f32 {\n"
