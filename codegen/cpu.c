@@ -707,7 +707,8 @@ typedef struct Wide {
   LLVMValueRef *s; /* UNI, AFF: the value at lane 0 */
   LLVMValueRef *v; /* VAR: the vector */
   int lp;
-  int np;          /* outputs per vector: P, or lp's literal extent if smaller */
+  int np;            /* outputs per vector: P, or lp's literal extent if smaller */
+  LLVMValueRef mask; /* <np x i1>: the lanes that exist (masked loads), or NULL: all */
 } Wide;
 
 static bool is_lit(KEmit *e, Dim d, int64_t v) { return d == dim_lit(e->g->m->dims, v); }
@@ -732,6 +733,7 @@ static bool wide_classify(KEmit *e, Wide *w) {
         if (sc == VAR || (sc == AFF && (a != in->nsub - 1 || w->coef[in->sub[a]] != 1))) return false;
         if (sc == AFF) c = VAR;
       }
+      if (in->pred1 && c == UNI && w->cls[in->pred1 - 1] != UNI) return false; /* wide_read */
     } else if (in->op == OP_MATMUL || in->op == OP_SCATTER) {
       return false;
     } else if (in->op != OP_CONST && in->op != OP_DIMSIZE) {
@@ -755,16 +757,44 @@ static LLVMValueRef wide_vec(KEmit *e, Wide *w, int i) {
   if (w->cls[i] == VAR) return w->v[i];
   LLVMValueRef b = splat(e, w->s[i], w->np);
   if (w->cls[i] == UNI) return b;
-  LLVMValueRef steps[P];
+  LLVMValueRef steps[W];
   LLVMTypeRef it = cg_type(e->g->ctx, e->k->body[i].dtype);
   for (int j = 0; j < w->np; j++) steps[j] = LLVMConstInt(it, (unsigned long long)(w->coef[i] * j), 1);
   return LLVMBuildAdd(e->g->b, b, LLVMConstVector(steps, (unsigned)w->np), "");
 }
 
-/* A load at element pointer p: one element (uniform) or np consecutive. */
-static LLVMValueRef wide_load(KEmit *e, const Wide *w, DType t, LLVMValueRef p, bool vec) {
+/* A load at element pointer p: one element (uniform) or np consecutive,
+ * only those in mask (or w->mask) if one is given (0 elsewhere). */
+static LLVMValueRef wide_load(KEmit *e, const Wide *w, DType t, LLVMValueRef p, bool vec, LLVMValueRef mask) {
   LLVMTypeRef mt = vty(e, t, vec ? w->np : 0, true);
-  return cg_from_mem(e->g->b, t, load(e, mt, p, dtype_sizes[t]));
+  if (vec && w->mask) mask = mask ? LLVMBuildAnd(e->g->b, mask, w->mask, "") : w->mask;
+  if (!vec || !mask) return cg_from_mem(e->g->b, t, load(e, mt, p, dtype_sizes[t]));
+  LLVMTypeRef ov[2] = {mt, e->g->ptr};
+  LLVMValueRef args[4] = {p, LLVMConstInt(e->g->i32, (unsigned)dtype_sizes[t], 0), mask, LLVMConstNull(mt)};
+  return cg_from_mem(e->g->b, t, cg_intrinsic(e->g->b, "llvm.masked.load", ov, 2, args, 4));
+}
+
+/* A gather in a branch of where reads only where its predicate holds: a
+ * vector read under the predicate as a mask, a uniform one (its predicate
+ * uniform too: wide_classify) under a branch, as emit_read. */
+static LLVMValueRef wide_read(KEmit *e, Wide *w, int i, LLVMValueRef p) {
+  const KInstr *in = &e->k->body[i];
+  DType t = e->k->in[in->operand].dtype;
+  bool vec = w->cls[i] == VAR;
+  if (!in->pred1 || vec) return wide_load(e, w, t, p, vec, in->pred1 ? wide_vec(e, w, in->pred1 - 1) : NULL);
+  LLVMBasicBlockRef from = LLVMGetInsertBlock(e->g->b);
+  LLVMBasicBlockRef then = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "guarded");
+  LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "guarded_end");
+  LLVMBuildCondBr(e->g->b, w->s[in->pred1 - 1], then, join);
+  LLVMPositionBuilderAtEnd(e->g->b, then);
+  LLVMValueRef r = wide_load(e, w, t, p, false, NULL);
+  LLVMBuildBr(e->g->b, join);
+  LLVMPositionBuilderAtEnd(e->g->b, join);
+  LLVMValueRef phi = LLVMBuildPhi(e->g->b, LLVMTypeOf(r), "");
+  LLVMValueRef vals[2] = {r, LLVMConstNull(LLVMTypeOf(r))};
+  LLVMBasicBlockRef blocks[2] = {then, from};
+  LLVMAddIncoming(phi, vals, blocks, 2);
+  return phi;
 }
 
 /* Evaluates the body at lanes iv[lp] .. iv[lp] + P - 1; returns the result vector. */
@@ -780,11 +810,11 @@ static LLVMValueRef wide_eval(KEmit *e, Wide *w) {
     } else if (in->op == OP_CONST || in->op == OP_DIMSIZE) {
       r = immediate(e, in, 0);
     } else if (in->op == OP_PARAM) {
-      r = wide_load(e, w, in->dtype, address(e, in->operand, in->dtype, all), vec);
+      r = wide_load(e, w, in->dtype, address(e, in->operand, in->dtype, all), vec, NULL);
     } else if (in->op == OP_READ) {
       const KOperand *o = &k->in[in->operand];
       LLVMValueRef off = gather_offset(e, o, in->sub, w->s);
-      r = wide_load(e, w, o->dtype, LLVMBuildGEP2(e->g->b, cg_mem_type(e->g->ctx, o->dtype), e->base[in->operand], &off, 1, ""), vec);
+      r = wide_read(e, w, i, LLVMBuildGEP2(e->g->b, cg_mem_type(e->g->ctx, o->dtype), e->base[in->operand], &off, 1, ""));
     } else {
       LLVMValueRef args[3];
       for (int a = 0; a < op_info[in->op].arity; a++) args[a] = vec ? wide_vec(e, w, in->args[a]) : w->s[in->args[a]];
@@ -887,6 +917,183 @@ static void reduce_wide(KEmit *e, int npar, Wide *w, LLVMValueRef count, LLVMVal
   }
 }
 
+/* ---- K_REDUCE along the innermost reduced loop ---------------------------------
+ * reduce_general combines one element at a time.  When the body can be
+ * evaluated W elements at a time along the innermost reduced loop lr (every
+ * value uniform, affine or a contiguous load along it: wide_classify with lp
+ * = lr), a row of lr is taken in chunks of W consecutive elements and a
+ * tail (loads masked, missing lanes the identity).  Element c of the
+ * flattened reduction belongs to lane c mod W, so a chunk starting at c
+ * fills lanes f, f + 1, ... (mod W), f = c mod W, each at most once: the
+ * lanes are kept rotated by f (A[j] is lane (f + j) mod W), a chunk is
+ * combined into A as it is, and after a tail of len elements A turns by len
+ * (a constant shuffle when the row's extent is a literal).  Every lane still
+ * combines its elements in increasing c (rule 2): the bits of
+ * reduce_general.  A block boundary (rule 4, a multiple of W) falls where
+ * the lanes wrap, at chunk position W - f: such a chunk is combined in two
+ * parts with the block's fold between (the lanes turned back through
+ * memory: once per block). */
+enum { ROWS_MIN = 8 }; /* shorter rows: reduce_general */
+
+static bool use_rows(KEmit *e, int npar, Wide *w) {
+  const Kernel *k = e->k;
+  int64_t v;
+  int lr = k->nloops - 1;
+  if (kernel_indexed(k) || lr < npar || (dim_is_lit(k->extent[lr], &v) && v < ROWS_MIN)) return false;
+  w->lp = lr, w->np = W, w->mask = NULL;
+  return wide_classify(e, w);
+}
+
+static LLVMValueRef lane_iota(KEmit *e) {
+  LLVMValueRef iota[W];
+  for (int j = 0; j < W; j++) iota[j] = i64c(e, j);
+  return LLVMConstVector(iota, W);
+}
+
+/* x turned down by k lanes (lane j holds x[(j + k) mod W]): a shuffle for a
+ * literal k, else through buf (x stored twice, read back from k). */
+static LLVMValueRef rows_turn(KEmit *e, DType t, LLVMValueRef buf, LLVMValueRef x, LLVMValueRef k) {
+  LLVMBuilderRef B = e->g->b;
+  if (LLVMIsConstant(k)) {
+    int64_t n = LLVMConstIntGetSExtValue(k) & (W - 1);
+    LLVMValueRef m[W];
+    for (int j = 0; j < W; j++) m[j] = LLVMConstInt(e->g->i32, (unsigned long long)((j + n) & (W - 1)), 0);
+    return n ? LLVMBuildShuffleVector(B, x, LLVMGetPoison(LLVMTypeOf(x)), LLVMConstVector(m, W), "") : x;
+  }
+  LLVMTypeRef mt = cg_mem_type(e->g->ctx, t), vt = vty(e, t, W, true);
+  LLVMValueRef xm = cg_to_mem(B, t, x);
+  store(e, xm, buf, dtype_sizes[t]);
+  store(e, xm, LLVMBuildGEP2(B, mt, buf, (LLVMValueRef[]){i64c(e, W)}, 1, ""), dtype_sizes[t]);
+  LLVMValueRef p = LLVMBuildGEP2(B, mt, buf, (LLVMValueRef[]){LLVMBuildAnd(B, k, i64c(e, W - 1), "")}, 1, "");
+  return cg_from_mem(B, t, load(e, vt, p, dtype_sizes[t]));
+}
+
+typedef struct Rows {
+  Acc lanes, outer;    /* A (rotated by c mod W), and the blocks' lanes */
+  LLVMValueRef buf, c; /* rows_turn's memory; the element counter */
+  bool blocked;
+} Rows;
+
+/* A's lanes in order (lane i is A[(i - f) mod W]). */
+static LLVMValueRef rows_lanes(KEmit *e, const Rows *r, LLVMValueRef f) {
+  LLVMValueRef back = LLVMBuildSub(e->g->b, i64c(e, W), f, "");
+  return rows_turn(e, r->lanes.t, r->buf, acc_load(e, &r->lanes, W, false), back);
+}
+
+/* A (+)= x where sel holds. */
+static void rows_add(KEmit *e, const Rows *r, LLVMValueRef x, LLVMValueRef sel) {
+  DType t = r->lanes.t;
+  if (sel) x = LLVMBuildSelect(e->g->b, sel, x, cg_identity(vty(e, t, W, false), e->k->combiner, t), "");
+  LLVMValueRef a = acc_load(e, &r->lanes, W, false);
+  combine(e, t, &a, NULL, x, NULL);
+  acc_store(e, &r->lanes, a, NULL);
+}
+
+/* A chunk of len elements x (missing lanes the identity) at counter c. */
+static void rows_chunk(KEmit *e, const Rows *r, LLVMValueRef x, LLVMValueRef len) {
+  LLVMBuilderRef B = e->g->b;
+  LLVMValueRef c = load(e, e->g->i64, r->c, 8), f = LLVMBuildAnd(B, c, i64c(e, W - 1), "");
+  store(e, LLVMBuildAdd(B, c, len, ""), r->c, 8);
+  if (!r->blocked) {
+    rows_add(e, r, x, NULL);
+    return;
+  }
+  LLVMValueRef edge = LLVMBuildAdd(B, LLVMBuildSub(B, c, f, ""), i64c(e, W), ""); /* where the lanes wrap */
+  LLVMValueRef at_block = LLVMBuildICmp(B, LLVMIntEQ, LLVMBuildAnd(B, edge, i64c(e, BLK - 1), ""), i64c(e, 0), "");
+  LLVMValueRef reaches = LLVMBuildICmp(B, LLVMIntSGE, LLVMBuildAdd(B, c, len, ""), edge, "");
+  LLVMBasicBlockRef split = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "rows_split"),
+                    whole = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "rows_whole"),
+                    join = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "rows_done");
+  LLVMBuildCondBr(B, LLVMBuildAnd(B, at_block, reaches, ""), split, whole);
+  LLVMPositionBuilderAtEnd(B, whole);
+  rows_add(e, r, x, NULL);
+  LLVMBuildBr(B, join);
+  LLVMPositionBuilderAtEnd(B, split);
+  LLVMValueRef before = LLVMBuildICmp(B, LLVMIntSLT, lane_iota(e), splat(e, LLVMBuildSub(B, i64c(e, W), f, ""), W), "");
+  rows_add(e, r, x, before);
+  Acc tmp = {.val = r->lanes.val, .t = r->lanes.t}; /* the lanes in order, for fold_block */
+  acc_store(e, &tmp, rows_lanes(e, r, f), NULL);
+  fold_block(e, &tmp, &r->outer, LLVMBuildSub(B, LLVMBuildLShr(B, edge, i64c(e, BLK_LOG2), ""), i64c(e, 1), ""));
+  rows_add(e, r, x, LLVMBuildNot(B, before, ""));
+  LLVMBuildBr(B, join);
+  LLVMPositionBuilderAtEnd(B, join);
+}
+
+/* The body at iv[lr] .. + len - 1 (mask: lanes < len, or NULL: W lanes). */
+static LLVMValueRef rows_eval(KEmit *e, Wide *w, LLVMValueRef len) {
+  DType t = e->k->body[e->k->nbody - 1].dtype;
+  w->mask = len ? LLVMBuildICmp(e->g->b, LLVMIntSLT, lane_iota(e), splat(e, len, W), "") : NULL;
+  LLVMValueRef x = wide_eval(e, w);
+  if (w->mask) x = LLVMBuildSelect(e->g->b, w->mask, x, cg_identity(vty(e, t, W, false), e->k->combiner, t), "");
+  w->mask = NULL;
+  return x;
+}
+
+static void reduce_rows(KEmit *e, int npar, Wide *w, const Acc *acc, bool blocked) {
+  const Kernel *k = e->k;
+  LLVMBuilderRef B = e->g->b;
+  DType t = acc->t;
+  int lr = k->nloops - 1;
+  /* A is only ever loaded and stored whole: it lives in registers */
+  Rows r = {.lanes = {.val = entry_alloca(e, vty(e, t, W, true), "rlanes"), .t = t},
+            .buf = entry_alloca(e, LLVMArrayType(cg_mem_type(e->g->ctx, t), 2 * W), "rot"),
+            .c = entry_alloca(e, e->g->i64, "c"),
+            .blocked = blocked};
+  if (blocked) r.outer = outer_lanes(e, acc);
+  acc_store(e, &r.lanes, cg_identity(vty(e, t, W, false), k->combiner, t), NULL);
+  store(e, i64c(e, 0), r.c, 8);
+  Loop loops[IR_MAX_RANK + 1], chunk;
+  for (int l = npar; l < lr; l++) e->iv[l] = loop_open(e, &loops[l], i64c(e, 0), e->extent[l], 1);
+  LLVMValueRef n = e->extent[lr], full = LLVMBuildAnd(B, n, i64c(e, ~(int64_t)(W - 1)), "");
+  LLVMValueRef tail = LLVMBuildSub(B, n, full, "");
+  e->iv[lr] = loop_open(e, &chunk, i64c(e, 0), full, W);
+  rows_chunk(e, &r, rows_eval(e, w, NULL), i64c(e, W));
+  loop_close(e, &chunk);
+  if (!LLVMIsConstant(tail) || LLVMConstIntGetSExtValue(tail)) {
+    LLVMBasicBlockRef go = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "rows_tail"),
+                      done = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "rows_tail_done");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSGT, tail, i64c(e, 0), ""), go, done);
+    LLVMPositionBuilderAtEnd(B, go);
+    e->iv[lr] = full;
+    rows_chunk(e, &r, rows_eval(e, w, tail), tail);
+    acc_store(e, &r.lanes, rows_turn(e, t, r.buf, acc_load(e, &r.lanes, W, false), tail), NULL);
+    LLVMBuildBr(B, done);
+    LLVMPositionBuilderAtEnd(B, done);
+  }
+  for (int l = lr - 1; l >= npar; l--) loop_close(e, &loops[l]);
+  LLVMValueRef c = load(e, e->g->i64, r.c, 8), f = LLVMBuildAnd(B, c, i64c(e, W - 1), "");
+  acc_store(e, &r.lanes, rows_lanes(e, &r, f), NULL);
+  if (blocked) { /* the last, partial block */
+    LLVMBasicBlockRef fold = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "fold"),
+                      done = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "done");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntNE, LLVMBuildAnd(B, c, i64c(e, BLK - 1), ""), i64c(e, 0), ""), fold, done);
+    LLVMPositionBuilderAtEnd(B, fold);
+    fold_block(e, &r.lanes, &r.outer, LLVMBuildLShr(B, c, i64c(e, BLK_LOG2), ""));
+    LLVMBuildBr(B, done);
+    LLVMPositionBuilderAtEnd(B, done);
+    acc_store(e, &r.lanes, acc_load(e, &r.outer, W, false), NULL);
+  }
+  acc_store(e, acc, acc_load(e, &r.lanes, W, false), NULL);
+}
+
+/* Any access pattern: along the innermost reduced loop if it vectorises
+ * (reduce_rows), else element by element (reduce_general). */
+static void reduce_any(KEmit *e, int npar, const Acc *acc, bool blocked) {
+  size_t n = (size_t)e->k->nbody + 1;
+  Wide w = {tex_calloc(n, sizeof(int)),
+            tex_calloc(n, sizeof(int64_t)),
+            tex_calloc(n, sizeof(LLVMValueRef)),
+            tex_calloc(n, sizeof(LLVMValueRef)),
+            0,
+            W,
+            NULL};
+  if (use_rows(e, npar, &w))
+    reduce_rows(e, npar, &w, acc, blocked);
+  else
+    reduce_general(e, npar, acc, blocked);
+  tex_free(w.cls), tex_free(w.coef), tex_free(w.s), tex_free(w.v);
+}
+
 /* One output at the current parallel indices: the scalar paths, one block
  * (rules 2-3) or blocked (rule 4). */
 static void reduce_one_level(KEmit *e, int npar, const Acc *acc, bool flat, LLVMValueRef count, bool blocked) {
@@ -898,7 +1105,7 @@ static void reduce_one_level(KEmit *e, int npar, const Acc *acc, bool flat, LLVM
   else if (flat)
     reduce_flat(e, npar, acc, i64c(e, 0), count);
   else
-    reduce_general(e, npar, acc, blocked);
+    reduce_any(e, npar, acc, blocked);
   LLVMValueRef idx = NULL;
   LLVMValueRef r = lane_tree(e, t, acc_load(e, acc, W, false), acc->idx ? acc_load(e, acc, W, true) : NULL, &idx);
   if (k->combiner == OP_ADD && dtype_is_float(t)) /* an empty sum is +0.0 */
@@ -1035,7 +1242,8 @@ static void emit_reduce(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
             tex_calloc(n, sizeof(LLVMValueRef)),
             tex_calloc(n, sizeof(LLVMValueRef)),
             0,
-            P};
+            P,
+            NULL};
   bool wide = use_wide(e, npar, flat, &w);
   int q_rows = wide && npar >= 2 ? Q_ROWS : 1;
   int nout = npar;
