@@ -913,7 +913,14 @@ static void reduce_wide(KEmit *e, int npar, Wide *w, LLVMValueRef count, LLVMVal
     if (k->combiner == OP_ADD && dtype_is_float(t)) /* an empty sum is +0.0 */
       r = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntEQ, count, i64c(e, 0), ""), cg_const_real(LLVMTypeOf(r), 0.0), r, "");
     if (Q > 1) e->iv[npar - 2] = LLVMBuildAdd(B, q0, i64c(e, q), "");
-    store(e, cg_to_mem(B, t, r), address(e, K_MAX_INPUTS, t, (1u << npar) - 1), dtype_sizes[t]);
+    LLVMValueRef rm = cg_to_mem(B, t, r), p = address(e, K_MAX_INPUTS, t, (1u << npar) - 1);
+    if (!w->mask) {
+      store(e, rm, p, dtype_sizes[t]);
+      continue;
+    }
+    LLVMTypeRef ov[2] = {LLVMTypeOf(rm), e->g->ptr}; /* the tail: the outputs that exist */
+    LLVMValueRef args[4] = {rm, p, LLVMConstInt(e->g->i32, (unsigned)dtype_sizes[t], 0), w->mask};
+    cg_intrinsic(B, "llvm.masked.store", ov, 2, args, 4);
   }
 }
 
@@ -1200,6 +1207,34 @@ static bool use_wide(KEmit *e, int npar, bool flat, Wide *w) {
   return wide_classify(e, w);
 }
 
+/* The last outputs along lp, fewer than np, as one more wide pass with the
+ * lanes past hi masked (loads and the store), where wide passes may run
+ * (ok): returns where the scalar tail starts (hi if done). */
+static LLVMValueRef wide_tail(KEmit *e, int npar, Wide *w, LLVMValueRef count, LLVMValueRef q0, int Q, LLVMValueRef at, LLVMValueRef hi,
+                              LLVMValueRef ok) {
+  LLVMBuilderRef B = e->g->b;
+  LLVMValueRef rem = LLVMBuildSub(B, hi, at, "");
+  LLVMValueRef go = LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntSGT, rem, i64c(e, 0), ""), ok, "");
+  LLVMBasicBlockRef from = LLVMGetInsertBlock(B), masked = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "wide_tail"),
+                    join = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "wide_tail_done");
+  LLVMBuildCondBr(B, go, masked, join);
+  LLVMPositionBuilderAtEnd(B, masked);
+  LLVMValueRef iota[P];
+  for (int j = 0; j < w->np; j++) iota[j] = i64c(e, j);
+  e->iv[npar - 1] = at;
+  w->mask = LLVMBuildICmp(B, LLVMIntSLT, LLVMConstVector(iota, (unsigned)w->np), splat(e, rem, w->np), "");
+  reduce_wide(e, npar, w, count, q0, Q);
+  w->mask = NULL;
+  LLVMBasicBlockRef end = LLVMGetInsertBlock(B);
+  LLVMBuildBr(B, join);
+  LLVMPositionBuilderAtEnd(B, join);
+  LLVMValueRef phi = LLVMBuildPhi(B, e->g->i64, "");
+  LLVMValueRef vals[2] = {at, hi};
+  LLVMBasicBlockRef blocks[2] = {from, end};
+  LLVMAddIncoming(phi, vals, blocks, 2);
+  return phi;
+}
+
 /* The outputs along lp, P at a time, then one by one (reduce_one), at Q
  * rows of lq from q0 (Q = 1: at the current iv[lq]). */
 enum { Q_ROWS = 8 };
@@ -1209,13 +1244,16 @@ static void wide_sweep(KEmit *e, int npar, Wide *w, const Acc *acc, bool flat, L
   int lp = npar - 1;
   LLVMValueRef lo = lp ? i64c(e, 0) : begin, hi = lp ? e->extent[lp] : end;
   Loop chunk, tail, row;
-  LLVMValueRef chunk_hi = LLVMBuildSub(B, hi, i64c(e, w->np - 1), "");
-  if (may_block(e, npar) && e->k->nloops > npar + 1) /* blocked over several loops: the scalar paths */
-    chunk_hi = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLE, count, i64c(e, BLK), ""), chunk_hi, lo, "");
+  LLVMValueRef chunk_hi = LLVMBuildSub(B, hi, i64c(e, w->np - 1), ""), ok = LLVMConstInt(LLVMInt1TypeInContext(e->g->ctx), 1, 0);
+  if (may_block(e, npar) && e->k->nloops > npar + 1) { /* blocked over several loops: the scalar paths */
+    ok = LLVMBuildICmp(B, LLVMIntSLE, count, i64c(e, BLK), "");
+    chunk_hi = LLVMBuildSelect(B, ok, chunk_hi, lo, "");
+  }
   e->iv[lp] = loop_open(e, &chunk, lo, chunk_hi, w->np);
   reduce_wide(e, npar, w, count, q0, Q);
   loop_close(e, &chunk);
-  e->iv[lp] = loop_open(e, &tail, chunk.iv, hi, 1);
+  LLVMValueRef start = wide_tail(e, npar, w, count, q0, Q, chunk.iv, hi, ok);
+  e->iv[lp] = loop_open(e, &tail, start, hi, 1);
   if (Q > 1) e->iv[npar - 2] = loop_open(e, &row, q0, LLVMBuildAdd(B, q0, i64c(e, Q), ""), 1);
   reduce_one(e, npar, acc, flat, count);
   if (Q > 1) loop_close(e, &row);
