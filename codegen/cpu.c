@@ -430,20 +430,12 @@ static void emit_seq_map(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
 
 /* ---- K_REDUCE -------------------------------------------------------------- */
 
-/* The accumulator of a reduction: W lanes of values in memory form (bool as
- * i8, so lanes can be addressed one by one) and, for an indexed combiner
- * (argmax/argmin), W lanes of i64 indices into the flattened reduced axes. */
-typedef struct Acc {
-  LLVMValueRef val, idx; /* allocas; idx NULL unless indexed */
-  DType t;               /* the values' dtype */
-} Acc;
-
 /* a := a (+) b.  An indexed combiner keeps the pair that wins: the larger
  * value (smaller for argmin), a NaN over any number, and on a tie (or two
  * NaNs) the smaller index, so the result is the first index of the extremum
  * whatever order the pairs meet in.  The index identity is -1, the largest
  * as unsigned, so any element beats it. */
-static void combine(KEmit *e, DType t, LLVMValueRef *a, LLVMValueRef *ai, LLVMValueRef b, LLVMValueRef bi) {
+void combine(KEmit *e, DType t, LLVMValueRef *a, LLVMValueRef *ai, LLVMValueRef b, LLVMValueRef bi) {
   LLVMBuilderRef B = e->g->b;
   Op c = e->k->combiner;
   if (!kernel_indexed(e->k)) {
@@ -465,12 +457,12 @@ static void combine(KEmit *e, DType t, LLVMValueRef *a, LLVMValueRef *ai, LLVMVa
   *ai = LLVMBuildSelect(B, take, bi, *ai, "");
 }
 
-static LLVMValueRef acc_load(KEmit *e, const Acc *acc, int width, bool index) {
+LLVMValueRef acc_load(KEmit *e, const Acc *acc, int width, bool index) {
   if (index) return load(e, vty(e, DT_I64, width, false), acc->idx, 8);
   return cg_from_mem(e->g->b, acc->t, load(e, vty(e, acc->t, width, true), acc->val, 1));
 }
 
-static void acc_store(KEmit *e, const Acc *acc, LLVMValueRef v, LLVMValueRef vi) {
+void acc_store(KEmit *e, const Acc *acc, LLVMValueRef v, LLVMValueRef vi) {
   store(e, cg_to_mem(e->g->b, acc->t, v), acc->val, 1);
   if (vi) store(e, vi, acc->idx, 8);
 }
@@ -604,14 +596,14 @@ static bool may_block(KEmit *e, int npar) {
 
 /* A finished block: its lanes' tree goes to lane `lane` of outer, and the
  * lanes start again from the identity. */
-static void fold_block(KEmit *e, const Acc *acc, const Acc *outer, LLVMValueRef lane) {
+void fold_block(KEmit *e, const Acc *acc, const Acc *outer, LLVMValueRef lane) {
   DType t = acc->t;
   LLVMValueRef r = lane_tree(e, t, acc_load(e, acc, W, false), NULL, NULL);
   accumulate_lane(e, outer, LLVMBuildAnd(e->g->b, lane, i64c(e, W - 1), ""), r, NULL);
   acc_store(e, acc, cg_identity(vty(e, t, W, false), e->k->combiner, t), NULL);
 }
 
-static Acc outer_lanes(KEmit *e, const Acc *acc) {
+Acc outer_lanes(KEmit *e, const Acc *acc) {
   Acc outer = {.val = entry_alloca(e, vty(e, acc->t, W, true), "blocks"), .t = acc->t};
   acc_store(e, &outer, cg_identity(vty(e, acc->t, W, false), e->k->combiner, acc->t), NULL);
   return outer;
@@ -701,20 +693,10 @@ static void reduce_general(KEmit *e, int npar, const Acc *acc, bool blocked) {
  * the scalar code.  The last lp % P outputs take the scalar path. */
 enum { P = 16, UNI = 0, AFF = 1, VAR = 2 };
 
-typedef struct Wide {
-  int *cls;        /* per instruction: UNI, AFF or VAR along lp */
-  int64_t *coef;   /* AFF: the value's step per lane */
-  LLVMValueRef *s; /* UNI, AFF: the value at lane 0 */
-  LLVMValueRef *v; /* VAR: the vector */
-  int lp;
-  int np;            /* outputs per vector: P, or lp's literal extent if smaller */
-  LLVMValueRef mask; /* <np x i1>: the lanes that exist (masked loads), or NULL: all */
-} Wide;
-
 static bool is_lit(KEmit *e, Dim d, int64_t v) { return d == dim_lit(e->g->m->dims, v); }
 
 /* Classifies the body; false if some value is none of the three. */
-static bool wide_classify(KEmit *e, Wide *w) {
+bool wide_classify(KEmit *e, Wide *w) {
   const Kernel *k = e->k;
   for (int i = 0; i < k->nbody; i++) {
     const KInstr *in = &k->body[i];
@@ -798,7 +780,7 @@ static LLVMValueRef wide_read(KEmit *e, Wide *w, int i, LLVMValueRef p) {
 }
 
 /* Evaluates the body at lanes iv[lp] .. iv[lp] + P - 1; returns the result vector. */
-static LLVMValueRef wide_eval(KEmit *e, Wide *w) {
+LLVMValueRef wide_eval(KEmit *e, Wide *w) {
   const Kernel *k = e->k;
   unsigned all = (1u << k->nloops) - 1;
   for (int i = 0; i < k->nbody; i++) {
@@ -922,165 +904,6 @@ static void reduce_wide(KEmit *e, int npar, Wide *w, LLVMValueRef count, LLVMVal
     LLVMValueRef args[4] = {rm, p, LLVMConstInt(e->g->i32, (unsigned)dtype_sizes[t], 0), w->mask};
     cg_intrinsic(B, "llvm.masked.store", ov, 2, args, 4);
   }
-}
-
-/* ---- K_REDUCE along the innermost reduced loop ---------------------------------
- * reduce_general combines one element at a time.  When the body can be
- * evaluated W elements at a time along the innermost reduced loop lr (every
- * value uniform, affine or a contiguous load along it: wide_classify with lp
- * = lr), a row of lr is taken in chunks of W consecutive elements and a
- * tail (loads masked, missing lanes the identity).  Element c of the
- * flattened reduction belongs to lane c mod W, so a chunk starting at c
- * fills lanes f, f + 1, ... (mod W), f = c mod W, each at most once: the
- * lanes are kept rotated by f (A[j] is lane (f + j) mod W), a chunk is
- * combined into A as it is, and after a tail of len elements A turns by len
- * (a constant shuffle when the row's extent is a literal).  Every lane still
- * combines its elements in increasing c (rule 2): the bits of
- * reduce_general.  A block boundary (rule 4, a multiple of W) falls where
- * the lanes wrap, at chunk position W - f: such a chunk is combined in two
- * parts with the block's fold between (the lanes turned back through
- * memory: once per block). */
-enum { ROWS_MIN = 8 }; /* shorter rows: reduce_general */
-
-static bool use_rows(KEmit *e, int npar, Wide *w) {
-  const Kernel *k = e->k;
-  int64_t v;
-  int lr = k->nloops - 1;
-  if (kernel_indexed(k) || lr < npar || (dim_is_lit(k->extent[lr], &v) && v < ROWS_MIN)) return false;
-  w->lp = lr, w->np = W, w->mask = NULL;
-  return wide_classify(e, w);
-}
-
-static LLVMValueRef lane_iota(KEmit *e) {
-  LLVMValueRef iota[W];
-  for (int j = 0; j < W; j++) iota[j] = i64c(e, j);
-  return LLVMConstVector(iota, W);
-}
-
-/* x turned down by k lanes (lane j holds x[(j + k) mod W]): a shuffle for a
- * literal k, else through buf (x stored twice, read back from k). */
-static LLVMValueRef rows_turn(KEmit *e, DType t, LLVMValueRef buf, LLVMValueRef x, LLVMValueRef k) {
-  LLVMBuilderRef B = e->g->b;
-  if (LLVMIsConstant(k)) {
-    int64_t n = LLVMConstIntGetSExtValue(k) & (W - 1);
-    LLVMValueRef m[W];
-    for (int j = 0; j < W; j++) m[j] = LLVMConstInt(e->g->i32, (unsigned long long)((j + n) & (W - 1)), 0);
-    return n ? LLVMBuildShuffleVector(B, x, LLVMGetPoison(LLVMTypeOf(x)), LLVMConstVector(m, W), "") : x;
-  }
-  LLVMTypeRef mt = cg_mem_type(e->g->ctx, t), vt = vty(e, t, W, true);
-  LLVMValueRef xm = cg_to_mem(B, t, x);
-  store(e, xm, buf, dtype_sizes[t]);
-  store(e, xm, LLVMBuildGEP2(B, mt, buf, (LLVMValueRef[]){i64c(e, W)}, 1, ""), dtype_sizes[t]);
-  LLVMValueRef p = LLVMBuildGEP2(B, mt, buf, (LLVMValueRef[]){LLVMBuildAnd(B, k, i64c(e, W - 1), "")}, 1, "");
-  return cg_from_mem(B, t, load(e, vt, p, dtype_sizes[t]));
-}
-
-typedef struct Rows {
-  Acc lanes, outer;    /* A (rotated by c mod W), and the blocks' lanes */
-  LLVMValueRef buf, c; /* rows_turn's memory; the element counter */
-  bool blocked;
-} Rows;
-
-/* A's lanes in order (lane i is A[(i - f) mod W]). */
-static LLVMValueRef rows_lanes(KEmit *e, const Rows *r, LLVMValueRef f) {
-  LLVMValueRef back = LLVMBuildSub(e->g->b, i64c(e, W), f, "");
-  return rows_turn(e, r->lanes.t, r->buf, acc_load(e, &r->lanes, W, false), back);
-}
-
-/* A (+)= x where sel holds. */
-static void rows_add(KEmit *e, const Rows *r, LLVMValueRef x, LLVMValueRef sel) {
-  DType t = r->lanes.t;
-  if (sel) x = LLVMBuildSelect(e->g->b, sel, x, cg_identity(vty(e, t, W, false), e->k->combiner, t), "");
-  LLVMValueRef a = acc_load(e, &r->lanes, W, false);
-  combine(e, t, &a, NULL, x, NULL);
-  acc_store(e, &r->lanes, a, NULL);
-}
-
-/* A chunk of len elements x (missing lanes the identity) at counter c. */
-static void rows_chunk(KEmit *e, const Rows *r, LLVMValueRef x, LLVMValueRef len) {
-  LLVMBuilderRef B = e->g->b;
-  LLVMValueRef c = load(e, e->g->i64, r->c, 8), f = LLVMBuildAnd(B, c, i64c(e, W - 1), "");
-  store(e, LLVMBuildAdd(B, c, len, ""), r->c, 8);
-  if (!r->blocked) {
-    rows_add(e, r, x, NULL);
-    return;
-  }
-  LLVMValueRef edge = LLVMBuildAdd(B, LLVMBuildSub(B, c, f, ""), i64c(e, W), ""); /* where the lanes wrap */
-  LLVMValueRef at_block = LLVMBuildICmp(B, LLVMIntEQ, LLVMBuildAnd(B, edge, i64c(e, BLK - 1), ""), i64c(e, 0), "");
-  LLVMValueRef reaches = LLVMBuildICmp(B, LLVMIntSGE, LLVMBuildAdd(B, c, len, ""), edge, "");
-  LLVMBasicBlockRef split = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "rows_split"),
-                    whole = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "rows_whole"),
-                    join = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "rows_done");
-  LLVMBuildCondBr(B, LLVMBuildAnd(B, at_block, reaches, ""), split, whole);
-  LLVMPositionBuilderAtEnd(B, whole);
-  rows_add(e, r, x, NULL);
-  LLVMBuildBr(B, join);
-  LLVMPositionBuilderAtEnd(B, split);
-  LLVMValueRef before = LLVMBuildICmp(B, LLVMIntSLT, lane_iota(e), splat(e, LLVMBuildSub(B, i64c(e, W), f, ""), W), "");
-  rows_add(e, r, x, before);
-  Acc tmp = {.val = r->lanes.val, .t = r->lanes.t}; /* the lanes in order, for fold_block */
-  acc_store(e, &tmp, rows_lanes(e, r, f), NULL);
-  fold_block(e, &tmp, &r->outer, LLVMBuildSub(B, LLVMBuildLShr(B, edge, i64c(e, BLK_LOG2), ""), i64c(e, 1), ""));
-  rows_add(e, r, x, LLVMBuildNot(B, before, ""));
-  LLVMBuildBr(B, join);
-  LLVMPositionBuilderAtEnd(B, join);
-}
-
-/* The body at iv[lr] .. + len - 1 (mask: lanes < len, or NULL: W lanes). */
-static LLVMValueRef rows_eval(KEmit *e, Wide *w, LLVMValueRef len) {
-  DType t = e->k->body[e->k->nbody - 1].dtype;
-  w->mask = len ? LLVMBuildICmp(e->g->b, LLVMIntSLT, lane_iota(e), splat(e, len, W), "") : NULL;
-  LLVMValueRef x = wide_eval(e, w);
-  if (w->mask) x = LLVMBuildSelect(e->g->b, w->mask, x, cg_identity(vty(e, t, W, false), e->k->combiner, t), "");
-  w->mask = NULL;
-  return x;
-}
-
-static void reduce_rows(KEmit *e, int npar, Wide *w, const Acc *acc, bool blocked) {
-  const Kernel *k = e->k;
-  LLVMBuilderRef B = e->g->b;
-  DType t = acc->t;
-  int lr = k->nloops - 1;
-  /* A is only ever loaded and stored whole: it lives in registers */
-  Rows r = {.lanes = {.val = entry_alloca(e, vty(e, t, W, true), "rlanes"), .t = t},
-            .buf = entry_alloca(e, LLVMArrayType(cg_mem_type(e->g->ctx, t), 2 * W), "rot"),
-            .c = entry_alloca(e, e->g->i64, "c"),
-            .blocked = blocked};
-  if (blocked) r.outer = outer_lanes(e, acc);
-  acc_store(e, &r.lanes, cg_identity(vty(e, t, W, false), k->combiner, t), NULL);
-  store(e, i64c(e, 0), r.c, 8);
-  Loop loops[IR_MAX_RANK + 1], chunk;
-  for (int l = npar; l < lr; l++) e->iv[l] = loop_open(e, &loops[l], i64c(e, 0), e->extent[l], 1);
-  LLVMValueRef n = e->extent[lr], full = LLVMBuildAnd(B, n, i64c(e, ~(int64_t)(W - 1)), "");
-  LLVMValueRef tail = LLVMBuildSub(B, n, full, "");
-  e->iv[lr] = loop_open(e, &chunk, i64c(e, 0), full, W);
-  rows_chunk(e, &r, rows_eval(e, w, NULL), i64c(e, W));
-  loop_close(e, &chunk);
-  if (!LLVMIsConstant(tail) || LLVMConstIntGetSExtValue(tail)) {
-    LLVMBasicBlockRef go = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "rows_tail"),
-                      done = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "rows_tail_done");
-    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSGT, tail, i64c(e, 0), ""), go, done);
-    LLVMPositionBuilderAtEnd(B, go);
-    e->iv[lr] = full;
-    rows_chunk(e, &r, rows_eval(e, w, tail), tail);
-    acc_store(e, &r.lanes, rows_turn(e, t, r.buf, acc_load(e, &r.lanes, W, false), tail), NULL);
-    LLVMBuildBr(B, done);
-    LLVMPositionBuilderAtEnd(B, done);
-  }
-  for (int l = lr - 1; l >= npar; l--) loop_close(e, &loops[l]);
-  LLVMValueRef c = load(e, e->g->i64, r.c, 8), f = LLVMBuildAnd(B, c, i64c(e, W - 1), "");
-  acc_store(e, &r.lanes, rows_lanes(e, &r, f), NULL);
-  if (blocked) { /* the last, partial block */
-    LLVMBasicBlockRef fold = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "fold"),
-                      done = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "done");
-    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntNE, LLVMBuildAnd(B, c, i64c(e, BLK - 1), ""), i64c(e, 0), ""), fold, done);
-    LLVMPositionBuilderAtEnd(B, fold);
-    fold_block(e, &r.lanes, &r.outer, LLVMBuildLShr(B, c, i64c(e, BLK_LOG2), ""));
-    LLVMBuildBr(B, done);
-    LLVMPositionBuilderAtEnd(B, done);
-    acc_store(e, &r.lanes, acc_load(e, &r.outer, W, false), NULL);
-  }
-  acc_store(e, acc, acc_load(e, &r.lanes, W, false), NULL);
 }
 
 /* Any access pattern: along the innermost reduced loop if it vectorises
