@@ -430,20 +430,12 @@ static void emit_seq_map(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
 
 /* ---- K_REDUCE -------------------------------------------------------------- */
 
-/* The accumulator of a reduction: W lanes of values in memory form (bool as
- * i8, so lanes can be addressed one by one) and, for an indexed combiner
- * (argmax/argmin), W lanes of i64 indices into the flattened reduced axes. */
-typedef struct Acc {
-  LLVMValueRef val, idx; /* allocas; idx NULL unless indexed */
-  DType t;               /* the values' dtype */
-} Acc;
-
 /* a := a (+) b.  An indexed combiner keeps the pair that wins: the larger
  * value (smaller for argmin), a NaN over any number, and on a tie (or two
  * NaNs) the smaller index, so the result is the first index of the extremum
  * whatever order the pairs meet in.  The index identity is -1, the largest
  * as unsigned, so any element beats it. */
-static void combine(KEmit *e, DType t, LLVMValueRef *a, LLVMValueRef *ai, LLVMValueRef b, LLVMValueRef bi) {
+void combine(KEmit *e, DType t, LLVMValueRef *a, LLVMValueRef *ai, LLVMValueRef b, LLVMValueRef bi) {
   LLVMBuilderRef B = e->g->b;
   Op c = e->k->combiner;
   if (!kernel_indexed(e->k)) {
@@ -465,12 +457,12 @@ static void combine(KEmit *e, DType t, LLVMValueRef *a, LLVMValueRef *ai, LLVMVa
   *ai = LLVMBuildSelect(B, take, bi, *ai, "");
 }
 
-static LLVMValueRef acc_load(KEmit *e, const Acc *acc, int width, bool index) {
+LLVMValueRef acc_load(KEmit *e, const Acc *acc, int width, bool index) {
   if (index) return load(e, vty(e, DT_I64, width, false), acc->idx, 8);
   return cg_from_mem(e->g->b, acc->t, load(e, vty(e, acc->t, width, true), acc->val, 1));
 }
 
-static void acc_store(KEmit *e, const Acc *acc, LLVMValueRef v, LLVMValueRef vi) {
+void acc_store(KEmit *e, const Acc *acc, LLVMValueRef v, LLVMValueRef vi) {
   store(e, cg_to_mem(e->g->b, acc->t, v), acc->val, 1);
   if (vi) store(e, vi, acc->idx, 8);
 }
@@ -609,14 +601,14 @@ static bool may_block(KEmit *e, int npar) {
 
 /* A finished block: its lanes' tree goes to lane `lane` of outer, and the
  * lanes start again from the identity. */
-static void fold_block(KEmit *e, const Acc *acc, const Acc *outer, LLVMValueRef lane) {
+void fold_block(KEmit *e, const Acc *acc, const Acc *outer, LLVMValueRef lane) {
   DType t = acc->t;
   LLVMValueRef r = lane_tree(e, t, acc_load(e, acc, W, false), NULL, NULL);
   accumulate_lane(e, outer, LLVMBuildAnd(e->g->b, lane, i64c(e, W - 1), ""), r, NULL);
   acc_store(e, acc, cg_identity(vty(e, t, W, false), e->k->combiner, t), NULL);
 }
 
-static Acc outer_lanes(KEmit *e, const Acc *acc) {
+Acc outer_lanes(KEmit *e, const Acc *acc) {
   Acc outer = {.val = entry_alloca(e, vty(e, acc->t, W, true), "blocks"), .t = acc->t};
   acc_store(e, &outer, cg_identity(vty(e, acc->t, W, false), e->k->combiner, acc->t), NULL);
   return outer;
@@ -706,19 +698,10 @@ static void reduce_general(KEmit *e, int npar, const Acc *acc, bool blocked) {
  * the scalar code.  The last lp % P outputs take the scalar path. */
 enum { P = 16, UNI = 0, AFF = 1, VAR = 2 };
 
-typedef struct Wide {
-  int *cls;        /* per instruction: UNI, AFF or VAR along lp */
-  int64_t *coef;   /* AFF: the value's step per lane */
-  LLVMValueRef *s; /* UNI, AFF: the value at lane 0 */
-  LLVMValueRef *v; /* VAR: the vector */
-  int lp;
-  int np;          /* outputs per vector: P, or lp's literal extent if smaller */
-} Wide;
-
 static bool is_lit(KEmit *e, Dim d, int64_t v) { return d == dim_lit(e->g->m->dims, v); }
 
 /* Classifies the body; false if some value is none of the three. */
-static bool wide_classify(KEmit *e, Wide *w) {
+bool wide_classify(KEmit *e, Wide *w) {
   const Kernel *k = e->k;
   for (int i = 0; i < k->nbody; i++) {
     const KInstr *in = &k->body[i];
@@ -737,6 +720,7 @@ static bool wide_classify(KEmit *e, Wide *w) {
         if (sc == VAR || (sc == AFF && (a != in->nsub - 1 || w->coef[in->sub[a]] != 1))) return false;
         if (sc == AFF) c = VAR;
       }
+      if (in->pred1 && c == UNI && w->cls[in->pred1 - 1] != UNI) return false; /* wide_read */
     } else if (in->op == OP_MATMUL || in->op == OP_SCATTER) {
       return false;
     } else if (in->op != OP_CONST && in->op != OP_DIMSIZE) {
@@ -760,20 +744,48 @@ static LLVMValueRef wide_vec(KEmit *e, Wide *w, int i) {
   if (w->cls[i] == VAR) return w->v[i];
   LLVMValueRef b = splat(e, w->s[i], w->np);
   if (w->cls[i] == UNI) return b;
-  LLVMValueRef steps[P];
+  LLVMValueRef steps[W];
   LLVMTypeRef it = cg_type(e->g->ctx, e->k->body[i].dtype);
   for (int j = 0; j < w->np; j++) steps[j] = LLVMConstInt(it, (unsigned long long)(w->coef[i] * j), 1);
   return LLVMBuildAdd(e->g->b, b, LLVMConstVector(steps, (unsigned)w->np), "");
 }
 
-/* A load at element pointer p: one element (uniform) or np consecutive. */
-static LLVMValueRef wide_load(KEmit *e, const Wide *w, DType t, LLVMValueRef p, bool vec) {
+/* A load at element pointer p: one element (uniform) or np consecutive,
+ * only those in mask (or w->mask) if one is given (0 elsewhere). */
+static LLVMValueRef wide_load(KEmit *e, const Wide *w, DType t, LLVMValueRef p, bool vec, LLVMValueRef mask) {
   LLVMTypeRef mt = vty(e, t, vec ? w->np : 0, true);
-  return cg_from_mem(e->g->b, t, load(e, mt, p, dtype_sizes[t]));
+  if (vec && w->mask) mask = mask ? LLVMBuildAnd(e->g->b, mask, w->mask, "") : w->mask;
+  if (!vec || !mask) return cg_from_mem(e->g->b, t, load(e, mt, p, dtype_sizes[t]));
+  LLVMTypeRef ov[2] = {mt, e->g->ptr};
+  LLVMValueRef args[4] = {p, LLVMConstInt(e->g->i32, (unsigned)dtype_sizes[t], 0), mask, LLVMConstNull(mt)};
+  return cg_from_mem(e->g->b, t, cg_intrinsic(e->g->b, "llvm.masked.load", ov, 2, args, 4));
+}
+
+/* A gather in a branch of where reads only where its predicate holds: a
+ * vector read under the predicate as a mask, a uniform one (its predicate
+ * uniform too: wide_classify) under a branch, as emit_read. */
+static LLVMValueRef wide_read(KEmit *e, Wide *w, int i, LLVMValueRef p) {
+  const KInstr *in = &e->k->body[i];
+  DType t = e->k->in[in->operand].dtype;
+  bool vec = w->cls[i] == VAR;
+  if (!in->pred1 || vec) return wide_load(e, w, t, p, vec, in->pred1 ? wide_vec(e, w, in->pred1 - 1) : NULL);
+  LLVMBasicBlockRef from = LLVMGetInsertBlock(e->g->b);
+  LLVMBasicBlockRef then = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "guarded");
+  LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "guarded_end");
+  LLVMBuildCondBr(e->g->b, w->s[in->pred1 - 1], then, join);
+  LLVMPositionBuilderAtEnd(e->g->b, then);
+  LLVMValueRef r = wide_load(e, w, t, p, false, NULL);
+  LLVMBuildBr(e->g->b, join);
+  LLVMPositionBuilderAtEnd(e->g->b, join);
+  LLVMValueRef phi = LLVMBuildPhi(e->g->b, LLVMTypeOf(r), "");
+  LLVMValueRef vals[2] = {r, LLVMConstNull(LLVMTypeOf(r))};
+  LLVMBasicBlockRef blocks[2] = {then, from};
+  LLVMAddIncoming(phi, vals, blocks, 2);
+  return phi;
 }
 
 /* Evaluates the body at lanes iv[lp] .. iv[lp] + P - 1; returns the result vector. */
-static LLVMValueRef wide_eval(KEmit *e, Wide *w) {
+LLVMValueRef wide_eval(KEmit *e, Wide *w) {
   const Kernel *k = e->k;
   unsigned all = (1u << k->nloops) - 1;
   for (int i = 0; i < k->nbody; i++) {
@@ -785,11 +797,11 @@ static LLVMValueRef wide_eval(KEmit *e, Wide *w) {
     } else if (in->op == OP_CONST || in->op == OP_DIMSIZE) {
       r = immediate(e, in, 0);
     } else if (in->op == OP_PARAM) {
-      r = wide_load(e, w, in->dtype, address(e, in->operand, in->dtype, all), vec);
+      r = wide_load(e, w, in->dtype, address(e, in->operand, in->dtype, all), vec, NULL);
     } else if (in->op == OP_READ) {
       const KOperand *o = &k->in[in->operand];
       LLVMValueRef off = gather_offset(e, o, in->sub, w->s);
-      r = wide_load(e, w, o->dtype, LLVMBuildGEP2(e->g->b, cg_mem_type(e->g->ctx, o->dtype), e->base[in->operand], &off, 1, ""), vec);
+      r = wide_read(e, w, i, LLVMBuildGEP2(e->g->b, cg_mem_type(e->g->ctx, o->dtype), e->base[in->operand], &off, 1, ""));
     } else {
       LLVMValueRef args[3];
       for (int a = 0; a < op_info[in->op].arity; a++) args[a] = vec ? wide_vec(e, w, in->args[a]) : w->s[in->args[a]];
@@ -918,8 +930,33 @@ static void reduce_wide(KEmit *e, int npar, Wide *w, LLVMValueRef count, LLVMVal
     if (k->combiner == OP_ADD && dtype_is_float(t)) /* an empty sum is +0.0 */
       r = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntEQ, count, i64c(e, 0), ""), cg_const_real(LLVMTypeOf(r), 0.0), r, "");
     if (Q > 1) e->iv[npar - 2] = LLVMBuildAdd(B, q0, i64c(e, q), "");
-    store(e, cg_to_mem(B, t, r), address(e, K_MAX_INPUTS, t, (1u << npar) - 1), dtype_sizes[t]);
+    LLVMValueRef rm = cg_to_mem(B, t, r), p = address(e, K_MAX_INPUTS, t, (1u << npar) - 1);
+    if (!w->mask) {
+      store(e, rm, p, dtype_sizes[t]);
+      continue;
+    }
+    LLVMTypeRef ov[2] = {LLVMTypeOf(rm), e->g->ptr}; /* the tail: the outputs that exist */
+    LLVMValueRef args[4] = {rm, p, LLVMConstInt(e->g->i32, (unsigned)dtype_sizes[t], 0), w->mask};
+    cg_intrinsic(B, "llvm.masked.store", ov, 2, args, 4);
   }
+}
+
+/* Any access pattern: along the innermost reduced loop if it vectorises
+ * (reduce_rows), else element by element (reduce_general). */
+static void reduce_any(KEmit *e, int npar, const Acc *acc, bool blocked) {
+  size_t n = (size_t)e->k->nbody + 1;
+  Wide w = {tex_calloc(n, sizeof(int)),
+            tex_calloc(n, sizeof(int64_t)),
+            tex_calloc(n, sizeof(LLVMValueRef)),
+            tex_calloc(n, sizeof(LLVMValueRef)),
+            0,
+            W,
+            NULL};
+  if (use_rows(e, npar, &w))
+    reduce_rows(e, npar, &w, acc, blocked);
+  else
+    reduce_general(e, npar, acc, blocked);
+  tex_free(w.cls), tex_free(w.coef), tex_free(w.s), tex_free(w.v);
 }
 
 /* One output at the current parallel indices: the scalar paths, one block
@@ -933,7 +970,7 @@ static void reduce_one_level(KEmit *e, int npar, const Acc *acc, bool flat, LLVM
   else if (flat)
     reduce_flat(e, npar, acc, i64c(e, 0), count);
   else
-    reduce_general(e, npar, acc, blocked);
+    reduce_any(e, npar, acc, blocked);
   LLVMValueRef idx = NULL;
   LLVMValueRef r = lane_tree(e, t, acc_load(e, acc, W, false), acc->idx ? acc_load(e, acc, W, true) : NULL, &idx);
   if (k->combiner == OP_ADD && dtype_is_float(t)) /* an empty sum is +0.0 */
@@ -1069,6 +1106,34 @@ static bool use_wide(KEmit *e, int npar, bool flat, Wide *w) {
   return wide_classify(e, w);
 }
 
+/* The last outputs along lp, fewer than np, as one more wide pass with the
+ * lanes past hi masked (loads and the store), where wide passes may run
+ * (ok): returns where the scalar tail starts (hi if done). */
+static LLVMValueRef wide_tail(KEmit *e, int npar, Wide *w, LLVMValueRef count, LLVMValueRef q0, int Q, LLVMValueRef at, LLVMValueRef hi,
+                              LLVMValueRef ok) {
+  LLVMBuilderRef B = e->g->b;
+  LLVMValueRef rem = LLVMBuildSub(B, hi, at, "");
+  LLVMValueRef go = LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntSGT, rem, i64c(e, 0), ""), ok, "");
+  LLVMBasicBlockRef from = LLVMGetInsertBlock(B), masked = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "wide_tail"),
+                    join = LLVMAppendBasicBlockInContext(e->g->ctx, e->fn, "wide_tail_done");
+  LLVMBuildCondBr(B, go, masked, join);
+  LLVMPositionBuilderAtEnd(B, masked);
+  LLVMValueRef iota[P];
+  for (int j = 0; j < w->np; j++) iota[j] = i64c(e, j);
+  e->iv[npar - 1] = at;
+  w->mask = LLVMBuildICmp(B, LLVMIntSLT, LLVMConstVector(iota, (unsigned)w->np), splat(e, rem, w->np), "");
+  reduce_wide(e, npar, w, count, q0, Q);
+  w->mask = NULL;
+  LLVMBasicBlockRef end = LLVMGetInsertBlock(B);
+  LLVMBuildBr(B, join);
+  LLVMPositionBuilderAtEnd(B, join);
+  LLVMValueRef phi = LLVMBuildPhi(B, e->g->i64, "");
+  LLVMValueRef vals[2] = {at, hi};
+  LLVMBasicBlockRef blocks[2] = {from, end};
+  LLVMAddIncoming(phi, vals, blocks, 2);
+  return phi;
+}
+
 /* The outputs along lp, P at a time, then one by one (reduce_one), at Q
  * rows of lq from q0 (Q = 1: at the current iv[lq]). */
 enum { Q_ROWS = Q_MAX };
@@ -1078,13 +1143,16 @@ static void wide_sweep(KEmit *e, int npar, Wide *w, const Acc *acc, bool flat, L
   int lp = npar - 1;
   LLVMValueRef lo = lp ? i64c(e, 0) : begin, hi = lp ? e->extent[lp] : end;
   Loop chunk, tail, row;
-  LLVMValueRef chunk_hi = LLVMBuildSub(B, hi, i64c(e, w->np - 1), "");
-  if (may_block(e, npar) && e->k->nloops > npar + 1) /* blocked over several loops: the scalar paths */
-    chunk_hi = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLE, count, i64c(e, BLK), ""), chunk_hi, lo, "");
+  LLVMValueRef chunk_hi = LLVMBuildSub(B, hi, i64c(e, w->np - 1), ""), ok = LLVMConstInt(LLVMInt1TypeInContext(e->g->ctx), 1, 0);
+  if (may_block(e, npar) && e->k->nloops > npar + 1) { /* blocked over several loops: the scalar paths */
+    ok = LLVMBuildICmp(B, LLVMIntSLE, count, i64c(e, BLK), "");
+    chunk_hi = LLVMBuildSelect(B, ok, chunk_hi, lo, "");
+  }
   e->iv[lp] = loop_open(e, &chunk, lo, chunk_hi, w->np);
   reduce_wide(e, npar, w, count, q0, Q);
   loop_close(e, &chunk);
-  e->iv[lp] = loop_open(e, &tail, chunk.iv, hi, 1);
+  LLVMValueRef start = wide_tail(e, npar, w, count, q0, Q, chunk.iv, hi, ok);
+  e->iv[lp] = loop_open(e, &tail, start, hi, 1);
   if (Q > 1) e->iv[npar - 2] = loop_open(e, &row, q0, LLVMBuildAdd(B, q0, i64c(e, Q), ""), 1);
   reduce_one(e, npar, acc, flat, count);
   if (Q > 1) loop_close(e, &row);
@@ -1111,7 +1179,8 @@ static void emit_reduce(KEmit *e, LLVMValueRef begin, LLVMValueRef end) {
             tex_calloc(n, sizeof(LLVMValueRef)),
             tex_calloc(n, sizeof(LLVMValueRef)),
             0,
-            P};
+            P,
+            NULL};
   bool wide = use_wide(e, npar, flat, &w);
   int q_rows = wide && npar >= 2 ? Q_ROWS : 1;
   int nout = npar;

@@ -116,6 +116,60 @@ bool cg_k_extremum_kernel(const KEmit *e);
  * is a zero); elsewhere the two are bitwise equal (cpu_extremum.c). */
 LLVMValueRef cg_k_extremum_fast(KEmit *e, Access *vec, LLVMValueRef count, LLVMValueRef *redo);
 
+/* ---- cpu.c: reductions (shared with reduce_rows.c) -------------------------- */
+
+#define combine cg_k_combine
+#define acc_load cg_k_acc_load
+#define acc_store cg_k_acc_store
+#define fold_block cg_k_fold_block
+#define outer_lanes cg_k_outer_lanes
+#define wide_classify cg_k_wide_classify
+#define wide_eval cg_k_wide_eval
+#define use_rows cg_k_use_rows
+#define reduce_rows cg_k_reduce_rows
+
+/* The accumulator of a reduction: W lanes of values in memory form (bool as
+ * i8, so lanes can be addressed one by one) and, for an indexed combiner
+ * (argmax/argmin), W lanes of i64 indices into the flattened reduced axes. */
+typedef struct Acc {
+  LLVMValueRef val, idx; /* allocas; idx NULL unless indexed */
+  DType t;               /* the values' dtype */
+} Acc;
+
+/* A body evaluated np lanes at a time along loop lp (cpu.c, K_REDUCE across
+ * outputs): each instruction uniform, affine or a vector along lp. */
+typedef struct Wide {
+  int *cls;          /* per instruction: uniform, affine or vector along lp */
+  int64_t *coef;     /* affine: the value's step per lane */
+  LLVMValueRef *s;   /* uniform, affine: the value at lane 0 */
+  LLVMValueRef *v;   /* vector: the vector */
+  int lp;
+  int np;            /* lanes per vector */
+  LLVMValueRef mask; /* <np x i1>: the lanes that exist (masked loads), or NULL: all */
+} Wide;
+
+/* a := a (+) b by the kernel's combiner (with indices for argmax/argmin). */
+void combine(KEmit *e, DType t, LLVMValueRef *a, LLVMValueRef *ai, LLVMValueRef b, LLVMValueRef bi);
+LLVMValueRef acc_load(KEmit *e, const Acc *acc, int width, bool index);
+void acc_store(KEmit *e, const Acc *acc, LLVMValueRef v, LLVMValueRef vi);
+/* A finished block: acc's lane tree into lane `lane` of outer; acc reset. */
+void fold_block(KEmit *e, const Acc *acc, const Acc *outer, LLVMValueRef lane);
+/* The blocks' lanes (rule 4), set to the identity. */
+Acc outer_lanes(KEmit *e, const Acc *acc);
+/* Classifies the body along w->lp; false if it cannot be evaluated so. */
+bool wide_classify(KEmit *e, Wide *w);
+/* The body at lanes iv[lp] .. iv[lp] + np - 1 (loads masked by w->mask). */
+LLVMValueRef wide_eval(KEmit *e, Wide *w);
+
+/* ---- reduce_rows.c ----------------------------------------------------------- */
+
+/* True if the reduction can take rows of its innermost reduced loop (w is
+ * set up for it). */
+bool use_rows(KEmit *e, int npar, Wide *w);
+/* One output's reduction into acc's lanes (blocked: rule 4, the blocks'
+ * lanes left in acc), as reduce_general would. */
+void reduce_rows(KEmit *e, int npar, Wide *w, const Acc *acc, bool blocked);
+
 /* ---- matmul.c ------------------------------------------------------------- */
 
 /* A K_MATMUL kernel's loops over [begin, end) of its outermost loop. */

@@ -50,12 +50,13 @@ typedef struct Layout {
   int nidx;
   const char *names[IR_MAX_INDICES];
   Dim extent[IR_MAX_INDICES];
-  int to[IR_MAX_INDICES];
+  int to[IR_MAX_INDICES]; /* -1: a solved variable, k = p - m (solve_p: new p, solve_m: old m) */
+  int solve_p[IR_MAX_INDICES], solve_m[IR_MAX_INDICES];
 } Layout;
 
 static void layout_identity(const IrRegion *r, Layout *L) {
   L->nidx = r->nidx;
-  for (int k = 0; k < r->nidx; k++) L->to[k] = k, L->names[k] = r->body->params[k]->name, L->extent[k] = r->extent[k];
+  for (int k = 0; k < r->nidx; k++) L->to[k] = k, L->names[k] = r->body->params[k]->name, L->extent[k] = r->extent[k], L->solve_m[k] = -1;
 }
 
 /* A new region over y's index space laid out by L (NULL: as it is), with
@@ -71,7 +72,11 @@ static void rb_open(RBuild *b, IrBuilder *ib, const IrNode *y, const Layout *L) 
   for (int i = 0; i < y->nargs; i++) vec_push(&b->ops, y->args[i]);
   ir_renumber(r->body);
   b->map = tex_calloc((size_t)r->body->body.len + 1, sizeof(IrNode *));
-  for (int k = 0; k < r->nidx; k++) b->map[r->body->params[k]->id] = b->r->body->params[L->to[k]];
+  for (int k = 0; k < r->nidx; k++)
+    if (L->to[k] >= 0) b->map[r->body->params[k]->id] = b->r->body->params[L->to[k]];
+  for (int k = 0; k < r->nidx; k++) /* a solved variable: k = p - m */
+    if (L->to[k] < 0)
+      b->map[r->body->params[k]->id] = irb_bin(&b->ib, OP_SUB, b->r->body->params[L->solve_p[k]], b->r->body->params[L->to[L->solve_m[k]]]);
   for (int i = 0; i < r->body->body.len; i++) {
     IrNode *n = r->body->body.items[i];
     if (n->op == OP_PARAM) continue;
@@ -149,22 +154,65 @@ static void sweep(RBuild *b, const IrRegion *r, IrNode *seed, IrNode **adj) {
   }
 }
 
-/* The layout making read rd's subscripts the leading variables, if they
- * are distinct plain variables each ranging exactly over its axis: then the
- * cotangent is a gen summing over the other variables.  False: a scatter
- * (a read at r + u is not injective; measured, the sequential scatter beats
- * a gen that solves r = p - u and masks the points outside r's range). */
-static bool gather_layout(const IrRegion *r, const IrNode *rd, const IrNode *x, Layout *L) {
-  unsigned used = 0;
+/* Of the two variables of a subscript k + m, the one to solve for (k = p -
+ * m): an output index of a gen rather than a reduced one (r in x[r + u]
+ * with u summed), else the one with the larger literal extent, so the
+ * cotangent sums over the fewer values. */
+static bool solve_first(const IrNode *y, const IrNode *s0, const IrNode *s1) {
+  const IrRegion *r = y->attr.region;
+  bool out0 = y->op == OP_GEN && s0->attr.i < y->rank, out1 = y->op == OP_GEN && s1->attr.i < y->rank;
+  if (out0 != out1) return out0;
+  int64_t e0, e1;
+  return !(dim_is_lit(r->extent[s0->attr.i], &e0) && dim_is_lit(r->extent[s1->attr.i], &e1) && e1 > e0);
+}
+
+/* The layout making read rd's subscripts the leading variables, if each is
+ * a plain variable ranging exactly over its axis, or a sum k + m of two
+ * variables (a window: x[r + u]), all distinct.  Then the cotangent is a
+ * gen over X's shape summing over the other variables: for k + m, the new
+ * variable p runs over the axis and k = p - m where 0 <= p - m < k's extent
+ * (vjp_read masks the rest), m is summed.  False: a scatter (a subscript of
+ * any other form, which may collide in ways a gen cannot express). */
+static bool gather_layout(const IrNode *y, const IrNode *rd, const IrNode *x, Layout *L) {
+  const IrRegion *r = y->attr.region;
+  unsigned used = 0, placed = 0;
+  for (int k = 0; k < r->nidx; k++) L->solve_m[k] = -1;
   for (int a = 0; a < rd->nargs; a++) {
     const IrNode *s = rd->args[a];
+    if (s->op == OP_ADD && s->args[0]->op == OP_PARAM && s->args[1]->op == OP_PARAM) {
+      bool first = solve_first(y, s->args[0], s->args[1]);
+      int k = (int)s->args[first ? 0 : 1]->attr.i, m = (int)s->args[first ? 1 : 0]->attr.i;
+      if (k == m || (used >> k & 1) || (used >> m & 1)) return false;
+      used |= 1u << k | 1u << m, placed |= 1u << k;
+      L->to[k] = -1, L->solve_p[k] = a, L->solve_m[k] = m, L->names[a] = r->body->params[k]->name, L->extent[a] = x->shape[a];
+      continue;
+    }
     if (s->op != OP_PARAM || (used >> s->attr.i & 1) || r->extent[s->attr.i] != x->shape[a]) return false;
-    used |= 1u << s->attr.i, L->to[s->attr.i] = a, L->names[a] = s->name, L->extent[a] = x->shape[a];
+    used |= 1u << s->attr.i, placed |= 1u << s->attr.i, L->to[s->attr.i] = a, L->names[a] = s->name, L->extent[a] = x->shape[a];
   }
   L->nidx = rd->nargs;
   for (int k = 0; k < r->nidx; k++)
-    if (!(used >> k & 1)) L->to[k] = L->nidx, L->names[L->nidx] = r->body->params[k]->name, L->extent[L->nidx++] = r->extent[k];
+    if (!(placed >> k & 1)) L->to[k] = L->nidx, L->names[L->nidx] = r->body->params[k]->name, L->extent[L->nidx++] = r->extent[k];
   return true;
+}
+
+/* 0 <= k < extent for each solved variable k (its value p - m), or NULL. */
+static IrNode *solved_range(RBuild *b, const IrRegion *r, const Layout *L) {
+  IrNode *all = NULL;
+  for (int k = 0; k < r->nidx; k++) {
+    if (L->to[k] >= 0) continue;
+    IrNode *v = b->map[r->body->params[k]->id], *hi;
+    int64_t e;
+    if (dim_is_lit(r->extent[k], &e)) {
+      hi = irb_const(&b->ib, DT_I64, (double)e);
+    } else {
+      hi = ir_node(b->ib.m, b->ib.f, OP_DIMSIZE, DT_I64, 0, NULL, 0, NULL, b->ib.loc);
+      hi->attr.dim = r->extent[k];
+    }
+    IrNode *in = irb_bin(&b->ib, OP_AND, irb_bin(&b->ib, OP_GE, v, irb_const(&b->ib, DT_I64, 0)), irb_bin(&b->ib, OP_LT, v, hi));
+    all = all ? irb_bin(&b->ib, OP_AND, all, in) : in;
+  }
+  return all;
 }
 
 /* When node `of` of y's body matters, as a condition in b (NULL: always):
@@ -205,7 +253,7 @@ static IrNode *vjp_read(IrBuilder *ib, IrNode *y, const IrNode *rd, IrNode *ct, 
   const IrRegion *r = y->attr.region;
   IrNode *x = y->args[rd->attr.i];
   Layout L;
-  bool as_gen = gather_layout(r, rd, x, &L);
+  bool as_gen = gather_layout(y, rd, x, &L);
   RBuild b;
   rb_open(&b, ib, y, as_gen ? &L : NULL);
   IrNode *seed = ct_here(&b, y, ct);
@@ -223,7 +271,8 @@ static IrNode *vjp_read(IrBuilder *ib, IrNode *y, const IrNode *rd, IrNode *ct, 
     return NULL;
   }
   b.r->reduce = OP_SUM;
-  IrNode *guard = guard_of(&b, r, rd);
+  IrNode *guard = guard_of(&b, r, rd), *range = as_gen ? solved_range(&b, r, &L) : NULL;
+  if (range) guard = guard ? irb_bin(&b.ib, OP_AND, range, guard) : range;
   if (guard) d = irb_sel(&b.ib, guard, d, irb_const(&b.ib, d->dtype, 0));
   if (as_gen) return rb_close(&b, ib, OP_GEN, &d, 1, x, x->rank, x->shape);
   IrNode *res[IR_MAX_RANK + 1] = {d};

@@ -371,6 +371,7 @@ typedef struct RegionCtx {
   int pred;             /* the predicate of the branch of where being built, or -1 */
   PtrVec memos;         /* int*: instructions built under each enclosing predicate */
   signed char *reads;   /* per body node id: 1 if its value depends on a read, 2 if not */
+  PtrVec conds;         /* const IrNode *: the enclosing where conditions that hold (bounds.c) */
 } RegionCtx;
 
 static int var_loop(const RegionCtx *c, int k) { return c->var_loop ? c->var_loop[k] : k; }
@@ -485,7 +486,7 @@ static int gather(RegionCtx *c, const IrNode *rd, const IrNode *x, int *subs, co
   KInstr in = {.op = OP_READ, .dtype = x->dtype, .operand = j, .nsub = x->rank, .pred1 = c->pred + 1};
   memcpy(in.sub, subs, sizeof(int) * (size_t)x->rank);
   for (int a = 0; a < x->rank; a++)
-    if (!subnodes[a] || !bounds_in_range(b->m, c->r, subnodes[a], x->shape[a])) {
+    if (!subnodes[a] || !bounds_in_range_under(b->m, c->r, subnodes[a], x->shape[a], (const IrNode *const *)c->conds.items, c->conds.len)) {
       if (subnodes[a]) add_check(c, &in, a, x, subnodes[a], rd);
     }
   return push_instr(k, in);
@@ -524,14 +525,16 @@ static int region_instr_new(RegionCtx *c, const IrNode *x);
 
 /* x built under the predicate cond (negated): its reads happen only where
  * the predicate holds (and any enclosing one). */
-static int region_under(RegionCtx *c, const IrNode *x, int cond, bool negate) {
+static int region_under(RegionCtx *c, const IrNode *x, int cond, const IrNode *cond_node, bool negate) {
   int p = negate ? push_instr(c->k, (KInstr){.op = OP_NOT, .dtype = DT_BOOL, .args = {cond}}) : cond;
   if (c->pred >= 0) p = push_instr(c->k, (KInstr){.op = OP_AND, .dtype = DT_BOOL, .args = {c->pred, p}});
   int *memo = tex_calloc((size_t)c->r->body->body.len + 1, sizeof(int)), outer = c->pred;
   for (int i = 0; i < c->r->body->body.len; i++) memo[i] = -1;
   vec_push(&c->memos, memo);
   c->pred = p;
+  if (!negate) vec_push(&c->conds, (void *)cond_node);
   int v = region_instr(c, x);
+  if (!negate) c->conds.len--;
   c->pred = outer;
   c->memos.len--;
   tex_free(memo);
@@ -560,8 +563,8 @@ static int region_instr_new(RegionCtx *c, const IrNode *x) {
   KInstr in = {.op = x->op, .dtype = x->dtype};
   if (x->op == OP_SELECT && (depends_on_read(c, x->args[1]) || depends_on_read(c, x->args[2]))) {
     in.args[0] = region_instr(c, x->args[0]);
-    in.args[1] = region_under(c, x->args[1], in.args[0], false);
-    in.args[2] = region_under(c, x->args[2], in.args[0], true);
+    in.args[1] = region_under(c, x->args[1], in.args[0], x->args[0], false);
+    in.args[2] = region_under(c, x->args[2], in.args[0], x->args[0], true);
     return push_instr(c->k, in);
   }
   for (int a = 0; a < x->nargs; a++) in.args[a] = region_instr(c, x->args[a]);
@@ -572,7 +575,7 @@ static void ctx_init(RegionCtx *c, Builder *b, Kernel *k, const IrNode *n, const
   const IrRegion *r = n->attr.region;
   ir_renumber(r->body);
   size_t len = (size_t)r->body->body.len + 1;
-  *c = (RegionCtx){b, k, n, r, tex_calloc(len, sizeof(int)), loops, -1, {0}, tex_calloc(len, 1)};
+  *c = (RegionCtx){b, k, n, r, tex_calloc(len, sizeof(int)), loops, -1, {0}, tex_calloc(len, 1), {0}};
   for (int i = 0; i < r->body->body.len; i++) c->instr[i] = -1;
 }
 
@@ -580,6 +583,7 @@ static void ctx_free(RegionCtx *c) {
   tex_free(c->instr);
   tex_free(c->reads);
   vec_free(&c->memos);
+  vec_free(&c->conds);
 }
 
 /* A gen without reductions computed inside its consumer's kernel: its index
@@ -636,6 +640,7 @@ static void build_scatter(Builder *b, const IrNode *n, int buf) {
     int *memo = tex_calloc((size_t)r->body->body.len + 1, sizeof(int));
     for (int i = 0; i < r->body->body.len; i++) memo[i] = -1;
     vec_push(&c.memos, memo);
+    vec_push(&c.conds, (void *)v->args[0]);
     v = v->args[1];
   }
   st.args[0] = region_instr(&c, v);

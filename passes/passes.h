@@ -148,6 +148,10 @@ void pass_print_rule_stats(FILE *out, const IrModule *m);
 
 /* True if subscript sub (a value of region r) is provably in [0, extent). */
 bool bounds_in_range(IrModule *m, const IrRegion *r, const IrNode *sub, Dim extent);
+/* The same for a read that happens only where conds[0..n) all hold (the
+ * conditions of the branches of where it is in): their bounds on the
+ * subscript's values count too. */
+bool bounds_in_range_under(IrModule *m, const IrRegion *r, const IrNode *sub, Dim extent, const IrNode *const *conds, int nconds);
 
 /* ==== kernels.c ========================================================== */
 

@@ -534,6 +534,71 @@ static void ix_rowprod(const RefArgs *a) {
   }
 }
 
+/* ---- conv_grad.tex ------------------------------------------------------------------- */
+
+/* The gradients of sum(conv(x, w) * g): dx[n, i, p, s] = sum over (o, u, v)
+ * with r = p - u, q = s - v in range of g[n, o, r, q] * w[o, i, u, v];
+ * dw[o, i, u, v] = sum over (n, r, q) of g[n, o, r, q] * x[n, i, r + u, q + v]. */
+static void cg_dx(const RefArgs *a) {
+  int64_t B = dim(a, 0, 0), C = dim(a, 0, 1), H = dim(a, 0, 2), W = dim(a, 0, 3), O = dim(a, 1, 0), U = dim(a, 1, 2);
+  int64_t R = H - U + 1, Q = W - U + 1;
+  const double *w = a->in[1], *g = a->in[2];
+  for (int64_t n = 0; n < B; n++)
+    for (int64_t i = 0; i < C; i++)
+      for (int64_t p = 0; p < H; p++)
+        for (int64_t s = 0; s < W; s++) {
+          double acc = 0;
+          for (int64_t o = 0; o < O; o++)
+            for (int64_t u = 0; u < U; u++)
+              for (int64_t v = 0; v < U; v++)
+                if (p - u >= 0 && p - u < R && s - v >= 0 && s - v < Q)
+                  acc += g[((n * O + o) * R + p - u) * Q + s - v] * w[((o * C + i) * U + u) * U + v];
+          a->out[((n * C + i) * H + p) * W + s] = acc;
+        }
+}
+
+static void cg_dw(const RefArgs *a) {
+  int64_t B = dim(a, 0, 0), C = dim(a, 0, 1), H = dim(a, 0, 2), W = dim(a, 0, 3), O = dim(a, 1, 0), U = dim(a, 1, 2);
+  int64_t R = H - U + 1, Q = W - U + 1;
+  const double *x = a->in[0], *g = a->in[2];
+  for (int64_t o = 0; o < O; o++)
+    for (int64_t i = 0; i < C; i++)
+      for (int64_t u = 0; u < U; u++)
+        for (int64_t v = 0; v < U; v++) {
+          double acc = 0;
+          for (int64_t n = 0; n < B; n++)
+            for (int64_t r = 0; r < R; r++)
+              for (int64_t q = 0; q < Q; q++) acc += g[((n * O + o) * R + r) * Q + q] * x[((n * C + i) * H + r + u) * W + q + v];
+          a->out[((o * C + i) * U + u) * U + v] = acc;
+        }
+}
+
+static void cg_colmax(const RefArgs *a) { /* max over (n, q) of x[n, k, q]; -inf if empty */
+  int64_t N = dim(a, 0, 0), K = dim(a, 0, 1), M = dim(a, 0, 2);
+  for (int64_t k = 0; k < K; k++) {
+    double m = -INFINITY;
+    for (int64_t n = 0; n < N; n++)
+      for (int64_t q = 0; q < M; q++) m = fmax(m, a->in[0][(n * K + k) * M + q]);
+    a->out[k] = m;
+  }
+}
+
+static void cg_colsum(const RefArgs *a) {
+  int64_t N = dim(a, 0, 0), K = dim(a, 0, 1), M = dim(a, 0, 2);
+  for (int64_t k = 0; k < K; k++) {
+    double s = 0;
+    for (int64_t n = 0; n < N; n++)
+      for (int64_t q = 0; q < M; q++) s += a->in[0][(n * K + k) * M + q] * a->in[0][(n * K + k) * M + q];
+    a->out[k] = s;
+  }
+}
+
+static void cg_pad(const RefArgs *a) {
+  int64_t N = dim(a, 0, 0), M = dim(a, 0, 1);
+  for (int64_t i = 0; i < N + 2; i++)
+    for (int64_t j = 0; j < M; j++) a->out[i * M + j] = i >= 1 && i <= N ? a->in[0][(i - 1) * M + j] : 0.0;
+}
+
 /* ---- the table ------------------------------------------------------------------------ */
 
 #define R(n) {#n, n}
@@ -549,7 +614,7 @@ static const struct {
     R(ga_sadd1),     R(ga_pick),    R(lt_rot),       R(lt_rows),     R(lt_bcast),     R(lt_weak),       R(lt_deep),   R(lt_ints),
     R(lt_turn),      R(md_xent),    R(md_xent_grad), R(md_embbag),   R(md_embbag_gW), R(md_embbag_gE),  R(md_wdist),  R(md_wdist_gx),
     R(md_wdist_gc),  R(md_kmeans),  R(ix_softmax),   R(ix_summax),   R(ix_rowprod),   R(md_kmeans_gc),  R(ierr_tri2), R(ierr_inner),
-    R(ierr_lastrow), R(sl_last),    R(ierr_at),
+    R(ierr_lastrow), R(sl_last),    R(ierr_at),      R(cg_dx),       R(cg_dw),        R(cg_colmax),     R(cg_colsum), R(cg_pad),
 };
 #undef R
 

@@ -80,6 +80,11 @@ static const struct {
     {OP_GEN, "import nn\nfn f(x: f32[N, M], w: f32[4, 1, 3, 3], b: f32[4]) -> f32 {\n"
              " let c = nn.conv2d(reshape(x, [1, 1, N, M]), w, b, stride=2, padding=1)\n"
              " return sum(tanh(x[::2, 1::3])) + sum(x[::-2, 0]) * sum(x[N // 2:, 1]) + sum(c * c)\n}"},
+    /* windows x[i + k]: the cotangent solves i = p - k under a mask (grad_region.c), with other reads at the
+     * solved index (z[i], x[i]), a symbolic range, and a window over two reduced variables */
+    {OP_GEN, "fn f(x: f32[N], w: f32[K], z: f32[N - K + 1]) -> f32 {\n"
+             " let y[i < N - K + 1] = sum[k] tanh(x[i + k] * w[k] + z[i]) * x[i]\n"
+             " let s = sum[a < 3, b < N - 2] x[a + b] * w[0] * z[0] * f32(a + 1)\n return sum(y * y) + s\n}"},
     /* a gather's axis= may be a polymorphic function's constant */
     {OP_GEN, "private fn pick(x, idx, ax = 1) { return take(x, idx, axis=ax) }\n"
              "fn f(x: f32[N, K], idx: i32[P]) -> f32 { return sum(tanh(pick(x, idx))) + sum(pick(x, idx, ax=0)) }"},
