@@ -171,7 +171,7 @@ install: $(B)/texc $(B)/libtexrt.a
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/^#define TEXC_VERSION "\(.*\)"/\1/p' ir/ir.h)|' \
 	  runtime/texrt.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/texrt.pc
 check-install: $(B)/texc $(B)/libtexrt.a $(PY_STAMP)
-	@MAKE="$(MAKE)" BUILD=$(B) CC="$(CC) $(LDFLAGS)" sh tests/install/run.sh
+	@MAKE="$(MAKE)" BUILD=$(B) CC="$(CC) $(LDFLAGS)" SAN="$(SAN)" sh tests/install/run.sh
 
 # Fault injection (tests/fault/run.sh): texc_fault is texc (main.c compiled
 # as texc_main) with an allocation hook that fails the Nth allocation.  Under
