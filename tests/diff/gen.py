@@ -97,6 +97,7 @@ class Gen:
         self.nhelp = 0
         self.nstate = 0
         self.no_while = False  # while generating what reverse mode differentiates
+        self.no_revolve = False  # ... in the language: --grad then differentiates its backward sweep
 
     # ---- shapes ----------------------------------------------------------
     def dim(self):
@@ -473,17 +474,20 @@ class Gen:
         return text + "{ %s })" % self.gen(c, ("f64", s), d - 1)
 
     def checkpoint(self):
-        """ checkpoint=K (one level) or checkpoint=(K1, K2, ..) (decreasing), a quarter of the time"""
+        """ checkpoint=K (one level), checkpoint=(K1, K2, ..) (decreasing) or
+        checkpoint=revolve(S), a third of the time"""
         x = self.r.random()
-        if x < 0.15:
+        if x < 0.12 and not self.no_revolve:
+            return " checkpoint=revolve(%d)" % self.r.randint(1, 3)
+        if x < 0.2:
             return " checkpoint=%d" % self.r.randint(1, 3)
-        if x < 0.25:
+        if x < 0.33:
             levels = sorted(self.r.sample(range(1, 7), self.r.randint(2, 3)), reverse=True)
             return " checkpoint=(%s)" % ", ".join(map(str, levels))
         return ""
 
     def f_loop(self, c, s, d):
-        """let s0 = loop t < T with (s0 = ..) [checkpoint=K | checkpoint=(K1, K2, ..)] { lets; next .. }
+        """let s0 = loop t < T with (s0 = ..) [checkpoint=K | =(K1, K2, ..) | =revolve(S)] { lets; next .. }
         with one to three states (the first of type f64[s], an i64 counter
         now and then), the body over the states, t and outer values, nested
         one level at most; the value is the first state, maybe with the
@@ -738,11 +742,11 @@ class Gen:
         h = FnCtx(name + "_h")
         results = [("f64", ())] if kind in ("grad", "value_and_grad") else \
             [("f64", self.shape()) for _ in range(self.r.choice((1, 1, 2)))]
-        self.no_while = kind != "jvp"
+        self.no_while = self.no_revolve = kind != "jvp"
         rets = [self.gen(h, t, depth - 1) for t in results]
         if self.r.random() < 0.3:  # differentiating through a loop, in the language
             rets[0] = self.f_loop(h, results[0][1], depth - 1)
-        self.no_while = False
+        self.no_while = self.no_revolve = False
         if not any(t[0] == "f64" for _, t in h.params):
             h.params.append(("p%d" % len(h.params), ("f64", ())))
             rets[0] = "(%s + %s)" % (rets[0], h.params[-1][0]) if results[0][1] == () else \

@@ -194,28 +194,39 @@ class Parser:
         self.expect("}")
         return ("while", cond, states, mx, body)
 
+    def checkpoint(self):
+        """After `checkpoint`: =INT, =(INT, ...) decreasing, or =revolve(INT).
+        The levels as a tuple, or ("revolve", S)."""
+        self.expect("=")
+        if self.accept("revolve"):
+            self.expect("(")
+            kind, k = self.next()
+            if kind != "int" or k < 1:
+                raise ParseError("revolve wants a positive integer literal")
+            self.expect(")")
+            return ("revolve", k)
+        ck = []
+        paren = self.accept("(")
+        while True:
+            kind, k = self.next()
+            if kind != "int" or k < 1 or (ck and k >= ck[-1]):
+                raise ParseError("checkpoint wants positive decreasing integer literals")
+            ck.append(k)
+            if not (paren and self.accept(",")):
+                break
+        if paren:
+            self.expect(")")
+        return tuple(ck)
+
     def loop(self, scan=False):
-        """loop NAME < EXPR with (NAME = EXPR, ...) [checkpoint=INT | checkpoint=(INT, ...)] { stmts next EXPR, ... }
+        """loop NAME < EXPR with (NAME = EXPR, ...) [checkpoint=INT | checkpoint=(INT, ...) | checkpoint=revolve(INT)]
+        { stmts next EXPR, ... }
         (scan: the body ends in next ..., then an ("emit", exprs) statement)"""
         tvar = self.name()
         self.expect("<")
         trips = self.additive()
         states = self.states()
-        ck = None
-        if self.accept("checkpoint"):
-            self.expect("=")
-            ck = []
-            paren = self.accept("(")
-            while True:
-                kind, k = self.next()
-                if kind != "int" or k < 1 or (ck and k >= ck[-1]):
-                    raise ParseError("checkpoint wants positive decreasing integer literals")
-                ck.append(k)
-                if not (paren and self.accept(",")):
-                    break
-            if paren:
-                self.expect(")")
-            ck = tuple(ck)
+        ck = self.checkpoint() if self.accept("checkpoint") else None
         body = self.body()
         if scan:
             self.expect("emit")

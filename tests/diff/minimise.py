@@ -50,9 +50,17 @@ def expr_text(e):
         _, tvar, trips, states, body, ck = e
         return "%s %s < %s with (%s)%s {\n%s\n}" % (
             "scan" if body[-1][0] == "emit" else "loop", tvar, expr_text(trips), ", ".join("%s = %s" % (n, expr_text(x)) for n, x in states),
-            "" if ck is None else " checkpoint=(%s)" % ", ".join(map(str, ck)), "\n".join(stmt_text(st) for st in body))
+            ck_text(ck), "\n".join(stmt_text(st) for st in body))
     args = [expr_text(a) for a in e[2]] + ["%s=%s" % (n, expr_text(v)) for n, v in e[3].items()]
     return "%s(%s)" % (e[1], ", ".join(args))
+
+
+def ck_text(ck):
+    if ck is None:
+        return ""
+    if ck[0] == "revolve":
+        return " checkpoint=revolve(%d)" % ck[1]
+    return " checkpoint=(%s)" % ", ".join(map(str, ck))
 
 
 def type_text(t):
