@@ -130,6 +130,9 @@ run out_dev_full_hdr 3 "cannot write /dev/full" "$t/ok.tex" --emit=header -o /de
 run out_no_dir_ir 3 "cannot write $t/no/such/dir/x.ir" "$t/ok.tex" --emit=ir -o "$t/no/such/dir/x.ir"
 run out_no_dir_so 3 "linking $t/no/such/dir/x.so failed" "$t/ok.tex" -o "$t/no/such/dir/x.so"
 run out_is_dir 3 "cannot write $t/dir.tex: Is a directory" "$t/ok.tex" --emit=llvm -o "$t/dir.tex"
+run depfile_no_dir 3 "cannot write $t/no/such/dir/x.d: No such file or directory" "$t/ok.tex" --emit=ir -o /dev/null --depfile "$t/no/such/dir/x.d"
+run depfile_dev_full 3 "cannot write /dev/full" "$t/ok.tex" --emit=ir -o /dev/null --depfile /dev/full
+run depfile_no_arg 2 "--depfile needs a file" "$t/ok.tex" --emit=ir --depfile
 # wrt is a set of up to IR_MAX_PARAMS parameters (once a 64-bit mask: 1 << 64)
 run wrt_past_64 0 "" "$t/params_70.tex" --grad f --wrt p66 --emit=ir -o /dev/null
 run grad_past_64 0 "" "$t/params_70.tex" --grad f --emit=ir -o /dev/null
