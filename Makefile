@@ -47,15 +47,18 @@ Q       := $(if $(V),,@)   # make V=1 shows every command
 # clang-19 and its sanitizer/libFuzzer runtimes: only the fuzz harnesses use
 # them, but make test runs fuzz-smoke.
 FUZZ_PKGS := clang-19 libclang-rt-19-dev
+# Installs the Debian packages of $(1) that are missing (make test and make
+# demo run on a fresh machine as root; each group has its own stamp).
+apt_install = missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+  if [ -n "$$missing" ]; then \
+    echo "installing:$$missing"; \
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+  fi
 PKGS  := llvm-19-dev lld-19 re2c bison libcmocka-dev libdlpack-dev libzstd-dev clang-format-19 $(FUZZ_PKGS)
 STAMP := $(B)/.deps-stamp
 $(STAMP):
 	@mkdir -p $(@D)
-	@missing=""; for p in $(PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	@$(call apt_install,$(PKGS))
 	@touch $@
 deps: $(STAMP)
 
@@ -234,11 +237,7 @@ DIFF_SEED    ?= 1
 DIFF_SECONDS ?= 300
 DIFF_PY      := nice /usr/bin/python3 tests/diff/run.py --texc $(B)/texc --out $(B)/diff-failures
 $(DIFF_STAMP): $(STAMP)
-	@missing=""; for p in $(DIFF_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	@$(call apt_install,$(DIFF_PKGS))
 	@touch $@
 test-diff: $(B)/texc $(B)/libtexrt.a $(DIFF_STAMP)
 	@$(DIFF_PY) --seed $(DIFF_SEED) --files $(DIFF_FILES)
@@ -257,11 +256,7 @@ PY_VENV  := $(B)/py-venv
 PY_PYPI  := jax[cpu]==0.10.2 setuptools wheel
 PY_TESTS := -m unittest discover -s $(CURDIR)/python/tests
 $(PY_STAMP): $(STAMP)
-	@missing=""; for p in $(PY_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	@$(call apt_install,$(PY_PKGS))
 	@touch $@
 $(PY_VENV)/.stamp: | $(PY_STAMP)
 	@echo "check-python: installing $(PY_PYPI) into $(PY_VENV) (once)"
@@ -324,11 +319,7 @@ BENCH_PYPI  := torch==2.15.0 jax[cpu]==0.10.2 numpy==2.4.6
 BENCH_VENV  := $(B)/bench-venv
 BENCH_STAMP := $(B)/.bench-deps-stamp
 $(BENCH_STAMP): $(STAMP)
-	@missing=""; for p in $(BENCH_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	@$(call apt_install,$(BENCH_PKGS))
 	@touch $@
 $(BENCH_VENV)/.stamp: | $(BENCH_STAMP)
 	@echo "bench: installing $(BENCH_PYPI) into $(BENCH_VENV) (once; several GB)"

@@ -46,3 +46,15 @@ class Derivative:
         p = self.f.inputs[i]
         return ValueError("%s: no gradient for '%s': the module was compiled with gradients for %s only (wrt=)"
                           % (self.f.symbol, p.name, ", ".join(self.grads_of) or "no parameter"))
+
+
+def callable_of(f, run):
+    """A Python function taking f's arguments (positional or by name) and
+    calling run with them in ABI order; it carries f's signature text."""
+    def call(*args, **kwargs):
+        return run(*f.arguments(args, kwargs))
+
+    call.__doc__ = f.__doc__
+    call.__name__ = f.name
+    call.texc_function = f
+    return call

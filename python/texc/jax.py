@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._arrays import NP_DTYPES
-from ._grad import Derivative
+from ._grad import Derivative, callable_of
 
 
 def _callback(fn, args):
@@ -69,14 +69,7 @@ def function(f):
         return tuple(grads.get(p.name) for p in f.inputs)
 
     call.defvjp(fwd, bwd, symbolic_zeros=True)
-
-    def wrapped(*args, **kwargs):
-        return call(*f.arguments(args, kwargs))
-
-    wrapped.__doc__ = f.__doc__
-    wrapped.__name__ = f.name
-    wrapped.texc_function = f
-    return wrapped
+    return callable_of(f, call)
 
 
 

@@ -18,7 +18,7 @@ sizes the outputs from the module's metadata and the autograd formula
 above, so torch.compile keeps it in the graph as one opaque op."""
 import torch
 
-from ._grad import Derivative
+from ._grad import Derivative, callable_of
 
 
 def function(f):
@@ -45,15 +45,7 @@ def function(f):
             return d.input_grads(grads, ctx.needs_input_grad)
 
     TexcFunction.__name__ = TexcFunction.__qualname__ = "texc_" + f.symbol
-    run = _custom_op(f, d) if hasattr(torch.library, "custom_op") else TexcFunction.apply
-
-    def call(*args, **kwargs):
-        return run(*f.arguments(args, kwargs))
-
-    call.__doc__ = f.__doc__
-    call.__name__ = f.name
-    call.texc_function = f
-    return call
+    return callable_of(f, _custom_op(f, d) if hasattr(torch.library, "custom_op") else TexcFunction.apply)
 
 
 _ops = {}
